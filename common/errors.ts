@@ -1,0 +1,80 @@
+/**
+ * Error classes with stable codes. Map them to HTTP / gRPC status only at the
+ * edges (http-errors.ts, result-server.ts); never branch on message text.
+ */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'PROTOCOL'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'CONFIG'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'UNAVAILABLE'
+  | 'CLOSED'
+  | 'INTERNAL';
+
+export class TaskwireError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A wire message that does not follow the protocol. `path` names the field. */
+export class ProtocolError extends TaskwireError {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super('PROTOCOL', path ? `${path}: ${message}` : message);
+    this.path = path;
+  }
+}
+
+/** Bad user input at REST / Socket.IO / CLI; `field` names what was wrong. */
+export class ValidationError extends TaskwireError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super('BAD_REQUEST', field ? `${field}: ${message}` : message);
+    this.field = field;
+  }
+}
+
+export class PayloadTooLargeError extends TaskwireError {
+  constructor(what: string, size: number, limit: number) {
+    super('PAYLOAD_TOO_LARGE', `${what} is ${size} bytes, over the limit of ${limit}`);
+  }
+}
+
+export class NotFoundError extends TaskwireError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+export class ConflictError extends TaskwireError {
+  constructor(message: string) {
+    super('CONFLICT', message);
+  }
+}
+
+/** Invalid configuration: names the environment variable or flag. */
+export class ConfigError extends TaskwireError {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super('CONFIG', `${variable}: ${message}`);
+    this.variable = variable;
+  }
+}
+
+export class ClosedError extends TaskwireError {
+  constructor(what: string) {
+    super('CLOSED', `${what} is closed`);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

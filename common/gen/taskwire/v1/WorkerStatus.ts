@@ -1,0 +1,95 @@
+// Original file: proto/taskwire/v1/worker.proto
+
+import type { WorkerState as _taskwire_v1_WorkerState, WorkerState__Output as _taskwire_v1_WorkerState__Output } from '../../taskwire/v1/WorkerState.js';
+import type { ModelInfo as _taskwire_v1_ModelInfo, ModelInfo__Output as _taskwire_v1_ModelInfo__Output } from '../../taskwire/v1/ModelInfo.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface WorkerStatus {
+  'worker_id'?: (string);
+  'state'?: (_taskwire_v1_WorkerState);
+  /**
+   * Task kinds this worker runs. Every worker runs "echo" and "sleep".
+   */
+  'kinds'?: (string)[];
+  /**
+   * How many tasks it runs at once (>= 1).
+   */
+  'capacity'?: (number);
+  /**
+   * How many it runs now (informational; the master keeps its own count).
+   */
+  'running'?: (number);
+  /**
+   * Implementation language, e.g. "typescript", "python", "go".
+   */
+  'language'?: (string);
+  /**
+   * Implementation version.
+   */
+  'version'?: (string);
+  /**
+   * Protocol spoken: always "taskwire.v1" for this file.
+   */
+  'protocol'?: (string);
+  'hostname'?: (string);
+  'pid'?: (number);
+  /**
+   * Unix epoch milliseconds.
+   */
+  'started_at_ms'?: (number | string | Long);
+  'ts_ms'?: (number | string | Long);
+  'models'?: (_taskwire_v1_ModelInfo)[];
+  /**
+   * Free-form labels for placement, e.g. {"gpu": "true"}.
+   */
+  'labels'?: ({[key: string]: string});
+  /**
+   * Why it went offline or is draining, if it says.
+   */
+  'reason'?: (string);
+}
+
+export interface WorkerStatus__Output {
+  'worker_id': (string);
+  'state': (_taskwire_v1_WorkerState__Output);
+  /**
+   * Task kinds this worker runs. Every worker runs "echo" and "sleep".
+   */
+  'kinds': (string)[];
+  /**
+   * How many tasks it runs at once (>= 1).
+   */
+  'capacity': (number);
+  /**
+   * How many it runs now (informational; the master keeps its own count).
+   */
+  'running': (number);
+  /**
+   * Implementation language, e.g. "typescript", "python", "go".
+   */
+  'language': (string);
+  /**
+   * Implementation version.
+   */
+  'version': (string);
+  /**
+   * Protocol spoken: always "taskwire.v1" for this file.
+   */
+  'protocol': (string);
+  'hostname': (string);
+  'pid': (number);
+  /**
+   * Unix epoch milliseconds.
+   */
+  'started_at_ms': (number);
+  'ts_ms': (number);
+  'models': (_taskwire_v1_ModelInfo__Output)[];
+  /**
+   * Free-form labels for placement, e.g. {"gpu": "true"}.
+   */
+  'labels': ({[key: string]: string});
+  /**
+   * Why it went offline or is draining, if it says.
+   */
+  'reason': (string);
+}

@@ -1,0 +1,20 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { ModelInfo as _taskwire_v1_ModelInfo, ModelInfo__Output as _taskwire_v1_ModelInfo__Output } from './taskwire/v1/ModelInfo.js';
+import type { WorkerStatus as _taskwire_v1_WorkerStatus, WorkerStatus__Output as _taskwire_v1_WorkerStatus__Output } from './taskwire/v1/WorkerStatus.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  taskwire: {
+    v1: {
+      ModelInfo: MessageTypeDefinition<_taskwire_v1_ModelInfo, _taskwire_v1_ModelInfo__Output>
+      WorkerState: EnumTypeDefinition
+      WorkerStatus: MessageTypeDefinition<_taskwire_v1_WorkerStatus, _taskwire_v1_WorkerStatus__Output>
+    }
+  }
+}
+

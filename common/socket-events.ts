@@ -1,0 +1,47 @@
+/**
+ * The Socket.IO contract between the master and the browser chat.
+ * Server: `new Server<ClientToServerEvents, ServerToClientEvents>()`;
+ * client: `io() as Socket<ServerToClientEvents, ClientToServerEvents>`.
+ *
+ * A browser identifies its session with `auth: { sessionId }` in the handshake
+ * (a new id is issued when missing or malformed and sent back in `session`).
+ * Every task submitted from a session streams its events to all sockets of
+ * that session.
+ */
+import type { JsonValue } from './json-value.js';
+import type { ClusterView, TaskView } from './task-view.js';
+
+export interface SubmitTaskRequest {
+  kind: string;
+  input: JsonValue;
+  priority?: number;
+  /** Client-side reference echoed back, to match the ack to a pending bubble. */
+  client_ref?: string;
+}
+
+export type Ack<T> = (response: { ok: true; data: T } | { ok: false; error: { code: string; message: string } }) => void;
+
+export interface ClientToServerEvents {
+  'task:submit': (request: SubmitTaskRequest, ack: Ack<TaskView>) => void;
+  'task:cancel': (request: { id: string }, ack: Ack<TaskView>) => void;
+}
+
+export interface TaskChunkEvent {
+  id: string;
+  seq: number;
+  text: string;
+  data: JsonValue | null;
+}
+
+export interface ServerToClientEvents {
+  /** Sent on connect: the session id to keep (e.g. in localStorage). */
+  session: (info: { session_id: string; kinds: string[] }) => void;
+  /** Status changes: queued, assigned, running. */
+  'task:update': (task: TaskView) => void;
+  /** A streamed piece of output. */
+  'task:chunk': (chunk: TaskChunkEvent) => void;
+  /** Final: succeeded, failed, cancelled or expired, with result and metadata. */
+  'task:done': (task: TaskView) => void;
+  /** Periodic cluster summary (about once a second). */
+  cluster: (status: ClusterView) => void;
+}

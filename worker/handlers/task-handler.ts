@@ -1,0 +1,80 @@
+/**
+ * The interface every task kind implements on a worker (echo, sleep, llm,
+ * infer, ocr, ...). A handler gets validated input, an AbortSignal that fires
+ * on cancel / deadline / shutdown, and a way to stream partial output.
+ */
+import type { Logger } from '../../common/logger.js';
+import type { JsonValue } from '../../common/json-value.js';
+import type { ModelInfo } from '../../common/wire.js';
+
+export interface TaskChunk {
+  /** Text delta (tokens, words) shown as it arrives. */
+  text?: string;
+  /** Structured partial output. */
+  data?: JsonValue;
+}
+
+export interface TaskUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface TaskOutput {
+  output: JsonValue;
+  usage?: TaskUsage;
+}
+
+export interface TaskContext {
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly kind: string;
+  readonly input: JsonValue;
+  /** Fires on cancel, deadline or worker shutdown; `signal.reason` says which. */
+  readonly signal: AbortSignal;
+  /** Unix epoch ms after which the master no longer accepts a result. */
+  readonly deadlineMs: number;
+  readonly log: Logger;
+  /** Streams a piece of output to the user. Cheap; batched by the reporter. */
+  emit(chunk: TaskChunk): void;
+  /** Secrets named by the assignment (fetched over gRPC with the result token). */
+  secrets(): Promise<Record<string, string>>;
+}
+
+/** Codes handlers use for TaskFailure; shown to users, stable for clients. */
+export type TaskFailureCode =
+  | 'BAD_INPUT'
+  | 'UNSUPPORTED'
+  | 'MODEL_NOT_FOUND'
+  | 'PROVIDER_AUTH'
+  | 'PROVIDER_RATE_LIMIT'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'PROVIDER_ERROR'
+  | 'SAFETY_BLOCKED'
+  | 'INFERENCE_ERROR'
+  | 'CANCELLED'
+  | 'DEADLINE_EXCEEDED'
+  | 'INTERNAL';
+
+/** A classified failure: `retryable` tells the master whether another attempt may help. */
+export class TaskFailure extends Error {
+  readonly code: TaskFailureCode;
+  readonly retryable: boolean;
+  constructor(code: TaskFailureCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'TaskFailure';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+export interface TaskHandler {
+  /** The task kind, e.g. "echo". */
+  readonly kind: string;
+  /** Loads models / probes providers. A handler that cannot serve throws or returns false. */
+  start?(): Promise<boolean>;
+  /** Models / provider models to advertise in WorkerStatus.models. */
+  models?(): ModelInfo[];
+  run(ctx: TaskContext): Promise<TaskOutput>;
+  close?(): Promise<void>;
+}
