@@ -1,0 +1,81 @@
+/**
+ * The `llm` task kind: a chat conversation sent to a language model.
+ * The master validates it at submit time; the worker's llm handler parses it
+ * again with the same schema. `model` (when given) restricts scheduling to
+ * workers that advertise that model.
+ */
+import { z } from 'zod';
+import type { JsonValue } from '../json-value.js';
+
+export const LLM_PROVIDERS = ['gemini', 'openai', 'ollama'] as const;
+export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
+
+export const LLM_ROLES = ['system', 'user', 'assistant'] as const;
+export type LlmRole = (typeof LLM_ROLES)[number];
+
+export const MAX_LLM_MESSAGES = 256;
+/** Characters in one message. */
+export const MAX_LLM_MESSAGE_CHARS = 256 * 1024;
+/** Characters over all messages (keeps an assignment well under the MQTT payload limit). */
+export const MAX_LLM_TOTAL_CHARS = 1024 * 1024;
+export const MAX_LLM_MODEL_CHARS = 200;
+export const MAX_LLM_STOP = 4;
+export const MAX_LLM_STOP_CHARS = 256;
+export const MAX_LLM_MAX_TOKENS = 1_000_000;
+
+/** Model names: letters, digits and the punctuation real model ids use ("models/gemini-2.5-flash", "llama3.2:latest"). */
+export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
+
+export const llmModelName = z
+  .string()
+  .min(1)
+  .max(MAX_LLM_MODEL_CHARS)
+  .regex(MODEL_NAME_PATTERN, 'model names use letters, digits and . _ : / @ + -');
+
+export const llmMessage = z
+  .object({
+    role: z.enum(LLM_ROLES),
+    content: z.string().max(MAX_LLM_MESSAGE_CHARS),
+  })
+  .strict();
+export type LlmMessage = z.infer<typeof llmMessage>;
+
+export const llmInput = z
+  .object({
+    messages: z
+      .array(llmMessage)
+      .min(1)
+      .max(MAX_LLM_MESSAGES)
+      .refine((ms) => ms.reduce((n, m) => n + m.content.length, 0) <= MAX_LLM_TOTAL_CHARS, {
+        message: `messages hold more than ${MAX_LLM_TOTAL_CHARS} characters in total`,
+      })
+      .refine((ms) => ms.some((m) => m.role !== 'system'), {
+        message: 'needs at least one user or assistant message',
+      }),
+    model: llmModelName.optional(),
+    provider: z.enum(LLM_PROVIDERS).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().min(0).max(1).optional(),
+    max_tokens: z.number().int().min(1).max(MAX_LLM_MAX_TOKENS).optional(),
+    stop: z.array(z.string().min(1).max(MAX_LLM_STOP_CHARS)).max(MAX_LLM_STOP).optional(),
+  })
+  .strict();
+export type LlmInput = z.infer<typeof llmInput>;
+
+/** The model a task asks for, if any (the scheduler sends it only to workers advertising it). */
+export function llmModel(input: JsonValue): string | undefined {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return undefined;
+  const model = input['model'];
+  return typeof model === 'string' && model !== '' ? model : undefined;
+}
+
+/**
+ * Register as KIND_SPECS.llm in common/task-kinds.ts. Structurally a KindSpec
+ * (not annotated, so this module does not import task-kinds.ts and no cycle forms).
+ */
+export const llmKind = {
+  description: 'Chat completion by a language model (Gemini, OpenAI-compatible, Ollama), streamed',
+  diagnostic: false,
+  input: llmInput,
+  model: llmModel,
+} as const;
