@@ -1,0 +1,382 @@
+/**
+ * An OpenAI-compatible gateway: `POST /v1/chat/completions` (streamed and
+ * not) and `GET /v1/models`, so any OpenAI client library can use the cluster
+ * as its LLM backend. Each request becomes one `llm` task scheduled like any
+ * other; a client that disconnects cancels its task.
+ *
+ * Wire format as OpenAI sends it: `chat.completion` objects, or SSE
+ * `data: {chat.completion.chunk}\n\n` ... `data: [DONE]\n\n`, with a usage
+ * chunk (empty `choices`) when `stream_options.include_usage` is set. Errors
+ * are `{error: {message, type, param, code}}`. Headers of a stream are sent
+ * with its first token, so a task that fails before any token still gets a
+ * proper HTTP status.
+ *
+ * Model "taskwire" (or "default", "auto") means any model of any llm worker.
+ * A client may pass its own provider key in `X-Taskwire-Provider-Key`; it
+ * travels as a task secret, never in the task input.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { json, Router, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../../common/clock.js';
+import { ValidationError } from '../../common/errors.js';
+import type { JsonValue } from '../../common/json-value.js';
+import { llmInput, MAX_LLM_MESSAGES, MAX_LLM_MODEL_CHARS } from '../../common/kinds/llm.js';
+import type { TaskChunkEvent } from '../../common/socket-events.js';
+import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
+
+/** What the gateway needs from the master (implemented there). */
+export interface GatewayTasks {
+  /** Throws ValidationError on bad input. */
+  submit(req: { kind: 'llm'; input: JsonValue; secrets?: Record<string, string> }): TaskView;
+  /** Subscribes to a task's chunks and its final state; returns the unsubscribe function. */
+  watch(id: string, l: { chunk(c: TaskChunkEvent): void; done(t: TaskView): void }): () => void;
+  cancel(id: string): void;
+  /** Models llm workers advertise. */
+  models(): { id: string; owned_by: string }[];
+}
+
+export interface OpenAiGatewayOptions {
+  /** When non-empty, requests need `Authorization: Bearer <one of these>`. Default: none. */
+  apiKeys?: ReadonlySet<string>;
+  /** Largest request body. Default 4 MiB. */
+  maxBodyBytes?: number;
+  clock?: Clock;
+}
+
+export interface ResolvedOpenAiGatewayOptions {
+  apiKeys: ReadonlySet<string>;
+  maxBodyBytes: number;
+  clock: Clock;
+}
+
+export const OPENAI_GATEWAY_DEFAULTS = {
+  apiKeys: new Set<string>() as ReadonlySet<string>,
+  maxBodyBytes: 4 * 1024 * 1024,
+  clock: systemClock,
+} as const;
+
+export const ANY_MODEL_ALIASES: ReadonlySet<string> = new Set(['taskwire', 'default', 'auto']);
+export const PROVIDER_KEY_HEADER = 'x-taskwire-provider-key';
+
+export function resolveOpenAiGatewayOptions(options: OpenAiGatewayOptions = {}): ResolvedOpenAiGatewayOptions {
+  const maxBodyBytes = options.maxBodyBytes ?? OPENAI_GATEWAY_DEFAULTS.maxBodyBytes;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) {
+    throw new ValidationError('maxBodyBytes', `must be an integer >= 1024, got ${maxBodyBytes}`);
+  }
+  return {
+    apiKeys: options.apiKeys ?? OPENAI_GATEWAY_DEFAULTS.apiKeys,
+    maxBodyBytes,
+    clock: options.clock ?? OPENAI_GATEWAY_DEFAULTS.clock,
+  };
+}
+
+const textPart = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
+const chatMessage = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant']),
+    content: z.union([z.string(), z.array(textPart), z.null()]),
+  })
+  .passthrough();
+const chatRequest = z
+  .object({
+    model: z.string().min(1).max(MAX_LLM_MODEL_CHARS),
+    messages: z.array(chatMessage).min(1).max(MAX_LLM_MESSAGES),
+    stream: z.boolean().nullish(),
+    stream_options: z.object({ include_usage: z.boolean().nullish() }).passthrough().nullish(),
+    temperature: z.number().nullish(),
+    top_p: z.number().nullish(),
+    max_tokens: z.number().int().nullish(),
+    max_completion_tokens: z.number().int().nullish(),
+    stop: z.union([z.string(), z.array(z.string())]).nullish(),
+    n: z.literal(1, { message: 'only n = 1 is supported' }).nullish(),
+    tools: z.array(z.unknown()).max(0, { message: 'tools are not supported' }).nullish(),
+  })
+  .passthrough();
+type ChatRequest = z.infer<typeof chatRequest>;
+
+const llmResult = z
+  .object({ text: z.string(), model: z.string().optional(), finish_reason: z.string().optional() })
+  .passthrough();
+
+const FINISH_REASONS = new Set(['stop', 'length', 'content_filter', 'tool_calls']);
+
+interface ApiError {
+  status: number;
+  message: string;
+  type: string;
+  code: string | null;
+  param?: string | null;
+}
+
+function sendError(res: Response, e: ApiError): void {
+  res.status(e.status).json({ error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } });
+}
+
+function badRequest(message: string, param: string | null = null, code: string | null = null): ApiError {
+  return { status: 400, message, type: 'invalid_request_error', param, code };
+}
+
+/** The OpenAI-style error for a task that did not succeed. */
+function taskError(t: TaskView, ownKey: boolean): ApiError {
+  const message = t.error?.message ?? `task ${t.status}`;
+  switch (t.error?.code) {
+    case 'BAD_INPUT':
+      return badRequest(message);
+    case 'MODEL_NOT_FOUND':
+      return { status: 404, message, type: 'invalid_request_error', code: 'model_not_found' };
+    case 'SAFETY_BLOCKED':
+      return { status: 400, message, type: 'invalid_request_error', code: 'content_filter' };
+    case 'PROVIDER_AUTH':
+      return ownKey
+        ? { status: 401, message, type: 'invalid_request_error', code: 'invalid_api_key' }
+        : { status: 502, message, type: 'server_error', code: 'provider_auth' };
+    case 'PROVIDER_RATE_LIMIT':
+      return { status: 429, message, type: 'rate_limit_error', code: 'rate_limit_exceeded' };
+    case 'PROVIDER_UNAVAILABLE':
+      return { status: 503, message, type: 'server_error', code: 'provider_unavailable' };
+    case 'PROVIDER_ERROR':
+      return { status: 502, message, type: 'server_error', code: 'provider_error' };
+    case 'DEADLINE_EXCEEDED':
+      return { status: 504, message, type: 'timeout', code: 'deadline_exceeded' };
+    default:
+      if (t.status === 'expired') return { status: 504, message, type: 'timeout', code: 'deadline_exceeded' };
+      return { status: 500, message, type: 'server_error', code: (t.error?.code ?? t.status).toLowerCase() };
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function textOf(content: ChatRequest['messages'][number]['content']): string {
+  if (content === null) return '';
+  if (typeof content === 'string') return content;
+  return content.map((p) => p.text).join('\n');
+}
+
+/** Translates a chat request into `llm` task input; throws ApiError-shaped ValidationError. */
+function toTaskInput(body: ChatRequest, model: string | undefined): JsonValue {
+  const input: { [k: string]: JsonValue } = {
+    messages: body.messages.map((m) => ({ role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) })),
+  };
+  if (model !== undefined) input['model'] = model;
+  if (body.temperature != null) input['temperature'] = body.temperature;
+  if (body.top_p != null) input['top_p'] = body.top_p;
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  if (maxTokens != null) input['max_tokens'] = maxTokens;
+  if (body.stop != null) input['stop'] = typeof body.stop === 'string' ? [body.stop] : body.stop;
+  const parsed = llmInput.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ValidationError((issue?.path ?? []).map(String).join('.'), issue?.message ?? 'invalid request');
+  }
+  return parsed.data as JsonValue;
+}
+
+export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayOptions = {}): Router {
+  const opts = resolveOpenAiGatewayOptions(options);
+  const keyDigests = [...opts.apiKeys].map(digest);
+  const router = Router();
+
+  const authenticate = (req: Request, res: Response, next: NextFunction): void => {
+    if (keyDigests.length === 0) return next();
+    const m = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '');
+    const given = m?.[1] ? digest(m[1].trim()) : undefined;
+    // compare against every key, always, so timing says nothing about which matched
+    let ok = false;
+    for (const d of keyDigests) ok = (given !== undefined && timingSafeEqual(d, given)) || ok;
+    if (ok) return next();
+    sendError(res, { status: 401, message: 'Incorrect or missing API key.', type: 'invalid_request_error', code: 'invalid_api_key' });
+  };
+
+  const now = (): number => Math.floor(opts.clock.now() / 1000);
+
+  router.get('/v1/models', authenticate, (_req, res) => {
+    const data = tasks.models().map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by }));
+    res.json({ object: 'list', data });
+  });
+
+  router.get('/v1/models/:id', authenticate, (req, res) => {
+    const id = String(req.params['id']);
+    const m = tasks.models().find((x) => x.id === id);
+    if (!m) return sendError(res, { status: 404, message: `The model '${id}' does not exist`, type: 'invalid_request_error', param: 'model', code: 'model_not_found' });
+    res.json({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by });
+  });
+
+  router.post('/v1/chat/completions', authenticate, json({ limit: opts.maxBodyBytes }), (req, res) => {
+    const parsed = chatRequest.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const param = (issue?.path ?? []).map(String).join('.') || null;
+      return sendError(res, badRequest(`${param ? `${param}: ` : ''}${issue?.message ?? 'invalid request'}`, param));
+    }
+    const body = parsed.data;
+    let model: string | undefined;
+    if (!ANY_MODEL_ALIASES.has(body.model)) {
+      if (!tasks.models().some((m) => m.id === body.model)) {
+        return sendError(res, {
+          status: 404,
+          message: `The model '${body.model}' does not exist or no worker serves it`,
+          type: 'invalid_request_error',
+          param: 'model',
+          code: 'model_not_found',
+        });
+      }
+      model = body.model;
+    }
+    const ownKey = req.get(PROVIDER_KEY_HEADER)?.trim() ?? '';
+    let view: TaskView;
+    try {
+      const input = toTaskInput(body, model);
+      view = tasks.submit(ownKey ? { kind: 'llm', input, secrets: { provider_api_key: ownKey } } : { kind: 'llm', input });
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        const param = err.field.replace(/^input\.?/, '') || null;
+        return sendError(res, badRequest(err.message, param));
+      }
+      throw err;
+    }
+    new CompletionResponder(tasks, res, view, {
+      model: body.model,
+      stream: body.stream === true,
+      includeUsage: body.stream_options?.include_usage === true,
+      ownKey: ownKey !== '',
+      created: now(),
+    }).start();
+  });
+
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const type = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
+    if (type === 'entity.too.large') {
+      return sendError(res, { status: 413, message: `request body over ${opts.maxBodyBytes} bytes`, type: 'invalid_request_error', code: 'request_too_large' });
+    }
+    if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
+      return sendError(res, badRequest('the body is not valid JSON'));
+    }
+    sendError(res, { status: 500, message: 'internal error', type: 'server_error', code: null });
+  });
+
+  return router;
+}
+
+interface ResponderOptions {
+  model: string;
+  stream: boolean;
+  includeUsage: boolean;
+  ownKey: boolean;
+  created: number;
+}
+
+/** Relays one task to one HTTP response, streamed or not; cancels the task if the client goes away. */
+class CompletionResponder {
+  private readonly id: string;
+  private settled = false;
+  private streaming = false;
+  private unwatch: (() => void) | undefined;
+
+  constructor(
+    private readonly tasks: GatewayTasks,
+    private readonly res: Response,
+    private readonly view: TaskView,
+    private readonly opts: ResponderOptions,
+  ) {
+    this.id = `chatcmpl-${view.id}`;
+  }
+
+  start(): void {
+    if (TERMINAL_STATUSES.has(this.view.status)) return this.finish(this.view);
+    this.res.on('close', () => {
+      if (this.settled) return;
+      this.settled = true;
+      this.unwatch?.();
+      this.tasks.cancel(this.view.id);
+    });
+    const unwatch = this.tasks.watch(this.view.id, {
+      chunk: (c) => this.chunk(c),
+      done: (t) => this.finish(t),
+    });
+    if (this.settled) unwatch();
+    else this.unwatch = unwatch;
+  }
+
+  private chunk(c: TaskChunkEvent): void {
+    if (this.settled || !this.opts.stream || c.id !== this.view.id || c.text === '') return;
+    this.openStream();
+    this.send(this.chunkBody({ content: c.text }, null));
+  }
+
+  private finish(t: TaskView): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.unwatch?.();
+    const result = t.status === 'succeeded' ? llmResult.safeParse(t.result) : undefined;
+    if (result && !result.success) {
+      return this.fail({ status: 502, message: 'worker returned an unexpected llm result', type: 'server_error', code: 'bad_result' });
+    }
+    if (!result) return this.fail(taskError(t, this.opts.ownKey));
+    const r = result.data;
+    const finishReason = r.finish_reason && FINISH_REASONS.has(r.finish_reason) ? r.finish_reason : 'stop';
+    const u = t.usage;
+    const usage = {
+      prompt_tokens: u?.prompt_tokens ?? 0,
+      completion_tokens: u?.completion_tokens ?? 0,
+      total_tokens: u?.total_tokens ?? 0,
+    };
+    if (!this.opts.stream) {
+      this.res.json({
+        id: this.id,
+        object: 'chat.completion',
+        created: this.opts.created,
+        model: r.model ?? this.opts.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: r.text, refusal: null }, logprobs: null, finish_reason: finishReason }],
+        usage,
+      });
+      return;
+    }
+    this.openStream();
+    this.send(this.chunkBody({}, finishReason));
+    if (this.opts.includeUsage) {
+      this.send({ id: this.id, object: 'chat.completion.chunk', created: this.opts.created, model: this.opts.model, choices: [], usage });
+    }
+    this.res.end('data: [DONE]\n\n');
+  }
+
+  private fail(e: ApiError): void {
+    if (!this.streaming) return sendError(this.res, e);
+    this.send({ error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } });
+    this.res.end();
+  }
+
+  private openStream(): void {
+    if (this.streaming) return;
+    this.streaming = true;
+    this.res.status(200);
+    this.res.set({
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    this.res.flushHeaders();
+    this.res.socket?.setNoDelay(true);
+    this.send(this.chunkBody({ role: 'assistant', content: '', refusal: null }, null));
+  }
+
+  private chunkBody(delta: Record<string, JsonValue>, finishReason: string | null): Record<string, JsonValue> {
+    const body: Record<string, JsonValue> = {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.opts.created,
+      model: this.opts.model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    };
+    if (this.opts.includeUsage) body['usage'] = null;
+    return body;
+  }
+
+  private send(body: Record<string, JsonValue>): void {
+    this.res.write(`data: ${JSON.stringify(body)}\n\n`);
+  }
+}
