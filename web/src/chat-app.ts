@@ -1,0 +1,313 @@
+/**
+ * The chat controller: turns composer input into `task:submit`, routes the
+ * master's task events to answer bubbles, and keeps the header (session,
+ * connection, cluster) current. DOM building lives in the view modules.
+ */
+import type { Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../common/socket-events.js';
+import { AnswerView } from './answer-view.js';
+import { ChatLog } from './chat-log.js';
+import { renderClusterBar } from './cluster-bar.js';
+import { CONNECTION_LABELS, watchConnection, type ConnectionState } from './connection-state.js';
+import { Conversation } from './conversation.js';
+import { plural } from './format.js';
+import { fillKindPicker, placeholderFor } from './kind-picker.js';
+import { chunkInfo, clusterInfo, parseAck, sessionInfo, taskInfo, type ChunkInfo, type TaskInfo } from './server-events.js';
+import type { SessionStore } from './session-store.js';
+import { buildTaskInput } from './task-input.js';
+
+export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface ChatElements {
+  connection: HTMLElement;
+  connectionLabel: HTMLElement;
+  sessionId: HTMLElement;
+  clusterBar: HTMLElement;
+  scroller: HTMLElement;
+  emptyState: HTMLElement;
+  log: HTMLOListElement;
+  form: HTMLFormElement;
+  kind: HTMLSelectElement;
+  delayField: HTMLElement;
+  delay: HTMLInputElement;
+  newConversation: HTMLButtonElement;
+  message: HTMLTextAreaElement;
+  send: HTMLButtonElement;
+  hint: HTMLElement;
+}
+
+export interface ChatAppOptions {
+  /** How long to wait for the master to acknowledge a submit. */
+  submitTimeoutMs: number;
+  cancelTimeoutMs: number;
+  /** Remembers the last kind used (localStorage), like the session id. */
+  kindStorage?: Storage | undefined;
+}
+
+export const DEFAULTS: ChatAppOptions = { submitTimeoutMs: 15_000, cancelTimeoutMs: 10_000 };
+
+type TaskEvent = { type: 'update' | 'done'; task: TaskInfo } | { type: 'chunk'; chunk: ChunkInfo };
+
+/** Events for tasks not yet matched to a bubble are held this long (ids) / deep (events per id). */
+const MAX_EARLY_TASKS = 100;
+const MAX_EARLY_EVENTS = 10_000;
+const KIND_KEY = 'taskwire.kind';
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
+
+export class ChatApp {
+  readonly #socket: ChatSocket;
+  readonly #els: ChatElements;
+  readonly #store: SessionStore;
+  readonly #options: ChatAppOptions;
+  readonly #log: ChatLog;
+  readonly #conversation = new Conversation();
+  /** Answer bubbles by task id. */
+  readonly #answers = new Map<string, AnswerView>();
+  /** llm answers and the prompt they answer, added to the conversation when they succeed. */
+  readonly #prompts = new WeakMap<AnswerView, string>();
+  /** Events that arrived before the submit ack that names their task. */
+  readonly #early = new Map<string, TaskEvent[]>();
+  #pendingAcks = 0;
+  #refs = 0;
+  #connection: ConnectionState = 'connecting';
+  #kinds: string[] = [];
+
+  constructor(socket: ChatSocket, elements: ChatElements, store: SessionStore, options: Partial<ChatAppOptions> = {}) {
+    this.#socket = socket;
+    this.#els = elements;
+    this.#store = store;
+    this.#options = { ...DEFAULTS, ...options };
+    this.#log = new ChatLog(elements.log, elements.scroller, elements.emptyState);
+    this.#els.sessionId.textContent = store.get() ?? 'not assigned yet';
+    renderClusterBar(elements.clusterBar, null);
+    this.#bindSocket();
+    this.#bindComposer();
+    this.#refreshComposer();
+  }
+
+  #bindSocket(): void {
+    const socket = this.#socket;
+    watchConnection(socket, (state, detail) => this.#setConnection(state, detail));
+    socket.on('session', (raw) => {
+      const info = sessionInfo.safeParse(raw);
+      if (!info.success) return warn('session', info.error);
+      const previous = this.#store.get();
+      this.#store.set(info.data.session_id);
+      this.#els.sessionId.textContent = info.data.session_id;
+      if (previous !== undefined && previous !== info.data.session_id) {
+        this.#conversation.clear();
+        this.#log.addSystem('The master started a new session; the llm conversation starts over.');
+      }
+      this.#kinds = info.data.kinds;
+      fillKindPicker(this.#els.kind, this.#kinds, this.#readKind());
+      this.#refreshComposer();
+    });
+    socket.on('cluster', (raw) => {
+      const cluster = clusterInfo.safeParse(raw);
+      if (!cluster.success) return warn('cluster', cluster.error);
+      renderClusterBar(this.#els.clusterBar, cluster.data);
+    });
+    socket.on('task:update', (raw) => {
+      const task = taskInfo.safeParse(raw);
+      if (!task.success) return warn('task:update', task.error);
+      this.#route(task.data.id, { type: 'update', task: task.data });
+    });
+    socket.on('task:chunk', (raw) => {
+      const chunk = chunkInfo.safeParse(raw);
+      if (!chunk.success) return warn('task:chunk', chunk.error);
+      this.#route(chunk.data.id, { type: 'chunk', chunk: chunk.data });
+    });
+    socket.on('task:done', (raw) => {
+      const task = taskInfo.safeParse(raw);
+      if (!task.success) return warn('task:done', task.error);
+      this.#route(task.data.id, { type: 'done', task: task.data });
+    });
+  }
+
+  #bindComposer(): void {
+    const { form, kind, message, newConversation, delay } = this.#els;
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.#submit();
+    });
+    message.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    message.addEventListener('input', () => {
+      this.#autosize();
+      this.#setHint('');
+    });
+    delay.addEventListener('input', () => this.#setHint(''));
+    kind.addEventListener('change', () => {
+      this.#writeKind(kind.value);
+      this.#setHint('');
+      this.#refreshComposer();
+    });
+    newConversation.addEventListener('click', () => {
+      this.#conversation.clear();
+      this.#log.addSystem('New llm conversation: earlier messages are no longer sent.');
+      this.#refreshComposer();
+      message.focus();
+    });
+  }
+
+  #submit(): void {
+    const kind = this.#els.kind.value;
+    const text = this.#els.message.value;
+    if (this.#connection !== 'connected') return this.#setHint('Not connected to the master; wait until it reconnects.');
+    if (!kind) return this.#setHint('The cluster serves no task kinds right now.');
+    const delayMs = this.#els.delay.value.trim() === '' ? 0 : Number(this.#els.delay.value);
+    const built = buildTaskInput(kind, text, { history: this.#conversation.messages, echoDelayMs: delayMs });
+    if (!built.ok) return this.#setHint(built.message);
+
+    const detail = kind === 'sleep' ? `${JSON.stringify(built.input)}` : kind === 'echo' && delayMs > 0 ? `${delayMs} ms between words` : undefined;
+    this.#log.addUser(kind, text, detail);
+    const view = this.#newAnswer(kind);
+    if (kind === 'llm') this.#prompts.set(view, text);
+    this.#els.message.value = '';
+    this.#autosize();
+    this.#setHint('');
+
+    this.#pendingAcks += 1;
+    const clientRef = `c${Date.now().toString(36)}-${++this.#refs}`;
+    this.#socket
+      .timeout(this.#options.submitTimeoutMs)
+      .emit('task:submit', { kind, input: built.input, client_ref: clientRef }, (err, response) => {
+        this.#pendingAcks -= 1;
+        if (err) {
+          view.fail('NO_REPLY', 'The master did not confirm the task in time; it may still run.');
+        } else {
+          const ack = parseAck(taskInfo, response);
+          if (ack.ok) this.#attach(view, ack.data);
+          else view.fail(ack.error.code, ack.error.message);
+        }
+        this.#adoptUnclaimed();
+      });
+  }
+
+  #newAnswer(kind: string, note?: string): AnswerView {
+    const view = new AnswerView(note === undefined ? { kind } : { kind, note });
+    view.onStop((taskId) => this.#cancel(view, taskId));
+    this.#log.addAnswer(view.element);
+    return view;
+  }
+
+  #attach(view: AnswerView, task: TaskInfo): void {
+    this.#answers.set(task.id, view);
+    view.accepted(task);
+    const early = this.#early.get(task.id);
+    this.#early.delete(task.id);
+    for (const event of early ?? []) this.#apply(view, event);
+    if (TERMINAL.has(task.status)) this.#apply(view, { type: 'done', task });
+  }
+
+  #route(taskId: string, event: TaskEvent): void {
+    const view = this.#answers.get(taskId);
+    if (view) return this.#apply(view, event);
+    if (this.#pendingAcks === 0) return this.#adopt(taskId, [event]);
+    // A submit ack is outstanding: this may be its task. Hold the event until the ack names it.
+    let queue = this.#early.get(taskId);
+    if (!queue) {
+      if (this.#early.size >= MAX_EARLY_TASKS) {
+        const oldest = this.#early.keys().next().value;
+        if (oldest !== undefined) this.#early.delete(oldest);
+      }
+      queue = [];
+      this.#early.set(taskId, queue);
+    }
+    if (queue.length < MAX_EARLY_EVENTS) queue.push(event);
+  }
+
+  /** Once no ack is outstanding, held events belong to tasks this page did not submit. */
+  #adoptUnclaimed(): void {
+    if (this.#pendingAcks > 0) return;
+    for (const [taskId, events] of this.#early) this.#adopt(taskId, events);
+    this.#early.clear();
+  }
+
+  /** Shows a task of this session submitted elsewhere (another tab, or before a reload). */
+  #adopt(taskId: string, events: TaskEvent[]): void {
+    const first = events.find((e): e is Exclude<TaskEvent, { type: 'chunk' }> => e.type !== 'chunk');
+    const view = this.#newAnswer(first?.task.kind ?? 'task', 'Submitted from another tab or before this page loaded.');
+    view.attach(taskId);
+    this.#answers.set(taskId, view);
+    for (const event of events) this.#apply(view, event);
+  }
+
+  #apply(view: AnswerView, event: TaskEvent): void {
+    if (event.type === 'chunk') view.chunk(event.chunk);
+    else if (event.type === 'update') view.update(event.task);
+    else {
+      view.finish(event.task);
+      const prompt = this.#prompts.get(view);
+      if (prompt !== undefined && event.task.status === 'succeeded' && view.text !== '') {
+        this.#conversation.addExchange(prompt, view.text);
+        this.#refreshComposer();
+      }
+      this.#prompts.delete(view);
+    }
+    this.#log.contentChanged();
+  }
+
+  #cancel(view: AnswerView, taskId: string): void {
+    view.stopping();
+    this.#socket.timeout(this.#options.cancelTimeoutMs).emit('task:cancel', { id: taskId }, (err, response) => {
+      if (err) return view.stopFailed('the master did not answer.');
+      const ack = parseAck(taskInfo, response);
+      if (!ack.ok) return view.stopFailed(ack.error.message);
+      if (TERMINAL.has(ack.data.status)) this.#apply(view, { type: 'done', task: ack.data });
+    });
+  }
+
+  #setConnection(state: ConnectionState, detail?: string): void {
+    this.#connection = state;
+    this.#els.connection.dataset['state'] = state;
+    this.#els.connectionLabel.textContent = CONNECTION_LABELS[state];
+    this.#els.connection.title = detail ? `${CONNECTION_LABELS[state]} (${detail})` : CONNECTION_LABELS[state];
+    this.#refreshComposer();
+  }
+
+  #refreshComposer(): void {
+    const { kind, delayField, newConversation, message, send } = this.#els;
+    const selected = kind.value;
+    delayField.hidden = selected !== 'echo';
+    message.placeholder = selected ? placeholderFor(selected) : 'No task kinds available';
+    const turns = this.#conversation.turns;
+    newConversation.hidden = selected !== 'llm' || turns === 0;
+    newConversation.textContent = `New conversation (${plural(turns, 'turn')})`;
+    send.disabled = this.#connection !== 'connected' || !selected;
+  }
+
+  #autosize(): void {
+    const message = this.#els.message;
+    message.style.height = 'auto';
+    message.style.height = `${Math.min(message.scrollHeight, 200)}px`;
+  }
+
+  #setHint(text: string): void {
+    this.#els.hint.textContent = text;
+  }
+
+  #readKind(): string | undefined {
+    try {
+      return this.#options.kindStorage?.getItem(KIND_KEY) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #writeKind(kind: string): void {
+    try {
+      this.#options.kindStorage?.setItem(KIND_KEY, kind);
+    } catch {
+      // Not remembering the kind is harmless.
+    }
+  }
+}
+
+function warn(event: string, error: unknown): void {
+  console.warn(`taskwire: ignored a malformed "${event}" event`, error);
+}

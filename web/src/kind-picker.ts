@@ -1,0 +1,52 @@
+/**
+ * The task-kind selector, filled from the kinds the `session` event lists.
+ * echo and sleep are grouped and labelled as diagnostics.
+ */
+import { h, replaceChildren } from './dom.js';
+
+export const DIAGNOSTIC_KINDS: ReadonlySet<string> = new Set(['echo', 'sleep']);
+
+const KIND_LABELS: Readonly<Record<string, string>> = {
+  echo: 'echo – diagnostic: repeats your text',
+  sleep: 'sleep – diagnostic: waits',
+  llm: 'llm – chat with a language model',
+};
+
+const PLACEHOLDERS: Readonly<Record<string, string>> = {
+  echo: 'Text to echo back, word by word',
+  sleep: 'How long to sleep, e.g. 1500, 250ms or 2s',
+  llm: 'Ask the model anything',
+};
+
+export function placeholderFor(kind: string): string {
+  return PLACEHOLDERS[kind] ?? `Input for ${kind} as JSON, e.g. {"key": "value"}`;
+}
+
+/** The kind to preselect: the last one used if still served, else llm, else a non-diagnostic, else the first. */
+export function preferredKind(kinds: readonly string[], previous: string | undefined): string | undefined {
+  if (previous && kinds.includes(previous)) return previous;
+  if (kinds.includes('llm')) return 'llm';
+  return kinds.find((k) => !DIAGNOSTIC_KINDS.has(k)) ?? kinds[0];
+}
+
+/** Replaces the options; returns the selected kind (undefined when the cluster serves none). */
+export function fillKindPicker(select: HTMLSelectElement, kinds: readonly string[], previous: string | undefined): string | undefined {
+  const unique = [...new Set(kinds)].sort();
+  const tasks = unique.filter((k) => !DIAGNOSTIC_KINDS.has(k));
+  const diagnostics = unique.filter((k) => DIAGNOSTIC_KINDS.has(k));
+  const option = (kind: string) => h('option', { value: kind }, [KIND_LABELS[kind] ?? kind]);
+
+  if (unique.length === 0) {
+    replaceChildren(select, [h('option', { value: '' }, ['No task kinds available'])]);
+    select.disabled = true;
+    return undefined;
+  }
+  replaceChildren(select, [
+    tasks.length > 0 ? h('optgroup', { label: 'Tasks' }, tasks.map(option)) : null,
+    diagnostics.length > 0 ? h('optgroup', { label: 'Diagnostics' }, diagnostics.map(option)) : null,
+  ]);
+  select.disabled = false;
+  const selected = preferredKind(unique, previous);
+  if (selected !== undefined) select.value = selected;
+  return selected;
+}

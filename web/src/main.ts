@@ -1,0 +1,53 @@
+/**
+ * Entry point of the browser chat: connects to the master that served this
+ * page (Socket.IO at /socket.io, same origin) with the stored session id.
+ */
+import { io } from 'socket.io-client';
+import { ChatApp, type ChatSocket } from './chat-app.js';
+import { required } from './dom.js';
+import { createSessionStore } from './session-store.js';
+import './styles.css';
+
+const store = createSessionStore();
+
+// auth as a function: every reconnect sends the id the master issued most recently.
+const socket: ChatSocket = io({
+  auth: (send) => {
+    const sessionId = store.get();
+    send(sessionId === undefined ? {} : { sessionId });
+  },
+});
+
+const app = new ChatApp(
+  socket,
+  {
+    connection: required('connection', HTMLElement),
+    connectionLabel: required('connection-label', HTMLElement),
+    sessionId: required('session-id', HTMLElement),
+    clusterBar: required('cluster-bar', HTMLElement),
+    scroller: required('chat-scroller', HTMLElement),
+    emptyState: required('empty-state', HTMLElement),
+    log: required('chat-log', HTMLOListElement),
+    form: required('composer', HTMLFormElement),
+    kind: required('kind', HTMLSelectElement),
+    delayField: required('delay-field', HTMLElement),
+    delay: required('echo-delay', HTMLInputElement),
+    newConversation: required('new-conversation', HTMLButtonElement),
+    message: required('message', HTMLTextAreaElement),
+    send: required('send', HTMLButtonElement),
+    hint: required('composer-hint', HTMLElement),
+  },
+  store,
+  { kindStorage: safeStorage() },
+);
+
+function safeStorage(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+// Handy from the devtools console; not used by the page itself.
+Object.assign(window, { taskwire: { app, socket } });
