@@ -76,5 +76,11 @@ export interface TaskHandler {
   /** Models / provider models to advertise in WorkerStatus.models. */
   models?(): ModelInfo[];
   run(ctx: TaskContext): Promise<TaskOutput>;
+  /**
+   * The worker calls this once with a function to call whenever models() or
+   * readiness changed (model loaded, provider cooling down), so it republishes
+   * its status.
+   */
+  onChange?(listener: () => void): void;
   close?(): Promise<void>;
 }

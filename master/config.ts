@@ -1,0 +1,141 @@
+/**
+ * Master configuration: MasterOptions (all optional, documented defaults),
+ * DEFAULTS, resolveMasterOptions() -> ResolvedMasterOptions (all required,
+ * validated), and masterOptionsFromEnv() for the CLI.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ConfigError } from '../common/errors.js';
+import { type Env, assertPort, envInt, envSecret, envString, envEnum, parseMqttUrl } from '../common/env.js';
+import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
+import { DEFAULT_TOPIC_ROOT, assertTopicRoot, ID_PATTERN } from '../common/topics.js';
+
+export interface MasterOptions {
+  /** Unique id of this master (default `master-<hostname>`). */
+  masterId?: string;
+  /** Interface to bind HTTP, gRPC and the embedded broker on (default 0.0.0.0). */
+  bindHost?: string;
+  /** HTTP + Socket.IO port (default 8080; 0 = any free port). */
+  httpPort?: number;
+  /** gRPC ResultService port (default 50051; 0 = any). */
+  grpcPort?: number;
+  /** Embedded aedes port (default 1883; 0 = any). Ignored with mqttUrl. */
+  mqttPort?: number;
+  /** External broker (mqtt://host:port); when set no broker is embedded. */
+  mqttUrl?: string;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  /** Topic root (default taskwire/v1). */
+  topicRoot?: string;
+  /** Host workers should dial for gRPC; empty = the host they reach MQTT at. */
+  grpcAdvertiseHost?: string;
+  /** HMAC key for result tokens (default: random per process). */
+  resultSecret?: string;
+  /** Directory with the built web UI (default dist/web next to the code). */
+  webDir?: string;
+  logLevel?: LogLevel;
+  /** Attempts per task before it fails for good (default 3). */
+  maxAttempts?: number;
+  /** Default run time per attempt (default 10 min). */
+  taskTimeoutMs?: number;
+  /** How often cluster status is published (default 2000 ms). */
+  clusterStatusIntervalMs?: number;
+  /** Largest accepted task input, bytes of JSON (default 1 MiB). */
+  maxInputBytes?: number;
+  /** Finished tasks kept in memory for GET /tasks/:id (default 100000). */
+  maxFinishedTasks?: number;
+  /** Log to stdout (default true). */
+  logToStdout?: boolean;
+}
+
+export type ResolvedMasterOptions = Required<Omit<MasterOptions, 'mqttUrl' | 'mqttUsername' | 'mqttPassword'>> & {
+  mqttUrl: string | undefined;
+  mqttUsername: string | undefined;
+  mqttPassword: string | undefined;
+};
+
+export const MASTER_DEFAULTS = {
+  bindHost: '0.0.0.0',
+  httpPort: 8080,
+  grpcPort: 50051,
+  mqttPort: 1883,
+  topicRoot: DEFAULT_TOPIC_ROOT,
+  grpcAdvertiseHost: '',
+  logLevel: 'info' as LogLevel,
+  maxAttempts: 3,
+  taskTimeoutMs: 10 * 60_000,
+  clusterStatusIntervalMs: 2000,
+  maxInputBytes: 1024 * 1024,
+  maxFinishedTasks: 100_000,
+  logToStdout: true,
+} as const;
+
+function positiveInt(name: string, v: number, min = 1): number {
+  if (!Number.isInteger(v) || v < min) throw new ConfigError(name, `must be an integer >= ${min}, got ${v}`);
+  return v;
+}
+
+export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMasterOptions {
+  const o = { ...MASTER_DEFAULTS, ...stripUndefined(options) };
+  const masterId = options.masterId ?? `master-${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}`.slice(0, 128);
+  if (!ID_PATTERN.test(masterId)) throw new ConfigError('masterId', `"${masterId}" is not a valid id`);
+  if (options.mqttUrl !== undefined) parseMqttUrl('TASKWIRE_MQTT_URL', options.mqttUrl);
+  try {
+    assertTopicRoot(o.topicRoot);
+  } catch (err) {
+    throw new ConfigError('TASKWIRE_TOPIC_ROOT', (err as Error).message);
+  }
+  return {
+    masterId,
+    bindHost: o.bindHost,
+    httpPort: assertPort('TASKWIRE_HTTP_PORT', o.httpPort),
+    grpcPort: assertPort('TASKWIRE_GRPC_PORT', o.grpcPort),
+    mqttPort: assertPort('TASKWIRE_MQTT_PORT', o.mqttPort),
+    mqttUrl: options.mqttUrl,
+    mqttUsername: options.mqttUsername,
+    mqttPassword: options.mqttPassword,
+    topicRoot: o.topicRoot,
+    grpcAdvertiseHost: o.grpcAdvertiseHost,
+    resultSecret: options.resultSecret ?? randomBytes(32).toString('base64url'),
+    webDir: options.webDir ?? '',
+    logLevel: o.logLevel,
+    maxAttempts: positiveInt('TASKWIRE_MAX_ATTEMPTS', o.maxAttempts),
+    taskTimeoutMs: positiveInt('TASKWIRE_TASK_TIMEOUT_MS', o.taskTimeoutMs),
+    clusterStatusIntervalMs: positiveInt('clusterStatusIntervalMs', o.clusterStatusIntervalMs, 50),
+    maxInputBytes: positiveInt('TASKWIRE_MAX_INPUT_BYTES', o.maxInputBytes, 1024),
+    maxFinishedTasks: positiveInt('maxFinishedTasks', o.maxFinishedTasks),
+    logToStdout: o.logToStdout,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Reads MasterOptions from TASKWIRE_* environment variables (flags override later). */
+export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
+  const port = (name: string) => envInt(env, name, { min: 0, max: 65535 });
+  const masterId = envString(env, 'TASKWIRE_MASTER_ID');
+  if (masterId !== undefined && !ID_PATTERN.test(masterId)) {
+    throw new ConfigError('TASKWIRE_MASTER_ID', `"${masterId}" must match ${ID_PATTERN}`);
+  }
+  const mqttUrl = envString(env, 'TASKWIRE_MQTT_URL');
+  if (mqttUrl !== undefined) parseMqttUrl('TASKWIRE_MQTT_URL', mqttUrl);
+  return {
+    masterId,
+    bindHost: envString(env, 'TASKWIRE_BIND_HOST'),
+    httpPort: port('TASKWIRE_HTTP_PORT'),
+    grpcPort: port('TASKWIRE_GRPC_PORT'),
+    mqttPort: port('TASKWIRE_MQTT_PORT'),
+    mqttUrl,
+    mqttUsername: envString(env, 'TASKWIRE_MQTT_USERNAME'),
+    mqttPassword: await envSecret(env, 'TASKWIRE_MQTT_PASSWORD'),
+    topicRoot: envString(env, 'TASKWIRE_TOPIC_ROOT'),
+    grpcAdvertiseHost: envString(env, 'TASKWIRE_GRPC_ADVERTISE_HOST'),
+    resultSecret: await envSecret(env, 'TASKWIRE_RESULT_SECRET'),
+    logLevel: envEnum(env, 'TASKWIRE_LOG_LEVEL', LOG_LEVELS),
+    maxAttempts: envInt(env, 'TASKWIRE_MAX_ATTEMPTS', { min: 1, max: 100 }),
+    taskTimeoutMs: envInt(env, 'TASKWIRE_TASK_TIMEOUT_MS', { min: 1 }),
+    maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: 64 * 1024 * 1024 }),
+  };
+}

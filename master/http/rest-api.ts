@@ -1,0 +1,96 @@
+/**
+ * REST API v1: tasks, workers, cluster. Bodies are validated with zod; a bad
+ * body gets 400 naming the field.
+ */
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { ValidationError } from '../../common/errors.js';
+import { assertJsonValue, type JsonValue } from '../../common/json-value.js';
+import { TASK_STATUSES } from '../../common/task-view.js';
+import { taskView } from '../task-record.js';
+import type { TaskService } from '../task-service.js';
+import type { WorkerRegistry } from '../worker-registry.js';
+import { sendError } from './http-errors.js';
+import type { ClusterView } from '../../common/task-view.js';
+
+export const submitBody = z
+  .object({
+    kind: z.string().min(1).max(64),
+    input: z.unknown(),
+    priority: z.number().int().min(0).max(9).optional(),
+    idempotency_key: z.string().min(1).max(256).optional(),
+    timeout_ms: z.number().int().min(1).max(7 * 24 * 3600 * 1000).optional(),
+  })
+  .strict();
+
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  if (body === undefined) throw new ValidationError('body', 'expected a JSON object (Content-Type: application/json)');
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.map(String).join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
+    throw new ValidationError(field, issue.message);
+  }
+  return parsed.data;
+}
+
+const listQuery = z.object({
+  status: z.enum(TASK_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});
+
+export interface RestApiDeps {
+  tasks: TaskService;
+  registry: WorkerRegistry;
+  cluster: () => ClusterView;
+}
+
+export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
+  const r = Router();
+  r.post('/tasks', (req, res) => {
+    try {
+      const body = parseBody(submitBody, req.body);
+      const input = (body.input ?? null) as unknown;
+      assertJsonValue(input, 'input');
+      const { task, created } = tasks.submit({
+        kind: body.kind,
+        input: input as JsonValue,
+        priority: body.priority,
+        idempotencyKey: body.idempotency_key,
+        timeoutMs: body.timeout_ms,
+      });
+      res.status(created ? 202 : 200).location(`/api/v1/tasks/${task.id}`).json(taskView(task));
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+  r.get('/tasks', (req, res) => {
+    try {
+      const q = parseBody(listQuery, req.query);
+      res.json({ tasks: tasks.list({ status: q.status, limit: q.limit }).map(taskView) });
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+  r.get('/tasks/:id', (req: Request<{ id: string }>, res) => {
+    try {
+      res.json(taskView(tasks.require(req.params.id)));
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+  r.post('/tasks/:id/cancel', (req: Request<{ id: string }>, res) => {
+    try {
+      res.status(202).json(taskView(tasks.cancel(req.params.id)));
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+  r.get('/workers', (_req, res) => {
+    res.json({ workers: registry.all().map((w) => registry.view(w)) });
+  });
+  r.get('/cluster', (_req, res) => {
+    res.json(cluster());
+  });
+  return r;
+}

@@ -1,0 +1,115 @@
+/**
+ * Socket.IO: browser sessions submit tasks and receive their updates, chunks
+ * and final results. Every inbound event is validated; a malformed one is
+ * answered with an error ack (when there is an ack) and otherwise dropped.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { z } from 'zod';
+import { TaskwireError, errorMessage } from '../../common/errors.js';
+import { assertJsonValue, type JsonValue } from '../../common/json-value.js';
+import type { Logger } from '../../common/logger.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../common/socket-events.js';
+import type { ClusterView } from '../../common/task-view.js';
+import { taskView } from '../task-record.js';
+import type { TaskService } from '../task-service.js';
+import type { WorkerRegistry } from '../worker-registry.js';
+import { parseBody } from './rest-api.js';
+
+const SESSION_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
+const room = (sessionId: string) => `session:${sessionId}`;
+
+const submitRequest = z
+  .object({
+    kind: z.string().min(1).max(64),
+    input: z.unknown(),
+    priority: z.number().int().min(0).max(9).optional(),
+    client_ref: z.string().max(128).optional(),
+  })
+  .strict();
+const cancelRequest = z.object({ id: z.string().min(1).max(128) }).strict();
+
+type IoServer = Server<ClientToServerEvents, ServerToClientEvents>;
+type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+export interface SocketGatewayOptions {
+  httpServer: HttpServer;
+  tasks: TaskService;
+  registry: WorkerRegistry;
+  cluster: () => ClusterView;
+  log: Logger;
+  clusterIntervalMs?: number;
+  maxBufferBytes: number;
+  onInvalid?: (reason: string) => void;
+}
+
+function fail(err: unknown): { ok: false; error: { code: string; message: string } } {
+  return { ok: false, error: { code: err instanceof TaskwireError ? err.code : 'INTERNAL', message: errorMessage(err) } };
+}
+
+export class SocketGateway {
+  readonly io: IoServer;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly options: SocketGatewayOptions) {
+    const { tasks, log } = options;
+    this.io = new Server<ClientToServerEvents, ServerToClientEvents>(options.httpServer, {
+      maxHttpBufferSize: options.maxBufferBytes,
+      serveClient: false,
+    });
+    this.io.on('connection', (socket) => this.onConnection(socket));
+    tasks.on('update', (t) => t.sessionId && this.io.to(room(t.sessionId)).emit('task:update', taskView(t)));
+    tasks.on('chunk', (t, c) => t.sessionId && this.io.to(room(t.sessionId)).emit('task:chunk', { id: t.id, seq: c.seq, text: c.text, data: c.data }));
+    tasks.on('done', (t) => t.sessionId && this.io.to(room(t.sessionId)).emit('task:done', taskView(t)));
+    this.timer = setInterval(() => {
+      if (this.io.engine.clientsCount > 0) this.io.emit('cluster', options.cluster());
+    }, options.clusterIntervalMs ?? 1000);
+    this.timer.unref();
+    log.debug('socket.io gateway ready');
+  }
+
+  private onConnection(socket: IoSocket): void {
+    const { tasks, registry } = this.options;
+    const auth = socket.handshake.auth as { sessionId?: unknown } | undefined;
+    const sessionId = typeof auth?.sessionId === 'string' && SESSION_PATTERN.test(auth.sessionId) ? auth.sessionId : randomUUID();
+    void socket.join(room(sessionId));
+    socket.emit('session', { session_id: sessionId, kinds: [...new Set(['echo', 'sleep', ...registry.kinds()])].sort() });
+    socket.emit('cluster', this.options.cluster());
+
+    socket.on('task:submit', (request, ack) => {
+      if (typeof ack !== 'function') return this.options.onInvalid?.('task:submit without ack');
+      try {
+        const body = parseBody(submitRequest, request);
+        const input = (body.input ?? null) as unknown;
+        assertJsonValue(input, 'input');
+        const { task } = tasks.submit({ kind: body.kind, input: input as JsonValue, priority: body.priority, sessionId });
+        ack({ ok: true, data: taskView(task) });
+      } catch (err) {
+        this.options.onInvalid?.(errorMessage(err));
+        ack(fail(err));
+      }
+    });
+    socket.on('task:cancel', (request, ack) => {
+      if (typeof ack !== 'function') return this.options.onInvalid?.('task:cancel without ack');
+      try {
+        const { id } = parseBody(cancelRequest, request);
+        const task = tasks.require(id);
+        if (task.sessionId !== sessionId) throw new TaskwireError('FORBIDDEN', 'task belongs to another session');
+        ack({ ok: true, data: taskView(tasks.cancel(id)) });
+      } catch (err) {
+        ack(fail(err));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.io.disconnectSockets(true);
+    // io.close() would also close the HTTP server; the HttpServer owner does that.
+    await new Promise<void>((resolve) => {
+      this.io.engine.close();
+      resolve();
+    });
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The master's MQTT client: watches worker status, publishes assignments,
+ * control commands, master presence (retained, with an OFFLINE Last Will),
+ * cluster status and log lines. Every inbound payload is validated; a bad one
+ * is counted and logged, never thrown.
+ */
+import { EventEmitter } from 'node:events';
+import mqtt, { type MqttClient } from 'mqtt';
+import { errorMessage } from '../common/errors.js';
+import type { LogLineSink, Logger } from '../common/logger.js';
+import { Topics } from '../common/topics.js';
+import {
+  type Assignments,
+  type ClusterStatus,
+  type ControlCommand,
+  type LogLine,
+  type MasterStatus,
+  type TaskAssignment,
+  type WorkerStatus__Output,
+  assignmentsCodec,
+  clusterStatusCodec,
+  controlCodec,
+  logLineCodec,
+  masterStatusCodec,
+  workerStatusCodec,
+} from '../common/wire.js';
+import type { AssignmentSink } from './task-service.js';
+
+export interface MasterLinkOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId: string;
+  topics: Topics;
+  log: Logger;
+  /** The retained presence message (state ONLINE); the Last Will is the same with OFFLINE. */
+  presence: () => MasterStatus;
+}
+
+export interface MasterLinkEvents {
+  workerStatus: [status: WorkerStatus__Output];
+  workerCleared: [workerId: string];
+  invalid: [topic: string, reason: string];
+  connected: [];
+  disconnected: [];
+}
+
+export class MasterLink extends EventEmitter<MasterLinkEvents> implements AssignmentSink, LogLineSink {
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly options: MasterLinkOptions,
+  ) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  static async create(options: MasterLinkOptions): Promise<MasterLink> {
+    const { topics } = options;
+    const offline: MasterStatus = { ...options.presence(), state: 'MASTER_STATE_OFFLINE' };
+    const client = mqtt.connect(options.url, {
+      clientId: options.clientId,
+      username: options.username,
+      password: options.password,
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 10,
+      reconnectPeriod: 500,
+      connectTimeout: 10_000,
+      resubscribe: true,
+      will: { topic: topics.masterStatus(), payload: masterStatusCodec.encode(offline), qos: 1, retain: true },
+    });
+    const link = new MasterLink(client, options);
+    client.on('message', (topic, payload) => link.onMessage(topic, payload));
+    client.on('connect', () => {
+      link.publishPresence();
+      link.emit('connected');
+    });
+    client.on('close', () => link.emit('disconnected'));
+    client.on('error', (err) => options.log.warn({ err: err.message }, 'MQTT error'));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => {
+        client.end(true);
+        reject(err);
+      };
+      client.once('error', onError);
+      client.once('connect', () => {
+        client.off('error', onError);
+        resolve();
+      });
+    });
+    await client.subscribeAsync(topics.allWorkerStatus(), { qos: 1 });
+    return link;
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const parsed = this.options.topics.parse(topic);
+    if (!parsed || parsed.kind !== 'worker' || parsed.channel !== 'status') return;
+    if (payload.length === 0) {
+      this.emit('workerCleared', parsed.workerId);
+      return;
+    }
+    try {
+      const status = workerStatusCodec.decode(payload);
+      if (status.worker_id !== parsed.workerId) {
+        throw new Error(`worker_id "${status.worker_id}" does not match the topic's "${parsed.workerId}"`);
+      }
+      if (status.state === 'WORKER_STATE_UNSPECIFIED') throw new Error('state: must be set');
+      this.emit('workerStatus', status);
+    } catch (err) {
+      const reason = errorMessage(err);
+      this.options.log.warn({ topic, reason }, 'invalid worker status dropped');
+      this.emit('invalid', topic, reason);
+    }
+  }
+
+  publishPresence(): void {
+    this.client.publish(this.options.topics.masterStatus(), masterStatusCodec.encode(this.options.presence()), { qos: 1, retain: true });
+  }
+
+  publishAssignments(workerId: string, tasks: TaskAssignment[]): void {
+    const msg: Assignments = { tasks, master_id: this.options.clientId };
+    this.client.publish(this.options.topics.workerTasks(workerId), assignmentsCodec.encode(msg), { qos: 1 });
+  }
+
+  publishControl(workerId: string, command: ControlCommand): void {
+    this.client.publish(this.options.topics.workerControl(workerId), controlCodec.encode(command), { qos: 1 });
+  }
+
+  publishCluster(status: ClusterStatus): void {
+    if (!this.client.connected) return;
+    this.client.publish(this.options.topics.clusterStatus(), clusterStatusCodec.encode(status), { qos: 0, retain: true });
+  }
+
+  publishLog(line: LogLine): void {
+    if (!this.client.connected) return;
+    this.client.publish(this.options.topics.log(line.source ?? 'master'), logLineCodec.encode(line), { qos: 0 });
+  }
+
+  /** Clears a worker's retained status (it is forgotten by every master). */
+  clearWorker(workerId: string): void {
+    this.client.publish(this.options.topics.workerStatus(workerId), Buffer.alloc(0), { qos: 1, retain: true });
+  }
+
+  /** Publishes OFFLINE presence and disconnects. */
+  async close(): Promise<void> {
+    if (this.client.disconnected || this.client.disconnecting) return;
+    if (this.client.connected) {
+      const offline: MasterStatus = { ...this.options.presence(), state: 'MASTER_STATE_OFFLINE' };
+      await this.client
+        .publishAsync(this.options.topics.masterStatus(), masterStatusCodec.encode(offline), { qos: 1, retain: true })
+        .catch(() => undefined);
+    }
+    await this.client.endAsync();
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The master: wires broker, MQTT link, scheduler, gRPC ResultService, HTTP,
+ * Socket.IO and metrics together. No logic of its own beyond lifecycle.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Router } from 'express';
+import { systemClock, type Clock } from '../common/clock.js';
+import { createLogger, type Logger, type MqttLogStream } from '../common/logger.js';
+import { PROTOCOL_VERSION } from '../common/proto-root.js';
+import { ResultTokens } from '../common/result-token.js';
+import { Topics } from '../common/topics.js';
+import { type MasterOptions, type ResolvedMasterOptions, resolveMasterOptions } from './config.js';
+import { EmbeddedBroker, OPEN_POLICY, type BrokerPolicy } from './broker.js';
+import { ClusterMonitor } from './cluster-monitor.js';
+import { HttpServer } from './http/http-server.js';
+import { restApi } from './http/rest-api.js';
+import { SocketGateway } from './http/socket-gateway.js';
+import { MasterLink } from './master-link.js';
+import { MasterMetrics } from './metrics.js';
+import { ResultServer } from './result-server.js';
+import { MemoryTaskStore, type TaskStore } from './task-store.js';
+import { TaskService } from './task-service.js';
+import { WorkerRegistry } from './worker-registry.js';
+
+export const VERSION = '0.1.0';
+
+export type MasterState = 'starting' | 'running' | 'closing' | 'closed';
+
+export interface MasterDeps {
+  clock?: Clock;
+  logger?: { logger: Logger; mqtt?: MqttLogStream };
+  store?: TaskStore;
+  brokerPolicy?: BrokerPolicy;
+  /** Extra HTTP routers mounted by feature modules (gateway, KServe). */
+  routes?: (master: Master) => { path: string; router: Router }[];
+}
+
+/** dist/web next to the compiled code, or from the source tree. */
+export function findWebDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    for (const c of [join(dir, 'web'), join(dir, 'dist', 'web')]) {
+      if (existsSync(join(c, 'index.html'))) return c;
+    }
+    dir = dirname(dir);
+  }
+  return '';
+}
+
+export class Master {
+  state: MasterState = 'starting';
+  readonly startedAtMs: number;
+  broker: EmbeddedBroker | undefined;
+  link!: MasterLink;
+  results!: ResultServer;
+  http!: HttpServer;
+  sockets!: SocketGateway;
+  httpPort = 0;
+  mqttUrl = '';
+  readonly topics: Topics;
+  readonly registry: WorkerRegistry;
+  readonly tasks: TaskService;
+  readonly metrics = new MasterMetrics();
+  readonly monitor: ClusterMonitor;
+  readonly log: Logger;
+  private readonly logStream: MqttLogStream | undefined;
+
+  private constructor(
+    readonly options: ResolvedMasterOptions,
+    private readonly clock: Clock,
+    logger: { logger: Logger; mqtt?: MqttLogStream },
+    readonly store: TaskStore,
+  ) {
+    this.startedAtMs = clock.now();
+    this.log = logger.logger;
+    this.logStream = logger.mqtt;
+    this.topics = new Topics(options.topicRoot);
+    this.registry = new WorkerRegistry(clock);
+    this.tasks = new TaskService(store, this.registry, new ResultTokens(options.resultSecret), clock, this.log, {
+      maxAttempts: options.maxAttempts,
+      taskTimeoutMs: options.taskTimeoutMs,
+      maxInputBytes: options.maxInputBytes,
+      heartbeatIntervalMs: 5000,
+    });
+    this.monitor = new ClusterMonitor(options.masterId, this.tasks, this.registry, this.metrics, clock);
+  }
+
+  static async create(options: MasterOptions = {}, deps: MasterDeps = {}): Promise<Master> {
+    const resolved = resolveMasterOptions(options);
+    const clock = deps.clock ?? systemClock;
+    const logger =
+      deps.logger ??
+      createLogger({ source: 'master', level: resolved.logLevel, destination: resolved.logToStdout ? undefined : false });
+    const master = new Master(resolved, clock, logger, deps.store ?? new MemoryTaskStore(resolved.maxFinishedTasks));
+    try {
+      await master.start(deps);
+    } catch (err) {
+      await master.close();
+      throw err;
+    }
+    return master;
+  }
+
+  get grpcPort(): number {
+    return this.results.port;
+  }
+
+  private async start(deps: MasterDeps): Promise<void> {
+    const o = this.options;
+    const { log, metrics, tasks, registry } = this;
+    if (o.mqttUrl) {
+      this.mqttUrl = o.mqttUrl;
+    } else {
+      this.broker = await EmbeddedBroker.create({ host: o.bindHost, port: o.mqttPort, policy: deps.brokerPolicy ?? OPEN_POLICY, log });
+      this.mqttUrl = `mqtt://127.0.0.1:${this.broker.port}`;
+    }
+    this.results = await ResultServer.create({
+      host: o.bindHost,
+      port: o.grpcPort,
+      tasks,
+      log,
+      onInvalid: () => metrics.invalidMessages.inc({ boundary: 'grpc' }),
+    });
+    tasks.on('done', (t) => {
+      metrics.finished.inc({ kind: t.kind, status: t.status });
+      if (t.startedAtMs !== null) {
+        metrics.queueWait.observe({ kind: t.kind }, (t.startedAtMs - t.createdAtMs) / 1000);
+        if (t.finishedAtMs !== null) metrics.runTime.observe({ kind: t.kind }, (t.finishedAtMs - t.startedAtMs) / 1000);
+      }
+    });
+    tasks.on('rejected', () => metrics.rejectedResults.inc());
+
+    const system = Router();
+    system.get('/healthz', (_req, res) => {
+      const ok = this.state === 'running' && this.link?.connected;
+      res.status(ok ? 200 : 503).json({
+        status: ok ? 'ok' : 'unavailable',
+        state: this.state,
+        mqtt: this.link?.connected ? 'connected' : 'disconnected',
+        workers_online: registry.schedulable().length,
+        version: VERSION,
+        protocol: PROTOCOL_VERSION,
+      });
+    });
+    system.get('/metrics', async (_req, res) => {
+      this.monitor.status();
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+    this.http = HttpServer.create({
+      host: o.bindHost,
+      port: o.httpPort,
+      webDir: o.webDir || findWebDir(),
+      maxBodyBytes: o.maxInputBytes + 64 * 1024,
+      routes: [
+        { path: '/', router: system },
+        { path: '/api/v1', router: restApi({ tasks, registry, cluster: () => this.monitor.view() }) },
+        ...(deps.routes?.(this) ?? []),
+      ],
+    });
+    this.sockets = new SocketGateway({
+      httpServer: this.http.server,
+      tasks,
+      registry,
+      cluster: () => this.monitor.view(),
+      log,
+      maxBufferBytes: o.maxInputBytes + 64 * 1024,
+      onInvalid: () => metrics.invalidMessages.inc({ boundary: 'socket.io' }),
+    });
+    this.httpPort = await this.http.listen(o.bindHost, o.httpPort);
+
+    this.link = await MasterLink.create({
+      url: this.mqttUrl,
+      username: o.mqttUsername,
+      password: o.mqttPassword,
+      clientId: o.masterId,
+      topics: this.topics,
+      log,
+      presence: () => ({
+        master_id: o.masterId,
+        state: 'MASTER_STATE_ONLINE',
+        protocol: PROTOCOL_VERSION,
+        version: VERSION,
+        grpc_host: o.grpcAdvertiseHost,
+        grpc_port: this.results.port,
+        http_port: this.httpPort,
+        started_at_ms: this.startedAtMs,
+        ts_ms: this.clock.now(),
+      }),
+    });
+    this.link.on('workerStatus', (s) => {
+      const before = registry.get(s.worker_id)?.state;
+      const w = registry.applyStatus(s);
+      if (before !== w.state) log.info({ worker_id: w.id, language: s.language, kinds: s.kinds }, `worker ${w.id} ${w.state}`);
+    });
+    this.link.on('workerCleared', (id) => registry.forget(id));
+    this.link.on('invalid', () => metrics.invalidMessages.inc({ boundary: 'mqtt' }));
+    this.logStream?.attach(this.link);
+    tasks.attachSink(this.link);
+    this.monitor.start(o.clusterStatusIntervalMs, (s) => this.link.publishCluster(s));
+    this.state = 'running';
+    log.info({ http_port: this.httpPort, grpc_port: this.results.port, mqtt: this.mqttUrl }, 'master running');
+  }
+
+  /** Stops everything; idempotent. In-flight tasks stay with their workers. */
+  async close(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.state = 'closing';
+    this.monitor.stop();
+    this.logStream?.attach(undefined);
+    const steps: [string, (() => Promise<void>) | undefined][] = [
+      ['socket.io', this.sockets ? () => this.sockets.close() : undefined],
+      ['http', this.http ? () => this.http.close() : undefined],
+      ['mqtt', this.link ? () => this.link.close() : undefined],
+      ['grpc', this.results ? () => this.results.close() : undefined],
+      ['broker', this.broker ? () => this.broker!.close() : undefined],
+      ['store', () => this.store.close()],
+    ];
+    for (const [name, step] of steps) {
+      if (!step) continue;
+      try {
+        await step();
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, `closing ${name} failed`);
+      }
+    }
+    this.state = 'closed';
+  }
+}

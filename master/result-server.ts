@@ -1,0 +1,129 @@
+/**
+ * gRPC server: taskwire.v1.ResultService (results from workers) and
+ * grpc.health.v1.Health. Every event is checked by TaskService (token,
+ * attempt fencing, exactly-one final); malformed calls get INVALID_ARGUMENT.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from '../common/logger.js';
+import { grpcPackageDefinition } from '../common/proto-root.js';
+import type { ProtoGrpcType } from '../common/gen/result_service.js';
+import type { ResultServiceHandlers } from '../common/gen/taskwire/v1/ResultService.js';
+import type { TaskService } from './task-service.js';
+
+export const MAX_EVENTS_PER_BATCH = 10_000;
+const SERVICE = 'taskwire.v1.ResultService';
+
+export interface ResultServerOptions {
+  host: string;
+  port: number;
+  tasks: TaskService;
+  log: Logger;
+  /** Called for each malformed call or event (metrics). */
+  onInvalid?: (reason: string) => void;
+}
+
+function invalid(callback: grpc.sendUnaryData<never>, message: string): void {
+  callback({ code: grpc.status.INVALID_ARGUMENT, details: message } as grpc.ServiceError, null);
+}
+
+export class ResultServer {
+  private closed = false;
+  private constructor(
+    private readonly server: grpc.Server,
+    readonly port: number,
+    private readonly health: HealthImplementation,
+  ) {}
+
+  static async create(options: ResultServerOptions): Promise<ResultServer> {
+    const { tasks, log } = options;
+    const proto = grpc.loadPackageDefinition(grpcPackageDefinition()) as unknown as ProtoGrpcType;
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    });
+    const onInvalid = (reason: string) => {
+      options.onInvalid?.(reason);
+      log.warn({ reason }, 'invalid gRPC input');
+    };
+    const handlers: ResultServiceHandlers = {
+      SubmitResult(call, callback) {
+        const r = call.request;
+        if (!r.task_id || !r.worker_id || !r.result_token || !r.attempt) {
+          onInvalid('SubmitResult without task_id, worker_id, attempt or result_token');
+          invalid(callback as never, 'task_id, attempt, worker_id and result_token are required');
+          return;
+        }
+        const out = tasks.handleFinal(r);
+        callback(null, out);
+      },
+      StreamResults(call, callback) {
+        let accepted = 0;
+        let rejected = 0;
+        let failed = false;
+        call.on('data', (batch: { events: Parameters<TaskService['handleEvent']>[0][] }) => {
+          if (failed) return;
+          if (batch.events.length > MAX_EVENTS_PER_BATCH) {
+            failed = true;
+            onInvalid(`batch of ${batch.events.length} events`);
+            invalid(callback as never, `at most ${MAX_EVENTS_PER_BATCH} events per batch`);
+            return;
+          }
+          for (const ev of batch.events) {
+            if (!ev.task_id || !ev.worker_id || !ev.result_token || !ev.attempt) {
+              rejected++;
+              onInvalid('result event without task_id, worker_id, attempt or result_token');
+              continue;
+            }
+            const out = tasks.handleEvent(ev);
+            if (out.disposition === 'DISPOSITION_REJECTED') rejected++;
+            else accepted++;
+          }
+        });
+        call.on('end', () => {
+          if (!failed) callback(null, { accepted, rejected });
+        });
+        call.on('error', () => undefined);
+      },
+      FetchSecrets(call, callback) {
+        const r = call.request;
+        const out = tasks.secretsFor(r);
+        if ('disposition' in out) {
+          callback({ code: grpc.status.PERMISSION_DENIED, details: out.reason } as grpc.ServiceError, null);
+          return;
+        }
+        callback(null, { secrets: out });
+      },
+    };
+    server.addService(proto.taskwire.v1.ResultService.service, handlers);
+    const health = new HealthImplementation({ '': 'SERVING', [SERVICE]: 'SERVING' });
+    health.addToServer(server);
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      );
+    });
+    return new ResultServer(server, port, health);
+  }
+
+  /** Graceful shutdown with a deadline, then force. Idempotent. */
+  async close(graceMs = 2000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.health.setStatus('', 'NOT_SERVING');
+    this.health.setStatus(SERVICE, 'NOT_SERVING');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * A task as the master holds it, its state machine and its public view.
+ */
+import { ConflictError } from '../common/errors.js';
+import type { JsonValue } from '../common/json-value.js';
+import type { Requirement } from '../common/task-kinds.js';
+import type { TaskErrorView, TaskStatus, TaskUsageView, TaskView } from '../common/task-view.js';
+import type { SchedulableTask } from './scheduler.js';
+
+export interface HistoryEntry {
+  status: TaskStatus;
+  atMs: number;
+  reason?: string;
+  attempt?: number;
+  workerId?: string;
+}
+
+export interface TaskRecord extends SchedulableTask {
+  readonly id: string;
+  readonly kind: string;
+  readonly input: JsonValue;
+  readonly priority: number;
+  readonly requirement: Requirement;
+  readonly key: string;
+  seq: number;
+  status: TaskStatus;
+  attempt: number;
+  workerId: string | null;
+  workerLanguage: string | null;
+  sessionId: string | null;
+  idempotencyKey: string | null;
+  createdAtMs: number;
+  assignedAtMs: number | null;
+  startedAtMs: number | null;
+  finishedAtMs: number | null;
+  firstChunkAtMs: number | null;
+  lastSeq: number;
+  result: JsonValue | null;
+  error: TaskErrorView | null;
+  usage: TaskUsageView | null;
+  timeoutMs: number;
+  history: HistoryEntry[];
+  /** Never persisted, never on MQTT: released over gRPC to the attempt's worker. */
+  secrets: Record<string, string> | null;
+}
+
+/** Allowed transitions; anything else is a bug or a stale message. */
+export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
+  queued: ['assigned', 'cancelled', 'expired', 'failed'],
+  assigned: ['running', 'queued', 'succeeded', 'failed', 'cancelled', 'expired'],
+  running: ['queued', 'succeeded', 'failed', 'cancelled', 'expired'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+  expired: [],
+};
+
+export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function transition(task: TaskRecord, to: TaskStatus, atMs: number, reason?: string): void {
+  if (!canTransition(task.status, to)) {
+    throw new ConflictError(`task ${task.id}: cannot go from ${task.status} to ${to}`);
+  }
+  task.status = to;
+  const entry: HistoryEntry = { status: to, atMs };
+  if (reason) entry.reason = reason;
+  if (to === 'assigned' || to === 'running') {
+    entry.attempt = task.attempt;
+    if (task.workerId) entry.workerId = task.workerId;
+  }
+  task.history.push(entry);
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function taskView(t: TaskRecord): TaskView {
+  const end = t.finishedAtMs;
+  return {
+    id: t.id,
+    kind: t.kind,
+    status: t.status,
+    priority: t.priority,
+    attempt: t.attempt,
+    worker_id: t.workerId,
+    worker_language: t.workerLanguage,
+    created_at: new Date(t.createdAtMs).toISOString(),
+    finished_at: iso(end),
+    result: t.result,
+    error: t.error,
+    timings: {
+      queue_wait_ms: t.startedAtMs !== null ? t.startedAtMs - t.createdAtMs : t.assignedAtMs !== null ? t.assignedAtMs - t.createdAtMs : null,
+      processing_ms: t.startedAtMs !== null && end !== null ? end - t.startedAtMs : null,
+      total_ms: end !== null ? end - t.createdAtMs : null,
+      ttft_ms: t.firstChunkAtMs !== null && t.startedAtMs !== null ? t.firstChunkAtMs - t.startedAtMs : null,
+    },
+    usage: t.usage,
+    history: t.history.map((h) => {
+      const e: TaskView['history'][number] = { status: h.status, at: new Date(h.atMs).toISOString() };
+      if (h.reason) e.reason = h.reason;
+      if (h.attempt !== undefined) e.attempt = h.attempt;
+      if (h.workerId) e.worker_id = h.workerId;
+      return e;
+    }),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Where task records live. The in-memory store keeps every unfinished task
+ * and the most recent finished ones (bounded). A durable store implements the
+ * same interface.
+ */
+import type { TaskRecord } from './task-record.js';
+import { TERMINAL_STATUSES } from '../common/task-view.js';
+
+export interface TaskStore {
+  get(id: string): TaskRecord | undefined;
+  byIdempotencyKey(key: string): TaskRecord | undefined;
+  /** Called after every change of a record (create included). */
+  put(task: TaskRecord): void;
+  list(filter: { status?: string; limit: number }): TaskRecord[];
+  close(): Promise<void>;
+}
+
+export class MemoryTaskStore implements TaskStore {
+  private readonly tasks = new Map<string, TaskRecord>();
+  private readonly idem = new Map<string, string>();
+  /** Finished ids in finish order, for bounded retention. */
+  private readonly finished: string[] = [];
+  private finishedHead = 0;
+  private readonly maxFinished: number;
+
+  constructor(maxFinished: number) {
+    this.maxFinished = maxFinished;
+  }
+
+  get(id: string): TaskRecord | undefined {
+    return this.tasks.get(id);
+  }
+
+  byIdempotencyKey(key: string): TaskRecord | undefined {
+    const id = this.idem.get(key);
+    return id === undefined ? undefined : this.tasks.get(id);
+  }
+
+  put(task: TaskRecord): void {
+    if (!this.tasks.has(task.id)) {
+      this.tasks.set(task.id, task);
+      if (task.idempotencyKey) this.idem.set(task.idempotencyKey, task.id);
+    }
+    if (TERMINAL_STATUSES.has(task.status) && task.history.at(-1)?.status === task.status && task.finishedAtMs !== null) {
+      this.finished.push(task.id);
+      while (this.finished.length - this.finishedHead > this.maxFinished) {
+        const old = this.finished[this.finishedHead++]!;
+        const rec = this.tasks.get(old);
+        if (rec && TERMINAL_STATUSES.has(rec.status)) {
+          this.tasks.delete(old);
+          if (rec.idempotencyKey) this.idem.delete(rec.idempotencyKey);
+        }
+      }
+      if (this.finishedHead > 4096 && this.finishedHead * 2 > this.finished.length) {
+        this.finished.splice(0, this.finishedHead);
+        this.finishedHead = 0;
+      }
+    }
+  }
+
+  list(filter: { status?: string; limit: number }): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    const all = [...this.tasks.values()];
+    for (let i = all.length - 1; i >= 0 && out.length < filter.limit; i--) {
+      const t = all[i]!;
+      if (!filter.status || t.status === filter.status) out.push(t);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.tasks.clear();
+  }
+}

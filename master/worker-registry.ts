@@ -1,0 +1,152 @@
+/**
+ * Workers as the master knows them: built from retained status messages,
+ * with the master's own count of what each one runs (authoritative for
+ * scheduling). Emits typed events when workers come and go.
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../common/clock.js';
+import type { WorkerStatus__Output } from '../common/wire.js';
+import type { WorkerView } from '../common/task-view.js';
+import type { Requirement } from '../common/task-kinds.js';
+
+export type WorkerLifecycle = 'online' | 'draining' | 'offline';
+
+export interface WorkerRecord {
+  readonly id: string;
+  status: WorkerStatus__Output;
+  state: WorkerLifecycle;
+  kinds: Set<string>;
+  /** `${kind}\0${name}` for every ready model. */
+  models: Set<string>;
+  capacity: number;
+  /** Task ids the master assigned and has not seen finish. */
+  readonly inFlight: Set<string>;
+  connectedAtMs: number | null;
+  lastSeenMs: number;
+}
+
+export interface WorkerRegistryEvents {
+  online: [worker: WorkerRecord];
+  offline: [worker: WorkerRecord, reason: string];
+  changed: [worker: WorkerRecord];
+}
+
+export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
+  private readonly workers = new Map<string, WorkerRecord>();
+  /** Online workers in registration order (round-robin order). */
+  private ordered: WorkerRecord[] = [];
+  private readonly clock: Clock;
+
+  constructor(clock: Clock) {
+    super();
+    this.clock = clock;
+  }
+
+  get(id: string): WorkerRecord | undefined {
+    return this.workers.get(id);
+  }
+
+  all(): WorkerRecord[] {
+    return [...this.workers.values()];
+  }
+
+  /** Online (accepting) workers in stable rotation order. */
+  schedulable(): readonly WorkerRecord[] {
+    return this.ordered;
+  }
+
+  /** Applies a status message; returns the record. */
+  applyStatus(status: WorkerStatus__Output): WorkerRecord {
+    const now = this.clock.now();
+    const id = status.worker_id;
+    const prev = this.workers.get(id);
+    const state: WorkerLifecycle =
+      status.state === 'WORKER_STATE_ONLINE' ? 'online' : status.state === 'WORKER_STATE_DRAINING' ? 'draining' : 'offline';
+    const record: WorkerRecord = prev ?? {
+      id,
+      status,
+      state: 'offline',
+      kinds: new Set(),
+      models: new Set(),
+      capacity: 1,
+      inFlight: new Set(),
+      connectedAtMs: null,
+      lastSeenMs: now,
+    };
+    const wasState = record.state;
+    const wasStartedAt = record.status.started_at_ms;
+    record.status = status;
+    record.kinds = new Set(status.kinds);
+    record.models = new Set(status.models.filter((m) => m.ready).map((m) => `${m.kind}\u0000${m.name}`));
+    record.capacity = Math.max(1, status.capacity);
+    record.lastSeenMs = now;
+    record.state = state;
+    this.workers.set(id, record);
+    const restarted = prev !== undefined && wasState !== 'offline' && wasStartedAt !== status.started_at_ms;
+    if (state === 'offline') {
+      record.connectedAtMs = null;
+      this.reorder();
+      if (wasState !== 'offline') this.emit('offline', record, status.reason || 'offline');
+    } else {
+      if (restarted) {
+        // Same id, new process: whatever the old one ran is gone.
+        this.emit('offline', record, 'restarted');
+      }
+      if (wasState === 'offline' || restarted) record.connectedAtMs = now;
+      this.reorder();
+      if (wasState === 'offline' || restarted) this.emit('online', record);
+      else this.emit('changed', record);
+    }
+    return record;
+  }
+
+  /** The status topic was cleared (empty retained message): forget the worker. */
+  forget(id: string): void {
+    const rec = this.workers.get(id);
+    if (!rec) return;
+    this.workers.delete(id);
+    this.reorder();
+    if (rec.state !== 'offline') this.emit('offline', rec, 'removed');
+  }
+
+  private reorder(): void {
+    this.ordered = [...this.workers.values()].filter((w) => w.state === 'online');
+  }
+
+  supports(worker: WorkerRecord, req: Requirement): boolean {
+    if (!worker.kinds.has(req.kind)) return false;
+    return req.model === undefined || worker.models.has(`${req.kind}\u0000${req.model}`);
+  }
+
+  /** Kinds offered by online workers. */
+  kinds(): string[] {
+    const out = new Set<string>();
+    for (const w of this.ordered) for (const k of w.kinds) out.add(k);
+    return [...out].sort();
+  }
+
+  view(w: WorkerRecord): WorkerView {
+    const s = w.status;
+    return {
+      id: w.id,
+      state: w.state,
+      kinds: [...w.kinds].sort(),
+      capacity: w.capacity,
+      running: w.inFlight.size,
+      language: s.language,
+      version: s.version,
+      hostname: s.hostname,
+      models: s.models.map((m) => ({
+        kind: m.kind,
+        name: m.name,
+        versions: m.versions,
+        ready: m.ready,
+        provider: m.provider,
+        execution_provider: m.execution_provider,
+      })),
+      labels: s.labels,
+      connected_at: w.connectedAtMs === null ? null : new Date(w.connectedAtMs).toISOString(),
+      last_seen: new Date(w.lastSeenMs).toISOString(),
+    };
+  }
+}

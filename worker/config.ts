@@ -1,0 +1,120 @@
+/**
+ * Worker configuration: WorkerOptions, WORKER_DEFAULTS, resolveWorkerOptions()
+ * and workerOptionsFromEnv() for the CLI.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../common/errors.js';
+import { type Env, envInt, envSecret, envString, envEnum, parseMqttUrl } from '../common/env.js';
+import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
+import { DEFAULT_TOPIC_ROOT, ID_PATTERN, assertTopicRoot } from '../common/topics.js';
+
+export interface WorkerOptions {
+  /** Unique id (default `<hostname>-<pid>-<random>`); also the MQTT client id. */
+  workerId?: string;
+  /** Master host: MQTT at mqtt://host:1883, gRPC at the port the master advertises. */
+  masterHost?: string;
+  /** Broker URL; overrides masterHost for MQTT. */
+  mqttUrl?: string;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  /** gRPC ResultService `host:port`; default from the master's retained status. */
+  grpcTarget?: string;
+  topicRoot?: string;
+  /** Tasks run at once (default 8). */
+  capacity?: number;
+  /** Restrict to these kinds (default: every kind this worker can serve). */
+  kinds?: string[];
+  /** Time to finish running tasks on shutdown before handing them back (default 10 s). */
+  shutdownGraceMs?: number;
+  /** Status re-published this often (default 15 s). */
+  statusIntervalMs?: number;
+  /** File touched every few seconds for `taskwire health --file` (default in tmpdir). */
+  healthFile?: string;
+  labels?: Record<string, string>;
+  logLevel?: LogLevel;
+  logToStdout?: boolean;
+}
+
+export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'mqttUsername' | 'mqttPassword' | 'grpcTarget' | 'kinds' | 'masterHost'>> & {
+  mqttUsername: string | undefined;
+  mqttPassword: string | undefined;
+  grpcTarget: string | undefined;
+  kinds: string[] | undefined;
+  masterHost: string;
+};
+
+export const WORKER_DEFAULTS = {
+  masterHost: '127.0.0.1',
+  topicRoot: DEFAULT_TOPIC_ROOT,
+  capacity: 8,
+  shutdownGraceMs: 10_000,
+  statusIntervalMs: 15_000,
+  logLevel: 'info' as LogLevel,
+  logToStdout: true,
+} as const;
+
+export function defaultWorkerId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'worker';
+  return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorkerOptions {
+  const workerId = options.workerId ?? defaultWorkerId();
+  if (!ID_PATTERN.test(workerId)) throw new ConfigError('TASKWIRE_WORKER_ID', `"${workerId}" must match ${ID_PATTERN}`);
+  const masterHost = options.masterHost ?? WORKER_DEFAULTS.masterHost;
+  const mqttUrl = options.mqttUrl ?? `mqtt://${masterHost.includes(':') && !masterHost.startsWith('[') ? `[${masterHost}]` : masterHost}:1883`;
+  parseMqttUrl('TASKWIRE_MQTT_URL', mqttUrl);
+  if (options.grpcTarget !== undefined && !/^[^\s/]+:\d{1,5}$/.test(options.grpcTarget)) {
+    throw new ConfigError('TASKWIRE_GRPC_URL', `expected host:port, got "${options.grpcTarget}"`);
+  }
+  const capacity = options.capacity ?? WORKER_DEFAULTS.capacity;
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 10_000) {
+    throw new ConfigError('TASKWIRE_WORKER_CAPACITY', `must be an integer from 1 to 10000, got ${capacity}`);
+  }
+  const topicRoot = options.topicRoot ?? WORKER_DEFAULTS.topicRoot;
+  try {
+    assertTopicRoot(topicRoot);
+  } catch (err) {
+    throw new ConfigError('TASKWIRE_TOPIC_ROOT', (err as Error).message);
+  }
+  return {
+    workerId,
+    masterHost,
+    mqttUrl,
+    mqttUsername: options.mqttUsername,
+    mqttPassword: options.mqttPassword,
+    grpcTarget: options.grpcTarget,
+    topicRoot,
+    capacity,
+    kinds: options.kinds,
+    shutdownGraceMs: options.shutdownGraceMs ?? WORKER_DEFAULTS.shutdownGraceMs,
+    statusIntervalMs: options.statusIntervalMs ?? WORKER_DEFAULTS.statusIntervalMs,
+    healthFile: options.healthFile ?? join(tmpdir(), `taskwire-worker-${workerId}.health`),
+    labels: options.labels ?? {},
+    logLevel: options.logLevel ?? WORKER_DEFAULTS.logLevel,
+    logToStdout: options.logToStdout ?? WORKER_DEFAULTS.logToStdout,
+  };
+}
+
+export async function workerOptionsFromEnv(env: Env): Promise<WorkerOptions> {
+  const kinds = envString(env, 'TASKWIRE_WORKER_KINDS');
+  const mqttUrl = envString(env, 'TASKWIRE_MQTT_URL');
+  if (mqttUrl !== undefined) parseMqttUrl('TASKWIRE_MQTT_URL', mqttUrl);
+  const grpcUrl = envString(env, 'TASKWIRE_GRPC_URL');
+  return {
+    workerId: envString(env, 'TASKWIRE_WORKER_ID'),
+    masterHost: envString(env, 'TASKWIRE_MASTER'),
+    mqttUrl,
+    mqttUsername: envString(env, 'TASKWIRE_MQTT_USERNAME'),
+    mqttPassword: await envSecret(env, 'TASKWIRE_MQTT_PASSWORD'),
+    grpcTarget: grpcUrl?.replace(/^(grpc|http):\/\//, ''),
+    topicRoot: envString(env, 'TASKWIRE_TOPIC_ROOT'),
+    capacity: envInt(env, 'TASKWIRE_WORKER_CAPACITY', { min: 1, max: 10_000 }),
+    kinds: kinds?.split(',').map((k) => k.trim()).filter(Boolean),
+    shutdownGraceMs: envInt(env, 'TASKWIRE_SHUTDOWN_GRACE_MS', { min: 0 }),
+    healthFile: envString(env, 'TASKWIRE_HEALTH_FILE'),
+    logLevel: envEnum(env, 'TASKWIRE_LOG_LEVEL', LOG_LEVELS),
+  };
+}

@@ -1,0 +1,16 @@
+/** Diagnostic `sleep`: waits `ms` milliseconds (simulated long processing). */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sleepInput } from '../../common/kinds/diagnostic.js';
+import { TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
+
+export class SleepHandler implements TaskHandler {
+  readonly kind = 'sleep';
+
+  async run(ctx: TaskContext): Promise<TaskOutput> {
+    const parsed = sleepInput.safeParse(ctx.input);
+    if (!parsed.success) throw new TaskFailure('BAD_INPUT', `input: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    const started = Date.now();
+    await sleep(parsed.data.ms, undefined, { signal: ctx.signal });
+    return { output: { slept_ms: Date.now() - started } };
+  }
+}

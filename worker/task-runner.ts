@@ -1,0 +1,161 @@
+/**
+ * Runs assignments with their handlers: one AbortController per attempt
+ * (cancel, deadline, shutdown), streamed chunks with increasing seq, and one
+ * final result per attempt, all through the ResultReporter.
+ */
+import { errorMessage } from '../common/errors.js';
+import { fromValue, toValue } from '../common/json-value.js';
+import type { Logger } from '../common/logger.js';
+import type { TaskAssignment__Output } from '../common/wire.js';
+import type { ResultEvent } from '../common/gen/taskwire/v1/ResultEvent.js';
+import type { TaskResult } from '../common/gen/taskwire/v1/TaskResult.js';
+import type { ResultReporter } from './result-reporter.js';
+import { TaskFailure, type TaskHandler, type TaskOutput } from './handlers/task-handler.js';
+
+export type AbortKind = 'cancelled' | 'deadline' | 'shutdown';
+
+class AbortReason extends Error {
+  constructor(readonly kind: AbortKind, message: string) {
+    super(message);
+    this.name = 'AbortError';
+  }
+}
+
+interface Running {
+  assignment: TaskAssignment__Output;
+  controller: AbortController;
+  seq: number;
+  done: Promise<void>;
+  heartbeat: NodeJS.Timeout | undefined;
+}
+
+export interface TaskRunnerEvents {
+  onChange(running: number): void;
+}
+
+export class TaskRunner {
+  private readonly running = new Map<string, Running>();
+
+  constructor(
+    private readonly workerId: string,
+    private readonly handlers: ReadonlyMap<string, TaskHandler>,
+    private readonly reporter: ResultReporter,
+    private readonly log: Logger,
+    private readonly events: TaskRunnerEvents,
+  ) {}
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  private event(a: TaskAssignment__Output, seq: number): ResultEvent {
+    return { task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token, seq };
+  }
+
+  start(a: TaskAssignment__Output): void {
+    const key = `${a.task_id}#${a.attempt}`;
+    if (this.running.has(key)) return; // duplicate delivery of the same attempt
+    const controller = new AbortController();
+    const r: Running = { assignment: a, controller, seq: 0, done: Promise.resolve(), heartbeat: undefined };
+    this.running.set(key, r);
+    this.events.onChange(this.running.size);
+    r.done = this.execute(r).finally(() => {
+      if (r.heartbeat) clearInterval(r.heartbeat);
+      this.running.delete(key);
+      this.events.onChange(this.running.size);
+    });
+  }
+
+  private async execute(r: Running): Promise<void> {
+    const a = r.assignment;
+    const startedAtMs = Date.now();
+    this.reporter.send({ ...this.event(a, ++r.seq), started: { started_at_ms: startedAtMs } });
+    if (a.heartbeat_interval_ms > 0) {
+      r.heartbeat = setInterval(() => {
+        this.reporter.send({ ...this.event(a, ++r.seq), heartbeat: { ts_ms: Date.now() } });
+      }, a.heartbeat_interval_ms);
+      r.heartbeat.unref();
+    }
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    const msLeft = Number(a.deadline_ms) - Date.now();
+    if (Number(a.deadline_ms) > 0) {
+      deadlineTimer = setTimeout(
+        () => r.controller.abort(new AbortReason('deadline', 'deadline exceeded')),
+        Math.max(0, msLeft),
+      );
+      deadlineTimer.unref();
+    }
+    const result: TaskResult = { outcome: 'TASK_OUTCOME_SUCCEEDED', started_at_ms: startedAtMs };
+    let firstChunkAtMs: number | undefined;
+    try {
+      const handler = this.handlers.get(a.kind);
+      if (!handler) throw new TaskFailure('UNSUPPORTED', `this worker does not run kind "${a.kind}"`, { retryable: true });
+      const input = a.input ? fromValue(a.input) : null;
+      const out: TaskOutput = await handler.run({
+        taskId: a.task_id,
+        attempt: a.attempt,
+        kind: a.kind,
+        input,
+        signal: r.controller.signal,
+        deadlineMs: Number(a.deadline_ms),
+        log: this.log.child({ task_id: a.task_id }),
+        emit: (chunk) => {
+          if (r.controller.signal.aborted) return;
+          firstChunkAtMs ??= Date.now();
+          const c: { text?: string; data?: ReturnType<typeof toValue> } = {};
+          if (chunk.text) c.text = chunk.text;
+          if (chunk.data !== undefined) c.data = toValue(chunk.data);
+          this.reporter.send({ ...this.event(a, ++r.seq), chunk: c });
+        },
+        secrets: () =>
+          a.secret_names.length === 0
+            ? Promise.resolve({})
+            : this.reporter.fetchSecrets({ task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
+      });
+      if (r.controller.signal.aborted) throw r.controller.signal.reason;
+      result.output = toValue(out.output);
+      if (out.usage) result.usage = { ...out.usage };
+    } catch (err) {
+      const reason: unknown = r.controller.signal.aborted ? r.controller.signal.reason : err;
+      Object.assign(result, this.classify(reason));
+    } finally {
+      if (deadlineTimer) clearTimeout(deadlineTimer);
+    }
+    if (firstChunkAtMs !== undefined) result.usage = { ...(result.usage ?? {}), ttft_ms: firstChunkAtMs - startedAtMs };
+    result.finished_at_ms = Date.now();
+    result.last_seq = r.seq;
+    this.reporter.send({ ...this.event(a, ++r.seq), final: result });
+  }
+
+  private classify(err: unknown): Pick<TaskResult, 'outcome' | 'error'> {
+    if (err instanceof AbortReason) {
+      if (err.kind === 'cancelled') return { outcome: 'TASK_OUTCOME_CANCELLED', error: { code: 'CANCELLED', message: err.message } };
+      if (err.kind === 'deadline') return { outcome: 'TASK_OUTCOME_FAILED', error: { code: 'DEADLINE_EXCEEDED', message: err.message, retryable: false } };
+      return { outcome: 'TASK_OUTCOME_FAILED', error: { code: 'WORKER_SHUTDOWN', message: err.message, retryable: true } };
+    }
+    if (err instanceof TaskFailure) {
+      return { outcome: 'TASK_OUTCOME_FAILED', error: { code: err.code, message: err.message, retryable: err.retryable } };
+    }
+    this.log.error({ err: errorMessage(err) }, 'handler crashed');
+    return { outcome: 'TASK_OUTCOME_FAILED', error: { code: 'INTERNAL', message: errorMessage(err), retryable: true } };
+  }
+
+  /** Aborts one attempt (control CANCEL). Returns false when not running here. */
+  cancel(taskId: string, attempt: number, reason: string): boolean {
+    const r = this.running.get(`${taskId}#${attempt}`);
+    if (!r) return false;
+    r.controller.abort(new AbortReason('cancelled', reason || 'cancelled'));
+    return true;
+  }
+
+  /** Waits up to graceMs for running tasks, then aborts the rest (handed back as retryable). */
+  async shutdown(graceMs: number): Promise<void> {
+    const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done));
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    if (timer) clearTimeout(timer);
+    for (const r of this.running.values()) r.controller.abort(new AbortReason('shutdown', 'worker shutting down'));
+    await all();
+  }
+}

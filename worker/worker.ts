@@ -1,0 +1,266 @@
+/**
+ * A taskwire worker: connects to the broker with an OFFLINE Last Will,
+ * subscribes to its own tasks and control topics, announces itself with a
+ * retained ONLINE status (self-registration), runs assignments with its
+ * handlers and reports results over gRPC.
+ */
+import { writeFile, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import mqtt, { type MqttClient } from 'mqtt';
+import { errorMessage } from '../common/errors.js';
+import { createLogger, type Logger, type MqttLogStream } from '../common/logger.js';
+import { PROTOCOL_VERSION } from '../common/proto-root.js';
+import { Topics } from '../common/topics.js';
+import {
+  type LogLine,
+  type WorkerStatus,
+  assignmentsCodec,
+  controlCodec,
+  logLineCodec,
+  masterStatusCodec,
+  workerStatusCodec,
+} from '../common/wire.js';
+import { type ResolvedWorkerOptions, type WorkerOptions, resolveWorkerOptions } from './config.js';
+import { EchoHandler } from './handlers/echo.js';
+import { SleepHandler } from './handlers/sleep.js';
+import type { TaskHandler } from './handlers/task-handler.js';
+import { ResultReporter } from './result-reporter.js';
+import { TaskRunner } from './task-runner.js';
+
+export const WORKER_VERSION = '0.1.0';
+
+export type WorkerLifecycleState = 'starting' | 'online' | 'draining' | 'closing' | 'closed';
+
+export interface WorkerDeps {
+  logger?: { logger: Logger; mqtt?: MqttLogStream };
+  /** Extra handlers (llm, infer, ocr, ...) next to the built-in echo and sleep. */
+  handlers?: TaskHandler[];
+}
+
+export class Worker {
+  state: WorkerLifecycleState = 'starting';
+  readonly id: string;
+  readonly log: Logger;
+  readonly startedAtMs = Date.now();
+  readonly handlers = new Map<string, TaskHandler>();
+  readonly reporter: ResultReporter;
+  readonly runner: TaskRunner;
+  readonly invalidMessages = { count: 0 };
+  private client!: MqttClient;
+  private readonly topics: Topics;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private statusScheduled = false;
+  private readonly logStream: MqttLogStream | undefined;
+
+  private constructor(readonly options: ResolvedWorkerOptions, deps: WorkerDeps) {
+    this.id = options.workerId;
+    const logger = deps.logger ?? createLogger({ source: this.id, level: options.logLevel, destination: options.logToStdout ? undefined : false });
+    this.log = logger.logger;
+    this.logStream = logger.mqtt;
+    this.topics = new Topics(options.topicRoot);
+    const all: TaskHandler[] = [new EchoHandler(), new SleepHandler(), ...(deps.handlers ?? [])];
+    for (const h of all) {
+      if (options.kinds && !options.kinds.includes(h.kind)) continue;
+      this.handlers.set(h.kind, h);
+      h.onChange?.(() => this.scheduleStatus());
+    }
+    this.reporter = new ResultReporter({ log: this.log });
+    this.runner = new TaskRunner(this.id, this.handlers, this.reporter, this.log, { onChange: () => undefined });
+  }
+
+  static async create(options: WorkerOptions = {}, deps: WorkerDeps = {}): Promise<Worker> {
+    const worker = new Worker(resolveWorkerOptions(options), deps);
+    try {
+      await worker.start();
+    } catch (err) {
+      await worker.close();
+      throw err;
+    }
+    return worker;
+  }
+
+  status(state: WorkerStatus['state'] = this.state === 'draining' ? 'WORKER_STATE_DRAINING' : 'WORKER_STATE_ONLINE', reason = ''): WorkerStatus {
+    const models = [...this.handlers.values()].flatMap((h) => h.models?.() ?? []);
+    return {
+      worker_id: this.id,
+      state,
+      kinds: [...this.handlers.keys()].sort(),
+      capacity: this.options.capacity,
+      running: this.runner.size,
+      language: 'typescript',
+      version: WORKER_VERSION,
+      protocol: PROTOCOL_VERSION,
+      hostname: hostname(),
+      pid: process.pid,
+      started_at_ms: this.startedAtMs,
+      ts_ms: Date.now(),
+      models,
+      labels: this.options.labels,
+      reason,
+    };
+  }
+
+  private async start(): Promise<void> {
+    const o = this.options;
+    const topics = this.topics;
+    this.client = mqtt.connect(o.mqttUrl, {
+      clientId: this.id,
+      username: o.mqttUsername,
+      password: o.mqttPassword,
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 10,
+      reconnectPeriod: 500,
+      connectTimeout: 10_000,
+      resubscribe: false, // we (re)subscribe before announcing ONLINE
+      will: {
+        topic: topics.workerStatus(this.id),
+        payload: workerStatusCodec.encode(this.status('WORKER_STATE_OFFLINE', 'connection lost')),
+        qos: 1,
+        retain: true,
+      },
+    });
+    this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    this.client.on('connect', () => void this.announce());
+    this.client.on('error', (err) => this.log.warn({ err: err.message }, 'MQTT error'));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.client.once('error', onError);
+      this.client.once('connect', () => {
+        this.client.off('error', onError);
+        resolve();
+      });
+    });
+    if (o.grpcTarget) this.reporter.setTarget(o.grpcTarget);
+    this.state = 'online';
+    this.logStream?.attach({ publishLog: (line: LogLine) => this.publishLog(line) });
+    this.statusTimer = setInterval(() => this.publishStatus(), o.statusIntervalMs);
+    this.statusTimer.unref();
+    this.healthTimer = setInterval(() => void this.writeHealth(), 5000);
+    this.healthTimer.unref();
+    await this.writeHealth();
+    this.log.info({ mqtt: o.mqttUrl, kinds: [...this.handlers.keys()], capacity: o.capacity }, 'worker online');
+  }
+
+  /** On every (re)connect: subscribe first, then announce, so no assignment is missed. */
+  private async announce(): Promise<void> {
+    const t = this.topics;
+    try {
+      await this.client.subscribeAsync(
+        { [t.workerTasks(this.id)]: { qos: 1 }, [t.workerControl(this.id)]: { qos: 1 }, [t.masterStatus()]: { qos: 1 } },
+      );
+      if (this.state === 'starting') this.state = 'online';
+      this.publishStatus();
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'subscribe failed');
+    }
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const parsed = this.topics.parse(topic);
+    if (!parsed) return;
+    try {
+      if (parsed.kind === 'master-status') {
+        if (payload.length === 0) return;
+        const m = masterStatusCodec.decode(payload);
+        if (m.state === 'MASTER_STATE_ONLINE' && !this.options.grpcTarget && m.grpc_port > 0) {
+          const host = m.grpc_host || new URL(this.options.mqttUrl).hostname;
+          this.reporter.setTarget(`${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${m.grpc_port}`);
+        }
+        return;
+      }
+      if (parsed.kind !== 'worker' || parsed.workerId !== this.id) return;
+      if (parsed.channel === 'tasks') {
+        const { tasks } = assignmentsCodec.decode(payload);
+        for (const a of tasks) {
+          if (!a.task_id || !a.kind || !a.result_token || a.attempt < 1) {
+            throw new Error('assignment without task_id, kind, attempt or result_token');
+          }
+        }
+        for (const a of tasks) this.runner.start(a);
+        this.scheduleStatus();
+      } else if (parsed.channel === 'control') {
+        const c = controlCodec.decode(payload);
+        this.onControl(c.action, c.task_id, c.attempt, c.reason);
+      }
+    } catch (err) {
+      this.invalidMessages.count++;
+      this.log.warn({ topic, reason: errorMessage(err) }, 'invalid message dropped');
+    }
+  }
+
+  private onControl(action: string, taskId: string, attempt: number, reason: string): void {
+    switch (action) {
+      case 'CONTROL_ACTION_CANCEL':
+        if (!this.runner.cancel(taskId, attempt, reason)) this.log.debug({ task_id: taskId }, 'cancel for a task not running here');
+        break;
+      case 'CONTROL_ACTION_DRAIN':
+        if (this.state === 'online') {
+          this.state = 'draining';
+          this.publishStatus();
+        }
+        break;
+      case 'CONTROL_ACTION_RESUME':
+        if (this.state === 'draining') {
+          this.state = 'online';
+          this.publishStatus();
+        }
+        break;
+      default:
+        this.log.debug({ action }, 'control action not supported by this worker');
+    }
+  }
+
+  /** Coalesces status re-publication (running count, model changes). */
+  private scheduleStatus(): void {
+    if (this.statusScheduled) return;
+    this.statusScheduled = true;
+    setTimeout(() => {
+      this.statusScheduled = false;
+      this.publishStatus();
+    }, 250).unref();
+  }
+
+  private publishStatus(): void {
+    if (!this.client.connected || this.state === 'closing' || this.state === 'closed') return;
+    this.client.publish(this.topics.workerStatus(this.id), workerStatusCodec.encode(this.status()), { qos: 1, retain: true });
+  }
+
+  private publishLog(line: LogLine): void {
+    if (this.client?.connected) this.client.publish(this.topics.log(this.id), logLineCodec.encode(line), { qos: 0 });
+  }
+
+  private async writeHealth(): Promise<void> {
+    const body = JSON.stringify({ worker_id: this.id, state: this.state, mqtt: this.client?.connected ?? false, running: this.runner.size, ts_ms: Date.now() });
+    await writeFile(this.options.healthFile, body).catch(() => undefined);
+  }
+
+  /**
+   * Graceful stop: announce DRAINING, let running tasks finish (up to the
+   * grace period), hand back the rest, deliver results, publish OFFLINE.
+   */
+  async close(graceMs = this.options.shutdownGraceMs): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const wasStarted = this.client !== undefined;
+    this.state = 'draining';
+    if (wasStarted) this.publishStatus();
+    this.state = 'closing';
+    clearInterval(this.statusTimer);
+    clearInterval(this.healthTimer);
+    await this.runner.shutdown(graceMs);
+    await this.reporter.close(Math.max(1000, Math.min(graceMs, 5000)));
+    this.logStream?.attach(undefined);
+    if (wasStarted) {
+      if (this.client.connected) {
+        await this.client
+          .publishAsync(this.topics.workerStatus(this.id), workerStatusCodec.encode(this.status('WORKER_STATE_OFFLINE', 'shutdown')), { qos: 1, retain: true })
+          .catch(() => undefined);
+      }
+      await this.client.endAsync().catch(() => undefined);
+    }
+    for (const h of this.handlers.values()) await h.close?.().catch(() => undefined);
+    await rm(this.options.healthFile, { force: true });
+    this.state = 'closed';
+  }
+}
