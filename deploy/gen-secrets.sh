@@ -21,8 +21,9 @@ Writes, into DIR (default: deploy/secrets), one file per Swarm secret:
   api_keys                   REST API keys, one per line (one is generated)
   gemini_api_key, openai_api_key
                              provider keys, taken from $GEMINI_API_KEY and
-                             $OPENAI_API_KEY when set, else left empty
-                             (an empty file means "provider not configured")
+                             $OPENAI_API_KEY when set, else a lone newline
+                             (Swarm refuses empty secrets; a value that is
+                             empty once trimmed means "provider not configured")
 
 Options:
   --out DIR                  where to write (created with mode 700)
@@ -83,15 +84,16 @@ for account in ${extra_accounts[@]+"${extra_accounts[@]}"}; do
   ensure_random "mqtt_worker_${account}_password" 24
 done
 
-# Provider keys: from the environment when given, else an empty file (the secret
-# must exist for the stack to deploy; empty means "not configured").
+# Provider keys: from the environment when given, else a lone newline (the secret
+# must exist for the stack to deploy, Swarm refuses empty secrets, and the
+# workers trim secret files: blank means "not configured").
 provider_key() {
   local file="$out/$1" value="$2"
   if [ -n "$value" ]; then
     printf '%s' "$value" > "$file"
     echo "gen-secrets: wrote $file from the environment"
-  elif [ ! -e "$file" ]; then
-    : > "$file"
+  elif [ ! -s "$file" ]; then
+    printf '\n' > "$file"
   fi
 }
 provider_key gemini_api_key "${GEMINI_API_KEY:-}"

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Deploys (or updates) the taskwire stack on the swarm this node manages.
+set -euo pipefail
+TW_PROG=deploy.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  cat <<'EOF_USAGE'
+Usage: scripts/deploy.sh [--tag TAG] [--build] [--with-registry] [--no-wait] [--timeout S]
+
+Deploys stack.yml as the stack $TASKWIRE_STACK (taskwire), or updates it in
+place (rolling: workers start-first with automatic rollback, master stop-first):
+  1. generates missing secrets into $TASKWIRE_SECRETS_DIR (deploy/secrets) with
+     deploy/gen-secrets.sh, and creates them as Swarm secrets named
+     taskwire_<name>_<content hash> (a changed secret rolls the services);
+  2. labels this node taskwire.master=true unless a node already has the label
+     (the master's data volume lives there);
+  3. docker stack deploy, then waits until every service has converged.
+
+Options:
+  --tag TAG         image tag to run (default: $TASKWIRE_TAG, else the git commit)
+  --build           run scripts/build.sh --push first
+  --with-registry   start a registry:2 service on port 5000 if none answers at
+                    $TASKWIRE_REGISTRY (127.0.0.1:5000)
+  --no-wait         do not wait for convergence
+  --timeout S       how long to wait for convergence (default 300)
+  -h, --help        show this help
+
+Environment: TASKWIRE_STACK, TASKWIRE_REGISTRY, TASKWIRE_TAG, TASKWIRE_SECRETS_DIR,
+and the variables listed at the top of stack.yml (replicas, ports, log level).
+EOF_USAGE
+}
+
+tag=""
+build=0
+with_registry=0
+wait=1
+timeout=300
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tag) [ $# -ge 2 ] || tw_die "--tag needs a value"; tag="$2"; shift 2 ;;
+    --build) build=1; shift ;;
+    --with-registry) with_registry=1; shift ;;
+    --no-wait) wait=0; shift ;;
+    --timeout)
+      [ $# -ge 2 ] || tw_die "--timeout needs seconds"
+      [[ "$2" =~ ^[0-9]+$ ]] || tw_die "--timeout: not a number: $2"
+      timeout="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; tw_die "unknown argument: $1" ;;
+  esac
+done
+[ -n "$tag" ] || tag="$(tw_default_tag)"
+
+tw_need_swarm
+
+if [ "$with_registry" = 1 ]; then
+  if ! docker service inspect "$TW_STACK-registry" >/dev/null 2>&1; then
+    tw_info "starting registry service $TW_STACK-registry on port 5000"
+    docker service create --detach=false --name "$TW_STACK-registry" \
+      --publish published=5000,target=5000 --constraint node.role==manager \
+      --mount "type=volume,source=$TW_STACK-registry,target=/var/lib/registry" registry:2 >/dev/null
+  fi
+fi
+
+if [ "$build" = 1 ]; then
+  "$TW_ROOT/scripts/build.sh" --tag "$tag" --push
+fi
+
+# 1. Secrets.
+"$TW_ROOT/deploy/gen-secrets.sh" --out "$TW_SECRETS_DIR" >&2
+secrets_version="$(tw_secrets_version)"
+for key in "${TW_SECRET_KEYS[@]}"; do
+  name="taskwire_${key}_${secrets_version}"
+  if ! docker secret inspect "$name" >/dev/null 2>&1; then
+    docker secret create --label "taskwire.stack=$TW_STACK" --label "taskwire.secrets-version=$secrets_version" \
+      "$name" "$TW_SECRETS_DIR/$key" >/dev/null
+    tw_info "created secret $name"
+  fi
+done
+
+# 2. Where the master (and its data) lives.
+if [ -z "$(docker node ls --filter node.label=taskwire.master=true -q)" ]; then
+  self="$(docker info --format '{{.Swarm.NodeID}}')"
+  docker node update --label-add taskwire.master=true "$self" >/dev/null
+  tw_info "labelled this node ($self) taskwire.master=true"
+fi
+
+# 3. Deploy.
+export TASKWIRE_TAG="$tag" TASKWIRE_REGISTRY="$TW_REGISTRY"
+TASKWIRE_SECRETS_VERSION="$secrets_version"
+TASKWIRE_CONFIG_VERSION="$(tw_config_version)"
+export TASKWIRE_SECRETS_VERSION TASKWIRE_CONFIG_VERSION
+tw_info "deploying $(tw_image "$tag") as stack $TW_STACK (secrets $secrets_version, configs $TASKWIRE_CONFIG_VERSION)"
+docker stack deploy --with-registry-auth --resolve-image always --prune \
+  -c "$TW_ROOT/stack.yml" "$TW_STACK"
+
+if [ "$wait" = 1 ]; then
+  tw_info "waiting up to ${timeout}s for the services to converge"
+  tw_wait_converged "$timeout" || tw_die "not converged; see scripts/logs.sh and docker service ps ${TW_STACK}_<service>"
+  tw_service_replicas
+  tw_info "deployed; check it end to end with scripts/verify.sh"
+fi
