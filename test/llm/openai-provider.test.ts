@@ -189,9 +189,11 @@ describe('OpenAiProvider', () => {
     [500, { error: { message: 'The server had an error', type: 'server_error', code: null } }, 'PROVIDER_UNAVAILABLE', true],
     [502, 'Bad Gateway', 'PROVIDER_UNAVAILABLE', true],
   ])('HTTP %i -> %s', async (status, body, code, retryable) => {
-    const p = await provider((_req, res) =>
-      typeof body === 'string' ? (res.writeHead(status, { 'content-type': 'text/plain' }), res.end(body)) : writeJson(res, status, body),
-    );
+    const p = await provider((_req, res) => {
+      if (typeof body !== 'string') return writeJson(res, status, body);
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(body);
+    });
     const f = await failure(collect(p.stream(request, new AbortController().signal)));
     expect(f.code).toBe(code);
     expect(f.retryable).toBe(retryable);
