@@ -1,0 +1,86 @@
+/** CLI commands that talk to a running master over REST. */
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { TaskwireError } from '../common/errors.js';
+import type { TaskView } from '../common/task-view.js';
+
+export function masterUrl(flag: string | undefined): string {
+  return (flag ?? process.env.TASKWIRE_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+}
+
+export async function apiRequest(url: string | undefined, method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${masterUrl(url)}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new TaskwireError('UNAVAILABLE', `${method} ${path}: HTTP ${res.status}: ${text.slice(0, 200)}`);
+  }
+  if (!res.ok) {
+    const e = (json as { error?: { message?: string } }).error;
+    throw new TaskwireError('BAD_REQUEST', `${method} ${path}: HTTP ${res.status}: ${e?.message ?? text}`);
+  }
+  return json;
+}
+
+export function printTask(t: unknown, json = false): void {
+  const task = t as TaskView;
+  if (json) {
+    process.stdout.write(`${JSON.stringify(task, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${task.id}  ${task.kind}  ${task.status}  attempt ${task.attempt}  worker ${task.worker_id ?? '-'}\n`);
+  if (task.result !== null) process.stdout.write(`${typeof task.result === 'string' ? task.result : JSON.stringify(task.result, null, 2)}\n`);
+  if (task.error) process.stdout.write(`error: ${task.error.code}: ${task.error.message}\n`);
+}
+
+const parseJson = (raw: string): unknown => {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new InvalidArgumentError(`not valid JSON: ${raw.slice(0, 80)}`);
+  }
+};
+
+export function submitCommand(program: Command): void {
+  program
+    .command('submit <kind> [input]')
+    .description('submit a task; input is JSON, or use --text / --file')
+    .option('--text <text>', 'shorthand for {"text": "..."}')
+    .option('--file <path>', 'read the JSON input from a file')
+    .option('--priority <0-9>', 'higher runs first (default 0)')
+    .option('--idempotency-key <key>', 'return the existing task for a repeated key')
+    .option('--no-wait', 'print the id and return without waiting')
+    .option('--timeout-ms <ms>', 'how long to wait for the result', '600000')
+    .option('--url <url>', 'master HTTP URL [TASKWIRE_URL, http://127.0.0.1:8080]')
+    .option('--json', 'print JSON')
+    .action(async (kind: string, inputArg: string | undefined, o: { text?: string; file?: string; priority?: string; idempotencyKey?: string; wait: boolean; timeoutMs: string; url?: string; json?: boolean }) => {
+      let input: unknown = inputArg !== undefined ? parseJson(inputArg) : {};
+      if (o.text !== undefined) input = { text: o.text };
+      if (o.file !== undefined) input = parseJson(await readFile(o.file, 'utf8'));
+      const body: Record<string, unknown> = { kind, input };
+      if (o.priority !== undefined) {
+        const p = Number(o.priority);
+        if (!Number.isInteger(p) || p < 0 || p > 9) throw new InvalidArgumentError('--priority must be an integer from 0 to 9');
+        body.priority = p;
+      }
+      if (o.idempotencyKey) body.idempotency_key = o.idempotencyKey;
+      let task = (await apiRequest(o.url, 'POST', '/api/v1/tasks', body)) as TaskView;
+      if (o.wait) {
+        const until = Date.now() + Number(o.timeoutMs);
+        while (!['succeeded', 'failed', 'cancelled', 'expired'].includes(task.status)) {
+          if (Date.now() > until) throw new TaskwireError('UNAVAILABLE', `task ${task.id} still ${task.status} after ${o.timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, 100));
+          task = (await apiRequest(o.url, 'GET', `/api/v1/tasks/${task.id}`)) as TaskView;
+        }
+      }
+      printTask(task, o.json);
+      if (task.status === 'failed' || task.status === 'expired') process.exitCode = 1;
+    });
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+/**
+ * The `taskwire` command: master, worker, start (master + local workers),
+ * submit / get / cancel / workers against a running master, and health.
+ * Flags override environment variables; a bad value exits 2 with a message
+ * naming the flag or variable.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, TaskwireError, errorMessage } from '../common/errors.js';
+import { parseIntOption, envInt } from '../common/env.js';
+import { createLogger } from '../common/logger.js';
+import { Master } from '../master/master.js';
+import { masterOptionsFromEnv, type MasterOptions } from '../master/config.js';
+import { Worker } from '../worker/worker.js';
+import { workerOptionsFromEnv, type WorkerOptions } from '../worker/config.js';
+import { LocalWorkers } from './local-workers.js';
+import { handlersFromEnv } from './worker-handlers.js';
+import { apiRequest, printTask, submitCommand } from './client-commands.js';
+
+const int = (name: string, min = 0, max = 65535) => (raw: string) => {
+  try {
+    return parseIntOption(name, raw, { min, max });
+  } catch (err) {
+    throw new InvalidArgumentError(errorMessage(err));
+  }
+};
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) {
+      // Ctrl-C reaches the whole process group and a parent may add SIGTERM:
+      // only a second SIGINT (the user insisting) skips the graceful stop.
+      if (signal !== 'SIGINT') return;
+      process.stderr.write('\nSIGINT again: exiting now\n');
+      process.exit(130);
+    }
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`shutdown failed: ${errorMessage(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+interface MasterFlags {
+  httpPort?: number;
+  grpcPort?: number;
+  mqttPort?: number;
+  mqttUrl?: string;
+  bind?: string;
+  localWorkers?: number;
+}
+
+function addMasterFlags(cmd: Command): Command {
+  return cmd
+    .option('--http-port <port>', 'HTTP + Socket.IO port [TASKWIRE_HTTP_PORT, 8080]', int('--http-port'))
+    .option('--grpc-port <port>', 'gRPC ResultService port [TASKWIRE_GRPC_PORT, 50051]', int('--grpc-port'))
+    .option('--mqtt-port <port>', 'embedded MQTT broker port [TASKWIRE_MQTT_PORT, 1883]', int('--mqtt-port'))
+    .option('--mqtt-url <url>', 'external broker instead of the embedded one [TASKWIRE_MQTT_URL]')
+    .option('--bind <host>', 'interface to listen on [TASKWIRE_BIND_HOST, 0.0.0.0]');
+}
+
+async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promise<void> {
+  const env = process.env;
+  const fromEnv = await masterOptionsFromEnv(env);
+  const options: MasterOptions = {
+    ...fromEnv,
+    ...(flags.httpPort !== undefined && { httpPort: flags.httpPort }),
+    ...(flags.grpcPort !== undefined && { grpcPort: flags.grpcPort }),
+    ...(flags.mqttPort !== undefined && { mqttPort: flags.mqttPort }),
+    ...(flags.mqttUrl !== undefined && { mqttUrl: flags.mqttUrl }),
+    ...(flags.bind !== undefined && { bindHost: flags.bind }),
+  };
+  const localCount = flags.localWorkers ?? envInt(env, 'TASKWIRE_LOCAL_WORKERS', { min: 0, max: 64 }) ?? localWorkersDefault;
+  const master = await Master.create(options);
+  let workers: LocalWorkers | undefined;
+  if (localCount > 0) {
+    workers = new LocalWorkers({
+      count: localCount,
+      cliPath: fileURLToPath(import.meta.url),
+      env: { ...env, TASKWIRE_MQTT_URL: master.options.mqttUrl ?? `mqtt://127.0.0.1:${master.broker?.port}`, TASKWIRE_GRPC_URL: `127.0.0.1:${master.grpcPort}` },
+      log: master.log,
+      graceMs: 10_000,
+      idPrefix: `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) || 'local'}-local`,
+    });
+    workers.start();
+  }
+  const shown = master.options.bindHost === '0.0.0.0' || master.options.bindHost === '::' ? 'localhost' : master.options.bindHost;
+  process.stdout.write(
+    `\n  taskwire master is running\n` +
+      `    chat:     http://${shown}:${master.httpPort}\n` +
+      `    REST:     http://${shown}:${master.httpPort}/api/v1\n` +
+      `    MQTT:     ${master.mqttUrl}   (watch: mosquitto_sub -v -h 127.0.0.1 -p ${master.broker?.port ?? 1883} -t '${master.topics.everything()}')\n` +
+      `    gRPC:     ${shown}:${master.grpcPort}\n` +
+      `    workers:  ${localCount} local\n\n`,
+  );
+  onSignals(async () => {
+    master.log.info('shutting down');
+    await workers?.stop();
+    await master.close();
+  });
+}
+
+async function runWorker(flags: { master?: string; mqttUrl?: string; grpc?: string; capacity?: number; kinds?: string; id?: string }): Promise<void> {
+  const env = process.env;
+  const fromEnv = await workerOptionsFromEnv(env);
+  const options: WorkerOptions = {
+    ...fromEnv,
+    ...(flags.master !== undefined && { masterHost: flags.master }),
+    ...(flags.mqttUrl !== undefined && { mqttUrl: flags.mqttUrl }),
+    ...(flags.grpc !== undefined && { grpcTarget: flags.grpc }),
+    ...(flags.capacity !== undefined && { capacity: flags.capacity }),
+    ...(flags.kinds !== undefined && { kinds: flags.kinds.split(',').map((k) => k.trim()).filter(Boolean) }),
+    ...(flags.id !== undefined && { workerId: flags.id }),
+  };
+  const source = options.workerId ?? 'worker';
+  const logger = createLogger({ source, level: options.logLevel });
+  const handlers = await handlersFromEnv(env, logger.logger, options.kinds);
+  const worker = await Worker.create(options, { handlers, logger: options.workerId ? logger : undefined });
+  onSignals(() => worker.close());
+}
+
+async function health(opts: { url?: string; file?: string; maxAgeMs: number }): Promise<void> {
+  if (opts.file) {
+    const s = await stat(opts.file).catch(() => undefined);
+    if (!s) throw new TaskwireError('UNAVAILABLE', `no health file at ${opts.file}`);
+    const body = JSON.parse(await readFile(opts.file, 'utf8')) as { state?: string; mqtt?: boolean; ts_ms?: number };
+    const age = Date.now() - Number(body.ts_ms ?? 0);
+    if (age > opts.maxAgeMs) throw new TaskwireError('UNAVAILABLE', `health file is ${age} ms old`);
+    if (!body.mqtt) throw new TaskwireError('UNAVAILABLE', 'worker is not connected to the broker');
+    process.stdout.write(`ok: worker ${body.state}\n`);
+    return;
+  }
+  const url = opts.url ?? `http://127.0.0.1:${envInt(process.env, 'TASKWIRE_HTTP_PORT', { min: 1, max: 65535 }) ?? 8080}`;
+  const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
+  const body = await res.text();
+  if (!res.ok) throw new TaskwireError('UNAVAILABLE', `master unhealthy (${res.status}): ${body}`);
+  process.stdout.write(`ok: ${body}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('taskwire').description('Distributed task system for AI work').version('0.1.0').showHelpAfterError();
+  addMasterFlags(program.command('master').description('run the master (embedded broker unless --mqtt-url)'))
+    .option('--local-workers <n>', 'also run N local worker processes [TASKWIRE_LOCAL_WORKERS, 0]', int('--local-workers', 0, 64))
+    .action((flags: MasterFlags) => runMaster(flags, 0));
+  addMasterFlags(program.command('start').description('master + local workers: the whole system on this machine'))
+    .option('--local-workers <n>', 'local worker processes [TASKWIRE_LOCAL_WORKERS, 2]', int('--local-workers', 0, 64))
+    .action((flags: MasterFlags) => runMaster(flags, 2));
+  program
+    .command('worker')
+    .description('run a worker that joins the cluster on its own')
+    .option('--master <host>', 'master host (MQTT on :1883, gRPC as the master advertises) [TASKWIRE_MASTER, 127.0.0.1]')
+    .option('--mqtt-url <url>', 'broker URL, overrides --master for MQTT [TASKWIRE_MQTT_URL]')
+    .option('--grpc <host:port>', 'ResultService address [TASKWIRE_GRPC_URL, from the master]')
+    .option('--capacity <n>', 'tasks at once [TASKWIRE_WORKER_CAPACITY, 8]', int('--capacity', 1, 10_000))
+    .option('--kinds <list>', 'only these kinds, comma-separated [TASKWIRE_WORKER_KINDS]')
+    .option('--id <id>', 'worker id [TASKWIRE_WORKER_ID]')
+    .action(runWorker);
+  submitCommand(program);
+  program
+    .command('get <id>')
+    .description('show a task')
+    .option('--url <url>', 'master HTTP URL [TASKWIRE_URL, http://127.0.0.1:8080]')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { url?: string; json?: boolean }) => printTask(await apiRequest(o.url, 'GET', `/api/v1/tasks/${encodeURIComponent(id)}`), o.json));
+  program
+    .command('cancel <id>')
+    .description('cancel a queued or running task')
+    .option('--url <url>', 'master HTTP URL [TASKWIRE_URL]')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { url?: string; json?: boolean }) =>
+      printTask(await apiRequest(o.url, 'POST', `/api/v1/tasks/${encodeURIComponent(id)}/cancel`), o.json),
+    );
+  program
+    .command('workers')
+    .description('list workers')
+    .option('--url <url>', 'master HTTP URL [TASKWIRE_URL]')
+    .option('--json', 'print JSON')
+    .action(async (o: { url?: string; json?: boolean }) => {
+      const body = (await apiRequest(o.url, 'GET', '/api/v1/workers')) as { workers: { id: string; state: string; language: string; kinds: string[]; running: number; capacity: number }[] };
+      if (o.json) return void process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+      for (const w of body.workers) {
+        process.stdout.write(`${w.id.padEnd(40)} ${w.state.padEnd(9)} ${w.language.padEnd(11)} ${String(w.running).padStart(3)}/${w.capacity}  ${w.kinds.join(',')}\n`);
+      }
+    });
+  program
+    .command('health')
+    .description('exit 0 when healthy: the master (HTTP /healthz) or, with --file, a worker')
+    .option('--url <url>', 'master HTTP URL [http://127.0.0.1:$TASKWIRE_HTTP_PORT]')
+    .option('--file <path>', "a worker's health file [TASKWIRE_HEALTH_FILE]")
+    .addOption(new Option('--max-age-ms <ms>', 'oldest acceptable health file').default(30_000).argParser(int('--max-age-ms', 1000, 3_600_000)))
+    .action((o: { url?: string; file?: string; maxAgeMs: number }) => health({ ...o, file: o.file ?? (o.url ? undefined : process.env.TASKWIRE_HEALTH_FILE) }));
+  return program;
+}
+
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
+if (isMain) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      const msg = err instanceof ConfigError ? `configuration error: ${err.message}` : errorMessage(err);
+      process.stderr.write(`taskwire: ${msg}\n`);
+      process.exit(err instanceof ConfigError ? 2 : 1);
+    });
+}
