@@ -210,7 +210,7 @@ describe('createLlmHandler', () => {
     let onReady: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => (onReady = resolve));
     h.onChange(() => {
-      const r = h.models()[0]!.ready;
+      const r = h.models()[0]!.ready === true;
       changes.push(r);
       if (r) onReady();
     });
