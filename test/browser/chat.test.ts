@@ -1,0 +1,171 @@
+/**
+ * End to end through a real browser: Debian Chromium (playwright-core) opens
+ * the chat served by a real in-process master with in-process workers, sends
+ * echo tasks over Socket.IO and checks what a user sees: the streamed answer,
+ * its metadata, escaped text, and the loading indicator.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type PageProblems, type TestBrowser } from '../helpers/browser.js';
+import { startCluster } from '../helpers/cluster.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WEB_DIR = join(REPO, 'dist', 'web');
+const WEB_INDEX = join(WEB_DIR, 'index.html');
+const ARTIFACTS = join(REPO, 'test-artifacts');
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+interface TaskJson {
+  id: string;
+  status: string;
+  attempt: number;
+  worker_id: string | null;
+  worker_language: string | null;
+}
+
+describe('browser chat', () => {
+  let cluster: Cluster | undefined;
+  let browser: TestBrowser | undefined;
+
+  beforeAll(async () => {
+    if (!existsSync(WEB_INDEX)) {
+      // `npm test` builds first (pretest); a direct `npx vitest run` may not have.
+      const { build } = await import('vite');
+      await build({ configFile: join(REPO, 'web', 'vite.config.ts'), logLevel: 'warn' });
+    }
+    // Serve the built chat explicitly (not whatever index.html the master would find first).
+    cluster = await startCluster({ workers: 1, master: { webDir: WEB_DIR } });
+    browser = await launchBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.close();
+  }, 60_000);
+
+  async function openChat(viewport?: { width: number; height: number }): Promise<{ page: Page; problems: PageProblems }> {
+    const { page, problems } = await browser!.newPage(viewport ? { viewport } : {});
+    await page.goto(cluster!.httpUrl);
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    // The kinds come with the `session` event; echo is always served.
+    await page.locator('#kind option[value="echo"]').waitFor({ state: 'attached' });
+    return { page, problems };
+  }
+
+  /** Sends a message as a user would: pick the kind, type, press Enter. Returns the new answer bubble. */
+  async function send(page: Page, kind: string, text: string): Promise<Locator> {
+    const before = await page.locator('.turn--answer').count();
+    await page.locator('#kind').selectOption(kind);
+    await page.locator('#message').fill(text);
+    await page.locator('#message').press('Enter');
+    const answer = page.locator('.turn--answer').nth(before);
+    await answer.waitFor();
+    return answer;
+  }
+
+  async function fetchTask(id: string): Promise<TaskJson> {
+    const response = await fetch(`${cluster!.httpUrl}/api/v1/tasks/${encodeURIComponent(id)}`);
+    expect(response.status).toBe(200);
+    return (await response.json()) as TaskJson;
+  }
+
+  it('shows a streamed echo answer with its metadata, and user HTML as plain text', async () => {
+    const { page, problems } = await openChat();
+
+    // The session id from the `session` event is shown and kept in localStorage.
+    const sessionId = (await page.locator('#session-id').textContent())?.trim() ?? '';
+    expect(sessionId).toMatch(/^[A-Za-z0-9_-]{8,}$/);
+    expect(await page.evaluate(() => localStorage.getItem('taskwire.session_id'))).toBe(sessionId);
+    // echo and sleep are offered, labelled as diagnostics.
+    expect(await page.locator('#kind option[value="echo"]').textContent()).toMatch(/diagnostic/i);
+    expect(await page.locator('#kind option[value="sleep"]').textContent()).toMatch(/diagnostic/i);
+
+    const text = 'Hi <img src=x onerror="window.__xss=1"> <b>bold</b> & <script>window.__xss=2</script> done';
+    const answer = await send(page, 'echo', text);
+    await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
+
+    // The answer is exactly the text, and nothing the user typed became markup.
+    expect(await answer.locator('.answer-text').textContent()).toBe(text);
+    expect(await page.locator('.turn--user .user-text').last().textContent()).toBe(text);
+    expect(await page.locator('#chat-log img, #chat-log b, #chat-log script').count()).toBe(0);
+    expect(await page.evaluate(() => (window as { __xss?: unknown }).__xss)).toBeUndefined();
+
+    // Metadata from task:done agrees with what the master stored.
+    const taskId = await answer.getAttribute('data-task-id');
+    expect(taskId).toBeTruthy();
+    const stored = await fetchTask(taskId!);
+    expect(stored.status).toBe('succeeded');
+    expect(stored.worker_id).toBeTruthy();
+    expect(stored.worker_language).toBeTruthy();
+    const meta = answer.locator('.answer-meta');
+    expect(await meta.locator('[data-field="worker"] dd').textContent()).toBe(`${stored.worker_id} (${stored.worker_language})`);
+    expect(await meta.locator('[data-field="attempt"] dd').textContent()).toBe(String(stored.attempt));
+    expect(await meta.locator('[data-field="status"] dd').textContent()).toBe('Done');
+    expect(await meta.locator('[data-field="queue-wait"] dd').textContent()).toMatch(/\d.*(ms|s)$/);
+    expect(await meta.locator('[data-field="processing"] dd').textContent()).toMatch(/\d.*(ms|s)$/);
+
+    // Finished: no loading indicator, no stop button, the live region is no longer busy.
+    expect(await answer.locator('.loading').count()).toBe(0);
+    expect(await answer.locator('.stop-button').count()).toBe(0);
+    expect(await answer.locator('.answer-text').getAttribute('aria-busy')).toBe('false');
+    // The cluster bar shows the worker that answered.
+    await page.locator('#cluster-bar [data-field="workers"]', { hasText: '1 worker online' }).waitFor();
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'chat.png') });
+    expect(problems.errors).toEqual([]);
+    expect(problems.failedRequests).toEqual([]);
+  }, 60_000);
+
+  it('shows an answer partially while its words stream in, then complete without the loading indicator (phone-sized screen)', async () => {
+    const { page, problems } = await openChat({ width: 360, height: 720 });
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
+    const text = words.join(' ');
+
+    await page.locator('#kind').selectOption('echo');
+    await page.locator('#echo-delay').fill('150');
+    const answer = await send(page, 'echo', text);
+
+    // One snapshot taken inside the page while the answer is incomplete.
+    const partial = await page.waitForFunction(
+      (full) => {
+        const bubble = [...document.querySelectorAll('.turn--answer')].at(-1);
+        const shown = bubble?.querySelector('.answer-text')?.textContent ?? '';
+        if (shown === '' || shown === full) return null;
+        const loading = bubble?.querySelector('.loading');
+        return {
+          shown,
+          status: bubble?.getAttribute('data-status') ?? '',
+          loadingVisible: loading instanceof HTMLElement && loading.offsetParent !== null,
+          stopVisible: bubble?.querySelector('.stop-button') instanceof HTMLElement,
+          busy: bubble?.querySelector('.answer-text')?.getAttribute('aria-busy') ?? '',
+        };
+      },
+      text,
+      { polling: 'raf' },
+    );
+    const seen = (await partial.jsonValue())!;
+    expect(text.startsWith(seen.shown)).toBe(true);
+    expect(seen.shown.length).toBeLessThan(text.length);
+    expect(seen.status).toBe('running');
+    expect(seen.loadingVisible).toBe(true);
+    expect(seen.stopVisible).toBe(true);
+    expect(seen.busy).toBe('true');
+
+    await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
+    expect(await answer.locator('.answer-text').textContent()).toBe(text);
+    expect(await answer.locator('.loading').count()).toBe(0);
+    const taskId = await answer.getAttribute('data-task-id');
+    expect((await fetchTask(taskId!)).status).toBe('succeeded');
+
+    // Nothing sticks out sideways on a narrow screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'chat-narrow.png') });
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+});
