@@ -19,6 +19,22 @@ const ARTIFACTS = join(REPO, 'test-artifacts');
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
+// The callbacks given to page.evaluate / waitForFunction run in the browser. The
+// Node-side tsconfig has no DOM lib, so the few browser globals they use are
+// declared here, scoped to this module.
+interface PageElement {
+  readonly textContent: string | null;
+  readonly offsetParent: unknown;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): PageElement | null;
+}
+declare const document: {
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+  readonly documentElement: { readonly scrollWidth: number };
+};
+declare const localStorage: { getItem(key: string): string | null };
+declare const window: { readonly __xss?: unknown };
+
 interface TaskJson {
   id: string;
   status: string;
@@ -92,7 +108,7 @@ describe('browser chat', () => {
     expect(await answer.locator('.answer-text').textContent()).toBe(text);
     expect(await page.locator('.turn--user .user-text').last().textContent()).toBe(text);
     expect(await page.locator('#chat-log img, #chat-log b, #chat-log script').count()).toBe(0);
-    expect(await page.evaluate(() => (window as { __xss?: unknown }).__xss)).toBeUndefined();
+    expect(await page.evaluate(() => window.__xss)).toBeUndefined();
 
     // Metadata from task:done agrees with what the master stored.
     const taskId = await answer.getAttribute('data-task-id');
@@ -133,15 +149,17 @@ describe('browser chat', () => {
     // One snapshot taken inside the page while the answer is incomplete.
     const partial = await page.waitForFunction(
       (full) => {
-        const bubble = [...document.querySelectorAll('.turn--answer')].at(-1);
+        const bubble = Array.from(document.querySelectorAll('.turn--answer')).at(-1);
         const shown = bubble?.querySelector('.answer-text')?.textContent ?? '';
         if (shown === '' || shown === full) return null;
         const loading = bubble?.querySelector('.loading');
+        const stop = bubble?.querySelector('.stop-button');
         return {
           shown,
           status: bubble?.getAttribute('data-status') ?? '',
-          loadingVisible: loading instanceof HTMLElement && loading.offsetParent !== null,
-          stopVisible: bubble?.querySelector('.stop-button') instanceof HTMLElement,
+          // offsetParent is null for an element that is not rendered.
+          loadingVisible: !!loading && loading.offsetParent !== null,
+          stopVisible: !!stop && stop.offsetParent !== null,
           busy: bubble?.querySelector('.answer-text')?.getAttribute('aria-busy') ?? '',
         };
       },
