@@ -34,9 +34,10 @@ FROM ${NODE_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="taskwire" \
       org.opencontainers.image.description="taskwire master and worker (one image, two roles)" \
       org.opencontainers.image.licenses="MIT"
+# No TASKWIRE_HEALTH_FILE here: with it set, the bare `taskwire health` of the
+# master would check a worker's health file instead of /healthz.
 ENV NODE_ENV=production \
-    TASKWIRE_DATA_DIR=/data \
-    TASKWIRE_HEALTH_FILE=/tmp/taskwire-worker.health
+    TASKWIRE_DATA_DIR=/data
 WORKDIR /app
 COPY --from=prod-deps /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
