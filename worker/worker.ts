@@ -173,6 +173,7 @@ export class Worker {
       if (parsed.kind !== 'worker' || parsed.workerId !== this.id) return;
       if (parsed.channel === 'tasks') {
         const { tasks } = assignmentsCodec.decode(payload);
+        if (tasks.length === 0) throw new Error('tasks: an Assignments message carries at least one task');
         for (const a of tasks) {
           if (!a.task_id || !a.kind || !a.result_token || a.attempt < 1) {
             throw new Error('assignment without task_id, kind, attempt or result_token');
@@ -182,6 +183,7 @@ export class Worker {
         this.scheduleStatus();
       } else if (parsed.channel === 'control') {
         const c = controlCodec.decode(payload);
+        if (c.action === 'CONTROL_ACTION_UNSPECIFIED') throw new Error('action: must be set');
         this.onControl(c.action, c.task_id, c.attempt, c.reason);
       }
     } catch (err) {
