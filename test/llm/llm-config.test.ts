@@ -23,6 +23,7 @@ describe('resolveLlmConfig', () => {
       gemini: undefined,
       openai: undefined,
       ollamaUrl: LLM_DEFAULTS.ollamaUrl,
+      ollamaExplicit: false,
       ollamaProbeMs: LLM_DEFAULTS.ollamaProbeMs,
       discoveryTimeoutMs: LLM_DEFAULTS.discoveryTimeoutMs,
       cooldownMs: LLM_DEFAULTS.cooldownMs,
@@ -43,6 +44,10 @@ describe('resolveLlmConfig', () => {
       const c = await resolveLlmConfig({ GEMINI_API_KEY_FILE: join(dir, 'g'), OPENAI_API_KEY_FILE: join(dir, 'o') });
       expect(c.gemini?.apiKey).toBe('from-file');
       expect(c.openai).toEqual({ baseUrl: LLM_DEFAULTS.openaiBaseUrl, apiKey: 'sk-file', models: undefined });
+      writeFileSync(join(dir, 'blank'), '\n');
+      const blank = await resolveLlmConfig({ GEMINI_API_KEY_FILE: join(dir, 'blank'), OPENAI_API_KEY_FILE: join(dir, 'blank') });
+      expect(blank.gemini).toBeUndefined();
+      expect(blank.openai).toBeUndefined();
       const e = await configError({ GEMINI_API_KEY_FILE: join(dir, 'missing') });
       expect(e.variable).toBe('GEMINI_API_KEY_FILE');
     } finally {
@@ -60,6 +65,8 @@ describe('resolveLlmConfig', () => {
     });
     expect(c.openai).toEqual({ baseUrl: 'http://127.0.0.1:8000/v1', apiKey: undefined, models: ['llama-3.1-8b', 'qwen2.5:0.5b'] });
     expect(c.ollamaUrl).toBeUndefined();
+    expect(c.ollamaExplicit).toBe(false);
+    expect((await resolveLlmConfig({ TASKWIRE_OLLAMA_URL: 'http://ollama:11434/' })).ollamaExplicit).toBe(true);
     expect(c.cooldownMs).toBe(250);
     expect(c.failureThreshold).toBe(2);
   });

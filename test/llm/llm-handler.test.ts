@@ -125,6 +125,32 @@ describe('createLlmHandler', () => {
     expect((s.requests.at(-1)!.body as { model: string }).model).toBe('llama3.2');
   });
 
+  it('an explicit TASKWIRE_OLLAMA_URL is served next to other providers; the default one is not probed then', async () => {
+    const ollama = await server((req, res) =>
+      req.path === '/api/tags' ? writeJson(res, 200, { models: [{ name: 'qwen2.5:0.5b' }] }) : openaiRoute(req, res),
+    );
+    const oai = await server(openaiRoute);
+    const { logger } = captureLogger();
+    const h = await handler({ OPENAI_BASE_URL: `${oai.url}/v1`, OPENAI_MODELS: 'm1', TASKWIRE_OLLAMA_URL: ollama.url }, logger);
+    expect(h.models().map((m) => [m.provider, m.name])).toEqual([
+      ['openai', 'm1'],
+      ['ollama', 'qwen2.5:0.5b'],
+    ]);
+    const urls: string[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      urls.push(url);
+      if (url.includes(':11434')) throw new TypeError('fetch failed (not contacted in tests)');
+      return fetch(input, init);
+    };
+    const h2 = await createLlmHandler({ OPENAI_BASE_URL: `${oai.url}/v1`, OPENAI_MODELS: 'm1' }, logger, { fetch: recording });
+    cleanups.push(async () => h2?.close());
+    expect(h2?.models().map((m) => m.provider)).toEqual(['openai']);
+    expect(urls).toEqual([]);
+    expect(await createLlmHandler({}, logger, { fetch: recording })).toBeUndefined();
+    expect(urls).toEqual(['http://127.0.0.1:11434/api/tags']);
+  });
+
   it('streams each delta with ctx.emit and returns text, model, provider, finish_reason, ttft and usage', async () => {
     const s = await server(openaiRoute);
     const { logger } = captureLogger();

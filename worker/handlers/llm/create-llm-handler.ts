@@ -1,8 +1,9 @@
 /**
  * Builds the `llm` handler from the environment: Gemini when a key (or a
  * model list) is set, an OpenAI-compatible server when OPENAI_BASE_URL or
- * OPENAI_API_KEY is set (models from OPENAI_MODELS or GET /models), and, when
- * neither is configured, a local Ollama if one answers at TASKWIRE_OLLAMA_URL.
+ * OPENAI_API_KEY is set (models from OPENAI_MODELS or GET /models), and an
+ * Ollama if one answers at TASKWIRE_OLLAMA_URL (the default local URL is only
+ * probed when nothing else is configured).
  * Returns undefined when no provider is available, so the worker does not
  * claim `llm`. Throws ConfigError on a bad variable.
  */
@@ -64,12 +65,15 @@ export async function createLlmHandler(env: Env, logger: Logger, deps: LlmHandle
     }
   }
 
-  if (!config.gemini && !config.openai && config.ollamaUrl !== undefined) {
+  const probe = config.ollamaUrl !== undefined && (config.ollamaExplicit || (!config.gemini && !config.openai));
+  if (probe && config.ollamaUrl !== undefined) {
     const found = await probeOllama(config.ollamaUrl, { timeoutMs: config.ollamaProbeMs, ...fetchOpt });
     if (found && found.models.length > 0) {
       providers.push(new OpenAiProvider({ name: 'ollama', baseUrl: found.baseUrl, models: found.models, ...fetchOpt }));
+    } else if (config.ollamaExplicit) {
+      logger.warn({ url: config.ollamaUrl }, 'TASKWIRE_OLLAMA_URL: no Ollama with models answered');
     } else {
-      logger.debug({ url: config.ollamaUrl }, 'no Ollama with models answered');
+      logger.debug({ url: config.ollamaUrl }, 'no local Ollama with models answered');
     }
   }
 

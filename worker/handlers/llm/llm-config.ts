@@ -2,7 +2,8 @@
  * LLM worker configuration from the environment, validated once at start-up
  * (a wrong value throws ConfigError naming the variable).
  *
- *   GEMINI_API_KEY | GEMINI_API_KEY_FILE   enables Gemini
+ *   GEMINI_API_KEY | GEMINI_API_KEY_FILE   enables Gemini (a key file holding only whitespace
+ *                                          counts as unset, as deploy/gen-secrets.sh writes it)
  *   GEMINI_BASE_URL                        default https://generativelanguage.googleapis.com
  *   GEMINI_MODELS                          comma list, default gemini-2.5-flash (set without a
  *                                          key: Gemini is served to users who bring their own key)
@@ -10,8 +11,9 @@
  *                                          https://api.openai.com/v1 when only the key is set)
  *   OPENAI_API_KEY | OPENAI_API_KEY_FILE   optional for local servers
  *   OPENAI_MODELS                          comma list; else discovered from GET {base}/models
- *   TASKWIRE_OLLAMA_URL                    probed when nothing else is configured;
- *                                          default http://127.0.0.1:11434, "off" disables
+ *   TASKWIRE_OLLAMA_URL                    an Ollama to serve (probed at start, also next to other
+ *                                          providers); unset: http://127.0.0.1:11434 is probed only
+ *                                          when nothing else is configured; "off" disables
  *   TASKWIRE_OLLAMA_PROBE_MS               default 500
  *   TASKWIRE_LLM_DISCOVERY_MS              timeout of GET /models at start, default 5000
  *   TASKWIRE_LLM_COOLDOWN_MS               default 60000
@@ -52,6 +54,8 @@ export interface LlmConfig {
   openai: OpenAiConfig | undefined;
   /** Undefined when disabled ("off"). */
   ollamaUrl: string | undefined;
+  /** TASKWIRE_OLLAMA_URL was set: probe it even when other providers are configured. */
+  ollamaExplicit: boolean;
   ollamaProbeMs: number;
   discoveryTimeoutMs: number;
   cooldownMs: number;
@@ -86,8 +90,14 @@ export function parseModelList(name: string, raw: string): string[] {
   return [...new Set(models)];
 }
 
+/** A key file holding only whitespace means "not configured" (Swarm refuses empty secrets). */
+async function providerKey(env: Env, name: string): Promise<string | undefined> {
+  const key = await envSecret(env, name);
+  return key === undefined || key === '' ? undefined : key;
+}
+
 export async function resolveLlmConfig(env: Env): Promise<LlmConfig> {
-  const geminiKey = await envSecret(env, 'GEMINI_API_KEY');
+  const geminiKey = await providerKey(env, 'GEMINI_API_KEY');
   const geminiModelsRaw = envString(env, 'GEMINI_MODELS');
   const geminiBase = parseHttpUrl('GEMINI_BASE_URL', envString(env, 'GEMINI_BASE_URL') ?? LLM_DEFAULTS.geminiBaseUrl);
   const gemini: GeminiConfig | undefined =
@@ -99,7 +109,7 @@ export async function resolveLlmConfig(env: Env): Promise<LlmConfig> {
         }
       : undefined;
 
-  const openaiKey = await envSecret(env, 'OPENAI_API_KEY');
+  const openaiKey = await providerKey(env, 'OPENAI_API_KEY');
   const openaiBaseRaw = envString(env, 'OPENAI_BASE_URL');
   const openaiModelsRaw = envString(env, 'OPENAI_MODELS');
   const openai: OpenAiConfig | undefined =
@@ -114,13 +124,15 @@ export async function resolveLlmConfig(env: Env): Promise<LlmConfig> {
     throw new ConfigError('OPENAI_MODELS', 'set OPENAI_BASE_URL or OPENAI_API_KEY too');
   }
 
-  const ollamaRaw = envString(env, 'TASKWIRE_OLLAMA_URL') ?? LLM_DEFAULTS.ollamaUrl;
+  const ollamaSet = envString(env, 'TASKWIRE_OLLAMA_URL');
+  const ollamaRaw = ollamaSet ?? LLM_DEFAULTS.ollamaUrl;
   const ollamaUrl = /^(off|none|false|0)$/i.test(ollamaRaw) ? undefined : parseHttpUrl('TASKWIRE_OLLAMA_URL', ollamaRaw);
 
   return {
     gemini,
     openai,
     ollamaUrl,
+    ollamaExplicit: ollamaSet !== undefined && ollamaUrl !== undefined,
     ollamaProbeMs: envInt(env, 'TASKWIRE_OLLAMA_PROBE_MS', { min: 1, max: 60_000 }) ?? LLM_DEFAULTS.ollamaProbeMs,
     discoveryTimeoutMs: envInt(env, 'TASKWIRE_LLM_DISCOVERY_MS', { min: 1, max: 600_000 }) ?? LLM_DEFAULTS.discoveryTimeoutMs,
     cooldownMs: envInt(env, 'TASKWIRE_LLM_COOLDOWN_MS', { min: 0, max: 24 * 60 * 60 * 1000 }) ?? LLM_DEFAULTS.cooldownMs,
