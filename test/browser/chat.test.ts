@@ -7,10 +7,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type PageProblems, type TestBrowser } from '../helpers/browser.js';
-import { startCluster } from '../helpers/cluster.js';
+import { startCluster, waitForTask } from '../helpers/cluster.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = join(REPO, 'dist', 'web');
@@ -46,6 +46,7 @@ interface TaskJson {
 describe('browser chat', () => {
   let cluster: Cluster | undefined;
   let browser: TestBrowser | undefined;
+  const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     if (!existsSync(WEB_INDEX)) {
@@ -58,18 +59,33 @@ describe('browser chat', () => {
     browser = await launchBrowser();
   }, 120_000);
 
+  afterEach(async () => {
+    // Each case leaves no page (and so no Socket.IO client) behind for the next.
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+  });
+
   afterAll(async () => {
     await browser?.close();
     await cluster?.close();
   }, 60_000);
 
   async function openChat(viewport?: { width: number; height: number }): Promise<{ page: Page; problems: PageProblems }> {
-    const { page, problems } = await browser!.newPage(viewport ? { viewport } : {});
+    const { page, context, problems } = await browser!.newPage(viewport ? { viewport } : {});
+    contexts.push(context);
     await page.goto(cluster!.httpUrl);
     await page.locator('#connection[data-state="connected"]').waitFor();
     // The kinds come with the `session` event; echo is always served.
     await page.locator('#kind option[value="echo"]').waitFor({ state: 'attached' });
     return { page, problems };
+  }
+
+  async function sessionIdOf(page: Page): Promise<string> {
+    return (await page.locator('#session-id').textContent())?.trim() ?? '';
+  }
+
+  /** Sockets of the master's Socket.IO server (one per open page). */
+  function serverSockets() {
+    return [...cluster!.master.sockets.io.sockets.sockets.values()];
   }
 
   /** Sends a message as a user would: pick the kind, type, press Enter. Returns the new answer bubble. */
@@ -93,7 +109,7 @@ describe('browser chat', () => {
     const { page, problems } = await openChat();
 
     // The session id from the `session` event is shown and kept in localStorage.
-    const sessionId = (await page.locator('#session-id').textContent())?.trim() ?? '';
+    const sessionId = await sessionIdOf(page);
     expect(sessionId).toMatch(/^[A-Za-z0-9_-]{8,}$/);
     expect(await page.evaluate(() => localStorage.getItem('taskwire.session_id'))).toBe(sessionId);
     // echo and sleep are offered, labelled as diagnostics.
@@ -184,6 +200,61 @@ describe('browser chat', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'chat-narrow.png') });
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+
+  it('stops a running task with the stop button', async () => {
+    const { page, problems } = await openChat();
+    const answer = await send(page, 'sleep', 'sleep for 2 minutes');
+    // The message was parsed into the sleep input.
+    expect(await page.locator('.turn--user .turn-meta').last().textContent()).toContain('{"ms":120000}');
+    await answer.and(page.locator('[data-status="running"]')).waitFor();
+
+    await answer.locator('.stop-button').click();
+    await answer.and(page.locator('[data-status="cancelled"]')).waitFor();
+    expect(await answer.locator('.answer-notice').textContent()).toMatch(/^Stopped/);
+    expect(await answer.locator('.answer-error').isVisible()).toBe(false);
+    expect(await answer.locator('.loading').count()).toBe(0);
+    expect((await fetchTask((await answer.getAttribute('data-task-id'))!)).status).toBe('cancelled');
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+
+  it('shows reconnecting and disconnected, keeps the session, and catches up on a task that ended meanwhile', async () => {
+    const { page, problems } = await openChat();
+    const sessionId = await sessionIdOf(page);
+
+    // The session survives a reload (localStorage + handshake auth).
+    await page.reload();
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    expect(await sessionIdOf(page)).toBe(sessionId);
+
+    // A dropped transport: the client retries by itself.
+    for (const socket of serverSockets()) socket.conn.close();
+    await page.locator('#connection[data-state="reconnecting"]').waitFor();
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    expect(await sessionIdOf(page)).toBe(sessionId);
+
+    // The server ends the connection: the page says so and offers to reconnect.
+    const answer = await send(page, 'sleep', '2 minutes');
+    await answer.and(page.locator('[data-task-id]')).waitFor();
+    const taskId = (await answer.getAttribute('data-task-id'))!;
+    for (const socket of serverSockets()) socket.disconnect();
+    await page.locator('#connection[data-state="disconnected"]').waitFor();
+    expect(await page.locator('#send').isDisabled()).toBe(true);
+
+    // The task ends (cancelled over REST) while the page is away: its task:done is lost for it.
+    const cancel = await fetch(`${cluster!.httpUrl}/api/v1/tasks/${taskId}/cancel`, { method: 'POST' });
+    expect(cancel.status).toBe(202);
+    expect((await waitForTask(cluster!.httpUrl, taskId)).status).toBe('cancelled');
+    expect(await answer.getAttribute('data-status')).not.toBe('cancelled');
+    expect(await answer.locator('.loading').count()).toBe(1);
+
+    await page.locator('#reconnect').click();
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    expect(await page.locator('#reconnect').isVisible()).toBe(false);
+    expect(await sessionIdOf(page)).toBe(sessionId);
+    await answer.and(page.locator('[data-status="cancelled"]')).waitFor();
+    expect(await answer.locator('.loading').count()).toBe(0);
     expect(problems.errors).toEqual([]);
   }, 60_000);
 });

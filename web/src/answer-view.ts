@@ -157,10 +157,11 @@ export class AnswerView {
       this.#showNotice(this.kind === 'sleep' ? 'Slept and woke up.' : 'Finished with no output.');
     }
 
-    if (task.error) {
+    if (task.status === 'cancelled') {
+      // Usually the user's own stop: a notice, not an alarm.
+      this.#showNotice(task.error ? `Stopped: ${task.error.message}.` : 'Stopped before it finished.');
+    } else if (task.error) {
       this.#showError(task.error.code, task.error.message);
-    } else if (task.status === 'cancelled') {
-      this.#showNotice('Stopped before it finished.');
     } else if (task.status === 'expired') {
       this.#showError('EXPIRED', 'No worker finished this task before its deadline.');
     } else if (task.status === 'failed') {

@@ -21,6 +21,7 @@ export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export interface ChatElements {
   connection: HTMLElement;
   connectionLabel: HTMLElement;
+  reconnect: HTMLButtonElement;
   sessionId: HTMLElement;
   clusterBar: HTMLElement;
   scroller: HTMLElement;
@@ -40,11 +41,13 @@ export interface ChatAppOptions {
   /** How long to wait for the master to acknowledge a submit. */
   submitTimeoutMs: number;
   cancelTimeoutMs: number;
+  /** REST API of the master (same origin), used to catch up on tasks that finished while disconnected. */
+  restBase: string;
   /** Remembers the last kind used (localStorage), like the session id. */
   kindStorage?: Storage | undefined;
 }
 
-export const DEFAULTS: ChatAppOptions = { submitTimeoutMs: 15_000, cancelTimeoutMs: 10_000 };
+export const DEFAULTS: ChatAppOptions = { submitTimeoutMs: 15_000, cancelTimeoutMs: 10_000, restBase: '/api/v1' };
 
 type TaskEvent = { type: 'update' | 'done'; task: TaskInfo } | { type: 'chunk'; chunk: ChunkInfo };
 
@@ -70,6 +73,7 @@ export class ChatApp {
   #pendingAcks = 0;
   #refs = 0;
   #connection: ConnectionState = 'connecting';
+  #everConnected = false;
   #kinds: string[] = [];
 
   constructor(socket: ChatSocket, elements: ChatElements, store: SessionStore, options: Partial<ChatAppOptions> = {}) {
@@ -88,6 +92,10 @@ export class ChatApp {
   #bindSocket(): void {
     const socket = this.#socket;
     watchConnection(socket, (state, detail) => this.#setConnection(state, detail));
+    this.#els.reconnect.addEventListener('click', () => {
+      this.#setConnection('reconnecting');
+      socket.connect();
+    });
     socket.on('session', (raw) => {
       const info = sessionInfo.safeParse(raw);
       if (!info.success) return warn('session', info.error);
@@ -263,11 +271,46 @@ export class ChatApp {
   }
 
   #setConnection(state: ConnectionState, detail?: string): void {
+    const previous = this.#connection;
     this.#connection = state;
+    this.#els.reconnect.hidden = state !== 'disconnected';
+    if (state === 'connected' && previous !== 'connected') {
+      if (this.#everConnected) this.#resync();
+      this.#everConnected = true;
+    }
     this.#els.connection.dataset['state'] = state;
     this.#els.connectionLabel.textContent = CONNECTION_LABELS[state];
     this.#els.connection.title = detail ? `${CONNECTION_LABELS[state]} (${detail})` : CONNECTION_LABELS[state];
     this.#refreshComposer();
+  }
+
+  /**
+   * After a reconnect: events sent while this page was away are lost, so ask
+   * the master (REST, same origin) about every answer still waiting, and
+   * finish those that ended meanwhile. Later live events still apply.
+   */
+  #resync(): void {
+    for (const [taskId, view] of this.#answers) {
+      if (view.done) continue;
+      void this.#fetchTask(taskId).then((task) => {
+        if (!task || view.done) return;
+        if (TERMINAL.has(task.status)) this.#apply(view, { type: 'done', task });
+        else this.#apply(view, { type: 'update', task });
+      });
+    }
+  }
+
+  async #fetchTask(taskId: string): Promise<TaskInfo | undefined> {
+    try {
+      const response = await fetch(`${this.#options.restBase}/tasks/${encodeURIComponent(taskId)}`, {
+        headers: { accept: 'application/json' },
+      });
+      if (!response.ok) return undefined;
+      const task = taskInfo.safeParse(await response.json());
+      return task.success ? task.data : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   #refreshComposer(): void {

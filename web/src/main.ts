@@ -23,6 +23,7 @@ const app = new ChatApp(
   {
     connection: required('connection', HTMLElement),
     connectionLabel: required('connection-label', HTMLElement),
+    reconnect: required('reconnect', HTMLButtonElement),
     sessionId: required('session-id', HTMLElement),
     clusterBar: required('cluster-bar', HTMLElement),
     scroller: required('chat-scroller', HTMLElement),
