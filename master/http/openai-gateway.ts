@@ -200,7 +200,15 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
   router.get('/v1/models/:id', authenticate, (req, res) => {
     const id = String(req.params['id']);
     const m = tasks.models().find((x) => x.id === id);
-    if (!m) return sendError(res, { status: 404, message: `The model '${id}' does not exist`, type: 'invalid_request_error', param: 'model', code: 'model_not_found' });
+    if (!m) {
+      return sendError(res, {
+        status: 404,
+        message: `The model '${id}' does not exist`,
+        type: 'invalid_request_error',
+        param: 'model',
+        code: 'model_not_found',
+      });
+    }
     res.json({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by });
   });
 
@@ -250,7 +258,8 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
     if (res.headersSent) return next(err);
     const type = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
     if (type === 'entity.too.large') {
-      return sendError(res, { status: 413, message: `request body over ${opts.maxBodyBytes} bytes`, type: 'invalid_request_error', code: 'request_too_large' });
+      const message = `request body over ${opts.maxBodyBytes} bytes`;
+      return sendError(res, { status: 413, message, type: 'invalid_request_error', code: 'request_too_large' });
     }
     if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
       return sendError(res, badRequest('the body is not valid JSON'));
