@@ -9,6 +9,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { errorMessage } from '../common/errors.js';
 import type { LogLineSink, Logger } from '../common/logger.js';
 import { Topics } from '../common/topics.js';
+import { setNoDelayOnConnect } from '../common/mqtt-socket.js';
 import {
   type Assignments,
   type ClusterStatus,
@@ -72,6 +73,7 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
       resubscribe: true,
       will: { topic: topics.masterStatus(), payload: masterStatusCodec.encode(offline), qos: 1, retain: true },
     });
+    setNoDelayOnConnect(client);
     const link = new MasterLink(client, options);
     client.on('message', (topic, payload) => link.onMessage(topic, payload));
     client.on('connect', () => {

@@ -11,6 +11,7 @@ import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger, type MqttLogStream } from '../common/logger.js';
 import { PROTOCOL_VERSION } from '../common/proto-root.js';
 import { Topics } from '../common/topics.js';
+import { setNoDelayOnConnect } from '../common/mqtt-socket.js';
 import {
   type LogLine,
   type WorkerStatus,
@@ -121,6 +122,7 @@ export class Worker {
         retain: true,
       },
     });
+    setNoDelayOnConnect(this.client);
     this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
     this.client.on('connect', () => void this.announce());
     this.client.on('error', (err) => this.log.warn({ err: err.message }, 'MQTT error'));

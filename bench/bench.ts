@@ -1,0 +1,32 @@
+/**
+ * `npm run bench [-- core|quick]`: runs the benchmarks, prints tables and
+ * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
+ * started is stopped.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { printCoreBench, runCoreBench } from './core-bench.js';
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has('quick') || args.has('--quick');
+const only = [...args].filter((a) => !a.startsWith('-') && a !== 'quick');
+const want = (name: string) => only.length === 0 || only.includes(name);
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpu_model: cpus()[0]?.model,
+};
+if (want('core')) {
+  const core = await runCoreBench({ quick });
+  printCoreBench(core);
+  results.core = core;
+}
+const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+await mkdir(outDir, { recursive: true });
+await writeFile(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote ${join(outDir, 'latest.json')}`);
+process.exit(0);
