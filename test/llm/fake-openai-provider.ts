@@ -1,0 +1,107 @@
+/**
+ * A local OpenAI-compatible provider for end-to-end tests and benchmarks
+ * (workers point OPENAI_BASE_URL at `url`): GET /v1/models and
+ * POST /v1/chat/completions, streamed (usage on a separate chunk, then
+ * [DONE]) and not. By default it answers with the last user message, one word
+ * per chunk; `tokenDelayMs` paces a long answer so a test can stop it.
+ */
+import type { ServerResponse } from 'node:http';
+import { startFakeServer, writeJson, type FakeHttpServer, type RecordedRequest } from './fake-http-server.js';
+
+export interface FakeOpenAiProviderOptions {
+  models?: string[];
+  /** When set, requests need `Authorization: Bearer <apiKey>` (else 401). */
+  apiKey?: string;
+  /** The answer's tokens; default: the last user message split into words. */
+  answer?: (messages: { role: string; content: string }[]) => string[];
+  /** Pause before each token (0: none). */
+  tokenDelayMs?: number;
+}
+
+export interface FakeOpenAiProvider {
+  /** Base URL including /v1, for OPENAI_BASE_URL. */
+  url: string;
+  requests: RecordedRequest[];
+  /** Resolves when a client closed a request before the answer ended. */
+  clientAborted(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface ChatBody {
+  model?: unknown;
+  stream?: unknown;
+  messages?: unknown;
+}
+
+function messagesOf(body: ChatBody): { role: string; content: string }[] {
+  if (!Array.isArray(body.messages)) return [];
+  return body.messages.flatMap((m: unknown) => {
+    if (typeof m !== 'object' || m === null) return [];
+    const { role, content } = m as { role?: unknown; content?: unknown };
+    return typeof role === 'string' && typeof content === 'string' ? [{ role, content }] : [];
+  });
+}
+
+function defaultAnswer(messages: { role: string; content: string }[]): string[] {
+  const last = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+  return last.split(/(?<=\s)/).filter((t) => t !== '');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions = {}): Promise<FakeOpenAiProvider> {
+  const models = options.models ?? ['fake-model'];
+  const answer = options.answer ?? defaultAnswer;
+  const delay = options.tokenDelayMs ?? 0;
+
+  const stream = async (res: ServerResponse, model: string, tokens: string[], promptTokens: number) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.socket?.setNoDelay(true);
+    const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model };
+    const send = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
+    send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+    for (const t of tokens) {
+      if (delay > 0) await sleep(delay);
+      if (res.destroyed) return;
+      send({ ...base, choices: [{ index: 0, delta: { content: t }, finish_reason: null }] });
+    }
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+    send({ ...base, choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length } });
+    res.end('data: [DONE]\n\n');
+  };
+
+  const server: FakeHttpServer = await startFakeServer(async (req, res) => {
+    if (options.apiKey !== undefined && req.headers['authorization'] !== `Bearer ${options.apiKey}`) {
+      return writeJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
+    }
+    if (req.method === 'GET' && req.path === '/v1/models') {
+      return writeJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake' })) });
+    }
+    if (req.method !== 'POST' || req.path !== '/v1/chat/completions') return writeJson(res, 404, { error: { message: 'no route' } });
+    const body = (req.body ?? {}) as ChatBody;
+    const model = typeof body.model === 'string' ? body.model : '';
+    if (!models.includes(model)) {
+      return writeJson(res, 404, { error: { message: `The model ${model} does not exist`, code: 'model_not_found' } });
+    }
+    const messages = messagesOf(body);
+    const tokens = answer(messages);
+    const promptTokens = messages.reduce((n, m) => n + m.content.split(/\s+/).filter(Boolean).length, 0);
+    if (body.stream === true) return stream(res, model, tokens, promptTokens);
+    if (delay > 0) await sleep(delay * tokens.length);
+    writeJson(res, 200, {
+      id: 'chatcmpl-fake',
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: tokens.join('') }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length },
+    });
+  });
+
+  return {
+    url: `${server.url}/v1`,
+    requests: server.requests,
+    clientAborted: () => server.clientAborted(),
+    close: () => server.close(),
+  };
+}
