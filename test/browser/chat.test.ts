@@ -11,6 +11,9 @@ import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type PageProblems, type TestBrowser } from '../helpers/browser.js';
 import { startCluster, waitForTask } from '../helpers/cluster.js';
+import { startFakeServer, writeJson, writeSse, type FakeHttpServer } from '../llm/fake-http-server.js';
+import { silentLogger } from '../../common/logger.js';
+import { createLlmHandler } from '../../worker/handlers/llm/create-llm-handler.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = join(REPO, 'dist', 'web');
@@ -46,6 +49,7 @@ interface TaskJson {
 describe('browser chat', () => {
   let cluster: Cluster | undefined;
   let browser: TestBrowser | undefined;
+  let provider: FakeHttpServer | undefined;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
@@ -67,6 +71,7 @@ describe('browser chat', () => {
   afterAll(async () => {
     await browser?.close();
     await cluster?.close();
+    await provider?.close();
   }, 60_000);
 
   async function openChat(viewport?: { width: number; height: number }): Promise<{ page: Page; problems: PageProblems }> {
@@ -255,6 +260,68 @@ describe('browser chat', () => {
     expect(await sessionIdOf(page)).toBe(sessionId);
     await answer.and(page.locator('[data-status="cancelled"]')).waitFor();
     expect(await answer.locator('.loading').count()).toBe(0);
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+
+  it('sends the llm conversation history with each message, until a new conversation starts', async () => {
+    // A local server speaking the OpenAI chat completions wire format (SSE stream).
+    provider = await startFakeServer((req, res) => {
+      if (req.method === 'GET' && req.path === '/v1/models') return writeJson(res, 200, { object: 'list', data: [{ id: 'fake-chat', object: 'model' }] });
+      if (req.method !== 'POST' || req.path !== '/v1/chat/completions') return writeJson(res, 404, { error: { message: 'no route' } });
+      const messages = (req.body as { messages: { role: string; content: string }[] }).messages;
+      const last = messages.at(-1)?.content ?? '';
+      const chunk = (content: string | null, finish: string | null = null) => ({
+        id: 'chatcmpl-1',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'fake-chat',
+        choices: [{ index: 0, delta: content === null ? {} : { content }, finish_reason: finish }],
+      });
+      writeSse(res, [
+        chunk('You said '),
+        chunk(`"${last}"`),
+        chunk(` after ${messages.length - 1} messages.`),
+        chunk(null, 'stop'),
+        { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'fake-chat', choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } },
+        '[DONE]',
+      ]);
+    });
+    const llm = await createLlmHandler({ OPENAI_BASE_URL: `${provider.url}/v1`, OPENAI_MODELS: 'fake-chat' }, silentLogger());
+    expect(llm).toBeDefined();
+    await cluster!.addWorker({}, { handlers: [llm!] });
+    await cluster!.waitForWorkers(2);
+
+    const { page, problems } = await openChat();
+    // llm is offered (the cluster serves it now) and preselected.
+    await page.locator('#kind option[value="llm"]').waitFor({ state: 'attached' });
+    expect(await page.locator('#kind').inputValue()).toBe('llm');
+
+    const first = await send(page, 'llm', 'Hello <there>');
+    await first.and(page.locator('[data-status="succeeded"]')).waitFor();
+    const firstAnswer = 'You said "Hello <there>" after 0 messages.';
+    expect(await first.locator('.answer-text').textContent()).toBe(firstAnswer);
+    expect(await first.locator('.answer-meta [data-field="tokens"] dd').textContent()).toBe('11 in, 7 out');
+    expect(await first.locator('.answer-meta [data-field="model"] dd').textContent()).toBe('fake-chat (openai)');
+    await page.locator('#new-conversation', { hasText: '1 turn' }).waitFor();
+
+    const second = await send(page, 'llm', 'And again?');
+    await second.and(page.locator('[data-status="succeeded"]')).waitFor();
+    expect(await second.locator('.answer-text').textContent()).toBe('You said "And again?" after 2 messages.');
+    const posts = () => provider!.requests.filter((r) => r.method === 'POST');
+    expect((posts().at(-1)!.body as { messages: unknown }).messages).toEqual([
+      { role: 'user', content: 'Hello <there>' },
+      { role: 'assistant', content: firstAnswer },
+      { role: 'user', content: 'And again?' },
+    ]);
+
+    await page.locator('#new-conversation').click();
+    expect(await page.locator('#new-conversation').isVisible()).toBe(false);
+    const third = await send(page, 'llm', 'Fresh start');
+    await third.and(page.locator('[data-status="succeeded"]')).waitFor();
+    expect((posts().at(-1)!.body as { messages: unknown }).messages).toEqual([{ role: 'user', content: 'Fresh start' }]);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'chat-llm.png') });
     expect(problems.errors).toEqual([]);
   }, 60_000);
 });

@@ -231,6 +231,8 @@ export class AnswerView {
     if (task.timings.ttft_ms !== null && task.timings.ttft_ms !== undefined) {
       rows.push(['ttft', 'First output', formatMs(task.timings.ttft_ms)]);
     }
+    const model = modelOf(task.result);
+    if (model) rows.push(['model', 'Model', model]);
     if (task.usage) rows.push(['tokens', 'Tokens', `${task.usage.prompt_tokens} in, ${task.usage.completion_tokens} out`]);
     rows.push(['task-id', 'Task', task.id]);
     replaceChildren(
@@ -241,4 +243,12 @@ export class AnswerView {
     );
     this.#meta.hidden = false;
   }
+}
+
+/** "gemini-2.5-flash (gemini)" from an llm result's `model` and `provider`, if it has them. */
+function modelOf(result: unknown): string | null {
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) return null;
+  const { model, provider } = result as Record<string, unknown>;
+  if (typeof model !== 'string' || model === '') return null;
+  return typeof provider === 'string' && provider !== '' ? `${model} (${provider})` : model;
 }
