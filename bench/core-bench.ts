@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { Master } from '../master/master.js';
+import { Worker } from '../worker/worker.js';
 import { silentLogger } from '../common/logger.js';
 import { fmt, median, summarize } from './stats.js';
 
@@ -159,10 +160,44 @@ export interface CoreBenchResult {
   registration_ms: number[];
 }
 
+/** Worker MQTT connect -> the master lists it as schedulable (same process, same clock). */
+async function registrationTimes(n: number): Promise<number[]> {
+  const master = await Master.create(
+    { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false },
+    { logger: { logger: silentLogger() } },
+  );
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const id = `reg-${process.pid}-${i}`;
+      let connectedAt = 0;
+      const seen = new Promise<number>((resolve) => {
+        const on = (w: { id: string }) => {
+          if (w.id !== id) return;
+          master.registry.off('online', on);
+          resolve(performance.now());
+        };
+        master.registry.on('online', on);
+      });
+      const worker = await Worker.create(
+        { workerId: id, mqttUrl: master.mqttUrl, logToStdout: false, healthFile: `/tmp/${id}.health` },
+        { logger: { logger: silentLogger() } },
+      );
+      connectedAt = (worker as unknown as { connectedAtPerf: number }).connectedAtPerf;
+      out.push((await seen) - connectedAt);
+      await worker.close(0);
+    }
+  } finally {
+    await master.close();
+  }
+  return out;
+}
+
 export async function runCoreBench(opts: { total?: number; runs?: number; quick?: boolean } = {}): Promise<CoreBenchResult> {
   const total = opts.total ?? (opts.quick ? 5000 : 30_000);
   const runs = opts.runs ?? (opts.quick ? 1 : 3);
   const out: CoreBenchResult = { throughput: [], latency: [], registration_ms: [] };
+  out.registration_ms = (await registrationTimes(opts.quick ? 5 : 20)).map((x) => Math.round(x * 100) / 100);
   for (const workers of [1, 4]) {
     const env = await startEnv(workers, 512);
     try {
@@ -196,6 +231,8 @@ export function printCoreBench(r: CoreBenchResult): void {
   console.log('\nCore: no-op echo, submit -> MQTT -> worker process -> gRPC -> result');
   console.log('  throughput                 workers   tasks/s (median)   runs');
   for (const t of r.throughput) console.log(`  ${t.path.padEnd(26)} ${String(t.workers).padStart(7)}   ${String(t.median_tasks_per_s).padStart(16)}   ${t.runs.join(', ')}`);
+  const reg = summarize(r.registration_ms);
+  console.log(`  worker registration (MQTT connect -> schedulable): p50 ${fmt(reg.p50)} ms, max ${fmt(reg.max)} ms over ${reg.n}`);
   console.log('  latency at a steady rate   rate/s      n    p50 ms   p90 ms   p99 ms   max ms');
   for (const l of r.latency) {
     console.log(`  ${l.path.padEnd(26)} ${String(l.rate_per_s).padStart(6)} ${String(l.n).padStart(6)} ${fmt(l.p50_ms).padStart(9)} ${fmt(l.p90_ms).padStart(8)} ${fmt(l.p99_ms).padStart(8)} ${fmt(l.max_ms).padStart(8)}`);

@@ -53,6 +53,8 @@ export class Worker {
   private healthTimer: NodeJS.Timeout | undefined;
   private statusScheduled = false;
   private readonly logStream: MqttLogStream | undefined;
+  /** performance.now() of the last MQTT (re)connect (benchmarks). */
+  connectedAtPerf = 0;
 
   private constructor(readonly options: ResolvedWorkerOptions, deps: WorkerDeps) {
     this.id = options.workerId;
@@ -124,7 +126,10 @@ export class Worker {
     });
     setNoDelayOnConnect(this.client);
     this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
-    this.client.on('connect', () => void this.announce());
+    this.client.on('connect', () => {
+      this.connectedAtPerf = performance.now();
+      void this.announce();
+    });
     this.client.on('error', (err) => this.log.warn({ err: err.message }, 'MQTT error'));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
