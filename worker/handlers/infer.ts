@@ -1,0 +1,116 @@
+/**
+ * The `infer` task kind: KServe v2 tensors in, tensors out, against a model
+ * of the worker's inference engine. The model name `ppocr` is the OCR
+ * pipeline (when OCR is enabled): one BYTES input holding a base64 PNG/JPEG,
+ * outputs `text` (BYTES [1]) and `lines` (BYTES [n], one JSON line each), so
+ * KServe clients can read text too.
+ */
+import { inferInput, OCR_MODEL_NAME, type InferInput, type InferOutput, type KserveOutputTensor } from '../../common/kinds/inference.js';
+import type { JsonValue } from '../../common/json-value.js';
+import type { ModelInfo } from '../../common/wire.js';
+import type { InferenceEngine } from '../inference/inference-engine.js';
+import type { OcrService } from '../inference/ocr/ocr-service.js';
+import { fromKserve, toKserve, type WireFeeds } from '../inference/wire-tensor.js';
+import { TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
+
+export interface InferHandlerDeps {
+  engine: InferenceEngine;
+  /** Loads the repository (engine.start()); shared engines start once. */
+  start(): Promise<void>;
+  /** The OCR pipeline, served as model `ppocr` when present. */
+  ocr?: OcrService;
+  /** Drops this handler's hold on the shared engine (the last one closes it). */
+  release(): Promise<void>;
+}
+
+function parseInput(input: JsonValue): InferInput {
+  const parsed = inferInput.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = ['input', ...(issue?.path ?? []).map(String)].join('.');
+    throw new TaskFailure('BAD_INPUT', `${path}: ${issue?.message ?? 'invalid input'}`);
+  }
+  return parsed.data;
+}
+
+export class InferHandler implements TaskHandler {
+  readonly kind = 'infer';
+  private readonly deps: InferHandlerDeps;
+
+  constructor(deps: InferHandlerDeps) {
+    this.deps = deps;
+  }
+
+  async start(): Promise<boolean> {
+    await this.deps.start();
+    return true;
+  }
+
+  models(): ModelInfo[] {
+    const list: ModelInfo[] = this.deps.engine.list().map((m) => ({
+      kind: this.kind,
+      name: m.name,
+      versions: m.readyVersions.length > 0 ? m.readyVersions : m.versions,
+      ready: m.readyVersions.length > 0,
+      execution_provider: m.executionProvider,
+    }));
+    const ocr = this.deps.ocr;
+    if (ocr) list.push({ ...ocr.modelInfo(), kind: this.kind });
+    return list;
+  }
+
+  onChange(listener: () => void): void {
+    this.deps.engine.onChange(listener);
+  }
+
+  async run(ctx: TaskContext): Promise<TaskOutput> {
+    const req = parseInput(ctx.input);
+    if (req.model_name === OCR_MODEL_NAME && this.deps.ocr) return this.runOcr(req, ctx);
+    const feeds: WireFeeds = {};
+    for (const t of req.inputs) feeds[t.name] = fromKserve(t);
+    const r = await this.deps.engine.infer(req.model_name, req.model_version, feeds, ctx.signal);
+    let names = Object.keys(r.outputs);
+    if (req.outputs && req.outputs.length > 0) {
+      const unknown = req.outputs.filter((o) => !(o.name in r.outputs)).map((o) => o.name);
+      if (unknown.length > 0) {
+        throw new TaskFailure('BAD_INPUT', `unknown output ${unknown.join(', ')}: model ${req.model_name} has outputs ${names.join(', ')}`);
+      }
+      names = req.outputs.map((o) => o.name);
+    }
+    const output: InferOutput = {
+      model_name: r.modelName,
+      model_version: r.modelVersion,
+      ...(req.id !== undefined ? { id: req.id } : {}),
+      outputs: names.map((n) => toKserve(n, r.outputs[n]!)),
+    };
+    ctx.log.debug({ model: r.modelName, batch: r.batchRows, queue_ms: r.queueMs, compute_ms: r.computeMs }, 'inference done');
+    return { output: output as unknown as JsonValue };
+  }
+
+  close(): Promise<void> {
+    return this.deps.release();
+  }
+
+  private async runOcr(req: InferInput, ctx: TaskContext): Promise<TaskOutput> {
+    const input = req.inputs[0];
+    if (req.inputs.length !== 1 || !input || input.datatype !== 'BYTES' || input.data.length !== 1) {
+      throw new TaskFailure(
+        'BAD_INPUT',
+        `model ${OCR_MODEL_NAME} expects one input image (BYTES [1]) holding a base64 PNG or JPEG`,
+      );
+    }
+    const result = await this.deps.ocr!.read(String(input.data[0]), ctx.signal);
+    const outputs: KserveOutputTensor[] = [
+      { name: 'text', datatype: 'BYTES', shape: [1], data: [result.text] },
+      { name: 'lines', datatype: 'BYTES', shape: [result.lines.length], data: result.lines.map((l) => JSON.stringify(l)) },
+    ];
+    const wanted = req.outputs?.map((o) => o.name);
+    const output: InferOutput = {
+      model_name: OCR_MODEL_NAME,
+      model_version: '1',
+      ...(req.id !== undefined ? { id: req.id } : {}),
+      outputs: wanted && wanted.length > 0 ? outputs.filter((o) => wanted.includes(o.name)) : outputs,
+    };
+    return { output: output as unknown as JsonValue };
+  }
+}

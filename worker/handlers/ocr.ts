@@ -1,0 +1,60 @@
+/**
+ * The `ocr` task kind: `{image: <base64 PNG/JPEG or data URL>}` ->
+ * `{text, lines: [{text, confidence, box}]}` with PP-OCR, run by the worker's
+ * inference engine (off the main thread, recognition batched).
+ */
+import { ocrInput, type OcrInput } from '../../common/kinds/inference.js';
+import type { JsonValue } from '../../common/json-value.js';
+import type { ModelInfo } from '../../common/wire.js';
+import type { InferenceEngine } from '../inference/inference-engine.js';
+import type { OcrService } from '../inference/ocr/ocr-service.js';
+import { TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
+
+export interface OcrHandlerDeps {
+  engine: InferenceEngine;
+  ocr: OcrService;
+  release(): Promise<void>;
+}
+
+function parseInput(input: JsonValue): OcrInput {
+  const parsed = ocrInput.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = ['input', ...(issue?.path ?? []).map(String)].join('.');
+    throw new TaskFailure('BAD_INPUT', `${path}: ${issue?.message ?? 'invalid input'}`);
+  }
+  return parsed.data;
+}
+
+export class OcrHandler implements TaskHandler {
+  readonly kind = 'ocr';
+  private readonly deps: OcrHandlerDeps;
+
+  constructor(deps: OcrHandlerDeps) {
+    this.deps = deps;
+  }
+
+  async start(): Promise<boolean> {
+    await this.deps.ocr.start();
+    return true;
+  }
+
+  models(): ModelInfo[] {
+    return [this.deps.ocr.modelInfo()];
+  }
+
+  onChange(listener: () => void): void {
+    this.deps.engine.onChange(listener);
+  }
+
+  async run(ctx: TaskContext): Promise<TaskOutput> {
+    const { image } = parseInput(ctx.input);
+    const result = await this.deps.ocr.read(image, ctx.signal);
+    ctx.log.debug({ lines: result.lines.length }, 'ocr done');
+    return { output: result as unknown as JsonValue };
+  }
+
+  close(): Promise<void> {
+    return this.deps.release();
+  }
+}
