@@ -5,7 +5,7 @@
  */
 import type { Env } from '../common/env.js';
 import type { Logger } from '../common/logger.js';
-import { errorMessage } from '../common/errors.js';
+import { ConfigError, errorMessage } from '../common/errors.js';
 import type { TaskHandler } from '../worker/handlers/task-handler.js';
 import { createLlmHandler } from '../worker/handlers/llm/create-llm-handler.js';
 
@@ -17,6 +17,7 @@ export async function handlersFromEnv(env: Env, log: Logger, kinds: string[] | u
       const llm = await createLlmHandler(env, log);
       if (llm) out.push(llm);
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       log.warn({ err: errorMessage(err) }, 'llm handler not available');
     }
   }

@@ -17,6 +17,12 @@ export interface SubmitTaskRequest {
   priority?: number;
   /** Client-side reference echoed back, to match the ack to a pending bubble. */
   client_ref?: string;
+  /**
+   * The user's own provider API key for this task (llm). Kept in the master's
+   * memory only, released over gRPC to the worker running the task; never on
+   * MQTT, in logs or in stored records.
+   */
+  api_key?: string;
 }
 
 export type Ack<T> = (response: { ok: true; data: T } | { ok: false; error: { code: string; message: string } }) => void;

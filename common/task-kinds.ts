@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import { echoInput, sleepInput } from './kinds/diagnostic.js';
+import { llmKind } from './kinds/llm.js';
 import { ValidationError } from './errors.js';
 import type { JsonValue } from './json-value.js';
 
@@ -20,6 +21,7 @@ export interface KindSpec {
 export const KIND_SPECS: Record<string, KindSpec> = {
   echo: { description: 'Diagnostic: returns the text, streamed word by word', diagnostic: true, input: echoInput },
   sleep: { description: 'Diagnostic: waits the given milliseconds', diagnostic: true, input: sleepInput },
+  llm: llmKind,
 };
 
 export const DIAGNOSTIC_KINDS = Object.keys(KIND_SPECS).filter((k) => KIND_SPECS[k]!.diagnostic);

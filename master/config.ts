@@ -46,6 +46,11 @@ export interface MasterOptions {
   maxFinishedTasks?: number;
   /** Log to stdout (default true). */
   logToStdout?: boolean;
+  /**
+   * API keys for REST and the OpenAI-compatible gateway (`Authorization:
+   * Bearer <key>`). Empty (default): no authentication on HTTP.
+   */
+  apiKeys?: string[];
 }
 
 export type ResolvedMasterOptions = Required<Omit<MasterOptions, 'mqttUrl' | 'mqttUsername' | 'mqttPassword'>> & {
@@ -68,6 +73,7 @@ export const MASTER_DEFAULTS = {
   maxInputBytes: 1024 * 1024,
   maxFinishedTasks: 100_000,
   logToStdout: true,
+  apiKeys: [] as string[],
 } as const;
 
 function positiveInt(name: string, v: number, min = 1): number {
@@ -105,6 +111,7 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     maxInputBytes: positiveInt('TASKWIRE_MAX_INPUT_BYTES', o.maxInputBytes, 1024),
     maxFinishedTasks: positiveInt('maxFinishedTasks', o.maxFinishedTasks),
     logToStdout: o.logToStdout,
+    apiKeys: o.apiKeys,
   };
 }
 
@@ -137,5 +144,6 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     maxAttempts: envInt(env, 'TASKWIRE_MAX_ATTEMPTS', { min: 1, max: 100 }),
     taskTimeoutMs: envInt(env, 'TASKWIRE_TASK_TIMEOUT_MS', { min: 1 }),
     maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: 64 * 1024 * 1024 }),
+    apiKeys: (await envSecret(env, 'TASKWIRE_API_KEYS'))?.split(/[\s,]+/).filter(Boolean),
   };
 }

@@ -23,6 +23,10 @@ import { ResultServer } from './result-server.js';
 import { MemoryTaskStore, type TaskStore } from './task-store.js';
 import { TaskService } from './task-service.js';
 import { WorkerRegistry } from './worker-registry.js';
+import { TaskWatchers } from './task-watchers.js';
+import { gatewayTasks } from './gateway-tasks.js';
+import { createOpenAiGateway } from './http/openai-gateway.js';
+import { requireApiKey } from './http/api-key-auth.js';
 
 export const VERSION = '0.1.0';
 
@@ -64,6 +68,7 @@ export class Master {
   readonly tasks: TaskService;
   readonly metrics = new MasterMetrics();
   readonly monitor: ClusterMonitor;
+  readonly watchers: TaskWatchers;
   readonly log: Logger;
   private readonly logStream: MqttLogStream | undefined;
 
@@ -85,6 +90,7 @@ export class Master {
       heartbeatIntervalMs: 5000,
     });
     this.monitor = new ClusterMonitor(options.masterId, this.tasks, this.registry, this.metrics, clock);
+    this.watchers = new TaskWatchers(this.tasks);
   }
 
   static async create(options: MasterOptions = {}, deps: MasterDeps = {}): Promise<Master> {
@@ -148,14 +154,21 @@ export class Master {
       this.monitor.status();
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
+    const apiKeys = new Set(o.apiKeys);
+    const rest = Router();
+    if (apiKeys.size > 0) rest.use(requireApiKey(apiKeys));
+    rest.use(restApi({ tasks, registry, cluster: () => this.monitor.view() }));
     this.http = HttpServer.create({
       host: o.bindHost,
       port: o.httpPort,
       webDir: o.webDir || findWebDir(),
       maxBodyBytes: o.maxInputBytes + 64 * 1024,
+      preRoutes: [
+        { path: '/', router: createOpenAiGateway(gatewayTasks(tasks, this.watchers, registry), { apiKeys, maxBodyBytes: o.maxInputBytes + 64 * 1024 }) },
+      ],
       routes: [
         { path: '/', router: system },
-        { path: '/api/v1', router: restApi({ tasks, registry, cluster: () => this.monitor.view() }) },
+        { path: '/api/v1', router: rest },
         ...(deps.routes?.(this) ?? []),
       ],
     });

@@ -115,7 +115,11 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
 
   supports(worker: WorkerRecord, req: Requirement): boolean {
     if (!worker.kinds.has(req.kind)) return false;
-    return req.model === undefined || worker.models.has(`${req.kind}\u0000${req.model}`);
+    if (req.model !== undefined) return worker.models.has(`${req.kind}\u0000${req.model}`);
+    // Any model of the kind: a worker that lists models of this kind needs one ready
+    // (a provider cooling down advertises its models not ready).
+    const listed = worker.status.models.filter((m) => m.kind === req.kind);
+    return listed.length === 0 || listed.some((m) => m.ready);
   }
 
   /** Kinds offered by online workers. */

@@ -15,6 +15,8 @@ export interface HttpServerOptions {
   webDir: string;
   maxBodyBytes: number;
   routes: { path: string; router: Router }[];
+  /** Mounted before the JSON body parser (routers that parse bodies themselves). */
+  preRoutes?: { path: string; router: Router }[];
 }
 
 export class HttpServer {
@@ -29,6 +31,7 @@ export class HttpServer {
     const app = express();
     app.disable('x-powered-by');
     app.set('etag', false);
+    for (const { path, router } of options.preRoutes ?? []) app.use(path, router);
     app.use(express.json({ limit: options.maxBodyBytes }));
     for (const { path, router } of options.routes) app.use(path, router);
     if (options.webDir && existsSync(join(options.webDir, 'index.html'))) {

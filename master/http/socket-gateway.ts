@@ -26,6 +26,7 @@ const submitRequest = z
     input: z.unknown(),
     priority: z.number().int().min(0).max(9).optional(),
     client_ref: z.string().max(128).optional(),
+    api_key: z.string().min(1).max(1024).optional(),
   })
   .strict();
 const cancelRequest = z.object({ id: z.string().min(1).max(128) }).strict();
@@ -83,7 +84,13 @@ export class SocketGateway {
         const body = parseBody(submitRequest, request);
         const input = (body.input ?? null) as unknown;
         assertJsonValue(input, 'input');
-        const { task } = tasks.submit({ kind: body.kind, input: input as JsonValue, priority: body.priority, sessionId });
+        const { task } = tasks.submit({
+          kind: body.kind,
+          input: input as JsonValue,
+          priority: body.priority,
+          sessionId,
+          secrets: body.api_key ? { provider_api_key: body.api_key } : undefined,
+        });
         ack({ ok: true, data: taskView(task) });
       } catch (err) {
         this.options.onInvalid?.(errorMessage(err));

@@ -1,0 +1,35 @@
+/** The master's side of the OpenAI-compatible gateway (master/http/openai-gateway.ts). */
+import { TERMINAL_STATUSES } from '../common/task-view.js';
+import type { GatewayTasks } from './http/openai-gateway.js';
+import { taskView } from './task-record.js';
+import type { TaskService } from './task-service.js';
+import type { TaskWatchers } from './task-watchers.js';
+import type { WorkerRegistry } from './worker-registry.js';
+
+export function gatewayTasks(tasks: TaskService, watchers: TaskWatchers, registry: WorkerRegistry): GatewayTasks {
+  return {
+    submit(req) {
+      return taskView(tasks.submit({ kind: req.kind, input: req.input, secrets: req.secrets }).task);
+    },
+    watch(id, listener) {
+      const stop = watchers.watch(id, listener);
+      const t = tasks.get(id);
+      if (t && TERMINAL_STATUSES.has(t.status)) {
+        stop();
+        listener.done(taskView(t));
+        return () => undefined;
+      }
+      return stop;
+    },
+    cancel(id) {
+      if (tasks.get(id)) tasks.cancel(id, 'client went away');
+    },
+    models() {
+      const seen = new Map<string, string>();
+      for (const w of registry.schedulable()) {
+        for (const m of w.status.models) if (m.kind === 'llm' && m.ready && !seen.has(m.name)) seen.set(m.name, m.provider || 'taskwire');
+      }
+      return [...seen].sort(([a], [b]) => a.localeCompare(b)).map(([id, owned_by]) => ({ id, owned_by }));
+    },
+  };
+}

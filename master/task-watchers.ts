@@ -1,0 +1,43 @@
+/**
+ * Per-task subscriptions to chunks and the final state, fed once from
+ * TaskService events (O(1) per event, whatever the number of watchers).
+ */
+import type { TaskChunkEvent } from '../common/socket-events.js';
+import type { TaskView } from '../common/task-view.js';
+import { taskView } from './task-record.js';
+import type { TaskService } from './task-service.js';
+
+export interface TaskWatcher {
+  chunk(c: TaskChunkEvent): void;
+  done(t: TaskView): void;
+}
+
+export class TaskWatchers {
+  private readonly watchers = new Map<string, Set<TaskWatcher>>();
+
+  constructor(tasks: TaskService) {
+    tasks.on('chunk', (t, c) => {
+      const set = this.watchers.get(t.id);
+      if (set) for (const w of set) w.chunk({ id: t.id, seq: c.seq, text: c.text, data: c.data });
+    });
+    tasks.on('done', (t) => {
+      const set = this.watchers.get(t.id);
+      if (!set) return;
+      this.watchers.delete(t.id);
+      const view = taskView(t);
+      for (const w of set) w.done(view);
+    });
+  }
+
+  watch(id: string, watcher: TaskWatcher): () => void {
+    let set = this.watchers.get(id);
+    if (!set) this.watchers.set(id, (set = new Set()));
+    set.add(watcher);
+    return () => {
+      const s = this.watchers.get(id);
+      if (!s) return;
+      s.delete(watcher);
+      if (s.size === 0) this.watchers.delete(id);
+    };
+  }
+}
