@@ -24,16 +24,22 @@ function sourceFiles(dir: string, out: string[] = []): string[] {
 
 /**
  * Environment variable names the code reads: every upper-case string literal
- * (`'TASKWIRE_HTTP_PORT'`, `"GEMINI_API_KEY"`), and `NAME_FILE` for every
- * `envSecret(env, 'NAME')` (common/env.ts reads a secret from NAME or NAME_FILE).
+ * (`'TASKWIRE_HTTP_PORT'`, `"GEMINI_API_KEY"`), and `NAME_FILE` for the names
+ * mentioned in files that call `envSecret()` (common/env.ts reads a secret
+ * from NAME or NAME_FILE).
  */
 export function envNamesReadByCode(): Set<string> {
   const names = new Set<string>();
   for (const dir of SOURCE_DIRS) {
     for (const file of sourceFiles(join(REPO_ROOT, dir))) {
       const text = readFileSync(file, 'utf8');
-      for (const m of text.matchAll(/['"`]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"`]/g)) names.add(m[1]!);
-      for (const m of text.matchAll(/envSecret\(\s*[A-Za-z_.]+\s*,\s*['"`]([A-Z0-9_]+)['"`]/g)) names.add(`${m[1]!}_FILE`);
+      // A file that reads secrets with envSecret() (directly or through a
+      // helper taking the name) reads NAME_FILE for the names it mentions.
+      const readsSecrets = text.includes('envSecret(');
+      for (const m of text.matchAll(/['"`]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"`]/g)) {
+        names.add(m[1]!);
+        if (readsSecrets) names.add(`${m[1]!}_FILE`);
+      }
     }
   }
   return names;
