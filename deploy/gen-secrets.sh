@@ -30,7 +30,8 @@ Options:
   --force                    regenerate every random value (rotates everything)
   --worker-account NAME      also create a per-worker account NAME (its worker
                              id and MQTT client id must be NAME as well); its
-                             password goes to mqtt_worker_NAME_password
+                             password goes to mqtt_worker_NAME_password, and
+                             later runs keep every such account
   -h, --help                 show this help
 
 Needs mosquitto_passwd (Debian/Ubuntu: apt-get install mosquitto) or, failing
@@ -135,8 +136,12 @@ build_password_file() {
   echo "gen-secrets: wrote $target"
 }
 
+# Per-worker accounts: those named now and those created by earlier runs.
 cluster_entries=(master=mqtt_master_password worker=mqtt_worker_password)
-for account in ${extra_accounts[@]+"${extra_accounts[@]}"}; do
+for file in "$out"/mqtt_worker_*_password; do
+  [ -e "$file" ] || continue
+  account="${file##*/mqtt_worker_}"
+  account="${account%_password}"
   cluster_entries+=("${account}=mqtt_worker_${account}_password")
 done
 build_password_file mosquitto_passwd "${cluster_entries[@]}"
