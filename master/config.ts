@@ -38,6 +38,18 @@ export interface MasterOptions {
   maxAttempts?: number;
   /** Default run time per attempt (default 10 min). */
   taskTimeoutMs?: number;
+  /** Default longest wait in the queue; 0 = no limit (default 1 h). */
+  queueTimeoutMs?: number;
+  /** Workers send a HEARTBEAT this often while running a task (default 5 s). */
+  heartbeatIntervalMs?: number;
+  /** Default silence after which an attempt is lost (default 15 s = 3 heartbeats). */
+  heartbeatTimeoutMs?: number;
+  /** First retry backoff; doubles per attempt with jitter (default 500 ms). */
+  retryBaseMs?: number;
+  /** Longest retry backoff (default 30 s). */
+  retryMaxMs?: number;
+  /** Time a running task has to confirm a cancel before it is closed anyway (default 5 s). */
+  cancelGraceMs?: number;
   /** How often cluster status is published (default 2000 ms). */
   clusterStatusIntervalMs?: number;
   /** Largest accepted task input, bytes of JSON (default 1 MiB). */
@@ -69,6 +81,12 @@ export const MASTER_DEFAULTS = {
   logLevel: 'info' as LogLevel,
   maxAttempts: 3,
   taskTimeoutMs: 10 * 60_000,
+  queueTimeoutMs: 60 * 60_000,
+  heartbeatIntervalMs: 5000,
+  heartbeatTimeoutMs: 15_000,
+  retryBaseMs: 500,
+  retryMaxMs: 30_000,
+  cancelGraceMs: 5000,
   clusterStatusIntervalMs: 2000,
   maxInputBytes: 1024 * 1024,
   maxFinishedTasks: 100_000,
@@ -91,6 +109,9 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
   } catch (err) {
     throw new ConfigError('TASKWIRE_TOPIC_ROOT', (err as Error).message);
   }
+  if (o.heartbeatTimeoutMs <= o.heartbeatIntervalMs) {
+    throw new ConfigError('TASKWIRE_HEARTBEAT_TIMEOUT_MS', `must be longer than the heartbeat interval (${o.heartbeatIntervalMs} ms)`);
+  }
   return {
     masterId,
     bindHost: o.bindHost,
@@ -107,6 +128,12 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     logLevel: o.logLevel,
     maxAttempts: positiveInt('TASKWIRE_MAX_ATTEMPTS', o.maxAttempts),
     taskTimeoutMs: positiveInt('TASKWIRE_TASK_TIMEOUT_MS', o.taskTimeoutMs),
+    queueTimeoutMs: positiveInt('TASKWIRE_QUEUE_TIMEOUT_MS', o.queueTimeoutMs, 0),
+    heartbeatIntervalMs: positiveInt('TASKWIRE_HEARTBEAT_INTERVAL_MS', o.heartbeatIntervalMs, 100),
+    heartbeatTimeoutMs: positiveInt('TASKWIRE_HEARTBEAT_TIMEOUT_MS', o.heartbeatTimeoutMs, 200),
+    retryBaseMs: positiveInt('TASKWIRE_RETRY_BASE_MS', o.retryBaseMs, 0),
+    retryMaxMs: positiveInt('TASKWIRE_RETRY_MAX_MS', o.retryMaxMs, 0),
+    cancelGraceMs: positiveInt('TASKWIRE_CANCEL_GRACE_MS', o.cancelGraceMs, 0),
     clusterStatusIntervalMs: positiveInt('clusterStatusIntervalMs', o.clusterStatusIntervalMs, 50),
     maxInputBytes: positiveInt('TASKWIRE_MAX_INPUT_BYTES', o.maxInputBytes, 1024),
     maxFinishedTasks: positiveInt('maxFinishedTasks', o.maxFinishedTasks),
@@ -143,6 +170,12 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     logLevel: envEnum(env, 'TASKWIRE_LOG_LEVEL', LOG_LEVELS),
     maxAttempts: envInt(env, 'TASKWIRE_MAX_ATTEMPTS', { min: 1, max: 100 }),
     taskTimeoutMs: envInt(env, 'TASKWIRE_TASK_TIMEOUT_MS', { min: 1 }),
+    queueTimeoutMs: envInt(env, 'TASKWIRE_QUEUE_TIMEOUT_MS', { min: 0 }),
+    heartbeatIntervalMs: envInt(env, 'TASKWIRE_HEARTBEAT_INTERVAL_MS', { min: 100 }),
+    heartbeatTimeoutMs: envInt(env, 'TASKWIRE_HEARTBEAT_TIMEOUT_MS', { min: 200 }),
+    retryBaseMs: envInt(env, 'TASKWIRE_RETRY_BASE_MS', { min: 0 }),
+    retryMaxMs: envInt(env, 'TASKWIRE_RETRY_MAX_MS', { min: 0 }),
+    cancelGraceMs: envInt(env, 'TASKWIRE_CANCEL_GRACE_MS', { min: 0 }),
     maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: 64 * 1024 * 1024 }),
     apiKeys: (await envSecret(env, 'TASKWIRE_API_KEYS'))?.split(/[\s,]+/).filter(Boolean),
   };

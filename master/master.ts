@@ -24,6 +24,7 @@ import { MemoryTaskStore, type TaskStore } from './task-store.js';
 import { TaskService } from './task-service.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { TaskWatchers } from './task-watchers.js';
+import { ResultIntake } from './result-intake.js';
 import { gatewayTasks } from './gateway-tasks.js';
 import { createOpenAiGateway } from './http/openai-gateway.js';
 import { requireApiKey } from './http/api-key-auth.js';
@@ -69,6 +70,7 @@ export class Master {
   readonly metrics = new MasterMetrics();
   readonly monitor: ClusterMonitor;
   readonly watchers: TaskWatchers;
+  readonly intake: ResultIntake;
   readonly log: Logger;
   private readonly logStream: MqttLogStream | undefined;
 
@@ -86,9 +88,15 @@ export class Master {
     this.tasks = new TaskService(store, this.registry, new ResultTokens(options.resultSecret), clock, this.log, {
       maxAttempts: options.maxAttempts,
       taskTimeoutMs: options.taskTimeoutMs,
+      queueTimeoutMs: options.queueTimeoutMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       maxInputBytes: options.maxInputBytes,
-      heartbeatIntervalMs: 5000,
+      retryBaseMs: options.retryBaseMs,
+      retryMaxMs: options.retryMaxMs,
+      cancelGraceMs: options.cancelGraceMs,
     });
+    this.intake = new ResultIntake(this.tasks);
     this.monitor = new ClusterMonitor(options.masterId, this.tasks, this.registry, this.metrics, clock);
     this.watchers = new TaskWatchers(this.tasks);
   }
@@ -125,7 +133,7 @@ export class Master {
     this.results = await ResultServer.create({
       host: o.bindHost,
       port: o.grpcPort,
-      tasks,
+      tasks: this.intake,
       log,
       onInvalid: () => metrics.invalidMessages.inc({ boundary: 'grpc' }),
     });
@@ -221,6 +229,7 @@ export class Master {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
     this.monitor.stop();
+    this.tasks.stop();
     this.logStream?.attach(undefined);
     const steps: [string, (() => Promise<void>) | undefined][] = [
       ['socket.io', this.sockets ? () => this.sockets.close() : undefined],

@@ -9,7 +9,7 @@ import type { Logger } from '../common/logger.js';
 import { grpcPackageDefinition } from '../common/proto-root.js';
 import type { ProtoGrpcType } from '../common/gen/result_service.js';
 import type { ResultServiceHandlers } from '../common/gen/taskwire/v1/ResultService.js';
-import type { TaskService } from './task-service.js';
+import type { ResultIntake } from './result-intake.js';
 
 export const MAX_EVENTS_PER_BATCH = 10_000;
 const SERVICE = 'taskwire.v1.ResultService';
@@ -17,7 +17,7 @@ const SERVICE = 'taskwire.v1.ResultService';
 export interface ResultServerOptions {
   host: string;
   port: number;
-  tasks: TaskService;
+  tasks: ResultIntake;
   log: Logger;
   /** Called for each malformed call or event (metrics). */
   onInvalid?: (reason: string) => void;
@@ -63,7 +63,7 @@ export class ResultServer {
         let accepted = 0;
         let rejected = 0;
         let failed = false;
-        call.on('data', (batch: { events: Parameters<TaskService['handleEvent']>[0][] }) => {
+        call.on('data', (batch: { events: Parameters<ResultIntake['handleEvent']>[0][] }) => {
           if (failed) return;
           if (batch.events.length > MAX_EVENTS_PER_BATCH) {
             failed = true;

@@ -38,7 +38,16 @@ export interface TaskRecord extends SchedulableTask {
   result: JsonValue | null;
   error: TaskErrorView | null;
   usage: TaskUsageView | null;
+  /** Run time allowed per attempt. */
   timeoutMs: number;
+  /** Longest time in the queue before the task expires (0 = no limit). */
+  queueTimeoutMs: number;
+  /** Longest silence (no STARTED, chunk or HEARTBEAT) before an attempt is lost. */
+  heartbeatTimeoutMs: number;
+  maxAttempts: number;
+  /** The current attempt's lease; renewed by every event from its worker. */
+  leaseUntilMs: number | null;
+  cancelRequested: boolean;
   history: HistoryEntry[];
   /** Never persisted, never on MQTT: released over gRPC to the attempt's worker. */
   secrets: Record<string, string> | null;

@@ -1,20 +1,27 @@
 /**
- * The task lifecycle: admission, assignment, results, retries, cancel.
- * Everything that changes a task goes through here; transport edges (REST,
- * Socket.IO, gRPC, MQTT) call in and listen to its typed events.
+ * The task lifecycle: admission, assignment, leases, retries with backoff,
+ * timeouts, cancel, dead-lettering. Everything that changes a task goes
+ * through here (results arrive via result-intake.ts); transport edges call in
+ * and listen to its typed events.
+ *
+ * Timeouts (per task, with cluster defaults):
+ *   queue      time waiting for a worker      -> task `expired` (reason: queue timeout)
+ *   run        time one attempt may run       -> attempt ends (run timeout), retried or dead-lettered
+ *   heartbeat  silence of a running attempt   -> attempt lost (heartbeat timeout), retried or dead-lettered
+ * A lost worker (Last Will / restart) ends all its attempts the same way.
+ * Dead letter: status `expired` with the reason; GET /api/v1/tasks?status=expired.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../common/clock.js';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../common/errors.js';
-import { type JsonValue, fromValue, toValue } from '../common/json-value.js';
+import { type JsonValue, toValue } from '../common/json-value.js';
 import type { Logger } from '../common/logger.js';
 import type { ResultTokens } from '../common/result-token.js';
 import { requirementKey, validateTaskInput } from '../common/task-kinds.js';
 import { TERMINAL_STATUSES, type TaskStatus } from '../common/task-view.js';
 import type { ControlCommand, TaskAssignment } from '../common/wire.js';
-import type { ResultEvent__Output } from '../common/gen/taskwire/v1/ResultEvent.js';
-import type { TaskResult__Output } from '../common/gen/taskwire/v1/TaskResult.js';
+import { type Deadline, Deadlines, backoffMs } from './deadlines.js';
 import { Scheduler } from './scheduler.js';
 import { TaskQueue } from './task-queue.js';
 import { type TaskRecord, transition } from './task-record.js';
@@ -25,6 +32,7 @@ export const KIND_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
 export const PRIORITY_MIN = 0;
 export const PRIORITY_MAX = 9;
 const MAX_ASSIGNMENTS_PER_MESSAGE = 256;
+const ALWAYS_ACCEPTED_KINDS = new Set(['echo', 'sleep']);
 
 export interface SubmitRequest {
   kind: string;
@@ -34,6 +42,9 @@ export interface SubmitRequest {
   sessionId?: string;
   secrets?: Record<string, string>;
   timeoutMs?: number;
+  queueTimeoutMs?: number;
+  heartbeatTimeoutMs?: number;
+  maxAttempts?: number;
 }
 
 export interface AssignmentSink {
@@ -54,37 +65,39 @@ export interface TaskServiceEvents {
   rejected: [reason: string, event: { task_id: string; attempt: number; worker_id: string }];
 }
 
-export type Disposition = 'DISPOSITION_ACCEPTED' | 'DISPOSITION_DUPLICATE' | 'DISPOSITION_REJECTED';
-export interface EventOutcome {
-  disposition: Disposition;
-  reason: string;
-}
-
 export interface TaskServiceOptions {
   maxAttempts: number;
   taskTimeoutMs: number;
-  maxInputBytes: number;
+  queueTimeoutMs: number;
   heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  maxInputBytes: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How long a cancelled running task may take to confirm before it is closed anyway. */
+  cancelGraceMs: number;
 }
 
 export class TaskService extends EventEmitter<TaskServiceEvents> {
   readonly queue = new TaskQueue<TaskRecord>();
+  readonly deadlines: Deadlines;
   private readonly scheduler: Scheduler<TaskRecord>;
   private seq = 0;
   private dispatchScheduled = false;
   private sink: AssignmentSink | undefined;
-  readonly counters = { submitted: 0, succeeded: 0, failed: 0, cancelled: 0, rejectedResults: 0, retried: 0 };
+  readonly counters = { submitted: 0, succeeded: 0, failed: 0, cancelled: 0, expired: 0, rejectedResults: 0, retried: 0 };
 
   constructor(
-    private readonly store: TaskStore,
-    private readonly registry: WorkerRegistry,
-    private readonly tokens: ResultTokens,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private readonly options: TaskServiceOptions,
+    readonly store: TaskStore,
+    readonly registry: WorkerRegistry,
+    readonly tokens: ResultTokens,
+    readonly clock: Clock,
+    readonly log: Logger,
+    readonly options: TaskServiceOptions,
   ) {
     super();
     this.scheduler = new Scheduler(this.queue, registry);
+    this.deadlines = new Deadlines(clock, (d) => this.onDeadline(d));
     registry.on('online', () => this.kick());
     registry.on('changed', () => this.kick());
     registry.on('offline', (w, reason) => this.workerLost(w, reason));
@@ -92,7 +105,13 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
 
   attachSink(sink: AssignmentSink): void {
     this.sink = sink;
+    this.deadlines.start();
     this.kick();
+  }
+
+  stop(): void {
+    this.deadlines.stop();
+    this.sink = undefined;
   }
 
   get(id: string): TaskRecord | undefined {
@@ -109,7 +128,6 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     return this.store.list(filter);
   }
 
-  /** Kinds a task may be submitted for now: built-in and served by some worker. */
   submit(req: SubmitRequest): { task: TaskRecord; created: boolean } {
     if (!KIND_PATTERN.test(req.kind)) throw new ValidationError('kind', `"${String(req.kind).slice(0, 64)}" is not a valid kind`);
     const priority = req.priority ?? 0;
@@ -122,11 +140,14 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     }
     const size = Buffer.byteLength(JSON.stringify(req.input ?? null));
     if (size > this.options.maxInputBytes) throw new PayloadTooLargeError('input', size, this.options.maxInputBytes);
-    const served = this.registry.kinds();
     const { input, requirement } = validateTaskInput(req.kind, req.input);
-    if (!served.includes(req.kind) && !['echo', 'sleep'].includes(req.kind)) {
-      throw new ValidationError('kind', `no worker serves kind "${req.kind}" (served now: ${served.join(', ') || 'none'})`);
+    if (!ALWAYS_ACCEPTED_KINDS.has(req.kind)) {
+      const served = this.registry.kinds();
+      if (!served.includes(req.kind)) {
+        throw new ValidationError('kind', `no worker serves kind "${req.kind}" (served now: ${served.join(', ') || 'none'})`);
+      }
     }
+    const o = this.options;
     const now = this.clock.now();
     const task: TaskRecord = {
       id: randomUUID(),
@@ -151,15 +172,31 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
       result: null,
       error: null,
       usage: null,
-      timeoutMs: req.timeoutMs ?? this.options.taskTimeoutMs,
+      timeoutMs: req.timeoutMs ?? o.taskTimeoutMs,
+      queueTimeoutMs: req.queueTimeoutMs ?? o.queueTimeoutMs,
+      heartbeatTimeoutMs: req.heartbeatTimeoutMs ?? o.heartbeatTimeoutMs,
+      maxAttempts: req.maxAttempts ?? o.maxAttempts,
+      leaseUntilMs: null,
+      cancelRequested: false,
       history: [{ status: 'queued', atMs: now }],
       secrets: req.secrets ?? null,
     };
     this.store.put(task);
     this.counters.submitted++;
+    this.enqueue(task);
+    return { task, created: true };
+  }
+
+  /** Puts a queued task in the scheduler queue with its queue deadline. */
+  enqueue(task: TaskRecord): void {
+    if (task.queueTimeoutMs > 0) this.deadlines.add({ atMs: task.createdAtMs + task.queueTimeoutMs, taskId: task.id, kind: 'queue', attempt: task.attempt });
     this.queue.push(task);
     this.kick();
-    return { task, created: true };
+  }
+
+  /** Restores the sequence counter after loading tasks from a durable store. */
+  restoreSeq(seq: number): void {
+    this.seq = Math.max(this.seq, seq);
   }
 
   cancel(id: string, reason = 'cancelled by user'): TaskRecord {
@@ -170,15 +207,12 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
       this.finish(task, 'cancelled', { error: { code: 'CANCELLED', message: reason } });
       return task;
     }
-    // assigned / running: ask the worker; its CANCELLED result ends the task.
+    task.cancelRequested = true;
+    this.store.put(task);
     if (task.workerId) {
-      this.sink?.publishControl(task.workerId, {
-        action: 'CONTROL_ACTION_CANCEL',
-        task_id: task.id,
-        attempt: task.attempt,
-        reason,
-      });
+      this.sink?.publishControl(task.workerId, { action: 'CONTROL_ACTION_CANCEL', task_id: task.id, attempt: task.attempt, reason });
     }
+    this.deadlines.add({ atMs: this.clock.now() + this.options.cancelGraceMs, taskId: task.id, kind: 'cancel', attempt: task.attempt });
     return task;
   }
 
@@ -205,6 +239,8 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
       task.startedAtMs = null;
       task.firstChunkAtMs = null;
       task.lastSeq = 0;
+      this.renewLease(task, now);
+      this.deadlines.add({ atMs: now + task.timeoutMs, taskId: task.id, kind: 'run', attempt: task.attempt });
       transition(task, 'assigned', now);
       this.store.put(task);
       let batch = batches.get(worker.id);
@@ -230,156 +266,124 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     }
   }
 
-  /** Verifies token and fencing; returns the task if the event belongs to its current attempt. */
-  private fence(ev: { task_id: string; attempt: number; worker_id: string; result_token: string }):
-    | { task: TaskRecord }
-    | EventOutcome {
-    if (!this.tokens.verify(ev.result_token, ev.task_id, ev.attempt, ev.worker_id)) {
-      return this.reject('invalid result token', ev);
-    }
-    const task = this.store.get(ev.task_id);
-    if (!task) return this.reject('unknown task', ev);
-    if (task.attempt !== ev.attempt || task.workerId !== ev.worker_id) {
-      return this.reject(`superseded attempt ${ev.attempt} (current ${task.attempt})`, ev);
-    }
-    return { task };
-  }
-
-  private reject(reason: string, ev: { task_id: string; attempt: number; worker_id: string }): EventOutcome {
-    this.counters.rejectedResults++;
-    this.log.warn({ task_id: ev.task_id, attempt: ev.attempt, worker_id: ev.worker_id }, `result rejected: ${reason}`);
-    this.emit('rejected', reason, ev);
-    return { disposition: 'DISPOSITION_REJECTED', reason };
-  }
-
-  /** One event from ResultService.StreamResults. */
-  handleEvent(ev: ResultEvent__Output): EventOutcome {
-    if (ev.event === 'final') {
-      if (!ev.final) return this.reject('final event without a result', ev);
-      return this.handleFinal({ ...ev.final, task_id: ev.task_id, attempt: ev.attempt, worker_id: ev.worker_id, result_token: ev.result_token });
-    }
-    const fenced = this.fence(ev);
-    if (!('task' in fenced)) return fenced;
-    const { task } = fenced;
-    if (TERMINAL_STATUSES.has(task.status)) return this.reject(`task already ${task.status}`, ev);
-    const now = this.clock.now();
-    switch (ev.event) {
-      case 'started':
-        this.markRunning(task, Number(ev.started?.started_at_ms) || now);
-        return { disposition: 'DISPOSITION_ACCEPTED', reason: '' };
-      case 'chunk': {
-        const seq = Number(ev.seq);
-        if (seq <= task.lastSeq) return { disposition: 'DISPOSITION_DUPLICATE', reason: 'chunk already seen' };
-        task.lastSeq = seq;
-        if (task.status === 'assigned') this.markRunning(task, now);
-        if (task.firstChunkAtMs === null) task.firstChunkAtMs = now;
-        this.emit('chunk', task, { seq, text: ev.chunk?.text ?? '', data: ev.chunk?.data ? fromValue(ev.chunk.data) : null });
-        return { disposition: 'DISPOSITION_ACCEPTED', reason: '' };
-      }
-      case 'heartbeat':
-        return { disposition: 'DISPOSITION_ACCEPTED', reason: '' };
-      default:
-        return this.reject('event has no started, chunk, heartbeat or final', ev);
+  /** Extends the current attempt's lease (assignment, STARTED, chunks, HEARTBEAT). */
+  renewLease(task: TaskRecord, now: number): void {
+    const until = now + task.heartbeatTimeoutMs;
+    // Only schedule a new check when the lease moved noticeably (keeps the heap small).
+    const old = task.leaseUntilMs;
+    task.leaseUntilMs = until;
+    if (old === null || until - old >= task.heartbeatTimeoutMs / 4 || old <= now) {
+      this.deadlines.add({ atMs: until, taskId: task.id, kind: 'lease', attempt: task.attempt });
     }
   }
 
-  private markRunning(task: TaskRecord, startedAtMs: number): void {
+  markRunning(task: TaskRecord, startedAtMs: number): void {
     if (task.status !== 'assigned') return;
-    task.startedAtMs = Math.min(startedAtMs, this.clock.now());
-    transition(task, 'running', this.clock.now());
+    const now = this.clock.now();
+    task.startedAtMs = Math.min(startedAtMs, now);
+    transition(task, 'running', now);
     this.store.put(task);
     if (task.sessionId) this.emit('update', task);
   }
 
-  /** A final result (ResultService.SubmitResult, or a final event on the stream). */
-  handleFinal(r: TaskResult__Output): EventOutcome {
-    const task = this.store.get(r.task_id);
-    if (task && TERMINAL_STATUSES.has(task.status)) {
-      // Idempotent re-send of the result we accepted; anything else is a second final.
-      const same = task.attempt === r.attempt && task.workerId === r.worker_id &&
-        this.tokens.verify(r.result_token, r.task_id, r.attempt, r.worker_id);
-      if (same) return { disposition: 'DISPOSITION_DUPLICATE', reason: `task already ${task.status}` };
-      return this.reject(`task already ${task.status}`, r);
-    }
-    const fenced = this.fence(r);
-    if (!('task' in fenced)) return fenced;
-    const t = fenced.task;
+  private onDeadline(d: Deadline): void {
+    const task = this.store.get(d.taskId);
+    if (!task || TERMINAL_STATUSES.has(task.status)) return;
     const now = this.clock.now();
-    if (t.startedAtMs === null) t.startedAtMs = Math.min(Number(r.started_at_ms) || now, now);
-    if (r.usage && (r.usage.total_tokens || r.usage.prompt_tokens || r.usage.completion_tokens)) {
-      t.usage = { prompt_tokens: r.usage.prompt_tokens, completion_tokens: r.usage.completion_tokens, total_tokens: r.usage.total_tokens };
-    }
-    const worker = t.workerId ? this.registry.get(t.workerId) : undefined;
-    worker?.inFlight.delete(t.id);
-    switch (r.outcome) {
-      case 'TASK_OUTCOME_SUCCEEDED':
-        this.finish(t, 'succeeded', { result: r.output ? fromValue(r.output) : null });
-        break;
-      case 'TASK_OUTCOME_CANCELLED':
-        this.finish(t, 'cancelled', { error: { code: r.error?.code || 'CANCELLED', message: r.error?.message || 'cancelled' } });
-        break;
-      case 'TASK_OUTCOME_FAILED': {
-        const error = { code: r.error?.code || 'FAILED', message: r.error?.message || 'failed' };
-        if (r.error?.retryable && t.attempt < this.options.maxAttempts) {
-          this.requeue(t, `attempt ${t.attempt} failed: ${error.code}: ${error.message}`);
-        } else {
-          this.finish(t, 'failed', { error });
+    switch (d.kind) {
+      case 'queue':
+        if (task.status === 'queued' && this.queue.has(task.id)) {
+          this.queue.remove(task.id);
+          this.finish(task, 'expired', { error: { code: 'QUEUE_TIMEOUT', message: `no worker took it within ${task.queueTimeoutMs} ms (queue timeout)` } });
         }
-        break;
-      }
+        return;
+      case 'retry':
+        if (task.status === 'queued' && task.attempt === d.attempt && !this.queue.has(task.id)) {
+          this.queue.push(task);
+          this.kick();
+        }
+        return;
       default:
-        if (worker) worker.inFlight.add(t.id);
-        return this.reject('result has no outcome', r);
+        break;
     }
-    this.kick();
-    return { disposition: 'DISPOSITION_ACCEPTED', reason: '' };
+    if (task.attempt !== d.attempt || (task.status !== 'assigned' && task.status !== 'running')) return;
+    if (d.kind === 'lease') {
+      if (task.leaseUntilMs === null || task.leaseUntilMs > now) return; // renewed since
+      this.endAttempt(task, 'HEARTBEAT_TIMEOUT', `attempt ${task.attempt} lost: no heartbeat from ${task.workerId} for ${task.heartbeatTimeoutMs} ms`);
+    } else if (d.kind === 'run') {
+      this.endAttempt(task, 'RUN_TIMEOUT', `attempt ${task.attempt} exceeded the run timeout of ${task.timeoutMs} ms`);
+    } else if (d.kind === 'cancel') {
+      this.endAttempt(task, 'CANCELLED', `worker ${task.workerId} did not confirm the cancel within ${this.options.cancelGraceMs} ms`);
+    }
   }
 
-  private requeue(task: TaskRecord, reason: string): void {
+  /**
+   * Ends the current attempt from the master's side (lease, run timeout,
+   * worker lost): frees the worker, tells it to stop, then retries or dead-letters.
+   */
+  endAttempt(task: TaskRecord, code: string, reason: string): void {
+    const workerId = task.workerId;
+    if (workerId) {
+      this.registry.get(workerId)?.inFlight.delete(task.id);
+      this.sink?.publishControl(workerId, { action: 'CONTROL_ACTION_CANCEL', task_id: task.id, attempt: task.attempt, reason });
+    }
+    this.retryOrDeadLetter(task, code, reason, 'expired');
+    this.kick();
+  }
+
+  /** After a failed attempt: back to the queue after a backoff, or final. */
+  retryOrDeadLetter(task: TaskRecord, code: string, reason: string, finalStatus: 'failed' | 'expired'): void {
+    task.leaseUntilMs = null;
+    if (task.cancelRequested) {
+      this.finish(task, 'cancelled', { error: { code: 'CANCELLED', message: reason } });
+      return;
+    }
+    if (task.attempt >= task.maxAttempts) {
+      this.finish(task, finalStatus, { error: { code, message: `${reason}; ${task.attempt} of ${task.maxAttempts} attempts used` } });
+      return;
+    }
+    const delay = backoffMs(task.attempt, this.options.retryBaseMs, this.options.retryMaxMs);
     this.counters.retried++;
-    transition(task, 'queued', this.clock.now(), reason);
+    transition(task, 'queued', this.clock.now(), `${reason}; retry in ${delay} ms`);
     task.workerId = null;
     this.store.put(task);
-    this.queue.push(task);
+    this.deadlines.add({ atMs: this.clock.now() + delay, taskId: task.id, kind: 'retry', attempt: task.attempt });
     if (task.sessionId) this.emit('update', task);
   }
 
-  private finish(task: TaskRecord, status: TaskStatus, out: { result?: JsonValue | null; error?: { code: string; message: string } }): void {
+  finish(task: TaskRecord, status: TaskStatus, out: { result?: JsonValue | null; error?: { code: string; message: string } }): void {
     const now = this.clock.now();
     task.finishedAtMs = now;
     task.result = out.result ?? null;
     task.error = out.error ?? null;
     task.secrets = null;
+    task.leaseUntilMs = null;
     transition(task, status, now, out.error?.message);
     if (status === 'succeeded') this.counters.succeeded++;
     else if (status === 'cancelled') this.counters.cancelled++;
+    else if (status === 'expired') this.counters.expired++;
     else this.counters.failed++;
     this.store.put(task);
     this.emit('done', task);
   }
 
-  /** Tasks a lost worker held go back to the queue (or fail when out of attempts). */
+  /** Tasks a lost worker held go back to the queue (or are dead-lettered when out of attempts). */
   private workerLost(worker: WorkerRecord, reason: string): void {
     const ids = [...worker.inFlight];
     worker.inFlight.clear();
     for (const id of ids) {
       const task = this.store.get(id);
       if (!task || TERMINAL_STATUSES.has(task.status) || task.workerId !== worker.id) continue;
-      if (task.attempt >= this.options.maxAttempts) {
-        this.finish(task, 'failed', { error: { code: 'WORKER_LOST', message: `worker ${worker.id} lost (${reason}); ${task.attempt} attempts used` } });
-      } else {
-        this.requeue(task, `worker ${worker.id} lost (${reason})`);
-      }
+      this.retryOrDeadLetter(task, 'WORKER_LOST', `worker ${worker.id} lost (${reason})`, 'expired');
     }
     if (ids.length > 0) this.log.warn({ worker_id: worker.id, tasks: ids.length }, `worker lost (${reason}); its tasks were re-queued`);
     this.kick();
   }
 
-  /** Secrets for the current attempt of a task, if the token is valid. */
-  secretsFor(req: { task_id: string; attempt: number; worker_id: string; result_token: string }): Record<string, string> | EventOutcome {
-    const fenced = this.fence(req);
-    if (!('task' in fenced)) return fenced;
-    return fenced.task.secrets ?? {};
+  noteRejected(reason: string, ev: { task_id: string; attempt: number; worker_id: string }): void {
+    this.counters.rejectedResults++;
+    this.log.warn({ task_id: ev.task_id, attempt: ev.attempt, worker_id: ev.worker_id }, `result rejected: ${reason}`);
+    this.emit('rejected', reason, ev);
   }
 
   runningCount(): number {

@@ -130,7 +130,7 @@ export class TaskRunner {
   private classify(err: unknown): Pick<TaskResult, 'outcome' | 'error'> {
     if (err instanceof AbortReason) {
       if (err.kind === 'cancelled') return { outcome: 'TASK_OUTCOME_CANCELLED', error: { code: 'CANCELLED', message: err.message } };
-      if (err.kind === 'deadline') return { outcome: 'TASK_OUTCOME_FAILED', error: { code: 'DEADLINE_EXCEEDED', message: err.message, retryable: false } };
+      if (err.kind === 'deadline') return { outcome: 'TASK_OUTCOME_FAILED', error: { code: 'DEADLINE_EXCEEDED', message: err.message, retryable: true } };
       return { outcome: 'TASK_OUTCOME_FAILED', error: { code: 'WORKER_SHUTDOWN', message: err.message, retryable: true } };
     }
     if (err instanceof TaskFailure) {

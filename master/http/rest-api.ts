@@ -20,6 +20,9 @@ export const submitBody = z
     priority: z.number().int().min(0).max(9).optional(),
     idempotency_key: z.string().min(1).max(256).optional(),
     timeout_ms: z.number().int().min(1).max(7 * 24 * 3600 * 1000).optional(),
+    queue_timeout_ms: z.number().int().min(0).max(30 * 24 * 3600 * 1000).optional(),
+    heartbeat_timeout_ms: z.number().int().min(200).max(24 * 3600 * 1000).optional(),
+    max_attempts: z.number().int().min(1).max(100).optional(),
   })
   .strict();
 
@@ -58,6 +61,9 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
         priority: body.priority,
         idempotencyKey: body.idempotency_key,
         timeoutMs: body.timeout_ms,
+        queueTimeoutMs: body.queue_timeout_ms,
+        heartbeatTimeoutMs: body.heartbeat_timeout_ms,
+        maxAttempts: body.max_attempts,
       });
       res.status(created ? 202 : 200).location(`/api/v1/tasks/${task.id}`).json(taskView(task));
     } catch (err) {
