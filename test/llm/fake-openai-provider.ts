@@ -3,10 +3,14 @@
  * (workers point OPENAI_BASE_URL at `url`): GET /v1/models and
  * POST /v1/chat/completions, streamed (usage on a separate chunk, then
  * [DONE]) and not. By default it answers with the last user message, one word
- * per chunk; `tokenDelayMs` paces a long answer so a test can stop it.
+ * per chunk; `tokenDelayMs` paces a long answer so a test can stop it, and
+ * `fail` answers chosen requests with an HTTP error (429, 401, ...) as the
+ * OpenAI API sends it.
  */
 import type { ServerResponse } from 'node:http';
 import { startFakeServer, writeJson, type FakeHttpServer, type RecordedRequest } from './fake-http-server.js';
+
+export type { RecordedRequest } from './fake-http-server.js';
 
 export interface FakeOpenAiProviderOptions {
   models?: string[];
@@ -14,8 +18,18 @@ export interface FakeOpenAiProviderOptions {
   apiKey?: string;
   /** The answer's tokens; default: the last user message split into words. */
   answer?: (messages: { role: string; content: string }[]) => string[];
-  /** Pause before each token (0: none). */
-  tokenDelayMs?: number;
+  /** Pause before each token (0: none); a function decides per request. */
+  tokenDelayMs?: number | ((messages: { role: string; content: string }[]) => number);
+  /**
+   * Called for every chat request before it is answered: return an HTTP
+   * status and OpenAI-style error object to fail it, or undefined to answer.
+   */
+  fail?: (request: RecordedRequest, messages: { role: string; content: string }[]) => FakeFailure | undefined;
+}
+
+export interface FakeFailure {
+  status: number;
+  error: { message: string; type?: string; code?: string | null };
 }
 
 export interface FakeOpenAiProvider {
@@ -24,6 +38,10 @@ export interface FakeOpenAiProvider {
   requests: RecordedRequest[];
   /** Resolves when a client closed a request before the answer ended. */
   clientAborted(): Promise<void>;
+  /** Requests closed by their client before the answer ended, so far. */
+  abortedCount(): number;
+  /** The POST /v1/chat/completions requests received, in order. */
+  chatRequests(): RecordedRequest[];
   close(): Promise<void>;
 }
 
@@ -52,9 +70,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions = {}): Promise<FakeOpenAiProvider> {
   const models = options.models ?? ['fake-model'];
   const answer = options.answer ?? defaultAnswer;
-  const delay = options.tokenDelayMs ?? 0;
+  const delayOf = (messages: { role: string; content: string }[]): number => {
+    const d = options.tokenDelayMs ?? 0;
+    return typeof d === 'function' ? d(messages) : d;
+  };
 
-  const stream = async (res: ServerResponse, model: string, tokens: string[], promptTokens: number) => {
+  const stream = async (res: ServerResponse, model: string, tokens: string[], promptTokens: number, delay: number) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.socket?.setNoDelay(true);
     const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model };
@@ -84,9 +105,12 @@ export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions
       return writeJson(res, 404, { error: { message: `The model ${model} does not exist`, code: 'model_not_found' } });
     }
     const messages = messagesOf(body);
+    const failure = options.fail?.(req, messages);
+    if (failure) return writeJson(res, failure.status, { error: { type: null, code: null, param: null, ...failure.error } });
+    const delay = delayOf(messages);
     const tokens = answer(messages);
     const promptTokens = messages.reduce((n, m) => n + m.content.split(/\s+/).filter(Boolean).length, 0);
-    if (body.stream === true) return stream(res, model, tokens, promptTokens);
+    if (body.stream === true) return stream(res, model, tokens, promptTokens, delay);
     if (delay > 0) await sleep(delay * tokens.length);
     writeJson(res, 200, {
       id: 'chatcmpl-fake',
@@ -102,6 +126,8 @@ export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions
     url: `${server.url}/v1`,
     requests: server.requests,
     clientAborted: () => server.clientAborted(),
+    abortedCount: () => server.abortedCount(),
+    chatRequests: () => server.requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions'),
     close: () => server.close(),
   };
 }
