@@ -8,11 +8,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPIC_ROOT, Topics } from '../../common/topics.js';
 import type { TaskView, WorkerView } from '../../common/task-view.js';
 import { clusterStatusCodec, logLineCodec, masterStatusCodec, workerStatusCodec, type WorkerStatus__Output } from '../../common/wire.js';
-import { runTask, uniqueId, waitFor } from '../helpers/cluster.js';
+import { runTask, uniqueId, waitFor, waitForTask } from '../helpers/cluster.js';
 import {
   MOSQUITTO_BINARY,
   Mosquitto,
@@ -46,6 +46,12 @@ describe.skipIf(!available)(`interop: master + 2 worker processes over a real Mo
   const w2 = { id: uniqueId('iw2'), capacity: 5, proc: undefined as ManagedProcess | undefined };
 
   const messages = (): SubMessage[] => subMessages(sub, ROOT);
+  const getTask = async (id: string): Promise<TaskView> => (await (await fetch(`${httpUrl}/api/v1/tasks/${id}`)).json()) as TaskView;
+  async function submit(body: unknown): Promise<string> {
+    const res = await fetch(`${httpUrl}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as TaskView).id;
+  }
   const workersView = async (): Promise<WorkerView[]> => ((await (await fetch(`${httpUrl}/api/v1/workers`)).json()) as { workers: WorkerView[] }).workers;
 
   function startWorker(w: typeof w1): ManagedProcess {
@@ -100,6 +106,11 @@ describe.skipIf(!available)(`interop: master + 2 worker processes over a real Mo
       throw new Error(`${err.message}\n${procs.dump()}`);
     });
   }, 90_000);
+
+  afterEach((ctx) => {
+    // the processes' own words are what explains a failure here
+    if (ctx.task.result?.state === 'fail') process.stderr.write(`\n[interop] output after "${ctx.task.name}":\n${procs.dump(60)}\n`);
+  });
 
   afterAll(async () => {
     await procs.stopAll();
@@ -179,7 +190,18 @@ describe.skipIf(!available)(`interop: master + 2 worker processes over a real Mo
     expect(bySource(w2.id)).toContain('worker online');
   });
 
-  it('kill -9 of a worker: mosquitto_sub sees the Last Will (retained OFFLINE), the master shows it offline, work goes on', async () => {
+  it('kill -9 of a worker: mosquitto_sub sees the Last Will (retained OFFLINE), the master shows it offline and re-dispatches its task', async () => {
+    // two sleeps at once: least loaded puts one on each worker
+    const ids = await Promise.all([0, 1].map(() => submit({ kind: 'sleep', input: { ms: 1500 } })));
+    const onW2 = await waitFor(
+      async () => {
+        const ts = await Promise.all(ids.map((id) => getTask(id)));
+        return ts.every((t) => t.status === 'running') && ts.find((t) => t.worker_id === w2.id);
+      },
+      `one sleep task running on ${w2.id}`,
+      15_000,
+      20,
+    );
     const killedAt = Date.now();
     const exit = await w2.proc!.kill9();
     expect(exit.signal).toBe('SIGKILL');
@@ -203,6 +225,14 @@ describe.skipIf(!available)(`interop: master + 2 worker processes over a real Mo
     );
     const ws = await workersView();
     expect(ws.find((w) => w.id === w1.id)?.state).toBe('online');
+
+    // the task the dead worker held runs again on the survivor, as attempt 2
+    const again = await waitForTask(httpUrl, onW2.id, 20_000);
+    expect(again.status, JSON.stringify(again)).toBe('succeeded');
+    expect(again.attempt).toBe(2);
+    expect(again.worker_id).toBe(w1.id);
+    expect(again.history.some((h) => h.status === 'queued' && /connection lost/.test(h.reason ?? ''))).toBe(true);
+    for (const id of ids) expect((await waitForTask(httpUrl, id, 20_000)).status).toBe('succeeded');
 
     const t = await runTask(httpUrl, { kind: 'echo', input: { text: 'after the crash' } }, 20_000);
     expect(t.status).toBe('succeeded');
@@ -232,4 +262,23 @@ describe.skipIf(!available)(`interop: master + 2 worker processes over a real Mo
     // published every 2 s: the retained one may still predate the crash
     expect(clusterStatusCodec.decode(c.payload).master_id).toBe(masterId);
   }, 60_000);
+
+  it('kill -9 of the master: mosquitto_sub sees its Last Will, a retained MASTER_STATE_OFFLINE', async () => {
+    const killedAt = Date.now();
+    expect((await master.kill9()).signal).toBe('SIGKILL');
+    const off = await waitFor(
+      () =>
+        messages()
+          .filter((m) => m.topic === topics.masterStatus() && m.atMs >= killedAt)
+          .map((m) => masterStatusCodec.decode(m.payload))
+          .find((s) => s.state === 'MASTER_STATE_OFFLINE'),
+      'OFFLINE master status in mosquitto_sub',
+      15_000,
+      20,
+    );
+    expect(off.master_id).toBe(masterId);
+    const late = await lateRetained(procs, broker!.host, broker!.port, topics.masterStatus());
+    expect(late.retained).toBe(true);
+    expect(masterStatusCodec.decode(late.payload).state).toBe('MASTER_STATE_OFFLINE');
+  }, 30_000);
 });
