@@ -1,0 +1,138 @@
+/**
+ * The Docker paths of the operator scripts, against a stand-in `docker` that
+ * records its calls (no daemon here): deploy.sh creates exactly the secrets
+ * stack.yml names, idempotently; scale.sh, stop.sh and the missing-swarm
+ * errors do what their --help says.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeDocker } from './fake-docker.js';
+import { REPO_ROOT, loadStack } from './stack-model.js';
+
+const script = (name: string) => join(REPO_ROOT, 'scripts', `${name}.sh`);
+
+describe('operator scripts against a stand-in docker', () => {
+  let dir = '';
+  let docker: FakeDocker;
+  let secretsDir = '';
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tw-scripts-'));
+    docker = new FakeDocker(join(dir, 'docker'));
+    secretsDir = join(dir, 'secrets');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function run(name: string, args: string[], extra: Record<string, string> = {}) {
+    return spawnSync('bash', [script(name), ...args], {
+      encoding: 'utf8',
+      env: docker.env({ TASKWIRE_SECRETS_DIR: secretsDir, ...extra }),
+      timeout: 60_000,
+    });
+  }
+
+  it('deploy.sh creates the secrets stack.yml names, labels the master node and deploys the stack', () => {
+    docker.setState({ swarm: 'active', manager: true, services: ['taskwire_master 1/1', 'taskwire_worker 2/2'], stacks: [] });
+    const r = run('deploy', ['--tag', 'abc123', '--timeout', '5']);
+    expect(r.status, r.stderr).toBe(0);
+
+    const [deploy, ...more] = docker.find('stack', 'deploy');
+    expect(more).toEqual([]);
+    expect(deploy!.args).toEqual(expect.arrayContaining(['-c', join(REPO_ROOT, 'stack.yml'), 'taskwire', '--with-registry-auth']));
+    expect(deploy!.env.TASKWIRE_TAG).toBe('abc123');
+    expect(deploy!.env.TASKWIRE_SECRETS_VERSION).toMatch(/^[0-9a-f]{12}$/);
+    expect(deploy!.env.TASKWIRE_CONFIG_VERSION).toMatch(/^[0-9a-f]{12}$/);
+
+    // The names deploy.sh created are the names the stack resolves with its environment.
+    const stack = loadStack(deploy!.env);
+    const wanted = Object.values(stack.secrets ?? {}).map((s) => s.name).sort();
+    const created = docker.find('secret', 'create').map((c) => c.args[c.args.length - 2]).sort();
+    expect(created).toEqual(wanted);
+    for (const s of Object.values(stack.services)) {
+      if (/\/taskwire:/.test(s.image)) expect(s.image).toBe('127.0.0.1:5000/taskwire:abc123');
+    }
+    expect(docker.find('node', 'update')[0]?.args).toEqual(['node', 'update', '--label-add', 'taskwire.master=true', 'fakenode1']);
+  });
+
+  it('deploy.sh run twice keeps the secret versions (no rolling restart for nothing)', () => {
+    docker.setState({ swarm: 'active', manager: true, services: ['taskwire_master 1/1'], stacks: [] });
+    expect(run('deploy', ['--no-wait']).status).toBe(0);
+    const first = docker.find('secret', 'create').length;
+    expect(run('deploy', ['--no-wait']).status).toBe(0);
+    const deploys = docker.find('stack', 'deploy');
+    expect(deploys).toHaveLength(2);
+    expect(deploys[1]!.env.TASKWIRE_SECRETS_VERSION).toBe(deploys[0]!.env.TASKWIRE_SECRETS_VERSION);
+    expect(docker.find('secret', 'create')).toHaveLength(first);
+  });
+
+  it('deploy.sh waits for convergence and fails when services do not converge', () => {
+    docker.setState({ swarm: 'active', manager: true, services: ['taskwire_master 0/1', 'taskwire_worker 2/2'], stacks: [] });
+    const r = run('deploy', ['--timeout', '1']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/not converged/);
+    expect(r.stderr).toMatch(/taskwire_master: 0\/1/);
+  });
+
+  it('refuses to run outside a swarm or on a worker node, naming the fix', () => {
+    docker.setState({ swarm: 'inactive', manager: false, services: [], stacks: [] });
+    for (const [name, args] of [['deploy', []], ['scale', ['worker', '2']], ['stop', []], ['logs', []], ['verify', []]] as const) {
+      const r = run(name, [...args]);
+      expect(r.status, name).not.toBe(0);
+      expect(r.stderr, name).toMatch(/not in a swarm .*docker swarm init/);
+    }
+    docker.setState({ swarm: 'active', manager: false, services: [], stacks: [] });
+    expect(run('deploy', []).stderr).toMatch(/not a swarm manager/);
+    expect(docker.find('stack', 'deploy')).toEqual([]);
+  });
+
+  it('says so when docker is not installed at all', () => {
+    // A PATH with nothing but what the scripts need before they look for docker.
+    const bin = join(dir, 'nodocker');
+    mkdirSync(bin);
+    for (const tool of ['dirname', 'git']) {
+      const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      if (found) symlinkSync(found, join(bin, tool));
+    }
+    const bash = spawnSync('bash', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim();
+    for (const name of ['deploy', 'stop']) {
+      const r = spawnSync(bash, [script(name)], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });
+      expect(r.status, name).not.toBe(0);
+      expect(r.stderr, name).toMatch(/error: docker is not installed/);
+    }
+  });
+
+  it('scale.sh scales a worker service and waits; master and mosquitto cannot be scaled', () => {
+    docker.setState({ swarm: 'active', manager: true, services: ['taskwire_worker 3/3'], stacks: ['taskwire'] });
+    const r = run('scale', ['worker', '3', '--timeout', '5']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(docker.find('service', 'scale')[0]?.args).toEqual(['service', 'scale', '--detach', 'taskwire_worker=3']);
+    for (const svc of ['master', 'mosquitto']) {
+      const bad = run('scale', [svc, '2']);
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(/exactly one replica/);
+    }
+    expect(run('scale', ['nope', '2']).stderr).toMatch(/unknown service/);
+    expect(docker.find('service', 'scale')).toHaveLength(1);
+  });
+
+  it('scale.sh and logs.sh need the stack to be deployed', () => {
+    docker.setState({ swarm: 'active', manager: true, services: [], stacks: [] });
+    expect(run('scale', ['worker', '2']).stderr).toMatch(/stack 'taskwire' is not deployed/);
+    expect(run('logs', ['master']).stderr).toMatch(/stack 'taskwire' is not deployed/);
+  });
+
+  it('stop.sh removes the stack and, with --purge-secrets, its secrets', () => {
+    docker.setState({ swarm: 'active', manager: true, services: [], stacks: ['taskwire'] });
+    expect(run('deploy', ['--no-wait']).status).toBe(0);
+    const created = docker.find('secret', 'create').map((c) => c.args[c.args.length - 2]);
+    expect(created.length).toBeGreaterThan(0);
+    const r = run('stop', ['--timeout', '5', '--purge-secrets']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(docker.find('stack', 'rm')[0]?.args).toEqual(['stack', 'rm', 'taskwire']);
+    const removed = docker.find('secret', 'rm').flatMap((c) => c.args.slice(2));
+    expect(removed.sort()).toEqual(created.sort());
+  });
+});
