@@ -28,6 +28,8 @@ export interface LlmClusterOptions {
   workerLogger?: (workerId: string) => { logger: Logger; mqtt?: MqttLogStream };
   /** Log level of the worker processes (default info). */
   processLogLevel?: string;
+  /** Runs once the master is up, before any worker starts (e.g. to subscribe to MQTT). */
+  beforeWorkers?: (cluster: TestCluster) => Promise<void>;
 }
 
 export interface LlmCluster {
@@ -59,6 +61,7 @@ export async function startLlmCluster(options: LlmClusterOptions = {}): Promise<
   try {
     const c = await startCluster({ workers: 0, master: options.master ?? {}, ...(options.masterDeps ? { masterDeps: options.masterDeps } : {}) });
     cluster = c;
+    await options.beforeWorkers?.(c);
     const env = llmEnv(provider, options.workerEnv);
     const inProcessIds: string[] = [];
     for (let i = 0; i < (options.inProcessWorkers ?? 1); i++) {
