@@ -6,8 +6,9 @@
  *
  * Every process is spawned in its own process group and registered globally:
  * `ProcessGroup.stopAll()` (call it in afterAll/afterEach) stops the ones a test
- * file started, and an `exit` hook SIGKILLs whatever is still alive if the test
- * runner goes away first, so nothing outlives the tests.
+ * file started, and `exit`/SIGINT/SIGTERM/SIGHUP hooks SIGKILL whatever is still
+ * alive if the test runner goes away first. (A SIGKILLed runner cannot clean up:
+ * mosquitto_sub is always spawned with -W so at least it ends on its own.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -47,9 +48,20 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
+  const killAll = () => {
     for (const p of live) p.killGroupSync('SIGKILL');
-  });
+  };
+  process.on('exit', killAll);
+  // Children run in their own process groups, so Ctrl-C on the runner does not reach them:
+  // forward the end of the runner, then let the signal take its usual course.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      killAll();
+      process.off(sig, onSignal);
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
 }
 
 /** Env for children: only what a process needs to run, never the test runner's secrets. */

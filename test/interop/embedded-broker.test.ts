@@ -5,7 +5,7 @@
  * The cluster runs in-process (test/helpers/cluster.ts) on 127.0.0.1, port 0.
  */
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
 import { DEFAULT_TOPIC_ROOT, Topics } from '../../common/topics.js';
 import { logLineCodec, masterStatusCodec, workerStatusCodec } from '../../common/wire.js';
@@ -47,6 +47,10 @@ describe.skipIf(!available)('interop: embedded aedes broker with the real mosqui
     }
     await c.waitForWorkers(2);
   }, 60_000);
+
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') process.stderr.write(`\n[interop] output after "${ctx.task.name}":\n${procs.dump(60)}\n`);
+  });
 
   afterAll(async () => {
     await procs.stopAll();
