@@ -1,8 +1,8 @@
 /**
  * Where a session thread's entry file is. In production (compiled JS in
  * dist/) it is the sibling `session-thread.js` that tsc emitted. When this
- * module runs from TypeScript sources (vitest, `node --experimental-strip-types`
- * is not assumed), Node cannot start a worker thread from a `.ts` file, so the
+ * module runs from TypeScript sources (vitest), Node 20 cannot start a worker
+ * thread from a `.ts` file, so the
  * self-contained session-thread.ts is transpiled once (typescript, a dev
  * dependency) into node_modules/.cache/taskwire/, next to the packages it
  * imports, keyed by a hash of its source.
