@@ -8,6 +8,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, TaskwireError, errorMessage } from '../common/errors.js';
 import { parseIntOption, envInt } from '../common/env.js';
@@ -58,6 +59,7 @@ interface MasterFlags {
   mqttUrl?: string;
   bind?: string;
   localWorkers?: number;
+  dataDir?: string;
 }
 
 function addMasterFlags(cmd: Command): Command {
@@ -66,7 +68,8 @@ function addMasterFlags(cmd: Command): Command {
     .option('--grpc-port <port>', 'gRPC ResultService port [TASKWIRE_GRPC_PORT, 50051]', int('--grpc-port'))
     .option('--mqtt-port <port>', 'embedded MQTT broker port [TASKWIRE_MQTT_PORT, 1883]', int('--mqtt-port'))
     .option('--mqtt-url <url>', 'external broker instead of the embedded one [TASKWIRE_MQTT_URL]')
-    .option('--bind <host>', 'interface to listen on [TASKWIRE_BIND_HOST, 0.0.0.0]');
+    .option('--bind <host>', 'interface to listen on [TASKWIRE_BIND_HOST, 0.0.0.0]')
+    .option('--data-dir <dir>', 'durable task store directory [TASKWIRE_DATA_DIR, ./data]');
 }
 
 async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promise<void> {
@@ -79,6 +82,7 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
     ...(flags.mqttPort !== undefined && { mqttPort: flags.mqttPort }),
     ...(flags.mqttUrl !== undefined && { mqttUrl: flags.mqttUrl }),
     ...(flags.bind !== undefined && { bindHost: flags.bind }),
+    dataDir: resolvePath(flags.dataDir ?? fromEnv.dataDir ?? 'data'),
   };
   const localCount = flags.localWorkers ?? envInt(env, 'TASKWIRE_LOCAL_WORKERS', { min: 0, max: 64 }) ?? localWorkersDefault;
   const master = await Master.create(options);

@@ -3,7 +3,6 @@
  * DEFAULTS, resolveMasterOptions() -> ResolvedMasterOptions (all required,
  * validated), and masterOptionsFromEnv() for the CLI.
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ConfigError } from '../common/errors.js';
 import { type Env, assertPort, envInt, envSecret, envString, envEnum, parseMqttUrl } from '../common/env.js';
@@ -50,6 +49,10 @@ export interface MasterOptions {
   retryMaxMs?: number;
   /** Time a running task has to confirm a cancel before it is closed anyway (default 5 s). */
   cancelGraceMs?: number;
+  /** Directory of the durable task store (SQLite); empty = in memory only (default). */
+  dataDir?: string;
+  /** Finished tasks and their results are kept this long (default 7 days). */
+  resultTtlMs?: number;
   /** How often cluster status is published (default 2000 ms). */
   clusterStatusIntervalMs?: number;
   /** Largest accepted task input, bytes of JSON (default 1 MiB). */
@@ -87,6 +90,8 @@ export const MASTER_DEFAULTS = {
   retryBaseMs: 500,
   retryMaxMs: 30_000,
   cancelGraceMs: 5000,
+  dataDir: '',
+  resultTtlMs: 7 * 24 * 3600_000,
   clusterStatusIntervalMs: 2000,
   maxInputBytes: 1024 * 1024,
   maxFinishedTasks: 100_000,
@@ -123,7 +128,7 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     mqttPassword: options.mqttPassword,
     topicRoot: o.topicRoot,
     grpcAdvertiseHost: o.grpcAdvertiseHost,
-    resultSecret: options.resultSecret ?? randomBytes(32).toString('base64url'),
+    resultSecret: options.resultSecret ?? '',
     webDir: options.webDir ?? '',
     logLevel: o.logLevel,
     maxAttempts: positiveInt('TASKWIRE_MAX_ATTEMPTS', o.maxAttempts),
@@ -134,6 +139,8 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     retryBaseMs: positiveInt('TASKWIRE_RETRY_BASE_MS', o.retryBaseMs, 0),
     retryMaxMs: positiveInt('TASKWIRE_RETRY_MAX_MS', o.retryMaxMs, 0),
     cancelGraceMs: positiveInt('TASKWIRE_CANCEL_GRACE_MS', o.cancelGraceMs, 0),
+    dataDir: o.dataDir,
+    resultTtlMs: positiveInt('TASKWIRE_RESULT_TTL_MS', o.resultTtlMs, 1000),
     clusterStatusIntervalMs: positiveInt('clusterStatusIntervalMs', o.clusterStatusIntervalMs, 50),
     maxInputBytes: positiveInt('TASKWIRE_MAX_INPUT_BYTES', o.maxInputBytes, 1024),
     maxFinishedTasks: positiveInt('maxFinishedTasks', o.maxFinishedTasks),
@@ -176,6 +183,8 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     retryBaseMs: envInt(env, 'TASKWIRE_RETRY_BASE_MS', { min: 0 }),
     retryMaxMs: envInt(env, 'TASKWIRE_RETRY_MAX_MS', { min: 0 }),
     cancelGraceMs: envInt(env, 'TASKWIRE_CANCEL_GRACE_MS', { min: 0 }),
+    dataDir: envString(env, 'TASKWIRE_DATA_DIR'),
+    resultTtlMs: envInt(env, 'TASKWIRE_RESULT_TTL_MS', { min: 1000 }),
     maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: 64 * 1024 * 1024 }),
     apiKeys: (await envSecret(env, 'TASKWIRE_API_KEYS'))?.split(/[\s,]+/).filter(Boolean),
   };

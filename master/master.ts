@@ -21,6 +21,8 @@ import { MasterLink } from './master-link.js';
 import { MasterMetrics } from './metrics.js';
 import { ResultServer } from './result-server.js';
 import { MemoryTaskStore, type TaskStore } from './task-store.js';
+import { SqliteTaskStore } from './sqlite-task-store.js';
+import { randomBytes } from 'node:crypto';
 import { TaskService } from './task-service.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { TaskWatchers } from './task-watchers.js';
@@ -73,6 +75,7 @@ export class Master {
   readonly intake: ResultIntake;
   readonly log: Logger;
   private readonly logStream: MqttLogStream | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly options: ResolvedMasterOptions,
@@ -107,7 +110,15 @@ export class Master {
     const logger =
       deps.logger ??
       createLogger({ source: 'master', level: resolved.logLevel, destination: resolved.logToStdout ? undefined : false });
-    const master = new Master(resolved, clock, logger, deps.store ?? new MemoryTaskStore(resolved.maxFinishedTasks));
+    const store =
+      deps.store ??
+      (resolved.dataDir ? new SqliteTaskStore({ path: join(resolved.dataDir, 'taskwire.db') }) : new MemoryTaskStore(resolved.maxFinishedTasks));
+    // Result tokens must verify across restarts: keep the key with the tasks.
+    if (!resolved.resultSecret) {
+      resolved.resultSecret = store.getMeta('result_secret') ?? randomBytes(32).toString('base64url');
+      store.setMeta('result_secret', resolved.resultSecret);
+    }
+    const master = new Master(resolved, clock, logger, store);
     try {
       await master.start(deps);
     } catch (err) {
@@ -218,7 +229,14 @@ export class Master {
     this.link.on('workerCleared', (id) => registry.forget(id));
     this.link.on('invalid', () => metrics.invalidMessages.inc({ boundary: 'mqtt' }));
     this.logStream?.attach(this.link);
+    const restored = tasks.restore(this.store.loadUnfinished(), this.store.maxSeq());
+    if (restored.queued + restored.inFlight > 0) log.info(restored, 'restored unfinished tasks from the store');
     tasks.attachSink(this.link);
+    this.pruneTimer = setInterval(() => {
+      const n = this.store.prune(this.clock.now() - o.resultTtlMs);
+      if (n > 0) log.info({ pruned: n }, 'pruned finished tasks past the result TTL');
+    }, Math.min(60_000, o.resultTtlMs));
+    this.pruneTimer.unref();
     this.monitor.start(o.clusterStatusIntervalMs, (s) => this.link.publishCluster(s));
     this.state = 'running';
     log.info({ http_port: this.httpPort, grpc_port: this.results.port, mqtt: this.mqttUrl }, 'master running');
@@ -230,6 +248,7 @@ export class Master {
     this.state = 'closing';
     this.monitor.stop();
     this.tasks.stop();
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.logStream?.attach(undefined);
     const steps: [string, (() => Promise<void>) | undefined][] = [
       ['socket.io', this.sockets ? () => this.sockets.close() : undefined],

@@ -98,7 +98,10 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     super();
     this.scheduler = new Scheduler(this.queue, registry);
     this.deadlines = new Deadlines(clock, (d) => this.onDeadline(d));
-    registry.on('online', () => this.kick());
+    registry.on('online', (w) => {
+      this.adopt(w);
+      this.kick();
+    });
     registry.on('changed', () => this.kick());
     registry.on('offline', (w, reason) => this.workerLost(w, reason));
   }
@@ -194,9 +197,47 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     this.kick();
   }
 
-  /** Restores the sequence counter after loading tasks from a durable store. */
-  restoreSeq(seq: number): void {
-    this.seq = Math.max(this.seq, seq);
+  private readonly adopted = new Map<string, Set<string>>();
+
+  /**
+   * After a master restart: re-queues what was queued and gives attempts that
+   * were assigned or running a fresh lease, so their workers can keep going
+   * (results carry tokens that still verify) or lose them to the lease.
+   */
+  restore(tasks: TaskRecord[], maxSeq: number): { queued: number; inFlight: number } {
+    this.seq = Math.max(this.seq, maxSeq);
+    const now = this.clock.now();
+    let queued = 0;
+    let inFlight = 0;
+    for (const t of tasks) {
+      t.cancelRequested ??= false;
+      if (t.status === 'queued') {
+        this.enqueue(t);
+        queued++;
+      } else if ((t.status === 'assigned' || t.status === 'running') && t.workerId) {
+        inFlight++;
+        t.leaseUntilMs = null;
+        this.renewLease(t, now);
+        if (t.assignedAtMs !== null) this.deadlines.add({ atMs: t.assignedAtMs + t.timeoutMs, taskId: t.id, kind: 'run', attempt: t.attempt });
+        let set = this.adopted.get(t.workerId);
+        if (!set) this.adopted.set(t.workerId, (set = new Set()));
+        set.add(t.id);
+        const w = this.registry.get(t.workerId);
+        if (w) w.inFlight.add(t.id);
+      }
+    }
+    return { queued, inFlight };
+  }
+
+  /** A worker (re)appeared: count the restored attempts it still holds against its capacity. */
+  private adopt(worker: WorkerRecord): void {
+    const ids = this.adopted.get(worker.id);
+    if (!ids) return;
+    this.adopted.delete(worker.id);
+    for (const id of ids) {
+      const t = this.store.get(id);
+      if (t && t.workerId === worker.id && (t.status === 'assigned' || t.status === 'running')) worker.inFlight.add(id);
+    }
   }
 
   cancel(id: string, reason = 'cancelled by user'): TaskRecord {
@@ -364,7 +405,9 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     else if (status === 'expired') this.counters.expired++;
     else this.counters.failed++;
     this.store.put(task);
-    this.emit('done', task);
+    // Announce a final state only once it is durable: a result a user has
+    // seen is never lost and never re-run after a master crash.
+    this.store.afterCommit(() => this.emit('done', task));
   }
 
   /** Tasks a lost worker held go back to the queue (or are dead-lettered when out of attempts). */

@@ -11,7 +11,20 @@ export interface TaskStore {
   byIdempotencyKey(key: string): TaskRecord | undefined;
   /** Called after every change of a record (create included). */
   put(task: TaskRecord): void;
+  /** Resolves once every put so far is durable. */
+  commit(): Promise<void>;
+  /** Runs fn once every put so far is durable (at once for a memory store). */
+  afterCommit(fn: () => void): void;
   list(filter: { status?: string; limit: number }): TaskRecord[];
+  /** Most recent tasks of a browser session, newest first. */
+  bySession(sessionId: string, limit: number): TaskRecord[];
+  /** Unfinished tasks to restore at start (empty for a memory store). */
+  loadUnfinished(): TaskRecord[];
+  maxSeq(): number;
+  /** Deletes finished tasks older than the cutoff. */
+  prune(finishedBeforeMs: number): number;
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
   close(): Promise<void>;
 }
 
@@ -66,6 +79,49 @@ export class MemoryTaskStore implements TaskStore {
       if (!filter.status || t.status === filter.status) out.push(t);
     }
     return out;
+  }
+
+  commit(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  afterCommit(fn: () => void): void {
+    fn();
+  }
+
+  bySession(sessionId: string, limit: number): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    const all = [...this.tasks.values()];
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) if (all[i]!.sessionId === sessionId) out.push(all[i]!);
+    return out;
+  }
+
+  loadUnfinished(): TaskRecord[] {
+    return [];
+  }
+
+  maxSeq(): number {
+    return 0;
+  }
+
+  prune(finishedBeforeMs: number): number {
+    let n = 0;
+    for (const [id, t] of this.tasks) {
+      if (t.finishedAtMs !== null && t.finishedAtMs < finishedBeforeMs) {
+        this.tasks.delete(id);
+        if (t.idempotencyKey) this.idem.delete(t.idempotencyKey);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private readonly meta = new Map<string, string>();
+  getMeta(key: string): string | undefined {
+    return this.meta.get(key);
+  }
+  setMeta(key: string, value: string): void {
+    this.meta.set(key, value);
   }
 
   async close(): Promise<void> {

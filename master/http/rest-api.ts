@@ -50,7 +50,7 @@ export interface RestApiDeps {
 
 export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   const r = Router();
-  r.post('/tasks', (req, res) => {
+  r.post('/tasks', async (req, res) => {
     try {
       const body = parseBody(submitBody, req.body);
       const input = (body.input ?? null) as unknown;
@@ -65,6 +65,7 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
         heartbeatTimeoutMs: body.heartbeat_timeout_ms,
         maxAttempts: body.max_attempts,
       });
+      await tasks.store.commit(); // durable before we acknowledge
       res.status(created ? 202 : 200).location(`/api/v1/tasks/${task.id}`).json(taskView(task));
     } catch (err) {
       sendError(res, err);

@@ -11,7 +11,7 @@ import { TaskwireError, errorMessage } from '../../common/errors.js';
 import { assertJsonValue, type JsonValue } from '../../common/json-value.js';
 import type { Logger } from '../../common/logger.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../common/socket-events.js';
-import type { ClusterView } from '../../common/task-view.js';
+import { TERMINAL_STATUSES, type ClusterView } from '../../common/task-view.js';
 import { taskView } from '../task-record.js';
 import type { TaskService } from '../task-service.js';
 import type { WorkerRegistry } from '../worker-registry.js';
@@ -77,8 +77,13 @@ export class SocketGateway {
     void socket.join(room(sessionId));
     socket.emit('session', { session_id: sessionId, kinds: [...new Set(['echo', 'sleep', ...registry.kinds()])].sort() });
     socket.emit('cluster', this.options.cluster());
+    // A browser coming back gets what its session ran while it was away.
+    for (const t of tasks.store.bySession(sessionId, 50).reverse()) {
+      if (TERMINAL_STATUSES.has(t.status)) socket.emit('task:done', taskView(t));
+      else socket.emit('task:update', taskView(t));
+    }
 
-    socket.on('task:submit', (request, ack) => {
+    socket.on('task:submit', async (request, ack) => {
       if (typeof ack !== 'function') return this.options.onInvalid?.('task:submit without ack');
       try {
         const body = parseBody(submitRequest, request);
@@ -91,6 +96,7 @@ export class SocketGateway {
           sessionId,
           secrets: body.api_key ? { provider_api_key: body.api_key } : undefined,
         });
+        await tasks.store.commit(); // durable before we acknowledge
         ack({ ok: true, data: taskView(task) });
       } catch (err) {
         this.options.onInvalid?.(errorMessage(err));

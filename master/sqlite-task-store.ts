@@ -1,0 +1,242 @@
+/**
+ * Durable task store on SQLite (better-sqlite3, WAL). Writes are grouped:
+ * every put() in one event-loop turn is written in one transaction at the end
+ * of the turn (group commit), and `commit()` / `afterCommit()` let callers
+ * wait for it, so a submit is acknowledged only once it is on disk and a
+ * final result is announced only once it is stored. WAL with
+ * synchronous=NORMAL survives a killed process (kill -9); an OS crash may lose
+ * the last transactions.
+ *
+ * Live tasks stay in memory; finished ones are read back from disk on demand
+ * and deleted after the result TTL.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { TaskRecord } from './task-record.js';
+import type { TaskStore } from './task-store.js';
+import { TERMINAL_STATUSES } from '../common/task-view.js';
+
+type Row = { record: string };
+
+export interface SqliteTaskStoreOptions {
+  path: string;
+  /** Finished tasks kept in memory besides the disk copy (default 10000). */
+  maxCachedFinished?: number;
+}
+
+function serialize(t: TaskRecord): string {
+  const { secrets: _secrets, ...rest } = t;
+  return JSON.stringify(rest);
+}
+
+function deserialize(json: string): TaskRecord {
+  const t = JSON.parse(json) as TaskRecord;
+  t.secrets = null; // never stored
+  return t;
+}
+
+export class SqliteTaskStore implements TaskStore {
+  private readonly db: Database.Database;
+  private readonly live = new Map<string, TaskRecord>();
+  private readonly recentFinished = new Map<string, TaskRecord>();
+  private readonly idem = new Map<string, string>();
+  private readonly dirty = new Map<string, TaskRecord>();
+  private waiters: (() => void)[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly maxCachedFinished: number;
+  private readonly stmt: {
+    upsert: Database.Statement;
+    get: Database.Statement<[string], Row>;
+    byIdem: Database.Statement<[string], Row>;
+    unfinished: Database.Statement<[], Row>;
+    maxSeq: Database.Statement<[], { s: number | null }>;
+    bySession: Database.Statement<[string, number], Row>;
+    list: Database.Statement<[number], Row>;
+    listStatus: Database.Statement<[string, number], Row>;
+    prune: Database.Statement<[number]>;
+    getMeta: Database.Statement<[string], { value: string }>;
+    setMeta: Database.Statement<[string, string]>;
+  };
+  readonly stats = { transactions: 0, rows: 0 };
+
+  constructor(options: SqliteTaskStoreOptions) {
+    mkdirSync(dirname(options.path), { recursive: true });
+    this.maxCachedFinished = options.maxCachedFinished ?? 10_000;
+    const db = new Database(options.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS tasks (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        session_id TEXT,
+        idempotency_key TEXT,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        record TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS tasks_open ON tasks(status) WHERE finished_at IS NULL;
+      CREATE INDEX IF NOT EXISTS tasks_session ON tasks(session_id, seq) WHERE session_id IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at) WHERE finished_at IS NOT NULL;
+      CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks(idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tasks_status_seq ON tasks(status, seq);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+    this.db = db;
+    this.stmt = {
+      upsert: db.prepare(
+        `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, record)
+         VALUES (@id, @seq, @status, @kind, @session_id, @idempotency_key, @created_at, @finished_at, @record)
+         ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, status=excluded.status, finished_at=excluded.finished_at, record=excluded.record`,
+      ),
+      get: db.prepare('SELECT record FROM tasks WHERE id = ?'),
+      byIdem: db.prepare('SELECT record FROM tasks WHERE idempotency_key = ?'),
+      unfinished: db.prepare('SELECT record FROM tasks WHERE finished_at IS NULL ORDER BY seq'),
+      maxSeq: db.prepare('SELECT MAX(seq) AS s FROM tasks'),
+      bySession: db.prepare('SELECT record FROM tasks WHERE session_id = ? ORDER BY seq DESC LIMIT ?'),
+      list: db.prepare('SELECT record FROM tasks ORDER BY seq DESC LIMIT ?'),
+      listStatus: db.prepare('SELECT record FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?'),
+      prune: db.prepare('DELETE FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ?'),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+    };
+  }
+
+  get(id: string): TaskRecord | undefined {
+    const cached = this.live.get(id) ?? this.recentFinished.get(id);
+    if (cached) return cached;
+    const row = this.stmt.get.get(id);
+    return row ? deserialize(row.record) : undefined;
+  }
+
+  byIdempotencyKey(key: string): TaskRecord | undefined {
+    const id = this.idem.get(key);
+    if (id !== undefined) {
+      const t = this.get(id);
+      if (t) return t;
+    }
+    const row = this.stmt.byIdem.get(key);
+    return row ? deserialize(row.record) : undefined;
+  }
+
+  put(task: TaskRecord): void {
+    if (this.closed) return;
+    if (TERMINAL_STATUSES.has(task.status)) {
+      this.live.delete(task.id);
+      this.recentFinished.delete(task.id);
+      this.recentFinished.set(task.id, task);
+      if (this.recentFinished.size > this.maxCachedFinished) {
+        const oldest = this.recentFinished.keys().next().value as string;
+        this.recentFinished.delete(oldest);
+      }
+    } else {
+      this.live.set(task.id, task);
+    }
+    if (task.idempotencyKey) this.idem.set(task.idempotencyKey, task.id);
+    this.dirty.set(task.id, task);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes everything pending in one transaction, then runs afterCommit callbacks. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.dirty.size > 0 && !this.closed) {
+      const rows = [...this.dirty.values()];
+      this.dirty.clear();
+      const write = this.db.transaction((ts: TaskRecord[]) => {
+        for (const t of ts) {
+          this.stmt.upsert.run({
+            id: t.id,
+            seq: t.seq,
+            status: t.status,
+            kind: t.kind,
+            session_id: t.sessionId,
+            idempotency_key: t.idempotencyKey,
+            created_at: t.createdAtMs,
+            finished_at: t.finishedAtMs,
+            record: serialize(t),
+          });
+        }
+      });
+      write(rows);
+      this.stats.transactions++;
+      this.stats.rows += rows.length;
+      for (const t of rows) if (t.idempotencyKey && TERMINAL_STATUSES.has(t.status) && !this.recentFinished.has(t.id)) this.idem.delete(t.idempotencyKey);
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves once everything put so far is on disk. */
+  commit(): Promise<void> {
+    if (this.dirty.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  afterCommit(fn: () => void): void {
+    if (this.dirty.size === 0) fn();
+    else this.waiters.push(fn);
+  }
+
+  list(filter: { status?: string; limit: number }): TaskRecord[] {
+    this.flush();
+    const rows = filter.status ? this.stmt.listStatus.all(filter.status, filter.limit) : this.stmt.list.all(filter.limit);
+    return rows.map((r) => this.live.get(JSON.parse(r.record).id) ?? deserialize(r.record));
+  }
+
+  bySession(sessionId: string, limit: number): TaskRecord[] {
+    this.flush();
+    return this.stmt.bySession.all(sessionId, limit).map((r) => {
+      const t = deserialize(r.record);
+      return this.live.get(t.id) ?? this.recentFinished.get(t.id) ?? t;
+    });
+  }
+
+  /** Tasks that were queued, assigned or running when the store was last closed. */
+  loadUnfinished(): TaskRecord[] {
+    const out = this.stmt.unfinished.all().map((r) => deserialize(r.record));
+    for (const t of out) {
+      this.live.set(t.id, t);
+      if (t.idempotencyKey) this.idem.set(t.idempotencyKey, t.id);
+    }
+    return out;
+  }
+
+  maxSeq(): number {
+    return this.stmt.maxSeq.get()?.s ?? 0;
+  }
+
+  /** Deletes finished tasks older than the cutoff; returns how many. */
+  prune(finishedBeforeMs: number): number {
+    this.flush();
+    for (const [id, t] of this.recentFinished) if ((t.finishedAtMs ?? 0) < finishedBeforeMs) this.recentFinished.delete(id);
+    return this.stmt.prune.run(finishedBeforeMs).changes;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.stmt.getMeta.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.stmt.setMeta.run(key, value);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+}
