@@ -1,0 +1,203 @@
+/**
+ * The chat with an LLM in Debian Chromium: a real in-process master serves
+ * the built chat, an in-process worker's llm handler (built from env as the
+ * CLI builds it) talks to a local OpenAI-compatible provider. The kind
+ * selector offers `llm` once such a worker is online, tokens stream into the
+ * answer, the stop button ends a long answer (task cancelled, provider
+ * request aborted), and a follow-up question carries the conversation.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../common/logger.js';
+import { createLlmHandler } from '../../worker/handlers/llm/create-llm-handler.js';
+import { launchBrowser, type PageProblems, type TestBrowser } from '../helpers/browser.js';
+import { startCluster, uniqueId, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-openai-provider.js';
+import { getTask, lastUser } from './llm-cluster.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WEB_DIR = join(REPO, 'dist', 'web');
+const ARTIFACTS = join(REPO, 'test-artifacts');
+
+// Browser globals used inside page.waitForFunction callbacks (the Node tsconfig has no DOM lib).
+interface PageElement {
+  readonly textContent: string | null;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): PageElement | null;
+}
+declare const document: { querySelectorAll(selector: string): ArrayLike<PageElement> };
+
+/** "story ..." prompts: a short answer, paced so it visibly streams. */
+const STORY = 'Once upon a time a small worker answered every question it was given .';
+/** "long ..." prompts: far longer than any test waits for. */
+const LONG_TOKENS = 400;
+
+describe('chat with an llm worker (Chromium)', () => {
+  let cluster: TestCluster | undefined;
+  let browser: TestBrowser | undefined;
+  let provider: FakeOpenAiProvider | undefined;
+  let llmWorkerId = '';
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(join(WEB_DIR, 'index.html'))) {
+      // `npm test` builds first (pretest); a direct `npx vitest run` may not have.
+      const { build } = await import('vite');
+      await build({ configFile: join(REPO, 'web', 'vite.config.ts'), logLevel: 'warn' });
+    }
+    provider = await startFakeOpenAiProvider({
+      models: ['fake-chat'],
+      answer: (messages) => {
+        const text = lastUser(messages);
+        if (text.startsWith('story')) return STORY.split(/(?<=\s)/);
+        if (text.startsWith('long')) return Array.from({ length: LONG_TOKENS }, (_, i) => `word${i} `);
+        return text.split(/(?<=\s)/).filter((t) => t !== '');
+      },
+      tokenDelayMs: (messages) => {
+        const text = lastUser(messages);
+        return text.startsWith('story') ? 60 : text.startsWith('long') ? 100 : 0;
+      },
+    });
+    // One echo/sleep worker only: no llm yet.
+    cluster = await startCluster({ workers: 1, master: { webDir: WEB_DIR } });
+    browser = await launchBrowser();
+  }, 120_000);
+
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.close();
+    await provider?.close();
+  }, 60_000);
+
+  async function openChat(): Promise<{ page: Page; problems: PageProblems }> {
+    const { page, context, problems } = await browser!.newPage();
+    contexts.push(context);
+    await page.goto(cluster!.httpUrl);
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    await page.locator('#kind option[value="echo"]').waitFor({ state: 'attached' });
+    return { page, problems };
+  }
+
+  async function ask(page: Page, text: string): Promise<Locator> {
+    const before = await page.locator('.turn--answer').count();
+    await page.locator('#kind').selectOption('llm');
+    await page.locator('#message').fill(text);
+    await page.locator('#message').press('Enter');
+    const answer = page.locator('.turn--answer').nth(before);
+    await answer.waitFor();
+    return answer;
+  }
+
+  const postsFor = (prefix: string) =>
+    provider!.chatRequests().filter((r) => lastUser((r.body as { messages: { role: string; content: string }[] }).messages).startsWith(prefix));
+
+  it('offers llm once an llm worker is online', async () => {
+    const { page, problems } = await openChat();
+    expect(await page.locator('#kind option[value="llm"]').count()).toBe(0);
+
+    const llm = await createLlmHandler({ OPENAI_BASE_URL: provider!.url, TASKWIRE_OLLAMA_URL: 'off' }, silentLogger());
+    expect(llm).toBeDefined();
+    llmWorkerId = uniqueId('llm-chat');
+    await cluster!.addWorker({ workerId: llmWorkerId, kinds: ['llm'] }, { handlers: [llm!] });
+    await waitFor(() => cluster!.master.registry.schedulable().some((w) => w.id === llmWorkerId), 'the llm worker online');
+
+    // The page learns the served kinds when its session starts (the `session` event).
+    await page.reload();
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    await page.locator('#kind option[value="llm"]').waitFor({ state: 'attached' });
+    expect(await page.locator('#kind option[value="llm"]').textContent()).toMatch(/language model/i);
+    // llm is what a user most likely wants: preselected.
+    expect(await page.locator('#kind').inputValue()).toBe('llm');
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+
+  it('streams the answer in, token by token', async () => {
+    expect(llmWorkerId).not.toBe('');
+    const { page, problems } = await openChat();
+    const answer = await ask(page, 'story please');
+
+    // A snapshot inside the page while the answer is still arriving.
+    const partial = await page.waitForFunction(
+      (full) => {
+        const bubble = Array.from(document.querySelectorAll('.turn--answer')).at(-1);
+        const shown = bubble?.querySelector('.answer-text')?.textContent ?? '';
+        if (shown === '' || shown === full) return null;
+        return { shown, status: bubble?.getAttribute('data-status') ?? '' };
+      },
+      STORY,
+      { polling: 'raf' },
+    );
+    const seen = (await partial.jsonValue())!;
+    expect(STORY.startsWith(seen.shown)).toBe(true);
+    expect(seen.shown.length).toBeLessThan(STORY.length);
+    expect(seen.status).toBe('running');
+
+    await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
+    expect(await answer.locator('.answer-text').textContent()).toBe(STORY);
+    expect(await answer.locator('.answer-meta [data-field="model"] dd').textContent()).toBe('fake-chat (openai)');
+    const words = STORY.split(/(?<=\s)/).length;
+    expect(await answer.locator('.answer-meta [data-field="tokens"] dd').textContent()).toBe(`2 in, ${words} out`);
+    const task = await getTask(cluster!.httpUrl, (await answer.getAttribute('data-task-id'))!);
+    expect(task.status).toBe('succeeded');
+    expect(task.worker_id).toBe(llmWorkerId);
+    expect(task.timings.ttft_ms).toEqual(expect.any(Number));
+    expect(await answer.locator('.answer-meta [data-field="ttft"] dd').textContent()).toMatch(/\d.*(ms|s)$/);
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+
+  it('stops a long answer with the stop button: the task is cancelled and the provider request aborted', async () => {
+    expect(llmWorkerId).not.toBe('');
+    const { page, problems } = await openChat();
+    const abortedBefore = provider!.abortedCount();
+    const answer = await ask(page, 'long answer please');
+    // Some tokens have arrived, the answer is running.
+    await answer.locator('.answer-text', { hasText: 'word2 ' }).waitFor();
+    await answer.and(page.locator('[data-status="running"]')).waitFor();
+
+    await answer.locator('.stop-button').click();
+    await answer.and(page.locator('[data-status="cancelled"]')).waitFor();
+    expect(await answer.locator('.answer-notice').textContent()).toMatch(/^Stopped/);
+    expect(await answer.locator('.loading').count()).toBe(0);
+    const shown = (await answer.locator('.answer-text').textContent()) ?? '';
+    expect(shown.split(' ').length).toBeLessThan(LONG_TOKENS);
+
+    const task = await getTask(cluster!.httpUrl, (await answer.getAttribute('data-task-id'))!);
+    expect(task.status).toBe('cancelled');
+    expect(task.attempt).toBe(1);
+    // The worker closed its HTTP stream to the provider mid-answer.
+    await waitFor(() => provider!.abortedCount() > abortedBefore, 'the provider to see its request aborted', 10_000);
+    expect(postsFor('long answer please')).toHaveLength(1);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'chat-llm-stopped.png') });
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+
+  it('sends the conversation so far with a second question', async () => {
+    expect(llmWorkerId).not.toBe('');
+    const { page, problems } = await openChat();
+    const first = await ask(page, 'what is taskwire?');
+    await first.and(page.locator('[data-status="succeeded"]')).waitFor();
+    expect(await first.locator('.answer-text').textContent()).toBe('what is taskwire?');
+    expect(postsFor('what is taskwire?').map((r) => (r.body as { messages: unknown }).messages)).toEqual([
+      [{ role: 'user', content: 'what is taskwire?' }],
+    ]);
+
+    const second = await ask(page, 'and who runs it?');
+    await second.and(page.locator('[data-status="succeeded"]')).waitFor();
+    expect(postsFor('and who runs it?').map((r) => (r.body as { messages: unknown }).messages)).toEqual([
+      [
+        { role: 'user', content: 'what is taskwire?' },
+        { role: 'assistant', content: 'what is taskwire?' },
+        { role: 'user', content: 'and who runs it?' },
+      ],
+    ]);
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+});
