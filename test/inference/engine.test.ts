@@ -49,6 +49,7 @@ describe('InferenceEngine', () => {
     repo = await tempRepo();
     await repo.add('linear', '1', linearModel(W, B), { max_batch_size: 8, max_queue_delay_ms: 20, instance_count: 1, intra_op_threads: 1 });
     await repo.add('broken', '1', 'this is not an ONNX model');
+    await repo.add('misconfigured', '1', linearModel(W, B), { max_batch_size: 8, max_batch: 4 });
     engine = new InferenceEngine({ modelsDir: repo.dir, maxThreads: 2 }, silentLogger());
     engine.onChange(() => changes++);
     await engine.start();
@@ -138,6 +139,8 @@ describe('InferenceEngine', () => {
     expect(err.code).toBe('MODEL_NOT_FOUND');
     expect(err.message).toMatch(/broken is failed/);
     await expect(engine.load('broken')).rejects.toMatchObject({ code: 'INFERENCE_ERROR' });
+    expect(engine.status('misconfigured')).toMatchObject({ state: 'failed', error: expect.stringContaining('misconfigured/config.json') });
+    expect(engine.status('misconfigured')?.error).toContain('max_batch');
     const ok = await engine.infer('linear', undefined, { X: x([[0, 0, 0, 0]]) });
     expect(rowsOf(ok.outputs.Y)[0]).toEqual([0.5, -1, 2]);
   });

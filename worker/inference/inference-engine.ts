@@ -14,7 +14,7 @@ import { TaskFailure } from '../handlers/task-handler.js';
 import { CoreBudget } from './core-budget.js';
 import { DynamicBatcher, QueueFullError, systemTimer, type BatchRecord, type Timer } from './dynamic-batcher.js';
 import { chooseExecutionProvider } from './execution-provider.js';
-import { EXECUTION_PROVIDERS, type ExecutionProviderChoice, type ModelConfig } from './model-config.js';
+import { EXECUTION_PROVIDERS, MODEL_CONFIG_DEFAULTS, type ExecutionProviderChoice, type ModelConfig } from './model-config.js';
 import { modelPath, readRepositoryModel, scanRepository } from './model-repository.js';
 import { SessionPool } from './session-pool.js';
 import type { ThreadValueMetadata } from './thread-protocol.js';
@@ -145,7 +145,19 @@ export class InferenceEngine {
   /** Loads every model in the repository; a model that fails is reported failed, not fatal. */
   async start(): Promise<void> {
     const { models, errors } = await scanRepository(this.options.modelsDir);
-    for (const e of errors) this.log.error({ model: e.name, err: e.error.message }, 'model repository entry is invalid');
+    for (const e of errors) {
+      this.log.error({ model: e.name, err: e.error.message }, 'model repository entry is invalid');
+      this.models.set(e.name, {
+        name: e.name,
+        versions: [],
+        pathOf: () => '',
+        config: MODEL_CONFIG_DEFAULTS,
+        state: 'failed',
+        error: e.error.message,
+        loaded: new Map(),
+      });
+    }
+    if (errors.length > 0) this.changed();
     await Promise.all(models.map((m) => this.loadEntry({ ...m, pathOf: (v) => modelPath(m, v) }, undefined)));
   }
 
@@ -163,7 +175,9 @@ export class InferenceEngine {
   /** (Re)loads a repository model by name: the given version, or the latest. */
   async load(name: string, version?: string): Promise<ModelStatus> {
     const m = await readRepositoryModel(this.options.modelsDir, name).catch((err: Error) => {
-      throw new TaskFailure('BAD_INPUT', `model ${name}: ${err.message}`);
+      const entry = this.models.get(name);
+      if (entry && entry.loaded.size === 0) Object.assign(entry, { state: 'failed', error: err.message });
+      throw new TaskFailure('INFERENCE_ERROR', `model ${name}: ${err.message}`);
     });
     if (!m) throw new TaskFailure('MODEL_NOT_FOUND', `no model ${name} with a <version>/model.onnx in ${this.options.modelsDir}`);
     if (version !== undefined && !m.versions.includes(version)) {
