@@ -190,6 +190,25 @@ describe.skipIf(!available)(`interop: master + 2 worker processes over a real Mo
     expect(bySource(w2.id)).toContain('worker online');
   });
 
+  it('a malformed status published with mosquitto_pub is logged and dropped; the master keeps working', async () => {
+    const bogus = uniqueId('bogus');
+    const pub = (topic: string, payload: string) =>
+      procs.spawn(`mosquitto_pub ${topic}`, 'mosquitto_pub', ['-h', broker!.host, '-p', String(broker!.port), '-V', 'mqttv311', '-q', '1', '-r', '-t', topic, '-m', payload]);
+    for (const p of [
+      pub(topics.workerStatus(bogus), 'not json {'),
+      pub(topics.workerStatus(`${bogus}-x`), JSON.stringify({ worker_id: 'someone-else', state: 'WORKER_STATE_ONLINE', kinds: ['echo'], capacity: 1 })),
+    ]) {
+      expect((await p.waitForExit(10_000)).code, p.output()).toBe(0);
+    }
+    await waitForLog(master, /^invalid worker status dropped$/);
+    await waitFor(() => master.matching(/invalid worker status dropped/).length >= 2, 'both bad statuses logged');
+    expect((await workersView()).map((w) => w.id)).not.toContain(bogus);
+    expect((await workersView()).map((w) => w.id)).not.toContain('someone-else');
+    expect(master.running).toBe(true);
+    const t = await runTask(httpUrl, { kind: 'echo', input: { text: 'still fine' } }, 20_000);
+    expect(t.status).toBe('succeeded');
+  }, 30_000);
+
   it('kill -9 of a worker: mosquitto_sub sees the Last Will (retained OFFLINE), the master shows it offline and re-dispatches its task', async () => {
     // two sleeps at once: least loaded puts one on each worker
     const ids = await Promise.all([0, 1].map(() => submit({ kind: 'sleep', input: { ms: 1500 } })));
