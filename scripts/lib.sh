@@ -164,7 +164,13 @@ tw_mosquitto_sub() {
     local cfg rc=0
     cfg="$(mktemp -d)"
     printf -- '-u observer\n-P %s\n' "$(cat "$pwfile")" > "$cfg/mosquitto_sub"
-    XDG_CONFIG_HOME="$cfg" mosquitto_sub -h "${TASKWIRE_MQTT_HOST:-127.0.0.1}" -p "$TW_OBSERVER_PUBLISH" "$@" || rc=$?
+    XDG_CONFIG_HOME="$cfg" mosquitto_sub -h "${TASKWIRE_MQTT_HOST:-127.0.0.1}" -p "$TW_OBSERVER_PUBLISH" "$@" &
+    local child=$!
+    # Pass SIGTERM/SIGINT on, so that no mosquitto_sub outlives this script.
+    trap 'kill "$child" 2>/dev/null || true' TERM INT
+    wait "$child" || rc=$?
+    trap - TERM INT
+    wait "$child" 2>/dev/null || true
     rm -rf "$cfg"
     return "$rc"
   fi

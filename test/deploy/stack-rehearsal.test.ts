@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cliBuilt, dockerfileRuntimeEnv } from './code-facts.js';
+import { FakeDocker } from './fake-docker.js';
 import { Rehearsal, freePort } from './rehearsal-env.js';
 import { REPO_ROOT, durationMs, loadStack, parseMosquittoConf } from './stack-model.js';
 
@@ -179,6 +180,46 @@ describe.skipIf(!MOSQUITTO)('stack rehearsal (Mosquitto + master + workers as lo
     expect(r.stdout).toContain('all checks passed');
     expect(r.stdout).toMatch(new RegExp(`ok {3}${workers.length} worker\\(s\\) registered`));
   }, 100_000);
+
+  it('passes verify.sh in Docker mode too (a stand-in docker reports the services converged)', () => {
+    const docker = new FakeDocker(join(dir, 'fake-docker'));
+    docker.setState({ swarm: 'active', manager: true, services: ['taskwire_master 1/1', 'taskwire_worker 2/2'], stacks: ['taskwire'] });
+    const r = spawnSync(
+      'bash',
+      [join(REPO_ROOT, 'scripts', 'verify.sh'), '--endpoint', `http://127.0.0.1:${master.env.TASKWIRE_HTTP_PORT}`, '--min-workers', String(workers.length), '--timeout', '60'],
+      { encoding: 'utf8', env: docker.env({ TASKWIRE_SECRETS_DIR: rehearsal.map.secretsDir }), timeout: 90_000 },
+    );
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toContain('ok   converged: taskwire_master 1/1');
+    expect(r.stdout).toContain('all checks passed');
+  }, 100_000);
+
+  it('shows the cluster with monitor.sh: REST workers and the retained MQTT cluster status, as the observer', async () => {
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      TASKWIRE_SECRETS_DIR: rehearsal.map.secretsDir,
+      TASKWIRE_OBSERVER_PUBLISH: String(rehearsal.map.ports.get(1884)),
+    };
+    const endpoint = `http://127.0.0.1:${master.env.TASKWIRE_HTTP_PORT}`;
+    const once = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'monitor.sh'), '--once', '--endpoint', endpoint], { encoding: 'utf8', env, timeout: 30_000 });
+    expect(once.status, once.stderr).toBe(0);
+    expect(once.stdout).toContain('== workers');
+    expect(once.stdout).not.toContain('unreachable');
+    expect(once.stdout.split('== MQTT')[1] ?? '', 'retained cluster status via the observer listener').toContain('master_id');
+    // --mqtt streams; the retained worker statuses arrive at once.
+    const stream = start('monitor --mqtt', 'bash', [join(REPO_ROOT, 'scripts', 'monitor.sh'), '--mqtt'], env);
+    procs.push(stream);
+    await waitFor('worker statuses from monitor.sh --mqtt', 10_000, () => (/^taskwire\/v1\/workers\/\S+\/status \{/m.test(stream.output()) ? true : undefined), () => tail(stream));
+    expect(stream.output()).not.toMatch(/not authori[sz]ed|refused/i);
+    // SIGTERM reaches mosquitto_sub too: the script exits, leaving no subscriber behind.
+    stream.child.kill('SIGTERM');
+    await stream.exit;
+    const subs = spawnSync('pgrep', ['-f', `mosquitto_sub -h 127.0.0.1 -p ${rehearsal.map.ports.get(1884)!}`], { encoding: 'utf8' });
+    const leaked = subs.stdout.split('\n').filter(Boolean);
+    for (const pid of leaked) process.kill(Number(pid), 'SIGKILL');
+    expect(leaked, 'a mosquitto_sub outlived monitor.sh').toEqual([]);
+  }, 60_000);
 
   it('passes every healthcheck stack.yml declares (workers, master, the broker)', async () => {
     for (const w of workers) {
