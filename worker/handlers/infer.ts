@@ -87,6 +87,16 @@ export class InferHandler implements TaskHandler {
     return { output: output as unknown as JsonValue };
   }
 
+  /** CONTROL_ACTION_LOAD_MODEL: (re)loads a repository model (default: latest version). */
+  async loadModel(name: string, version?: string): Promise<void> {
+    await this.deps.engine.load(name, version);
+  }
+
+  /** CONTROL_ACTION_UNLOAD_MODEL: unloads one version or all. */
+  async unloadModel(name: string, version?: string): Promise<void> {
+    await this.deps.engine.unload(name, version);
+  }
+
   close(): Promise<void> {
     return this.deps.release();
   }

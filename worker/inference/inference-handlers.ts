@@ -21,8 +21,17 @@ export interface InferenceHandlers {
   handlers: TaskHandler[];
 }
 
-/** Like createInferenceHandlers, but also returns the engine (metrics, load/unload control). */
-export async function createInference(options: InferenceHandlersOptions, logger: Logger): Promise<InferenceHandlers> {
+/**
+ * Like createInferenceHandlers, but also returns the engine (metrics, load /
+ * unload control). With `start` (default true) the models are loaded before
+ * it resolves: the repository (a model that fails is reported `failed`) and
+ * OCR (if OCR cannot load, it is logged and `ppocr` is advertised not ready).
+ */
+export async function createInference(
+  options: InferenceHandlersOptions,
+  logger: Logger,
+  { start = true }: { start?: boolean } = {},
+): Promise<InferenceHandlers> {
   const log = logger.child({ component: 'inference' });
   const engine = new InferenceEngine(options, log);
   const ocr = options.ocr === false ? undefined : new OcrService(engine, options.ocrOptions);
@@ -41,10 +50,26 @@ export async function createInference(options: InferenceHandlersOptions, logger:
     }),
   ];
   if (ocr) handlers.push(new OcrHandler({ engine, ocr, release: once(release) }));
+  if (start) {
+    try {
+      await Promise.all(
+        handlers.map((h) =>
+          h.start?.().catch((err: unknown) => {
+            if (h.kind !== 'ocr') throw err;
+            log.error({ err: (err as Error).message }, 'OCR models failed to load; ocr is not ready');
+            return false;
+          }),
+        ),
+      );
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+  }
   return { engine, handlers };
 }
 
-/** `infer` and (unless options.ocr === false) `ocr` handlers; call start() on each. */
+/** `infer` and (unless options.ocr === false) `ocr` handlers, with their models loaded. */
 export async function createInferenceHandlers(options: InferenceHandlersOptions, logger: Logger): Promise<TaskHandler[]> {
   return (await createInference(options, logger)).handlers;
 }
