@@ -221,6 +221,43 @@ describe('images', () => {
   });
 });
 
+describe('runtime dependencies of the image', () => {
+  /** Dynamic imports of dev dependencies on code paths that never run from dist/. */
+  const DEV_ONLY_DYNAMIC: Record<string, string> = {
+    typescript: 'worker/inference/thread-entry.ts transpiles session-thread.ts only when running from .ts sources',
+  };
+
+  it.runIf(cliBuilt())('imports from dist/ only production dependencies (the image installs --omit=dev)', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    const prod = new Set(Object.keys(pkg.dependencies ?? {}));
+    const bad: string[] = [];
+    const walk = (dir: string): void => {
+      if (!existsSync(dir)) return;
+      for (const name of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, name.name);
+        if (name.isDirectory()) walk(path);
+        else if (name.name.endsWith('.js')) {
+          const text = readFileSync(path, 'utf8');
+          const specs = [
+            ...[...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/gm)].map((m) => ({ spec: m[1]!, dynamic: false })),
+            ...[...text.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm)].map((m) => ({ spec: m[1]!, dynamic: false })),
+            ...[...text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => ({ spec: m[1]!, dynamic: true })),
+          ];
+          for (const { spec, dynamic } of specs) {
+            if (spec.startsWith('.') || spec.startsWith('node:')) continue;
+            const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+            if (prod.has(name)) continue;
+            if (dynamic && DEV_ONLY_DYNAMIC[name]) continue;
+            bad.push(`${path.slice(REPO_ROOT.length + 1)}: ${dynamic ? 'import()' : 'import'} ${spec}`);
+          }
+        }
+      }
+    };
+    for (const d of ['common', 'master', 'worker', 'cli']) walk(join(REPO_ROOT, 'dist', d));
+    expect(bad, 'not in package.json "dependencies": missing from the production image').toEqual([]);
+  });
+});
+
 describe('healthchecks and commands', () => {
   it('has dist/cli/taskwire.js (run `npm run build` first)', () => {
     expect(cliBuilt(), `${CLI} missing: npm run build`).toBe(true);
