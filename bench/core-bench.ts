@@ -35,6 +35,7 @@ async function startEnv(workerCount: number, capacity: number): Promise<Env> {
           ...process.env,
           TASKWIRE_MQTT_URL: master.mqttUrl,
           TASKWIRE_GRPC_URL: `127.0.0.1:${master.grpcPort}`,
+          TASKWIRE_CLUSTER_TOKEN: master.clusterToken,
           TASKWIRE_WORKER_CAPACITY: String(capacity),
           TASKWIRE_WORKER_ID: `bench-${process.pid}-${workerCount}-${i}`,
           TASKWIRE_WORKER_KINDS: 'echo,sleep',
@@ -180,7 +181,7 @@ async function registrationTimes(n: number): Promise<number[]> {
         master.registry.on('online', on);
       });
       const worker = await Worker.create(
-        { workerId: id, mqttUrl: master.mqttUrl, logToStdout: false, healthFile: `/tmp/${id}.health` },
+        { workerId: id, mqttUrl: master.mqttUrl, mqttPassword: master.clusterToken, logToStdout: false, healthFile: `/tmp/${id}.health` },
         { logger: { logger: silentLogger() } },
       );
       connectedAt = (worker as unknown as { connectedAtPerf: number }).connectedAtPerf;

@@ -75,6 +75,8 @@ function addMasterFlags(cmd: Command): Command {
 async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promise<void> {
   const env = process.env;
   const fromEnv = await masterOptionsFromEnv(env);
+  // `start` is the local, single-machine setup: mosquitto_sub works there without credentials.
+  fromEnv.anonymousRead ??= localWorkersDefault > 0 ? 'localhost' : 'off';
   const options: MasterOptions = {
     ...fromEnv,
     ...(flags.httpPort !== undefined && { httpPort: flags.httpPort }),
@@ -91,7 +93,12 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
     workers = new LocalWorkers({
       count: localCount,
       cliPath: fileURLToPath(import.meta.url),
-      env: { ...env, TASKWIRE_MQTT_URL: master.options.mqttUrl ?? `mqtt://127.0.0.1:${master.broker?.port}`, TASKWIRE_GRPC_URL: `127.0.0.1:${master.grpcPort}` },
+      env: {
+        ...env,
+        TASKWIRE_MQTT_URL: master.options.mqttUrl ?? `mqtt://127.0.0.1:${master.broker?.port}`,
+        TASKWIRE_GRPC_URL: `127.0.0.1:${master.grpcPort}`,
+        ...(master.clusterToken && { TASKWIRE_CLUSTER_TOKEN: master.clusterToken }),
+      },
       log: master.log,
       graceMs: 10_000,
       idPrefix: `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) || 'local'}-local`,
@@ -105,7 +112,9 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
       `    REST:     http://${shown}:${master.httpPort}/api/v1\n` +
       `    MQTT:     ${master.mqttUrl}   (watch: mosquitto_sub -v -h 127.0.0.1 -p ${master.broker?.port ?? 1883} -t '${master.topics.everything()}')\n` +
       `    gRPC:     ${shown}:${master.grpcPort}\n` +
-      `    workers:  ${localCount} local\n\n`,
+      `    workers:  ${localCount} local` +
+      (master.clusterToken ? `; others join with TASKWIRE_CLUSTER_TOKEN (print it: taskwire token --data-dir ${master.options.dataDir})` : '') +
+      `\n\n`,
   );
   onSignals(async () => {
     master.log.info('shutting down');
@@ -195,6 +204,20 @@ export function buildProgram(): Command {
       for (const w of body.workers) {
         process.stdout.write(`${w.id.padEnd(40)} ${w.state.padEnd(9)} ${w.language.padEnd(11)} ${String(w.running).padStart(3)}/${w.capacity}  ${w.kinds.join(',')}\n`);
       }
+    });
+  program
+    .command('token')
+    .description("print the cluster token workers need to join this master's embedded broker")
+    .option('--data-dir <dir>', 'the master\'s data directory [TASKWIRE_DATA_DIR, ./data]')
+    .action(async (o: { dataDir?: string }) => {
+      const { SqliteTaskStore } = await import('../master/sqlite-task-store.js');
+      const { join } = await import('node:path');
+      const dir = resolvePath(o.dataDir ?? process.env.TASKWIRE_DATA_DIR ?? 'data');
+      const store = new SqliteTaskStore({ path: join(dir, 'taskwire.db') });
+      const token = store.getMeta('cluster_token');
+      await store.close();
+      if (!token) throw new TaskwireError('NOT_FOUND', `no cluster token in ${dir} (start the master once, or set TASKWIRE_CLUSTER_TOKEN)`);
+      process.stdout.write(`${token}\n`);
     });
   program
     .command('health')

@@ -7,24 +7,9 @@ import { createServer, type Server } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from '../common/logger.js';
 
-/** Decides who may connect, publish and subscribe. */
-export interface BrokerPolicy {
-  authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): boolean;
-  canPublish(client: ClientIdentity, topic: string): boolean;
-  canSubscribe(client: ClientIdentity, topicFilter: string): boolean;
-}
+import type { BrokerPolicy, ClientIdentity } from './broker-policy.js';
 
-export interface ClientIdentity {
-  clientId: string;
-  username: string | undefined;
-}
-
-/** Everything allowed (but `$share`, which aedes would silently drop). */
-export const OPEN_POLICY: BrokerPolicy = {
-  authenticate: () => true,
-  canPublish: (_c, topic) => !topic.startsWith('$'),
-  canSubscribe: () => true,
-};
+export { OPEN_POLICY } from './broker-policy.js';
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -53,9 +38,10 @@ export class EmbeddedBroker {
     const broker = new EmbeddedBroker(aedes, server, log);
     const identities = broker.identities;
     aedes.authenticate = (client, username, password, done) => {
-      const ok = policy.authenticate(client.id, username ?? undefined, password ?? undefined);
-      if (ok) {
-        identities.set(client, { clientId: client.id, username: username ?? undefined });
+      const remoteAddress = (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
+      const identity = policy.authenticate({ clientId: client.id, username: username ?? undefined, password: password ?? undefined, remoteAddress });
+      if (identity) {
+        identities.set(client, identity);
         done(null, true);
       } else {
         log.warn({ client_id: client.id, username }, 'MQTT client refused: bad credentials');
@@ -63,7 +49,8 @@ export class EmbeddedBroker {
         done(err as never, false);
       }
     };
-    const who = (client: Client | null): ClientIdentity => (client && identities.get(client)) || { clientId: client?.id ?? '', username: undefined };
+    const nobody: ClientIdentity = { clientId: '', username: undefined, role: 'anonymous' };
+    const who = (client: Client | null): ClientIdentity => (client && identities.get(client)) || nobody;
     aedes.authorizePublish = (client, packet, done) => {
       if (client && !policy.canPublish(who(client), packet.topic)) {
         log.warn({ client_id: client.id, topic: packet.topic }, 'MQTT publish refused by ACL');
@@ -79,6 +66,10 @@ export class EmbeddedBroker {
         return;
       }
       done(null, sub);
+    };
+    aedes.authorizeForward = (client, packet) => {
+      if (packet.topic.startsWith('$SYS')) return null;
+      return policy.canReceive(who(client), packet.topic) ? packet : null;
     };
     aedes.on('clientError', (client, err) => log.debug({ client_id: client.id, err: err.message }, 'MQTT client error'));
     aedes.on('connectionError', (client, err) => log.debug({ client_id: client?.id, err: err.message }, 'MQTT connection error'));

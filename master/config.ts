@@ -8,6 +8,7 @@ import { ConfigError } from '../common/errors.js';
 import { type Env, assertPort, envInt, envSecret, envString, envEnum, parseMqttUrl } from '../common/env.js';
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { DEFAULT_TOPIC_ROOT, assertTopicRoot, ID_PATTERN } from '../common/topics.js';
+import type { AnonymousRead } from './broker-policy.js';
 
 export interface MasterOptions {
   /** Unique id of this master (default `master-<hostname>`). */
@@ -53,6 +54,14 @@ export interface MasterOptions {
   dataDir?: string;
   /** Finished tasks and their results are kept this long (default 7 days). */
   resultTtlMs?: number;
+  /** Shared secret workers present as MQTT password (username = worker id). Default: generated and kept in the store. */
+  clusterToken?: string;
+  /** Per-worker MQTT passwords (worker id -> password), in place of the cluster token. */
+  workerPasswords?: Record<string, string>;
+  /** Password of the read-only `observer` MQTT account (status, logs, cluster); none by default. */
+  observerPassword?: string;
+  /** Anonymous read-only access to status and logs on the embedded broker (default off). */
+  anonymousRead?: AnonymousRead;
   /** How often cluster status is published (default 2000 ms). */
   clusterStatusIntervalMs?: number;
   /** Largest accepted task input, bytes of JSON (default 1 MiB). */
@@ -68,7 +77,9 @@ export interface MasterOptions {
   apiKeys?: string[];
 }
 
-export type ResolvedMasterOptions = Required<Omit<MasterOptions, 'mqttUrl' | 'mqttUsername' | 'mqttPassword'>> & {
+export type ResolvedMasterOptions = Required<Omit<MasterOptions, 'mqttUrl' | 'mqttUsername' | 'mqttPassword' | 'clusterToken' | 'observerPassword'>> & {
+  clusterToken: string | undefined;
+  observerPassword: string | undefined;
   mqttUrl: string | undefined;
   mqttUsername: string | undefined;
   mqttPassword: string | undefined;
@@ -92,6 +103,8 @@ export const MASTER_DEFAULTS = {
   cancelGraceMs: 5000,
   dataDir: '',
   resultTtlMs: 7 * 24 * 3600_000,
+  workerPasswords: {} as Record<string, string>,
+  anonymousRead: 'off' as AnonymousRead,
   clusterStatusIntervalMs: 2000,
   maxInputBytes: 1024 * 1024,
   maxFinishedTasks: 100_000,
@@ -141,6 +154,10 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     cancelGraceMs: positiveInt('TASKWIRE_CANCEL_GRACE_MS', o.cancelGraceMs, 0),
     dataDir: o.dataDir,
     resultTtlMs: positiveInt('TASKWIRE_RESULT_TTL_MS', o.resultTtlMs, 1000),
+    clusterToken: options.clusterToken,
+    workerPasswords: o.workerPasswords,
+    observerPassword: options.observerPassword,
+    anonymousRead: o.anonymousRead,
     clusterStatusIntervalMs: positiveInt('clusterStatusIntervalMs', o.clusterStatusIntervalMs, 50),
     maxInputBytes: positiveInt('TASKWIRE_MAX_INPUT_BYTES', o.maxInputBytes, 1024),
     maxFinishedTasks: positiveInt('maxFinishedTasks', o.maxFinishedTasks),
@@ -184,8 +201,37 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     retryMaxMs: envInt(env, 'TASKWIRE_RETRY_MAX_MS', { min: 0 }),
     cancelGraceMs: envInt(env, 'TASKWIRE_CANCEL_GRACE_MS', { min: 0 }),
     dataDir: envString(env, 'TASKWIRE_DATA_DIR'),
+    clusterToken: await envSecret(env, 'TASKWIRE_CLUSTER_TOKEN'),
+    workerPasswords: await workerPasswordsFromEnv(env),
+    observerPassword: await envSecret(env, 'TASKWIRE_OBSERVER_PASSWORD'),
+    anonymousRead: envEnum(env, 'TASKWIRE_MQTT_ANONYMOUS_READ', ['off', 'localhost', 'any'] as const),
     resultTtlMs: envInt(env, 'TASKWIRE_RESULT_TTL_MS', { min: 1000 }),
     maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: 64 * 1024 * 1024 }),
     apiKeys: (await envSecret(env, 'TASKWIRE_API_KEYS'))?.split(/[\s,]+/).filter(Boolean),
   };
+}
+
+/** TASKWIRE_WORKER_CREDENTIALS_FILE: one `worker-id:password` per line (# comments). */
+async function workerPasswordsFromEnv(env: Env): Promise<Record<string, string> | undefined> {
+  const file = envString(env, 'TASKWIRE_WORKER_CREDENTIALS_FILE');
+  if (file === undefined) return undefined;
+  const { readFile } = await import('node:fs/promises');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('TASKWIRE_WORKER_CREDENTIALS_FILE', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  const out: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((line, i) => {
+    const l = line.trim();
+    if (!l || l.startsWith('#')) return;
+    const at = l.indexOf(':');
+    const id = l.slice(0, at);
+    if (at < 1 || !ID_PATTERN.test(id) || at === l.length - 1) {
+      throw new ConfigError('TASKWIRE_WORKER_CREDENTIALS_FILE', `line ${i + 1}: expected worker-id:password`);
+    }
+    out[id] = l.slice(at + 1);
+  });
+  return out;
 }

@@ -12,7 +12,8 @@ import { PROTOCOL_VERSION } from '../common/proto-root.js';
 import { ResultTokens } from '../common/result-token.js';
 import { Topics } from '../common/topics.js';
 import { type MasterOptions, type ResolvedMasterOptions, resolveMasterOptions } from './config.js';
-import { EmbeddedBroker, OPEN_POLICY, type BrokerPolicy } from './broker.js';
+import { EmbeddedBroker } from './broker.js';
+import { ClusterPolicy, type BrokerPolicy } from './broker-policy.js';
 import { ClusterMonitor } from './cluster-monitor.js';
 import { HttpServer } from './http/http-server.js';
 import { restApi } from './http/rest-api.js';
@@ -113,10 +114,15 @@ export class Master {
     const store =
       deps.store ??
       (resolved.dataDir ? new SqliteTaskStore({ path: join(resolved.dataDir, 'taskwire.db') }) : new MemoryTaskStore(resolved.maxFinishedTasks));
-    // Result tokens must verify across restarts: keep the key with the tasks.
+    // Result tokens must verify across restarts, and workers keep their
+    // cluster token: keep both with the tasks.
     if (!resolved.resultSecret) {
       resolved.resultSecret = store.getMeta('result_secret') ?? randomBytes(32).toString('base64url');
       store.setMeta('result_secret', resolved.resultSecret);
+    }
+    if (!resolved.clusterToken && !resolved.mqttUrl) {
+      resolved.clusterToken = store.getMeta('cluster_token') ?? randomBytes(24).toString('base64url');
+      store.setMeta('cluster_token', resolved.clusterToken);
     }
     const master = new Master(resolved, clock, logger, store);
     try {
@@ -128,6 +134,11 @@ export class Master {
     return master;
   }
 
+  /** The token workers present to the embedded broker (undefined with an external broker). */
+  get clusterToken(): string | undefined {
+    return this.options.clusterToken;
+  }
+
   get grpcPort(): number {
     return this.results.port;
   }
@@ -135,10 +146,25 @@ export class Master {
   private async start(deps: MasterDeps): Promise<void> {
     const o = this.options;
     const { log, metrics, tasks, registry } = this;
+    let mqttUsername = o.mqttUsername;
+    let mqttPassword = o.mqttPassword;
     if (o.mqttUrl) {
       this.mqttUrl = o.mqttUrl;
     } else {
-      this.broker = await EmbeddedBroker.create({ host: o.bindHost, port: o.mqttPort, policy: deps.brokerPolicy ?? OPEN_POLICY, log });
+      // The master's own account on the embedded broker: fresh every start.
+      mqttUsername = `taskwire-master-${randomBytes(4).toString('hex')}`;
+      mqttPassword = randomBytes(24).toString('base64url');
+      const policy =
+        deps.brokerPolicy ??
+        new ClusterPolicy({
+          topics: this.topics,
+          master: { username: mqttUsername, password: mqttPassword },
+          clusterToken: o.clusterToken,
+          workerPasswords: new Map(Object.entries(o.workerPasswords)),
+          observerPassword: o.observerPassword,
+          anonymousRead: o.anonymousRead,
+        });
+      this.broker = await EmbeddedBroker.create({ host: o.bindHost, port: o.mqttPort, policy, log });
       this.mqttUrl = `mqtt://127.0.0.1:${this.broker.port}`;
     }
     this.results = await ResultServer.create({
@@ -204,8 +230,8 @@ export class Master {
 
     this.link = await MasterLink.create({
       url: this.mqttUrl,
-      username: o.mqttUsername,
-      password: o.mqttPassword,
+      username: mqttUsername,
+      password: mqttPassword,
       clientId: o.masterId,
       topics: this.topics,
       log,

@@ -83,7 +83,8 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     workerId,
     masterHost,
     mqttUrl,
-    mqttUsername: options.mqttUsername,
+    // With only a password (cluster token), the username is the worker id.
+    mqttUsername: options.mqttUsername ?? (options.mqttPassword !== undefined ? workerId : undefined),
     mqttPassword: options.mqttPassword,
     grpcTarget: options.grpcTarget,
     topicRoot,
@@ -108,7 +109,7 @@ export async function workerOptionsFromEnv(env: Env): Promise<WorkerOptions> {
     masterHost: envString(env, 'TASKWIRE_MASTER'),
     mqttUrl,
     mqttUsername: envString(env, 'TASKWIRE_MQTT_USERNAME'),
-    mqttPassword: await envSecret(env, 'TASKWIRE_MQTT_PASSWORD'),
+    mqttPassword: (await envSecret(env, 'TASKWIRE_MQTT_PASSWORD')) ?? (await envSecret(env, 'TASKWIRE_CLUSTER_TOKEN')),
     grpcTarget: grpcUrl?.replace(/^(grpc|http):\/\//, ''),
     topicRoot: envString(env, 'TASKWIRE_TOPIC_ROOT'),
     capacity: envInt(env, 'TASKWIRE_WORKER_CAPACITY', { min: 1, max: 10_000 }),

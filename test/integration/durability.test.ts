@@ -38,7 +38,7 @@ describe('durable master (SQLite store)', () => {
     await a.close(); // no worker ever ran them
     const b = await master(dir);
     expect(b.tasks.queue.size).toBe(20);
-    const w = await Worker.create({ workerId: uniqueId('w'), mqttUrl: b.mqttUrl, logToStdout: false, healthFile: join(dir, 'w.health') }, { logger: log });
+    const w = await Worker.create({ workerId: uniqueId('w'), mqttUrl: b.mqttUrl, mqttPassword: b.clusterToken, logToStdout: false, healthFile: join(dir, 'w.health') }, { logger: log });
     cleanup.push(() => w.close(0));
     const httpB = `http://127.0.0.1:${b.httpPort}`;
     const done = await Promise.all(ids.map((id) => waitForTask(httpB, id)));
@@ -58,7 +58,7 @@ describe('durable master (SQLite store)', () => {
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const a = await master(dir);
     const mqttPort = a.broker!.port;
-    const w = await Worker.create({ workerId: uniqueId('w'), mqttUrl: a.mqttUrl, logToStdout: false, healthFile: join(dir, 'w.health') }, { logger: log });
+    const w = await Worker.create({ workerId: uniqueId('w'), mqttUrl: a.mqttUrl, mqttPassword: a.clusterToken, logToStdout: false, healthFile: join(dir, 'w.health') }, { logger: log });
     cleanup.push(() => w.close(0));
     const { task } = a.tasks.submit({ kind: 'sleep', input: { ms: 1500 } });
     await waitFor(() => a.tasks.get(task.id)?.status === 'running', 'running');
@@ -79,7 +79,7 @@ describe('durable master (SQLite store)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskwire-durable-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const m = await master(dir);
-    const w = await Worker.create({ workerId: uniqueId('w'), mqttUrl: m.mqttUrl, logToStdout: false, healthFile: join(dir, 'w.health') }, { logger: log });
+    const w = await Worker.create({ workerId: uniqueId('w'), mqttUrl: m.mqttUrl, mqttPassword: m.clusterToken, logToStdout: false, healthFile: join(dir, 'w.health') }, { logger: log });
     cleanup.push(() => w.close(0));
     const url = `http://127.0.0.1:${m.httpPort}`;
     const sessionId = `sess-${Date.now()}`;
