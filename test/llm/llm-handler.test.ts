@@ -131,7 +131,7 @@ describe('createLlmHandler', () => {
     );
     const oai = await server(openaiRoute);
     const { logger } = captureLogger();
-    const h = await handler({ OPENAI_BASE_URL: `${oai.url}/v1`, OPENAI_MODELS: 'm1', TASKWIRE_OLLAMA_URL: ollama.url }, logger);
+    const h = await handler({ OPENAI_BASE_URL: `${oai.url}/v1`, OPENAI_MODELS: 'm1', TASKWIRE_OLLAMA_URL: ollama.url, TASKWIRE_OLLAMA_PROBE_MS: '10000' }, logger);
     expect(h.models().map((m) => [m.provider, m.name])).toEqual([
       ['openai', 'm1'],
       ['ollama', 'qwen2.5:0.5b'],
