@@ -114,7 +114,7 @@ describe('createLlmHandler', () => {
       writeJson(res, 404, {});
     });
     const { logger } = captureLogger();
-    const h = await handler({ TASKWIRE_OLLAMA_URL: s.url }, logger);
+    const h = await handler({ TASKWIRE_OLLAMA_URL: s.url, TASKWIRE_OLLAMA_PROBE_MS: '10000' }, logger);
     expect(h.models().map((m) => [m.provider, m.name])).toEqual([
       ['ollama', 'llama3.2:latest'],
       ['ollama', 'llama3.2'],
