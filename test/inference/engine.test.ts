@@ -3,10 +3,13 @@
  * MatMul+Add models the test builds: numeric results, dynamic batching, bad
  * input, a file that is not ONNX, load/unload at run time.
  */
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../common/logger.js';
 import { TaskFailure } from '../../worker/handlers/task-handler.js';
 import { InferenceEngine } from '../../worker/inference/inference-engine.js';
+import { probeCuda } from '../../worker/inference/execution-provider.js';
 import { float32Tensor, type WireTensor } from '../../worker/inference/wire-tensor.js';
 import { linearModel, linearRef, tempRepo, type TempRepo } from './onnx-fixtures.js';
 
@@ -164,5 +167,30 @@ describe('InferenceEngine', () => {
     const gone = await failure(engine.infer('second', undefined, { X: x([[1, 2, 3, 4]]) }));
     expect(gone.code).toBe('MODEL_NOT_FOUND');
     await expect(engine.unload('second')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+});
+
+describe.skipIf(probeCuda().available)('execution providers without a GPU', () => {
+  test('a model that asks for CUDA runs on CPU, says so in its status, and logs why', async () => {
+    const repo = await tempRepo();
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const engine = new InferenceEngine({ modelsDir: repo.dir, executionProvider: 'cpu' }, pino({ level: 'info' }, sink));
+    try {
+      await repo.add('gpu-model', '1', linearModel(W, B), { execution_provider: 'cuda' });
+      await engine.start();
+      expect(engine.status('gpu-model')).toMatchObject({ state: 'ready', executionProvider: 'cpu' });
+      expect(lines.join('')).toMatch(/CUDA requested but .*; falling back to CPU/);
+      const r = await engine.infer('gpu-model', undefined, { X: x([[0, 0, 0, 0]]) });
+      expect(rowsOf(r.outputs.Y)).toEqual([[0.5, -1, 2]]);
+    } finally {
+      await engine.close();
+      await repo.remove();
+    }
   });
 });
