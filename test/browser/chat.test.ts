@@ -14,11 +14,18 @@ import { startCluster, waitForTask } from '../helpers/cluster.js';
 import { startFakeServer, writeJson, writeSse, type FakeHttpServer } from '../llm/fake-http-server.js';
 import { silentLogger } from '../../common/logger.js';
 import { createLlmHandler } from '../../worker/handlers/llm/create-llm-handler.js';
+import type { TaskContext, TaskHandler, TaskOutput } from '../../worker/handlers/task-handler.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = join(REPO, 'dist', 'web');
 const WEB_INDEX = join(WEB_DIR, 'index.html');
 const ARTIFACTS = join(REPO, 'test-artifacts');
+/**
+ * Generous on purpose: the machine is shared and can be heavily loaded. These
+ * bound a hang; they are not speed checks.
+ */
+const CASE_TIMEOUT_MS = 120_000;
+const WAIT_MS = 30_000;
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
@@ -32,11 +39,23 @@ interface PageElement {
   querySelector(selector: string): PageElement | null;
 }
 declare const document: {
+  querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement>;
   readonly documentElement: { readonly scrollWidth: number };
 };
 declare const localStorage: { getItem(key: string): string | null };
-declare const window: { readonly __xss?: unknown };
+declare const MutationObserver: new (callback: () => void) => {
+  observe(target: PageElement, options: { subtree?: boolean; childList?: boolean; characterData?: boolean; attributes?: boolean; attributeFilter?: string[] }): void;
+};
+/** The answer bubble as the page showed it after one change. */
+interface AnswerSnapshot {
+  shown: string;
+  status: string;
+  loadingVisible: boolean;
+  stopVisible: boolean;
+  busy: string;
+}
+declare const window: { readonly __xss?: unknown; __snapshots?: AnswerSnapshot[]; __states?: string[] };
 
 interface TaskJson {
   id: string;
@@ -60,7 +79,7 @@ describe('browser chat', () => {
     }
     // Serve the built chat explicitly (not whatever index.html the master would find first).
     cluster = await startCluster({ workers: 1, master: { webDir: WEB_DIR } });
-    browser = await launchBrowser();
+    browser = await launchBrowser({ actionTimeoutMs: WAIT_MS });
   }, 120_000);
 
   afterEach(async () => {
@@ -72,7 +91,7 @@ describe('browser chat', () => {
     await browser?.close();
     await cluster?.close();
     await provider?.close();
-  }, 60_000);
+  }, CASE_TIMEOUT_MS);
 
   async function openChat(viewport?: { width: number; height: number }): Promise<{ page: Page; problems: PageProblems }> {
     const { page, context, problems } = await browser!.newPage(viewport ? { viewport } : {});
@@ -156,7 +175,7 @@ describe('browser chat', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'chat.png') });
     expect(problems.errors).toEqual([]);
     expect(problems.failedRequests).toEqual([]);
-  }, 60_000);
+  }, CASE_TIMEOUT_MS);
 
   it('shows an answer partially while its words stream in, then complete without the loading indicator (phone-sized screen)', async () => {
     const { page, problems } = await openChat({ width: 360, height: 720 });
@@ -165,37 +184,40 @@ describe('browser chat', () => {
 
     await page.locator('#kind').selectOption('echo');
     await page.locator('#echo-delay').fill('150');
-    const answer = await send(page, 'echo', text);
-
-    // One snapshot taken inside the page while the answer is incomplete.
-    const partial = await page.waitForFunction(
-      (full) => {
+    // Record the newest answer after every change the page makes (a MutationObserver
+    // misses none, however slowly this machine runs the test).
+    await page.evaluate(() => {
+      const snapshots: AnswerSnapshot[] = [];
+      window.__snapshots = snapshots;
+      const log = document.querySelector('#chat-log')!;
+      new MutationObserver(() => {
         const bubble = Array.from(document.querySelectorAll('.turn--answer')).at(-1);
-        const shown = bubble?.querySelector('.answer-text')?.textContent ?? '';
-        if (shown === '' || shown === full) return null;
-        const loading = bubble?.querySelector('.loading');
-        const stop = bubble?.querySelector('.stop-button');
-        return {
-          shown,
-          status: bubble?.getAttribute('data-status') ?? '',
+        if (!bubble) return;
+        const loading = bubble.querySelector('.loading');
+        const stop = bubble.querySelector('.stop-button');
+        snapshots.push({
+          shown: bubble.querySelector('.answer-text')?.textContent ?? '',
+          status: bubble.getAttribute('data-status') ?? '',
           // offsetParent is null for an element that is not rendered.
           loadingVisible: !!loading && loading.offsetParent !== null,
           stopVisible: !!stop && stop.offsetParent !== null,
-          busy: bubble?.querySelector('.answer-text')?.getAttribute('aria-busy') ?? '',
-        };
-      },
-      text,
-      { polling: 'raf' },
-    );
-    const seen = (await partial.jsonValue())!;
-    expect(text.startsWith(seen.shown)).toBe(true);
-    expect(seen.shown.length).toBeLessThan(text.length);
-    expect(seen.status).toBe('running');
-    expect(seen.loadingVisible).toBe(true);
-    expect(seen.stopVisible).toBe(true);
-    expect(seen.busy).toBe('true');
+          busy: bubble.querySelector('.answer-text')?.getAttribute('aria-busy') ?? '',
+        });
+      }).observe(log, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    const answer = await send(page, 'echo', text);
 
     await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
+    const snapshots = (await page.evaluate(() => window.__snapshots)) ?? [];
+    // The answer was shown while incomplete, growing word by word, with the
+    // loading indicator and the stop button on screen.
+    const partial = snapshots.filter((snap) => snap.shown !== '' && snap.shown !== text);
+    expect(new Set(partial.map((snap) => snap.shown)).size).toBeGreaterThanOrEqual(2);
+    for (const snap of partial) {
+      expect(text.startsWith(snap.shown)).toBe(true);
+      expect(['assigned', 'running']).toContain(snap.status);
+      expect(snap).toMatchObject({ loadingVisible: true, stopVisible: true, busy: 'true' });
+    }
     expect(await answer.locator('.answer-text').textContent()).toBe(text);
     expect(await answer.locator('.loading').count()).toBe(0);
     const taskId = await answer.getAttribute('data-task-id');
@@ -206,7 +228,7 @@ describe('browser chat', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'chat-narrow.png') });
     expect(problems.errors).toEqual([]);
-  }, 60_000);
+  }, CASE_TIMEOUT_MS);
 
   it('stops a running task with the stop button', async () => {
     const { page, problems } = await openChat();
@@ -222,7 +244,7 @@ describe('browser chat', () => {
     expect(await answer.locator('.loading').count()).toBe(0);
     expect((await fetchTask((await answer.getAttribute('data-task-id'))!)).status).toBe('cancelled');
     expect(problems.errors).toEqual([]);
-  }, 60_000);
+  }, CASE_TIMEOUT_MS);
 
   it('shows reconnecting and disconnected, keeps the session, and catches up on a task that ended meanwhile', async () => {
     const { page, problems } = await openChat();
@@ -233,10 +255,18 @@ describe('browser chat', () => {
     await page.locator('#connection[data-state="connected"]').waitFor();
     expect(await sessionIdOf(page)).toBe(sessionId);
 
-    // A dropped transport: the client retries by itself.
+    // A dropped transport: the client retries by itself (every state shown is recorded).
+    await page.evaluate(() => {
+      const states: string[] = [];
+      window.__states = states;
+      const connection = document.querySelector('#connection')!;
+      new MutationObserver(() => states.push(connection.getAttribute('data-state') ?? '')).observe(connection, {
+        attributes: true,
+        attributeFilter: ['data-state'],
+      });
+    });
     for (const socket of serverSockets()) socket.conn.close();
-    await page.locator('#connection[data-state="reconnecting"]').waitFor();
-    await page.locator('#connection[data-state="connected"]').waitFor();
+    await page.waitForFunction(() => window.__states?.at(-1) === 'connected' && window.__states.includes('reconnecting'));
     expect(await sessionIdOf(page)).toBe(sessionId);
 
     // The server ends the connection: the page says so and offers to reconnect.
@@ -250,7 +280,7 @@ describe('browser chat', () => {
     // The task ends (cancelled over REST) while the page is away: its task:done is lost for it.
     const cancel = await fetch(`${cluster!.httpUrl}/api/v1/tasks/${taskId}/cancel`, { method: 'POST' });
     expect(cancel.status).toBe(202);
-    expect((await waitForTask(cluster!.httpUrl, taskId)).status).toBe('cancelled');
+    expect((await waitForTask(cluster!.httpUrl, taskId, WAIT_MS)).status).toBe('cancelled');
     expect(await answer.getAttribute('data-status')).not.toBe('cancelled');
     expect(await answer.locator('.loading').count()).toBe(1);
 
@@ -261,7 +291,7 @@ describe('browser chat', () => {
     await answer.and(page.locator('[data-status="cancelled"]')).waitFor();
     expect(await answer.locator('.loading').count()).toBe(0);
     expect(problems.errors).toEqual([]);
-  }, 60_000);
+  }, CASE_TIMEOUT_MS);
 
   it('sends the llm conversation history with each message, until a new conversation starts', async () => {
     // A local server speaking the OpenAI chat completions wire format (SSE stream).
@@ -289,7 +319,7 @@ describe('browser chat', () => {
     const llm = await createLlmHandler({ OPENAI_BASE_URL: `${provider.url}/v1`, OPENAI_MODELS: 'fake-chat' }, silentLogger());
     expect(llm).toBeDefined();
     await cluster!.addWorker({}, { handlers: [llm!] });
-    await cluster!.waitForWorkers(2);
+    await cluster!.waitForWorkers(2, WAIT_MS);
 
     const { page, problems } = await openChat();
     // llm is offered (the cluster serves it now) and preselected.
@@ -323,5 +353,44 @@ describe('browser chat', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'chat-llm.png') });
     expect(problems.errors).toEqual([]);
-  }, 60_000);
+  }, CASE_TIMEOUT_MS);
+
+  it('sends a chosen image to the ocr kind and shows the text read', async () => {
+    // A stand-in for the PP-OCR handler (the real one needs the ONNX models): it
+    // reports what it received, so the test sees the exact input the chat sent.
+    const received: unknown[] = [];
+    const ocr: TaskHandler = {
+      kind: 'ocr',
+      models: () => [{ kind: 'ocr', name: 'ppocr', versions: ['1'], ready: true, provider: 'onnxruntime', execution_provider: 'cpu' }],
+      async run(ctx: TaskContext): Promise<TaskOutput> {
+        received.push(ctx.input);
+        return { output: { text: 'HELLO <OCR>', lines: [{ text: 'HELLO <OCR>', confidence: 0.99, box: [[0, 0], [4, 0], [4, 2], [0, 2]] }] } };
+      },
+    };
+    const before = cluster!.workers.length;
+    await cluster!.addWorker({}, { handlers: [ocr] });
+    await cluster!.waitForWorkers(before + 1, WAIT_MS);
+
+    const { page, problems } = await openChat();
+    await page.locator('#kind option[value="ocr"]').waitFor({ state: 'attached' });
+    await page.locator('#kind').selectOption('ocr');
+    // Without an image the chat explains instead of sending.
+    await page.locator('#send').click();
+    expect(await page.locator('#composer-hint').textContent()).toMatch(/image/i);
+    expect(await page.locator('.turn--answer').count()).toBe(0);
+
+    // A 1x1 PNG.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+    await page.locator('#image').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png });
+    const answer = await send(page, 'ocr', 'what does it say?');
+    await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
+    expect(await answer.locator('.answer-text').textContent()).toBe('HELLO <OCR>');
+    expect(received).toEqual([{ image: `data:image/png;base64,${png.toString('base64')}` }]);
+    expect(await page.locator('.turn--user .user-image').last().getAttribute('src')).toBe(`data:image/png;base64,${png.toString('base64')}`);
+    // The file field is cleared for the next message.
+    expect(await page.locator('#image').inputValue()).toBe('');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'chat-ocr.png') });
+    expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
 });

@@ -60,11 +60,19 @@ describe('buildTaskInput', () => {
     expect(buildTaskInput('llm', '   ').ok).toBe(false);
   });
 
+  it('ocr sends the chosen PNG or JPEG as a data URL', () => {
+    const png = `data:image/png;base64,${'A'.repeat(40)}`;
+    expect(buildTaskInput('ocr', 'a note', { imageDataUrl: png })).toEqual({ ok: true, input: { image: png } });
+    expect(buildTaskInput('ocr', 'no image').ok).toBe(false);
+    expect(buildTaskInput('ocr', '', { imageDataUrl: 'data:image/gif;base64,R0lGOD' }).ok).toBe(false);
+    expect(buildTaskInput('ocr', '', { imageDataUrl: `data:image/jpeg;base64,${'A'.repeat(4_000_000)}` }).ok).toBe(false);
+  });
+
   it('other kinds take a JSON object', () => {
-    expect(buildTaskInput('ocr', '{"image_url": "x"}')).toEqual({ ok: true, input: { image_url: 'x' } });
-    expect(buildTaskInput('ocr', 'not json').ok).toBe(false);
-    expect(buildTaskInput('ocr', '[1]').ok).toBe(false);
-    expect(buildTaskInput('ocr', '{"n": 1e999}').ok).toBe(false);
+    expect(buildTaskInput('infer', '{"model_name": "m"}')).toEqual({ ok: true, input: { model_name: 'm' } });
+    expect(buildTaskInput('custom', 'not json').ok).toBe(false);
+    expect(buildTaskInput('custom', '[1]').ok).toBe(false);
+    expect(buildTaskInput('custom', '{"n": 1e999}').ok).toBe(false);
   });
 });
 

@@ -14,6 +14,7 @@ import { plural } from './format.js';
 import { fillKindPicker, placeholderFor } from './kind-picker.js';
 import { chunkInfo, clusterInfo, parseAck, sessionInfo, taskInfo, type ChunkInfo, type TaskInfo } from './server-events.js';
 import type { SessionStore } from './session-store.js';
+import { readImage } from './image-file.js';
 import { buildTaskInput } from './task-input.js';
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -31,6 +32,8 @@ export interface ChatElements {
   kind: HTMLSelectElement;
   delayField: HTMLElement;
   delay: HTMLInputElement;
+  imageField: HTMLElement;
+  image: HTMLInputElement;
   newConversation: HTMLButtonElement;
   message: HTMLTextAreaElement;
   send: HTMLButtonElement;
@@ -136,7 +139,7 @@ export class ChatApp {
     const { form, kind, message, newConversation, delay } = this.#els;
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      this.#submit();
+      void this.#submit();
     });
     message.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -149,6 +152,7 @@ export class ChatApp {
       this.#setHint('');
     });
     delay.addEventListener('input', () => this.#setHint(''));
+    this.#els.image.addEventListener('change', () => this.#setHint(''));
     kind.addEventListener('change', () => {
       this.#writeKind(kind.value);
       this.#setHint('');
@@ -162,20 +166,24 @@ export class ChatApp {
     });
   }
 
-  #submit(): void {
+  async #submit(): Promise<void> {
     const kind = this.#els.kind.value;
     const text = this.#els.message.value;
     if (this.#connection !== 'connected') return this.#setHint('Not connected to the master; wait until it reconnects.');
     if (!kind) return this.#setHint('The cluster serves no task kinds right now.');
     const delayMs = this.#els.delay.value.trim() === '' ? 0 : Number(this.#els.delay.value);
-    const built = buildTaskInput(kind, text, { history: this.#conversation.messages, echoDelayMs: delayMs });
+    const file = kind === 'ocr' ? this.#els.image.files?.[0] : undefined;
+    const imageDataUrl = file ? await readImage(file) : undefined;
+    if (imageDataUrl === null) return this.#setHint('The image could not be read, or it is too large (at most about 2.8 MB).');
+    const built = buildTaskInput(kind, text, { history: this.#conversation.messages, echoDelayMs: delayMs, imageDataUrl });
     if (!built.ok) return this.#setHint(built.message);
 
     const detail = kind === 'sleep' ? `${JSON.stringify(built.input)}` : kind === 'echo' && delayMs > 0 ? `${delayMs} ms between words` : undefined;
-    this.#log.addUser(kind, text, detail);
+    this.#log.addUser(kind, text, detail, imageDataUrl);
     const view = this.#newAnswer(kind);
     if (kind === 'llm') this.#prompts.set(view, text);
     this.#els.message.value = '';
+    this.#els.image.value = '';
     this.#autosize();
     this.#setHint('');
 
@@ -314,9 +322,10 @@ export class ChatApp {
   }
 
   #refreshComposer(): void {
-    const { kind, delayField, newConversation, message, send } = this.#els;
+    const { kind, delayField, imageField, newConversation, message, send } = this.#els;
     const selected = kind.value;
     delayField.hidden = selected !== 'echo';
+    imageField.hidden = selected !== 'ocr';
     message.placeholder = selected ? placeholderFor(selected) : 'No task kinds available';
     const turns = this.#conversation.turns;
     newConversation.hidden = selected !== 'llm' || turns === 0;

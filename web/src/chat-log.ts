@@ -27,12 +27,13 @@ export class ChatLog {
     new ResizeObserver(() => this.contentChanged()).observe(list);
   }
 
-  /** Adds what the user sent. `detail` is a short note such as the parsed input. */
-  addUser(kind: string, text: string, detail?: string): void {
+  /** Adds what the user sent. `detail` is a short note such as the parsed input; `image` a data URL. */
+  addUser(kind: string, text: string, detail?: string, image?: string): void {
     this.#add(
       h('li', { class: 'turn turn--user', 'data-kind': kind }, [
         h('div', { class: 'bubble' }, [
-          h('p', { class: 'user-text' }, [text]),
+          image ? h('img', { class: 'user-image', src: image, alt: 'Image sent to the task' }) : null,
+          text ? h('p', { class: 'user-text' }, [text]) : null,
           h('p', { class: 'turn-meta' }, [`${kind}${detail ? ` · ${detail}` : ''} · ${clockTime()}`]),
         ]),
       ]),

@@ -10,12 +10,16 @@ const KIND_LABELS: Readonly<Record<string, string>> = {
   echo: 'echo – diagnostic: repeats your text',
   sleep: 'sleep – diagnostic: waits',
   llm: 'llm – chat with a language model',
+  ocr: 'ocr – read the text in an image',
+  infer: 'infer – ONNX model inference (JSON)',
 };
 
 const PLACEHOLDERS: Readonly<Record<string, string>> = {
   echo: 'Text to echo back, word by word',
   sleep: 'How long to sleep, e.g. 1500, 250ms or 2s',
   llm: 'Ask the model anything',
+  ocr: 'Optional note to go with the image',
+  infer: 'KServe v2 request as JSON: {"model_name": "…", "inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]}',
 };
 
 export function placeholderFor(kind: string): string {

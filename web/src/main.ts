@@ -33,6 +33,8 @@ const app = new ChatApp(
     kind: required('kind', HTMLSelectElement),
     delayField: required('delay-field', HTMLElement),
     delay: required('echo-delay', HTMLInputElement),
+    imageField: required('image-field', HTMLElement),
+    image: required('image', HTMLInputElement),
     newConversation: required('new-conversation', HTMLButtonElement),
     message: required('message', HTMLTextAreaElement),
     send: required('send', HTMLButtonElement),

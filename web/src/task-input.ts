@@ -2,13 +2,17 @@
  * Turns what the user typed into the input of a task of the chosen kind:
  * echo `{text}` (plus `delay_ms` between streamed words), sleep `{ms}` parsed
  * from the message, llm `{messages: [...history, {role:'user', content}]}`,
- * and any other kind a JSON object typed by the user.
+ * ocr `{image}` from a chosen file, and any other kind a JSON object typed
+ * by the user.
  */
 import type { JsonValue } from '../../common/json-value.js';
 import type { ChatMessage } from './conversation.js';
 
 export const MAX_SLEEP_MS = 24 * 60 * 60 * 1000;
 export const MAX_ECHO_DELAY_MS = 10_000;
+/** The ocr kind's limit on the base64 image (a little under the MQTT payload limit). */
+export const MAX_IMAGE_DATA_URL_CHARS = 3_800_000;
+const IMAGE_DATA_URL = /^data:image\/(png|jpeg);base64,[A-Za-z0-9+/=]+$/;
 
 export type BuiltInput = { ok: true; input: JsonValue } | { ok: false; message: string };
 
@@ -17,6 +21,8 @@ export interface InputContext {
   history?: readonly ChatMessage[];
   /** echo: pause between streamed words; 0 or undefined sends none. */
   echoDelayMs?: number;
+  /** ocr: the chosen image as a data URL. */
+  imageDataUrl?: string;
 }
 
 export function buildTaskInput(kind: string, text: string, context: InputContext = {}): BuiltInput {
@@ -34,6 +40,8 @@ export function buildTaskInput(kind: string, text: string, context: InputContext
       messages.push({ role: 'user', content: text });
       return { ok: true, input: { messages } };
     }
+    case 'ocr':
+      return buildOcr(context.imageDataUrl);
     default:
       return parseJsonObject(kind, text);
   }
@@ -52,6 +60,13 @@ function buildEcho(text: string, delayMs: number | undefined): BuiltInput {
  * A number, then a known unit or nothing word-like: "2 days" is not 2 ms,
  * and "300abc" is not 30 ms.
  */
+function buildOcr(image: string | undefined): BuiltInput {
+  if (image === undefined) return { ok: false, message: 'Choose a PNG or JPEG image to read.' };
+  if (!IMAGE_DATA_URL.test(image)) return { ok: false, message: 'The image must be a PNG or JPEG file.' };
+  if (image.length > MAX_IMAGE_DATA_URL_CHARS) return { ok: false, message: 'The image is too large (at most about 2.8 MB).' };
+  return { ok: true, input: { image } };
+}
+
 const DURATION =
   /(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])(?:\s*(ms|msec|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)\b|(?!\s*\p{L}))/iu;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
