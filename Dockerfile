@@ -23,10 +23,19 @@ RUN npm run build
 
 # ---- prod-deps: production node_modules with the compiled better-sqlite3 ----
 FROM ${NODE_IMAGE} AS prod-deps
+# Set by BuildKit (amd64, arm64): keep only this platform's ONNX Runtime binaries
+# (the package ships darwin, win32 and both Linux architectures: ~290 MB -> ~70 MB).
+ARG TARGETARCH
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm cache clean --force
+ && npm cache clean --force \
+ && arch=x64 && if [ "${TARGETARCH:-amd64}" = arm64 ]; then arch=arm64; fi \
+ && for d in node_modules/onnxruntime-node/bin/napi-v*; do \
+      [ -d "$d" ] || continue; \
+      rm -rf "$d/darwin" "$d/win32"; \
+      for a in "$d"/linux/*; do [ "${a##*/}" = "$arch" ] || rm -rf "$a"; done; \
+    done
 COPY --from=build /src/node_modules/better-sqlite3/build ./node_modules/better-sqlite3/build
 
 # ---- runtime ----
