@@ -226,6 +226,9 @@ export interface SubscriberOptions {
   timeoutSeconds?: number;
   /** -C: exit after this many messages. */
   count?: number;
+  /** -u / -P (e.g. the embedded broker's read-only `observer` account). */
+  username?: string;
+  password?: string;
   /** Client id (-i); default a unique one. */
   clientId?: string;
   /** -d: debug lines (CONNACK, SUBACK, "Subscribed (mid: 1): <granted qos>"). Default true. */
@@ -240,6 +243,8 @@ let subscriberSeq = 0;
 export function spawnMosquittoSub(group: ProcessGroup, name: string, o: SubscriberOptions): ManagedProcess {
   const args = ['-h', o.host, '-p', String(o.port), '-V', 'mqttv311', '-v', '-W', String(o.timeoutSeconds ?? 60)];
   args.push('-i', o.clientId ?? `sub-${process.pid}-${++subscriberSeq}-${Math.random().toString(36).slice(2, 7)}`);
+  if (o.username !== undefined) args.push('-u', o.username);
+  if (o.password !== undefined) args.push('-P', o.password);
   if (o.debug ?? true) args.push('-d');
   if (o.count !== undefined) args.push('-C', String(o.count));
   for (const t of o.topics) args.push('-t', t);

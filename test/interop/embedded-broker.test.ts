@@ -27,20 +27,20 @@ describe.skipIf(!available)('interop: embedded aedes broker with the real mosqui
   const procs = new ProcessGroup();
   let c: TestCluster | undefined;
   let sub: ManagedProcess;
-  let host = '';
-  let port = 0;
+  // The embedded broker's read-only `observer` account (anonymous clients are refused by default).
+  const observer = { host: '', port: 0, username: 'observer', password: uniqueId('observer-pw') };
   const ids = [uniqueId('ew1'), uniqueId('ew2')];
 
   beforeAll(async () => {
     // loggers that publish to MQTT (the cluster helper's default is silent)
     const masterLog = createLogger({ source: 'master', destination: false });
-    c = await startCluster({ workers: 0, masterDeps: { logger: masterLog } });
+    c = await startCluster({ workers: 0, master: { observerPassword: observer.password }, masterDeps: { logger: masterLog } });
     const url = new URL(c.mqttUrl);
-    host = url.hostname;
-    port = Number(url.port);
-    expect(host).toBe('127.0.0.1');
+    observer.host = url.hostname;
+    observer.port = Number(url.port);
+    expect(observer.host).toBe('127.0.0.1');
 
-    sub = spawnMosquittoSub(procs, 'mosquitto_sub', { host, port, topics: [topics.everything()], timeoutSeconds: 90 });
+    sub = spawnMosquittoSub(procs, 'mosquitto_sub', { ...observer, topics: [topics.everything()], timeoutSeconds: 90 });
     expect(await waitForSuback(sub)).toEqual([0]);
     for (const id of ids) {
       await c.addWorker({ workerId: id, capacity: 2, kinds: ['echo', 'sleep'] }, { logger: createLogger({ source: id, destination: false }) });
@@ -70,12 +70,12 @@ describe.skipIf(!available)('interop: embedded aedes broker with the real mosqui
       expect(s.capacity).toBe(2);
       expect(s.language).toBe('typescript');
 
-      const late = await lateRetained(procs, host, port, topics.workerStatus(id));
+      const late = await lateRetained(procs, observer, topics.workerStatus(id));
       expect(late.retained).toBe(true);
       expect(late.topic).toBe(topics.workerStatus(id));
       expect(workerStatusCodec.decode(late.payload).state).toBe('WORKER_STATE_ONLINE');
     }
-    const m = await lateRetained(procs, host, port, topics.masterStatus());
+    const m = await lateRetained(procs, observer, topics.masterStatus());
     expect(m.retained).toBe(true);
     const ms = masterStatusCodec.decode(m.payload);
     expect(ms.state).toBe('MASTER_STATE_ONLINE');
@@ -97,12 +97,21 @@ describe.skipIf(!available)('interop: embedded aedes broker with the real mosqui
     for (const id of ids) {
       expect(logs.filter((m) => m.topic === topics.log(id)).map((m) => logLineCodec.decode(m.payload).msg)).toContain('worker online');
     }
+    // the read-only observer on `taskwire/v1/#` is never sent assignments or control (they carry tokens)
+    expect(subMessages(sub, ROOT).filter((m) => /\/(tasks|control)$/.test(m.topic))).toEqual([]);
   });
+
+  it('refuses an anonymous mosquitto_sub (read access needs the observer account by default)', async () => {
+    const anon = spawnMosquittoSub(procs, 'mosquitto_sub anonymous', { host: observer.host, port: observer.port, topics: [topics.everything()], timeoutSeconds: 10 });
+    const exit = await anon.waitForExit(15_000);
+    expect(exit.code, anon.output()).not.toBe(0);
+    expect(anon.output()).toMatch(/received CONNACK \((4|5)\)/);
+    expect(anon.matching(/^Subscribed/)).toEqual([]);
+  }, 30_000);
 
   it('refuses a $share/... subscription (SUBACK 0x80) instead of dropping it silently', async () => {
     const shared = spawnMosquittoSub(procs, 'mosquitto_sub $share', {
-      host,
-      port,
+      ...observer,
       topics: [`$share/g/${topics.everything()}`],
       timeoutSeconds: 10,
       extraArgs: ['-E'], // exit once the SUBACK arrived
@@ -112,7 +121,7 @@ describe.skipIf(!available)('interop: embedded aedes broker with the real mosqui
     expect(shared.output()).toMatch(/All subscription requests were denied/);
 
     // the ordinary subscription next to it is unaffected
-    const plain = await lateRetained(procs, host, port, topics.masterStatus());
+    const plain = await lateRetained(procs, observer, topics.masterStatus());
     expect(plain.retained).toBe(true);
   }, 30_000);
 });

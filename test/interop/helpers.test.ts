@@ -52,7 +52,7 @@ describe.skipIf(!available)(`helpers: Mosquitto (${MOSQUITTO_BINARY})`, () => {
     expect(durable.pid).not.toBe(pidBefore);
     expect(isAlive(pidBefore)).toBe(false);
 
-    const kept = await lateRetained(procs, durable.host, durable.port, 'helper/test');
+    const kept = await lateRetained(procs, durable, 'helper/test');
     expect(kept).toEqual({ retained: true, topic: 'helper/test', payload: `kept-${durable.port}` });
 
     // without persistence nothing is retained any more: the late subscriber times out (-W 1) empty

@@ -36,10 +36,20 @@ export interface RetainedMessage {
  * `mosquitto_sub -C 1 -W <s> -t <topic> -F '%r %t %p'`: a subscriber that
  * connects now and exits after the first message, i.e. the retained one.
  */
-export async function lateRetained(group: ProcessGroup, host: string, port: number, topic: string, timeoutSeconds = 10): Promise<RetainedMessage> {
+export interface BrokerAddress {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+}
+
+export async function lateRetained(group: ProcessGroup, broker: BrokerAddress, topic: string, timeoutSeconds = 10): Promise<RetainedMessage> {
   const sub = spawnMosquittoSub(group, `late:${topic}`, {
-    host,
-    port,
+    // not a spread: a Mosquitto instance has host as a getter
+    host: broker.host,
+    port: broker.port,
+    username: broker.username,
+    password: broker.password,
     topics: [topic],
     count: 1,
     timeoutSeconds,

@@ -260,23 +260,23 @@ describe.skipIf(!available)(`interop: master + 2 worker processes over a real Mo
 
   it('a late subscriber (mosquitto_sub -C 1) gets the retained statuses', async () => {
     const b = broker!;
-    const dead = await lateRetained(procs, b.host, b.port, topics.workerStatus(w2.id));
+    const dead = await lateRetained(procs, b, topics.workerStatus(w2.id));
     expect(dead.retained).toBe(true);
     const d = workerStatusCodec.decode(dead.payload);
     expect(d.state).toBe('WORKER_STATE_OFFLINE');
     expect(d.worker_id).toBe(w2.id);
 
-    const alive = await lateRetained(procs, b.host, b.port, topics.workerStatus(w1.id));
+    const alive = await lateRetained(procs, b, topics.workerStatus(w1.id));
     expect(alive.retained).toBe(true);
     const a = workerStatusCodec.decode(alive.payload);
     expect(a.state).toBe('WORKER_STATE_ONLINE');
     expect(a.capacity).toBe(w1.capacity);
 
-    const m = await lateRetained(procs, b.host, b.port, topics.masterStatus());
+    const m = await lateRetained(procs, b, topics.masterStatus());
     expect(m.retained).toBe(true);
     expect(masterStatusCodec.decode(m.payload).state).toBe('MASTER_STATE_ONLINE');
 
-    const c = await lateRetained(procs, b.host, b.port, topics.clusterStatus());
+    const c = await lateRetained(procs, b, topics.clusterStatus());
     expect(c.retained).toBe(true);
     // published every 2 s: the retained one may still predate the crash
     expect(clusterStatusCodec.decode(c.payload).master_id).toBe(masterId);
@@ -296,7 +296,7 @@ describe.skipIf(!available)(`interop: master + 2 worker processes over a real Mo
       20,
     );
     expect(off.master_id).toBe(masterId);
-    const late = await lateRetained(procs, broker!.host, broker!.port, topics.masterStatus());
+    const late = await lateRetained(procs, broker!, topics.masterStatus());
     expect(late.retained).toBe(true);
     expect(masterStatusCodec.decode(late.payload).state).toBe('MASTER_STATE_OFFLINE');
   }, 30_000);
