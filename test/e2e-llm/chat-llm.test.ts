@@ -28,7 +28,12 @@ interface PageElement {
   getAttribute(name: string): string | null;
   querySelector(selector: string): PageElement | null;
 }
-declare const document: { querySelectorAll(selector: string): ArrayLike<PageElement> };
+declare const document: { querySelectorAll(selector: string): ArrayLike<PageElement>; querySelector(selector: string): PageElement | null };
+declare class MutationObserver {
+  constructor(callback: () => void);
+  observe(target: PageElement, options: { subtree?: boolean; childList?: boolean; characterData?: boolean; attributes?: boolean }): void;
+  disconnect(): void;
+}
 
 /** "story ..." prompts: a short answer, paced so it visibly streams. */
 const STORY = 'Once upon a time a small worker answered every question it was given .';
@@ -58,7 +63,7 @@ describe('chat with an llm worker (Chromium)', () => {
       },
       tokenDelayMs: (messages) => {
         const text = lastUser(messages);
-        return text.startsWith('story') ? 60 : text.startsWith('long') ? 100 : 0;
+        return text.startsWith('story') ? 100 : text.startsWith('long') ? 100 : 0;
       },
     });
     // One echo/sleep worker only: no llm yet.
@@ -123,21 +128,35 @@ describe('chat with an llm worker (Chromium)', () => {
     const { page, problems } = await openChat();
     const answer = await ask(page, 'story please');
 
-    // A snapshot inside the page while the answer is still arriving.
-    const partial = await page.waitForFunction(
-      (full) => {
-        const bubble = Array.from(document.querySelectorAll('.turn--answer')).at(-1);
-        const shown = bubble?.querySelector('.answer-text')?.textContent ?? '';
-        if (shown === '' || shown === full) return null;
-        return { shown, status: bubble?.getAttribute('data-status') ?? '' };
-      },
+    // Every state the answer passes through, recorded inside the page on each DOM change
+    // (independent of frame timing on a busy machine).
+    const seen = await page.evaluate(
+      (full) =>
+        new Promise<{ shown: string; status: string }[]>((resolve) => {
+          const snapshots: { shown: string; status: string }[] = [];
+          const observer = new MutationObserver(() => {
+            const bubble = Array.from(document.querySelectorAll('.turn--answer')).at(-1);
+            const shown = bubble?.querySelector('.answer-text')?.textContent ?? '';
+            const status = bubble?.getAttribute('data-status') ?? '';
+            snapshots.push({ shown, status });
+            if (status === 'succeeded' || status === 'failed' || status === 'cancelled') {
+              observer.disconnect();
+              resolve(snapshots);
+            }
+          });
+          observer.observe(document.querySelector('#chat-log')!, { subtree: true, childList: true, characterData: true, attributes: true });
+          const bubble = Array.from(document.querySelectorAll('.turn--answer')).at(-1);
+          if (bubble?.getAttribute('data-status') === 'succeeded') resolve([{ shown: full, status: 'succeeded' }]);
+        }),
       STORY,
-      { polling: 'raf' },
     );
-    const seen = (await partial.jsonValue())!;
-    expect(STORY.startsWith(seen.shown)).toBe(true);
-    expect(seen.shown.length).toBeLessThan(STORY.length);
-    expect(seen.status).toBe('running');
+    const partial = seen.filter((x) => x.shown !== '' && x.shown !== STORY);
+    // Several partial states, each a prefix of the answer, while the task was running.
+    expect(new Set(partial.map((x) => x.shown)).size).toBeGreaterThanOrEqual(3);
+    for (const x of partial) {
+      expect(STORY.startsWith(x.shown)).toBe(true);
+      expect(x.status).toBe('running');
+    }
 
     await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
     expect(await answer.locator('.answer-text').textContent()).toBe(STORY);

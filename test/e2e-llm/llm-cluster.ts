@@ -44,6 +44,11 @@ export interface LlmCluster {
   close(): Promise<void>;
 }
 
+/** The token workers present to the embedded broker, if the master issues one. */
+export function clusterTokenOf(cluster: TestCluster): string | undefined {
+  return (cluster.master as unknown as { clusterToken?: string }).clusterToken;
+}
+
 /** The env a worker's llm handler gets: the fake provider, no Ollama probe. */
 function llmEnv(provider: FakeOpenAiProvider, extra: Record<string, string> = {}): Record<string, string> {
   return { OPENAI_BASE_URL: provider.url, TASKWIRE_OLLAMA_URL: 'off', ...extra };
@@ -82,6 +87,8 @@ export async function startLlmCluster(options: LlmClusterOptions = {}): Promise<
             ...env,
             TASKWIRE_MQTT_URL: c.mqttUrl,
             TASKWIRE_GRPC_URL: `127.0.0.1:${c.grpcPort}`,
+            // The embedded broker's worker password (when the master has one).
+            TASKWIRE_CLUSTER_TOKEN: clusterTokenOf(c),
             TASKWIRE_WORKER_ID: workerId,
             TASKWIRE_WORKER_KINDS: 'llm',
             TASKWIRE_HEALTH_FILE: `/tmp/${uniqueId('health')}`,

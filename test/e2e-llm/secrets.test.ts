@@ -14,6 +14,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents, SubmitTaskRequest } from '../../common/socket-events.js';
 import type { TaskView } from '../../common/task-view.js';
+import { OPEN_POLICY } from '../../master/broker.js';
 import { waitFor } from '../helpers/cluster.js';
 import { capturingLogger, getTask, lastUser, startLlmCluster, taskIdOf, type LlmCluster } from './llm-cluster.js';
 
@@ -54,7 +55,9 @@ describe('user-supplied provider keys', () => {
   beforeAll(async () => {
     env = await startLlmCluster({
       master: { apiKeys: [CLUSTER_KEY] },
-      masterDeps: { logger: masterLog },
+      // No broker ACLs: the spy sees every topic, as any client of a broker
+      // without ACLs would (assignments and control included).
+      masterDeps: { logger: masterLog, brokerPolicy: OPEN_POLICY },
       workerEnv: { OPENAI_API_KEY: WORKER_KEY },
       workerLogger: (id) => {
         const l = capturingLogger(id);
