@@ -103,6 +103,13 @@ describe('browser chat', () => {
     return { page, problems };
   }
 
+  /** The answer text as the user sees it: it must be on screen, not only in the DOM. */
+  async function shownAnswer(answer: Locator): Promise<string | null> {
+    const text = answer.locator('.answer-text');
+    expect(await text.isVisible()).toBe(true);
+    return text.textContent();
+  }
+
   async function sessionIdOf(page: Page): Promise<string> {
     return (await page.locator('#session-id').textContent())?.trim() ?? '';
   }
@@ -145,7 +152,7 @@ describe('browser chat', () => {
     await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
 
     // The answer is exactly the text, and nothing the user typed became markup.
-    expect(await answer.locator('.answer-text').textContent()).toBe(text);
+    expect(await shownAnswer(answer)).toBe(text);
     expect(await page.locator('.turn--user .user-text').last().textContent()).toBe(text);
     expect(await page.locator('#chat-log img, #chat-log b, #chat-log script').count()).toBe(0);
     expect(await page.evaluate(() => window.__xss)).toBeUndefined();
@@ -218,7 +225,7 @@ describe('browser chat', () => {
       expect(['assigned', 'running']).toContain(snap.status);
       expect(snap).toMatchObject({ loadingVisible: true, stopVisible: true, busy: 'true' });
     }
-    expect(await answer.locator('.answer-text').textContent()).toBe(text);
+    expect(await shownAnswer(answer)).toBe(text);
     expect(await answer.locator('.loading').count()).toBe(0);
     const taskId = await answer.getAttribute('data-task-id');
     expect((await fetchTask(taskId!)).status).toBe('succeeded');
@@ -329,14 +336,14 @@ describe('browser chat', () => {
     const first = await send(page, 'llm', 'Hello <there>');
     await first.and(page.locator('[data-status="succeeded"]')).waitFor();
     const firstAnswer = 'You said "Hello <there>" after 0 messages.';
-    expect(await first.locator('.answer-text').textContent()).toBe(firstAnswer);
+    expect(await shownAnswer(first)).toBe(firstAnswer);
     expect(await first.locator('.answer-meta [data-field="tokens"] dd').textContent()).toBe('11 in, 7 out');
     expect(await first.locator('.answer-meta [data-field="model"] dd').textContent()).toBe('fake-chat (openai)');
     await page.locator('#new-conversation', { hasText: '1 turn' }).waitFor();
 
     const second = await send(page, 'llm', 'And again?');
     await second.and(page.locator('[data-status="succeeded"]')).waitFor();
-    expect(await second.locator('.answer-text').textContent()).toBe('You said "And again?" after 2 messages.');
+    expect(await shownAnswer(second)).toBe('You said "And again?" after 2 messages.');
     const posts = () => provider!.requests.filter((r) => r.method === 'POST');
     expect((posts().at(-1)!.body as { messages: unknown }).messages).toEqual([
       { role: 'user', content: 'Hello <there>' },
@@ -384,7 +391,7 @@ describe('browser chat', () => {
     await page.locator('#image').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png });
     const answer = await send(page, 'ocr', 'what does it say?');
     await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
-    expect(await answer.locator('.answer-text').textContent()).toBe('HELLO <OCR>');
+    expect(await shownAnswer(answer)).toBe('HELLO <OCR>');
     expect(received).toEqual([{ image: `data:image/png;base64,${png.toString('base64')}` }]);
     expect(await page.locator('.turn--user .user-image').last().getAttribute('src')).toBe(`data:image/png;base64,${png.toString('base64')}`);
     // The file field is cleared for the next message.

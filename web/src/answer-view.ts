@@ -140,7 +140,6 @@ export class AnswerView {
     if (this.#taskId === null) this.accepted(task);
     this.#phase = 'done';
     this.#setStatus(task.status);
-    this.#endLoading();
 
     const finalText = resultText(task.result);
     if (finalText !== null) {
@@ -153,6 +152,8 @@ export class AnswerView {
       this.#json.textContent = JSON.stringify(task.result, null, 2);
       this.#json.hidden = false;
     }
+    // After the final text is in: an answer with no text at all hides its empty text box.
+    this.#endLoading();
     if (task.status === 'succeeded' && this.#streamed === '' && this.#json.hidden) {
       this.#showNotice(this.kind === 'sleep' ? 'Slept and woke up.' : 'Finished with no output.');
     }
