@@ -182,6 +182,29 @@ describe('OpenAI-compatible gateway end to end', () => {
     await waitFor(() => env.provider.abortedCount() > abortedBefore, 'the provider to see its request aborted', 10_000);
   }, 60_000);
 
+  it('cancels the task when the client of a non-streamed request goes away', async () => {
+    const abortedBefore = env.provider.abortedCount();
+    const prompt = 'slow answer, not streamed to the client';
+    const controller = new AbortController();
+    const pending = client.chat.completions.create({ model: 'taskwire', messages: [{ role: 'user', content: prompt }] }, { signal: controller.signal });
+    const settled = pending.then(
+      () => 'answered',
+      (err: unknown) => (err instanceof OpenAI.APIUserAbortError ? 'aborted' : `failed: ${String(err)}`),
+    );
+    // The worker is streaming the answer from the provider when the client leaves.
+    await waitFor(() => chatRequestsFor(prompt).length === 1, 'the provider to receive the request', 10_000);
+    const record = await waitFor(
+      () => env.cluster.master.tasks.list({ status: 'running', limit: 100 }).find((t) => lastUser((t.input as { messages: { role: string; content: string }[] }).messages) === prompt),
+      'the task to run',
+      10_000,
+    );
+    controller.abort();
+    expect(await settled).toBe('aborted');
+    const task = await waitForFinal(env.httpUrl, record.id, CLUSTER_KEY);
+    expect(task.status).toBe('cancelled');
+    await waitFor(() => env.provider.abortedCount() > abortedBefore, 'the provider to see its request aborted', 10_000);
+  }, 60_000);
+
   it('retries a provider 429 on another worker, streamed and not', async () => {
     for (const stream of [false, true]) {
       const prompt = `[429-once] busy provider ${stream ? 'streamed' : 'plain'}`;
