@@ -72,6 +72,15 @@ function addMasterFlags(cmd: Command): Command {
     .option('--data-dir <dir>', 'durable task store directory [TASKWIRE_DATA_DIR, ./data]');
 }
 
+/** The mosquitto_sub command an operator can paste to watch this master. */
+function watchHint(master: Master): string {
+  const u = new URL(master.mqttUrl);
+  const base = `mosquitto_sub -v -h ${u.hostname} -p ${u.port || 1883} -t '${master.topics.everything()}'`;
+  if (master.options.mqttUrl) return `${base} -u <user> -P <password>`;
+  if (master.options.anonymousRead !== 'off') return base;
+  return master.options.observerPassword ? `${base} -u observer -P <TASKWIRE_OBSERVER_PASSWORD>` : `${base}, after setting TASKWIRE_OBSERVER_PASSWORD or TASKWIRE_MQTT_ANONYMOUS_READ=localhost`;
+}
+
 async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promise<void> {
   const env = process.env;
   const fromEnv = await masterOptionsFromEnv(env);
@@ -110,7 +119,7 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
     `\n  taskwire master is running\n` +
       `    chat:     http://${shown}:${master.httpPort}\n` +
       `    REST:     http://${shown}:${master.httpPort}/api/v1\n` +
-      `    MQTT:     ${master.mqttUrl}   (watch: mosquitto_sub -v -h 127.0.0.1 -p ${master.broker?.port ?? 1883} -t '${master.topics.everything()}')\n` +
+      `    MQTT:     ${master.mqttUrl}   (watch: ${watchHint(master)})\n` +
       `    gRPC:     ${shown}:${master.grpcPort}\n` +
       `    workers:  ${localCount} local` +
       (master.clusterToken ? `; others join with TASKWIRE_CLUSTER_TOKEN (print it: taskwire token --data-dir ${master.options.dataDir})` : '') +

@@ -56,8 +56,12 @@ export class ResultServer {
           invalid(callback as never, 'task_id, attempt, worker_id and result_token are required');
           return;
         }
-        const out = tasks.handleFinal(r);
-        callback(null, out);
+        try {
+          callback(null, tasks.handleFinal(r));
+        } catch (err) {
+          log.error({ err: (err as Error).stack, task_id: r.task_id }, 'final result handling failed');
+          callback({ code: grpc.status.INTERNAL, details: 'internal error' } as grpc.ServiceError, null);
+        }
       },
       StreamResults(call, callback) {
         let accepted = 0;
@@ -77,9 +81,16 @@ export class ResultServer {
               onInvalid('result event without task_id, worker_id, attempt or result_token');
               continue;
             }
-            const out = tasks.handleEvent(ev);
-            if (out.disposition === 'DISPOSITION_REJECTED') rejected++;
-            else accepted++;
+            try {
+              const out = tasks.handleEvent(ev);
+              if (out.disposition === 'DISPOSITION_REJECTED') rejected++;
+              else accepted++;
+            } catch (err) {
+              // A bug in one event must not take the master down with every task in flight.
+              rejected++;
+              onInvalid(`result event failed: ${(err as Error).message}`);
+              log.error({ err: (err as Error).stack, task_id: ev.task_id }, 'result event handling failed');
+            }
           }
         });
         call.on('end', () => {
@@ -97,7 +108,24 @@ export class ResultServer {
         callback(null, { secrets: out });
       },
     };
-    server.addService(proto.taskwire.v1.ResultService.service, handlers);
+    // Count undecodable requests too (grpc-js answers them with INTERNAL before any handler runs).
+    const service = Object.fromEntries(
+      Object.entries(proto.taskwire.v1.ResultService.service).map(([name, def]) => [
+        name,
+        {
+          ...def,
+          requestDeserialize: (buf: Buffer) => {
+            try {
+              return def.requestDeserialize(buf);
+            } catch (err) {
+              onInvalid(`${name}: undecodable request (${(err as Error).message})`);
+              throw err;
+            }
+          },
+        },
+      ]),
+    ) as typeof proto.taskwire.v1.ResultService.service;
+    server.addService(service, handlers);
     const health = new HealthImplementation({ '': 'SERVING', [SERVICE]: 'SERVING' });
     health.addToServer(server);
     const port = await new Promise<number>((resolve, reject) => {

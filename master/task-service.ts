@@ -31,7 +31,7 @@ import type { WorkerRecord, WorkerRegistry } from './worker-registry.js';
 export const KIND_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
 export const PRIORITY_MIN = 0;
 export const PRIORITY_MAX = 9;
-const MAX_ASSIGNMENTS_PER_MESSAGE = 256;
+export const MAX_ASSIGNMENTS_PER_MESSAGE = 256;
 const ALWAYS_ACCEPTED_KINDS = new Set(['echo', 'sleep']);
 
 export interface SubmitRequest {
@@ -295,7 +295,8 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
         deadline_ms: now + task.timeoutMs,
         priority: task.priority,
         enqueued_at_ms: task.createdAtMs,
-        heartbeat_interval_ms: this.options.heartbeatIntervalMs,
+        // At least three heartbeats fit in the task's heartbeat timeout.
+        heartbeat_interval_ms: Math.max(50, Math.min(this.options.heartbeatIntervalMs, Math.floor(task.heartbeatTimeoutMs / 3))),
         secret_names: task.secrets ? Object.keys(task.secrets) : [],
       });
       if (task.sessionId) this.emit('update', task);

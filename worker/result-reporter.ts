@@ -84,12 +84,12 @@ export class ResultReporter {
 
   send(event: ResultEvent): void {
     if (this.closed) return;
-    if (event.event === 'final' && event.final) {
+    if (event.final) {
       const f = { ...event.final, task_id: event.task_id!, attempt: event.attempt!, worker_id: event.worker_id, result_token: event.result_token };
       this.unconfirmed.set(finalKey(f), f);
     }
     if (this.pending.length >= this.maxBuffered) {
-      const i = this.pending.findIndex((e) => e.event !== 'final');
+      const i = this.pending.findIndex((e) => !e.final);
       if (i >= 0) {
         this.pending.splice(i, 1);
         this.stats.droppedChunks++;
@@ -136,7 +136,7 @@ export class ResultReporter {
     const events = this.pending;
     this.pending = [];
     for (const e of events) {
-      if (e.event === 'final' && e.final) {
+      if (e.final) {
         const k = finalKey(e);
         const f = this.unconfirmed.get(k);
         if (f) s.finals.set(k, f);

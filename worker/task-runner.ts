@@ -69,10 +69,10 @@ export class TaskRunner {
   private async execute(r: Running): Promise<void> {
     const a = r.assignment;
     const startedAtMs = Date.now();
-    this.reporter.send({ ...this.event(a, ++r.seq), started: { started_at_ms: startedAtMs } });
+    this.reporter.send({ ...this.event(a, ++r.seq), event: 'started', started: { started_at_ms: startedAtMs } });
     if (a.heartbeat_interval_ms > 0) {
       r.heartbeat = setInterval(() => {
-        this.reporter.send({ ...this.event(a, ++r.seq), heartbeat: { ts_ms: Date.now() } });
+        this.reporter.send({ ...this.event(a, ++r.seq), event: 'heartbeat', heartbeat: { ts_ms: Date.now() } });
       }, a.heartbeat_interval_ms);
       r.heartbeat.unref();
     }
@@ -105,7 +105,7 @@ export class TaskRunner {
           const c: { text?: string; data?: ReturnType<typeof toValue> } = {};
           if (chunk.text) c.text = chunk.text;
           if (chunk.data !== undefined) c.data = toValue(chunk.data);
-          this.reporter.send({ ...this.event(a, ++r.seq), chunk: c });
+          this.reporter.send({ ...this.event(a, ++r.seq), event: 'chunk', chunk: c });
         },
         secrets: () =>
           a.secret_names.length === 0
@@ -124,7 +124,7 @@ export class TaskRunner {
     if (firstChunkAtMs !== undefined) result.usage = { ...(result.usage ?? {}), ttft_ms: firstChunkAtMs - startedAtMs };
     result.finished_at_ms = Date.now();
     result.last_seq = r.seq;
-    this.reporter.send({ ...this.event(a, ++r.seq), final: result });
+    this.reporter.send({ ...this.event(a, ++r.seq), event: 'final', final: result });
   }
 
   private classify(err: unknown): Pick<TaskResult, 'outcome' | 'error'> {

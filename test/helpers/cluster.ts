@@ -61,6 +61,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
         {
           workerId: uniqueId('worker'),
           mqttUrl: master.mqttUrl,
+          mqttPassword: master.clusterToken,
           capacity: opts.workerCapacity ?? 4,
           logToStdout: false,
           healthFile: `/tmp/${uniqueId('health')}`,
