@@ -54,7 +54,7 @@ COPY proto ./proto
 COPY package.json ./
 # The end-to-end check of scripts/verify.sh, runnable inside the stack's network.
 COPY scripts/verify-e2e.mjs ./scripts/verify-e2e.mjs
-RUN mkdir -p /data /models && chown node:node /data /models
+RUN mkdir -p /data /app/models && chown node:node /data /app/models
 USER node
 VOLUME ["/data"]
 # HTTP + Socket.IO, gRPC ResultService, embedded MQTT (unused with an external broker).
