@@ -150,6 +150,9 @@ describe('browser chat', () => {
     const text = 'Hi <img src=x onerror="window.__xss=1"> <b>bold</b> & <script>window.__xss=2</script> done';
     const answer = await send(page, 'echo', text);
     await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
+    // One bubble: events that raced ahead of the submit ack went to it, not to a second one.
+    expect(await page.locator('.turn--answer').count()).toBe(1);
+    expect(await page.locator('.answer-origin').count()).toBe(0);
 
     // The answer is exactly the text, and nothing the user typed became markup.
     expect(await shownAnswer(answer)).toBe(text);
@@ -298,6 +301,30 @@ describe('browser chat', () => {
     await answer.and(page.locator('[data-status="cancelled"]')).waitFor();
     expect(await answer.locator('.loading').count()).toBe(0);
     expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
+
+  it('says so when, after a reconnect, the master no longer knows a task that was running', async () => {
+    const { page, problems } = await openChat();
+    const answer = await send(page, 'sleep', '2 minutes');
+    await answer.and(page.locator('[data-task-id]')).waitFor();
+    const taskId = (await answer.getAttribute('data-task-id'))!;
+
+    // As after a master restart that lost its tasks: the catch-up lookup finds nothing.
+    await page.route(`**/api/v1/tasks/${taskId}`, (route) =>
+      route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such task' } }) }),
+    );
+    for (const socket of serverSockets()) socket.disconnect();
+    await page.locator('#connection[data-state="disconnected"]').waitFor();
+    await page.locator('#reconnect').click();
+    await page.locator('#connection[data-state="connected"]').waitFor();
+
+    await answer.and(page.locator('[data-status="failed"]')).waitFor();
+    expect(await answer.locator('.answer-error .error-code').textContent()).toBe('LOST');
+    expect(await answer.locator('.loading').count()).toBe(0);
+    // The master still has it (only the page was told otherwise): stop it.
+    await fetch(`${cluster!.httpUrl}/api/v1/tasks/${taskId}/cancel`, { method: 'POST' });
+    // The 404 shows up as a console error of the page; anything else would be a problem.
+    expect(problems.errors.filter((e) => !e.includes('404'))).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
   it('sends the llm conversation history with each message, until a new conversation starts', async () => {

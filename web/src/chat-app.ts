@@ -301,18 +301,23 @@ export class ChatApp {
     for (const [taskId, view] of this.#answers) {
       if (view.done) continue;
       void this.#fetchTask(taskId).then((task) => {
-        if (!task || view.done) return;
-        if (TERMINAL.has(task.status)) this.#apply(view, { type: 'done', task });
+        if (task === undefined || view.done) return;
+        if (task === 'missing') {
+          view.fail('LOST', 'The master no longer knows this task (it may have restarted); send it again.');
+          this.#log.contentChanged();
+        } else if (TERMINAL.has(task.status)) this.#apply(view, { type: 'done', task });
         else this.#apply(view, { type: 'update', task });
       });
     }
   }
 
-  async #fetchTask(taskId: string): Promise<TaskInfo | undefined> {
+  /** The task as the master has it now; 'missing' when it does not know it; undefined when unsure. */
+  async #fetchTask(taskId: string): Promise<TaskInfo | 'missing' | undefined> {
     try {
       const response = await fetch(`${this.#options.restBase}/tasks/${encodeURIComponent(taskId)}`, {
         headers: { accept: 'application/json' },
       });
+      if (response.status === 404) return 'missing';
       if (!response.ok) return undefined;
       const task = taskInfo.safeParse(await response.json());
       return task.success ? task.data : undefined;
