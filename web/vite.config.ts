@@ -50,6 +50,9 @@ export default defineConfig({
   },
   server: {
     // `npx vite --config web/vite.config.ts` against a master on :8080.
-    proxy: { '/socket.io': { target: 'http://127.0.0.1:8080', ws: true } },
+    proxy: {
+      '/socket.io': { target: 'http://127.0.0.1:8080', ws: true },
+      '/api': { target: 'http://127.0.0.1:8080' },
+    },
   },
 });

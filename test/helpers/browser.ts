@@ -45,12 +45,11 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export function chromiumAvailable(): boolean {
-  return existsSync(CHROMIUM_PATH);
-}
-
 export async function launchBrowser(options: BrowserOptions = {}): Promise<TestBrowser> {
   const resolved = { ...DEFAULTS, ...options };
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium or set TASKWIRE_CHROMIUM`);
+  }
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [...CHROMIUM_ARGS],
