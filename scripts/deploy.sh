@@ -98,7 +98,9 @@ docker stack deploy --with-registry-auth --resolve-image always --prune \
 
 if [ "$wait" = 1 ]; then
   tw_info "waiting up to ${timeout}s for the services to converge"
-  tw_wait_converged "$timeout" || tw_die "not converged; see scripts/logs.sh and docker service ps ${TW_STACK}_<service>"
+  # Give the swarm a moment to start the rolling updates it was just handed.
+  sleep "${TASKWIRE_DEPLOY_SETTLE_S:-3}"
+  tw_wait_converged "$timeout" strict || tw_die "not converged (a failed worker update rolls back on its own); see scripts/logs.sh and docker service ps ${TW_STACK}_<service>"
   tw_service_replicas
   tw_info "deployed; check it end to end with scripts/verify.sh"
 fi

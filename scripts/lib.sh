@@ -120,9 +120,20 @@ tw_service_replicas() {
     --format '{{.Name}} {{.Replicas}}'
 }
 
-# Succeeds when every service of the stack runs as many tasks as it wants.
+# The state of a service's last update: empty (never updated), updating,
+# completed, paused, rollback_started, rollback_completed, rollback_paused.
+tw_update_state() {
+  docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$1" 2>/dev/null || true
+}
+
+# Succeeds when every service of the stack runs as many tasks as it wants and
+# no update is in progress. Services whose last update was rolled back or
+# paused are listed in TW_UPDATE_FAILED (they may well be running: the old
+# version); with $1 = strict, they count as not converged.
+TW_UPDATE_FAILED=()
 tw_converged() {
-  local out line name replicas running desired
+  local mode="${1:-}" out line name replicas running desired state ok=0
+  TW_UPDATE_FAILED=()
   out="$(tw_service_replicas)" || return 1
   [ -n "$out" ] || return 1
   while IFS= read -r line; do
@@ -133,24 +144,40 @@ tw_converged() {
     desired="${replicas#*/}"
     if [ "$running" != "$desired" ]; then
       echo "$name: $running/$desired" >&2
-      return 1
+      ok=1
     fi
+    state="$(tw_update_state "$name")"
+    case "$state" in
+      updating|rollback_started) echo "$name: $state" >&2; ok=1 ;;
+      paused|rollback_completed|rollback_paused)
+        TW_UPDATE_FAILED+=("$name ($state)")
+        [ "$mode" != strict ] || ok=1 ;;
+    esac
   done <<< "$out"
+  return "$ok"
 }
 
-# Waits up to $1 seconds for tw_converged.
+# Waits up to $1 seconds for tw_converged ($2 = strict: a rolled-back or paused
+# update fails at once).
 tw_wait_converged() {
-  local timeout="$1" start now
+  local timeout="$1" mode="${2:-}" start now
   start="$(date +%s)"
-  while ! tw_converged 2>/dev/null; do
+  while ! tw_converged "$mode" 2>/dev/null; do
+    if [ "$mode" = strict ] && [ "${#TW_UPDATE_FAILED[@]}" -gt 0 ]; then
+      tw_info "update failed: ${TW_UPDATE_FAILED[*]} (docker service ps --no-trunc <service>)"
+      return 1
+    fi
     now="$(date +%s)"
     if [ $((now - start)) -ge "$timeout" ]; then
       tw_info "services not converged after ${timeout}s:"
-      tw_converged || true
+      tw_converged "$mode" || true
       return 1
     fi
     sleep 2
   done
+  if [ "${#TW_UPDATE_FAILED[@]}" -gt 0 ]; then
+    tw_info "warning: last update rolled back or paused: ${TW_UPDATE_FAILED[*]}"
+  fi
 }
 
 # Runs mosquitto_sub as the read-only observer account, with the password kept

@@ -20,6 +20,8 @@ export interface FakeDockerState {
   services: string[];
   /** Deployed stacks. */
   stacks: string[];
+  /** UpdateStatus.State of every service (default: none). */
+  update?: string;
 }
 
 const SCRIPT = `#!/usr/bin/env bash
@@ -59,6 +61,7 @@ case "$1 \${2:-}" in
   "service scale") echo "scaled (fake)" ;;
   "service inspect")
     case "$*" in
+      *UpdateStatus*) cat "$state/state/update" ;;
       *Replicas*) echo 2 ;;
       *Image*) echo "127.0.0.1:5000/taskwire:fake@sha256:0" ;;
       *) exit 1 ;;
@@ -88,6 +91,7 @@ export class FakeDocker {
     writeFileSync(join(d, 'manager'), `${String(state.manager)}\n`);
     writeFileSync(join(d, 'services'), state.services.map((l) => `${l}\n`).join(''));
     writeFileSync(join(d, 'stacks'), state.stacks.map((l) => `${l}\n`).join(''));
+    writeFileSync(join(d, 'update'), state.update ? `${state.update}\n` : '');
   }
 
   calls(): DockerCall[] {
@@ -114,6 +118,6 @@ export class FakeDocker {
 
   /** The environment for a script run that uses this fake (and the real node, bash, mosquitto_passwd). */
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return { PATH: `${this.bin}:${process.env.PATH ?? ''}`, HOME: this.dir, FAKE_DOCKER_DIR: this.dir, ...extra };
+    return { PATH: `${this.bin}:${process.env.PATH ?? ''}`, HOME: this.dir, FAKE_DOCKER_DIR: this.dir, TASKWIRE_DEPLOY_SETTLE_S: '0', ...extra };
   }
 }

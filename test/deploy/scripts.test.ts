@@ -76,6 +76,23 @@ describe('operator scripts against a stand-in docker', () => {
     expect(r.stderr).toMatch(/taskwire_master: 0\/1/);
   });
 
+  it('deploy.sh fails when the swarm rolled its update back; verify.sh only warns (the old version runs)', () => {
+    docker.setState({ swarm: 'active', manager: true, services: ['taskwire_worker 2/2'], stacks: ['taskwire'], update: 'rollback_completed' });
+    const r = run('deploy', ['--timeout', '5']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/update failed: taskwire_worker \(rollback_completed\)/);
+    const v = run('verify', ['--endpoint', 'http://127.0.0.1:9', '--timeout', '1', '--min-workers', '0']);
+    expect(v.stderr).toMatch(/warning: last update rolled back or paused: taskwire_worker/);
+    expect(v.stdout).toContain('ok   converged: taskwire_worker 2/2');
+  });
+
+  it('deploy.sh waits while a rolling update is in progress', () => {
+    docker.setState({ swarm: 'active', manager: true, services: ['taskwire_worker 2/2'], stacks: ['taskwire'], update: 'updating' });
+    const r = run('deploy', ['--timeout', '1']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/taskwire_worker: updating/);
+  });
+
   it('refuses to run outside a swarm or on a worker node, naming the fix', () => {
     docker.setState({ swarm: 'inactive', manager: false, services: [], stacks: [] });
     for (const [name, args] of [['deploy', []], ['scale', ['worker', '2']], ['stop', []], ['logs', []], ['verify', []]] as const) {
