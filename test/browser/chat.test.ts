@@ -93,14 +93,16 @@ describe('browser chat', () => {
     await provider?.close();
   }, CASE_TIMEOUT_MS);
 
-  async function openChat(viewport?: { width: number; height: number }): Promise<{ page: Page; problems: PageProblems }> {
+  async function openChat(
+    viewport?: { width: number; height: number },
+  ): Promise<{ page: Page; context: BrowserContext; problems: PageProblems }> {
     const { page, context, problems } = await browser!.newPage(viewport ? { viewport } : {});
     contexts.push(context);
     await page.goto(cluster!.httpUrl);
     await page.locator('#connection[data-state="connected"]').waitFor();
     // The kinds come with the `session` event; echo is always served.
     await page.locator('#kind option[value="echo"]').waitFor({ state: 'attached' });
-    return { page, problems };
+    return { page, context, problems };
   }
 
   /** The answer text as the user sees it: it must be on screen, not only in the DOM. */
@@ -301,6 +303,27 @@ describe('browser chat', () => {
     await answer.and(page.locator('[data-status="cancelled"]')).waitFor();
     expect(await answer.locator('.loading').count()).toBe(0);
     expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
+
+  it('shows a task sent from one tab in another tab of the same session', async () => {
+    const { page: first, context } = await openChat();
+    // Same browser profile, so the same stored session id.
+    const second = await context.newPage();
+    const secondErrors: string[] = [];
+    second.on('pageerror', (error) => secondErrors.push(error.message));
+    await second.goto(cluster!.httpUrl);
+    await second.locator('#connection[data-state="connected"]').waitFor();
+    expect(await sessionIdOf(second)).toBe(await sessionIdOf(first));
+
+    const answer = await send(first, 'echo', 'seen in both tabs');
+    await answer.and(first.locator('[data-status="succeeded"]')).waitFor();
+    const taskId = (await answer.getAttribute('data-task-id'))!;
+
+    const mirrored = second.locator(`.turn--answer[data-task-id="${taskId}"]`);
+    await mirrored.and(second.locator('[data-status="succeeded"]')).waitFor();
+    expect(await shownAnswer(mirrored)).toBe('seen in both tabs');
+    expect(await mirrored.locator('.answer-origin').textContent()).toMatch(/another tab/);
+    expect(secondErrors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
   it('says so when, after a reconnect, the master no longer knows a task that was running', async () => {
