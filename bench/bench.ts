@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printCoreBench, runCoreBench } from './core-bench.js';
+import { printGatewayBench, runGatewayBench } from './gateway-bench.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -24,6 +25,11 @@ if (want('core')) {
   const core = await runCoreBench({ quick });
   printCoreBench(core);
   results.core = core;
+}
+if (want('gateway')) {
+  const gateway = await runGatewayBench({ quick });
+  printGatewayBench(gateway);
+  results.gateway = gateway;
 }
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 await mkdir(outDir, { recursive: true });

@@ -78,4 +78,6 @@ export interface ClusterView {
   capacity: number;
   submitted_per_s: number;
   completed_per_s: number;
+  /** Task kinds online workers serve now (the chat refreshes its selector from it). */
+  kinds: string[];
 }

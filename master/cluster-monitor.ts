@@ -100,6 +100,7 @@ export class ClusterMonitor {
       capacity,
       submitted_per_s: round(this.rates.submitted),
       completed_per_s: round(this.rates.completed),
+      kinds: [...new Set(['echo', 'sleep', ...this.registry.kinds()])].sort(),
     };
   }
 }
