@@ -5,14 +5,16 @@
  * configurations in one run and quoting medians. Also: OCR model load time and
  * process memory with the OCR models loaded.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../common/logger.js';
 import { InferenceEngine } from '../worker/inference/inference-engine.js';
 import { resolveModelConfig } from '../worker/inference/model-config.js';
 import { OcrService } from '../worker/inference/ocr/ocr-service.js';
 import { findPpocrFiles } from '../worker/inference/ocr/ppocr-models.js';
-import { float32Tensor, type WireTensor } from '../worker/inference/wire-tensor.js';
+import { float32Tensor, type WireFeeds } from '../worker/inference/wire-tensor.js';
 import { fmt, median, summarize } from './stats.js';
 
 export interface InferenceBenchOptions {
@@ -21,15 +23,19 @@ export interface InferenceBenchOptions {
   requests?: number;
   /** Measured runs per configuration and concurrency (alternating off/on). */
   rounds?: number;
-  /** Batching "on": max batch size and queue delay. */
-  maxBatchSize?: number;
+  /** Batching "on": max batch sizes to compare with "off", and the queue delay. */
+  maxBatchSizes?: number[];
   maxQueueDelayMs?: number;
+  /** Also run a tiny MatMul model, where per-run overhead dominates (default true). */
+  tinyModel?: boolean;
   quick?: boolean;
 }
 
 export interface InferenceBenchRow {
+  model: string;
   concurrency: number;
-  batching: 'off' | 'on';
+  /** "off" or "on (max N)". */
+  batching: string;
   throughput_rps: number;
   p50_ms: number;
   p99_ms: number;
@@ -45,19 +51,16 @@ export interface InferenceBenchResult {
   rss_before_mb: number;
   rss_with_ocr_mb: number;
   rows: InferenceBenchRow[];
-  speedup_at_max_concurrency: number;
+  /** Throughput with batching on / off at the highest concurrency, per model and max batch size. */
+  speedups: Record<string, number>;
 }
 
 const SHAPE = [1, 3, 48, 320];
 
-function lineTensor(template: Float32Array): WireTensor {
-  return float32Tensor(template.slice(), [...SHAPE]);
-}
-
 async function measure(
   engine: InferenceEngine,
   model: string,
-  template: Float32Array,
+  input: () => WireFeeds,
   concurrency: number,
   requests: number,
 ): Promise<{ rps: number; latencies: number[] }> {
@@ -69,7 +72,7 @@ async function measure(
       while (issued < requests) {
         issued++;
         const t0 = performance.now();
-        await engine.infer(model, undefined, { x: lineTensor(template) });
+        await engine.infer(model, undefined, input());
         latencies.push(performance.now() - t0);
       }
     }),
@@ -77,12 +80,106 @@ async function measure(
   return { rps: (requests * 1000) / (performance.now() - started), latencies };
 }
 
+/** Y = X·W + b, X: FP32 [batch, 64] -> [batch, 16], built with onnx-proto (a dev dependency). */
+async function tinyModelFile(): Promise<string> {
+  const { onnx } = (await import('onnx-proto')).default;
+  const k = 64;
+  const n = 16;
+  const info = (name: string, dims: (number | string)[]) => ({
+    name,
+    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  });
+  const bytes = onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 7,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'tiny',
+        node: [
+          { opType: 'MatMul', input: ['X', 'W'], output: ['XW'] },
+          { opType: 'Add', input: ['XW', 'B'], output: ['Y'] },
+        ],
+        initializer: [
+          { name: 'W', dims: [k, n], dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from({ length: k * n }, (_, i) => Math.cos(i)) },
+          { name: 'B', dims: [n], dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from({ length: n }, (_, i) => i) },
+        ],
+        input: [info('X', ['batch', k])],
+        output: [info('Y', ['batch', n])],
+      },
+    }),
+  ).finish();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'taskwire-bench-'));
+  const file = path.join(dir, 'tiny.onnx');
+  await writeFile(file, bytes);
+  return file;
+}
+
+interface Subject {
+  label: string;
+  file: string;
+  input: () => WireFeeds;
+}
+
+async function compare(
+  engine: InferenceEngine,
+  subject: Subject,
+  o: { concurrencies: number[]; rounds: number; requests: number | undefined; quick: boolean; batchSizes: number[]; delayMs: number; cores: number },
+): Promise<InferenceBenchRow[]> {
+  const modes = [{ name: 'off', max: 1 }, ...o.batchSizes.map((b) => ({ name: `on (max ${b})`, max: b }))];
+  const ids = new Map<string, string>();
+  for (const m of modes) {
+    const id = `${subject.label}-${m.max}`;
+    ids.set(m.name, id);
+    const delay = m.max > 1 ? o.delayMs : 0;
+    await engine.register(id, '1', subject.file, resolveModelConfig({ instance_count: 1, intra_op_threads: o.cores, max_batch_size: m.max, max_queue_delay_ms: delay }));
+  }
+  const rows: InferenceBenchRow[] = [];
+  try {
+    for (const c of o.concurrencies) {
+      const requests = o.requests ?? Math.max(o.quick ? 16 : 48, 4 * c);
+      for (const m of modes) await measure(engine, ids.get(m.name)!, subject.input, c, Math.min(requests, 2 * c));
+      const acc = new Map(modes.map((m) => [m.name, { rps: [] as number[], lat: [] as number[], batches: 0, reqs: 0 }]));
+      for (let r = 0; r < o.rounds; r++) {
+        const order = r % 2 === 0 ? modes : [...modes].reverse();
+        for (const m of order) {
+          const id = ids.get(m.name)!;
+          const before = engine.stats(id)!;
+          const [b0, q0] = [before.batches, before.requests];
+          const run = await measure(engine, id, subject.input, c, requests);
+          const after = engine.stats(id)!;
+          const a = acc.get(m.name)!;
+          a.rps.push(run.rps);
+          a.lat.push(...run.latencies);
+          a.batches += after.batches - b0;
+          a.reqs += after.requests - q0;
+        }
+      }
+      for (const m of modes) {
+        const a = acc.get(m.name)!;
+        const s = summarize(a.lat);
+        rows.push({
+          model: subject.label,
+          concurrency: c,
+          batching: m.name,
+          throughput_rps: median(a.rps),
+          p50_ms: s.p50,
+          p99_ms: s.p99,
+          mean_batch: a.reqs / Math.max(1, a.batches),
+        });
+      }
+    }
+  } finally {
+    for (const id of ids.values()) await engine.unload(id).catch(() => undefined);
+  }
+  return rows;
+}
+
 export async function runInferenceBench(options: InferenceBenchOptions = {}): Promise<InferenceBenchResult> {
   const quick = options.quick ?? false;
   const concurrencies = options.concurrencies ?? [1, 8, 32];
   const rounds = options.rounds ?? (quick ? 1 : 3);
-  const maxBatchSize = options.maxBatchSize ?? 32;
-  const maxQueueDelayMs = options.maxQueueDelayMs ?? 2;
+  const batchSizes = options.maxBatchSizes ?? [8, 32];
+  const delayMs = options.maxQueueDelayMs ?? 2;
   const cores = os.availableParallelism();
 
   const rssBefore = process.memoryUsage().rss;
@@ -96,49 +193,32 @@ export async function runInferenceBench(options: InferenceBenchOptions = {}): Pr
     const rssWithOcr = process.memoryUsage().rss;
 
     const files = await findPpocrFiles();
-    const base = { instance_count: 1, intra_op_threads: cores };
-    await engine.register('rec-off', '1', files.rec, resolveModelConfig({ ...base, max_batch_size: 1, max_queue_delay_ms: 0 }));
-    await engine.register('rec-on', '1', files.rec, resolveModelConfig({ ...base, max_batch_size: maxBatchSize, max_queue_delay_ms: maxQueueDelayMs }));
-    const template = new Float32Array(SHAPE.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < template.length; i++) template[i] = Math.sin(i * 0.37) * 0.8;
-
-    const rows: InferenceBenchRow[] = [];
-    for (const c of concurrencies) {
-      const requests = options.requests ?? Math.max(quick ? 16 : 48, 4 * c);
-      // warm both paths at this concurrency, then alternate
-      await measure(engine, 'rec-off', template, c, Math.min(requests, 2 * c));
-      await measure(engine, 'rec-on', template, c, Math.min(requests, 2 * c));
-      const runs: Record<'off' | 'on', { rps: number[]; lat: number[]; batches: number; reqs: number }> = {
-        off: { rps: [], lat: [], batches: 0, reqs: 0 },
-        on: { rps: [], lat: [], batches: 0, reqs: 0 },
-      };
-      for (let r = 0; r < rounds; r++) {
-        for (const mode of r % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
-          const model = mode === 'on' ? 'rec-on' : 'rec-off';
-          const before = engine.stats(model)!;
-          const [b0, q0] = [before.batches, before.requests];
-          const m = await measure(engine, model, template, c, requests);
-          const after = engine.stats(model)!;
-          runs[mode].rps.push(m.rps);
-          runs[mode].lat.push(...m.latencies);
-          runs[mode].batches += after.batches - b0;
-          runs[mode].reqs += after.requests - q0;
-        }
-      }
-      for (const mode of ['off', 'on'] as const) {
-        const s = summarize(runs[mode].lat);
-        rows.push({
-          concurrency: c,
-          batching: mode,
-          throughput_rps: median(runs[mode].rps),
-          p50_ms: s.p50,
-          p99_ms: s.p99,
-          mean_batch: runs[mode].reqs / Math.max(1, runs[mode].batches),
-        });
+    const line = new Float32Array(SHAPE.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < line.length; i++) line[i] = Math.sin(i * 0.37) * 0.8;
+    const common = { concurrencies, rounds, requests: options.requests, quick, batchSizes, delayMs, cores };
+    const rows = await compare(engine, { label: 'ppocr-rec', file: files.rec, input: () => ({ x: float32Tensor(line.slice(), [...SHAPE]) }) }, common);
+    if (options.tinyModel ?? true) {
+      const x = Float32Array.from({ length: 64 }, (_, i) => i / 64);
+      const file = await tinyModelFile();
+      try {
+        rows.push(
+          ...(await compare(engine, { label: 'tiny-matmul', file, input: () => ({ X: float32Tensor(x.slice(), [1, 64]) }) }, {
+            ...common,
+            concurrencies: [Math.max(...concurrencies)],
+            requests: options.requests ?? (quick ? 256 : 2048),
+          })),
+        );
+      } finally {
+        await rm(path.dirname(file), { recursive: true, force: true });
       }
     }
     const top = Math.max(...concurrencies);
-    const at = (mode: 'off' | 'on'): number => rows.find((r) => r.concurrency === top && r.batching === mode)?.throughput_rps ?? NaN;
+    const speedups: Record<string, number> = {};
+    for (const r of rows) {
+      if (r.concurrency !== top || r.batching === 'off') continue;
+      const off = rows.find((o) => o.model === r.model && o.concurrency === top && o.batching === 'off');
+      if (off) speedups[`${r.model} ${r.batching}`] = r.throughput_rps / off.throughput_rps;
+    }
     const result: InferenceBenchResult = {
       model: 'ch_PP-OCRv4_rec_infer.onnx',
       input_shape: SHAPE,
@@ -148,7 +228,7 @@ export async function runInferenceBench(options: InferenceBenchOptions = {}): Pr
       rss_before_mb: rssBefore / 2 ** 20,
       rss_with_ocr_mb: rssWithOcr / 2 ** 20,
       rows,
-      speedup_at_max_concurrency: at('on') / at('off'),
+      speedups,
     };
     printInferenceBench(result);
     return result;
@@ -158,13 +238,13 @@ export async function runInferenceBench(options: InferenceBenchOptions = {}): Pr
 }
 
 export function printInferenceBench(r: InferenceBenchResult): void {
-  console.log(`\nInference: ${r.model}, input [${r.input_shape.join(',')}], ${r.cores} cores, ${r.intra_op_threads} intra-op threads`);
+  console.log(`\nInference: ${r.model}, one line [${r.input_shape.join(',')}] per request, ${r.cores} cores, ${r.intra_op_threads} intra-op threads`);
   console.log(`OCR models (det + rec) load + warm-up: ${fmt(r.ocr_load_ms, 0)} ms; RSS ${fmt(r.rss_before_mb, 0)} MB -> ${fmt(r.rss_with_ocr_mb, 0)} MB with OCR loaded`);
-  console.log('concurrency  batching  req/s    p50 ms   p99 ms   mean batch');
+  console.log('model         concurrency  batching       req/s     p50 ms   p99 ms   mean batch');
   for (const row of r.rows) {
     console.log(
-      `${String(row.concurrency).padStart(11)}  ${row.batching.padEnd(8)}  ${fmt(row.throughput_rps, 1).padStart(6)}  ${fmt(row.p50_ms, 1).padStart(7)}  ${fmt(row.p99_ms, 1).padStart(7)}  ${fmt(row.mean_batch, 1).padStart(10)}`,
+      `${row.model.padEnd(12)}  ${String(row.concurrency).padStart(11)}  ${row.batching.padEnd(12)}  ${fmt(row.throughput_rps, 1).padStart(8)}  ${fmt(row.p50_ms, 1).padStart(8)}  ${fmt(row.p99_ms, 1).padStart(7)}  ${fmt(row.mean_batch, 1).padStart(10)}`,
     );
   }
-  console.log(`dynamic batching speed-up at the highest concurrency: ${fmt(r.speedup_at_max_concurrency, 2)}x`);
+  for (const [k, v] of Object.entries(r.speedups)) console.log(`batching speed-up, ${k}, highest concurrency: ${fmt(v, 2)}x`);
 }

@@ -14,7 +14,7 @@ import { createKserveApi, type KserveBackend, type KserveModel } from '../../mas
 import { TaskFailure, type TaskHandler } from '../../worker/handlers/task-handler.js';
 import { createInference } from '../../worker/inference/inference-handlers.js';
 import type { InferenceEngine } from '../../worker/inference/inference-engine.js';
-import { chromiumAvailable, launchBrowser } from '../helpers/browser.js';
+import { launchBrowser } from '../helpers/browser.js';
 import { linearModel, tempRepo, type TempRepo } from './onnx-fixtures.js';
 import { renderText } from './render-text.js';
 import { taskContext } from './task-context.js';
@@ -164,20 +164,17 @@ describe('KServe v2 API over the infer handler', () => {
   let handlers: TaskHandler[] = [];
   let server: Awaited<ReturnType<typeof serve>>;
   let png = '';
-  const withOcr = chromiumAvailable();
 
   beforeAll(async () => {
-    if (withOcr) {
-      const browser = await launchBrowser();
-      try {
-        png = await renderText(browser, ['KServe reads 42'], 'png');
-      } finally {
-        await browser.close();
-      }
+    const browser = await launchBrowser();
+    try {
+      png = await renderText(browser, ['KServe reads 42'], 'png');
+    } finally {
+      await browser.close();
     }
     repo = await tempRepo();
     await repo.add('linear', '1', linearModel([[1], [2], [3], [4]], [0.5]), { max_batch_size: 4, max_queue_delay_ms: 1 });
-    const created = await createInference({ modelsDir: repo.dir, ocr: withOcr }, silentLogger());
+    const created = await createInference({ modelsDir: repo.dir }, silentLogger());
     engine = created.engine;
     handlers = created.handlers;
     for (const h of handlers) await h.start?.();
@@ -213,7 +210,7 @@ describe('KServe v2 API over the infer handler', () => {
     expect(ok.body.outputs[0].data).toEqual([0.5]);
   });
 
-  test.skipIf(!withOcr)('PP-OCR reads rendered text through the KServe endpoint', async () => {
+  test('PP-OCR reads rendered text through the KServe endpoint', async () => {
     const r = await call(server.url, '/v2/models/ppocr/infer', { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png] }] });
     expect(r.status).toBe(200);
     expect(r.body.outputs[0]).toEqual({ name: 'text', datatype: 'BYTES', shape: [1], data: ['KServe reads 42'] });

@@ -9,14 +9,14 @@ import type { InferOutput, OcrOutput } from '../../common/kinds/inference.js';
 import { TaskFailure, type TaskHandler } from '../../worker/handlers/task-handler.js';
 import { createInference } from '../../worker/inference/inference-handlers.js';
 import type { InferenceEngine } from '../../worker/inference/inference-engine.js';
-import { chromiumAvailable, launchBrowser } from '../helpers/browser.js';
+import { launchBrowser } from '../helpers/browser.js';
 import { renderText } from './render-text.js';
 import { taskContext } from './task-context.js';
 import { tempRepo, type TempRepo } from './onnx-fixtures.js';
 
 const LINES = ['Hello taskwire 2026', 'ONNX reads this line'];
 
-describe.skipIf(!chromiumAvailable())('OCR with PP-OCR', () => {
+describe('OCR with PP-OCR', () => {
   let png = '';
   let jpeg = '';
   let repo: TempRepo;

@@ -29,7 +29,7 @@ export interface OcrServiceOptions {
 
 export const OCR_SERVICE_DEFAULTS = {
   det: { max_batch_size: 4, max_queue_delay_ms: 1, instance_count: 1 } satisfies ModelConfigFile,
-  rec: { max_batch_size: 32, max_queue_delay_ms: 3, instance_count: 1 } satisfies ModelConfigFile,
+  rec: { max_batch_size: 8, max_queue_delay_ms: 2, instance_count: 1 } satisfies ModelConfigFile,
 };
 
 export class OcrService {
