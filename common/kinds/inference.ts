@@ -136,17 +136,26 @@ export const kserveInferRequest = z
   .strict();
 export type KserveInferRequest = z.output<typeof kserveInferRequest>;
 
-/** Input of the `infer` kind: a KServe v2 request plus the model it is for. */
+/**
+ * Input of the `infer` kind: a KServe v2 request plus the model it is for.
+ * With `parameters: {"metadata": true}` (and `inputs: []`) the task returns the
+ * model's KserveModelMetadata instead of running it (what the master's KServe
+ * metadata endpoint asks a worker for).
+ */
 export const inferInput = z
   .object({
     model_name: modelName,
     model_version: modelVersion.optional(),
     id: z.string().max(256).optional(),
     parameters,
-    inputs: z.array(kserveTensor).min(1).max(MAX_TENSORS).refine(uniqueNames, 'input names must be unique'),
+    inputs: z.array(kserveTensor).max(MAX_TENSORS).refine(uniqueNames, 'input names must be unique'),
     outputs: z.array(requestedOutput).max(MAX_TENSORS).optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.inputs.length > 0 || r.parameters?.['metadata'] === true, {
+    path: ['inputs'],
+    message: 'at least one input tensor is needed (or parameters.metadata = true)',
+  });
 export type InferInput = z.output<typeof inferInput>;
 
 /** An output tensor as returned (flat data; numbers that are not finite become null). */

@@ -9,11 +9,10 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../common/logger.js';
-import type { InferOutput, KserveInferRequest } from '../../common/kinds/inference.js';
+import type { InferOutput, KserveInferRequest, KserveModelMetadata } from '../../common/kinds/inference.js';
 import { createKserveApi, type KserveBackend, type KserveModel } from '../../master/http/kserve-api.js';
 import { TaskFailure, type TaskHandler } from '../../worker/handlers/task-handler.js';
 import { createInference } from '../../worker/inference/inference-handlers.js';
-import type { InferenceEngine } from '../../worker/inference/inference-engine.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { linearModel, tempRepo, type TempRepo } from './onnx-fixtures.js';
 import { renderText } from './render-text.js';
@@ -141,15 +140,15 @@ describe('KServe v2 API with a fake backend', () => {
 });
 
 /** What the master does, minus MQTT: one `infer` task per request, run by the worker's handler. */
-function handlerBackend(engine: InferenceEngine, infer: TaskHandler): KserveBackend {
+function handlerBackend(infer: TaskHandler): KserveBackend {
   return {
     ready: () => true,
-    models: () =>
-      infer.models!().map((m) => {
-        const name = m.name ?? '';
-        const meta = engine.status(name)?.readyVersions.length ? engine.metadata(name) : undefined;
-        return { name, versions: m.versions ?? [], ready: Boolean(m.ready), ...(meta ? { inputs: meta.inputs, outputs: meta.outputs } : {}) };
-      }),
+    models: () => infer.models!().map((m) => ({ name: m.name ?? '', versions: m.versions ?? [], ready: Boolean(m.ready) })),
+    // tensor metadata is not in ModelInfo: ask a worker with a metadata-only infer task
+    async metadata(name, version) {
+      const input = { model_name: name, ...(version ? { model_version: version } : {}), inputs: [], parameters: { metadata: true } };
+      return (await infer.run(taskContext('infer', input))).output as unknown as KserveModelMetadata;
+    },
     async infer(name, version, request, signal) {
       const input = { ...request, model_name: name, ...(version ? { model_version: version } : {}) };
       const { output } = await infer.run(taskContext('infer', input as never, signal));
@@ -160,7 +159,6 @@ function handlerBackend(engine: InferenceEngine, infer: TaskHandler): KserveBack
 
 describe('KServe v2 API over the infer handler', () => {
   let repo: TempRepo;
-  let engine: InferenceEngine;
   let handlers: TaskHandler[] = [];
   let server: Awaited<ReturnType<typeof serve>>;
   let png = '';
@@ -175,10 +173,9 @@ describe('KServe v2 API over the infer handler', () => {
     repo = await tempRepo();
     await repo.add('linear', '1', linearModel([[1], [2], [3], [4]], [0.5]), { max_batch_size: 4, max_queue_delay_ms: 1 });
     const created = await createInference({ modelsDir: repo.dir }, silentLogger());
-    engine = created.engine;
     handlers = created.handlers;
     for (const h of handlers) await h.start?.();
-    server = await serve(handlerBackend(engine, handlers.find((h) => h.kind === 'infer')!));
+    server = await serve(handlerBackend(handlers.find((h) => h.kind === 'infer')!));
   }, 120_000);
 
   afterAll(async () => {
@@ -211,6 +208,7 @@ describe('KServe v2 API over the infer handler', () => {
   });
 
   test('PP-OCR reads rendered text through the KServe endpoint', async () => {
+    expect((await call(server.url, '/v2/models/ppocr')).body).toMatchObject({ inputs: [{ name: 'image', datatype: 'BYTES', shape: [1] }] });
     const r = await call(server.url, '/v2/models/ppocr/infer', { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: [png] }] });
     expect(r.status).toBe(200);
     expect(r.body.outputs[0]).toEqual({ name: 'text', datatype: 'BYTES', shape: [1], data: ['KServe reads 42'] });

@@ -80,6 +80,8 @@ describe('kind schemas', () => {
     expect(inferInput.safeParse({ ...input, model_version: '0' }).success).toBe(false);
     expect(inferInput.safeParse({ ...input, inputs: [input.inputs[0], input.inputs[0]] }).success).toBe(false);
     expect(inferInput.safeParse({ ...input, extra: 1 }).success).toBe(false);
+    expect(inferInput.safeParse({ ...input, inputs: [] }).error?.issues[0]?.message).toMatch(/at least one input/);
+    expect(inferInput.safeParse({ model_name: 'linear', inputs: [], parameters: { metadata: true } }).success).toBe(true);
   });
 
   test('ocr input takes base64 or a data URL and needs model ppocr', () => {

@@ -5,7 +5,14 @@
  * outputs `text` (BYTES [1]) and `lines` (BYTES [n], one JSON line each), so
  * KServe clients can read text too.
  */
-import { inferInput, OCR_MODEL_NAME, type InferInput, type InferOutput, type KserveOutputTensor } from '../../common/kinds/inference.js';
+import {
+  inferInput,
+  OCR_MODEL_NAME,
+  type InferInput,
+  type InferOutput,
+  type KserveModelMetadata,
+  type KserveOutputTensor,
+} from '../../common/kinds/inference.js';
 import type { JsonValue } from '../../common/json-value.js';
 import type { ModelInfo } from '../../common/wire.js';
 import type { InferenceEngine } from '../inference/inference-engine.js';
@@ -65,6 +72,7 @@ export class InferHandler implements TaskHandler {
 
   async run(ctx: TaskContext): Promise<TaskOutput> {
     const req = parseInput(ctx.input);
+    if (req.parameters?.['metadata'] === true) return { output: this.metadata(req) as unknown as JsonValue };
     if (req.model_name === OCR_MODEL_NAME && this.deps.ocr) return this.runOcr(req, ctx);
     const feeds: WireFeeds = {};
     for (const t of req.inputs) feeds[t.name] = fromKserve(t);
@@ -85,6 +93,24 @@ export class InferHandler implements TaskHandler {
     };
     ctx.log.debug({ model: r.modelName, batch: r.batchRows, queue_ms: r.queueMs, compute_ms: r.computeMs }, 'inference done');
     return { output: output as unknown as JsonValue };
+  }
+
+  /** KServe v2 metadata of a model (from its session), or of the `ppocr` pipeline. */
+  metadata(req: Pick<InferInput, 'model_name' | 'model_version'>): KserveModelMetadata {
+    if (req.model_name === OCR_MODEL_NAME && this.deps.ocr) {
+      if (!this.deps.ocr.ready) throw new TaskFailure('MODEL_NOT_FOUND', `model ${OCR_MODEL_NAME} is not ready`);
+      return {
+        name: OCR_MODEL_NAME,
+        versions: ['1'],
+        platform: 'taskwire_ocr_pipeline',
+        inputs: [{ name: 'image', datatype: 'BYTES', shape: [1] }],
+        outputs: [
+          { name: 'text', datatype: 'BYTES', shape: [1] },
+          { name: 'lines', datatype: 'BYTES', shape: [-1] },
+        ],
+      };
+    }
+    return this.deps.engine.metadata(req.model_name, req.model_version);
   }
 
   /** CONTROL_ACTION_LOAD_MODEL: (re)loads a repository model (default: latest version). */

@@ -166,7 +166,7 @@ export class SessionPool {
       slot.current?.reject(new SessionRunError(`session thread died: ${err.message}`));
       if (this.closing) return;
       this.opts.onThreadError?.(err);
-      spawn(this.entry, this.opts.load).then(
+      void spawn(this.entry, this.opts.load).then(
         (s) => (this.closing ? void s.worker.terminate() : this.adopt(s.worker)),
         (e: Error) => this.opts.onThreadError?.(e),
       );
