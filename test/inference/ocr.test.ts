@@ -3,12 +3,14 @@
  * renders with Debian Chromium, through the `ocr` handler and through the
  * `infer` handler's `ppocr` model; bad images get clear errors.
  */
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../common/logger.js';
 import type { InferOutput, OcrOutput } from '../../common/kinds/inference.js';
 import { TaskFailure, type TaskHandler } from '../../worker/handlers/task-handler.js';
 import { createInference } from '../../worker/inference/inference-handlers.js';
 import type { InferenceEngine } from '../../worker/inference/inference-engine.js';
+import { float32Tensor } from '../../worker/inference/wire-tensor.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { renderText } from './render-text.js';
 import { taskContext } from './task-context.js';
@@ -100,5 +102,28 @@ describe('OCR with PP-OCR', () => {
     expect(err3).toMatchObject({ code: 'BAD_INPUT' });
     const { output } = await handler('ocr').run(taskContext('ocr', { image: png }));
     expect((output as unknown as OcrOutput).lines).toHaveLength(2);
+  });
+
+  test('an image without text gives empty text and no lines', async () => {
+    const blank = new PNG({ width: 320, height: 96 });
+    blank.data.fill(255);
+    const { output } = await handler('ocr').run(taskContext('ocr', { image: PNG.sync.write(blank).toString('base64') }));
+    expect(output).toEqual({ text: '', lines: [] });
+  });
+
+  test('the main thread keeps running while a model computes (sessions live in worker threads)', async () => {
+    let ticks = 0;
+    let done = false;
+    const spin = (): void => {
+      ticks++;
+      if (!done) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const input = float32Tensor(new Float32Array(3 * 960 * 960), [1, 3, 960, 960]);
+    const r = await engine.infer('ppocr-det', undefined, { x: input });
+    done = true;
+    expect(r.outputs[Object.keys(r.outputs)[0]!]!.dims).toEqual([1, 1, 960, 960]);
+    // a session run on this thread would have starved the event loop until it finished
+    expect(ticks).toBeGreaterThan(3);
   });
 });
