@@ -69,7 +69,8 @@ export class Worker {
       h.onChange?.(() => this.scheduleStatus());
     }
     this.reporter = new ResultReporter({ log: this.log });
-    this.runner = new TaskRunner(this.id, this.handlers, this.reporter, this.log, { onChange: () => undefined });
+    // The retained status says how many attempts run now: re-publish (coalesced) when that changes.
+    this.runner = new TaskRunner(this.id, this.handlers, this.reporter, this.log, { onChange: () => this.scheduleStatus() });
   }
 
   static async create(options: WorkerOptions = {}, deps: WorkerDeps = {}): Promise<Worker> {
