@@ -162,7 +162,11 @@ describe('InferenceEngine', () => {
     expect(latest.modelVersion).toBe('2');
     expect(rowsOf(latest.outputs.Y)).toEqual([[210]]);
 
+    // a request already running when its model is unloaded still completes
+    const running = engine.infer('second', '1', { X: x([[1, 1, 1, 1]]) });
+    await new Promise((r) => setImmediate(r));
     await engine.unload('second');
+    expect(rowsOf((await running).outputs.Y)).toEqual([[103]]);
     expect(engine.status('second')).toBeUndefined();
     const gone = await failure(engine.infer('second', undefined, { X: x([[1, 2, 3, 4]]) }));
     expect(gone.code).toBe('MODEL_NOT_FOUND');

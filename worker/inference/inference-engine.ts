@@ -8,7 +8,7 @@
 import os from 'node:os';
 import type { Logger } from '../../common/logger.js';
 import { systemClock, type Clock } from '../../common/clock.js';
-import { ConfigError } from '../../common/errors.js';
+import { ClosedError, ConfigError } from '../../common/errors.js';
 import type { KserveModelMetadata } from '../../common/kinds/inference.js';
 import { TaskFailure } from '../handlers/task-handler.js';
 import { CoreBudget } from './core-budget.js';
@@ -251,7 +251,10 @@ export class InferenceEngine {
       return { modelName: name, modelVersion: v.version, outputs: r.outputs, queueMs: r.queueMs, computeMs: r.computeMs, batchRows: r.batchRows };
     } catch (err) {
       if (err instanceof TaskFailure || signal?.aborted) throw err;
-      if (err instanceof QueueFullError) throw new TaskFailure('INFERENCE_ERROR', err.message, { retryable: true, cause: err });
+      if (err instanceof QueueFullError || err instanceof ClosedError) {
+        // full queue, or the model was unloaded / reloaded under the request: another attempt may succeed
+        throw new TaskFailure('INFERENCE_ERROR', `model ${name}: ${err.message}`, { retryable: true, cause: err });
+      }
       throw new TaskFailure('INFERENCE_ERROR', `model ${name} failed: ${(err as Error).message}`, { cause: err });
     }
   }

@@ -5,6 +5,7 @@
  * thread that dies fails only its own request and is replaced.
  */
 import { Worker } from 'node:worker_threads';
+import { ClosedError } from '../../common/errors.js';
 import type { CoreBudget } from './core-budget.js';
 import type { FromThread, ThreadLoadOptions, ThreadValueMetadata, ToThread } from './thread-protocol.js';
 import { resolveThreadEntry } from './thread-entry.js';
@@ -42,7 +43,7 @@ interface Slot {
   worker: Worker;
   busy: boolean;
   detach(): void;
-  current?: { id: number; resolve(o: WireFeeds): void; reject(e: Error): void };
+  current?: { id: number; resolve(o: WireFeeds): void; reject(e: Error): void; settled: Promise<void> };
 }
 
 function spawn(entry: URL, load: ThreadLoadOptions): Promise<{ worker: Worker; loaded: Loaded }> {
@@ -122,7 +123,7 @@ export class SessionPool {
   }
 
   async run(feeds: WireFeeds): Promise<WireFeeds> {
-    if (this.closing) throw new SessionRunError('model is unloading');
+    if (this.closing) throw new ClosedError('model session pool');
     const release = await this.opts.budget.acquire(this.opts.load.intraOpThreads);
     try {
       const slot = await this.idleSlot();
@@ -132,14 +133,22 @@ export class SessionPool {
     }
   }
 
-  /** Asks each thread to release its session, then terminates stragglers. Idempotent. */
+  /**
+   * Lets running requests finish (up to closeTimeoutMs), asks each thread to
+   * release its session, then terminates stragglers. Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const w of this.waiting.splice(0)) w();
       await Promise.all(
         this.slots.splice(0).map(async (s) => {
+          if (s.current) {
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([s.current.settled, new Promise<void>((r) => (timer = setTimeout(r, this.opts.closeTimeoutMs)))]);
+            clearTimeout(timer);
+          }
           s.detach();
-          s.current?.reject(new SessionRunError('model unloaded'));
+          s.current?.reject(new ClosedError('model session pool'));
           const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
           s.worker.postMessage({ op: 'close' } satisfies ToThread);
           const timer = setTimeout(() => void s.worker.terminate(), this.opts.closeTimeoutMs);
@@ -194,7 +203,7 @@ export class SessionPool {
 
   private async idleSlot(): Promise<Slot> {
     for (;;) {
-      if (this.closing) throw new SessionRunError('model is unloading');
+      if (this.closing) throw new ClosedError('model session pool');
       const slot = this.slots.find((s) => !s.busy);
       if (slot) return slot;
       await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -205,14 +214,18 @@ export class SessionPool {
     slot.busy = true;
     const id = this.nextId++;
     const transfer = [...new Set(Object.values(feeds).map((t) => t.data))];
+    let settle!: () => void;
+    const settled = new Promise<void>((r) => (settle = r));
     return new Promise<WireFeeds>((resolve, reject) => {
       const done = (): void => {
         slot.current = undefined;
         slot.busy = false;
+        settle();
         this.wake();
       };
       slot.current = {
         id,
+        settled,
         resolve: (o) => {
           done();
           resolve(o);
