@@ -1,0 +1,137 @@
+/**
+ * The diagnostic kinds every worker runs (PROTOCOL.md §7.4), streamed results
+ * with `seq` (§8), their errors (§11), and a batch of several assignments in
+ * one message (§7.1).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { Recorded } from '../result-recorder.js';
+import { type SuiteContext, expect } from '../suite-context.js';
+import type { Step } from '../step.js';
+
+const ECHO_SPLIT = /\S+\s*|\s+/g;
+
+/** Why the events of one attempt break the seq rules, or [] (events in arrival order, finals excluded). */
+export function seqProblems(events: Recorded[]): string[] {
+  const problems: string[] = [];
+  const stream = events.filter((r) => r.via === 'stream' && r.kind !== 'final');
+  if (stream.length === 0) return ['no STARTED, chunk or HEARTBEAT event arrived on StreamResults'];
+  const first = stream[0]!;
+  if (first.kind !== 'started') problems.push(`the first event is ${first.kind}, not started`);
+  if (first.seq !== 1) problems.push(`the first event has seq ${first.seq}, not 1`);
+  for (let i = 1; i < stream.length; i++) {
+    if (stream[i]!.seq <= stream[i - 1]!.seq) {
+      problems.push(`seq goes from ${stream[i - 1]!.seq} to ${stream[i]!.seq} (event ${i + 1}, ${stream[i]!.kind})`);
+      break;
+    }
+  }
+  return problems;
+}
+
+function finalOf(ctx: SuiteContext, taskId: string, attempt?: number): Recorded | undefined {
+  return ctx.host.recorder.of(taskId, attempt).find((r) => r.kind === 'final');
+}
+
+export const echoStep: Step = {
+  checks: ['echo-streaming'],
+  needsWorker: true,
+  async run(ctx, report) {
+    const text = 'Hello  conformance\nsuite, ünïcode 🦊\tand a trailing space ';
+    const t = ctx.submit('echo', { text });
+    const done = await ctx.finished(t.id, ctx.ms(10_000), 'echo');
+    expect(done.status === 'succeeded', `echo ended ${done.status}: ${JSON.stringify(done.error)}`);
+    const events = ctx.host.recorder.of(t.id, done.attempt);
+    const chunks = events.filter((r) => r.kind === 'chunk');
+    const expected = text.match(ECHO_SPLIT) ?? [];
+    const wrong = seqProblems(events);
+    const joined = chunks.map((c) => c.chunkText).join('');
+    if (joined !== text) wrong.push(`chunks concatenate to ${JSON.stringify(joined)}, not the input ${JSON.stringify(text)}`);
+    else if (chunks.length !== expected.length) wrong.push(`${chunks.length} chunks; expected one per word with its trailing whitespace (${expected.length})`);
+    if (!isDeepStrictEqual(done.result, { text })) wrong.push(`output ${JSON.stringify(done.result)}, expected {"text": input}`);
+    const rejected = events.filter((r) => r.outcome.disposition === 'DISPOSITION_REJECTED');
+    if (rejected.length > 0) wrong.push(`${rejected.length} events rejected by the master: ${rejected[0]!.outcome.reason}`);
+    expect(wrong.length === 0, wrong.join('; '));
+    report.pass('echo-streaming', `${chunks.length} chunks, seq ${events.filter((e) => e.via === 'stream' && e.kind !== 'final').map((e) => e.seq).join(',')}, final SUCCEEDED {text}`);
+  },
+};
+
+export const sleepStep: Step = {
+  checks: ['sleep'],
+  needsWorker: true,
+  async run(ctx, report) {
+    const ms = 800;
+    const t = ctx.submit('sleep', { ms });
+    const done = await ctx.finished(t.id, ctx.ms(10_000) + ms, 'sleep');
+    expect(done.status === 'succeeded', `sleep ended ${done.status}: ${JSON.stringify(done.error)}`);
+    const out = done.result as { slept_ms?: unknown } | null;
+    const slept = out?.slept_ms;
+    expect(typeof slept === 'number', `output ${JSON.stringify(done.result)}, expected {"slept_ms": number}`);
+    expect(slept >= ms - 10, `slept_ms ${slept} is less than the ${ms} ms asked for`);
+    const events = ctx.host.recorder.of(t.id, done.attempt);
+    const started = events.find((r) => r.kind === 'started');
+    const fin = events.find((r) => r.kind === 'final');
+    expect(started && fin, 'no STARTED event or no final for the attempt');
+    const took = fin.atMs - started.atMs;
+    expect(took >= ms - 100, `the final arrived ${took} ms after STARTED; the task asked for ${ms} ms`);
+    report.pass('sleep', `slept_ms=${slept}, STARTED to final ${took} ms`);
+  },
+};
+
+interface ErrorCase {
+  label: string;
+  kind: string;
+  input: unknown;
+  code: string;
+  retryable: boolean;
+}
+
+const ERROR_CASES: ErrorCase[] = [
+  { label: 'echo-text-not-string', kind: 'echo', input: { text: 42 }, code: 'BAD_INPUT', retryable: false },
+  { label: 'echo-unknown-key', kind: 'echo', input: { text: 'x', colour: 'red' }, code: 'BAD_INPUT', retryable: false },
+  { label: 'sleep-negative', kind: 'sleep', input: { ms: -5 }, code: 'BAD_INPUT', retryable: false },
+  { label: 'sleep-fraction', kind: 'sleep', input: { ms: 1.5 }, code: 'BAD_INPUT', retryable: false },
+  { label: 'unknown-kind', kind: 'conformance-no-such-kind', input: {}, code: 'UNSUPPORTED', retryable: true },
+];
+
+export const diagnosticErrorsStep: Step = {
+  checks: ['bad-input', 'unsupported-kind'],
+  needsWorker: true,
+  async run(ctx, report) {
+    const sent = ERROR_CASES.map((c) => ({ c, a: ctx.forged(c.kind, c.input as never, c.label) }));
+    for (const { a } of sent) await ctx.publishTasks([a]);
+    const wrong: Record<'bad-input' | 'unsupported-kind', string[]> = { 'bad-input': [], 'unsupported-kind': [] };
+    for (const { c, a } of sent) {
+      const check = c.code === 'UNSUPPORTED' ? 'unsupported-kind' : 'bad-input';
+      const fin = await ctx.host.recorder.waitForFinal(String(a['task_id']), ctx.ms(5000));
+      const r = fin?.final;
+      if (!r) wrong[check].push(`${c.label}: no final result${ctx.exitNote()}`);
+      else if (r.outcome !== 'TASK_OUTCOME_FAILED' || r.error?.code !== c.code || Boolean(r.error?.retryable) !== c.retryable) {
+        wrong[check].push(`${c.label}: got ${r.outcome} ${JSON.stringify(r.error)}, expected FAILED ${c.code} retryable=${c.retryable}`);
+      } else if (fin.token !== a['result_token']) wrong[check].push(`${c.label}: the result token was not echoed unchanged`);
+    }
+    for (const name of ['bad-input', 'unsupported-kind'] as const) {
+      if (wrong[name].length) report.fail(name, wrong[name].join('; '));
+      else report.pass(name, name === 'bad-input' ? 'wrong types, unknown keys, out-of-range values: FAILED BAD_INPUT, not retryable' : 'FAILED UNSUPPORTED, retryable');
+    }
+  },
+};
+
+export const batchStep: Step = {
+  checks: ['batch'],
+  needsWorker: true,
+  async run(ctx, report) {
+    const n = 3;
+    const tasks = Array.from({ length: n }, (_, i) => ctx.forged('echo', { text: `batch item ${i}` }, `batch${i}`));
+    await ctx.publishTasks(tasks);
+    const wrong: string[] = [];
+    for (const [i, a] of tasks.entries()) {
+      const fin = await ctx.host.recorder.waitForFinal(String(a['task_id']), ctx.ms(8000));
+      const r = fin?.final;
+      if (!r) wrong.push(`assignment ${i + 1} of ${n}: no final result${ctx.exitNote()}`);
+      else if (r.outcome !== 'TASK_OUTCOME_SUCCEEDED') wrong.push(`assignment ${i + 1}: ${r.outcome} ${JSON.stringify(r.error)}`);
+    }
+    expect(wrong.length === 0, wrong.join('; '));
+    report.pass('batch', `one Assignments message with ${n} assignments: all ${n} ran`);
+  },
+};
+
+export { finalOf };
