@@ -6,12 +6,15 @@
  * by themselves (the cluster token is kept in the data dir), every accepted
  * task must end `succeeded`, and no task may ever show two different
  * results: tasks are `sleep`s, whose result (`slept_ms`) differs from run to
- * run, so a task re-run after its result was shown would be caught.
+ * run, so a task re-run after its result was shown would be caught. A
+ * Socket.IO session that submitted tasks just before the crash reconnects by
+ * itself and gets their answers, consistent with REST.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
 import { ProcessGroup, parseJsonLine } from '../helpers/processes.js';
 import {
+  DoneRecorder,
   FAST_LEASES,
   getTask,
   listWorkers,
@@ -32,6 +35,7 @@ const WORKER_IDS = ['mc-0', 'mc-1', 'mc-2'];
 const SUBMITTERS = 6;
 const BEFORE_CRASH = 250; // accepted tasks before the kill
 const AFTER_RESTART = 200; // accepted tasks after the restart
+const SESSION_TASKS = 30; // submitted over Socket.IO just before the crash (the master replays a session's last 50)
 
 /** What a terminal task showed: the result a user would have read. */
 const shown = (t: TaskView) => JSON.stringify({ status: t.status, result: t.result, attempt: t.attempt, worker: t.worker_id });
@@ -39,13 +43,15 @@ const shown = (t: TaskView) => JSON.stringify({ status: t.status, result: t.resu
 describe('fault: kill -9 of the master mid-run, restart with the same data dir', () => {
   const group = new ProcessGroup();
   const tmp = tempDir('taskwire-fault-master-');
+  let recorder: DoneRecorder | undefined;
 
   afterAll(async () => {
+    recorder?.close();
     await group.stopAll(3000);
     tmp.remove();
   }, 30_000);
 
-  it('0 accepted tasks lost, no task reports two different results, workers reconnect by themselves', async () => {
+  it('0 accepted tasks lost, no task reports two different results, workers and a browser session reconnect by themselves', async () => {
     const env = { ...FAST_LEASES };
     let master = await startMasterProcess(group, { name: 'master#1', dataDir: tmp.dir, env });
     const ports = { httpPort: master.httpPort, grpcPort: master.grpcPort, mqttPort: Number(new URL(master.mqttUrl).port) };
@@ -97,6 +103,11 @@ describe('fault: kill -9 of the master mid-run, restart with the same data dir',
     })();
 
     await until(() => accepted.size >= BEFORE_CRASH, `${BEFORE_CRASH} accepted tasks`, 60_000, 20);
+    // A browser-like session submits a few longer tasks just before the crash; it must get
+    // their answers after the restart by reconnecting on its own with its session id.
+    recorder = new DoneRecorder(httpUrl, `fault-crash-${Date.now()}`);
+    await recorder.ready();
+    const sessionIds = await Promise.all(Array.from({ length: SESSION_TASKS }, (_, i) => recorder!.submit('sleep', { ms: 600 + 30 * i }).then((t) => t.id)));
     const finishedBeforeCrash = firstShown.size;
     await master.proc.kill9();
     const acceptedAtCrash = accepted.size;
@@ -112,6 +123,17 @@ describe('fault: kill -9 of the master mid-run, restart with the same data dir',
     await Promise.all(submitters);
 
     const views = await settleTasks(httpUrl, [...accepted.keys()], 60_000);
+    await until(() => sessionIds.every((id) => recorder!.done.has(id)), 'the session to get every answer', 30_000).catch(() => undefined);
+    // On the session: every task answered, and all its task:done events (live and replayed) agree, and match REST.
+    let sessionAnswered = 0;
+    let sessionConflicting = 0;
+    for (const id of sessionIds) {
+      const events = recorder.done.get(id) ?? [];
+      if (events.length > 0 && events[0]!.status === 'succeeded') sessionAnswered++;
+      const rest = await getTask(httpUrl, id);
+      const variants = new Set([...events, ...(rest ? [rest] : [])].map(shown));
+      if (variants.size > 1) sessionConflicting++;
+    }
     observing = false;
     await observer;
     for (const v of views.values()) observe(v);
@@ -149,6 +171,10 @@ describe('fault: kill -9 of the master mid-run, restart with the same data dir',
       restored_in_flight: restored.inFlight,
       redispatched_tasks: redispatched,
       workers_reconnected: `${workersOnline}/${WORKER_IDS.length}`,
+      session_submitted: sessionIds.length,
+      session_answered: sessionAnswered,
+      session_conflicting: sessionConflicting,
+      session_connects: recorder.connects,
     });
     const notSucceeded = [...accepted.keys()].filter((id) => views.get(id)?.status !== 'succeeded').slice(0, 5);
     const detail = `${line}\n${contradictions.slice(0, 5).join('\n')}\nnot succeeded: ${notSucceeded.map((id) => JSON.stringify(views.get(id) ?? id)).join('\n')}\n${group.dump(40)}`;
@@ -158,6 +184,9 @@ describe('fault: kill -9 of the master mid-run, restart with the same data dir',
     expect(succeeded, detail).toBe(accepted.size);
     expect(restored.queued + restored.inFlight, detail).toBeGreaterThan(0);
     expect(workersOnline, detail).toBe(WORKER_IDS.length);
+    expect(sessionAnswered, detail).toBe(SESSION_TASKS);
+    expect(sessionConflicting, detail).toBe(0);
+    expect(recorder.connects, detail).toBeGreaterThanOrEqual(2); // it did lose the master and came back
     expect(workers.map((w) => (w.running ? w.pid : -1)), detail).toEqual(pids);
   }, 170_000);
 });
