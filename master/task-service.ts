@@ -308,15 +308,26 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     }
   }
 
+  /** Attempts (`id#attempt`) with a lease check pending: one at a time keeps the heap small. */
+  private readonly leaseChecks = new Set<string>();
+
   /** Extends the current attempt's lease (assignment, STARTED, chunks, HEARTBEAT). */
   renewLease(task: TaskRecord, now: number): void {
-    const until = now + task.heartbeatTimeoutMs;
-    // Only schedule a new check when the lease moved noticeably (keeps the heap small).
-    const old = task.leaseUntilMs;
-    task.leaseUntilMs = until;
-    if (old === null || until - old >= task.heartbeatTimeoutMs / 4 || old <= now) {
-      this.deadlines.add({ atMs: until, taskId: task.id, kind: 'lease', attempt: task.attempt });
-    }
+    task.leaseUntilMs = now + task.heartbeatTimeoutMs;
+    this.scheduleLeaseCheck(task);
+  }
+
+  /**
+   * Makes sure a lease check is pending for the current attempt. A check that
+   * finds the lease renewed re-arms itself at the lease's new end, so however
+   * small and frequent the renewals, silence is always noticed.
+   */
+  private scheduleLeaseCheck(task: TaskRecord): void {
+    if (task.leaseUntilMs === null) return;
+    const key = `${task.id}#${task.attempt}`;
+    if (this.leaseChecks.has(key)) return;
+    this.leaseChecks.add(key);
+    this.deadlines.add({ atMs: task.leaseUntilMs, taskId: task.id, kind: 'lease', attempt: task.attempt });
   }
 
   markRunning(task: TaskRecord, startedAtMs: number): void {
@@ -329,6 +340,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
   }
 
   private onDeadline(d: Deadline): void {
+    if (d.kind === 'lease') this.leaseChecks.delete(`${d.taskId}#${d.attempt}`);
     const task = this.store.get(d.taskId);
     if (!task || TERMINAL_STATUSES.has(task.status)) return;
     const now = this.clock.now();
@@ -350,7 +362,8 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     }
     if (task.attempt !== d.attempt || (task.status !== 'assigned' && task.status !== 'running')) return;
     if (d.kind === 'lease') {
-      if (task.leaseUntilMs === null || task.leaseUntilMs > now) return; // renewed since
+      if (task.leaseUntilMs === null) return;
+      if (task.leaseUntilMs > now) return this.scheduleLeaseCheck(task); // renewed since: check again at its new end
       this.endAttempt(task, 'HEARTBEAT_TIMEOUT', `attempt ${task.attempt} lost: no heartbeat from ${task.workerId} for ${task.heartbeatTimeoutMs} ms`);
     } else if (d.kind === 'run') {
       this.endAttempt(task, 'RUN_TIMEOUT', `attempt ${task.attempt} exceeded the run timeout of ${task.timeoutMs} ms`);
