@@ -132,7 +132,17 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
   });
 }
 
-async function runWorker(flags: { master?: string; mqttUrl?: string; grpc?: string; capacity?: number; kinds?: string; id?: string }): Promise<void> {
+async function runWorker(flags: {
+  master?: string;
+  mqttUrl?: string;
+  grpc?: string;
+  capacity?: number;
+  kinds?: string;
+  id?: string;
+  models?: string;
+  executionProvider?: string;
+  ocr?: boolean;
+}): Promise<void> {
   const env = process.env;
   const fromEnv = await workerOptionsFromEnv(env);
   const options: WorkerOptions = {
@@ -146,7 +156,11 @@ async function runWorker(flags: { master?: string; mqttUrl?: string; grpc?: stri
   };
   const source = options.workerId ?? 'worker';
   const logger = createLogger({ source, level: options.logLevel });
-  const handlers = await handlersFromEnv(env, logger.logger, options.kinds);
+  const handlers = await handlersFromEnv(env, logger.logger, options.kinds, {
+    modelsDir: flags.models,
+    executionProvider: flags.executionProvider,
+    ...(flags.ocr === false && { ocr: false }),
+  });
   const worker = await Worker.create(options, { handlers, logger: options.workerId ? logger : undefined });
   onSignals(() => worker.close());
 }
@@ -186,6 +200,9 @@ export function buildProgram(): Command {
     .option('--capacity <n>', 'tasks at once [TASKWIRE_WORKER_CAPACITY, 8]', int('--capacity', 1, 10_000))
     .option('--kinds <list>', 'only these kinds, comma-separated [TASKWIRE_WORKER_KINDS]')
     .option('--id <id>', 'worker id [TASKWIRE_WORKER_ID]')
+    .option('--models <dir>', 'ONNX model repository [TASKWIRE_MODELS_DIR, ./models]')
+    .option('--execution-provider <ep>', 'cpu, cuda or auto [TASKWIRE_EXECUTION_PROVIDER, auto]')
+    .option('--no-ocr', 'do not load the PP-OCR models [TASKWIRE_OCR=false]')
     .action(runWorker);
   submitCommand(program);
   program

@@ -1,15 +1,26 @@
 /**
- * Optional handlers a worker process adds from its environment: `llm` when a
- * provider is configured or a local Ollama answers. A handler that cannot
- * serve is left out, so the worker does not claim its kind.
+ * Optional handlers a worker process adds from its environment:
+ * - `llm` when a provider is configured or a local Ollama answers;
+ * - `infer` (ONNX models in the model repository) and `ocr` (PP-OCR), whose
+ *   models load in the background: the worker registers at once and
+ *   advertises each model ready when it is.
+ * A handler that cannot serve is left out, so the worker does not claim its kind.
  */
-import type { Env } from '../common/env.js';
+import { type Env, envBool, envEnum, envString } from '../common/env.js';
 import type { Logger } from '../common/logger.js';
 import { ConfigError, errorMessage } from '../common/errors.js';
 import type { TaskHandler } from '../worker/handlers/task-handler.js';
 import { createLlmHandler } from '../worker/handlers/llm/create-llm-handler.js';
+import { createInference } from '../worker/inference/inference-handlers.js';
+import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../worker/inference/model-config.js';
 
-export async function handlersFromEnv(env: Env, log: Logger, kinds: string[] | undefined): Promise<TaskHandler[]> {
+export interface InferenceFlags {
+  modelsDir?: string;
+  executionProvider?: string;
+  ocr?: boolean;
+}
+
+export async function handlersFromEnv(env: Env, log: Logger, kinds: string[] | undefined, flags: InferenceFlags = {}): Promise<TaskHandler[]> {
   const out: TaskHandler[] = [];
   const wants = (kind: string) => !kinds || kinds.includes(kind);
   if (wants('llm')) {
@@ -19,6 +30,28 @@ export async function handlersFromEnv(env: Env, log: Logger, kinds: string[] | u
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       log.warn({ err: errorMessage(err) }, 'llm handler not available');
+    }
+  }
+  if (wants('infer') || wants('ocr')) {
+    const ep = flags.executionProvider ?? envEnum(env, 'TASKWIRE_EXECUTION_PROVIDER', EXECUTION_PROVIDERS);
+    if (ep !== undefined && !(EXECUTION_PROVIDERS as readonly string[]).includes(ep)) {
+      throw new ConfigError('--execution-provider', `expected one of ${EXECUTION_PROVIDERS.join(', ')}, got "${ep}"`);
+    }
+    const ocr = (flags.ocr ?? envBool(env, 'TASKWIRE_OCR') ?? true) && wants('ocr');
+    const { handlers } = await createInference(
+      {
+        modelsDir: flags.modelsDir ?? envString(env, 'TASKWIRE_MODELS_DIR') ?? './models',
+        ...(ep !== undefined && { executionProvider: ep as ExecutionProviderChoice }),
+        ocr,
+      },
+      log,
+      { start: false },
+    );
+    for (const h of handlers) {
+      if (!wants(h.kind)) continue;
+      out.push(h);
+      // Load in the background; models turn ready (and the status says so) when loaded.
+      void h.start?.().catch((err: unknown) => log.error({ kind: h.kind, err: errorMessage(err) }, 'models failed to load'));
     }
   }
   return out;

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import { echoInput, sleepInput } from './kinds/diagnostic.js';
 import { llmKind } from './kinds/llm.js';
+import { inferKind, ocrKind } from './kinds/inference.js';
 import { ValidationError } from './errors.js';
 import type { JsonValue } from './json-value.js';
 
@@ -22,6 +23,8 @@ export const KIND_SPECS: Record<string, KindSpec> = {
   echo: { description: 'Diagnostic: returns the text, streamed word by word', diagnostic: true, input: echoInput },
   sleep: { description: 'Diagnostic: waits the given milliseconds', diagnostic: true, input: sleepInput },
   llm: llmKind,
+  infer: inferKind,
+  ocr: ocrKind,
 };
 
 export const DIAGNOSTIC_KINDS = Object.keys(KIND_SPECS).filter((k) => KIND_SPECS[k]!.diagnostic);

@@ -31,6 +31,8 @@ import { ResultIntake } from './result-intake.js';
 import { gatewayTasks } from './gateway-tasks.js';
 import { createOpenAiGateway } from './http/openai-gateway.js';
 import { requireApiKey } from './http/api-key-auth.js';
+import { createKserveApi } from './http/kserve-api.js';
+import { kserveBackend } from './kserve-backend.js';
 
 export const VERSION = '0.1.0';
 
@@ -45,12 +47,21 @@ export interface MasterDeps {
   routes?: (master: Master) => { path: string; router: Router }[];
 }
 
+function withApiKey(keys: ReadonlySet<string>, router: Router): Router {
+  if (keys.size === 0) return router;
+  const r = Router();
+  r.use('/v2', requireApiKey(keys));
+  r.use(router);
+  return r;
+}
+
 /** dist/web next to the compiled code, or from the source tree. */
 export function findWebDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
-    for (const c of [join(dir, 'web'), join(dir, 'dist', 'web')]) {
-      if (existsSync(join(c, 'index.html'))) return c;
+    // The built UI (dist/web) wins over the source tree's web/ (which needs Vite).
+    for (const c of [join(dir, 'dist', 'web'), join(dir, 'web')]) {
+      if (existsSync(join(c, 'index.html')) && !existsSync(join(c, 'vite.config.ts'))) return c;
     }
     dir = dirname(dir);
   }
@@ -210,6 +221,7 @@ export class Master {
       maxBodyBytes: o.maxInputBytes + 64 * 1024,
       preRoutes: [
         { path: '/', router: createOpenAiGateway(gatewayTasks(tasks, this.watchers, registry), { apiKeys, maxBodyBytes: o.maxInputBytes + 64 * 1024 }) },
+        { path: '/', router: withApiKey(apiKeys, createKserveApi(kserveBackend(tasks, this.watchers, registry, () => this.state === 'running'), { serverVersion: VERSION })) },
       ],
       routes: [
         { path: '/', router: system },

@@ -30,6 +30,12 @@ import { TaskRunner } from './task-runner.js';
 
 export const WORKER_VERSION = '0.1.0';
 
+/** What a handler with a model repository offers to the control topic. */
+interface ModelControl {
+  loadModel(name: string, version?: string): Promise<void>;
+  unloadModel(name: string, version?: string): Promise<void>;
+}
+
 export type WorkerLifecycleState = 'starting' | 'online' | 'draining' | 'closing' | 'closed';
 
 export interface WorkerDeps {
@@ -192,7 +198,7 @@ export class Worker {
       } else if (parsed.channel === 'control') {
         const c = controlCodec.decode(payload);
         if (c.action === 'CONTROL_ACTION_UNSPECIFIED') throw new Error('action: must be set');
-        this.onControl(c.action, c.task_id, c.attempt, c.reason);
+        this.onControl(c.action, c.task_id, c.attempt, c.reason, c.model_name, c.model_version);
       }
     } catch (err) {
       this.invalidMessages.count++;
@@ -200,8 +206,22 @@ export class Worker {
     }
   }
 
-  private onControl(action: string, taskId: string, attempt: number, reason: string): void {
+  private onControl(action: string, taskId: string, attempt: number, reason: string, modelName = '', modelVersion = ''): void {
     switch (action) {
+      case 'CONTROL_ACTION_LOAD_MODEL':
+      case 'CONTROL_ACTION_UNLOAD_MODEL': {
+        const infer = this.handlers.get('infer') as (TaskHandler & ModelControl) | undefined;
+        if (!infer?.loadModel || !modelName) {
+          this.log.warn({ action, model: modelName }, 'model control ignored: no model repository or no model name');
+          break;
+        }
+        const op = action === 'CONTROL_ACTION_LOAD_MODEL' ? infer.loadModel(modelName, modelVersion || undefined) : infer.unloadModel(modelName, modelVersion || undefined);
+        op.then(
+          () => this.log.info({ model: modelName, version: modelVersion }, action === 'CONTROL_ACTION_LOAD_MODEL' ? 'model loaded' : 'model unloaded'),
+          (err: unknown) => this.log.error({ model: modelName, err: errorMessage(err) }, 'model control failed'),
+        );
+        break;
+      }
       case 'CONTROL_ACTION_CANCEL':
         if (!this.runner.cancel(taskId, attempt, reason)) this.log.debug({ task_id: taskId }, 'cancel for a task not running here');
         break;

@@ -83,7 +83,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
   };
   try {
     for (let i = 0; i < (opts.workers ?? 2); i++) await cluster.addWorker();
-    await cluster.waitForWorkers(opts.workers ?? 2);
+    await cluster.waitForWorkers(opts.workers ?? 2, 30_000);
   } catch (err) {
     await cluster.close();
     throw err;
