@@ -60,6 +60,7 @@ export class ResultIntake {
     if (task.status === 'queued') return this.reject('attempt already ended by the master', ev);
     const now = this.tasks.clock.now();
     this.tasks.renewLease(task, now);
+    this.tasks.registry.heardFrom(ev.worker_id, now);
     switch (ev.event) {
       case 'started':
         this.tasks.markRunning(task, Number(ev.started?.started_at_ms) || now);
@@ -96,6 +97,7 @@ export class ResultIntake {
     if (t.status === 'queued') return this.reject('attempt already ended by the master', r);
     const now = this.tasks.clock.now();
     if (r.outcome === 'TASK_OUTCOME_UNSPECIFIED') return this.reject('result has no outcome', r);
+    this.tasks.registry.heardFrom(r.worker_id, now);
     if (t.startedAtMs === null) t.startedAtMs = Math.min(Number(r.started_at_ms) || now, now);
     if (r.usage && (r.usage.total_tokens || r.usage.prompt_tokens || r.usage.completion_tokens)) {
       t.usage = { prompt_tokens: r.usage.prompt_tokens, completion_tokens: r.usage.completion_tokens, total_tokens: r.usage.total_tokens };

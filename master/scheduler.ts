@@ -37,7 +37,7 @@ export class Scheduler<T extends SchedulableTask> {
     for (let k = 0; k < n; k++) {
       const i = (this.rr + k) % n;
       const w = workers[i]!;
-      if (w.inFlight.size >= w.capacity) continue;
+      if (w.inFlight.size >= w.capacity || w.suspect) continue;
       if (!this.registry.supports(w, req)) continue;
       const load = w.inFlight.size / w.capacity;
       if (load < bestLoad) {

@@ -32,6 +32,8 @@ export const KIND_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
 export const PRIORITY_MIN = 0;
 export const PRIORITY_MAX = 9;
 export const MAX_ASSIGNMENTS_PER_MESSAGE = 256;
+/** Least lease given to an attempt restored after a master restart. */
+export const RESTORE_GRACE_MS = 10_000;
 const ALWAYS_ACCEPTED_KINDS = new Set(['echo', 'sleep']);
 
 export interface SubmitRequest {
@@ -217,7 +219,9 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
       } else if ((t.status === 'assigned' || t.status === 'running') && t.workerId) {
         inFlight++;
         t.leaseUntilMs = null;
-        this.renewLease(t, now);
+        // Give the worker time to reconnect to the new master first (gRPC backoff, broker reconnect).
+        t.leaseUntilMs = now + Math.max(t.heartbeatTimeoutMs, RESTORE_GRACE_MS);
+        this.scheduleLeaseCheck(t);
         if (t.assignedAtMs !== null) this.deadlines.add({ atMs: t.assignedAtMs + t.timeoutMs, taskId: t.id, kind: 'run', attempt: t.attempt });
         let set = this.adopted.get(t.workerId);
         if (!set) this.adopted.set(t.workerId, (set = new Set()));
@@ -364,6 +368,11 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     if (d.kind === 'lease') {
       if (task.leaseUntilMs === null) return;
       if (task.leaseUntilMs > now) return this.scheduleLeaseCheck(task); // renewed since: check again at its new end
+      const worker = task.workerId ? this.registry.get(task.workerId) : undefined;
+      if (worker && !worker.suspect) {
+        worker.suspect = true;
+        this.log.warn({ worker_id: worker.id }, `worker ${worker.id} missed heartbeats: no new work until it is heard from`);
+      }
       this.endAttempt(task, 'HEARTBEAT_TIMEOUT', `attempt ${task.attempt} lost: no heartbeat from ${task.workerId} for ${task.heartbeatTimeoutMs} ms`);
     } else if (d.kind === 'run') {
       this.endAttempt(task, 'RUN_TIMEOUT', `attempt ${task.attempt} exceeded the run timeout of ${task.timeoutMs} ms`);

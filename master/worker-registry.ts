@@ -23,6 +23,12 @@ export interface WorkerRecord {
   readonly inFlight: Set<string>;
   connectedAtMs: number | null;
   lastSeenMs: number;
+  /**
+   * Set when one of its attempts lost its lease (a frozen or partitioned
+   * worker has no Last Will yet): it gets no new work until it is heard from
+   * again (a result event or a status message).
+   */
+  suspect: boolean;
 }
 
 export interface WorkerRegistryEvents {
@@ -72,6 +78,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       inFlight: new Set(),
       connectedAtMs: null,
       lastSeenMs: now,
+      suspect: false,
     };
     const wasState = record.state;
     const wasStartedAt = record.status.started_at_ms;
@@ -80,6 +87,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     record.models = new Set(status.models.filter((m) => m.ready).map((m) => `${m.kind}\u0000${m.name}`));
     record.capacity = Math.max(1, status.capacity);
     record.lastSeenMs = now;
+    record.suspect = false;
     record.state = state;
     this.workers.set(id, record);
     const restarted = prev !== undefined && wasState !== 'offline' && wasStartedAt !== status.started_at_ms;
@@ -111,6 +119,17 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
 
   private reorder(): void {
     this.ordered = [...this.workers.values()].filter((w) => w.state === 'online');
+  }
+
+  /** The worker was heard from (a result event): it is not suspect any more. */
+  heardFrom(id: string, now: number): void {
+    const w = this.workers.get(id);
+    if (!w) return;
+    w.lastSeenMs = now;
+    if (w.suspect) {
+      w.suspect = false;
+      this.emit('changed', w);
+    }
   }
 
   supports(worker: WorkerRecord, req: Requirement): boolean {

@@ -64,12 +64,18 @@ describe('task lifecycle with leases (fake clock)', () => {
     expect(task.status).toBe('queued');
     expect(task.history.at(-1)!.reason).toMatch(/no heartbeat .* retry in \d+ ms/);
     expect(registry.get('w1')!.inFlight.size).toBe(0);
-    await advance(1000); // backoff elapsed
+    expect(registry.get('w1')!.suspect).toBe(true);
+    await advance(1000); // backoff elapsed, but the only worker is suspect
+    expect(task.status).toBe('queued');
+    registry.applyStatus(worker('w1')); // it is heard from again
+    await tick();
     expect(task.status).toBe('assigned');
     expect(task.attempt).toBe(2);
     expect(sent.at(-1)!.tasks[0]!.attempt).toBe(2);
     await advance(3001);
     await advance(1000);
+    registry.applyStatus(worker('w1'));
+    await tick();
     expect(task.attempt).toBe(3);
     await advance(3001);
     expect(task.status).toBe('expired');
@@ -93,6 +99,42 @@ describe('task lifecycle with leases (fake clock)', () => {
     expect(task.status).toBe('expired');
     expect(task.error!.code).toBe('RUN_TIMEOUT');
     expect(controls.at(-1)!.cmd.action).toBe('CONTROL_ACTION_CANCEL');
+  });
+
+  it('notices silence after many small renewals (heartbeats far more often than the timeout)', async () => {
+    const { svc, intake, registry, sent, worker, advance, ev } = setup({ heartbeatTimeoutMs: 1500, maxAttempts: 1 });
+    registry.applyStatus(worker('w1'));
+    const { task } = svc.submit({ kind: 'sleep', input: { ms: 100000 } });
+    await tick();
+    const a = sent[0]!.tasks[0]!;
+    for (let i = 1; i <= 10; i++) {
+      await advance(300);
+      intake.handleEvent({ ...ev(a, 'w1', i), event: 'heartbeat', heartbeat: { ts_ms: 0 } } as never);
+    }
+    expect(task.status).toBe('assigned');
+    for (let i = 0; i < 6; i++) await advance(300); // 1.8 s of silence
+    expect(task.status).toBe('expired');
+    expect(task.error!.code).toBe('HEARTBEAT_TIMEOUT');
+  });
+
+  it('gives no new work to a worker whose lease expired until it is heard from again', async () => {
+    const { svc, intake, registry, sent, worker, advance, ev } = setup();
+    registry.applyStatus(worker('frozen'));
+    const first = svc.submit({ kind: 'sleep', input: { ms: 100000 } }).task;
+    await tick();
+    registry.applyStatus(worker('healthy'));
+    await advance(3001); // frozen's lease expires
+    expect(registry.get('frozen')!.suspect).toBe(true);
+    await advance(1000); // retry backoff
+    expect(first.workerId).toBe('healthy');
+    const second = svc.submit({ kind: 'echo', input: { text: 'x' } }).task;
+    await tick();
+    expect(second.status).toBe('queued'); // healthy is full (capacity 1); frozen is skipped
+    // frozen speaks again (a late event; fenced, but proof of life)
+    intake.handleEvent({ ...ev(sent[0]!.tasks[0]!, 'frozen', 5), event: 'heartbeat', heartbeat: { ts_ms: 0 } } as never);
+    registry.applyStatus(worker('frozen'));
+    await tick();
+    expect(second.workerId).toBe('frozen');
   });
 
   it('expires a task that waits in the queue too long', async () => {
