@@ -129,6 +129,16 @@ export class SuiteContext {
     return found;
   }
 
+  /**
+   * The worker's first ONLINE status at or after `from`; gives up early (after
+   * a short grace for messages in flight) when the worker process exits.
+   */
+  async waitForOnline(from: number, timeoutMs: number): Promise<StatusSeen | undefined> {
+    const w = this.worker;
+    const exited = w ? w.exited.then(() => sleep(500)).then(() => undefined) : new Promise<undefined>(() => undefined);
+    return Promise.race([this.waitForStatus((s) => s.state === 'WORKER_STATE_ONLINE', timeoutMs, from), exited]);
+  }
+
   submit(kind: string, input: JsonValue, extra: Partial<SubmitRequest> = {}): TaskRecord {
     const task = this.host.master.tasks.submit({ kind, input, ...extra }).task;
     this.submitted.push(task.id);

@@ -84,7 +84,7 @@ export const shutdownStep: Step = {
   async run(ctx, report) {
     const from0 = ctx.host.spy.mark();
     const w = ctx.startWorker();
-    const online = await ctx.waitForStatus((s) => s.state === 'WORKER_STATE_ONLINE', ctx.ms(30_000), from0);
+    const online = await ctx.waitForOnline(from0, ctx.ms(30_000));
     expect(online, `a second worker process did not announce ONLINE${ctx.exitNote()}`);
     const t = ctx.submit('sleep', { ms: 60_000 });
     const started = await ctx.host.recorder.waitForStarted(t.id, ctx.ms(8000));

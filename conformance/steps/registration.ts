@@ -36,7 +36,7 @@ export const registrationStep: Step = {
     const pre = ctx.submit('echo', { text: 'queued before the worker started' });
     const from = ctx.host.spy.mark();
     ctx.startWorker();
-    const seen = await ctx.waitForStatus((s) => s.state === 'WORKER_STATE_ONLINE', ctx.ms(30_000), from);
+    const seen = await ctx.waitForOnline(from, ctx.ms(30_000));
     expect(seen, `no ONLINE status on ${ctx.statusTopic()} within ${ctx.ms(30_000)} ms${ctx.exitNote() || `; worker output:\n${ctx.worker?.tail() ?? ''}`}`);
     const s = seen.status;
     const wrong: string[] = [];

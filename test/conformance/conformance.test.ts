@@ -1,0 +1,95 @@
+/**
+ * Runs the conformance suite (conformance/, as a child process, bounded time)
+ * against every worker implementation in the repo, and checks that the suite
+ * itself fails a worker that breaks the protocol.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessGroup, REPO_ROOT } from '../helpers/processes.js';
+import { workerImplementations } from './worker-implementations.js';
+
+const CLI = join(REPO_ROOT, 'dist', 'conformance', 'cli.js');
+const SUITE_LIMIT_MS = 150_000;
+const group = new ProcessGroup();
+
+interface SuiteRun {
+  code: number | null;
+  lines: string[];
+  passed: string[];
+  failed: string[];
+  summary: string | undefined;
+}
+
+async function runConformance(args: string[], timeoutMs = SUITE_LIMIT_MS): Promise<SuiteRun> {
+  const p = group.spawn('conformance', process.execPath, [CLI, ...args]);
+  const exit = await p.waitForExit(timeoutMs).catch(async (err: Error) => {
+    await p.stop(1000);
+    throw err;
+  });
+  const lines = p.lines.map((l) => l.text);
+  return {
+    code: exit.code,
+    lines,
+    passed: lines.filter((l) => l.startsWith('PASS ')).map((l) => l.slice(5).split(':')[0]!),
+    failed: lines.filter((l) => l.startsWith('FAIL ')),
+    summary: lines.find((l) => /\d+ passed, \d+ failed$/.test(l)),
+  };
+}
+
+let checks: string[] = [];
+
+beforeAll(() => {
+  // The suite is compiled by its own tsconfig (npm run conformance does the same).
+  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO_ROOT, 'conformance', 'tsconfig.json')], {
+    cwd: REPO_ROOT,
+    stdio: 'pipe',
+    timeout: 170_000,
+  });
+  checks = execFileSync(process.execPath, [CLI, '--list'], { encoding: 'utf8' }).trim().split('\n');
+}, 180_000);
+
+afterAll(() => group.stopAll());
+
+describe('conformance suite', () => {
+  it('lists the checks the protocol needs', () => {
+    for (const c of ['registration', 'last-will', 'echo-streaming', 'heartbeats', 'cancel', 'drain-resume', 'wrong-token-refused', 'malformed-ignored', 'batch', 'capacity', 'reconnect', 'graceful-shutdown']) {
+      expect(checks).toContain(c);
+    }
+  });
+
+  for (const impl of workerImplementations()) {
+    it.skipIf(impl.missing !== undefined)(`the ${impl.language} worker passes every check${impl.missing ? ` (skipped: ${impl.missing})` : ''}`, async () => {
+      const run = await runConformance(['--worker-cmd', impl.command]);
+      const out = run.lines.join('\n');
+      expect(run.failed, out).toEqual([]);
+      expect(run.passed.sort(), out).toEqual([...checks].sort());
+      expect(run.summary, out).toMatch(new RegExp(`\\(${impl.language}\\): ${checks.length} passed, 0 failed$`));
+      expect(run.code, out).toBe(0);
+    }, SUITE_LIMIT_MS + 10_000);
+  }
+
+  it('fails a worker that never registers, quickly and with a reason per check', async () => {
+    const run = await runConformance(['--worker-cmd', `${JSON.stringify(process.execPath)} -e "process.exit(3)"`], 90_000);
+    const out = run.lines.join('\n');
+    expect(run.code, out).toBe(1);
+    expect(run.passed, out).toEqual([]);
+    expect(run.failed[0], out).toMatch(/^FAIL registration: no ONLINE status/);
+    expect(run.failed.length, out).toBe(checks.length);
+    expect(run.summary, out).toMatch(new RegExp(`0 passed, ${checks.length} failed$`));
+  }, 100_000);
+
+  it('fails a worker that announces a capacity other than the one it was given', async () => {
+    const ts = workerImplementations().find((i) => i.language === 'typescript')!;
+    const run = await runConformance(['--worker-cmd', ts.command, '--env', 'TASKWIRE_WORKER_CAPACITY=2', '--only', 'registration'], 90_000);
+    const out = run.lines.join('\n');
+    expect(run.code, out).toBe(1);
+    expect(run.failed.join('\n'), out).toMatch(/^FAIL registration: capacity 2, expected 4/);
+  }, 100_000);
+
+  it('refuses a missing --worker-cmd with a usage error', async () => {
+    const run = await runConformance([], 30_000);
+    expect(run.code).toBe(2);
+    expect(run.lines.join('\n')).toMatch(/--worker-cmd is required/);
+  });
+});
