@@ -113,10 +113,8 @@ describe('chat with an llm worker (Chromium)', () => {
     await cluster!.addWorker({ workerId: llmWorkerId, kinds: ['llm'] }, { handlers: [llm!] });
     await waitFor(() => cluster!.master.registry.schedulable().some((w) => w.id === llmWorkerId), 'the llm worker online');
 
-    // The page learns the served kinds when its session starts (the `session` event).
-    await page.reload();
-    await page.locator('#connection[data-state="connected"]').waitFor();
-    await page.locator('#kind option[value="llm"]').waitFor({ state: 'attached' });
+    // No reload: the page refreshes its kinds from the periodic cluster summary.
+    await page.locator('#kind option[value="llm"]').waitFor({ state: 'attached', timeout: 15_000 });
     expect(await page.locator('#kind option[value="llm"]').textContent()).toMatch(/language model/i);
     // llm is what a user most likely wants: preselected.
     expect(await page.locator('#kind').inputValue()).toBe('llm');
@@ -195,6 +193,20 @@ describe('chat with an llm worker (Chromium)', () => {
     expect(postsFor('long answer please')).toHaveLength(1);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'chat-llm-stopped.png') });
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+
+  it("sends a user's own pasted key with their question only, and never shows it again", async () => {
+    expect(llmWorkerId).not.toBe('');
+    const { page, problems } = await openChat();
+    await page.locator('#kind').selectOption('llm');
+    await page.locator('#api-key').fill('sk-user-pasted-12345');
+    const answer = await ask(page, 'keyed question');
+    await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
+    const posts = postsFor('keyed question');
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.headers['authorization']).toBe('Bearer sk-user-pasted-12345');
+    expect(await page.locator('body').innerText()).not.toContain('sk-user-pasted-12345');
     expect(problems.errors).toEqual([]);
   }, 60_000);
 

@@ -34,6 +34,9 @@ export interface ChatElements {
   delay: HTMLInputElement;
   imageField: HTMLElement;
   image: HTMLInputElement;
+  /** The user's own provider API key for llm tasks: kept in this page's memory only. */
+  apiKeyField: HTMLElement;
+  apiKey: HTMLInputElement;
   newConversation: HTMLButtonElement;
   message: HTMLTextAreaElement;
   send: HTMLButtonElement;
@@ -117,6 +120,12 @@ export class ChatApp {
       const cluster = clusterInfo.safeParse(raw);
       if (!cluster.success) return warn('cluster', cluster.error);
       renderClusterBar(this.#els.clusterBar, cluster.data);
+      const kinds = cluster.data.kinds;
+      if (kinds && kinds.join(',') !== this.#kinds.join(',')) {
+        this.#kinds = kinds;
+        fillKindPicker(this.#els.kind, this.#kinds, this.#readKind());
+        this.#refreshComposer();
+      }
     });
     socket.on('task:update', (raw) => {
       const task = taskInfo.safeParse(raw);
@@ -191,7 +200,7 @@ export class ChatApp {
     const clientRef = `c${Date.now().toString(36)}-${++this.#refs}`;
     this.#socket
       .timeout(this.#options.submitTimeoutMs)
-      .emit('task:submit', { kind, input: built.input, client_ref: clientRef }, (err, response) => {
+      .emit('task:submit', { kind, input: built.input, client_ref: clientRef, ...this.#apiKeyFor(kind) }, (err, response) => {
         this.#pendingAcks -= 1;
         if (err) {
           view.fail('NO_REPLY', 'The master did not confirm the task in time; it may still run.');
@@ -326,11 +335,18 @@ export class ChatApp {
     }
   }
 
+  /** `api_key` for llm tasks when the user pasted one (never stored, never shown again). */
+  #apiKeyFor(kind: string): { api_key?: string } {
+    const key = this.#els.apiKey.value.trim();
+    return kind === 'llm' && key ? { api_key: key } : {};
+  }
+
   #refreshComposer(): void {
-    const { kind, delayField, imageField, newConversation, message, send } = this.#els;
+    const { kind, delayField, imageField, apiKeyField, newConversation, message, send } = this.#els;
     const selected = kind.value;
     delayField.hidden = selected !== 'echo';
     imageField.hidden = selected !== 'ocr';
+    apiKeyField.hidden = selected !== 'llm';
     message.placeholder = selected ? placeholderFor(selected) : 'No task kinds available';
     const turns = this.#conversation.turns;
     newConversation.hidden = selected !== 'llm' || turns === 0;

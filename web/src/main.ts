@@ -35,6 +35,8 @@ const app = new ChatApp(
     delay: required('echo-delay', HTMLInputElement),
     imageField: required('image-field', HTMLElement),
     image: required('image', HTMLInputElement),
+    apiKeyField: required('api-key-field', HTMLElement),
+    apiKey: required('api-key', HTMLInputElement),
     newConversation: required('new-conversation', HTMLButtonElement),
     message: required('message', HTMLTextAreaElement),
     send: required('send', HTMLButtonElement),

@@ -49,6 +49,8 @@ export const clusterInfo = z.object({
   queued: z.number(),
   running: z.number(),
   capacity: z.number(),
+  /** Kinds served now; refreshes the selector when workers come and go. */
+  kinds: z.optional(z.array(z.string())),
 });
 export type ClusterInfo = z.infer<typeof clusterInfo>;
 
