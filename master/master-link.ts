@@ -10,6 +10,7 @@ import { errorMessage } from '../common/errors.js';
 import type { LogLineSink, Logger } from '../common/logger.js';
 import { Topics } from '../common/topics.js';
 import { setNoDelayOnConnect } from '../common/mqtt-socket.js';
+import { waitForFirstConnect } from '../common/mqtt-connect.js';
 import {
   type Assignments,
   type ClusterStatus,
@@ -34,6 +35,8 @@ export interface MasterLinkOptions {
   clientId: string;
   topics: Topics;
   log: Logger;
+  /** How long to wait for the broker at start (default 30 s). */
+  connectTimeoutMs?: number;
   /** The retained presence message (state ONLINE); the Last Will is the same with OFFLINE. */
   presence: () => MasterStatus;
 }
@@ -82,17 +85,7 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
     });
     client.on('close', () => link.emit('disconnected'));
     client.on('error', (err) => options.log.warn({ err: err.message }, 'MQTT error'));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => {
-        client.end(true);
-        reject(err);
-      };
-      client.once('error', onError);
-      client.once('connect', () => {
-        client.off('error', onError);
-        resolve();
-      });
-    });
+    await waitForFirstConnect(client, options.url, options.connectTimeoutMs ?? 30_000, options.log);
     await client.subscribeAsync(topics.allWorkerStatus(), { qos: 1 });
     return link;
   }

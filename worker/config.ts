@@ -33,6 +33,8 @@ export interface WorkerOptions {
   /** File touched every few seconds for `taskwire health --file` (default in tmpdir). */
   healthFile?: string;
   labels?: Record<string, string>;
+  /** How long to keep trying the broker at start (default 60 s). */
+  connectTimeoutMs?: number;
   logLevel?: LogLevel;
   logToStdout?: boolean;
 }
@@ -53,6 +55,7 @@ export const WORKER_DEFAULTS = {
   statusIntervalMs: 15_000,
   logLevel: 'info' as LogLevel,
   logToStdout: true,
+  connectTimeoutMs: 60_000,
 } as const;
 
 export function defaultWorkerId(): string {
@@ -94,6 +97,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     statusIntervalMs: options.statusIntervalMs ?? WORKER_DEFAULTS.statusIntervalMs,
     healthFile: options.healthFile ?? join(tmpdir(), `taskwire-worker-${workerId}.health`),
     labels: options.labels ?? {},
+    connectTimeoutMs: options.connectTimeoutMs ?? WORKER_DEFAULTS.connectTimeoutMs,
     logLevel: options.logLevel ?? WORKER_DEFAULTS.logLevel,
     logToStdout: options.logToStdout ?? WORKER_DEFAULTS.logToStdout,
   };
@@ -116,6 +120,7 @@ export async function workerOptionsFromEnv(env: Env): Promise<WorkerOptions> {
     kinds: kinds?.split(',').map((k) => k.trim()).filter(Boolean),
     shutdownGraceMs: envInt(env, 'TASKWIRE_SHUTDOWN_GRACE_MS', { min: 0 }),
     healthFile: envString(env, 'TASKWIRE_HEALTH_FILE'),
+    connectTimeoutMs: envInt(env, 'TASKWIRE_CONNECT_TIMEOUT_MS', { min: 100 }),
     logLevel: envEnum(env, 'TASKWIRE_LOG_LEVEL', LOG_LEVELS),
   };
 }

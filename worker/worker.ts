@@ -12,6 +12,7 @@ import { createLogger, type Logger, type MqttLogStream } from '../common/logger.
 import { PROTOCOL_VERSION } from '../common/proto-root.js';
 import { Topics } from '../common/topics.js';
 import { setNoDelayOnConnect } from '../common/mqtt-socket.js';
+import { waitForFirstConnect } from '../common/mqtt-connect.js';
 import {
   type LogLine,
   type WorkerStatus,
@@ -138,14 +139,7 @@ export class Worker {
       void this.announce();
     });
     this.client.on('error', (err) => this.log.warn({ err: err.message }, 'MQTT error'));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.client.once('error', onError);
-      this.client.once('connect', () => {
-        this.client.off('error', onError);
-        resolve();
-      });
-    });
+    await waitForFirstConnect(this.client, o.mqttUrl, o.connectTimeoutMs, this.log);
     if (o.grpcTarget) this.reporter.setTarget(o.grpcTarget);
     this.state = 'online';
     this.logStream?.attach({ publishLog: (line: LogLine) => this.publishLog(line) });
