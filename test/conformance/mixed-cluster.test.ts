@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents, TaskChunkEvent } from '../../common/socket-events.js';
 import type { TaskView, WorkerView } from '../../common/task-view.js';
 import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
-import { ProcessGroup } from '../helpers/processes.js';
+import { join } from 'node:path';
+import { ProcessGroup, REPO_ROOT } from '../helpers/processes.js';
 import { startPythonWorker } from './python-worker.js';
-import { pythonMissing } from './worker-implementations.js';
+import { PYTHON, pythonMissing } from './worker-implementations.js';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -19,13 +20,14 @@ const missing = pythonMissing();
 describe.skipIf(missing !== undefined)(`a mixed TypeScript + Python cluster${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let c: TestCluster;
   let pythonId = '';
+  let healthFile = '';
   const group = new ProcessGroup();
   let socket: ClientSocket | undefined;
 
   beforeAll(async () => {
     c = await startCluster({ workers: 1, workerCapacity: 4 });
     // No TASKWIRE_GRPC_URL: the Python worker finds ResultService in the retained master status.
-    pythonId = (await startPythonWorker(group, c)).id;
+    ({ id: pythonId, healthFile } = await startPythonWorker(group, c));
     await c.waitForWorkers(2);
   }, 60_000);
 
@@ -79,6 +81,15 @@ describe.skipIf(missing !== undefined)(`a mixed TypeScript + Python cluster${mis
     expect(view.timings.ttft_ms).not.toBeNull();
   });
 
+  it("the container health check passes while the Python worker is connected", async () => {
+    const health = () =>
+      new Promise<number | null>((resolve) => {
+        const p = group.spawn('health', PYTHON, ['-m', 'taskwire_worker.health', healthFile], { cwd: join(REPO_ROOT, 'worker', 'python') });
+        void p.exited.then((e) => resolve(e.code));
+      });
+    await waitFor(async () => (await health()) === 0, 'a passing health check', 10_000, 200);
+  });
+
   it('moves work to the TypeScript worker when the Python worker goes away', async () => {
     const py = group.processes.find((p) => p.name === pythonId)!;
     await py.stop(10_000);
@@ -98,5 +109,8 @@ describe.skipIf(missing !== undefined)(`a mixed TypeScript + Python cluster${mis
       10_000,
     );
     expect(t.worker_language).toBe('typescript');
+    // A stopped worker removes its health file: the health check fails.
+    const p = group.spawn('health-after', PYTHON, ['-m', 'taskwire_worker.health', healthFile], { cwd: join(REPO_ROOT, 'worker', 'python') });
+    expect((await p.exited).code).toBe(1);
   });
 });

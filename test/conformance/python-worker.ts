@@ -2,6 +2,8 @@
  * Starts the Python reference worker (worker/python/run.sh) as a child process
  * against a test master, and waits until the master sees it online.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestCluster } from '../helpers/cluster.js';
 import { uniqueId, waitFor } from '../helpers/cluster.js';
 import type { ManagedProcess, ProcessGroup } from '../helpers/processes.js';
@@ -14,8 +16,13 @@ export interface PythonWorkerOptions {
   timeoutMs?: number;
 }
 
-export async function startPythonWorker(group: ProcessGroup, c: TestCluster, o: PythonWorkerOptions = {}): Promise<{ id: string; process: ManagedProcess }> {
+export async function startPythonWorker(
+  group: ProcessGroup,
+  c: TestCluster,
+  o: PythonWorkerOptions = {},
+): Promise<{ id: string; process: ManagedProcess; healthFile: string }> {
   const id = uniqueId('py');
+  const healthFile = join(tmpdir(), `${id}.health`);
   const p = group.spawn(id, PYTHON_WORKER, [], {
     env: {
       TASKWIRE_MQTT_URL: c.mqttUrl,
@@ -23,6 +30,7 @@ export async function startPythonWorker(group: ProcessGroup, c: TestCluster, o: 
       TASKWIRE_WORKER_ID: id,
       TASKWIRE_WORKER_CAPACITY: '4',
       TASKWIRE_SHUTDOWN_GRACE_MS: '1000',
+      TASKWIRE_HEALTH_FILE: healthFile,
       ...(o.explicitGrpc ? { TASKWIRE_GRPC_URL: `127.0.0.1:${c.grpcPort}` } : {}),
       ...o.env,
     },
@@ -40,5 +48,5 @@ export async function startPythonWorker(group: ProcessGroup, c: TestCluster, o: 
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- python worker output ---\n${p.output()}`);
   }
-  return { id, process: p };
+  return { id, process: p, healthFile };
 }
