@@ -9,7 +9,7 @@ import type { WorkerRegistry } from './worker-registry.js';
 export function gatewayTasks(tasks: TaskService, watchers: TaskWatchers, registry: WorkerRegistry): GatewayTasks {
   return {
     submit(req) {
-      return taskView(tasks.submit({ kind: req.kind, input: req.input, secrets: req.secrets }).task);
+      return taskView(tasks.submit({ kind: req.kind, input: req.input, secrets: req.secrets, stream: true }).task);
     },
     watch(id, listener) {
       const stop = watchers.watch(id, listener);

@@ -31,7 +31,7 @@ export function kserveBackend(tasks: TaskService, watchers: TaskWatchers, regist
 
   /** Runs an infer task to its end; rejects with the task's error code. */
   const run = async (input: JsonValue, signal?: AbortSignal): Promise<TaskView> => {
-    const { task } = tasks.submit({ kind: 'infer', input });
+    const { task } = tasks.submit({ kind: 'infer', input, stream: false });
     const done = new Promise<TaskView>((resolve) => {
       const stop = watchers.watch(task.id, { chunk: () => undefined, done: resolve });
       if (TERMINAL_STATUSES.has(task.status)) {

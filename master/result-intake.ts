@@ -8,6 +8,7 @@
  * attempt re-sent (idempotent retry), otherwise REJECTED. Rejections are
  * logged and counted.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { fromValue } from '../common/json-value.js';
 import { TERMINAL_STATUSES } from '../common/task-view.js';
 import type { ResultEvent__Output } from '../common/gen/taskwire/v1/ResultEvent.js';
@@ -23,6 +24,12 @@ export interface EventOutcome {
 
 type Ident = { task_id: string; attempt: number; worker_id: string; result_token: string };
 
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 const ACCEPTED: EventOutcome = { disposition: 'DISPOSITION_ACCEPTED', reason: '' };
 
 /** Failure codes a worker reports that another attempt may fix, whatever `retryable` says. */
@@ -37,10 +44,14 @@ export class ResultIntake {
   }
 
   private fence(ev: Ident): { task: TaskRecord } | EventOutcome {
-    if (!this.tasks.tokens.verify(ev.result_token, ev.task_id, ev.attempt, ev.worker_id)) {
+    const current = this.tasks.get(ev.task_id);
+    // The current attempt's token is kept in memory: compare in constant time instead of recomputing the HMAC.
+    const cached = current?.token !== undefined && current.attempt === ev.attempt && current.workerId === ev.worker_id ? current.token : undefined;
+    const valid = cached !== undefined ? sameToken(cached, ev.result_token) : this.tasks.tokens.verify(ev.result_token, ev.task_id, ev.attempt, ev.worker_id);
+    if (!valid) {
       return this.reject('invalid result token', ev);
     }
-    const task = this.tasks.get(ev.task_id);
+    const task = current;
     if (!task) return this.reject('unknown task', ev);
     if (task.attempt !== ev.attempt || task.workerId !== ev.worker_id) {
       return this.reject(`superseded attempt ${ev.attempt} (current ${task.attempt})`, ev);

@@ -26,7 +26,7 @@ export interface SqliteTaskStoreOptions {
 }
 
 function serialize(t: TaskRecord): string {
-  const { secrets: _secrets, ...rest } = t;
+  const { secrets: _secrets, token: _token, ...rest } = t;
   return JSON.stringify(rest);
 }
 

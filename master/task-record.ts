@@ -28,6 +28,8 @@ export interface TaskRecord extends SchedulableTask {
   workerId: string | null;
   workerLanguage: string | null;
   sessionId: string | null;
+  /** Someone watches partial output (a chat session, a streaming API call). */
+  stream: boolean;
   idempotencyKey: string | null;
   createdAtMs: number;
   assignedAtMs: number | null;
@@ -51,6 +53,8 @@ export interface TaskRecord extends SchedulableTask {
   history: HistoryEntry[];
   /** Never persisted, never on MQTT: released over gRPC to the attempt's worker. */
   secrets: Record<string, string> | null;
+  /** The current attempt's result token (memory only; recomputable from the key). */
+  token?: string;
 }
 
 /** Allowed transitions; anything else is a bug or a stale message. */

@@ -32,6 +32,12 @@ export const KIND_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
 export const PRIORITY_MIN = 0;
 export const PRIORITY_MAX = 9;
 export const MAX_ASSIGNMENTS_PER_MESSAGE = 256;
+/**
+ * Assignments per dispatch round; the next round runs on the next turn of the
+ * event loop. Small rounds keep master and workers busy at the same time
+ * (pipelining) instead of taking turns on one huge batch.
+ */
+const MAX_ASSIGNMENTS_PER_ROUND = 256;
 /** Least lease given to an attempt restored after a master restart. */
 export const RESTORE_GRACE_MS = 10_000;
 const ALWAYS_ACCEPTED_KINDS = new Set(['echo', 'sleep']);
@@ -42,6 +48,8 @@ export interface SubmitRequest {
   priority?: number;
   idempotencyKey?: string;
   sessionId?: string;
+  /** Ask workers for streamed chunks (default: when there is a session). */
+  stream?: boolean;
   secrets?: Record<string, string>;
   timeoutMs?: number;
   queueTimeoutMs?: number;
@@ -167,6 +175,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
       workerId: null,
       workerLanguage: null,
       sessionId: req.sessionId ?? null,
+      stream: req.stream ?? req.sessionId !== undefined,
       idempotencyKey: req.idempotencyKey ?? null,
       createdAtMs: now,
       assignedAtMs: null,
@@ -213,6 +222,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     let inFlight = 0;
     for (const t of tasks) {
       t.cancelRequested ??= false;
+      t.stream ??= t.sessionId !== null;
       if (t.status === 'queued') {
         this.enqueue(t);
         queued++;
@@ -276,6 +286,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     if (!sink) return;
     const batches = new Map<string, TaskAssignment[]>();
     const now = this.clock.now();
+    let n = 0;
     for (const { task, worker } of this.scheduler.matches()) {
       task.attempt += 1;
       task.workerId = worker.id;
@@ -295,15 +306,20 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
         attempt: task.attempt,
         kind: task.kind,
         input: toValue(task.input),
-        result_token: this.tokens.issue(task.id, task.attempt, worker.id),
+        result_token: (task.token = this.tokens.issue(task.id, task.attempt, worker.id)),
         deadline_ms: now + task.timeoutMs,
         priority: task.priority,
         enqueued_at_ms: task.createdAtMs,
         // At least three heartbeats fit in the task's heartbeat timeout.
         heartbeat_interval_ms: Math.max(50, Math.min(this.options.heartbeatIntervalMs, Math.floor(task.heartbeatTimeoutMs / 3))),
         secret_names: task.secrets ? Object.keys(task.secrets) : [],
+        stream: task.stream,
       });
       if (task.sessionId) this.emit('update', task);
+      if (++n >= MAX_ASSIGNMENTS_PER_ROUND) {
+        this.kick(); // more next turn
+        break;
+      }
     }
     for (const [workerId, tasks] of batches) {
       for (let i = 0; i < tasks.length; i += MAX_ASSIGNMENTS_PER_MESSAGE) {

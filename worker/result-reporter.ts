@@ -26,6 +26,8 @@ export interface ResultReporterOptions {
   maxBuffered?: number;
 }
 
+const FLUSH_EVERY_EVENTS = 256;
+
 type Final = TaskResult & { task_id: string; attempt: number };
 const finalKey = (r: { task_id?: string; attempt?: number }) => `${r.task_id}#${r.attempt}`;
 
@@ -96,7 +98,9 @@ export class ResultReporter {
       }
     }
     this.pending.push(event);
-    this.scheduleFlush();
+    // Write in slices so the master starts on results while we still run tasks.
+    if (this.pending.length >= FLUSH_EVERY_EVENTS) this.flush();
+    else this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
@@ -133,8 +137,12 @@ export class ResultReporter {
     this.stream ??= this.openStream();
     const s = this.stream;
     if (!s) return;
-    const events = this.pending;
+    let events = this.pending;
     this.pending = [];
+    // A STARTED whose final goes in the same batch says nothing the final does not (it carries started_at_ms).
+    let finals: Set<string> | undefined;
+    for (const e of events) if (e.final) (finals ??= new Set()).add(finalKey(e));
+    if (finals) events = events.filter((e) => !(e.event === 'started' && finals!.has(finalKey(e))));
     for (const e of events) {
       if (e.final) {
         const k = finalKey(e);

@@ -26,15 +26,21 @@ interface Running {
   controller: AbortController;
   seq: number;
   done: Promise<void>;
-  heartbeat: NodeJS.Timeout | undefined;
+  /** Last time an event of this attempt went out (heartbeats fill the silences). */
+  lastSentMs: number;
 }
 
 export interface TaskRunnerEvents {
   onChange(running: number): void;
 }
 
+/** How often the runner checks deadlines and due heartbeats of all running attempts. */
+const SWEEP_MS = 100;
+
 export class TaskRunner {
   private readonly running = new Map<string, Running>();
+  /** One timer for every running attempt's heartbeat and deadline (not two timers per task). */
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly workerId: string,
@@ -43,6 +49,30 @@ export class TaskRunner {
     private readonly log: Logger,
     private readonly events: TaskRunnerEvents,
   ) {}
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const r of this.running.values()) {
+      const a = r.assignment;
+      if (r.controller.signal.aborted) continue;
+      if (Number(a.deadline_ms) > 0 && now >= Number(a.deadline_ms)) {
+        r.controller.abort(new AbortReason('deadline', 'deadline exceeded'));
+        continue;
+      }
+      if (a.heartbeat_interval_ms > 0 && now - r.lastSentMs >= a.heartbeat_interval_ms - SWEEP_MS) {
+        this.send(r, { event: 'heartbeat', heartbeat: { ts_ms: now } });
+      }
+    }
+    if (this.running.size === 0 && this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+    }
+  }
+
+  private send(r: Running, body: Omit<ResultEvent, 'task_id' | 'attempt' | 'worker_id' | 'result_token' | 'seq'>): void {
+    r.lastSentMs = Date.now();
+    this.reporter.send({ ...this.event(r.assignment, ++r.seq), ...body });
+  }
 
   get size(): number {
     return this.running.size;
@@ -56,11 +86,14 @@ export class TaskRunner {
     const key = `${a.task_id}#${a.attempt}`;
     if (this.running.has(key)) return; // duplicate delivery of the same attempt
     const controller = new AbortController();
-    const r: Running = { assignment: a, controller, seq: 0, done: Promise.resolve(), heartbeat: undefined };
+    const r: Running = { assignment: a, controller, seq: 0, done: Promise.resolve(), lastSentMs: Date.now() };
     this.running.set(key, r);
+    if (!this.sweepTimer) {
+      this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
+      this.sweepTimer.unref();
+    }
     this.events.onChange(this.running.size);
     r.done = this.execute(r).finally(() => {
-      if (r.heartbeat) clearInterval(r.heartbeat);
       this.running.delete(key);
       this.events.onChange(this.running.size);
     });
@@ -69,28 +102,16 @@ export class TaskRunner {
   private async execute(r: Running): Promise<void> {
     const a = r.assignment;
     const startedAtMs = Date.now();
-    this.reporter.send({ ...this.event(a, ++r.seq), event: 'started', started: { started_at_ms: startedAtMs } });
-    if (a.heartbeat_interval_ms > 0) {
-      r.heartbeat = setInterval(() => {
-        this.reporter.send({ ...this.event(a, ++r.seq), event: 'heartbeat', heartbeat: { ts_ms: Date.now() } });
-      }, a.heartbeat_interval_ms);
-      r.heartbeat.unref();
-    }
-    let deadlineTimer: NodeJS.Timeout | undefined;
-    const msLeft = Number(a.deadline_ms) - Date.now();
-    if (Number(a.deadline_ms) > 0) {
-      deadlineTimer = setTimeout(
-        () => r.controller.abort(new AbortReason('deadline', 'deadline exceeded')),
-        Math.max(0, msLeft),
-      );
-      deadlineTimer.unref();
-    }
+    this.send(r, { event: 'started', started: { started_at_ms: startedAtMs } });
+    if (Number(a.deadline_ms) > 0 && Date.now() >= Number(a.deadline_ms)) r.controller.abort(new AbortReason('deadline', 'deadline exceeded'));
     const result: TaskResult = { outcome: 'TASK_OUTCOME_SUCCEEDED', started_at_ms: startedAtMs };
     let firstChunkAtMs: number | undefined;
     try {
       const handler = this.handlers.get(a.kind);
       if (!handler) throw new TaskFailure('UNSUPPORTED', `this worker does not run kind "${a.kind}"`, { retryable: true });
       const input = a.input ? fromValue(a.input) : null;
+      const parentLog = this.log;
+      let childLog: Logger | undefined;
       const out: TaskOutput = await handler.run({
         taskId: a.task_id,
         attempt: a.attempt,
@@ -98,14 +119,19 @@ export class TaskRunner {
         input,
         signal: r.controller.signal,
         deadlineMs: Number(a.deadline_ms),
-        log: this.log.child({ task_id: a.task_id }),
+        get log() {
+          return (childLog ??= parentLog.child({ task_id: a.task_id }));
+        },
+        stream: a.stream,
         emit: (chunk) => {
           if (r.controller.signal.aborted) return;
+          firstChunkAtMs ??= Date.now();
+          if (!a.stream) return; // nobody watches partial output: the final carries it all
           firstChunkAtMs ??= Date.now();
           const c: { text?: string; data?: ReturnType<typeof toValue> } = {};
           if (chunk.text) c.text = chunk.text;
           if (chunk.data !== undefined) c.data = toValue(chunk.data);
-          this.reporter.send({ ...this.event(a, ++r.seq), event: 'chunk', chunk: c });
+          this.send(r, { event: 'chunk', chunk: c });
         },
         secrets: () =>
           a.secret_names.length === 0
@@ -118,13 +144,11 @@ export class TaskRunner {
     } catch (err) {
       const reason: unknown = r.controller.signal.aborted ? r.controller.signal.reason : err;
       Object.assign(result, this.classify(reason));
-    } finally {
-      if (deadlineTimer) clearTimeout(deadlineTimer);
     }
     if (firstChunkAtMs !== undefined) result.usage = { ...(result.usage ?? {}), ttft_ms: firstChunkAtMs - startedAtMs };
     result.finished_at_ms = Date.now();
     result.last_seq = r.seq;
-    this.reporter.send({ ...this.event(a, ++r.seq), event: 'final', final: result });
+    this.send(r, { event: 'final', final: result });
   }
 
   private classify(err: unknown): Pick<TaskResult, 'outcome' | 'error'> {

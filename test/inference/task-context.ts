@@ -9,6 +9,7 @@ export function taskContext(kind: string, input: JsonValue, signal = new AbortCo
   const chunks: TaskChunk[] = [];
   return {
     taskId: `t-${process.pid}-${++seq}`,
+    stream: true,
     attempt: 1,
     kind,
     input,

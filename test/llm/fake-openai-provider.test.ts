@@ -62,6 +62,7 @@ describe('fake OpenAI-compatible provider', () => {
     const gotThree = new Promise<void>((resolve) => (third = resolve));
     const ctx: TaskContext = {
       taskId: 'stop-me',
+      stream: true,
       attempt: 1,
       kind: 'llm',
       input: { messages: [{ role: 'user', content: 'talk a lot' }] },

@@ -50,6 +50,7 @@ function context(
   const chunks: TaskChunk[] = [];
   const ctx: TaskContext = {
     taskId: `t-${++taskSeq}`,
+    stream: true,
     attempt: 1,
     kind: 'llm',
     input,

@@ -10,6 +10,7 @@ export class EchoHandler implements TaskHandler {
     const parsed = echoInput.safeParse(ctx.input);
     if (!parsed.success) throw new TaskFailure('BAD_INPUT', `input: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     const { text, delay_ms: delayMs = 0 } = parsed.data;
+    if (!ctx.stream && delayMs === 0) return { output: { text } };
     // Words keep their trailing whitespace so the chunks concatenate to the text.
     const words = text.match(/\S+\s*|\s+/g) ?? [];
     for (let i = 0; i < words.length; i++) {

@@ -35,6 +35,8 @@ export interface TaskContext {
   /** Unix epoch ms after which the master no longer accepts a result. */
   readonly deadlineMs: number;
   readonly log: Logger;
+  /** Someone watches partial output; when false, emit() is a no-op (skip building chunks if that costs). */
+  readonly stream: boolean;
   /** Streams a piece of output to the user. Cheap; batched by the reporter. */
   emit(chunk: TaskChunk): void;
   /** Secrets named by the assignment (fetched over gRPC with the result token). */

@@ -41,6 +41,12 @@ export interface TaskAssignment {
    * Names of secrets to fetch with ResultService.FetchSecrets (never on MQTT).
    */
   'secret_names'?: (string)[];
+  /**
+   * True when someone watches partial output (chat, streaming API): send
+   * CHUNK events. When false the worker may skip chunks; the final result
+   * carries the whole output either way.
+   */
+  'stream'?: (boolean);
 }
 
 /**
@@ -81,4 +87,10 @@ export interface TaskAssignment__Output {
    * Names of secrets to fetch with ResultService.FetchSecrets (never on MQTT).
    */
   'secret_names': (string)[];
+  /**
+   * True when someone watches partial output (chat, streaming API): send
+   * CHUNK events. When false the worker may skip chunks; the final result
+   * carries the whole output either way.
+   */
+  'stream': (boolean);
 }

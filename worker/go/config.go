@@ -1,0 +1,149 @@
+package main
+
+// Worker configuration from TASKWIRE_* environment variables, validated once;
+// a wrong value stops the worker with a message naming the variable.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var (
+	idPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	rootPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
+)
+
+type config struct {
+	workerID        string
+	mqttHost        string
+	mqttPort        int
+	mqttUsername    string
+	mqttPassword    string
+	grpcTarget      string // empty: from the retained MasterStatus
+	topicRoot       string
+	capacity        int
+	shutdownGraceMs int
+	statusEveryMs   int
+}
+
+type configError struct{ variable, message string }
+
+func (e *configError) Error() string { return e.variable + ": " + e.message }
+
+func secret(name string) (string, error) {
+	if v := os.Getenv(name); v != "" {
+		return v, nil
+	}
+	if path := os.Getenv(name + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", &configError{name + "_FILE", fmt.Sprintf("cannot read %s: %v", path, err)}
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+func intEnv(name string, def, lo, hi int) (int, error) {
+	raw := os.Getenv(name)
+	if raw == "" {
+		return def, nil
+	}
+	v, err := strconv.Atoi(raw)
+	if err != nil {
+		return 0, &configError{name, fmt.Sprintf("must be an integer, got %q", raw)}
+	}
+	if v < lo || v > hi {
+		return 0, &configError{name, fmt.Sprintf("must be from %d to %d, got %d", lo, hi, v)}
+	}
+	return v, nil
+}
+
+func defaultWorkerID() string {
+	host, _ := os.Hostname()
+	host = regexp.MustCompile(`[^A-Za-z0-9._-]`).ReplaceAllString(host, "-")
+	if len(host) > 64 {
+		host = host[:64]
+	}
+	if host == "" || !idPattern.MatchString(host[:1]) {
+		host = "worker"
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+func configFromEnv() (*config, error) {
+	c := &config{workerID: os.Getenv("TASKWIRE_WORKER_ID")}
+	if c.workerID == "" {
+		c.workerID = defaultWorkerID()
+	}
+	if !idPattern.MatchString(c.workerID) {
+		return nil, &configError{"TASKWIRE_WORKER_ID", fmt.Sprintf("%q must match %s", c.workerID, idPattern)}
+	}
+	master := os.Getenv("TASKWIRE_MASTER")
+	if master == "" {
+		master = "127.0.0.1"
+	}
+	raw := os.Getenv("TASKWIRE_MQTT_URL")
+	if raw == "" {
+		raw = "mqtt://" + master + ":1883"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "mqtt" && u.Scheme != "tcp") || u.Hostname() == "" {
+		return nil, &configError{"TASKWIRE_MQTT_URL", fmt.Sprintf("expected mqtt://host:port, got %q", raw)}
+	}
+	c.mqttHost = u.Hostname()
+	c.mqttPort = 1883
+	if p := u.Port(); p != "" {
+		if c.mqttPort, err = strconv.Atoi(p); err != nil {
+			return nil, &configError{"TASKWIRE_MQTT_URL", fmt.Sprintf("bad port in %q", raw)}
+		}
+	}
+	if c.mqttPassword, err = secret("TASKWIRE_MQTT_PASSWORD"); err != nil {
+		return nil, err
+	}
+	if c.mqttPassword == "" {
+		if c.mqttPassword, err = secret("TASKWIRE_CLUSTER_TOKEN"); err != nil {
+			return nil, err
+		}
+	}
+	c.mqttUsername = os.Getenv("TASKWIRE_MQTT_USERNAME")
+	if c.mqttUsername == "" && c.mqttPassword != "" {
+		c.mqttUsername = c.workerID
+	}
+	if g := os.Getenv("TASKWIRE_GRPC_URL"); g != "" {
+		g = strings.TrimPrefix(strings.TrimPrefix(g, "grpc://"), "http://")
+		i := strings.LastIndex(g, ":")
+		if i <= 0 {
+			return nil, &configError{"TASKWIRE_GRPC_URL", fmt.Sprintf("expected host:port, got %q", g)}
+		}
+		if p, err := strconv.Atoi(g[i+1:]); err != nil || p <= 0 || p > 65535 {
+			return nil, &configError{"TASKWIRE_GRPC_URL", fmt.Sprintf("expected host:port, got %q", g)}
+		}
+		c.grpcTarget = g
+	}
+	c.topicRoot = os.Getenv("TASKWIRE_TOPIC_ROOT")
+	if c.topicRoot == "" {
+		c.topicRoot = "taskwire/v1"
+	}
+	if !rootPattern.MatchString(c.topicRoot) {
+		return nil, &configError{"TASKWIRE_TOPIC_ROOT", fmt.Sprintf("%q must be '/'-separated levels without wildcards", c.topicRoot)}
+	}
+	if c.capacity, err = intEnv("TASKWIRE_WORKER_CAPACITY", 8, 1, 10000); err != nil {
+		return nil, err
+	}
+	if c.shutdownGraceMs, err = intEnv("TASKWIRE_SHUTDOWN_GRACE_MS", 10000, 0, 3600000); err != nil {
+		return nil, err
+	}
+	if c.statusEveryMs, err = intEnv("TASKWIRE_STATUS_INTERVAL_MS", 15000, 100, 3600000); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

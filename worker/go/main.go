@@ -1,0 +1,39 @@
+// Command taskwire-worker is a taskwire protocol v1 worker in Go, built from
+// Debian's packages alone (paho.mqtt.golang, grpc-go, protobuf-go; code
+// generated from proto/ by gen_stubs.sh). It runs echo and sleep.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+var logSource = "worker"
+
+// logf writes one JSON log line to stderr.
+func logf(level, format string, args ...interface{}) {
+	line, _ := json.Marshal(map[string]string{
+		"ts": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "level": level, "source": logSource, "msg": fmt.Sprintf(format, args...),
+	})
+	fmt.Fprintln(os.Stderr, string(line))
+}
+
+func main() {
+	cfg, err := configFromEnv()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "taskwire worker: %v\n", err)
+		os.Exit(2)
+	}
+	logSource = cfg.workerID
+	w := newWorker(cfg)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	w.start()
+	<-stop
+	logf("info", "shutting down")
+	w.close()
+}
