@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessGroup, REPO_ROOT } from '../helpers/processes.js';
-import { workerImplementations } from './worker-implementations.js';
+import { prepareImplementation, workerImplementations } from './worker-implementations.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'conformance', 'cli.js');
 const SUITE_LIMIT_MS = 150_000;
@@ -60,13 +60,14 @@ describe('conformance suite', () => {
 
   for (const impl of workerImplementations()) {
     it.skipIf(impl.missing !== undefined)(`the ${impl.language} worker passes every check${impl.missing ? ` (skipped: ${impl.missing})` : ''}`, async () => {
+      prepareImplementation(impl);
       const run = await runConformance(['--worker-cmd', impl.command]);
       const out = run.lines.join('\n');
       expect(run.failed, out).toEqual([]);
       expect(run.passed.sort(), out).toEqual([...checks].sort());
       expect(run.summary, out).toMatch(new RegExp(`\\(${impl.language}\\): ${checks.length} passed, 0 failed$`));
       expect(run.code, out).toBe(0);
-    }, SUITE_LIMIT_MS + 10_000);
+    }, SUITE_LIMIT_MS + 310_000);
   }
 
   it('fails a worker that never registers, quickly and with a reason per check', async () => {

@@ -36,10 +36,33 @@ export function pythonMissing(): string | undefined {
     : undefined;
 }
 
+/** Debian packages the Go worker builds from (GOPATH mode over /usr/share/gocode). */
+export const GO_PACKAGES = [
+  'golang-go',
+  'golang-google-grpc-dev',
+  'golang-github-eclipse-paho.mqtt.golang-dev',
+  'golang-google-protobuf-dev',
+  'protobuf-compiler',
+  'protoc-gen-go',
+  'protoc-gen-go-grpc',
+];
+
 export function goMissing(): string | undefined {
   if (!existsSync(join(GO_WORKER_DIR, 'run.sh'))) return 'no Go worker in this repo (worker/go/run.sh)';
-  const why = probe('go', ['version']);
-  return why ? `the Go toolchain is missing (apt-get install golang-go ...): ${why}` : undefined;
+  const needed = [
+    probe('go', ['version']) && 'go',
+    probe('protoc', ['--version']) && 'protoc',
+    probe('sh', ['-c', 'command -v protoc-gen-go && command -v protoc-gen-go-grpc']) && 'protoc-gen-go(-grpc)',
+    ...['github.com/eclipse/paho.mqtt.golang', 'google.golang.org/grpc', 'google.golang.org/protobuf']
+      .filter((p) => !existsSync(join('/usr/share/gocode/src', p)))
+      .map((p) => `/usr/share/gocode/src/${p}`),
+  ].filter(Boolean);
+  return needed.length ? `the Go toolchain is incomplete (missing ${needed.join(', ')}; apt-get install ${GO_PACKAGES.join(' ')})` : undefined;
+}
+
+/** Builds what must be built before a worker can start (the Go binary; run.sh of the Python worker generates its stubs itself). */
+export function prepareImplementation(impl: WorkerImplementation): void {
+  if (impl.language === 'go') execFileSync(join(GO_WORKER_DIR, 'build.sh'), [], { stdio: 'pipe', timeout: 300_000 });
 }
 
 export function workerImplementations(): WorkerImplementation[] {

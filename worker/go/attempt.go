@@ -85,6 +85,9 @@ func (t *attempt) emit(text string) error {
 		t.firstMs = nowMs()
 	}
 	t.mu.Unlock()
+	if !t.a.Stream {
+		return nil // nobody watches partial output: the final carries it all (TaskAssignment.stream)
+	}
 	t.send(func(ev *pb.ResultEvent) { ev.Event = &pb.ResultEvent_Chunk{Chunk: &pb.ResultChunk{Text: text}} })
 	return nil
 }

@@ -5,12 +5,17 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 python=${PYTHON:-/usr/bin/python3}
-if [ ! -f "$here/gen/taskwire/v1/worker_pb2.py" ]; then
+stamp="$here/gen/taskwire/v1/worker_pb2.py"
+# (Re)generate when the stubs are missing or older than a .proto file.
+stale() {
+  [ ! -f "$stamp" ] || [ -n "$(find "$here/../../proto" -name '*.proto' -newer "$stamp" 2> /dev/null)" ]
+}
+if stale; then
   (
     if command -v flock > /dev/null 2>&1; then
       flock 9
     fi
-    if [ ! -f "$here/gen/taskwire/v1/worker_pb2.py" ]; then
+    if stale; then
       PYTHON="$python" "$here/gen_stubs.sh" >&2
     fi
   ) 9> "$here/.gen.lock"

@@ -70,11 +70,13 @@ class Attempt:
             self.stream.send(ev)
 
     def _emit(self, text: Optional[str], data: Any) -> None:
+        if self.first_chunk_ms is None:
+            self.first_chunk_ms = now_ms()
+        if not self.a.stream:
+            return  # nobody watches partial output: the final carries it all (TaskAssignment.stream)
         chunk = rs.ResultChunk(text=text or "")
         if data is not None:
             chunk.data.CopyFrom(codec.py_to_value(data))
-        if self.first_chunk_ms is None:
-            self.first_chunk_ms = now_ms()
         self._send(chunk=chunk)
 
     def _fetch_secrets(self) -> Dict[str, str]:
