@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printCoreBench, runCoreBench } from './core-bench.js';
 import { printGatewayBench, runGatewayBench } from './gateway-bench.js';
+import { runInferenceBench } from './inference.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -30,6 +31,9 @@ if (want('gateway')) {
   const gateway = await runGatewayBench({ quick });
   printGatewayBench(gateway);
   results.gateway = gateway;
+}
+if (want('inference')) {
+  results.inference = await runInferenceBench({ quick });
 }
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 await mkdir(outDir, { recursive: true });

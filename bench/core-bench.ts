@@ -5,7 +5,9 @@
  * Two submission paths: the master's in-process submit API and REST (HTTP
  * keep-alive). Throughput with 1 and 4 workers; latency at a steady rate.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -22,9 +24,12 @@ interface Env {
   close(): Promise<void>;
 }
 
-async function startEnv(workerCount: number, capacity: number): Promise<Env> {
+export type StoreKind = 'memory' | 'sqlite';
+
+async function startEnv(workerCount: number, capacity: number, store: StoreKind): Promise<Env> {
+  const dataDir = store === 'sqlite' ? mkdtempSync(join(tmpdir(), 'taskwire-bench-')) : '';
   const master = await Master.create(
-    { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false, logLevel: 'warn', maxFinishedTasks: 10_000 },
+    { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false, logLevel: 'warn', maxFinishedTasks: 10_000, dataDir },
     { logger: { logger: silentLogger() } },
   );
   const workers: ChildProcess[] = [];
@@ -57,6 +62,7 @@ async function startEnv(workerCount: number, capacity: number): Promise<Env> {
       for (const w of workers) w.kill('SIGTERM');
       await Promise.all(workers.map((w) => (w.exitCode === null ? once(w, 'exit') : undefined)));
       await master.close();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -67,13 +73,24 @@ function inProcessSubmit(master: Master): Submit {
   return (i) => master.tasks.submit({ kind: 'echo', input: { text: `t${i}` } }).task.id;
 }
 
-function restSubmit(master: Master): Submit {
-  const url = `http://127.0.0.1:${master.httpPort}/api/v1/tasks`;
-  return async (i) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'echo', input: { text: `t${i}` } }) });
-    if (res.status !== 202) throw new Error(`submit: ${res.status}`);
-    return ((await res.json()) as { id: string }).id;
-  };
+const REST_LOAD = join(dirname(fileURLToPath(import.meta.url)), 'rest-load.js');
+
+function restLoad(master: Master, mode: 'throughput' | 'rate', n: number, k: number): Promise<{ sent: number; errors: number; ack_ms: number[] }> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [REST_LOAD, `http://127.0.0.1:${master.httpPort}`, mode, String(n), String(k)], { maxBuffer: 64 << 20 }, (err, out) =>
+      err ? reject(err) : resolve(JSON.parse(out) as { sent: number; errors: number; ack_ms: number[] }),
+    ),
+  );
+}
+
+/** REST submits from a separate client process; tasks/s measured to the last result. */
+async function restThroughput(master: Master, n: number, concurrency: number): Promise<number> {
+  const start = master.tasks.counters.succeeded;
+  const t0 = performance.now();
+  const load = await restLoad(master, 'throughput', n, concurrency);
+  if (load.errors > 0) throw new Error(`${load.errors} REST submits failed`);
+  while (master.tasks.counters.succeeded - start < n) await new Promise((r) => setImmediate(r));
+  return n / ((performance.now() - t0) / 1000);
 }
 
 /** Keeps `window` tasks outstanding until `total` complete; returns tasks/s. */
@@ -156,8 +173,8 @@ async function latencyAtRate(master: Master, submit: Submit, rate: number, secon
 }
 
 export interface CoreBenchResult {
-  throughput: { path: string; workers: number; runs: number[]; median_tasks_per_s: number }[];
-  latency: { path: string; rate_per_s: number; n: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number }[];
+  throughput: { path: string; store: StoreKind; workers: number; runs: number[]; median_tasks_per_s: number }[];
+  latency: { path: string; store: StoreKind; rate_per_s: number; n: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number }[];
   registration_ms: number[];
 }
 
@@ -200,29 +217,41 @@ export async function runCoreBench(opts: { total?: number; runs?: number; quick?
   const out: CoreBenchResult = { throughput: [], latency: [], registration_ms: [] };
   out.registration_ms = (await registrationTimes(opts.quick ? 5 : 20)).map((x) => Math.round(x * 100) / 100);
   for (const workers of [1, 4]) {
-    const env = await startEnv(workers, 512);
+    const envs: Record<StoreKind, Env> = { memory: await startEnv(workers, 512, 'memory'), sqlite: await startEnv(workers, 512, 'sqlite') };
     try {
-      const paths: [string, Submit, number][] = [
-        ['in-process submit', inProcessSubmit(env.master), total],
-        ['REST', restSubmit(env.master), Math.round(total / 3)],
-      ];
-      await throughput(env.master, inProcessSubmit(env.master), 2000, 1000); // warm-up
-      const results = new Map<string, number[]>();
+      const results = new Map<string, { path: string; store: StoreKind; runs: number[] }>();
+      const record = (path: string, store: StoreKind, tps: number) => {
+        const key = `${path}|${store}`;
+        const r = results.get(key) ?? { path, store, runs: [] };
+        r.runs.push(tps);
+        results.set(key, r);
+      };
+      for (const store of ['memory', 'sqlite'] as const) await throughput(envs[store].master, inProcessSubmit(envs[store].master), 2000, 1000); // warm-up
+      // Alternate the configurations within each run: the machine's noise hits them alike.
       for (let r = 0; r < runs; r++) {
-        for (const [path, submit, n] of paths) {
-          const tps = await throughput(env.master, submit, n, 2048);
-          results.set(path, [...(results.get(path) ?? []), tps]);
+        for (const store of ['memory', 'sqlite'] as const) {
+          const m = envs[store].master;
+          record('in-process submit', store, await throughput(m, inProcessSubmit(m), total, 4096));
+          record('REST (client process)', store, await restThroughput(m, Math.round(total / 3), 32));
         }
       }
-      for (const [path, rs] of results) out.throughput.push({ path, workers, runs: rs.map((x) => Math.round(x)), median_tasks_per_s: Math.round(median(rs)) });
+      for (const r of results.values()) {
+        out.throughput.push({ path: r.path, store: r.store, workers, runs: r.runs.map(Math.round), median_tasks_per_s: Math.round(median(r.runs)) });
+      }
       if (workers === 1) {
-        for (const [path, submit] of paths) {
-          const lat = summarize(await latencyAtRate(env.master, submit, 200, opts.quick ? 3 : 10));
-          out.latency.push({ path, rate_per_s: 200, n: lat.n, p50_ms: lat.p50, p90_ms: lat.p90, p99_ms: lat.p99, max_ms: lat.max });
+        const seconds = opts.quick ? 3 : 10;
+        for (const store of ['memory', 'sqlite'] as const) {
+          const m = envs[store].master;
+          const lat = summarize(await latencyAtRate(m, inProcessSubmit(m), 200, seconds));
+          out.latency.push({ path: 'in-process submit', store, rate_per_s: 200, n: lat.n, p50_ms: lat.p50, p90_ms: lat.p90, p99_ms: lat.p99, max_ms: lat.max });
+          const rest = await restLoad(m, 'rate', 200 * seconds, 200);
+          const ack = summarize(rest.ack_ms);
+          out.latency.push({ path: 'REST submit -> 202 ack', store, rate_per_s: 200, n: ack.n, p50_ms: ack.p50, p90_ms: ack.p90, p99_ms: ack.p99, max_ms: ack.max });
         }
       }
     } finally {
-      await env.close();
+      await envs.memory.close();
+      await envs.sqlite.close();
     }
   }
   return out;
@@ -230,12 +259,19 @@ export async function runCoreBench(opts: { total?: number; runs?: number; quick?
 
 export function printCoreBench(r: CoreBenchResult): void {
   console.log('\nCore: no-op echo, submit -> MQTT -> worker process -> gRPC -> result');
-  console.log('  throughput                 workers   tasks/s (median)   runs');
-  for (const t of r.throughput) console.log(`  ${t.path.padEnd(26)} ${String(t.workers).padStart(7)}   ${String(t.median_tasks_per_s).padStart(16)}   ${t.runs.join(', ')}`);
+  console.log('  throughput                  store    workers   tasks/s (median)   runs');
+  for (const t of r.throughput) {
+    console.log(`  ${t.path.padEnd(27)} ${t.store.padEnd(7)} ${String(t.workers).padStart(7)}   ${String(t.median_tasks_per_s).padStart(16)}   ${t.runs.join(', ')}`);
+  }
+  for (const w of [1, 4]) {
+    const mem = r.throughput.find((t) => t.workers === w && t.store === 'memory' && t.path === 'in-process submit');
+    const sql = r.throughput.find((t) => t.workers === w && t.store === 'sqlite' && t.path === 'in-process submit');
+    if (mem && sql) console.log(`  durability cost (SQLite vs memory, ${w} worker${w > 1 ? 's' : ''}): ${fmt((1 - sql.median_tasks_per_s / mem.median_tasks_per_s) * 100, 1)}% of throughput`);
+  }
   const reg = summarize(r.registration_ms);
   console.log(`  worker registration (MQTT connect -> schedulable): p50 ${fmt(reg.p50)} ms, max ${fmt(reg.max)} ms over ${reg.n}`);
-  console.log('  latency at a steady rate   rate/s      n    p50 ms   p90 ms   p99 ms   max ms');
+  console.log('  latency at a steady rate    store    rate/s      n    p50 ms   p90 ms   p99 ms   max ms');
   for (const l of r.latency) {
-    console.log(`  ${l.path.padEnd(26)} ${String(l.rate_per_s).padStart(6)} ${String(l.n).padStart(6)} ${fmt(l.p50_ms).padStart(9)} ${fmt(l.p90_ms).padStart(8)} ${fmt(l.p99_ms).padStart(8)} ${fmt(l.max_ms).padStart(8)}`);
+    console.log(`  ${l.path.padEnd(27)} ${l.store.padEnd(7)} ${String(l.rate_per_s).padStart(6)} ${String(l.n).padStart(6)} ${fmt(l.p50_ms).padStart(9)} ${fmt(l.p90_ms).padStart(8)} ${fmt(l.p99_ms).padStart(8)} ${fmt(l.max_ms).padStart(8)}`);
   }
 }

@@ -29,7 +29,7 @@ const int = (name: string, min = 0, max = 65535) => (raw: string) => {
   }
 };
 
-function onSignals(stop: () => Promise<void>): void {
+function onSignals(stop: () => Promise<void>, hardDeadlineMs = 30_000): void {
   let stopping = false;
   const handler = (signal: string) => {
     if (stopping) {
@@ -40,6 +40,11 @@ function onSignals(stop: () => Promise<void>): void {
       process.exit(130);
     }
     stopping = true;
+    // Whatever hangs, the process ends: a supervisor (Swarm, systemd) is waiting.
+    setTimeout(() => {
+      process.stderr.write(`graceful shutdown took over ${hardDeadlineMs} ms: exiting\n`);
+      process.exit(1);
+    }, hardDeadlineMs).unref();
     stop().then(
       () => process.exit(0),
       (err) => {
@@ -162,7 +167,7 @@ async function runWorker(flags: {
     ...(flags.ocr === false && { ocr: false }),
   });
   const worker = await Worker.create(options, { handlers, logger: options.workerId ? logger : undefined });
-  onSignals(() => worker.close());
+  onSignals(() => worker.close(), worker.options.shutdownGraceMs + 15_000);
 }
 
 async function health(opts: { url?: string; file?: string; maxAgeMs: number }): Promise<void> {

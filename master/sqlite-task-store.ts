@@ -19,6 +19,11 @@ import { TERMINAL_STATUSES } from '../common/task-view.js';
 
 type Row = { record: string };
 
+/** How long a state-only write (assigned, running) may wait to be superseded by a full one. */
+const STATE_WRITE_DELAY_MS = 20;
+/** Least time between two commits under load (a lone write still commits at once). */
+const MIN_COMMIT_SPACING_MS = 1;
+
 export interface SqliteTaskStoreOptions {
   path: string;
   /** Finished tasks kept in memory besides the disk copy (default 10000). */
@@ -41,16 +46,23 @@ export class SqliteTaskStore implements TaskStore {
   private readonly live = new Map<string, TaskRecord>();
   private readonly recentFinished = new Map<string, TaskRecord>();
   private readonly idem = new Map<string, string>();
-  private readonly dirty = new Map<string, TaskRecord>();
+  /** Pending writes: a full row (create, final) or only the state columns (assign, start). */
+  private readonly dirty = new Map<string, { task: TaskRecord; full: boolean }>();
+  private readonly deferred = new Map<string, TaskRecord>();
+  private deferTimer: NodeJS.Timeout | undefined;
+  private lastFlushAt = 0;
+  /** Live ids already written once (later state changes can be light updates). */
+  private readonly written = new Set<string>();
   private waiters: (() => void)[] = [];
   private flushScheduled = false;
   private closed = false;
   private readonly maxCachedFinished: number;
   private readonly stmt: {
     upsert: Database.Statement;
+    state: Database.Statement;
     get: Database.Statement<[string], Row>;
     byIdem: Database.Statement<[string], Row>;
-    unfinished: Database.Statement<[], Row>;
+    unfinished: Database.Statement<[], Row & { status: string; attempt: number; worker_id: string | null; assigned_at: number | null }>;
     maxSeq: Database.Statement<[], { s: number | null }>;
     bySession: Database.Statement<[string, number], Row>;
     list: Database.Statement<[number], Row>;
@@ -78,9 +90,11 @@ export class SqliteTaskStore implements TaskStore {
         idempotency_key TEXT,
         created_at INTEGER NOT NULL,
         finished_at INTEGER,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        worker_id TEXT,
+        assigned_at INTEGER,
         record TEXT NOT NULL
       );
-      CREATE INDEX IF NOT EXISTS tasks_open ON tasks(status) WHERE finished_at IS NULL;
       CREATE INDEX IF NOT EXISTS tasks_session ON tasks(session_id, seq) WHERE session_id IS NOT NULL;
       CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at) WHERE finished_at IS NOT NULL;
       CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks(idempotency_key) WHERE idempotency_key IS NOT NULL;
@@ -90,13 +104,17 @@ export class SqliteTaskStore implements TaskStore {
     this.db = db;
     this.stmt = {
       upsert: db.prepare(
-        `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, record)
-         VALUES (@id, @seq, @status, @kind, @session_id, @idempotency_key, @created_at, @finished_at, @record)
-         ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, status=excluded.status, finished_at=excluded.finished_at, record=excluded.record`,
+        `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, status=excluded.status, finished_at=excluded.finished_at,
+           attempt=excluded.attempt, worker_id=excluded.worker_id, assigned_at=excluded.assigned_at, record=excluded.record`,
       ),
+      state: db.prepare('UPDATE tasks SET status = ?, attempt = ?, worker_id = ?, assigned_at = ? WHERE id = ?'),
       get: db.prepare('SELECT record FROM tasks WHERE id = ?'),
       byIdem: db.prepare('SELECT record FROM tasks WHERE idempotency_key = ?'),
-      unfinished: db.prepare('SELECT record FROM tasks WHERE finished_at IS NULL ORDER BY seq'),
+      unfinished: db.prepare(
+        "SELECT record, status, attempt, worker_id, assigned_at FROM tasks WHERE status IN ('queued', 'assigned', 'running') ORDER BY seq",
+      ),
       maxSeq: db.prepare('SELECT MAX(seq) AS s FROM tasks'),
       bySession: db.prepare('SELECT record FROM tasks WHERE session_id = ? ORDER BY seq DESC LIMIT ?'),
       list: db.prepare('SELECT record FROM tasks ORDER BY seq DESC LIMIT ?'),
@@ -124,7 +142,7 @@ export class SqliteTaskStore implements TaskStore {
     return row ? deserialize(row.record) : undefined;
   }
 
-  put(task: TaskRecord): void {
+  put(task: TaskRecord, change: 'full' | 'state' = 'full'): void {
     if (this.closed) return;
     if (TERMINAL_STATUSES.has(task.status)) {
       this.live.delete(task.id);
@@ -138,41 +156,68 @@ export class SqliteTaskStore implements TaskStore {
       this.live.set(task.id, task);
     }
     if (task.idempotencyKey) this.idem.set(task.idempotencyKey, task.id);
-    this.dirty.set(task.id, task);
+    const prev = this.dirty.get(task.id);
+    const full = change === 'full' || !this.written.has(task.id) || prev?.full === true;
+    if (!full) {
+      // A state-only change (assigned, running) waits a little: most tasks
+      // finish first, and their final row supersedes it. Losing it in a crash
+      // is safe: the task is restored queued and re-dispatched, and results
+      // stay fenced by token, attempt and worker id.
+      this.deferred.set(task.id, task);
+      if (!this.deferTimer) {
+        this.deferTimer = setTimeout(() => {
+          this.deferTimer = undefined;
+          for (const [id, t] of this.deferred) if (!this.dirty.has(id)) this.dirty.set(id, { task: t, full: false });
+          this.deferred.clear();
+          this.flush();
+        }, STATE_WRITE_DELAY_MS);
+        this.deferTimer.unref();
+      }
+      return;
+    }
+    this.deferred.delete(task.id);
+    this.dirty.set(task.id, { task, full });
     this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    // Group commit: at the end of this turn, or, right after another commit,
+    // a moment later so that a busy master writes fewer, larger transactions.
+    const sinceLast = performance.now() - this.lastFlushAt;
+    if (sinceLast >= MIN_COMMIT_SPACING_MS) setImmediate(() => this.flush());
+    else setTimeout(() => this.flush(), MIN_COMMIT_SPACING_MS - sinceLast).unref();
   }
 
   /** Writes everything pending in one transaction, then runs afterCommit callbacks. */
   flush(): void {
     this.flushScheduled = false;
+    this.lastFlushAt = performance.now();
     if (this.dirty.size > 0 && !this.closed) {
       const rows = [...this.dirty.values()];
       this.dirty.clear();
-      const write = this.db.transaction((ts: TaskRecord[]) => {
-        for (const t of ts) {
-          this.stmt.upsert.run({
-            id: t.id,
-            seq: t.seq,
-            status: t.status,
-            kind: t.kind,
-            session_id: t.sessionId,
-            idempotency_key: t.idempotencyKey,
-            created_at: t.createdAtMs,
-            finished_at: t.finishedAtMs,
-            record: serialize(t),
-          });
+      const write = this.db.transaction((ts: { task: TaskRecord; full: boolean }[]) => {
+        for (const { task: t, full } of ts) {
+          if (!full) {
+            this.stmt.state.run(t.status, t.attempt, t.workerId, t.assignedAtMs, t.id);
+            continue;
+          }
+          this.stmt.upsert.run(
+            t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs,
+            t.attempt, t.workerId, t.assignedAtMs, serialize(t),
+          );
         }
       });
       write(rows);
       this.stats.transactions++;
       this.stats.rows += rows.length;
-      for (const t of rows) if (t.idempotencyKey && TERMINAL_STATUSES.has(t.status) && !this.recentFinished.has(t.id)) this.idem.delete(t.idempotencyKey);
+      for (const { task: t } of rows) {
+        if (TERMINAL_STATUSES.has(t.status)) {
+          this.written.delete(t.id);
+          if (t.idempotencyKey && !this.recentFinished.has(t.id)) this.idem.delete(t.idempotencyKey);
+        } else this.written.add(t.id);
+      }
     }
     const waiters = this.waiters;
     this.waiters = [];
@@ -206,7 +251,16 @@ export class SqliteTaskStore implements TaskStore {
 
   /** Tasks that were queued, assigned or running when the store was last closed. */
   loadUnfinished(): TaskRecord[] {
-    const out = this.stmt.unfinished.all().map((r) => deserialize(r.record));
+    const out = this.stmt.unfinished.all().map((r) => {
+      // The state columns are newer than the JSON when only the state changed since.
+      const t = deserialize(r.record);
+      t.status = r.status as TaskRecord['status'];
+      t.attempt = r.attempt;
+      t.workerId = r.worker_id;
+      t.assignedAtMs = r.assigned_at;
+      this.written.add(t.id);
+      return t;
+    });
     for (const t of out) {
       this.live.set(t.id, t);
       if (t.idempotencyKey) this.idem.set(t.idempotencyKey, t.id);
@@ -235,6 +289,9 @@ export class SqliteTaskStore implements TaskStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.deferTimer) clearTimeout(this.deferTimer);
+    for (const [id, t] of this.deferred) if (!this.dirty.has(id)) this.dirty.set(id, { task: t, full: false });
+    this.deferred.clear();
     this.flush();
     this.closed = true;
     this.db.close();

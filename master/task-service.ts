@@ -298,7 +298,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
       this.renewLease(task, now);
       this.deadlines.add({ atMs: now + task.timeoutMs, taskId: task.id, kind: 'run', attempt: task.attempt });
       transition(task, 'assigned', now);
-      this.store.put(task);
+      this.store.put(task, 'state');
       let batch = batches.get(worker.id);
       if (!batch) batches.set(worker.id, (batch = []));
       batch.push({
@@ -355,7 +355,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     const now = this.clock.now();
     task.startedAtMs = Math.min(startedAtMs, now);
     transition(task, 'running', now);
-    this.store.put(task);
+    this.store.put(task, 'state');
     if (task.sessionId) this.emit('update', task);
   }
 

@@ -9,8 +9,12 @@ import { TERMINAL_STATUSES } from '../common/task-view.js';
 export interface TaskStore {
   get(id: string): TaskRecord | undefined;
   byIdempotencyKey(key: string): TaskRecord | undefined;
-  /** Called after every change of a record (create included). */
-  put(task: TaskRecord): void;
+  /**
+   * Called after every change of a record (create included). `state` means
+   * only status / attempt / worker / assigned time changed (a durable store
+   * may write just those).
+   */
+  put(task: TaskRecord, change?: 'full' | 'state'): void;
   /** Resolves once every put so far is durable. */
   commit(): Promise<void>;
   /** Runs fn once every put so far is durable (at once for a memory store). */

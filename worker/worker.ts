@@ -31,6 +31,12 @@ import { TaskRunner } from './task-runner.js';
 
 export const WORKER_VERSION = '0.1.0';
 
+function withTimeout<T>(p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (!p) return Promise.resolve(undefined);
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]).finally(() => clearTimeout(timer));
+}
+
 /** What a handler with a model repository offers to the control topic. */
 interface ModelControl {
   loadModel(name: string, version?: string): Promise<void>;
@@ -281,9 +287,10 @@ export class Worker {
           .publishAsync(this.topics.workerStatus(this.id), workerStatusCodec.encode(this.status('WORKER_STATE_OFFLINE', 'shutdown')), { qos: 1, retain: true })
           .catch(() => undefined);
       }
-      await this.client.endAsync().catch(() => undefined);
+      // A client still trying to reconnect (broker gone) must not keep us alive.
+      await withTimeout(this.client.endAsync(!this.client.connected).catch(() => undefined), 2000);
     }
-    for (const h of this.handlers.values()) await h.close?.().catch(() => undefined);
+    for (const h of this.handlers.values()) await withTimeout(h.close?.().catch(() => undefined), 5000);
     await rm(this.options.healthFile, { force: true });
     this.state = 'closed';
   }
