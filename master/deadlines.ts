@@ -5,6 +5,7 @@
  * (same attempt, lease not renewed), which keeps renewals O(log n).
  */
 import type { Clock } from '../common/clock.js';
+import { BinaryHeap } from './binary-heap.js';
 
 export type DeadlineKind = 'queue' | 'lease' | 'run' | 'retry' | 'cancel';
 
@@ -16,7 +17,7 @@ export interface Deadline {
 }
 
 export class Deadlines {
-  private readonly heap: Deadline[] = [];
+  private readonly heap = new BinaryHeap<Deadline>((a, b) => a.atMs < b.atMs);
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -26,48 +27,20 @@ export class Deadlines {
   ) {}
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   add(d: Deadline): void {
-    const a = this.heap;
-    a.push(d);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]!.atMs <= a[i]!.atMs) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-
-  private pop(): Deadline | undefined {
-    const a = this.heap;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && a[l]!.atMs < a[m]!.atMs) m = l;
-        if (r < a.length && a[r]!.atMs < a[m]!.atMs) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
+    this.heap.push(d);
   }
 
   /** Fires every due entry (also callable directly by tests with a fake clock). */
   runDue(): number {
     const now = this.clock.now();
     let n = 0;
-    while (this.heap.length > 0 && this.heap[0]!.atMs <= now) {
-      this.onDue(this.pop()!);
+    for (let top = this.heap.peek(); top !== undefined && top.atMs <= now; top = this.heap.peek()) {
+      this.heap.pop();
+      this.onDue(top);
       n++;
     }
     return n;

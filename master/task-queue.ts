@@ -3,6 +3,8 @@
  * Higher `priority` first; FIFO within a priority by admission sequence, so a
  * re-queued task keeps its place. Removal is lazy (cancel marks, pop skips).
  */
+import { BinaryHeap } from './binary-heap.js';
+
 export interface QueuedTask {
   readonly id: string;
   readonly key: string;
@@ -15,54 +17,8 @@ function before(a: QueuedTask, b: QueuedTask): boolean {
   return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 }
 
-/** Binary min-heap on `before`. */
-class TaskHeap<T extends QueuedTask> {
-  private readonly items: T[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): T | undefined {
-    return this.items[0];
-  }
-
-  push(item: T): void {
-    const a = this.items;
-    a.push(item);
-    let i = a.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(a[i]!, a[parent]!)) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
-      i = parent;
-    }
-  }
-
-  pop(): T | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && before(a[l]!, a[m]!)) m = l;
-        if (r < a.length && before(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
 export class TaskQueue<T extends QueuedTask = QueuedTask> {
-  private readonly heaps = new Map<string, TaskHeap<T>>();
+  private readonly heaps = new Map<string, BinaryHeap<T>>();
   /** ids currently queued (lazy deletion: an id not here is skipped on pop). */
   private readonly live = new Map<string, T>();
 
@@ -78,7 +34,7 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
     if (this.live.has(task.id)) return;
     let heap = this.heaps.get(task.key);
     if (!heap) {
-      heap = new TaskHeap<T>();
+      heap = new BinaryHeap<T>(before);
       this.heaps.set(task.key, heap);
     }
     heap.push(task);
