@@ -42,7 +42,7 @@ describe.skipIf(missing !== undefined)(`the Python worker's llm kind${missing ? 
     await fake?.close();
   });
 
-  async function run(input: unknown, extra: { secrets?: Record<string, string>; maxAttempts?: number } = {}): Promise<TaskRecord> {
+  async function run(input: unknown, extra: { secrets?: Record<string, string>; maxAttempts?: number; stream?: boolean } = {}): Promise<TaskRecord> {
     const { task } = c.master.tasks.submit({ kind: 'llm', input: input as never, ...extra });
     return waitFor(() => {
       const t = c.master.tasks.get(task.id);
@@ -60,7 +60,10 @@ describe.skipIf(missing !== undefined)(`the Python worker's llm kind${missing ? 
     const chunks: string[] = [];
     const onChunk = (t: TaskRecord, ch: { text: string }) => t.kind === 'llm' && chunks.push(ch.text);
     c.master.tasks.on('chunk', onChunk);
-    const t = await run({ messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello from the python worker' }], model: 'fake-model-2', temperature: 0.2, max_tokens: 50 });
+    const t = await run(
+      { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello from the python worker' }], model: 'fake-model-2', temperature: 0.2, max_tokens: 50 },
+      { stream: true },
+    );
     c.master.tasks.off('chunk', onChunk);
     expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
     expect(t.workerLanguage).toBe('python');
@@ -70,6 +73,17 @@ describe.skipIf(missing !== undefined)(`the Python worker's llm kind${missing ? 
     const body = fake.chatRequests().at(-1)!.body as Record<string, unknown>;
     expect(body).toMatchObject({ model: 'fake-model-2', stream: true, temperature: 0.2, max_tokens: 50 });
     expect(fake.chatRequests().at(-1)!.headers['authorization']).toBe('Bearer sk-worker');
+  });
+
+  it('sends no chunks when nobody watches (stream false), the final carries the whole answer', async () => {
+    const chunks: string[] = [];
+    const onChunk = (t: TaskRecord, ch: { text: string }) => t.kind === 'llm' && chunks.push(ch.text);
+    c.master.tasks.on('chunk', onChunk);
+    const t = await run({ messages: [{ role: 'user', content: 'quiet answer please' }] }, { stream: false });
+    c.master.tasks.off('chunk', onChunk);
+    expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
+    expect(t.result).toMatchObject({ text: 'quiet answer please' });
+    expect(chunks).toEqual([]);
   });
 
   it("uses a user's own key fetched over gRPC, never from MQTT", async () => {
@@ -89,7 +103,7 @@ describe.skipIf(missing !== undefined)(`the Python worker's llm kind${missing ? 
   });
 
   it('cancel stops the attempt and closes the provider request', async () => {
-    const { task } = c.master.tasks.submit({ kind: 'llm', input: { messages: [{ role: 'user', content: LONG }] } });
+    const { task } = c.master.tasks.submit({ kind: 'llm', input: { messages: [{ role: 'user', content: LONG }] }, stream: true });
     await waitFor(() => (c.master.tasks.get(task.id)?.lastSeq ?? 0) >= 3, 'a few streamed tokens', 10_000);
     const aborted = fake.clientAborted();
     c.master.tasks.cancel(task.id, 'stop generating');
