@@ -43,7 +43,8 @@ export const heartbeatStep: Step = {
     let maxGap = 0;
     for (let i = 1; i < events.length; i++) maxGap = Math.max(maxGap, events[i]!.atMs - events[i - 1]!.atMs);
     expect(beats.length >= 3, `${beats.length} heartbeats during a ${ms} ms task with heartbeat_interval_ms ${interval}`);
-    const allowed = Math.max(2 * interval, interval + ctx.ms(300));
+    // Twice the interval plus scheduling slack (scaled): a worker on a fixed or default interval fails by far.
+    const allowed = 2 * interval + ctx.ms(100);
     expect(maxGap <= allowed, `${maxGap} ms between two events of the attempt; heartbeat_interval_ms is ${interval} (allowed up to ${allowed} ms)`);
     report.pass('heartbeats', `${beats.length} heartbeats, largest gap ${maxGap} ms, interval ${interval} ms, lease kept`);
   },

@@ -61,7 +61,8 @@ describe('conformance suite', () => {
   for (const impl of workerImplementations()) {
     it.skipIf(impl.missing !== undefined)(`the ${impl.language} worker passes every check${impl.missing ? ` (skipped: ${impl.missing})` : ''}`, async () => {
       prepareImplementation(impl);
-      const run = await runConformance(['--worker-cmd', impl.command]);
+      // --time-scale 2: generous waits on a loaded CI machine (only a failing run gets slower).
+      const run = await runConformance(['--worker-cmd', impl.command, '--time-scale', '2']);
       const out = run.lines.join('\n');
       expect(run.failed, out).toEqual([]);
       expect(run.passed.sort(), out).toEqual([...checks].sort());
