@@ -10,7 +10,7 @@ import { MasterHost } from './master-host.js';
 import type { CheckResult, Step } from './step.js';
 import { SuiteContext, type SuiteSettings } from './suite-context.js';
 import { registrationStep } from './steps/registration.js';
-import { batchStep, diagnosticErrorsStep, echoStep, sleepStep } from './steps/diagnostics.js';
+import { batchStep, deadlineStep, diagnosticErrorsStep, duplicateStep, echoStep, sleepStep } from './steps/diagnostics.js';
 import { cancelStep, capacityStep, heartbeatStep } from './steps/leases.js';
 import { lenientStep, malformedStep, tokenStep } from './steps/robustness.js';
 import { drainStep, lastWillStep, reconnectStep, shutdownStep } from './steps/lifecycle.js';
@@ -24,6 +24,8 @@ export const STEPS: readonly Step[] = [
   cancelStep,
   capacityStep,
   batchStep,
+  duplicateStep,
+  deadlineStep,
   lenientStep,
   malformedStep,
   tokenStep,

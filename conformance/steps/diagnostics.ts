@@ -4,8 +4,9 @@
  * one message (§7.1).
  */
 import { isDeepStrictEqual } from 'node:util';
+import type { JsonValue } from '../../common/json-value.js';
 import type { Recorded } from '../result-recorder.js';
-import { type SuiteContext, expect } from '../suite-context.js';
+import { type SuiteContext, expect, sleep } from '../suite-context.js';
 import type { Step } from '../step.js';
 
 const ECHO_SPLIT = /\S+\s*|\s+/g;
@@ -137,6 +138,43 @@ export const batchStep: Step = {
     }
     expect(wrong.length === 0, wrong.join('; '));
     report.pass('batch', `one Assignments message with ${n} assignments: all ${n} ran`);
+  },
+};
+
+export const deadlineStep: Step = {
+  checks: ['deadline'],
+  needsWorker: true,
+  async run(ctx, report) {
+    const deadline = Date.now() + 600;
+    const a: Record<string, JsonValue> = { ...ctx.forged('sleep', { ms: 30_000 }, 'deadline'), deadline_ms: String(deadline) };
+    await ctx.publishTasks([a]);
+    const fin = await ctx.host.recorder.waitForFinal(String(a['task_id']), ctx.ms(6000));
+    expect(fin?.final, `no final within ${ctx.ms(6000)} ms of a deadline 600 ms away${ctx.exitNote()}`);
+    const r = fin.final;
+    expect(
+      r.outcome === 'TASK_OUTCOME_FAILED' && r.error?.code === 'DEADLINE_EXCEEDED' && r.error.retryable,
+      `final ${r.outcome} ${JSON.stringify(r.error)}, expected FAILED DEADLINE_EXCEEDED retryable`,
+    );
+    report.pass('deadline', `aborted at deadline_ms: FAILED DEADLINE_EXCEEDED (retryable) ${fin.atMs - deadline} ms after it`);
+  },
+};
+
+export const duplicateStep: Step = {
+  checks: ['duplicate-ignored'],
+  needsWorker: true,
+  async run(ctx, report) {
+    // QoS 1 may deliver a message twice: the same task_id + attempt must run once.
+    const a = ctx.forged('sleep', { ms: 400 }, 'duplicate');
+    await ctx.publishTasks([a]);
+    await ctx.publishTasks([a]);
+    const id = String(a['task_id']);
+    const fin = await ctx.host.recorder.waitForFinal(id, ctx.ms(6000));
+    expect(fin, `no final for the assignment${ctx.exitNote()}`);
+    await sleep(ctx.ms(700));
+    const finals = ctx.host.recorder.of(id).filter((r) => r.kind === 'final').length;
+    const starts = ctx.host.recorder.of(id).filter((r) => r.kind === 'started').length;
+    expect(finals === 1 && starts <= 1, `the assignment delivered twice ran ${Math.max(finals, starts)} times (${starts} STARTED, ${finals} finals)`);
+    report.pass('duplicate-ignored', 'an assignment delivered twice ran once');
   },
 };
 
