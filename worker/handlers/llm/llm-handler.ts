@@ -137,7 +137,8 @@ export class LlmHandler implements TaskHandler {
       throw failure;
     }
     health.recordSuccess();
-    ctx.log.info(
+    // debug: an info line per request would cost every answer a log publish before its final.
+    ctx.log.debug(
       { provider: provider.name, model: finish.model, ttft_ms: ttftMs, usage: finish.usage ?? null, user_key: Boolean(userKey) },
       'llm task finished',
     );
