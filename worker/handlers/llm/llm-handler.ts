@@ -137,11 +137,15 @@ export class LlmHandler implements TaskHandler {
       throw failure;
     }
     health.recordSuccess();
-    // debug: an info line per request would cost every answer a log publish before its final.
-    ctx.log.debug(
-      { provider: provider.name, model: finish.model, ttft_ms: ttftMs, usage: finish.usage ?? null, user_key: Boolean(userKey) },
-      'llm task finished',
-    );
+    // Logged on a timer: it then runs after the final result has been flushed
+    // (the reporter flushes with setImmediate), so the log costs the answer nothing.
+    const fin = finish;
+    setTimeout(() =>
+      ctx.log.info(
+        { provider: provider.name, model: fin.model, ttft_ms: ttftMs, usage: fin.usage ?? null, user_key: Boolean(userKey) },
+        'llm task finished',
+      ),
+    ).unref();
     const out: TaskOutput = {
       output: { text, model: finish.model, provider: provider.name, finish_reason: finish.finishReason, ttft_ms: ttftMs },
     };
