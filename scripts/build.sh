@@ -62,8 +62,8 @@ tw_need_docker
 for entry in "${images[@]}"; do
   dockerfile="${entry%%|*}"
   name="$TW_REGISTRY/${entry#*|}"
+  # Every image builds from the repository root (the Python worker copies proto/ too).
   context="$TW_ROOT"
-  [ "$dockerfile" = "Dockerfile" ] || context="$TW_ROOT/$(dirname "$dockerfile")"
   tw_info "building $name:$tag from $dockerfile"
   docker build ${build_args[@]+"${build_args[@]}"} -f "$TW_ROOT/$dockerfile" \
     --label "org.opencontainers.image.revision=$tag" \

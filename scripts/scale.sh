@@ -9,12 +9,13 @@ usage() {
   cat <<'EOF_USAGE'
 Usage: scripts/scale.sh SERVICE N [--no-wait] [--timeout S]
 
-Sets the replicas of a worker service (worker, worker-llm) to N (0-1000) and
+Sets the replicas of a worker service (worker, worker-llm, worker-python) to N (0-1000) and
 waits until it has converged. New workers register on their own; removed ones
 get SIGTERM, finish or hand back their tasks within stop_grace_period and
 publish `offline`. The master and mosquitto run exactly one replica and cannot
 be scaled. Note: scripts/deploy.sh resets replicas to TASKWIRE_WORKER_REPLICAS /
-TASKWIRE_LLM_WORKER_REPLICAS; set those to keep a scale across deploys.
+TASKWIRE_LLM_WORKER_REPLICAS / TASKWIRE_PYTHON_WORKER_REPLICAS; set those to keep a
+scale across deploys.
 
 Options:
   --no-wait     return at once

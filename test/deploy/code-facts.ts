@@ -13,10 +13,12 @@ const SOURCE_DIRS = ['common', 'master', 'worker', 'cli'];
 
 function sourceFiles(dir: string, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;
-  for (const name of readdirSync(dir)) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const name = entry.name;
     const path = join(dir, name);
-    if (name === 'gen' || name === 'node_modules') continue;
-    if (statSync(path).isDirectory()) sourceFiles(path, out);
+    // Generated code, dependencies and build outputs (the Go worker's GOPATH links back into the tree).
+    if (name === 'gen' || name === 'node_modules' || name.startsWith('.') || entry.isSymbolicLink()) continue;
+    if (entry.isDirectory()) sourceFiles(path, out);
     else if (/\.(ts|mts|js|mjs)$/.test(name) && !/\.test\./.test(name)) out.push(path);
   }
   return out;

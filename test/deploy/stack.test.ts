@@ -270,6 +270,14 @@ describe('healthchecks and commands', () => {
     const checks: [string, string[]][] = [['Dockerfile HEALTHCHECK', JSON.parse(dfHealth ?? '[]') as string[]]];
     for (const [name, s] of services) {
       if (!isOwnImage(s.image)) continue;
+      if (/taskwire-worker-python:/.test(s.image ?? '')) {
+        // The Python worker image has its own entrypoint; its healthcheck runs a module it ships.
+        const test = s.healthcheck?.test ?? [];
+        expect(test.slice(0, 3), `${name}: healthcheck`).toEqual(['CMD', 'python3', '-m']);
+        const mod = test[3] ?? '';
+        expect(existsSync(join(REPO_ROOT, 'worker', 'python', ...mod.split('.')) + '.py'), `${name}: no module ${mod}`).toBe(true);
+        continue;
+      }
       expect(s.command?.length, `${name}: command`).toBeGreaterThan(0);
       checks.push([`${name} command`, ['node', 'dist/cli/taskwire.js', ...s.command!]]);
       expect(s.healthcheck, `${name}: healthcheck`).toBeDefined();
