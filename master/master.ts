@@ -124,7 +124,12 @@ export class Master {
       createLogger({ source: 'master', level: resolved.logLevel, destination: resolved.logToStdout ? undefined : false });
     const store =
       deps.store ??
-      (resolved.dataDir ? new SqliteTaskStore({ path: join(resolved.dataDir, 'taskwire.db') }) : new MemoryTaskStore(resolved.maxFinishedTasks));
+      (resolved.dataDir
+        ? new SqliteTaskStore({
+            path: join(resolved.dataDir, 'taskwire.db'),
+            onFatal: (err) => logger.logger.fatal({ err: err.message }, 'the durable task store failed: submits are refused from now on'),
+          })
+        : new MemoryTaskStore(resolved.maxFinishedTasks));
     // Result tokens must verify across restarts, and workers keep their
     // cluster token: keep both with the tasks.
     if (!resolved.resultSecret) {
@@ -271,8 +276,9 @@ export class Master {
     if (restored.queued + restored.inFlight > 0) log.info(restored, 'restored unfinished tasks from the store');
     tasks.attachSink(this.link);
     this.pruneTimer = setInterval(() => {
-      const n = this.store.prune(this.clock.now() - o.resultTtlMs);
-      if (n > 0) log.info({ pruned: n }, 'pruned finished tasks past the result TTL');
+      void this.store.prune(this.clock.now() - o.resultTtlMs).then((n) => {
+        if (n > 0) log.info({ pruned: n }, 'pruned finished tasks past the result TTL');
+      });
     }, Math.min(60_000, o.resultTtlMs));
     this.pruneTimer.unref();
     this.monitor.start(o.clusterStatusIntervalMs, (s) => this.link.publishCluster(s));

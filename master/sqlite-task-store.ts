@@ -14,18 +14,24 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskRecord } from './task-record.js';
+import { SqliteWriter, type InsertRow, type StateRow, type UpdateRow } from './sqlite-writer.js';
 import type { TaskStore } from './task-store.js';
 import { TERMINAL_STATUSES } from '../common/task-view.js';
 
 type Row = { record: string };
+type Waiter = { resolve: () => void; reject: (err: Error) => void };
 
 /** How long a state-only write (assigned, running) may wait to be superseded by a full one. */
 const STATE_WRITE_DELAY_MS = 20;
 /** Least time between two commits under load (a lone write still commits at once). */
-const MIN_COMMIT_SPACING_MS = 1;
+const MIN_COMMIT_SPACING_MS = 2;
+/** A commit of at least this many rows means "busy": space the next one. */
+const BUSY_FLUSH_ROWS = 32;
 
 export interface SqliteTaskStoreOptions {
   path: string;
+  /** Called if the writer thread fails: durability is lost, the master should stop. */
+  onFatal?: (err: Error) => void;
   /** Finished tasks kept in memory besides the disk copy (default 10000). */
   maxCachedFinished?: number;
 }
@@ -51,15 +57,18 @@ export class SqliteTaskStore implements TaskStore {
   private readonly deferred = new Map<string, TaskRecord>();
   private deferTimer: NodeJS.Timeout | undefined;
   private lastFlushAt = 0;
+  private lastFlushRows = 0;
   /** Live ids already written once (later state changes can be light updates). */
   private readonly written = new Set<string>();
-  private waiters: (() => void)[] = [];
+  private waiters: Waiter[] = [];
+  /** Waiters of the batch the writer thread is writing now. */
+  private inflightWaiters: Waiter[] | undefined;
+  private failure: Error | undefined;
+  private readonly writer: SqliteWriter;
   private flushScheduled = false;
   private closed = false;
   private readonly maxCachedFinished: number;
   private readonly stmt: {
-    upsert: Database.Statement;
-    state: Database.Statement;
     get: Database.Statement<[string], Row>;
     byIdem: Database.Statement<[string], Row>;
     unfinished: Database.Statement<[], Row & { status: string; attempt: number; worker_id: string | null; assigned_at: number | null }>;
@@ -67,7 +76,6 @@ export class SqliteTaskStore implements TaskStore {
     bySession: Database.Statement<[string, number], Row>;
     list: Database.Statement<[number], Row>;
     listStatus: Database.Statement<[string, number], Row>;
-    prune: Database.Statement<[number]>;
     getMeta: Database.Statement<[string], { value: string }>;
     setMeta: Database.Statement<[string, string]>;
   };
@@ -98,28 +106,26 @@ export class SqliteTaskStore implements TaskStore {
       CREATE INDEX IF NOT EXISTS tasks_session ON tasks(session_id, seq) WHERE session_id IS NOT NULL;
       CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at) WHERE finished_at IS NOT NULL;
       CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks(idempotency_key) WHERE idempotency_key IS NOT NULL;
-      CREATE INDEX IF NOT EXISTS tasks_status_seq ON tasks(status, seq);
+      DROP INDEX IF EXISTS tasks_status_seq;
+      CREATE INDEX IF NOT EXISTS tasks_ended_badly ON tasks(status, seq) WHERE status IN ('failed', 'expired', 'cancelled');
+      CREATE INDEX IF NOT EXISTS tasks_open ON tasks(seq) WHERE finished_at IS NULL;
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
     this.db = db;
+    this.writer = new SqliteWriter(options.path, (err) => {
+      this.failure ??= err;
+      options.onFatal?.(err);
+    });
     this.stmt = {
-      upsert: db.prepare(
-        `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, status=excluded.status, finished_at=excluded.finished_at,
-           attempt=excluded.attempt, worker_id=excluded.worker_id, assigned_at=excluded.assigned_at, record=excluded.record`,
-      ),
-      state: db.prepare('UPDATE tasks SET status = ?, attempt = ?, worker_id = ?, assigned_at = ? WHERE id = ?'),
       get: db.prepare('SELECT record FROM tasks WHERE id = ?'),
       byIdem: db.prepare('SELECT record FROM tasks WHERE idempotency_key = ?'),
       unfinished: db.prepare(
-        "SELECT record, status, attempt, worker_id, assigned_at FROM tasks WHERE status IN ('queued', 'assigned', 'running') ORDER BY seq",
+        'SELECT record, status, attempt, worker_id, assigned_at FROM tasks WHERE finished_at IS NULL ORDER BY seq',
       ),
       maxSeq: db.prepare('SELECT MAX(seq) AS s FROM tasks'),
       bySession: db.prepare('SELECT record FROM tasks WHERE session_id = ? ORDER BY seq DESC LIMIT ?'),
-      list: db.prepare('SELECT record FROM tasks ORDER BY seq DESC LIMIT ?'),
+      list: db.prepare('SELECT record FROM tasks ORDER BY rowid DESC LIMIT ?'),
       listStatus: db.prepare('SELECT record FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?'),
-      prune: db.prepare('DELETE FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ?'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
@@ -186,7 +192,7 @@ export class SqliteTaskStore implements TaskStore {
     // Group commit: at the end of this turn, or, right after another commit,
     // a moment later so that a busy master writes fewer, larger transactions.
     const sinceLast = performance.now() - this.lastFlushAt;
-    if (sinceLast >= MIN_COMMIT_SPACING_MS) setImmediate(() => this.flush());
+    if (this.lastFlushRows < BUSY_FLUSH_ROWS || sinceLast >= MIN_COMMIT_SPACING_MS) setImmediate(() => this.flush());
     else setTimeout(() => this.flush(), MIN_COMMIT_SPACING_MS - sinceLast).unref();
   }
 
@@ -194,59 +200,77 @@ export class SqliteTaskStore implements TaskStore {
   flush(): void {
     this.flushScheduled = false;
     this.lastFlushAt = performance.now();
-    if (this.dirty.size > 0 && !this.closed) {
-      const rows = [...this.dirty.values()];
-      this.dirty.clear();
-      const write = this.db.transaction((ts: { task: TaskRecord; full: boolean }[]) => {
-        for (const { task: t, full } of ts) {
-          if (!full) {
-            this.stmt.state.run(t.status, t.attempt, t.workerId, t.assignedAtMs, t.id);
-            continue;
-          }
-          this.stmt.upsert.run(
-            t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs,
-            t.attempt, t.workerId, t.assignedAtMs, serialize(t),
-          );
-        }
-      });
-      write(rows);
-      this.stats.transactions++;
-      this.stats.rows += rows.length;
-      for (const { task: t } of rows) {
-        if (TERMINAL_STATUSES.has(t.status)) {
-          this.written.delete(t.id);
-          if (t.idempotencyKey && !this.recentFinished.has(t.id)) this.idem.delete(t.idempotencyKey);
-        } else this.written.add(t.id);
+    if (this.closed || this.dirty.size === 0) return;
+    const rows = [...this.dirty.values()];
+    this.dirty.clear();
+    const batch: { insert: InsertRow[]; update: UpdateRow[]; state: StateRow[] } = { insert: [], update: [], state: [] };
+    for (const { task: t, full } of rows) {
+      if (!full) batch.state.push([t.status, t.attempt, t.workerId, t.assignedAtMs, t.id]);
+      else if (this.written.has(t.id)) batch.update.push([t.status, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serialize(t), t.id]);
+      else {
+        batch.insert.push([
+          t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs,
+          t.attempt, t.workerId, t.assignedAtMs, serialize(t),
+        ]);
       }
+      if (TERMINAL_STATUSES.has(t.status)) {
+        this.written.delete(t.id);
+        if (t.idempotencyKey && !this.recentFinished.has(t.id)) this.idem.delete(t.idempotencyKey);
+      } else this.written.add(t.id);
     }
+    this.lastFlushRows = rows.length;
+    this.stats.transactions++;
+    this.stats.rows += rows.length;
+    // Callers that asked for this batch (commit / afterCommit) run when the writer confirms it.
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w();
+    this.inflightWaiters = waiters;
+    this.writer.write(batch, (ack) => {
+      if (this.inflightWaiters === waiters) this.inflightWaiters = undefined;
+      if (ack.error) {
+        this.failure ??= new Error(`durable store write failed: ${ack.error}`);
+        for (const w of waiters) w.reject(this.failure);
+        return;
+      }
+      for (const w of waiters) w.resolve();
+    });
   }
 
   /** Resolves once everything put so far is on disk. */
   commit(): Promise<void> {
-    if (this.dirty.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.afterCommitOr(resolve, reject));
   }
 
   afterCommit(fn: () => void): void {
-    if (this.dirty.size === 0) fn();
-    else this.waiters.push(fn);
+    this.afterCommitOr(fn, () => undefined);
+  }
+
+  private afterCommitOr(resolve: () => void, reject: (err: Error) => void): void {
+    if (this.dirty.size > 0) this.waiters.push({ resolve, reject });
+    else if (this.inflightWaiters) this.inflightWaiters.push({ resolve, reject });
+    else resolve();
+  }
+
+  /** DB rows merged with cached records (the writer thread may not have committed the newest yet). */
+  private merge(rows: Row[], cached: (t: TaskRecord) => boolean, limit: number): TaskRecord[] {
+    const byId = new Map<string, TaskRecord>();
+    for (const r of rows) {
+      const t = deserialize(r.record);
+      byId.set(t.id, this.live.get(t.id) ?? this.recentFinished.get(t.id) ?? t);
+    }
+    for (const t of this.live.values()) if (cached(t)) byId.set(t.id, t);
+    for (const t of this.recentFinished.values()) if (cached(t)) byId.set(t.id, t);
+    return [...byId.values()].sort((a, b) => b.seq - a.seq).slice(0, limit);
   }
 
   list(filter: { status?: string; limit: number }): TaskRecord[] {
-    this.flush();
     const rows = filter.status ? this.stmt.listStatus.all(filter.status, filter.limit) : this.stmt.list.all(filter.limit);
-    return rows.map((r) => this.live.get(JSON.parse(r.record).id) ?? deserialize(r.record));
+    return this.merge(rows, (t) => !filter.status || t.status === filter.status, filter.limit);
   }
 
   bySession(sessionId: string, limit: number): TaskRecord[] {
-    this.flush();
-    return this.stmt.bySession.all(sessionId, limit).map((r) => {
-      const t = deserialize(r.record);
-      return this.live.get(t.id) ?? this.recentFinished.get(t.id) ?? t;
-    });
+    return this.merge(this.stmt.bySession.all(sessionId, limit), (t) => t.sessionId === sessionId, limit);
   }
 
   /** Tasks that were queued, assigned or running when the store was last closed. */
@@ -272,11 +296,10 @@ export class SqliteTaskStore implements TaskStore {
     return this.stmt.maxSeq.get()?.s ?? 0;
   }
 
-  /** Deletes finished tasks older than the cutoff; returns how many. */
-  prune(finishedBeforeMs: number): number {
-    this.flush();
+  /** Deletes finished tasks older than the cutoff (in the writer thread); resolves with how many. */
+  prune(finishedBeforeMs: number): Promise<number> {
     for (const [id, t] of this.recentFinished) if ((t.finishedAtMs ?? 0) < finishedBeforeMs) this.recentFinished.delete(id);
-    return this.stmt.prune.run(finishedBeforeMs).changes;
+    return new Promise((resolve) => this.writer.write({ insert: [], update: [], state: [], pruneBefore: finishedBeforeMs }, (ack) => resolve(ack.pruned ?? 0)));
   }
 
   getMeta(key: string): string | undefined {
@@ -294,6 +317,7 @@ export class SqliteTaskStore implements TaskStore {
     this.deferred.clear();
     this.flush();
     this.closed = true;
+    await this.writer.close();
     this.db.close();
   }
 }

@@ -11,7 +11,6 @@
  * A lost worker (Last Will / restart) ends all its attempts the same way.
  * Dead letter: status `expired` with the reason; GET /api/v1/tasks?status=expired.
  */
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../common/clock.js';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../common/errors.js';
@@ -19,6 +18,7 @@ import { type JsonValue, toValue } from '../common/json-value.js';
 import type { Logger } from '../common/logger.js';
 import type { ResultTokens } from '../common/result-token.js';
 import { requirementKey, validateTaskInput } from '../common/task-kinds.js';
+import { newTaskId } from '../common/task-id.js';
 import { TERMINAL_STATUSES, type TaskStatus } from '../common/task-view.js';
 import type { ControlCommand, TaskAssignment } from '../common/wire.js';
 import { type Deadline, Deadlines, backoffMs } from './deadlines.js';
@@ -163,7 +163,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     const o = this.options;
     const now = this.clock.now();
     const task: TaskRecord = {
-      id: randomUUID(),
+      id: newTaskId(now),
       kind: req.kind,
       input,
       priority,

@@ -25,8 +25,8 @@ export interface TaskStore {
   /** Unfinished tasks to restore at start (empty for a memory store). */
   loadUnfinished(): TaskRecord[];
   maxSeq(): number;
-  /** Deletes finished tasks older than the cutoff. */
-  prune(finishedBeforeMs: number): number;
+  /** Deletes finished tasks older than the cutoff; resolves with how many. */
+  prune(finishedBeforeMs: number): Promise<number>;
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
   close(): Promise<void>;
@@ -108,7 +108,7 @@ export class MemoryTaskStore implements TaskStore {
     return 0;
   }
 
-  prune(finishedBeforeMs: number): number {
+  async prune(finishedBeforeMs: number): Promise<number> {
     let n = 0;
     for (const [id, t] of this.tasks) {
       if (t.finishedAtMs !== null && t.finishedAtMs < finishedBeforeMs) {

@@ -39,3 +39,14 @@ describe('ResultTokens', () => {
     expect(new ResultTokens('another-secret-of-32-bytes-length').verify(tok, 't1', 1, 'w1')).toBe(false);
   });
 });
+
+import { newTaskId } from '../../common/task-id.js';
+
+describe('task ids', () => {
+  it('are UUIDv7-shaped, unique and sorted by creation time', () => {
+    const ids = Array.from({ length: 10_000 }, (_, i) => newTaskId(1_700_000_000_000 + Math.floor(i / 3000)));
+    for (const id of ids.slice(0, 5)) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+  });
+});
