@@ -13,7 +13,7 @@
  */
 import protobuf from 'protobufjs';
 import { PayloadTooLargeError, ProtocolError } from './errors.js';
-import { fromValue, toValue, assertJsonValue, type JsonValue } from './json-value.js';
+import { fromValue, toValue, type JsonValue } from './json-value.js';
 import { protoRoot } from './proto-root.js';
 
 type Obj = Record<string, unknown>;
@@ -125,19 +125,17 @@ function fieldByJsonKey(type: protobuf.Type, key: string): protobuf.Field | unde
 }
 
 export function decodeMessage(type: protobuf.Type, json: unknown, path = ''): Obj {
+  // toValue checks the JSON itself (finite numbers, depth, no non-JSON types).
   if (type.fullName === VALUE) {
-    assertJsonValue(json, path);
-    return toValue(json, path) as Obj;
+    return toValue(json as JsonValue, path) as Obj;
   }
   if (type.fullName === STRUCT) {
     if (!isPlainObject(json)) throw new ProtocolError(path, `expected an object, got ${describe(json)}`);
-    assertJsonValue(json, path);
-    return { fields: (toValue(json, path) as { structValue: Obj }).structValue.fields };
+    return { fields: (toValue(json as JsonValue, path) as { structValue: Obj }).structValue.fields };
   }
   if (type.fullName === LIST) {
     if (!Array.isArray(json)) throw new ProtocolError(path, `expected an array, got ${describe(json)}`);
-    assertJsonValue(json, path);
-    return { values: (toValue(json, path) as { listValue: Obj }).listValue.values };
+    return { values: (toValue(json as JsonValue, path) as { listValue: Obj }).listValue.values };
   }
   if (!isPlainObject(json)) throw new ProtocolError(path, `expected an object, got ${describe(json)}`);
   const out: Obj = {};

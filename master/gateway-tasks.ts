@@ -1,5 +1,4 @@
 /** The master's side of the OpenAI-compatible gateway (master/http/openai-gateway.ts). */
-import { TERMINAL_STATUSES } from '../common/task-view.js';
 import type { GatewayTasks } from './http/openai-gateway.js';
 import { taskView } from './task-record.js';
 import type { TaskService } from './task-service.js';
@@ -12,14 +11,7 @@ export function gatewayTasks(tasks: TaskService, watchers: TaskWatchers, registr
       return taskView(tasks.submit({ kind: req.kind, input: req.input, secrets: req.secrets, stream: true }).task);
     },
     watch(id, listener) {
-      const stop = watchers.watch(id, listener);
-      const t = tasks.get(id);
-      if (t && TERMINAL_STATUSES.has(t.status)) {
-        stop();
-        listener.done(taskView(t));
-        return () => undefined;
-      }
-      return stop;
+      return watchers.watch(id, listener);
     },
     cancel(id) {
       if (tasks.get(id)) tasks.cancel(id, 'client went away');

@@ -5,9 +5,8 @@
  */
 import type { JsonValue } from '../common/json-value.js';
 import type { InferOutput, KserveInferRequest, KserveModelMetadata } from '../common/kinds/inference.js';
-import { TERMINAL_STATUSES, type TaskView } from '../common/task-view.js';
+import type { TaskView } from '../common/task-view.js';
 import type { KserveBackend, KserveModel } from './http/kserve-api.js';
-import { taskView } from './task-record.js';
 import type { TaskService } from './task-service.js';
 import type { TaskWatchers } from './task-watchers.js';
 import type { WorkerRegistry } from './worker-registry.js';
@@ -32,13 +31,7 @@ export function kserveBackend(tasks: TaskService, watchers: TaskWatchers, regist
   /** Runs an infer task to its end; rejects with the task's error code. */
   const run = async (input: JsonValue, signal?: AbortSignal): Promise<TaskView> => {
     const { task } = tasks.submit({ kind: 'infer', input, stream: false });
-    const done = new Promise<TaskView>((resolve) => {
-      const stop = watchers.watch(task.id, { chunk: () => undefined, done: resolve });
-      if (TERMINAL_STATUSES.has(task.status)) {
-        stop();
-        resolve(taskView(task));
-      }
-    });
+    const done = new Promise<TaskView>((resolve) => watchers.watch(task.id, { chunk: () => undefined, done: resolve }));
     const onAbort = () => tasks.cancel(task.id, 'client went away');
     signal?.addEventListener('abort', onAbort, { once: true });
     try {

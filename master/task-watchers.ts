@@ -3,7 +3,7 @@
  * TaskService events (O(1) per event, whatever the number of watchers).
  */
 import type { TaskChunkEvent } from '../common/socket-events.js';
-import type { TaskView } from '../common/task-view.js';
+import { TERMINAL_STATUSES, type TaskView } from '../common/task-view.js';
 import { taskView } from './task-record.js';
 import type { TaskService } from './task-service.js';
 
@@ -15,7 +15,7 @@ export interface TaskWatcher {
 export class TaskWatchers {
   private readonly watchers = new Map<string, Set<TaskWatcher>>();
 
-  constructor(tasks: TaskService) {
+  constructor(private readonly tasks: TaskService) {
     tasks.on('chunk', (t, c) => {
       const set = this.watchers.get(t.id);
       if (set) for (const w of set) w.chunk({ id: t.id, seq: c.seq, text: c.text, data: c.data });
@@ -29,7 +29,13 @@ export class TaskWatchers {
     });
   }
 
+  /** Subscribes; a task that already finished gets `done` at once. Returns the unsubscribe. */
   watch(id: string, watcher: TaskWatcher): () => void {
+    const t = this.tasks.get(id);
+    if (t && TERMINAL_STATUSES.has(t.status)) {
+      watcher.done(taskView(t));
+      return () => undefined;
+    }
     let set = this.watchers.get(id);
     if (!set) this.watchers.set(id, (set = new Set()));
     set.add(watcher);

@@ -56,7 +56,7 @@ export class ResultReporter {
     this.maxFinals = options.maxFinalsPerStream ?? 1024;
     this.maxBuffered = options.maxBuffered ?? 100_000;
     this.rotateTimer = setInterval(() => {
-      if (this.stream && this.stream.finals.size > 0) this.rotate();
+      if (this.stream && this.stream.finals.size > 0) this.endStream();
     }, options.rotateIntervalMs ?? 1000);
     this.rotateTimer.unref();
   }
@@ -152,11 +152,7 @@ export class ResultReporter {
     }
     s.call.write({ events });
     this.stats.sentEvents += events.length;
-    if (s.finals.size >= this.maxFinals) this.rotate();
-  }
-
-  private rotate(): void {
-    this.endStream();
+    if (s.finals.size >= this.maxFinals) this.endStream();
   }
 
   private endStream(): void {

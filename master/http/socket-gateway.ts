@@ -120,9 +120,6 @@ export class SocketGateway {
     clearInterval(this.timer);
     this.io.disconnectSockets(true);
     // io.close() would also close the HTTP server; the HttpServer owner does that.
-    await new Promise<void>((resolve) => {
-      this.io.engine.close();
-      resolve();
-    });
+    this.io.engine.close();
   }
 }

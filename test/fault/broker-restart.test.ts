@@ -6,18 +6,17 @@
  * or assigned around the outage may be lost, and tasks submitted after the
  * restart must complete too.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
-import { ProcessGroup } from '../helpers/processes.js';
 import {
   DoneRecorder,
+  faultFixture,
   FAST_LEASES,
   printCounts,
   settleTasks,
   sleep,
   spawnWorker,
   startMasterProcess,
-  tempDir,
   until,
   waitForWorkersOnline,
   workerReady,
@@ -30,17 +29,9 @@ const OUTAGE_MS = 1500;
 const WORKER_IDS = ['br-0', 'br-1', 'br-2'];
 
 describe.skipIf(!mosquittoAvailable())('fault: external Mosquitto restarts mid-run', () => {
-  const group = new ProcessGroup();
-  const tmp = tempDir('taskwire-fault-broker-');
   let broker: Mosquitto | undefined;
   let recorder: DoneRecorder | undefined;
-
-  afterAll(async () => {
-    recorder?.close();
-    await group.stopAll(3000);
-    await broker?.close();
-    tmp.remove();
-  }, 30_000);
+  const { group, tmp } = faultFixture('taskwire-fault-broker-', { before: () => recorder?.close(), after: () => broker?.close() });
 
   it('0 lost, 0 duplicate results; master and workers reconnect on their own; new tasks complete', async () => {
     broker = await Mosquitto.start();

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../common/socket-events.js';
 import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
-import { type ManagedProcess, type ProcessGroup, waitForHttp, waitForLog } from '../helpers/processes.js';
+import { afterAll } from 'vitest';
+import { type ManagedProcess, ProcessGroup, waitForHttp, waitForLog } from '../helpers/processes.js';
 
 /** Knobs that make leases and retries fast enough for a bounded test. */
 export const FAST_LEASES = {
@@ -247,6 +248,26 @@ export function printCounts(test: string, counts: Counts): string {
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The per-file fixture of a fault test: a process group and a temp dir, torn
+ * down after all its tests. `before` runs first (close recorders), `after`
+ * once the processes are stopped (stop a broker).
+ */
+export function faultFixture(
+  prefix: string,
+  hooks: { before?: () => void; after?: () => Promise<void> | void } = {},
+): { group: ProcessGroup; tmp: { dir: string; remove: () => void } } {
+  const group = new ProcessGroup();
+  const tmp = tempDir(prefix);
+  afterAll(async () => {
+    hooks.before?.();
+    await group.stopAll(3000);
+    await hooks.after?.();
+    tmp.remove();
+  }, 30_000);
+  return { group, tmp };
 }
 
 /** Deterministic PRNG (xorshift32) so a chaos schedule can be replayed from its seed. */

@@ -5,10 +5,10 @@
  * and, when the worker wakes up (SIGCONT) and reports its stale attempts,
  * fence them off. The user must still see exactly one answer per task.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { ProcessGroup } from '../helpers/processes.js';
+import { describe, expect, it } from 'vitest';
 import {
   DoneRecorder,
+  faultFixture,
   FAST_LEASES,
   metricValue,
   printCounts,
@@ -16,7 +16,6 @@ import {
   sleep,
   spawnWorker,
   startMasterProcess,
-  tempDir,
   until,
   waitForWorkersOnline,
   workerReady,
@@ -28,15 +27,8 @@ const FROZEN = 'fz-0';
 const HEALTHY = 'fz-1';
 
 describe('fault: a worker frozen mid-task (SIGSTOP), then woken up (SIGCONT)', () => {
-  const group = new ProcessGroup();
-  const tmp = tempDir('taskwire-fault-frozen-');
   let recorder: DoneRecorder | undefined;
-
-  afterAll(async () => {
-    recorder?.close();
-    await group.stopAll(3000);
-    tmp.remove();
-  }, 30_000);
+  const { group, tmp } = faultFixture('taskwire-fault-frozen-', { before: () => recorder?.close() });
 
   it('the lease re-dispatches its tasks, its late results are fenced off, 0 lost, 0 duplicate results', async () => {
     // Heartbeat timeout 1.5 s, well inside the worker's MQTT keepalive (10 s): the lease is what notices.

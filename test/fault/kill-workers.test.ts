@@ -5,11 +5,12 @@
  * a new one. The user must see every task succeed exactly once with the
  * right result, and the master's attempt counts must show re-dispatches.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TaskView } from '../../common/task-view.js';
-import { type ManagedProcess, ProcessGroup } from '../helpers/processes.js';
+import type { ManagedProcess } from '../helpers/processes.js';
 import {
   DoneRecorder,
+  faultFixture,
   FAST_LEASES,
   metricValue,
   printCounts,
@@ -18,7 +19,6 @@ import {
   sleep,
   spawnWorker,
   startMasterProcess,
-  tempDir,
   until,
   waitForWorkersOnline,
   workerReady,
@@ -37,15 +37,8 @@ interface LiveWorker {
 }
 
 describe('fault: kill -9 of workers mid-task', () => {
-  const group = new ProcessGroup();
-  const tmp = tempDir('taskwire-fault-kill-');
   let recorder: DoneRecorder | undefined;
-
-  afterAll(async () => {
-    recorder?.close();
-    await group.stopAll(3000);
-    tmp.remove();
-  }, 30_000);
+  const { group, tmp } = faultFixture('taskwire-fault-kill-', { before: () => recorder?.close() });
 
   it(`${TASKS} tasks, workers killed every few hundred ms: 0 lost, 0 duplicate results, re-dispatches happened`, async () => {
     const master = await startMasterProcess(group, { dataDir: tmp.dir, clusterToken: TOKEN, env: { ...FAST_LEASES } });

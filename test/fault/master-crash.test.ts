@@ -10,11 +10,12 @@
  * Socket.IO session that submitted tasks just before the crash reconnects by
  * itself and gets their answers, consistent with REST.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
-import { ProcessGroup, parseJsonLine } from '../helpers/processes.js';
+import { parseJsonLine } from '../helpers/processes.js';
 import {
   DoneRecorder,
+  faultFixture,
   FAST_LEASES,
   getTask,
   listWorkers,
@@ -25,7 +26,6 @@ import {
   sleep,
   spawnWorker,
   startMasterProcess,
-  tempDir,
   until,
   waitForWorkersOnline,
   workerReady,
@@ -41,15 +41,8 @@ const SESSION_TASKS = 30; // submitted over Socket.IO just before the crash (the
 const shown = (t: TaskView) => JSON.stringify({ status: t.status, result: t.result, attempt: t.attempt, worker: t.worker_id });
 
 describe('fault: kill -9 of the master mid-run, restart with the same data dir', () => {
-  const group = new ProcessGroup();
-  const tmp = tempDir('taskwire-fault-master-');
   let recorder: DoneRecorder | undefined;
-
-  afterAll(async () => {
-    recorder?.close();
-    await group.stopAll(3000);
-    tmp.remove();
-  }, 30_000);
+  const { group, tmp } = faultFixture('taskwire-fault-master-', { before: () => recorder?.close() });
 
   it('0 accepted tasks lost, no task reports two different results, workers and a browser session reconnect by themselves', async () => {
     const env = { ...FAST_LEASES };

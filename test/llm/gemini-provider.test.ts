@@ -7,6 +7,7 @@ import { GeminiProvider } from '../../worker/handlers/llm/gemini-provider.js';
 import type { LlmRequest, LlmStreamEvent } from '../../worker/handlers/llm/llm-provider.js';
 import { TaskFailure } from '../../worker/handlers/task-handler.js';
 import { closedPortUrl, startFakeServer, writeJson, type FakeHttpServer, type FakeRoute } from './fake-http-server.js';
+import { collect, failure } from './llm-test-helpers.js';
 
 const KEY = 'gem-key-0123456789';
 let server: FakeHttpServer | undefined;
@@ -35,22 +36,6 @@ const request: LlmRequest = {
   max_tokens: 64,
   stop: ['END'],
 };
-
-async function collect(it: AsyncIterable<LlmStreamEvent>): Promise<LlmStreamEvent[]> {
-  const out: LlmStreamEvent[] = [];
-  for await (const ev of it) out.push(ev);
-  return out;
-}
-
-async function failure(p: Promise<unknown>): Promise<TaskFailure> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(TaskFailure);
-    return err as TaskFailure;
-  }
-  throw new Error('expected a TaskFailure');
-}
 
 function chunk(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { candidates: [{ content: { role: 'model', parts: [{ text }] }, index: 0, ...extra }], modelVersion: 'gemini-2.5-flash-001' };

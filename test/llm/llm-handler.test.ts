@@ -12,6 +12,7 @@ import { createLlmHandler } from '../../worker/handlers/llm/create-llm-handler.j
 import type { LlmHandler } from '../../worker/handlers/llm/llm-handler.js';
 import { TaskFailure, type TaskChunk, type TaskContext } from '../../worker/handlers/task-handler.js';
 import { startFakeServer, writeJson, writeSse, type FakeHttpServer, type FakeRoute } from './fake-http-server.js';
+import { failure } from './llm-test-helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -61,16 +62,6 @@ function context(
     secrets: async () => opts.secrets ?? {},
   };
   return { ctx, chunks };
-}
-
-async function failure(p: Promise<unknown>): Promise<TaskFailure> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(TaskFailure);
-    return err as TaskFailure;
-  }
-  throw new Error('expected a TaskFailure');
 }
 
 function chunk(content: string | null, finish: string | null = null): Record<string, unknown> {

@@ -9,6 +9,7 @@ import type { LlmRequest, LlmStreamEvent } from '../../worker/handlers/llm/llm-p
 import { discoverOpenAiModels, OpenAiProvider } from '../../worker/handlers/llm/openai-provider.js';
 import { TaskFailure } from '../../worker/handlers/task-handler.js';
 import { closedPortUrl, startFakeServer, writeJson, writeSse, type FakeHttpServer, type FakeRoute } from './fake-http-server.js';
+import { collect, failure } from './llm-test-helpers.js';
 
 const KEY = 'sk-test-0123456789abcdef';
 let server: FakeHttpServer | undefined;
@@ -33,22 +34,6 @@ const request: LlmRequest = {
   max_tokens: 16,
   stop: ['\n\n'],
 };
-
-async function collect(it: AsyncIterable<LlmStreamEvent>): Promise<LlmStreamEvent[]> {
-  const out: LlmStreamEvent[] = [];
-  for await (const ev of it) out.push(ev);
-  return out;
-}
-
-async function failure(p: Promise<unknown>): Promise<TaskFailure> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(TaskFailure);
-    return err as TaskFailure;
-  }
-  throw new Error('expected a TaskFailure');
-}
 
 function delta(content: string | null, finish: string | null = null, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
