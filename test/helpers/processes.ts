@@ -11,7 +11,8 @@
  * mosquitto_sub is always spawned with -W so at least it ends on its own.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -249,6 +250,7 @@ export class ManagedProcess {
 /** The processes one test file (or one test) started; stopAll() in afterAll/afterEach. */
 export class ProcessGroup {
   readonly processes: ManagedProcess[] = [];
+  private readonly tempDirs: string[] = [];
 
   spawn(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): ManagedProcess {
     const p = new ManagedProcess(name, command, args, options);
@@ -259,6 +261,12 @@ export class ProcessGroup {
   /** `node dist/cli/taskwire.js <args>`; fails clearly when the CLI is not built. */
   taskwire(name: string, args: readonly string[], options: SpawnOptions = {}): ManagedProcess {
     assertCliBuilt();
+    // A master keeps its store in ./data by default: a test's master gets a fresh one of its own.
+    if ((args[0] === 'master' || args[0] === 'start') && options.env?.TASKWIRE_DATA_DIR === undefined && !args.includes('--data-dir')) {
+      const dir = mkdtempSync(join(tmpdir(), 'taskwire-test-data-'));
+      this.tempDirs.push(dir);
+      options = { ...options, env: { ...options.env, TASKWIRE_DATA_DIR: dir } };
+    }
     return this.spawn(name, process.execPath, [TASKWIRE_CLI, ...args], options);
   }
 
@@ -266,6 +274,7 @@ export class ProcessGroup {
   async stopAll(graceMs = 5000): Promise<void> {
     const all = this.processes.splice(0);
     await Promise.allSettled(all.map((p) => p.stop(graceMs)));
+    for (const dir of this.tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
 
   /** Output of every process, for a failure message. */
