@@ -13,16 +13,25 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { TaskRecord } from './task-record.js';
-import { SqliteWriter, type InsertRow, type StateRow, type UpdateRow } from './sqlite-writer.js';
+import { initialState, isInitialState, type TaskRecord, type TaskStateField } from './task-record.js';
+import { SqliteWriter, type WriteBatch } from './sqlite-writer.js';
 import type { TaskStore } from './task-store.js';
+import { Fifo } from './fifo.js';
 import { TERMINAL_STATUSES } from '../common/task-view.js';
 
-type Row = { record: string };
+type Row = { record: string; state: string | null };
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
 
-/** How long a state-only write (assigned, running) may wait to be superseded by a full one. */
-const STATE_WRITE_DELAY_MS = 20;
+/**
+ * An attempt's assigned/running state is written only once the attempt has
+ * lasted this long (ms): most attempts finish first, and their final row
+ * covers it. The state lets a restarted master adopt attempts still running
+ * on their workers; without it a task is restored queued and re-run (at least
+ * once still holds, and results stay fenced). So a master crash re-runs at
+ * most the attempts of its last half second, and short tasks cost one insert
+ * and one update. (Temporal likewise writes ActivityTaskStarted to history only when the activity closes.)
+ */
+export const STATE_WRITE_DELAY_MS = 500;
 /** Least time between two commits under load (a lone write still commits at once). */
 const MIN_COMMIT_SPACING_MS = 2;
 /** A commit of at least this many rows means "busy": space the next one. */
@@ -36,25 +45,112 @@ export interface SqliteTaskStoreOptions {
   maxCachedFinished?: number;
 }
 
-function serialize(t: TaskRecord): string {
-  const { secrets: _secrets, token: _token, ...rest } = t;
-  return JSON.stringify(rest);
+/**
+ * A row holds a task in two JSON columns: `record`, the fields fixed at submit
+ * (written once: a large input is never re-serialized), and `state`, the
+ * fields that change over its life (rewritten by a full update; NULL while
+ * the task is as submitted). Secrets, the result token and the lease are
+ * never stored. (Object literals, not a loop over field names: this runs on
+ * the master's hot path.)
+ */
+function serializeFixed(t: TaskRecord): string {
+  const fixed: Omit<TaskRecord, TaskStateField | NotStored> = {
+    id: t.id, kind: t.kind, input: t.input, priority: t.priority, requirement: t.requirement, key: t.key, seq: t.seq,
+    sessionId: t.sessionId, stream: t.stream, idempotencyKey: t.idempotencyKey, createdAtMs: t.createdAtMs,
+    timeoutMs: t.timeoutMs, queueTimeoutMs: t.queueTimeoutMs, heartbeatTimeoutMs: t.heartbeatTimeoutMs, maxAttempts: t.maxAttempts,
+  };
+  return JSON.stringify(fixed);
 }
 
-function deserialize(json: string): TaskRecord {
-  const t = JSON.parse(json) as TaskRecord;
+function serializeState(t: TaskRecord): string | null {
+  if (isInitialState(t)) return null;
+  const state: Pick<TaskRecord, TaskStateField> = {
+    status: t.status, attempt: t.attempt, workerId: t.workerId, workerLanguage: t.workerLanguage,
+    assignedAtMs: t.assignedAtMs, startedAtMs: t.startedAtMs, finishedAtMs: t.finishedAtMs, firstChunkAtMs: t.firstChunkAtMs,
+    lastSeq: t.lastSeq, result: t.result, error: t.error, usage: t.usage, cancelRequested: t.cancelRequested, history: t.history,
+  };
+  return JSON.stringify(state);
+}
+
+type NotStored = 'secrets' | 'token' | 'leaseUntilMs';
+
+function deserialize(row: Row): TaskRecord {
+  const t = JSON.parse(row.record) as TaskRecord;
+  if (row.state !== null) Object.assign(t, JSON.parse(row.state));
+  // No state: as submitted, or a row from before the split (its record holds every field).
+  else if (t.status === undefined) Object.assign(t, initialState(t.createdAtMs));
   t.secrets = null; // never stored
+  t.leaseUntilMs = null;
   return t;
+}
+
+/**
+ * The schema's version, in SQLite's `user_version`. 0 is a data dir from
+ * before versioning: the first store (no attempt/worker columns) or the one
+ * with them but a single JSON column. Each step is idempotent.
+ */
+export const SCHEMA_VERSION = 2;
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`the data dir was written by a newer taskwire (store schema ${version}; this version reads up to ${SCHEMA_VERSION})`);
+  }
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS tasks (
+      id TEXT PRIMARY KEY,
+      seq INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      session_id TEXT,
+      idempotency_key TEXT,
+      created_at INTEGER NOT NULL,
+      finished_at INTEGER,
+      attempt INTEGER NOT NULL DEFAULT 0,
+      worker_id TEXT,
+      assigned_at INTEGER,
+      record TEXT NOT NULL,
+      state TEXT
+    );
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `);
+  if (version === SCHEMA_VERSION) return;
+  const columns = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(tasks)').all().map((c) => c.name));
+  db.transaction(() => {
+    if (!columns.has('attempt')) {
+      // The first store kept attempt and worker in the JSON only; the state columns now win on restore.
+      db.exec(`
+        ALTER TABLE tasks ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tasks ADD COLUMN worker_id TEXT;
+        ALTER TABLE tasks ADD COLUMN assigned_at INTEGER;
+        UPDATE tasks SET attempt = coalesce(json_extract(record, '$.attempt'), 0), worker_id = json_extract(record, '$.workerId'),
+          assigned_at = json_extract(record, '$.assignedAtMs');
+      `);
+    }
+    if (!columns.has('state')) db.exec('ALTER TABLE tasks ADD COLUMN state TEXT');
+    db.exec(`
+      DROP INDEX IF EXISTS tasks_status_seq;
+      DROP INDEX IF EXISTS tasks_open;
+      CREATE INDEX tasks_open ON tasks(seq) WHERE finished_at IS NULL;
+      CREATE INDEX IF NOT EXISTS tasks_session ON tasks(session_id, seq) WHERE session_id IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at) WHERE finished_at IS NOT NULL;
+      CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks(idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tasks_ended_badly ON tasks(status, seq) WHERE status IN ('failed', 'expired', 'cancelled');
+    `);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }
 
 export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
   private readonly live = new Map<string, TaskRecord>();
   private readonly recentFinished = new Map<string, TaskRecord>();
+  private readonly finishedOrder = new Fifo<string>();
   private readonly idem = new Map<string, string>();
   /** Pending writes: a full row (create, final) or only the state columns (assign, start). */
   private readonly dirty = new Map<string, { task: TaskRecord; full: boolean }>();
-  private readonly deferred = new Map<string, TaskRecord>();
+  /** State-only writes waiting for STATE_WRITE_DELAY_MS, oldest first (performance.now() of the first change). */
+  private readonly deferred = new Map<string, { task: TaskRecord; since: number }>();
   private deferTimer: NodeJS.Timeout | undefined;
   private lastFlushAt = 0;
   private lastFlushRows = 0;
@@ -88,44 +184,27 @@ export class SqliteTaskStore implements TaskStore {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS tasks (
-        id TEXT PRIMARY KEY,
-        seq INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        session_id TEXT,
-        idempotency_key TEXT,
-        created_at INTEGER NOT NULL,
-        finished_at INTEGER,
-        attempt INTEGER NOT NULL DEFAULT 0,
-        worker_id TEXT,
-        assigned_at INTEGER,
-        record TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS tasks_session ON tasks(session_id, seq) WHERE session_id IS NOT NULL;
-      CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at) WHERE finished_at IS NOT NULL;
-      CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks(idempotency_key) WHERE idempotency_key IS NOT NULL;
-      DROP INDEX IF EXISTS tasks_status_seq;
-      CREATE INDEX IF NOT EXISTS tasks_ended_badly ON tasks(status, seq) WHERE status IN ('failed', 'expired', 'cancelled');
-      CREATE INDEX IF NOT EXISTS tasks_open ON tasks(seq) WHERE finished_at IS NULL;
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
+    try {
+      migrate(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
     this.db = db;
     this.writer = new SqliteWriter(options.path, (err) => {
       this.failure ??= err;
       options.onFatal?.(err);
     });
     this.stmt = {
-      get: db.prepare('SELECT record FROM tasks WHERE id = ?'),
-      byIdem: db.prepare('SELECT record FROM tasks WHERE idempotency_key = ?'),
+      get: db.prepare('SELECT record, state FROM tasks WHERE id = ?'),
+      byIdem: db.prepare('SELECT record, state FROM tasks WHERE idempotency_key = ?'),
       unfinished: db.prepare(
-        'SELECT record, status, attempt, worker_id, assigned_at FROM tasks WHERE finished_at IS NULL ORDER BY seq',
+        'SELECT record, state, status, attempt, worker_id, assigned_at FROM tasks WHERE finished_at IS NULL ORDER BY seq',
       ),
       maxSeq: db.prepare('SELECT MAX(seq) AS s FROM tasks'),
-      bySession: db.prepare('SELECT record FROM tasks WHERE session_id = ? ORDER BY seq DESC LIMIT ?'),
-      list: db.prepare('SELECT record FROM tasks ORDER BY rowid DESC LIMIT ?'),
-      listStatus: db.prepare('SELECT record FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?'),
+      bySession: db.prepare('SELECT record, state FROM tasks WHERE session_id = ? ORDER BY seq DESC LIMIT ?'),
+      list: db.prepare('SELECT record, state FROM tasks ORDER BY rowid DESC LIMIT ?'),
+      listStatus: db.prepare('SELECT record, state FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
@@ -135,7 +214,7 @@ export class SqliteTaskStore implements TaskStore {
     const cached = this.live.get(id) ?? this.recentFinished.get(id);
     if (cached) return cached;
     const row = this.stmt.get.get(id);
-    return row ? deserialize(row.record) : undefined;
+    return row ? deserialize(row) : undefined;
   }
 
   byIdempotencyKey(key: string): TaskRecord | undefined {
@@ -145,19 +224,16 @@ export class SqliteTaskStore implements TaskStore {
       if (t) return t;
     }
     const row = this.stmt.byIdem.get(key);
-    return row ? deserialize(row.record) : undefined;
+    return row ? deserialize(row) : undefined;
   }
 
   put(task: TaskRecord, change: 'full' | 'state' = 'full'): void {
     if (this.closed) return;
     if (TERMINAL_STATUSES.has(task.status)) {
       this.live.delete(task.id);
-      this.recentFinished.delete(task.id);
+      if (!this.recentFinished.has(task.id)) this.finishedOrder.push(task.id);
       this.recentFinished.set(task.id, task);
-      if (this.recentFinished.size > this.maxCachedFinished) {
-        const oldest = this.recentFinished.keys().next().value as string;
-        this.recentFinished.delete(oldest);
-      }
+      while (this.recentFinished.size > this.maxCachedFinished) this.recentFinished.delete(this.finishedOrder.shift()!);
     } else {
       this.live.set(task.id, task);
     }
@@ -165,25 +241,42 @@ export class SqliteTaskStore implements TaskStore {
     const prev = this.dirty.get(task.id);
     const full = change === 'full' || !this.written.has(task.id) || prev?.full === true;
     if (!full) {
-      // A state-only change (assigned, running) waits a little: most tasks
-      // finish first, and their final row supersedes it. Losing it in a crash
-      // is safe: the task is restored queued and re-dispatched, and results
-      // stay fenced by token, attempt and worker id.
-      this.deferred.set(task.id, task);
-      if (!this.deferTimer) {
-        this.deferTimer = setTimeout(() => {
-          this.deferTimer = undefined;
-          for (const [id, t] of this.deferred) if (!this.dirty.has(id)) this.dirty.set(id, { task: t, full: false });
-          this.deferred.clear();
-          this.flush();
-        }, STATE_WRITE_DELAY_MS);
-        this.deferTimer.unref();
-      }
+      // A state-only change (assigned, running) is written only if the
+      // attempt still runs STATE_WRITE_DELAY_MS later (see there).
+      if (!this.deferred.has(task.id)) this.deferred.set(task.id, { task, since: performance.now() });
+      this.armDeferTimer();
       return;
     }
     this.deferred.delete(task.id);
     this.dirty.set(task.id, { task, full });
     this.scheduleFlush();
+  }
+
+  private armDeferTimer(): void {
+    if (this.deferTimer || this.closed) return;
+    const oldest = this.deferred.values().next().value;
+    if (!oldest) return;
+    // At least a quarter of the delay between timer runs: a busy master
+    // writes due states in batches, not one timer per task.
+    const wait = Math.max(oldest.since + STATE_WRITE_DELAY_MS - performance.now(), STATE_WRITE_DELAY_MS / 4);
+    this.deferTimer = setTimeout(() => {
+      this.deferTimer = undefined;
+      this.writeDueStates(performance.now() - STATE_WRITE_DELAY_MS);
+      this.armDeferTimer();
+    }, wait);
+    this.deferTimer.unref();
+  }
+
+  /** Moves the state writes deferred before `cutoff` (all when omitted) to the next commit. */
+  private writeDueStates(cutoff = Infinity): void {
+    let moved = false;
+    for (const [id, { task, since }] of this.deferred) {
+      if (since > cutoff) break;
+      this.deferred.delete(id);
+      if (!this.dirty.has(id)) this.dirty.set(id, { task, full: false });
+      moved = true;
+    }
+    if (moved) this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
@@ -203,14 +296,14 @@ export class SqliteTaskStore implements TaskStore {
     if (this.closed || this.dirty.size === 0) return;
     const rows = [...this.dirty.values()];
     this.dirty.clear();
-    const batch: { insert: InsertRow[]; update: UpdateRow[]; state: StateRow[] } = { insert: [], update: [], state: [] };
+    const batch: Omit<WriteBatch, 'id'> = { insert: [], update: [], state: [] };
     for (const { task: t, full } of rows) {
       if (!full) batch.state.push([t.status, t.attempt, t.workerId, t.assignedAtMs, t.id]);
-      else if (this.written.has(t.id)) batch.update.push([t.status, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serialize(t), t.id]);
+      else if (this.written.has(t.id)) batch.update.push([t.status, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serializeState(t), t.id]);
       else {
         batch.insert.push([
           t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs,
-          t.attempt, t.workerId, t.assignedAtMs, serialize(t),
+          t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t),
         ]);
       }
       if (TERMINAL_STATUSES.has(t.status)) {
@@ -256,7 +349,7 @@ export class SqliteTaskStore implements TaskStore {
   private merge(rows: Row[], cached: (t: TaskRecord) => boolean, limit: number): TaskRecord[] {
     const byId = new Map<string, TaskRecord>();
     for (const r of rows) {
-      const t = deserialize(r.record);
+      const t = deserialize(r);
       byId.set(t.id, this.live.get(t.id) ?? this.recentFinished.get(t.id) ?? t);
     }
     for (const t of this.live.values()) if (cached(t)) byId.set(t.id, t);
@@ -277,7 +370,7 @@ export class SqliteTaskStore implements TaskStore {
   loadUnfinished(): TaskRecord[] {
     const out = this.stmt.unfinished.all().map((r) => {
       // The state columns are newer than the JSON when only the state changed since.
-      const t = deserialize(r.record);
+      const t = deserialize(r);
       t.status = r.status as TaskRecord['status'];
       t.attempt = r.attempt;
       t.workerId = r.worker_id;
@@ -313,8 +406,7 @@ export class SqliteTaskStore implements TaskStore {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.deferTimer) clearTimeout(this.deferTimer);
-    for (const [id, t] of this.deferred) if (!this.dirty.has(id)) this.dirty.set(id, { task: t, full: false });
-    this.deferred.clear();
+    this.writeDueStates();
     this.flush();
     this.closed = true;
     await this.writer.close();

@@ -11,10 +11,10 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** [id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record] */
-export type InsertRow = [string, number, string, string, string | null, string | null, number, number | null, number, string | null, number | null, string];
-/** [status, finished_at, attempt, worker_id, assigned_at, record, id] */
-export type UpdateRow = [string, number | null, number, string | null, number | null, string, string];
+/** [id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state] */
+export type InsertRow = [string, number, string, string, string | null, string | null, number, number | null, number, string | null, number | null, string, string | null];
+/** [status, finished_at, attempt, worker_id, assigned_at, state, id] */
+export type UpdateRow = [string, number | null, number, string | null, number | null, string | null, string];
 /** [status, attempt, worker_id, assigned_at, id] */
 export type StateRow = [string, number, string | null, number | null, string];
 
@@ -39,11 +39,11 @@ const db = new Database(workerData.path);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
-const insert = db.prepare(\`INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const insert = db.prepare(\`INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, status=excluded.status, finished_at=excluded.finished_at,
-    attempt=excluded.attempt, worker_id=excluded.worker_id, assigned_at=excluded.assigned_at, record=excluded.record\`);
-const update = db.prepare('UPDATE tasks SET status = ?, finished_at = ?, attempt = ?, worker_id = ?, assigned_at = ?, record = ? WHERE id = ?');
+    attempt=excluded.attempt, worker_id=excluded.worker_id, assigned_at=excluded.assigned_at, record=excluded.record, state=excluded.state\`);
+const update = db.prepare('UPDATE tasks SET status = ?, finished_at = ?, attempt = ?, worker_id = ?, assigned_at = ?, state = ? WHERE id = ?');
 const state = db.prepare('UPDATE tasks SET status = ?, attempt = ?, worker_id = ?, assigned_at = ? WHERE id = ?');
 const prune = db.prepare('DELETE FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ?');
 const write = db.transaction((b) => {

@@ -57,6 +57,36 @@ export interface TaskRecord extends SchedulableTask {
   token?: string;
 }
 
+/** The fields that change over a task's life (the rest is fixed at submit). */
+export type TaskStateField =
+  | 'status' | 'attempt' | 'workerId' | 'workerLanguage' | 'assignedAtMs' | 'startedAtMs' | 'finishedAtMs'
+  | 'firstChunkAtMs' | 'lastSeq' | 'result' | 'error' | 'usage' | 'cancelRequested' | 'history';
+
+/** The changing fields of a task as submitted: queued, no attempt yet. */
+export function initialState(createdAtMs: number): Pick<TaskRecord, TaskStateField> {
+  return {
+    status: 'queued',
+    attempt: 0,
+    workerId: null,
+    workerLanguage: null,
+    assignedAtMs: null,
+    startedAtMs: null,
+    finishedAtMs: null,
+    firstChunkAtMs: null,
+    lastSeq: 0,
+    result: null,
+    error: null,
+    usage: null,
+    cancelRequested: false,
+    history: [{ status: 'queued', atMs: createdAtMs }],
+  };
+}
+
+/** Still as submitted (see initialState). */
+export function isInitialState(t: TaskRecord): boolean {
+  return t.status === 'queued' && t.attempt === 0 && t.history.length === 1 && !t.cancelRequested;
+}
+
 /** Allowed transitions; anything else is a bug or a stale message. */
 export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   queued: ['assigned', 'cancelled', 'expired', 'failed'],

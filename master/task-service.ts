@@ -24,7 +24,7 @@ import type { ControlCommand, TaskAssignment } from '../common/wire.js';
 import { type Deadline, Deadlines, backoffMs } from './deadlines.js';
 import { Scheduler } from './scheduler.js';
 import { TaskQueue } from './task-queue.js';
-import { type TaskRecord, transition } from './task-record.js';
+import { initialState, type TaskRecord, transition } from './task-record.js';
 import type { TaskStore } from './task-store.js';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.js';
 
@@ -170,30 +170,17 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
       requirement,
       key: requirementKey(requirement),
       seq: ++this.seq,
-      status: 'queued',
-      attempt: 0,
-      workerId: null,
-      workerLanguage: null,
       sessionId: req.sessionId ?? null,
       stream: req.stream ?? req.sessionId !== undefined,
       idempotencyKey: req.idempotencyKey ?? null,
       createdAtMs: now,
-      assignedAtMs: null,
-      startedAtMs: null,
-      finishedAtMs: null,
-      firstChunkAtMs: null,
-      lastSeq: 0,
-      result: null,
-      error: null,
-      usage: null,
       timeoutMs: req.timeoutMs ?? o.taskTimeoutMs,
       queueTimeoutMs: req.queueTimeoutMs ?? o.queueTimeoutMs,
       heartbeatTimeoutMs: req.heartbeatTimeoutMs ?? o.heartbeatTimeoutMs,
       maxAttempts: req.maxAttempts ?? o.maxAttempts,
       leaseUntilMs: null,
-      cancelRequested: false,
-      history: [{ status: 'queued', atMs: now }],
       secrets: req.secrets ?? null,
+      ...initialState(now),
     };
     this.store.put(task);
     this.counters.submitted++;

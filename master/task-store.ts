@@ -5,6 +5,7 @@
  */
 import type { TaskRecord } from './task-record.js';
 import { TERMINAL_STATUSES } from '../common/task-view.js';
+import { Fifo } from './fifo.js';
 
 export interface TaskStore {
   get(id: string): TaskRecord | undefined;
@@ -36,8 +37,7 @@ export class MemoryTaskStore implements TaskStore {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly idem = new Map<string, string>();
   /** Finished ids in finish order, for bounded retention. */
-  private readonly finished: string[] = [];
-  private finishedHead = 0;
+  private readonly finished = new Fifo<string>();
   private readonly maxFinished: number;
 
   constructor(maxFinished: number) {
@@ -60,17 +60,13 @@ export class MemoryTaskStore implements TaskStore {
     }
     if (TERMINAL_STATUSES.has(task.status) && task.history.at(-1)?.status === task.status && task.finishedAtMs !== null) {
       this.finished.push(task.id);
-      while (this.finished.length - this.finishedHead > this.maxFinished) {
-        const old = this.finished[this.finishedHead++]!;
+      while (this.finished.size > this.maxFinished) {
+        const old = this.finished.shift()!;
         const rec = this.tasks.get(old);
         if (rec && TERMINAL_STATUSES.has(rec.status)) {
           this.tasks.delete(old);
           if (rec.idempotencyKey) this.idem.delete(rec.idempotencyKey);
         }
-      }
-      if (this.finishedHead > 4096 && this.finishedHead * 2 > this.finished.length) {
-        this.finished.splice(0, this.finishedHead);
-        this.finishedHead = 0;
       }
     }
   }
