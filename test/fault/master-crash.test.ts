@@ -13,6 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
 import { parseJsonLine } from '../helpers/processes.js';
+import { STATE_WRITE_DELAY_MS } from '../../master/sqlite-task-store.js';
 import {
   DoneRecorder,
   faultFixture,
@@ -100,7 +101,19 @@ describe('fault: kill -9 of the master mid-run, restart with the same data dir',
     // their answers after the restart by reconnecting on its own with its session id.
     recorder = new DoneRecorder(httpUrl, `fault-crash-${Date.now()}`);
     await recorder.ready();
-    const sessionIds = await Promise.all(Array.from({ length: SESSION_TASKS }, (_, i) => recorder!.submit('sleep', { ms: 600 + 30 * i }).then((t) => t.id)));
+    const sessionIds = await Promise.all(Array.from({ length: SESSION_TASKS }, (_, i) => recorder!.submit('sleep', { ms: 1500 + 30 * i }).then((t) => t.id)));
+    // Crash once some of them have run long enough for their running state to be on disk
+    // (STATE_WRITE_DELAY_MS): the new master must adopt those attempts, not re-run them.
+    await until(
+      async () => {
+        const views = await Promise.all(sessionIds.slice(0, 10).map((id) => getTask(httpUrl, id)));
+        const cutoff = Date.now() - STATE_WRITE_DELAY_MS - 200;
+        return views.some((v) => v?.status === 'running' && Date.parse(v.history.find((h) => h.status === 'running')?.at ?? '') < cutoff);
+      },
+      'a session task running for longer than STATE_WRITE_DELAY_MS',
+      20_000,
+      50,
+    );
     const finishedBeforeCrash = firstShown.size;
     await master.proc.kill9();
     const acceptedAtCrash = accepted.size;
@@ -175,7 +188,8 @@ describe('fault: kill -9 of the master mid-run, restart with the same data dir',
     expect(contradictions, detail).toEqual([]);
     expect(wrong, detail).toBe(0);
     expect(succeeded, detail).toBe(accepted.size);
-    expect(restored.queued + restored.inFlight, detail).toBeGreaterThan(0);
+    expect(restored.queued, detail).toBeGreaterThan(0);
+    expect(restored.inFlight, detail).toBeGreaterThan(0); // attempts adopted after kill -9
     expect(workersOnline, detail).toBe(WORKER_IDS.length);
     expect(sessionAnswered, detail).toBe(SESSION_TASKS);
     expect(sessionConflicting, detail).toBe(0);
