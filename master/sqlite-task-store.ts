@@ -233,7 +233,7 @@ export class SqliteTaskStore implements TaskStore {
       this.live.delete(task.id);
       if (!this.recentFinished.has(task.id)) this.finishedOrder.push(task.id);
       this.recentFinished.set(task.id, task);
-      while (this.recentFinished.size > this.maxCachedFinished) this.recentFinished.delete(this.finishedOrder.shift()!);
+      while (this.recentFinished.size > this.maxCachedFinished) this.forgetFinished(this.finishedOrder.shift()!);
     } else {
       this.live.set(task.id, task);
     }
@@ -250,6 +250,14 @@ export class SqliteTaskStore implements TaskStore {
     this.deferred.delete(task.id);
     this.dirty.set(task.id, { task, full });
     this.scheduleFlush();
+  }
+
+  /** Drops a finished task from memory (it stays on disk until pruned). */
+  private forgetFinished(id: string): void {
+    const t = this.recentFinished.get(id);
+    if (!t) return;
+    this.recentFinished.delete(id);
+    if (t.idempotencyKey && this.idem.get(t.idempotencyKey) === id) this.idem.delete(t.idempotencyKey);
   }
 
   private armDeferTimer(): void {
@@ -391,7 +399,7 @@ export class SqliteTaskStore implements TaskStore {
 
   /** Deletes finished tasks older than the cutoff (in the writer thread); resolves with how many. */
   prune(finishedBeforeMs: number): Promise<number> {
-    for (const [id, t] of this.recentFinished) if ((t.finishedAtMs ?? 0) < finishedBeforeMs) this.recentFinished.delete(id);
+    for (const [id, t] of this.recentFinished) if ((t.finishedAtMs ?? 0) < finishedBeforeMs) this.forgetFinished(id);
     return new Promise((resolve) => this.writer.write({ insert: [], update: [], state: [], pruneBefore: finishedBeforeMs }, (ack) => resolve(ack.pruned ?? 0)));
   }
 
