@@ -1,8 +1,10 @@
 /**
  * Task deadlines (queue timeout, lease/heartbeat expiry, run timeout, retry
  * backoff, cancel grace) in one min-heap, checked by a single unref'd timer.
- * Entries are never removed: the handler checks that an entry still applies
- * (same attempt, lease not renewed), which keeps renewals O(log n).
+ * The handler checks that a due entry still applies (same attempt, lease not
+ * renewed), so renewals need no removal; `clear()` drops a task's entries
+ * when they can no longer apply (the task finished, its attempt ended), so
+ * the heap holds only live tasks' deadlines, not hours of dead ones.
  */
 import type { Clock } from '../common/clock.js';
 import { BinaryHeap } from './binary-heap.js';
@@ -16,8 +18,15 @@ export interface Deadline {
   attempt: number;
 }
 
+type Entry = Deadline & { heapIndex: number };
+
 export class Deadlines {
-  private readonly heap = new BinaryHeap<Deadline>((a, b) => a.atMs < b.atMs);
+  private readonly heap = new BinaryHeap<Entry>((a, b) => a.atMs < b.atMs, {
+    set: (e, i) => (e.heapIndex = i),
+    get: (e) => e.heapIndex,
+  });
+  /** Pending entries per task. */
+  private readonly byTask = new Map<string, Entry[]>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -31,7 +40,32 @@ export class Deadlines {
   }
 
   add(d: Deadline): void {
-    this.heap.push(d);
+    const e: Entry = { atMs: d.atMs, taskId: d.taskId, kind: d.kind, attempt: d.attempt, heapIndex: -1 };
+    this.heap.push(e);
+    const list = this.byTask.get(d.taskId);
+    if (list) list.push(e);
+    else this.byTask.set(d.taskId, [e]);
+  }
+
+  /** Drops a task's pending deadlines (of the given kinds, or all). */
+  clear(taskId: string, kinds?: readonly DeadlineKind[]): void {
+    const list = this.byTask.get(taskId);
+    if (!list) return;
+    const keep: Entry[] = [];
+    for (const e of list) {
+      if (kinds && !kinds.includes(e.kind)) keep.push(e);
+      else this.heap.remove(e);
+    }
+    if (keep.length > 0) this.byTask.set(taskId, keep);
+    else this.byTask.delete(taskId);
+  }
+
+  private forget(e: Entry): void {
+    const list = this.byTask.get(e.taskId);
+    if (!list) return;
+    const i = list.indexOf(e);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.byTask.delete(e.taskId);
   }
 
   /** Fires every due entry (also callable directly by tests with a fake clock). */
@@ -40,6 +74,7 @@ export class Deadlines {
     let n = 0;
     for (let top = this.heap.peek(); top !== undefined && top.atMs <= now; top = this.heap.peek()) {
       this.heap.pop();
+      this.forget(top);
       this.onDue(top);
       n++;
     }

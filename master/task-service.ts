@@ -21,7 +21,7 @@ import { requirementKey, validateTaskInput } from '../common/task-kinds.js';
 import { newTaskId } from '../common/task-id.js';
 import { TERMINAL_STATUSES, type TaskStatus } from '../common/task-view.js';
 import type { ControlCommand, TaskAssignment } from '../common/wire.js';
-import { type Deadline, Deadlines, backoffMs } from './deadlines.js';
+import { type Deadline, type DeadlineKind, Deadlines, backoffMs } from './deadlines.js';
 import { Scheduler } from './scheduler.js';
 import { TaskQueue } from './task-queue.js';
 import { initialState, type TaskRecord, transition } from './task-record.js';
@@ -41,6 +41,8 @@ const MAX_ASSIGNMENTS_PER_ROUND = 256;
 /** Least lease given to an attempt restored after a master restart. */
 export const RESTORE_GRACE_MS = 10_000;
 const ALWAYS_ACCEPTED_KINDS = new Set(['echo', 'sleep']);
+/** Deadlines of one attempt (the queue deadline belongs to the task). */
+const ATTEMPT_DEADLINES: readonly DeadlineKind[] = ['run', 'lease', 'cancel'];
 
 export interface SubmitRequest {
   kind: string;
@@ -315,8 +317,8 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     }
   }
 
-  /** Attempts (`id#attempt`) with a lease check pending: one at a time keeps the heap small. */
-  private readonly leaseChecks = new Set<string>();
+  /** Task id -> the attempt with a lease check pending: one at a time keeps the heap small. */
+  private readonly leaseChecks = new Map<string, number>();
 
   /** Extends the current attempt's lease (assignment, STARTED, chunks, HEARTBEAT). */
   renewLease(task: TaskRecord, now: number): void {
@@ -331,9 +333,8 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
    */
   private scheduleLeaseCheck(task: TaskRecord): void {
     if (task.leaseUntilMs === null) return;
-    const key = `${task.id}#${task.attempt}`;
-    if (this.leaseChecks.has(key)) return;
-    this.leaseChecks.add(key);
+    if (this.leaseChecks.get(task.id) === task.attempt) return;
+    this.leaseChecks.set(task.id, task.attempt);
     this.deadlines.add({ atMs: task.leaseUntilMs, taskId: task.id, kind: 'lease', attempt: task.attempt });
   }
 
@@ -347,7 +348,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
   }
 
   private onDeadline(d: Deadline): void {
-    if (d.kind === 'lease') this.leaseChecks.delete(`${d.taskId}#${d.attempt}`);
+    if (d.kind === 'lease' && this.leaseChecks.get(d.taskId) === d.attempt) this.leaseChecks.delete(d.taskId);
     const task = this.store.get(d.taskId);
     if (!task || TERMINAL_STATUSES.has(task.status)) return;
     const now = this.clock.now();
@@ -409,6 +410,9 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
       this.finish(task, finalStatus, { error: { code, message: `${reason}; ${task.attempt} of ${task.maxAttempts} attempts used` } });
       return;
     }
+    // The ended attempt's run, lease and cancel deadlines can no longer apply.
+    this.deadlines.clear(task.id, ATTEMPT_DEADLINES);
+    this.leaseChecks.delete(task.id);
     const delay = backoffMs(task.attempt, this.options.retryBaseMs, this.options.retryMaxMs);
     this.counters.retried++;
     transition(task, 'queued', this.clock.now(), `${reason}; retry in ${delay} ms`);
@@ -426,6 +430,8 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     task.secrets = null;
     task.leaseUntilMs = null;
     transition(task, status, now, out.error?.message);
+    this.deadlines.clear(task.id);
+    this.leaseChecks.delete(task.id);
     if (status === 'succeeded') this.counters.succeeded++;
     else if (status === 'cancelled') this.counters.cancelled++;
     else if (status === 'expired') this.counters.expired++;

@@ -188,6 +188,36 @@ describe('task lifecycle with leases (fake clock)', () => {
     expect(task.error).toEqual({ code: 'PROVIDER_UNAVAILABLE', message: 'busy' });
   });
 
+  it('leaves no deadline behind once tasks end (succeeded after a retry, failed, cancelled while queued)', async () => {
+    const { svc, intake, registry, sent, worker, advance, ev } = setup({ queueTimeoutMs: 3_600_000 });
+    registry.applyStatus(worker('w1'));
+    const retried = svc.submit({ kind: 'echo', input: { text: 'a' } }).task;
+    await tick();
+    expect(svc.deadlines.size).toBe(3); // queue, run, lease
+    await advance(3001); // attempt 1 lost: its run and lease deadlines go, a retry deadline comes
+    expect(svc.deadlines.size).toBe(2); // queue, retry
+    await advance(1000);
+    registry.applyStatus(worker('w1')); // heard from again (a lost lease made it suspect)
+    await tick();
+    expect(retried.attempt).toBe(2);
+    const a2 = sent.at(-1)!.tasks[0]!;
+    intake.handleEvent({ ...ev(a2, 'w1', 9), event: 'final', final: { outcome: 'TASK_OUTCOME_SUCCEEDED', output: { kind: 'stringValue', stringValue: 'ok' } } } as never);
+    expect(retried.status).toBe('succeeded');
+    expect(svc.deadlines.size).toBe(0);
+    const failed = svc.submit({ kind: 'echo', input: { text: 'b' } }).task;
+    await tick();
+    const fa = sent.at(-1)!.tasks[0]!;
+    intake.handleEvent({ ...ev(fa, 'w1', 2), event: 'final', final: { outcome: 'TASK_OUTCOME_FAILED', error: { code: 'BAD_INPUT', message: 'no', retryable: false } } } as never);
+    expect(failed.status).toBe('failed');
+    registry.applyStatus({ ...worker('w1'), state: 'WORKER_STATE_DRAINING' });
+    const queued = svc.submit({ kind: 'echo', input: { text: 'c' } }).task;
+    await tick();
+    expect(queued.status).toBe('queued');
+    svc.cancel(queued.id);
+    expect(queued.status).toBe('cancelled');
+    expect(svc.deadlines.size).toBe(0);
+  });
+
   it('cancels a running task: control to the worker, CANCELLED confirms, capacity is freed', async () => {
     const { svc, intake, registry, sent, controls, worker, ev } = setup();
     registry.applyStatus(worker('w1'));
