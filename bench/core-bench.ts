@@ -75,7 +75,7 @@ function inProcessSubmit(master: Master): Submit {
 
 const REST_LOAD = join(dirname(fileURLToPath(import.meta.url)), 'rest-load.js');
 
-function restLoad(master: Master, mode: 'throughput' | 'rate', n: number, k: number): Promise<{ sent: number; errors: number; ack_ms: number[] }> {
+function restLoad(master: Master, mode: 'throughput' | 'rate' | 'batch', n: number, k: number): Promise<{ sent: number; errors: number; ack_ms: number[] }> {
   return new Promise((resolve, reject) =>
     execFile(process.execPath, [REST_LOAD, `http://127.0.0.1:${master.httpPort}`, mode, String(n), String(k)], { maxBuffer: 64 << 20 }, (err, out) =>
       err ? reject(err) : resolve(JSON.parse(out) as { sent: number; errors: number; ack_ms: number[] }),
@@ -83,11 +83,11 @@ function restLoad(master: Master, mode: 'throughput' | 'rate', n: number, k: num
   );
 }
 
-/** REST submits from a separate client process; tasks/s measured to the last result. */
-async function restThroughput(master: Master, n: number, concurrency: number): Promise<number> {
+/** REST submits from a separate client process (one task or a batch of 100 per request); tasks/s measured to the last result. */
+async function restThroughput(master: Master, n: number, concurrency: number, mode: 'throughput' | 'batch' = 'throughput'): Promise<number> {
   const start = master.tasks.counters.succeeded;
   const t0 = performance.now();
-  const load = await restLoad(master, 'throughput', n, concurrency);
+  const load = await restLoad(master, mode, n, concurrency);
   if (load.errors > 0) throw new Error(`${load.errors} REST submits failed`);
   while (master.tasks.counters.succeeded - start < n) await new Promise((r) => setImmediate(r));
   return n / ((performance.now() - t0) / 1000);
@@ -235,6 +235,7 @@ export async function runCoreBench(opts: { total?: number; runs?: number; quick?
           const m = envs[store].master;
           record('in-process submit', store, await throughput(m, inProcessSubmit(m), total, 4096));
           record('REST (client process)', store, await restThroughput(m, Math.round(total / 3), 32));
+          record('REST batch of 100', store, await restThroughput(m, total, 4, 'batch'));
         }
       }
       for (const r of results.values()) {

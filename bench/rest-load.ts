@@ -2,16 +2,21 @@
  * A REST client in its own process (so it does not share the master's CPU):
  *   node dist/bench/rest-load.js <baseUrl> throughput <n> <concurrency>
  *   node dist/bench/rest-load.js <baseUrl> rate <n> <perSecond>
+ *   node dist/bench/rest-load.js <baseUrl> batch <n> <concurrency> [tasksPerRequest=100]
  * Prints one JSON line: {sent, errors, ack_ms: [...]} (ack times only for `rate`).
  */
 import http from 'node:http';
 
-const [, , base, mode, nArg, kArg] = process.argv;
+const [, , base, mode, nArg, kArg, perArg] = process.argv;
 const n = Number(nArg);
 const k = Number(kArg);
-const url = new URL('/api/v1/tasks', base);
-const agent = new http.Agent({ keepAlive: true, maxSockets: mode === 'throughput' ? k : 64 });
-const body = (i: number) => JSON.stringify({ kind: 'echo', input: { text: `t${i}` } });
+const perRequest = mode === 'batch' ? Number(perArg ?? 100) : 1;
+const url = new URL(mode === 'batch' ? '/api/v1/tasks/batch' : '/api/v1/tasks', base);
+const agent = new http.Agent({ keepAlive: true, maxSockets: mode === 'rate' ? 64 : k });
+const task = (i: number) => ({ kind: 'echo', input: { text: `t${i}` } });
+/** Request i carries tasks i*perRequest ... (a batch) or task i. */
+const body = (i: number) =>
+  JSON.stringify(mode === 'batch' ? { tasks: Array.from({ length: Math.min(perRequest, n - i * perRequest) }, (_, j) => task(i * perRequest + j)) } : task(i));
 
 function post(i: number): Promise<boolean> {
   const b = body(i);
@@ -30,11 +35,12 @@ function post(i: number): Promise<boolean> {
 
 let errors = 0;
 const ack: number[] = [];
-if (mode === 'throughput') {
+if (mode === 'throughput' || mode === 'batch') {
+  const requests = Math.ceil(n / perRequest);
   let next = 0;
   await Promise.all(
     Array.from({ length: k }, async () => {
-      while (next < n) {
+      while (next < requests) {
         const i = next++;
         if (!(await post(i))) errors++;
       }

@@ -84,3 +84,60 @@ export function submitCommand(program: Command): void {
       if (task.status === 'failed' || task.status === 'expired') process.exitCode = 1;
     });
 }
+
+/** Tasks per batch request (the master's limit). */
+const BATCH_SIZE = 1000;
+
+async function readInput(file: string): Promise<string> {
+  if (file !== '-') return readFile(file, 'utf8');
+  const parts: Buffer[] = [];
+  for await (const chunk of process.stdin) parts.push(chunk as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** `{kind, input, ...}` per line; blank lines are skipped; an error names the line. */
+export function parseTaskLines(text: string): { line: number; body: Record<string, unknown> }[] {
+  const out: { line: number; body: Record<string, unknown> }[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const l = raw.trim();
+    if (!l) return;
+    let v: unknown;
+    try {
+      v = JSON.parse(l);
+    } catch {
+      throw new InvalidArgumentError(`line ${i + 1}: not valid JSON: ${l.slice(0, 80)}`);
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`line ${i + 1}: expected a JSON object like {"kind": "echo", "input": {...}}`);
+    out.push({ line: i + 1, body: v as Record<string, unknown> });
+  });
+  return out;
+}
+
+export function submitBatchCommand(program: Command): void {
+  program
+    .command('submit-batch <file>')
+    .description(`submit the tasks of a JSON Lines file (one {kind, input, priority?, idempotency_key?, ...} per line; - reads stdin), ${BATCH_SIZE} per request, each request all or nothing`)
+    .option('--url <url>', 'master HTTP URL [TASKWIRE_URL, http://127.0.0.1:8080]')
+    .option('--json', 'print the tasks as JSON lines')
+    .action(async (file: string, o: { url?: string; json?: boolean }) => {
+      const items = parseTaskLines(await readInput(file));
+      if (items.length === 0) throw new InvalidArgumentError(`${file}: no tasks`);
+      let submitted = 0;
+      for (let i = 0; i < items.length; i += BATCH_SIZE) {
+        const chunk = items.slice(i, i + BATCH_SIZE);
+        let res: { tasks: TaskView[]; created: boolean[] };
+        try {
+          res = (await apiRequest(o.url, 'POST', '/api/v1/tasks/batch', { tasks: chunk.map((c) => c.body) })) as typeof res;
+        } catch (err) {
+          // Name the file's line rather than the request's index.
+          const msg = (err as Error).message.replace(/tasks\.(\d+)/, (_m, k: string) => `line ${chunk[Number(k)]?.line ?? '?'}`);
+          const done = submitted > 0 ? `; the ${submitted} tasks before line ${chunk[0]!.line} were submitted` : '; nothing was submitted';
+          throw new TaskwireError('BAD_REQUEST', `${msg}${done}`);
+        }
+        res.tasks.forEach((t, k) => {
+          process.stdout.write(o.json ? `${JSON.stringify(t)}\n` : `${t.id}  ${t.kind}  ${t.status}${res.created[k] ? '' : '  (existing: same idempotency key)'}\n`);
+        });
+        submitted += chunk.length;
+      }
+    });
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `taskwire` command: master, worker, start (master + local workers),
- * submit / get / cancel / workers against a running master, and health.
+ * submit / submit-batch / get / cancel / workers against a running master, and health.
  * Flags override environment variables; a bad value exits 2 with a message
  * naming the flag or variable.
  */
@@ -19,7 +19,7 @@ import { Worker } from '../worker/worker.js';
 import { workerOptionsFromEnv, type WorkerOptions } from '../worker/config.js';
 import { LocalWorkers } from './local-workers.js';
 import { handlersFromEnv } from './worker-handlers.js';
-import { apiRequest, printTask, submitCommand } from './client-commands.js';
+import { apiRequest, printTask, submitBatchCommand, submitCommand } from './client-commands.js';
 
 const int = (name: string, min = 0, max = 65535) => (raw: string) => {
   try {
@@ -210,6 +210,7 @@ export function buildProgram(): Command {
     .option('--no-ocr', 'do not load the PP-OCR models [TASKWIRE_OCR=false]')
     .action(runWorker);
   submitCommand(program);
+  submitBatchCommand(program);
   program
     .command('get <id>')
     .description('show a task')

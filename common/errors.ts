@@ -36,15 +36,31 @@ export class ProtocolError extends TaskwireError {
 /** Bad user input at REST / Socket.IO / CLI; `field` names what was wrong. */
 export class ValidationError extends TaskwireError {
   readonly field: string;
+  /** The message without the field name. */
+  readonly detail: string;
   constructor(field: string, message: string) {
     super('BAD_REQUEST', field ? `${field}: ${message}` : message);
     this.field = field;
+    this.detail = message;
+  }
+
+  /** The same error for a field inside `prefix` (e.g. `tasks.3`, an item of a batch). */
+  within(prefix: string): ValidationError {
+    return new ValidationError(this.field ? `${prefix}.${this.field}` : prefix, this.detail);
   }
 }
 
 export class PayloadTooLargeError extends TaskwireError {
-  constructor(what: string, size: number, limit: number) {
+  constructor(
+    readonly what: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
     super('PAYLOAD_TOO_LARGE', `${what} is ${size} bytes, over the limit of ${limit}`);
+  }
+
+  within(prefix: string): PayloadTooLargeError {
+    return new PayloadTooLargeError(`${prefix}.${this.what}`, this.size, this.limit);
   }
 }
 

@@ -17,7 +17,7 @@ import { NotFoundError, PayloadTooLargeError, ValidationError } from '../common/
 import { type JsonValue, toValue } from '../common/json-value.js';
 import type { Logger } from '../common/logger.js';
 import type { ResultTokens } from '../common/result-token.js';
-import { requirementKey, validateTaskInput } from '../common/task-kinds.js';
+import { type Requirement, requirementKey, validateTaskInput } from '../common/task-kinds.js';
 import { newTaskId } from '../common/task-id.js';
 import { TERMINAL_STATUSES, type TaskStatus } from '../common/task-view.js';
 import type { ControlCommand, TaskAssignment } from '../common/wire.js';
@@ -144,6 +144,37 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
   }
 
   submit(req: SubmitRequest): { task: TaskRecord; created: boolean } {
+    const checked = this.check(req);
+    return 'existing' in checked ? { task: checked.existing, created: false } : { task: this.create(req, checked), created: true };
+  }
+
+  /**
+   * Submits several tasks, all or nothing: every request is checked before
+   * any task is created, and an error names the item (`tasks.3.kind`). An
+   * idempotency key seen earlier in the same batch returns that task.
+   */
+  submitMany(reqs: readonly SubmitRequest[]): { task: TaskRecord; created: boolean }[] {
+    const checked = reqs.map((req, i) => {
+      try {
+        return this.check(req);
+      } catch (err) {
+        throw err instanceof ValidationError || err instanceof PayloadTooLargeError ? err.within(`tasks.${i}`) : err;
+      }
+    });
+    const byKey = new Map<string, TaskRecord>();
+    return reqs.map((req, i) => {
+      const c = checked[i]!;
+      if ('existing' in c) return { task: c.existing, created: false };
+      const earlier = req.idempotencyKey === undefined ? undefined : byKey.get(req.idempotencyKey);
+      if (earlier) return { task: earlier, created: false };
+      const task = this.create(req, c);
+      if (req.idempotencyKey !== undefined) byKey.set(req.idempotencyKey, task);
+      return { task, created: true };
+    });
+  }
+
+  /** Validates a submit: the task its idempotency key already names, or its normalized input. */
+  private check(req: SubmitRequest): { existing: TaskRecord } | { input: JsonValue; requirement: Requirement; priority: number } {
     if (!KIND_PATTERN.test(req.kind)) throw new ValidationError('kind', `"${String(req.kind).slice(0, 64)}" is not a valid kind`);
     const priority = req.priority ?? 0;
     if (!Number.isInteger(priority) || priority < PRIORITY_MIN || priority > PRIORITY_MAX) {
@@ -151,7 +182,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     }
     if (req.idempotencyKey !== undefined) {
       const existing = this.store.byIdempotencyKey(req.idempotencyKey);
-      if (existing) return { task: existing, created: false };
+      if (existing) return { existing };
     }
     const size = Buffer.byteLength(JSON.stringify(req.input ?? null));
     if (size > this.options.maxInputBytes) throw new PayloadTooLargeError('input', size, this.options.maxInputBytes);
@@ -162,6 +193,10 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
         throw new ValidationError('kind', `no worker serves kind "${req.kind}" (served now: ${served.join(', ') || 'none'})`);
       }
     }
+    return { input, requirement, priority };
+  }
+
+  private create(req: SubmitRequest, { input, requirement, priority }: { input: JsonValue; requirement: Requirement; priority: number }): TaskRecord {
     const o = this.options;
     const now = this.clock.now();
     const task: TaskRecord = {
@@ -187,7 +222,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     this.store.put(task);
     this.counters.submitted++;
     this.enqueue(task);
-    return { task, created: true };
+    return task;
   }
 
   /** Puts a queued task in the scheduler queue with its queue deadline. */

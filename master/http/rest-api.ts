@@ -8,7 +8,7 @@ import { ValidationError } from '../../common/errors.js';
 import { assertJsonValue, type JsonValue } from '../../common/json-value.js';
 import { TASK_STATUSES } from '../../common/task-view.js';
 import { taskView } from '../task-record.js';
-import type { TaskService } from '../task-service.js';
+import type { SubmitRequest, TaskService } from '../task-service.js';
 import type { WorkerRegistry } from '../worker-registry.js';
 import { sendError } from './http-errors.js';
 import type { ClusterView } from '../../common/task-view.js';
@@ -25,6 +25,26 @@ export const submitBody = z
     max_attempts: z.number().int().min(1).max(100).optional(),
   })
   .strict();
+
+/** Most tasks one batch submit may carry (the body size limit applies too). */
+export const MAX_BATCH_TASKS = 1000;
+
+const batchBody = z.object({ tasks: z.array(submitBody).min(1).max(MAX_BATCH_TASKS) }).strict();
+
+function submitRequest(body: z.infer<typeof submitBody>, at: string): SubmitRequest {
+  const input = (body.input ?? null) as unknown;
+  assertJsonValue(input, `${at}input`);
+  return {
+    kind: body.kind,
+    input: input as JsonValue,
+    priority: body.priority,
+    idempotencyKey: body.idempotency_key,
+    timeoutMs: body.timeout_ms,
+    queueTimeoutMs: body.queue_timeout_ms,
+    heartbeatTimeoutMs: body.heartbeat_timeout_ms,
+    maxAttempts: body.max_attempts,
+  };
+}
 
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === undefined) throw new ValidationError('body', 'expected a JSON object (Content-Type: application/json)');
@@ -52,21 +72,20 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   const r = Router();
   r.post('/tasks', async (req, res) => {
     try {
-      const body = parseBody(submitBody, req.body);
-      const input = (body.input ?? null) as unknown;
-      assertJsonValue(input, 'input');
-      const { task, created } = tasks.submit({
-        kind: body.kind,
-        input: input as JsonValue,
-        priority: body.priority,
-        idempotencyKey: body.idempotency_key,
-        timeoutMs: body.timeout_ms,
-        queueTimeoutMs: body.queue_timeout_ms,
-        heartbeatTimeoutMs: body.heartbeat_timeout_ms,
-        maxAttempts: body.max_attempts,
-      });
+      const { task, created } = tasks.submit(submitRequest(parseBody(submitBody, req.body), ''));
       await tasks.store.commit(); // durable before we acknowledge
       res.status(created ? 202 : 200).location(`/api/v1/tasks/${task.id}`).json(taskView(task));
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+  // Many tasks in one request, all or nothing; one durable commit for all of them.
+  r.post('/tasks/batch', async (req, res) => {
+    try {
+      const body = parseBody(batchBody, req.body);
+      const out = tasks.submitMany(body.tasks.map((t, i) => submitRequest(t, `tasks.${i}.`)));
+      await tasks.store.commit();
+      res.status(out.some((o) => o.created) ? 202 : 200).json({ tasks: out.map((o) => taskView(o.task)), created: out.map((o) => o.created) });
     } catch (err) {
       sendError(res, err);
     }
