@@ -43,6 +43,8 @@ export interface SqliteTaskStoreOptions {
   onFatal?: (err: Error) => void;
   /** Finished tasks kept in memory besides the disk copy (default 10000). */
   maxCachedFinished?: number;
+  /** Rows deleted per pruning transaction (default 5000), so writes are never held up for long. */
+  pruneChunkRows?: number;
 }
 
 /**
@@ -191,10 +193,14 @@ export class SqliteTaskStore implements TaskStore {
       throw err;
     }
     this.db = db;
-    this.writer = new SqliteWriter(options.path, (err) => {
-      this.failure ??= err;
-      options.onFatal?.(err);
-    });
+    this.writer = new SqliteWriter(
+      options.path,
+      (err) => {
+        this.failure ??= err;
+        options.onFatal?.(err);
+      },
+      options.pruneChunkRows,
+    );
     this.stmt = {
       get: db.prepare('SELECT record, state FROM tasks WHERE id = ?'),
       byIdem: db.prepare('SELECT record, state FROM tasks WHERE idempotency_key = ?'),
@@ -397,10 +403,26 @@ export class SqliteTaskStore implements TaskStore {
     return this.stmt.maxSeq.get()?.s ?? 0;
   }
 
-  /** Deletes finished tasks older than the cutoff (in the writer thread); resolves with how many. */
+  private pruning: Promise<number> | undefined;
+
+  /**
+   * Deletes finished tasks older than the cutoff, in the writer thread, a
+   * chunk per transaction (a minute of tasks at full speed is ~10^6 rows:
+   * one DELETE would hold every commit for seconds). Resolves with how many.
+   */
   prune(finishedBeforeMs: number): Promise<number> {
     for (const [id, t] of this.recentFinished) if ((t.finishedAtMs ?? 0) < finishedBeforeMs) this.forgetFinished(id);
-    return new Promise((resolve) => this.writer.write({ insert: [], update: [], state: [], pruneBefore: finishedBeforeMs }, (ack) => resolve(ack.pruned ?? 0)));
+    this.pruning ??= (async () => {
+      let total = 0;
+      for (;;) {
+        const n = await new Promise<number>((resolve) =>
+          this.writer.write({ insert: [], update: [], state: [], pruneBefore: finishedBeforeMs }, (ack) => resolve(ack.pruned ?? 0)),
+        );
+        total += n;
+        if (n < this.writer.pruneChunkRows || this.closed) return total;
+      }
+    })().finally(() => (this.pruning = undefined));
+    return this.pruning;
   }
 
   getMeta(key: string): string | undefined {

@@ -23,6 +23,7 @@ export interface WriteBatch {
   insert: InsertRow[];
   update: UpdateRow[];
   state: StateRow[];
+  /** Delete up to `pruneChunkRows` finished tasks older than this (ms). */
   pruneBefore?: number;
 }
 
@@ -45,12 +46,13 @@ const insert = db.prepare(\`INSERT INTO tasks (id, seq, status, kind, session_id
     attempt=excluded.attempt, worker_id=excluded.worker_id, assigned_at=excluded.assigned_at, record=excluded.record, state=excluded.state\`);
 const update = db.prepare('UPDATE tasks SET status = ?, finished_at = ?, attempt = ?, worker_id = ?, assigned_at = ?, state = ? WHERE id = ?');
 const state = db.prepare('UPDATE tasks SET status = ?, attempt = ?, worker_id = ?, assigned_at = ? WHERE id = ?');
-const prune = db.prepare('DELETE FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ?');
+// One chunk per message: batches posted meanwhile are written between chunks.
+const prune = db.prepare('DELETE FROM tasks WHERE rowid IN (SELECT rowid FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?)');
 const write = db.transaction((b) => {
   for (const r of b.insert) insert.run(r);
   for (const r of b.update) update.run(r);
   for (const r of b.state) state.run(r);
-  return b.pruneBefore === undefined ? undefined : prune.run(b.pruneBefore).changes;
+  return b.pruneBefore === undefined ? undefined : prune.run(b.pruneBefore, workerData.pruneChunkRows).changes;
 });
 parentPort.on('message', (b) => {
   if (b === 'close') { db.close(); parentPort.close(); return; }
@@ -69,9 +71,9 @@ export class SqliteWriter {
   private nextId = 1;
   private failure: Error | undefined;
 
-  constructor(path: string, onFatal: (err: Error) => void) {
+  constructor(path: string, onFatal: (err: Error) => void, readonly pruneChunkRows = 5000) {
     const require = createRequire(import.meta.url);
-    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { path, module: require.resolve('better-sqlite3') } });
+    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { path, module: require.resolve('better-sqlite3'), pruneChunkRows } });
     this.worker.on('message', (ack: WriteAck) => {
       const done = this.pending.get(ack.id);
       this.pending.delete(ack.id);

@@ -200,6 +200,37 @@ describe('SQLite task store', () => {
     expect(check.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'tasks_open'").get()!.sql).toContain('(seq)');
   });
 
+  it('prunes finished tasks older than the cutoff in chunks, and only those', async () => {
+    const path = tempDb();
+    const store = new SqliteTaskStore({ path, pruneChunkRows: 10 });
+    cleanup.push(() => store.close());
+    const old: TaskRecord[] = [];
+    for (let i = 0; i < 25; i++) {
+      const t = newTask();
+      t.attempt = 1;
+      t.finishedAtMs = 1000 + i;
+      t.result = { i };
+      transition(t, 'assigned', 1000);
+      transition(t, 'succeeded', t.finishedAtMs);
+      store.put(t);
+      old.push(t);
+    }
+    const recent = newTask();
+    recent.attempt = 1;
+    recent.finishedAtMs = Date.now();
+    transition(recent, 'assigned', recent.finishedAtMs);
+    transition(recent, 'failed', recent.finishedAtMs);
+    const queued = newTask();
+    store.put(recent);
+    store.put(queued);
+    await store.commit();
+    expect(await store.prune(Date.now() - 60_000)).toBe(25); // three chunks: 10 + 10 + 5
+    for (const t of old) expect(store.get(t.id)).toBeUndefined();
+    expect(store.get(recent.id)?.status).toBe('failed');
+    expect(store.get(queued.id)?.status).toBe('queued');
+    expect(await store.prune(Date.now() - 60_000)).toBe(0);
+  });
+
   it('refuses a data dir written by a newer schema, saying so', () => {
     const path = tempDb();
     const db = new Database(path);
