@@ -42,6 +42,10 @@ export class ResultReporter {
   private target: string | undefined;
   private stream: OpenStream | undefined;
   private pending: ResultEvent[] = [];
+  /** The finals among `pending`, with their keys. */
+  private pendingFinals: [string, Final][] = [];
+  /** Events taken back before they went out (see retract). */
+  private readonly retracted = new Set<ResultEvent>();
   private flushScheduled = false;
   /** Finals not yet confirmed by the master, by task#attempt. */
   private readonly unconfirmed = new Map<string, Final>();
@@ -88,7 +92,9 @@ export class ResultReporter {
     if (this.closed) return;
     if (event.final) {
       const f = { ...event.final, task_id: event.task_id!, attempt: event.attempt!, worker_id: event.worker_id, result_token: event.result_token };
-      this.unconfirmed.set(finalKey(f), f);
+      const key = finalKey(f);
+      this.unconfirmed.set(key, f);
+      this.pendingFinals.push([key, f]);
     }
     if (this.pending.length >= this.maxBuffered) {
       const i = this.pending.findIndex((e) => !e.final);
@@ -101,6 +107,14 @@ export class ResultReporter {
     // Write in slices so the master starts on results while we still run tasks.
     if (this.pending.length >= FLUSH_EVERY_EVENTS) this.flush();
     else this.scheduleFlush();
+  }
+
+  /**
+   * Takes back an event not yet sent (a STARTED whose final follows at once:
+   * the final carries started_at_ms). No-op if it already went out.
+   */
+  retract(event: ResultEvent): void {
+    if (this.pending.length > 0) this.retracted.add(event);
   }
 
   private scheduleFlush(): void {
@@ -139,17 +153,13 @@ export class ResultReporter {
     if (!s) return;
     let events = this.pending;
     this.pending = [];
-    // A STARTED whose final goes in the same batch says nothing the final does not (it carries started_at_ms).
-    let finals: Set<string> | undefined;
-    for (const e of events) if (e.final) (finals ??= new Set()).add(finalKey(e));
-    if (finals) events = events.filter((e) => !(e.event === 'started' && finals!.has(finalKey(e))));
-    for (const e of events) {
-      if (e.final) {
-        const k = finalKey(e);
-        const f = this.unconfirmed.get(k);
-        if (f) s.finals.set(k, f);
-      }
+    if (this.retracted.size > 0) {
+      events = events.filter((e) => !this.retracted.has(e));
+      this.retracted.clear();
     }
+    for (const [k, f] of this.pendingFinals) if (this.unconfirmed.has(k)) s.finals.set(k, f);
+    this.pendingFinals = [];
+    if (events.length === 0) return;
     s.call.write({ events });
     this.stats.sentEvents += events.length;
     if (s.finals.size >= this.maxFinals) this.endStream();

@@ -1,7 +1,7 @@
 /**
- * Runs assignments with their handlers: one AbortController per attempt
- * (cancel, deadline, shutdown), streamed chunks with increasing seq, and one
- * final result per attempt, all through the ResultReporter.
+ * Runs assignments with their handlers: one abort per attempt (cancel,
+ * deadline, shutdown), streamed chunks with increasing seq, and one final
+ * result per attempt, all through the ResultReporter.
  */
 import { errorMessage } from '../common/errors.js';
 import { fromValue, toValue } from '../common/json-value.js';
@@ -21,9 +21,35 @@ class AbortReason extends Error {
   }
 }
 
+/**
+ * An attempt's abort. The AbortController (a few µs to make) is made only
+ * when a handler asks for the signal: a quick task never does.
+ */
+class AttemptAbort {
+  private controller: AbortController | undefined;
+  aborted = false;
+  reason: unknown;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** The first reason wins, as with AbortController. */
+  abort(reason: AbortReason): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
 interface Running {
   assignment: TaskAssignment__Output;
-  controller: AbortController;
+  abort: AttemptAbort;
   seq: number;
   done: Promise<void>;
   /** Last time an event of this attempt went out (heartbeats fill the silences). */
@@ -54,9 +80,9 @@ export class TaskRunner {
     const now = Date.now();
     for (const r of this.running.values()) {
       const a = r.assignment;
-      if (r.controller.signal.aborted) continue;
+      if (r.abort.aborted) continue;
       if (Number(a.deadline_ms) > 0 && now >= Number(a.deadline_ms)) {
-        r.controller.abort(new AbortReason('deadline', 'deadline exceeded'));
+        r.abort.abort(new AbortReason('deadline', 'deadline exceeded'));
         continue;
       }
       if (a.heartbeat_interval_ms > 0 && now - r.lastSentMs >= a.heartbeat_interval_ms - SWEEP_MS) {
@@ -69,24 +95,27 @@ export class TaskRunner {
     }
   }
 
-  private send(r: Running, body: Omit<ResultEvent, 'task_id' | 'attempt' | 'worker_id' | 'result_token' | 'seq'>): void {
+  private send(r: Running, body: Omit<ResultEvent, 'task_id' | 'attempt' | 'worker_id' | 'result_token' | 'seq'>): ResultEvent {
     r.lastSentMs = Date.now();
-    this.reporter.send({ ...this.event(r.assignment, ++r.seq), ...body });
+    const a = r.assignment;
+    const e = body as ResultEvent;
+    e.task_id = a.task_id;
+    e.attempt = a.attempt;
+    e.worker_id = this.workerId;
+    e.result_token = a.result_token;
+    e.seq = ++r.seq;
+    this.reporter.send(e);
+    return e;
   }
 
   get size(): number {
     return this.running.size;
   }
 
-  private event(a: TaskAssignment__Output, seq: number): ResultEvent {
-    return { task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token, seq };
-  }
-
   start(a: TaskAssignment__Output): void {
     const key = `${a.task_id}#${a.attempt}`;
     if (this.running.has(key)) return; // duplicate delivery of the same attempt
-    const controller = new AbortController();
-    const r: Running = { assignment: a, controller, seq: 0, done: Promise.resolve(), lastSentMs: Date.now() };
+    const r: Running = { assignment: a, abort: new AttemptAbort(), seq: 0, done: Promise.resolve(), lastSentMs: Date.now() };
     this.running.set(key, r);
     if (!this.sweepTimer) {
       this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
@@ -102,8 +131,8 @@ export class TaskRunner {
   private async execute(r: Running): Promise<void> {
     const a = r.assignment;
     const startedAtMs = Date.now();
-    this.send(r, { event: 'started', started: { started_at_ms: startedAtMs } });
-    if (Number(a.deadline_ms) > 0 && Date.now() >= Number(a.deadline_ms)) r.controller.abort(new AbortReason('deadline', 'deadline exceeded'));
+    const started = this.send(r, { event: 'started', started: { started_at_ms: startedAtMs } });
+    if (Number(a.deadline_ms) > 0 && Date.now() >= Number(a.deadline_ms)) r.abort.abort(new AbortReason('deadline', 'deadline exceeded'));
     const result: TaskResult = { outcome: 'TASK_OUTCOME_SUCCEEDED', started_at_ms: startedAtMs };
     let firstChunkAtMs: number | undefined;
     try {
@@ -117,14 +146,16 @@ export class TaskRunner {
         attempt: a.attempt,
         kind: a.kind,
         input,
-        signal: r.controller.signal,
+        get signal() {
+          return r.abort.signal;
+        },
         deadlineMs: Number(a.deadline_ms),
         get log() {
           return (childLog ??= parentLog.child({ task_id: a.task_id }));
         },
         stream: a.stream,
         emit: (chunk) => {
-          if (r.controller.signal.aborted) return;
+          if (r.abort.aborted) return;
           firstChunkAtMs ??= Date.now();
           if (!a.stream) return; // nobody watches partial output: the final carries it all
           firstChunkAtMs ??= Date.now();
@@ -138,16 +169,18 @@ export class TaskRunner {
             ? Promise.resolve({})
             : this.reporter.fetchSecrets({ task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
       });
-      if (r.controller.signal.aborted) throw r.controller.signal.reason;
+      if (r.abort.aborted) throw r.abort.reason;
       result.output = toValue(out.output);
       if (out.usage) result.usage = { ...out.usage };
     } catch (err) {
-      const reason: unknown = r.controller.signal.aborted ? r.controller.signal.reason : err;
+      const reason: unknown = r.abort.aborted ? r.abort.reason : err;
       Object.assign(result, this.classify(reason));
     }
     if (firstChunkAtMs !== undefined) result.usage = { ...(result.usage ?? {}), ttft_ms: firstChunkAtMs - startedAtMs };
     result.finished_at_ms = Date.now();
     result.last_seq = r.seq;
+    // A STARTED still waiting to go out says nothing this final does not (it carries started_at_ms).
+    this.reporter.retract(started);
     this.send(r, { event: 'final', final: result });
   }
 
@@ -168,7 +201,7 @@ export class TaskRunner {
   cancel(taskId: string, attempt: number, reason: string): boolean {
     const r = this.running.get(`${taskId}#${attempt}`);
     if (!r) return false;
-    r.controller.abort(new AbortReason('cancelled', reason || 'cancelled'));
+    r.abort.abort(new AbortReason('cancelled', reason || 'cancelled'));
     return true;
   }
 
@@ -179,7 +212,7 @@ export class TaskRunner {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     if (timer) clearTimeout(timer);
-    for (const r of this.running.values()) r.controller.abort(new AbortReason('shutdown', 'worker shutting down'));
+    for (const r of this.running.values()) r.abort.abort(new AbortReason('shutdown', 'worker shutting down'));
     await all();
   }
 }
