@@ -28,7 +28,8 @@ export interface ResultReporterOptions {
 
 const FLUSH_EVERY_EVENTS = 256;
 
-type Final = TaskResult & { task_id: string; attempt: number };
+/** A final as it was sent on the stream (the SubmitResult request is built from it only for a re-send). */
+type Final = ResultEvent & { task_id: string; attempt: number; final: TaskResult };
 const finalKey = (r: { task_id?: string; attempt?: number }) => `${r.task_id}#${r.attempt}`;
 
 interface OpenStream {
@@ -91,7 +92,7 @@ export class ResultReporter {
   send(event: ResultEvent): void {
     if (this.closed) return;
     if (event.final) {
-      const f = { ...event.final, task_id: event.task_id!, attempt: event.attempt!, worker_id: event.worker_id, result_token: event.result_token };
+      const f = event as Final;
       const key = finalKey(f);
       this.unconfirmed.set(key, f);
       this.pendingFinals.push([key, f]);
@@ -181,7 +182,8 @@ export class ResultReporter {
         this.resending.delete(k);
         return;
       }
-      this.client.SubmitResult(f, { deadline: Date.now() + 5000 }, (err, res) => {
+      const req = { ...f.final, task_id: f.task_id, attempt: f.attempt, worker_id: f.worker_id, result_token: f.result_token };
+      this.client.SubmitResult(req, { deadline: Date.now() + 5000 }, (err, res) => {
         if (err) {
           setTimeout(() => attempt(n + 1), Math.min(5000, 100 * 2 ** Math.min(n, 6))).unref();
           return;
