@@ -89,6 +89,14 @@ export class EmbeddedBroker {
     return typeof addr === 'object' && addr ? addr.port : 0;
   }
 
+  /** Publishes as the broker itself (the master's messages to workers): delivered like any publish, ACL filters included. */
+  publish(topic: string, payload: Buffer, qos: 0 | 1): void {
+    if (this.state !== 'listening') return;
+    this.aedes.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) => {
+      if (err) this.log.warn({ topic, err: err.message }, 'in-process publish failed');
+    });
+  }
+
   async close(): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';

@@ -39,6 +39,12 @@ export interface MasterLinkOptions {
   connectTimeoutMs?: number;
   /** The retained presence message (state ONLINE); the Last Will is the same with OFFLINE. */
   presence: () => MasterStatus;
+  /**
+   * With the embedded broker: hands a message straight to it (no loopback
+   * socket, no second encode/parse). Used for everything sent to workers
+   * (assignments and control commands, in one order).
+   */
+  publishInProcess?: (topic: string, payload: Buffer, qos: 0 | 1) => void;
 }
 
 export interface MasterLinkEvents {
@@ -117,11 +123,16 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
 
   publishAssignments(workerId: string, tasks: TaskAssignment[]): void {
     const msg: Assignments = { tasks, master_id: this.options.clientId };
-    this.client.publish(this.options.topics.workerTasks(workerId), assignmentsCodec.encode(msg), { qos: 1 });
+    this.toWorker(this.options.topics.workerTasks(workerId), assignmentsCodec.encode(msg));
   }
 
   publishControl(workerId: string, command: ControlCommand): void {
-    this.client.publish(this.options.topics.workerControl(workerId), controlCodec.encode(command), { qos: 1 });
+    this.toWorker(this.options.topics.workerControl(workerId), controlCodec.encode(command));
+  }
+
+  private toWorker(topic: string, payload: Buffer): void {
+    if (this.options.publishInProcess) this.options.publishInProcess(topic, payload, 1);
+    else this.client.publish(topic, payload, { qos: 1 });
   }
 
   publishCluster(status: ClusterStatus): void {

@@ -245,7 +245,9 @@ export class Master {
     });
     this.httpPort = await this.http.listen(o.bindHost, o.httpPort);
 
+    const broker = this.broker;
     this.link = await MasterLink.create({
+      publishInProcess: broker ? (topic, payload, qos) => broker.publish(topic, payload, qos) : undefined,
       url: this.mqttUrl,
       username: mqttUsername,
       password: mqttPassword,

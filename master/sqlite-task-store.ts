@@ -14,12 +14,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { initialState, isInitialState, type TaskRecord, type TaskStateField } from './task-record.js';
+import { requirementKey } from '../common/task-kinds.js';
 import { SqliteWriter, type WriteBatch } from './sqlite-writer.js';
 import type { TaskStore } from './task-store.js';
 import { Fifo } from './fifo.js';
 import { TERMINAL_STATUSES } from '../common/task-view.js';
 
-type Row = { record: string; state: string | null };
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
 
 /**
@@ -48,17 +48,35 @@ export interface SqliteTaskStoreOptions {
 }
 
 /**
- * A row holds a task in two JSON columns: `record`, the fields fixed at submit
- * (written once: a large input is never re-serialized), and `state`, the
- * fields that change over its life (rewritten by a full update; NULL while
- * the task is as submitted). Secrets, the result token and the lease are
- * never stored. (Object literals, not a loop over field names: this runs on
- * the master's hot path.)
+ * A row keeps a task's searchable fields in columns (id, seq, kind, session,
+ * idempotency key, created, and the state: status, attempt, worker, assigned,
+ * finished; always current, also after a state-only write) and the rest in
+ * two JSON columns: `record`, the fields fixed at submit (written once: a
+ * large input is never re-serialized), and `state`, the other changing fields
+ * (NULL while the task is as submitted; null/false/0 values left out). The
+ * JSON repeats nothing the columns hold: a smaller row is a cheaper write.
+ * Secrets, the result token and the lease are never stored. (Object literals,
+ * not loops over field names: this runs on the master's hot path.)
  */
+type ColumnField = 'id' | 'seq' | 'kind' | 'sessionId' | 'idempotencyKey' | 'createdAtMs' | 'status' | 'attempt' | 'workerId' | 'assignedAtMs' | 'finishedAtMs';
+type FixedField = 'input' | 'priority' | 'requirement' | 'stream' | 'timeoutMs' | 'queueTimeoutMs' | 'heartbeatTimeoutMs' | 'maxAttempts';
+type StateJsonField = Exclude<TaskStateField, ColumnField>;
+/** Derived on read (`key`) or never stored. */
+type NotStored = 'key' | 'secrets' | 'token' | 'leaseUntilMs';
+// Compile-time check: every field of a task is stored somewhere, or deliberately not.
+type Unplaced = Exclude<keyof TaskRecord, ColumnField | FixedField | StateJsonField | NotStored>;
+const everyFieldPlaced: [Unplaced] extends [never] ? true : Unplaced = true;
+void everyFieldPlaced;
+
+type Row = {
+  id: string; seq: number; status: string; kind: string; session_id: string | null; idempotency_key: string | null; created_at: number;
+  finished_at: number | null; attempt: number; worker_id: string | null; assigned_at: number | null; record: string; state: string | null;
+};
+const ROW = 'id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state';
+
 function serializeFixed(t: TaskRecord): string {
-  const fixed: Omit<TaskRecord, TaskStateField | NotStored> = {
-    id: t.id, kind: t.kind, input: t.input, priority: t.priority, requirement: t.requirement, key: t.key, seq: t.seq,
-    sessionId: t.sessionId, stream: t.stream, idempotencyKey: t.idempotencyKey, createdAtMs: t.createdAtMs,
+  const fixed: Pick<TaskRecord, FixedField> = {
+    input: t.input, priority: t.priority, requirement: t.requirement, stream: t.stream,
     timeoutMs: t.timeoutMs, queueTimeoutMs: t.queueTimeoutMs, heartbeatTimeoutMs: t.heartbeatTimeoutMs, maxAttempts: t.maxAttempts,
   };
   return JSON.stringify(fixed);
@@ -66,21 +84,38 @@ function serializeFixed(t: TaskRecord): string {
 
 function serializeState(t: TaskRecord): string | null {
   if (isInitialState(t)) return null;
-  const state: Pick<TaskRecord, TaskStateField> = {
-    status: t.status, attempt: t.attempt, workerId: t.workerId, workerLanguage: t.workerLanguage,
-    assignedAtMs: t.assignedAtMs, startedAtMs: t.startedAtMs, finishedAtMs: t.finishedAtMs, firstChunkAtMs: t.firstChunkAtMs,
-    lastSeq: t.lastSeq, result: t.result, error: t.error, usage: t.usage, cancelRequested: t.cancelRequested, history: t.history,
-  };
+  const state: Partial<Pick<TaskRecord, StateJsonField>> = { history: t.history };
+  if (t.workerLanguage !== null) state.workerLanguage = t.workerLanguage;
+  if (t.startedAtMs !== null) state.startedAtMs = t.startedAtMs;
+  if (t.firstChunkAtMs !== null) state.firstChunkAtMs = t.firstChunkAtMs;
+  if (t.lastSeq !== 0) state.lastSeq = t.lastSeq;
+  if (t.result !== null) state.result = t.result;
+  if (t.error !== null) state.error = t.error;
+  if (t.usage !== null) state.usage = t.usage;
+  if (t.cancelRequested) state.cancelRequested = true;
   return JSON.stringify(state);
 }
 
-type NotStored = 'secrets' | 'token' | 'leaseUntilMs';
-
-function deserialize(row: Row): TaskRecord {
-  const t = JSON.parse(row.record) as TaskRecord;
-  if (row.state !== null) Object.assign(t, JSON.parse(row.state));
-  // No state: as submitted, or a row from before the split (its record holds every field).
-  else if (t.status === undefined) Object.assign(t, initialState(t.createdAtMs));
+/**
+ * Defaults, then the JSON, then the columns (which win: a state-only write
+ * updates only them). Rows from before this layout repeat every field in
+ * their JSON; the columns still win.
+ */
+function deserialize(r: Row): TaskRecord {
+  const t = initialState(r.created_at) as TaskRecord;
+  Object.assign(t, JSON.parse(r.record));
+  if (r.state !== null) Object.assign(t, JSON.parse(r.state));
+  Object.assign(t, { id: r.id, kind: r.kind });
+  t.seq = r.seq;
+  t.sessionId = r.session_id;
+  t.idempotencyKey = r.idempotency_key;
+  t.createdAtMs = r.created_at;
+  t.status = r.status as TaskRecord['status'];
+  t.attempt = r.attempt;
+  t.workerId = r.worker_id;
+  t.assignedAtMs = r.assigned_at;
+  t.finishedAtMs = r.finished_at;
+  Object.assign(t, { key: requirementKey(t.requirement) });
   t.secrets = null; // never stored
   t.leaseUntilMs = null;
   return t;
@@ -169,7 +204,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly stmt: {
     get: Database.Statement<[string], Row>;
     byIdem: Database.Statement<[string], Row>;
-    unfinished: Database.Statement<[], Row & { status: string; attempt: number; worker_id: string | null; assigned_at: number | null }>;
+    unfinished: Database.Statement<[], Row>;
     maxSeq: Database.Statement<[], { s: number | null }>;
     bySession: Database.Statement<[string, number], Row>;
     list: Database.Statement<[number], Row>;
@@ -202,15 +237,15 @@ export class SqliteTaskStore implements TaskStore {
       options.pruneChunkRows,
     );
     this.stmt = {
-      get: db.prepare('SELECT record, state FROM tasks WHERE id = ?'),
-      byIdem: db.prepare('SELECT record, state FROM tasks WHERE idempotency_key = ?'),
+      get: db.prepare(`SELECT ${ROW} FROM tasks WHERE id = ?`),
+      byIdem: db.prepare(`SELECT ${ROW} FROM tasks WHERE idempotency_key = ?`),
       unfinished: db.prepare(
-        'SELECT record, state, status, attempt, worker_id, assigned_at FROM tasks WHERE finished_at IS NULL ORDER BY seq',
+        `SELECT ${ROW} FROM tasks WHERE finished_at IS NULL ORDER BY seq`,
       ),
       maxSeq: db.prepare('SELECT MAX(seq) AS s FROM tasks'),
-      bySession: db.prepare('SELECT record, state FROM tasks WHERE session_id = ? ORDER BY seq DESC LIMIT ?'),
-      list: db.prepare('SELECT record, state FROM tasks ORDER BY rowid DESC LIMIT ?'),
-      listStatus: db.prepare('SELECT record, state FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?'),
+      bySession: db.prepare(`SELECT ${ROW} FROM tasks WHERE session_id = ? ORDER BY seq DESC LIMIT ?`),
+      list: db.prepare(`SELECT ${ROW} FROM tasks ORDER BY rowid DESC LIMIT ?`),
+      listStatus: db.prepare(`SELECT ${ROW} FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?`),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
@@ -383,12 +418,7 @@ export class SqliteTaskStore implements TaskStore {
   /** Tasks that were queued, assigned or running when the store was last closed. */
   loadUnfinished(): TaskRecord[] {
     const out = this.stmt.unfinished.all().map((r) => {
-      // The state columns are newer than the JSON when only the state changed since.
       const t = deserialize(r);
-      t.status = r.status as TaskRecord['status'];
-      t.attempt = r.attempt;
-      t.workerId = r.worker_id;
-      t.assignedAtMs = r.assigned_at;
       this.written.add(t.id);
       return t;
     });

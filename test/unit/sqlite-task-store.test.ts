@@ -72,7 +72,9 @@ describe('SQLite task store', () => {
     await store.commit();
     const fresh = raw(path, task.id)!;
     expect(fresh.state).toBeNull(); // as submitted: nothing to store beyond the fixed part
-    expect(JSON.parse(fresh.record)).toMatchObject({ id: task.id, input: task.input, seq: task.seq });
+    expect(JSON.parse(fresh.record)).toEqual({
+      input: task.input, priority: 3, requirement: { kind: 'echo' }, stream: true, timeoutMs: 60_000, queueTimeoutMs: 0, heartbeatTimeoutMs: 3000, maxAttempts: 3,
+    }); // nothing the columns hold (id, seq, kind, session, times, state) is repeated
     expect(fresh.record).not.toContain('sk-never-stored');
 
     transition(task, 'assigned', task.createdAtMs + 1);
@@ -86,7 +88,8 @@ describe('SQLite task store', () => {
     await store.commit();
     const final = raw(path, task.id)!;
     expect(final.record).toBe(fresh.record); // the input was not written again
-    expect(JSON.parse(final.state!)).toMatchObject({ status: 'succeeded', result: { text: 'done' }, attempt: 1 });
+    expect(final).toMatchObject({ status: 'succeeded', attempt: 1, worker_id: 'w-1' });
+    expect(JSON.parse(final.state!)).toEqual({ result: { text: 'done' }, history: task.history }); // defaults (null, false, 0) left out
     await store.close();
 
     const reopened = open(path);
