@@ -270,6 +270,19 @@ export class SqliteTaskStore implements TaskStore {
 
   put(task: TaskRecord, change: 'full' | 'state' = 'full'): void {
     if (this.closed) return;
+    if (change === 'state') {
+      // Assigned / running of a live task: a write already pending covers it
+      // (the flush reads the record as it is then); otherwise it is written
+      // only if the attempt still runs STATE_WRITE_DELAY_MS later (see there).
+      if (this.dirty.has(task.id)) return;
+      if (this.written.has(task.id)) {
+        if (!this.deferred.has(task.id)) {
+          this.deferred.set(task.id, { task, since: performance.now() });
+          this.armDeferTimer();
+        }
+        return;
+      }
+    }
     if (TERMINAL_STATUSES.has(task.status)) {
       this.live.delete(task.id);
       if (!this.recentFinished.has(task.id)) this.finishedOrder.push(task.id);
@@ -279,17 +292,8 @@ export class SqliteTaskStore implements TaskStore {
       this.live.set(task.id, task);
     }
     if (task.idempotencyKey) this.idem.set(task.idempotencyKey, task.id);
-    const prev = this.dirty.get(task.id);
-    const full = change === 'full' || !this.written.has(task.id) || prev?.full === true;
-    if (!full) {
-      // A state-only change (assigned, running) is written only if the
-      // attempt still runs STATE_WRITE_DELAY_MS later (see there).
-      if (!this.deferred.has(task.id)) this.deferred.set(task.id, { task, since: performance.now() });
-      this.armDeferTimer();
-      return;
-    }
     this.deferred.delete(task.id);
-    this.dirty.set(task.id, { task, full });
+    this.dirty.set(task.id, { task, full: true });
     this.scheduleFlush();
   }
 
