@@ -162,6 +162,10 @@ export class Master {
   private async start(deps: MasterDeps): Promise<void> {
     const o = this.options;
     const { log, metrics, tasks, registry } = this;
+    // Restore before anything can submit (HTTP, Socket.IO) or report (gRPC): a
+    // task accepted during start-up must not be replaced by a stale disk copy.
+    const restored = tasks.restore(this.store.loadUnfinished(), this.store.maxSeq());
+    if (restored.queued + restored.inFlight > 0) log.info(restored, 'restored unfinished tasks from the store');
     let mqttUsername = o.mqttUsername;
     let mqttPassword = o.mqttPassword;
     if (o.mqttUrl) {
@@ -274,8 +278,6 @@ export class Master {
     this.link.on('workerCleared', (id) => registry.forget(id));
     this.link.on('invalid', () => metrics.invalidMessages.inc({ boundary: 'mqtt' }));
     this.logStream?.attach(this.link);
-    const restored = tasks.restore(this.store.loadUnfinished(), this.store.maxSeq());
-    if (restored.queued + restored.inFlight > 0) log.info(restored, 'restored unfinished tasks from the store');
     tasks.attachSink(this.link);
     this.pruneTimer = setInterval(() => {
       void this.store.prune(this.clock.now() - o.resultTtlMs).then((n) => {

@@ -421,14 +421,15 @@ export class SqliteTaskStore implements TaskStore {
 
   /** Tasks that were queued, assigned or running when the store was last closed. */
   loadUnfinished(): TaskRecord[] {
-    const out = this.stmt.unfinished.all().map((r) => {
+    const out: TaskRecord[] = [];
+    for (const r of this.stmt.unfinished.all()) {
+      // A task already in memory is newer than its row: never replace it.
+      if (this.live.has(r.id) || this.recentFinished.has(r.id)) continue;
       const t = deserialize(r);
       this.written.add(t.id);
-      return t;
-    });
-    for (const t of out) {
       this.live.set(t.id, t);
       if (t.idempotencyKey) this.idem.set(t.idempotencyKey, t.id);
+      out.push(t);
     }
     return out;
   }

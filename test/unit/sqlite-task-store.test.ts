@@ -138,7 +138,23 @@ describe('SQLite task store', () => {
     expect(raw(path, long.id)).toMatchObject({ status: 'assigned', attempt: 1, worker_id: 'w-1' });
     // One row for the short task's final, one for the long task's state: the short one's state was never written.
     expect(store.stats.rows - rowsBefore).toBe(2);
-    expect(store.loadUnfinished().map((t) => [t.id, t.status, t.workerId])).toEqual([[long.id, 'assigned', 'w-1']]);
+    await store.close();
+    expect(open(path).loadUnfinished().map((t) => [t.id, t.status, t.workerId])).toEqual([[long.id, 'assigned', 'w-1']]);
+  });
+
+  it('loadUnfinished never replaces a task already in memory with its (older) row', async () => {
+    const path = tempDb();
+    const store = open(path);
+    const task = newTask();
+    store.put(task);
+    await store.commit();
+    task.attempt = 1;
+    task.workerId = 'w-3';
+    transition(task, 'assigned', Date.now()); // not on disk yet (state writes wait)
+    store.put(task, 'state');
+    expect(store.loadUnfinished()).toEqual([]);
+    expect(store.get(task.id)).toBe(task);
+    expect(store.get(task.id)!.status).toBe('assigned');
   });
 
   it('close() writes pending state changes at once', async () => {
