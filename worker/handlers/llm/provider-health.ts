@@ -50,6 +50,11 @@ export class ProviderHealth {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      // The timer ends the cool-down: timers and Date.now() can disagree by a
+      // millisecond, and a change announced as "still not ready" would not be
+      // followed by another one (the status would say unready until its next
+      // periodic publish).
+      this.coolUntil = 0;
       if (!this.closed) this.options.onChange();
     }, this.options.cooldownMs);
     this.timer.unref();
