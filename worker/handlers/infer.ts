@@ -18,7 +18,7 @@ import type { ModelInfo } from '../../common/wire.js';
 import type { InferenceEngine } from '../inference/inference-engine.js';
 import type { OcrService } from '../inference/ocr/ocr-service.js';
 import { fromKserve, toKserve, type WireFeeds } from '../inference/wire-tensor.js';
-import { TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
+import { parseTaskInput, TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
 
 export interface InferHandlerDeps {
   engine: InferenceEngine;
@@ -30,15 +30,6 @@ export interface InferHandlerDeps {
   release(): Promise<void>;
 }
 
-function parseInput(input: JsonValue): InferInput {
-  const parsed = inferInput.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = ['input', ...(issue?.path ?? []).map(String)].join('.');
-    throw new TaskFailure('BAD_INPUT', `${path}: ${issue?.message ?? 'invalid input'}`);
-  }
-  return parsed.data;
-}
 
 export class InferHandler implements TaskHandler {
   readonly kind = 'infer';
@@ -71,7 +62,7 @@ export class InferHandler implements TaskHandler {
   }
 
   async run(ctx: TaskContext): Promise<TaskOutput> {
-    const req = parseInput(ctx.input);
+    const req = parseTaskInput(inferInput, ctx.input);
     if (req.parameters?.['metadata'] === true) return { output: this.metadata(req) as unknown as JsonValue };
     if (req.model_name === OCR_MODEL_NAME && this.deps.ocr) return this.runOcr(req, ctx);
     const feeds: WireFeeds = {};

@@ -3,12 +3,12 @@
  * `{text, lines: [{text, confidence, box}]}` with PP-OCR, run by the worker's
  * inference engine (off the main thread, recognition batched).
  */
-import { ocrInput, type OcrInput } from '../../common/kinds/inference.js';
+import { ocrInput } from '../../common/kinds/inference.js';
 import type { JsonValue } from '../../common/json-value.js';
 import type { ModelInfo } from '../../common/wire.js';
 import type { InferenceEngine } from '../inference/inference-engine.js';
 import type { OcrService } from '../inference/ocr/ocr-service.js';
-import { TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
+import { parseTaskInput, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
 
 export interface OcrHandlerDeps {
   engine: InferenceEngine;
@@ -16,15 +16,6 @@ export interface OcrHandlerDeps {
   release(): Promise<void>;
 }
 
-function parseInput(input: JsonValue): OcrInput {
-  const parsed = ocrInput.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = ['input', ...(issue?.path ?? []).map(String)].join('.');
-    throw new TaskFailure('BAD_INPUT', `${path}: ${issue?.message ?? 'invalid input'}`);
-  }
-  return parsed.data;
-}
 
 export class OcrHandler implements TaskHandler {
   readonly kind = 'ocr';
@@ -48,7 +39,7 @@ export class OcrHandler implements TaskHandler {
   }
 
   async run(ctx: TaskContext): Promise<TaskOutput> {
-    const { image } = parseInput(ctx.input);
+    const { image } = parseTaskInput(ocrInput, ctx.input);
     const result = await this.deps.ocr.read(image, ctx.signal);
     ctx.log.debug({ lines: result.lines.length }, 'ocr done');
     return { output: result as unknown as JsonValue };

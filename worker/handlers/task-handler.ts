@@ -3,6 +3,7 @@
  * infer, ocr, ...). A handler gets validated input, an AbortSignal that fires
  * on cancel / deadline / shutdown, and a way to stream partial output.
  */
+import type { ZodType } from 'zod';
 import type { Logger } from '../../common/logger.js';
 import type { JsonValue } from '../../common/json-value.js';
 import type { ModelInfo } from '../../common/wire.js';
@@ -85,4 +86,15 @@ export interface TaskHandler {
    */
   onChange?(listener: () => void): void;
   close?(): Promise<void>;
+}
+
+/** Validates a task's input against its kind's schema; a mismatch is BAD_INPUT naming the field (`input.messages.0.role: ...`). */
+export function parseTaskInput<T>(schema: ZodType<T>, input: JsonValue): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = ['input', ...(issue?.path ?? []).map(String)].join('.');
+    throw new TaskFailure('BAD_INPUT', `${path}: ${issue?.message ?? 'invalid input'}`);
+  }
+  return parsed.data;
 }

@@ -14,7 +14,7 @@ import { systemClock } from '../../../common/clock.js';
 import { llmInput, type LlmInput } from '../../../common/kinds/llm.js';
 import type { Logger } from '../../../common/logger.js';
 import type { ModelInfo } from '../../../common/wire.js';
-import { TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from '../task-handler.js';
+import { parseTaskInput, TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from '../task-handler.js';
 import type { LlmFinish, LlmProvider, LlmRequest } from './llm-provider.js';
 import { transportFailure } from './provider-errors.js';
 import { ProviderHealth } from './provider-health.js';
@@ -85,13 +85,7 @@ export class LlmHandler implements TaskHandler {
 
   async run(ctx: TaskContext): Promise<TaskOutput> {
     if (this.closed) throw new TaskFailure('PROVIDER_UNAVAILABLE', 'llm handler is closed', { retryable: true });
-    const parsed = llmInput.safeParse(ctx.input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const path = ['input', ...(issue?.path ?? []).map(String)].join('.');
-      throw new TaskFailure('BAD_INPUT', `${path}: ${issue?.message ?? 'invalid input'}`);
-    }
-    const input = parsed.data;
+    const input = parseTaskInput(llmInput, ctx.input);
     const { entry, model } = this.route(input);
     const { provider, health } = entry;
     if (!health.ready()) {
