@@ -270,16 +270,7 @@ export function faultFixture(
   return { group, tmp };
 }
 
-/** Deterministic PRNG (xorshift32) so a chaos schedule can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
+export { rng } from '../helpers/random.js';
 
 /** Value of one Prometheus sample line (`name{labels} value`) summed over its label sets. */
 export async function metricValue(httpUrl: string, name: string): Promise<number> {

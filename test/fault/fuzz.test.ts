@@ -10,17 +10,7 @@ import mqtt from 'mqtt';
 import { runTask, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { OPEN_POLICY } from '../../master/broker-policy.js';
 import { Topics } from '../../common/topics.js';
-
-/** Deterministic PRNG so a failure can be replayed. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
+import { rng } from '../helpers/random.js';
 
 const SAMPLES: unknown[] = [
   null, true, 0, -1, 1.5, 1e308, '', 'x', [], {}, [1, 2], { a: 1 }, 'WORKER_STATE_ONLINE', 2 ** 53 + 1, '9'.repeat(40),

@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { BinaryHeap } from '../../master/binary-heap.js';
+import { rng } from '../helpers/random.js';
 
 type Item = { v: number; i: number };
 
-function seeded(seed: number): () => number {
-  let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-}
-
 describe('BinaryHeap', () => {
   it('with tracking, removes arbitrary items and still pops the rest in order (randomized against a sorted list)', () => {
-    const random = seeded(42);
+    const random = rng(42);
     for (let round = 0; round < 50; round++) {
       const heap = new BinaryHeap<Item>((a, b) => a.v < b.v, { set: (x, i) => (x.i = i), get: (x) => x.i });
       const items: Item[] = Array.from({ length: 1 + Math.floor(random() * 200) }, () => ({ v: Math.floor(random() * 100), i: -1 }));
