@@ -34,6 +34,23 @@ function newTask(over: Partial<TaskRecord> = {}): TaskRecord {
   };
 }
 
+/** Attempt 1 of the task goes to `workerId` (in memory; a test puts it). */
+function assign(t: TaskRecord, workerId: string, atMs = Date.now()): void {
+  t.attempt = 1;
+  t.workerId = workerId;
+  transition(t, 'assigned', atMs);
+}
+
+/** A task that ran once on w-1 and ended at `atMs`. */
+function finished(status: 'succeeded' | 'failed', atMs: number, result: TaskRecord['result'] = null): TaskRecord {
+  const t = newTask();
+  assign(t, 'w-1', atMs);
+  t.finishedAtMs = atMs;
+  t.result = result;
+  transition(t, status, atMs);
+  return t;
+}
+
 type RawRow = { record: string; state: string | null; status: string; attempt: number; worker_id: string | null };
 
 describe('SQLite task store', () => {
@@ -119,9 +136,7 @@ describe('SQLite task store', () => {
     await store.commit();
     const rowsBefore = store.stats.rows;
     for (const t of [short, long]) {
-      t.attempt = 1;
-      t.workerId = 'w-1';
-      transition(t, 'assigned', Date.now());
+      assign(t, 'w-1');
       store.put(t, 'state');
     }
     await sleep(STATE_WRITE_DELAY_MS / 5);
@@ -148,9 +163,7 @@ describe('SQLite task store', () => {
     const task = newTask();
     store.put(task);
     await store.commit();
-    task.attempt = 1;
-    task.workerId = 'w-3';
-    transition(task, 'assigned', Date.now()); // not on disk yet (state writes wait)
+    assign(task, 'w-3'); // not on disk yet (state writes wait)
     store.put(task, 'state');
     expect(store.loadUnfinished()).toEqual([]);
     expect(store.get(task.id)).toBe(task);
@@ -163,9 +176,7 @@ describe('SQLite task store', () => {
     const task = newTask();
     store.put(task);
     await store.commit();
-    task.attempt = 1;
-    task.workerId = 'w-2';
-    transition(task, 'assigned', Date.now());
+    assign(task, 'w-2');
     store.put(task, 'state');
     await store.close();
     expect(raw(path, task.id)).toMatchObject({ status: 'assigned', worker_id: 'w-2' });
@@ -225,20 +236,11 @@ describe('SQLite task store', () => {
     cleanup.push(() => store.close());
     const old: TaskRecord[] = [];
     for (let i = 0; i < 25; i++) {
-      const t = newTask();
-      t.attempt = 1;
-      t.finishedAtMs = 1000 + i;
-      t.result = { i };
-      transition(t, 'assigned', 1000);
-      transition(t, 'succeeded', t.finishedAtMs);
+      const t = finished('succeeded', 1000 + i, { i });
       store.put(t);
       old.push(t);
     }
-    const recent = newTask();
-    recent.attempt = 1;
-    recent.finishedAtMs = Date.now();
-    transition(recent, 'assigned', recent.finishedAtMs);
-    transition(recent, 'failed', recent.finishedAtMs);
+    const recent = finished('failed', Date.now());
     const queued = newTask();
     store.put(recent);
     store.put(queued);
