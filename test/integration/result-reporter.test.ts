@@ -62,12 +62,18 @@ describe('ResultReporter (worker) against a real gRPC service', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  it('re-sends the finals of a failed stream with SubmitResult, whole, retrying until answered', async () => {
-    const svc = await fakeService({ failStreams: true, failFirstSubmits: 2 });
+  /** A fake service and a reporter pointed at it, both closed after the test. */
+  async function setup(opts: { failStreams: boolean; failFirstSubmits: number }) {
+    const svc = await fakeService(opts);
     cleanup.push(svc.close);
     const reporter = new ResultReporter({ log: silentLogger() });
     cleanup.push(() => reporter.close(100));
     reporter.setTarget(`127.0.0.1:${svc.port}`);
+    return { svc, reporter };
+  }
+
+  it('re-sends the finals of a failed stream with SubmitResult, whole, retrying until answered', async () => {
+    const { svc, reporter } = await setup({ failStreams: true, failFirstSubmits: 2 });
     reporter.send(final('a', 'alpha'));
     reporter.send(final('b', 'beta'));
     await waitFor(() => svc.seen.submitted.length === 2 && reporter.unconfirmedCount === 0, 'both finals re-sent and confirmed', 10_000);
@@ -78,11 +84,7 @@ describe('ResultReporter (worker) against a real gRPC service', () => {
   });
 
   it('a retracted STARTED is not sent; the final is, and is confirmed when the stream ends', async () => {
-    const svc = await fakeService({ failStreams: false, failFirstSubmits: 0 });
-    cleanup.push(svc.close);
-    const reporter = new ResultReporter({ log: silentLogger() });
-    cleanup.push(() => reporter.close(100));
-    reporter.setTarget(`127.0.0.1:${svc.port}`);
+    const { svc, reporter } = await setup({ failStreams: false, failFirstSubmits: 0 });
     const started: ResultEvent = { task_id: 'c', attempt: 1, worker_id: 'w-rep', result_token: 'tok-c', seq: 1, event: 'started', started: { started_at_ms: 1 } };
     reporter.send(started);
     reporter.retract(started);
