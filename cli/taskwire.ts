@@ -242,7 +242,7 @@ export function buildProgram(): Command {
     .description("print the cluster token workers need to join this master's embedded broker")
     .option('--data-dir <dir>', 'the master\'s data directory [TASKWIRE_DATA_DIR, ./data]')
     .action(async (o: { dataDir?: string }) => {
-      const { SqliteTaskStore } = await import('../master/sqlite-task-store.js');
+      const { SqliteTaskStore } = await import('../master/store/sqlite-task-store.js');
       const { join } = await import('node:path');
       const dir = resolvePath(o.dataDir ?? process.env.TASKWIRE_DATA_DIR ?? 'data');
       const store = new SqliteTaskStore({ path: join(dir, 'taskwire.db') });

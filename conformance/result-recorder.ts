@@ -6,7 +6,7 @@
  */
 import type { ResultEvent__Output } from '../common/gen/taskwire/v1/ResultEvent.js';
 import type { TaskResult__Output } from '../common/gen/taskwire/v1/TaskResult.js';
-import type { EventOutcome, ResultIntake } from '../master/result-intake.js';
+import type { EventOutcome, ResultIntake } from '../master/core/result-intake.js';
 
 export type RecordedKind = 'started' | 'chunk' | 'heartbeat' | 'final';
 

@@ -4,7 +4,7 @@
  * account with the master's privileges, so the suite sees every topic
  * (assignments included) and can publish forged and malformed messages.
  */
-import { ClusterPolicy, type BrokerPolicy, type ClientIdentity, type ConnectInfo } from '../master/broker-policy.js';
+import { ClusterPolicy, type BrokerPolicy, type ClientIdentity, type ConnectInfo } from '../master/transport/broker-policy.js';
 import type { Topics } from '../common/topics.js';
 
 export interface SpyPolicyOptions {

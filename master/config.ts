@@ -8,7 +8,7 @@ import { ConfigError } from '../common/errors.js';
 import { type Env, assertPort, envInt, envSecret, envString, envEnum, parseMqttUrl } from '../common/env.js';
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { DEFAULT_TOPIC_ROOT, assertTopicRoot, ID_PATTERN } from '../common/topics.js';
-import type { AnonymousRead } from './broker-policy.js';
+import type { AnonymousRead } from './transport/broker-policy.js';
 
 export interface MasterOptions {
   /** Unique id of this master (default `master-<hostname>`). */

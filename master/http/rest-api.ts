@@ -7,9 +7,9 @@ import { z } from 'zod';
 import { ValidationError } from '../../common/errors.js';
 import { assertJsonValue, type JsonValue } from '../../common/json-value.js';
 import { TASK_STATUSES } from '../../common/task-view.js';
-import { taskView } from '../task-record.js';
-import type { SubmitRequest, TaskService } from '../task-service.js';
-import type { WorkerRegistry } from '../worker-registry.js';
+import { taskView } from '../core/task-record.js';
+import type { SubmitRequest, TaskService } from '../core/task-service.js';
+import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import { sendError } from './http-errors.js';
 import type { ClusterView } from '../../common/task-view.js';
 

@@ -12,9 +12,9 @@ import { assertJsonValue, type JsonValue } from '../../common/json-value.js';
 import type { Logger } from '../../common/logger.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../common/socket-events.js';
 import { TERMINAL_STATUSES, type ClusterView } from '../../common/task-view.js';
-import { taskView } from '../task-record.js';
-import type { TaskService } from '../task-service.js';
-import type { WorkerRegistry } from '../worker-registry.js';
+import { taskView } from '../core/task-record.js';
+import type { TaskService } from '../core/task-service.js';
+import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import { parseBody } from './rest-api.js';
 
 const SESSION_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;

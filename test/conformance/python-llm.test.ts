@@ -5,7 +5,7 @@
  * provider errors, and cancel closing the provider request.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskRecord } from '../../master/task-record.js';
+import type { TaskRecord } from '../../master/core/task-record.js';
 import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { ProcessGroup } from '../helpers/processes.js';
 import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-openai-provider.js';

@@ -14,7 +14,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents, SubmitTaskRequest } from '../../common/socket-events.js';
 import type { TaskView } from '../../common/task-view.js';
-import { OPEN_POLICY } from '../../master/broker.js';
+import { OPEN_POLICY } from '../../master/transport/broker.js';
 import { waitFor } from '../helpers/cluster.js';
 import { capturingLogger, getTask, lastUser, startLlmCluster, taskIdOf, type LlmCluster } from './llm-cluster.js';
 

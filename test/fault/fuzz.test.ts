@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import mqtt from 'mqtt';
 import { runTask, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
-import { OPEN_POLICY } from '../../master/broker-policy.js';
+import { OPEN_POLICY } from '../../master/transport/broker-policy.js';
 import { Topics } from '../../common/topics.js';
 import { rng } from '../helpers/random.js';
 

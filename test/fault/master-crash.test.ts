@@ -13,7 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
 import { parseJsonLine } from '../helpers/processes.js';
-import { STATE_WRITE_DELAY_MS } from '../../master/sqlite-task-store.js';
+import { STATE_WRITE_DELAY_MS } from '../../master/store/sqlite-task-store.js';
 import {
   DoneRecorder,
   faultFixture,

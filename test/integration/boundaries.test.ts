@@ -8,7 +8,7 @@ import type { ResultServiceClient } from '../../common/gen/taskwire/v1/ResultSer
 import type { SubmitResultResponse__Output } from '../../common/gen/taskwire/v1/SubmitResultResponse.js';
 import type { TaskResult } from '../../common/gen/taskwire/v1/TaskResult.js';
 import { Topics } from '../../common/topics.js';
-import { OPEN_POLICY } from '../../master/broker-policy.js';
+import { OPEN_POLICY } from '../../master/transport/broker-policy.js';
 
 const post = (url: string, body: string, type = 'application/json') =>
   fetch(url, { method: 'POST', headers: { 'content-type': type }, body });

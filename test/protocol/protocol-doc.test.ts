@@ -15,7 +15,7 @@ import { type JsonCodec, jsonCodec } from '../../common/proto-json.js';
 import { PROTOCOL_VERSION, protoRoot } from '../../common/proto-root.js';
 import { DEFAULT_TOPIC_ROOT, type ParsedTopic, Topics } from '../../common/topics.js';
 import * as wire from '../../common/wire.js';
-import { MAX_EVENTS_PER_BATCH } from '../../master/result-server.js';
+import { MAX_EVENTS_PER_BATCH } from '../../master/transport/result-server.js';
 import { codeBlocks, mentionsCode, proseOnly, section } from './markdown-doc.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -231,7 +231,7 @@ describe('docs/PROTOCOL.md', () => {
     // except enum value names (CONTROL_ACTION_CANCEL, TASK_OUTCOME_FAILED, ...).
     const { enums } = declared();
     const enumValues = new Set([...enums.flatMap((e) => Object.keys(e.values)), 'NULL_VALUE']);
-    const resultPath = ['worker/task-runner.ts', 'master/task-service.ts', 'master/result-intake.ts'];
+    const resultPath = ['worker/task-runner.ts', 'master/core/task-service.ts', 'master/core/result-intake.ts'];
     expect(read(resultPath[0]!)).not.toBe('');
     for (const file of resultPath) {
       for (const m of read(file).matchAll(/'([A-Z][A-Z0-9_]{2,})'/g)) if (!enumValues.has(m[1]!)) codes.add(m[1]!);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BinaryHeap } from '../../master/binary-heap.js';
+import { BinaryHeap } from '../../master/core/binary-heap.js';
 import { rng } from '../helpers/random.js';
 
 type Item = { v: number; i: number };

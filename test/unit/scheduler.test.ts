@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Scheduler, type SchedulableTask } from '../../master/scheduler.js';
-import { TaskQueue } from '../../master/task-queue.js';
-import { WorkerRegistry } from '../../master/worker-registry.js';
+import { Scheduler, type SchedulableTask } from '../../master/scheduling/scheduler.js';
+import { TaskQueue } from '../../master/core/task-queue.js';
+import { WorkerRegistry } from '../../master/scheduling/worker-registry.js';
 import type { WorkerStatus__Output } from '../../common/wire.js';
 import { requirementKey, type Requirement } from '../../common/task-kinds.js';
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, SqliteTaskStore, STATE_WRITE_DELAY_MS } from '../../master/sqlite-task-store.js';
-import { initialState, type TaskRecord, transition } from '../../master/task-record.js';
+import { SCHEMA_VERSION, SqliteTaskStore, STATE_WRITE_DELAY_MS } from '../../master/store/sqlite-task-store.js';
+import { initialState, type TaskRecord, transition } from '../../master/core/task-record.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { TaskService, type AssignmentSink } from '../../master/task-service.js';
-import { ResultIntake } from '../../master/result-intake.js';
-import { MemoryTaskStore } from '../../master/task-store.js';
-import { WorkerRegistry } from '../../master/worker-registry.js';
+import { TaskService, type AssignmentSink } from '../../master/core/task-service.js';
+import { ResultIntake } from '../../master/core/result-intake.js';
+import { MemoryTaskStore } from '../../master/store/task-store.js';
+import { WorkerRegistry } from '../../master/scheduling/worker-registry.js';
 import { ResultTokens } from '../../common/result-token.js';
 import { silentLogger } from '../../common/logger.js';
-import { canTransition, transition } from '../../master/task-record.js';
-import { backoffMs } from '../../master/deadlines.js';
+import { canTransition, transition } from '../../master/core/task-record.js';
+import { backoffMs } from '../../master/core/deadlines.js';
 import type { ControlCommand, TaskAssignment, WorkerStatus__Output } from '../../common/wire.js';
 
 const tick = () => new Promise((r) => setImmediate(r));

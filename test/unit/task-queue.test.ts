@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TaskQueue, type QueuedTask } from '../../master/task-queue.js';
+import { TaskQueue, type QueuedTask } from '../../master/core/task-queue.js';
 
 const t = (id: string, priority: number, seq: number, key = 'echo'): QueuedTask => ({ id, key, priority, seq });
 

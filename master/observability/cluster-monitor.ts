@@ -2,12 +2,12 @@
  * Periodic cluster summary: published retained on `{root}/cluster/status`,
  * sent to browsers, mirrored into Prometheus gauges.
  */
-import type { Clock } from '../common/clock.js';
-import type { ClusterView } from '../common/task-view.js';
-import type { ClusterStatus } from '../common/wire.js';
+import type { Clock } from '../../common/clock.js';
+import type { ClusterView } from '../../common/task-view.js';
+import type { ClusterStatus } from '../../common/wire.js';
 import type { MasterMetrics } from './metrics.js';
-import type { TaskService } from './task-service.js';
-import type { WorkerRegistry } from './worker-registry.js';
+import type { TaskService } from '../core/task-service.js';
+import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 
 export class ClusterMonitor {
   private last = { atMs: 0, submitted: 0, completed: 0, failed: 0 };

@@ -4,8 +4,8 @@
  * oldest task goes first; among eligible workers the least loaded wins
  * (in-flight / capacity), ties broken round-robin.
  */
-import type { Requirement } from '../common/task-kinds.js';
-import type { QueuedTask, TaskQueue } from './task-queue.js';
+import type { Requirement } from '../../common/task-kinds.js';
+import type { QueuedTask, TaskQueue } from '../core/task-queue.js';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.js';
 
 export interface SchedulableTask extends QueuedTask {

@@ -13,12 +13,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { initialState, isInitialState, type TaskRecord, type TaskStateField } from './task-record.js';
-import { requirementKey } from '../common/task-kinds.js';
+import { initialState, isInitialState, type TaskRecord, type TaskStateField } from '../core/task-record.js';
+import { requirementKey } from '../../common/task-kinds.js';
 import { SqliteWriter, type WriteBatch } from './sqlite-writer.js';
 import type { TaskStore } from './task-store.js';
-import { Fifo } from './fifo.js';
-import { TERMINAL_STATUSES } from '../common/task-view.js';
+import { Fifo } from '../core/fifo.js';
+import { TERMINAL_STATUSES } from '../../common/task-view.js';
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
 

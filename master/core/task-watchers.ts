@@ -2,8 +2,8 @@
  * Per-task subscriptions to chunks and the final state, fed once from
  * TaskService events (O(1) per event, whatever the number of watchers).
  */
-import type { TaskChunkEvent } from '../common/socket-events.js';
-import { TERMINAL_STATUSES, type TaskView } from '../common/task-view.js';
+import type { TaskChunkEvent } from '../../common/socket-events.js';
+import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
 import { taskView } from './task-record.js';
 import type { TaskService } from './task-service.js';
 

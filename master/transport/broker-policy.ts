@@ -14,7 +14,7 @@
  * subscribed to `taskwire/v1/#` never receives assignments or control.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ID_PATTERN, type Topics } from '../common/topics.js';
+import { ID_PATTERN, type Topics } from '../../common/topics.js';
 
 export type Role = 'master' | 'worker' | 'observer' | 'anonymous';
 

@@ -3,13 +3,13 @@
  * each inference request becomes an `infer` task scheduled to a worker that
  * has the model ready, like any other task.
  */
-import type { JsonValue } from '../common/json-value.js';
-import type { InferOutput, KserveInferRequest, KserveModelMetadata } from '../common/kinds/inference.js';
-import type { TaskView } from '../common/task-view.js';
-import type { KserveBackend, KserveModel } from './http/kserve-api.js';
-import type { TaskService } from './task-service.js';
-import type { TaskWatchers } from './task-watchers.js';
-import type { WorkerRegistry } from './worker-registry.js';
+import type { JsonValue } from '../../common/json-value.js';
+import type { InferOutput, KserveInferRequest, KserveModelMetadata } from '../../common/kinds/inference.js';
+import type { TaskView } from '../../common/task-view.js';
+import type { KserveBackend, KserveModel } from './kserve-api.js';
+import type { TaskService } from '../core/task-service.js';
+import type { TaskWatchers } from '../core/task-watchers.js';
+import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
 

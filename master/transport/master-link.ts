@@ -6,11 +6,11 @@
  */
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
-import { errorMessage } from '../common/errors.js';
-import type { LogLineSink, Logger } from '../common/logger.js';
-import { Topics } from '../common/topics.js';
-import { setNoDelayOnConnect } from '../common/mqtt-socket.js';
-import { waitForFirstConnect } from '../common/mqtt-connect.js';
+import { errorMessage } from '../../common/errors.js';
+import type { LogLineSink, Logger } from '../../common/logger.js';
+import { Topics } from '../../common/topics.js';
+import { setNoDelayOnConnect } from '../../common/mqtt-socket.js';
+import { waitForFirstConnect } from '../../common/mqtt-connect.js';
 import {
   type Assignments,
   type ClusterStatus,
@@ -25,8 +25,8 @@ import {
   logLineCodec,
   masterStatusCodec,
   workerStatusCodec,
-} from '../common/wire.js';
-import type { AssignmentSink } from './task-service.js';
+} from '../../common/wire.js';
+import type { AssignmentSink } from '../core/task-service.js';
 
 export interface MasterLinkOptions {
   url: string;

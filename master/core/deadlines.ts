@@ -6,7 +6,7 @@
  * when they can no longer apply (the task finished, its attempt ended), so
  * the heap holds only live tasks' deadlines, not hours of dead ones.
  */
-import type { Clock } from '../common/clock.js';
+import type { Clock } from '../../common/clock.js';
 import { BinaryHeap } from './binary-heap.js';
 
 export type DeadlineKind = 'queue' | 'lease' | 'run' | 'retry' | 'cancel';

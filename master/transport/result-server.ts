@@ -5,11 +5,11 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Logger } from '../common/logger.js';
-import { grpcPackageDefinition } from '../common/proto-root.js';
-import type { ProtoGrpcType } from '../common/gen/result_service.js';
-import type { ResultServiceHandlers } from '../common/gen/taskwire/v1/ResultService.js';
-import type { ResultIntake } from './result-intake.js';
+import type { Logger } from '../../common/logger.js';
+import { grpcPackageDefinition } from '../../common/proto-root.js';
+import type { ProtoGrpcType } from '../../common/gen/result_service.js';
+import type { ResultServiceHandlers } from '../../common/gen/taskwire/v1/ResultService.js';
+import type { ResultIntake } from '../core/result-intake.js';
 
 export const MAX_EVENTS_PER_BATCH = 10_000;
 const SERVICE = 'taskwire.v1.ResultService';

@@ -9,10 +9,10 @@
  * logged and counted.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { fromValue } from '../common/json-value.js';
-import { TERMINAL_STATUSES } from '../common/task-view.js';
-import type { ResultEvent__Output } from '../common/gen/taskwire/v1/ResultEvent.js';
-import type { TaskResult__Output } from '../common/gen/taskwire/v1/TaskResult.js';
+import { fromValue } from '../../common/json-value.js';
+import { TERMINAL_STATUSES } from '../../common/task-view.js';
+import type { ResultEvent__Output } from '../../common/gen/taskwire/v1/ResultEvent.js';
+import type { TaskResult__Output } from '../../common/gen/taskwire/v1/TaskResult.js';
 import type { TaskRecord } from './task-record.js';
 import type { TaskService } from './task-service.js';
 

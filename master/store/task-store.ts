@@ -3,9 +3,9 @@
  * and the most recent finished ones (bounded). A durable store implements the
  * same interface.
  */
-import type { TaskRecord } from './task-record.js';
-import { TERMINAL_STATUSES } from '../common/task-view.js';
-import { Fifo } from './fifo.js';
+import type { TaskRecord } from '../core/task-record.js';
+import { TERMINAL_STATUSES } from '../../common/task-view.js';
+import { Fifo } from '../core/fifo.js';
 
 export interface TaskStore {
   get(id: string): TaskRecord | undefined;

@@ -1,11 +1,11 @@
 /**
  * A task as the master holds it, its state machine and its public view.
  */
-import { ConflictError } from '../common/errors.js';
-import type { JsonValue } from '../common/json-value.js';
-import type { Requirement } from '../common/task-kinds.js';
-import type { TaskErrorView, TaskStatus, TaskUsageView, TaskView } from '../common/task-view.js';
-import type { SchedulableTask } from './scheduler.js';
+import { ConflictError } from '../../common/errors.js';
+import type { JsonValue } from '../../common/json-value.js';
+import type { Requirement } from '../../common/task-kinds.js';
+import type { TaskErrorView, TaskStatus, TaskUsageView, TaskView } from '../../common/task-view.js';
+import type { SchedulableTask } from '../scheduling/scheduler.js';
 
 export interface HistoryEntry {
   status: TaskStatus;

@@ -1,9 +1,9 @@
 /** The master's side of the OpenAI-compatible gateway (master/http/openai-gateway.ts). */
-import type { GatewayTasks } from './http/openai-gateway.js';
-import { taskView } from './task-record.js';
-import type { TaskService } from './task-service.js';
-import type { TaskWatchers } from './task-watchers.js';
-import type { WorkerRegistry } from './worker-registry.js';
+import type { GatewayTasks } from './openai-gateway.js';
+import { taskView } from '../core/task-record.js';
+import type { TaskService } from '../core/task-service.js';
+import type { TaskWatchers } from '../core/task-watchers.js';
+import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 
 export function gatewayTasks(tasks: TaskService, watchers: TaskWatchers, registry: WorkerRegistry): GatewayTasks {
   return {

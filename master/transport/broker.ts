@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { Aedes, type Client } from 'aedes';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../../common/logger.js';
 
 import type { BrokerPolicy, ClientIdentity } from './broker-policy.js';
 

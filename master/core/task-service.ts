@@ -12,21 +12,21 @@
  * Dead letter: status `expired` with the reason; GET /api/v1/tasks?status=expired.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../common/clock.js';
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../common/errors.js';
-import { type JsonValue, toValue } from '../common/json-value.js';
-import type { Logger } from '../common/logger.js';
-import type { ResultTokens } from '../common/result-token.js';
-import { type Requirement, requirementKey, validateTaskInput } from '../common/task-kinds.js';
-import { newTaskId } from '../common/task-id.js';
-import { TERMINAL_STATUSES, type TaskStatus } from '../common/task-view.js';
-import type { ControlCommand, TaskAssignment } from '../common/wire.js';
+import type { Clock } from '../../common/clock.js';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../common/errors.js';
+import { type JsonValue, toValue } from '../../common/json-value.js';
+import type { Logger } from '../../common/logger.js';
+import type { ResultTokens } from '../../common/result-token.js';
+import { type Requirement, requirementKey, validateTaskInput } from '../../common/task-kinds.js';
+import { newTaskId } from '../../common/task-id.js';
+import { TERMINAL_STATUSES, type TaskStatus } from '../../common/task-view.js';
+import type { ControlCommand, TaskAssignment } from '../../common/wire.js';
 import { type Deadline, type DeadlineKind, Deadlines, backoffMs } from './deadlines.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler } from '../scheduling/scheduler.js';
 import { TaskQueue } from './task-queue.js';
 import { initialState, type TaskRecord, transition } from './task-record.js';
-import type { TaskStore } from './task-store.js';
-import type { WorkerRecord, WorkerRegistry } from './worker-registry.js';
+import type { TaskStore } from '../store/task-store.js';
+import type { WorkerRecord, WorkerRegistry } from '../scheduling/worker-registry.js';
 
 export const KIND_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
 export const PRIORITY_MIN = 0;

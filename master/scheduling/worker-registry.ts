@@ -4,10 +4,10 @@
  * scheduling). Emits typed events when workers come and go.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../common/clock.js';
-import type { WorkerStatus__Output } from '../common/wire.js';
-import type { WorkerView } from '../common/task-view.js';
-import type { Requirement } from '../common/task-kinds.js';
+import type { Clock } from '../../common/clock.js';
+import type { WorkerStatus__Output } from '../../common/wire.js';
+import type { WorkerView } from '../../common/task-view.js';
+import type { Requirement } from '../../common/task-kinds.js';
 
 export type WorkerLifecycle = 'online' | 'draining' | 'offline';
 
