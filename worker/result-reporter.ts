@@ -66,10 +66,6 @@ export class ResultReporter {
     this.rotateTimer.unref();
   }
 
-  get connectedTarget(): string | undefined {
-    return this.target;
-  }
-
   /** (Re)points the reporter at a ResultService address. */
   setTarget(target: string): void {
     if (this.target === target || this.closed) return;

@@ -158,7 +158,6 @@ export class TaskRunner {
           if (r.abort.aborted) return;
           firstChunkAtMs ??= Date.now();
           if (!a.stream) return; // nobody watches partial output: the final carries it all
-          firstChunkAtMs ??= Date.now();
           const c: { text?: string; data?: ReturnType<typeof toValue> } = {};
           if (chunk.text) c.text = chunk.text;
           if (chunk.data !== undefined) c.data = toValue(chunk.data);

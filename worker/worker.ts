@@ -43,6 +43,11 @@ interface ModelControl {
   unloadModel(name: string, version?: string): Promise<void>;
 }
 
+function hasModelControl(h: TaskHandler): h is TaskHandler & ModelControl {
+  const c = h as Partial<ModelControl>;
+  return typeof c.loadModel === 'function' && typeof c.unloadModel === 'function';
+}
+
 export type WorkerLifecycleState = 'starting' | 'online' | 'draining' | 'closing' | 'closed';
 
 export interface WorkerDeps {
@@ -210,8 +215,9 @@ export class Worker {
     switch (action) {
       case 'CONTROL_ACTION_LOAD_MODEL':
       case 'CONTROL_ACTION_UNLOAD_MODEL': {
-        const infer = this.handlers.get('infer') as (TaskHandler & ModelControl) | undefined;
-        if (!infer?.loadModel || !modelName) {
+        // The handler that owns a model repository, whatever its kind is called.
+        const infer = [...this.handlers.values()].find(hasModelControl);
+        if (!infer || !modelName) {
           this.log.warn({ action, model: modelName }, 'model control ignored: no model repository or no model name');
           break;
         }

@@ -145,11 +145,6 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
     this.client.publish(this.options.topics.log(line.source ?? 'master'), logLineCodec.encode(line), { qos: 0 });
   }
 
-  /** Clears a worker's retained status (it is forgotten by every master). */
-  clearWorker(workerId: string): void {
-    this.client.publish(this.options.topics.workerStatus(workerId), Buffer.alloc(0), { qos: 1, retain: true });
-  }
-
   /** Publishes OFFLINE presence and disconnects. */
   async close(): Promise<void> {
     if (this.client.disconnected || this.client.disconnecting) return;
