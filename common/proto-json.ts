@@ -13,7 +13,7 @@
  */
 import protobuf from 'protobufjs';
 import { PayloadTooLargeError, ProtocolError } from './errors.js';
-import { fromValue, toValue, type JsonValue } from './json-value.js';
+import { assertJsonValue, fromValue, toValue, type JsonValue } from './json-value.js';
 import { protoRoot } from './proto-root.js';
 
 type Obj = Record<string, unknown>;
@@ -94,10 +94,10 @@ function decodeEnum(e: protobuf.Enum, v: unknown, path: string): string {
   throw new ProtocolError(path, `expected one of ${Object.keys(e.values).join(', ')}, got ${describe(v)}`);
 }
 
-function decodeSingle(field: protobuf.Field, v: unknown, path: string): unknown {
+function decodeSingle(field: protobuf.Field, v: unknown, path: string, plain: boolean): unknown {
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Enum) return decodeEnum(resolved, v, path);
-  if (resolved instanceof protobuf.Type) return decodeMessage(resolved, v, path);
+  if (resolved instanceof protobuf.Type) return decodeMessage(resolved, v, path, plain);
   return decodeScalar(field.type, v, path);
 }
 
@@ -124,7 +124,18 @@ function fieldByJsonKey(type: protobuf.Type, key: string): protobuf.Field | unde
   return index.get(key);
 }
 
-export function decodeMessage(type: protobuf.Type, json: unknown, path = ''): Obj {
+/**
+ * `plain`: google.protobuf.Value / Struct / ListValue stay plain JSON in the
+ * decoded object (checked once, not converted), for codecs whose users want
+ * JSON on both sides (the MQTT assignments: task input JSON -> JSON).
+ */
+export function decodeMessage(type: protobuf.Type, json: unknown, path = '', plain = false): Obj {
+  if (plain && (type.fullName === VALUE || type.fullName === STRUCT || type.fullName === LIST)) {
+    if (type.fullName === STRUCT && !isPlainObject(json)) throw new ProtocolError(path, `expected an object, got ${describe(json)}`);
+    if (type.fullName === LIST && !Array.isArray(json)) throw new ProtocolError(path, `expected an array, got ${describe(json)}`);
+    assertJsonValue(json, path);
+    return json as Obj;
+  }
   // toValue checks the JSON itself (finite numbers, depth, no non-JSON types).
   if (type.fullName === VALUE) {
     return toValue(json as JsonValue, path) as Obj;
@@ -154,14 +165,14 @@ export function decodeMessage(type: protobuf.Type, json: unknown, path = ''): Ob
       const keyType = (field as unknown as protobuf.MapField).keyType;
       for (const [mk, mv] of Object.entries(v)) {
         if (keyType !== 'string') decodeScalar(keyType, mk, `${fpath}[${mk}]`);
-        map[mk] = decodeSingle(field, mv, `${fpath}[${mk}]`);
+        map[mk] = decodeSingle(field, mv, `${fpath}[${mk}]`, plain);
       }
       out[field.name] = map;
     } else if (field.repeated) {
       if (!Array.isArray(v)) throw new ProtocolError(fpath, `expected an array, got ${describe(v)}`);
-      out[field.name] = v.map((item, i) => decodeSingle(field, item, `${fpath}[${i}]`));
+      out[field.name] = v.map((item, i) => decodeSingle(field, item, `${fpath}[${i}]`, plain));
     } else {
-      out[field.name] = decodeSingle(field, v, fpath);
+      out[field.name] = decodeSingle(field, v, fpath, plain);
     }
     if (field.partOf) {
       const oneof = field.partOf.name;
@@ -174,12 +185,12 @@ export function decodeMessage(type: protobuf.Type, json: unknown, path = ''): Ob
   return out;
 }
 
-function encodeSingle(field: protobuf.Field, v: unknown): unknown {
+function encodeSingle(field: protobuf.Field, v: unknown, plain: boolean): unknown {
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Enum) {
     return typeof v === 'number' ? (resolved.valuesById[v] ?? v) : v;
   }
-  if (resolved instanceof protobuf.Type) return encodeMessage(resolved, v);
+  if (resolved instanceof protobuf.Type) return encodeMessage(resolved, v, plain);
   if (INT64.has(field.type)) return String(v);
   if (field.type === 'bytes' && v instanceof Uint8Array) return Buffer.from(v).toString('base64');
   if ((field.type === 'double' || field.type === 'float') && typeof v === 'number' && !Number.isFinite(v)) {
@@ -200,7 +211,8 @@ function isDefault(field: protobuf.Field, v: unknown): boolean {
   return v === 0 || v === '' || v === false;
 }
 
-export function encodeMessage(type: protobuf.Type, obj: unknown): unknown {
+export function encodeMessage(type: protobuf.Type, obj: unknown, plain = false): unknown {
+  if (plain && (type.fullName === VALUE || type.fullName === STRUCT || type.fullName === LIST)) return obj;
   if (type.fullName === VALUE) return fromValue(obj as never);
   if (type.fullName === STRUCT) return fromValue({ kind: 'structValue', structValue: obj as never });
   if (type.fullName === LIST) return fromValue({ kind: 'listValue', listValue: obj as never });
@@ -211,12 +223,12 @@ export function encodeMessage(type: protobuf.Type, obj: unknown): unknown {
     if (isDefault(field, v)) continue;
     if (field.map) {
       const m: Obj = {};
-      for (const [k, mv] of Object.entries(v as Obj)) m[k] = encodeSingle(field, mv);
+      for (const [k, mv] of Object.entries(v as Obj)) m[k] = encodeSingle(field, mv, plain);
       out[field.name] = m;
     } else if (field.repeated) {
-      out[field.name] = (v as unknown[]).map((item) => encodeSingle(field, item));
+      out[field.name] = (v as unknown[]).map((item) => encodeSingle(field, item, plain));
     } else {
-      out[field.name] = encodeSingle(field, v);
+      out[field.name] = encodeSingle(field, v, plain);
     }
   }
   return out;
@@ -235,7 +247,13 @@ export interface JsonCodec<In, Out> {
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-export function jsonCodec<In, Out>(typeName: string, maxBytes = DEFAULT_MAX_PAYLOAD_BYTES): JsonCodec<In, Out> {
+export interface JsonCodecOptions {
+  /** Keep google.protobuf.Value fields as plain JSON in memory (see decodeMessage). */
+  plainValues?: boolean;
+}
+
+export function jsonCodec<In, Out>(typeName: string, maxBytes = DEFAULT_MAX_PAYLOAD_BYTES, options: JsonCodecOptions = {}): JsonCodec<In, Out> {
+  const plain = options.plainValues ?? false;
   let type: protobuf.Type | undefined;
   const t = (): protobuf.Type => (type ??= protoRoot().lookupType(typeName));
   return {
@@ -249,16 +267,16 @@ export function jsonCodec<In, Out>(typeName: string, maxBytes = DEFAULT_MAX_PAYL
       } catch (err) {
         throw new ProtocolError('', `not valid JSON: ${(err as Error).message}`);
       }
-      return decodeMessage(t(), json) as Out;
+      return decodeMessage(t(), json, '', plain) as Out;
     },
     fromJson(json) {
-      return decodeMessage(t(), json) as Out;
+      return decodeMessage(t(), json, '', plain) as Out;
     },
     encode(message) {
-      return Buffer.from(JSON.stringify(encodeMessage(t(), message)));
+      return Buffer.from(JSON.stringify(encodeMessage(t(), message, plain)));
     },
     toJson(message) {
-      return encodeMessage(t(), message) as JsonValue;
+      return encodeMessage(t(), message, plain) as JsonValue;
     },
   };
 }

@@ -3,7 +3,9 @@
  * from proto/ (types) and validated by proto-json.ts (values).
  */
 import type { WorkerStatus, WorkerStatus__Output } from './gen/taskwire/v1/WorkerStatus.js';
-import type { Assignments, Assignments__Output } from './gen/taskwire/v1/Assignments.js';
+import type { Assignments as GenAssignments, Assignments__Output as GenAssignments__Output } from './gen/taskwire/v1/Assignments.js';
+import type { TaskAssignment as GenTaskAssignment, TaskAssignment__Output as GenTaskAssignment__Output } from './gen/taskwire/v1/TaskAssignment.js';
+import type { JsonValue } from './json-value.js';
 import type { ControlCommand, ControlCommand__Output } from './gen/taskwire/v1/ControlCommand.js';
 import type { MasterStatus, MasterStatus__Output } from './gen/taskwire/v1/MasterStatus.js';
 import type { ClusterStatus, ClusterStatus__Output } from './gen/taskwire/v1/ClusterStatus.js';
@@ -11,8 +13,14 @@ import type { LogLine, LogLine__Output } from './gen/taskwire/v1/LogLine.js';
 import { jsonCodec } from './proto-json.js';
 
 export type { WorkerStatus, WorkerStatus__Output } from './gen/taskwire/v1/WorkerStatus.js';
-export type { Assignments, Assignments__Output } from './gen/taskwire/v1/Assignments.js';
-export type { TaskAssignment, TaskAssignment__Output } from './gen/taskwire/v1/TaskAssignment.js';
+/**
+ * Assignments keep the task input as plain JSON on both sides (the codec checks
+ * it once): no google.protobuf.Value form on the MQTT path.
+ */
+export type TaskAssignment = Omit<GenTaskAssignment, 'input'> & { input?: JsonValue };
+export type TaskAssignment__Output = Omit<GenTaskAssignment__Output, 'input'> & { input: JsonValue };
+export type Assignments = Omit<GenAssignments, 'tasks'> & { tasks?: TaskAssignment[] };
+export type Assignments__Output = Omit<GenAssignments__Output, 'tasks'> & { tasks: TaskAssignment__Output[] };
 export type { ControlCommand, ControlCommand__Output } from './gen/taskwire/v1/ControlCommand.js';
 export type { MasterStatus, MasterStatus__Output } from './gen/taskwire/v1/MasterStatus.js';
 export type { ClusterStatus, ClusterStatus__Output } from './gen/taskwire/v1/ClusterStatus.js';
@@ -24,7 +32,7 @@ export type { WorkerState } from './gen/taskwire/v1/WorkerState.js';
 export const MAX_MQTT_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
 export const workerStatusCodec = jsonCodec<WorkerStatus, WorkerStatus__Output>('taskwire.v1.WorkerStatus', 64 * 1024);
-export const assignmentsCodec = jsonCodec<Assignments, Assignments__Output>('taskwire.v1.Assignments', MAX_MQTT_PAYLOAD_BYTES);
+export const assignmentsCodec = jsonCodec<Assignments, Assignments__Output>('taskwire.v1.Assignments', MAX_MQTT_PAYLOAD_BYTES, { plainValues: true });
 export const controlCodec = jsonCodec<ControlCommand, ControlCommand__Output>('taskwire.v1.ControlCommand', 16 * 1024);
 export const masterStatusCodec = jsonCodec<MasterStatus, MasterStatus__Output>('taskwire.v1.MasterStatus', 16 * 1024);
 export const clusterStatusCodec = jsonCodec<ClusterStatus, ClusterStatus__Output>('taskwire.v1.ClusterStatus', 64 * 1024);

@@ -4,7 +4,7 @@
  * result per attempt, all through the ResultReporter.
  */
 import { errorMessage } from '../common/errors.js';
-import { fromValue, toValue } from '../common/json-value.js';
+import { toValue } from '../common/json-value.js';
 import type { Logger } from '../common/logger.js';
 import type { TaskAssignment__Output } from '../common/wire.js';
 import type { ResultEvent } from '../common/gen/taskwire/v1/ResultEvent.js';
@@ -138,7 +138,7 @@ export class TaskRunner {
     try {
       const handler = this.handlers.get(a.kind);
       if (!handler) throw new TaskFailure('UNSUPPORTED', `this worker does not run kind "${a.kind}"`, { retryable: true });
-      const input = a.input ? fromValue(a.input) : null;
+      const input = a.input ?? null;
       const parentLog = this.log;
       let childLog: Logger | undefined;
       const out: TaskOutput = await handler.run({

@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../../common/clock.js';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../common/errors.js';
-import { type JsonValue, toValue } from '../../common/json-value.js';
+import type { JsonValue } from '../../common/json-value.js';
 import type { Logger } from '../../common/logger.js';
 import type { ResultTokens } from '../../common/result-token.js';
 import { type Requirement, requirementKey, validateTaskInput } from '../../common/task-kinds.js';
@@ -329,7 +329,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
         task_id: task.id,
         attempt: task.attempt,
         kind: task.kind,
-        input: toValue(task.input),
+        input: task.input,
         result_token: (task.token = this.tokens.issue(task.id, task.attempt, worker.id)),
         deadline_ms: now + task.timeoutMs,
         priority: task.priority,
