@@ -68,6 +68,12 @@ export interface MasterOptions {
   maxInputBytes?: number;
   /** Finished tasks kept in memory for GET /tasks/:id (default 100000). */
   maxFinishedTasks?: number;
+  /**
+   * Bytes of finished tasks' input and result kept in memory (default 256 MiB,
+   * `TASKWIRE_CACHE_MAX_BYTES`). With a data dir older ones are read back from
+   * disk on demand; the memory store forgets them.
+   */
+  cacheMaxBytes?: number;
   /** Log to stdout (default true). */
   logToStdout?: boolean;
   /**
@@ -108,6 +114,7 @@ export const MASTER_DEFAULTS = {
   clusterStatusIntervalMs: 2000,
   maxInputBytes: 1024 * 1024,
   maxFinishedTasks: 100_000,
+  cacheMaxBytes: 256 * 1024 * 1024,
   logToStdout: true,
   apiKeys: [] as string[],
 } as const;
@@ -161,6 +168,7 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     clusterStatusIntervalMs: positiveInt('clusterStatusIntervalMs', o.clusterStatusIntervalMs, 50),
     maxInputBytes: positiveInt('TASKWIRE_MAX_INPUT_BYTES', o.maxInputBytes, 1024),
     maxFinishedTasks: positiveInt('maxFinishedTasks', o.maxFinishedTasks),
+    cacheMaxBytes: positiveInt('TASKWIRE_CACHE_MAX_BYTES', o.cacheMaxBytes, 1024 * 1024),
     logToStdout: o.logToStdout,
     apiKeys: o.apiKeys,
   };
@@ -207,6 +215,7 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     anonymousRead: envEnum(env, 'TASKWIRE_MQTT_ANONYMOUS_READ', ['off', 'localhost', 'any'] as const),
     resultTtlMs: envInt(env, 'TASKWIRE_RESULT_TTL_MS', { min: 1000 }),
     maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: 64 * 1024 * 1024 }),
+    cacheMaxBytes: envInt(env, 'TASKWIRE_CACHE_MAX_BYTES', { min: 1024 * 1024, max: Number.MAX_SAFE_INTEGER }),
     apiKeys: (await envSecret(env, 'TASKWIRE_API_KEYS'))?.split(/[\s,]+/).filter(Boolean),
   };
 }

@@ -127,9 +127,10 @@ export class Master {
       (resolved.dataDir
         ? new SqliteTaskStore({
             path: join(resolved.dataDir, 'taskwire.db'),
+            maxCachedFinishedBytes: resolved.cacheMaxBytes,
             onFatal: (err) => logger.logger.fatal({ err: err.message }, 'the durable task store failed: submits are refused from now on'),
           })
-        : new MemoryTaskStore(resolved.maxFinishedTasks));
+        : new MemoryTaskStore(resolved.maxFinishedTasks, resolved.cacheMaxBytes));
     // Result tokens must verify across restarts, and workers keep their
     // cluster token: keep both with the tasks.
     if (!resolved.resultSecret) {

@@ -18,6 +18,7 @@ import { requirementKey } from '../../common/task-kinds.js';
 import { SqliteWriter, type WriteBatch } from './sqlite-writer.js';
 import type { TaskStore } from './task-store.js';
 import { Fifo } from '../core/fifo.js';
+import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
@@ -43,6 +44,8 @@ export interface SqliteTaskStoreOptions {
   onFatal?: (err: Error) => void;
   /** Finished tasks kept in memory besides the disk copy (default 10000). */
   maxCachedFinished?: number;
+  /** Bytes of finished tasks' input and result kept in memory (default 256 MiB); older ones are read back from disk. */
+  maxCachedFinishedBytes?: number;
   /** Rows deleted per pruning transaction (default 5000), so writes are never held up for long. */
   pruneChunkRows?: number;
 }
@@ -201,6 +204,10 @@ export class SqliteTaskStore implements TaskStore {
   private flushScheduled = false;
   private closed = false;
   private readonly maxCachedFinished: number;
+  private readonly maxCachedFinishedBytes: number;
+  /** Estimated payload bytes of each cached finished task, and their sum. */
+  private readonly cachedBytes = new Map<string, number>();
+  private cachedBytesTotal = 0;
   private readonly stmt: {
     get: Database.Statement<[string], Row>;
     byIdem: Database.Statement<[string], Row>;
@@ -214,9 +221,15 @@ export class SqliteTaskStore implements TaskStore {
   };
   readonly stats = { transactions: 0, rows: 0 };
 
+  /** Estimated bytes of the finished tasks' payloads held in memory (bounded by maxCachedFinishedBytes). */
+  get cachedPayloadBytes(): number {
+    return this.cachedBytesTotal;
+  }
+
   constructor(options: SqliteTaskStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
     this.maxCachedFinished = options.maxCachedFinished ?? 10_000;
+    this.maxCachedFinishedBytes = options.maxCachedFinishedBytes ?? DEFAULT_CACHE_MAX_BYTES;
     const db = new Database(options.path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
@@ -252,7 +265,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   get(id: string): TaskRecord | undefined {
-    const cached = this.live.get(id) ?? this.recentFinished.get(id);
+    const cached = this.live.get(id) ?? this.recentFinished.get(id) ?? this.dirty.get(id)?.task;
     if (cached) return cached;
     const row = this.stmt.get.get(id);
     return row ? deserialize(row) : undefined;
@@ -287,7 +300,13 @@ export class SqliteTaskStore implements TaskStore {
       this.live.delete(task.id);
       if (!this.recentFinished.has(task.id)) this.finishedOrder.push(task.id);
       this.recentFinished.set(task.id, task);
-      while (this.recentFinished.size > this.maxCachedFinished) this.forgetFinished(this.finishedOrder.shift()!);
+      const bytes = approxPayloadBytes(task.input) + approxPayloadBytes(task.result);
+      this.cachedBytesTotal += bytes - (this.cachedBytes.get(task.id) ?? 0);
+      this.cachedBytes.set(task.id, bytes);
+      // Bounded by count and by bytes; the disk copy stays (get() reads it back).
+      while (this.recentFinished.size > this.maxCachedFinished || (this.cachedBytesTotal > this.maxCachedFinishedBytes && this.recentFinished.size > 1)) {
+        this.forgetFinished(this.finishedOrder.shift()!);
+      }
     } else {
       this.live.set(task.id, task);
     }
@@ -302,6 +321,8 @@ export class SqliteTaskStore implements TaskStore {
     const t = this.recentFinished.get(id);
     if (!t) return;
     this.recentFinished.delete(id);
+    this.cachedBytesTotal -= this.cachedBytes.get(id) ?? 0;
+    this.cachedBytes.delete(id);
     if (t.idempotencyKey && this.idem.get(t.idempotencyKey) === id) this.idem.delete(t.idempotencyKey);
   }
 

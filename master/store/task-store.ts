@@ -6,6 +6,7 @@
 import type { TaskRecord } from '../core/task-record.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
 import { Fifo } from '../core/fifo.js';
+import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
 
 export interface TaskStore {
   get(id: string): TaskRecord | undefined;
@@ -39,9 +40,19 @@ export class MemoryTaskStore implements TaskStore {
   /** Finished ids in finish order, for bounded retention. */
   private readonly finished = new Fifo<string>();
   private readonly maxFinished: number;
+  private readonly maxFinishedBytes: number;
+  private readonly finishedBytes = new Map<string, number>();
+  private finishedBytesTotal = 0;
 
-  constructor(maxFinished: number) {
+  /** Keeps at most `maxFinished` finished tasks and `maxFinishedBytes` of their payloads (a memory store forgets older ones). */
+  constructor(maxFinished: number, maxFinishedBytes = DEFAULT_CACHE_MAX_BYTES) {
     this.maxFinished = maxFinished;
+    this.maxFinishedBytes = maxFinishedBytes;
+  }
+
+  /** Estimated bytes of the finished tasks' payloads held (bounded by maxFinishedBytes). */
+  get cachedPayloadBytes(): number {
+    return this.finishedBytesTotal;
   }
 
   get(id: string): TaskRecord | undefined {
@@ -59,9 +70,14 @@ export class MemoryTaskStore implements TaskStore {
       if (task.idempotencyKey) this.idem.set(task.idempotencyKey, task.id);
     }
     if (TERMINAL_STATUSES.has(task.status) && task.history.at(-1)?.status === task.status && task.finishedAtMs !== null) {
-      this.finished.push(task.id);
-      while (this.finished.size > this.maxFinished) {
+      if (!this.finishedBytes.has(task.id)) this.finished.push(task.id);
+      const bytes = approxPayloadBytes(task.input) + approxPayloadBytes(task.result);
+      this.finishedBytesTotal += bytes - (this.finishedBytes.get(task.id) ?? 0);
+      this.finishedBytes.set(task.id, bytes);
+      while (this.finished.size > this.maxFinished || (this.finishedBytesTotal > this.maxFinishedBytes && this.finished.size > 1)) {
         const old = this.finished.shift()!;
+        this.finishedBytesTotal -= this.finishedBytes.get(old) ?? 0;
+        this.finishedBytes.delete(old);
         const rec = this.tasks.get(old);
         if (rec && TERMINAL_STATUSES.has(rec.status)) {
           this.tasks.delete(old);
