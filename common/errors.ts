@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'UNAVAILABLE'
+  | 'RESOURCE_EXHAUSTED'
   | 'CLOSED'
   | 'INTERNAL';
 
@@ -93,4 +94,14 @@ export class ClosedError extends TaskwireError {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A caller holds too much at once (queued bytes, ...): retry later (HTTP 429 with Retry-After). */
+export class ResourceExhaustedError extends TaskwireError {
+  readonly retryAfterS: number;
+  constructor(message: string, retryAfterS = 1) {
+    super('RESOURCE_EXHAUSTED', message);
+    this.name = 'ResourceExhaustedError';
+    this.retryAfterS = retryAfterS;
+  }
 }

@@ -1,6 +1,6 @@
 /** Maps taskwire errors to HTTP responses `{error: {code, message, field?}}` (the only place that does). */
 import type { ErrorRequestHandler, Response } from 'express';
-import { TaskwireError, ValidationError, errorMessage } from '../../common/errors.js';
+import { ResourceExhaustedError, TaskwireError, ValidationError, errorMessage } from '../../common/errors.js';
 
 const STATUS: Record<string, number> = {
   BAD_REQUEST: 400,
@@ -10,6 +10,7 @@ const STATUS: Record<string, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  RESOURCE_EXHAUSTED: 429,
   UNAVAILABLE: 503,
   CLOSED: 503,
 };
@@ -18,6 +19,7 @@ export function sendError(res: Response, err: unknown): void {
   if (err instanceof TaskwireError) {
     const body: { code: string; message: string; field?: string } = { code: err.code, message: err.message };
     if (err instanceof ValidationError) body.field = err.field;
+    if (err instanceof ResourceExhaustedError) res.set('Retry-After', String(err.retryAfterS));
     res.status(STATUS[err.code] ?? 500).json({ error: body });
     return;
   }
