@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { ModelInfo as _taskwire_v1_ModelInfo, ModelInfo__Output as _taskwire_v1_ModelInfo__Output } from './taskwire/v1/ModelInfo.js';
+import type { WorkerLoad as _taskwire_v1_WorkerLoad, WorkerLoad__Output as _taskwire_v1_WorkerLoad__Output } from './taskwire/v1/WorkerLoad.js';
 import type { WorkerStatus as _taskwire_v1_WorkerStatus, WorkerStatus__Output as _taskwire_v1_WorkerStatus__Output } from './taskwire/v1/WorkerStatus.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -12,6 +13,7 @@ export interface ProtoGrpcType {
   taskwire: {
     v1: {
       ModelInfo: MessageTypeDefinition<_taskwire_v1_ModelInfo, _taskwire_v1_ModelInfo__Output>
+      WorkerLoad: MessageTypeDefinition<_taskwire_v1_WorkerLoad, _taskwire_v1_WorkerLoad__Output>
       WorkerState: EnumTypeDefinition
       WorkerStatus: MessageTypeDefinition<_taskwire_v1_WorkerStatus, _taskwire_v1_WorkerStatus__Output>
     }

@@ -2,6 +2,7 @@
 
 import type { WorkerState as _taskwire_v1_WorkerState, WorkerState__Output as _taskwire_v1_WorkerState__Output } from '../../taskwire/v1/WorkerState.js';
 import type { ModelInfo as _taskwire_v1_ModelInfo, ModelInfo__Output as _taskwire_v1_ModelInfo__Output } from '../../taskwire/v1/ModelInfo.js';
+import type { WorkerLoad as _taskwire_v1_WorkerLoad, WorkerLoad__Output as _taskwire_v1_WorkerLoad__Output } from '../../taskwire/v1/WorkerLoad.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface WorkerStatus {
@@ -47,6 +48,12 @@ export interface WorkerStatus {
    * Why it went offline or is draining, if it says.
    */
   'reason'?: (string);
+  /**
+   * What the worker's host is busy with, if it reports it (the `least-load`
+   * placement strategy reads it; a worker that sends none is placed by its
+   * in-flight count).
+   */
+  'load'?: (_taskwire_v1_WorkerLoad | null);
 }
 
 export interface WorkerStatus__Output {
@@ -92,4 +99,10 @@ export interface WorkerStatus__Output {
    * Why it went offline or is draining, if it says.
    */
   'reason': (string);
+  /**
+   * What the worker's host is busy with, if it reports it (the `least-load`
+   * placement strategy reads it; a worker that sends none is placed by its
+   * in-flight count).
+   */
+  'load': (_taskwire_v1_WorkerLoad__Output | null);
 }

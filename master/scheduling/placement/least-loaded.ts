@@ -1,0 +1,34 @@
+/**
+ * `least-loaded` (the default): the eligible worker with the lowest
+ * in-flight / capacity; ties go round-robin, starting after the last pick.
+ */
+import { z } from 'zod';
+import type { PlacementCandidate, PlacementContext, PlacementStrategy } from './placement-strategy.js';
+
+export const leastLoadedConfig = z.object({}).strict();
+export type LeastLoadedConfig = z.infer<typeof leastLoadedConfig>;
+
+export class LeastLoaded implements PlacementStrategy {
+  readonly name = 'least-loaded';
+  private rr = 0;
+
+  pick<C extends PlacementCandidate>({ candidates, eligible }: PlacementContext<C>): C | undefined {
+    const n = candidates.length;
+    let best: C | undefined;
+    let bestLoad = Infinity;
+    let bestIndex = -1;
+    for (let k = 0; k < n; k++) {
+      const i = (this.rr + k) % n;
+      const w = candidates[i]!;
+      if (!eligible(w)) continue;
+      const load = w.inFlight.size / w.capacity;
+      if (load < bestLoad) {
+        best = w;
+        bestLoad = load;
+        bestIndex = i;
+      }
+    }
+    if (best) this.rr = (bestIndex + 1) % n;
+    return best;
+  }
+}
