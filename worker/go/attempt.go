@@ -13,7 +13,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
-	pb "taskwire/worker/gen/taskwirev1"
+	pb "taskwire/taskwire-worker/gen/taskwirev1"
 )
 
 // abort says why an attempt's context was cancelled.

@@ -1,8 +1,11 @@
 #!/bin/sh
-# Builds the Go worker into worker/go/.build/taskwire-worker with Debian's Go
-# toolchain and libraries only: GOPATH mode over /usr/share/gocode, no module
-# downloads. Generates the protocol code from proto/ first if it is missing.
-# Serialised with a lock, so that workers started together do not race.
+# Builds the Go worker (a Go module: grpc-go, paho.mqtt.golang and protobuf-go
+# from the module proxy, pinned by go.mod/go.sum) into
+# worker/go/.build/taskwire-worker. The protocol code in gen/ is generated from
+# proto/ by gen_stubs.sh and committed, so that `go install` works from a
+# checkout; it is regenerated here only when a .proto file is newer and protoc
+# is installed. Serialised with a lock, so that workers started together do not
+# race. Set GOFLAGS=-mod=mod GOPROXY=off to build from the module cache alone.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/.build"
@@ -12,13 +15,10 @@ mkdir -p "$build"
     flock 9
   fi
   stamp="$here/gen/taskwirev1/worker.pb.go"
-  # (Re)generate when the code is missing or older than a .proto file.
-  if [ ! -f "$stamp" ] || [ -n "$(find "$here/../../proto" -name '*.proto' -newer "$stamp" 2> /dev/null)" ]; then
+  if command -v protoc > /dev/null 2>&1 && command -v protoc-gen-go > /dev/null 2>&1 \
+    && { [ ! -f "$stamp" ] || [ -n "$(find "$here/../../proto" -name '*.proto' -newer "$stamp" 2> /dev/null)" ]; }; then
     "$here/gen_stubs.sh" >&2
   fi
-  mkdir -p "$build/gopath/src/taskwire" "$build/cache"
-  ln -sfn "$here" "$build/gopath/src/taskwire/worker"
-  cd "$build/gopath/src/taskwire/worker"
-  GO111MODULE=off GOFLAGS="" GOPATH="$build/gopath:/usr/share/gocode" GOCACHE="$build/cache" \
-    go build -o "$build/taskwire-worker" . >&2
+  cd "$here"
+  go build -trimpath -o "$build/taskwire-worker" . >&2
 ) 9> "$build/.lock"

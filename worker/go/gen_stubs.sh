@@ -1,6 +1,6 @@
 #!/bin/sh
 # Generates the Go protobuf + gRPC code of protocol v1 from proto/ into
-# worker/go/gen/taskwirev1 (gitignored; never edit by hand) with Debian's
+# worker/go/gen/taskwirev1 (committed, so that `go install` works; never edit by hand) with Debian's
 # protobuf-compiler, protoc-gen-go and protoc-gen-go-grpc. The .proto files
 # declare no go_package, so it is given with M options (PROTOCOL.md section 19).
 #   usage: worker/go/gen_stubs.sh [PROTO_DIR] [OUT_DIR]
@@ -8,7 +8,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 proto=${1:-"$here/../../proto"}
 out=${2:-"$here/gen/taskwirev1"}
-pkg="taskwire/worker/gen/taskwirev1"
+pkg="taskwire/taskwire-worker/gen/taskwirev1"
 if [ ! -f "$proto/taskwire/v1/worker.proto" ]; then
   echo "gen_stubs.sh: no taskwire/v1/*.proto under $proto" >&2
   exit 1

@@ -1,6 +1,6 @@
-// Command taskwire-worker is a taskwire protocol v1 worker in Go, built from
-// Debian's packages alone (paho.mqtt.golang, grpc-go, protobuf-go; code
-// generated from proto/ by gen_stubs.sh). It runs echo and sleep.
+// Command taskwire-worker is a taskwire protocol v1 worker in Go, a Go module
+// over paho.mqtt.golang, grpc-go and protobuf-go (code in gen/ generated from
+// proto/ by gen_stubs.sh). It runs echo and sleep.
 package main
 
 import (

@@ -15,10 +15,11 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
-	pb "taskwire/worker/gen/taskwirev1"
+	pb "taskwire/taskwire-worker/gen/taskwirev1"
 )
 
 type attemptKey struct {
@@ -45,7 +46,7 @@ func (r *reporter) setTarget(target string) {
 		r.mu.Unlock()
 		return
 	}
-	conn, err := grpc.Dial(target, grpc.WithInsecure(),
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}))
 	if err != nil {
 		r.mu.Unlock()

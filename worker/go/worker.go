@@ -15,7 +15,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	pb "taskwire/worker/gen/taskwirev1"
+	pb "taskwire/taskwire-worker/gen/taskwirev1"
 )
 
 const (
