@@ -4,9 +4,10 @@
  * - `infer` (ONNX models in the model repository) and `ocr` (PP-OCR), whose
  *   models load in the background: the worker registers at once and
  *   advertises each model ready when it is.
+ * - `image` (sharp), always (TASKWIRE_IMAGE_MAX_PIXELS bounds decoded images).
  * A handler that cannot serve is left out, so the worker does not claim its kind.
  */
-import { type Env, envBool, envEnum, envString } from '../common/env.js';
+import { type Env, envBool, envEnum, envInt, envString } from '../common/env.js';
 import type { Logger } from '../common/logger.js';
 import { ConfigError, errorMessage } from '../common/errors.js';
 import type { TaskHandler } from '../worker/handlers/task-handler.js';
@@ -47,12 +48,24 @@ export async function handlersFromEnv(env: Env, log: Logger, kinds: string[] | u
       log,
       { start: false },
     );
-    for (const h of handlers) {
-      if (!wants(h.kind)) continue;
-      out.push(h);
-      // Load in the background; models turn ready (and the status says so) when loaded.
-      void h.start?.().catch((err: unknown) => log.error({ kind: h.kind, err: errorMessage(err) }, 'models failed to load'));
-    }
+    // Models load once the worker is online (startHandlersInBackground).
+    for (const h of handlers) if (wants(h.kind)) out.push(h);
+  }
+  if (wants('image')) {
+    // sharp loads libvips: only when the kind is wanted.
+    const { ImageHandler } = await import('../worker/handlers/image/image-handler.js');
+    out.push(new ImageHandler({ maxPixels: envInt(env, 'TASKWIRE_IMAGE_MAX_PIXELS', { min: 1 }) }));
   }
   return out;
+}
+
+/**
+ * Loads the handlers' models in the background; models turn ready (and the
+ * status says so) when loaded. Called once the worker is online, so a worker
+ * the broker refuses stops without half-loaded models failing on the way out.
+ */
+export function startHandlersInBackground(handlers: TaskHandler[], log: Logger): void {
+  for (const h of handlers) {
+    void h.start?.().catch((err: unknown) => log.error({ kind: h.kind, err: errorMessage(err) }, 'models failed to load'));
+  }
 }

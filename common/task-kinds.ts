@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { echoInput, sleepInput } from './kinds/diagnostic.js';
 import { llmKind } from './kinds/llm.js';
 import { inferKind, ocrKind } from './kinds/inference.js';
+import { imageKind } from './kinds/image.js';
 import { ValidationError } from './errors.js';
 import type { JsonValue } from './json-value.js';
 
@@ -25,6 +26,7 @@ export const KIND_SPECS: Record<string, KindSpec> = {
   llm: llmKind,
   infer: inferKind,
   ocr: ocrKind,
+  image: imageKind,
 };
 
 export const DIAGNOSTIC_KINDS = Object.keys(KIND_SPECS).filter((k) => KIND_SPECS[k]!.diagnostic);

@@ -195,6 +195,11 @@ export class ResultReporter {
     attempt(0);
   }
 
+  /** The ResultService client (blob calls, see blob-client.ts); undefined before setTarget. */
+  get service(): ResultServiceClient | undefined {
+    return this.client;
+  }
+
   fetchSecrets(req: FetchSecretsRequest): Promise<Record<string, string>> {
     return new Promise((resolve, reject) => {
       if (!this.client) {

@@ -10,6 +10,7 @@ import type { TaskAssignment__Output } from '../common/wire.js';
 import type { ResultEvent } from '../common/gen/taskwire/v1/ResultEvent.js';
 import type { TaskResult } from '../common/gen/taskwire/v1/TaskResult.js';
 import type { ResultReporter } from './result-reporter.js';
+import { grpcTaskBlobs } from './blob-client.js';
 import { TaskFailure, type TaskHandler, type TaskOutput } from './handlers/task-handler.js';
 
 export type AbortKind = 'cancelled' | 'deadline' | 'shutdown';
@@ -167,6 +168,7 @@ export class TaskRunner {
           a.secret_names.length === 0
             ? Promise.resolve({})
             : this.reporter.fetchSecrets({ task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
+        blobs: grpcTaskBlobs(() => this.reporter.service, { task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
       });
       if (r.abort.aborted) throw r.abort.reason;
       result.output = toValue(out.output);

@@ -4,9 +4,13 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { ListValue as _google_protobuf_ListValue, ListValue__Output as _google_protobuf_ListValue__Output } from './google/protobuf/ListValue.js';
 import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from './google/protobuf/Struct.js';
 import type { Value as _google_protobuf_Value, Value__Output as _google_protobuf_Value__Output } from './google/protobuf/Value.js';
+import type { BlobChunk as _taskwire_v1_BlobChunk, BlobChunk__Output as _taskwire_v1_BlobChunk__Output } from './taskwire/v1/BlobChunk.js';
+import type { FetchBlobRequest as _taskwire_v1_FetchBlobRequest, FetchBlobRequest__Output as _taskwire_v1_FetchBlobRequest__Output } from './taskwire/v1/FetchBlobRequest.js';
 import type { FetchSecretsRequest as _taskwire_v1_FetchSecretsRequest, FetchSecretsRequest__Output as _taskwire_v1_FetchSecretsRequest__Output } from './taskwire/v1/FetchSecretsRequest.js';
 import type { FetchSecretsResponse as _taskwire_v1_FetchSecretsResponse, FetchSecretsResponse__Output as _taskwire_v1_FetchSecretsResponse__Output } from './taskwire/v1/FetchSecretsResponse.js';
 import type { Heartbeat as _taskwire_v1_Heartbeat, Heartbeat__Output as _taskwire_v1_Heartbeat__Output } from './taskwire/v1/Heartbeat.js';
+import type { PutBlobChunk as _taskwire_v1_PutBlobChunk, PutBlobChunk__Output as _taskwire_v1_PutBlobChunk__Output } from './taskwire/v1/PutBlobChunk.js';
+import type { PutBlobResponse as _taskwire_v1_PutBlobResponse, PutBlobResponse__Output as _taskwire_v1_PutBlobResponse__Output } from './taskwire/v1/PutBlobResponse.js';
 import type { ResultBatch as _taskwire_v1_ResultBatch, ResultBatch__Output as _taskwire_v1_ResultBatch__Output } from './taskwire/v1/ResultBatch.js';
 import type { ResultChunk as _taskwire_v1_ResultChunk, ResultChunk__Output as _taskwire_v1_ResultChunk__Output } from './taskwire/v1/ResultChunk.js';
 import type { ResultEvent as _taskwire_v1_ResultEvent, ResultEvent__Output as _taskwire_v1_ResultEvent__Output } from './taskwire/v1/ResultEvent.js';
@@ -33,10 +37,14 @@ export interface ProtoGrpcType {
   }
   taskwire: {
     v1: {
+      BlobChunk: MessageTypeDefinition<_taskwire_v1_BlobChunk, _taskwire_v1_BlobChunk__Output>
       Disposition: EnumTypeDefinition
+      FetchBlobRequest: MessageTypeDefinition<_taskwire_v1_FetchBlobRequest, _taskwire_v1_FetchBlobRequest__Output>
       FetchSecretsRequest: MessageTypeDefinition<_taskwire_v1_FetchSecretsRequest, _taskwire_v1_FetchSecretsRequest__Output>
       FetchSecretsResponse: MessageTypeDefinition<_taskwire_v1_FetchSecretsResponse, _taskwire_v1_FetchSecretsResponse__Output>
       Heartbeat: MessageTypeDefinition<_taskwire_v1_Heartbeat, _taskwire_v1_Heartbeat__Output>
+      PutBlobChunk: MessageTypeDefinition<_taskwire_v1_PutBlobChunk, _taskwire_v1_PutBlobChunk__Output>
+      PutBlobResponse: MessageTypeDefinition<_taskwire_v1_PutBlobResponse, _taskwire_v1_PutBlobResponse__Output>
       ResultBatch: MessageTypeDefinition<_taskwire_v1_ResultBatch, _taskwire_v1_ResultBatch__Output>
       ResultChunk: MessageTypeDefinition<_taskwire_v1_ResultChunk, _taskwire_v1_ResultChunk__Output>
       ResultEvent: MessageTypeDefinition<_taskwire_v1_ResultEvent, _taskwire_v1_ResultEvent__Output>

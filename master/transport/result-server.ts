@@ -10,6 +10,7 @@ import { grpcPackageDefinition } from '../../common/proto-root.js';
 import type { ProtoGrpcType } from '../../common/gen/result_service.js';
 import type { ResultServiceHandlers } from '../../common/gen/taskwire/v1/ResultService.js';
 import type { ResultIntake } from '../core/result-intake.js';
+import { type blobHandlers } from './blob-service.js';
 
 export const MAX_EVENTS_PER_BATCH = 10_000;
 const SERVICE = 'taskwire.v1.ResultService';
@@ -21,7 +22,15 @@ export interface ResultServerOptions {
   log: Logger;
   /** Called for each malformed call or event (metrics). */
   onInvalid?: (reason: string) => void;
+  /** FetchBlob / PutBlob (blob-service.ts); UNIMPLEMENTED without. */
+  blobs?: ReturnType<typeof blobHandlers>;
 }
+
+const unimplemented = { code: grpc.status.UNIMPLEMENTED, details: 'this master has no blob store' } as grpc.ServiceError;
+const NO_BLOBS: Pick<ResultServiceHandlers, 'FetchBlob' | 'PutBlob'> = {
+  FetchBlob: (call) => call.destroy(Object.assign(new Error(unimplemented.details), unimplemented)),
+  PutBlob: (_call, callback) => callback(unimplemented, null),
+};
 
 function invalid(callback: grpc.sendUnaryData<never>, message: string): void {
   callback({ code: grpc.status.INVALID_ARGUMENT, details: message } as grpc.ServiceError, null);
@@ -107,6 +116,7 @@ export class ResultServer {
         }
         callback(null, { secrets: out });
       },
+      ...(options.blobs ?? NO_BLOBS),
     };
     // Count undecodable requests too (grpc-js answers them with INTERNAL before any handler runs).
     const service = Object.fromEntries(

@@ -42,6 +42,14 @@ export interface TaskContext {
   emit(chunk: TaskChunk): void;
   /** Secrets named by the assignment (fetched over gRPC with the result token). */
   secrets(): Promise<Record<string, string>>;
+  /** The master's blob store (gRPC FetchBlob / PutBlob with the result token); absent when not connected. */
+  readonly blobs?: TaskBlobs;
+}
+
+/** Big binaries (images) go over gRPC, never over MQTT. */
+export interface TaskBlobs {
+  fetch(id: string): Promise<Buffer>;
+  put(data: Buffer, contentType: string): Promise<{ id: string; size: number }>;
 }
 
 /** Codes handlers use for TaskFailure; shown to users, stable for clients. */

@@ -1,0 +1,121 @@
+/**
+ * Content-addressed blob store (images in, images out) in the data dir:
+ * `<dir>/<aa>/<sha256>` holds the bytes, `<sha256>.type` the content type.
+ * Writes go to a temp file and are renamed into place, so a reader never
+ * sees half a blob and the same bytes are stored once. `derived/<key>`
+ * remembers which output a (input, chain) produced, so a repeat is not
+ * processed twice.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface BlobStoreOptions {
+  /** Directory of the blobs (default: a fresh temp dir, gone with the machine). */
+  dir?: string;
+  /** Largest blob in bytes (default 50 MB). */
+  maxBytes?: number;
+}
+
+export const BLOB_DEFAULTS = { maxBytes: 50 * 1024 * 1024 } as const;
+
+export interface BlobInfo {
+  id: string;
+  size: number;
+  contentType: string;
+}
+
+export const BLOB_ID = /^[0-9a-f]{64}$/;
+
+export class BlobTooLargeError extends Error {
+  readonly code = 'BLOB_TOO_LARGE';
+  constructor(readonly limit: number) {
+    super(`blob larger than the limit of ${limit} bytes`);
+    this.name = 'BlobTooLargeError';
+  }
+}
+
+export class BlobNotFoundError extends Error {
+  readonly code = 'BLOB_NOT_FOUND';
+  constructor(readonly id: string) {
+    super(`no blob ${id}`);
+    this.name = 'BlobNotFoundError';
+  }
+}
+
+export function sha256Hex(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export class BlobStore {
+  readonly dir: string;
+  readonly maxBytes: number;
+
+  constructor(options: BlobStoreOptions = {}) {
+    this.dir = options.dir || mkdtempSync(join(tmpdir(), 'taskwire-blobs-'));
+    this.maxBytes = options.maxBytes ?? BLOB_DEFAULTS.maxBytes;
+    mkdirSync(join(this.dir, 'derived'), { recursive: true });
+  }
+
+  private path(id: string): string {
+    if (!BLOB_ID.test(id)) throw new BlobNotFoundError(id);
+    return join(this.dir, id.slice(0, 2), id);
+  }
+
+  async put(data: Buffer, contentType: string): Promise<BlobInfo> {
+    if (data.length > this.maxBytes) throw new BlobTooLargeError(this.maxBytes);
+    const id = sha256Hex(data);
+    const file = this.path(id);
+    const info = { id, size: data.length, contentType: contentType || 'application/octet-stream' };
+    if (await this.has(id)) return info;
+    await mkdir(join(this.dir, id.slice(0, 2)), { recursive: true });
+    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(`${file}.type`, info.contentType);
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+    return info;
+  }
+
+  async has(id: string): Promise<boolean> {
+    try {
+      await stat(this.path(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async info(id: string): Promise<BlobInfo> {
+    const file = this.path(id);
+    try {
+      const st = await stat(file);
+      const contentType = await readFile(`${file}.type`, 'utf8').catch(() => 'application/octet-stream');
+      return { id, size: st.size, contentType };
+    } catch {
+      throw new BlobNotFoundError(id);
+    }
+  }
+
+  async get(id: string): Promise<{ info: BlobInfo; data: Buffer }> {
+    const info = await this.info(id);
+    return { info, data: await readFile(this.path(id)) };
+  }
+
+  /** Records that `key` (a hash of input and chain) produced blob `id`. */
+  async link(key: string, id: string): Promise<void> {
+    await writeFile(join(this.dir, 'derived', sha256Hex(key)), id);
+  }
+
+  /** The blob `key` produced earlier, if it is still here. */
+  async derived(key: string): Promise<string | undefined> {
+    const id = await readFile(join(this.dir, 'derived', sha256Hex(key)), 'utf8').catch(() => undefined);
+    return id && (await this.has(id)) ? id : undefined;
+  }
+
+  /** Removes a temp dir this store made (tests). */
+  async destroy(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The blob half of taskwire.v1.ResultService: FetchBlob (server stream) and
+ * PutBlob (client stream), so images never travel on MQTT. A call is allowed
+ * only for an unfinished attempt holding its result token (`authorize`).
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../common/logger.js';
+import type { BlobChunk } from '../../common/gen/taskwire/v1/BlobChunk.js';
+import type { FetchBlobRequest__Output } from '../../common/gen/taskwire/v1/FetchBlobRequest.js';
+import type { PutBlobChunk__Output } from '../../common/gen/taskwire/v1/PutBlobChunk.js';
+import type { PutBlobResponse } from '../../common/gen/taskwire/v1/PutBlobResponse.js';
+import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
+
+export const BLOB_CHUNK_BYTES = 1024 * 1024;
+
+export interface BlobIdent {
+  task_id: string;
+  attempt: number;
+  worker_id: string;
+  result_token: string;
+}
+
+export interface BlobServiceOptions {
+  blobs: BlobStore;
+  /** Why the attempt may not touch blobs (bad token, finished, ...), or undefined when it may; `blobId` for fetches. */
+  authorize: (ident: BlobIdent, blobId?: string) => string | undefined;
+  log: Logger;
+}
+
+type Fail = { code: grpc.status; details: string };
+const fail = (code: grpc.status, details: string): Fail => ({ code, details });
+
+export function blobHandlers({ blobs, authorize, log }: BlobServiceOptions) {
+  return {
+    FetchBlob(call: grpc.ServerWritableStream<FetchBlobRequest__Output, BlobChunk>) {
+      const r = call.request;
+      const denied = authorize(r, r.blob_id);
+      if (denied) {
+        call.destroy(Object.assign(new Error(denied), fail(grpc.status.PERMISSION_DENIED, denied)));
+        return;
+      }
+      void blobs.get(r.blob_id).then(
+        ({ info, data }) => {
+          for (let off = 0; off === 0 || off < data.length; off += BLOB_CHUNK_BYTES) {
+            const piece = data.subarray(off, off + BLOB_CHUNK_BYTES);
+            call.write(off === 0 ? { data: piece, content_type: info.contentType, size: info.size } : { data: piece });
+          }
+          call.end();
+        },
+        (err: unknown) => {
+          const e = err instanceof BlobNotFoundError ? fail(grpc.status.NOT_FOUND, err.message) : fail(grpc.status.INTERNAL, 'blob read failed');
+          if (!(err instanceof BlobNotFoundError)) log.error({ err: (err as Error).message }, 'blob read failed');
+          call.destroy(Object.assign(new Error(e.details), e));
+        },
+      );
+    },
+    PutBlob(call: grpc.ServerReadableStream<PutBlobChunk__Output, PutBlobResponse>, callback: grpc.sendUnaryData<PutBlobResponse>) {
+      const parts: Buffer[] = [];
+      let size = 0;
+      let contentType = '';
+      let first = true;
+      let done = false;
+      const finish = (err: Fail | null, res?: PutBlobResponse) => {
+        if (done) return;
+        done = true;
+        callback(err as grpc.ServiceError | null, res ?? null);
+      };
+      call.on('data', (c: PutBlobChunk__Output) => {
+        if (done) return;
+        if (first) {
+          first = false;
+          const denied = authorize(c);
+          if (denied) return finish(fail(grpc.status.PERMISSION_DENIED, denied));
+          contentType = c.content_type;
+        }
+        size += c.data.length;
+        if (size > blobs.maxBytes) return finish(fail(grpc.status.RESOURCE_EXHAUSTED, new BlobTooLargeError(blobs.maxBytes).message));
+        parts.push(c.data);
+      });
+      call.on('end', () => {
+        if (done) return;
+        if (first) return finish(fail(grpc.status.INVALID_ARGUMENT, 'PutBlob without a first message'));
+        blobs.put(Buffer.concat(parts, size), contentType).then(
+          (info) => finish(null, { blob_id: info.id, size: info.size }),
+          (err: unknown) => {
+            log.error({ err: (err as Error).message }, 'blob write failed');
+            finish(fail(grpc.status.INTERNAL, 'blob write failed'));
+          },
+        );
+      });
+      call.on('error', () => undefined);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Task kind `image`: fetches the input blob from the master (gRPC
+ * FetchBlob), runs the chain with sharp and stores the result (PutBlob).
+ * One image at a time per process: sharp.concurrency(1) and no operation
+ * cache, against glibc's memory fragmentation with libvips (sharp#2607);
+ * run workers with jemalloc (LD_PRELOAD) or MALLOC_ARENA_MAX=2 for a steady
+ * RSS. Bad images are a BAD_INPUT failure, never a crash.
+ */
+import sharp from 'sharp';
+import { imageInput, type ImageOutput } from '../../../common/kinds/image.js';
+import { TaskFailure, parseTaskInput, type TaskContext, type TaskHandler, type TaskOutput } from '../task-handler.js';
+import { ImageError, runChain } from './image-ops.js';
+
+export interface ImageHandlerOptions {
+  /** Largest width x height an image may have (default 100 M pixels: a 4K image is 8.3 M). */
+  maxPixels?: number;
+}
+
+export const IMAGE_DEFAULTS = { maxPixels: 100_000_000 } as const;
+
+export class ImageHandler implements TaskHandler {
+  readonly kind = 'image';
+  private readonly maxPixels: number;
+
+  constructor(options: ImageHandlerOptions = {}) {
+    this.maxPixels = options.maxPixels ?? IMAGE_DEFAULTS.maxPixels;
+    sharp.concurrency(1);
+    sharp.cache(false);
+  }
+
+  async run(ctx: TaskContext): Promise<TaskOutput> {
+    const input = parseTaskInput(imageInput, ctx.input);
+    const blobs = ctx.blobs;
+    if (!blobs) throw new TaskFailure('UNSUPPORTED', 'this worker has no blob access to the master');
+    const started = performance.now();
+    let data: Buffer;
+    try {
+      data = await blobs.fetch(input.blob);
+    } catch (err) {
+      throw new TaskFailure('BAD_INPUT', `input.blob: ${(err as Error).message}`, { retryable: true, cause: err });
+    }
+    let result;
+    try {
+      result = await runChain(data, input.ops, { maxPixels: this.maxPixels }, ctx.signal);
+    } catch (err) {
+      if (err instanceof ImageError) throw new TaskFailure('BAD_INPUT', err.message, { cause: err });
+      throw err;
+    }
+    const stored = await blobs.put(result.data, result.contentType);
+    const output: ImageOutput = {
+      blob: stored.id,
+      bytes: stored.size,
+      width: result.width,
+      height: result.height,
+      format: result.format,
+      content_type: result.contentType,
+      ms: Math.round(performance.now() - started),
+    };
+    return { output: { ...output } };
+  }
+}
