@@ -5,6 +5,7 @@
  * Two submission paths: the master's in-process submit API and REST (HTTP
  * keep-alive). Throughput with 1 and 4 workers; latency at a steady rate.
  */
+import { FINAL_EVENT_TYPES } from '../master/core/task-events.js';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,7 +71,7 @@ async function startEnv(workerCount: number, capacity: number, store: StoreKind)
 type Submit = (i: number) => Promise<string> | string;
 
 function inProcessSubmit(master: Master): Submit {
-  return (i) => master.tasks.submit({ kind: 'echo', input: { text: `t${i}` } }).task.id;
+  return (i) => master.tasks.admit({ kind: 'echo', input: { text: `t${i}` } }).task.id;
 }
 
 const REST_LOAD = join(dirname(fileURLToPath(import.meta.url)), 'rest-load.js');
@@ -107,7 +108,7 @@ async function throughput(master: Master, submit: Submit, total: number, window:
     if (completed === total) resolveDone();
     else pump();
   };
-  master.tasks.on('done', onDone);
+  const offDone = master.tasks.events.on(FINAL_EVENT_TYPES, (_e, t) => onDone(t));
   const t0 = performance.now();
   let inFlightSubmits = 0;
   pump = () => {
@@ -126,7 +127,7 @@ async function throughput(master: Master, submit: Submit, total: number, window:
   pump();
   await done;
   const secs = (performance.now() - t0) / 1000;
-  master.tasks.off('done', onDone);
+  offDone();
   if (failed > 0) throw new Error(`${failed} tasks failed`);
   return total / secs;
 }
@@ -150,7 +151,7 @@ async function latencyAtRate(master: Master, submit: Submit, rate: number, secon
     }
     if (lat.length === total) resolveDone();
   };
-  master.tasks.on('done', onDone);
+  const offDone = master.tasks.events.on(FINAL_EVENT_TYPES, (_e, t) => onDone(t));
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / rate;
@@ -168,7 +169,7 @@ async function latencyAtRate(master: Master, submit: Submit, rate: number, secon
     });
   }
   await done;
-  master.tasks.off('done', onDone);
+  offDone();
   return lat;
 }
 

@@ -95,7 +95,7 @@ export class MasterHost {
     });
     this.ports = { mqtt: Number(new URL(this.master.mqttUrl).port), grpc: this.master.grpcPort, http: this.master.httpPort };
     this.recorder.attach(this.master.intake);
-    this.master.tasks.on('rejected', (reason, ev) =>
+    this.master.tasks.rejections.onRejected((reason, ev) =>
       this.rejections.push({ reason, taskId: ev.task_id, attempt: ev.attempt, workerId: ev.worker_id, atMs: Date.now() }),
     );
     this.spy = await Spy.create({ url: this.mqttUrl, ...this.spyAccount, topics: this.topics });

@@ -140,7 +140,7 @@ export class SuiteContext {
   }
 
   submit(kind: string, input: JsonValue, extra: Partial<SubmitRequest> = {}): TaskRecord {
-    const task = this.host.master.tasks.submit({ kind, input, ...extra }).task;
+    const task = this.host.master.tasks.admit({ kind, input, ...extra }).task;
     this.submitted.push(task.id);
     return task;
   }

@@ -9,6 +9,7 @@ import { type Env, assertPort, envInt, envSecret, envString, envEnum, parseMqttU
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { DEFAULT_TOPIC_ROOT, assertTopicRoot, ID_PATTERN } from '../common/topics.js';
 import type { AnonymousRead } from './transport/broker-policy.js';
+import { DEFAULT_PLACEMENT, hasPlacement, placementNames } from './scheduling/placement/placement-registry.js';
 
 export interface MasterOptions {
   /** Unique id of this master (default `master-<hostname>`). */
@@ -54,6 +55,8 @@ export interface MasterOptions {
   dataDir?: string;
   /** Finished tasks and their results are kept this long (default 7 days). */
   resultTtlMs?: number;
+  /** Worker choice: a registered placement strategy by name (`TASKWIRE_PLACEMENT`, default `least-loaded`). */
+  placement?: string;
   /** Shared secret workers present as MQTT password (username = worker id). Default: generated and kept in the store. */
   clusterToken?: string;
   /** Per-worker MQTT passwords (worker id -> password), in place of the cluster token. */
@@ -109,6 +112,7 @@ export const MASTER_DEFAULTS = {
   cancelGraceMs: 5000,
   dataDir: '',
   resultTtlMs: 7 * 24 * 3600_000,
+  placement: DEFAULT_PLACEMENT as string,
   workerPasswords: {} as Record<string, string>,
   anonymousRead: 'off' as AnonymousRead,
   clusterStatusIntervalMs: 2000,
@@ -118,6 +122,11 @@ export const MASTER_DEFAULTS = {
   logToStdout: true,
   apiKeys: [] as string[],
 } as const;
+
+function placementName(name: string, v: string): string {
+  if (!hasPlacement(v)) throw new ConfigError(name, `unknown placement strategy "${v.slice(0, 64)}" (known: ${placementNames().join(', ')})`);
+  return v;
+}
 
 function positiveInt(name: string, v: number, min = 1): number {
   if (!Number.isInteger(v) || v < min) throw new ConfigError(name, `must be an integer >= ${min}, got ${v}`);
@@ -161,6 +170,7 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     cancelGraceMs: positiveInt('TASKWIRE_CANCEL_GRACE_MS', o.cancelGraceMs, 0),
     dataDir: o.dataDir,
     resultTtlMs: positiveInt('TASKWIRE_RESULT_TTL_MS', o.resultTtlMs, 1000),
+    placement: placementName('TASKWIRE_PLACEMENT', o.placement),
     clusterToken: options.clusterToken,
     workerPasswords: o.workerPasswords,
     observerPassword: options.observerPassword,
@@ -214,6 +224,10 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     observerPassword: await envSecret(env, 'TASKWIRE_OBSERVER_PASSWORD'),
     anonymousRead: envEnum(env, 'TASKWIRE_MQTT_ANONYMOUS_READ', ['off', 'localhost', 'any'] as const),
     resultTtlMs: envInt(env, 'TASKWIRE_RESULT_TTL_MS', { min: 1000 }),
+    placement: (() => {
+      const p = envString(env, 'TASKWIRE_PLACEMENT');
+      return p === undefined ? undefined : placementName('TASKWIRE_PLACEMENT', p);
+    })(),
     maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: 64 * 1024 * 1024 }),
     cacheMaxBytes: envInt(env, 'TASKWIRE_CACHE_MAX_BYTES', { min: 1024 * 1024, max: Number.MAX_SAFE_INTEGER }),
     apiKeys: (await envSecret(env, 'TASKWIRE_API_KEYS'))?.split(/[\s,]+/).filter(Boolean),

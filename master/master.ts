@@ -28,6 +28,9 @@ import { TaskService } from './core/task-service.js';
 import { WorkerRegistry } from './scheduling/worker-registry.js';
 import { TaskWatchers } from './core/task-watchers.js';
 import { ResultIntake } from './core/result-intake.js';
+import { MetricObserver } from './observability/metric-observer.js';
+import { PruneTimer } from './store/prune-timer.js';
+import { createPlacement } from './scheduling/placement/placement-registry.js';
 import { gatewayTasks } from './http/gateway-tasks.js';
 import { createOpenAiGateway } from './http/openai-gateway.js';
 import { requireApiKey } from './http/api-key-auth.js';
@@ -85,9 +88,10 @@ export class Master {
   readonly monitor: ClusterMonitor;
   readonly watchers: TaskWatchers;
   readonly intake: ResultIntake;
+  readonly metricObserver: MetricObserver;
   readonly log: Logger;
   private readonly logStream: MqttLogStream | undefined;
-  private pruneTimer: NodeJS.Timeout | undefined;
+  private readonly pruneTimer: PruneTimer;
 
   private constructor(
     readonly options: ResolvedMasterOptions,
@@ -110,9 +114,18 @@ export class Master {
       retryBaseMs: options.retryBaseMs,
       retryMaxMs: options.retryMaxMs,
       cancelGraceMs: options.cancelGraceMs,
-    });
+    }, { placement: createPlacement(options.placement, {}, 'TASKWIRE_PLACEMENT') });
     this.intake = new ResultIntake(this.tasks);
-    this.monitor = new ClusterMonitor(options.masterId, this.tasks, this.registry, this.metrics, clock);
+    this.metricObserver = new MetricObserver({
+      metrics: this.metrics,
+      events: this.tasks.events,
+      rejections: this.tasks.rejections,
+      registry: this.registry,
+      queued: () => this.tasks.queue.size,
+      running: () => this.tasks.runningCount(),
+    });
+    this.monitor = new ClusterMonitor(options.masterId, this.tasks, this.registry, this.tasks.events, clock);
+    this.pruneTimer = new PruneTimer(store, clock, this.log, { resultTtlMs: options.resultTtlMs });
     this.watchers = new TaskWatchers(this.tasks);
   }
 
@@ -193,16 +206,8 @@ export class Master {
       port: o.grpcPort,
       tasks: this.intake,
       log,
-      onInvalid: () => metrics.invalidMessages.inc({ boundary: 'grpc' }),
+      onInvalid: () => this.metricObserver.invalid('grpc'),
     });
-    tasks.on('done', (t) => {
-      metrics.finished.inc({ kind: t.kind, status: t.status });
-      if (t.startedAtMs !== null) {
-        metrics.queueWait.observe({ kind: t.kind }, (t.startedAtMs - t.createdAtMs) / 1000);
-        if (t.finishedAtMs !== null) metrics.runTime.observe({ kind: t.kind }, (t.finishedAtMs - t.startedAtMs) / 1000);
-      }
-    });
-    tasks.on('rejected', () => metrics.rejectedResults.inc());
 
     const system = Router();
     system.get('/healthz', (_req, res) => {
@@ -217,7 +222,7 @@ export class Master {
       });
     });
     system.get('/metrics', async (_req, res) => {
-      this.monitor.status();
+      this.metricObserver.refresh();
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
     const apiKeys = new Set(o.apiKeys);
@@ -246,7 +251,7 @@ export class Master {
       cluster: () => this.monitor.view(),
       log,
       maxBufferBytes: o.maxInputBytes + 64 * 1024,
-      onInvalid: () => metrics.invalidMessages.inc({ boundary: 'socket.io' }),
+      onInvalid: () => this.metricObserver.invalid('socket.io'),
     });
     this.httpPort = await this.http.listen(o.bindHost, o.httpPort);
 
@@ -277,15 +282,10 @@ export class Master {
       if (before !== w.state) log.info({ worker_id: w.id, language: s.language, kinds: s.kinds }, `worker ${w.id} ${w.state}`);
     });
     this.link.on('workerCleared', (id) => registry.forget(id));
-    this.link.on('invalid', () => metrics.invalidMessages.inc({ boundary: 'mqtt' }));
+    this.link.on('invalid', () => this.metricObserver.invalid('mqtt'));
     this.logStream?.attach(this.link);
     tasks.attachSink(this.link);
-    this.pruneTimer = setInterval(() => {
-      void this.store.prune(this.clock.now() - o.resultTtlMs).then((n) => {
-        if (n > 0) log.info({ pruned: n }, 'pruned finished tasks past the result TTL');
-      });
-    }, Math.min(60_000, o.resultTtlMs));
-    this.pruneTimer.unref();
+    this.pruneTimer.start();
     this.monitor.start(o.clusterStatusIntervalMs, (s) => this.link.publishCluster(s));
     this.state = 'running';
     log.info({ http_port: this.httpPort, grpc_port: this.results.port, mqtt: this.mqttUrl }, 'master running');
@@ -297,7 +297,8 @@ export class Master {
     this.state = 'closing';
     this.monitor.stop();
     this.tasks.stop();
-    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pruneTimer.stop();
+    this.metricObserver.stop();
     this.logStream?.attach(undefined);
     const steps: [string, (() => Promise<void>) | undefined][] = [
       ['socket.io', this.sockets ? () => this.sockets.close() : undefined],

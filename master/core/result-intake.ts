@@ -1,18 +1,21 @@
 /**
- * Results from workers (gRPC StreamResults / SubmitResult): token check,
- * attempt fencing, lease renewal, chunks, and exactly one final per task.
+ * Results from workers (gRPC StreamResults / SubmitResult): the token check,
+ * attempt fencing and duplicate detection, nothing more. An event that
+ * passes becomes a typed outcome (result-outcome.ts) that TaskService
+ * applies; the intake never changes a task, a worker's slots or an event.
  *
- * Fencing: an event is applied only if its token is the HMAC of (task,
- * attempt, worker) and that attempt is the task's current one on that
- * worker. A final for a finished task is DUPLICATE when it is the accepted
- * attempt re-sent (idempotent retry), otherwise REJECTED. Rejections are
- * logged and counted.
+ * Fencing: an event counts only if its token is the HMAC of (task, attempt,
+ * worker) and that attempt is the task's current one on that worker. A final
+ * for a finished task is DUPLICATE when it is the accepted attempt re-sent
+ * (idempotent retry), otherwise REJECTED. Rejections are counted always and
+ * logged sampled (rejection-log.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { fromValue } from '../../common/json-value.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
 import type { ResultEvent__Output } from '../../common/gen/taskwire/v1/ResultEvent.js';
 import type { TaskResult__Output } from '../../common/gen/taskwire/v1/TaskResult.js';
+import type { ResultOutcome } from './result-outcome.js';
 import type { TaskRecord } from './task-record.js';
 import type { TaskService } from './task-service.js';
 
@@ -43,6 +46,11 @@ export class ResultIntake {
     return { disposition: 'DISPOSITION_REJECTED', reason };
   }
 
+  private accept(o: ResultOutcome): EventOutcome {
+    this.tasks.applyResult(o);
+    return ACCEPTED;
+  }
+
   private fence(ev: Ident): { task: TaskRecord } | EventOutcome {
     const current = this.tasks.get(ev.task_id);
     // The current attempt's token is kept in memory: compare in constant time instead of recomputing the HMAC.
@@ -69,24 +77,20 @@ export class ResultIntake {
     const { task } = fenced;
     if (TERMINAL_STATUSES.has(task.status)) return this.reject(`task already ${task.status}`, ev);
     if (task.status === 'queued') return this.reject('attempt already ended by the master', ev);
-    const now = this.tasks.clock.now();
-    this.tasks.renewLease(task, now);
-    this.tasks.registry.heardFrom(ev.worker_id, now);
+    const workerId = ev.worker_id;
     switch (ev.event) {
       case 'started':
-        this.tasks.markRunning(task, Number(ev.started?.started_at_ms) || now);
-        return ACCEPTED;
+        return this.accept({ type: 'started', task, workerId, startedAtMs: Number(ev.started?.started_at_ms) || this.tasks.clock.now() });
       case 'chunk': {
         const seq = Number(ev.seq);
-        if (seq <= task.lastSeq) return { disposition: 'DISPOSITION_DUPLICATE', reason: 'chunk already seen' };
-        task.lastSeq = seq;
-        if (task.status === 'assigned') this.tasks.markRunning(task, now);
-        if (task.firstChunkAtMs === null) task.firstChunkAtMs = now;
-        this.tasks.emit('chunk', task, { seq, text: ev.chunk?.text ?? '', data: ev.chunk?.data ? fromValue(ev.chunk.data) : null });
-        return ACCEPTED;
+        if (seq <= task.lastSeq) {
+          this.tasks.applyResult({ type: 'heartbeat', task, workerId }); // a re-sent chunk still shows the attempt is alive
+          return { disposition: 'DISPOSITION_DUPLICATE', reason: 'chunk already seen' };
+        }
+        return this.accept({ type: 'chunk', task, workerId, seq, text: ev.chunk?.text ?? '', data: ev.chunk?.data ? fromValue(ev.chunk.data) : null });
       }
       case 'heartbeat':
-        return ACCEPTED;
+        return this.accept({ type: 'heartbeat', task, workerId });
       default:
         return this.reject('event has no started, chunk, heartbeat or final', ev);
     }
@@ -104,35 +108,28 @@ export class ResultIntake {
     }
     const fenced = this.fence(r);
     if (!('task' in fenced)) return fenced;
-    const t = fenced.task;
-    if (t.status === 'queued') return this.reject('attempt already ended by the master', r);
-    const now = this.tasks.clock.now();
+    const task = fenced.task;
+    if (task.status === 'queued') return this.reject('attempt already ended by the master', r);
     if (r.outcome === 'TASK_OUTCOME_UNSPECIFIED') return this.reject('result has no outcome', r);
-    this.tasks.registry.heardFrom(r.worker_id, now);
-    if (t.startedAtMs === null) t.startedAtMs = Math.min(Number(r.started_at_ms) || now, now);
-    if (r.usage && (r.usage.total_tokens || r.usage.prompt_tokens || r.usage.completion_tokens)) {
-      t.usage = { prompt_tokens: r.usage.prompt_tokens, completion_tokens: r.usage.completion_tokens, total_tokens: r.usage.total_tokens };
-    }
-    if (t.workerId) this.tasks.registry.get(t.workerId)?.inFlight.delete(t.id);
+    const u = r.usage;
+    const base = {
+      type: 'final' as const,
+      task,
+      workerId: r.worker_id,
+      startedAtMs: Number(r.started_at_ms) || null,
+      usage: u && (u.total_tokens || u.prompt_tokens || u.completion_tokens) ? { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens } : null,
+    };
     switch (r.outcome) {
       case 'TASK_OUTCOME_SUCCEEDED':
-        this.tasks.finish(t, 'succeeded', { result: r.output ? fromValue(r.output) : null });
-        break;
+        return this.accept({ ...base, outcome: 'succeeded', retryable: false, result: r.output ? fromValue(r.output) : null, error: null });
       case 'TASK_OUTCOME_CANCELLED':
-        this.tasks.finish(t, 'cancelled', { error: { code: r.error?.code || 'CANCELLED', message: r.error?.message || 'cancelled' } });
-        break;
+        return this.accept({ ...base, outcome: 'cancelled', retryable: false, result: null, error: { code: r.error?.code || 'CANCELLED', message: r.error?.message || 'cancelled' } });
       default: {
         const code = r.error?.code || 'FAILED';
-        const message = `attempt ${t.attempt} failed: ${code}: ${r.error?.message || 'failed'}`;
-        if (r.error?.retryable || MASTER_RETRYABLE.has(code)) {
-          this.tasks.retryOrDeadLetter(t, code, message, 'failed');
-        } else {
-          this.tasks.finish(t, 'failed', { error: { code, message: r.error?.message || 'failed' } });
-        }
+        const retryable = Boolean(r.error?.retryable) || MASTER_RETRYABLE.has(code);
+        return this.accept({ ...base, outcome: 'failed', retryable, result: null, error: { code, message: r.error?.message || 'failed' } });
       }
     }
-    this.tasks.kick();
-    return ACCEPTED;
   }
 
   /** Secrets for the current attempt of a task, if the token is valid. */

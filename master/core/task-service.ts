@@ -1,8 +1,12 @@
 /**
  * The task lifecycle: admission, assignment, leases, retries with backoff,
  * timeouts, cancel, dead-lettering. Everything that changes a task goes
- * through here (results arrive via result-intake.ts); transport edges call in
- * and listen to its typed events.
+ * through here (results arrive via result-intake.ts as typed outcomes);
+ * transport edges call in and subscribe to the event stream.
+ *
+ * Every change is published once on the task event stream (task-events.ts);
+ * worker slots are reserved and released only through the capacity owner
+ * (scheduling/capacity.ts).
  *
  * Timeouts (per task, with cluster defaults):
  *   queue      time waiting for a worker      -> task `expired` (reason: queue timeout)
@@ -11,7 +15,6 @@
  * A lost worker (Last Will / restart) ends all its attempts the same way.
  * Dead letter: status `expired` with the reason; GET /api/v1/tasks?status=expired.
  */
-import { EventEmitter } from 'node:events';
 import type { Clock } from '../../common/clock.js';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../common/errors.js';
 import type { JsonValue } from '../../common/json-value.js';
@@ -23,6 +26,11 @@ import { TERMINAL_STATUSES, type TaskStatus } from '../../common/task-view.js';
 import type { ControlCommand, TaskAssignment } from '../../common/wire.js';
 import { type Deadline, type DeadlineKind, Deadlines, backoffMs } from './deadlines.js';
 import { Scheduler } from '../scheduling/scheduler.js';
+import { Capacity, type ReleaseReason } from '../scheduling/capacity.js';
+import type { PlacementStrategy } from '../scheduling/placement/placement-strategy.js';
+import { TaskEvents, finalFields, taskFields, type FinalEventType } from './task-events.js';
+import type { ResultOutcome } from './result-outcome.js';
+import { RejectionLog, type RejectedEvent } from './rejection-log.js';
 import { TaskQueue } from './task-queue.js';
 import { initialState, type TaskRecord, transition } from './task-record.js';
 import type { TaskStore } from '../store/task-store.js';
@@ -70,12 +78,22 @@ export interface TaskChunk {
   data: JsonValue | null;
 }
 
-export interface TaskServiceEvents {
-  update: [task: TaskRecord];
-  chunk: [task: TaskRecord, chunk: TaskChunk];
-  done: [task: TaskRecord];
-  rejected: [reason: string, event: { task_id: string; attempt: number; worker_id: string }];
+export interface TaskServiceDeps {
+  /** The event stream to publish on (a fresh one by default). */
+  events?: TaskEvents;
+  /** Worker choice (default least-loaded). */
+  placement?: PlacementStrategy;
 }
+
+const FINAL_EVENT: Record<string, FinalEventType> = {
+  succeeded: 'task.succeeded',
+  failed: 'task.failed',
+  cancelled: 'task.cancelled',
+  expired: 'task.expired',
+};
+
+/** Why the master ended an attempt -> why its slot is released. */
+const RELEASE_BY_CODE: Record<string, ReleaseReason> = { HEARTBEAT_TIMEOUT: 'lost', RUN_TIMEOUT: 'timed_out', CANCELLED: 'cancelled' };
 
 export interface TaskServiceOptions {
   maxAttempts: number;
@@ -90,8 +108,12 @@ export interface TaskServiceOptions {
   cancelGraceMs: number;
 }
 
-export class TaskService extends EventEmitter<TaskServiceEvents> {
+export class TaskService {
   readonly queue = new TaskQueue<TaskRecord>();
+  readonly events: TaskEvents;
+  readonly capacity: Capacity;
+  /** Results refused by the intake: counted always, logged sampled. */
+  readonly rejections: RejectionLog;
   readonly deadlines: Deadlines;
   private readonly scheduler: Scheduler<TaskRecord>;
   private seq = 0;
@@ -106,16 +128,23 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     readonly clock: Clock,
     readonly log: Logger,
     readonly options: TaskServiceOptions,
+    deps: TaskServiceDeps = {},
   ) {
-    super();
-    this.scheduler = new Scheduler(this.queue, registry);
+    this.events = deps.events ?? new TaskEvents(() => clock.now());
+    this.capacity = new Capacity();
+    this.rejections = new RejectionLog(log);
+    this.scheduler = new Scheduler(this.queue, registry, this.capacity, deps.placement);
     this.deadlines = new Deadlines(clock, (d) => this.onDeadline(d));
     registry.on('online', (w) => {
       this.adopt(w);
+      if (this.events.wants('worker.online')) this.events.publish('worker.online', { worker_id: w.id }, w);
       this.kick();
     });
     registry.on('changed', () => this.kick());
-    registry.on('offline', (w, reason) => this.workerLost(w, reason));
+    registry.on('draining', (w) => {
+      if (this.events.wants('worker.draining')) this.events.publish('worker.draining', { worker_id: w.id }, w);
+    });
+    registry.on('offline', (w, reason, wasDraining) => this.workerLost(w, reason, wasDraining));
   }
 
   attachSink(sink: AssignmentSink): void {
@@ -143,7 +172,25 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     return this.store.list(filter);
   }
 
-  submit(req: SubmitRequest): { task: TaskRecord; created: boolean } {
+  /**
+   * Admits a task and resolves once it is durable (on disk with a durable
+   * store): every surface acknowledges a submit only after this.
+   */
+  async submit(req: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
+    const out = this.admit(req);
+    await this.store.commit();
+    return out;
+  }
+
+  /** Durable `admitMany`: resolves once every task of the batch is on disk. */
+  async submitMany(reqs: readonly SubmitRequest[]): Promise<{ task: TaskRecord; created: boolean }[]> {
+    const out = this.admitMany(reqs);
+    await this.store.commit();
+    return out;
+  }
+
+  /** Admits a task in memory (queued at once); durable only after the next commit: edges use `submit`. */
+  admit(req: SubmitRequest): { task: TaskRecord; created: boolean } {
     const checked = this.check(req);
     return 'existing' in checked ? { task: checked.existing, created: false } : { task: this.create(req, checked), created: true };
   }
@@ -153,7 +200,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
    * any task is created, and an error names the item (`tasks.3.kind`). An
    * idempotency key seen earlier in the same batch returns that task.
    */
-  submitMany(reqs: readonly SubmitRequest[]): { task: TaskRecord; created: boolean }[] {
+  admitMany(reqs: readonly SubmitRequest[]): { task: TaskRecord; created: boolean }[] {
     const checked = reqs.map((req, i) => {
       try {
         return this.check(req);
@@ -221,6 +268,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     };
     this.store.put(task);
     this.counters.submitted++;
+    if (this.events.wants('task.queued')) this.events.publish('task.queued', { ...taskFields(task), priority: task.priority }, task);
     this.enqueue(task);
     return task;
   }
@@ -261,7 +309,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
         if (!set) this.adopted.set(t.workerId, (set = new Set()));
         set.add(t.id);
         const w = this.registry.get(t.workerId);
-        if (w) w.inFlight.add(t.id);
+        if (w) this.capacity.adopt(w, t.id);
       }
     }
     return { queued, inFlight };
@@ -274,7 +322,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     this.adopted.delete(worker.id);
     for (const id of ids) {
       const t = this.store.get(id);
-      if (t && t.workerId === worker.id && (t.status === 'assigned' || t.status === 'running')) worker.inFlight.add(id);
+      if (t && t.workerId === worker.id && (t.status === 'assigned' || t.status === 'running')) this.capacity.adopt(worker, id);
     }
   }
 
@@ -339,7 +387,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
         secret_names: task.secrets ? Object.keys(task.secrets) : [],
         stream: task.stream,
       });
-      if (task.sessionId) this.emit('update', task);
+      if (this.events.wants('task.assigned')) this.events.publish('task.assigned', { ...taskFields(task), worker_id: worker.id }, task);
       if (++n >= MAX_ASSIGNMENTS_PER_ROUND) {
         this.kick(); // more next turn
         break;
@@ -379,7 +427,52 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     task.startedAtMs = Math.min(startedAtMs, now);
     transition(task, 'running', now);
     this.store.put(task, 'state');
-    if (task.sessionId) this.emit('update', task);
+    if (this.events.wants('task.started')) this.events.publish('task.started', { ...taskFields(task), worker_id: task.workerId ?? '' }, task);
+  }
+
+  /**
+   * Applies what the result intake accepted (token checked, attempt fenced,
+   * duplicates dropped): the lease, STARTED, a chunk, or the final outcome.
+   */
+  applyResult(o: ResultOutcome): void {
+    const task = o.task;
+    const now = this.clock.now();
+    this.registry.heardFrom(o.workerId, now);
+    switch (o.type) {
+      case 'heartbeat':
+        this.renewLease(task, now);
+        return;
+      case 'started':
+        this.renewLease(task, now);
+        this.markRunning(task, o.startedAtMs);
+        return;
+      case 'chunk':
+        this.renewLease(task, now);
+        task.lastSeq = o.seq;
+        if (task.status === 'assigned') this.markRunning(task, now);
+        if (task.firstChunkAtMs === null) task.firstChunkAtMs = now;
+        if (this.events.wants('task.chunk')) this.events.publish('task.chunk', { ...taskFields(task), chunk_seq: o.seq, text: o.text, data: o.data }, task);
+        return;
+      case 'final':
+        break;
+    }
+    if (task.startedAtMs === null) task.startedAtMs = Math.min(o.startedAtMs ?? now, now);
+    if (o.usage) task.usage = o.usage;
+    this.capacity.release(task.workerId ? this.registry.get(task.workerId) : undefined, task.id, o.outcome === 'cancelled' ? 'cancelled' : 'finished');
+    if (o.outcome === 'succeeded') this.finish(task, 'succeeded', { result: o.result });
+    else if (o.outcome === 'cancelled') this.finish(task, 'cancelled', { error: o.error ?? { code: 'CANCELLED', message: 'cancelled' } });
+    else {
+      const error = o.error ?? { code: 'FAILED', message: 'failed' };
+      if (o.retryable) this.retryOrDeadLetter(task, error.code, `attempt ${task.attempt} failed: ${error.code}: ${error.message}`, 'failed');
+      else this.finish(task, 'failed', { error });
+    }
+    this.kick();
+  }
+
+  /** A result the intake refused: counted always, logged sampled (rejection-log.ts). */
+  noteRejected(reason: string, ev: RejectedEvent): void {
+    this.counters.rejectedResults++;
+    this.rejections.note(reason, ev);
   }
 
   private onDeadline(d: Deadline): void {
@@ -411,6 +504,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
       if (worker && !worker.suspect) {
         worker.suspect = true;
         this.log.warn({ worker_id: worker.id }, `worker ${worker.id} missed heartbeats: no new work until it is heard from`);
+        if (this.events.wants('worker.suspect')) this.events.publish('worker.suspect', { worker_id: worker.id, reason: `missed heartbeats of task ${task.id}` }, worker);
       }
       this.endAttempt(task, 'HEARTBEAT_TIMEOUT', `attempt ${task.attempt} lost: no heartbeat from ${task.workerId} for ${task.heartbeatTimeoutMs} ms`);
     } else if (d.kind === 'run') {
@@ -427,7 +521,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
   endAttempt(task: TaskRecord, code: string, reason: string): void {
     const workerId = task.workerId;
     if (workerId) {
-      this.registry.get(workerId)?.inFlight.delete(task.id);
+      this.capacity.release(this.registry.get(workerId), task.id, RELEASE_BY_CODE[code] ?? 'lost');
       this.sink?.publishControl(workerId, { action: 'CONTROL_ACTION_CANCEL', task_id: task.id, attempt: task.attempt, reason });
     }
     this.retryOrDeadLetter(task, code, reason, 'expired');
@@ -454,7 +548,7 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     task.workerId = null;
     this.store.put(task);
     this.deadlines.add({ atMs: this.clock.now() + delay, taskId: task.id, kind: 'retry', attempt: task.attempt });
-    if (task.sessionId) this.emit('update', task);
+    if (this.events.wants('task.retried')) this.events.publish('task.retried', { ...taskFields(task), code, reason, delay_ms: delay }, task);
   }
 
   finish(task: TaskRecord, status: TaskStatus, out: { result?: JsonValue | null; error?: { code: string; message: string } }): void {
@@ -474,31 +568,27 @@ export class TaskService extends EventEmitter<TaskServiceEvents> {
     this.store.put(task);
     // Announce a final state only once it is durable: a result a user has
     // seen is never lost and never re-run after a master crash.
-    this.store.afterCommit(() => this.emit('done', task));
+    const type = FINAL_EVENT[status]!;
+    if (this.events.wants(type)) {
+      const body = finalFields(task);
+      this.store.afterCommit(() => this.events.publish(type, body, task));
+    }
   }
 
   /** Tasks a lost worker held go back to the queue (or are dead-lettered when out of attempts). */
-  private workerLost(worker: WorkerRecord, reason: string): void {
-    const ids = [...worker.inFlight];
-    worker.inFlight.clear();
+  private workerLost(worker: WorkerRecord, reason: string, wasDraining = false): void {
+    const ids = this.capacity.releaseAll(worker, wasDraining ? 'drained' : 'lost');
     for (const id of ids) {
       const task = this.store.get(id);
       if (!task || TERMINAL_STATUSES.has(task.status) || task.workerId !== worker.id) continue;
       this.retryOrDeadLetter(task, 'WORKER_LOST', `worker ${worker.id} lost (${reason})`, 'expired');
     }
     if (ids.length > 0) this.log.warn({ worker_id: worker.id, tasks: ids.length }, `worker lost (${reason}); its tasks were re-queued`);
+    if (this.events.wants('worker.offline')) this.events.publish('worker.offline', { worker_id: worker.id, reason }, worker);
     this.kick();
   }
 
-  noteRejected(reason: string, ev: { task_id: string; attempt: number; worker_id: string }): void {
-    this.counters.rejectedResults++;
-    this.log.warn({ task_id: ev.task_id, attempt: ev.attempt, worker_id: ev.worker_id }, `result rejected: ${reason}`);
-    this.emit('rejected', reason, ev);
-  }
-
   runningCount(): number {
-    let n = 0;
-    for (const w of this.registry.all()) n += w.inFlight.size;
-    return n;
+    return this.capacity.inUse(this.registry.all());
   }
 }

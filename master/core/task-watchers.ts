@@ -1,11 +1,12 @@
 /**
  * Per-task subscriptions to chunks and the final state, fed once from
- * TaskService events (O(1) per event, whatever the number of watchers).
+ * the task event stream (O(1) per event, whatever the number of watchers).
  */
 import type { TaskChunkEvent } from '../../common/socket-events.js';
 import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
 import { taskView } from './task-record.js';
 import type { TaskService } from './task-service.js';
+import { FINAL_EVENT_TYPES } from './task-events.js';
 
 export interface TaskWatcher {
   chunk(c: TaskChunkEvent): void;
@@ -16,11 +17,11 @@ export class TaskWatchers {
   private readonly watchers = new Map<string, Set<TaskWatcher>>();
 
   constructor(private readonly tasks: TaskService) {
-    tasks.on('chunk', (t, c) => {
-      const set = this.watchers.get(t.id);
-      if (set) for (const w of set) w.chunk({ id: t.id, seq: c.seq, text: c.text, data: c.data });
+    tasks.events.on('task.chunk', (e) => {
+      const set = this.watchers.get(e.task_id);
+      if (set) for (const w of set) w.chunk({ id: e.task_id, seq: e.chunk_seq, text: e.text, data: e.data as TaskChunkEvent['data'] });
     });
-    tasks.on('done', (t) => {
+    tasks.events.on(FINAL_EVENT_TYPES, (_e, t) => {
       const set = this.watchers.get(t.id);
       if (!set) return;
       this.watchers.delete(t.id);

@@ -7,8 +7,8 @@ import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 
 export function gatewayTasks(tasks: TaskService, watchers: TaskWatchers, registry: WorkerRegistry): GatewayTasks {
   return {
-    submit(req) {
-      return taskView(tasks.submit({ kind: req.kind, input: req.input, secrets: req.secrets, stream: true }).task);
+    async submit(req) {
+      return taskView((await tasks.submit({ kind: req.kind, input: req.input, secrets: req.secrets, stream: true })).task);
     },
     watch(id, listener) {
       return watchers.watch(id, listener);

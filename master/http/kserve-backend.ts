@@ -30,7 +30,7 @@ export function kserveBackend(tasks: TaskService, watchers: TaskWatchers, regist
 
   /** Runs an infer task to its end; rejects with the task's error code. */
   const run = async (input: JsonValue, signal?: AbortSignal): Promise<TaskView> => {
-    const { task } = tasks.submit({ kind: 'infer', input, stream: false });
+    const { task } = await tasks.submit({ kind: 'infer', input, stream: false }); // durable before it runs
     const done = new Promise<TaskView>((resolve) => watchers.watch(task.id, { chunk: () => undefined, done: resolve }));
     const onAbort = () => tasks.cancel(task.id, 'client went away');
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -28,7 +28,8 @@ import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
 /** What the gateway needs from the master (implemented there). */
 export interface GatewayTasks {
   /** Throws ValidationError on bad input. */
-  submit(req: { kind: 'llm'; input: JsonValue; secrets?: Record<string, string> }): TaskView;
+  /** Resolves once the task is durable. */
+  submit(req: { kind: 'llm'; input: JsonValue; secrets?: Record<string, string> }): TaskView | Promise<TaskView>;
   /** Subscribes to a task's chunks and its final state; returns the unsubscribe function. */
   watch(id: string, l: { chunk(c: TaskChunkEvent): void; done(t: TaskView): void }): () => void;
   cancel(id: string): void;
@@ -212,7 +213,7 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
     res.json({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by });
   });
 
-  router.post('/v1/chat/completions', authenticate, json({ limit: opts.maxBodyBytes }), (req, res) => {
+  router.post('/v1/chat/completions', authenticate, json({ limit: opts.maxBodyBytes }), async (req, res) => {
     const parsed = chatRequest.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -237,7 +238,7 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
     let view: TaskView;
     try {
       const input = toTaskInput(body, model);
-      view = tasks.submit(ownKey ? { kind: 'llm', input, secrets: { provider_api_key: ownKey } } : { kind: 'llm', input });
+      view = await tasks.submit(ownKey ? { kind: 'llm', input, secrets: { provider_api_key: ownKey } } : { kind: 'llm', input });
     } catch (err) {
       if (err instanceof ValidationError) {
         const param = err.field.replace(/^input\.?/, '') || null;

@@ -14,6 +14,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../common/so
 import { TERMINAL_STATUSES, type ClusterView } from '../../common/task-view.js';
 import { taskView } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
+import { FINAL_EVENT_TYPES } from '../core/task-events.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import { parseBody } from './rest-api.js';
 
@@ -60,9 +61,11 @@ export class SocketGateway {
       serveClient: false,
     });
     this.io.on('connection', (socket) => this.onConnection(socket));
-    tasks.on('update', (t) => t.sessionId && this.io.to(room(t.sessionId)).emit('task:update', taskView(t)));
-    tasks.on('chunk', (t, c) => t.sessionId && this.io.to(room(t.sessionId)).emit('task:chunk', { id: t.id, seq: c.seq, text: c.text, data: c.data }));
-    tasks.on('done', (t) => t.sessionId && this.io.to(room(t.sessionId)).emit('task:done', taskView(t)));
+    // A subscriber of the task event stream: session tasks go to their session's room.
+    const ev = tasks.events;
+    ev.on(['task.assigned', 'task.started', 'task.retried'], (e, t) => e.session_id && this.io.to(room(e.session_id)).emit('task:update', taskView(t)));
+    ev.on('task.chunk', (e) => e.session_id && this.io.to(room(e.session_id)).emit('task:chunk', { id: e.task_id, seq: e.chunk_seq, text: e.text, data: e.data as JsonValue }));
+    ev.on(FINAL_EVENT_TYPES, (e, t) => e.session_id && this.io.to(room(e.session_id)).emit('task:done', taskView(t)));
     this.timer = setInterval(() => {
       if (this.io.engine.clientsCount > 0) this.io.emit('cluster', options.cluster());
     }, options.clusterIntervalMs ?? 1000);
@@ -89,14 +92,13 @@ export class SocketGateway {
         const body = parseBody(submitRequest, request);
         const input = (body.input ?? null) as unknown;
         assertJsonValue(input, 'input');
-        const { task } = tasks.submit({
+        const { task } = await tasks.submit({
           kind: body.kind,
           input: input as JsonValue,
           priority: body.priority,
           sessionId,
           secrets: body.api_key ? { provider_api_key: body.api_key } : undefined,
         });
-        await tasks.store.commit(); // durable before we acknowledge
         ack({ ok: true, data: taskView(task) });
       } catch (err) {
         this.options.onInvalid?.(errorMessage(err));

@@ -1,27 +1,34 @@
 /**
- * Periodic cluster summary: published retained on `{root}/cluster/status`,
- * sent to browsers, mirrored into Prometheus gauges.
+ * Periodic cluster summary: published retained on `{root}/cluster/status`
+ * and sent to browsers. Its totals and rates count events of the task event
+ * stream (a subscriber); load and queue depth are read when it is asked.
  */
 import type { Clock } from '../../common/clock.js';
 import type { ClusterView } from '../../common/task-view.js';
 import type { ClusterStatus } from '../../common/wire.js';
-import type { MasterMetrics } from './metrics.js';
 import type { TaskService } from '../core/task-service.js';
+import type { TaskEvents } from '../core/task-events.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 
 export class ClusterMonitor {
   private last = { atMs: 0, submitted: 0, completed: 0, failed: 0 };
   private rates = { submitted: 0, completed: 0, failed: 0 };
   private timer: NodeJS.Timeout | undefined;
+  /** Totals since start, counted from events. */
+  private readonly totals = { submitted: 0, succeeded: 0, failed: 0 };
 
   constructor(
     private readonly masterId: string,
     private readonly tasks: TaskService,
     private readonly registry: WorkerRegistry,
-    private readonly metrics: MasterMetrics,
+    events: TaskEvents,
     private readonly clock: Clock,
   ) {
     this.last.atMs = clock.now();
+    const t = this.totals;
+    events.on('task.queued', () => t.submitted++);
+    events.on('task.succeeded', () => t.succeeded++);
+    events.on(['task.failed', 'task.cancelled'], () => t.failed++);
   }
 
   start(intervalMs: number, publish: (s: ClusterStatus) => void): void {
@@ -39,10 +46,10 @@ export class ClusterMonitor {
 
   private sample(): void {
     const now = this.clock.now();
-    const c = this.tasks.counters;
+    const c = this.totals;
     const dt = Math.max(1, now - this.last.atMs) / 1000;
     const completed = c.succeeded;
-    const failed = c.failed + c.cancelled;
+    const failed = c.failed;
     this.rates = {
       submitted: (c.submitted - this.last.submitted) / dt,
       completed: (completed - this.last.completed) / dt,
@@ -70,10 +77,7 @@ export class ClusterMonitor {
   status(): ClusterStatus {
     const { w, capacity } = this.counts();
     const running = this.tasks.runningCount();
-    const c = this.tasks.counters;
-    this.metrics.queued.set(this.tasks.queue.size);
-    this.metrics.running.set(running);
-    for (const [state, n] of Object.entries(w)) this.metrics.workers.set({ state }, n);
+    const c = this.totals;
     return {
       master_id: this.masterId,
       ts_ms: this.clock.now(),
@@ -86,7 +90,7 @@ export class ClusterMonitor {
       failed_per_s: round(this.rates.failed),
       total_submitted: c.submitted,
       total_completed: c.succeeded,
-      total_failed: c.failed + c.cancelled,
+      total_failed: c.failed,
     };
   }
 

@@ -1,11 +1,15 @@
 /**
  * Matches queued tasks to idle workers: a task goes only to an online worker
  * with free capacity that supports its requirement; the highest-priority,
- * oldest task goes first; among eligible workers the least loaded wins
- * (in-flight / capacity), ties broken round-robin.
+ * oldest task goes first; which eligible worker gets it is the placement
+ * strategy's choice (placement/, default least-loaded). Each match reserves
+ * the worker's slot through the capacity owner.
  */
 import type { Requirement } from '../../common/task-kinds.js';
 import type { QueuedTask, TaskQueue } from '../core/task-queue.js';
+import { Capacity } from './capacity.js';
+import { LeastLoaded } from './placement/least-loaded.js';
+import type { PlacementContext, PlacementStrategy } from './placement/placement-strategy.js';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.js';
 
 export interface SchedulableTask extends QueuedTask {
@@ -18,41 +22,33 @@ export interface Match<T> {
 }
 
 export class Scheduler<T extends SchedulableTask> {
-  private rr = 0;
-  private readonly queue: TaskQueue<T>;
-  private readonly registry: WorkerRegistry;
+  /** One context object reused for every pick (no allocation per task). */
+  private readonly ctx: { candidates: readonly WorkerRecord[]; requirement: Requirement; eligible: (w: WorkerRecord) => boolean };
 
-  constructor(queue: TaskQueue<T>, registry: WorkerRegistry) {
-    this.queue = queue;
-    this.registry = registry;
+  constructor(
+    private readonly queue: TaskQueue<T>,
+    private readonly registry: WorkerRegistry,
+    readonly capacity: Capacity = new Capacity(),
+    readonly placement: PlacementStrategy = new LeastLoaded(),
+  ) {
+    const ctx = {
+      candidates: [] as readonly WorkerRecord[],
+      requirement: { kind: '' } as Requirement,
+      eligible: (w: WorkerRecord) => w.inFlight.size < w.capacity && !w.suspect && registry.supports(w, ctx.requirement),
+    };
+    this.ctx = ctx;
   }
 
-  /** Least-loaded eligible worker with free capacity, round-robin on ties. */
+  /** The placement strategy's choice among eligible workers (nothing reserved). */
   pickWorker(req: Requirement): WorkerRecord | undefined {
-    const workers = this.registry.schedulable();
-    const n = workers.length;
-    let best: WorkerRecord | undefined;
-    let bestLoad = Infinity;
-    let bestIndex = -1;
-    for (let k = 0; k < n; k++) {
-      const i = (this.rr + k) % n;
-      const w = workers[i]!;
-      if (w.inFlight.size >= w.capacity || w.suspect) continue;
-      if (!this.registry.supports(w, req)) continue;
-      const load = w.inFlight.size / w.capacity;
-      if (load < bestLoad) {
-        best = w;
-        bestLoad = load;
-        bestIndex = i;
-      }
-    }
-    if (best) this.rr = (bestIndex + 1) % n;
-    return best;
+    this.ctx.candidates = this.registry.schedulable();
+    this.ctx.requirement = req;
+    return this.placement.pick(this.ctx as PlacementContext<WorkerRecord>);
   }
 
   /**
    * Takes matches off the queue until no queued task has an idle capable
-   * worker. Each match reserves the worker's capacity (inFlight) at once.
+   * worker. Each match reserves the worker's slot at once.
    */
   *matches(): Generator<Match<T>> {
     const blocked = new Set<string>();
@@ -60,12 +56,11 @@ export class Scheduler<T extends SchedulableTask> {
       const head = this.queue.best(blocked);
       if (!head) return;
       const worker = this.pickWorker(head.requirement);
-      if (!worker) {
+      if (!worker || !this.capacity.reserve(worker, head.id)) {
         blocked.add(head.key);
         continue;
       }
       this.queue.take(head.key);
-      worker.inFlight.add(head.id);
       yield { task: head, worker };
     }
   }

@@ -19,8 +19,8 @@ export interface WorkerRecord {
   /** `${kind}\0${name}` for every ready model. */
   models: Set<string>;
   capacity: number;
-  /** Task ids the master assigned and has not seen finish. */
-  readonly inFlight: Set<string>;
+  /** Task ids the master assigned and has not seen finish (changed only by capacity.ts). */
+  readonly inFlight: ReadonlySet<string>;
   connectedAtMs: number | null;
   lastSeenMs: number;
   /**
@@ -33,8 +33,10 @@ export interface WorkerRecord {
 
 export interface WorkerRegistryEvents {
   online: [worker: WorkerRecord];
-  offline: [worker: WorkerRecord, reason: string];
+  /** `wasDraining`: it was draining when it went (its attempts are released as `drained`). */
+  offline: [worker: WorkerRecord, reason: string, wasDraining: boolean];
   changed: [worker: WorkerRecord];
+  draining: [worker: WorkerRecord];
 }
 
 export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
@@ -94,16 +96,17 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     if (state === 'offline') {
       record.connectedAtMs = null;
       this.reorder();
-      if (wasState !== 'offline') this.emit('offline', record, status.reason || 'offline');
+      if (wasState !== 'offline') this.emit('offline', record, status.reason || 'offline', wasState === 'draining');
     } else {
       if (restarted) {
         // Same id, new process: whatever the old one ran is gone.
-        this.emit('offline', record, 'restarted');
+        this.emit('offline', record, 'restarted', false);
       }
       if (wasState === 'offline' || restarted) record.connectedAtMs = now;
       this.reorder();
       if (wasState === 'offline' || restarted) this.emit('online', record);
       else this.emit('changed', record);
+      if (state === 'draining' && (wasState !== 'draining' || restarted)) this.emit('draining', record);
     }
     return record;
   }
@@ -114,7 +117,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     if (!rec) return;
     this.workers.delete(id);
     this.reorder();
-    if (rec.state !== 'offline') this.emit('offline', rec, 'removed');
+    if (rec.state !== 'offline') this.emit('offline', rec, 'removed', rec.state === 'draining');
   }
 
   private reorder(): void {

@@ -43,7 +43,7 @@ describe.skipIf(missing !== undefined)(`the Python worker's llm kind${missing ? 
   });
 
   async function run(input: unknown, extra: { secrets?: Record<string, string>; maxAttempts?: number; stream?: boolean } = {}): Promise<TaskRecord> {
-    const { task } = c.master.tasks.submit({ kind: 'llm', input: input as never, ...extra });
+    const { task } = c.master.tasks.admit({ kind: 'llm', input: input as never, ...extra });
     return waitFor(() => {
       const t = c.master.tasks.get(task.id);
       return t && ['succeeded', 'failed', 'cancelled', 'expired'].includes(t.status) ? t : undefined;
@@ -58,13 +58,12 @@ describe.skipIf(missing !== undefined)(`the Python worker's llm kind${missing ? 
 
   it('streams the answer token by token and reports usage', async () => {
     const chunks: string[] = [];
-    const onChunk = (t: TaskRecord, ch: { text: string }) => t.kind === 'llm' && chunks.push(ch.text);
-    c.master.tasks.on('chunk', onChunk);
+    const off = c.master.tasks.events.on('task.chunk', (ch) => ch.kind === 'llm' && chunks.push(ch.text));
     const t = await run(
       { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello from the python worker' }], model: 'fake-model-2', temperature: 0.2, max_tokens: 50 },
       { stream: true },
     );
-    c.master.tasks.off('chunk', onChunk);
+    off();
     expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
     expect(t.workerLanguage).toBe('python');
     expect(t.result).toMatchObject({ text: 'hello from the python worker', model: 'fake-model-2', provider: 'openai', finish_reason: 'stop' });
@@ -77,10 +76,9 @@ describe.skipIf(missing !== undefined)(`the Python worker's llm kind${missing ? 
 
   it('sends no chunks when nobody watches (stream false), the final carries the whole answer', async () => {
     const chunks: string[] = [];
-    const onChunk = (t: TaskRecord, ch: { text: string }) => t.kind === 'llm' && chunks.push(ch.text);
-    c.master.tasks.on('chunk', onChunk);
+    const off = c.master.tasks.events.on('task.chunk', (ch) => ch.kind === 'llm' && chunks.push(ch.text));
     const t = await run({ messages: [{ role: 'user', content: 'quiet answer please' }] }, { stream: false });
-    c.master.tasks.off('chunk', onChunk);
+    off();
     expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
     expect(t.result).toMatchObject({ text: 'quiet answer please' });
     expect(chunks).toEqual([]);
@@ -103,7 +101,7 @@ describe.skipIf(missing !== undefined)(`the Python worker's llm kind${missing ? 
   });
 
   it('cancel stops the attempt and closes the provider request', async () => {
-    const { task } = c.master.tasks.submit({ kind: 'llm', input: { messages: [{ role: 'user', content: LONG }] }, stream: true });
+    const { task } = c.master.tasks.admit({ kind: 'llm', input: { messages: [{ role: 'user', content: LONG }] }, stream: true });
     await waitFor(() => (c.master.tasks.get(task.id)?.lastSeq ?? 0) >= 3, 'a few streamed tokens', 10_000);
     const aborted = fake.clientAborted();
     c.master.tasks.cancel(task.id, 'stop generating');

@@ -60,7 +60,7 @@ describe('durable master (SQLite store)', () => {
     const mqttPort = a.broker!.port;
     const w = await Worker.create({ workerId: uniqueId('w'), mqttUrl: a.mqttUrl, mqttPassword: a.clusterToken, logToStdout: false, healthFile: join(dir, 'w.health') }, { logger: log });
     cleanup.push(() => w.close(0));
-    const { task } = a.tasks.submit({ kind: 'sleep', input: { ms: 1500 } });
+    const { task } = a.tasks.admit({ kind: 'sleep', input: { ms: 1500 } });
     await waitFor(() => a.tasks.get(task.id)?.status === 'running', 'running');
     const grpcPort = a.grpcPort;
     await a.close();

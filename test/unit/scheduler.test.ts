@@ -49,7 +49,7 @@ describe('Scheduler', () => {
     const m = [...scheduler.matches()].map((x) => `${x.task.id}->${x.worker.id}`);
     expect(m).toEqual(['e1->w1']);
     expect(queue.size).toBe(2); // e2 waits for capacity, s for a sleep-capable worker
-    registry.get('w1')!.inFlight.delete('e1');
+    scheduler.capacity.release(registry.get('w1'), 'e1', 'finished');
     expect([...scheduler.matches()].map((x) => x.task.id)).toEqual(['e2']);
   });
 
@@ -70,7 +70,7 @@ describe('Scheduler', () => {
     const who = [...scheduler.matches()].map((x) => x.worker.id);
     expect(who).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
     // b finishes two tasks: it is now least loaded and gets the next two.
-    registry.get('b')!.inFlight.clear();
+    scheduler.capacity.releaseAll(registry.get('b')!, 'finished');
     for (let i = 6; i < 8; i++) queue.push(task(`t${i}`));
     expect([...scheduler.matches()].map((x) => x.worker.id)).toEqual(['b', 'b']);
   });

@@ -56,7 +56,7 @@ describe('task lifecycle with leases (fake clock)', () => {
   it('re-dispatches an attempt whose heartbeats stop, with attempt + 1 after a backoff, then dead-letters', async () => {
     const { svc, registry, sent, worker, advance } = setup();
     registry.applyStatus(worker('w1'));
-    const { task } = svc.submit({ kind: 'sleep', input: { ms: 100000 } });
+    const { task } = svc.admit({ kind: 'sleep', input: { ms: 100000 } });
     await tick();
     expect(sent).toHaveLength(1);
     expect(task.status).toBe('assigned');
@@ -86,7 +86,7 @@ describe('task lifecycle with leases (fake clock)', () => {
   it('heartbeats keep a long attempt alive; the run timeout ends it', async () => {
     const { svc, intake, registry, sent, controls, worker, advance, ev } = setup({ maxAttempts: 1, taskTimeoutMs: 10_000 });
     registry.applyStatus(worker('w1'));
-    const { task } = svc.submit({ kind: 'sleep', input: { ms: 100000 } });
+    const { task } = svc.admit({ kind: 'sleep', input: { ms: 100000 } });
     await tick();
     const a = sent[0]!.tasks[0]!;
     expect(intake.handleEvent({ ...ev(a, 'w1', 1), event: 'started', started: { started_at_ms: 0 } } as never).disposition).toBe('DISPOSITION_ACCEPTED');
@@ -104,7 +104,7 @@ describe('task lifecycle with leases (fake clock)', () => {
   it('notices silence after many small renewals (heartbeats far more often than the timeout)', async () => {
     const { svc, intake, registry, sent, worker, advance, ev } = setup({ heartbeatTimeoutMs: 1500, maxAttempts: 1 });
     registry.applyStatus(worker('w1'));
-    const { task } = svc.submit({ kind: 'sleep', input: { ms: 100000 } });
+    const { task } = svc.admit({ kind: 'sleep', input: { ms: 100000 } });
     await tick();
     const a = sent[0]!.tasks[0]!;
     for (let i = 1; i <= 10; i++) {
@@ -120,14 +120,14 @@ describe('task lifecycle with leases (fake clock)', () => {
   it('gives no new work to a worker whose lease expired until it is heard from again', async () => {
     const { svc, intake, registry, sent, worker, advance, ev } = setup();
     registry.applyStatus(worker('frozen'));
-    const first = svc.submit({ kind: 'sleep', input: { ms: 100000 } }).task;
+    const first = svc.admit({ kind: 'sleep', input: { ms: 100000 } }).task;
     await tick();
     registry.applyStatus(worker('healthy'));
     await advance(3001); // frozen's lease expires
     expect(registry.get('frozen')!.suspect).toBe(true);
     await advance(1000); // retry backoff
     expect(first.workerId).toBe('healthy');
-    const second = svc.submit({ kind: 'echo', input: { text: 'x' } }).task;
+    const second = svc.admit({ kind: 'echo', input: { text: 'x' } }).task;
     await tick();
     expect(second.status).toBe('queued'); // healthy is full (capacity 1); frozen is skipped
     // frozen speaks again (a late event; fenced, but proof of life)
@@ -139,7 +139,7 @@ describe('task lifecycle with leases (fake clock)', () => {
 
   it('expires a task that waits in the queue too long', async () => {
     const { svc, advance } = setup({ queueTimeoutMs: 5000 });
-    const { task } = svc.submit({ kind: 'echo', input: { text: 'x' } });
+    const { task } = svc.admit({ kind: 'echo', input: { text: 'x' } });
     await advance(4999);
     expect(task.status).toBe('queued');
     await advance(2);
@@ -152,7 +152,7 @@ describe('task lifecycle with leases (fake clock)', () => {
     const { svc, intake, registry, sent, worker, advance, ev } = setup();
     registry.applyStatus(worker('w1'));
     registry.applyStatus(worker('w2'));
-    const { task } = svc.submit({ kind: 'echo', input: { text: 'x' } });
+    const { task } = svc.admit({ kind: 'echo', input: { text: 'x' } });
     await tick();
     const first = sent[0]!.tasks[0]!;
     const firstWorker = sent[0]!.worker;
@@ -175,7 +175,7 @@ describe('task lifecycle with leases (fake clock)', () => {
   it('retries retryable failures with backoff and fails for good on a non-retryable one', async () => {
     const { svc, intake, registry, sent, worker, advance, ev } = setup();
     registry.applyStatus(worker('w1'));
-    const { task } = svc.submit({ kind: 'echo', input: { text: 'x' } });
+    const { task } = svc.admit({ kind: 'echo', input: { text: 'x' } });
     await tick();
     const fail = (a: TaskAssignment, retryable: boolean) =>
       ({ ...ev(a, 'w1', 2), event: 'final', final: { outcome: 'TASK_OUTCOME_FAILED', error: { code: 'PROVIDER_UNAVAILABLE', message: 'busy', retryable } } }) as never;
@@ -191,7 +191,7 @@ describe('task lifecycle with leases (fake clock)', () => {
   it('leaves no deadline behind once tasks end (succeeded after a retry, failed, cancelled while queued)', async () => {
     const { svc, intake, registry, sent, worker, advance, ev } = setup({ queueTimeoutMs: 3_600_000 });
     registry.applyStatus(worker('w1'));
-    const retried = svc.submit({ kind: 'echo', input: { text: 'a' } }).task;
+    const retried = svc.admit({ kind: 'echo', input: { text: 'a' } }).task;
     await tick();
     expect(svc.deadlines.size).toBe(3); // queue, run, lease
     await advance(3001); // attempt 1 lost: its run and lease deadlines go, a retry deadline comes
@@ -204,13 +204,13 @@ describe('task lifecycle with leases (fake clock)', () => {
     intake.handleEvent({ ...ev(a2, 'w1', 9), event: 'final', final: { outcome: 'TASK_OUTCOME_SUCCEEDED', output: { kind: 'stringValue', stringValue: 'ok' } } } as never);
     expect(retried.status).toBe('succeeded');
     expect(svc.deadlines.size).toBe(0);
-    const failed = svc.submit({ kind: 'echo', input: { text: 'b' } }).task;
+    const failed = svc.admit({ kind: 'echo', input: { text: 'b' } }).task;
     await tick();
     const fa = sent.at(-1)!.tasks[0]!;
     intake.handleEvent({ ...ev(fa, 'w1', 2), event: 'final', final: { outcome: 'TASK_OUTCOME_FAILED', error: { code: 'BAD_INPUT', message: 'no', retryable: false } } } as never);
     expect(failed.status).toBe('failed');
     registry.applyStatus({ ...worker('w1'), state: 'WORKER_STATE_DRAINING' });
-    const queued = svc.submit({ kind: 'echo', input: { text: 'c' } }).task;
+    const queued = svc.admit({ kind: 'echo', input: { text: 'c' } }).task;
     await tick();
     expect(queued.status).toBe('queued');
     svc.cancel(queued.id);
@@ -221,7 +221,7 @@ describe('task lifecycle with leases (fake clock)', () => {
   it('cancels a running task: control to the worker, CANCELLED confirms, capacity is freed', async () => {
     const { svc, intake, registry, sent, controls, worker, ev } = setup();
     registry.applyStatus(worker('w1'));
-    const { task } = svc.submit({ kind: 'sleep', input: { ms: 100000 } });
+    const { task } = svc.admit({ kind: 'sleep', input: { ms: 100000 } });
     await tick();
     svc.cancel(task.id);
     expect(controls[0]).toMatchObject({ worker: 'w1', cmd: { action: 'CONTROL_ACTION_CANCEL', task_id: task.id, attempt: 1 } });
@@ -233,7 +233,7 @@ describe('task lifecycle with leases (fake clock)', () => {
   it('closes a cancel the worker never confirms after the grace period (no retry)', async () => {
     const { svc, registry, worker, advance } = setup();
     registry.applyStatus(worker('w1'));
-    const { task } = svc.submit({ kind: 'sleep', input: { ms: 100000 } });
+    const { task } = svc.admit({ kind: 'sleep', input: { ms: 100000 } });
     await tick();
     svc.cancel(task.id);
     await advance(2001);
@@ -243,8 +243,8 @@ describe('task lifecycle with leases (fake clock)', () => {
 
   it('returns the existing task for a repeated idempotency key', () => {
     const { svc } = setup();
-    const a = svc.submit({ kind: 'echo', input: { text: 'x' }, idempotencyKey: 'k1' });
-    const b = svc.submit({ kind: 'echo', input: { text: 'y' }, idempotencyKey: 'k1' });
+    const a = svc.admit({ kind: 'echo', input: { text: 'x' }, idempotencyKey: 'k1' });
+    const b = svc.admit({ kind: 'echo', input: { text: 'y' }, idempotencyKey: 'k1' });
     expect(a.created).toBe(true);
     expect(b.created).toBe(false);
     expect(b.task.id).toBe(a.task.id);

@@ -1,0 +1,154 @@
+/**
+ * The one typed stream of task and worker changes. TaskService publishes
+ * every transition of a task exactly once; the worker registry publishes
+ * worker changes. Subscribers (Socket.IO chat, metrics, cluster monitor,
+ * per-task watchers, later a durable outbox) listen here instead of being
+ * called by the code that made the change.
+ *
+ * An event is plain JSON (stable snake_case field names, a tenant that is
+ * `default` for now) with a monotonic `seq` and a timestamp `ts` (ms), so
+ * that an outbox can persist it and a client can resume after a given seq.
+ * In-process subscribers also get the live record the event is about (the
+ * `subject`), which is not part of the event and never serialised.
+ *
+ * Cost when nobody listens: publishers ask `wants(type)` (one array length
+ * read) before building an event, so no object is made for no one.
+ */
+import type { TaskRecord } from './task-record.js';
+import type { WorkerRecord } from '../scheduling/worker-registry.js';
+
+export const DEFAULT_TENANT = 'default';
+
+interface TaskFields {
+  task_id: string;
+  kind: string;
+  attempt: number;
+  session_id: string | null;
+}
+
+interface FinalFields extends TaskFields {
+  worker_id: string | null;
+  error: { code: string; message: string } | null;
+  /** Submit to start of the last attempt, when it started. */
+  queue_wait_ms: number | null;
+  /** Start to end of the last attempt, when it started. */
+  run_ms: number | null;
+}
+
+/** Event bodies by type (without seq, ts and tenant). */
+export interface TaskEventBodies {
+  'task.queued': TaskFields & { priority: number };
+  'task.assigned': TaskFields & { worker_id: string };
+  'task.started': TaskFields & { worker_id: string };
+  'task.chunk': TaskFields & { chunk_seq: number; text: string; data: unknown };
+  'task.succeeded': FinalFields;
+  'task.failed': FinalFields;
+  'task.cancelled': FinalFields;
+  'task.expired': FinalFields;
+  'task.retried': TaskFields & { code: string; reason: string; delay_ms: number };
+  'worker.online': { worker_id: string };
+  'worker.offline': { worker_id: string; reason: string };
+  'worker.draining': { worker_id: string };
+  'worker.suspect': { worker_id: string; reason: string };
+}
+
+export type TaskEventType = keyof TaskEventBodies;
+
+export const TASK_EVENT_TYPES: readonly TaskEventType[] = [
+  'task.queued',
+  'task.assigned',
+  'task.started',
+  'task.chunk',
+  'task.succeeded',
+  'task.failed',
+  'task.cancelled',
+  'task.expired',
+  'task.retried',
+  'worker.online',
+  'worker.offline',
+  'worker.draining',
+  'worker.suspect',
+];
+
+export const FINAL_EVENT_TYPES = ['task.succeeded', 'task.failed', 'task.cancelled', 'task.expired'] as const;
+export type FinalEventType = (typeof FINAL_EVENT_TYPES)[number];
+
+export type TaskEventOf<T extends TaskEventType> = { seq: number; ts: number; tenant: string; type: T } & TaskEventBodies[T];
+export type TaskEvent = { [T in TaskEventType]: TaskEventOf<T> }[TaskEventType];
+
+/** What an in-process subscriber gets besides the event: the live record it is about. */
+export type EventSubject<T extends TaskEventType> = T extends `worker.${string}` ? WorkerRecord : TaskRecord;
+
+/** The event of one of the types T (a union for several). */
+export type EventOf<T extends TaskEventType> = { [K in T]: TaskEventOf<K> }[T];
+
+export type TaskEventListener<T extends TaskEventType> = (event: EventOf<T>, subject: EventSubject<T>) => void;
+
+export class TaskEvents {
+  private seq = 0;
+  private readonly listeners = new Map<TaskEventType, TaskEventListener<TaskEventType>[]>();
+
+  constructor(private readonly now: () => number) {
+    for (const t of TASK_EVENT_TYPES) this.listeners.set(t, []);
+  }
+
+  /** The last sequence number given out (0 before the first event). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** True when someone listens to this type: build the event only then. */
+  wants(type: TaskEventType): boolean {
+    return this.listeners.get(type)!.length > 0;
+  }
+
+  /** Subscribes to one or more types (all when omitted); returns the unsubscribe. */
+  on<T extends TaskEventType>(types: T | readonly T[] | undefined, listener: TaskEventListener<T>): () => void {
+    const list: readonly TaskEventType[] = types === undefined ? TASK_EVENT_TYPES : typeof types === 'string' ? [types] : types;
+    const l = listener as unknown as TaskEventListener<TaskEventType>;
+    // Copy on write: a listener that unsubscribes during delivery does not disturb it.
+    for (const t of list) this.listeners.set(t, [...this.listeners.get(t)!, l]);
+    return () => {
+      for (const t of list) this.listeners.set(t, this.listeners.get(t)!.filter((x) => x !== l));
+    };
+  }
+
+  /**
+   * Stamps the event (seq, ts, tenant) and delivers it to the subscribers of
+   * its type, in subscription order. A throwing subscriber does not stop the
+   * others or the publisher.
+   */
+  publish<T extends TaskEventType>(type: T, body: TaskEventBodies[T], subject: EventSubject<T>): void {
+    const listeners = this.listeners.get(type)!;
+    if (listeners.length === 0) return;
+    const event = { seq: ++this.seq, ts: this.now(), tenant: DEFAULT_TENANT, type, ...body } as TaskEventOf<T>;
+    for (const l of listeners) {
+      try {
+        (l as unknown as TaskEventListener<T>)(event, subject);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}
+
+/** The common fields of a task event. */
+export function taskFields(t: TaskRecord): TaskFields {
+  return { task_id: t.id, kind: t.kind, attempt: t.attempt, session_id: t.sessionId };
+}
+
+/** The fields of a final event. */
+export function finalFields(t: TaskRecord): FinalFields {
+  return {
+    task_id: t.id,
+    kind: t.kind,
+    attempt: t.attempt,
+    session_id: t.sessionId,
+    worker_id: t.workerId,
+    error: t.error,
+    queue_wait_ms: t.startedAtMs === null ? null : t.startedAtMs - t.createdAtMs,
+    run_ms: t.startedAtMs === null || t.finishedAtMs === null ? null : t.finishedAtMs - t.startedAtMs,
+  };
+}
