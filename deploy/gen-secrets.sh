@@ -19,6 +19,7 @@ Writes, into DIR (default: deploy/secrets), one file per Swarm secret:
   mosquitto_observer_passwd  password file of the observer listener
   result_secret              HMAC key of the master's per-attempt result tokens
   api_keys                   REST API keys, one per line (one is generated)
+  grafana_admin_password     password of Grafana's admin user (random, kept)
   gemini_api_key, openai_api_key
                              provider keys, taken from $GEMINI_API_KEY and
                              $OPENAI_API_KEY when set, else a lone newline
@@ -77,6 +78,7 @@ ensure_random mqtt_master_password 24
 ensure_random mqtt_worker_password 24
 ensure_random mqtt_observer_password 24
 ensure_random result_secret 32
+ensure_random grafana_admin_password 24
 if [ "$force" = 1 ] || [ ! -s "$out/api_keys" ]; then
   printf 'tw_%s\n' "$(random_hex 24)" > "$out/api_keys"
   echo "gen-secrets: wrote $out/api_keys"

@@ -12,12 +12,12 @@ TW_HTTP_PUBLISH="${TASKWIRE_HTTP_PUBLISH:-8080}"
 TW_OBSERVER_PUBLISH="${TASKWIRE_OBSERVER_PUBLISH:-1884}"
 TW_TOPIC_ROOT="${TASKWIRE_TOPIC_ROOT:-taskwire/v1}"
 # Services of stack.yml an operator may name (without the stack prefix).
-TW_SERVICES=(mosquitto master worker worker-llm worker-python)
+TW_SERVICES=(mosquitto master worker worker-llm worker-python prometheus grafana)
 # Services that may run more than one replica.
 TW_SCALABLE=(worker worker-llm worker-python)
 # Swarm secrets of stack.yml: files of the same name in $TW_SECRETS_DIR.
 TW_SECRET_KEYS=(mosquitto_passwd mosquitto_observer_passwd mqtt_master_password mqtt_worker_password
-  mqtt_observer_password result_secret api_keys gemini_api_key openai_api_key)
+  mqtt_observer_password result_secret api_keys gemini_api_key openai_api_key grafana_admin_password)
 
 tw_die() {
   echo "${TW_PROG:-taskwire}: error: $*" >&2
@@ -101,8 +101,11 @@ tw_secrets_version() {
 }
 
 tw_config_version() {
+  local obs="$TW_ROOT/deploy/observability"
   tw_content_hash "$TW_ROOT/deploy/mosquitto/mosquitto.conf" "$TW_ROOT/deploy/mosquitto/acl" \
-    "$TW_ROOT/deploy/mosquitto/observer.acl"
+    "$TW_ROOT/deploy/mosquitto/observer.acl" "$obs/prometheus.yml" "$obs/taskwire.rules.yml" \
+    "$obs/grafana/provisioning/datasources/taskwire.yml" "$obs/grafana/provisioning/dashboards/taskwire.yml" \
+    "$obs"/grafana/dashboards/*.json
 }
 
 # The first API key of the secrets dir (for REST calls), or empty.

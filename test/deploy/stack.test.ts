@@ -205,7 +205,7 @@ describe('images', () => {
     const built = builtImages(vars);
     for (const [name, s] of Object.entries(loadStack(vars).services)) {
       if (isOwnImage(s.image)) expect(built, `${name}: ${s.image} is not built by scripts/build.sh`).toContain(s.image);
-      else expect(s.image, `${name}: pin third-party images`).toMatch(/:(\d+\.){2}\d+/);
+      else expect(s.image, `${name}: pin third-party images`).toMatch(/:v?(\d+\.){2}\d+/);
     }
   });
 
