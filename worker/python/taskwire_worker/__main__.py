@@ -43,5 +43,10 @@ def main() -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The `taskwire-worker` console command (pip install worker/python)."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -52,7 +52,9 @@ class Worker:
         self._status_due: Optional[float] = None
         self._stop = threading.Event()
         self._log_sink = log_sink
-        self.client = mqtt.Client(client_id=self.id, clean_session=True, protocol=mqtt.MQTTv311)
+        # paho-mqtt 2.x (PyPI) takes the callback API version first; 1.x (Debian bookworm) has none.
+        api = (mqtt.CallbackAPIVersion.VERSION1,) if hasattr(mqtt, "CallbackAPIVersion") else ()
+        self.client = mqtt.Client(*api, client_id=self.id, clean_session=True, protocol=mqtt.MQTTv311)
         if config.mqtt_username is not None or config.mqtt_password is not None:
             self.client.username_pw_set(config.mqtt_username or self.id, config.mqtt_password)
         self.client.will_set(self.topics.status, codec.encode(self.status(OFFLINE, "connection lost")), qos=1, retain=True)
