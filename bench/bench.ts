@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { printCoreBench, runCoreBench } from './core-bench.js';
 import { printGatewayBench, runGatewayBench } from './gateway-bench.js';
 import { runInferenceBench } from './inference.js';
+import { printPlacementBench, runPlacementBench } from './placement-bench.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -31,6 +32,11 @@ if (want('gateway')) {
   const gateway = await runGatewayBench({ quick });
   printGatewayBench(gateway);
   results.gateway = gateway;
+}
+if (want('placement')) {
+  const placement = runPlacementBench({ quick });
+  printPlacementBench(placement);
+  results.placement = placement;
 }
 if (want('inference')) {
   results.inference = await runInferenceBench({ quick });

@@ -25,9 +25,11 @@ function hash32(s: string): number {
 }
 
 interface Ring {
-  signature: string;
+  /** The candidates array it was built for (the registry hands out a new array when membership changes). */
+  of: readonly PlacementCandidate[];
   points: Uint32Array;
-  owners: string[];
+  /** Index into `of` of each point's worker. */
+  owners: Uint32Array;
 }
 
 export class Affinity implements PlacementStrategy {
@@ -37,13 +39,13 @@ export class Affinity implements PlacementStrategy {
   constructor(private readonly config: AffinityConfig = { balance: 1.25, vnodes: 64 }) {}
 
   private ringFor(candidates: readonly PlacementCandidate[]): Ring {
-    const ids = candidates.map((c) => c.id);
-    const signature = ids.join('\n');
-    if (this.ring?.signature === signature) return this.ring;
-    const nodes: { point: number; owner: string }[] = [];
-    for (const id of ids) for (let v = 0; v < this.config.vnodes; v++) nodes.push({ point: hash32(`${id}#${v}`), owner: id });
+    if (this.ring?.of === candidates) return this.ring;
+    const nodes: { point: number; owner: number }[] = [];
+    candidates.forEach((c, i) => {
+      for (let v = 0; v < this.config.vnodes; v++) nodes.push({ point: hash32(`${c.id}#${v}`), owner: i });
+    });
     nodes.sort((a, b) => a.point - b.point);
-    this.ring = { signature, points: Uint32Array.from(nodes.map((n) => n.point)), owners: nodes.map((n) => n.owner) };
+    this.ring = { of: candidates, points: Uint32Array.from(nodes.map((n) => n.point)), owners: Uint32Array.from(nodes.map((n) => n.owner)) };
     return this.ring;
   }
 
@@ -57,7 +59,6 @@ export class Affinity implements PlacementStrategy {
     }
     if (key === undefined || key === '') return this.leastLoaded(candidates, eligible);
     const ring = this.ringFor(candidates);
-    const byId = new Map(candidates.map((c) => [c.id, c] as const));
     // The bound counts the task being placed; per slot, so big workers keep more keys.
     const perSlot = (total + 1) / Math.max(slots, 1);
     const h = hash32(key);
@@ -68,12 +69,12 @@ export class Affinity implements PlacementStrategy {
       if (ring.points[mid]! < h) lo = mid + 1;
       else hi = mid;
     }
-    const seen = new Set<string>();
+    const seen = new Set<number>();
     for (let k = 0; k < ring.points.length && seen.size < candidates.length; k++) {
       const owner = ring.owners[(lo + k) % ring.points.length]!;
       if (seen.has(owner)) continue;
       seen.add(owner);
-      const c = byId.get(owner)!;
+      const c = candidates[owner]!;
       if (!eligible(c)) continue;
       if (c.inFlight.size + 1 <= Math.ceil(this.config.balance * perSlot * c.capacity)) return c;
     }

@@ -26,7 +26,7 @@ interface Ewma {
 export class LeastLatency implements PlacementStrategy {
   readonly name = 'least-latency';
   private readonly ewma = new Map<string, Ewma>();
-  private medianCache: { atSize: number; value: number } | undefined;
+  private medianCache: { atSize: number; atMs: number; value: number } | undefined;
 
   constructor(
     private readonly config: LeastLatencyConfig = { decayMs: 10_000 },
@@ -39,7 +39,6 @@ export class LeastLatency implements PlacementStrategy {
     const e = this.ewma.get(workerId);
     if (!e) {
       this.ewma.set(workerId, { value: x, atMs });
-      this.medianCache = undefined;
       return;
     }
     if (x > e.value) e.value = x; // peak: react to a slow worker at once
@@ -60,10 +59,13 @@ export class LeastLatency implements PlacementStrategy {
 
   private median(): number | undefined {
     if (this.ewma.size === 0) return undefined;
-    if (this.medianCache?.atSize === this.ewma.size) return this.medianCache.value;
+    const c = this.medianCache;
+    const now = this.now();
+    // Recomputed (O(n log n)) only when the measured set grew by an eighth or a second went by.
+    if (c && this.ewma.size <= c.atSize + (c.atSize >> 3) && now - c.atMs < 1000) return c.value;
     const vs = [...this.ewma.values()].map((e) => e.value).sort((a, b) => a - b);
     const value = vs[vs.length >> 1]!;
-    this.medianCache = { atSize: this.ewma.size, value };
+    this.medianCache = { atSize: this.ewma.size, atMs: now, value };
     return value;
   }
 

@@ -24,30 +24,38 @@ export function labelWeight(w: PlacementCandidate, label: string): number {
 
 export class Weighted implements PlacementStrategy {
   readonly name = 'weighted';
-  private readonly current = new Map<string, number>();
+  /** Scores and weights by position in `of` (the registry hands out a new array when membership changes). */
+  private of: readonly PlacementCandidate[] | undefined;
+  private score = new Float64Array(0);
+  private weight = new Float64Array(0);
   constructor(private readonly config: WeightedConfig = { label: 'weight' }) {}
 
+  private sync(candidates: readonly PlacementCandidate[]): void {
+    if (this.of === candidates) return;
+    const old = new Map<string, number>();
+    this.of?.forEach((c, i) => old.set(c.id, this.score[i]!));
+    this.score = Float64Array.from(candidates, (c) => old.get(c.id) ?? 0);
+    this.weight = Float64Array.from(candidates, (c) => labelWeight(c, this.config.label));
+    this.of = candidates;
+  }
+
   pick<C extends PlacementCandidate>({ candidates, eligible }: PlacementContext<C>): C | undefined {
-    let best: C | undefined;
+    this.sync(candidates);
+    let best = -1;
     let bestScore = -Infinity;
     let total = 0;
-    for (const w of candidates) {
-      if (!eligible(w)) continue;
-      const weight = labelWeight(w, this.config.label);
-      total += weight;
-      const score = (this.current.get(w.id) ?? 0) + weight;
-      this.current.set(w.id, score);
-      if (score > bestScore) {
-        best = w;
-        bestScore = score;
+    for (let i = 0; i < candidates.length; i++) {
+      if (!eligible(candidates[i]!)) continue;
+      const w = this.weight[i]!;
+      total += w;
+      const s = (this.score[i]! += w);
+      if (s > bestScore) {
+        best = i;
+        bestScore = s;
       }
     }
-    if (best) this.current.set(best.id, bestScore - total);
-    // Forget workers that left (bounded by the live set).
-    if (this.current.size > candidates.length * 2 + 16) {
-      const live = new Set(candidates.map((c) => c.id));
-      for (const id of this.current.keys()) if (!live.has(id)) this.current.delete(id);
-    }
-    return best;
+    if (best < 0) return undefined;
+    this.score[best]! -= total;
+    return candidates[best];
   }
 }
