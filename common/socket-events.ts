@@ -5,6 +5,9 @@
  *
  * A browser identifies its session with `auth: { sessionId }` in the handshake
  * (a new id is issued when missing or malformed and sent back in `session`).
+ * With API keys configured the handshake must carry one: `auth: { apiKey }`
+ * (or an `Authorization: Bearer` header); otherwise `connect_error` says
+ * `UNAUTHENTICATED: ...`. A browser page from a foreign Origin is refused.
  * Every task submitted from a session streams its events to all sockets of
  * that session.
  */
@@ -15,7 +18,7 @@ export interface SubmitTaskRequest {
   kind: string;
   input: JsonValue;
   priority?: number;
-  /** Client-side reference echoed back, to match the ack to a pending bubble. */
+  /** Client-side reference echoed back in the ack (`client_ref`), to match it to a pending bubble. */
   client_ref?: string;
   /**
    * The user's own provider API key for this task (llm). Kept in the master's
@@ -25,7 +28,10 @@ export interface SubmitTaskRequest {
   api_key?: string;
 }
 
-export type Ack<T> = (response: { ok: true; data: T } | { ok: false; error: { code: string; message: string } }) => void;
+/** An ack; a `task:submit` ack carries the request's `client_ref` back. */
+export type Ack<T> = (
+  response: ({ ok: true; data: T } | { ok: false; error: { code: string; message: string } }) & { client_ref?: string },
+) => void;
 
 export interface ClientToServerEvents {
   'task:submit': (request: SubmitTaskRequest, ack: Ack<TaskView>) => void;

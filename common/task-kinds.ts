@@ -4,13 +4,28 @@
  * the same schemas. `requirement()` names what a worker must offer to run a
  * task (its kind and, for model-backed kinds, the model).
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { echoInput, sleepInput } from './kinds/diagnostic.js';
 import { llmKind } from './kinds/llm.js';
 import { inferKind, ocrKind } from './kinds/inference.js';
 import { imageKind } from './kinds/image.js';
 import { ValidationError } from './errors.js';
 import type { JsonValue } from './json-value.js';
+import { DIAGNOSTIC_KIND_NAMES, KIND_NAME_PATTERN, KIND_NAME_RULE, PRIORITY_MAX, PRIORITY_MIN } from './kind-names.js';
+import { schemaValidationError } from './schema-issue.js';
+
+export { DIAGNOSTIC_KIND_NAMES, KIND_NAME_PATTERN, KIND_NAME_RULE, PRIORITY_MAX, PRIORITY_MIN, isKindName } from './kind-names.js';
+
+/** A kind name at every boundary (submit, gateway, worker status). */
+export const kindName = z.string().regex(KIND_NAME_PATTERN, KIND_NAME_RULE);
+export const taskPriority = z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX);
+
+/** The fields every submit surface shares (REST and Socket.IO extend it with their own). */
+export const submitFields = {
+  kind: kindName,
+  input: z.unknown(),
+  priority: taskPriority.optional(),
+};
 
 export interface KindSpec {
   readonly description: string;
@@ -20,7 +35,7 @@ export interface KindSpec {
   readonly model?: (input: JsonValue) => string | undefined;
 }
 
-export const KIND_SPECS: Record<string, KindSpec> = {
+export const KIND_SPECS: Readonly<Record<string, KindSpec>> = {
   echo: { description: 'Diagnostic: returns the text, streamed word by word', diagnostic: true, input: echoInput },
   sleep: { description: 'Diagnostic: waits the given milliseconds', diagnostic: true, input: sleepInput },
   llm: llmKind,
@@ -29,7 +44,12 @@ export const KIND_SPECS: Record<string, KindSpec> = {
   image: imageKind,
 };
 
-export const DIAGNOSTIC_KINDS = Object.keys(KIND_SPECS).filter((k) => KIND_SPECS[k]!.diagnostic);
+export const DIAGNOSTIC_KINDS = DIAGNOSTIC_KIND_NAMES;
+
+/** The spec of a known kind (own properties only: `constructor` is not a kind). */
+export function kindSpec(kind: string): KindSpec | undefined {
+  return Object.hasOwn(KIND_SPECS, kind) ? KIND_SPECS[kind] : undefined;
+}
 
 export interface Requirement {
   kind: string;
@@ -42,14 +62,11 @@ export function requirementKey(r: Requirement): string {
 
 /** Validates input for a known kind; returns the parsed input. Unknown kinds pass through. */
 export function validateTaskInput(kind: string, input: JsonValue): { input: JsonValue; requirement: Requirement } {
-  const spec = KIND_SPECS[kind];
+  if (!KIND_NAME_PATTERN.test(kind)) throw new ValidationError('kind', KIND_NAME_RULE);
+  const spec = kindSpec(kind);
   if (!spec) return { input, requirement: { kind } };
   const parsed = spec.input.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = ['input', ...(issue?.path ?? []).map(String)].join('.');
-    throw new ValidationError(path, issue?.message ?? 'invalid input');
-  }
+  if (!parsed.success) throw schemaValidationError(parsed.error, 'input');
   const value = parsed.data as JsonValue;
   const model = spec.model?.(value);
   return { input: value, requirement: model ? { kind, model } : { kind } };

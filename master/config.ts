@@ -84,6 +84,18 @@ export interface MasterOptions {
    * Bearer <key>`). Empty (default): no authentication on HTTP.
    */
   apiKeys?: string[];
+  /**
+   * Interface the HTTP server (REST, gateway, KServe, web UI, Socket.IO) binds
+   * (`TASKWIRE_HTTP_HOST`). Default: `bindHost` when that was set, otherwise
+   * 127.0.0.1 without API keys and 0.0.0.0 with them (safe by default).
+   */
+  httpHost?: string;
+  /** Browser origins besides the master's own that may open Socket.IO (`TASKWIRE_ALLOWED_ORIGINS`; `*` = any). */
+  allowedOrigins?: string[];
+  /** Routes answered without an API key when keys are on (`TASKWIRE_OPEN_ROUTES`; default /healthz, /v2/health/live, /v2/health/ready). */
+  openRoutes?: string[];
+  /** A chat session id unused this long is no longer accepted (`TASKWIRE_SESSION_IDLE_MS`, default 7 days). */
+  sessionIdleMs?: number;
 }
 
 export type ResolvedMasterOptions = Required<Omit<MasterOptions, 'mqttUrl' | 'mqttUsername' | 'mqttPassword' | 'clusterToken' | 'observerPassword'>> & {
@@ -121,6 +133,10 @@ export const MASTER_DEFAULTS = {
   cacheMaxBytes: 256 * 1024 * 1024,
   logToStdout: true,
   apiKeys: [] as string[],
+  httpHost: '',
+  allowedOrigins: [] as string[],
+  openRoutes: ['/healthz', '/v2/health/live', '/v2/health/ready'] as string[],
+  sessionIdleMs: 7 * 24 * 3600_000,
 } as const;
 
 function placementName(name: string, v: string): string {
@@ -181,6 +197,10 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     cacheMaxBytes: positiveInt('TASKWIRE_CACHE_MAX_BYTES', o.cacheMaxBytes, 1024 * 1024),
     logToStdout: o.logToStdout,
     apiKeys: o.apiKeys,
+    httpHost: o.httpHost || (options.bindHost ?? (o.apiKeys.length > 0 ? '0.0.0.0' : '127.0.0.1')),
+    allowedOrigins: o.allowedOrigins,
+    openRoutes: o.openRoutes,
+    sessionIdleMs: positiveInt('TASKWIRE_SESSION_IDLE_MS', o.sessionIdleMs, 1000),
   };
 }
 
@@ -231,6 +251,10 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: 64 * 1024 * 1024 }),
     cacheMaxBytes: envInt(env, 'TASKWIRE_CACHE_MAX_BYTES', { min: 1024 * 1024, max: Number.MAX_SAFE_INTEGER }),
     apiKeys: (await envSecret(env, 'TASKWIRE_API_KEYS'))?.split(/[\s,]+/).filter(Boolean),
+    httpHost: envString(env, 'TASKWIRE_HTTP_HOST'),
+    allowedOrigins: envString(env, 'TASKWIRE_ALLOWED_ORIGINS')?.split(/[\s,]+/).filter(Boolean),
+    openRoutes: envString(env, 'TASKWIRE_OPEN_ROUTES')?.split(/[\s,]+/).filter(Boolean),
+    sessionIdleMs: envInt(env, 'TASKWIRE_SESSION_IDLE_MS', { min: 1000 }),
   };
 }
 

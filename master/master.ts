@@ -33,7 +33,9 @@ import { PruneTimer } from './store/prune-timer.js';
 import { createPlacement } from './scheduling/placement/placement-registry.js';
 import { gatewayTasks } from './http/gateway-tasks.js';
 import { createOpenAiGateway } from './http/openai-gateway.js';
-import { requireApiKey } from './http/api-key-auth.js';
+import { Authenticator } from './http/auth/principal.js';
+import { systemRoutes } from './http/system-routes.js';
+import { warnIfExposed } from './http/auth/exposure-warning.js';
 import { createKserveApi } from './http/kserve-api.js';
 import { kserveBackend } from './http/kserve-backend.js';
 
@@ -48,14 +50,6 @@ export interface MasterDeps {
   brokerPolicy?: BrokerPolicy;
   /** Extra HTTP routers mounted by feature modules (gateway, KServe). */
   routes?: (master: Master) => { path: string; router: Router }[];
-}
-
-function withApiKey(keys: ReadonlySet<string>, router: Router): Router {
-  if (keys.size === 0) return router;
-  const r = Router();
-  r.use('/v2', requireApiKey(keys));
-  r.use(router);
-  return r;
 }
 
 /** dist/web next to the compiled code, or from the source tree. */
@@ -209,34 +203,28 @@ export class Master {
       onInvalid: () => this.metricObserver.invalid('grpc'),
     });
 
-    const system = Router();
-    system.get('/healthz', (_req, res) => {
-      const ok = this.state === 'running' && this.link?.connected;
-      res.status(ok ? 200 : 503).json({
-        status: ok ? 'ok' : 'unavailable',
-        state: this.state,
-        mqtt: this.link?.connected ? 'connected' : 'disconnected',
-        workers_online: registry.schedulable().length,
-        version: VERSION,
-        protocol: PROTOCOL_VERSION,
-      });
+    const system = systemRoutes({
+      state: () => ({ state: this.state, mqttConnected: this.link?.connected ?? false }),
+      workersOnline: () => registry.schedulable().length,
+      version: VERSION,
+      protocol: PROTOCOL_VERSION,
+      metrics: metrics.registry,
+      beforeScrape: () => this.metricObserver.refresh(),
     });
-    system.get('/metrics', async (_req, res) => {
-      this.metricObserver.refresh();
-      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    });
-    const apiKeys = new Set(o.apiKeys);
-    const rest = Router();
-    if (apiKeys.size > 0) rest.use(requireApiKey(apiKeys));
-    rest.use(restApi({ tasks, registry, cluster: () => this.monitor.view() }));
+    // One principal for every surface: REST, gateway, KServe, /metrics, Socket.IO.
+    const auth = new Authenticator(o.apiKeys);
+    const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
+    rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     this.http = HttpServer.create({
-      host: o.bindHost,
+      host: o.httpHost,
       port: o.httpPort,
+      auth,
+      openRoutes: o.openRoutes,
       webDir: o.webDir || findWebDir(),
       maxBodyBytes: o.maxInputBytes + 64 * 1024,
       preRoutes: [
-        { path: '/', router: createOpenAiGateway(gatewayTasks(tasks, this.watchers, registry), { apiKeys, maxBodyBytes: o.maxInputBytes + 64 * 1024 }) },
-        { path: '/', router: withApiKey(apiKeys, createKserveApi(kserveBackend(tasks, this.watchers, registry, () => this.state === 'running'), { serverVersion: VERSION })) },
+        { path: '/', router: createOpenAiGateway(gatewayTasks(tasks, this.watchers, registry), { auth, maxBodyBytes: o.maxInputBytes + 64 * 1024 }) },
+        { path: '/', router: createKserveApi(kserveBackend(tasks, this.watchers, registry, () => this.state === 'running'), { serverVersion: VERSION }) },
       ],
       routes: [
         { path: '/', router: system },
@@ -252,8 +240,11 @@ export class Master {
       log,
       maxBufferBytes: o.maxInputBytes + 64 * 1024,
       onInvalid: () => this.metricObserver.invalid('socket.io'),
+      auth,
+      allowedOrigins: o.allowedOrigins,
     });
-    this.httpPort = await this.http.listen(o.bindHost, o.httpPort);
+    this.httpPort = await this.http.listen(o.httpHost, o.httpPort);
+    warnIfExposed(o.httpHost, auth.required, log);
 
     const broker = this.broker;
     this.link = await MasterLink.create({

@@ -6,7 +6,11 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import express, { type Express, type Router } from 'express';
+import { authenticateHttp } from './auth/http-auth.js';
+import { DEFAULT_OPEN_ROUTES } from './auth/open-routes.js';
+import { Authenticator } from './auth/principal.js';
 import { errorMiddleware } from './http-errors.js';
+import { securityHeaders } from './security-headers.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -17,6 +21,10 @@ export interface HttpServerOptions {
   routes: { path: string; router: Router }[];
   /** Mounted before the JSON body parser (routers that parse bodies themselves). */
   preRoutes?: { path: string; router: Router }[];
+  /** Resolves every request's caller (default: no keys, everyone local). */
+  auth?: Authenticator;
+  /** Routes answered without a key when keys are configured (default DEFAULT_OPEN_ROUTES). */
+  openRoutes?: readonly string[];
 }
 
 export class HttpServer {
@@ -31,6 +39,8 @@ export class HttpServer {
     const app = express();
     app.disable('x-powered-by');
     app.set('etag', false);
+    app.use(securityHeaders());
+    app.use(authenticateHttp(options.auth ?? new Authenticator(), new Set(options.openRoutes ?? DEFAULT_OPEN_ROUTES)));
     for (const { path, router } of options.preRoutes ?? []) app.use(path, router);
     app.use(express.json({ limit: options.maxBodyBytes }));
     for (const { path, router } of options.routes) app.use(path, router);

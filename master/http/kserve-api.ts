@@ -14,7 +14,8 @@
  * on KserveBackend, which the master implements on its task path (an `infer`
  * task per request, scheduled to a worker with the model ready).
  */
-import { json, Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import { json, Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { formatSchemaIssue } from '../../common/schema-issue.js';
 import {
   kserveInferRequest,
   type InferOutput,
@@ -192,7 +193,16 @@ export function createKserveApi(backend: KserveBackend, options: KserveApiOption
   router.get('/v2/models/:name', metadata);
   router.get('/v2/models/:name/versions/:version', metadata);
 
-  const parse = json({ limit: o.maxBodyBytes, strict: true });
+  // Triton clients send JSON with no Content-Type or curl's form type: parse
+  // JSON whatever the type says, unless it is the binary tensor extension.
+  const binary: RequestHandler = (req, res, next) => {
+    if (req.headers['inference-header-content-length'] !== undefined) {
+      sendError(res, 400, 'the binary tensor extension is not supported (send JSON tensors)');
+      return;
+    }
+    next();
+  };
+  const parse = json({ limit: o.maxBodyBytes, strict: true, type: () => true });
   const infer = async (req: Request, res: Response): Promise<void> => {
     const found = lookup(req, res);
     if (!found) return;
@@ -200,15 +210,9 @@ export function createKserveApi(backend: KserveBackend, options: KserveApiOption
       sendError(res, 503, `model "${found.model.name}" is not ready on any worker`);
       return;
     }
-    if (!req.is('application/json') && req.headers['content-type'] !== undefined) {
-      sendError(res, 400, 'content-type must be application/json (the binary tensor extension is not supported)');
-      return;
-    }
     const parsed = kserveInferRequest.safeParse(req.body);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const path = (issue?.path ?? []).map(String).join('.');
-      sendError(res, 400, `${path ? `${path}: ` : ''}${issue?.message ?? 'invalid request'}`);
+      sendError(res, 400, formatSchemaIssue(parsed.error));
       return;
     }
     const ac = new AbortController();
@@ -225,8 +229,10 @@ export function createKserveApi(backend: KserveBackend, options: KserveApiOption
       res.off('close', onClose);
     }
   };
-  router.post('/v2/models/:name/infer', parse, infer);
-  router.post('/v2/models/:name/versions/:version/infer', parse, infer);
+  router.post('/v2/models/:name/infer', binary, parse, infer);
+  router.post('/v2/models/:name/versions/:version/infer', binary, parse, infer);
+  // Every /v2 answer is {"error": "<message>"}, unknown routes and bad paths included.
+  router.use('/v2', (req, res) => sendError(res, 404, `no such route: ${req.method} ${req.originalUrl.slice(0, 200)}`));
   router.use('/v2', bodyErrors);
   return router;
 }

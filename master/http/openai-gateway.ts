@@ -15,7 +15,6 @@
  * A client may pass its own provider key in `X-Taskwire-Provider-Key`; it
  * travels as a task secret, never in the task input.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { json, Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock.js';
@@ -24,6 +23,8 @@ import type { JsonValue } from '../../common/json-value.js';
 import { llmInput, MAX_LLM_MESSAGES, MAX_LLM_MODEL_CHARS } from '../../common/kinds/llm.js';
 import type { TaskChunkEvent } from '../../common/socket-events.js';
 import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
+import { schemaIssue } from '../../common/schema-issue.js';
+import { Authenticator, type Principal } from './auth/principal.js';
 
 /** What the gateway needs from the master (implemented there). */
 export interface GatewayTasks {
@@ -40,6 +41,8 @@ export interface GatewayTasks {
 export interface OpenAiGatewayOptions {
   /** When non-empty, requests need `Authorization: Bearer <one of these>`. Default: none. */
   apiKeys?: ReadonlySet<string>;
+  /** The master's principal resolver (wins over apiKeys). */
+  auth?: Authenticator;
   /** Largest request body. Default 4 MiB. */
   maxBodyBytes?: number;
   clock?: Clock;
@@ -47,6 +50,7 @@ export interface OpenAiGatewayOptions {
 
 export interface ResolvedOpenAiGatewayOptions {
   apiKeys: ReadonlySet<string>;
+  auth: Authenticator;
   maxBodyBytes: number;
   clock: Clock;
 }
@@ -67,6 +71,7 @@ export function resolveOpenAiGatewayOptions(options: OpenAiGatewayOptions = {}):
   }
   return {
     apiKeys: options.apiKeys ?? OPENAI_GATEWAY_DEFAULTS.apiKeys,
+    auth: options.auth ?? new Authenticator(options.apiKeys ?? OPENAI_GATEWAY_DEFAULTS.apiKeys),
     maxBodyBytes,
     clock: options.clock ?? OPENAI_GATEWAY_DEFAULTS.clock,
   };
@@ -146,9 +151,6 @@ function taskError(t: TaskView, ownKey: boolean): ApiError {
   }
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
 
 function textOf(content: ChatRequest['messages'][number]['content']): string {
   if (content === null) return '';
@@ -169,25 +171,23 @@ function toTaskInput(body: ChatRequest, model: string | undefined): JsonValue {
   if (body.stop != null) input['stop'] = typeof body.stop === 'string' ? [body.stop] : body.stop;
   const parsed = llmInput.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ValidationError((issue?.path ?? []).map(String).join('.'), issue?.message ?? 'invalid request');
+    const { field, message } = schemaIssue(parsed.error);
+    throw new ValidationError(field, message);
   }
   return parsed.data as JsonValue;
 }
 
 export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayOptions = {}): Router {
   const opts = resolveOpenAiGatewayOptions(options);
-  const keyDigests = [...opts.apiKeys].map(digest);
   const router = Router();
 
   const authenticate = (req: Request, res: Response, next: NextFunction): void => {
-    if (keyDigests.length === 0) return next();
-    const m = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '');
-    const given = m?.[1] ? digest(m[1].trim()) : undefined;
-    // compare against every key, always, so timing says nothing about which matched
-    let ok = false;
-    for (const d of keyDigests) ok = (given !== undefined && timingSafeEqual(d, given)) || ok;
-    if (ok) return next();
+    // The master's auth middleware has resolved the caller already; standalone, resolve here.
+    const principal = (res.locals['principal'] as Principal | undefined) ?? opts.auth.fromAuthorization(req.get('authorization'));
+    if (principal) {
+      res.locals['principal'] = principal;
+      return next();
+    }
     sendError(res, { status: 401, message: 'Incorrect or missing API key.', type: 'invalid_request_error', code: 'invalid_api_key' });
   };
 
@@ -216,9 +216,8 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
   router.post('/v1/chat/completions', authenticate, json({ limit: opts.maxBodyBytes }), async (req, res) => {
     const parsed = chatRequest.safeParse(req.body);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const param = (issue?.path ?? []).map(String).join('.') || null;
-      return sendError(res, badRequest(`${param ? `${param}: ` : ''}${issue?.message ?? 'invalid request'}`, param));
+      const { field, message } = schemaIssue(parsed.error);
+      return sendError(res, badRequest(field ? `${field}: ${message}` : message, field || null));
     }
     const body = parsed.data;
     let model: string | undefined;
@@ -265,6 +264,9 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
     if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
       return sendError(res, badRequest('the body is not valid JSON'));
     }
+    // e.g. a path that is not valid percent-encoding (`/v1/models/%ZZ`): the client's fault.
+    const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
+    if (typeof status === 'number' && status >= 400 && status < 500) return sendError(res, badRequest('the request path or body is malformed', null));
     sendError(res, { status: 500, message: 'internal error', type: 'server_error', code: null });
   });
 

@@ -6,18 +6,19 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { ValidationError } from '../../common/errors.js';
 import { assertJsonValue, type JsonValue } from '../../common/json-value.js';
+import { schemaValidationError } from '../../common/schema-issue.js';
+import { submitFields } from '../../common/task-kinds.js';
 import { TASK_STATUSES } from '../../common/task-view.js';
 import { taskView } from '../core/task-record.js';
 import type { SubmitRequest, TaskService } from '../core/task-service.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
+import { principalOf, requireOperator } from './auth/http-auth.js';
 import { sendError } from './http-errors.js';
 import type { ClusterView } from '../../common/task-view.js';
 
 export const submitBody = z
   .object({
-    kind: z.string().min(1).max(64),
-    input: z.unknown(),
-    priority: z.number().int().min(0).max(9).optional(),
+    ...submitFields,
     idempotency_key: z.string().min(1).max(256).optional(),
     timeout_ms: z.number().int().min(1).max(7 * 24 * 3600 * 1000).optional(),
     queue_timeout_ms: z.number().int().min(0).max(30 * 24 * 3600 * 1000).optional(),
@@ -49,11 +50,7 @@ function submitRequest(body: z.infer<typeof submitBody>, at: string): SubmitRequ
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === undefined) throw new ValidationError('body', 'expected a JSON object (Content-Type: application/json)');
   const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.map(String).join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
-    throw new ValidationError(field, issue.message);
-  }
+  if (!parsed.success) throw schemaValidationError(parsed.error, '', 'body');
   return parsed.data;
 }
 
@@ -90,6 +87,7 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   });
   r.get('/tasks', (req, res) => {
     try {
+      requireOperator(principalOf(res)); // a listing spans every caller's tasks
       const q = parseBody(listQuery, req.query);
       res.json({ tasks: tasks.list({ status: q.status, limit: q.limit }).map(taskView) });
     } catch (err) {

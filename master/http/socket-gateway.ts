@@ -16,6 +16,10 @@ import { taskView } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import { FINAL_EVENT_TYPES } from '../core/task-events.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
+import { DIAGNOSTIC_KIND_NAMES, submitFields } from '../../common/task-kinds.js';
+import { originAllowed } from './auth/origin-check.js';
+import { Authenticator } from './auth/principal.js';
+import { socketAuth } from './auth/socket-auth.js';
 import { parseBody } from './rest-api.js';
 
 const SESSION_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
@@ -23,9 +27,7 @@ const room = (sessionId: string) => `session:${sessionId}`;
 
 const submitRequest = z
   .object({
-    kind: z.string().min(1).max(64),
-    input: z.unknown(),
-    priority: z.number().int().min(0).max(9).optional(),
+    ...submitFields,
     client_ref: z.string().max(128).optional(),
     api_key: z.string().min(1).max(1024).optional(),
   })
@@ -44,10 +46,20 @@ export interface SocketGatewayOptions {
   clusterIntervalMs?: number;
   maxBufferBytes: number;
   onInvalid?: (reason: string) => void;
+  /** Resolves the handshake's key into a principal (default: no keys, everyone local). */
+  auth?: Authenticator;
+  /** Origins besides the master's own allowed to open a socket (`TASKWIRE_ALLOWED_ORIGINS`). */
+  allowedOrigins?: readonly string[];
 }
 
 function fail(err: unknown): { ok: false; error: { code: string; message: string } } {
   return { ok: false, error: { code: err instanceof TaskwireError ? err.code : 'INTERNAL', message: errorMessage(err) } };
+}
+
+/** The request's `client_ref`, echoed in its ack (when it is a sane string). */
+function clientRef(request: unknown): { client_ref?: string } {
+  const ref = (request as { client_ref?: unknown } | null)?.client_ref;
+  return typeof ref === 'string' && ref.length <= 128 ? { client_ref: ref } : {};
 }
 
 export class SocketGateway {
@@ -56,10 +68,14 @@ export class SocketGateway {
 
   constructor(private readonly options: SocketGatewayOptions) {
     const { tasks, log } = options;
+    const allowed = new Set(options.allowedOrigins ?? []);
     this.io = new Server<ClientToServerEvents, ServerToClientEvents>(options.httpServer, {
       maxHttpBufferSize: options.maxBufferBytes,
       serveClient: false,
+      // Cross-site WebSocket: a page from another origin may not connect.
+      allowRequest: (req, cb) => cb(originAllowed(req, allowed) ? null : 'origin not allowed', originAllowed(req, allowed)),
     });
+    this.io.use(socketAuth(options.auth ?? new Authenticator()));
     this.io.on('connection', (socket) => this.onConnection(socket));
     // A subscriber of the task event stream: session tasks go to their session's room.
     const ev = tasks.events;
@@ -78,7 +94,7 @@ export class SocketGateway {
     const auth = socket.handshake.auth as { sessionId?: unknown } | undefined;
     const sessionId = typeof auth?.sessionId === 'string' && SESSION_PATTERN.test(auth.sessionId) ? auth.sessionId : randomUUID();
     void socket.join(room(sessionId));
-    socket.emit('session', { session_id: sessionId, kinds: [...new Set(['echo', 'sleep', ...registry.kinds()])].sort() });
+    socket.emit('session', { session_id: sessionId, kinds: [...new Set([...DIAGNOSTIC_KIND_NAMES, ...registry.kinds()])].sort() });
     socket.emit('cluster', this.options.cluster());
     // A browser coming back gets what its session ran while it was away.
     for (const t of tasks.store.bySession(sessionId, 50).reverse()) {
@@ -99,10 +115,10 @@ export class SocketGateway {
           sessionId,
           secrets: body.api_key ? { provider_api_key: body.api_key } : undefined,
         });
-        ack({ ok: true, data: taskView(task) });
+        ack({ ok: true, data: taskView(task), ...clientRef(request) });
       } catch (err) {
         this.options.onInvalid?.(errorMessage(err));
-        ack(fail(err));
+        ack({ ...fail(err), ...clientRef(request) });
       }
     });
     socket.on('task:cancel', (request, ack) => {

@@ -1,0 +1,43 @@
+/**
+ * Express side of the principal: one middleware, mounted first, resolves the
+ * caller and keeps it in `res.locals.principal`; a protected route without a
+ * valid key is refused with 401 in the shape of its surface:
+ *   /v1/*  OpenAI:  {"error": {"message", "type": "invalid_request_error", "code": "invalid_api_key"}}
+ *   /v2*   KServe:  {"error": "<message>"}
+ *   else   taskwire: {"error": {"code": "UNAUTHENTICATED", "message"}}
+ */
+import type { RequestHandler, Response } from 'express';
+import { TaskwireError } from '../../../common/errors.js';
+import { isProtectedPath } from './open-routes.js';
+import { LOCAL_PRINCIPAL, type Authenticator, type Principal } from './principal.js';
+
+const MESSAGE = 'missing or invalid API key (Authorization: Bearer <key>)';
+
+export function refuseUnauthenticated(path: string, res: Response): void {
+  res.status(401).set('WWW-Authenticate', 'Bearer');
+  if (path.startsWith('/v1/')) res.json({ error: { message: 'Incorrect or missing API key.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+  else if (path.startsWith('/v2')) res.json({ error: MESSAGE });
+  else res.json({ error: { code: 'UNAUTHENTICATED', message: MESSAGE } });
+}
+
+export function authenticateHttp(auth: Authenticator, openRoutes: ReadonlySet<string>): RequestHandler {
+  return (req, res, next) => {
+    const principal = auth.fromAuthorization(req.get('authorization'));
+    if (principal) {
+      res.locals['principal'] = principal;
+      return next();
+    }
+    if (isProtectedPath(req.path, openRoutes)) return refuseUnauthenticated(req.path, res);
+    next();
+  };
+}
+
+/** The caller of a request (set by authenticateHttp; local when it did not run, e.g. a router under test). */
+export function principalOf(res: Response): Principal {
+  return (res.locals['principal'] as Principal | undefined) ?? LOCAL_PRINCIPAL;
+}
+
+/** Throws 403 unless the caller may see everything (operator/admin). */
+export function requireOperator(p: Principal): void {
+  if (p.role === 'user') throw new TaskwireError('FORBIDDEN', 'needs an operator or admin key');
+}
