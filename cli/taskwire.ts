@@ -16,10 +16,11 @@ import { createLogger } from '../common/logger.js';
 import { Master } from '../master/master.js';
 import { masterOptionsFromEnv, type MasterOptions } from '../master/config.js';
 import { Worker } from '../worker/worker.js';
-import { workerOptionsFromEnv, type WorkerOptions } from '../worker/config.js';
+import { redactUrl, resolveWorkerOptions, workerOptionsFromEnv, type WorkerOptions } from '../worker/config.js';
 import { LocalWorkers } from './local-workers.js';
-import { handlersFromEnv } from './worker-handlers.js';
-import { apiRequest, printTask, submitBatchCommand, submitCommand } from './client-commands.js';
+import { handlersFromEnv, startHandlersInBackground } from './worker-handlers.js';
+import { findLocalClusterToken, isLoopbackUrl } from '../worker/local-token.js';
+import { URL_HELP, addOutputOption, getCancelWorkersCommands, masterUrl, submitBatchCommand, submitCommand, wantsJson } from './client-commands.js';
 
 const int = (name: string, min = 0, max = 65535) => (raw: string) => {
   try {
@@ -161,16 +162,35 @@ async function runWorker(flags: {
   };
   const source = options.workerId ?? 'worker';
   const logger = createLogger({ source, level: options.logLevel });
+  if (options.mqttPassword === undefined && options.mqttUsername === undefined) {
+    // On the master's machine: the token from the master's data dir, when this user may read it.
+    const url = resolveWorkerOptions({ ...options, workerId: options.workerId ?? 'probe' }).mqttUrl;
+    const dir = env.TASKWIRE_DATA_DIR ?? 'data';
+    const found = isLoopbackUrl(url) ? await findLocalClusterToken(dir) : undefined;
+    if (found) {
+      options.mqttPassword = found.token;
+      logger.logger.info({ from: found.path, mqtt: redactUrl(url) }, 'using the cluster token of the local master');
+    }
+  }
   const handlers = await handlersFromEnv(env, logger.logger, options.kinds, {
     modelsDir: flags.models,
     executionProvider: flags.executionProvider,
     ...(flags.ocr === false && { ocr: false }),
   });
-  const worker = await Worker.create(options, { handlers, logger: options.workerId ? logger : undefined });
+  const worker = await Worker.create(options, {
+    handlers,
+    logger: options.workerId ? logger : undefined,
+    onFatal: (err) => {
+      logger.logger.error({ code: err.code }, err.message);
+      process.stderr.write(`taskwire: ${err.message}\n`);
+      void worker.close(0).finally(() => process.exit(1));
+    },
+  });
+  startHandlersInBackground(handlers, worker.log);
   onSignals(() => worker.close(), worker.options.shutdownGraceMs + 15_000);
 }
 
-async function health(opts: { url?: string; file?: string; maxAgeMs: number }): Promise<void> {
+async function health(opts: { url?: string; file?: string; maxAgeMs: number; json: boolean }): Promise<void> {
   if (opts.file) {
     const s = await stat(opts.file).catch(() => undefined);
     if (!s) throw new TaskwireError('UNAVAILABLE', `no health file at ${opts.file}`);
@@ -178,14 +198,17 @@ async function health(opts: { url?: string; file?: string; maxAgeMs: number }): 
     const age = Date.now() - Number(body.ts_ms ?? 0);
     if (age > opts.maxAgeMs) throw new TaskwireError('UNAVAILABLE', `health file is ${age} ms old`);
     if (!body.mqtt) throw new TaskwireError('UNAVAILABLE', 'worker is not connected to the broker');
-    process.stdout.write(`ok: worker ${body.state}\n`);
+    process.stdout.write(opts.json ? `${JSON.stringify({ ok: true, ...body })}\n` : `ok: worker ${body.state}\n`);
     return;
   }
-  const url = opts.url ?? `http://127.0.0.1:${envInt(process.env, 'TASKWIRE_HTTP_PORT', { min: 1, max: 65535 }) ?? 8080}`;
-  const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
+  const url = masterUrl(opts.url);
+  const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) }).catch((err: unknown) => {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    throw new TaskwireError('UNAVAILABLE', `cannot reach the master at ${url} (${cause?.code ?? errorMessage(err)}); point the CLI at it with --url or TASKWIRE_URL (or TASKWIRE_HTTP_PORT)`);
+  });
   const body = await res.text();
-  if (!res.ok) throw new TaskwireError('UNAVAILABLE', `master unhealthy (${res.status}): ${body}`);
-  process.stdout.write(`ok: ${body}\n`);
+  if (!res.ok) throw new TaskwireError('UNAVAILABLE', `master at ${url} unhealthy (${res.status}): ${body}`);
+  process.stdout.write(opts.json ? `${body}\n` : `ok: ${body}\n`);
 }
 
 export function buildProgram(): Command {
@@ -199,8 +222,8 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .description('run a worker that joins the cluster on its own')
-    .option('--master <host>', 'master host (MQTT on :1883, gRPC as the master advertises) [TASKWIRE_MASTER, 127.0.0.1]')
-    .option('--mqtt-url <url>', 'broker URL, overrides --master for MQTT [TASKWIRE_MQTT_URL]')
+    .option('--master <host[:port]>', 'master host and MQTT port (port default TASKWIRE_MQTT_PORT, else 1883; gRPC as the master advertises) [TASKWIRE_MASTER, 127.0.0.1]')
+    .option('--mqtt-url <url>', 'broker URL (mqtt://[user:pass@]host:port), overrides --master for MQTT [TASKWIRE_MQTT_URL]')
     .option('--grpc <host:port>', 'ResultService address [TASKWIRE_GRPC_URL, from the master]')
     .option('--capacity <n>', 'tasks at once [TASKWIRE_WORKER_CAPACITY, 8]', int('--capacity', 1, 10_000))
     .option('--kinds <list>', 'only these kinds, comma-separated [TASKWIRE_WORKER_KINDS]')
@@ -211,32 +234,7 @@ export function buildProgram(): Command {
     .action(runWorker);
   submitCommand(program);
   submitBatchCommand(program);
-  program
-    .command('get <id>')
-    .description('show a task')
-    .option('--url <url>', 'master HTTP URL [TASKWIRE_URL, http://127.0.0.1:8080]')
-    .option('--json', 'print JSON')
-    .action(async (id: string, o: { url?: string; json?: boolean }) => printTask(await apiRequest(o.url, 'GET', `/api/v1/tasks/${encodeURIComponent(id)}`), o.json));
-  program
-    .command('cancel <id>')
-    .description('cancel a queued or running task')
-    .option('--url <url>', 'master HTTP URL [TASKWIRE_URL]')
-    .option('--json', 'print JSON')
-    .action(async (id: string, o: { url?: string; json?: boolean }) =>
-      printTask(await apiRequest(o.url, 'POST', `/api/v1/tasks/${encodeURIComponent(id)}/cancel`), o.json),
-    );
-  program
-    .command('workers')
-    .description('list workers')
-    .option('--url <url>', 'master HTTP URL [TASKWIRE_URL]')
-    .option('--json', 'print JSON')
-    .action(async (o: { url?: string; json?: boolean }) => {
-      const body = (await apiRequest(o.url, 'GET', '/api/v1/workers')) as { workers: { id: string; state: string; language: string; kinds: string[]; running: number; capacity: number }[] };
-      if (o.json) return void process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-      for (const w of body.workers) {
-        process.stdout.write(`${w.id.padEnd(40)} ${w.state.padEnd(9)} ${w.language.padEnd(11)} ${String(w.running).padStart(3)}/${w.capacity}  ${w.kinds.join(',')}\n`);
-      }
-    });
+  getCancelWorkersCommands(program);
   program
     .command('token')
     .description("print the cluster token workers need to join this master's embedded broker")
@@ -251,13 +249,16 @@ export function buildProgram(): Command {
       if (!token) throw new TaskwireError('NOT_FOUND', `no cluster token in ${dir} (start the master once, or set TASKWIRE_CLUSTER_TOKEN)`);
       process.stdout.write(`${token}\n`);
     });
-  program
-    .command('health')
-    .description('exit 0 when healthy: the master (HTTP /healthz) or, with --file, a worker')
-    .option('--url <url>', 'master HTTP URL [http://127.0.0.1:$TASKWIRE_HTTP_PORT]')
-    .option('--file <path>', "a worker's health file [TASKWIRE_HEALTH_FILE]")
-    .addOption(new Option('--max-age-ms <ms>', 'oldest acceptable health file').default(30_000).argParser(int('--max-age-ms', 1000, 3_600_000)))
-    .action((o: { url?: string; file?: string; maxAgeMs: number }) => health({ ...o, file: o.file ?? (o.url ? undefined : process.env.TASKWIRE_HEALTH_FILE) }));
+  addOutputOption(
+    program
+      .command('health')
+      .description('exit 0 when healthy: the master (HTTP /healthz) or, with --file, a worker')
+      .option('--url <url>', URL_HELP)
+      .option('--file <path>', "a worker's health file [TASKWIRE_HEALTH_FILE]")
+      .addOption(new Option('--max-age-ms <ms>', 'oldest acceptable health file').default(30_000).argParser(int('--max-age-ms', 1000, 3_600_000))),
+  ).action((o: { url?: string; file?: string; maxAgeMs: number; json?: boolean; output?: string }) =>
+    health({ ...o, json: wantsJson(o), file: o.file ?? (o.url ? undefined : process.env.TASKWIRE_HEALTH_FILE) }),
+  );
   return program;
 }
 

@@ -13,8 +13,10 @@ import { DEFAULT_TOPIC_ROOT, ID_PATTERN, assertTopicRoot } from '../common/topic
 export interface WorkerOptions {
   /** Unique id (default `<hostname>-<pid>-<random>`); also the MQTT client id. */
   workerId?: string;
-  /** Master host: MQTT at mqtt://host:1883, gRPC at the port the master advertises. */
+  /** Master `host[:port]`: MQTT at mqtt://host:port (port default mqttPort), gRPC at the port the master advertises. */
   masterHost?: string;
+  /** Broker port used with masterHost when it names none (default 1883, TASKWIRE_MQTT_PORT). */
+  mqttPort?: number;
   /** Broker URL; overrides masterHost for MQTT. */
   mqttUrl?: string;
   mqttUsername?: string;
@@ -49,6 +51,7 @@ export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'mqttUsername' 
 
 export const WORKER_DEFAULTS = {
   masterHost: '127.0.0.1',
+  mqttPort: 1883,
   topicRoot: DEFAULT_TOPIC_ROOT,
   capacity: 8,
   shutdownGraceMs: 10_000,
@@ -57,6 +60,39 @@ export const WORKER_DEFAULTS = {
   logToStdout: true,
   connectTimeoutMs: 60_000,
 } as const;
+
+/**
+ * `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address -> mqtt://host:port.
+ * A port in `master` wins over `defaultPort`.
+ */
+export function brokerUrlFor(master: string, defaultPort: number): string {
+  const m = master.trim();
+  let host = m;
+  let port = defaultPort;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(m);
+  const hostPort = /^([^:]+):(\d+)$/.exec(m);
+  if (bracketed) {
+    host = bracketed[1]!;
+    if (bracketed[2] !== undefined) port = Number(bracketed[2]);
+  } else if (hostPort) {
+    host = hostPort[1]!;
+    port = Number(hostPort[2]);
+  }
+  if (!host || /[\s/@]/.test(host)) throw new ConfigError('TASKWIRE_MASTER', `expected host or host:port, got "${master}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError('TASKWIRE_MASTER', `not a TCP port in "${master}"`);
+  return `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** A URL safe to log: the password (and a cluster token in it) replaced by ***. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, raw.endsWith('/') ? '/' : '');
+  } catch {
+    return raw.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  }
+}
 
 export function defaultWorkerId(): string {
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'worker';
@@ -67,8 +103,8 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
   const workerId = options.workerId ?? defaultWorkerId();
   if (!ID_PATTERN.test(workerId)) throw new ConfigError('TASKWIRE_WORKER_ID', `"${workerId}" must match ${ID_PATTERN}`);
   const masterHost = options.masterHost ?? WORKER_DEFAULTS.masterHost;
-  const mqttUrl = options.mqttUrl ?? `mqtt://${masterHost.includes(':') && !masterHost.startsWith('[') ? `[${masterHost}]` : masterHost}:1883`;
-  parseMqttUrl('TASKWIRE_MQTT_URL', mqttUrl);
+  const mqttUrl = options.mqttUrl ?? brokerUrlFor(masterHost, options.mqttPort ?? WORKER_DEFAULTS.mqttPort);
+  parseMqttUrl(options.mqttUrl !== undefined ? 'TASKWIRE_MQTT_URL' : 'TASKWIRE_MASTER', mqttUrl);
   if (options.grpcTarget !== undefined && !/^[^\s/]+:\d{1,5}$/.test(options.grpcTarget)) {
     throw new ConfigError('TASKWIRE_GRPC_URL', `expected host:port, got "${options.grpcTarget}"`);
   }
@@ -85,6 +121,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
   return {
     workerId,
     masterHost,
+    mqttPort: options.mqttPort ?? WORKER_DEFAULTS.mqttPort,
     mqttUrl,
     // With only a password (cluster token), the username is the worker id.
     mqttUsername: options.mqttUsername ?? (options.mqttPassword !== undefined ? workerId : undefined),
@@ -111,6 +148,7 @@ export async function workerOptionsFromEnv(env: Env): Promise<WorkerOptions> {
   return {
     workerId: envString(env, 'TASKWIRE_WORKER_ID'),
     masterHost: envString(env, 'TASKWIRE_MASTER'),
+    mqttPort: envInt(env, 'TASKWIRE_MQTT_PORT', { min: 1, max: 65535 }),
     mqttUrl,
     mqttUsername: envString(env, 'TASKWIRE_MQTT_USERNAME'),
     mqttPassword: (await envSecret(env, 'TASKWIRE_MQTT_PASSWORD')) ?? (await envSecret(env, 'TASKWIRE_CLUSTER_TOKEN')),

@@ -7,12 +7,12 @@
 import { writeFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
-import { errorMessage } from '../common/errors.js';
+import { TaskwireError, errorMessage } from '../common/errors.js';
 import { createLogger, type Logger, type MqttLogStream } from '../common/logger.js';
 import { PROTOCOL_VERSION } from '../common/proto-root.js';
 import { Topics } from '../common/topics.js';
 import { setNoDelayOnConnect } from '../common/mqtt-socket.js';
-import { waitForFirstConnect } from '../common/mqtt-connect.js';
+import { CREDENTIALS_HINT, reconnectWithBackoff, waitForFirstConnect } from '../common/mqtt-connect.js';
 import {
   type LogLine,
   type WorkerStatus,
@@ -22,12 +22,13 @@ import {
   masterStatusCodec,
   workerStatusCodec,
 } from '../common/wire.js';
-import { type ResolvedWorkerOptions, type WorkerOptions, resolveWorkerOptions } from './config.js';
+import { type ResolvedWorkerOptions, type WorkerOptions, redactUrl, resolveWorkerOptions } from './config.js';
 import { EchoHandler } from './handlers/echo.js';
 import { SleepHandler } from './handlers/sleep.js';
 import type { TaskHandler } from './handlers/task-handler.js';
 import { ResultReporter } from './result-reporter.js';
 import { TaskRunner } from './task-runner.js';
+import { hostLoad } from './host-load.js';
 
 export const WORKER_VERSION = '0.1.0';
 
@@ -54,6 +55,11 @@ export interface WorkerDeps {
   logger?: { logger: Logger; mqtt?: MqttLogStream };
   /** Extra handlers (llm, infer, ocr, ...) next to the built-in echo and sleep. */
   handlers?: TaskHandler[];
+  /**
+   * The broker refused this worker after it was online (credentials changed):
+   * it cannot work any more. Default: log it; the CLI exits non-zero.
+   */
+  onFatal?: (err: TaskwireError) => void;
 }
 
 export class Worker {
@@ -71,6 +77,9 @@ export class Worker {
   private healthTimer: NodeJS.Timeout | undefined;
   private statusScheduled = false;
   private readonly logStream: MqttLogStream | undefined;
+  private readonly onFatal: (err: TaskwireError) => void;
+  /** Settled by the first announce: refused subscriptions reject it. */
+  private firstAnnounce: { resolve: () => void; reject: (err: Error) => void } | undefined;
   /** performance.now() of the last MQTT (re)connect (benchmarks). */
   connectedAtPerf = 0;
 
@@ -79,6 +88,7 @@ export class Worker {
     const logger = deps.logger ?? createLogger({ source: this.id, level: options.logLevel, destination: options.logToStdout ? undefined : false });
     this.log = logger.logger;
     this.logStream = logger.mqtt;
+    this.onFatal = deps.onFatal ?? ((err) => this.log.error({ code: err.code }, err.message));
     this.topics = new Topics(options.topicRoot);
     const all: TaskHandler[] = [new EchoHandler(), new SleepHandler(), ...(deps.handlers ?? [])];
     for (const h of all) {
@@ -120,6 +130,7 @@ export class Worker {
       models,
       labels: this.options.labels,
       reason,
+      load: hostLoad(),
     };
   }
 
@@ -133,7 +144,7 @@ export class Worker {
       protocolVersion: 4,
       clean: true,
       keepalive: 10,
-      reconnectPeriod: 500,
+      reconnectPeriod: 500, // grows with jitter while the broker is unreachable (reconnectWithBackoff)
       connectTimeout: 10_000,
       resubscribe: false, // we (re)subscribe before announcing ONLINE
       will: {
@@ -144,13 +155,26 @@ export class Worker {
       },
     });
     setNoDelayOnConnect(this.client);
+    const safeUrl = redactUrl(o.mqttUrl);
+    reconnectWithBackoff(this.client, { url: safeUrl, log: this.log });
+    const announced = new Promise<void>((resolve, reject) => (this.firstAnnounce = { resolve, reject }));
+    announced.catch(() => undefined);
     this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
     this.client.on('connect', () => {
       this.connectedAtPerf = performance.now();
       void this.announce();
     });
-    this.client.on('error', (err) => this.log.warn({ err: err.message }, 'MQTT error'));
-    await waitForFirstConnect(this.client, o.mqttUrl, o.connectTimeoutMs, this.log);
+    this.client.on('error', (err: Error & { code?: number | string }) => {
+      // Refused credentials on a reconnect (the cluster token changed): retrying cannot help.
+      if (this.state !== 'starting' && (err.code === 4 || err.code === 5 || err.code === 134 || err.code === 135)) {
+        this.refused(new TaskwireError('UNAUTHENTICATED', `the MQTT broker at ${safeUrl} refused our credentials on reconnect (${err.message}): ${CREDENTIALS_HINT}`));
+        return;
+      }
+      // Unreachable-broker errors are logged (sampled) by reconnectWithBackoff.
+      if (this.client.connected) this.log.warn({ err: err.message }, 'MQTT error');
+    });
+    await waitForFirstConnect(this.client, safeUrl, o.connectTimeoutMs, this.log, { logRetries: false });
+    await announced;
     if (o.grpcTarget) this.reporter.setTarget(o.grpcTarget);
     this.state = 'online';
     this.logStream?.attach({ publishLog: (line: LogLine) => this.publishLog(line) });
@@ -159,21 +183,66 @@ export class Worker {
     this.healthTimer = setInterval(() => void this.writeHealth(), 5000);
     this.healthTimer.unref();
     await this.writeHealth();
-    this.log.info({ mqtt: o.mqttUrl, kinds: [...this.handlers.keys()], capacity: o.capacity }, 'worker online');
+    this.log.info({ mqtt: safeUrl, kinds: [...this.handlers.keys()], capacity: o.capacity }, 'worker online');
   }
 
   /** On every (re)connect: subscribe first, then announce, so no assignment is missed. */
   private async announce(): Promise<void> {
     const t = this.topics;
     try {
-      await this.client.subscribeAsync(
+      const granted = await this.client.subscribeAsync(
         { [t.workerTasks(this.id)]: { qos: 1 }, [t.workerControl(this.id)]: { qos: 1 }, [t.masterStatus()]: { qos: 1 } },
       );
+      const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
+      if (refused.length > 0) {
+        // Connected, but not as a worker (e.g. anonymous read-only access on localhost):
+        // publishing our status would only be refused and drop the connection.
+        this.refused(
+          new TaskwireError(
+            'FORBIDDEN',
+            `the MQTT broker at ${redactUrl(this.options.mqttUrl)} accepted the connection but refused this worker's subscriptions (${refused.join(', ')}): ` +
+              `it did not log us in as a worker (${this.options.mqttPassword === undefined ? 'no credentials given' : `credentials of user "${this.options.mqttUsername}" not allowed`}). ${CREDENTIALS_HINT}`,
+          ),
+        );
+        return;
+      }
       if (this.state === 'starting') this.state = 'online';
-      this.publishStatus();
+      if (!this.firstAnnounce) {
+        this.publishStatus();
+        return;
+      }
+      // The first status is confirmed: a broker that lets us connect and read but not
+      // publish as a worker (anonymous read-only access) drops the connection instead.
+      let onClose: (() => void) | undefined;
+      const closed = new Promise<'closed'>((r) => this.client.once('close', (onClose = () => r('closed'))));
+      const acked = this.client.publishAsync(this.topics.workerStatus(this.id), workerStatusCodec.encode(this.status()), { qos: 1, retain: true }).then(() => 'acked' as const);
+      const outcome = await Promise.race([acked, closed]);
+      this.client.off('close', onClose!);
+      if (outcome === 'closed') {
+        this.refused(
+          new TaskwireError(
+            'FORBIDDEN',
+            `the MQTT broker at ${redactUrl(this.options.mqttUrl)} closed the connection when this worker published its status: it did not log us in as a worker (${this.options.mqttPassword === undefined ? 'no credentials given, so we connected as a read-only anonymous client' : `credentials of user "${this.options.mqttUsername}" not allowed to publish`}). ${CREDENTIALS_HINT}`,
+          ),
+        );
+        return;
+      }
+      this.firstAnnounce?.resolve();
+      this.firstAnnounce = undefined;
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'subscribe failed');
     }
+  }
+
+  private refused(err: TaskwireError): void {
+    this.client.options.reconnectPeriod = 0; // retrying with the same credentials cannot help
+    this.client.end(true);
+    if (this.firstAnnounce) {
+      this.firstAnnounce.reject(err);
+      this.firstAnnounce = undefined;
+      return;
+    }
+    this.onFatal(err);
   }
 
   private onMessage(topic: string, payload: Buffer): void {
