@@ -85,7 +85,7 @@ describe('user-supplied provider keys', () => {
         await sub.subscribeAsync('#', { qos: 1 });
       },
     });
-    socket = io(env.httpUrl, { transports: ['websocket'], reconnection: false }) as ClientSocket;
+    socket = io(env.httpUrl, { auth: { apiKey: CLUSTER_KEY }, transports: ['websocket'], reconnection: false }) as ClientSocket;
     for (const event of ['session', 'task:update', 'task:chunk', 'task:done'] as const) {
       socket.on(event, (payload: unknown) => socketEvents.push({ event, payload }));
     }
