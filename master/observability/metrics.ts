@@ -41,5 +41,9 @@ export class MasterMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'taskwire_master_' });
+    // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named `_total`,
+    // which `promtool check metrics` rejects; the same numbers are the sum over `type` of
+    // nodejs_active_{handles,requests,resources}, which stay.
+    for (const what of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`taskwire_master_nodejs_active_${what}_total`);
   }
 }
