@@ -1,6 +1,7 @@
 /**
  * The dashboards and alert rules against a running cluster: a real master
- * (in-process, port 0) with two workers runs echo tasks; every metric name a
+ * (in-process, port 0) with two workers and an llm worker (local fake
+ * OpenAI-compatible provider) runs echo and llm tasks; every metric name a
  * dashboard or rule uses must be in its real /metrics output
  * (`promtool check metrics` lints that output too); then a real Prometheus (the
  * Debian binary, loopback, its own temp storage, 1 s scrape interval, the
@@ -16,6 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, runTask, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { ProcessGroup, type ManagedProcess } from '../helpers/processes.js';
+import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-openai-provider.js';
+import { createLlmHandler } from '../../worker/handlers/llm/create-llm-handler.js';
+import { silentLogger } from '../../common/logger.js';
 import {
   RULES_FILE,
   SYNTHETIC,
@@ -31,11 +35,9 @@ import {
 const prometheusBin = binary('prometheus');
 const promtool = binary('promtool');
 
-/** Panels whose series stay empty in a cluster that only ran echo tasks successfully, and why. */
+/** Panels whose series stay empty in a cluster that ran echo, llm and timed-out sleep tasks, and why. */
 const CONDITIONAL: [RegExp, string][] = [
-  [/^llm\.json \//, 'only LLM (kind llm) tasks move these series'],
   [/^inference\.json \//, 'only inference (kind infer) tasks move these series'],
-  [/status=~"failed\|expired"/, 'only failed or expired tasks create these series'],
   [/taskwire_invalid_messages_total/, 'only a malformed inbound message creates this series'],
 ];
 const conditional = (where: string, expr: string): string | undefined => CONDITIONAL.find(([re]) => re.test(where) || re.test(expr))?.[1];
@@ -47,6 +49,7 @@ interface PromResult {
 }
 
 let cluster: TestCluster;
+let provider: FakeOpenAiProvider | undefined;
 let metricsText = '';
 
 async function scrape(): Promise<string> {
@@ -62,14 +65,29 @@ async function runEchoes(n: number): Promise<void> {
   for (const t of done) expect((t as { status: string }).status).toBe('succeeded');
 }
 
+async function runLlm(n: number): Promise<void> {
+  const done = await Promise.all(
+    Array.from({ length: n }, (_, i) => runTask(cluster.httpUrl, { kind: 'llm', input: { messages: [{ role: 'user', content: `question ${i}` }] } }, 15_000)),
+  );
+  for (const t of done) expect(t.status).toBe('succeeded');
+}
+
 beforeAll(async () => {
   cluster = await startCluster({ workers: 2 });
+  // An llm worker answering from a local OpenAI-compatible provider.
+  provider = await startFakeOpenAiProvider({});
+  const llm = await createLlmHandler({ OPENAI_BASE_URL: provider.url, TASKWIRE_OLLAMA_URL: 'off' }, silentLogger());
+  if (!llm) throw new Error('the llm handler found no model at the fake provider');
+  await cluster.addWorker({ kinds: ['llm'] }, { handlers: [llm] });
+  await cluster.waitForWorkers(3);
   await runEchoes(10);
+  await runLlm(2);
   metricsText = await scrape();
 }, 60_000);
 
 afterAll(async () => {
   await cluster?.close();
+  await provider?.close();
 });
 
 describe('metric names of the dashboards and rules', () => {
@@ -134,8 +152,12 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the running master',
     await waitFor(async () => (await fetch(`${base}/-/ready`).catch(() => undefined))?.ok, `prometheus ready\n${group.dump()}`, 20_000, 100);
     await waitFor(async () => (await query('up{job="taskwire-master"} == 1')).data?.result.length, 'a first successful scrape', 20_000, 200);
     // Tasks between scrapes, then two more scrapes: rates and quantiles move.
+    // One sleep task per round outlives its run timeout: a failed or expired task.
     for (let i = 0; i < 3; i++) {
-      await runEchoes(10);
+      const expired = runTask(cluster.httpUrl, { kind: 'sleep', input: { ms: 3000 }, timeout_ms: 200, max_attempts: 1 }, 15_000);
+      await Promise.all([runEchoes(10), runLlm(2)]);
+      // expired by the run timeout, or failed when the worker's abort wins the race
+      expect(['expired', 'failed']).toContain((await expired).status);
       await new Promise((r) => setTimeout(r, 1100));
     }
     await new Promise((r) => setTimeout(r, 2200));
@@ -177,7 +199,7 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the running master',
     expect(body.data).toContain('echo');
   });
 
-  it('loads every shipped rule and evaluates each without error; none fires on a healthy cluster', async () => {
+  it('loads every shipped rule and evaluates each without error; only the error-rate alert (the expired sleep tasks) is pending', async () => {
     const body = (await (await fetch(`${base}/api/v1/rules`)).json()) as {
       data: { groups: { rules: { name: string; health: string; lastError?: string; state: string; lastEvaluation: string }[] }[] };
     };
@@ -186,7 +208,7 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the running master',
     for (const r of rules) {
       expect(r.health, `${r.name}: ${r.lastError}`).toBe('ok');
       expect(r.lastEvaluation.startsWith('0001'), `${r.name} was never evaluated`).toBe(false);
-      expect(r.state, `${r.name} on a healthy cluster`).toBe('inactive');
+      expect(r.state, r.name).toBe(r.name === 'TaskwireTaskErrorRateHigh' ? 'pending' : 'inactive');
     }
   });
 
