@@ -14,6 +14,13 @@ import type { WorkerRecord, WorkerRegistry } from './worker-registry.js';
 
 export interface SchedulableTask extends QueuedTask {
   readonly requirement: Requirement;
+  /** Chat session, for `affinity` placement (multi-turn work stays on one worker). */
+  readonly sessionId?: string | null;
+}
+
+/** The affinity key of a task: its chat session, else its model (models stay warm), else none. */
+export function affinityKey(t: SchedulableTask): string | undefined {
+  return t.sessionId ?? t.requirement.model ?? undefined;
 }
 
 export interface Match<T> {
@@ -23,7 +30,7 @@ export interface Match<T> {
 
 export class Scheduler<T extends SchedulableTask> {
   /** One context object reused for every pick (no allocation per task). */
-  private readonly ctx: { candidates: readonly WorkerRecord[]; requirement: Requirement; eligible: (w: WorkerRecord) => boolean };
+  private readonly ctx: { candidates: readonly WorkerRecord[]; requirement: Requirement; key: string | undefined; eligible: (w: WorkerRecord) => boolean };
 
   constructor(
     private readonly queue: TaskQueue<T>,
@@ -34,15 +41,17 @@ export class Scheduler<T extends SchedulableTask> {
     const ctx = {
       candidates: [] as readonly WorkerRecord[],
       requirement: { kind: '' } as Requirement,
+      key: undefined as string | undefined,
       eligible: (w: WorkerRecord) => w.inFlight.size < w.capacity && !w.suspect && registry.supports(w, ctx.requirement),
     };
     this.ctx = ctx;
   }
 
   /** The placement strategy's choice among eligible workers (nothing reserved). */
-  pickWorker(req: Requirement): WorkerRecord | undefined {
+  pickWorker(req: Requirement, key?: string): WorkerRecord | undefined {
     this.ctx.candidates = this.registry.schedulable();
     this.ctx.requirement = req;
+    this.ctx.key = key;
     return this.placement.pick(this.ctx as PlacementContext<WorkerRecord>);
   }
 
@@ -55,7 +64,7 @@ export class Scheduler<T extends SchedulableTask> {
     for (;;) {
       const head = this.queue.best(blocked);
       if (!head) return;
-      const worker = this.pickWorker(head.requirement);
+      const worker = this.pickWorker(head.requirement, affinityKey(head));
       if (!worker || !this.capacity.reserve(worker, head.id)) {
         blocked.add(head.key);
         continue;

@@ -51,7 +51,7 @@ export function taskServiceRig(over: Partial<TaskServiceOptions> = {}, placement
   const status = (id: string, capacity = 1, state: WorkerStatus__Output['state'] = 'WORKER_STATE_ONLINE'): WorkerStatus__Output =>
     ({
       worker_id: id, state, kinds: ['echo', 'sleep'], capacity, running: 0, language: 'typescript', version: '1',
-      protocol: 'taskwire.v1', hostname: 'h', pid: 1, started_at_ms: 1, ts_ms: 1, models: [], labels: {}, reason: '',
+      protocol: 'taskwire.v1', hostname: 'h', pid: 1, started_at_ms: 1, ts_ms: 1, models: [], labels: {}, reason: '', load: null,
     }) as unknown as WorkerStatus__Output;
   const advance = async (ms: number) => {
     now += ms;

@@ -39,7 +39,7 @@ function setup() {
   });
   registry.applyStatus({
     worker_id: 'w1', state: 'WORKER_STATE_ONLINE', kinds: ['echo', 'llm', 'infer'], capacity: 4, running: 0, language: 'typescript', version: '1',
-    protocol: 'taskwire.v1', hostname: 'h', pid: 1, started_at_ms: 1, ts_ms: 1, labels: {}, reason: '',
+    protocol: 'taskwire.v1', hostname: 'h', pid: 1, started_at_ms: 1, ts_ms: 1, labels: {}, reason: '', load: null,
     models: [
       { kind: 'llm', name: 'm', versions: [], ready: true, provider: 'p', execution_provider: '' },
       { kind: 'infer', name: 'mnist', versions: ['1'], ready: true, provider: '', execution_provider: 'cpu' },

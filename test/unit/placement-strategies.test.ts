@@ -149,8 +149,10 @@ describe('placement strategies', () => {
     expect(new Set(placed).size).toBeGreaterThan(1);
     for (const c of cands) expect(c.inFlight.size).toBeLessThanOrEqual(4);
     // a worker leaving moves only its own keys
-    const before = Array.from({ length: 200 }, (_, i) => s.pick(ctx(workers(8, () => ({ capacity: 4 })), `k-${i}`))!.id);
-    const after = Array.from({ length: 200 }, (_, i) => s.pick(ctx(workers(8, () => ({ capacity: 4 })).filter((c) => c.id !== 'w-3'), `k-${i}`))!.id);
+    const all = workers(8, () => ({ capacity: 4 }));
+    const without3 = workers(8, () => ({ capacity: 4 })).filter((c) => c.id !== 'w-3');
+    const before = Array.from({ length: 200 }, (_, i) => s.pick(ctx(all, `k-${i}`))!.id);
+    const after = Array.from({ length: 200 }, (_, i) => s.pick(ctx(without3, `k-${i}`))!.id);
     const moved = before.filter((id, i) => id !== after[i]);
     expect(moved.every((id) => id === 'w-3')).toBe(true);
   });

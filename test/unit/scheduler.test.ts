@@ -24,8 +24,9 @@ function status(id: string, over: Partial<WorkerStatus__Output> = {}): WorkerSta
     models: [],
     labels: {},
     reason: '',
+    load: null,
     ...over,
-  };
+  } as WorkerStatus__Output;
 }
 
 let seq = 0;
