@@ -36,6 +36,7 @@ import { createOpenAiGateway } from './http/openai-gateway.js';
 import { Authenticator } from './http/auth/principal.js';
 import { systemRoutes } from './http/system-routes.js';
 import { warnIfExposed } from './http/auth/exposure-warning.js';
+import { SessionIds } from './http/auth/session-ids.js';
 import { createKserveApi } from './http/kserve-api.js';
 import { kserveBackend } from './http/kserve-backend.js';
 
@@ -242,6 +243,7 @@ export class Master {
       onInvalid: () => this.metricObserver.invalid('socket.io'),
       auth,
       allowedOrigins: o.allowedOrigins,
+      sessions: new SessionIds({ secret: o.resultSecret, idleMs: o.sessionIdleMs, clock: this.clock }),
     });
     this.httpPort = await this.http.listen(o.httpHost, o.httpPort);
     warnIfExposed(o.httpHost, auth.required, log);

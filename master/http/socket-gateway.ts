@@ -3,7 +3,7 @@
  * and final results. Every inbound event is validated; a malformed one is
  * answered with an error ack (when there is an ack) and otherwise dropped.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
@@ -18,11 +18,12 @@ import { FINAL_EVENT_TYPES } from '../core/task-events.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import { DIAGNOSTIC_KIND_NAMES, submitFields } from '../../common/task-kinds.js';
 import { originAllowed } from './auth/origin-check.js';
-import { Authenticator } from './auth/principal.js';
+import { Authenticator, LOCAL_PRINCIPAL, type Principal } from './auth/principal.js';
+import { SessionIds } from './auth/session-ids.js';
+import { systemClock } from '../../common/clock.js';
 import { socketAuth } from './auth/socket-auth.js';
 import { parseBody } from './rest-api.js';
 
-const SESSION_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 const room = (sessionId: string) => `session:${sessionId}`;
 
 const submitRequest = z
@@ -50,6 +51,8 @@ export interface SocketGatewayOptions {
   auth?: Authenticator;
   /** Origins besides the master's own allowed to open a socket (`TASKWIRE_ALLOWED_ORIGINS`). */
   allowedOrigins?: readonly string[];
+  /** Issues and checks session ids (default: a random key, 7 days idle). */
+  sessions?: SessionIds;
 }
 
 function fail(err: unknown): { ok: false; error: { code: string; message: string } } {
@@ -65,10 +68,12 @@ function clientRef(request: unknown): { client_ref?: string } {
 export class SocketGateway {
   readonly io: IoServer;
   private readonly timer: NodeJS.Timeout;
+  private readonly sessions: SessionIds;
 
   constructor(private readonly options: SocketGatewayOptions) {
     const { tasks, log } = options;
     const allowed = new Set(options.allowedOrigins ?? []);
+    this.sessions = options.sessions ?? new SessionIds({ secret: randomBytes(32).toString('base64url'), idleMs: 7 * 24 * 3600_000, clock: systemClock });
     this.io = new Server<ClientToServerEvents, ServerToClientEvents>(options.httpServer, {
       maxHttpBufferSize: options.maxBufferBytes,
       serveClient: false,
@@ -91,19 +96,22 @@ export class SocketGateway {
 
   private onConnection(socket: IoSocket): void {
     const { tasks, registry } = this.options;
+    const principal = (socket.data as { principal?: Principal }).principal ?? LOCAL_PRINCIPAL;
     const auth = socket.handshake.auth as { sessionId?: unknown } | undefined;
-    const sessionId = typeof auth?.sessionId === 'string' && SESSION_PATTERN.test(auth.sessionId) ? auth.sessionId : randomUUID();
+    // Issued by the master and bound to the principal; a client-picked or idle id gets a fresh one.
+    const { sessionId, resumed } = this.sessions.resolve(auth?.sessionId, principal);
     void socket.join(room(sessionId));
     socket.emit('session', { session_id: sessionId, kinds: [...new Set([...DIAGNOSTIC_KIND_NAMES, ...registry.kinds()])].sort() });
     socket.emit('cluster', this.options.cluster());
     // A browser coming back gets what its session ran while it was away.
-    for (const t of tasks.store.bySession(sessionId, 50).reverse()) {
+    for (const t of resumed ? tasks.store.bySession(sessionId, 50).reverse() : []) {
       if (TERMINAL_STATUSES.has(t.status)) socket.emit('task:done', taskView(t));
       else socket.emit('task:update', taskView(t));
     }
 
     socket.on('task:submit', async (request, ack) => {
       if (typeof ack !== 'function') return this.options.onInvalid?.('task:submit without ack');
+      this.sessions.touch(sessionId);
       try {
         const body = parseBody(submitRequest, request);
         const input = (body.input ?? null) as unknown;

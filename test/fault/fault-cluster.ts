@@ -203,6 +203,8 @@ export class DoneRecorder {
   constructor(httpUrl: string, sessionId: string) {
     this.socket = io(httpUrl, { auth: { sessionId }, transports: ['websocket'], reconnectionDelay: 100, reconnectionDelayMax: 1000 }) as TaskSocket;
     this.socket.on('connect', () => this.connects++);
+    // Keep the id the master issued, like the browser does, so a reconnect resumes the session.
+    this.socket.on('session', (info) => void ((this.socket.auth as { sessionId?: string }).sessionId = info.session_id));
     this.socket.on('task:done', (t) => {
       let list = this.done.get(t.id);
       if (!list) this.done.set(t.id, (list = []));

@@ -85,12 +85,12 @@ describe('durable master (SQLite store)', () => {
     const sessionId = `sess-${Date.now()}`;
     const s1 = io(url, { auth: { sessionId }, transports: ['websocket'] }) as Socket<ServerToClientEvents, ClientToServerEvents>;
     cleanup.push(() => void s1.disconnect());
-    await new Promise((r) => s1.once('session', r));
+    const issued = await new Promise<string>((r) => s1.once('session', (info) => r(info.session_id)));
     const ack = await s1.emitWithAck('task:submit', { kind: 'sleep', input: { ms: 300 } });
     if (!ack.ok) throw new Error(ack.error.message);
     s1.disconnect(); // the user closes the tab
     await waitForTask(url, ack.data.id);
-    const s2 = io(url, { auth: { sessionId }, transports: ['websocket'] }) as Socket<ServerToClientEvents, ClientToServerEvents>;
+    const s2 = io(url, { auth: { sessionId: issued }, transports: ['websocket'] }) as Socket<ServerToClientEvents, ClientToServerEvents>;
     cleanup.push(() => void s2.disconnect());
     const got = await new Promise<TaskView>((resolve) => s2.on('task:done', (t) => t.id === ack.data.id && resolve(t)));
     expect(got.status).toBe('succeeded');
