@@ -1,7 +1,8 @@
 /**
  * The dashboards and alert rules against a running cluster: a real master
  * (in-process, port 0) with two workers and an llm worker (local fake
- * OpenAI-compatible provider) runs echo and llm tasks; every metric name a
+ * OpenAI-compatible provider) and an inference worker (a small ONNX model)
+ * runs echo, llm, KServe infer and timed-out sleep tasks; every metric name a
  * dashboard or rule uses must be in its real /metrics output
  * (`promtool check metrics` lints that output too); then a real Prometheus (the
  * Debian binary, loopback, its own temp storage, 1 s scrape interval, the
@@ -20,6 +21,8 @@ import { ProcessGroup, type ManagedProcess } from '../helpers/processes.js';
 import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-openai-provider.js';
 import { createLlmHandler } from '../../worker/handlers/llm/create-llm-handler.js';
 import { silentLogger } from '../../common/logger.js';
+import { createInference } from '../../worker/inference/inference-handlers.js';
+import { linearModel, tempRepo, type TempRepo } from '../inference/onnx-fixtures.js';
 import {
   RULES_FILE,
   SYNTHETIC,
@@ -35,9 +38,8 @@ import {
 const prometheusBin = binary('prometheus');
 const promtool = binary('promtool');
 
-/** Panels whose series stay empty in a cluster that ran echo, llm and timed-out sleep tasks, and why. */
+/** Panels whose series stay empty in a cluster that ran echo, llm, infer and timed-out sleep tasks, and why. */
 const CONDITIONAL: [RegExp, string][] = [
-  [/^inference\.json \//, 'only inference (kind infer) tasks move these series'],
   [/taskwire_invalid_messages_total/, 'only a malformed inbound message creates this series'],
 ];
 const conditional = (where: string, expr: string): string | undefined => CONDITIONAL.find(([re]) => re.test(where) || re.test(expr))?.[1];
@@ -50,6 +52,7 @@ interface PromResult {
 
 let cluster: TestCluster;
 let provider: FakeOpenAiProvider | undefined;
+let repo: TempRepo | undefined;
 let metricsText = '';
 
 async function scrape(): Promise<string> {
@@ -72,6 +75,22 @@ async function runLlm(n: number): Promise<void> {
   for (const t of done) expect(t.status).toBe('succeeded');
 }
 
+/** KServe v2 infer requests on the test's linear model: `infer` tasks. */
+async function runInfer(n: number): Promise<void> {
+  const statuses = await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const res = await fetch(`${cluster.httpUrl}/v2/models/linear/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [{ name: 'X', shape: [1, 4], datatype: 'FP32', data: [i, 1, 2, 3] }] }),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    }),
+  );
+  expect(statuses).toEqual(Array.from({ length: n }, () => 200));
+}
+
 beforeAll(async () => {
   cluster = await startCluster({ workers: 2 });
   // An llm worker answering from a local OpenAI-compatible provider.
@@ -79,15 +98,23 @@ beforeAll(async () => {
   const llm = await createLlmHandler({ OPENAI_BASE_URL: provider.url, TASKWIRE_OLLAMA_URL: 'off' }, silentLogger());
   if (!llm) throw new Error('the llm handler found no model at the fake provider');
   await cluster.addWorker({ kinds: ['llm'] }, { handlers: [llm] });
-  await cluster.waitForWorkers(3);
+  // An inference worker with a small MatMul+Add model.
+  repo = await tempRepo();
+  await repo.add('linear', '1', linearModel([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], [0, 0, 0]), { max_batch_size: 8, max_queue_delay_ms: 1 });
+  const { handlers } = await createInference({ modelsDir: repo.dir }, silentLogger());
+  await cluster.addWorker({ kinds: ['infer'] }, { handlers });
+  await cluster.waitForWorkers(4);
+  await waitFor(() => cluster.master.registry.schedulable().some((w) => w.models.has('infer\u0000linear')), 'model linear ready', 60_000, 50);
   await runEchoes(10);
   await runLlm(2);
+  await runInfer(4);
   metricsText = await scrape();
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await cluster?.close();
   await provider?.close();
+  await repo?.remove();
 });
 
 describe('metric names of the dashboards and rules', () => {
@@ -155,7 +182,7 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the running master',
     // One sleep task per round outlives its run timeout: a failed or expired task.
     for (let i = 0; i < 3; i++) {
       const expired = runTask(cluster.httpUrl, { kind: 'sleep', input: { ms: 3000 }, timeout_ms: 200, max_attempts: 1 }, 15_000);
-      await Promise.all([runEchoes(10), runLlm(2)]);
+      await Promise.all([runEchoes(10), runLlm(2), runInfer(4)]);
       // expired by the run timeout, or failed when the worker's abort wins the race
       expect(['expired', 'failed']).toContain((await expired).status);
       await new Promise((r) => setTimeout(r, 1100));
