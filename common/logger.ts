@@ -1,10 +1,11 @@
 /**
- * Structured logs (pino) to stdout and, once a broker connection exists, to
+ * Structured logs (pino) to stdout (pretty lines on a terminal, JSON otherwise) and, once a broker connection exists, to
  * `{root}/logs/{source}` as LogLine JSON (QoS 0). Publishing never throws and
  * never logs about itself (no loops).
  */
 import pino, { type Logger, type Level } from 'pino';
 import type { LogLine } from './wire.js';
+import { PrettyStream, consoleLogFormat } from './pretty-log.js';
 
 export type { Logger } from 'pino';
 
@@ -63,13 +64,19 @@ export function createLogger(options: LoggerOptions): { logger: Logger; mqtt: Mq
   const mqtt = new MqttLogStream(options.source);
   const streams: pino.StreamEntry[] = [{ level: options.mqttLevel ?? 'info', stream: mqtt }];
   if (options.destination !== false) {
-    streams.push({ level: 'trace', stream: options.destination ?? pino.destination({ fd: 1, sync: false }) });
+    streams.push({ level: 'trace', stream: options.destination ?? consoleDestination() });
   }
   const logger = pino(
     { level: options.level ?? 'info', base: { source: options.source }, timestamp: pino.stdTimeFunctions.epochTime },
     pino.multistream(streams),
   );
   return { logger, mqtt };
+}
+
+/** stdout: pretty lines on a terminal, JSON otherwise (TASKWIRE_LOG_FORMAT overrides). */
+function consoleDestination(): pino.DestinationStream {
+  if (consoleLogFormat(process.env, process.stdout.isTTY === true) === 'json') return pino.destination({ fd: 1, sync: false });
+  return new PrettyStream(process.stdout, process.stdout.isTTY === true && process.env.NO_COLOR === undefined);
 }
 
 /** A logger that drops everything (unit tests). */

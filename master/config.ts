@@ -69,6 +69,10 @@ export interface MasterOptions {
   clusterStatusIntervalMs?: number;
   /** Largest accepted task input, bytes of JSON (default 1 MiB). */
   maxInputBytes?: number;
+  /** Largest blob (uploaded or produced image) in bytes (default 50 MB). Blobs live in <dataDir>/blobs, or a temp dir without dataDir. */
+  maxBlobBytes?: number;
+  /** Largest image (width x height) accepted for the `image` kind (default 100 M pixels). */
+  imageMaxPixels?: number;
   /** Finished tasks kept in memory for GET /tasks/:id (default 100000). */
   maxFinishedTasks?: number;
   /**
@@ -129,6 +133,8 @@ export const MASTER_DEFAULTS = {
   anonymousRead: 'off' as AnonymousRead,
   clusterStatusIntervalMs: 2000,
   maxInputBytes: 1024 * 1024,
+  maxBlobBytes: 50 * 1024 * 1024,
+  imageMaxPixels: 100_000_000,
   maxFinishedTasks: 100_000,
   cacheMaxBytes: 256 * 1024 * 1024,
   logToStdout: true,
@@ -193,6 +199,8 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     anonymousRead: o.anonymousRead,
     clusterStatusIntervalMs: positiveInt('clusterStatusIntervalMs', o.clusterStatusIntervalMs, 50),
     maxInputBytes: positiveInt('TASKWIRE_MAX_INPUT_BYTES', o.maxInputBytes, 1024),
+    maxBlobBytes: positiveInt('TASKWIRE_MAX_BLOB_BYTES', o.maxBlobBytes, 1),
+    imageMaxPixels: positiveInt('TASKWIRE_IMAGE_MAX_PIXELS', o.imageMaxPixels, 1),
     maxFinishedTasks: positiveInt('maxFinishedTasks', o.maxFinishedTasks),
     cacheMaxBytes: positiveInt('TASKWIRE_CACHE_MAX_BYTES', o.cacheMaxBytes, 1024 * 1024),
     logToStdout: o.logToStdout,
@@ -249,6 +257,8 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
       return p === undefined ? undefined : placementName('TASKWIRE_PLACEMENT', p);
     })(),
     maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: 64 * 1024 * 1024 }),
+    maxBlobBytes: envInt(env, 'TASKWIRE_MAX_BLOB_BYTES', { min: 1 }),
+    imageMaxPixels: envInt(env, 'TASKWIRE_IMAGE_MAX_PIXELS', { min: 1 }),
     cacheMaxBytes: envInt(env, 'TASKWIRE_CACHE_MAX_BYTES', { min: 1024 * 1024, max: Number.MAX_SAFE_INTEGER }),
     apiKeys: (await envSecret(env, 'TASKWIRE_API_KEYS'))?.split(/[\s,]+/).filter(Boolean),
     httpHost: envString(env, 'TASKWIRE_HTTP_HOST'),

@@ -21,6 +21,10 @@ import { SocketGateway } from './http/socket-gateway.js';
 import { MasterLink } from './transport/master-link.js';
 import { MasterMetrics } from './observability/metrics.js';
 import { ResultServer } from './transport/result-server.js';
+import { blobHandlers } from './transport/blob-service.js';
+import { BlobStore } from './blobs/blob-store.js';
+import { BatchService } from './batches/batch-service.js';
+import { blobRoutes } from './http/blob-routes.js';
 import { MemoryTaskStore, type TaskStore } from './store/task-store.js';
 import { SqliteTaskStore } from './store/sqlite-task-store.js';
 import { randomBytes } from 'node:crypto';
@@ -83,6 +87,9 @@ export class Master {
   readonly monitor: ClusterMonitor;
   readonly watchers: TaskWatchers;
   readonly intake: ResultIntake;
+  /** Images in and out (content-addressed), and the image batches over them. */
+  blobs!: BlobStore;
+  batches!: BatchService;
   readonly metricObserver: MetricObserver;
   readonly log: Logger;
   private readonly logStream: MqttLogStream | undefined;
@@ -196,10 +203,23 @@ export class Master {
       this.broker = await EmbeddedBroker.create({ host: o.bindHost, port: o.mqttPort, policy, log });
       this.mqttUrl = `mqtt://127.0.0.1:${this.broker.port}`;
     }
+    this.blobs = new BlobStore({ dir: o.dataDir ? join(o.dataDir, 'blobs') : '', maxBytes: o.maxBlobBytes });
+    this.batches = new BatchService(tasks, this.blobs, this.clock, log);
     this.results = await ResultServer.create({
       host: o.bindHost,
       port: o.grpcPort,
       tasks: this.intake,
+      blobs: blobHandlers({
+        blobs: this.blobs,
+        log,
+        // An unfinished attempt with its token; a fetch only of the blob its input names.
+        authorize: (ident, blob) => {
+          const out = this.intake.secretsFor(ident);
+          if ('disposition' in out) return out.reason;
+          if (blob !== undefined && (tasks.get(ident.task_id)?.input as { blob?: unknown } | null)?.blob !== blob) return `task ${ident.task_id} does not name blob ${blob}`;
+          return undefined;
+        },
+      }),
       log,
       onInvalid: () => this.metricObserver.invalid('grpc'),
     });
@@ -215,6 +235,7 @@ export class Master {
     // One principal for every surface: REST, gateway, KServe, /metrics, Socket.IO.
     const auth = new Authenticator(o.apiKeys);
     const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
+    rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     this.http = HttpServer.create({
       host: o.httpHost,
@@ -290,6 +311,7 @@ export class Master {
     this.state = 'closing';
     this.monitor.stop();
     this.tasks.stop();
+    this.batches?.close();
     this.pruneTimer.stop();
     this.metricObserver.stop();
     this.logStream?.attach(undefined);
@@ -300,6 +322,7 @@ export class Master {
       ['grpc', this.results ? () => this.results.close() : undefined],
       ['broker', this.broker ? () => this.broker!.close() : undefined],
       ['store', () => this.store.close()],
+      ['blobs', this.blobs && !this.options.dataDir ? () => this.blobs.destroy() : undefined],
     ];
     for (const [name, step] of steps) {
       if (!step) continue;
