@@ -39,6 +39,8 @@ export const imageOp = z.discriminatedUnion('op', [
   z.object({ op: z.literal('format'), format: z.enum(IMAGE_FORMATS), quality: z.number().int().min(1).max(100).optional() }).strict(),
 ]);
 export type ImageOp = z.infer<typeof imageOp>;
+/** An operation as a client writes it (defaults not yet filled in). */
+export type ImageOpInput = z.input<typeof imageOp>;
 
 export const IMAGE_OP_NAMES = imageOp.options.map((o) => o.shape.op.value) as string[];
 

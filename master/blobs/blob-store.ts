@@ -103,15 +103,14 @@ export class BlobStore {
     return { info, data: await readFile(this.path(id)) };
   }
 
-  /** Records that `key` (a hash of input and chain) produced blob `id`. */
-  async link(key: string, id: string): Promise<void> {
-    await writeFile(join(this.dir, 'derived', sha256Hex(key)), id);
+  /** Records what `key` (a hash of input and chain) produced (JSON naming the output blob). */
+  async link(key: string, record: string): Promise<void> {
+    await writeFile(join(this.dir, 'derived', sha256Hex(key)), record);
   }
 
-  /** The blob `key` produced earlier, if it is still here. */
+  /** What `key` produced earlier, if recorded. */
   async derived(key: string): Promise<string | undefined> {
-    const id = await readFile(join(this.dir, 'derived', sha256Hex(key)), 'utf8').catch(() => undefined);
-    return id && (await this.has(id)) ? id : undefined;
+    return readFile(join(this.dir, 'derived', sha256Hex(key)), 'utf8').catch(() => undefined);
   }
 
   /** Removes a temp dir this store made (tests). */

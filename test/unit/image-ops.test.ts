@@ -4,7 +4,7 @@
  */
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { IMAGE_OP_NAMES, imageInput, type ImageOp } from '../../common/kinds/image.js';
+import { IMAGE_OP_NAMES, imageInput, type ImageOpInput } from '../../common/kinds/image.js';
 import { validateTaskInput } from '../../common/task-kinds.js';
 import { ValidationError } from '../../common/errors.js';
 import { ImageError, runChain } from '../../worker/handlers/image/image-ops.js';
@@ -23,7 +23,7 @@ async function pixels(buf: Buffer) {
   return sharp(buf).raw().toBuffer({ resolveWithObject: true });
 }
 
-async function run(ops: ImageOp[], input?: Buffer) {
+async function run(ops: ImageOpInput[], input?: Buffer) {
   const parsed = imageInput.parse({ blob: BLOB, ops });
   return runChain(input ?? (await halves(40, 20)), parsed.ops, LIMIT);
 }
