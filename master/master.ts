@@ -236,7 +236,6 @@ export class Master {
     const auth = new Authenticator(o.apiKeys);
     const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
-    rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     this.http = HttpServer.create({
       host: o.httpHost,
       port: o.httpPort,
