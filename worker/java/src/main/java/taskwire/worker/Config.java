@@ -1,0 +1,123 @@
+package taskwire.worker;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/** Worker configuration from TASKWIRE_* variables; a wrong value names the variable. */
+public final class Config {
+  static final Pattern ID = Pattern.compile("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
+  static final Pattern ROOT = Pattern.compile("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$");
+
+  /** A setting with a wrong value; the message starts with the variable's name. */
+  public static final class ConfigException extends Exception {
+    public ConfigException(String variable, String message) {
+      super(variable + ": " + message);
+    }
+  }
+
+  public String workerId;
+  public String mqttHost;
+  public int mqttPort = 1883;
+  public String mqttUsername;
+  public String mqttPassword;
+  /** host:port of ResultService, or null: from the retained MasterStatus. */
+  public String grpcTarget;
+  public String topicRoot;
+  public int capacity;
+  public int shutdownGraceMs;
+  public int statusEveryMs;
+
+  static String secret(Map<String, String> env, String name) throws ConfigException {
+    String v = env.get(name);
+    if (v != null && !v.isEmpty()) return v;
+    String path = env.get(name + "_FILE");
+    if (path == null || path.isEmpty()) return null;
+    try {
+      return Files.readString(Path.of(path)).trim();
+    } catch (IOException e) {
+      throw new ConfigException(name + "_FILE", "cannot read " + path + ": " + e.getMessage());
+    }
+  }
+
+  static int intEnv(Map<String, String> env, String name, int def, int lo, int hi) throws ConfigException {
+    String raw = env.get(name);
+    if (raw == null || raw.isEmpty()) return def;
+    int v;
+    try {
+      v = Integer.parseInt(raw.trim());
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name, "must be an integer, got \"" + raw + "\"");
+    }
+    if (v < lo || v > hi) throw new ConfigException(name, "must be from " + lo + " to " + hi + ", got " + v);
+    return v;
+  }
+
+  static String defaultWorkerId() {
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      host = "worker";
+    }
+    host = host.replaceAll("[^A-Za-z0-9._-]", "-");
+    if (host.length() > 64) host = host.substring(0, 64);
+    if (host.isEmpty() || !Character.isLetterOrDigit(host.charAt(0))) host = "worker";
+    byte[] b = new byte[3];
+    new SecureRandom().nextBytes(b);
+    return String.format("%s-%d-%02x%02x%02x", host, ProcessHandle.current().pid(), b[0], b[1], b[2]);
+  }
+
+  public static Config fromEnv(Map<String, String> env) throws ConfigException {
+    Config c = new Config();
+    c.workerId = env.getOrDefault("TASKWIRE_WORKER_ID", "");
+    if (c.workerId.isEmpty()) c.workerId = defaultWorkerId();
+    if (!ID.matcher(c.workerId).matches()) throw new ConfigException("TASKWIRE_WORKER_ID", "\"" + c.workerId + "\" must match " + ID);
+    String master = env.getOrDefault("TASKWIRE_MASTER", "");
+    if (master.isEmpty()) master = "127.0.0.1";
+    String raw = env.getOrDefault("TASKWIRE_MQTT_URL", "");
+    if (raw.isEmpty()) raw = "mqtt://" + master + ":1883";
+    URI u;
+    try {
+      u = new URI(raw);
+    } catch (Exception e) {
+      throw new ConfigException("TASKWIRE_MQTT_URL", "expected mqtt://host:port, got \"" + raw + "\"");
+    }
+    if (u.getScheme() == null || !(u.getScheme().equals("mqtt") || u.getScheme().equals("tcp")) || u.getHost() == null) {
+      throw new ConfigException("TASKWIRE_MQTT_URL", "expected mqtt://host:port, got \"" + raw + "\"");
+    }
+    c.mqttHost = u.getHost();
+    if (u.getPort() > 0) c.mqttPort = u.getPort();
+    c.mqttPassword = secret(env, "TASKWIRE_MQTT_PASSWORD");
+    if (c.mqttPassword == null) c.mqttPassword = secret(env, "TASKWIRE_CLUSTER_TOKEN");
+    c.mqttUsername = env.get("TASKWIRE_MQTT_USERNAME");
+    if ((c.mqttUsername == null || c.mqttUsername.isEmpty()) && c.mqttPassword != null) c.mqttUsername = c.workerId;
+    String g = env.getOrDefault("TASKWIRE_GRPC_URL", "");
+    if (!g.isEmpty()) {
+      g = g.replaceFirst("^(grpc|http)://", "");
+      int i = g.lastIndexOf(':');
+      int port = -1;
+      try {
+        if (i > 0) port = Integer.parseInt(g.substring(i + 1));
+      } catch (NumberFormatException e) {
+        port = -1;
+      }
+      if (i <= 0 || port <= 0 || port > 65535) throw new ConfigException("TASKWIRE_GRPC_URL", "expected host:port, got \"" + g + "\"");
+      c.grpcTarget = g;
+    }
+    c.topicRoot = env.getOrDefault("TASKWIRE_TOPIC_ROOT", "");
+    if (c.topicRoot.isEmpty()) c.topicRoot = "taskwire/v1";
+    if (!ROOT.matcher(c.topicRoot).matches()) {
+      throw new ConfigException("TASKWIRE_TOPIC_ROOT", "\"" + c.topicRoot + "\" must be '/'-separated levels without wildcards");
+    }
+    c.capacity = intEnv(env, "TASKWIRE_WORKER_CAPACITY", 8, 1, 10000);
+    c.shutdownGraceMs = intEnv(env, "TASKWIRE_SHUTDOWN_GRACE_MS", 10000, 0, 3600000);
+    c.statusEveryMs = intEnv(env, "TASKWIRE_STATUS_INTERVAL_MS", 15000, 100, 3600000);
+    return c;
+  }
+}

@@ -1,0 +1,28 @@
+package taskwire.worker;
+
+import com.google.gson.JsonObject;
+import java.time.Instant;
+
+/** One JSON log line per event on stderr. */
+public final class Log {
+  static volatile String source = "worker";
+
+  private Log() {}
+
+  public static void log(String level, String msg) {
+    JsonObject o = new JsonObject();
+    o.addProperty("ts", Instant.now().toString());
+    o.addProperty("level", level);
+    o.addProperty("source", source);
+    o.addProperty("msg", msg);
+    System.err.println(o);
+  }
+
+  public static void info(String msg) {
+    log("info", msg);
+  }
+
+  public static void warn(String msg) {
+    log("warn", msg);
+  }
+}

@@ -1,0 +1,46 @@
+package taskwire.worker;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import taskwire.v1.Worker.ModelInfo;
+import taskwire.worker.handlers.EchoHandler;
+import taskwire.worker.handlers.LlmHandler;
+import taskwire.worker.handlers.SleepHandler;
+
+/** `java -jar taskwire-worker.jar`: runs one worker until SIGTERM/SIGINT. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    Config cfg;
+    LlmHandler llm;
+    try {
+      cfg = Config.fromEnv(System.getenv());
+      llm = LlmHandler.fromEnv(System.getenv());
+    } catch (Config.ConfigException e) {
+      System.err.println("taskwire worker: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Log.source = cfg.workerId;
+    Map<String, TaskHandler> handlers = new LinkedHashMap<>();
+    for (TaskHandler h : List.of(new EchoHandler(), new SleepHandler())) handlers.put(h.kind(), h);
+    List<ModelInfo> models = List.of();
+    if (llm != null) {
+      handlers.put(llm.kind(), llm);
+      models = llm.models();
+    }
+    Worker w = new Worker(cfg, handlers, models);
+    CountDownLatch closed = new CountDownLatch(1);
+    // SIGTERM/SIGINT run the shutdown hooks: drain, finish or hand back, OFFLINE.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      Log.info("shutting down");
+      w.close();
+      closed.countDown();
+    }, "shutdown"));
+    w.start();
+    closed.await();
+  }
+}

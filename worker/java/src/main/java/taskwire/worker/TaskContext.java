@@ -1,0 +1,26 @@
+package taskwire.worker;
+
+import java.util.List;
+import java.util.Map;
+
+/** What a handler sees of its attempt. */
+public interface TaskContext {
+  String taskId();
+
+  /** Sends a text chunk (when the assignment asked for streaming); throws once the attempt was stopped. */
+  void emit(String text) throws Aborted;
+
+  /** Sleeps ms, or throws Aborted as soon as the attempt is stopped. */
+  void waitMs(long ms) throws Aborted;
+
+  /** Throws Aborted if the attempt was stopped. */
+  void check() throws Aborted;
+
+  /** Runs r (once) when the attempt is stopped, e.g. to close a connection. */
+  void onAbort(Runnable r);
+
+  List<String> secretNames();
+
+  /** The task's secrets, fetched from the master with FetchSecrets. */
+  Map<String, String> secrets() throws TaskFailure;
+}

@@ -1,0 +1,273 @@
+package taskwire.worker;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.paho.client.mqttv3.IMqttActionListener;
+import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.IMqttToken;
+import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
+import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import taskwire.v1.Cluster.MasterState;
+import taskwire.v1.Cluster.MasterStatus;
+import taskwire.v1.Task.Assignments;
+import taskwire.v1.Task.ControlAction;
+import taskwire.v1.Task.ControlCommand;
+import taskwire.v1.Task.TaskAssignment;
+import taskwire.v1.Worker.ModelInfo;
+import taskwire.v1.Worker.WorkerState;
+import taskwire.v1.Worker.WorkerStatus;
+
+/** MQTT side (PROTOCOL.md sections 4-6, 12): registration, assignments, control, status, shutdown. */
+public final class Worker implements MqttCallbackExtended {
+  public static final String VERSION = "0.1.0";
+  static final int MAX_TASKS_BYTES = 4 * 1024 * 1024;
+  static final int MAX_CONTROL_BYTES = 16 * 1024;
+  static final int MAX_MASTER_BYTES = 16 * 1024;
+
+  private final Config cfg;
+  private final long startedAt = System.currentTimeMillis();
+  private final String hostname;
+  private final List<String> kinds;
+  private final List<ModelInfo> models;
+  private final Reporter reporter = new Reporter();
+  private final Runner runner;
+  private final MqttAsyncClient client;
+  private final String statusTopic;
+  private final String tasksTopic;
+  private final String controlTopic;
+  private final String masterTopic;
+  private WorkerState state = WorkerState.WORKER_STATE_ONLINE;
+  private String reason = "";
+  private boolean closing;
+  private ScheduledFuture<?> soon;
+  private volatile boolean connected;
+
+  public Worker(Config cfg, Map<String, TaskHandler> handlers, List<ModelInfo> models) throws MqttException {
+    this.cfg = cfg;
+    this.models = models;
+    String h;
+    try {
+      h = InetAddress.getLocalHost().getHostName();
+    } catch (Exception e) {
+      h = "";
+    }
+    hostname = h;
+    List<String> k = new ArrayList<>(handlers.keySet());
+    Collections.sort(k);
+    kinds = k;
+    runner = new Runner(cfg.workerId, handlers, reporter, this::statusSoon);
+    String base = cfg.topicRoot + "/workers/" + cfg.workerId;
+    statusTopic = base + "/status";
+    tasksTopic = base + "/tasks";
+    controlTopic = base + "/control";
+    masterTopic = cfg.topicRoot + "/master/status";
+    String host = cfg.mqttHost.contains(":") && !cfg.mqttHost.startsWith("[") ? "[" + cfg.mqttHost + "]" : cfg.mqttHost;
+    client = new MqttAsyncClient("tcp://" + host + ":" + cfg.mqttPort, cfg.workerId, new MemoryPersistence());
+    client.setCallback(this);
+  }
+
+  WorkerStatus status(WorkerState s, String why) {
+    WorkerStatus.Builder b = WorkerStatus.newBuilder().setWorkerId(cfg.workerId).setState(s).addAllKinds(kinds)
+        .setCapacity(cfg.capacity).setRunning(runner == null ? 0 : runner.size()).setLanguage("java").setVersion(VERSION)
+        .setProtocol("taskwire.v1").setHostname(hostname).setPid((int) ProcessHandle.current().pid()).setStartedAtMs(startedAt)
+        .setTsMs(System.currentTimeMillis()).addAllModels(models);
+    if (why != null) b.setReason(why);
+    return b.build();
+  }
+
+  private MqttConnectOptions options() {
+    MqttConnectOptions o = new MqttConnectOptions();
+    o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+    o.setCleanSession(true);
+    o.setKeepAliveInterval(10);
+    o.setAutomaticReconnect(true);
+    o.setMaxReconnectDelay(2000);
+    o.setConnectionTimeout(10);
+    o.setMaxInflight(1000);
+    o.setWill(statusTopic, Codec.encode(status(WorkerState.WORKER_STATE_OFFLINE, "connection lost")), 1, true);
+    if (cfg.mqttUsername != null) o.setUserName(cfg.mqttUsername);
+    if (cfg.mqttPassword != null) o.setPassword(cfg.mqttPassword.toCharArray());
+    return o;
+  }
+
+  IMqttDeliveryToken publishStatus() {
+    WorkerState s;
+    String why;
+    synchronized (this) {
+      if (closing) return null;
+      s = state;
+      why = reason;
+    }
+    return publish(status(s, why));
+  }
+
+  private IMqttDeliveryToken publish(WorkerStatus st) {
+    if (!client.isConnected()) return null;
+    try {
+      return client.publish(statusTopic, Codec.encode(st), 1, true);
+    } catch (MqttException e) {
+      Log.warn("status publish failed: " + e.getMessage());
+      return null;
+    }
+  }
+
+  /** Re-publishes the status 250 ms from now (coalesced), so `running` stays current. */
+  synchronized void statusSoon() {
+    if (soon != null) return;
+    soon = Attempt.TIMERS.schedule(() -> {
+      synchronized (this) {
+        soon = null;
+      }
+      publishStatus();
+    }, 250, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void connectComplete(boolean reconnect, String serverURI) {
+    connected = true;
+    try {
+      client.subscribe(new String[] {tasksTopic, controlTopic, masterTopic}, new int[] {1, 1, 1}, null, new IMqttActionListener() {
+        @Override
+        public void onSuccess(IMqttToken token) {
+          publishStatus(); // SUBACK before ONLINE
+          Log.info(reconnect ? "worker online again" : "worker online");
+        }
+
+        @Override
+        public void onFailure(IMqttToken token, Throwable e) {
+          Log.log("error", "subscribe failed: " + e);
+        }
+      });
+    } catch (MqttException e) {
+      Log.log("error", "subscribe failed: " + e.getMessage());
+    }
+  }
+
+  @Override
+  public void connectionLost(Throwable cause) {
+    connected = false;
+    Log.warn("MQTT connection lost (" + cause + "); reconnecting");
+  }
+
+  @Override
+  public void deliveryComplete(IMqttDeliveryToken token) {}
+
+  @Override
+  public void messageArrived(String topic, MqttMessage m) {
+    try {
+      if (topic.equals(masterTopic)) onMasterStatus(m.getPayload());
+      else if (topic.equals(tasksTopic)) onTasks(m.getPayload());
+      else if (topic.equals(controlTopic)) onControl(m.getPayload());
+    } catch (Exception e) {
+      Log.warn("invalid message dropped on " + topic + ": " + e.getMessage());
+    }
+  }
+
+  private void onMasterStatus(byte[] payload) throws Exception {
+    if (payload.length == 0 || cfg.grpcTarget != null) return;
+    MasterStatus s = Codec.decode(payload, MasterStatus.newBuilder(), MAX_MASTER_BYTES).build();
+    if (s.getState() != MasterState.MASTER_STATE_ONLINE || s.getGrpcPort() == 0) return;
+    String host = s.getGrpcHost().isEmpty() ? cfg.mqttHost : s.getGrpcHost();
+    if (host.contains(":") && !host.startsWith("[")) host = "[" + host + "]";
+    String target = host + ":" + s.getGrpcPort();
+    Reporter.spawn("set-target", () -> reporter.setTarget(target));
+  }
+
+  private void onTasks(byte[] payload) throws Exception {
+    Assignments batch = Codec.decode(payload, Assignments.newBuilder(), MAX_TASKS_BYTES).build();
+    if (batch.getTasksCount() == 0) throw new IllegalArgumentException("an Assignments message carries at least one task");
+    for (TaskAssignment a : batch.getTasksList()) {
+      if (a.getTaskId().isEmpty() || a.getKind().isEmpty() || a.getResultToken().isEmpty() || a.getAttempt() < 1) {
+        throw new IllegalArgumentException("assignment without task_id, kind, attempt or result_token");
+      }
+    }
+    for (TaskAssignment a : batch.getTasksList()) {
+      if (!runner.start(a)) Log.info("duplicate assignment " + a.getTaskId() + "/" + a.getAttempt() + " ignored");
+    }
+    statusSoon();
+  }
+
+  private void onControl(byte[] payload) throws Exception {
+    ControlCommand c = Codec.decode(payload, ControlCommand.newBuilder(), MAX_CONTROL_BYTES).build();
+    if (c.getAction() == ControlAction.CONTROL_ACTION_CANCEL) {
+      runner.cancel(c.getTaskId(), c.getAttempt(), c.getReason());
+      return;
+    }
+    boolean changed = false;
+    synchronized (this) {
+      if (c.getAction() == ControlAction.CONTROL_ACTION_DRAIN && state == WorkerState.WORKER_STATE_ONLINE) {
+        state = WorkerState.WORKER_STATE_DRAINING;
+        reason = c.getReason();
+        changed = true;
+      } else if (c.getAction() == ControlAction.CONTROL_ACTION_RESUME && state == WorkerState.WORKER_STATE_DRAINING) {
+        state = WorkerState.WORKER_STATE_ONLINE;
+        reason = "";
+        changed = true;
+      }
+    }
+    if (changed) publishStatus();
+  }
+
+  public void start() {
+    if (cfg.grpcTarget != null) reporter.setTarget(cfg.grpcTarget);
+    // The first connect is retried too (automatic reconnect only covers later drops).
+    Reporter.spawn("mqtt-connect", () -> {
+      while (true) {
+        try {
+          client.connect(options()).waitForCompletion(15_000);
+          return;
+        } catch (MqttException e) {
+          Log.warn("MQTT connect failed: " + e.getMessage());
+          Reporter.sleep(1000);
+        }
+      }
+    });
+    Attempt.TIMERS.scheduleAtFixedRate(this::publishStatus, cfg.statusEveryMs, cfg.statusEveryMs, TimeUnit.MILLISECONDS);
+  }
+
+  /** The graceful stop of PROTOCOL.md section 12. */
+  public void close() {
+    synchronized (this) {
+      state = WorkerState.WORKER_STATE_DRAINING;
+      reason = "shutdown";
+    }
+    waitFor(publishStatus(), 2000);
+    long grace = cfg.shutdownGraceMs;
+    long deliver = Math.max(1000, Math.min(5000, grace));
+    runner.shutdown(grace, deliver);
+    reporter.waitConfirmed(deliver);
+    synchronized (this) {
+      closing = true;
+    }
+    waitFor(publish(status(WorkerState.WORKER_STATE_OFFLINE, "shutdown")), 3000);
+    try {
+      client.disconnect(250).waitForCompletion(1000);
+    } catch (MqttException e) {
+      // exiting anyway
+    }
+    try {
+      client.close(true);
+    } catch (MqttException e) {
+      // exiting anyway
+    }
+    reporter.close();
+  }
+
+  private static void waitFor(IMqttDeliveryToken t, long ms) {
+    if (t == null) return;
+    try {
+      t.waitForCompletion(ms);
+    } catch (MqttException e) {
+      // best effort
+    }
+  }
+}
