@@ -2,9 +2,13 @@
  * The task-kind selector, filled from the kinds the `session` event lists.
  * echo and sleep are grouped and labelled as diagnostics.
  */
+import { DIAGNOSTIC_KIND_NAMES, isKindName } from '../../common/kind-names.js';
 import { h, replaceChildren } from './dom.js';
 
-export const DIAGNOSTIC_KINDS: ReadonlySet<string> = new Set(['echo', 'sleep']);
+export const DIAGNOSTIC_KINDS: ReadonlySet<string> = new Set(DIAGNOSTIC_KIND_NAMES);
+
+/** Own properties only: a kind named `constructor` or `toString` is just a name. */
+const own = (table: Readonly<Record<string, string>>, kind: string): string | undefined => (Object.hasOwn(table, kind) ? table[kind] : undefined);
 
 const KIND_LABELS: Readonly<Record<string, string>> = {
   echo: 'echo – diagnostic: repeats your text',
@@ -23,7 +27,7 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
 };
 
 export function placeholderFor(kind: string): string {
-  return PLACEHOLDERS[kind] ?? `Input for ${kind} as JSON, e.g. {"key": "value"}`;
+  return own(PLACEHOLDERS, kind) ?? `Input for ${kind} as JSON, e.g. {"key": "value"}`;
 }
 
 /** The kind to preselect: the last one used if still served, else llm, else a non-diagnostic, else the first. */
@@ -35,10 +39,10 @@ export function preferredKind(kinds: readonly string[], previous: string | undef
 
 /** Replaces the options; returns the selected kind (undefined when the cluster serves none). */
 export function fillKindPicker(select: HTMLSelectElement, kinds: readonly string[], previous: string | undefined): string | undefined {
-  const unique = [...new Set(kinds)].sort();
+  const unique = [...new Set(kinds)].filter(isKindName).sort();
   const tasks = unique.filter((k) => !DIAGNOSTIC_KINDS.has(k));
   const diagnostics = unique.filter((k) => DIAGNOSTIC_KINDS.has(k));
-  const option = (kind: string) => h('option', { value: kind }, [KIND_LABELS[kind] ?? kind]);
+  const option = (kind: string) => h('option', { value: kind }, [own(KIND_LABELS, kind) ?? kind]);
 
   if (unique.length === 0) {
     replaceChildren(select, [h('option', { value: '' }, ['No task kinds available'])]);

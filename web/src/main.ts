@@ -3,19 +3,30 @@
  * page (Socket.IO at /socket.io, same origin) with the stored session id.
  */
 import { io } from 'socket.io-client';
+import { askForAccessKey, createAccessKeyStore, isUnauthenticated } from './access-key.js';
 import { ChatApp, type ChatSocket } from './chat-app.js';
 import { required } from './dom.js';
 import { createSessionStore } from './session-store.js';
 import './styles.css';
 
 const store = createSessionStore();
+const keys = createAccessKeyStore(safeStorage());
 
-// auth as a function: every reconnect sends the id the master issued most recently.
+// auth as a function: every reconnect sends the id the master issued most
+// recently, and the API key when the master asked for one.
 const socket: ChatSocket = io({
   auth: (send) => {
     const sessionId = store.get();
-    send(sessionId === undefined ? {} : { sessionId });
+    const apiKey = keys.get();
+    send({ ...(sessionId !== undefined && { sessionId }), ...(apiKey !== undefined && { apiKey }) });
   },
+});
+// A master with API keys refuses the handshake without one: ask, then connect again.
+socket.on('connect_error', (error) => {
+  if (!isUnauthenticated(error)) return;
+  const rejected = keys.get() !== undefined;
+  keys.set(undefined);
+  askForAccessKey(document, keys, () => socket.connect(), rejected);
 });
 
 const app = new ChatApp(
