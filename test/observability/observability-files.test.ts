@@ -7,9 +7,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadStack, configMounts, secretMounts, env } from '../deploy/stack-model.js';
+import { REPO_ROOT, loadStack, configMounts, secretMounts, env } from '../deploy/stack-model.js';
 import {
   DASHBOARD_PROVIDER_FILE,
   DATASOURCES_FILE,
@@ -62,6 +63,16 @@ describe('alert rules', () => {
       expect(r.for, `${r.alert}: for`).toBeDefined();
     }
     expect(new Set(rules.map((r) => r.alert)).size).toBe(rules.length);
+  });
+
+  it('are all listed in docs/OBSERVABILITY.md with their pending period', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'OBSERVABILITY.md'), 'utf8');
+    for (const r of alertRules()) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| \`${r.alert}\` |`));
+      expect(row, `${r.alert} missing from the alert table`).toBeDefined();
+      expect(row!.trim().endsWith(`| ${r.for} |`), `${r.alert}: for ${r.for} in the table`).toBe(true);
+      expect(row, `${r.alert}: severity`).toContain(`| ${r.labels.severity} |`);
+    }
   });
 });
 
