@@ -150,6 +150,9 @@ async function runWorker(flags: {
   ocr?: boolean;
 }): Promise<void> {
   const env = process.env;
+  // onnxruntime's 1DS telemetry (on by default in its Linux builds) leaves an empty
+  // /tmp/mat-debug-<pid>.log per process; off unless the user set the variable.
+  env.ORT_DISABLE_TELEMETRY ??= '1';
   const fromEnv = await workerOptionsFromEnv(env);
   const options: WorkerOptions = {
     ...fromEnv,

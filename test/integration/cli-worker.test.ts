@@ -6,12 +6,13 @@
  * credentials, say why the broker refused them and exit non-zero, find the
  * token of a master on the same machine, and back off from a missing broker.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessGroup, type ManagedProcess } from '../helpers/processes.js';
+import { ProcessGroup, type ManagedProcess, waitForHttp } from '../helpers/processes.js';
+import { linearModel, tempRepo } from '../inference/onnx-fixtures.js';
 import { type MasterProcess, startMasterProcess, workerReady } from '../fault/fault-cluster.js';
 
 const group = new ProcessGroup();
@@ -167,6 +168,20 @@ describe('worker start-up', () => {
     expect(w.output(500)).toMatch(/using the cluster token of the local master/);
     expect(w.output(500)).not.toContain(token);
   });
+
+  it('a worker that runs ONNX models leaves no /tmp/mat-debug-<pid>.log (onnxruntime telemetry off)', async () => {
+    const repo = await tempRepo();
+    try {
+      await repo.add('linear', '1', linearModel([[1], [0], [0], [0]], [0]));
+      const w = worker('w-onnx', ['--master', `127.0.0.1:${mqttPort}`, '--models', repo.dir, '--no-ocr'], { TASKWIRE_CLUSTER_TOKEN: token, TASKWIRE_WORKER_KINDS: 'infer' });
+      await workerReady(w);
+      await waitForHttp(`${m.httpUrl}/v2/models/linear/ready`, { process: w, timeoutMs: 30_000 });
+      expect(existsSync(`/tmp/mat-debug-${w.pid}.log`)).toBe(false);
+      await w.stop();
+    } finally {
+      await repo.remove();
+    }
+  }, 60_000);
 
   it('an unreachable broker: backoff with jitter, the first failure logged, not every attempt', async () => {
     const port = await freePort();
