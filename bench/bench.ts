@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|quick]`: runs the benchmarks, prints tables and
+ * `npm run bench [-- core|gateway|placement|inference|images|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
  */
@@ -11,6 +11,7 @@ import { printCoreBench, runCoreBench } from './core-bench.js';
 import { printGatewayBench, runGatewayBench } from './gateway-bench.js';
 import { runInferenceBench } from './inference.js';
 import { printPlacementBench, runPlacementBench } from './placement-bench.js';
+import { printImageBench, runImageBench } from './image-bench.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -40,6 +41,12 @@ if (want('placement')) {
 }
 if (want('inference')) {
   results.inference = await runInferenceBench({ quick });
+}
+// Heavy (4K images): only when asked for by name.
+if (only.includes('images')) {
+  const images = await runImageBench({ quick });
+  printImageBench(images);
+  results.images = images;
 }
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 await mkdir(outDir, { recursive: true });

@@ -1,0 +1,164 @@
+/**
+ * `npm run bench -- images`: a batch of generated 4K images through the
+ * chain resize 1920x1080 + blur 2 + brightness 1.2 (JPEG out)
+ *   (a) sequentially in this process, sharp with concurrency 1 (one libvips thread);
+ *   (b) through taskwire: master in this process (blob store on disk), 1 and
+ *       2 worker processes (capacity 1 each, MALLOC_ARENA_MAX=2), one batch.
+ * Wall time, images/s, per-image time and the workers' peak RSS. A fresh
+ * master per run, so no output is served from an earlier run.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { silentLogger } from '../common/logger.js';
+import { imageChain, type ImageOp } from '../common/kinds/image.js';
+import { Master } from '../master/master.js';
+import { runChain } from '../worker/handlers/image/image-ops.js';
+import { fmt, summarize } from './stats.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'taskwire.js');
+const CHAIN: ImageOp[] = imageChain.parse([
+  { op: 'resize', width: 1920, height: 1080 },
+  { op: 'blur', sigma: 2 },
+  { op: 'brightness', factor: 1.2 },
+  { op: 'format', format: 'jpeg', quality: 80 },
+]);
+
+export interface ImageRun {
+  mode: string;
+  images: number;
+  wall_ms: number;
+  images_per_s: number;
+  per_image_ms: ReturnType<typeof summarize>;
+  worker_peak_rss_mb?: number[];
+}
+
+export interface ImageBench {
+  image: string;
+  images: number;
+  chain: string;
+  runs: ImageRun[];
+  speedup_2_workers_vs_sequential: number;
+}
+
+async function makeImages(n: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(
+      await sharp({ create: { width: 3840, height: 2160, channels: 3, background: { r: 20 * i, g: 120, b: 200 }, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
+  }
+  return out;
+}
+
+async function sequential(images: Buffer[]): Promise<ImageRun> {
+  sharp.concurrency(1);
+  sharp.cache(false);
+  const per: number[] = [];
+  const t0 = performance.now();
+  for (const img of images) {
+    const s = performance.now();
+    await runChain(img, CHAIN, { maxPixels: 100_000_000 });
+    per.push(performance.now() - s);
+  }
+  const wall = performance.now() - t0;
+  return { mode: 'sequential (1 process, sharp concurrency 1)', images: images.length, wall_ms: wall, images_per_s: images.length / (wall / 1000), per_image_ms: summarize(per) };
+}
+
+function rssMb(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function distributed(images: Buffer[], workerCount: number): Promise<ImageRun> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'taskwire-image-bench-'));
+  const master = await Master.create(
+    { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false, logLevel: 'warn', dataDir },
+    { logger: { logger: silentLogger() } },
+  );
+  const workers: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < workerCount; i++) {
+      workers.push(
+        spawn(process.execPath, [CLI, 'worker'], {
+          env: {
+            ...process.env,
+            TASKWIRE_MQTT_URL: master.mqttUrl,
+            TASKWIRE_GRPC_URL: `127.0.0.1:${master.grpcPort}`,
+            TASKWIRE_CLUSTER_TOKEN: master.clusterToken,
+            TASKWIRE_WORKER_CAPACITY: '1',
+            TASKWIRE_WORKER_ID: `img-bench-${process.pid}-${workerCount}-${i}`,
+            TASKWIRE_WORKER_KINDS: 'image',
+            TASKWIRE_LOG_LEVEL: 'warn',
+            MALLOC_ARENA_MAX: '2',
+          },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        }),
+      );
+    }
+    const until = Date.now() + 30_000;
+    while (master.registry.schedulable().length < workerCount) {
+      if (Date.now() > until) throw new Error('workers did not register');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const blobs = [];
+    for (const [i, img] of images.entries()) blobs.push({ name: `img-${i}.jpg`, blob: (await master.blobs.put(img, 'image/jpeg')).id });
+    const peak = workers.map(() => 0);
+    const t0 = performance.now();
+    let view = await master.batches.create(blobs, CHAIN);
+    while (view.status === 'running') {
+      await new Promise((r) => setTimeout(r, 50));
+      workers.forEach((w, i) => (peak[i] = Math.max(peak[i]!, rssMb(w.pid))));
+      view = master.batches.get(view.id);
+    }
+    const wall = performance.now() - t0;
+    if (view.counts.failed > 0) throw new Error(`${view.counts.failed} images failed: ${JSON.stringify(view.images.find((i) => i.error)?.error)}`);
+    return {
+      mode: `taskwire, ${workerCount} worker${workerCount > 1 ? 's' : ''} (capacity 1)`,
+      images: images.length,
+      wall_ms: wall,
+      images_per_s: images.length / (wall / 1000),
+      per_image_ms: summarize(view.images.map((i) => i.ms ?? NaN)),
+      worker_peak_rss_mb: peak.map((p) => Math.round(p)),
+    };
+  } finally {
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => (w.exitCode === null ? once(w, 'exit') : undefined)));
+    await master.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function runImageBench(opts: { quick: boolean }): Promise<ImageBench> {
+  const n = opts.quick ? 4 : 10;
+  const images = await makeImages(n);
+  const runs = [await sequential(images), await distributed(images, 1), await distributed(images, 2)];
+  return {
+    image: '3840x2160 JPEG (q90, noise)',
+    images: n,
+    chain: 'resize 1920x1080 (cover) + blur 2 + brightness 1.2 + jpeg q80',
+    runs,
+    speedup_2_workers_vs_sequential: runs[0]!.wall_ms / runs[2]!.wall_ms,
+  };
+}
+
+export function printImageBench(b: ImageBench): void {
+  console.log(`\nimages: ${b.images} x ${b.image}; chain ${b.chain}`);
+  console.log('mode                                          wall s   img/s   per-image p50 ms   p90 ms   worker peak RSS MB');
+  for (const r of b.runs) {
+    console.log(
+      `${r.mode.padEnd(46)}${fmt(r.wall_ms / 1000).padStart(6)}  ${fmt(r.images_per_s).padStart(6)}  ${fmt(r.per_image_ms.p50, 0).padStart(17)}  ${fmt(r.per_image_ms.p90, 0).padStart(7)}   ${r.worker_peak_rss_mb?.join(', ') ?? '-'}`,
+    );
+  }
+  console.log(`speedup of 2 workers over sequential: ${fmt(b.speedup_2_workers_vs_sequential)}x`);
+}
