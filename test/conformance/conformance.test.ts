@@ -38,6 +38,23 @@ async function runConformance(args: string[], timeoutMs = SUITE_LIMIT_MS): Promi
 }
 
 let checks: string[] = [];
+/** language -> check -> PASS/FAIL (absent: not run); printed as one table after the suite. */
+const table = new Map<string, Map<string, string>>();
+
+function printTable(): void {
+  if (checks.length === 0) return;
+  const langs = workerImplementations().map((i) => i.language);
+  const width = Math.max(...checks.map((c) => c.length), 'check'.length);
+  const col = (s: string) => s.padEnd(Math.max(10, ...langs.map((l) => l.length)) + 2);
+  const lines = [`${'check'.padEnd(width)}  ${langs.map(col).join('')}`];
+  for (const c of checks) lines.push(`${c.padEnd(width)}  ${langs.map((l) => col(table.get(l)?.get(c) ?? (table.has(l) ? '-' : 'skipped'))).join('')}`);
+  const totals = langs.map((l) => {
+    const r = table.get(l);
+    return col(r ? `${[...r.values()].filter((v) => v === 'PASS').length}/${checks.length}` : 'skipped');
+  });
+  lines.push(`${'passed'.padEnd(width)}  ${totals.join('')}`);
+  console.log(`conformance: worker x check\n${lines.join('\n')}`);
+}
 
 beforeAll(() => {
   // The suite is compiled by its own tsconfig (npm run conformance does the same).
@@ -49,7 +66,10 @@ beforeAll(() => {
   checks = execFileSync(process.execPath, [CLI, '--list'], { encoding: 'utf8' }).trim().split('\n');
 }, 180_000);
 
-afterAll(() => group.stopAll());
+afterAll(async () => {
+  printTable();
+  await group.stopAll();
+});
 
 describe('conformance suite', () => {
   it('lists the checks the protocol needs', () => {
@@ -64,6 +84,12 @@ describe('conformance suite', () => {
       // --time-scale 2: generous waits on a loaded CI machine (only a failing run gets slower).
       const run = await runConformance(['--worker-cmd', impl.command, '--time-scale', '2']);
       const out = run.lines.join('\n');
+      const row = new Map<string, string>();
+      for (const l of run.lines) {
+        const m = /^(PASS|FAIL) ([a-z0-9-]+):/.exec(l);
+        if (m) row.set(m[2]!, m[1]!);
+      }
+      table.set(impl.language, row);
       expect(run.failed, out).toEqual([]);
       expect(run.passed.sort(), out).toEqual([...checks].sort());
       expect(run.summary, out).toMatch(new RegExp(`\\(${impl.language}\\): ${checks.length} passed, 0 failed$`));

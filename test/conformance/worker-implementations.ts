@@ -17,6 +17,9 @@ export interface WorkerImplementation {
 export const PYTHON = '/usr/bin/python3';
 export const PYTHON_WORKER = join(REPO_ROOT, 'worker', 'python', 'run.sh');
 export const GO_WORKER_DIR = join(REPO_ROOT, 'worker', 'go');
+export const JAVA_WORKER_DIR = join(REPO_ROOT, 'worker', 'java');
+/** Built by `mvn -B -q package` in worker/java (.ci/run does it; tests never run Maven). */
+export const JAVA_JAR = join(JAVA_WORKER_DIR, 'target', 'taskwire-worker.jar');
 
 function probe(cmd: string, args: string[]): string | undefined {
   try {
@@ -72,5 +75,14 @@ export function workerImplementations(): WorkerImplementation[] {
   if (existsSync(GO_WORKER_DIR)) {
     all.push({ language: 'go', command: JSON.stringify(join(GO_WORKER_DIR, 'run.sh')), missing: goMissing() });
   }
+  if (existsSync(JAVA_WORKER_DIR)) {
+    all.push({ language: 'java', command: JSON.stringify(join(JAVA_WORKER_DIR, 'run.sh')), missing: javaMissing() });
+  }
   return all;
+}
+
+export function javaMissing(): string | undefined {
+  if (!existsSync(JAVA_JAR)) return `${JAVA_JAR} is not built (cd worker/java && mvn -B -q package; .ci/run does it)`;
+  const why = probe('java', ['-version']);
+  return why ? `java is not installed (apt-get install openjdk-17-jre-headless): ${why}` : undefined;
 }

@@ -32,6 +32,8 @@ public final class Config {
   public int capacity;
   public int shutdownGraceMs;
   public int statusEveryMs;
+  /** TASKWIRE_HEALTH_FILE: rewritten every 5 s for the container healthcheck (Health), or null. */
+  public String healthFile;
 
   static String secret(Map<String, String> env, String name) throws ConfigException {
     String v = env.get(name);
@@ -118,6 +120,8 @@ public final class Config {
     c.capacity = intEnv(env, "TASKWIRE_WORKER_CAPACITY", 8, 1, 10000);
     c.shutdownGraceMs = intEnv(env, "TASKWIRE_SHUTDOWN_GRACE_MS", 10000, 0, 3600000);
     c.statusEveryMs = intEnv(env, "TASKWIRE_STATUS_INTERVAL_MS", 15000, 100, 3600000);
+    String health = env.getOrDefault("TASKWIRE_HEALTH_FILE", "");
+    c.healthFile = health.isEmpty() ? null : health;
     return c;
   }
 }

@@ -232,6 +232,16 @@ public final class Worker implements MqttCallbackExtended {
       }
     });
     Attempt.TIMERS.scheduleAtFixedRate(this::publishStatus, cfg.statusEveryMs, cfg.statusEveryMs, TimeUnit.MILLISECONDS);
+    if (cfg.healthFile != null) Attempt.TIMERS.scheduleAtFixedRate(this::writeHealth, 0, 5, TimeUnit.SECONDS);
+  }
+
+  private void writeHealth() {
+    WorkerState s;
+    synchronized (this) {
+      if (closing) return;
+      s = state;
+    }
+    Health.write(cfg.healthFile, cfg.workerId, s.name(), client.isConnected(), runner.size());
   }
 
   /** The graceful stop of PROTOCOL.md section 12. */
@@ -260,6 +270,7 @@ public final class Worker implements MqttCallbackExtended {
       // exiting anyway
     }
     reporter.close();
+    if (cfg.healthFile != null) new java.io.File(cfg.healthFile).delete();
   }
 
   private static void waitFor(IMqttDeliveryToken t, long ms) {
