@@ -1,0 +1,121 @@
+/**
+ * GET /api/v1/events: the durable event stream as Server-Sent Events
+ * (`curl -N`), resumable from `Last-Event-ID` or `?since=<id>`, with
+ * server-side filters (`type` (comma list), `task`, `worker`, `kind`,
+ * `status`). It replays what the outbox holds after that id, then follows
+ * live; ids only grow, so a client that reconnects (also after a master
+ * restart) gets each missed event once, in order. `?follow=false` answers
+ * one JSON page instead (`{events, last_id}`). Operators and admins only:
+ * events are not yet scoped to a user's own tasks.
+ */
+import { Router, type Response } from 'express';
+import { z } from 'zod';
+import { schemaValidationError } from '../../common/schema-issue.js';
+import { TASK_EVENT_TYPES } from '../core/task-events.js';
+import type { EventFilter, StoredEvent } from '../events/event-outbox.js';
+import type { EventLog } from '../events/event-log.js';
+import { principalOf, requireOperator } from './auth/http-auth.js';
+import { sendError } from './http-errors.js';
+
+const query = z.object({
+  since: z.coerce.number().int().min(0).optional(),
+  type: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(TASK_EVENT_TYPES as [string, ...string[]])))
+    .optional(),
+  task: z.string().min(1).max(128).optional(),
+  worker: z.string().min(1).max(128).optional(),
+  kind: z.string().min(1).max(64).optional(),
+  status: z.enum(['succeeded', 'failed', 'cancelled', 'expired']).optional(),
+  follow: z.enum(['true', 'false']).default('true'),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+
+/** Events a slow follower may have waiting before it is cut off (it resumes from its last id). */
+const MAX_BUFFERED = 10_000;
+const HEARTBEAT_MS = 15_000;
+const PAGE = 1000;
+
+function sse(res: Response, s: StoredEvent): boolean {
+  return res.write(`id: ${s.id}\nevent: ${s.event.type}\ndata: ${JSON.stringify(s.event)}\n\n`);
+}
+
+export function eventRoutes(log: EventLog): Router {
+  const r = Router();
+  r.get('/events', (req, res) => {
+    let q: z.infer<typeof query>;
+    try {
+      requireOperator(principalOf(res));
+      const parsed = query.safeParse(req.query);
+      if (!parsed.success) throw schemaValidationError(parsed.error, '', 'query');
+      q = parsed.data;
+    } catch (err) {
+      sendError(res, err);
+      return;
+    }
+    const header = req.headers['last-event-id'];
+    const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
+    let lastSent = fromHeader ?? q.since ?? log.lastId; // no position: from now on
+    const filter: EventFilter = { types: q.type ? new Set(q.type) : undefined, taskId: q.task, workerId: q.worker, kind: q.kind, status: q.status };
+    if (q.follow === 'false') {
+      const events = log.after(q.since ?? fromHeader ?? 0, filter, q.limit);
+      res.json({ events: events.map((s) => ({ id: s.id, ...s.event })), last_id: log.lastId });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(': taskwire event stream\n\n');
+    // Follow first, buffer while replaying, then send what is newer than the replay.
+    let replaying = true;
+    let buffered: StoredEvent[] = [];
+    let closed = false;
+    const stop = log.follow({
+      filter,
+      deliver: (batch) => {
+        if (closed) return;
+        if (replaying || res.writableNeedDrain) {
+          buffered.push(...batch);
+          if (buffered.length > MAX_BUFFERED) {
+            res.write(`event: overflow\ndata: {"message":"client too slow: resume with Last-Event-ID ${lastSent}"}\n\n`);
+            end();
+          }
+          return;
+        }
+        for (const s of batch) if (s.id > lastSent) (sse(res, s), (lastSent = s.id));
+      },
+    });
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    const end = () => {
+      if (closed) return;
+      closed = true;
+      stop();
+      clearInterval(heartbeat);
+      res.end();
+    };
+    req.on('close', end);
+    const drainBuffer = () => {
+      const b = buffered;
+      buffered = [];
+      for (const s of b) if (s.id > lastSent) (sse(res, s), (lastSent = s.id));
+    };
+    res.on('drain', () => {
+      if (!replaying && !closed) drainBuffer();
+    });
+    // Replay in pages, yielding between them so the master keeps dispatching.
+    const page = () => {
+      if (closed) return;
+      const until = log.lastId;
+      const events = lastSent < until ? log.after(lastSent, filter, PAGE) : [];
+      for (const s of events) (sse(res, s), (lastSent = s.id));
+      if (events.length === PAGE) {
+        setImmediate(page);
+        return;
+      }
+      replaying = false;
+      drainBuffer();
+    };
+    page();
+  });
+  return r;
+}
