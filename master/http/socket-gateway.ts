@@ -20,6 +20,7 @@ import { DIAGNOSTIC_KIND_NAMES, submitFields } from '../../common/task-kinds.js'
 import { originAllowed } from './auth/origin-check.js';
 import { Authenticator, LOCAL_PRINCIPAL, type Principal } from './auth/principal.js';
 import { SessionIds } from './auth/session-ids.js';
+import { SessionOutbox } from './session-outbox.js';
 import { systemClock } from '../../common/clock.js';
 import { socketAuth } from './auth/socket-auth.js';
 import { parseBody } from './rest-api.js';
@@ -69,6 +70,7 @@ export class SocketGateway {
   readonly io: IoServer;
   private readonly timer: NodeJS.Timeout;
   private readonly sessions: SessionIds;
+  private readonly outbox = new SessionOutbox();
 
   constructor(private readonly options: SocketGatewayOptions) {
     const { tasks, log } = options;
@@ -84,9 +86,22 @@ export class SocketGateway {
     this.io.on('connection', (socket) => this.onConnection(socket));
     // A subscriber of the task event stream: session tasks go to their session's room.
     const ev = tasks.events;
-    ev.on(['task.assigned', 'task.started', 'task.retried'], (e, t) => e.session_id && this.io.to(room(e.session_id)).emit('task:update', taskView(t)));
-    ev.on('task.chunk', (e) => e.session_id && this.io.to(room(e.session_id)).emit('task:chunk', { id: e.task_id, seq: e.chunk_seq, text: e.text, data: e.data as JsonValue }));
-    ev.on(FINAL_EVENT_TYPES, (e, t) => e.session_id && this.io.to(room(e.session_id)).emit('task:done', taskView(t)));
+    // Views are taken when the event happens; the emit may wait for a pending submit ack.
+    ev.on(['task.assigned', 'task.started', 'task.retried'], (e, t) => {
+      if (!e.session_id) return;
+      const view = taskView(t);
+      this.outbox.send(e.session_id, () => this.io.to(room(e.session_id!)).emit('task:update', view));
+    });
+    ev.on('task.chunk', (e) => {
+      if (!e.session_id) return;
+      const chunk = { id: e.task_id, seq: e.chunk_seq, text: e.text, data: e.data as JsonValue };
+      this.outbox.send(e.session_id, () => this.io.to(room(e.session_id!)).emit('task:chunk', chunk));
+    });
+    ev.on(FINAL_EVENT_TYPES, (e, t) => {
+      if (!e.session_id) return;
+      const view = taskView(t);
+      this.outbox.send(e.session_id, () => this.io.to(room(e.session_id!)).emit('task:done', view));
+    });
     this.timer = setInterval(() => {
       if (this.io.engine.clientsCount > 0) this.io.emit('cluster', options.cluster());
     }, options.clusterIntervalMs ?? 1000);
@@ -112,6 +127,7 @@ export class SocketGateway {
     socket.on('task:submit', async (request, ack) => {
       if (typeof ack !== 'function') return this.options.onInvalid?.('task:submit without ack');
       this.sessions.touch(sessionId);
+      this.outbox.hold(sessionId);
       try {
         const body = parseBody(submitRequest, request);
         const input = (body.input ?? null) as unknown;
@@ -127,6 +143,8 @@ export class SocketGateway {
       } catch (err) {
         this.options.onInvalid?.(errorMessage(err));
         ack({ ...fail(err), ...clientRef(request) });
+      } finally {
+        this.outbox.release(sessionId); // after the ack: its task's events follow it
       }
     });
     socket.on('task:cancel', (request, ack) => {

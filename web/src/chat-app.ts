@@ -57,9 +57,6 @@ export const DEFAULTS: ChatAppOptions = { submitTimeoutMs: 15_000, cancelTimeout
 
 type TaskEvent = { type: 'update' | 'done'; task: TaskInfo } | { type: 'chunk'; chunk: ChunkInfo };
 
-/** Events for tasks not yet matched to a bubble are held this long (ids) / deep (events per id). */
-const MAX_EARLY_TASKS = 100;
-const MAX_EARLY_EVENTS = 10_000;
 const KIND_KEY = 'taskwire.kind';
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
 
@@ -74,9 +71,6 @@ export class ChatApp {
   readonly #answers = new Map<string, AnswerView>();
   /** llm answers and the prompt they answer, added to the conversation when they succeed. */
   readonly #prompts = new WeakMap<AnswerView, string>();
-  /** Events that arrived before the submit ack that names their task. */
-  readonly #early = new Map<string, TaskEvent[]>();
-  #pendingAcks = 0;
   #refs = 0;
   #connection: ConnectionState = 'connecting';
   #everConnected = false;
@@ -196,12 +190,10 @@ export class ChatApp {
     this.#autosize();
     this.#setHint('');
 
-    this.#pendingAcks += 1;
     const clientRef = `c${Date.now().toString(36)}-${++this.#refs}`;
     this.#socket
       .timeout(this.#options.submitTimeoutMs)
       .emit('task:submit', { kind, input: built.input, client_ref: clientRef, ...this.#apiKeyFor(kind) }, (err, response) => {
-        this.#pendingAcks -= 1;
         if (err) {
           view.fail('NO_REPLY', 'The master did not confirm the task in time; it may still run.');
         } else {
@@ -209,7 +201,6 @@ export class ChatApp {
           if (ack.ok) this.#attach(view, ack.data);
           else view.fail(ack.error.code, ack.error.message);
         }
-        this.#adoptUnclaimed();
       });
   }
 
@@ -223,34 +214,16 @@ export class ChatApp {
   #attach(view: AnswerView, task: TaskInfo): void {
     this.#answers.set(task.id, view);
     view.accepted(task);
-    const early = this.#early.get(task.id);
-    this.#early.delete(task.id);
-    for (const event of early ?? []) this.#apply(view, event);
     if (TERMINAL.has(task.status)) this.#apply(view, { type: 'done', task });
   }
 
   #route(taskId: string, event: TaskEvent): void {
     const view = this.#answers.get(taskId);
     if (view) return this.#apply(view, event);
-    if (this.#pendingAcks === 0) return this.#adopt(taskId, [event]);
-    // A submit ack is outstanding: this may be its task. Hold the event until the ack names it.
-    let queue = this.#early.get(taskId);
-    if (!queue) {
-      if (this.#early.size >= MAX_EARLY_TASKS) {
-        const oldest = this.#early.keys().next().value;
-        if (oldest !== undefined) this.#early.delete(oldest);
-      }
-      queue = [];
-      this.#early.set(taskId, queue);
-    }
-    if (queue.length < MAX_EARLY_EVENTS) queue.push(event);
-  }
-
-  /** Once no ack is outstanding, held events belong to tasks this page did not submit. */
-  #adoptUnclaimed(): void {
-    if (this.#pendingAcks > 0) return;
-    for (const [taskId, events] of this.#early) this.#adopt(taskId, events);
-    this.#early.clear();
+    // The master sends a submit's ack before any event of its task (and echoes
+    // client_ref), so an unknown task id was submitted elsewhere: another tab,
+    // or before this page loaded.
+    this.#adopt(taskId, [event]);
   }
 
   /** Shows a task of this session submitted elsewhere (another tab, or before a reload). */
