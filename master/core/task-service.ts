@@ -16,12 +16,10 @@
  * Dead letter: status `expired` with the reason; GET /api/v1/tasks?status=expired.
  */
 import type { Clock } from '../../common/clock.js';
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../common/errors.js';
+import { NotFoundError } from '../../common/errors.js';
 import type { JsonValue } from '../../common/json-value.js';
 import type { Logger } from '../../common/logger.js';
 import type { ResultTokens } from '../../common/result-token.js';
-import { type Requirement, requirementKey, validateTaskInput } from '../../common/task-kinds.js';
-import { newTaskId } from '../../common/task-id.js';
 import { TERMINAL_STATUSES, type TaskStatus } from '../../common/task-view.js';
 import type { ControlCommand, TaskAssignment } from '../../common/wire.js';
 import { type Deadline, type DeadlineKind, Deadlines, backoffMs } from './deadlines.js';
@@ -31,14 +29,13 @@ import type { PlacementStrategy } from '../scheduling/placement/placement-strate
 import { TaskEvents, finalFields, taskFields, type FinalEventType } from './task-events.js';
 import type { ResultOutcome } from './result-outcome.js';
 import { RejectionLog, type RejectedEvent } from './rejection-log.js';
+import { type CheckedSubmit, type SubmitRequest, checkBatch, checkSubmit, newTaskRecord } from './task-admission.js';
 import { TaskQueue } from './task-queue.js';
-import { initialState, type TaskRecord, transition } from './task-record.js';
+import { type TaskRecord, transition } from './task-record.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { WorkerRecord, WorkerRegistry } from '../scheduling/worker-registry.js';
 
-export const KIND_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
-export const PRIORITY_MIN = 0;
-export const PRIORITY_MAX = 9;
+export { KIND_PATTERN, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest } from './task-admission.js';
 export const MAX_ASSIGNMENTS_PER_MESSAGE = 256;
 /**
  * Assignments per dispatch round; the next round runs on the next turn of the
@@ -48,24 +45,8 @@ export const MAX_ASSIGNMENTS_PER_MESSAGE = 256;
 const MAX_ASSIGNMENTS_PER_ROUND = 256;
 /** Least lease given to an attempt restored after a master restart. */
 export const RESTORE_GRACE_MS = 10_000;
-const ALWAYS_ACCEPTED_KINDS = new Set(['echo', 'sleep']);
 /** Deadlines of one attempt (the queue deadline belongs to the task). */
 const ATTEMPT_DEADLINES: readonly DeadlineKind[] = ['run', 'lease', 'cancel'];
-
-export interface SubmitRequest {
-  kind: string;
-  input: JsonValue;
-  priority?: number;
-  idempotencyKey?: string;
-  sessionId?: string;
-  /** Ask workers for streamed chunks (default: when there is a session). */
-  stream?: boolean;
-  secrets?: Record<string, string>;
-  timeoutMs?: number;
-  queueTimeoutMs?: number;
-  heartbeatTimeoutMs?: number;
-  maxAttempts?: number;
-}
 
 export interface AssignmentSink {
   publishAssignments(workerId: string, tasks: TaskAssignment[]): void;
@@ -114,6 +95,7 @@ export class TaskService {
   readonly capacity: Capacity;
   /** Results refused by the intake: counted always, logged sampled. */
   readonly rejections: RejectionLog;
+  private readonly admission: { store: TaskStore; registry: WorkerRegistry; maxInputBytes: number };
   readonly deadlines: Deadlines;
   private readonly scheduler: Scheduler<TaskRecord>;
   private seq = 0;
@@ -133,6 +115,7 @@ export class TaskService {
     this.events = deps.events ?? new TaskEvents(() => clock.now());
     this.capacity = new Capacity();
     this.rejections = new RejectionLog(log);
+    this.admission = { store, registry, maxInputBytes: options.maxInputBytes };
     this.scheduler = new Scheduler(this.queue, registry, this.capacity, deps.placement);
     this.deadlines = new Deadlines(clock, (d) => this.onDeadline(d));
     registry.on('online', (w) => {
@@ -191,7 +174,7 @@ export class TaskService {
 
   /** Admits a task in memory (queued at once); durable only after the next commit: edges use `submit`. */
   admit(req: SubmitRequest): { task: TaskRecord; created: boolean } {
-    const checked = this.check(req);
+    const checked = checkSubmit(req, this.admission);
     return 'existing' in checked ? { task: checked.existing, created: false } : { task: this.create(req, checked), created: true };
   }
 
@@ -201,13 +184,7 @@ export class TaskService {
    * idempotency key seen earlier in the same batch returns that task.
    */
   admitMany(reqs: readonly SubmitRequest[]): { task: TaskRecord; created: boolean }[] {
-    const checked = reqs.map((req, i) => {
-      try {
-        return this.check(req);
-      } catch (err) {
-        throw err instanceof ValidationError || err instanceof PayloadTooLargeError ? err.within(`tasks.${i}`) : err;
-      }
-    });
+    const checked = checkBatch(reqs, this.admission);
     const byKey = new Map<string, TaskRecord>();
     return reqs.map((req, i) => {
       const c = checked[i]!;
@@ -220,52 +197,8 @@ export class TaskService {
     });
   }
 
-  /** Validates a submit: the task its idempotency key already names, or its normalized input. */
-  private check(req: SubmitRequest): { existing: TaskRecord } | { input: JsonValue; requirement: Requirement; priority: number } {
-    if (!KIND_PATTERN.test(req.kind)) throw new ValidationError('kind', `"${String(req.kind).slice(0, 64)}" is not a valid kind`);
-    const priority = req.priority ?? 0;
-    if (!Number.isInteger(priority) || priority < PRIORITY_MIN || priority > PRIORITY_MAX) {
-      throw new ValidationError('priority', `must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}`);
-    }
-    if (req.idempotencyKey !== undefined) {
-      const existing = this.store.byIdempotencyKey(req.idempotencyKey);
-      if (existing) return { existing };
-    }
-    const size = Buffer.byteLength(JSON.stringify(req.input ?? null));
-    if (size > this.options.maxInputBytes) throw new PayloadTooLargeError('input', size, this.options.maxInputBytes);
-    const { input, requirement } = validateTaskInput(req.kind, req.input);
-    if (!ALWAYS_ACCEPTED_KINDS.has(req.kind)) {
-      const served = this.registry.kinds();
-      if (!served.includes(req.kind)) {
-        throw new ValidationError('kind', `no worker serves kind "${req.kind}" (served now: ${served.join(', ') || 'none'})`);
-      }
-    }
-    return { input, requirement, priority };
-  }
-
-  private create(req: SubmitRequest, { input, requirement, priority }: { input: JsonValue; requirement: Requirement; priority: number }): TaskRecord {
-    const o = this.options;
-    const now = this.clock.now();
-    const task: TaskRecord = {
-      id: newTaskId(now),
-      kind: req.kind,
-      input,
-      priority,
-      requirement,
-      key: requirementKey(requirement),
-      seq: ++this.seq,
-      sessionId: req.sessionId ?? null,
-      stream: req.stream ?? req.sessionId !== undefined,
-      idempotencyKey: req.idempotencyKey ?? null,
-      createdAtMs: now,
-      timeoutMs: req.timeoutMs ?? o.taskTimeoutMs,
-      queueTimeoutMs: req.queueTimeoutMs ?? o.queueTimeoutMs,
-      heartbeatTimeoutMs: req.heartbeatTimeoutMs ?? o.heartbeatTimeoutMs,
-      maxAttempts: req.maxAttempts ?? o.maxAttempts,
-      leaseUntilMs: null,
-      secrets: req.secrets ?? null,
-      ...initialState(now),
-    };
+  private create(req: SubmitRequest, checked: Exclude<CheckedSubmit, { existing: TaskRecord }>): TaskRecord {
+    const task = newTaskRecord(req, checked, ++this.seq, this.clock.now(), this.options);
     this.store.put(task);
     this.counters.submitted++;
     if (this.events.wants('task.queued')) this.events.publish('task.queued', { ...taskFields(task), priority: task.priority }, task);

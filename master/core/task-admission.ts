@@ -1,0 +1,114 @@
+/**
+ * Admission of a submit: the checks every surface shares (kind name,
+ * priority, idempotency key, input size and schema, a worker that serves the
+ * kind) and the new task record. TaskService calls these; they change
+ * nothing themselves.
+ */
+import { PayloadTooLargeError, ValidationError } from '../../common/errors.js';
+import type { JsonValue } from '../../common/json-value.js';
+import { type Requirement, requirementKey, validateTaskInput } from '../../common/task-kinds.js';
+import { newTaskId } from '../../common/task-id.js';
+import { initialState, type TaskRecord } from './task-record.js';
+import type { TaskStore } from '../store/task-store.js';
+import type { WorkerRegistry } from '../scheduling/worker-registry.js';
+
+export const KIND_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
+export const PRIORITY_MIN = 0;
+export const PRIORITY_MAX = 9;
+const ALWAYS_ACCEPTED_KINDS = new Set(['echo', 'sleep']);
+
+export interface SubmitRequest {
+  kind: string;
+  input: JsonValue;
+  priority?: number;
+  idempotencyKey?: string;
+  sessionId?: string;
+  /** Ask workers for streamed chunks (default: when there is a session). */
+  stream?: boolean;
+  secrets?: Record<string, string>;
+  timeoutMs?: number;
+  queueTimeoutMs?: number;
+  heartbeatTimeoutMs?: number;
+  maxAttempts?: number;
+}
+
+/** The task an idempotency key already names, or the normalized input of a new one. */
+export type CheckedSubmit = { existing: TaskRecord } | { input: JsonValue; requirement: Requirement; priority: number };
+
+export interface AdmissionContext {
+  store: TaskStore;
+  registry: WorkerRegistry;
+  maxInputBytes: number;
+}
+
+/** Cluster defaults for what a submit leaves out. */
+export interface TaskDefaults {
+  taskTimeoutMs: number;
+  queueTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+  maxAttempts: number;
+}
+
+/** Validates a submit (ValidationError / PayloadTooLargeError naming the field). */
+export function checkSubmit(req: SubmitRequest, ctx: AdmissionContext): CheckedSubmit {
+  if (!KIND_PATTERN.test(req.kind)) throw new ValidationError('kind', `"${String(req.kind).slice(0, 64)}" is not a valid kind`);
+  const priority = req.priority ?? 0;
+  if (!Number.isInteger(priority) || priority < PRIORITY_MIN || priority > PRIORITY_MAX) {
+    throw new ValidationError('priority', `must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}`);
+  }
+  if (req.idempotencyKey !== undefined) {
+    const existing = ctx.store.byIdempotencyKey(req.idempotencyKey);
+    if (existing) return { existing };
+  }
+  const size = Buffer.byteLength(JSON.stringify(req.input ?? null));
+  if (size > ctx.maxInputBytes) throw new PayloadTooLargeError('input', size, ctx.maxInputBytes);
+  const { input, requirement } = validateTaskInput(req.kind, req.input);
+  if (!ALWAYS_ACCEPTED_KINDS.has(req.kind)) {
+    const served = ctx.registry.kinds();
+    if (!served.includes(req.kind)) {
+      throw new ValidationError('kind', `no worker serves kind "${req.kind}" (served now: ${served.join(', ') || 'none'})`);
+    }
+  }
+  return { input, requirement, priority };
+}
+
+/** Checks every request of a batch before any is created; an error names the item (`tasks.3.kind`). */
+export function checkBatch(reqs: readonly SubmitRequest[], ctx: AdmissionContext): CheckedSubmit[] {
+  return reqs.map((req, i) => {
+    try {
+      return checkSubmit(req, ctx);
+    } catch (err) {
+      throw err instanceof ValidationError || err instanceof PayloadTooLargeError ? err.within(`tasks.${i}`) : err;
+    }
+  });
+}
+
+/** The record of a new, queued task. */
+export function newTaskRecord(
+  req: SubmitRequest,
+  { input, requirement, priority }: Exclude<CheckedSubmit, { existing: TaskRecord }>,
+  seq: number,
+  now: number,
+  d: TaskDefaults,
+): TaskRecord {
+  return {
+    id: newTaskId(now),
+    kind: req.kind,
+    input,
+    priority,
+    requirement,
+    key: requirementKey(requirement),
+    seq,
+    sessionId: req.sessionId ?? null,
+    stream: req.stream ?? req.sessionId !== undefined,
+    idempotencyKey: req.idempotencyKey ?? null,
+    createdAtMs: now,
+    timeoutMs: req.timeoutMs ?? d.taskTimeoutMs,
+    queueTimeoutMs: req.queueTimeoutMs ?? d.queueTimeoutMs,
+    heartbeatTimeoutMs: req.heartbeatTimeoutMs ?? d.heartbeatTimeoutMs,
+    maxAttempts: req.maxAttempts ?? d.maxAttempts,
+    leaseUntilMs: null,
+    secrets: req.secrets ?? null,
+    ...initialState(now),
+  };
+}
