@@ -146,3 +146,19 @@ describe('image batches', () => {
     expect(next.status).toBe('succeeded');
   }, 60_000);
 });
+
+describe('image routes with API keys', () => {
+  it('need the key like the rest of the REST API', async () => {
+    const locked = await startMasterProcess(group, { name: 'master-keys', dataDir: `${tmp.dir}/data-keys`, clusterToken: TOKEN, env: { TASKWIRE_API_KEYS: 'key-one' } });
+    const data = new Uint8Array(await png(20, 20, 9));
+    const noKey = await fetch(`${locked.httpUrl}/api/v1/blobs`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: data });
+    expect(noKey.status).toBe(401);
+    const withKey = await fetch(`${locked.httpUrl}/api/v1/blobs`, { method: 'POST', headers: { 'content-type': 'image/png', authorization: 'Bearer key-one' }, body: data });
+    expect(withKey.status).toBe(201);
+    const { id } = (await withKey.json()) as { id: string };
+    expect((await fetch(`${locked.httpUrl}/api/v1/blobs/${id}`)).status).toBe(401);
+    expect((await fetch(`${locked.httpUrl}/api/v1/batches/batch-x`)).status).toBe(401);
+    const images = await fetch(`${locked.httpUrl}/api/v1/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ images: [id], ops: [{ op: 'grayscale' }] }) });
+    expect(images.status).toBe(401);
+  }, 60_000);
+});
