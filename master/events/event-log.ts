@@ -38,6 +38,7 @@ export class EventLog {
   private readonly pruneTimer: NodeJS.Timeout;
   private readonly o: Required<EventLogOptions>;
   private closed = false;
+  private pruning = false;
   /** Appends that failed (the events were lost). */
   failures = 0;
 
@@ -56,7 +57,7 @@ export class EventLog {
         setImmediate(() => this.flush());
       }
     });
-    this.pruneTimer = setInterval(() => this.prune(), this.o.pruneIntervalMs);
+    this.pruneTimer = setInterval(() => void this.prune(), this.o.pruneIntervalMs);
     this.pruneTimer.unref();
   }
 
@@ -70,20 +71,20 @@ export class EventLog {
     if (this.pending.length === 0 || this.closed) return;
     const batch = this.pending;
     this.pending = [];
-    let ids: number[];
-    try {
-      ids = this.outbox.append(batch);
-    } catch (err) {
-      this.failures += batch.length;
-      this.log.error({ err: (err as Error).message, events: batch.length }, 'event outbox append failed: these events are lost to the event API');
-      return;
-    }
-    if (this.followers.size === 0) return;
-    const stored = batch.map((event, i) => ({ id: ids[i]!, event }));
-    for (const f of this.followers) {
-      const mine = stored.filter((s) => matches(s.event, f.filter));
-      if (mine.length > 0) f.deliver(mine);
-    }
+    // Followers get a batch only once it is kept: an id they saw always exists after a restart.
+    const ids = this.outbox.append(batch, (err) => {
+      if (err) {
+        this.failures += batch.length;
+        this.log.error({ err: err.message, events: batch.length }, 'event outbox append failed: these events are lost to the event API');
+        return;
+      }
+      if (this.followers.size === 0) return;
+      const stored = batch.map((event, i) => ({ id: ids[i]!, event }));
+      for (const f of this.followers) {
+        const mine = stored.filter((s) => matches(s.event, f.filter));
+        if (mine.length > 0) f.deliver(mine);
+      }
+    });
   }
 
   /** Stored events after an id (a page of a replay). */
@@ -101,24 +102,30 @@ export class EventLog {
   }
 
   /** Deletes events past the retention, a chunk at a time (never one long transaction). */
-  prune(): number {
-    const cutoff = this.now() - this.o.retentionMs;
-    let total = 0;
-    for (let i = 0; i < 100; i++) {
-      const n = this.outbox.prune(cutoff, this.o.pruneChunkRows);
-      total += n;
-      if (n < this.o.pruneChunkRows) break;
+  async prune(): Promise<number> {
+    if (this.pruning) return 0;
+    this.pruning = true;
+    try {
+      const cutoff = this.now() - this.o.retentionMs;
+      let total = 0;
+      for (let i = 0; i < 1000 && !this.closed; i++) {
+        const n = await this.outbox.prune(cutoff, this.o.pruneChunkRows);
+        total += n;
+        if (n < this.o.pruneChunkRows) break;
+      }
+      return total;
+    } finally {
+      this.pruning = false;
     }
-    return total;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     this.flush();
     this.closed = true;
     this.unsubscribe();
     clearInterval(this.pruneTimer);
+    await this.outbox.close();
     this.followers.clear();
-    this.outbox.close();
   }
 }

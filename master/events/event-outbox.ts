@@ -22,15 +22,18 @@ export interface EventFilter {
 }
 
 export interface EventOutbox {
-  /** Appends in order; returns the ids given (consecutive). Throws if it cannot keep them. */
-  append(events: readonly TaskEvent[]): number[];
+  /**
+   * Appends in order and returns the ids given (consecutive); `durable` runs
+   * once they are kept (with an error if they could not be).
+   */
+  append(events: readonly TaskEvent[], durable: (err?: Error) => void): number[];
   /** Events with id > afterId that match, oldest first, at most `limit`. */
   after(afterId: number, filter: EventFilter, limit: number): StoredEvent[];
   /** The newest id (0 when empty). */
   readonly lastId: number;
-  /** Deletes events older than the cutoff (ms), at most `maxRows` per call; returns how many. */
-  prune(beforeTs: number, maxRows: number): number;
-  close(): void;
+  /** Deletes events older than the cutoff (ms), at most `maxRows` per call; resolves with how many. */
+  prune(beforeTs: number, maxRows: number): Promise<number>;
+  close(): Promise<void>;
 }
 
 export function matches(e: TaskEvent, f: EventFilter): boolean {
@@ -51,7 +54,7 @@ export class MemoryEventOutbox implements EventOutbox {
     return this.next - 1;
   }
 
-  append(events: readonly TaskEvent[]): number[] {
+  append(events: readonly TaskEvent[], durable: (err?: Error) => void): number[] {
     const ids: number[] = [];
     for (const event of events) {
       const id = this.next++;
@@ -59,6 +62,7 @@ export class MemoryEventOutbox implements EventOutbox {
       ids.push(id);
     }
     if (this.ring.length > this.maxEvents * 1.25) this.ring.splice(0, this.ring.length - this.maxEvents);
+    queueMicrotask(() => durable()); // after the caller has the ids, as a disk outbox would
     return ids;
   }
 
@@ -73,14 +77,12 @@ export class MemoryEventOutbox implements EventOutbox {
     return out;
   }
 
-  prune(beforeTs: number, maxRows: number): number {
+  async prune(beforeTs: number, maxRows: number): Promise<number> {
     let n = 0;
-    while (n < maxRows && this.ring.length > 0 && this.ring[0]!.event.ts < beforeTs) {
-      this.ring.shift();
-      n++;
-    }
+    while (n < maxRows && n < this.ring.length && this.ring[n]!.event.ts < beforeTs) n++;
+    this.ring.splice(0, n);
     return n;
   }
 
-  close(): void {}
+  async close(): Promise<void> {}
 }

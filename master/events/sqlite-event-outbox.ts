@@ -1,24 +1,58 @@
 /**
- * The event outbox on disk: `events.db` in the data dir (WAL, its own file
- * and connection, so the task store's writer is not held up). Searchable
- * fields are columns with indexes (type, task, worker, kind); the event is
- * JSON. Ids are SQLite rowids: monotonic across restarts.
+ * The event outbox on disk: `events.db` in the data dir (WAL, a file of its
+ * own). Rows are written by a writer thread (one transaction per batch, as
+ * the task store does), so the master's event loop only hands the events
+ * over; ids are given here (the newest id + 1, monotonic across restarts)
+ * and the batch is reported durable when the thread has committed it.
+ * Searchable fields are columns with indexes (type, task, worker, kind);
+ * the event itself is JSON.
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { TaskEvent } from '../core/task-events.js';
 import type { EventFilter, EventOutbox, StoredEvent } from './event-outbox.js';
 
-const SCHEMA_VERSION = 1;
+export const EVENT_SCHEMA_VERSION = 1;
 
 type Row = { id: number; json: string };
+type Ack = { id: number; error?: string; pruned?: number };
+
+const THREAD_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.path);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = NORMAL');
+db.pragma('busy_timeout = 5000');
+const insert = db.prepare('INSERT INTO events (id, ts, type, task_id, worker_id, kind, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
+const prune = db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)');
+const write = db.transaction((first, events) => {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    insert.run(first + i, e.ts, e.type, e.task_id ?? null, e.worker_id ?? null, e.kind ?? null, JSON.stringify(e));
+  }
+});
+parentPort.on('message', (m) => {
+  if (m === 'close') { db.close(); parentPort.close(); return; }
+  try {
+    if (m.prune) parentPort.postMessage({ id: m.id, pruned: prune.run(m.prune.before, m.prune.rows).changes });
+    else { write(m.first, m.events); parentPort.postMessage({ id: m.id }); }
+  } catch (err) {
+    parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
+  }
+});
+`;
 
 export class SqliteEventOutbox implements EventOutbox {
   private readonly db: Database.Database;
-  private readonly insert: Database.Statement<[number, string, string | null, string | null, string | null, string]>;
-  private readonly insertMany: (events: readonly TaskEvent[]) => number[];
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, (ack: Ack) => void>();
+  private nextMsg = 1;
   private last: number;
+  private failure: Error | undefined;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -27,14 +61,15 @@ export class SqliteEventOutbox implements EventOutbox {
     if (fresh) chmodSync(path, 0o600);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
     const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
+    if (version > EVENT_SCHEMA_VERSION) {
       this.db.close();
-      throw new Error(`${path} has event schema version ${version}, newer than this taskwire (${SCHEMA_VERSION}): upgrade taskwire`);
+      throw new Error(`${path} has event schema version ${version}, newer than this taskwire (${EVENT_SCHEMA_VERSION}): upgrade taskwire`);
     }
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER PRIMARY KEY,
         ts INTEGER NOT NULL,
         type TEXT NOT NULL,
         task_id TEXT,
@@ -46,26 +81,43 @@ export class SqliteEventOutbox implements EventOutbox {
       CREATE INDEX IF NOT EXISTS events_worker ON events(worker_id, id) WHERE worker_id IS NOT NULL;
       CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
     `);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    this.insert = this.db.prepare('INSERT INTO events (ts, type, task_id, worker_id, kind, json) VALUES (?, ?, ?, ?, ?, ?)');
-    this.insertMany = this.db.transaction((events: readonly TaskEvent[]) =>
-      events.map((e) => {
-        const o = e as { task_id?: string; worker_id?: string | null; kind?: string };
-        return Number(this.insert.run(e.ts, e.type, o.task_id ?? null, o.worker_id ?? null, o.kind ?? null, JSON.stringify(e)).lastInsertRowid);
-      }),
-    );
+    this.db.pragma(`user_version = ${EVENT_SCHEMA_VERSION}`);
     this.last = (this.db.prepare('SELECT MAX(id) AS m FROM events').get() as { m: number | null }).m ?? 0;
+    const require = createRequire(import.meta.url);
+    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { path, module: require.resolve('better-sqlite3') } });
+    this.worker.on('message', (ack: Ack) => {
+      const done = this.pending.get(ack.id);
+      this.pending.delete(ack.id);
+      done?.(ack);
+    });
+    const fail = (err: Error) => {
+      this.failure ??= err;
+      for (const done of this.pending.values()) done({ id: 0, error: err.message });
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => {
+      if (this.pending.size > 0 || code !== 0) fail(new Error(`event outbox writer thread exited (code ${code})`));
+    });
   }
 
   get lastId(): number {
     return this.last;
   }
 
-  append(events: readonly TaskEvent[]): number[] {
+  private send(msg: object, done: (ack: Ack) => void): void {
+    if (this.failure) return done({ id: 0, error: this.failure.message });
+    const id = this.nextMsg++;
+    this.pending.set(id, done);
+    this.worker.postMessage({ ...msg, id });
+  }
+
+  append(events: readonly TaskEvent[], durable: (err?: Error) => void): number[] {
     if (events.length === 0) return [];
-    const ids = this.insertMany(events);
-    this.last = ids.at(-1)!;
-    return ids;
+    const first = this.last + 1;
+    this.last += events.length;
+    this.send({ first, events }, (ack) => durable(ack.error ? new Error(ack.error) : undefined));
+    return events.map((_, i) => first + i);
   }
 
   after(afterId: number, f: EventFilter, limit: number): StoredEvent[] {
@@ -85,11 +137,16 @@ export class SqliteEventOutbox implements EventOutbox {
     return rows.map((r) => ({ id: r.id, event: JSON.parse(r.json) as TaskEvent }));
   }
 
-  prune(beforeTs: number, maxRows: number): number {
-    return this.db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)').run(beforeTs, maxRows).changes;
+  prune(beforeTs: number, maxRows: number): Promise<number> {
+    return new Promise((resolve) => this.send({ prune: { before: beforeTs, rows: maxRows } }, (ack) => resolve(ack.pruned ?? 0)));
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    while (this.pending.size > 0 && !this.failure) await new Promise((r) => setTimeout(r, 2));
+    const exited = new Promise((r) => this.worker.once('exit', r));
+    this.worker.postMessage('close');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+    await this.worker.terminate();
     if (this.db.open) this.db.close();
   }
 }
