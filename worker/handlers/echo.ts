@@ -1,5 +1,6 @@
 /** Diagnostic `echo`: returns the text, streamed word by word. */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatSchemaIssue } from '../../common/schema-issue.js';
 import { echoInput } from '../../common/kinds/diagnostic.js';
 import { TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
 
@@ -8,7 +9,7 @@ export class EchoHandler implements TaskHandler {
 
   async run(ctx: TaskContext): Promise<TaskOutput> {
     const parsed = echoInput.safeParse(ctx.input);
-    if (!parsed.success) throw new TaskFailure('BAD_INPUT', `input: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    if (!parsed.success) throw new TaskFailure('BAD_INPUT', formatSchemaIssue(parsed.error, 'input'));
     const { text, delay_ms: delayMs = 0 } = parsed.data;
     if (!ctx.stream && delayMs === 0) return { output: { text } };
     // Words keep their trailing whitespace so the chunks concatenate to the text.

@@ -4,6 +4,7 @@
  * on cancel / deadline / shutdown, and a way to stream partial output.
  */
 import type { ZodType } from 'zod';
+import { formatSchemaIssue } from '../../common/schema-issue.js';
 import type { Logger } from '../../common/logger.js';
 import type { JsonValue } from '../../common/json-value.js';
 import type { ModelInfo } from '../../common/wire.js';
@@ -99,10 +100,6 @@ export interface TaskHandler {
 /** Validates a task's input against its kind's schema; a mismatch is BAD_INPUT naming the field (`input.messages.0.role: ...`). */
 export function parseTaskInput<T>(schema: ZodType<T>, input: JsonValue): T {
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = ['input', ...(issue?.path ?? []).map(String)].join('.');
-    throw new TaskFailure('BAD_INPUT', `${path}: ${issue?.message ?? 'invalid input'}`);
-  }
+  if (!parsed.success) throw new TaskFailure('BAD_INPUT', formatSchemaIssue(parsed.error, 'input'));
   return parsed.data;
 }

@@ -12,6 +12,7 @@
  *   }
  */
 import { z } from 'zod';
+import { formatSchemaIssue } from '../../common/schema-issue.js';
 
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'auto'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
@@ -61,11 +62,7 @@ export class ModelConfigError extends Error {
 /** Validates parsed config.json (or a partial object) and fills in defaults. */
 export function resolveModelConfig(raw: unknown, where = 'config.json'): ModelConfig {
   const parsed = modelConfigSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = (issue?.path ?? []).map(String).join('.');
-    throw new ModelConfigError(where, `${path ? `${path}: ` : ''}${issue?.message ?? 'invalid'}`);
-  }
+  if (!parsed.success) throw new ModelConfigError(where, formatSchemaIssue(parsed.error));
   const c = parsed.data;
   return {
     maxBatchSize: c.max_batch_size ?? MODEL_CONFIG_DEFAULTS.maxBatchSize,
