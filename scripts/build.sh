@@ -49,6 +49,9 @@ images=("Dockerfile|taskwire")
 if [ -f "$TW_ROOT/worker/python/Dockerfile" ]; then
   images+=("worker/python/Dockerfile|taskwire-worker-python")
 fi
+if [ -f "$TW_ROOT/worker/java/Dockerfile" ]; then
+  images+=("worker/java/Dockerfile|taskwire-worker-java")
+fi
 
 if [ "$print_only" = 1 ]; then
   for entry in "${images[@]}"; do

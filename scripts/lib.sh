@@ -12,9 +12,9 @@ TW_HTTP_PUBLISH="${TASKWIRE_HTTP_PUBLISH:-8080}"
 TW_OBSERVER_PUBLISH="${TASKWIRE_OBSERVER_PUBLISH:-1884}"
 TW_TOPIC_ROOT="${TASKWIRE_TOPIC_ROOT:-taskwire/v1}"
 # Services of stack.yml an operator may name (without the stack prefix).
-TW_SERVICES=(mosquitto master worker worker-llm worker-python prometheus grafana)
+TW_SERVICES=(mosquitto master worker worker-llm worker-python worker-java prometheus grafana)
 # Services that may run more than one replica.
-TW_SCALABLE=(worker worker-llm worker-python)
+TW_SCALABLE=(worker worker-llm worker-python worker-java)
 # Swarm secrets of stack.yml: files of the same name in $TW_SECRETS_DIR.
 TW_SECRET_KEYS=(mosquitto_passwd mosquitto_observer_passwd mqtt_master_password mqtt_worker_password
   mqtt_observer_password result_secret api_keys gemini_api_key openai_api_key grafana_admin_password)

@@ -278,6 +278,14 @@ describe('healthchecks and commands', () => {
         expect(existsSync(join(REPO_ROOT, 'worker', 'python', ...mod.split('.')) + '.py'), `${name}: no module ${mod}`).toBe(true);
         continue;
       }
+      if (/taskwire-worker-java:/.test(s.image ?? '')) {
+        // The Java worker image has its own entrypoint; its healthcheck runs a class its jar ships.
+        const test = s.healthcheck?.test ?? [];
+        expect(test.slice(0, 4), `${name}: healthcheck`).toEqual(['CMD', 'java', '-cp', '/app/taskwire-worker.jar']);
+        const cls = test[4] ?? '';
+        expect(existsSync(join(REPO_ROOT, 'worker', 'java', 'src', 'main', 'java', ...cls.split('.')) + '.java'), `${name}: no class ${cls}`).toBe(true);
+        continue;
+      }
       expect(s.command?.length, `${name}: command`).toBeGreaterThan(0);
       checks.push([`${name} command`, ['node', 'dist/cli/taskwire.js', ...s.command!]]);
       expect(s.healthcheck, `${name}: healthcheck`).toBeDefined();
