@@ -36,7 +36,7 @@ export function blobHandlers({ blobs, authorize, log }: BlobServiceOptions) {
       const r = call.request;
       const denied = authorize(r, r.blob_id);
       if (denied) {
-        call.destroy(Object.assign(new Error(denied), fail(grpc.status.PERMISSION_DENIED, denied)));
+        call.emit('error', fail(grpc.status.PERMISSION_DENIED, denied)); // ends the call with this status
         return;
       }
       void blobs.get(r.blob_id).then(
@@ -50,7 +50,7 @@ export function blobHandlers({ blobs, authorize, log }: BlobServiceOptions) {
         (err: unknown) => {
           const e = err instanceof BlobNotFoundError ? fail(grpc.status.NOT_FOUND, err.message) : fail(grpc.status.INTERNAL, 'blob read failed');
           if (!(err instanceof BlobNotFoundError)) log.error({ err: (err as Error).message }, 'blob read failed');
-          call.destroy(Object.assign(new Error(e.details), e));
+          call.emit('error', e);
         },
       );
     },

@@ -28,7 +28,7 @@ export interface ResultServerOptions {
 
 const unimplemented = { code: grpc.status.UNIMPLEMENTED, details: 'this master has no blob store' } as grpc.ServiceError;
 const NO_BLOBS: Pick<ResultServiceHandlers, 'FetchBlob' | 'PutBlob'> = {
-  FetchBlob: (call) => call.destroy(Object.assign(new Error(unimplemented.details), unimplemented)),
+  FetchBlob: (call) => void call.emit('error', unimplemented),
   PutBlob: (_call, callback) => callback(unimplemented, null),
 };
 
