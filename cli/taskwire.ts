@@ -20,6 +20,7 @@ import { redactUrl, resolveWorkerOptions, workerOptionsFromEnv, type WorkerOptio
 import { LocalWorkers } from './local-workers.js';
 import { handlersFromEnv, startHandlersInBackground } from './worker-handlers.js';
 import { findLocalClusterToken, isLoopbackUrl } from '../worker/local-token.js';
+import { eventsCommand } from './events-command.js';
 import { URL_HELP, addOutputOption, getCancelWorkersCommands, masterUrl, submitBatchCommand, submitCommand, wantsJson } from './client-commands.js';
 
 const int = (name: string, min = 0, max = 65535) => (raw: string) => {
@@ -238,6 +239,7 @@ export function buildProgram(): Command {
   submitCommand(program);
   submitBatchCommand(program);
   getCancelWorkersCommands(program);
+  eventsCommand(program);
   program
     .command('token')
     .description("print the cluster token workers need to join this master's embedded broker")

@@ -5,6 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runTask, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 
@@ -105,6 +107,40 @@ describe('event stream API', () => {
       const p = (await (await fetch(`${c2.httpUrl}/api/v1/events?follow=false&since=${lastSeen}&limit=10000`)).json()) as { events: { type: string; task_id?: string }[] };
       return p.events.some((e) => e.type === 'task.succeeded' && e.task_id === d.id);
     }, 'the new master appends after the old ids');
+  });
+
+  it('taskwire events prints the stored events, and --follow streams new ones', async () => {
+    const c = await startCluster({ workers: 1 });
+    cleanup.push(() => c.close());
+    const t = await runTask(c.httpUrl, { kind: 'echo', input: { text: 'cli' } });
+    await waitFor(async () => {
+      const p = (await (await fetch(`${c.httpUrl}/api/v1/events?follow=false&task=${t.id}`)).json()) as { events: { type: string }[] };
+      return p.events.some((e) => e.type === 'task.succeeded');
+    }, 'event kept');
+    const cli = fileURLToPath(new URL('../../dist/cli/taskwire.js', import.meta.url));
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TASKWIRE_URL: c.httpUrl } });
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.on('exit', (code) => resolve({ code, out }));
+      });
+    const page = await run(['events', '--task', t.id, '-o', 'jsonl']);
+    expect(page.code).toBe(0);
+    const lines = page.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; task_id: string; id: number });
+    expect(lines.map((l) => l.type)).toContain('task.succeeded');
+    expect(lines.every((l) => l.task_id === t.id)).toBe(true);
+    const bad = await run(['events', '--since', 'abc']);
+    expect(bad.code).not.toBe(0);
+    // --follow
+    const { last_id } = (await (await fetch(`${c.httpUrl}/api/v1/events?follow=false&limit=1`)).json()) as { last_id: number };
+    const f = spawn(process.execPath, [cli, 'events', '--follow', '--since', String(last_id), '--type', 'task.succeeded', '-o', 'jsonl'], { env: { ...process.env, TASKWIRE_URL: c.httpUrl } });
+    cleanup.push(() => f.kill('SIGKILL'));
+    let out = '';
+    f.stdout.on('data', (d) => (out += d));
+    const t2 = await runTask(c.httpUrl, { kind: 'echo', input: { text: 'followed' } });
+    await waitFor(() => out.includes(t2.id), 'followed event printed', 20_000);
+    expect(out).not.toContain(t.id); // after --since: the older one is not repeated
   });
 
   it('bad filters get a 400 naming the field', async () => {
