@@ -37,7 +37,7 @@ export class ImageHandler implements TaskHandler {
     try {
       data = await blobs.fetch(input.blob);
     } catch (err) {
-      throw new TaskFailure('BAD_INPUT', `input.blob: ${(err as Error).message}`, { retryable: true, cause: err });
+      throw new TaskFailure('INTERNAL', `input.blob: could not fetch (${(err as Error).message})`, { retryable: true, cause: err });
     }
     let result;
     try {
