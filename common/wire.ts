@@ -11,6 +11,7 @@ import type { MasterStatus, MasterStatus__Output } from './gen/taskwire/v1/Maste
 import type { ClusterStatus, ClusterStatus__Output } from './gen/taskwire/v1/ClusterStatus.js';
 import type { LogLine, LogLine__Output } from './gen/taskwire/v1/LogLine.js';
 import { jsonCodec } from './proto-json.js';
+import { KIND_NAME_RULE, isKindName } from './kind-names.js';
 
 export type { WorkerStatus, WorkerStatus__Output } from './gen/taskwire/v1/WorkerStatus.js';
 /**
@@ -37,3 +38,14 @@ export const controlCodec = jsonCodec<ControlCommand, ControlCommand__Output>('t
 export const masterStatusCodec = jsonCodec<MasterStatus, MasterStatus__Output>('taskwire.v1.MasterStatus', 16 * 1024);
 export const clusterStatusCodec = jsonCodec<ClusterStatus, ClusterStatus__Output>('taskwire.v1.ClusterStatus', 64 * 1024);
 export const logLineCodec = jsonCodec<LogLine, LogLine__Output>('taskwire.v1.LogLine', 64 * 1024);
+
+/**
+ * What the schema cannot say about a worker status: every advertised kind
+ * matches the one kind-name pattern of the submit side (common/kind-names.ts),
+ * so a worker cannot announce `constructor` or `__proto__`. Undefined when fine.
+ */
+export function workerStatusProblem(status: Pick<WorkerStatus__Output, 'kinds'>): string | undefined {
+  const bad = status.kinds.find((k: string): boolean => !isKindName(k));
+  if (bad === undefined) return undefined;
+  return `kinds: ${JSON.stringify(bad.slice(0, 64))} is not a kind name (${KIND_NAME_RULE})`;
+}

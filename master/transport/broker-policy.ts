@@ -4,7 +4,9 @@
  *
  *   master     (its own generated credentials)   everything under the topic root
  *   worker     client id = worker id; username = the worker id or `worker`;
- *              password = the cluster token or its own per-worker password:
+ *              password = its own per-worker password, or the cluster token
+ *              (the token only when no per-worker credentials are configured);
+ *              must connect with a Last Will on its own status topic:
  *              publish   {root}/workers/{id}/status, {root}/logs/{id}
  *              subscribe {root}/workers/{id}/tasks, {root}/workers/{id}/control, {root}/master/status
  *   observer   username `observer` + observer password: read status, logs, cluster status
@@ -22,6 +24,10 @@ export interface ClientIdentity {
   clientId: string;
   username: string | undefined;
   role: Role;
+  /** A worker that logged in with its own per-worker password (may take over its live id). */
+  proven?: boolean;
+  /** A worker's Last Will topic, when it is the worker's own status topic. */
+  willTopic?: string;
 }
 
 export interface ConnectInfo {
@@ -29,6 +35,8 @@ export interface ConnectInfo {
   username: string | undefined;
   password: Buffer | undefined;
   remoteAddress: string | undefined;
+  /** The CONNECT's Last Will topic, if it has one. */
+  willTopic?: string;
 }
 
 export interface BrokerPolicy {
@@ -89,8 +97,13 @@ export class ClusterPolicy implements BrokerPolicy {
       // `worker` account (as in the shipped Mosquitto config); either way the
       // ACL follows the client id, which is the worker id.
       if ((i.username !== i.clientId && i.username !== 'worker') || !ID_PATTERN.test(i.clientId)) return undefined;
+      // With per-worker credentials configured the shared token admits no one:
+      // only ids in the credentials file, each with its own password.
       const own = this.o.workerPasswords?.get(i.clientId);
-      if (same(own, i.password) || (own === undefined && same(this.o.clusterToken, i.password))) return { ...base, role: 'worker' };
+      const perWorker = (this.o.workerPasswords?.size ?? 0) > 0;
+      const willTopic = i.willTopic === this.o.topics.workerStatus(i.clientId) ? i.willTopic : undefined;
+      if (same(own, i.password)) return { ...base, role: 'worker', proven: true, willTopic };
+      if (!perWorker && same(this.o.clusterToken, i.password)) return { ...base, role: 'worker', proven: false, willTopic };
       return undefined;
     }
     if (i.password !== undefined) return undefined;

@@ -2,12 +2,22 @@
  * The embedded MQTT 3.1.1 broker (aedes) on a TCP server with TCP_NODELAY
  * (without it one QoS1 round trip costs ~44 ms of Nagle delay).
  * Authentication and ACLs are delegated to a BrokerPolicy.
+ *
+ * Before a client has logged in, its packets may be at most
+ * `maxConnectBytes` (checked on the fixed header, before the body is
+ * buffered) and CONNECT must arrive within `connectTimeoutMs`; after login
+ * the limit is `maxPacketBytes`. Client ids are guarded here too: the
+ * master's id is the master's, a read-only client (anonymous, observer) can
+ * neither use a worker's id nor take over a live connection, and a worker
+ * takes over a live connection of its id only when it proved that identity
+ * with its own per-worker password. Refusals are logged and counted.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from '../../common/logger.js';
 
 import type { BrokerPolicy, ClientIdentity } from './broker-policy.js';
+import { PacketGuard } from './packet-guard.js';
 
 export { OPEN_POLICY } from './broker-policy.js';
 
@@ -16,15 +26,39 @@ export interface EmbeddedBrokerOptions {
   port: number;
   policy: BrokerPolicy;
   log: Logger;
-  /** Largest packet a client may send, bytes. */
+  /** Largest packet a logged-in client may send, bytes (default 4 MiB + 64 KiB of framing). */
   maxPacketBytes?: number;
+  /** Largest packet before login (the CONNECT), bytes (default 128 KiB). */
+  maxConnectBytes?: number;
+  /** CONNECT must arrive this soon after the TCP connection opens (default 5 s). */
+  connectTimeoutMs?: number;
 }
+
+export const BROKER_DEFAULTS = {
+  maxPacketBytes: 4 * 1024 * 1024 + 64 * 1024,
+  maxConnectBytes: 128 * 1024,
+  connectTimeoutMs: 5000,
+} as const;
+
+/** Why the broker refused a connection (the counter label). */
+export type RefusalReason = 'bad_credentials' | 'packet_too_large' | 'reserved_client_id' | 'client_id_takeover' | 'no_will';
 
 type State = 'idle' | 'listening' | 'closing' | 'closed';
 
 export class EmbeddedBroker {
   private state: State = 'idle';
   private readonly identities = new WeakMap<Client, ClientIdentity>();
+  /** Refused connections by reason (exported as a metric by whoever owns the broker). */
+  readonly refusals: Record<RefusalReason, number> = {
+    bad_credentials: 0,
+    packet_too_large: 0,
+    reserved_client_id: 0,
+    client_id_takeover: 0,
+    no_will: 0,
+  };
+  /** Client ids of the master (reserved once it logged in) and of every worker seen. */
+  private readonly masterIds = new Set<string>();
+  private readonly workerIds = new Set<string>();
   private constructor(
     readonly aedes: Aedes,
     private readonly server: Server,
@@ -33,21 +67,44 @@ export class EmbeddedBroker {
 
   static async create(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
     const { policy, log } = options;
-    const aedes = await Aedes.createBroker({ id: 'taskwire-embedded', heartbeatInterval: 5000, connectTimeout: 10000 });
-    const server = createServer({ noDelay: true }, aedes.handle);
-    const broker = new EmbeddedBroker(aedes, server, log);
+    const limits = {
+      beforeLogin: options.maxConnectBytes ?? BROKER_DEFAULTS.maxConnectBytes,
+      afterLogin: options.maxPacketBytes ?? BROKER_DEFAULTS.maxPacketBytes,
+    };
+    const connectTimeout = options.connectTimeoutMs ?? BROKER_DEFAULTS.connectTimeoutMs;
+    const aedes = await Aedes.createBroker({ id: 'taskwire-embedded', heartbeatInterval: 5000, connectTimeout });
+    let broker: EmbeddedBroker | undefined;
+    const server = createServer({ noDelay: true }, (socket) => {
+      const client = aedes.handle(socket) as Client & { _parser?: { parse(buf: Buffer): unknown } };
+      broker?.guard(client, socket, limits);
+    });
+    broker = new EmbeddedBroker(aedes, server, log);
+    const self = broker;
     const identities = broker.identities;
     aedes.authenticate = (client, username, password, done) => {
       const remoteAddress = (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
-      const identity = policy.authenticate({ clientId: client.id, username: username ?? undefined, password: password ?? undefined, remoteAddress });
-      if (identity) {
+      const will = (client as { _will?: { topic?: string } })._will;
+      const identity = policy.authenticate({
+        clientId: client.id,
+        username: username ?? undefined,
+        password: password ?? undefined,
+        remoteAddress,
+        willTopic: will?.topic,
+      });
+      const refusal = identity ? self.clientIdRefusal(identity) : { reason: 'bad_credentials' as const, why: 'bad credentials' };
+      if (identity && !refusal) {
         identities.set(client, identity);
+        if (identity.role === 'master') self.masterIds.add(client.id);
+        if (identity.role === 'worker') self.workerIds.add(client.id);
         done(null, true);
-      } else {
-        log.warn({ client_id: client.id, username }, 'MQTT client refused: bad credentials');
-        const err = Object.assign(new Error('Bad username or password'), { returnCode: 4 });
-        done(err as never, false);
+        return;
       }
+      const r = refusal ?? { reason: 'bad_credentials' as const, why: 'bad credentials' };
+      self.refusals[r.reason]++;
+      log.warn({ client_id: client.id.slice(0, 128), username: username?.slice(0, 128), remote: remoteAddress, reason: r.reason }, `MQTT client refused: ${r.why}`);
+      const returnCode = r.reason === 'bad_credentials' ? 4 : r.reason === 'reserved_client_id' || r.reason === 'client_id_takeover' ? 2 : 5;
+      const err = Object.assign(new Error(r.why), { returnCode });
+      done(err as never, false);
     };
     const nobody: ClientIdentity = { clientId: '', username: undefined, role: 'anonymous' };
     const who = (client: Client | null): ClientIdentity => (client && identities.get(client)) || nobody;
@@ -82,6 +139,45 @@ export class EmbeddedBroker {
     });
     broker.state = 'listening';
     return broker;
+  }
+
+  /** Puts the framing guard in front of the client's packet parser. */
+  private guard(client: Client & { _parser?: { parse(buf: Buffer): unknown } }, socket: Socket, limits: { beforeLogin: number; afterLogin: number }): void {
+    const parser = client._parser;
+    if (!parser) return; // aedes internals changed: the connect timeout still applies
+    const packets = new PacketGuard(limits, () => this.identities.has(client));
+    const parse = parser.parse.bind(parser);
+    let refused = false;
+    parser.parse = (buf: Buffer) => {
+      if (refused) return undefined;
+      const err = packets.feed(buf);
+      if (!err) return parse(buf);
+      refused = true;
+      this.refusals.packet_too_large++;
+      this.log.warn({ client_id: client.id?.slice(0, 128), remote: socket.remoteAddress, announced: err.announced, limit: err.limit }, 'MQTT connection closed: packet too large');
+      socket.destroy();
+      return undefined;
+    };
+  }
+
+  /** Why this identity may not use its client id now, or undefined. */
+  private clientIdRefusal(who: ClientIdentity): { reason: RefusalReason; why: string } | undefined {
+    const id = who.clientId;
+    const live = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[id];
+    const liveWho = live ? this.identities.get(live) : undefined;
+    if (who.role === 'master') return undefined;
+    if (this.masterIds.has(id)) return { reason: 'reserved_client_id', why: `client id ${JSON.stringify(id.slice(0, 64))} is the master's` };
+    if (who.role === 'worker') {
+      if (!who.willTopic) return { reason: 'no_will', why: 'a worker must connect with its OFFLINE status as Last Will' };
+      if (liveWho && !who.proven) {
+        return { reason: 'client_id_takeover', why: `worker ${JSON.stringify(id.slice(0, 64))} is connected; taking over its id needs its own credentials` };
+      }
+      return undefined;
+    }
+    // read-only clients (observer, anonymous)
+    if (this.workerIds.has(id) || liveWho?.role === 'worker') return { reason: 'reserved_client_id', why: `client id ${JSON.stringify(id.slice(0, 64))} is a worker's` };
+    if (live) return { reason: 'client_id_takeover', why: `client id ${JSON.stringify(id.slice(0, 64))} is in use` };
+    return undefined;
   }
 
   get port(): number {

@@ -25,6 +25,7 @@ import {
   logLineCodec,
   masterStatusCodec,
   workerStatusCodec,
+  workerStatusProblem,
 } from '../../common/wire.js';
 import type { AssignmentSink } from '../core/task-service.js';
 
@@ -109,6 +110,8 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
         throw new Error(`worker_id "${status.worker_id}" does not match the topic's "${parsed.workerId}"`);
       }
       if (status.state === 'WORKER_STATE_UNSPECIFIED') throw new Error('state: must be set');
+      const problem = workerStatusProblem(status);
+      if (problem) throw new Error(problem);
       this.emit('workerStatus', status);
     } catch (err) {
       const reason = errorMessage(err);
