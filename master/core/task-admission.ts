@@ -8,14 +8,14 @@ import { PayloadTooLargeError, ValidationError } from '../../common/errors.js';
 import type { JsonValue } from '../../common/json-value.js';
 import { type Requirement, requirementKey, validateTaskInput } from '../../common/task-kinds.js';
 import { newTaskId } from '../../common/task-id.js';
+import { DIAGNOSTIC_KIND_NAMES, KIND_NAME_PATTERN as KIND_PATTERN, PRIORITY_MAX, PRIORITY_MIN } from '../../common/kind-names.js';
 import { initialState, type TaskRecord } from './task-record.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 
-export const KIND_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
-export const PRIORITY_MIN = 0;
-export const PRIORITY_MAX = 9;
-const ALWAYS_ACCEPTED_KINDS = new Set(['echo', 'sleep']);
+// Declared once in common/kind-names.ts (the web UI uses them too).
+export { KIND_NAME_PATTERN as KIND_PATTERN, PRIORITY_MAX, PRIORITY_MIN } from '../../common/kind-names.js';
+const ALWAYS_ACCEPTED_KINDS: ReadonlySet<string> = new Set(DIAGNOSTIC_KIND_NAMES);
 
 export interface SubmitRequest {
   kind: string;

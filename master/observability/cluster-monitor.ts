@@ -3,6 +3,7 @@
  * and sent to browsers. Its totals and rates count events of the task event
  * stream (a subscriber); load and queue depth are read when it is asked.
  */
+import { DIAGNOSTIC_KIND_NAMES } from '../../common/kind-names.js';
 import type { Clock } from '../../common/clock.js';
 import type { ClusterView } from '../../common/task-view.js';
 import type { ClusterStatus } from '../../common/wire.js';
@@ -104,7 +105,7 @@ export class ClusterMonitor {
       capacity,
       submitted_per_s: round(this.rates.submitted),
       completed_per_s: round(this.rates.completed),
-      kinds: [...new Set(['echo', 'sleep', ...this.registry.kinds()])].sort(),
+      kinds: [...new Set([...DIAGNOSTIC_KIND_NAMES, ...this.registry.kinds()])].sort(),
     };
   }
 }
