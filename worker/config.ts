@@ -148,7 +148,8 @@ export async function workerOptionsFromEnv(env: Env): Promise<WorkerOptions> {
   return {
     workerId: envString(env, 'TASKWIRE_WORKER_ID'),
     masterHost: envString(env, 'TASKWIRE_MASTER'),
-    mqttPort: envInt(env, 'TASKWIRE_MQTT_PORT', { min: 1, max: 65535 }),
+    // 0 (a master's "any free port") means nothing to a worker: the default applies.
+    mqttPort: envInt(env, 'TASKWIRE_MQTT_PORT', { min: 0, max: 65535 }) || undefined,
     mqttUrl,
     mqttUsername: envString(env, 'TASKWIRE_MQTT_USERNAME'),
     mqttPassword: (await envSecret(env, 'TASKWIRE_MQTT_PASSWORD')) ?? (await envSecret(env, 'TASKWIRE_CLUSTER_TOKEN')),
