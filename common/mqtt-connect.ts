@@ -51,7 +51,7 @@ export function waitForFirstConnect(client: MqttClient, url: string, timeoutMs: 
 export interface BackoffOptions {
   /** First retry delay (default 500 ms). */
   baseMs?: number;
-  /** Longest delay between attempts (default 30 s). */
+  /** Longest delay between attempts (default 10 s: a restarted master is rejoined soon). */
   maxMs?: number;
   /** A still-failing broker is logged again at most this often (default 60 s). */
   logEveryMs?: number;
@@ -68,7 +68,7 @@ export interface BackoffOptions {
  */
 export function reconnectWithBackoff(client: MqttClient, o: BackoffOptions): { attempts(): number } {
   const base = o.baseMs ?? 500;
-  const max = o.maxMs ?? 30_000;
+  const max = o.maxMs ?? 10_000;
   const logEvery = o.logEveryMs ?? 60_000;
   let failures = 0;
   let lastLog = 0;
