@@ -13,6 +13,7 @@ import { PayloadTooLargeError, ValidationError } from '../../common/errors.js';
 import { blobId, imageChain, type ImageOp } from '../../common/kinds/image.js';
 import type { BatchImage, BatchService } from '../batches/batch-service.js';
 import { BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
+import { zip } from '../batches/zip-writer.js';
 import { sendError } from './http-errors.js';
 import { parseBody } from './rest-api.js';
 
@@ -170,6 +171,26 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
       res.json(batches.get(req.params.id));
     } catch (err) {
       sendError(res, err);
+    }
+  });
+
+  // The succeeded outputs of a batch in one ZIP (stored entries), named after the inputs.
+  r.get('/batches/:id/zip', async (req: Request<{ id: string }>, res) => {
+    try {
+      const view = batches.get(req.params.id);
+      const entries = [];
+      const used = new Set<string>();
+      for (const [i, img] of view.images.entries()) {
+        if (!img.output_blob) continue;
+        const ext = (img.content_type ?? 'application/octet-stream').split('/')[1] ?? 'bin';
+        let name = `${img.name.replace(/[\\/]/g, '_').replace(/\.[^.]*$/, '')}.${ext === 'jpeg' ? 'jpg' : ext}`;
+        if (used.has(name)) name = `${i}-${name}`;
+        used.add(name);
+        entries.push({ name, data: (await blobs.get(img.output_blob)).data });
+      }
+      res.set('Content-Type', 'application/zip').set('Content-Disposition', `attachment; filename="${view.id}.zip"`).send(zip(entries));
+    } catch (err) {
+      sendBlobError(res, err);
     }
   });
 

@@ -7,6 +7,7 @@
  * are refused with 400 naming the file; a truncated image fails alone and
  * the rest of its batch succeeds; a bad chain is a 400 naming the field.
  */
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { faultFixture, spawnWorker, startMasterProcess, until, workerReady, type MasterProcess } from '../fault/fault-cluster.js';
@@ -56,6 +57,27 @@ async function settled(id: string): Promise<BatchJson> {
   return view!;
 }
 
+/** Reads the stored entries of a ZIP through its central directory. */
+function readZip(buf: Buffer): { name: string; data: Buffer; crc: number }[] {
+  const end = buf.length - 22;
+  expect(buf.readUInt32LE(end)).toBe(0x06054b50);
+  const count = buf.readUInt16LE(end + 10);
+  let p = buf.readUInt32LE(end + 16);
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    expect(buf.readUInt32LE(p)).toBe(0x02014b50);
+    const crc = buf.readUInt32LE(p + 16);
+    const size = buf.readUInt32LE(p + 20);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.subarray(p + 46, p + 46 + nameLen).toString('utf8');
+    const dataAt = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    out.push({ name, crc, data: buf.subarray(dataAt, dataAt + size) });
+    p += 46 + nameLen;
+  }
+  return out;
+}
+
 beforeAll(async () => {
   m = await startMasterProcess(group, { dataDir: `${tmp.dir}/data`, clusterToken: TOKEN, env: { TASKWIRE_MAX_BLOB_BYTES: String(4 * 1024 * 1024), TASKWIRE_IMAGE_MAX_PIXELS: '20000000' } });
   const w = spawnWorker(group, { id: 'img-w1', mqttUrl: m.mqttUrl, clusterToken: TOKEN, dir: tmp.dir, capacity: 2, env: { TASKWIRE_WORKER_KINDS: 'image', MALLOC_ARENA_MAX: '2' } });
@@ -83,6 +105,17 @@ describe('image batches', () => {
       expect(meta).toMatchObject({ format: 'webp', width: 64, height: 48 });
     }
     expect(new Set(done.images.map((i) => i.output_blob)).size).toBe(4);
+
+    // The outputs in one ZIP, named after the inputs, byte for byte the blobs.
+    const z = await fetch(`${m.httpUrl}/api/v1/batches/${created.id}/zip`);
+    expect(z.headers.get('content-type')).toBe('application/zip');
+    const entries = readZip(Buffer.from(await z.arrayBuffer()));
+    expect(entries.map((e) => e.name)).toEqual(['img-0.webp', 'img-1.webp', 'img-2.webp', 'img-3.webp']);
+    for (const [i, e] of entries.entries()) {
+      const blob = Buffer.from(await (await fetch(`${m.httpUrl}/api/v1/blobs/${done.images[i]!.output_blob}`)).arrayBuffer());
+      expect(e.data.equals(blob)).toBe(true);
+      expect(e.crc).toBe(crc32(blob));
+    }
 
     // The same images and chain again: every output is already known, no task runs.
     const again = (await (await postImages(files, CHAIN)).json()) as BatchJson;
