@@ -41,6 +41,7 @@ final class Attempt implements TaskContext {
   private Aborted why;
   private long firstMs;
   private boolean finalBuilt;
+  private Usage.Builder usage;
   private final List<Runnable> onAbort = new ArrayList<>();
   volatile long giveUpAtMs = System.currentTimeMillis() + 86_400_000L;
 
@@ -135,6 +136,13 @@ final class Attempt implements TaskContext {
   }
 
   @Override
+  public void usage(long promptTokens, long completionTokens, long totalTokens) {
+    synchronized (lock) {
+      usage = Usage.newBuilder().setPromptTokens((int) promptTokens).setCompletionTokens((int) completionTokens).setTotalTokens((int) totalTokens);
+    }
+  }
+
+  @Override
   public List<String> secretNames() {
     return a.getSecretNamesList();
   }
@@ -203,7 +211,9 @@ final class Attempt implements TaskContext {
     ResultEvent fin;
     synchronized (stream) {
       synchronized (lock) {
-        if (firstMs > 0) res.setUsage(Usage.newBuilder().setTtftMs(firstMs - started));
+        Usage.Builder u = usage != null ? usage : Usage.newBuilder();
+        if (firstMs > 0) u.setTtftMs(firstMs - started);
+        if (usage != null || firstMs > 0) res.setUsage(u);
         res.setLastSeq(seq).setFinishedAtMs(System.currentTimeMillis());
         result = res.build();
         finalBuilt = true;

@@ -19,6 +19,9 @@ public interface TaskContext {
   /** Runs r (once) when the attempt is stopped, e.g. to close a connection. */
   void onAbort(Runnable r);
 
+  /** Token counts for the final's Usage (an LLM's prompt/completion tokens). */
+  void usage(long promptTokens, long completionTokens, long totalTokens);
+
   List<String> secretNames();
 
   /** The task's secrets, fetched from the master with FetchSecrets. */

@@ -283,6 +283,13 @@ public final class LlmHandler implements TaskHandler {
           throw new TaskFailure("PROVIDER_ERROR", "openai: " + redact(msg, key), false);
         }
         if (chunk.has("model") && chunk.get("model").isJsonPrimitive()) answeredModel = chunk.get("model").getAsString();
+        JsonElement u = chunk.get("usage");
+        if (u != null && u.isJsonObject() && u.getAsJsonObject().has("prompt_tokens")) {
+          JsonObject uo = u.getAsJsonObject();
+          long prompt = uo.get("prompt_tokens").getAsLong();
+          long completion = uo.has("completion_tokens") ? uo.get("completion_tokens").getAsLong() : 0;
+          ctx.usage(prompt, completion, uo.has("total_tokens") ? uo.get("total_tokens").getAsLong() : prompt + completion);
+        }
         JsonElement choices = chunk.get("choices");
         if (choices == null || !choices.isJsonArray()) continue;
         for (JsonElement ce : choices.getAsJsonArray()) {
