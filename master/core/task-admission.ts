@@ -30,10 +30,12 @@ export interface SubmitRequest {
   queueTimeoutMs?: number;
   heartbeatTimeoutMs?: number;
   maxAttempts?: number;
+  /** Who submits (the principal's id): what it may hold unfinished is bounded (PayloadBudget). */
+  owner?: string;
 }
 
 /** The task an idempotency key already names, or the normalized input of a new one. */
-export type CheckedSubmit = { existing: TaskRecord } | { input: JsonValue; requirement: Requirement; priority: number };
+export type CheckedSubmit = { existing: TaskRecord } | { input: JsonValue; requirement: Requirement; priority: number; bytes: number };
 
 export interface AdmissionContext {
   store: TaskStore;
@@ -69,7 +71,7 @@ export function checkSubmit(req: SubmitRequest, ctx: AdmissionContext): CheckedS
       throw new ValidationError('kind', `no worker serves kind "${req.kind}" (served now: ${served.join(', ') || 'none'})`);
     }
   }
-  return { input, requirement, priority };
+  return { input, requirement, priority, bytes: size };
 }
 
 /** Checks every request of a batch before any is created; an error names the item (`tasks.3.kind`). */

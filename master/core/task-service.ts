@@ -26,10 +26,14 @@ import { type Deadline, type DeadlineKind, Deadlines, backoffMs } from './deadli
 import { Scheduler } from '../scheduling/scheduler.js';
 import { Capacity, type ReleaseReason } from '../scheduling/capacity.js';
 import type { PlacementStrategy } from '../scheduling/placement/placement-strategy.js';
-import { TaskEvents, finalFields, taskFields, type FinalEventType } from './task-events.js';
+import { FINAL_EVENT_TYPES, TaskEvents, finalFields, taskFields, type FinalEventType } from './task-events.js';
 import type { ResultOutcome } from './result-outcome.js';
 import { RejectionLog, type RejectedEvent } from './rejection-log.js';
 import { type CheckedSubmit, type SubmitRequest, checkBatch, checkSubmit, newTaskRecord } from './task-admission.js';
+import { PayloadBudget, type PayloadBudgetOptions } from './payload-budget.js';
+
+/** The owner of submits that name none (no API keys: one local caller). */
+const ANONYMOUS_OWNER = 'local';
 import { TaskQueue } from './task-queue.js';
 import { type TaskRecord, transition } from './task-record.js';
 import type { TaskStore } from '../store/task-store.js';
@@ -87,6 +91,8 @@ export interface TaskServiceOptions {
   retryMaxMs: number;
   /** How long a cancelled running task may take to confirm before it is closed anyway. */
   cancelGraceMs: number;
+  /** Unfinished input bytes per owner and in total (defaults: 256 MiB, 1 GiB). */
+  payloadBudget?: PayloadBudgetOptions;
 }
 
 export class TaskService {
@@ -95,6 +101,8 @@ export class TaskService {
   readonly capacity: Capacity;
   /** Results refused by the intake: counted always, logged sampled. */
   readonly rejections: RejectionLog;
+  /** Unfinished task input held per owner: a flood of large submits gets 429, not the master's memory. */
+  readonly budget: PayloadBudget;
   private readonly admission: { store: TaskStore; registry: WorkerRegistry; maxInputBytes: number };
   readonly deadlines: Deadlines;
   private readonly scheduler: Scheduler<TaskRecord>;
@@ -116,6 +124,8 @@ export class TaskService {
     this.capacity = new Capacity();
     this.rejections = new RejectionLog(log);
     this.admission = { store, registry, maxInputBytes: options.maxInputBytes };
+    this.budget = new PayloadBudget(options.payloadBudget);
+    this.events.on(FINAL_EVENT_TYPES, (ev) => this.budget.release(ev.task_id));
     this.scheduler = new Scheduler(this.queue, registry, this.capacity, deps.placement);
     this.deadlines = new Deadlines(clock, (d) => this.onDeadline(d));
     registry.on('online', (w) => {
@@ -160,6 +170,7 @@ export class TaskService {
    * store): every surface acknowledges a submit only after this.
    */
   async submit(req: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
+    this.assertStoreWritable();
     const out = this.admit(req);
     await this.store.commit();
     return out;
@@ -167,15 +178,24 @@ export class TaskService {
 
   /** Durable `admitMany`: resolves once every task of the batch is on disk. */
   async submitMany(reqs: readonly SubmitRequest[]): Promise<{ task: TaskRecord; created: boolean }[]> {
+    this.assertStoreWritable();
     const out = this.admitMany(reqs);
     await this.store.commit();
     return out;
   }
 
+  /** A store that can no longer keep writes refuses every submit (its error is a 503, code UNAVAILABLE). */
+  private assertStoreWritable(): void {
+    const down = this.store.failure?.();
+    if (down) throw down;
+  }
+
   /** Admits a task in memory (queued at once); durable only after the next commit: edges use `submit`. */
   admit(req: SubmitRequest): { task: TaskRecord; created: boolean } {
     const checked = checkSubmit(req, this.admission);
-    return 'existing' in checked ? { task: checked.existing, created: false } : { task: this.create(req, checked), created: true };
+    if ('existing' in checked) return { task: checked.existing, created: false };
+    this.budget.check(req.owner ?? ANONYMOUS_OWNER, checked.bytes);
+    return { task: this.create(req, checked), created: true };
   }
 
   /**
@@ -185,6 +205,13 @@ export class TaskService {
    */
   admitMany(reqs: readonly SubmitRequest[]): { task: TaskRecord; created: boolean }[] {
     const checked = checkBatch(reqs, this.admission);
+    const perOwner = new Map<string, number>();
+    checked.forEach((c, i) => {
+      if ('existing' in c) return;
+      const owner = reqs[i]!.owner ?? ANONYMOUS_OWNER;
+      perOwner.set(owner, (perOwner.get(owner) ?? 0) + c.bytes);
+    });
+    for (const [owner, bytes] of perOwner) this.budget.check(owner, bytes);
     const byKey = new Map<string, TaskRecord>();
     return reqs.map((req, i) => {
       const c = checked[i]!;
@@ -199,6 +226,7 @@ export class TaskService {
 
   private create(req: SubmitRequest, checked: Exclude<CheckedSubmit, { existing: TaskRecord }>): TaskRecord {
     const task = newTaskRecord(req, checked, ++this.seq, this.clock.now(), this.options);
+    this.budget.reserve(task.id, req.owner ?? ANONYMOUS_OWNER, checked.bytes);
     this.store.put(task);
     this.counters.submitted++;
     if (this.events.wants('task.queued')) this.events.publish('task.queued', { ...taskFields(task), priority: task.priority }, task);

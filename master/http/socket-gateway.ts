@@ -138,6 +138,7 @@ export class SocketGateway {
           priority: body.priority,
           sessionId,
           secrets: body.api_key ? { provider_api_key: body.api_key } : undefined,
+          owner: principal.id,
         });
         ack({ ok: true, data: taskView(task), ...clientRef(request) });
       } catch (err) {
