@@ -129,6 +129,16 @@ describe('stack.yml provisioning', () => {
     expect(job?.static_configs[0]?.targets).toEqual([`master:${env(stack.services.master!).TASKWIRE_HTTP_PORT}`]);
   });
 
+  it('lets Prometheus scrape a master that has API keys: /metrics is an open route, or the job sends a key', () => {
+    const e = env(stack.services.master!);
+    const cfg = parse(readFileSync(PROMETHEUS_CONFIG, 'utf8')) as { scrape_configs: { job_name: string; authorization?: unknown }[] };
+    const job = cfg.scrape_configs.find((j) => j.job_name === 'taskwire-master');
+    if (e.TASKWIRE_API_KEYS_FILE || e.TASKWIRE_API_KEYS) {
+      const open = (e.TASKWIRE_OPEN_ROUTES ?? '').split(/[\s,]+/);
+      expect(open.includes('/metrics') || job?.authorization !== undefined, 'the scrape would get 401').toBe(true);
+    }
+  });
+
   it('provisions Grafana from the files: datasource at the prometheus service, dashboards where the provider reads them', () => {
     expect(grafana, 'a grafana service').toBeDefined();
     const mounts = new Map(configMounts(grafana!).map((m) => [fileOf(m.source), m.target]));
