@@ -9,7 +9,7 @@
 import type { RequestHandler, Response } from 'express';
 import { TaskwireError } from '../../../common/errors.js';
 import { isProtectedPath } from './open-routes.js';
-import { LOCAL_PRINCIPAL, type Authenticator, type Principal } from './principal.js';
+import { ANONYMOUS_PRINCIPAL, LOCAL_PRINCIPAL, type Authenticator, type Principal } from './principal.js';
 
 const MESSAGE = 'missing or invalid API key (Authorization: Bearer <key>)';
 
@@ -28,11 +28,12 @@ export function authenticateHttp(auth: Authenticator, openRoutes: ReadonlySet<st
       return next();
     }
     if (isProtectedPath(req.path, openRoutes)) return refuseUnauthenticated(req.path, res);
+    res.locals['principal'] = ANONYMOUS_PRINCIPAL; // an open route: never more than the least role
     next();
   };
 }
 
-/** The caller of a request (set by authenticateHttp; local when it did not run, e.g. a router under test). */
+/** The caller of a request (set by authenticateHttp; local when it did not run, e.g. a router mounted alone in a test). */
 export function principalOf(res: Response): Principal {
   return (res.locals['principal'] as Principal | undefined) ?? LOCAL_PRINCIPAL;
 }

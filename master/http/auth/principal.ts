@@ -26,6 +26,9 @@ export interface Principal {
 /** The caller when no API keys are configured (today's behaviour: may do everything). */
 export const LOCAL_PRINCIPAL: Principal = Object.freeze({ id: 'local', role: 'admin', tenant: 'default' });
 
+/** A caller without a key on an open route while keys are configured: the least role. */
+export const ANONYMOUS_PRINCIPAL: Principal = Object.freeze({ id: 'anonymous', role: 'user', tenant: 'default' });
+
 /** Operators and admins see every task and session; users only their own. */
 export function seesAll(p: Principal): boolean {
   return p.role === 'admin' || p.role === 'operator';
