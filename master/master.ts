@@ -225,7 +225,8 @@ export class Master {
     });
 
     const system = systemRoutes({
-      state: () => ({ state: this.state, mqttConnected: this.link?.connected ?? false }),
+      // A store that can no longer keep writes makes /healthz 503 (state store_failed).
+      state: () => ({ state: this.store.failure?.() ? 'store_failed' : this.state, mqttConnected: this.link?.connected ?? false }),
       workersOnline: () => registry.schedulable().length,
       version: VERSION,
       protocol: PROTOCOL_VERSION,

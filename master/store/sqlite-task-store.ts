@@ -10,7 +10,7 @@
  * Live tasks stay in memory; finished ones are read back from disk on demand
  * and deleted after the result TTL.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { initialState, isInitialState, type TaskRecord, type TaskStateField } from '../core/task-record.js';
@@ -20,6 +20,7 @@ import type { TaskStore } from './task-store.js';
 import { Fifo } from '../core/fifo.js';
 import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
+import { StoreFileCheck, StoreUnavailableError } from './store-file-check.js';
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
 
@@ -48,7 +49,13 @@ export interface SqliteTaskStoreOptions {
   maxCachedFinishedBytes?: number;
   /** Rows deleted per pruning transaction (default 5000), so writes are never held up for long. */
   pruneChunkRows?: number;
+  /** How often the database file is checked while idle, ms (default 1000; it is also checked before every acknowledged commit). */
+  fileCheckIntervalMs?: number;
 }
+
+/** Owner-only modes: the database holds the cluster token, the result-token key and every input and result. */
+export const DATA_DIR_MODE = 0o700;
+export const DATA_FILE_MODE = 0o600;
 
 /**
  * A row keeps a task's searchable fields in columns (id, seq, kind, session,
@@ -199,7 +206,10 @@ export class SqliteTaskStore implements TaskStore {
   private waiters: Waiter[] = [];
   /** Waiters of the batch the writer thread is writing now. */
   private inflightWaiters: Waiter[] | undefined;
-  private failure: Error | undefined;
+  private failed: Error | undefined;
+  private readonly fileCheck: StoreFileCheck;
+  private readonly fileTimer: NodeJS.Timeout;
+  private readonly onFatal: ((err: Error) => void) | undefined;
   private readonly writer: SqliteWriter;
   private flushScheduled = false;
   private closed = false;
@@ -227,7 +237,12 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   constructor(options: SqliteTaskStoreOptions) {
-    mkdirSync(dirname(options.path), { recursive: true });
+    const dir = dirname(options.path);
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
+      chmodSync(dir, DATA_DIR_MODE); // whatever the umask
+    }
+    this.onFatal = options.onFatal;
     this.maxCachedFinished = options.maxCachedFinished ?? 10_000;
     this.maxCachedFinishedBytes = options.maxCachedFinishedBytes ?? DEFAULT_CACHE_MAX_BYTES;
     const db = new Database(options.path);
@@ -241,14 +256,11 @@ export class SqliteTaskStore implements TaskStore {
       throw err;
     }
     this.db = db;
-    this.writer = new SqliteWriter(
-      options.path,
-      (err) => {
-        this.failure ??= err;
-        options.onFatal?.(err);
-      },
-      options.pruneChunkRows,
-    );
+    for (const f of [options.path, `${options.path}-wal`, `${options.path}-shm`]) if (existsSync(f)) chmodSync(f, DATA_FILE_MODE);
+    this.fileCheck = new StoreFileCheck(options.path);
+    this.fileTimer = setInterval(() => this.checkFile(), options.fileCheckIntervalMs ?? 1000);
+    this.fileTimer.unref();
+    this.writer = new SqliteWriter(options.path, (err) => this.fail(err.message), options.pruneChunkRows);
     this.stmt = {
       get: db.prepare(`SELECT ${ROW} FROM tasks WHERE id = ?`),
       byIdem: db.prepare(`SELECT ${ROW} FROM tasks WHERE idempotency_key = ?`),
@@ -394,18 +406,43 @@ export class SqliteTaskStore implements TaskStore {
     this.inflightWaiters = waiters;
     this.writer.write(batch, (ack) => {
       if (this.inflightWaiters === waiters) this.inflightWaiters = undefined;
-      if (ack.error) {
-        this.failure ??= new Error(`durable store write failed: ${ack.error}`);
-        for (const w of waiters) w.reject(this.failure);
+      // Acknowledge only what is in the file on disk: a deleted or replaced
+      // file takes the writes without error and loses them.
+      if (!ack.error) this.checkFile();
+      if (ack.error) this.fail(`write failed: ${ack.error}`);
+      if (this.failed) {
+        for (const w of waiters) w.reject(this.failed);
         return;
       }
       for (const w of waiters) w.resolve();
     });
   }
 
+  /** Why the store can no longer keep writes (sticky), or undefined. */
+  failure(): Error | undefined {
+    return this.failed;
+  }
+
+  healthy(): boolean {
+    return this.failed === undefined;
+  }
+
+  private checkFile(): void {
+    if (this.failed || this.closed) return;
+    const problem = this.fileCheck.problem();
+    if (problem) this.fail(problem);
+  }
+
+  private fail(cause: string): void {
+    if (this.failed) return;
+    this.failed = new StoreUnavailableError(cause);
+    clearInterval(this.fileTimer);
+    this.onFatal?.(this.failed);
+  }
+
   /** Resolves once everything put so far is on disk. */
   commit(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => this.afterCommitOr(resolve, reject));
   }
 
@@ -491,6 +528,7 @@ export class SqliteTaskStore implements TaskStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    clearInterval(this.fileTimer);
     if (this.deferTimer) clearTimeout(this.deferTimer);
     this.writeDueStates();
     this.flush();

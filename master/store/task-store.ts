@@ -31,6 +31,12 @@ export interface TaskStore {
   prune(finishedBeforeMs: number): Promise<number>;
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
+  /**
+   * Why the store can no longer keep what it is given (deleted or replaced
+   * file, read-only, I/O error, full disk), or undefined while it can. Once
+   * set it stays set: the master reports unhealthy and refuses submits.
+   */
+  failure?(): Error | undefined;
   close(): Promise<void>;
 }
 
