@@ -14,6 +14,7 @@ import { batchStep, deadlineStep, diagnosticErrorsStep, duplicateStep, echoStep,
 import { cancelStep, capacityStep, heartbeatStep } from './steps/leases.js';
 import { lenientStep, malformedStep, tokenStep } from './steps/robustness.js';
 import { drainStep, lastWillStep, reconnectStep, shutdownStep } from './steps/lifecycle.js';
+import { imageStep } from './steps/images.js';
 
 export const STEPS: readonly Step[] = [
   registrationStep,
@@ -26,6 +27,7 @@ export const STEPS: readonly Step[] = [
   batchStep,
   duplicateStep,
   deadlineStep,
+  imageStep,
   lenientStep,
   malformedStep,
   tokenStep,
