@@ -7,6 +7,7 @@
 import type { MqttClient } from 'mqtt';
 import { TaskwireError } from './errors.js';
 import type { Logger } from './logger.js';
+import { redactUrl } from './redact-url.js';
 
 const AUTH_CODES = new Set([4, 5, 134, 135]);
 
@@ -14,7 +15,8 @@ const AUTH_CODES = new Set([4, 5, 134, 135]);
 export const CREDENTIALS_HINT =
   'set TASKWIRE_CLUSTER_TOKEN to the master\'s cluster token (print it on the master\'s machine with `taskwire token --data-dir <dir>`), or TASKWIRE_MQTT_USERNAME / TASKWIRE_MQTT_PASSWORD for an external broker';
 
-export function waitForFirstConnect(client: MqttClient, url: string, timeoutMs: number, log: Logger, opts: { logRetries?: boolean } = {}): Promise<void> {
+export function waitForFirstConnect(client: MqttClient, rawUrl: string, timeoutMs: number, log: Logger, opts: { logRetries?: boolean } = {}): Promise<void> {
+  const url = redactUrl(rawUrl);
   return new Promise<void>((resolve, reject) => {
     let warned = 0;
     const cleanup = () => {

@@ -41,6 +41,7 @@ import { Authenticator } from './http/auth/principal.js';
 import { systemRoutes } from './http/system-routes.js';
 import { warnIfExposed } from './http/auth/exposure-warning.js';
 import { SessionIds } from './http/auth/session-ids.js';
+import { redactUrl } from '../common/redact-url.js';
 import { createKserveApi } from './http/kserve-api.js';
 import { kserveBackend } from './http/kserve-backend.js';
 
@@ -302,7 +303,7 @@ export class Master {
     this.pruneTimer.start();
     this.monitor.start(o.clusterStatusIntervalMs, (s) => this.link.publishCluster(s));
     this.state = 'running';
-    log.info({ http_port: this.httpPort, grpc_port: this.results.port, mqtt: this.mqttUrl }, 'master running');
+    log.info({ http_port: this.httpPort, grpc_port: this.results.port, mqtt: redactUrl(this.mqttUrl) }, 'master running');
   }
 
   /** Stops everything; idempotent. In-flight tasks stay with their workers. */

@@ -10,6 +10,8 @@ import { type Env, envInt, envSecret, envString, envEnum, parseMqttUrl } from '.
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { DEFAULT_TOPIC_ROOT, ID_PATTERN, assertTopicRoot } from '../common/topics.js';
 
+export { redactUrl } from '../common/redact-url.js';
+
 export interface WorkerOptions {
   /** Unique id (default `<hostname>-<pid>-<random>`); also the MQTT client id. */
   workerId?: string;
@@ -81,17 +83,6 @@ export function brokerUrlFor(master: string, defaultPort: number): string {
   if (!host || /[\s/@]/.test(host)) throw new ConfigError('TASKWIRE_MASTER', `expected host or host:port, got "${master}"`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError('TASKWIRE_MASTER', `not a TCP port in "${master}"`);
   return `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-/** A URL safe to log: the password (and a cluster token in it) replaced by ***. */
-export function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, raw.endsWith('/') ? '/' : '');
-  } catch {
-    return raw.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  }
 }
 
 export function defaultWorkerId(): string {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessGroup, type ManagedProcess, waitForHttp } from '../helpers/processes.js';
 import { linearModel, tempRepo } from '../inference/onnx-fixtures.js';
+import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 import { type MasterProcess, startMasterProcess, workerReady } from '../fault/fault-cluster.js';
 
 const group = new ProcessGroup();
@@ -126,6 +127,23 @@ describe('worker start-up', () => {
     expect(out).not.toContain(token);
     expect(out).toContain('w-mqtt-url:***@127.0.0.1');
   });
+
+  it.skipIf(!mosquittoAvailable() && !process.env.CI)('with an external broker, neither the master nor a worker logs the password in its URL', async () => {
+    const broker = await Mosquitto.start();
+    try {
+      const secret = 's3cret-broker-password';
+      const ext = await startMasterProcess(group, { name: 'master-ext', dataDir: join(dir, 'ext-data'), mqttUrl: `mqtt://taskwire-master:${secret}@127.0.0.1:${broker.port}` });
+      const w = worker('w-ext', ['--mqtt-url', `mqtt://w-ext:${secret}@127.0.0.1:${broker.port}`], {});
+      await workerReady(w);
+      expect(ext.proc.output(500)).toContain('taskwire-master:***@127.0.0.1');
+      expect(ext.proc.output(500)).not.toContain(secret);
+      expect(w.output(500)).not.toContain(secret);
+      await w.stop();
+      await ext.proc.stop();
+    } finally {
+      await broker.stop();
+    }
+  }, 60_000);
 
   it('a worker without the token is refused, says what to do and exits non-zero (no spurious model errors)', async () => {
     const w = worker('w-no-token', ['--master', `127.0.0.1:${mqttPort}`], { TASKWIRE_WORKER_KINDS: '' });
