@@ -2,7 +2,7 @@
 # Generates the Go protobuf + gRPC code of protocol v1 from proto/ into
 # worker/go/gen/taskwirev1 (committed, so that `go install` works; never edit by hand) with Debian's
 # protobuf-compiler, protoc-gen-go and protoc-gen-go-grpc. The .proto files
-# declare no go_package, so it is given with M options (PROTOCOL.md section 19).
+# declare no go_package, so it is given with M options (docs/PROTOCOL.md section 19).
 #   usage: worker/go/gen_stubs.sh [PROTO_DIR] [OUT_DIR]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
