@@ -26,6 +26,15 @@ type ResultServiceClient interface {
 	// Secrets an assignment names in `secret_names` (e.g. a user's API key),
 	// released only to the attempt holding a valid result token.
 	FetchSecrets(ctx context.Context, in *FetchSecretsRequest, opts ...grpc.CallOption) (*FetchSecretsResponse, error)
+	// Blobs (added in v1 as a compatible extension): content-addressed bytes
+	// (images) kept off MQTT. Both calls need the result token of an attempt
+	// that is not finished. FetchBlob streams a blob the task's input names, in
+	// chunks; the first chunk carries content_type and size.
+	FetchBlob(ctx context.Context, in *FetchBlobRequest, opts ...grpc.CallOption) (ResultService_FetchBlobClient, error)
+	// Stores a blob: the first message carries the attempt's identity and the
+	// content type, every message a piece of data. Answers the blob id (sha256
+	// of the bytes, hex); storing the same bytes twice is a no-op.
+	PutBlob(ctx context.Context, opts ...grpc.CallOption) (ResultService_PutBlobClient, error)
 }
 
 type resultServiceClient struct {
@@ -88,6 +97,72 @@ func (c *resultServiceClient) FetchSecrets(ctx context.Context, in *FetchSecrets
 	return out, nil
 }
 
+func (c *resultServiceClient) FetchBlob(ctx context.Context, in *FetchBlobRequest, opts ...grpc.CallOption) (ResultService_FetchBlobClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_ResultService_serviceDesc.Streams[1], "/taskwire.v1.ResultService/FetchBlob", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &resultServiceFetchBlobClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type ResultService_FetchBlobClient interface {
+	Recv() (*BlobChunk, error)
+	grpc.ClientStream
+}
+
+type resultServiceFetchBlobClient struct {
+	grpc.ClientStream
+}
+
+func (x *resultServiceFetchBlobClient) Recv() (*BlobChunk, error) {
+	m := new(BlobChunk)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (c *resultServiceClient) PutBlob(ctx context.Context, opts ...grpc.CallOption) (ResultService_PutBlobClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_ResultService_serviceDesc.Streams[2], "/taskwire.v1.ResultService/PutBlob", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &resultServicePutBlobClient{stream}
+	return x, nil
+}
+
+type ResultService_PutBlobClient interface {
+	Send(*PutBlobChunk) error
+	CloseAndRecv() (*PutBlobResponse, error)
+	grpc.ClientStream
+}
+
+type resultServicePutBlobClient struct {
+	grpc.ClientStream
+}
+
+func (x *resultServicePutBlobClient) Send(m *PutBlobChunk) error {
+	return x.ClientStream.SendMsg(m)
+}
+
+func (x *resultServicePutBlobClient) CloseAndRecv() (*PutBlobResponse, error) {
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	m := new(PutBlobResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // ResultServiceServer is the server API for ResultService service.
 // All implementations must embed UnimplementedResultServiceServer
 // for forward compatibility
@@ -101,6 +176,15 @@ type ResultServiceServer interface {
 	// Secrets an assignment names in `secret_names` (e.g. a user's API key),
 	// released only to the attempt holding a valid result token.
 	FetchSecrets(context.Context, *FetchSecretsRequest) (*FetchSecretsResponse, error)
+	// Blobs (added in v1 as a compatible extension): content-addressed bytes
+	// (images) kept off MQTT. Both calls need the result token of an attempt
+	// that is not finished. FetchBlob streams a blob the task's input names, in
+	// chunks; the first chunk carries content_type and size.
+	FetchBlob(*FetchBlobRequest, ResultService_FetchBlobServer) error
+	// Stores a blob: the first message carries the attempt's identity and the
+	// content type, every message a piece of data. Answers the blob id (sha256
+	// of the bytes, hex); storing the same bytes twice is a no-op.
+	PutBlob(ResultService_PutBlobServer) error
 	mustEmbedUnimplementedResultServiceServer()
 }
 
@@ -116,6 +200,12 @@ func (UnimplementedResultServiceServer) StreamResults(ResultService_StreamResult
 }
 func (UnimplementedResultServiceServer) FetchSecrets(context.Context, *FetchSecretsRequest) (*FetchSecretsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method FetchSecrets not implemented")
+}
+func (UnimplementedResultServiceServer) FetchBlob(*FetchBlobRequest, ResultService_FetchBlobServer) error {
+	return status.Errorf(codes.Unimplemented, "method FetchBlob not implemented")
+}
+func (UnimplementedResultServiceServer) PutBlob(ResultService_PutBlobServer) error {
+	return status.Errorf(codes.Unimplemented, "method PutBlob not implemented")
 }
 func (UnimplementedResultServiceServer) mustEmbedUnimplementedResultServiceServer() {}
 
@@ -192,6 +282,53 @@ func _ResultService_FetchSecrets_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ResultService_FetchBlob_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(FetchBlobRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ResultServiceServer).FetchBlob(m, &resultServiceFetchBlobServer{stream})
+}
+
+type ResultService_FetchBlobServer interface {
+	Send(*BlobChunk) error
+	grpc.ServerStream
+}
+
+type resultServiceFetchBlobServer struct {
+	grpc.ServerStream
+}
+
+func (x *resultServiceFetchBlobServer) Send(m *BlobChunk) error {
+	return x.ServerStream.SendMsg(m)
+}
+
+func _ResultService_PutBlob_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ResultServiceServer).PutBlob(&resultServicePutBlobServer{stream})
+}
+
+type ResultService_PutBlobServer interface {
+	SendAndClose(*PutBlobResponse) error
+	Recv() (*PutBlobChunk, error)
+	grpc.ServerStream
+}
+
+type resultServicePutBlobServer struct {
+	grpc.ServerStream
+}
+
+func (x *resultServicePutBlobServer) SendAndClose(m *PutBlobResponse) error {
+	return x.ServerStream.SendMsg(m)
+}
+
+func (x *resultServicePutBlobServer) Recv() (*PutBlobChunk, error) {
+	m := new(PutBlobChunk)
+	if err := x.ServerStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 var _ResultService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "taskwire.v1.ResultService",
 	HandlerType: (*ResultServiceServer)(nil),
@@ -209,6 +346,16 @@ var _ResultService_serviceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "StreamResults",
 			Handler:       _ResultService_StreamResults_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "FetchBlob",
+			Handler:       _ResultService_FetchBlob_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "PutBlob",
+			Handler:       _ResultService_PutBlob_Handler,
 			ClientStreams: true,
 		},
 	},
