@@ -41,7 +41,7 @@ interface BatchJson {
   id: string;
   status: string;
   counts: Record<string, number>;
-  images: { name: string; status: string; output_blob: string | null; bytes: number | null; width: number | null; worker_id: string | null; ms: number | null; cached: boolean; task_id: string | null; error: { code: string; message: string } | null }[];
+  images: { name: string; status: string; attempts: number; output_blob: string | null; bytes: number | null; width: number | null; worker_id: string | null; ms: number | null; cached: boolean; task_id: string | null; error: { code: string; message: string } | null }[];
 }
 
 async function settled(id: string): Promise<BatchJson> {
@@ -174,6 +174,13 @@ describe('image batches', () => {
     expect(done.status).toBe('failed');
     expect(done.counts).toMatchObject({ succeeded: 1, failed: 1 });
     expect(done.images[1]!.error?.code).toBe('BAD_INPUT');
+    // Retry: only the failed image runs again (a new task); the succeeded one keeps its task.
+    const retry = await fetch(`${m.httpUrl}/api/v1/batches/${done.id}/retry`, { method: 'POST' });
+    expect(retry.status).toBe(202);
+    const retried = await settled(done.id);
+    expect(retried.images[0]).toMatchObject({ status: 'succeeded', task_id: done.images[0]!.task_id, attempts: 1 });
+    expect(retried.images[1]).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(retried.images[1]!.task_id).not.toBe(done.images[1]!.task_id);
     // Still serving: another image goes through.
     const next = await settled(((await (await postImages([{ name: 'after.png', data: await png(120, 90, 5) }], CHAIN)).json()) as BatchJson).id);
     expect(next.status).toBe('succeeded');
