@@ -20,7 +20,8 @@ function componentTables(): { dir: string; names: string[] }[] {
     if (!dir) continue;
     const names: string[] = [];
     for (const row of part.matchAll(/^\| ([^|]+) \|/gm)) {
-      for (const m of row[1]!.matchAll(/`([A-Za-z0-9_./-]+)`/g)) names.push(m[1]!);
+      // file and folder names only (other tables of the section list event types and the like)
+      for (const m of row[1]!.matchAll(/`([A-Za-z0-9_./-]+)`/g)) if (/\.[a-z]+$|\/$/.test(m[1]!) && !/^(task|worker)\./.test(m[1]!)) names.push(m[1]!);
     }
     if (names.length > 0) out.push({ dir, names });
   }
