@@ -17,7 +17,7 @@ import { Master } from '../master/master.js';
 import { masterOptionsFromEnv, type MasterOptions } from '../master/config.js';
 import { Worker } from '../worker/worker.js';
 import { redactUrl, resolveWorkerOptions, workerOptionsFromEnv, type WorkerOptions } from '../worker/config.js';
-import { LocalWorkers } from './local-workers.js';
+import { LocalWorkers, watchParent } from './local-workers.js';
 import { handlersFromEnv, startHandlersInBackground } from './worker-handlers.js';
 import { findLocalClusterToken, isLoopbackUrl } from '../worker/local-token.js';
 import { eventsCommand } from './events-command.js';
@@ -192,6 +192,12 @@ async function runWorker(flags: {
   });
   startHandlersInBackground(handlers, worker.log);
   onSignals(() => worker.close(), worker.options.shutdownGraceMs + 15_000);
+  // A local worker of `taskwire start` ends with its master (also after kill -9).
+  watchParent(env, (why) => {
+    worker.log.warn({ reason: why }, 'local worker exiting: its master is gone');
+    setTimeout(() => process.exit(1), 5000).unref();
+    void worker.close(0).finally(() => process.exit(0));
+  });
 }
 
 async function health(opts: { url?: string; file?: string; maxAgeMs: number; json: boolean }): Promise<void> {
