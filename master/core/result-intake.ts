@@ -112,24 +112,32 @@ export class ResultIntake {
     if (task.status === 'queued') return this.reject('attempt already ended by the master', r);
     if (r.outcome === 'TASK_OUTCOME_UNSPECIFIED') return this.reject('result has no outcome', r);
     const u = r.usage;
-    const base = {
-      type: 'final' as const,
+    const usage = u && (u.total_tokens || u.prompt_tokens || u.completion_tokens) ? { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens } : null;
+    const startedAtMs = Number(r.started_at_ms) || null;
+    let outcome: 'succeeded' | 'cancelled' | 'failed' = 'failed';
+    let error: { code: string; message: string } | null = null;
+    let retryable = false;
+    if (r.outcome === 'TASK_OUTCOME_SUCCEEDED') outcome = 'succeeded';
+    else if (r.outcome === 'TASK_OUTCOME_CANCELLED') {
+      outcome = 'cancelled';
+      error = { code: r.error?.code || 'CANCELLED', message: r.error?.message || 'cancelled' };
+    } else {
+      const code = r.error?.code || 'FAILED';
+      retryable = Boolean(r.error?.retryable) || MASTER_RETRYABLE.has(code);
+      error = { code, message: r.error?.message || 'failed' };
+    }
+    // One literal of one shape (no spreads: this runs once per task).
+    return this.accept({
+      type: 'final',
       task,
       workerId: r.worker_id,
-      startedAtMs: Number(r.started_at_ms) || null,
-      usage: u && (u.total_tokens || u.prompt_tokens || u.completion_tokens) ? { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens } : null,
-    };
-    switch (r.outcome) {
-      case 'TASK_OUTCOME_SUCCEEDED':
-        return this.accept({ ...base, outcome: 'succeeded', retryable: false, result: r.output ? fromValue(r.output) : null, error: null });
-      case 'TASK_OUTCOME_CANCELLED':
-        return this.accept({ ...base, outcome: 'cancelled', retryable: false, result: null, error: { code: r.error?.code || 'CANCELLED', message: r.error?.message || 'cancelled' } });
-      default: {
-        const code = r.error?.code || 'FAILED';
-        const retryable = Boolean(r.error?.retryable) || MASTER_RETRYABLE.has(code);
-        return this.accept({ ...base, outcome: 'failed', retryable, result: null, error: { code, message: r.error?.message || 'failed' } });
-      }
-    }
+      outcome,
+      retryable,
+      result: outcome === 'succeeded' && r.output ? fromValue(r.output) : null,
+      error,
+      startedAtMs,
+      usage,
+    });
   }
 
   /** Secrets for the current attempt of a task, if the token is valid. */

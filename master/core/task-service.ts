@@ -229,7 +229,9 @@ export class TaskService {
     this.budget.reserve(task.id, req.owner ?? ANONYMOUS_OWNER, checked.bytes);
     this.store.put(task);
     this.counters.submitted++;
-    if (this.events.wants('task.queued')) this.events.publish('task.queued', { ...taskFields(task), priority: task.priority }, task);
+    if (this.events.wants('task.queued')) {
+      this.events.publish('task.queued', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, priority: task.priority }, task);
+    }
     this.enqueue(task);
     return task;
   }
@@ -348,7 +350,9 @@ export class TaskService {
         secret_names: task.secrets ? Object.keys(task.secrets) : [],
         stream: task.stream,
       });
-      if (this.events.wants('task.assigned')) this.events.publish('task.assigned', { ...taskFields(task), worker_id: worker.id }, task);
+      if (this.events.wants('task.assigned')) {
+        this.events.publish('task.assigned', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, worker_id: worker.id }, task);
+      }
       if (++n >= MAX_ASSIGNMENTS_PER_ROUND) {
         this.kick(); // more next turn
         break;
