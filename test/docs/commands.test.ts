@@ -55,6 +55,10 @@ const RULES: Rule[] = [
     match: /^TASKWIRE_CLUSTER_TOKEN=<token> npx taskwire worker --master <master-host>\[:<mqtt-port>\]$/,
     expect: /"msg":"worker online"/,
   },
+  { match: /^curl -N /, codes: [28] }, // a stream: cut after 3 s (curl's exit 28); it must answer, not fail
+  { match: /^curl '[^']*\/api\/v1\/events\?follow=false/, expect: /"events":\[[\s\S]*"last_id"/ },
+  { match: /^taskwire events --follow /, codes: [0, 124, 130, 143] },
+  { match: /^taskwire events --task <task-id>$/ },
   // --- cannot run here, and why ----------------------------------------------------------------
   { match: /^npm test$/, skip: 'the test suite itself' },
   { match: /^npm install && npm start$/, skip: 'installs, builds and starts on the default ports; this test runs the same `taskwire start` on free ports' },
@@ -66,6 +70,7 @@ const RULES: Rule[] = [
   { match: /^(GEMINI_API_KEY|OPENAI_BASE_URL|OPENAI_API_KEY)=\S+ .*taskwire worker$/, skip: 'needs an LLM provider (an API key or a model server)' },
   { match: /^taskwire worker$/, skip: 'an llm worker needs a provider or a local Ollama (test/e2e-llm runs one against a local provider)' },
   { match: /gateway-bench/, skip: 'a benchmark (minutes of CPU); npm run bench' },
+  { match: /^TASKWIRE_PLACEMENT=\S+ taskwire master$/, skip: 'starts another master on the default ports (test/integration/placement.test.ts covers the strategies)' },
   { match: /^mosquitto_pub .*\/control /, skip: "publishing control commands needs the master's MQTT credentials (anonymous clients are read-only)" },
 ];
 
@@ -92,12 +97,15 @@ function rewrite(text: string): string {
   let t = text
     .replace(/(^|[|;&]\s*|\$\(|=\S+ )npx taskwire /g, `$1${cli} `)
     .replace(/^taskwire /, `${cli} `)
-    .replace(/localhost:8080/g, `127.0.0.1:${http}`)
+    .replace(/(localhost|127\.0\.0\.1):8080/g, `127.0.0.1:${http}`)
+    .replace(/^curl -N /, 'curl -sS --max-time 3 -N ')
+    .replace(/<task-id>/g, `$(${cli} submit echo --text x --no-wait)`)
     .replace(/<id>/g, `$(${cli} submit sleep '{"ms": 30000}' --no-wait)`)
     .replace(/<token>/g, `$(${cli} token)`)
     .replace(/<master-host>\[:<mqtt-port>\]/g, `127.0.0.1:${mqtt}`);
   if (/^mosquitto_sub /.test(t)) t = `${t.replace(/^mosquitto_sub /, `mosquitto_sub -p ${mqtt} -W 3 `)}`;
   // A long-running worker: run it for a while, then SIGINT (a graceful stop exits 0).
+  if (/ events --follow /.test(t)) t = t.replace(`${cli} events`, `timeout -s INT 3 ${cli} events`);
   if (/ worker --master /.test(t)) t = t.replace(`${cli} worker`, `timeout --preserve-status -s INT 12 ${cli} worker`);
   return t;
 }
