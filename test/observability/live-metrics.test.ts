@@ -57,6 +57,8 @@ interface PromResult {
 let cluster: TestCluster;
 let provider: FakeOpenAiProvider | undefined;
 let repo: TempRepo | undefined;
+/** Set when a test stopped the cluster itself (the last one stops the master). */
+let clusterClosed = false;
 let metricsText = '';
 
 async function scrape(): Promise<string> {
@@ -136,7 +138,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await cluster?.close();
+  if (!clusterClosed) await cluster?.close();
   await provider?.close();
   await repo?.remove();
 });
@@ -262,14 +264,18 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the running master',
     }
   });
 
-  it('turns TaskwireNoWorkerOnline pending once the workers leave (runs last: stops the workers)', async () => {
-    await Promise.all(cluster.workers.map((w) => w.close(0)));
-    const state = async () => {
+  it('turns TaskwireNoWorkerOnline pending once the workers leave, then TaskwireMasterDown once the master stops (runs last)', async () => {
+    const state = async (name: string) => {
       const body = (await (await fetch(`${base}/api/v1/rules?type=alert`)).json()) as { data: { groups: { rules: { name: string; state: string }[] }[] } };
-      return body.data.groups.flatMap((g) => g.rules).find((r) => r.name === 'TaskwireNoWorkerOnline')?.state;
+      return body.data.groups.flatMap((g) => g.rules).find((r) => r.name === name)?.state;
     };
-    await waitFor(async () => (await state()) === 'pending', 'TaskwireNoWorkerOnline pending', 20_000, 250);
-  }, 30_000);
+    expect(await state('TaskwireMasterDown')).toBe('inactive');
+    await Promise.all(cluster.workers.map((w) => w.close(0)));
+    await waitFor(async () => (await state('TaskwireNoWorkerOnline')) === 'pending', 'TaskwireNoWorkerOnline pending', 20_000, 250);
+    clusterClosed = true;
+    await cluster.master.close();
+    await waitFor(async () => (await state('TaskwireMasterDown')) === 'pending', 'TaskwireMasterDown pending', 20_000, 250);
+  }, 45_000);
 });
 
 describe.runIf(!prometheusBin)('a real Prometheus scraping the running master', () => {
