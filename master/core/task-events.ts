@@ -114,14 +114,20 @@ export class TaskEvents {
   }
 
   /**
-   * Stamps the event (seq, ts, tenant) and delivers it to the subscribers of
+   * Stamps the body in place as the event (seq, ts, tenant, type; the
+   * publisher hands over a fresh object) and delivers it to the subscribers of
    * its type, in subscription order. A throwing subscriber does not stop the
    * others or the publisher.
    */
   publish<T extends TaskEventType>(type: T, body: TaskEventBodies[T], subject: EventSubject<T>): void {
     const listeners = this.listeners.get(type)!;
     if (listeners.length === 0) return;
-    const event = { seq: ++this.seq, ts: this.now(), tenant: DEFAULT_TENANT, type, ...body } as TaskEventOf<T>;
+    // The body becomes the event (stamped in place: no copy per event); publishers pass a fresh literal.
+    const event = body as TaskEventOf<T>;
+    event.seq = ++this.seq;
+    event.ts = this.now();
+    event.tenant = DEFAULT_TENANT;
+    event.type = type;
     for (const l of listeners) {
       try {
         (l as unknown as TaskEventListener<T>)(event, subject);
