@@ -37,7 +37,9 @@ describe('MQTT authentication and ACLs on the embedded broker', () => {
   it('a worker may not read another worker\'s tasks nor write another worker\'s status', async () => {
     const victim = c.workers[0]!;
     const id = uniqueId('rogue');
-    const rogue = await mqtt.connectAsync(c.mqttUrl, { ...opts, clientId: id, username: id, password: c.master.clusterToken });
+    // (with a Last Will on its own status topic: a worker without one is refused, see test/interop/mqtt-hardening.test.ts)
+    const will = { topic: topics.workerStatus(id), payload: Buffer.from(JSON.stringify({ worker_id: id, state: 'WORKER_STATE_OFFLINE' })), qos: 1 as const, retain: true };
+    const rogue = await mqtt.connectAsync(c.mqttUrl, { ...opts, clientId: id, username: id, password: c.master.clusterToken, will });
     clients.push(rogue);
     // SUBACK 0x80 for the other worker's topics (mqtt.js reports it as an error carrying the SUBACK)
     const err = (await rogue.subscribeAsync([topics.workerTasks(victim.id), topics.workerControl(victim.id), topics.workerTasks(id)], { qos: 1 }).then(
