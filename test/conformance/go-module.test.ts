@@ -39,6 +39,14 @@ describe('the Go worker module', () => {
     for (const f of files) expect(readFileSync(join(committed, f), 'utf8'), f).toBe(readFileSync(join(out, f), 'utf8'));
   });
 
+  it.skipIf(missing !== undefined)(`go install builds the taskwire-worker command from the module cache alone${missing ? ` (skipped: ${missing})` : ''}`, () => {
+    const bin = join(temp, 'bin');
+    execFileSync('go', ['install', '.'], { cwd: GO_WORKER_DIR, env: { ...GO_OFFLINE_ENV, GOBIN: bin }, stdio: 'pipe', timeout: 240_000 });
+    const r = spawnSync(join(bin, 'taskwire-worker'), [], { env: { PATH: process.env['PATH'] ?? '', TASKWIRE_WORKER_CAPACITY: '0' }, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/TASKWIRE_WORKER_CAPACITY: must be from 1 to 10000, got 0/);
+  }, 250_000);
+
   it.skipIf(missing !== undefined)(`go vet passes with the module cache alone${missing ? ` (skipped: ${missing})` : ''}`, () => {
     const r = spawnSync('go', ['vet', './...'], { cwd: GO_WORKER_DIR, env: GO_OFFLINE_ENV, encoding: 'utf8', timeout: 240_000 });
     expect(r.stdout + r.stderr).toBe('');
