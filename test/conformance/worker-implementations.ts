@@ -43,7 +43,7 @@ export function pythonMissing(): string | undefined {
  * The environment the Go worker is built in at test time: the module cache
  * only (.ci/run downloads the modules of worker/go/go.sum beforehand).
  */
-export const GO_OFFLINE_ENV = { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=readonly' };
+export const GO_OFFLINE_ENV = { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=readonly -buildvcs=false' };
 
 export function goMissing(): string | undefined {
   if (!existsSync(join(GO_WORKER_DIR, 'go.mod'))) return 'no Go worker module in this repo (worker/go/go.mod)';
