@@ -40,6 +40,9 @@ export const BROKER_DEFAULTS = {
   connectTimeoutMs: 5000,
 } as const;
 
+/** Worker ids remembered as reserved (a token holder registering ids cannot grow it without bound). */
+const MAX_REMEMBERED_WORKER_IDS = 100_000;
+
 /** Why the broker refused a connection (the counter label). */
 export type RefusalReason = 'bad_credentials' | 'packet_too_large' | 'reserved_client_id' | 'client_id_takeover' | 'no_will';
 
@@ -95,7 +98,7 @@ export class EmbeddedBroker {
       if (identity && !refusal) {
         identities.set(client, identity);
         if (identity.role === 'master') self.masterIds.add(client.id);
-        if (identity.role === 'worker') self.workerIds.add(client.id);
+        if (identity.role === 'worker') self.rememberWorker(client.id);
         done(null, true);
         return;
       }
@@ -158,6 +161,13 @@ export class EmbeddedBroker {
       socket.destroy();
       return undefined;
     };
+  }
+
+  /** Remembers a worker id (reserved from read-only clients), bounded: the oldest is forgotten first. */
+  private rememberWorker(id: string): void {
+    this.workerIds.delete(id);
+    this.workerIds.add(id);
+    if (this.workerIds.size > MAX_REMEMBERED_WORKER_IDS) this.workerIds.delete(this.workerIds.values().next().value!);
   }
 
   /** Why this identity may not use its client id now, or undefined. */
