@@ -9,7 +9,8 @@ import { type Env, assertPort, envInt, envSecret, envString, envEnum, parseMqttU
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { DEFAULT_TOPIC_ROOT, assertTopicRoot, ID_PATTERN } from '../common/topics.js';
 import type { AnonymousRead } from './transport/broker-policy.js';
-import { DEFAULT_PLACEMENT, hasPlacement, placementNames } from './scheduling/placement/placement-registry.js';
+import { DEFAULT_PLACEMENT } from './scheduling/placement/placement-registry.js';
+import { parsePlacementSpec } from './scheduling/placement/placement-router.js';
 
 export interface MasterOptions {
   /** Unique id of this master (default `master-<hostname>`). */
@@ -55,7 +56,19 @@ export interface MasterOptions {
   dataDir?: string;
   /** Finished tasks and their results are kept this long (default 7 days). */
   resultTtlMs?: number;
-  /** Worker choice: a registered placement strategy by name (`TASKWIRE_PLACEMENT`, default `least-loaded`). */
+  /**
+   * Bytes of task input one caller (principal) may have unfinished, queued or
+   * running (default 256 MiB, `TASKWIRE_MAX_UNFINISHED_BYTES`); more is refused with 429.
+   * All callers together may hold four times that.
+   */
+  maxUnfinishedBytes?: number;
+  /** How long the event API keeps events (default 24 h, `TASKWIRE_EVENTS_RETENTION_MS`). */
+  eventRetentionMs?: number;
+  /**
+   * Worker choice (`TASKWIRE_PLACEMENT`, default `least-loaded`): a registered
+   * placement strategy by name, or per kind / model:
+   * `llm=affinity,infer:resnet=least-latency,default=p2c`.
+   */
   placement?: string;
   /** Shared secret workers present as MQTT password (username = worker id). Default: generated and kept in the store. */
   clusterToken?: string;
@@ -128,6 +141,8 @@ export const MASTER_DEFAULTS = {
   cancelGraceMs: 5000,
   dataDir: '',
   resultTtlMs: 7 * 24 * 3600_000,
+  eventRetentionMs: 24 * 3600_000,
+  maxUnfinishedBytes: 256 * 1024 * 1024,
   placement: DEFAULT_PLACEMENT as string,
   workerPasswords: {} as Record<string, string>,
   anonymousRead: 'off' as AnonymousRead,
@@ -146,7 +161,7 @@ export const MASTER_DEFAULTS = {
 } as const;
 
 function placementName(name: string, v: string): string {
-  if (!hasPlacement(v)) throw new ConfigError(name, `unknown placement strategy "${v.slice(0, 64)}" (known: ${placementNames().join(', ')})`);
+  parsePlacementSpec(v, name); // throws a ConfigError naming the variable
   return v;
 }
 
@@ -192,6 +207,8 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     cancelGraceMs: positiveInt('TASKWIRE_CANCEL_GRACE_MS', o.cancelGraceMs, 0),
     dataDir: o.dataDir,
     resultTtlMs: positiveInt('TASKWIRE_RESULT_TTL_MS', o.resultTtlMs, 1000),
+    eventRetentionMs: positiveInt('TASKWIRE_EVENTS_RETENTION_MS', o.eventRetentionMs, 1000),
+    maxUnfinishedBytes: positiveInt('TASKWIRE_MAX_UNFINISHED_BYTES', o.maxUnfinishedBytes, 1024),
     placement: placementName('TASKWIRE_PLACEMENT', o.placement),
     clusterToken: options.clusterToken,
     workerPasswords: o.workerPasswords,
@@ -252,6 +269,8 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     observerPassword: await envSecret(env, 'TASKWIRE_OBSERVER_PASSWORD'),
     anonymousRead: envEnum(env, 'TASKWIRE_MQTT_ANONYMOUS_READ', ['off', 'localhost', 'any'] as const),
     resultTtlMs: envInt(env, 'TASKWIRE_RESULT_TTL_MS', { min: 1000 }),
+    eventRetentionMs: envInt(env, 'TASKWIRE_EVENTS_RETENTION_MS', { min: 1000 }),
+    maxUnfinishedBytes: envInt(env, 'TASKWIRE_MAX_UNFINISHED_BYTES', { min: 1024, max: Number.MAX_SAFE_INTEGER }),
     placement: (() => {
       const p = envString(env, 'TASKWIRE_PLACEMENT');
       return p === undefined ? undefined : placementName('TASKWIRE_PLACEMENT', p);

@@ -17,6 +17,10 @@ import { ClusterPolicy, type BrokerPolicy } from './transport/broker-policy.js';
 import { ClusterMonitor } from './observability/cluster-monitor.js';
 import { HttpServer } from './http/http-server.js';
 import { restApi } from './http/rest-api.js';
+import { eventRoutes } from './http/event-routes.js';
+import { EventLog } from './events/event-log.js';
+import { MemoryEventOutbox } from './events/event-outbox.js';
+import { SqliteEventOutbox } from './events/sqlite-event-outbox.js';
 import { SocketGateway } from './http/socket-gateway.js';
 import { MasterLink } from './transport/master-link.js';
 import { MasterMetrics } from './observability/metrics.js';
@@ -34,7 +38,7 @@ import { TaskWatchers } from './core/task-watchers.js';
 import { ResultIntake } from './core/result-intake.js';
 import { MetricObserver } from './observability/metric-observer.js';
 import { PruneTimer } from './store/prune-timer.js';
-import { createPlacement } from './scheduling/placement/placement-registry.js';
+import { feedPlacement, parsePlacementSpec, PlacementRouter } from './scheduling/placement/placement-router.js';
 import { gatewayTasks } from './http/gateway-tasks.js';
 import { createOpenAiGateway } from './http/openai-gateway.js';
 import { Authenticator } from './http/auth/principal.js';
@@ -84,6 +88,8 @@ export class Master {
   readonly topics: Topics;
   readonly registry: WorkerRegistry;
   readonly tasks: TaskService;
+  /** Worker choice per kind and model, changeable at run time. */
+  readonly placement: PlacementRouter;
   readonly metrics = new MasterMetrics();
   readonly monitor: ClusterMonitor;
   readonly watchers: TaskWatchers;
@@ -95,6 +101,8 @@ export class Master {
   readonly log: Logger;
   private readonly logStream: MqttLogStream | undefined;
   private readonly pruneTimer: PruneTimer;
+  /** The durable, resumable event stream (GET /api/v1/events). */
+  readonly eventLog: EventLog;
 
   private constructor(
     readonly options: ResolvedMasterOptions,
@@ -107,6 +115,7 @@ export class Master {
     this.logStream = logger.mqtt;
     this.topics = new Topics(options.topicRoot);
     this.registry = new WorkerRegistry(clock);
+    this.placement = new PlacementRouter(parsePlacementSpec(options.placement));
     this.tasks = new TaskService(store, this.registry, new ResultTokens(options.resultSecret), clock, this.log, {
       maxAttempts: options.maxAttempts,
       taskTimeoutMs: options.taskTimeoutMs,
@@ -117,7 +126,16 @@ export class Master {
       retryBaseMs: options.retryBaseMs,
       retryMaxMs: options.retryMaxMs,
       cancelGraceMs: options.cancelGraceMs,
-    }, { placement: createPlacement(options.placement, {}, 'TASKWIRE_PLACEMENT') });
+      payloadBudget: { maxBytesPerOwner: options.maxUnfinishedBytes, maxBytesTotal: options.maxUnfinishedBytes * 4 },
+    }, { placement: this.placement });
+    feedPlacement(this.tasks.events, this.placement);
+    this.eventLog = new EventLog(
+      this.tasks.events,
+      options.dataDir ? new SqliteEventOutbox(join(options.dataDir, 'events.db')) : new MemoryEventOutbox(),
+      this.log,
+      () => clock.now(),
+      { retentionMs: options.eventRetentionMs },
+    );
     this.intake = new ResultIntake(this.tasks);
     this.metricObserver = new MetricObserver({
       metrics: this.metrics,
@@ -237,6 +255,7 @@ export class Master {
     // One principal for every surface: REST, gateway, KServe, /metrics, Socket.IO.
     const auth = new Authenticator(o.apiKeys);
     const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
+    rest.use(eventRoutes(this.eventLog));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     this.http = HttpServer.create({
       host: o.httpHost,
@@ -322,6 +341,7 @@ export class Master {
       ['mqtt', this.link ? () => this.link.close() : undefined],
       ['grpc', this.results ? () => this.results.close() : undefined],
       ['broker', this.broker ? () => this.broker!.close() : undefined],
+      ['events', () => this.eventLog.close()],
       ['store', () => this.store.close()],
       ['blobs', this.blobs && !this.options.dataDir ? () => this.blobs.destroy() : undefined],
     ];

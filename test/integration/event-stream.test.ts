@@ -72,7 +72,7 @@ describe('event stream API', () => {
     // disconnect, miss some, resume
     const lastSeen = ids.at(-1)!;
     await all.close();
-    const missed = [];
+    const missed: { id: string }[] = [];
     for (let i = 0; i < 5; i++) missed.push(await runTask(c.httpUrl, { kind: 'echo', input: { text: `m${i}` } }));
     const resumed = follow(`${c.httpUrl}/api/v1/events`, { 'last-event-id': String(lastSeen) });
     cleanup.push(() => resumed.close());
