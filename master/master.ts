@@ -219,7 +219,7 @@ export class Master {
           observerPassword: o.observerPassword,
           anonymousRead: o.anonymousRead,
         });
-      this.broker = await EmbeddedBroker.create({ host: o.bindHost, port: o.mqttPort, policy, log });
+      this.broker = await EmbeddedBroker.create({ host: o.bindHost, port: o.mqttPort, policy, log, onRefusal: (reason) => this.metrics.mqttRefusals.inc({ reason }) });
       this.mqttUrl = `mqtt://127.0.0.1:${this.broker.port}`;
     }
     this.blobs = new BlobStore({ dir: o.dataDir ? join(o.dataDir, 'blobs') : '', maxBytes: o.maxBlobBytes });

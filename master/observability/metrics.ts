@@ -35,6 +35,12 @@ export class MasterMetrics {
     labelNames: ['boundary'],
     registers: [this.registry],
   });
+  readonly mqttRefusals = new Counter({
+    name: 'taskwire_mqtt_refused_connections_total',
+    help: 'Connections the embedded MQTT broker refused, by reason (bad_credentials, packet_too_large, reserved_client_id, client_id_takeover, no_will)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly queued = new Gauge({ name: 'taskwire_tasks_queued', help: 'Tasks waiting for a worker', registers: [this.registry] });
   readonly running = new Gauge({ name: 'taskwire_tasks_running', help: 'Tasks assigned or running', registers: [this.registry] });
   readonly workers = new Gauge({ name: 'taskwire_workers', help: 'Workers by state', labelNames: ['state'], registers: [this.registry] });

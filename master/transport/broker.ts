@@ -32,6 +32,8 @@ export interface EmbeddedBrokerOptions {
   maxConnectBytes?: number;
   /** CONNECT must arrive this soon after the TCP connection opens (default 5 s). */
   connectTimeoutMs?: number;
+  /** Called for every refused connection (the master counts them in a metric). */
+  onRefusal?: (reason: RefusalReason) => void;
 }
 
 export const BROKER_DEFAULTS = {
@@ -66,7 +68,13 @@ export class EmbeddedBroker {
     readonly aedes: Aedes,
     private readonly server: Server,
     private readonly log: Logger,
+    private readonly onRefusal?: (reason: RefusalReason) => void,
   ) {}
+
+  private refused(reason: RefusalReason): void {
+    this.refusals[reason]++;
+    this.onRefusal?.(reason);
+  }
 
   static async create(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
     const { policy, log } = options;
@@ -81,7 +89,7 @@ export class EmbeddedBroker {
       const client = aedes.handle(socket) as Client & { _parser?: { parse(buf: Buffer): unknown } };
       broker?.guard(client, socket, limits);
     });
-    broker = new EmbeddedBroker(aedes, server, log);
+    broker = new EmbeddedBroker(aedes, server, log, options.onRefusal);
     const self = broker;
     const identities = broker.identities;
     aedes.authenticate = (client, username, password, done) => {
@@ -103,7 +111,7 @@ export class EmbeddedBroker {
         return;
       }
       const r = refusal ?? { reason: 'bad_credentials' as const, why: 'bad credentials' };
-      self.refusals[r.reason]++;
+      self.refused(r.reason);
       log.warn({ client_id: client.id.slice(0, 128), username: username?.slice(0, 128), remote: remoteAddress, reason: r.reason }, `MQTT client refused: ${r.why}`);
       const returnCode = r.reason === 'bad_credentials' ? 4 : r.reason === 'reserved_client_id' || r.reason === 'client_id_takeover' ? 2 : 5;
       const err = Object.assign(new Error(r.why), { returnCode });
@@ -156,7 +164,7 @@ export class EmbeddedBroker {
       const err = packets.feed(buf);
       if (!err) return parse(buf);
       refused = true;
-      this.refusals.packet_too_large++;
+      this.refused('packet_too_large');
       this.log.warn({ client_id: client.id?.slice(0, 128), remote: socket.remoteAddress, announced: err.announced, limit: err.limit }, 'MQTT connection closed: packet too large');
       socket.destroy();
       return undefined;

@@ -17,7 +17,7 @@ import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../../master/transpo
 import { ClusterPolicy, type ClusterPolicyOptions } from '../../master/transport/broker-policy.js';
 import { MasterLink } from '../../master/transport/master-link.js';
 import { PacketGuard } from '../../master/transport/packet-guard.js';
-import { waitFor } from '../helpers/cluster.js';
+import { startCluster, waitFor } from '../helpers/cluster.js';
 
 const topics = new Topics(DEFAULT_TOPIC_ROOT);
 const { logger: log } = createLogger({ source: 'test', destination: false });
@@ -237,6 +237,24 @@ describe('kind names in worker status', () => {
       expect(ok).toEqual(['w-k']);
     } finally {
       await link.close();
+    }
+  });
+});
+
+describe('refusals are counted', () => {
+  it('the master exports taskwire_mqtt_refused_connections_total by reason', async () => {
+    const c = await startCluster({ workers: 1, master: { anonymousRead: 'off' } });
+    try {
+      const b = c.master.broker!;
+      expect(typeof (await login(b, { clientId: 'nobody-1' }))).toBe('string'); // anonymous, off
+      const workerId = c.workers[0]!.id;
+      expect(typeof (await login(b, { clientId: workerId, username: workerId, password: c.master.clusterToken, will: true }))).toBe('string'); // take-over
+      const text = await fetch(`${c.httpUrl}/metrics`).then((r) => r.text());
+      expect(text).toMatch(/taskwire_mqtt_refused_connections_total\{reason="bad_credentials"\} 1/);
+      expect(text).toMatch(/taskwire_mqtt_refused_connections_total\{reason="client_id_takeover"\} 1/);
+      expect(c.master.registry.get(workerId)!.state).toBe('online');
+    } finally {
+      await c.close();
     }
   });
 });
