@@ -13,8 +13,9 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { initialState, isInitialState, type TaskRecord, type TaskStateField } from '../core/task-record.js';
-import { requirementKey } from '../../common/task-kinds.js';
+import type { TaskRecord } from '../core/task-record.js';
+import { deserialize, ROW, type Row, serializeFixed, serializeState } from './sqlite-rows.js';
+import { migrate, SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteWriter, type WriteBatch } from './sqlite-writer.js';
 import type { TaskStore } from './task-store.js';
 import { Fifo } from '../core/fifo.js';
@@ -57,136 +58,7 @@ export interface SqliteTaskStoreOptions {
 export const DATA_DIR_MODE = 0o700;
 export const DATA_FILE_MODE = 0o600;
 
-/**
- * A row keeps a task's searchable fields in columns (id, seq, kind, session,
- * idempotency key, created, and the state: status, attempt, worker, assigned,
- * finished; always current, also after a state-only write) and the rest in
- * two JSON columns: `record`, the fields fixed at submit (written once: a
- * large input is never re-serialized), and `state`, the other changing fields
- * (NULL while the task is as submitted; null/false/0 values left out). The
- * JSON repeats nothing the columns hold: a smaller row is a cheaper write.
- * Secrets, the result token and the lease are never stored. (Object literals,
- * not loops over field names: this runs on the master's hot path.)
- */
-type ColumnField = 'id' | 'seq' | 'kind' | 'sessionId' | 'idempotencyKey' | 'createdAtMs' | 'status' | 'attempt' | 'workerId' | 'assignedAtMs' | 'finishedAtMs';
-type FixedField = 'input' | 'priority' | 'requirement' | 'stream' | 'timeoutMs' | 'queueTimeoutMs' | 'heartbeatTimeoutMs' | 'maxAttempts';
-type StateJsonField = Exclude<TaskStateField, ColumnField>;
-/** Derived on read (`key`) or never stored. */
-type NotStored = 'key' | 'secrets' | 'token' | 'leaseUntilMs';
-// Compile-time check: every field of a task is stored somewhere, or deliberately not.
-type Unplaced = Exclude<keyof TaskRecord, ColumnField | FixedField | StateJsonField | NotStored>;
-const everyFieldPlaced: [Unplaced] extends [never] ? true : Unplaced = true;
-void everyFieldPlaced;
-
-type Row = {
-  id: string; seq: number; status: string; kind: string; session_id: string | null; idempotency_key: string | null; created_at: number;
-  finished_at: number | null; attempt: number; worker_id: string | null; assigned_at: number | null; record: string; state: string | null;
-};
-const ROW = 'id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state';
-
-function serializeFixed(t: TaskRecord): string {
-  const fixed: Pick<TaskRecord, FixedField> = {
-    input: t.input, priority: t.priority, requirement: t.requirement, stream: t.stream,
-    timeoutMs: t.timeoutMs, queueTimeoutMs: t.queueTimeoutMs, heartbeatTimeoutMs: t.heartbeatTimeoutMs, maxAttempts: t.maxAttempts,
-  };
-  return JSON.stringify(fixed);
-}
-
-function serializeState(t: TaskRecord): string | null {
-  if (isInitialState(t)) return null;
-  const state: Partial<Pick<TaskRecord, StateJsonField>> = { history: t.history };
-  if (t.workerLanguage !== null) state.workerLanguage = t.workerLanguage;
-  if (t.startedAtMs !== null) state.startedAtMs = t.startedAtMs;
-  if (t.firstChunkAtMs !== null) state.firstChunkAtMs = t.firstChunkAtMs;
-  if (t.lastSeq !== 0) state.lastSeq = t.lastSeq;
-  if (t.result !== null) state.result = t.result;
-  if (t.error !== null) state.error = t.error;
-  if (t.usage !== null) state.usage = t.usage;
-  if (t.cancelRequested) state.cancelRequested = true;
-  return JSON.stringify(state);
-}
-
-/**
- * Defaults, then the JSON, then the columns (which win: a state-only write
- * updates only them). Rows from before this layout repeat every field in
- * their JSON; the columns still win.
- */
-function deserialize(r: Row): TaskRecord {
-  const t = initialState(r.created_at) as TaskRecord;
-  Object.assign(t, JSON.parse(r.record));
-  if (r.state !== null) Object.assign(t, JSON.parse(r.state));
-  Object.assign(t, { id: r.id, kind: r.kind });
-  t.seq = r.seq;
-  t.sessionId = r.session_id;
-  t.idempotencyKey = r.idempotency_key;
-  t.createdAtMs = r.created_at;
-  t.status = r.status as TaskRecord['status'];
-  t.attempt = r.attempt;
-  t.workerId = r.worker_id;
-  t.assignedAtMs = r.assigned_at;
-  t.finishedAtMs = r.finished_at;
-  Object.assign(t, { key: requirementKey(t.requirement) });
-  t.secrets = null; // never stored
-  t.leaseUntilMs = null;
-  return t;
-}
-
-/**
- * The schema's version, in SQLite's `user_version`. 0 is a data dir from
- * before versioning: the first store (no attempt/worker columns) or the one
- * with them but a single JSON column. Each step is idempotent.
- */
-export const SCHEMA_VERSION = 2;
-
-function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    throw new Error(`the data dir was written by a newer taskwire (store schema ${version}; this version reads up to ${SCHEMA_VERSION})`);
-  }
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS tasks (
-      id TEXT PRIMARY KEY,
-      seq INTEGER NOT NULL,
-      status TEXT NOT NULL,
-      kind TEXT NOT NULL,
-      session_id TEXT,
-      idempotency_key TEXT,
-      created_at INTEGER NOT NULL,
-      finished_at INTEGER,
-      attempt INTEGER NOT NULL DEFAULT 0,
-      worker_id TEXT,
-      assigned_at INTEGER,
-      record TEXT NOT NULL,
-      state TEXT
-    );
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  `);
-  if (version === SCHEMA_VERSION) return;
-  const columns = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(tasks)').all().map((c) => c.name));
-  db.transaction(() => {
-    if (!columns.has('attempt')) {
-      // The first store kept attempt and worker in the JSON only; the state columns now win on restore.
-      db.exec(`
-        ALTER TABLE tasks ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE tasks ADD COLUMN worker_id TEXT;
-        ALTER TABLE tasks ADD COLUMN assigned_at INTEGER;
-        UPDATE tasks SET attempt = coalesce(json_extract(record, '$.attempt'), 0), worker_id = json_extract(record, '$.workerId'),
-          assigned_at = json_extract(record, '$.assignedAtMs');
-      `);
-    }
-    if (!columns.has('state')) db.exec('ALTER TABLE tasks ADD COLUMN state TEXT');
-    db.exec(`
-      DROP INDEX IF EXISTS tasks_status_seq;
-      DROP INDEX IF EXISTS tasks_open;
-      CREATE INDEX tasks_open ON tasks(seq) WHERE finished_at IS NULL;
-      CREATE INDEX IF NOT EXISTS tasks_session ON tasks(session_id, seq) WHERE session_id IS NOT NULL;
-      CREATE INDEX IF NOT EXISTS tasks_finished ON tasks(finished_at) WHERE finished_at IS NOT NULL;
-      CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks(idempotency_key) WHERE idempotency_key IS NOT NULL;
-      CREATE INDEX IF NOT EXISTS tasks_ended_badly ON tasks(status, seq) WHERE status IN ('failed', 'expired', 'cancelled');
-    `);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  })();
-}
+export { SCHEMA_VERSION };
 
 export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
