@@ -17,6 +17,7 @@ import { ClusterPolicy, type BrokerPolicy } from './transport/broker-policy.js';
 import { ClusterMonitor } from './observability/cluster-monitor.js';
 import { HttpServer } from './http/http-server.js';
 import { restApi } from './http/rest-api.js';
+import { bootstrapSecrets } from './store/cluster-secrets.js';
 import { eventRoutes } from './http/event-routes.js';
 import { EventLog } from './events/event-log.js';
 import { MemoryEventOutbox } from './events/event-outbox.js';
@@ -165,16 +166,7 @@ export class Master {
             onFatal: (err) => logger.logger.fatal({ err: err.message }, 'the durable task store failed: submits are refused from now on'),
           })
         : new MemoryTaskStore(resolved.maxFinishedTasks, resolved.cacheMaxBytes));
-    // Result tokens must verify across restarts, and workers keep their
-    // cluster token: keep both with the tasks.
-    if (!resolved.resultSecret) {
-      resolved.resultSecret = store.getMeta('result_secret') ?? randomBytes(32).toString('base64url');
-      store.setMeta('result_secret', resolved.resultSecret);
-    }
-    if (!resolved.clusterToken && !resolved.mqttUrl) {
-      resolved.clusterToken = store.getMeta('cluster_token') ?? randomBytes(24).toString('base64url');
-      store.setMeta('cluster_token', resolved.clusterToken);
-    }
+    bootstrapSecrets(store, resolved);
     const master = new Master(resolved, clock, logger, store);
     try {
       await master.start(deps);
