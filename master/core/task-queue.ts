@@ -2,8 +2,13 @@
  * Pending tasks, one priority queue per requirement key (kind [+ model]).
  * Higher `priority` first; FIFO within a priority by admission sequence, so a
  * re-queued task keeps its place. Removal is lazy (cancel marks, pop skips).
+ *
+ * Positions: besides the heaps, each key keeps its live tasks' admission
+ * seqs sorted per priority (queue-ranks.ts), so `position(id)` (how many run
+ * before it) costs O(k + log n) for k distinct priorities, never a sort.
  */
 import { BinaryHeap } from './binary-heap.js';
+import { KeyRanks } from './queue-ranks.js';
 
 export interface QueuedTask {
   readonly id: string;
@@ -21,6 +26,8 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
   private readonly heaps = new Map<string, BinaryHeap<T>>();
   /** ids currently queued (lazy deletion: an id not here is skipped on pop). */
   private readonly live = new Map<string, T>();
+  /** Sorted seqs per priority, per key (for positions). */
+  private readonly ranks = new Map<string, KeyRanks>();
 
   get size(): number {
     return this.live.size;
@@ -39,10 +46,44 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
     }
     heap.push(task);
     this.live.set(task.id, task);
+    let r = this.ranks.get(task.key);
+    if (!r) this.ranks.set(task.key, (r = new KeyRanks()));
+    r.add(task.priority, task.seq);
   }
 
   remove(id: string): boolean {
-    return this.live.delete(id);
+    const t = this.live.get(id);
+    if (!t) return false;
+    this.live.delete(id);
+    this.unrank(t);
+    return true;
+  }
+
+  private unrank(t: T): void {
+    const r = this.ranks.get(t.key);
+    if (!r) return;
+    r.delete(t.priority, t.seq);
+    if (r.size === 0) this.ranks.delete(t.key);
+  }
+
+  /**
+   * How many queued tasks of its key run before `id` (higher priority first,
+   * FIFO within a priority); undefined when it is not queued.
+   */
+  position(id: string): number | undefined {
+    const t = this.live.get(id);
+    if (!t) return undefined;
+    return this.ranks.get(t.key)?.rank(t.priority, t.seq);
+  }
+
+  /** How many queued tasks of `key` would run before a new task of `priority` (all of higher or equal priority). */
+  aheadOf(key: string, priority: number): number {
+    return this.ranks.get(key)?.atLeast(priority) ?? 0;
+  }
+
+  /** Number of queued tasks of one key, O(1). */
+  depth(key: string): number {
+    return this.ranks.get(key)?.size ?? 0;
   }
 
   /** Number of live tasks per key (for status and metrics). */
@@ -83,6 +124,7 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
     if (!h) return undefined;
     this.heaps.get(key)!.pop();
     this.live.delete(h.id);
+    this.unrank(h);
     return h;
   }
 }
