@@ -19,6 +19,8 @@ import { HttpServer } from './http/http-server.js';
 import { restApi } from './http/rest-api.js';
 import { bootstrapSecrets } from './store/cluster-secrets.js';
 import { eventRoutes } from './http/event-routes.js';
+import { operatorRoutes } from './http/operator-routes.js';
+import { WorkerStats } from './observability/worker-stats.js';
 import { EventLog } from './events/event-log.js';
 import { MemoryEventOutbox } from './events/event-outbox.js';
 import { SqliteEventOutbox } from './events/sqlite-event-outbox.js';
@@ -145,6 +147,11 @@ export class Master {
       registry: this.registry,
       queued: () => this.tasks.queue.size,
       running: () => this.tasks.runningCount(),
+      queuedTasks: () => this.tasks.queue.values(),
+      now: () => clock.now(),
+      commits: store instanceof SqliteTaskStore ? (fn) => (store.onCommitted = fn) : undefined,
+      socketClients: () => this.sockets?.io.engine.clientsCount ?? 0,
+      eventFollowers: () => this.eventLog.followerCount,
     });
     this.monitor = new ClusterMonitor(options.masterId, this.tasks, this.registry, this.tasks.events, clock);
     this.pruneTimer = new PruneTimer(store, clock, this.log, { resultTtlMs: options.resultTtlMs });
@@ -262,6 +269,8 @@ export class Master {
       ],
       routes: [
         { path: '/', router: system },
+        // Before `rest`: its GET /workers is the richer operator view (a superset).
+        { path: '/api/v1', router: operatorRoutes({ tasks, registry, stats: new WorkerStats(tasks.events), control: (id, action) => this.link?.publishControl(id, { action }), now: () => this.clock.now() }) },
         { path: '/api/v1', router: rest },
         ...(deps.routes?.(this) ?? []),
       ],

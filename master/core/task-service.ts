@@ -16,7 +16,7 @@
  * Dead letter: status `expired` with the reason; GET /api/v1/tasks?status=expired.
  */
 import type { Clock } from '../../common/clock.js';
-import { NotFoundError } from '../../common/errors.js';
+import { ConflictError, NotFoundError } from '../../common/errors.js';
 import type { JsonValue } from '../../common/json-value.js';
 import type { Logger } from '../../common/logger.js';
 import type { ResultTokens } from '../../common/result-token.js';
@@ -304,6 +304,34 @@ export class TaskService {
     }
     this.deadlines.add({ atMs: this.clock.now() + this.options.cancelGraceMs, taskId: task.id, kind: 'cancel', attempt: task.attempt });
     return task;
+  }
+
+  /**
+   * An operator's retry of a failed, expired or cancelled task: a NEW task
+   * with the same kind, input, priority and limits, linked to the old one by
+   * the idempotency key `retry-of:<id>` (so retrying the same task twice
+   * returns the one retry; a finished task is never re-opened). Secrets are
+   * not kept after a task ends, so a retry runs without them. Durable before
+   * it resolves, like `submit`. ConflictError for any other status.
+   */
+  async retry(id: string, owner?: string): Promise<{ task: TaskRecord; created: boolean; retryOf: string }> {
+    const old = this.require(id);
+    if (old.status !== 'failed' && old.status !== 'expired' && old.status !== 'cancelled') {
+      throw new ConflictError(`task ${id} is ${old.status}: only failed, expired or cancelled tasks can be retried`);
+    }
+    const out = await this.submit({
+      kind: old.kind,
+      input: old.input,
+      priority: old.priority,
+      idempotencyKey: `retry-of:${old.id}`,
+      stream: old.stream,
+      timeoutMs: old.timeoutMs,
+      queueTimeoutMs: old.queueTimeoutMs,
+      heartbeatTimeoutMs: old.heartbeatTimeoutMs,
+      maxAttempts: old.maxAttempts,
+      owner,
+    });
+    return { ...out, retryOf: old.id };
   }
 
   /** Schedules a dispatch round (coalesced to one per event-loop turn). */
