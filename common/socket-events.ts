@@ -40,6 +40,12 @@ export interface ClientToServerEvents {
 
 export interface TaskChunkEvent {
   id: string;
+  /**
+   * The attempt that produced this chunk (1, 2, ...). `seq` restarts with every
+   * attempt: a chunk of a higher attempt means the earlier output is void, and a
+   * client shows only the newest attempt's text.
+   */
+  attempt: number;
   seq: number;
   text: string;
   data: JsonValue | null;

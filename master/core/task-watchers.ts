@@ -19,7 +19,7 @@ export class TaskWatchers {
   constructor(private readonly tasks: TaskService) {
     tasks.events.on('task.chunk', (e) => {
       const set = this.watchers.get(e.task_id);
-      if (set) for (const w of set) w.chunk({ id: e.task_id, seq: e.chunk_seq, text: e.text, data: e.data as TaskChunkEvent['data'] });
+      if (set) for (const w of set) w.chunk({ id: e.task_id, attempt: e.attempt, seq: e.chunk_seq, text: e.text, data: e.data as TaskChunkEvent['data'] });
     });
     tasks.events.on(FINAL_EVENT_TYPES, (_e, t) => {
       const set = this.watchers.get(t.id);

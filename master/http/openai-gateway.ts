@@ -286,6 +286,8 @@ class CompletionResponder {
   private readonly id: string;
   private settled = false;
   private streaming = false;
+  /** The attempt whose text this stream relays (set by its first chunk). */
+  private streamedAttempt: number | undefined;
   private unwatch: (() => void) | undefined;
 
   constructor(
@@ -315,12 +317,33 @@ class CompletionResponder {
 
   private chunk(c: TaskChunkEvent): void {
     if (this.settled || !this.opts.stream || c.id !== this.view.id || c.text === '') return;
+    if (this.streamedAttempt !== undefined && c.attempt !== this.streamedAttempt) return this.interrupted(c.attempt);
+    this.streamedAttempt = c.attempt;
     this.openStream();
     this.send(this.chunkBody({ content: c.text }, null));
   }
 
+  /**
+   * The task was retried after this stream sent text: sent text cannot be taken
+   * back, so the stream ends with an error event (as LiteLLM does) instead of
+   * gluing two attempts together. The task runs on; its result stays readable
+   * under its id (`GET /api/v1/tasks/<id>`).
+   */
+  private interrupted(attempt: number): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.unwatch?.();
+    this.fail({
+      status: 502,
+      message: `The model's stream broke off after part of the answer was sent; the task is being retried (attempt ${attempt}) and a streamed reply cannot take back text. Send the request again.`,
+      type: 'server_error',
+      code: 'stream_interrupted',
+    });
+  }
+
   private finish(t: TaskView): void {
     if (this.settled) return;
+    if (this.streaming && this.streamedAttempt !== undefined && t.attempt !== this.streamedAttempt) return this.interrupted(t.attempt);
     this.settled = true;
     this.unwatch?.();
     const result = t.status === 'succeeded' ? llmResult.safeParse(t.result) : undefined;

@@ -94,7 +94,7 @@ export class SocketGateway {
     });
     ev.on('task.chunk', (e) => {
       if (!e.session_id) return;
-      const chunk = { id: e.task_id, seq: e.chunk_seq, text: e.text, data: e.data as JsonValue };
+      const chunk = { id: e.task_id, attempt: e.attempt, seq: e.chunk_seq, text: e.text, data: e.data as JsonValue };
       this.outbox.send(e.session_id, () => this.io.to(room(e.session_id!)).emit('task:chunk', chunk));
     });
     ev.on(FINAL_EVENT_TYPES, (e, t) => {

@@ -12,6 +12,8 @@ import type { GatewayTasks } from '../../master/http/openai-gateway.js';
 
 export interface TaskScript {
   chunks?: string[];
+  /** Chunks of earlier attempts, each cut off and retried; `chunks` is then the last attempt's. */
+  cutAttempts?: string[][];
   /** Default: succeed with the chunks joined. */
   fail?: { code: string; message: string };
   /** Never finishes (until cancelled). */
@@ -75,21 +77,26 @@ export class FakeGatewayTasks implements GatewayTasks {
 
   private async play(id: string, s: TaskScript): Promise<void> {
     const chunks = s.chunks ?? [];
-    for (let i = 0; i < chunks.length; i++) {
-      await new Promise((r) => setImmediate(r));
-      this.listeners.get(id)?.chunk({ id, seq: i, text: chunks[i]!, data: null });
+    const attempts = [...(s.cutAttempts ?? []), chunks];
+    for (const [a, texts] of attempts.entries()) {
+      for (let i = 0; i < texts.length; i++) {
+        await new Promise((r) => setImmediate(r));
+        this.listeners.get(id)?.chunk({ id, attempt: a + 1, seq: i, text: texts[i]!, data: null });
+      }
     }
+    const attempt = attempts.length;
     if (s.hang) return;
     await new Promise((r) => setImmediate(r));
     const l = this.listeners.get(id);
     if (!l) return;
     if (s.fail) {
-      l.done({ ...view(id, 'failed'), error: s.fail });
+      l.done({ ...view(id, 'failed'), attempt, error: s.fail });
       return;
     }
     const text = chunks.join('');
     l.done({
       ...view(id, 'succeeded'),
+      attempt,
       result: s.result ?? { text, model: 'm1-2025', provider: 'openai', finish_reason: 'stop', ttft_ms: 1 },
       usage: s.usage === undefined ? { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } : s.usage,
     });

@@ -25,6 +25,12 @@ export interface FakeOpenAiProviderOptions {
    * status and OpenAI-style error object to fail it, or undefined to answer.
    */
   fail?: (request: RecordedRequest, messages: { role: string; content: string }[]) => FakeFailure | undefined;
+  /**
+   * Called for every streamed chat request: a number N cuts the connection
+   * after N content tokens (no finish chunk, no [DONE]), as a provider that
+   * dies mid-answer does; undefined streams the whole answer.
+   */
+  cutAfter?: (messages: { role: string; content: string }[]) => number | undefined;
 }
 
 export interface FakeFailure {
@@ -75,15 +81,22 @@ export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions
     return typeof d === 'function' ? d(messages) : d;
   };
 
-  const stream = async (res: ServerResponse, model: string, tokens: string[], promptTokens: number, delay: number) => {
+  const stream = async (res: ServerResponse, model: string, tokens: string[], promptTokens: number, delay: number, cutAfter?: number) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.socket?.setNoDelay(true);
     const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model };
     const send = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
     send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
-    for (const t of tokens) {
+    for (const [i, t] of tokens.entries()) {
       if (delay > 0) await sleep(delay);
       if (res.destroyed) return;
+      if (cutAfter !== undefined && i >= cutAfter) {
+        // Let the tokens sent so far reach the client, then drop the connection.
+        await new Promise<void>((resolve) => res.write('', () => resolve()));
+        await sleep(50);
+        res.socket?.destroy();
+        return;
+      }
       send({ ...base, choices: [{ index: 0, delta: { content: t }, finish_reason: null }] });
     }
     send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
@@ -110,7 +123,7 @@ export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions
     const delay = delayOf(messages);
     const tokens = answer(messages);
     const promptTokens = messages.reduce((n, m) => n + m.content.split(/\s+/).filter(Boolean).length, 0);
-    if (body.stream === true) return stream(res, model, tokens, promptTokens, delay);
+    if (body.stream === true) return stream(res, model, tokens, promptTokens, delay, options.cutAfter?.(messages));
     if (delay > 0) await sleep(delay * tokens.length);
     writeJson(res, 200, {
       id: 'chatcmpl-fake',

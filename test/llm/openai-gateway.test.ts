@@ -236,6 +236,37 @@ describe('OpenAI gateway', () => {
     expect(e.message).toContain('engine died');
   });
 
+  it('a task retried after it streamed text ends the stream with an error event; text of two attempts never mixes', async () => {
+    const { client, tasks } = await harness();
+    tasks.script = { cutAttempts: [['The ', 'quick ', 'brown ']], chunks: ['The ', 'quick ', 'brown ', 'fox'] };
+    const stream = await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    const got: string[] = [];
+    const e = await apiError(
+      (async () => {
+        for await (const c of stream) got.push(c.choices[0]?.delta.content ?? '');
+      })(),
+    );
+    expect(got.join('')).toBe('The quick brown ');
+    expect(e.message).toContain('retried (attempt 2)');
+    expect((e.error as { code?: string } | undefined)?.code ?? e.code).toBe('stream_interrupted');
+  });
+
+  it('a non-streamed request retries transparently: only the last attempt\'s text', async () => {
+    const { client, tasks } = await harness();
+    tasks.script = { cutAttempts: [['The ', 'quick ']], chunks: ['The ', 'quick ', 'fox'] };
+    const res = await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'Hi' }] });
+    expect(res.choices[0]!.message.content).toBe('The quick fox');
+  });
+
+  it('a stream retried before it sent any text relays the new attempt normally', async () => {
+    const { client, tasks } = await harness();
+    tasks.script = { cutAttempts: [[]], chunks: ['all ', 'fine'] };
+    const stream = await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    const got: string[] = [];
+    for await (const c of stream) got.push(c.choices[0]?.delta.content ?? '');
+    expect(got.join('')).toBe('all fine');
+  });
+
   it('a streaming client that disconnects cancels its task', async () => {
     const { client, tasks } = await harness();
     tasks.script = { chunks: ['first'], hang: true };

@@ -27,6 +27,7 @@ export class AnswerView {
   #phase: Phase = 'submitting';
   #taskId: string | null = null;
   #lastSeq = -1;
+  #attempt = 1;
   #streamed = '';
   #stopListener: ((taskId: string) => void) | null = null;
 
@@ -123,9 +124,20 @@ export class AnswerView {
     this.#loadingLabel.textContent = `${waiting}${where}${retry}`;
   }
 
-  /** `task:chunk`: appends streamed text; replays and duplicates (seq already seen) are ignored. */
+  /**
+   * `task:chunk`: appends streamed text; replays and duplicates (seq already seen) are ignored.
+   * A chunk of a newer attempt (a retry) starts the answer over: text of two attempts never mixes.
+   */
   chunk(chunk: ChunkInfo): void {
-    if (this.#phase === 'done' || chunk.seq <= this.#lastSeq) return;
+    const attempt = chunk.attempt ?? 1;
+    if (this.#phase === 'done' || attempt < this.#attempt) return;
+    if (attempt > this.#attempt) {
+      this.#attempt = attempt;
+      this.#lastSeq = -1;
+      this.#streamed = '';
+      this.#streamNode.data = '';
+    }
+    if (chunk.seq <= this.#lastSeq) return;
     this.#lastSeq = chunk.seq;
     if (chunk.text === '') return;
     this.#streamed += chunk.text;

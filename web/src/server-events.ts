@@ -39,6 +39,8 @@ export type TaskInfo = z.infer<typeof taskInfo>;
 
 export const chunkInfo = z.object({
   id: z.string(),
+  /** Which attempt produced it; a higher one voids the text shown so far (older masters: 1). */
+  attempt: z.optional(z.number()),
   seq: z.number(),
   text: z.string(),
 });
