@@ -86,6 +86,11 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
     return this.ranks.get(key)?.size ?? 0;
   }
 
+  /** The queued tasks, in no particular order (metrics). */
+  values(): IterableIterator<T> {
+    return this.live.values();
+  }
+
   /** Number of live tasks per key (for status and metrics). */
   depthByKey(): Map<string, number> {
     const out = new Map<string, number>();

@@ -1,11 +1,18 @@
 /**
  * Prometheus metrics recorded from the task event stream: a subscriber, not
  * called by the code that changes tasks. Counters and histograms move when
- * their event happens; gauges (queue depth, running, workers by state) are
- * read from the live state when /metrics is scraped (`refresh`).
+ * their event happens; gauges (queue depth and age, running, workers by
+ * state and kind, in-flight per worker, clients) are read from the live
+ * state when /metrics is scraped (`refresh`).
+ *
+ * Labels stay bounded: kinds, models a worker served, error codes (anything
+ * that is not a CODE_LIKE_THIS becomes `OTHER`), rejection phrases without
+ * their ids, priorities 0..9 and connected worker ids; never task or session
+ * ids.
  */
 import { FINAL_EVENT_TYPES, type TaskEvents } from '../core/task-events.js';
 import type { RejectionLog } from '../core/rejection-log.js';
+import type { TaskRecord } from '../core/task-record.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import type { MasterMetrics } from './metrics.js';
 
@@ -16,6 +23,35 @@ export interface MetricObserverDeps {
   registry: WorkerRegistry;
   queued: () => number;
   running: () => number;
+  /** The tasks in the queue (depth by kind and priority, oldest age). */
+  queuedTasks?: () => Iterable<TaskRecord>;
+  now?: () => number;
+  /** Registers the store's commit listener (durable store only). */
+  commits?: (listener: (seconds: number, rows: number) => void) => void;
+  socketClients?: () => number;
+  eventFollowers?: () => number;
+}
+
+const CODE = /^[A-Z][A-Z0-9_]{0,47}$/;
+
+/** An error code as a label value: codes are a closed set; anything else is `OTHER`. */
+export function codeLabel(code: string | undefined | null): string {
+  return code && CODE.test(code) ? code : 'OTHER';
+}
+
+/** A rejection reason as a label value: its words up to the first number, quote, colon or parenthesis. */
+export function reasonLabel(reason: string): string {
+  const head = reason.split(/[0-9:"'(]/, 1)[0]!.trim().toLowerCase();
+  const slug = head.replace(/[^a-z]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 48);
+  return slug || 'other';
+}
+
+const INITIAL_REJECTION_REASONS = ['invalid_result_token', 'unknown_task', 'superseded_attempt', 'attempt_already_ended_by_the_master'];
+
+/** When the task last entered the queue (submit or re-queue). */
+function queuedSinceMs(t: TaskRecord): number {
+  for (let i = t.history.length - 1; i >= 0; i--) if (t.history[i]!.status === 'queued') return t.history[i]!.atMs;
+  return t.createdAtMs;
 }
 
 export class MetricObserver {
@@ -25,13 +61,36 @@ export class MetricObserver {
     const { metrics: m, events } = deps;
     this.unsubscribe.push(
       events.on('task.queued', (e) => m.submitted.inc({ kind: e.kind })),
-      events.on(FINAL_EVENT_TYPES, (e) => {
-        m.finished.inc({ kind: e.kind, status: e.type.slice('task.'.length) });
+      events.on('task.retried', (e) => m.retries.inc({ kind: e.kind, reason: codeLabel(e.code) })),
+      events.on('task.assigned', (e, t) => {
+        if (t.assignedAtMs !== null) m.dispatch.observe({ kind: e.kind }, Math.max(0, t.assignedAtMs - queuedSinceMs(t)) / 1000);
+      }),
+      events.on(FINAL_EVENT_TYPES, (e, t) => {
+        const status = e.type.slice('task.'.length);
+        m.finished.inc({ kind: e.kind, status });
         if (e.queue_wait_ms !== null) m.queueWait.observe({ kind: e.kind }, e.queue_wait_ms / 1000);
         if (e.run_ms !== null) m.runTime.observe({ kind: e.kind }, e.run_ms / 1000);
+        if ((status === 'failed' || status === 'expired') && e.attempt >= t.maxAttempts) m.deadLetters.inc({ kind: e.kind, reason: codeLabel(e.error?.code) });
+        if (t.firstChunkAtMs !== null && t.startedAtMs !== null) m.ttft.observe({ kind: e.kind }, Math.max(0, t.firstChunkAtMs - t.startedAtMs) / 1000);
+        const usage = t.usage;
+        if (usage) {
+          // Only models a worker actually served reach here (bounded by the cluster's models).
+          const model = t.requirement.model ?? 'default';
+          if (usage.prompt_tokens > 0) m.promptTokens.inc({ model }, usage.prompt_tokens);
+          if (usage.completion_tokens > 0) m.completionTokens.inc({ model }, usage.completion_tokens);
+          if (status === 'succeeded' && e.run_ms !== null && e.run_ms > 0 && usage.completion_tokens > 0) {
+            m.tokensPerSecond.observe({ kind: e.kind }, usage.completion_tokens / (e.run_ms / 1000));
+          }
+        }
       }),
     );
-    deps.rejections.onRejected(() => m.rejectedResults.inc());
+    // The common reasons exist from the start (at 0), so a rate over them is 0, not empty.
+    for (const reason of INITIAL_REJECTION_REASONS) m.rejectedResults.inc({ reason }, 0);
+    deps.rejections.onRejected((reason) => m.rejectedResults.inc({ reason: reasonLabel(reason) }));
+    deps.commits?.((seconds, rows) => {
+      m.storeCommit.observe(seconds);
+      m.storeCommitRows.observe(rows);
+    });
   }
 
   /** Sets the gauges from the live state (before a scrape). */
@@ -40,16 +99,55 @@ export class MetricObserver {
     m.queued.set(this.deps.queued());
     m.running.set(this.deps.running());
     const w = { online: 0, idle: 0, busy: 0, draining: 0, offline: 0 };
+    const kindWorkers = new Map<string, number>();
+    m.inFlight.reset();
     for (const rec of registry.all()) {
+      for (const k of rec.kinds) if (!kindWorkers.has(k)) kindWorkers.set(k, 0);
       if (rec.state === 'offline') w.offline++;
-      else if (rec.state === 'draining') w.draining++;
       else {
-        w.online++;
-        if (rec.inFlight.size >= rec.capacity) w.busy++;
-        else w.idle++;
+        m.inFlight.set({ worker_id: rec.id }, rec.inFlight.size);
+        if (rec.state === 'draining') w.draining++;
+        else {
+          w.online++;
+          for (const k of rec.kinds) kindWorkers.set(k, kindWorkers.get(k)! + 1);
+          if (rec.inFlight.size >= rec.capacity) w.busy++;
+          else w.idle++;
+        }
       }
     }
     for (const [state, n] of Object.entries(w)) m.workers.set({ state }, n);
+    this.refreshQueue(kindWorkers);
+    m.kindWorkers.reset();
+    for (const [kind, n] of kindWorkers) m.kindWorkers.set({ kind }, n);
+    if (this.deps.socketClients) m.socketClients.set(this.deps.socketClients());
+    if (this.deps.eventFollowers) m.eventFollowers.set(this.deps.eventFollowers());
+  }
+
+  private refreshQueue(kindWorkers: Map<string, number>): void {
+    const { metrics: m } = this.deps;
+    m.queueDepth.reset();
+    m.queueOldest.reset();
+    m.queueOverdue.reset();
+    const now = (this.deps.now ?? Date.now)();
+    const depth = new Map<string, Map<number, number>>();
+    const oldest = new Map<string, number>();
+    const overdue = new Map<string, number>();
+    for (const t of this.deps.queuedTasks?.() ?? []) {
+      let byPrio = depth.get(t.kind);
+      if (!byPrio) depth.set(t.kind, (byPrio = new Map()));
+      byPrio.set(t.priority, (byPrio.get(t.priority) ?? 0) + 1);
+      oldest.set(t.kind, Math.min(oldest.get(t.kind) ?? Infinity, t.createdAtMs));
+      const late = t.queueTimeoutMs > 0 && now - t.createdAtMs > t.queueTimeoutMs ? 1 : 0;
+      overdue.set(t.kind, (overdue.get(t.kind) ?? 0) + late);
+      if (!kindWorkers.has(t.kind)) kindWorkers.set(t.kind, 0);
+    }
+    for (const [kind, byPrio] of depth) for (const [priority, n] of byPrio) m.queueDepth.set({ kind, priority: String(priority) }, n);
+    // Every known kind has an age and an overdue count (0 when nothing of it waits).
+    for (const kind of kindWorkers.keys()) {
+      const at = oldest.get(kind);
+      m.queueOldest.set({ kind }, at === undefined ? 0 : Math.max(0, now - at) / 1000);
+      m.queueOverdue.set({ kind }, overdue.get(kind) ?? 0);
+    }
   }
 
   /** The boundary a malformed inbound message was dropped at (grpc, mqtt, socket.io). */

@@ -26,7 +26,65 @@ export class MasterMetrics {
   });
   readonly rejectedResults = new Counter({
     name: 'taskwire_results_rejected_total',
-    help: 'Result events refused (bad token, superseded attempt, second final, ...)',
+    help: 'Result events refused, by reason (invalid_result_token, superseded_attempt, task_already_succeeded, ...)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: 'taskwire_task_retries_total',
+    help: 'Attempts that ended and put the task back in the queue, by kind and reason (error code)',
+    labelNames: ['kind', 'reason'],
+    registers: [this.registry],
+  });
+  readonly deadLetters = new Counter({
+    name: 'taskwire_task_dead_letters_total',
+    help: 'Tasks failed or expired after their last attempt, by kind and reason (error code)',
+    labelNames: ['kind', 'reason'],
+    registers: [this.registry],
+  });
+  readonly dispatch = new Histogram({
+    name: 'taskwire_task_dispatch_seconds',
+    help: 'Queued (submit or re-queue) to assigned to a worker, per attempt',
+    labelNames: ['kind'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+    registers: [this.registry],
+  });
+  readonly ttft = new Histogram({
+    name: 'taskwire_task_time_to_first_token_seconds',
+    help: 'Start of the last attempt to its first streamed chunk (llm tasks)',
+    labelNames: ['kind'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly tokensPerSecond = new Histogram({
+    name: 'taskwire_task_output_tokens_per_second',
+    help: 'Completion tokens over the run time of the last attempt (succeeded tasks that report usage)',
+    labelNames: ['kind'],
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
+    registers: [this.registry],
+  });
+  readonly promptTokens = new Counter({
+    name: 'taskwire_llm_prompt_tokens_total',
+    help: 'Prompt (input) tokens of finished tasks, by model (`default` when the task named none)',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+  readonly completionTokens = new Counter({
+    name: 'taskwire_llm_completion_tokens_total',
+    help: 'Completion (output) tokens of finished tasks, by model (`default` when the task named none)',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+  readonly storeCommit = new Histogram({
+    name: 'taskwire_store_commit_seconds',
+    help: 'Durable store: a group commit handed to the writer thread until its acknowledgement',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly storeCommitRows = new Histogram({
+    name: 'taskwire_store_commit_rows',
+    help: 'Durable store: rows written per group commit',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
     registers: [this.registry],
   });
   readonly invalidMessages = new Counter({
@@ -44,6 +102,23 @@ export class MasterMetrics {
   readonly queued = new Gauge({ name: 'taskwire_tasks_queued', help: 'Tasks waiting for a worker', registers: [this.registry] });
   readonly running = new Gauge({ name: 'taskwire_tasks_running', help: 'Tasks assigned or running', registers: [this.registry] });
   readonly workers = new Gauge({ name: 'taskwire_workers', help: 'Workers by state', labelNames: ['state'], registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'taskwire_queue_tasks', help: 'Tasks in the queue, by kind and priority (0..9)', labelNames: ['kind', 'priority'], registers: [this.registry] });
+  readonly queueOldest = new Gauge({ name: 'taskwire_queue_oldest_age_seconds', help: 'Age (since submit) of the oldest task in the queue, by kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly queueOverdue = new Gauge({
+    name: 'taskwire_queue_overdue_tasks',
+    help: 'Tasks in the queue longer than their own queue timeout (should expire; > 0 means expiry lags), by kind',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({ name: 'taskwire_worker_in_flight_tasks', help: 'Tasks assigned to or running on each connected worker', labelNames: ['worker_id'], registers: [this.registry] });
+  readonly kindWorkers = new Gauge({
+    name: 'taskwire_kind_online_workers',
+    help: 'Online (not draining) workers per kind, for every kind a known worker serves or a queued task needs',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly socketClients = new Gauge({ name: 'taskwire_socketio_clients', help: 'Connected Socket.IO clients', registers: [this.registry] });
+  readonly eventFollowers = new Gauge({ name: 'taskwire_event_stream_followers', help: 'Clients following GET /api/v1/events', registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'taskwire_master_' });

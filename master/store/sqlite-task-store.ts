@@ -68,6 +68,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly idem = new Map<string, string>();
   /** Pending writes: a full row (create, final) or only the state columns (assign, start). */
   private readonly dirty = new Map<string, { task: TaskRecord; full: boolean }>();
+  /** Told of every acknowledged group commit: seconds from hand-over to the writer's ack, rows (metrics). */
+  onCommitted: ((seconds: number, rows: number) => void) | undefined;
   /** State-only writes waiting for STATE_WRITE_DELAY_MS, oldest first (performance.now() of the first change). */
   private readonly deferred = new Map<string, { task: TaskRecord; since: number }>();
   private deferTimer: NodeJS.Timeout | undefined;
@@ -276,7 +278,9 @@ export class SqliteTaskStore implements TaskStore {
     const waiters = this.waiters;
     this.waiters = [];
     this.inflightWaiters = waiters;
+    const handedAt = performance.now();
     this.writer.write(batch, (ack) => {
+      if (!ack.error) this.onCommitted?.((performance.now() - handedAt) / 1000, rows.length);
       if (this.inflightWaiters === waiters) this.inflightWaiters = undefined;
       // Acknowledge only what is in the file on disk: a deleted or replaced
       // file takes the writes without error and loses them.

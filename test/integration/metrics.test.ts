@@ -82,7 +82,7 @@ describe('metrics are recorded from the event stream, none dead', () => {
     expect(delta(after, 'taskwire_task_run_seconds_count{kind="echo"}')).toBe(3);
     expect(delta(after, 'taskwire_task_run_seconds_count{kind="llm"}')).toBe(1);
     expect(delta(after, 'taskwire_task_queue_wait_seconds_sum{kind="echo"}')).toBeGreaterThanOrEqual(0);
-    expect(delta(after, 'taskwire_results_rejected_total')).toBe(1);
+    expect(delta(after, 'taskwire_results_rejected_total{reason="invalid_result_token"}')).toBe(1);
     expect(delta(after, 'taskwire_invalid_messages_total{boundary="socket.io"}')).toBe(1);
     expect(get(after, 'taskwire_tasks_running')).toBe(0);
     expect(get(after, 'taskwire_tasks_queued')).toBe(0);
