@@ -18,7 +18,7 @@
 import { json, Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock.js';
-import { ValidationError } from '../../common/errors.js';
+import { PayloadTooLargeError, ResourceExhaustedError, ValidationError } from '../../common/errors.js';
 import type { JsonValue } from '../../common/json-value.js';
 import { llmInput, MAX_LLM_MESSAGES, MAX_LLM_MODEL_CHARS } from '../../common/kinds/llm.js';
 import type { TaskChunkEvent } from '../../common/socket-events.js';
@@ -113,14 +113,55 @@ interface ApiError {
   type: string;
   code: string | null;
   param?: string | null;
+  /** Sent as `Retry-After` (seconds). */
+  retryAfterS?: number;
 }
 
 function sendError(res: Response, e: ApiError): void {
+  if (e.retryAfterS !== undefined) res.set('retry-after', String(Math.max(1, Math.ceil(e.retryAfterS))));
   res.status(e.status).json({ error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } });
 }
 
 function badRequest(message: string, param: string | null = null, code: string | null = null): ApiError {
   return { status: 400, message, type: 'invalid_request_error', param, code };
+}
+
+/**
+ * No llm worker is online at all: OpenAI's 404 `model_not_found` (what clients
+ * handle), in words a user understands, never internal terms such as "kind".
+ */
+function noModelAvailable(model: string): ApiError {
+  return {
+    status: 404,
+    message: `The model '${model}' is not available right now: no worker serving language models is online. Try again later.`,
+    type: 'invalid_request_error',
+    param: 'model',
+    code: 'model_not_found',
+  };
+}
+
+function modelNotFound(model: string): ApiError {
+  return {
+    status: 404,
+    message: `The model '${model}' does not exist or you do not have access to it.`,
+    type: 'invalid_request_error',
+    param: 'model',
+    code: 'model_not_found',
+  };
+}
+
+/** The OpenAI-style error for a submit the master refused (anything but bad input). */
+function submitError(err: unknown, model: string): ApiError | undefined {
+  if (err instanceof ValidationError) {
+    // The kind is the gateway's choice, not the client's: "no worker serves kind llm" is an outage.
+    if (err.field === 'kind') return noModelAvailable(model);
+    return badRequest(err.message, err.field.replace(/^input\.?/, '') || null);
+  }
+  if (err instanceof PayloadTooLargeError) return { status: 413, message: err.message.replace(/^input /, 'the request '), type: 'invalid_request_error', code: 'request_too_large' };
+  if (err instanceof ResourceExhaustedError) {
+    return { status: 429, message: err.message, type: 'rate_limit_error', code: 'rate_limit_exceeded', retryAfterS: err.retryAfterS };
+  }
+  return undefined;
 }
 
 /** The OpenAI-style error for a task that did not succeed. */
@@ -221,16 +262,10 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
     }
     const body = parsed.data;
     let model: string | undefined;
+    const served = tasks.models();
+    if (served.length === 0) return sendError(res, noModelAvailable(body.model));
     if (!ANY_MODEL_ALIASES.has(body.model)) {
-      if (!tasks.models().some((m) => m.id === body.model)) {
-        return sendError(res, {
-          status: 404,
-          message: `The model '${body.model}' does not exist or no worker serves it`,
-          type: 'invalid_request_error',
-          param: 'model',
-          code: 'model_not_found',
-        });
-      }
+      if (!served.some((m) => m.id === body.model)) return sendError(res, modelNotFound(body.model));
       model = body.model;
     }
     const ownKey = req.get(PROVIDER_KEY_HEADER)?.trim() ?? '';
@@ -239,10 +274,8 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
       const input = toTaskInput(body, model);
       view = await tasks.submit(ownKey ? { kind: 'llm', input, secrets: { provider_api_key: ownKey } } : { kind: 'llm', input });
     } catch (err) {
-      if (err instanceof ValidationError) {
-        const param = err.field.replace(/^input\.?/, '') || null;
-        return sendError(res, badRequest(err.message, param));
-      }
+      const e = submitError(err, body.model);
+      if (e) return sendError(res, e);
       throw err;
     }
     new CompletionResponder(tasks, res, view, {
@@ -252,6 +285,16 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
       ownKey: ownKey !== '',
       created: now(),
     }).start();
+  });
+
+  // Anything else under /v1 answers as OpenAI does (mount other /v1 routes before this router).
+  router.use('/v1', authenticate, (req, res) => {
+    sendError(res, {
+      status: 404,
+      message: `Unknown request URL: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}. This server serves /v1/chat/completions and /v1/models.`,
+      type: 'invalid_request_error',
+      code: 'unknown_url',
+    });
   });
 
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {

@@ -28,6 +28,8 @@ export class FakeGatewayTasks implements GatewayTasks {
   readonly submitted: { kind: 'llm'; input: JsonValue; secrets?: Record<string, string> }[] = [];
   readonly cancelled: string[] = [];
   script: TaskScript = { chunks: ['Hello', ' world'] };
+  /** Thrown by the next submits (as the master refuses: ValidationError, ResourceExhaustedError, ...). */
+  submitError: Error | undefined;
   modelList: { id: string; owned_by: string }[] = [
     { id: 'm1', owned_by: 'openai' },
     { id: 'gemini-2.5-flash', owned_by: 'gemini' },
@@ -46,6 +48,7 @@ export class FakeGatewayTasks implements GatewayTasks {
       const issue = parsed.error.issues[0];
       throw new ValidationError(['input', ...(issue?.path ?? []).map(String)].join('.'), issue?.message ?? 'invalid');
     }
+    if (this.submitError) throw this.submitError;
     this.submitted.push(req);
     const id = `task-${++this.seq}`;
     const script = this.script;

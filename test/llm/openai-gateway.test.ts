@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ResourceExhaustedError, ValidationError } from '../../common/errors.js';
 import { createOpenAiGateway, type OpenAiGatewayOptions } from '../../master/http/openai-gateway.js';
 import { FakeGatewayTasks } from './fake-gateway-tasks.js';
 
@@ -163,6 +164,56 @@ describe('OpenAI gateway', () => {
     expect(e.code).toBe('model_not_found');
     await client.chat.completions.create({ model: 'taskwire', messages: [{ role: 'user', content: 'Hi' }] });
     expect(tasks.submitted[0]!.input).toEqual({ messages: [{ role: 'user', content: 'Hi' }] });
+  });
+
+  it('with no llm worker: 404 model_not_found in words a user understands, never internal terms (kind), streamed or not', async () => {
+    const { client, tasks } = await harness();
+    tasks.modelList = [];
+    for (const model of ['taskwire', 'm1']) {
+      for (const stream of [false, true]) {
+        const e = await apiError(client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }], stream }));
+        expect(e).toBeInstanceOf(OpenAI.NotFoundError);
+        expect(e.code).toBe('model_not_found');
+        expect(e.param).toBe('model');
+        expect(e.message).toContain(`The model '${model}' is not available right now: no worker serving language models is online`);
+        expect(e.message).not.toMatch(/kind/);
+      }
+    }
+    expect(tasks.submitted).toHaveLength(0);
+  });
+
+  it('a submit the master refuses for want of a worker is 404 model_not_found; over capacity is 429 with Retry-After', async () => {
+    const { client, tasks, url } = await harness();
+    tasks.submitError = new ValidationError('kind', 'no worker serves kind "llm" (served now: none)');
+    const e = await apiError(client.chat.completions.create({ model: 'taskwire', messages: [{ role: 'user', content: 'Hi' }] }));
+    expect(e.status).toBe(404);
+    expect(e.code).toBe('model_not_found');
+    expect(e.param).toBe('model');
+    expect(e.message).not.toContain('kind');
+    tasks.submitError = new ResourceExhaustedError('too many unfinished tasks', 7);
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'taskwire', messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('rate_limit_exceeded');
+  });
+
+  it('unknown /v1 routes answer an OpenAI-shaped 404', async () => {
+    const { url } = await harness();
+    for (const [method, path] of [['POST', '/v1/nope'], ['GET', '/v1/chat/completions'], ['POST', '/v1/models/x/y']] as const) {
+      const res = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+      expect(res.status).toBe(404);
+      const body = (await res.json()) as { error: Record<string, unknown> };
+      expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+      expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'unknown_url', param: null });
+      expect(body.error['message']).toContain(path);
+    }
+    const off = await fetch(`${url}/elsewhere`);
+    expect(off.status).toBe(404);
+    expect(await off.text()).not.toContain('unknown_url');
   });
 
   it.each([
