@@ -21,6 +21,7 @@ import { LocalWorkers, watchParent } from './local-workers.js';
 import { handlersFromEnv, startHandlersInBackground } from './worker-handlers.js';
 import { findLocalClusterToken, isLoopbackUrl } from '../worker/local-token.js';
 import { eventsCommand } from './events-command.js';
+import { operatorCommands } from './operator-commands.js';
 import { URL_HELP, addOutputOption, getCancelWorkersCommands, masterUrl, submitBatchCommand, submitCommand, wantsJson } from './client-commands.js';
 
 const int = (name: string, min = 0, max = 65535) => (raw: string) => {
@@ -245,6 +246,7 @@ export function buildProgram(): Command {
   submitCommand(program);
   submitBatchCommand(program);
   getCancelWorkersCommands(program);
+  operatorCommands(program); // cluster, tasks; `workers` becomes a group (bare form still lists)
   eventsCommand(program);
   program
     .command('token')
