@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'UNAVAILABLE'
   | 'RESOURCE_EXHAUSTED'
   | 'CLOSED'
+  | 'DEADLINE_UNREACHABLE'
   | 'INTERNAL';
 
 export class TaskwireError extends Error {
@@ -103,5 +104,25 @@ export class ResourceExhaustedError extends TaskwireError {
     super('RESOURCE_EXHAUSTED', message);
     this.name = 'ResourceExhaustedError';
     this.retryAfterS = retryAfterS;
+  }
+}
+
+/**
+ * A submit with a deadline that the queue-wait estimate says it cannot start
+ * by (HTTP 429, or 503 when no worker serves it at all: `noCapacity`).
+ */
+export class DeadlineUnreachableError extends TaskwireError {
+  constructor(
+    readonly estimatedWaitMs: number,
+    readonly deadlineMs: number,
+    readonly noCapacity: boolean,
+  ) {
+    super(
+      'DEADLINE_UNREACHABLE',
+      noCapacity
+        ? `no worker serves this task now: it cannot start before its deadline of ${deadlineMs} ms`
+        : `cannot start in time: estimated wait ${estimatedWaitMs} ms > deadline ${deadlineMs} ms`,
+    );
+    this.name = 'DeadlineUnreachableError';
   }
 }

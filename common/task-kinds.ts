@@ -25,6 +25,10 @@ export const submitFields = {
   kind: kindName,
   input: z.unknown(),
   priority: taskPriority.optional(),
+  /** Must start within this many ms of the submit, or be refused now (deadline admission) and expire queued then. */
+  deadline_ms: z.number().int().min(1).max(30 * 24 * 3600 * 1000).optional(),
+  /** The same as an absolute time (ISO 8601); give one of the two. */
+  deadline_at: z.string().datetime({ offset: true }).optional(),
 };
 
 export interface KindSpec {

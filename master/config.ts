@@ -70,6 +70,13 @@ export interface MasterOptions {
    * `llm=affinity,infer:resnet=least-latency,default=p2c`.
    */
   placement?: string;
+  /**
+   * Deadline admission for submits that carry no deadline
+   * (`TASKWIRE_ADMISSION_DEADLINES`, default off): `on` refuses one whose
+   * estimated queue wait exceeds its queue timeout. A submit with
+   * `deadline_ms` / `deadline_at` is always checked.
+   */
+  admissionDeadlines?: 'off' | 'on';
   /** Shared secret workers present as MQTT password (username = worker id). Default: generated and kept in the store. */
   clusterToken?: string;
   /** Per-worker MQTT passwords (worker id -> password), in place of the cluster token. */
@@ -144,6 +151,7 @@ export const MASTER_DEFAULTS = {
   eventRetentionMs: 24 * 3600_000,
   maxUnfinishedBytes: 256 * 1024 * 1024,
   placement: DEFAULT_PLACEMENT as string,
+  admissionDeadlines: 'off' as 'off' | 'on',
   workerPasswords: {} as Record<string, string>,
   anonymousRead: 'off' as AnonymousRead,
   clusterStatusIntervalMs: 2000,
@@ -210,6 +218,7 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     eventRetentionMs: positiveInt('TASKWIRE_EVENTS_RETENTION_MS', o.eventRetentionMs, 1000),
     maxUnfinishedBytes: positiveInt('TASKWIRE_MAX_UNFINISHED_BYTES', o.maxUnfinishedBytes, 1024),
     placement: placementName('TASKWIRE_PLACEMENT', o.placement),
+    admissionDeadlines: o.admissionDeadlines,
     clusterToken: options.clusterToken,
     workerPasswords: o.workerPasswords,
     observerPassword: options.observerPassword,
@@ -268,6 +277,7 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     workerPasswords: await workerPasswordsFromEnv(env),
     observerPassword: await envSecret(env, 'TASKWIRE_OBSERVER_PASSWORD'),
     anonymousRead: envEnum(env, 'TASKWIRE_MQTT_ANONYMOUS_READ', ['off', 'localhost', 'any'] as const),
+    admissionDeadlines: envEnum(env, 'TASKWIRE_ADMISSION_DEADLINES', ['off', 'on'] as const),
     resultTtlMs: envInt(env, 'TASKWIRE_RESULT_TTL_MS', { min: 1000 }),
     eventRetentionMs: envInt(env, 'TASKWIRE_EVENTS_RETENTION_MS', { min: 1000 }),
     maxUnfinishedBytes: envInt(env, 'TASKWIRE_MAX_UNFINISHED_BYTES', { min: 1024, max: Number.MAX_SAFE_INTEGER }),

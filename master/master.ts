@@ -42,6 +42,7 @@ import { ResultIntake } from './core/result-intake.js';
 import { MetricObserver } from './observability/metric-observer.js';
 import { PruneTimer } from './store/prune-timer.js';
 import { feedPlacement, parsePlacementSpec, PlacementRouter } from './scheduling/placement/placement-router.js';
+import { WaitEstimator } from './scheduling/wait-estimator.js';
 import { gatewayTasks } from './http/gateway-tasks.js';
 import { createOpenAiGateway } from './http/openai-gateway.js';
 import { Authenticator } from './http/auth/principal.js';
@@ -93,6 +94,8 @@ export class Master {
   readonly tasks: TaskService;
   /** Worker choice per kind and model, changeable at run time. */
   readonly placement: PlacementRouter;
+  /** Queue-wait estimates per requirement (deadline admission, `eta_ms`). */
+  readonly waitEstimator: WaitEstimator;
   readonly metrics = new MasterMetrics();
   readonly monitor: ClusterMonitor;
   readonly watchers: TaskWatchers;
@@ -130,7 +133,10 @@ export class Master {
       retryMaxMs: options.retryMaxMs,
       cancelGraceMs: options.cancelGraceMs,
       payloadBudget: { maxBytesPerOwner: options.maxUnfinishedBytes, maxBytesTotal: options.maxUnfinishedBytes * 4 },
+      admissionDeadlines: options.admissionDeadlines === 'on',
     }, { placement: this.placement });
+    this.waitEstimator = new WaitEstimator(this.tasks.events, this.registry, () => clock.now());
+    this.tasks.useWaitEstimator(this.waitEstimator);
     feedPlacement(this.tasks.events, this.placement);
     this.eventLog = new EventLog(
       this.tasks.events,

@@ -4,7 +4,7 @@
  * kind) and the new task record. TaskService calls these; they change
  * nothing themselves.
  */
-import { PayloadTooLargeError, ValidationError } from '../../common/errors.js';
+import { DeadlineUnreachableError, PayloadTooLargeError, ValidationError } from '../../common/errors.js';
 import type { JsonValue } from '../../common/json-value.js';
 import { type Requirement, requirementKey, validateTaskInput } from '../../common/task-kinds.js';
 import { newTaskId } from '../../common/task-id.js';
@@ -32,6 +32,59 @@ export interface SubmitRequest {
   maxAttempts?: number;
   /** Who submits (the principal's id): what it may hold unfinished is bounded (PayloadBudget). */
   owner?: string;
+  /** Must start within this many ms (relative deadline): refused now when it cannot, expires queued then. */
+  deadlineMs?: number;
+  /** The same as an absolute time (ms since the epoch); give one of the two. */
+  deadlineAtMs?: number;
+}
+
+/** The narrow view of the queue-wait estimator (master/scheduling/wait-estimator.ts) admission needs. */
+export interface QueueWaitEstimator {
+  estimate(requirement: Requirement, key: string, position: number): { waitMs: number; slots: number };
+}
+
+export interface DeadlineContext {
+  now: number;
+  /** Without one, deadlines only bound the queue time (no refusal at submit). */
+  estimator: QueueWaitEstimator | undefined;
+  /** Queued tasks of `key` that run before a new one of `priority`. */
+  aheadOf(key: string, priority: number): number;
+  /** Cluster setting (TASKWIRE_ADMISSION_DEADLINES=on): a task without a deadline is checked against its queue timeout. */
+  queueTimeoutIsDeadline: boolean;
+  /** The queue timeout the task gets without a deadline (0: none). */
+  queueTimeoutMs: number;
+}
+
+/**
+ * Deadline admission: the queue timeout a task gets from its deadline, after
+ * refusing it (DeadlineUnreachableError) when the estimated wait at its
+ * position exceeds the time left. `extraAhead`: tasks of the same batch
+ * admitted before it. Returns the queue timeout to use (unchanged without a
+ * deadline).
+ */
+export function checkDeadline(
+  req: SubmitRequest,
+  checked: Exclude<CheckedSubmit, { existing: TaskRecord }>,
+  ctx: DeadlineContext,
+  extraAhead = 0,
+): number {
+  if (req.deadlineMs !== undefined && req.deadlineAtMs !== undefined) {
+    throw new ValidationError('deadline_at', 'give deadline_ms or deadline_at, not both');
+  }
+  let left: number | undefined;
+  if (req.deadlineMs !== undefined) left = req.deadlineMs;
+  else if (req.deadlineAtMs !== undefined) {
+    left = req.deadlineAtMs - ctx.now;
+    if (!(left > 0)) throw new ValidationError('deadline_at', `is ${-left} ms in the past`);
+  }
+  const queueTimeoutMs = left === undefined ? ctx.queueTimeoutMs : ctx.queueTimeoutMs > 0 ? Math.min(ctx.queueTimeoutMs, left) : left;
+  const checkAgainst = left ?? (ctx.queueTimeoutIsDeadline && ctx.queueTimeoutMs > 0 ? ctx.queueTimeoutMs : undefined);
+  if (checkAgainst === undefined || !ctx.estimator) return queueTimeoutMs;
+  const key = requirementKey(checked.requirement);
+  const position = ctx.aheadOf(key, checked.priority) + extraAhead;
+  const { waitMs, slots } = ctx.estimator.estimate(checked.requirement, key, position);
+  if (slots === 0 || waitMs > checkAgainst) throw new DeadlineUnreachableError(Number.isFinite(waitMs) ? waitMs : -1, checkAgainst, slots === 0);
+  return queueTimeoutMs;
 }
 
 /** The task an idempotency key already names, or the normalized input of a new one. */

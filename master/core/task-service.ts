@@ -16,7 +16,7 @@
  * Dead letter: status `expired` with the reason; GET /api/v1/tasks?status=expired.
  */
 import type { Clock } from '../../common/clock.js';
-import { ConflictError, NotFoundError } from '../../common/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../common/errors.js';
 import type { JsonValue } from '../../common/json-value.js';
 import type { Logger } from '../../common/logger.js';
 import type { ResultTokens } from '../../common/result-token.js';
@@ -29,12 +29,13 @@ import type { PlacementStrategy } from '../scheduling/placement/placement-strate
 import { FINAL_EVENT_TYPES, TaskEvents, finalFields, taskFields, type FinalEventType } from './task-events.js';
 import type { ResultOutcome } from './result-outcome.js';
 import { RejectionLog, type RejectedEvent } from './rejection-log.js';
-import { type CheckedSubmit, type SubmitRequest, checkBatch, checkSubmit, newTaskRecord } from './task-admission.js';
+import { type CheckedSubmit, type QueueWaitEstimator, type SubmitRequest, checkBatch, checkDeadline, checkSubmit, newTaskRecord } from './task-admission.js';
 import { PayloadBudget, type PayloadBudgetOptions } from './payload-budget.js';
 
 /** The owner of submits that name none (no API keys: one local caller). */
 const ANONYMOUS_OWNER = 'local';
 import { TaskQueue } from './task-queue.js';
+import { requirementKey } from '../../common/task-kinds.js';
 import { type TaskRecord, transition } from './task-record.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { WorkerRecord, WorkerRegistry } from '../scheduling/worker-registry.js';
@@ -93,6 +94,8 @@ export interface TaskServiceOptions {
   cancelGraceMs: number;
   /** Unfinished input bytes per owner and in total (defaults: 256 MiB, 1 GiB). */
   payloadBudget?: PayloadBudgetOptions;
+  /** TASKWIRE_ADMISSION_DEADLINES=on: a submit without a deadline is refused when it cannot start within its queue timeout. */
+  admissionDeadlines?: boolean;
 }
 
 export class TaskService {
@@ -109,6 +112,8 @@ export class TaskService {
   private seq = 0;
   private dispatchScheduled = false;
   private sink: AssignmentSink | undefined;
+  /** Queue-wait estimates for deadline admission and `eta_ms` (set by the master: scheduling/wait-estimator.ts). */
+  private waitEstimator: QueueWaitEstimator | undefined;
   readonly counters = { submitted: 0, succeeded: 0, failed: 0, cancelled: 0, expired: 0, rejectedResults: 0, retried: 0 };
 
   constructor(
@@ -195,7 +200,37 @@ export class TaskService {
     const checked = checkSubmit(req, this.admission);
     if ('existing' in checked) return { task: checked.existing, created: false };
     this.budget.check(req.owner ?? ANONYMOUS_OWNER, checked.bytes);
-    return { task: this.create(req, checked), created: true };
+    const queueTimeoutMs = checkDeadline(req, checked, this.deadlineContext(req));
+    return { task: this.create({ ...req, queueTimeoutMs }, checked), created: true };
+  }
+
+  /** Uses a queue-wait estimator for deadline admission and `standing` (none: deadlines only bound the queue time). */
+  useWaitEstimator(estimator: QueueWaitEstimator): void {
+    this.waitEstimator = estimator;
+  }
+
+  private deadlineContext(req: SubmitRequest) {
+    return {
+      now: this.clock.now(),
+      estimator: this.waitEstimator,
+      aheadOf: (key: string, priority: number) => this.queue.aheadOf(key, priority),
+      queueTimeoutIsDeadline: this.options.admissionDeadlines === true,
+      queueTimeoutMs: req.queueTimeoutMs ?? this.options.queueTimeoutMs,
+    };
+  }
+
+  /**
+   * Where a queued task stands: how many tasks of its requirement run before
+   * it, and the estimated ms until it starts (null without an estimator or
+   * when no worker serves it). Undefined when it is not queued.
+   */
+  standing(id: string): { position: number; etaMs: number | null } | undefined {
+    const position = this.queue.position(id);
+    if (position === undefined) return undefined;
+    const t = this.store.get(id);
+    if (!t || !this.waitEstimator) return { position, etaMs: null };
+    const { waitMs } = this.waitEstimator.estimate(t.requirement, t.key, position);
+    return { position, etaMs: Number.isFinite(waitMs) ? waitMs : null };
   }
 
   /**
@@ -212,13 +247,26 @@ export class TaskService {
       perOwner.set(owner, (perOwner.get(owner) ?? 0) + c.bytes);
     });
     for (const [owner, bytes] of perOwner) this.budget.check(owner, bytes);
+    // Deadlines of the whole batch before any task is created (earlier items of a key queue ahead of later ones).
+    const batchAhead = new Map<string, number>();
+    const queueTimeouts = checked.map((c, i) => {
+      if ('existing' in c) return 0;
+      const key = requirementKey(c.requirement);
+      const ahead = batchAhead.get(key) ?? 0;
+      batchAhead.set(key, ahead + 1);
+      try {
+        return checkDeadline(reqs[i]!, c, this.deadlineContext(reqs[i]!), ahead);
+      } catch (err) {
+        throw err instanceof ValidationError ? err.within(`tasks.${i}`) : err;
+      }
+    });
     const byKey = new Map<string, TaskRecord>();
     return reqs.map((req, i) => {
       const c = checked[i]!;
       if ('existing' in c) return { task: c.existing, created: false };
       const earlier = req.idempotencyKey === undefined ? undefined : byKey.get(req.idempotencyKey);
       if (earlier) return { task: earlier, created: false };
-      const task = this.create(req, c);
+      const task = this.create({ ...req, queueTimeoutMs: queueTimeouts[i]! }, c);
       if (req.idempotencyKey !== undefined) byKey.set(req.idempotencyKey, task);
       return { task, created: true };
     });

@@ -1,6 +1,6 @@
 /** Maps taskwire errors to HTTP responses `{error: {code, message, field?}}` (the only place that does). */
 import type { ErrorRequestHandler, Response } from 'express';
-import { ResourceExhaustedError, TaskwireError, ValidationError, errorMessage } from '../../common/errors.js';
+import { DeadlineUnreachableError, ResourceExhaustedError, TaskwireError, ValidationError, errorMessage } from '../../common/errors.js';
 
 const STATUS: Record<string, number> = {
   BAD_REQUEST: 400,
@@ -13,6 +13,7 @@ const STATUS: Record<string, number> = {
   RESOURCE_EXHAUSTED: 429,
   UNAVAILABLE: 503,
   CLOSED: 503,
+  DEADLINE_UNREACHABLE: 429,
 };
 
 export function sendError(res: Response, err: unknown): void {
@@ -20,7 +21,8 @@ export function sendError(res: Response, err: unknown): void {
     const body: { code: string; message: string; field?: string } = { code: err.code, message: err.message };
     if (err instanceof ValidationError) body.field = err.field;
     if (err instanceof ResourceExhaustedError) res.set('Retry-After', String(err.retryAfterS));
-    res.status(STATUS[err.code] ?? 500).json({ error: body });
+    const status = err instanceof DeadlineUnreachableError && err.noCapacity ? 503 : (STATUS[err.code] ?? 500);
+    res.status(status).json({ error: body });
     return;
   }
   res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error' } });

@@ -44,6 +44,8 @@ function submitRequest(body: z.infer<typeof submitBody>, at: string): SubmitRequ
     queueTimeoutMs: body.queue_timeout_ms,
     heartbeatTimeoutMs: body.heartbeat_timeout_ms,
     maxAttempts: body.max_attempts,
+    deadlineMs: body.deadline_ms,
+    deadlineAtMs: body.deadline_at === undefined ? undefined : Date.parse(body.deadline_at),
   };
 }
 
@@ -97,7 +99,10 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   });
   r.get('/tasks/:id', (req: Request<{ id: string }>, res) => {
     try {
-      res.json(taskView(tasks.require(req.params.id)));
+      const task = tasks.require(req.params.id);
+      const standing = task.status === 'queued' ? tasks.standing(task.id) : undefined;
+      // A queued task also shows where it stands: tasks of its requirement before it, and the estimated ms until it starts.
+      res.json(standing ? { ...taskView(task), queue_position: standing.position, eta_ms: standing.etaMs } : taskView(task));
     } catch (err) {
       sendError(res, err);
     }

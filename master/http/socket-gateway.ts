@@ -136,6 +136,8 @@ export class SocketGateway {
           kind: body.kind,
           input: input as JsonValue,
           priority: body.priority,
+          deadlineMs: body.deadline_ms,
+          deadlineAtMs: body.deadline_at === undefined ? undefined : Date.parse(body.deadline_at),
           sessionId,
           secrets: body.api_key ? { provider_api_key: body.api_key } : undefined,
           owner: principal.id,
