@@ -40,6 +40,33 @@ export const llmMessage = z
   .strict();
 export type LlmMessage = z.infer<typeof llmMessage>;
 
+/** Characters of a `json_schema` response format's schema, serialised. */
+export const MAX_LLM_SCHEMA_CHARS = 64 * 1024;
+export const MAX_LLM_LOGIT_BIAS = 300;
+
+/** OpenAI's `response_format`: plain text, any JSON object, or JSON matching a schema. */
+export const llmResponseFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }).strict(),
+  z.object({ type: z.literal('json_object') }).strict(),
+  z
+    .object({
+      type: z.literal('json_schema'),
+      json_schema: z
+        .object({
+          name: z.string().min(1).max(64),
+          description: z.string().max(4096).optional(),
+          schema: z
+            .record(z.string(), z.unknown())
+            .refine((v) => JSON.stringify(v).length <= MAX_LLM_SCHEMA_CHARS, { message: `schema over ${MAX_LLM_SCHEMA_CHARS} characters` })
+            .optional(),
+          strict: z.boolean().nullable().optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
+export type LlmResponseFormat = z.infer<typeof llmResponseFormat>;
+
 export const llmInput = z
   .object({
     messages: z
@@ -58,6 +85,17 @@ export const llmInput = z
     top_p: z.number().min(0).max(1).optional(),
     max_tokens: z.number().int().min(1).max(MAX_LLM_MAX_TOKENS).optional(),
     stop: z.array(z.string().min(1).max(MAX_LLM_STOP_CHARS)).max(MAX_LLM_STOP).optional(),
+    response_format: llmResponseFormat.optional(),
+    seed: z.number().int().optional(),
+    presence_penalty: z.number().min(-2).max(2).optional(),
+    frequency_penalty: z.number().min(-2).max(2).optional(),
+    /** Token id (as a string) -> bias from -100 to 100 (OpenAI-compatible providers only). */
+    logit_bias: z
+      .record(z.string().regex(/^\d{1,10}$/, 'logit_bias keys are token ids'), z.number().min(-100).max(100))
+      .refine((v) => Object.keys(v).length <= MAX_LLM_LOGIT_BIAS, { message: `at most ${MAX_LLM_LOGIT_BIAS} entries` })
+      .optional(),
+    /** The end user's id, passed to the provider for abuse monitoring. */
+    user: z.string().min(1).max(256).optional(),
   })
   .strict();
 export type LlmInput = z.infer<typeof llmInput>;

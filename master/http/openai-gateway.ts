@@ -105,6 +105,15 @@ const llmResult = z
   .object({ text: z.string(), model: z.string().optional(), finish_reason: z.string().optional() })
   .passthrough();
 
+/** Request fields forwarded to the provider unchanged (see common/kinds/llm.ts). */
+const FORWARDED_PARAMS = ['response_format', 'seed', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'user'] as const;
+
+/** Parameters a provider has no equivalent for: asking for them is a 400 naming them, never a silent drop. */
+const UNSUPPORTED_BY_PROVIDER: Readonly<Record<string, readonly string[]>> = { gemini: ['logit_bias'] };
+
+/** A worker's BAD_INPUT message may start with the parameter it refuses (`logit_bias: ...`). */
+const PARAM_PREFIX = new RegExp(`^(${FORWARDED_PARAMS.join('|')}|temperature|top_p|max_tokens|stop): `);
+
 const FINISH_REASONS = new Set(['stop', 'length', 'content_filter', 'tool_calls']);
 
 interface ApiError {
@@ -169,7 +178,7 @@ function taskError(t: TaskView, ownKey: boolean): ApiError {
   const message = t.error?.message ?? `task ${t.status}`;
   switch (t.error?.code) {
     case 'BAD_INPUT':
-      return badRequest(message);
+      return badRequest(message, PARAM_PREFIX.exec(message)?.[1] ?? null);
     case 'MODEL_NOT_FOUND':
       return { status: 404, message, type: 'invalid_request_error', code: 'model_not_found' };
     case 'SAFETY_BLOCKED':
@@ -210,6 +219,11 @@ function toTaskInput(body: ChatRequest, model: string | undefined): JsonValue {
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   if (maxTokens != null) input['max_tokens'] = maxTokens;
   if (body.stop != null) input['stop'] = typeof body.stop === 'string' ? [body.stop] : body.stop;
+  // Passed on as the client sent them; llmInput validates them (a bad one is a 400 naming it).
+  for (const key of FORWARDED_PARAMS) {
+    const v = (body as Record<string, unknown>)[key];
+    if (v !== undefined && v !== null) input[key] = v as JsonValue;
+  }
   const parsed = llmInput.safeParse(input);
   if (!parsed.success) {
     const { field, message } = schemaIssue(parsed.error);
@@ -265,7 +279,10 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
     const served = tasks.models();
     if (served.length === 0) return sendError(res, noModelAvailable(body.model));
     if (!ANY_MODEL_ALIASES.has(body.model)) {
-      if (!served.some((m) => m.id === body.model)) return sendError(res, modelNotFound(body.model));
+      const entry = served.find((m) => m.id === body.model);
+      if (!entry) return sendError(res, modelNotFound(body.model));
+      const refused = (UNSUPPORTED_BY_PROVIDER[entry.owned_by] ?? []).find((k) => (body as Record<string, unknown>)[k] != null);
+      if (refused) return sendError(res, badRequest(`${refused}: ${entry.owned_by} models cannot honour ${refused}`, refused, 'unsupported_parameter'));
       model = body.model;
     }
     const ownKey = req.get(PROVIDER_KEY_HEADER)?.trim() ?? '';

@@ -76,6 +76,57 @@ describe('GeminiProvider', () => {
     });
   });
 
+  it('maps JSON mode and sampling params: responseMimeType, responseSchema (JSON Schema trimmed to its subset), seed, penalties', async () => {
+    const p = await provider(streamRoute);
+    const schema = {
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      type: 'object',
+      properties: { name: { type: 'string' }, age: { type: ['integer', 'null'] }, default: { type: 'boolean' } },
+      required: ['name'],
+      additionalProperties: false,
+    };
+    await collect(
+      p.stream(
+        {
+          ...request,
+          response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } },
+          seed: 7,
+          presence_penalty: 0.5,
+          frequency_penalty: -0.5,
+          user: 'end-user-1',
+        },
+        new AbortController().signal,
+      ),
+    );
+    expect((server!.requests[0]!.body as { generationConfig: unknown }).generationConfig).toEqual({
+      temperature: 0.2,
+      topP: 0.9,
+      maxOutputTokens: 64,
+      stopSequences: ['END'],
+      seed: 7,
+      presencePenalty: 0.5,
+      frequencyPenalty: -0.5,
+      responseMimeType: 'application/json',
+      responseSchema: {
+        type: 'object',
+        properties: { name: { type: 'string' }, age: { type: 'integer', nullable: true }, default: { type: 'boolean' } },
+        required: ['name'],
+      },
+    });
+    await collect(p.stream({ ...request, response_format: { type: 'json_object' } }, new AbortController().signal));
+    const config = (server!.requests[1]!.body as { generationConfig: Record<string, unknown> }).generationConfig;
+    expect(config['responseMimeType']).toBe('application/json');
+    expect(config['responseSchema']).toBeUndefined();
+  });
+
+  it('logit_bias, which Gemini cannot honour, fails the task with BAD_INPUT naming it, before any request', async () => {
+    const p = await provider(streamRoute);
+    const f = await failure(collect(p.stream({ ...request, logit_bias: { '50256': -100 } }, new AbortController().signal)));
+    expect(f.code).toBe('BAD_INPUT');
+    expect(f.message).toMatch(/^logit_bias: /);
+    expect(server!.requests).toHaveLength(0);
+  });
+
   it('streams deltas, ends without [DONE] and takes the last (cumulative) usage', async () => {
     const p = await provider(streamRoute);
     const events = await collect(p.stream(request, new AbortController().signal));

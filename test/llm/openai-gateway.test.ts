@@ -201,6 +201,53 @@ describe('OpenAI gateway', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('rate_limit_exceeded');
   });
 
+  it('forwards response_format, seed, penalties, logit_bias and user into the llm task', async () => {
+    const { client, tasks } = await harness();
+    const params = {
+      response_format: { type: 'json_schema' as const, json_schema: { name: 'person', schema: { type: 'object', properties: { name: { type: 'string' } } }, strict: true } },
+      seed: 3,
+      presence_penalty: 0.5,
+      frequency_penalty: 0.25,
+      logit_bias: { '1234': -50 },
+      user: 'u-1',
+    };
+    await client.chat.completions.create({ model: 'm1', messages: [{ role: 'user', content: 'Hi' }], ...params });
+    expect(tasks.submitted[0]!.input).toEqual({ messages: [{ role: 'user', content: 'Hi' }], model: 'm1', ...params });
+    await client.chat.completions.create({ model: 'taskwire', messages: [{ role: 'user', content: 'Hi' }], response_format: { type: 'json_object' } });
+    expect(tasks.submitted[1]!.input).toMatchObject({ response_format: { type: 'json_object' } });
+  });
+
+  it.each([
+    [{ response_format: { type: 'yaml' } }, 'response_format.type'],
+    [{ presence_penalty: 3 }, 'presence_penalty'],
+    [{ seed: 1.5 }, 'seed'],
+    [{ logit_bias: { abc: 1 } }, 'logit_bias.abc'],
+  ])('a malformed sampling parameter %o is 400 naming %s', async (extra, param) => {
+    const { client, tasks } = await harness();
+    const body = { model: 'm1', messages: [{ role: 'user', content: 'Hi' }], ...extra } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming;
+    const e = await apiError(client.chat.completions.create(body));
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(e.param).toBe(param);
+    expect(tasks.submitted).toHaveLength(0);
+  });
+
+  it('a parameter the model\'s provider cannot honour is 400 naming it, before scheduling or from the worker', async () => {
+    const { client, tasks } = await harness();
+    const e = await apiError(
+      client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }], logit_bias: { '1': 5 } }),
+    );
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(e.param).toBe('logit_bias');
+    expect(e.code).toBe('unsupported_parameter');
+    expect(e.message).toContain('logit_bias');
+    expect(tasks.submitted).toHaveLength(0);
+    // "taskwire" may land on a Gemini worker: its BAD_INPUT names the parameter too.
+    tasks.script = { fail: { code: 'BAD_INPUT', message: 'logit_bias: gemini cannot honour logit_bias (it has no token biasing)' } };
+    const e2 = await apiError(client.chat.completions.create({ model: 'taskwire', messages: [{ role: 'user', content: 'Hi' }], logit_bias: { '1': 5 } }));
+    expect(e2.status).toBe(400);
+    expect(e2.param).toBe('logit_bias');
+  });
+
   it('unknown /v1 routes answer an OpenAI-shaped 404', async () => {
     const { url } = await harness();
     for (const [method, path] of [['POST', '/v1/nope'], ['GET', '/v1/chat/completions'], ['POST', '/v1/models/x/y']] as const) {

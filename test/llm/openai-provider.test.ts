@@ -67,6 +67,26 @@ describe('OpenAiProvider', () => {
     });
   });
 
+  it('forwards response_format, seed, penalties, logit_bias and user as OpenAI defines them, streamed and not', async () => {
+    const extra = {
+      response_format: { type: 'json_schema' as const, json_schema: { name: 'answer', schema: { type: 'object', properties: { n: { type: 'integer' } } }, strict: true } },
+      seed: 42,
+      presence_penalty: 0.25,
+      frequency_penalty: -1,
+      logit_bias: { '50256': -100 },
+      user: 'end-user-1',
+    };
+    const p = await provider((req, res) =>
+      (req.body as { stream: boolean }).stream
+        ? writeSse(res, [delta('{"n":4}', 'stop'), '[DONE]'])
+        : writeJson(res, 200, { id: 'c', object: 'chat.completion', created: 1, model: 'gpt-test', choices: [{ index: 0, message: { role: 'assistant', content: '{"n":4}' }, finish_reason: 'stop' }] }),
+    );
+    await collect(p.stream({ ...request, ...extra }, new AbortController().signal));
+    await p.complete({ ...request, response_format: { type: 'json_object' } }, new AbortController().signal);
+    expect(server!.requests[0]!.body).toMatchObject(extra);
+    expect((server!.requests[1]!.body as { response_format: unknown }).response_format).toEqual({ type: 'json_object' });
+  });
+
   it('sends no Authorization header when no key is configured (local servers)', async () => {
     const p = await provider((_req, res) => writeSse(res, [delta('ok', 'stop'), '[DONE]']), {});
     await collect(p.stream(request, new AbortController().signal));

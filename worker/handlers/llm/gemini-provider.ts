@@ -86,10 +86,50 @@ export function geminiRequestBody(request: LlmRequest): Record<string, unknown> 
   if (request.top_p !== undefined) generationConfig['topP'] = request.top_p;
   if (request.max_tokens !== undefined) generationConfig['maxOutputTokens'] = request.max_tokens;
   if (request.stop !== undefined && request.stop.length > 0) generationConfig['stopSequences'] = [...request.stop];
+  if (request.seed !== undefined) generationConfig['seed'] = request.seed;
+  if (request.presence_penalty !== undefined) generationConfig['presencePenalty'] = request.presence_penalty;
+  if (request.frequency_penalty !== undefined) generationConfig['frequencyPenalty'] = request.frequency_penalty;
+  if (request.logit_bias !== undefined) {
+    throw new TaskFailure('BAD_INPUT', 'logit_bias: gemini cannot honour logit_bias (it has no token biasing)', { retryable: false });
+  }
+  const format = request.response_format;
+  if (format && format.type !== 'text') {
+    generationConfig['responseMimeType'] = 'application/json';
+    const schema = format.type === 'json_schema' ? format.json_schema.schema : undefined;
+    if (schema) generationConfig['responseSchema'] = geminiSchema(schema);
+  }
   const body: Record<string, unknown> = { contents };
   if (system.length > 0) body['systemInstruction'] = { parts: system };
   if (Object.keys(generationConfig).length > 0) body['generationConfig'] = generationConfig;
   return body;
+}
+
+/** JSON Schema keywords Gemini's OpenAPI-subset `responseSchema` refuses. */
+const UNSUPPORTED_SCHEMA_KEYS = new Set(['$schema', '$id', 'additionalProperties', 'strict', 'default', 'examples', '$comment']);
+
+/**
+ * A JSON Schema (as OpenAI's `json_schema.schema`) as Gemini's `responseSchema`:
+ * keywords it refuses are dropped (they only tighten validation) and
+ * `type: [T, "null"]` becomes `type: T, nullable: true`.
+ */
+export function geminiSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(geminiSchema);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema as Record<string, unknown>)) {
+    if (UNSUPPORTED_SCHEMA_KEYS.has(k)) continue;
+    if (k === 'type' && Array.isArray(v)) {
+      const types = v.filter((t) => t !== 'null');
+      if (types.length < v.length) out['nullable'] = true;
+      out['type'] = types.length === 1 ? types[0] : types;
+      continue;
+    }
+    // Maps of sub-schemas (properties) keep their keys; anything else recurses.
+    out[k] = k === 'properties' && v && typeof v === 'object'
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([name, sub]) => [name, geminiSchema(sub)]))
+      : geminiSchema(v);
+  }
+  return out;
 }
 
 function toUsage(u: z.infer<typeof usageMetadata> | undefined): TaskUsage | undefined {

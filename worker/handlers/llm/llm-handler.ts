@@ -104,6 +104,12 @@ export class LlmHandler implements TaskHandler {
     if (input.top_p !== undefined) request.top_p = input.top_p;
     if (input.max_tokens !== undefined) request.max_tokens = input.max_tokens;
     if (input.stop !== undefined) request.stop = input.stop;
+    if (input.response_format !== undefined) request.response_format = input.response_format;
+    if (input.seed !== undefined) request.seed = input.seed;
+    if (input.presence_penalty !== undefined) request.presence_penalty = input.presence_penalty;
+    if (input.frequency_penalty !== undefined) request.frequency_penalty = input.frequency_penalty;
+    if (input.logit_bias !== undefined) request.logit_bias = input.logit_bias;
+    if (input.user !== undefined) request.user = input.user;
     if (userKey) request.apiKey = userKey;
 
     const started = this.clock.now();

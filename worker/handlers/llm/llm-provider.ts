@@ -5,7 +5,7 @@
  * PROVIDER_RATE_LIMIT, PROVIDER_UNAVAILABLE, PROVIDER_ERROR, SAFETY_BLOCKED,
  * BAD_INPUT, MODEL_NOT_FOUND, CANCELLED); nothing else escapes them.
  */
-import type { LlmMessage, LlmProviderName } from '../../../common/kinds/llm.js';
+import type { LlmMessage, LlmProviderName, LlmResponseFormat } from '../../../common/kinds/llm.js';
 import type { TaskUsage } from '../task-handler.js';
 
 export type { LlmMessage, LlmProviderName } from '../../../common/kinds/llm.js';
@@ -17,6 +17,15 @@ export interface LlmRequest {
   top_p?: number;
   max_tokens?: number;
   stop?: readonly string[];
+  /** JSON mode: `json_object` or `json_schema` (Gemini: responseMimeType / responseSchema). */
+  response_format?: LlmResponseFormat;
+  seed?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  /** OpenAI-compatible providers only (Gemini refuses the task with BAD_INPUT naming it). */
+  logit_bias?: Readonly<Record<string, number>>;
+  /** End-user id for the provider's abuse monitoring (OpenAI-compatible providers; Gemini has none). */
+  user?: string;
   /** Overrides the configured key for this request only (a user's own key). Never logged. */
   apiKey?: string;
 }

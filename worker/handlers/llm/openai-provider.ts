@@ -194,6 +194,13 @@ export class OpenAiProvider implements LlmProvider {
     if (request.top_p !== undefined) body['top_p'] = request.top_p;
     if (request.max_tokens !== undefined) body['max_tokens'] = request.max_tokens;
     if (request.stop !== undefined && request.stop.length > 0) body['stop'] = [...request.stop];
+    // Passed through as OpenAI defines them (vLLM, llama.cpp and Ollama accept the same names).
+    if (request.response_format !== undefined) body['response_format'] = request.response_format;
+    if (request.seed !== undefined) body['seed'] = request.seed;
+    if (request.presence_penalty !== undefined) body['presence_penalty'] = request.presence_penalty;
+    if (request.frequency_penalty !== undefined) body['frequency_penalty'] = request.frequency_penalty;
+    if (request.logit_bias !== undefined) body['logit_bias'] = { ...request.logit_bias };
+    if (request.user !== undefined) body['user'] = request.user;
     return body;
   }
 
