@@ -59,6 +59,11 @@ const RULES: Rule[] = [
   { match: /^curl '[^']*\/api\/v1\/events\?follow=false/, expect: /"events":\[[\s\S]*"last_id"/ },
   { match: /^taskwire events --follow /, codes: [0, 124, 130, 143] },
   { match: /^taskwire events --task <task-id>$/ },
+  { match: /^taskwire cluster status$/, expect: /^master_id\s+/m },
+  { match: /^taskwire workers list -o json$/, expect: /"heartbeat_age_ms"/ },
+  { match: /^taskwire tasks list --status succeeded -o jsonl$/ },
+  { match: /^taskwire tasks show <task-id>$/, expect: /^status\s+/m },
+  { match: /^taskwire tasks result <task-id> --wait 10000$/, expect: /"text": "x"/ },
   // --- cannot run here, and why ----------------------------------------------------------------
   { match: /^npm test$/, skip: 'the test suite itself' },
   { match: /^npm install && npm start$/, skip: 'installs, builds and starts on the default ports; this test runs the same `taskwire start` on free ports' },
