@@ -14,6 +14,7 @@ import type { WorkerStats, WorkerTaskStats } from '../observability/worker-stats
 import type { WorkerRecord, WorkerRegistry } from '../scheduling/worker-registry.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
 import { sendError } from './http-errors.js';
+import { bulkTaskRoutes } from './bulk-task-routes.js';
 
 export type WorkerControlAction = 'CONTROL_ACTION_DRAIN' | 'CONTROL_ACTION_RESUME';
 
@@ -73,6 +74,8 @@ export function operatorRoutes(deps: OperatorRoutesDeps): Router {
   const { tasks, registry, stats, now } = deps;
   const waitMs = deps.controlWaitMs ?? 3000;
   const r = Router();
+  // First: `/tasks/bulk/retry` must not be taken for the retry of a task named `bulk`.
+  r.use(bulkTaskRoutes(tasks));
   const worker = (id: string): WorkerRecord => {
     const w = registry.get(id);
     if (!w) throw new NotFoundError(`worker ${id} not found`);
