@@ -68,7 +68,9 @@ export async function launchBrowser(options: BrowserOptions = {}): Promise<TestB
       const problems: PageProblems = { errors: [], failedRequests: [] };
       page.on('pageerror', (error) => problems.errors.push(`pageerror: ${error.message}`));
       page.on('console', (message) => {
-        if (message.type() === 'error') problems.errors.push(`console.error: ${message.text()}`);
+        // With the URL it came from: "Failed to load resource" names no URL in its text.
+        const at = message.location().url;
+        if (message.type() === 'error') problems.errors.push(`console.error: ${message.text()}${at ? ` (${at})` : ''}`);
       });
       page.on('requestfailed', (request) => {
         problems.failedRequests.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText ?? 'failed'}`);
