@@ -36,6 +36,10 @@ export interface WorkerOptions {
   statusIntervalMs?: number;
   /** File touched every few seconds for `taskwire health --file` (default in tmpdir). */
   healthFile?: string;
+  /** Serve this worker's own /metrics on this port (TASKWIRE_METRICS_PORT; 0 = any free port; default off). */
+  metricsPort?: number;
+  /** Address of the metrics port (TASKWIRE_METRICS_HOST, default 0.0.0.0). */
+  metricsHost?: string;
   labels?: Record<string, string>;
   /** How long to keep trying the broker at start (default 60 s). */
   connectTimeoutMs?: number;
@@ -43,7 +47,8 @@ export interface WorkerOptions {
   logToStdout?: boolean;
 }
 
-export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'mqttUsername' | 'mqttPassword' | 'grpcTarget' | 'kinds' | 'masterHost'>> & {
+export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'mqttUsername' | 'mqttPassword' | 'grpcTarget' | 'kinds' | 'masterHost' | 'metricsPort'>> & {
+  metricsPort: number | undefined;
   mqttUsername: string | undefined;
   mqttPassword: string | undefined;
   grpcTarget: string | undefined;
@@ -124,6 +129,8 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     shutdownGraceMs: options.shutdownGraceMs ?? WORKER_DEFAULTS.shutdownGraceMs,
     statusIntervalMs: options.statusIntervalMs ?? WORKER_DEFAULTS.statusIntervalMs,
     healthFile: options.healthFile ?? join(tmpdir(), `taskwire-worker-${workerId}.health`),
+    metricsPort: options.metricsPort,
+    metricsHost: options.metricsHost ?? '0.0.0.0',
     labels: options.labels ?? {},
     connectTimeoutMs: options.connectTimeoutMs ?? WORKER_DEFAULTS.connectTimeoutMs,
     logLevel: options.logLevel ?? WORKER_DEFAULTS.logLevel,
@@ -150,6 +157,8 @@ export async function workerOptionsFromEnv(env: Env): Promise<WorkerOptions> {
     kinds: kinds?.split(',').map((k) => k.trim()).filter(Boolean),
     shutdownGraceMs: envInt(env, 'TASKWIRE_SHUTDOWN_GRACE_MS', { min: 0 }),
     healthFile: envString(env, 'TASKWIRE_HEALTH_FILE'),
+    metricsPort: envInt(env, 'TASKWIRE_METRICS_PORT', { min: 0, max: 65535 }),
+    metricsHost: envString(env, 'TASKWIRE_METRICS_HOST'),
     connectTimeoutMs: envInt(env, 'TASKWIRE_CONNECT_TIMEOUT_MS', { min: 100 }),
     logLevel: envEnum(env, 'TASKWIRE_LOG_LEVEL', LOG_LEVELS),
   };

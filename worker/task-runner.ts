@@ -59,6 +59,8 @@ interface Running {
 
 export interface TaskRunnerEvents {
   onChange(running: number): void;
+  /** An attempt ended (metrics): its kind, outcome, handler time and error code. */
+  onFinished?(kind: string, outcome: 'succeeded' | 'failed' | 'cancelled', seconds: number, code?: string): void;
 }
 
 /** How often the runner checks deadlines and due heartbeats of all running attempts. */
@@ -180,6 +182,10 @@ export class TaskRunner {
     if (firstChunkAtMs !== undefined) result.usage = { ...(result.usage ?? {}), ttft_ms: firstChunkAtMs - startedAtMs };
     result.finished_at_ms = Date.now();
     result.last_seq = r.seq;
+    if (this.events.onFinished) {
+      const outcome = result.outcome === 'TASK_OUTCOME_SUCCEEDED' ? 'succeeded' : result.outcome === 'TASK_OUTCOME_CANCELLED' ? 'cancelled' : 'failed';
+      this.events.onFinished(a.kind, outcome, (result.finished_at_ms - startedAtMs) / 1000, result.error?.code ?? undefined);
+    }
     // A STARTED still waiting to go out says nothing this final does not (it carries started_at_ms).
     this.reporter.retract(started);
     this.send(r, { event: 'final', final: result });

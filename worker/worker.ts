@@ -29,6 +29,8 @@ import type { TaskHandler } from './handlers/task-handler.js';
 import { ResultReporter } from './result-reporter.js';
 import { TaskRunner } from './task-runner.js';
 import { hostLoad } from './host-load.js';
+import { WorkerMetrics } from './metrics-registry.js';
+import { WorkerMetricsServer } from './metrics-server.js';
 
 export const WORKER_VERSION = '0.1.0';
 
@@ -71,6 +73,9 @@ export class Worker {
   readonly reporter: ResultReporter;
   readonly runner: TaskRunner;
   readonly invalidMessages = { count: 0 };
+  /** This worker's own metrics (only with metricsPort set). */
+  readonly metrics: WorkerMetrics | undefined;
+  private metricsServer: WorkerMetricsServer | undefined;
   private client!: MqttClient;
   private readonly topics: Topics;
   private statusTimer: NodeJS.Timeout | undefined;
@@ -80,6 +85,10 @@ export class Worker {
   private readonly onFatal: (err: TaskwireError) => void;
   /** Settled by the first announce: refused subscriptions reject it. */
   private firstAnnounce: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** The port of this worker's /metrics (undefined when off). */
+  get metricsPort(): number | undefined {
+    return this.metricsServer?.port;
+  }
   /** performance.now() of the last MQTT (re)connect (benchmarks). */
   connectedAtPerf = 0;
 
@@ -98,7 +107,16 @@ export class Worker {
     }
     this.reporter = new ResultReporter({ log: this.log });
     // The retained status says how many attempts run now: re-publish (coalesced) when that changes.
-    this.runner = new TaskRunner(this.id, this.handlers, this.reporter, this.log, { onChange: () => this.scheduleStatus() });
+    const metrics = options.metricsPort !== undefined ? new WorkerMetrics({ worker_id: this.id }) : undefined;
+    this.metrics = metrics;
+    metrics?.capacity.set(options.capacity);
+    this.runner = new TaskRunner(this.id, this.handlers, this.reporter, this.log, {
+      onChange: (running) => {
+        metrics?.running.set(running);
+        this.scheduleStatus();
+      },
+      onFinished: metrics ? (kind, outcome, seconds, code) => metrics.attempt(kind, outcome, seconds, code) : undefined,
+    });
   }
 
   static async create(options: WorkerOptions = {}, deps: WorkerDeps = {}): Promise<Worker> {
@@ -135,6 +153,7 @@ export class Worker {
   }
 
   private async start(): Promise<void> {
+    if (this.metrics) this.metricsServer = await WorkerMetricsServer.start(this.metrics.registry, this.options.metricsPort!, this.options.metricsHost);
     const o = this.options;
     const topics = this.topics;
     this.client = mqtt.connect(o.mqttUrl, {
@@ -366,6 +385,7 @@ export class Worker {
       await withTimeout(this.client.endAsync(!this.client.connected).catch(() => undefined), 2000);
     }
     for (const h of this.handlers.values()) await withTimeout(h.close?.().catch(() => undefined), 5000);
+    await this.metricsServer?.close();
     await rm(this.options.healthFile, { force: true });
     this.state = 'closed';
   }
