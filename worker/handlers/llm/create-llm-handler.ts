@@ -12,12 +12,13 @@ import { errorMessage } from '../../../common/errors.js';
 import type { Env } from '../../../common/env.js';
 import type { Logger } from '../../../common/logger.js';
 import { GeminiProvider } from './gemini-provider.js';
-import { resolveLlmConfig } from './llm-config.js';
+import { resolveLlmConfig, resolveProviderTimeouts } from './llm-config.js';
 import { LlmHandler } from './llm-handler.js';
 import type { LlmProvider } from './llm-provider.js';
 import { probeOllama } from './ollama-discovery.js';
 import { discoverOpenAiModels, OpenAiProvider } from './openai-provider.js';
 import type { FetchFn } from './provider-fetch.js';
+import { timedFetch } from './timed-fetch.js';
 
 export interface LlmHandlerDeps {
   /** Defaults to Node's global fetch (tests may wrap it). */
@@ -30,13 +31,16 @@ export async function createLlmHandler(env: Env, logger: Logger, deps: LlmHandle
   const providers: LlmProvider[] = [];
   const keyless = new Set<LlmProvider>();
   const fetchOpt = deps.fetch ? { fetch: deps.fetch } : {};
+  // Answering calls get first-byte and idle timeouts; discovery and probes have their own.
+  const timeouts = resolveProviderTimeouts(env);
+  const timed = (provider: string) => ({ fetch: timedFetch(provider, deps.fetch ?? ((input, init) => fetch(input, init)), timeouts) });
 
   if (config.gemini) {
     const gemini = new GeminiProvider({
       apiKey: config.gemini.apiKey ?? '',
       baseUrl: config.gemini.baseUrl,
       models: config.gemini.models,
-      ...fetchOpt,
+      ...timed('gemini'),
     });
     providers.push(gemini);
     if (config.gemini.apiKey === undefined) keyless.add(gemini);
@@ -60,7 +64,7 @@ export async function createLlmHandler(env: Env, logger: Logger, deps: LlmHandle
     }
     if (models.length > 0) {
       providers.push(
-        new OpenAiProvider({ name: 'openai', baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey, models, ...fetchOpt }),
+        new OpenAiProvider({ name: 'openai', baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey, models, ...timed('openai') }),
       );
     }
   }
@@ -69,7 +73,7 @@ export async function createLlmHandler(env: Env, logger: Logger, deps: LlmHandle
   if (probe && config.ollamaUrl !== undefined) {
     const found = await probeOllama(config.ollamaUrl, { timeoutMs: config.ollamaProbeMs, ...fetchOpt });
     if (found && found.models.length > 0) {
-      providers.push(new OpenAiProvider({ name: 'ollama', baseUrl: found.baseUrl, models: found.models, ...fetchOpt }));
+      providers.push(new OpenAiProvider({ name: 'ollama', baseUrl: found.baseUrl, models: found.models, ...timed('ollama') }));
     } else if (config.ollamaExplicit) {
       logger.warn({ url: config.ollamaUrl }, 'TASKWIRE_OLLAMA_URL: no Ollama with models answered');
     } else {

@@ -17,6 +17,8 @@
  *   TASKWIRE_OLLAMA_PROBE_MS               default 500
  *   TASKWIRE_LLM_DISCOVERY_MS              timeout of GET /models at start, default 5000
  *   TASKWIRE_LLM_COOLDOWN_MS               default 60000
+ *   TASKWIRE_LLM_FIRST_BYTE_TIMEOUT_MS     provider response headers within, default 60000
+ *   TASKWIRE_LLM_IDLE_TIMEOUT_MS           longest silence in a provider's body, default 120000
  *   TASKWIRE_LLM_FAILURE_THRESHOLD         retryable failures in a row before a cool-down, default 3
  */
 import { ConfigError } from '../../../common/errors.js';
@@ -34,6 +36,8 @@ export const LLM_DEFAULTS = {
   discoveryTimeoutMs: 5_000,
   cooldownMs: 60_000,
   failureThreshold: 3,
+  firstByteTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
 } as const;
 
 export interface GeminiConfig {
@@ -137,5 +141,13 @@ export async function resolveLlmConfig(env: Env): Promise<LlmConfig> {
     discoveryTimeoutMs: envInt(env, 'TASKWIRE_LLM_DISCOVERY_MS', { min: 1, max: 600_000 }) ?? LLM_DEFAULTS.discoveryTimeoutMs,
     cooldownMs: envInt(env, 'TASKWIRE_LLM_COOLDOWN_MS', { min: 0, max: 24 * 60 * 60 * 1000 }) ?? LLM_DEFAULTS.cooldownMs,
     failureThreshold: envInt(env, 'TASKWIRE_LLM_FAILURE_THRESHOLD', { min: 1, max: 1000 }) ?? LLM_DEFAULTS.failureThreshold,
+  };
+}
+
+/** Timeouts of every provider call (TASKWIRE_LLM_FIRST_BYTE_TIMEOUT_MS, TASKWIRE_LLM_IDLE_TIMEOUT_MS). */
+export function resolveProviderTimeouts(env: Env): { firstByteMs: number; idleMs: number } {
+  return {
+    firstByteMs: envInt(env, 'TASKWIRE_LLM_FIRST_BYTE_TIMEOUT_MS', { min: 1, max: 3_600_000 }) ?? LLM_DEFAULTS.firstByteTimeoutMs,
+    idleMs: envInt(env, 'TASKWIRE_LLM_IDLE_TIMEOUT_MS', { min: 1, max: 3_600_000 }) ?? LLM_DEFAULTS.idleTimeoutMs,
   };
 }
