@@ -3,6 +3,7 @@
  *   taskwire cluster status
  *   taskwire workers [list] | show <id> | drain <id> | resume <id>
  *   taskwire tasks list [--status S] [--limit N] | show <id> | result <id> | cancel <id> | retry <id>
+ *   taskwire tasks cancel|retry --filter status=...,kind=...,worker=... [--dry-run] [--limit N]
  * Every one takes `-o table|json|jsonl` (`text` = table, `--json` = json)
  * and prints the REST API's own field names. Exit codes: 0 ok, 1 other
  * error (unreachable master, conflict, a task that failed), 2 usage (bad
@@ -45,11 +46,16 @@ function authHeaders(): Record<string, string> {
 }
 
 /** One REST call; HTTP errors become CliExit with the documented code. */
-export async function operatorRequest(url: string | undefined, method: string, path: string, timeoutMs = 30_000): Promise<unknown> {
+export async function operatorRequest(url: string | undefined, method: string, path: string, timeoutMs = 30_000, body?: unknown): Promise<unknown> {
   const base = masterUrl(url);
   let res: Response;
   try {
-    res = await fetch(`${base}${path}`, { method, headers: authHeaders(), signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(`${base}${path}`, {
+      method,
+      headers: body === undefined ? authHeaders() : { ...authHeaders(), 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     if ((err as Error).name === 'TimeoutError') throw new CliExit(EXIT.timeout, `${method} ${base}${path}: no answer within ${timeoutMs} ms`);
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
@@ -132,6 +138,43 @@ function usageExit(err: CommanderError): never {
 
 const enc = encodeURIComponent;
 
+/** `--filter status=failed,kind=echo,worker=w1` -> the bulk route's filter. */
+export function parseFilter(raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(status|kind|worker)=(.+)$/.exec(part);
+    if (!m) throw new CliExit(EXIT.usage, `--filter: "${part}" is not status=..., kind=... or worker=...`);
+    out[m[1]!] = m[2]!;
+  }
+  if (Object.keys(out).length === 0) throw new CliExit(EXIT.usage, '--filter: empty');
+  return out;
+}
+
+type BulkOptions = CommonOptions & { filter?: string; dryRun?: boolean; limit?: string };
+
+/** `tasks cancel|retry --filter ... [--dry-run]`: the bulk route; prints {matched, affected, ...}. */
+async function bulk(action: 'cancel' | 'retry', o: BulkOptions): Promise<void> {
+  const limit = o.limit === undefined ? 1000 : Number(o.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliExit(EXIT.usage, '--limit must be an integer from 1 to 10000');
+  const r = (await operatorRequest(o.url, 'POST', `/api/v1/tasks/bulk/${action}`, 120_000, { filter: parseFilter(o.filter!), dry_run: o.dryRun === true, limit })) as Record<string, unknown>;
+  printOne(r, outputOf(o), ['action', 'dry_run', 'matched', 'affected', 'truncated']);
+}
+
+function withBulk(cmd: Command): Command {
+  return cmd
+    .option('--filter <k=v,...>', 'act on every task matching status=, kind=, worker= (instead of one id)')
+    .option('--dry-run', 'with --filter: only count the matches')
+    .option('--limit <n>', 'with --filter: at most n tasks (default 1000, up to 10000)');
+}
+
+/** One id, or --filter (not both, not neither). */
+function idOrFilter(id: string | undefined, o: BulkOptions): boolean {
+  if (id !== undefined && o.filter !== undefined) throw new CliExit(EXIT.usage, 'give a task id or --filter, not both');
+  if (id === undefined && o.filter === undefined) throw new CliExit(EXIT.usage, 'give a task id or --filter');
+  if (id !== undefined && (o.dryRun || o.limit !== undefined)) throw new CliExit(EXIT.usage, '--dry-run and --limit go with --filter');
+  return o.filter !== undefined;
+}
+
 function workersGroup(program: Command): void {
   // The older flat `taskwire workers` (client-commands.ts) becomes this group; its bare form still lists.
   const list = program.commands as Command[];
@@ -207,16 +250,18 @@ function tasksGroup(program: Command): void {
         if (t.status !== 'succeeded') throw new CliExit(EXIT.other, `task ${id} ${t.status}${t.error ? `: ${t.error.code}: ${t.error.message}` : ''}`);
       }),
     );
-  withCommon(g.command('cancel <id>').description('cancel a queued or running task')).action(
-    run(async (id: string, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<CommonOptions>();
-      printOne((await operatorRequest(o.url, 'POST', `/api/v1/tasks/${enc(id)}/cancel`)) as Record<string, unknown>, outputOf(o), TASK_COLUMNS);
+  withBulk(withCommon(g.command('cancel [id]').description('cancel a queued or running task, or every one matching --filter'))).action(
+    run(async (id: string | undefined, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<BulkOptions>();
+      if (idOrFilter(id, o)) return bulk('cancel', o);
+      printOne((await operatorRequest(o.url, 'POST', `/api/v1/tasks/${enc(id!)}/cancel`)) as Record<string, unknown>, outputOf(o), TASK_COLUMNS);
     }),
   );
-  withCommon(g.command('retry <id>').description('run a failed, expired or cancelled task again (a new task; prints it)')).action(
-    run(async (id: string, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<CommonOptions>();
-      const r = (await operatorRequest(o.url, 'POST', `/api/v1/tasks/${enc(id)}/retry`)) as { task: TaskView; retry_of: string; created: boolean };
+  withBulk(withCommon(g.command('retry [id]').description('run a failed, expired or cancelled task again (a new task; prints it), or every one matching --filter'))).action(
+    run(async (id: string | undefined, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<BulkOptions>();
+      if (idOrFilter(id, o)) return bulk('retry', o);
+      const r = (await operatorRequest(o.url, 'POST', `/api/v1/tasks/${enc(id!)}/retry`)) as { task: TaskView; retry_of: string; created: boolean };
       const out = outputOf(o);
       if (out === 'table') printOne({ ...r.task, retry_of: r.retry_of, created: r.created }, out, ['id', 'retry_of', 'created', 'kind', 'status']);
       else printOne(r as unknown as Record<string, unknown>, out);

@@ -101,6 +101,25 @@ describe('taskwire cluster / workers / tasks', () => {
     expect((await cli(['tasks', 'show', 'no-such-task'])).code).toBe(3);
   });
 
+  it('tasks cancel / retry --filter with --dry-run', async () => {
+    const blockers = await Promise.all([0, 1].map(() => submit({ kind: 'sleep', input: { ms: 20_000 } })));
+    const queued = await Promise.all([0, 1, 2].map((i) => submit({ kind: 'echo', input: { text: `bulk ${i}` } })));
+    const dry = await cli(['tasks', 'cancel', '--filter', 'status=queued,kind=echo', '--dry-run', '-o', 'json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(json(dry.stdout)).toMatchObject({ action: 'cancel', dry_run: true, matched: 3, affected: 0 });
+    const real = await cli(['tasks', 'cancel', '--filter', 'kind=echo']);
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.stdout).toMatch(/^affected\s+3$/m);
+    for (const t of queued) expect((await waitForTask(c.httpUrl, t.id)).status).toBe('cancelled');
+    for (const b of blockers) await cli(['tasks', 'cancel', b.id]);
+    const retry = await cli(['tasks', 'retry', '--filter', 'status=cancelled,kind=echo', '-o', 'jsonl']);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(json<{ matched: number; affected: number }>(retry.stdout)).toMatchObject({ matched: 3, affected: 3 });
+    expect((await cli(['tasks', 'retry', 'some-id', '--filter', 'kind=echo'])).code).toBe(2);
+    expect((await cli(['tasks', 'cancel'])).code).toBe(2);
+    expect((await cli(['tasks', 'cancel', '--filter', 'colour=red'])).code).toBe(2);
+  });
+
   it('usage errors exit 2', async () => {
     expect((await cli(['tasks', 'list', '--limit', 'many'])).code).toBe(2);
     expect((await cli(['workers', 'list', '--bogus'])).code).toBe(2);
