@@ -54,7 +54,11 @@ export interface TaskChunkEvent {
 export interface ServerToClientEvents {
   /** Sent on connect: the session id to keep (e.g. in localStorage). */
   session: (info: { session_id: string; kinds: string[] }) => void;
-  /** Status changes: queued, assigned, running. */
+  /**
+   * Status changes: queued, assigned, running. While a task is queued it is
+   * also sent (with the cluster tick, when it moved) with `queue_position`
+   * (tasks before it, 0 = next) and `eta_ms` (estimated ms until it starts).
+   */
   'task:update': (task: TaskView) => void;
   /** A streamed piece of output. */
   'task:chunk': (chunk: TaskChunkEvent) => void;

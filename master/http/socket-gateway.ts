@@ -71,6 +71,8 @@ export class SocketGateway {
   private readonly timer: NodeJS.Timeout;
   private readonly sessions: SessionIds;
   private readonly outbox = new SessionOutbox();
+  /** Queued session tasks (id -> session) and the standing last sent for each (`position/eta s`). */
+  private readonly queued = new Map<string, { sessionId: string; sent: string }>();
 
   constructor(private readonly options: SocketGatewayOptions) {
     const { tasks, log } = options;
@@ -92,6 +94,13 @@ export class SocketGateway {
       const view = taskView(t);
       this.outbox.send(e.session_id, () => this.io.to(room(e.session_id!)).emit('task:update', view));
     });
+    // Where a queued session task stands, sent with the cluster tick as `task:update` (queue_position, eta_ms) when it moved.
+    ev.on(['task.queued', 'task.retried'], (e) => {
+      if (e.session_id) this.queued.set(e.task_id, { sessionId: e.session_id, sent: '' });
+    });
+    ev.on(['task.assigned', ...FINAL_EVENT_TYPES], (e) => {
+      this.queued.delete(e.task_id);
+    });
     ev.on('task.chunk', (e) => {
       if (!e.session_id) return;
       const chunk = { id: e.task_id, attempt: e.attempt, seq: e.chunk_seq, text: e.text, data: e.data as JsonValue };
@@ -104,9 +113,27 @@ export class SocketGateway {
     });
     this.timer = setInterval(() => {
       if (this.io.engine.clientsCount > 0) this.io.emit('cluster', options.cluster());
+      this.sendStandings();
     }, options.clusterIntervalMs ?? 1000);
     this.timer.unref();
     log.debug('socket.io gateway ready');
+  }
+
+  /** Sends `task:update` with `queue_position` / `eta_ms` for queued session tasks whose standing changed (at most 1000 a tick). */
+  private sendStandings(): void {
+    let n = 0;
+    for (const [id, q] of this.queued) {
+      if (++n > 1000) break;
+      const standing = this.options.tasks.standing(id);
+      const t = standing && this.options.tasks.get(id);
+      if (!standing || !t) continue; // waiting out a retry backoff, or gone
+      const eta = standing.etaMs === null ? null : Math.round(standing.etaMs / 1000);
+      const key = `${standing.position}/${eta}`;
+      if (key === q.sent) continue;
+      q.sent = key;
+      const view = { ...taskView(t), queue_position: standing.position, eta_ms: standing.etaMs };
+      this.io.to(room(q.sessionId)).emit('task:update', view);
+    }
   }
 
   private onConnection(socket: IoSocket): void {

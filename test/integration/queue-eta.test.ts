@@ -3,7 +3,10 @@
  * real capacity-1 worker (aedes, gRPC, HTTP on port 0).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { io, type Socket } from 'socket.io-client';
 import { runTask, startCluster, waitFor, waitForTask, type TestCluster } from '../helpers/cluster.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../common/socket-events.js';
+import type { TaskView } from '../../common/task-view.js';
 
 const RUN_MS = 400;
 
@@ -69,5 +72,34 @@ describe('queue position, eta_ms and deadline admission on a real cluster', () =
     expect(ok.status).toBe(202);
     expect((await waitForTask(c.httpUrl, ok.json.id, 20_000)).status).toBe('succeeded');
     for (const id of ids) expect((await waitForTask(c.httpUrl, id, 20_000)).status).toBe('succeeded');
+  }, 30_000);
+
+  it('the chat session gets task:update with queue_position and eta_ms as the queue moves', async () => {
+    c = await startCluster({ workers: 1, workerCapacity: 1 });
+    await c.waitForWorkers(1);
+    const socket = io(c.httpUrl, { transports: ['websocket'], reconnection: false }) as Socket<ServerToClientEvents, ClientToServerEvents>;
+    try {
+      await new Promise((resolve, reject) => {
+        socket.once('session', resolve);
+        socket.once('connect_error', reject);
+      });
+      const updates: (TaskView & { queue_position?: number; eta_ms?: number | null })[] = [];
+      socket.on('task:update', (t) => updates.push(t));
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const ack = await new Promise<any>((resolve) => socket.emit('task:submit', { kind: 'sleep', input: { ms: 700 } }, resolve));
+        expect(ack.ok).toBe(true);
+        ids.push(ack.data.id);
+      }
+      const last = ids.at(-1)!;
+      const mine = () => updates.filter((u) => u.id === last && u.queue_position !== undefined);
+      await waitFor(() => mine().length >= 2, 'two queue updates of the last task', 10_000);
+      const seen = mine().map((u) => u.queue_position!);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeLessThan(seen[i - 1]!);
+      expect(mine().every((u) => u.status === 'queued' && typeof u.eta_ms === 'number')).toBe(true);
+      for (const id of ids) expect((await waitForTask(c.httpUrl, id, 20_000)).status).toBe('succeeded');
+    } finally {
+      socket.close();
+    }
   }, 30_000);
 });

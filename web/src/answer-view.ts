@@ -4,7 +4,7 @@
  * metadata from `task:done`. Every server string goes in with textContent.
  */
 import { h, replaceChildren } from './dom.js';
-import { formatMs, statusLabel } from './format.js';
+import { formatMs, queueLabel, statusLabel } from './format.js';
 import { resultText, type ChunkInfo, type TaskInfo } from './server-events.js';
 
 type Phase = 'submitting' | 'active' | 'done';
@@ -118,7 +118,10 @@ export class AnswerView {
   update(task: TaskInfo): void {
     if (this.#phase === 'done') return;
     this.#setStatus(task.status);
-    const waiting = WAITING_LABELS[task.status] ?? `${statusLabel(task.status)}…`;
+    const waiting =
+      task.status === 'queued' && task.queue_position !== undefined
+        ? queueLabel(task.queue_position, task.eta_ms ?? null)
+        : (WAITING_LABELS[task.status] ?? `${statusLabel(task.status)}…`);
     const where = task.worker_id && task.status !== 'queued' ? ` (${task.worker_id})` : '';
     const retry = task.attempt > 1 ? ` – attempt ${task.attempt}` : '';
     this.#loadingLabel.textContent = `${waiting}${where}${retry}`;

@@ -33,3 +33,9 @@ export const STATUS_LABELS: Readonly<Record<string, string>> = {
 export function statusLabel(status: string): string {
   return STATUS_LABELS[status] ?? status;
 }
+
+/** "Queued – position 12, about 8 s" (position counts from 1: the next to run is 1). */
+export function queueLabel(position: number, etaMs: number | null): string {
+  const about = etaMs === null ? '' : etaMs < 1000 ? ', starting soon' : `, about ${Math.round(etaMs / 1000)} s`;
+  return `Queued – position ${position + 1}${about}`;
+}

@@ -34,6 +34,9 @@ export const taskInfo = z.object({
   usage: z.optional(
     z.nullable(z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() })),
   ),
+  /** A queued task: tasks of its kind that run before it (0 = next), and the estimated ms until it starts. */
+  queue_position: z.optional(z.number()),
+  eta_ms: z.optional(nullableMs),
 });
 export type TaskInfo = z.infer<typeof taskInfo>;
 
