@@ -138,6 +138,22 @@ function usageExit(err: CommanderError): never {
 
 const enc = encodeURIComponent;
 
+/** `--watch <ms>`: print again every ms until interrupted (a TTY table redraws in place); once without it. */
+async function watching(o: { watch?: string; output?: string; json?: boolean }, once: () => Promise<void>): Promise<void> {
+  if (o.watch === undefined) return once();
+  const ms = Number(o.watch);
+  if (!Number.isInteger(ms) || ms < 100) throw new CliExit(EXIT.usage, '--watch: an interval in ms, at least 100');
+  const redraw = outputOf(o) === 'table' && process.stdout.isTTY === true;
+  for (;;) {
+    if (redraw) process.stdout.write('\x1b[2J\x1b[H');
+    await once();
+    if (outputOf(o) === 'table' && !redraw) process.stdout.write('\n');
+    await new Promise((r) => setTimeout(r, ms));
+  }
+}
+
+const withWatch = (cmd: Command): Command => cmd.option('--watch <ms>', 'print again every ms until interrupted');
+
 /** `--filter status=failed,kind=echo,worker=w1` -> the bulk route's filter. */
 export function parseFilter(raw: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -180,13 +196,15 @@ function workersGroup(program: Command): void {
   const list = program.commands as Command[];
   const old = list.findIndex((c) => c.name() === 'workers');
   if (old >= 0) list.splice(old, 1);
-  const listWorkers = run(async (o: CommonOptions) => {
-    const body = (await operatorRequest(o.url, 'GET', '/api/v1/workers')) as { workers: Record<string, unknown>[] };
-    printList('workers', body.workers, outputOf(o), WORKER_COLUMNS);
-  });
-  const g = withCommon(program.command('workers').description('list workers (bare), or list|show|drain|resume').exitOverride(usageExit));
+  const listWorkers = run(async (o: CommonOptions & { watch?: string }) =>
+    watching(o, async () => {
+      const body = (await operatorRequest(o.url, 'GET', '/api/v1/workers')) as { workers: Record<string, unknown>[] };
+      printList('workers', body.workers, outputOf(o), WORKER_COLUMNS);
+    }),
+  );
+  const g = withWatch(withCommon(program.command('workers').description('list workers (bare), or list|show|drain|resume').exitOverride(usageExit)));
   g.action((o: CommonOptions) => listWorkers(o));
-  withCommon(g.command('list').description('list workers with load and task statistics')).action((_o: CommonOptions, cmd: Command) => listWorkers(cmd.optsWithGlobals<CommonOptions>()));
+  withWatch(withCommon(g.command('list').description('list workers with load and task statistics'))).action((_o: CommonOptions, cmd: Command) => listWorkers(cmd.optsWithGlobals<CommonOptions>()));
   withCommon(g.command('show <id>').description('one worker in detail')).action(
     run(async (id: string, _o: CommonOptions, cmd: Command) => {
       const o = cmd.optsWithGlobals<CommonOptions>();
@@ -271,27 +289,31 @@ function tasksGroup(program: Command): void {
 
 function clusterGroup(program: Command): void {
   const g = program.command('cluster').description('cluster overview').exitOverride(usageExit);
-  withCommon(g.command('status').description('workers, queue, running, capacity, throughput')).action(
+  withWatch(withCommon(g.command('status').description('workers, queue, running, capacity, throughput'))).action(
     run(async (_o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<CommonOptions>();
-      const c = (await operatorRequest(o.url, 'GET', '/api/v1/cluster')) as ClusterView;
-      const out = outputOf(o);
-      if (out !== 'table') return printOne(c as unknown as Record<string, unknown>, out);
-      const w = c.workers;
-      printOne(
-        {
-          master_id: c.master_id,
-          workers: `${w.online} online (${w.busy} busy, ${w.idle} idle), ${w.draining} draining, ${w.offline} offline`,
-          queued: c.queued,
-          running: c.running,
-          capacity: c.capacity,
-          submitted_per_s: c.submitted_per_s,
-          completed_per_s: c.completed_per_s,
-          kinds: c.kinds,
-        },
-        'table',
-      );
+      const o = cmd.optsWithGlobals<CommonOptions & { watch?: string }>();
+      await watching(o, () => clusterOnce(o));
     }),
+  );
+}
+
+async function clusterOnce(o: CommonOptions): Promise<void> {
+  const c = (await operatorRequest(o.url, 'GET', '/api/v1/cluster')) as ClusterView;
+  const out = outputOf(o);
+  if (out !== 'table') return printOne(c as unknown as Record<string, unknown>, out);
+  const w = c.workers;
+  printOne(
+    {
+      master_id: c.master_id,
+      workers: `${w.online} online (${w.busy} busy, ${w.idle} idle), ${w.draining} draining, ${w.offline} offline`,
+      queued: c.queued,
+      running: c.running,
+      capacity: c.capacity,
+      submitted_per_s: c.submitted_per_s,
+      completed_per_s: c.completed_per_s,
+      kinds: c.kinds,
+    },
+    'table',
   );
 }
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessGroup } from '../helpers/processes.js';
-import { startCluster, waitForTask, type TestCluster } from '../helpers/cluster.js';
+import { startCluster, waitFor, waitForTask, type TestCluster } from '../helpers/cluster.js';
 import type { TaskView } from '../../common/task-view.js';
 
 const group = new ProcessGroup();
@@ -118,6 +118,17 @@ describe('taskwire cluster / workers / tasks', () => {
     expect((await cli(['tasks', 'retry', 'some-id', '--filter', 'kind=echo'])).code).toBe(2);
     expect((await cli(['tasks', 'cancel'])).code).toBe(2);
     expect((await cli(['tasks', 'cancel', '--filter', 'colour=red'])).code).toBe(2);
+  });
+
+  it('--watch prints again until stopped', async () => {
+    const p = group.taskwire('cli watch', ['cluster', 'status', '--watch', '150', '-o', 'jsonl'], { env: { TASKWIRE_URL: c.httpUrl } });
+    await p.waitForLine(/"master_id"/);
+    await waitFor(() => p.lines.filter((l) => l.stream === 'stdout' && /"master_id"/.test(l.text)).length >= 3, 'three snapshots');
+    await p.stop(2000);
+    const w = group.taskwire('cli watch workers', ['workers', '--watch', '150'], { env: { TASKWIRE_URL: c.httpUrl } });
+    await waitFor(() => w.lines.filter((l) => /^ID\s+STATE/.test(l.text)).length >= 2, 'two tables');
+    await w.stop(2000);
+    expect((await cli(['workers', '--watch', '5'])).code).toBe(2);
   });
 
   it('usage errors exit 2', async () => {
