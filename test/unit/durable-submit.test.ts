@@ -82,7 +82,7 @@ describe('durable submit in one place', () => {
   it('KServe runs an infer task only after it is durable', async () => {
     const { svc, store, registry, watchers } = setup();
     void kserveBackend(svc, watchers, registry, () => true)
-      .infer('mnist', undefined, { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] } as never)
+      .infer('mnist', undefined, { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] } as never, new AbortController().signal)
       .catch(() => undefined);
     await tick();
     expect(store.commits).toBe(1);
