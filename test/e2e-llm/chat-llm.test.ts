@@ -37,6 +37,10 @@ declare class MutationObserver {
 
 /** "story ..." prompts: a short answer, paced so it visibly streams. */
 const STORY = 'Once upon a time a small worker answered every question it was given .';
+/** "retry ..." prompts: cut once after 3 tokens (of FIRST_ATTEMPT), then answered in full (RETRY_ANSWER). */
+const FIRST_ATTEMPT = 'My first try at this answer never got to its end .';
+const RETRY_ANSWER = 'Second time lucky : this answer was cut off once and then retried in full .';
+const cutPrompts = new Set<string>();
 /** "long ..." prompts: far longer than any test waits for. */
 const LONG_TOKENS = 400;
 
@@ -59,11 +63,20 @@ describe('chat with an llm worker (Chromium)', () => {
         const text = lastUser(messages);
         if (text.startsWith('story')) return STORY.split(/(?<=\s)/);
         if (text.startsWith('long')) return Array.from({ length: LONG_TOKENS }, (_, i) => `word${i} `);
+        // A model answers differently each time: the cut first attempt says something else.
+        if (text.startsWith('retry')) return (cutPrompts.has(text) ? RETRY_ANSWER : FIRST_ATTEMPT).split(/(?<=\s)/);
         return text.split(/(?<=\s)/).filter((t) => t !== '');
       },
       tokenDelayMs: (messages) => {
         const text = lastUser(messages);
-        return text.startsWith('story') ? 100 : text.startsWith('long') ? 100 : 0;
+        return text.startsWith('story') || text.startsWith('long') || text.startsWith('retry') ? 100 : 0;
+      },
+      // "retry ..." prompts: the first stream is cut after 3 tokens (the task is retried as attempt 2).
+      cutAfter: (messages) => {
+        const text = lastUser(messages);
+        if (!text.startsWith('retry') || cutPrompts.has(text)) return undefined;
+        cutPrompts.add(text);
+        return 3;
       },
     });
     // One echo/sleep worker only: no llm yet.
@@ -207,6 +220,50 @@ describe('chat with an llm worker (Chromium)', () => {
     expect(posts).toHaveLength(1);
     expect(posts[0]!.headers['authorization']).toBe('Bearer sk-user-pasted-12345');
     expect(await page.locator('body').innerText()).not.toContain('sk-user-pasted-12345');
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+
+  it('a retried answer starts over: text of two attempts never shows glued together', async () => {
+    expect(llmWorkerId).not.toBe('');
+    // A second llm worker, so the retry has somewhere to go.
+    const llm = await createLlmHandler({ OPENAI_BASE_URL: provider!.url, TASKWIRE_OLLAMA_URL: 'off' }, silentLogger());
+    const second = uniqueId('llm-chat-2');
+    await cluster!.addWorker({ workerId: second, kinds: ['llm'] }, { handlers: [llm!] });
+    await waitFor(() => cluster!.master.registry.schedulable().some((w) => w.id === second), 'the second llm worker online');
+    const { page, problems } = await openChat();
+    const answer = await ask(page, 'retry please');
+    const seen = await page.evaluate(
+      () =>
+        new Promise<string[]>((resolve) => {
+          const shown: string[] = [];
+          const observer = new MutationObserver(() => {
+            const bubble = Array.from(document.querySelectorAll('.turn--answer')).at(-1);
+            shown.push(bubble?.querySelector('.answer-text')?.textContent ?? '');
+            const status = bubble?.getAttribute('data-status') ?? '';
+            if (status === 'succeeded' || status === 'failed' || status === 'cancelled') {
+              observer.disconnect();
+              resolve(shown);
+            }
+          });
+          observer.observe(document.querySelector('#chat-log')!, { subtree: true, childList: true, characterData: true, attributes: true });
+        }),
+    );
+    await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
+    expect(await answer.locator('.answer-text').textContent()).toBe(RETRY_ANSWER);
+    const task = await getTask(cluster!.httpUrl, (await answer.getAttribute('data-task-id'))!);
+    expect(task.attempt).toBe(2);
+    // Attempt 1's words were shown, then the answer started over: every state is a prefix of one
+    // attempt's text, and once attempt 2's text shows, attempt 1's never comes back.
+    expect(seen).toContain('My first try ');
+    let onSecond = false;
+    for (const shown of seen) {
+      const ofFirst = FIRST_ATTEMPT.startsWith(shown);
+      const ofSecond = RETRY_ANSWER.startsWith(shown);
+      expect(ofFirst || ofSecond, JSON.stringify(shown)).toBe(true);
+      if (shown !== '' && ofSecond) onSecond = true;
+      if (onSecond) expect(ofSecond, JSON.stringify(shown)).toBe(true);
+    }
+    expect(onSecond).toBe(true);
     expect(problems.errors).toEqual([]);
   }, 60_000);
 
