@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|gateway|placement|inference|images|quick]`: runs the benchmarks, prints tables and
+ * `npm run bench [-- core|gateway|placement|inference|images|eta|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
  */
@@ -12,6 +12,7 @@ import { printGatewayBench, runGatewayBench } from './gateway-bench.js';
 import { runInferenceBench } from './inference.js';
 import { printPlacementBench, runPlacementBench } from './placement-bench.js';
 import { printImageBench, runImageBench } from './image-bench.js';
+import { printEtaBench, runEtaBench } from './eta-bench.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -47,6 +48,12 @@ if (only.includes('images')) {
   const images = await runImageBench({ quick });
   printImageBench(images);
   results.images = images;
+}
+// Queue-wait estimate vs actual start (about 10 s): only when asked for by name.
+if (only.includes('eta')) {
+  const eta = await runEtaBench({ quick });
+  printEtaBench(eta);
+  results.eta = eta;
 }
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 await mkdir(outDir, { recursive: true });
