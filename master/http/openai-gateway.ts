@@ -18,13 +18,15 @@
 import { json, Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock.js';
-import { PayloadTooLargeError, ResourceExhaustedError, ValidationError } from '../../common/errors.js';
+import { ValidationError } from '../../common/errors.js';
 import type { JsonValue } from '../../common/json-value.js';
 import { llmInput, MAX_LLM_MESSAGES, MAX_LLM_MODEL_CHARS } from '../../common/kinds/llm.js';
 import type { TaskChunkEvent } from '../../common/socket-events.js';
-import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
+import type { TaskView } from '../../common/task-view.js';
 import { schemaIssue } from '../../common/schema-issue.js';
 import { Authenticator, type Principal } from './auth/principal.js';
+import { CompletionResponder } from './completion-responder.js';
+import { badRequest, modelNotFound, noModelAvailable, sendError, submitError } from './openai-errors.js';
 
 /** What the gateway needs from the master (implemented there). */
 export interface GatewayTasks {
@@ -101,9 +103,6 @@ const chatRequest = z
   .passthrough();
 type ChatRequest = z.infer<typeof chatRequest>;
 
-const llmResult = z
-  .object({ text: z.string(), model: z.string().optional(), finish_reason: z.string().optional() })
-  .passthrough();
 
 /** Request fields forwarded to the provider unchanged (see common/kinds/llm.ts). */
 const FORWARDED_PARAMS = ['response_format', 'seed', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'user'] as const;
@@ -111,95 +110,6 @@ const FORWARDED_PARAMS = ['response_format', 'seed', 'presence_penalty', 'freque
 /** Parameters a provider has no equivalent for: asking for them is a 400 naming them, never a silent drop. */
 const UNSUPPORTED_BY_PROVIDER: Readonly<Record<string, readonly string[]>> = { gemini: ['logit_bias'] };
 
-/** A worker's BAD_INPUT message may start with the parameter it refuses (`logit_bias: ...`). */
-const PARAM_PREFIX = new RegExp(`^(${FORWARDED_PARAMS.join('|')}|temperature|top_p|max_tokens|stop): `);
-
-const FINISH_REASONS = new Set(['stop', 'length', 'content_filter', 'tool_calls']);
-
-interface ApiError {
-  status: number;
-  message: string;
-  type: string;
-  code: string | null;
-  param?: string | null;
-  /** Sent as `Retry-After` (seconds). */
-  retryAfterS?: number;
-}
-
-function sendError(res: Response, e: ApiError): void {
-  if (e.retryAfterS !== undefined) res.set('retry-after', String(Math.max(1, Math.ceil(e.retryAfterS))));
-  res.status(e.status).json({ error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } });
-}
-
-function badRequest(message: string, param: string | null = null, code: string | null = null): ApiError {
-  return { status: 400, message, type: 'invalid_request_error', param, code };
-}
-
-/**
- * No llm worker is online at all: OpenAI's 404 `model_not_found` (what clients
- * handle), in words a user understands, never internal terms such as "kind".
- */
-function noModelAvailable(model: string): ApiError {
-  return {
-    status: 404,
-    message: `The model '${model}' is not available right now: no worker serving language models is online. Try again later.`,
-    type: 'invalid_request_error',
-    param: 'model',
-    code: 'model_not_found',
-  };
-}
-
-function modelNotFound(model: string): ApiError {
-  return {
-    status: 404,
-    message: `The model '${model}' does not exist or you do not have access to it.`,
-    type: 'invalid_request_error',
-    param: 'model',
-    code: 'model_not_found',
-  };
-}
-
-/** The OpenAI-style error for a submit the master refused (anything but bad input). */
-function submitError(err: unknown, model: string): ApiError | undefined {
-  if (err instanceof ValidationError) {
-    // The kind is the gateway's choice, not the client's: "no worker serves kind llm" is an outage.
-    if (err.field === 'kind') return noModelAvailable(model);
-    return badRequest(err.message, err.field.replace(/^input\.?/, '') || null);
-  }
-  if (err instanceof PayloadTooLargeError) return { status: 413, message: err.message.replace(/^input /, 'the request '), type: 'invalid_request_error', code: 'request_too_large' };
-  if (err instanceof ResourceExhaustedError) {
-    return { status: 429, message: err.message, type: 'rate_limit_error', code: 'rate_limit_exceeded', retryAfterS: err.retryAfterS };
-  }
-  return undefined;
-}
-
-/** The OpenAI-style error for a task that did not succeed. */
-function taskError(t: TaskView, ownKey: boolean): ApiError {
-  const message = t.error?.message ?? `task ${t.status}`;
-  switch (t.error?.code) {
-    case 'BAD_INPUT':
-      return badRequest(message, PARAM_PREFIX.exec(message)?.[1] ?? null);
-    case 'MODEL_NOT_FOUND':
-      return { status: 404, message, type: 'invalid_request_error', code: 'model_not_found' };
-    case 'SAFETY_BLOCKED':
-      return { status: 400, message, type: 'invalid_request_error', code: 'content_filter' };
-    case 'PROVIDER_AUTH':
-      return ownKey
-        ? { status: 401, message, type: 'invalid_request_error', code: 'invalid_api_key' }
-        : { status: 502, message, type: 'server_error', code: 'provider_auth' };
-    case 'PROVIDER_RATE_LIMIT':
-      return { status: 429, message, type: 'rate_limit_error', code: 'rate_limit_exceeded' };
-    case 'PROVIDER_UNAVAILABLE':
-      return { status: 503, message, type: 'server_error', code: 'provider_unavailable' };
-    case 'PROVIDER_ERROR':
-      return { status: 502, message, type: 'server_error', code: 'provider_error' };
-    case 'DEADLINE_EXCEEDED':
-      return { status: 504, message, type: 'timeout', code: 'deadline_exceeded' };
-    default:
-      if (t.status === 'expired') return { status: 504, message, type: 'timeout', code: 'deadline_exceeded' };
-      return { status: 500, message, type: 'server_error', code: (t.error?.code ?? t.status).toLowerCase() };
-  }
-}
 
 
 function textOf(content: ChatRequest['messages'][number]['content']): string {
@@ -331,147 +241,4 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
   });
 
   return router;
-}
-
-interface ResponderOptions {
-  model: string;
-  stream: boolean;
-  includeUsage: boolean;
-  ownKey: boolean;
-  created: number;
-}
-
-/** Relays one task to one HTTP response, streamed or not; cancels the task if the client goes away. */
-class CompletionResponder {
-  private readonly id: string;
-  private settled = false;
-  private streaming = false;
-  /** The attempt whose text this stream relays (set by its first chunk). */
-  private streamedAttempt: number | undefined;
-  private unwatch: (() => void) | undefined;
-
-  constructor(
-    private readonly tasks: GatewayTasks,
-    private readonly res: Response,
-    private readonly view: TaskView,
-    private readonly opts: ResponderOptions,
-  ) {
-    this.id = `chatcmpl-${view.id}`;
-  }
-
-  start(): void {
-    if (TERMINAL_STATUSES.has(this.view.status)) return this.finish(this.view);
-    this.res.on('close', () => {
-      if (this.settled) return;
-      this.settled = true;
-      this.unwatch?.();
-      this.tasks.cancel(this.view.id);
-    });
-    const unwatch = this.tasks.watch(this.view.id, {
-      chunk: (c) => this.chunk(c),
-      done: (t) => this.finish(t),
-    });
-    if (this.settled) unwatch();
-    else this.unwatch = unwatch;
-  }
-
-  private chunk(c: TaskChunkEvent): void {
-    if (this.settled || !this.opts.stream || c.id !== this.view.id || c.text === '') return;
-    if (this.streamedAttempt !== undefined && c.attempt !== this.streamedAttempt) return this.interrupted(c.attempt);
-    this.streamedAttempt = c.attempt;
-    this.openStream();
-    this.send(this.chunkBody({ content: c.text }, null));
-  }
-
-  /**
-   * The task was retried after this stream sent text: sent text cannot be taken
-   * back, so the stream ends with an error event (as LiteLLM does) instead of
-   * gluing two attempts together. The task runs on; its result stays readable
-   * under its id (`GET /api/v1/tasks/<id>`).
-   */
-  private interrupted(attempt: number): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.unwatch?.();
-    this.fail({
-      status: 502,
-      message: `The model's stream broke off after part of the answer was sent; the task is being retried (attempt ${attempt}) and a streamed reply cannot take back text. Send the request again.`,
-      type: 'server_error',
-      code: 'stream_interrupted',
-    });
-  }
-
-  private finish(t: TaskView): void {
-    if (this.settled) return;
-    if (this.streaming && this.streamedAttempt !== undefined && t.attempt !== this.streamedAttempt) return this.interrupted(t.attempt);
-    this.settled = true;
-    this.unwatch?.();
-    const result = t.status === 'succeeded' ? llmResult.safeParse(t.result) : undefined;
-    if (result && !result.success) {
-      return this.fail({ status: 502, message: 'worker returned an unexpected llm result', type: 'server_error', code: 'bad_result' });
-    }
-    if (!result) return this.fail(taskError(t, this.opts.ownKey));
-    const r = result.data;
-    const finishReason = r.finish_reason && FINISH_REASONS.has(r.finish_reason) ? r.finish_reason : 'stop';
-    const u = t.usage;
-    const usage = {
-      prompt_tokens: u?.prompt_tokens ?? 0,
-      completion_tokens: u?.completion_tokens ?? 0,
-      total_tokens: u?.total_tokens ?? 0,
-    };
-    if (!this.opts.stream) {
-      this.res.json({
-        id: this.id,
-        object: 'chat.completion',
-        created: this.opts.created,
-        model: r.model ?? this.opts.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: r.text, refusal: null }, logprobs: null, finish_reason: finishReason }],
-        usage,
-      });
-      return;
-    }
-    this.openStream();
-    this.send(this.chunkBody({}, finishReason));
-    if (this.opts.includeUsage) {
-      this.send({ id: this.id, object: 'chat.completion.chunk', created: this.opts.created, model: this.opts.model, choices: [], usage });
-    }
-    this.res.end('data: [DONE]\n\n');
-  }
-
-  private fail(e: ApiError): void {
-    if (!this.streaming) return sendError(this.res, e);
-    this.send({ error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } });
-    this.res.end();
-  }
-
-  private openStream(): void {
-    if (this.streaming) return;
-    this.streaming = true;
-    this.res.status(200);
-    this.res.set({
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    this.res.flushHeaders();
-    this.res.socket?.setNoDelay(true);
-    this.send(this.chunkBody({ role: 'assistant', content: '', refusal: null }, null));
-  }
-
-  private chunkBody(delta: Record<string, JsonValue>, finishReason: string | null): Record<string, JsonValue> {
-    const body: Record<string, JsonValue> = {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.opts.created,
-      model: this.opts.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    };
-    if (this.opts.includeUsage) body['usage'] = null;
-    return body;
-  }
-
-  private send(body: Record<string, JsonValue>): void {
-    this.res.write(`data: ${JSON.stringify(body)}\n\n`);
-  }
 }
