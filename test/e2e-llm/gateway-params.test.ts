@@ -7,6 +7,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type TestCluster } from '../helpers/cluster.js';
 import { lastUser, startLlmCluster, type LlmCluster } from './llm-cluster.js';
 
 describe('OpenAI gateway: JSON mode and sampling parameters reach the provider', () => {
@@ -64,5 +65,32 @@ describe('OpenAI gateway: JSON mode and sampling parameters reach the provider',
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('response_format.type');
     expect(env.provider.chatRequests().length).toBe(before);
+  });
+});
+
+describe('OpenAI gateway of a real master without any llm worker', () => {
+  let c: TestCluster;
+  beforeAll(async () => {
+    c = await startCluster({ workers: 1 }); // an echo/sleep worker only
+  }, 60_000);
+  afterAll(async () => {
+    await c?.close();
+  }, 60_000);
+
+  it('answers 404 model_not_found in user words (never the internal "kind"), streamed or not; unknown /v1 paths are OpenAI-shaped', async () => {
+    const client = new OpenAI({ apiKey: 'unused', baseURL: `${c.httpUrl}/v1`, maxRetries: 0 });
+    for (const stream of [false, true]) {
+      const err = (await client.chat.completions.create({ model: 'taskwire', messages: [{ role: 'user', content: 'Hi' }], stream }).catch((e: unknown) => e)) as InstanceType<
+        typeof OpenAI.APIError
+      >;
+      expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+      expect(err.code).toBe('model_not_found');
+      expect(err.param).toBe('model');
+      expect(err.message).toContain('no worker serving language models is online');
+      expect(err.message).not.toContain('kind');
+    }
+    const res = await fetch(`${c.httpUrl}/v1/no-such-endpoint`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param: null, code: 'unknown_url' } });
   });
 });
