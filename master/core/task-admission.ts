@@ -139,6 +139,53 @@ export function checkBatch(reqs: readonly SubmitRequest[], ctx: AdmissionContext
 }
 
 /** The record of a new, queued task. */
+/**
+ * The limits of a whole batch before any task is created: each owner's
+ * payload budget, then every item's deadline (earlier items of a key queue
+ * ahead of later ones; an error names the item). Returns the queue timeouts.
+ */
+export function checkBatchLimits(
+  reqs: readonly SubmitRequest[],
+  checked: readonly CheckedSubmit[],
+  ctx: { checkBudget(owner: string, bytes: number): void; deadlineContext(req: SubmitRequest): DeadlineContext; defaultOwner: string },
+): number[] {
+  const perOwner = new Map<string, number>();
+  checked.forEach((c, i) => {
+    if ('existing' in c) return;
+    const owner = reqs[i]!.owner ?? ctx.defaultOwner;
+    perOwner.set(owner, (perOwner.get(owner) ?? 0) + c.bytes);
+  });
+  for (const [owner, bytes] of perOwner) ctx.checkBudget(owner, bytes);
+  const batchAhead = new Map<string, number>();
+  return checked.map((c, i) => {
+    if ('existing' in c) return 0;
+    const key = requirementKey(c.requirement);
+    const ahead = batchAhead.get(key) ?? 0;
+    batchAhead.set(key, ahead + 1);
+    try {
+      return checkDeadline(reqs[i]!, c, ctx.deadlineContext(reqs[i]!), ahead);
+    } catch (err) {
+      throw err instanceof ValidationError ? err.within(`tasks.${i}`) : err;
+    }
+  });
+}
+
+/** The submit of an operator's retry: same kind, input, priority and limits, keyed `retry-of:<id>` (no secrets). */
+export function retryRequest(old: TaskRecord, owner: string | undefined): SubmitRequest {
+  return {
+    kind: old.kind,
+    input: old.input,
+    priority: old.priority,
+    idempotencyKey: `retry-of:${old.id}`,
+    stream: old.stream,
+    timeoutMs: old.timeoutMs,
+    queueTimeoutMs: old.queueTimeoutMs,
+    heartbeatTimeoutMs: old.heartbeatTimeoutMs,
+    maxAttempts: old.maxAttempts,
+    owner,
+  };
+}
+
 export function newTaskRecord(
   req: SubmitRequest,
   { input, requirement, priority }: Exclude<CheckedSubmit, { existing: TaskRecord }>,
