@@ -32,17 +32,23 @@ const int = (name: string, min = 0, max = 65535) => (raw: string) => {
   }
 };
 
+/** A second SIGINT sooner than this after the first is the same Ctrl-C delivered twice. */
+const SIGINT_ECHO_MS = 1000;
+
 function onSignals(stop: () => Promise<void>, hardDeadlineMs = 30_000): void {
   let stopping = false;
+  let firstAt = 0;
   const handler = (signal: string) => {
     if (stopping) {
-      // Ctrl-C reaches the whole process group and a parent may add SIGTERM:
-      // only a second SIGINT (the user insisting) skips the graceful stop.
-      if (signal !== 'SIGINT') return;
+      // Ctrl-C reaches the whole process group, and a parent (npx, GNU
+      // timeout) may forward it once more, or add SIGTERM: only a later
+      // SIGINT (the user insisting) skips the graceful stop.
+      if (signal !== 'SIGINT' || Date.now() - firstAt < SIGINT_ECHO_MS) return;
       process.stderr.write('\nSIGINT again: exiting now\n');
       process.exit(130);
     }
     stopping = true;
+    firstAt = Date.now();
     // Whatever hangs, the process ends: a supervisor (Swarm, systemd) is waiting.
     setTimeout(() => {
       process.stderr.write(`graceful shutdown took over ${hardDeadlineMs} ms: exiting\n`);

@@ -82,6 +82,8 @@ export class Rehearsal {
     }
     // A bare service name as a host (not, say, the MQTT username "master").
     if (HOST_KEY.test(key) && this.map.hosts.has(value)) return '127.0.0.1';
+    // A worker's own metrics port: every replica would share it here, so each gets a free one (0).
+    if (key === 'TASKWIRE_METRICS_PORT' && /^\d+$/.test(value)) return '0';
     if (/_PORT$/.test(key) && /^\d+$/.test(value)) {
       const p = this.map.ports.get(Number(value));
       if (p === undefined) throw new Error(`${key}=${value}: no local port for container port ${value}`);
