@@ -33,6 +33,12 @@ export function addOutputOption(cmd: Command): Command {
 
 export const wantsJson = (o: { output?: string; json?: boolean }): boolean => o.json === true || o.output === 'json';
 
+/** `Authorization: Bearer $TASKWIRE_API_KEY` when the variable is set. */
+export function authHeaders(): Record<string, string> {
+  const key = process.env.TASKWIRE_API_KEY?.trim();
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
 export async function apiRequest(url: string | undefined, method: string, path: string, body?: unknown): Promise<unknown> {
   const base = masterUrl(url);
   let res: Response;

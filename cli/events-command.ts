@@ -8,7 +8,7 @@
  */
 import { type Command, Option } from 'commander';
 import { TaskwireError, errorMessage } from '../common/errors.js';
-import { URL_HELP, masterUrl } from './client-commands.js';
+import { URL_HELP, authHeaders, masterUrl } from './client-commands.js';
 
 interface EventsOptions {
   url?: string;
@@ -24,10 +24,6 @@ interface EventsOptions {
 
 type Ev = { id: number; type: string; ts: number; task_id?: string; worker_id?: string | null; kind?: string; attempt?: number };
 
-function authHeaders(): Record<string, string> {
-  const key = process.env.TASKWIRE_API_KEY?.trim();
-  return key ? { authorization: `Bearer ${key}` } : {};
-}
 
 function line(e: Ev, output: EventsOptions['output']): string {
   if (output !== 'text') return JSON.stringify(e);

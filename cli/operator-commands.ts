@@ -13,7 +13,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { errorMessage } from '../common/errors.js';
 import type { ClusterView, TaskView } from '../common/task-view.js';
-import { URL_HELP, masterUrl } from './client-commands.js';
+import { URL_HELP, authHeaders, masterUrl } from './client-commands.js';
 
 export const EXIT = { ok: 0, other: 1, usage: 2, notFound: 3, timeout: 4 } as const;
 
@@ -40,10 +40,6 @@ function outputOf(o: CommonOptions): Output {
   return 'table';
 }
 
-function authHeaders(): Record<string, string> {
-  const key = process.env.TASKWIRE_API_KEY?.trim();
-  return key ? { authorization: `Bearer ${key}` } : {};
-}
 
 /** One REST call; HTTP errors become CliExit with the documented code. */
 export async function operatorRequest(url: string | undefined, method: string, path: string, timeoutMs = 30_000, body?: unknown): Promise<unknown> {
