@@ -11,6 +11,7 @@ import { DEFAULT_TOPIC_ROOT, assertTopicRoot, ID_PATTERN } from '../common/topic
 import type { AnonymousRead } from './transport/broker-policy.js';
 import { DEFAULT_PLACEMENT } from './scheduling/placement/placement-registry.js';
 import { parsePlacementSpec } from './scheduling/placement/placement-router.js';
+import type { TaskServiceOptions } from './core/task-service-options.js';
 
 export interface MasterOptions {
   /** Unique id of this master (default `master-<hostname>`). */
@@ -235,6 +236,29 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     allowedOrigins: o.allowedOrigins,
     openRoutes: o.openRoutes,
     sessionIdleMs: positiveInt('TASKWIRE_SESSION_IDLE_MS', o.sessionIdleMs, 1000),
+  };
+}
+
+/** The master options TaskService takes under the same names (the rest are derived below). */
+const TASK_SERVICE_KEYS = [
+  'maxAttempts',
+  'taskTimeoutMs',
+  'queueTimeoutMs',
+  'heartbeatIntervalMs',
+  'heartbeatTimeoutMs',
+  'maxInputBytes',
+  'retryBaseMs',
+  'retryMaxMs',
+  'cancelGraceMs',
+] as const satisfies readonly (keyof TaskServiceOptions & keyof ResolvedMasterOptions)[];
+
+/** The task service's group of the resolved master options. */
+export function taskServiceOptions(o: ResolvedMasterOptions): TaskServiceOptions {
+  const picked = Object.fromEntries(TASK_SERVICE_KEYS.map((k) => [k, o[k]])) as Pick<TaskServiceOptions, (typeof TASK_SERVICE_KEYS)[number]>;
+  return {
+    ...picked,
+    payloadBudget: { maxBytesPerOwner: o.maxUnfinishedBytes, maxBytesTotal: o.maxUnfinishedBytes * 4 },
+    admissionDeadlines: o.admissionDeadlines === 'on',
   };
 }
 

@@ -11,7 +11,7 @@ import { createLogger, type Logger, type MqttLogStream } from '../common/logger.
 import { PROTOCOL_VERSION } from '../common/proto-root.js';
 import { ResultTokens } from '../common/result-token.js';
 import { Topics } from '../common/topics.js';
-import { type MasterOptions, type ResolvedMasterOptions, resolveMasterOptions } from './config.js';
+import { type MasterOptions, type ResolvedMasterOptions, resolveMasterOptions, taskServiceOptions } from './config.js';
 import { EmbeddedBroker } from './transport/broker.js';
 import { ClusterPolicy, type BrokerPolicy } from './transport/broker-policy.js';
 import { ClusterMonitor } from './observability/cluster-monitor.js';
@@ -32,8 +32,8 @@ import { blobHandlers } from './transport/blob-service.js';
 import { BlobStore } from './blobs/blob-store.js';
 import { BatchService } from './batches/batch-service.js';
 import { blobRoutes } from './http/blob-routes.js';
-import { MemoryTaskStore, type TaskStore } from './store/task-store.js';
-import { SqliteTaskStore } from './store/sqlite-task-store.js';
+import type { TaskStore } from './store/task-store.js';
+import { openTaskStore } from './store/open-store.js';
 import { randomBytes } from 'node:crypto';
 import { TaskService } from './core/task-service.js';
 import { WorkerRegistry } from './scheduling/worker-registry.js';
@@ -122,19 +122,9 @@ export class Master {
     this.topics = new Topics(options.topicRoot);
     this.registry = new WorkerRegistry(clock);
     this.placement = new PlacementRouter(parsePlacementSpec(options.placement));
-    this.tasks = new TaskService(store, this.registry, new ResultTokens(options.resultSecret), clock, this.log, {
-      maxAttempts: options.maxAttempts,
-      taskTimeoutMs: options.taskTimeoutMs,
-      queueTimeoutMs: options.queueTimeoutMs,
-      heartbeatIntervalMs: options.heartbeatIntervalMs,
-      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-      maxInputBytes: options.maxInputBytes,
-      retryBaseMs: options.retryBaseMs,
-      retryMaxMs: options.retryMaxMs,
-      cancelGraceMs: options.cancelGraceMs,
-      payloadBudget: { maxBytesPerOwner: options.maxUnfinishedBytes, maxBytesTotal: options.maxUnfinishedBytes * 4 },
-      admissionDeadlines: options.admissionDeadlines === 'on',
-    }, { placement: this.placement });
+    this.tasks = new TaskService(store, this.registry, new ResultTokens(options.resultSecret), clock, this.log, taskServiceOptions(options), {
+      placement: this.placement,
+    });
     this.waitEstimator = new WaitEstimator(this.tasks.events, this.registry, () => clock.now());
     this.tasks.useWaitEstimator(this.waitEstimator);
     feedPlacement(this.tasks.events, this.placement);
@@ -155,7 +145,7 @@ export class Master {
       running: () => this.tasks.runningCount(),
       queuedTasks: () => this.tasks.queue.values(),
       now: () => clock.now(),
-      commits: store instanceof SqliteTaskStore ? (fn) => (store.onCommitted = fn) : undefined,
+      commits: 'onCommitted' in store ? (fn) => (store.onCommitted = fn) : undefined,
       socketClients: () => this.sockets?.io.engine.clientsCount ?? 0,
       eventFollowers: () => this.eventLog.followerCount,
     });
@@ -170,15 +160,7 @@ export class Master {
     const logger =
       deps.logger ??
       createLogger({ source: 'master', level: resolved.logLevel, destination: resolved.logToStdout ? undefined : false });
-    const store =
-      deps.store ??
-      (resolved.dataDir
-        ? new SqliteTaskStore({
-            path: join(resolved.dataDir, 'taskwire.db'),
-            maxCachedFinishedBytes: resolved.cacheMaxBytes,
-            onFatal: (err) => logger.logger.fatal({ err: err.message }, 'the durable task store failed: submits are refused from now on'),
-          })
-        : new MemoryTaskStore(resolved.maxFinishedTasks, resolved.cacheMaxBytes));
+    const store = deps.store ?? openTaskStore(resolved, logger.logger);
     bootstrapSecrets(store, resolved);
     const master = new Master(resolved, clock, logger, store);
     try {

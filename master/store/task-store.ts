@@ -37,6 +37,8 @@ export interface TaskStore {
    * set it stays set: the master reports unhealthy and refuses submits.
    */
   failure?(): Error | undefined;
+  /** A durable store calls this after each commit (seconds it took, rows written) for the metrics. */
+  onCommitted?: ((seconds: number, rows: number) => void) | undefined;
   close(): Promise<void>;
 }
 
