@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../common/socket-events.js';
-import { LOCAL_PRINCIPAL, type Principal } from '../../master/http/auth/principal.js';
+import { LOCAL_PRINCIPAL, makePrincipal, ROLE_SCOPES, type Principal } from '../../master/http/auth/principal.js';
 import { SESSION_ID_PATTERN, SessionIds } from '../../master/http/auth/session-ids.js';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
 
-const alice: Principal = { id: 'key-alice', role: 'user', tenant: 'default' };
-const bob: Principal = { id: 'key-bob', role: 'user', tenant: 'default' };
+const alice: Principal = makePrincipal({ id: 'key-alice', scopes: ROLE_SCOPES.user });
+const bob: Principal = makePrincipal({ id: 'key-bob', scopes: ROLE_SCOPES.user });
 
 describe('SessionIds', () => {
   it('issues unguessable ids bound to a principal, expiring after the idle time', () => {

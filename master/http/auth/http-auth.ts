@@ -9,7 +9,7 @@
 import type { RequestHandler, Response } from 'express';
 import { TaskwireError } from '../../../common/errors.js';
 import { isProtectedPath } from './open-routes.js';
-import { ANONYMOUS_PRINCIPAL, LOCAL_PRINCIPAL, type Authenticator, type Principal } from './principal.js';
+import { ANONYMOUS_PRINCIPAL, hasScope, LOCAL_PRINCIPAL, type Authenticator, type Principal, type Scope } from './principal.js';
 
 const MESSAGE = 'missing or invalid API key (Authorization: Bearer <key>)';
 
@@ -38,7 +38,12 @@ export function principalOf(res: Response): Principal {
   return (res.locals['principal'] as Principal | undefined) ?? LOCAL_PRINCIPAL;
 }
 
-/** Throws 403 unless the caller may see everything (operator/admin). */
+/** Throws 403 unless the caller has the operate scope (operator/admin); what it then sees is its tenant, or all for a cluster operator. */
 export function requireOperator(p: Principal): void {
-  if (p.role === 'user') throw new TaskwireError('FORBIDDEN', 'needs an operator or admin key');
+  if (!hasScope(p, 'operate')) throw new TaskwireError('FORBIDDEN', 'needs an operator or admin key');
+}
+
+/** Throws 403 unless the caller has `scope`. */
+export function requireScope(p: Principal, scope: Scope): void {
+  if (!hasScope(p, scope)) throw new TaskwireError('FORBIDDEN', `needs a key with the ${scope} scope`);
 }
