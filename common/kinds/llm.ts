@@ -10,7 +10,7 @@ import type { JsonValue } from '../json-value.js';
 export const LLM_PROVIDERS = ['gemini', 'openai', 'ollama'] as const;
 export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
 
-export const LLM_ROLES = ['system', 'user', 'assistant'] as const;
+export const LLM_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 export type LlmRole = (typeof LLM_ROLES)[number];
 
 export const MAX_LLM_MESSAGES = 256;
@@ -32,12 +32,65 @@ export const llmModelName = z
   .max(MAX_LLM_MODEL_CHARS)
   .regex(MODEL_NAME_PATTERN, 'model names use letters, digits and . _ : / @ + -');
 
+export const MAX_LLM_TOOLS = 128;
+export const MAX_LLM_TOOL_CALLS = 128;
+/** Function names as OpenAI allows them (Gemini accepts the same set). */
+export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const toolName = z.string().regex(TOOL_NAME_PATTERN, 'function names are 1-64 letters, digits, _ or -');
+const toolCallId = z.string().min(1).max(256);
+
+/** One function call the model asked for (OpenAI's `tool_calls[]`): `arguments` is a JSON string. */
+export const llmToolCall = z
+  .object({
+    id: toolCallId,
+    type: z.literal('function'),
+    function: z.object({ name: toolName, arguments: z.string().max(MAX_LLM_MESSAGE_CHARS) }).strict(),
+  })
+  .strict();
+export type LlmToolCall = z.infer<typeof llmToolCall>;
+
+/** A function the model may call (OpenAI's `tools[]`); `parameters` is a JSON Schema. */
+export const llmTool = z
+  .object({
+    type: z.literal('function'),
+    function: z
+      .object({
+        name: toolName,
+        description: z.string().max(4096).optional(),
+        parameters: z
+          .record(z.string(), z.unknown())
+          .refine((v) => JSON.stringify(v).length <= 64 * 1024, { message: 'parameters over 65536 characters' })
+          .optional(),
+        strict: z.boolean().nullable().optional(),
+      })
+      .strict(),
+  })
+  .strict();
+export type LlmTool = z.infer<typeof llmTool>;
+
+export const llmToolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: toolName }).strict() }).strict(),
+]);
+export type LlmToolChoice = z.infer<typeof llmToolChoice>;
+
+/**
+ * One turn. An assistant turn may carry `tool_calls` (its content then may be
+ * empty); a `tool` turn answers one call and names it by `tool_call_id`.
+ */
 export const llmMessage = z
   .object({
     role: z.enum(LLM_ROLES),
     content: z.string().max(MAX_LLM_MESSAGE_CHARS),
+    tool_calls: z.array(llmToolCall).min(1).max(MAX_LLM_TOOL_CALLS).optional(),
+    tool_call_id: toolCallId.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.tool_calls && m.role !== 'assistant') ctx.addIssue({ code: 'custom', path: ['tool_calls'], message: 'only assistant messages carry tool_calls' });
+    if (m.role === 'tool' && m.tool_call_id === undefined) ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: 'a tool message needs the tool_call_id it answers' });
+    if (m.role !== 'tool' && m.tool_call_id !== undefined) ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: 'only tool messages carry tool_call_id' });
+  });
 export type LlmMessage = z.infer<typeof llmMessage>;
 
 /** Characters of a `json_schema` response format's schema, serialised. */
@@ -96,8 +149,26 @@ export const llmInput = z
       .optional(),
     /** The end user's id, passed to the provider for abuse monitoring. */
     user: z.string().min(1).max(256).optional(),
+    /** Functions the model may call (OpenAI-compatible: as is; Gemini: functionDeclarations). */
+    tools: z
+      .array(llmTool)
+      .min(1)
+      .max(MAX_LLM_TOOLS)
+      .refine((ts) => new Set(ts.map((t) => t.function.name)).size === ts.length, { message: 'tool function names must be unique' })
+      .optional(),
+    tool_choice: llmToolChoice.optional(),
+    parallel_tool_calls: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.tool_choice !== undefined && v.tool_choice !== 'none' && !v.tools) {
+      ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: 'tool_choice needs tools' });
+    }
+    const choice = v.tool_choice;
+    if (typeof choice === 'object' && v.tools && !v.tools.some((t) => t.function.name === choice.function.name)) {
+      ctx.addIssue({ code: 'custom', path: ['tool_choice', 'function', 'name'], message: `no tool named ${choice.function.name}` });
+    }
+  });
 export type LlmInput = z.infer<typeof llmInput>;
 
 /** The model a task asks for, if any (the scheduler sends it only to workers advertising it). */

@@ -17,9 +17,14 @@ export interface TaskStream {
   cancel(id: string): void;
 }
 
-const llmResult = z
-  .object({ text: z.string(), model: z.string().optional(), finish_reason: z.string().optional() })
+const toolCall = z
+  .object({ id: z.string(), type: z.literal('function'), function: z.object({ name: z.string(), arguments: z.string() }).passthrough() })
   .passthrough();
+const llmResult = z
+  .object({ text: z.string(), model: z.string().optional(), finish_reason: z.string().optional(), tool_calls: z.array(toolCall).optional() })
+  .passthrough();
+/** A streamed chunk's `data`: pieces of tool calls in OpenAI's `delta.tool_calls[]` form (worker/handlers/llm/tool-calls.ts). */
+const toolCallChunk = z.object({ tool_calls: z.array(z.record(z.string(), z.unknown())).min(1) }).passthrough();
 
 const FINISH_REASONS = new Set(['stop', 'length', 'content_filter', 'tool_calls']);
 
@@ -66,11 +71,15 @@ export class CompletionResponder {
   }
 
   private chunk(c: TaskChunkEvent): void {
-    if (this.settled || !this.opts.stream || c.id !== this.view.id || c.text === '') return;
+    if (this.settled || !this.opts.stream || c.id !== this.view.id) return;
+    const calls = c.data === null ? undefined : toolCallChunk.safeParse(c.data);
+    const toolCalls = calls?.success ? (calls.data.tool_calls as JsonValue[]) : undefined;
+    if (c.text === '' && !toolCalls) return;
     if (this.streamedAttempt !== undefined && c.attempt !== this.streamedAttempt) return this.interrupted(c.attempt);
     this.streamedAttempt = c.attempt;
     this.openStream();
-    this.send(this.chunkBody({ content: c.text }, null));
+    if (c.text !== '') this.send(this.chunkBody({ content: c.text }, null));
+    if (toolCalls) this.send(this.chunkBody({ tool_calls: toolCalls }, null));
   }
 
   /**
@@ -115,7 +124,7 @@ export class CompletionResponder {
         object: 'chat.completion',
         created: this.opts.created,
         model: r.model ?? this.opts.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: r.text, refusal: null }, logprobs: null, finish_reason: finishReason }],
+        choices: [{ index: 0, message: this.message(r), logprobs: null, finish_reason: finishReason }],
         usage,
       });
       return;
@@ -126,6 +135,12 @@ export class CompletionResponder {
       this.send({ id: this.id, object: 'chat.completion.chunk', created: this.opts.created, model: this.opts.model, choices: [], usage });
     }
     this.res.end('data: [DONE]\n\n');
+  }
+
+  private message(r: z.infer<typeof llmResult>): Record<string, JsonValue> {
+    const calls = r.tool_calls ?? [];
+    if (calls.length === 0) return { role: 'assistant', content: r.text, refusal: null };
+    return { role: 'assistant', content: r.text === '' ? null : r.text, refusal: null, tool_calls: calls as JsonValue[] };
   }
 
   private fail(e: ApiError): void {

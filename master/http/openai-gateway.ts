@@ -82,7 +82,7 @@ export function resolveOpenAiGatewayOptions(options: OpenAiGatewayOptions = {}):
 const textPart = z.object({ type: z.literal('text'), text: z.string() }).passthrough();
 const chatMessage = z
   .object({
-    role: z.enum(['system', 'developer', 'user', 'assistant']),
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
     content: z.union([z.string(), z.array(textPart), z.null()]),
   })
   .passthrough();
@@ -98,14 +98,23 @@ const chatRequest = z
     max_completion_tokens: z.number().int().nullish(),
     stop: z.union([z.string(), z.array(z.string())]).nullish(),
     n: z.literal(1, { message: 'only n = 1 is supported' }).nullish(),
-    tools: z.array(z.unknown()).max(0, { message: 'tools are not supported' }).nullish(),
   })
   .passthrough();
 type ChatRequest = z.infer<typeof chatRequest>;
 
 
 /** Request fields forwarded to the provider unchanged (see common/kinds/llm.ts). */
-const FORWARDED_PARAMS = ['response_format', 'seed', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'user'] as const;
+const FORWARDED_PARAMS = [
+  'response_format',
+  'seed',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'user',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+] as const;
 
 /** Parameters a provider has no equivalent for: asking for them is a 400 naming them, never a silent drop. */
 const UNSUPPORTED_BY_PROVIDER: Readonly<Record<string, readonly string[]>> = { gemini: ['logit_bias'] };
@@ -121,7 +130,14 @@ function textOf(content: ChatRequest['messages'][number]['content']): string {
 /** Translates a chat request into `llm` task input; throws ApiError-shaped ValidationError. */
 function toTaskInput(body: ChatRequest, model: string | undefined): JsonValue {
   const input: { [k: string]: JsonValue } = {
-    messages: body.messages.map((m) => ({ role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) })),
+    messages: body.messages.map((m) => {
+      const out: { [k: string]: JsonValue } = { role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) };
+      // Tool calls and the ids that answer them pass on as sent; llmInput validates them.
+      const { tool_calls: calls, tool_call_id: callId } = m as { tool_calls?: unknown; tool_call_id?: unknown };
+      if (calls != null && !(Array.isArray(calls) && calls.length === 0)) out['tool_calls'] = calls as JsonValue;
+      if (callId != null) out['tool_call_id'] = callId as JsonValue;
+      return out;
+    }),
   };
   if (model !== undefined) input['model'] = model;
   if (body.temperature != null) input['temperature'] = body.temperature;

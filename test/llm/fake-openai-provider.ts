@@ -31,6 +31,15 @@ export interface FakeOpenAiProviderOptions {
    * dies mid-answer does; undefined streams the whole answer.
    */
   cutAfter?: (messages: { role: string; content: string }[]) => number | undefined;
+  /**
+   * Called for every chat request: calls to answer with instead of text, as
+   * OpenAI sends them (`message.tool_calls`, finish_reason `tool_calls`;
+   * streamed: a first piece with id, type and name, then the arguments in
+   * pieces of `argumentPiece` characters), or undefined to answer with text.
+   */
+  toolCalls?: (body: Record<string, unknown>) => { name: string; arguments: string }[] | undefined;
+  /** Characters of arguments per streamed piece (default 4). */
+  argumentPiece?: number;
 }
 
 export interface FakeFailure {
@@ -104,6 +113,22 @@ export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions
     res.end('data: [DONE]\n\n');
   };
 
+  const streamCalls = (res: ServerResponse, model: string, calls: { name: string; arguments: string }[]) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model };
+    const send = (delta: unknown, finish: string | null = null) =>
+      res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+    send({ role: 'assistant', content: null });
+    const piece = options.argumentPiece ?? 4;
+    for (const [index, c] of calls.entries()) {
+      send({ tool_calls: [{ index, id: `call_fake_${index}`, type: 'function', function: { name: c.name, arguments: '' } }] });
+      for (let i = 0; i < c.arguments.length; i += piece) send({ tool_calls: [{ index, function: { arguments: c.arguments.slice(i, i + piece) } }] });
+    }
+    send({}, 'tool_calls');
+    res.write(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 1, completion_tokens: calls.length, total_tokens: 1 + calls.length } })}\n\n`);
+    res.end('data: [DONE]\n\n');
+  };
+
   const server: FakeHttpServer = await startFakeServer(async (req, res) => {
     if (options.apiKey !== undefined && req.headers['authorization'] !== `Bearer ${options.apiKey}`) {
       return writeJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
@@ -120,6 +145,25 @@ export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions
     const messages = messagesOf(body);
     const failure = options.fail?.(req, messages);
     if (failure) return writeJson(res, failure.status, { error: { type: null, code: null, param: null, ...failure.error } });
+    const calls = options.toolCalls?.(body as Record<string, unknown>);
+    if (calls) {
+      if (body.stream === true) return streamCalls(res, model, calls);
+      return writeJson(res, 200, {
+        id: 'chatcmpl-fake',
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, tool_calls: calls.map((c, i) => ({ id: `call_fake_${i}`, type: 'function', function: c })) },
+            logprobs: null,
+            finish_reason: 'tool_calls',
+          },
+        ],
+        usage: { prompt_tokens: 1, completion_tokens: calls.length, total_tokens: 1 + calls.length },
+      });
+    }
     const delay = delayOf(messages);
     const tokens = answer(messages);
     const promptTokens = messages.reduce((n, m) => n + m.content.split(/\s+/).filter(Boolean).length, 0);

@@ -266,8 +266,8 @@ describe('OpenAI gateway', () => {
   it.each([
     [{ temperature: 5 }, 'temperature'],
     [{ n: 2 }, 'n'],
-    [{ tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
-    [{ messages: [{ role: 'tool', content: 'x', tool_call_id: '1' }] }, 'messages.0.role'],
+    [{ tools: [{ type: 'function', function: { name: 'a b' } }] }, 'tools.0.function.name'],
+    [{ messages: [{ role: 'user', content: 'x' }, { role: 'tool', content: 'x' }] }, 'messages.1.tool_call_id'],
     [{ messages: [] }, 'messages'],
   ])('rejects %o with 400 naming %s', async (extra, param) => {
     const { client, tasks } = await harness();

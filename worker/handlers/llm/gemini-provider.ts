@@ -29,7 +29,10 @@ export interface GeminiProviderOptions {
   fetch?: FetchFn;
 }
 
-const part = z.object({ text: z.string().optional(), thought: z.boolean().optional() }).passthrough();
+const functionCall = z
+  .object({ id: z.string().optional(), name: z.string(), args: z.record(z.string(), z.unknown()).optional() })
+  .passthrough();
+const part = z.object({ text: z.string().optional(), thought: z.boolean().optional(), functionCall: functionCall.optional() }).passthrough();
 const candidate = z
   .object({
     content: z.object({ parts: z.array(part).optional(), role: z.string().optional() }).passthrough().optional(),
@@ -61,24 +64,89 @@ type GenerateContentResponse = z.infer<typeof generateContentResponse>;
 /** finishReason values that mean the answer was withheld. */
 const BLOCKED_FINISH = new Set(['SAFETY', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'RECITATION']);
 
+type GeminiPart =
+  | { text: string }
+  | { functionCall: { name: string; args: unknown } }
+  | { functionResponse: { name: string; response: unknown } };
+
 interface GeminiContent {
   role: 'user' | 'model';
-  parts: { text: string }[];
+  parts: GeminiPart[];
+}
+
+/** A tool call's JSON `arguments` as Gemini's `args` object. */
+function argsOf(name: string, args: string): Record<string, unknown> {
+  if (args.trim() === '') return {};
+  try {
+    const v: unknown = JSON.parse(args);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new TaskFailure('BAD_INPUT', `messages: the arguments of the call to ${name} are not a JSON object (gemini needs one)`);
+}
+
+/** A tool result as Gemini's `functionResponse.response` (an object: JSON objects as they are, anything else under `content`). */
+function responseOf(content: string): unknown {
+  try {
+    const v: unknown = JSON.parse(content);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v;
+  } catch {
+    // not JSON
+  }
+  return { content };
+}
+
+/** OpenAI's `tools` / `tool_choice` as Gemini's `tools` / `toolConfig`. */
+function geminiTools(request: LlmRequest, body: Record<string, unknown>): void {
+  if (request.parallel_tool_calls === false) {
+    throw new TaskFailure('BAD_INPUT', 'parallel_tool_calls: gemini cannot be limited to one tool call per turn', { retryable: false });
+  }
+  if (request.tools) {
+    body['tools'] = [
+      {
+        functionDeclarations: request.tools.map((t) => ({
+          name: t.function.name,
+          ...(t.function.description !== undefined && { description: t.function.description }),
+          ...(t.function.parameters !== undefined && { parameters: geminiSchema(t.function.parameters) }),
+        })),
+      },
+    ];
+  }
+  const choice = request.tool_choice;
+  if (choice !== undefined) {
+    const mode = choice === 'none' ? 'NONE' : choice === 'auto' ? 'AUTO' : 'ANY';
+    const config: Record<string, unknown> = { mode };
+    if (typeof choice === 'object') config['allowedFunctionNames'] = [choice.function.name];
+    body['toolConfig'] = { functionCallingConfig: config };
+  }
 }
 
 /** The request body for generateContent / streamGenerateContent. */
 export function geminiRequestBody(request: LlmRequest): Record<string, unknown> {
   const system: { text: string }[] = [];
   const contents: GeminiContent[] = [];
+  // A tool message names its call by id; Gemini names the function.
+  const callNames = new Map<string, string>();
+  for (const m of request.messages) for (const c of m.tool_calls ?? []) callNames.set(c.id, c.function.name);
   for (const m of request.messages) {
     if (m.role === 'system') {
       system.push({ text: m.content });
       continue;
     }
     const role = m.role === 'assistant' ? 'model' : 'user';
+    const parts: GeminiPart[] = [];
+    if (m.role === 'tool') {
+      const name = callNames.get(m.tool_call_id ?? '');
+      if (!name) throw new TaskFailure('BAD_INPUT', `messages: tool_call_id ${m.tool_call_id} answers no assistant tool call`);
+      parts.push({ functionResponse: { name, response: responseOf(m.content) } });
+    } else {
+      if (m.content !== '' || !m.tool_calls) parts.push({ text: m.content });
+      for (const c of m.tool_calls ?? []) parts.push({ functionCall: { name: c.function.name, args: argsOf(c.function.name, c.function.arguments) } });
+    }
     const last = contents[contents.length - 1];
-    if (last && last.role === role) last.parts.push({ text: m.content });
-    else contents.push({ role, parts: [{ text: m.content }] });
+    if (last && last.role === role) last.parts.push(...parts);
+    else contents.push({ role, parts });
   }
   if (contents.length === 0) throw new TaskFailure('BAD_INPUT', 'gemini: needs at least one user or assistant message');
   const generationConfig: Record<string, unknown> = {};
@@ -101,6 +169,7 @@ export function geminiRequestBody(request: LlmRequest): Record<string, unknown> 
   const body: Record<string, unknown> = { contents };
   if (system.length > 0) body['systemInstruction'] = { parts: system };
   if (Object.keys(generationConfig).length > 0) body['generationConfig'] = generationConfig;
+  geminiTools(request, body);
   return body;
 }
 
@@ -148,6 +217,8 @@ function toFinishReason(reason: string): LlmFinishReason {
 /** One parsed response (a whole answer or one stream chunk). */
 interface GeminiStep {
   text: string;
+  /** functionCall parts, whole (Gemini never splits one across chunks). */
+  calls: { id?: string; name: string; args: Record<string, unknown> }[];
   finishReason: string | undefined;
   usage: TaskUsage | undefined;
   modelVersion: string | undefined;
@@ -174,12 +245,17 @@ export class GeminiProvider implements LlmProvider {
     let finishReason: string | undefined;
     let usage: TaskUsage | undefined;
     let model = request.model;
+    let calls = 0;
     try {
       for await (const sse of readSse(res.body)) {
         const step = this.parse(sse.data, call);
         if (step.usage) usage = step.usage; // cumulative: the last one is the total
         if (step.modelVersion) model = step.modelVersion;
         if (step.text !== '') yield { type: 'delta', text: step.text };
+        for (const c of step.calls) {
+          const index = calls++;
+          yield { type: 'tool_call', index, id: c.id ?? `call_${index}`, name: c.name, arguments: JSON.stringify(c.args) };
+        }
         if (step.finishReason) finishReason = step.finishReason;
       }
     } catch (err) {
@@ -189,16 +265,18 @@ export class GeminiProvider implements LlmProvider {
     if (finishReason === undefined) {
       throw new TaskFailure('PROVIDER_UNAVAILABLE', 'gemini: stream ended before a finishReason', { retryable: true });
     }
-    yield { type: 'finish', finishReason: toFinishReason(finishReason), usage, model };
+    yield { type: 'finish', finishReason: calls > 0 && finishReason === 'STOP' ? 'tool_calls' : toFinishReason(finishReason), usage, model };
   }
 
   async complete(request: LlmRequest, signal: AbortSignal): Promise<LlmCompletion> {
     const call = this.call(request);
     const res = await providerFetch(call, this.url(request.model, 'generateContent'), this.init(request, call), signal);
     const step = this.check(await readJson(call, res, signal), call);
+    const toolCalls = step.calls.map((c, i) => ({ id: c.id ?? `call_${i}`, type: 'function' as const, function: { name: c.name, arguments: JSON.stringify(c.args) } }));
     return {
       text: step.text,
-      finishReason: toFinishReason(step.finishReason ?? 'STOP'),
+      ...(toolCalls.length > 0 && { toolCalls }),
+      finishReason: toolCalls.length > 0 && (step.finishReason ?? 'STOP') === 'STOP' ? 'tool_calls' : toFinishReason(step.finishReason ?? 'STOP'),
       usage: step.usage,
       model: step.modelVersion ?? request.model,
     };
@@ -245,10 +323,12 @@ export class GeminiProvider implements LlmProvider {
     if (finishReason && BLOCKED_FINISH.has(finishReason)) {
       throw new TaskFailure('SAFETY_BLOCKED', `gemini stopped the answer (finishReason ${finishReason})`, { retryable: false });
     }
-    const text = (first?.content?.parts ?? [])
-      .filter((p) => p.thought !== true && typeof p.text === 'string')
+    const parts = (first?.content?.parts ?? []).filter((p) => p.thought !== true);
+    const text = parts
+      .filter((p) => typeof p.text === 'string')
       .map((p) => p.text)
       .join('');
-    return { text, finishReason, usage: toUsage(r.usageMetadata), modelVersion: r.modelVersion };
+    const calls = parts.flatMap((p) => (p.functionCall ? [{ ...(p.functionCall.id && { id: p.functionCall.id }), name: p.functionCall.name, args: p.functionCall.args ?? {} }] : []));
+    return { text, calls, finishReason, usage: toUsage(r.usageMetadata), modelVersion: r.modelVersion };
   }
 }

@@ -12,12 +12,14 @@
 import type { Clock } from '../../../common/clock.js';
 import { systemClock } from '../../../common/clock.js';
 import { llmInput, type LlmInput } from '../../../common/kinds/llm.js';
+import type { JsonValue } from '../../../common/json-value.js';
 import type { Logger } from '../../../common/logger.js';
 import type { ModelInfo } from '../../../common/wire.js';
 import { parseTaskInput, TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from '../task-handler.js';
 import type { LlmFinish, LlmProvider, LlmRequest } from './llm-provider.js';
 import { transportFailure } from './provider-errors.js';
 import { ProviderHealth } from './provider-health.js';
+import { ToolCallAccumulator, toolCallChunk } from './tool-calls.js';
 
 export const USER_KEY_SECRET = 'provider_api_key';
 
@@ -110,18 +112,27 @@ export class LlmHandler implements TaskHandler {
     if (input.frequency_penalty !== undefined) request.frequency_penalty = input.frequency_penalty;
     if (input.logit_bias !== undefined) request.logit_bias = input.logit_bias;
     if (input.user !== undefined) request.user = input.user;
+    if (input.tools !== undefined) request.tools = input.tools;
+    if (input.tool_choice !== undefined) request.tool_choice = input.tool_choice;
+    if (input.parallel_tool_calls !== undefined) request.parallel_tool_calls = input.parallel_tool_calls;
     if (userKey) request.apiKey = userKey;
 
     const started = this.clock.now();
     let ttftMs: number | null = null;
     let text = '';
     let finish: LlmFinish | undefined;
+    const toolCalls = new ToolCallAccumulator(provider.name);
     try {
       for await (const ev of provider.stream(request, ctx.signal)) {
         if (ev.type === 'delta') {
           if (ttftMs === null) ttftMs = this.clock.now() - started;
           text += ev.text;
           ctx.emit({ text: ev.text });
+        } else if (ev.type === 'tool_call') {
+          if (ttftMs === null) ttftMs = this.clock.now() - started;
+          toolCalls.add(ev);
+          // Streamed as OpenAI's delta.tool_calls[] (the gateway relays it as is).
+          ctx.emit({ data: { tool_calls: [toolCallChunk(ev)] } as JsonValue });
         } else {
           finish = ev;
         }
@@ -146,9 +157,9 @@ export class LlmHandler implements TaskHandler {
         'llm task finished',
       ),
     ).unref();
-    const out: TaskOutput = {
-      output: { text, model: finish.model, provider: provider.name, finish_reason: finish.finishReason, ttft_ms: ttftMs },
-    };
+    const output: { [k: string]: JsonValue } = { text, model: finish.model, provider: provider.name, finish_reason: finish.finishReason, ttft_ms: ttftMs };
+    if (toolCalls.size > 0) output['tool_calls'] = toolCalls.result();
+    const out: TaskOutput = { output };
     if (finish.usage) out.usage = finish.usage;
     return out;
   }

@@ -5,10 +5,10 @@
  * PROVIDER_RATE_LIMIT, PROVIDER_UNAVAILABLE, PROVIDER_ERROR, SAFETY_BLOCKED,
  * BAD_INPUT, MODEL_NOT_FOUND, CANCELLED); nothing else escapes them.
  */
-import type { LlmMessage, LlmProviderName, LlmResponseFormat } from '../../../common/kinds/llm.js';
+import type { LlmMessage, LlmProviderName, LlmResponseFormat, LlmTool, LlmToolCall, LlmToolChoice } from '../../../common/kinds/llm.js';
 import type { TaskUsage } from '../task-handler.js';
 
-export type { LlmMessage, LlmProviderName } from '../../../common/kinds/llm.js';
+export type { LlmMessage, LlmProviderName, LlmToolCall } from '../../../common/kinds/llm.js';
 
 export interface LlmRequest {
   model: string;
@@ -26,6 +26,10 @@ export interface LlmRequest {
   logit_bias?: Readonly<Record<string, number>>;
   /** End-user id for the provider's abuse monitoring (OpenAI-compatible providers; Gemini has none). */
   user?: string;
+  /** Functions the model may call, as OpenAI defines them. */
+  tools?: readonly LlmTool[];
+  tool_choice?: LlmToolChoice;
+  parallel_tool_calls?: boolean;
   /** Overrides the configured key for this request only (a user's own key). Never logged. */
   apiKey?: string;
 }
@@ -46,10 +50,24 @@ export interface LlmFinish {
   model: string;
 }
 
-export type LlmStreamEvent = LlmDelta | LlmFinish;
+/**
+ * A piece of a tool call, as OpenAI streams it: the first piece of call
+ * `index` carries `id` and `name`, later ones append to `arguments`.
+ */
+export interface LlmToolCallDelta {
+  type: 'tool_call';
+  index: number;
+  id?: string;
+  name?: string;
+  arguments: string;
+}
+
+export type LlmStreamEvent = LlmDelta | LlmToolCallDelta | LlmFinish;
 
 export interface LlmCompletion {
   text: string;
+  /** The calls the model asked for (finishReason is then `tool_calls`). */
+  toolCalls?: LlmToolCall[];
   finishReason: LlmFinishReason;
   usage: TaskUsage | undefined;
   model: string;

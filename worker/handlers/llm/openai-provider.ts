@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { TaskFailure, type TaskUsage } from '../task-handler.js';
-import type { LlmCompletion, LlmProvider, LlmProviderName, LlmRequest, LlmStreamEvent } from './llm-provider.js';
+import type { LlmCompletion, LlmProvider, LlmProviderName, LlmRequest, LlmStreamEvent, LlmToolCallDelta } from './llm-provider.js';
 import { abortFailure, parseErrorObject, streamErrorFailure, transportFailure } from './provider-errors.js';
 import { jsonPost, providerFetch, readJson, type FetchFn, type ProviderCall } from './provider-fetch.js';
 import { readSse } from './sse-reader.js';
@@ -38,6 +38,22 @@ const usageSchema = z
   })
   .passthrough();
 
+/** One piece of a streamed tool call (OpenAI's `delta.tool_calls[]`). */
+const toolCallDelta = z
+  .object({
+    index: z.number().int().nonnegative().optional(),
+    id: z.string().nullish(),
+    function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).passthrough().nullish(),
+  })
+  .passthrough();
+
+const toolCall = z
+  .object({
+    id: z.string().nullish(),
+    function: z.object({ name: z.string(), arguments: z.string().nullish() }).passthrough(),
+  })
+  .passthrough();
+
 const streamChunk = z
   .object({
     model: z.string().optional(),
@@ -46,7 +62,7 @@ const streamChunk = z
         z
           .object({
             index: z.number().optional(),
-            delta: z.object({ content: z.string().nullish() }).passthrough().nullish(),
+            delta: z.object({ content: z.string().nullish(), tool_calls: z.array(toolCallDelta).nullish() }).passthrough().nullish(),
             finish_reason: z.string().nullish(),
           })
           .passthrough(),
@@ -64,7 +80,7 @@ const completionBody = z
         z
           .object({
             index: z.number().optional(),
-            message: z.object({ content: z.string().nullish() }).passthrough(),
+            message: z.object({ content: z.string().nullish(), tool_calls: z.array(toolCall).nullish() }).passthrough(),
             finish_reason: z.string().nullish(),
           })
           .passthrough(),
@@ -146,6 +162,12 @@ export class OpenAiProvider implements LlmProvider {
         if (!choice) continue;
         const text = choice.delta?.content;
         if (typeof text === 'string' && text !== '') yield { type: 'delta', text };
+        for (const [i, t] of (choice.delta?.tool_calls ?? []).entries()) {
+          const ev: LlmToolCallDelta = { type: 'tool_call', index: t.index ?? i, arguments: t.function?.arguments ?? '' };
+          if (t.id) ev.id = t.id;
+          if (t.function?.name) ev.name = t.function.name;
+          yield ev;
+        }
         if (choice.finish_reason) {
           checkFinish(this.name, choice.finish_reason);
           finishReason = choice.finish_reason;
@@ -173,8 +195,14 @@ export class OpenAiProvider implements LlmProvider {
     if (!parsed.success) throw new TaskFailure('PROVIDER_ERROR', `${this.name}: unexpected chat completion shape`);
     const choice = parsed.data.choices.find((c) => (c.index ?? 0) === 0) ?? parsed.data.choices[0]!;
     checkFinish(this.name, choice.finish_reason);
+    const toolCalls = (choice.message.tool_calls ?? []).map((t, i) => ({
+      id: t.id || `call_${i}`,
+      type: 'function' as const,
+      function: { name: t.function.name, arguments: t.function.arguments ?? '' },
+    }));
     return {
       text: choice.message.content ?? '',
+      ...(toolCalls.length > 0 && { toolCalls }),
       finishReason: choice.finish_reason ?? 'stop',
       usage: toUsage(parsed.data.usage),
       model: parsed.data.model ?? request.model,
@@ -188,8 +216,19 @@ export class OpenAiProvider implements LlmProvider {
   private body(request: LlmRequest): Record<string, unknown> {
     const body: Record<string, unknown> = {
       model: request.model,
-      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: request.messages.map((m) => {
+        const out: Record<string, unknown> = { role: m.role, content: m.content };
+        if (m.tool_calls) {
+          out['tool_calls'] = m.tool_calls;
+          if (m.content === '') out['content'] = null;
+        }
+        if (m.tool_call_id !== undefined) out['tool_call_id'] = m.tool_call_id;
+        return out;
+      }),
     };
+    if (request.tools !== undefined) body['tools'] = request.tools;
+    if (request.tool_choice !== undefined) body['tool_choice'] = request.tool_choice;
+    if (request.parallel_tool_calls !== undefined) body['parallel_tool_calls'] = request.parallel_tool_calls;
     if (request.temperature !== undefined) body['temperature'] = request.temperature;
     if (request.top_p !== undefined) body['top_p'] = request.top_p;
     if (request.max_tokens !== undefined) body['max_tokens'] = request.max_tokens;
