@@ -47,6 +47,13 @@ export interface TaskAssignment {
    * carries the whole output either way.
    */
   'stream'?: (boolean);
+  /**
+   * W3C trace context (`00-{trace id}-{span id}-{flags}`) of the master's span
+   * for this attempt, when the master traces (OTEL_EXPORTER_OTLP_ENDPOINT set);
+   * empty otherwise. A worker that traces continues the trace from it; one
+   * that does not ignores it.
+   */
+  'traceparent'?: (string);
 }
 
 /**
@@ -93,4 +100,11 @@ export interface TaskAssignment__Output {
    * carries the whole output either way.
    */
   'stream': (boolean);
+  /**
+   * W3C trace context (`00-{trace id}-{span id}-{flags}`) of the master's span
+   * for this attempt, when the master traces (OTEL_EXPORTER_OTLP_ENDPOINT set);
+   * empty otherwise. A worker that traces continues the trace from it; one
+   * that does not ignores it.
+   */
+  'traceparent': (string);
 }

@@ -3,6 +3,7 @@
 import type { WorkerState as _taskwire_v1_WorkerState, WorkerState__Output as _taskwire_v1_WorkerState__Output } from '../../taskwire/v1/WorkerState.js';
 import type { ModelInfo as _taskwire_v1_ModelInfo, ModelInfo__Output as _taskwire_v1_ModelInfo__Output } from '../../taskwire/v1/ModelInfo.js';
 import type { WorkerLoad as _taskwire_v1_WorkerLoad, WorkerLoad__Output as _taskwire_v1_WorkerLoad__Output } from '../../taskwire/v1/WorkerLoad.js';
+import type { MetricsSummary as _taskwire_v1_MetricsSummary, MetricsSummary__Output as _taskwire_v1_MetricsSummary__Output } from '../../taskwire/v1/MetricsSummary.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface WorkerStatus {
@@ -54,6 +55,12 @@ export interface WorkerStatus {
    * in-flight count).
    */
   'load'?: (_taskwire_v1_WorkerLoad | null);
+  /**
+   * A compact copy of the worker's own metrics, if it reports them: the
+   * master exposes them on its /metrics labelled by worker_id, so one scrape
+   * of the master covers the cluster. A status without it keeps the last one.
+   */
+  'metrics'?: (_taskwire_v1_MetricsSummary | null);
 }
 
 export interface WorkerStatus__Output {
@@ -105,4 +112,10 @@ export interface WorkerStatus__Output {
    * in-flight count).
    */
   'load': (_taskwire_v1_WorkerLoad__Output | null);
+  /**
+   * A compact copy of the worker's own metrics, if it reports them: the
+   * master exposes them on its /metrics labelled by worker_id, so one scrape
+   * of the master covers the cluster. A status without it keeps the last one.
+   */
+  'metrics': (_taskwire_v1_MetricsSummary__Output | null);
 }
