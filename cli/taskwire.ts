@@ -21,6 +21,7 @@ import { LocalWorkers, watchParent } from './local-workers.js';
 import { handlersFromEnv, startHandlersInBackground } from './worker-handlers.js';
 import { findLocalClusterToken, isLoopbackUrl } from '../worker/local-token.js';
 import { eventsCommand } from './events-command.js';
+import { logsCommand } from './logs-command.js';
 import { operatorCommands } from './operator-commands.js';
 import { URL_HELP, addOutputOption, getCancelWorkersCommands, masterUrl, submitBatchCommand, submitCommand, wantsJson } from './client-commands.js';
 
@@ -254,6 +255,7 @@ export function buildProgram(): Command {
   getCancelWorkersCommands(program);
   operatorCommands(program); // cluster, tasks; `workers` becomes a group (bare form still lists)
   eventsCommand(program);
+  logsCommand(program);
   program
     .command('token')
     .description("print the cluster token workers need to join this master's embedded broker")

@@ -65,6 +65,10 @@ export interface MasterOptions {
   maxUnfinishedBytes?: number;
   /** How long the event API keeps events (default 24 h, `TASKWIRE_EVENTS_RETENTION_MS`). */
   eventRetentionMs?: number;
+  /** How long kept log lines stay (default 24 h, `TASKWIRE_LOG_RETENTION_MS`; master/logs). */
+  logRetentionMs?: number;
+  /** Bytes of kept log lines (default 512 MiB in the data dir, `TASKWIRE_LOG_MAX_BYTES`; at most 32 MiB in memory without one). */
+  logMaxBytes?: number;
   /**
    * Worker choice (`TASKWIRE_PLACEMENT`, default `least-loaded`): a registered
    * placement strategy by name, or per kind / model:
@@ -150,6 +154,8 @@ export const MASTER_DEFAULTS = {
   dataDir: '',
   resultTtlMs: 7 * 24 * 3600_000,
   eventRetentionMs: 24 * 3600_000,
+  logRetentionMs: 24 * 3600_000,
+  logMaxBytes: 512 * 1024 * 1024,
   maxUnfinishedBytes: 256 * 1024 * 1024,
   placement: DEFAULT_PLACEMENT as string,
   admissionDeadlines: 'off' as 'off' | 'on',
@@ -217,6 +223,8 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     dataDir: o.dataDir,
     resultTtlMs: positiveInt('TASKWIRE_RESULT_TTL_MS', o.resultTtlMs, 1000),
     eventRetentionMs: positiveInt('TASKWIRE_EVENTS_RETENTION_MS', o.eventRetentionMs, 1000),
+    logRetentionMs: positiveInt('TASKWIRE_LOG_RETENTION_MS', o.logRetentionMs, 1000),
+    logMaxBytes: positiveInt('TASKWIRE_LOG_MAX_BYTES', o.logMaxBytes, 64 * 1024),
     maxUnfinishedBytes: positiveInt('TASKWIRE_MAX_UNFINISHED_BYTES', o.maxUnfinishedBytes, 1024),
     placement: placementName('TASKWIRE_PLACEMENT', o.placement),
     admissionDeadlines: o.admissionDeadlines,
@@ -304,6 +312,8 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     admissionDeadlines: envEnum(env, 'TASKWIRE_ADMISSION_DEADLINES', ['off', 'on'] as const),
     resultTtlMs: envInt(env, 'TASKWIRE_RESULT_TTL_MS', { min: 1000 }),
     eventRetentionMs: envInt(env, 'TASKWIRE_EVENTS_RETENTION_MS', { min: 1000 }),
+    logRetentionMs: envInt(env, 'TASKWIRE_LOG_RETENTION_MS', { min: 1000 }),
+    logMaxBytes: envInt(env, 'TASKWIRE_LOG_MAX_BYTES', { min: 64 * 1024, max: Number.MAX_SAFE_INTEGER }),
     maxUnfinishedBytes: envInt(env, 'TASKWIRE_MAX_UNFINISHED_BYTES', { min: 1024, max: Number.MAX_SAFE_INTEGER }),
     placement: (() => {
       const p = envString(env, 'TASKWIRE_PLACEMENT');

@@ -24,6 +24,10 @@ import { WorkerStats } from './observability/worker-stats.js';
 import { EventLog } from './events/event-log.js';
 import { MemoryEventOutbox } from './events/event-outbox.js';
 import { SqliteEventOutbox } from './events/sqlite-event-outbox.js';
+import { LogCollector } from './logs/log-collector.js';
+import { MemoryLogStore } from './logs/log-store.js';
+import { SqliteLogStore } from './logs/sqlite-log-store.js';
+import { logRoutes } from './http/log-routes.js';
 import { SocketGateway } from './http/socket-gateway.js';
 import { MasterLink } from './transport/master-link.js';
 import { MasterMetrics } from './observability/metrics.js';
@@ -109,6 +113,8 @@ export class Master {
   private readonly pruneTimer: PruneTimer;
   /** The durable, resumable event stream (GET /api/v1/events). */
   readonly eventLog: EventLog;
+  /** The master's and the workers' log lines, kept and searchable (GET /api/v1/logs). */
+  readonly logs: LogCollector;
 
   private constructor(
     readonly options: ResolvedMasterOptions,
@@ -135,6 +141,13 @@ export class Master {
       () => clock.now(),
       { retentionMs: options.eventRetentionMs },
     );
+    this.logs = new LogCollector(
+      options.dataDir
+        ? new SqliteLogStore(join(options.dataDir, 'logs.db'), { maxBytes: options.logMaxBytes })
+        : new MemoryLogStore({ maxBytes: Math.min(options.logMaxBytes, 32 * 1024 * 1024) }),
+      { retentionMs: options.logRetentionMs, now: () => clock.now() },
+    );
+    this.logStream?.attach(this.logs.tee(() => this.link));
     this.intake = new ResultIntake(this.tasks);
     this.metricObserver = new MetricObserver({
       metrics: this.metrics,
@@ -243,6 +256,7 @@ export class Master {
     const auth = new Authenticator(o.apiKeys);
     const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
     rest.use(eventRoutes(this.eventLog));
+    rest.use(logRoutes(this.logs));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     this.http = HttpServer.create({
       host: o.httpHost,
@@ -285,6 +299,7 @@ export class Master {
       username: mqttUsername,
       password: mqttPassword,
       clientId: o.masterId,
+      subscribeLogs: true,
       topics: this.topics,
       log,
       presence: () => ({
@@ -306,7 +321,7 @@ export class Master {
     });
     this.link.on('workerCleared', (id) => registry.forget(id));
     this.link.on('invalid', () => this.metricObserver.invalid('mqtt'));
-    this.logStream?.attach(this.link);
+    this.link.on('logLine', (source, line) => this.logs.fromMqtt(source, line));
     tasks.attachSink(this.link);
     this.pruneTimer.start();
     this.monitor.start(o.clusterStatusIntervalMs, (s) => this.link.publishCluster(s));
@@ -331,6 +346,7 @@ export class Master {
       ['grpc', this.results ? () => this.results.close() : undefined],
       ['broker', this.broker ? () => this.broker!.close() : undefined],
       ['events', () => this.eventLog.close()],
+      ['logs', () => this.logs.close()],
       ['store', () => this.store.close()],
       ['blobs', this.blobs && !this.options.dataDir ? () => this.blobs.destroy() : undefined],
     ];

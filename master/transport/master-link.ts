@@ -16,6 +16,7 @@ import {
   type ClusterStatus,
   type ControlCommand,
   type LogLine,
+  type LogLine__Output,
   type MasterStatus,
   type TaskAssignment,
   type WorkerStatus__Output,
@@ -46,11 +47,15 @@ export interface MasterLinkOptions {
    * (assignments and control commands, in one order).
    */
   publishInProcess?: (topic: string, payload: Buffer, qos: 0 | 1) => void;
+  /** Also subscribe to `{root}/logs/#` and emit `logLine` (the log store). */
+  subscribeLogs?: boolean;
 }
 
 export interface MasterLinkEvents {
   workerStatus: [status: WorkerStatus__Output];
   workerCleared: [workerId: string];
+  /** A line on `{root}/logs/{source}` (the master's own included). */
+  logLine: [source: string, line: LogLine__Output];
   invalid: [topic: string, reason: string];
   connected: [];
   disconnected: [];
@@ -94,11 +99,20 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
     client.on('error', (err) => options.log.warn({ err: err.message }, 'MQTT error'));
     await waitForFirstConnect(client, options.url, options.connectTimeoutMs ?? 30_000, options.log);
     await client.subscribeAsync(topics.allWorkerStatus(), { qos: 1 });
+    if (options.subscribeLogs) await client.subscribeAsync(topics.allLogs(), { qos: 0 });
     return link;
   }
 
   private onMessage(topic: string, payload: Buffer): void {
     const parsed = this.options.topics.parse(topic);
+    if (parsed?.kind === 'log') {
+      try {
+        this.emit('logLine', parsed.source, logLineCodec.decode(payload));
+      } catch {
+        this.emit('invalid', topic, 'invalid log line');
+      }
+      return;
+    }
     if (!parsed || parsed.kind !== 'worker' || parsed.channel !== 'status') return;
     if (payload.length === 0) {
       this.emit('workerCleared', parsed.workerId);

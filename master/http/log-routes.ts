@@ -1,0 +1,139 @@
+/**
+ * GET /api/v1/logs: the kept log lines of the master and every worker,
+ * newest first in pages (`next_cursor`), filtered by level (that level and
+ * above), worker, source, task, time and text (full-text over the message).
+ * `?follow=true` streams new lines as Server-Sent Events (`id` = the line's
+ * id; `Last-Event-ID` or `after` resumes). Operators and admins only: the
+ * lines span the whole cluster.
+ */
+import { Router, type Response } from 'express';
+import { z } from 'zod';
+import { schemaValidationError } from '../../common/schema-issue.js';
+import { LOG_LEVEL_NAMES, type LogEntry, type LogFilter } from '../logs/log-entry.js';
+import type { LogCollector } from '../logs/log-collector.js';
+import { principalOf, requireOperator } from './auth/http-auth.js';
+import { sendError } from './http-errors.js';
+import { cursorParam, decodeCursor, encodeCursor, timeParam } from './query-params.js';
+
+const idParam = z.string().min(1).max(128);
+
+export const logsQuery = z
+  .object({
+    level: z.enum(LOG_LEVEL_NAMES).optional().meta({ description: 'lowest level shown (warn = warn, error, fatal)' }),
+    worker: idParam.optional().meta({ description: 'lines published by this worker' }),
+    source: idParam.optional().meta({ description: '`master` or a worker id' }),
+    task: idParam.optional().meta({ description: 'lines about this task' }),
+    since: timeParam.optional(),
+    until: timeParam.optional(),
+    q: z.string().min(1).max(200).optional().meta({ description: 'words that must all occur in the message (full-text)' }),
+    cursor: cursorParam.optional(),
+    after: z.coerce.number().int().min(0).optional().meta({ description: 'only lines with a larger id, oldest first (and where a follow starts)' }),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    follow: z.enum(['true', 'false']).default('false'),
+  })
+  .strict();
+
+export type LogsQuery = z.infer<typeof logsQuery>;
+
+export function logView(e: LogEntry): Record<string, unknown> {
+  return { id: e.id, ts: new Date(e.ts).toISOString(), level: e.level, source: e.source, worker_id: e.worker_id, task_id: e.task_id, msg: e.msg };
+}
+
+const MAX_BUFFERED = 10_000;
+const HEARTBEAT_MS = 15_000;
+
+export function logRoutes(logs: LogCollector): Router {
+  const r = Router();
+  r.get('/logs', (req, res) => {
+    let q: LogsQuery;
+    try {
+      requireOperator(principalOf(res));
+      const parsed = logsQuery.safeParse(req.query);
+      if (!parsed.success) throw schemaValidationError(parsed.error, '', 'query');
+      q = parsed.data;
+      const filter: LogFilter = { minLevel: q.level, workerId: q.worker, source: q.source, taskId: q.task, sinceTs: q.since, untilTs: q.until, text: q.q };
+      if (q.follow === 'true') {
+        const header = req.headers['last-event-id'];
+        const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
+        follow(res, req, logs, filter, fromHeader ?? q.after ?? logs.store.lastId);
+        return;
+      }
+      const beforeId = q.cursor === undefined ? undefined : decodeCursor(q.cursor, 'l');
+      const page = logs.store.page({ filter, limit: q.limit, beforeId, afterId: q.after });
+      const last = page.at(-1);
+      const more = page.length === q.limit && last !== undefined;
+      res.json({
+        logs: page.map(logView),
+        next_cursor: more && q.after === undefined ? encodeCursor('l', last.id) : null,
+        last_id: logs.store.lastId,
+      });
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+  return r;
+}
+
+function follow(res: Response, req: { on(ev: 'close', fn: () => void): unknown }, logs: LogCollector, filter: LogFilter, from: number): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.write(': taskwire logs\n\n');
+  let lastSent = from;
+  let closed = false;
+  let buffered: LogEntry[] = [];
+  let replaying = true;
+  const send = (e: LogEntry) => {
+    if (e.id <= lastSent) return;
+    res.write(`id: ${e.id}\nevent: log\ndata: ${JSON.stringify(logView(e))}\n\n`);
+    lastSent = e.id;
+  };
+  const end = () => {
+    if (closed) return;
+    closed = true;
+    stop();
+    clearInterval(heartbeat);
+    res.end();
+  };
+  const stop = logs.follow({
+    filter,
+    deliver: (entries) => {
+      if (closed) return;
+      if (replaying || res.writableNeedDrain) {
+        buffered.push(...entries);
+        if (buffered.length > MAX_BUFFERED) {
+          res.write(`event: overflow\ndata: {"message":"client too slow: resume with Last-Event-ID ${lastSent}"}\n\n`);
+          end();
+        }
+        return;
+      }
+      for (const e of entries) send(e);
+    },
+  });
+  res.on('drain', () => {
+    if (replaying || closed) return;
+    const b = buffered;
+    buffered = [];
+    for (const e of b) send(e);
+  });
+  const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+  heartbeat.unref();
+  req.on('close', end);
+  // Replay what is kept after `from` in pages, waiting for the socket to drain (bounded memory).
+  const page = () => {
+    if (closed) return;
+    if (res.writableNeedDrain) {
+      res.once('drain', page);
+      return;
+    }
+    const entries = logs.store.page({ filter, limit: 1000, afterId: lastSent });
+    for (const e of entries) send(e);
+    if (entries.length === 1000) {
+      setImmediate(page);
+      return;
+    }
+    replaying = false;
+    const b = buffered;
+    buffered = [];
+    for (const e of b) send(e);
+  };
+  page();
+}
