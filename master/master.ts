@@ -20,6 +20,7 @@ import { restApi } from './http/rest-api.js';
 import { bootstrapSecrets } from './store/cluster-secrets.js';
 import { eventRoutes } from './http/event-routes.js';
 import { operatorRoutes } from './http/operator-routes.js';
+import { dashboardRoutes } from './http/dashboard-routes.js';
 import { WorkerStats } from './observability/worker-stats.js';
 import { EventLog } from './events/event-log.js';
 import { MemoryEventOutbox } from './events/event-outbox.js';
@@ -257,6 +258,7 @@ export class Master {
     const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
     rest.use(eventRoutes(this.eventLog));
     rest.use(logRoutes(this.logs));
+    rest.use(dashboardRoutes(tasks));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     this.http = HttpServer.create({
       host: o.httpHost,

@@ -1,8 +1,10 @@
 /**
- * Builds the browser chat: root `web/`, output `<repo>/dist/web`, which the
- * master serves at `/` (Socket.IO at `/socket.io`, same origin).
+ * Builds the browser chat and the operator dashboard: root `web/`, output
+ * `<repo>/dist/web`, which the master serves at `/` (the chat) and
+ * `/dashboard/` (Socket.IO at `/socket.io`, REST at `/api/v1`, same origin).
  * `npm run build` runs `vite build --config web/vite.config.ts`.
  */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -47,6 +49,8 @@ export default defineConfig({
     // One small entry chunk; no module preload polyfill (every supported browser has it).
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
+    // Two pages: the chat at / and the operator dashboard at /dashboard/.
+    rollupOptions: { input: { chat: join(webRoot, 'index.html'), dashboard: join(webRoot, 'dashboard', 'index.html') } },
   },
   server: {
     // `npx vite --config web/vite.config.ts` against a master on :8080.

@@ -1,0 +1,151 @@
+/**
+ * The dashboard shell: asks for an API key when the master wants one
+ * (shared with the chat: same localStorage entry), backfills the charts from
+ * the outbox, follows the event stream (resuming with Last-Event-ID), and
+ * routes `#/`, `#/workers`, `#/tasks?…`, `#/tasks/<id>` to their pages.
+ */
+import { askForAccessKey, type AccessKeyStore } from '../access-key.js';
+import { required } from '../dom.js';
+import { Api, ApiError, UnauthorizedError } from './api.js';
+import { parseRoute, type DashboardContext, type DashboardPage } from './context.js';
+import { EventFollower, type FollowState } from './event-follower.js';
+import { LiveStats, type StreamEvent } from './live-stats.js';
+import { noteFailure, OverviewPage } from './overview-page.js';
+import { TaskPage } from './task-page.js';
+import { TasksPage } from './tasks-page.js';
+import type { ClusterView, StoredEventView } from './types.js';
+import { WorkersPage } from './workers-page.js';
+
+/** Events read back on load to fill the charts (the newest of them). */
+const BACKFILL = 5000;
+const BACKFILL_TYPES = 'task.queued,task.succeeded,task.failed,task.cancelled,task.expired';
+
+const STATE_LABELS: Record<FollowState, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  unauthorized: 'Needs an API key',
+  stopped: 'Stopped',
+};
+
+export class DashboardApp implements DashboardContext {
+  readonly api: Api;
+  readonly stats = new LiveStats();
+  private page: DashboardPage | undefined;
+  private follower: EventFollower | undefined;
+  private kinds: string[] = [];
+  private readonly view = required('view', HTMLElement);
+  private readonly notice = required('notice', HTMLParagraphElement);
+  private readonly streamState = required('stream-state', HTMLDivElement);
+  private readonly streamLabel = required('stream-label', HTMLSpanElement);
+  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly keys: AccessKeyStore) {
+    this.api = new Api(keys);
+    window.addEventListener('hashchange', () => this.route());
+  }
+
+  async start(): Promise<void> {
+    this.follower?.stop();
+    this.follower = undefined;
+    let lastId: number;
+    try {
+      lastId = (await this.api.get<{ last_id: number }>('/api/v1/events?follow=false&since=0&limit=1')).last_id;
+    } catch (err) {
+      this.refused(err);
+      return;
+    }
+    await this.backfill(lastId).catch(() => undefined);
+    this.kinds = (await this.api.get<ClusterView>('/api/v1/cluster').catch(() => undefined))?.kinds ?? [];
+    this.follower = new EventFollower({
+      path: '/api/v1/events',
+      headers: () => this.api.headers(),
+      lastId,
+      onEvent: (id, _type, data) => this.onEvent(id, data as StreamEvent),
+      onState: (state, detail) => this.showState(state, detail),
+    });
+    this.follower.start();
+    this.route();
+  }
+
+  /** A refused key (401) or one without the operator role (403): ask for another. */
+  private refused(err: unknown): void {
+    const unauthorized = err instanceof UnauthorizedError;
+    const forbidden = err instanceof ApiError && err.status === 403;
+    if (!unauthorized && !forbidden) {
+      this.notify(`Cannot reach the master: ${err instanceof Error ? err.message : String(err)}`, 'error');
+      setTimeout(() => void this.start(), 3000);
+      return;
+    }
+    const rejected = this.keys.get() !== undefined;
+    this.keys.set(undefined);
+    this.showState('unauthorized');
+    askForAccessKey(document, this.keys, () => void this.start(), rejected);
+    if (forbidden) {
+      const label = document.getElementById('access-key-label');
+      if (label) label.textContent = 'That key may not see the dashboard: enter an operator or admin key:';
+    }
+  }
+
+  private async backfill(lastId: number): Promise<void> {
+    const since = Math.max(0, lastId - BACKFILL);
+    const q = new URLSearchParams({ follow: 'false', since: String(since), limit: String(BACKFILL), type: BACKFILL_TYPES });
+    const { events } = await this.api.get<{ events: StoredEventView[] }>(`/api/v1/events?${q}`);
+    for (const e of events) {
+      if (e.id > lastId) break;
+      this.stats.add(e as unknown as StreamEvent, e.id);
+      noteFailure({ ...(e as unknown as StreamEvent), id: e.id });
+    }
+  }
+
+  private onEvent(id: number, e: StreamEvent): void {
+    this.stats.add(e, id);
+    noteFailure({ ...e, id });
+    this.page?.onEvent?.({ ...e, id });
+  }
+
+  private showState(state: FollowState, detail?: string): void {
+    this.streamState.dataset['state'] = state;
+    this.streamLabel.textContent = STATE_LABELS[state];
+    this.streamState.title = detail ?? '';
+  }
+
+  navigate(hash: string): void {
+    if (location.hash === hash) this.route();
+    else location.hash = hash;
+  }
+
+  notify(message: string, kind: 'error' | 'info' = 'info'): void {
+    this.notice.textContent = message;
+    this.notice.dataset['kind'] = kind;
+    this.notice.hidden = false;
+    if (this.noticeTimer) clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => (this.notice.hidden = true), kind === 'error' ? 15_000 : 5000);
+  }
+
+  private route(): void {
+    this.page?.dispose?.();
+    const r = parseRoute(location.hash);
+    for (const a of document.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
+      const current = a.dataset['nav'] === (r.page === 'task' ? 'tasks' : r.page);
+      if (current) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    this.view.replaceChildren();
+    const onCluster = (c: ClusterView) => (this.kinds = c.kinds);
+    this.page =
+      r.page === 'workers'
+        ? new WorkersPage(this.view, this)
+        : r.page === 'tasks'
+          ? new TasksPage(this.view, this, r.params, () => this.kinds)
+          : r.page === 'task'
+            ? new TaskPage(this.view, this, r.id ?? '')
+            : new OverviewPage(this.view, this, onCluster);
+    const page = this.page;
+    void page.refresh().catch((err: unknown) => {
+      if (page !== this.page) return;
+      if (err instanceof UnauthorizedError || (err instanceof ApiError && err.status === 403)) this.refused(err);
+      else this.notify(err instanceof Error ? err.message : String(err), 'error');
+    });
+  }
+}

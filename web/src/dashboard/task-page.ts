@@ -1,0 +1,117 @@
+/**
+ * One task: its fields, input, result or error, the timeline of every
+ * transition and attempt (the task's history), the events of the task from
+ * the durable stream (GET /api/v1/events?follow=false&task=ID), and retry /
+ * cancel. Refreshes when an event of this task arrives.
+ */
+import { h, replaceChildren } from '../dom.js';
+import { ApiError } from './api.js';
+import type { DashboardContext, DashboardPage } from './context.js';
+import { cancelTask, retryTask } from './task-actions.js';
+import { CANCELLABLE, RETRYABLE, type StoredEventView, type TaskDetail } from './types.js';
+import { badge, button, formatMs, jsonBlock, link, row, section, shortTime, table } from './view-kit.js';
+
+export class TaskPage implements DashboardPage {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly ctx: DashboardContext,
+    private readonly id: string,
+  ) {}
+
+  async refresh(): Promise<void> {
+    let d: TaskDetail;
+    try {
+      d = await this.ctx.api.get<TaskDetail>(`/api/v1/dashboard/tasks/${encodeURIComponent(this.id)}`);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        replaceChildren(this.root, [section('Task not found', [h('p', {}, [`No task with id ${this.id}.`]), link('#/tasks', 'All tasks')])]);
+        return;
+      }
+      throw err;
+    }
+    const q = new URLSearchParams({ follow: 'false', since: '0', task: this.id, limit: '500' });
+    const events = await this.ctx.api.get<{ events: StoredEventView[] }>(`/api/v1/events?${q}`).catch(() => ({ events: [] as StoredEventView[] }));
+    const t = d.task;
+    const fields: [string, string, string][] = [
+      ['kind', 'Kind', t.kind],
+      ['priority', 'Priority', String(t.priority)],
+      ['attempt', 'Attempt', `${t.attempt} of ${d.max_attempts}`],
+      ['worker', 'Worker', t.worker_id ? `${t.worker_id}${t.worker_language ? ` (${t.worker_language})` : ''}` : '–'],
+      ['session', 'Session', d.session_id ?? '–'],
+      ['created', 'Created', shortTime(t.created_at)],
+      ['finished', 'Finished', shortTime(t.finished_at)],
+      ['queue-wait', 'Queue wait', formatMs(t.timings.queue_wait_ms)],
+      ['processing', 'Run time', formatMs(t.timings.processing_ms)],
+      ['total', 'Total', formatMs(t.timings.total_ms)],
+    ];
+    if (d.queue_position !== null) fields.push(['queue-position', 'Queue position', `${d.queue_position + 1}${d.eta_ms !== null ? `, about ${formatMs(d.eta_ms)}` : ''}`]);
+    const actions = h('div', { class: 'actions' }, [
+      RETRYABLE.has(t.status)
+        ? button('Retry', async () => {
+            const id = await retryTask(this.ctx, t.id);
+            if (id) this.ctx.navigate(`#/tasks/${encodeURIComponent(id)}`);
+          }, { id: 'task-retry' }, 'primary')
+        : null,
+      CANCELLABLE.has(t.status) ? button('Cancel', async () => void ((await cancelTask(this.ctx, t.id)) && (await this.refresh())), { id: 'task-cancel' }, 'danger') : null,
+    ]);
+    replaceChildren(this.root, [
+      h('section', { class: 'panel', id: 'task', 'data-task-id': t.id, 'data-status': t.status }, [
+        h('div', { class: 'panel-head' }, [h('h2', { class: 'panel-title' }, ['Task ', h('code', { id: 'task-id' }, [t.id])]), badge(t.status, 'task-status'), actions]),
+        h('dl', { class: 'fields' }, fields.flatMap(([f, label, value]) => [h('div', { 'data-field': f }, [h('dt', {}, [label]), h('dd', {}, [value])])])),
+      ]),
+      section('Input', [d.input_truncated ? h('p', { class: 'muted small' }, ['Shown cut at 64 KiB.']) : null, jsonBlock(d.input_truncated ? d.input_preview : d.input, 'input')]),
+      t.error
+        ? section('Error', [h('p', { class: 'error', 'data-field': 'error' }, [h('code', {}, [t.error.code]), ` ${t.error.message}`])])
+        : section('Result', [t.result === null ? h('p', { class: 'muted' }, ['No result yet.']) : jsonBlock(t.result, 'result')]),
+      section('Timeline', [
+        h(
+          'ol',
+          { class: 'timeline', id: 'timeline' },
+          t.history.map((e) =>
+            h('li', { 'data-status': e.status }, [
+              h('time', {}, [shortTime(e.at)]),
+              ' ',
+              badge(e.status),
+              e.attempt !== undefined ? ` attempt ${e.attempt}` : '',
+              e.worker_id ? ` on ${e.worker_id}` : '',
+              e.reason ? h('span', { class: 'muted' }, [` – ${e.reason}`]) : null,
+            ]),
+          ),
+        ),
+      ]),
+      section('Events', [
+        table(
+          'Events of this task',
+          ['Id', 'Time', 'Type', 'Details'],
+          events.events.map((e) => row([String(e.id), new Date(e.ts).toLocaleTimeString(), e.type, eventDetails(e)], { 'data-type': e.type })),
+          'No events kept for this task.',
+        ),
+      ], { id: 'task-events' }),
+    ]);
+  }
+
+  onEvent(e: { type: string; task_id?: string }): void {
+    if (e.task_id !== this.id || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.refresh().catch(() => undefined);
+    }, 300);
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
+
+function eventDetails(e: StoredEventView): string {
+  const parts: string[] = [];
+  for (const k of ['attempt', 'worker_id', 'code', 'reason', 'delay_ms', 'queue_wait_ms', 'run_ms'] as const) {
+    const v = e[k];
+    if (v !== undefined && v !== null) parts.push(`${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  }
+  const err = e['error'] as { code?: string } | null | undefined;
+  if (err?.code) parts.push(`error=${err.code}`);
+  return parts.join(' ');
+}

@@ -1,0 +1,160 @@
+/**
+ * Tasks: a list filtered on the server (status, kind, worker:
+ * GET /api/v1/dashboard/tasks), newest first, with retry / cancel per row
+ * and bulk cancel / retry of everything matching the filter
+ * (POST /api/v1/tasks/bulk/{cancel,retry}: a dry run first says how many
+ * match, then the operator confirms). The filter lives in the URL hash, so a
+ * filtered view can be bookmarked and shared.
+ */
+import { h, replaceChildren } from '../dom.js';
+import { ApiError } from './api.js';
+import type { DashboardContext, DashboardPage } from './context.js';
+import { cancelTask, retryTask } from './task-actions.js';
+import { CANCELLABLE, RETRYABLE, TASK_STATUSES, type TaskView } from './types.js';
+import { badge, button, formatMs, link, row, section, shortTime, table } from './view-kit.js';
+
+interface BulkAnswer {
+  action: string;
+  dry_run: boolean;
+  matched: number;
+  affected: number;
+  truncated: boolean;
+}
+
+export class TasksPage implements DashboardPage {
+  private readonly list = h('div', { id: 'task-list' });
+  private readonly bulk = h('div', { id: 'bulk', class: 'bulk', 'aria-live': 'polite' });
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly ctx: DashboardContext,
+    private readonly params: URLSearchParams,
+    private readonly kinds: () => string[],
+  ) {
+    replaceChildren(root, [section('Tasks', [this.form(), this.bulkBar(), this.bulk, this.list], { id: 'tasks' })]);
+  }
+
+  private filter(): { status?: string; kind?: string; worker?: string } {
+    const f: { status?: string; kind?: string; worker?: string } = {};
+    for (const k of ['status', 'kind', 'worker'] as const) {
+      const v = this.params.get(k);
+      if (v) f[k] = v;
+    }
+    return f;
+  }
+
+  private form(): HTMLFormElement {
+    const f = this.filter();
+    const status = h('select', { id: 'filter-status', name: 'status' }, [
+      h('option', { value: '' }, ['any']),
+      ...TASK_STATUSES.map((s) => h('option', { value: s, selected: f.status === s }, [s])),
+    ]);
+    const kind = h('input', { id: 'filter-kind', name: 'kind', list: 'kind-list', value: f.kind ?? '', placeholder: 'any', maxlength: 64, autocomplete: 'off' });
+    const kinds = h('datalist', { id: 'kind-list' }, this.kinds().map((k) => h('option', { value: k })));
+    const worker = h('input', { id: 'filter-worker', name: 'worker', value: f.worker ?? '', placeholder: 'any', maxlength: 128, autocomplete: 'off' });
+    const form = h('form', { class: 'filters', id: 'task-filter', role: 'search' }, [
+      h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Status']), status]),
+      h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Kind']), kind, kinds]),
+      h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Worker']), worker]),
+      h('button', { type: 'submit', class: 'button primary', id: 'apply-filter' }, ['Apply']),
+    ]);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const p = new URLSearchParams();
+      if (status.value) p.set('status', status.value);
+      if (kind.value.trim()) p.set('kind', kind.value.trim());
+      if (worker.value.trim()) p.set('worker', worker.value.trim());
+      const q = p.toString();
+      this.ctx.navigate(`#/tasks${q ? `?${q}` : ''}`);
+    });
+    return form;
+  }
+
+  private bulkBar(): HTMLElement {
+    return h('div', { class: 'bulk-bar' }, [
+      h('span', { class: 'muted' }, ['Everything matching the filter:']),
+      button('Cancel all…', () => this.bulkDry('cancel'), { id: 'bulk-cancel' }, 'ghost'),
+      button('Retry all…', () => this.bulkDry('retry'), { id: 'bulk-retry' }, 'ghost'),
+    ]);
+  }
+
+  private bulkBody(dryRun: boolean) {
+    const { status, kind, worker } = this.filter();
+    return { filter: { ...(status && { status }), ...(kind && { kind }), ...(worker && { worker }) }, dry_run: dryRun };
+  }
+
+  private async bulkDry(action: 'cancel' | 'retry'): Promise<void> {
+    try {
+      const out = await this.ctx.api.post<BulkAnswer>(`/api/v1/tasks/bulk/${action}`, this.bulkBody(true));
+      const confirm = button(`${action === 'cancel' ? 'Cancel' : 'Retry'} ${out.matched}`, () => this.bulkRun(action), { id: 'bulk-confirm' }, 'danger');
+      const abort = button('Keep them', () => replaceChildren(this.bulk, []), { id: 'bulk-abort' }, 'ghost');
+      replaceChildren(this.bulk, [
+        h('span', { id: 'bulk-matched', 'data-matched': out.matched }, [`${out.matched}${out.truncated ? '+' : ''} tasks match.`]),
+        out.matched > 0 ? confirm : null,
+        abort,
+      ]);
+    } catch (err) {
+      replaceChildren(this.bulk, [h('span', { class: 'error' }, [err instanceof ApiError ? err.message : String(err)])]);
+    }
+  }
+
+  private async bulkRun(action: 'cancel' | 'retry'): Promise<void> {
+    try {
+      const out = await this.ctx.api.post<BulkAnswer>(`/api/v1/tasks/bulk/${action}`, this.bulkBody(false));
+      replaceChildren(this.bulk, [h('span', { id: 'bulk-done' }, [`${action === 'cancel' ? 'Cancelled' : 'Retried'} ${out.affected} of ${out.matched}.`])]);
+    } catch (err) {
+      replaceChildren(this.bulk, [h('span', { class: 'error' }, [err instanceof ApiError ? err.message : String(err)])]);
+    }
+    await this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    const q = new URLSearchParams(this.filter());
+    q.set('limit', '200');
+    const out = await this.ctx.api.get<{ tasks: TaskView[]; truncated: boolean }>(`/api/v1/dashboard/tasks?${q}`);
+    replaceChildren(this.list, [
+      table(
+        'Tasks',
+        ['Task', 'Kind', 'Status', 'Attempt', 'Worker', 'Created', 'Queue wait', 'Run time', 'Actions'],
+        out.tasks.map((t) => this.row(t)),
+        'No task matches.',
+      ),
+      out.truncated ? h('p', { class: 'muted small' }, ['Only the newest tasks were searched; narrow the filter to see older ones.']) : null,
+    ]);
+  }
+
+  private row(t: TaskView): HTMLTableRowElement {
+    const actions = h('div', { class: 'actions' }, [
+      RETRYABLE.has(t.status) ? button('Retry', async () => void ((await retryTask(this.ctx, t.id)) && (await this.refresh())), { 'data-action': 'retry' }) : null,
+      CANCELLABLE.has(t.status) ? button('Cancel', async () => void ((await cancelTask(this.ctx, t.id)) && (await this.refresh())), { 'data-action': 'cancel' }, 'ghost') : null,
+    ]);
+    return row(
+      [
+        link(`#/tasks/${encodeURIComponent(t.id)}`, t.id, { class: 'mono' }),
+        t.kind,
+        badge(t.status),
+        t.attempt,
+        t.worker_id,
+        shortTime(t.created_at),
+        formatMs(t.timings.queue_wait_ms),
+        formatMs(t.timings.processing_ms),
+        actions,
+      ],
+      { 'data-task-id': t.id, 'data-status': t.status },
+      ['id', 'kind', 'status', 'attempt', 'worker', 'created', 'queue-wait', 'run-time', 'actions'],
+    );
+  }
+
+  onEvent(e: { type: string }): void {
+    if (!e.type.startsWith('task.') || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.refresh().catch(() => undefined);
+    }, 700);
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
