@@ -5,8 +5,8 @@
  * per-task watchers, later a durable outbox) listen here instead of being
  * called by the code that made the change.
  *
- * An event is plain JSON (stable snake_case field names, a tenant that is
- * `default` for now) with a monotonic `seq` and a timestamp `ts` (ms), so
+ * An event is plain JSON (stable snake_case field names, the task's tenant;
+ * `default` for worker and cluster events) with a monotonic `seq` and a timestamp `ts` (ms), so
  * that an outbox can persist it and a client can resume after a given seq.
  * In-process subscribers also get the live record the event is about (the
  * `subject`), which is not part of the event and never serialised.
@@ -50,6 +50,10 @@ export interface TaskEventBodies {
   'worker.offline': { worker_id: string; reason: string };
   'worker.draining': { worker_id: string };
   'worker.suspect': { worker_id: string; reason: string };
+  /** The autoscaler changed (or asked to change) a pool's worker count (master/autoscaling/). */
+  'autoscale.decision': { pool: string; from: number; to: number; reason: string; actuator: string; queued: number; in_flight: number; oldest_ms: number };
+  /** An operator changed a run-time setting (placement, autoscaling): who, what, before, after. */
+  'config.changed': { actor: string; role: string; target: string; scope: string; before: unknown; after: unknown };
 }
 
 export type TaskEventType = keyof TaskEventBodies;
@@ -68,6 +72,8 @@ export const TASK_EVENT_TYPES: readonly TaskEventType[] = [
   'worker.offline',
   'worker.draining',
   'worker.suspect',
+  'autoscale.decision',
+  'config.changed',
 ];
 
 export const FINAL_EVENT_TYPES = ['task.succeeded', 'task.failed', 'task.cancelled', 'task.expired'] as const;
@@ -77,7 +83,10 @@ export type TaskEventOf<T extends TaskEventType> = { seq: number; ts: number; te
 export type TaskEvent = { [T in TaskEventType]: TaskEventOf<T> }[TaskEventType];
 
 /** What an in-process subscriber gets besides the event: the live record it is about. */
-export type EventSubject<T extends TaskEventType> = T extends `worker.${string}` ? WorkerRecord : TaskRecord;
+export type EventSubject<T extends TaskEventType> = T extends `worker.${string}` ? WorkerRecord : T extends ClusterEventType ? null : TaskRecord;
+
+/** Events about the cluster's settings and size, not about one task or worker (no subject). */
+export type ClusterEventType = 'autoscale.decision' | 'config.changed';
 
 /** The event of one of the types T (a union for several). */
 export type EventOf<T extends TaskEventType> = { [K in T]: TaskEventOf<K> }[T];
@@ -126,7 +135,8 @@ export class TaskEvents {
     const event = body as TaskEventOf<T>;
     event.seq = ++this.seq;
     event.ts = this.now();
-    event.tenant = DEFAULT_TENANT;
+    // A task's event carries its tenant (billing, metrics and the event API segment by it); worker and cluster events: default.
+    event.tenant = (subject as { tenant?: string } | null)?.tenant ?? DEFAULT_TENANT;
     event.type = type;
     for (const l of listeners) {
       try {

@@ -11,6 +11,14 @@ import { ConfigError } from '../../../common/errors.js';
 import { KIND_NAME_PATTERN } from '../../../common/kind-names.js';
 import { createPlacement, DEFAULT_PLACEMENT, hasPlacement, placementNames } from './placement-registry.js';
 import type { PlacementCandidate, PlacementContext, PlacementSample, PlacementStrategy } from './placement-strategy.js';
+import { SlowStart } from './slow-start.js';
+
+export interface PlacementRouterOptions {
+  /** Slow start window for a worker that just came online, ms (0: off; `TASKWIRE_PLACEMENT_SLOW_START_MS`). */
+  slowStartMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
 
 export type PlacementSpec = Readonly<Record<string, string>>;
 
@@ -41,8 +49,13 @@ export class PlacementRouter implements PlacementStrategy {
   private readonly strategies = new Map<string, PlacementStrategy>();
   private spec: Record<string, string> = {};
   private fallback!: PlacementStrategy;
+  /** Applied before every strategy (changeable at run time: `slowStart.windowMs`). */
+  readonly slowStart: SlowStart;
+  private readonly now: () => number;
 
-  constructor(spec: PlacementSpec = { default: DEFAULT_PLACEMENT }) {
+  constructor(spec: PlacementSpec = { default: DEFAULT_PLACEMENT }, options: PlacementRouterOptions = {}) {
+    this.slowStart = new SlowStart({ windowMs: options.slowStartMs ?? 0, random: options.random });
+    this.now = options.now ?? Date.now;
     for (const [scope, name] of Object.entries(spec)) this.set(scope, name);
     if (!this.strategies.has('default')) this.set('default', DEFAULT_PLACEMENT);
   }
@@ -76,7 +89,8 @@ export class PlacementRouter implements PlacementStrategy {
   }
 
   pick<C extends PlacementCandidate>(ctx: PlacementContext<C>): C | undefined {
-    return this.strategyFor(ctx.requirement.kind, ctx.requirement.model).pick(ctx);
+    const strategy = this.strategyFor(ctx.requirement.kind, ctx.requirement.model);
+    return this.slowStart.active ? this.slowStart.pick(strategy, ctx, this.now()) : strategy.pick(ctx);
   }
 
   observe(sample: PlacementSample): void {

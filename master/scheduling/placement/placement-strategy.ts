@@ -15,6 +15,8 @@ export interface PlacementCandidate {
   /** Task ids the worker holds now (read-only; the capacity owner changes it). */
   readonly inFlight: ReadonlySet<string>;
   readonly status: Readonly<WorkerStatus__Output>;
+  /** When it came online (ms), for slow start; unknown when absent. */
+  readonly connectedAtMs?: number | null;
 }
 
 export interface PlacementContext<C extends PlacementCandidate = PlacementCandidate> {
