@@ -100,10 +100,13 @@ export function errorMessage(err: unknown): string {
 /** A caller holds too much at once (queued bytes, ...): retry later (HTTP 429 with Retry-After). */
 export class ResourceExhaustedError extends TaskwireError {
   readonly retryAfterS: number;
-  constructor(message: string, retryAfterS = 1) {
+  /** Extra response headers every HTTP surface sends with the 429 (rate-limit fields: master/limits/). */
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(message: string, retryAfterS = 1, headers: Readonly<Record<string, string>> = {}) {
     super('RESOURCE_EXHAUSTED', message);
     this.name = 'ResourceExhaustedError';
     this.retryAfterS = retryAfterS;
+    this.headers = headers;
   }
 }
 

@@ -12,6 +12,7 @@ import type { AnonymousRead } from './transport/broker-policy.js';
 import { DEFAULT_PLACEMENT } from './scheduling/placement/placement-registry.js';
 import { parsePlacementSpec } from './scheduling/placement/placement-router.js';
 import type { TaskServiceOptions } from './core/task-service-options.js';
+import { parseLimitsSetting } from './limits/limit-rules.js';
 
 export interface MasterOptions {
   /** Unique id of this master (default `master-<hostname>`). */
@@ -125,6 +126,12 @@ export interface MasterOptions {
   openRoutes?: string[];
   /** A chat session id unused this long is no longer accepted (`TASKWIRE_SESSION_IDLE_MS`, default 7 days). */
   sessionIdleMs?: number;
+  /** Limits per key and tenant (`TASKWIRE_RATE_LIMITS`, JSON: master/limits/limit-rules.ts, docs/LIMITS.md); default none. */
+  rateLimits?: string;
+  /** Where limit counters live (`TASKWIRE_LIMITS_STORE`: `memory`, default, or `sqlite` = limits.db in the data dir). */
+  limitsStore?: 'memory' | 'sqlite';
+  /** Usage metrics per tenant on /metrics (`TASKWIRE_USAGE_METRICS`, default off; master/billing). */
+  usageMetrics?: 'off' | 'on';
 }
 
 export type ResolvedMasterOptions = Required<Omit<MasterOptions, 'mqttUrl' | 'mqttUsername' | 'mqttPassword' | 'clusterToken' | 'observerPassword'>> & {
@@ -173,6 +180,9 @@ export const MASTER_DEFAULTS = {
   allowedOrigins: [] as string[],
   openRoutes: ['/healthz', '/v2/health/live', '/v2/health/ready'] as string[],
   sessionIdleMs: 7 * 24 * 3600_000,
+  rateLimits: '',
+  limitsStore: 'memory' as 'memory' | 'sqlite',
+  usageMetrics: 'off' as 'off' | 'on',
 } as const;
 
 function placementName(name: string, v: string): string {
@@ -244,6 +254,9 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     allowedOrigins: o.allowedOrigins,
     openRoutes: o.openRoutes,
     sessionIdleMs: positiveInt('TASKWIRE_SESSION_IDLE_MS', o.sessionIdleMs, 1000),
+    rateLimits: (parseLimitsSetting(o.rateLimits), o.rateLimits), // throws naming TASKWIRE_RATE_LIMITS
+    limitsStore: o.limitsStore,
+    usageMetrics: o.usageMetrics,
   };
 }
 
@@ -328,6 +341,9 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     allowedOrigins: envString(env, 'TASKWIRE_ALLOWED_ORIGINS')?.split(/[\s,]+/).filter(Boolean),
     openRoutes: envString(env, 'TASKWIRE_OPEN_ROUTES')?.split(/[\s,]+/).filter(Boolean),
     sessionIdleMs: envInt(env, 'TASKWIRE_SESSION_IDLE_MS', { min: 1000 }),
+    rateLimits: envString(env, 'TASKWIRE_RATE_LIMITS'),
+    limitsStore: envEnum(env, 'TASKWIRE_LIMITS_STORE', ['memory', 'sqlite'] as const),
+    usageMetrics: envEnum(env, 'TASKWIRE_USAGE_METRICS', ['off', 'on'] as const),
   };
 }
 

@@ -57,6 +57,10 @@ import { SessionIds } from './http/auth/session-ids.js';
 import { redactUrl } from '../common/redact-url.js';
 import { createKserveApi } from './http/kserve-api.js';
 import { kserveBackend } from './http/kserve-backend.js';
+import { openLimits } from './limits/open-limits.js';
+import { limitRoutes } from './limits/limit-routes.js';
+import type { AdmissionLimiter } from './limits/admission-limiter.js';
+import type { LimiterStore } from './limits/limiter-store.js';
 
 export const VERSION = '0.1.0';
 
@@ -114,6 +118,9 @@ export class Master {
   private readonly pruneTimer: PruneTimer;
   /** The durable, resumable event stream (GET /api/v1/events). */
   readonly eventLog: EventLog;
+  /** Rate limits and quotas every submit passes (master/limits/). */
+  readonly limits: AdmissionLimiter;
+  private readonly limiterStore: LimiterStore;
   /** The master's and the workers' log lines, kept and searchable (GET /api/v1/logs). */
   readonly logs: LogCollector;
 
@@ -134,6 +141,7 @@ export class Master {
     });
     this.waitEstimator = new WaitEstimator(this.tasks.events, this.registry, () => clock.now());
     this.tasks.useWaitEstimator(this.waitEstimator);
+    ({ limiter: this.limits, store: this.limiterStore } = openLimits(options, this.tasks, () => clock.now(), this.log));
     feedPlacement(this.tasks.events, this.placement);
     this.eventLog = new EventLog(
       this.tasks.events,
@@ -257,6 +265,7 @@ export class Master {
     const auth = new Authenticator(o.apiKeys);
     const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
     rest.use(eventRoutes(this.eventLog));
+    rest.use(limitRoutes(this.limits));
     rest.use(logRoutes(this.logs));
     rest.use(dashboardRoutes(tasks));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
@@ -348,6 +357,7 @@ export class Master {
       ['grpc', this.results ? () => this.results.close() : undefined],
       ['broker', this.broker ? () => this.broker!.close() : undefined],
       ['events', () => this.eventLog.close()],
+      ['limits', async () => (this.limits.close(), this.limiterStore.close())],
       ['logs', () => this.logs.close()],
       ['store', () => this.store.close()],
       ['blobs', this.blobs && !this.options.dataDir ? () => this.blobs.destroy() : undefined],

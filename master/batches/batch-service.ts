@@ -39,6 +39,8 @@ interface Item extends BatchImage {
 
 interface Batch {
   id: string;
+  /** Who submitted it (limits and usage are charged to it). */
+  caller: { owner?: string; tenant?: string };
   ops: ImageOp[];
   items: Item[];
   createdAtMs: number;
@@ -105,8 +107,8 @@ export class BatchService {
     this.unsubscribe();
   }
 
-  async create(images: BatchImage[], ops: ImageOp[]): Promise<BatchView> {
-    const batch: Batch = { id: `batch-${randomUUID()}`, ops, items: [], createdAtMs: this.clock.now(), finishedAtMs: null };
+  async create(images: BatchImage[], ops: ImageOp[], caller: { owner?: string; tenant?: string } = {}): Promise<BatchView> {
+    const batch: Batch = { id: `batch-${randomUUID()}`, caller, ops, items: [], createdAtMs: this.clock.now(), finishedAtMs: null };
     for (const img of images) {
       const item: Item = {
         ...img,
@@ -126,7 +128,7 @@ export class BatchService {
         Object.assign(item, { status: 'succeeded', output: done.output, workerId: done.worker_id, ms: 0, cached: true });
         continue;
       }
-      await this.start(item, ops);
+      await this.start(item, ops, '', caller);
     }
     this.batches.set(batch.id, batch);
     await this.tasks.store.commit();
@@ -140,7 +142,7 @@ export class BatchService {
     for (const item of batch.items) {
       if (item.status !== 'failed') continue;
       item.error = null;
-      await this.start(item, batch.ops, `:retry-${item.attempts}`);
+      await this.start(item, batch.ops, `:retry-${item.attempts}`, batch.caller);
     }
     batch.finishedAtMs = null;
     await this.tasks.store.commit();
@@ -169,7 +171,7 @@ export class BatchService {
     }
   }
 
-  private async start(item: Item, ops: ImageOp[], retrySuffix = ''): Promise<void> {
+  private async start(item: Item, ops: ImageOp[], retrySuffix = '', caller: { owner?: string; tenant?: string } = {}): Promise<void> {
     // The same image and chain in flight (another batch): share its task.
     // await: submit is synchronous today and may become async (admission).
     const { task } = await this.tasks.submit({
@@ -177,6 +179,8 @@ export class BatchService {
       input: { blob: item.blob, ops } as unknown as JsonValue,
       priority: this.options.priority,
       idempotencyKey: `image:${item.key}${retrySuffix}`,
+      owner: caller.owner,
+      tenant: caller.tenant,
     });
     item.taskId = task.id;
     item.status = 'queued';

@@ -32,6 +32,8 @@ export interface SubmitRequest {
   maxAttempts?: number;
   /** Who submits (the principal's id): what it may hold unfinished is bounded (PayloadBudget). */
   owner?: string;
+  /** The principal's tenant (limits, usage ledger, who may see the task); `default` when not given. */
+  tenant?: string;
   /** Must start within this many ms (relative deadline): refused now when it cannot, expires queued then. */
   deadlineMs?: number;
   /** The same as an absolute time (ms since the epoch); give one of the two. */

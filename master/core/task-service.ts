@@ -34,6 +34,7 @@ import { applyOutcome } from './result-apply.js';
 import { RejectionLog, type RejectedEvent } from './rejection-log.js';
 import { type CheckedSubmit, type QueueWaitEstimator, type SubmitRequest, checkBatch, checkBatchLimits, retryRequest, checkDeadline, checkSubmit, newTaskRecord } from './task-admission.js';
 import { PayloadBudget } from './payload-budget.js';
+import { type AdmissionGate, gated, passGates } from './admission-gate.js';
 
 /** The owner of submits that name none (no API keys: one local caller). */
 const ANONYMOUS_OWNER = 'local';
@@ -75,6 +76,8 @@ export class TaskService {
   private sink: AssignmentSink | undefined;
   /** Queue-wait estimates for deadline admission and `eta_ms` (set by the master: scheduling/wait-estimator.ts). */
   private waitEstimator: QueueWaitEstimator | undefined;
+  /** Limits, quotas and budgets every submit passes (admission-gate.ts; none by default). */
+  private gates: AdmissionGate[] = [];
   readonly counters = { submitted: 0, succeeded: 0, failed: 0, cancelled: 0, expired: 0, rejectedResults: 0, retried: 0 };
 
   constructor(
@@ -139,7 +142,8 @@ export class TaskService {
    */
   async submit(req: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
     this.assertStoreWritable();
-    const out = this.admit(req);
+    const tickets = this.gates.length === 0 ? undefined : await passGates(this.gates, [req]);
+    const out = gated(tickets, () => [this.admit(req)])[0]!;
     await this.store.commit();
     return out;
   }
@@ -147,9 +151,15 @@ export class TaskService {
   /** Durable `admitMany`: resolves once every task of the batch is on disk. */
   async submitMany(reqs: readonly SubmitRequest[]): Promise<{ task: TaskRecord; created: boolean }[]> {
     this.assertStoreWritable();
-    const out = this.admitMany(reqs);
+    const tickets = this.gates.length === 0 ? undefined : await passGates(this.gates, reqs);
+    const out = gated(tickets, () => this.admitMany(reqs));
     await this.store.commit();
     return out;
+  }
+
+  /** Adds a gate every submit passes (limits, budgets): admission-gate.ts. */
+  useAdmissionGate(gate: AdmissionGate): void {
+    this.gates.push(gate);
   }
 
   /** A store that can no longer keep writes refuses every submit (its error is a 503, code UNAVAILABLE). */

@@ -16,6 +16,7 @@ import { BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
 import { zip } from '../batches/zip-writer.js';
 import { sendError } from './http-errors.js';
 import { parseBody } from './rest-api.js';
+import { principalOf } from './auth/http-auth.js';
 
 /** Most images in one batch. */
 export const MAX_BATCH_IMAGES = 1000;
@@ -159,7 +160,7 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
           images.push({ name, blob: id });
         }
       }
-      const view = await batches.create(images, ops);
+      const view = await batches.create(images, ops, { owner: principalOf(res).id, tenant: principalOf(res).tenant });
       res.status(202).location(`/api/v1/batches/${view.id}`).json(view);
     } catch (err) {
       sendBlobError(res, err);

@@ -20,7 +20,7 @@ export function sendError(res: Response, err: unknown): void {
   if (err instanceof TaskwireError) {
     const body: { code: string; message: string; field?: string } = { code: err.code, message: err.message };
     if (err instanceof ValidationError) body.field = err.field;
-    if (err instanceof ResourceExhaustedError) res.set('Retry-After', String(err.retryAfterS));
+    if (err instanceof ResourceExhaustedError) res.set({ ...err.headers, 'Retry-After': String(err.retryAfterS) });
     const status = err instanceof DeadlineUnreachableError && err.noCapacity ? 503 : (STATUS[err.code] ?? 500);
     res.status(status).json({ error: body });
     return;

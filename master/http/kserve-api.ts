@@ -49,10 +49,21 @@ export interface KserveBackend {
    * MODEL_NOT_FOUND, ...) or a taskwire ErrorCode (BAD_REQUEST, UNAVAILABLE, ...).
    * `signal` fires when the client goes away (cancel the task).
    */
-  infer(name: string, version: string | undefined, request: KserveInferRequest, signal: AbortSignal): Promise<InferOutput>;
+  infer(name: string, version: string | undefined, request: KserveInferRequest, signal: AbortSignal, caller?: KserveCaller): Promise<InferOutput>;
   /** Optional: metadata with tensor shapes from a worker, when models() has none. */
-  metadata?(name: string, version: string | undefined): Promise<KserveModelMetadata | undefined>;
+  metadata?(name: string, version: string | undefined, caller?: KserveCaller): Promise<KserveModelMetadata | undefined>;
 }
+
+/** Who asks (the principal's key id and tenant): limits and usage are charged to it. */
+export interface KserveCaller {
+  owner?: string;
+  tenant?: string;
+}
+
+const callerOf = (res: Response): KserveCaller => {
+  const p = res.locals['principal'] as { id?: string; tenant?: string } | undefined;
+  return { owner: p?.id, tenant: p?.tenant };
+};
 
 export interface KserveApiOptions {
   /** Largest infer request body (default 8 MiB; an `infer` task must also fit the 4 MiB MQTT limit as JSON). */
@@ -93,6 +104,7 @@ export const KSERVE_STATUS: Readonly<Record<string, number>> = {
   MODEL_NOT_FOUND: 404,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
+  RESOURCE_EXHAUSTED: 429,
   UNAVAILABLE: 503,
   CLOSED: 503,
   CANCELLED: 503,
@@ -111,6 +123,8 @@ function sendError(res: Response, status: number, message: string): void {
 function sendFailure(res: Response, err: unknown): void {
   const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : undefined;
   const status = code !== undefined ? KSERVE_STATUS[code] : undefined;
+  const headers = (err as { headers?: unknown })?.headers;
+  if (status === 429 && headers && typeof headers === 'object') res.set(headers as Record<string, string>);
   if (status !== undefined) sendError(res, status, (err as Error).message);
   else sendError(res, 500, 'internal error');
 }
@@ -177,7 +191,7 @@ export function createKserveApi(backend: KserveBackend, options: KserveApiOption
     if (!found) return;
     const { model, version } = found;
     try {
-      const fetched = model.inputs === undefined && backend.metadata ? await backend.metadata(model.name, version) : undefined;
+      const fetched = model.inputs === undefined && backend.metadata ? await backend.metadata(model.name, version, callerOf(res)) : undefined;
       const body: KserveModelMetadata = fetched ?? {
         name: model.name,
         versions: version !== undefined ? [version] : model.versions,
@@ -221,7 +235,7 @@ export function createKserveApi(backend: KserveBackend, options: KserveApiOption
     };
     res.on('close', onClose);
     try {
-      const out = await backend.infer(found.model.name, found.version, parsed.data, ac.signal);
+      const out = await backend.infer(found.model.name, found.version, parsed.data, ac.signal, callerOf(res));
       if (!res.headersSent) res.json(out);
     } catch (err) {
       if (!res.headersSent && !ac.signal.aborted) sendFailure(res, err);

@@ -6,7 +6,7 @@
 import type { JsonValue } from '../../common/json-value.js';
 import type { InferOutput, KserveInferRequest, KserveModelMetadata } from '../../common/kinds/inference.js';
 import type { TaskView } from '../../common/task-view.js';
-import type { KserveBackend, KserveModel } from './kserve-api.js';
+import type { KserveBackend, KserveCaller, KserveModel } from './kserve-api.js';
 import type { TaskService } from '../core/task-service.js';
 import type { TaskWatchers } from '../core/task-watchers.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
@@ -29,8 +29,8 @@ export function kserveBackend(tasks: TaskService, watchers: TaskWatchers, regist
   };
 
   /** Runs an infer task to its end; rejects with the task's error code. */
-  const run = async (input: JsonValue, signal?: AbortSignal): Promise<TaskView> => {
-    const { task } = await tasks.submit({ kind: 'infer', input, stream: false }); // durable before it runs
+  const run = async (input: JsonValue, signal?: AbortSignal, caller: KserveCaller = {}): Promise<TaskView> => {
+    const { task } = await tasks.submit({ kind: 'infer', input, stream: false, owner: caller.owner, tenant: caller.tenant }); // durable before it runs
     const done = new Promise<TaskView>((resolve) => watchers.watch(task.id, { chunk: () => undefined, done: resolve }));
     const onAbort = () => tasks.cancel(task.id, 'client went away');
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -56,15 +56,15 @@ export function kserveBackend(tasks: TaskService, watchers: TaskWatchers, regist
   return {
     ready: isRunning,
     models,
-    async infer(name, version, request: KserveInferRequest, signal) {
+    async infer(name, version, request: KserveInferRequest, signal, caller) {
       requireModel(name, version);
       const input = { ...request, model_name: name, ...(version !== undefined && { model_version: version }) } as unknown as JsonValue;
-      return outcome(await run(input, signal)) as InferOutput;
+      return outcome(await run(input, signal, caller)) as InferOutput;
     },
-    async metadata(name, version) {
+    async metadata(name, version, caller) {
       requireModel(name, version);
       const input = { model_name: name, ...(version !== undefined && { model_version: version }), inputs: [], parameters: { metadata: true } };
-      return outcome(await run(input as JsonValue)) as KserveModelMetadata;
+      return outcome(await run(input as JsonValue, undefined, caller)) as KserveModelMetadata;
     },
   };
 }

@@ -19,9 +19,12 @@ export interface ApiError {
   param?: string | null;
   /** Sent as `Retry-After` (seconds). */
   retryAfterS?: number;
+  /** More response headers (the rate-limit fields of a limit's 429). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export function sendError(res: Response, e: ApiError): void {
+  if (e.headers) res.set(e.headers);
   if (e.retryAfterS !== undefined) res.set('retry-after', String(Math.max(1, Math.ceil(e.retryAfterS))));
   res.status(e.status).json({ error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } });
 }
@@ -63,7 +66,7 @@ export function submitError(err: unknown, model: string): ApiError | undefined {
   }
   if (err instanceof PayloadTooLargeError) return { status: 413, message: err.message.replace(/^input /, 'the request '), type: 'invalid_request_error', code: 'request_too_large' };
   if (err instanceof ResourceExhaustedError) {
-    return { status: 429, message: err.message, type: 'rate_limit_error', code: 'rate_limit_exceeded', retryAfterS: err.retryAfterS };
+    return { status: 429, message: err.message, type: 'rate_limit_error', code: 'rate_limit_exceeded', retryAfterS: err.retryAfterS, headers: err.headers };
   }
   return undefined;
 }

@@ -32,7 +32,7 @@ import { badRequest, modelNotFound, noModelAvailable, sendError, submitError } f
 export interface GatewayTasks {
   /** Throws ValidationError on bad input. */
   /** Resolves once the task is durable. */
-  submit(req: { kind: 'llm'; input: JsonValue; secrets?: Record<string, string> }): TaskView | Promise<TaskView>;
+  submit(req: { kind: 'llm'; input: JsonValue; secrets?: Record<string, string>; owner?: string; tenant?: string }): TaskView | Promise<TaskView>;
   /** Subscribes to a task's chunks and its final state; returns the unsubscribe function. */
   watch(id: string, l: { chunk(c: TaskChunkEvent): void; done(t: TaskView): void }): () => void;
   cancel(id: string): void;
@@ -215,7 +215,9 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
     let view: TaskView;
     try {
       const input = toTaskInput(body, model);
-      view = await tasks.submit(ownKey ? { kind: 'llm', input, secrets: { provider_api_key: ownKey } } : { kind: 'llm', input });
+      const caller = res.locals['principal'] as Principal | undefined; // set by authenticate
+      const who = { owner: caller?.id, tenant: caller?.tenant };
+      view = await tasks.submit(ownKey ? { kind: 'llm', input, secrets: { provider_api_key: ownKey }, ...who } : { kind: 'llm', input, ...who });
     } catch (err) {
       const e = submitError(err, body.model);
       if (e) return sendError(res, e);

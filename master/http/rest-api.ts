@@ -71,7 +71,7 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   const r = Router();
   r.post('/tasks', async (req, res) => {
     try {
-      const { task, created } = await tasks.submit({ ...submitRequest(parseBody(submitBody, req.body), ''), owner: principalOf(res).id }); // durable before we acknowledge
+      const { task, created } = await tasks.submit({ ...submitRequest(parseBody(submitBody, req.body), ''), owner: principalOf(res).id, tenant: principalOf(res).tenant }); // durable before we acknowledge
       res.status(created ? 202 : 200).location(`/api/v1/tasks/${task.id}`).json(taskView(task));
     } catch (err) {
       sendError(res, err);
@@ -81,8 +81,8 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   r.post('/tasks/batch', async (req, res) => {
     try {
       const body = parseBody(batchBody, req.body);
-      const owner = principalOf(res).id;
-      const out = await tasks.submitMany(body.tasks.map((t, i) => ({ ...submitRequest(t, `tasks.${i}.`), owner })));
+      const { id: owner, tenant } = principalOf(res);
+      const out = await tasks.submitMany(body.tasks.map((t, i) => ({ ...submitRequest(t, `tasks.${i}.`), owner, tenant })));
       res.status(out.some((o) => o.created) ? 202 : 200).json({ tasks: out.map((o) => taskView(o.task)), created: out.map((o) => o.created) });
     } catch (err) {
       sendError(res, err);

@@ -168,6 +168,7 @@ export class SocketGateway {
           sessionId,
           secrets: body.api_key ? { provider_api_key: body.api_key } : undefined,
           owner: principal.id,
+          tenant: principal.tenant,
         });
         ack({ ok: true, data: taskView(task), ...clientRef(request) });
       } catch (err) {

@@ -87,6 +87,8 @@ describe('OpenAI gateway', () => {
           max_tokens: 20,
           stop: ['END'],
         },
+        owner: 'local', // the caller (no API keys: the local principal): limits and usage are charged to it
+        tenant: 'default',
       },
     ]);
     expect(tasks.watching()).toBe(0);
