@@ -75,6 +75,7 @@ interface MasterFlags {
   bind?: string;
   localWorkers?: number;
   dataDir?: string;
+  store?: string;
 }
 
 function addMasterFlags(cmd: Command): Command {
@@ -84,7 +85,8 @@ function addMasterFlags(cmd: Command): Command {
     .option('--mqtt-port <port>', 'embedded MQTT broker port [TASKWIRE_MQTT_PORT, 1883]', int('--mqtt-port'))
     .option('--mqtt-url <url>', 'external broker instead of the embedded one [TASKWIRE_MQTT_URL]')
     .option('--bind <host>', 'interface to listen on [TASKWIRE_BIND_HOST, 0.0.0.0]')
-    .option('--data-dir <dir>', 'durable task store directory [TASKWIRE_DATA_DIR, ./data]');
+    .option('--data-dir <dir>', 'durable task store directory [TASKWIRE_DATA_DIR, ./data]')
+    .option('--store <url>', 'postgres://… : the task store on PostgreSQL instead of SQLite in the data dir [TASKWIRE_STORE]');
 }
 
 /** The mosquitto_sub command an operator can paste to watch this master. */
@@ -108,6 +110,7 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
     ...(flags.mqttPort !== undefined && { mqttPort: flags.mqttPort }),
     ...(flags.mqttUrl !== undefined && { mqttUrl: flags.mqttUrl }),
     ...(flags.bind !== undefined && { bindHost: flags.bind }),
+    ...(flags.store !== undefined && { store: flags.store }),
     dataDir: resolvePath(flags.dataDir ?? fromEnv.dataDir ?? 'data'),
   };
   const localCount = flags.localWorkers ?? envInt(env, 'TASKWIRE_LOCAL_WORKERS', { min: 0, max: 64 }) ?? localWorkersDefault;
@@ -137,7 +140,7 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
       `    MQTT:     ${redactUrl(master.mqttUrl)}   (watch: ${watchHint(master)})\n` +
       `    gRPC:     ${shown}:${master.grpcPort}\n` +
       `    workers:  ${localCount} local` +
-      (master.clusterToken ? `; others join with TASKWIRE_CLUSTER_TOKEN (print it: taskwire token --data-dir ${master.options.dataDir})` : '') +
+      (master.clusterToken ? `; others join with TASKWIRE_CLUSTER_TOKEN (print it: taskwire token ${master.options.store ? '--store <url>' : `--data-dir ${master.options.dataDir}`})` : '') +
       `\n\n`,
   );
   onSignals(async () => {
@@ -260,11 +263,14 @@ export function buildProgram(): Command {
     .command('token')
     .description("print the cluster token workers need to join this master's embedded broker")
     .option('--data-dir <dir>', 'the master\'s data directory [TASKWIRE_DATA_DIR, ./data]')
-    .action(async (o: { dataDir?: string }) => {
+    .option('--store <url>', "the master's PostgreSQL store instead [TASKWIRE_STORE]")
+    .action(async (o: { dataDir?: string; store?: string }) => {
       const { SqliteTaskStore } = await import('../master/store/sqlite-task-store.js');
+      const { PostgresTaskStore } = await import('../master/store/postgres-task-store.js');
       const { join } = await import('node:path');
-      const dir = resolvePath(o.dataDir ?? process.env.TASKWIRE_DATA_DIR ?? 'data');
-      const store = new SqliteTaskStore({ path: join(dir, 'taskwire.db') });
+      const url = o.store ?? process.env.TASKWIRE_STORE;
+      const dir = url ? 'the PostgreSQL store' : resolvePath(o.dataDir ?? process.env.TASKWIRE_DATA_DIR ?? 'data');
+      const store = url ? await PostgresTaskStore.open({ url }) : new SqliteTaskStore({ path: join(dir, 'taskwire.db') });
       const token = store.getMeta('cluster_token');
       await store.close();
       if (!token) throw new TaskwireError('NOT_FOUND', `no cluster token in ${dir} (start the master once, or set TASKWIRE_CLUSTER_TOKEN)`);

@@ -1,6 +1,7 @@
 /**
  * Optional handlers a worker process adds from its environment:
  * - `llm` when a provider is configured or a local Ollama answers;
+ * - `embed` when one of those providers has an embedding model;
  * - `infer` (ONNX models in the model repository) and `ocr` (PP-OCR), whose
  *   models load in the background: the worker registers at once and
  *   advertises each model ready when it is.
@@ -12,6 +13,7 @@ import type { Logger } from '../common/logger.js';
 import { ConfigError, errorMessage } from '../common/errors.js';
 import type { TaskHandler } from '../worker/handlers/task-handler.js';
 import { createLlmHandler } from '../worker/handlers/llm/create-llm-handler.js';
+import { createEmbedHandler } from '../worker/handlers/llm/create-embed-handler.js';
 import { createInference } from '../worker/inference/inference-handlers.js';
 import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../worker/inference/model-config.js';
 
@@ -31,6 +33,15 @@ export async function handlersFromEnv(env: Env, log: Logger, kinds: string[] | u
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       log.warn({ err: errorMessage(err) }, 'llm handler not available');
+    }
+  }
+  if (wants('embed')) {
+    try {
+      const embed = await createEmbedHandler(env, log);
+      if (embed) out.push(embed);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      log.warn({ err: errorMessage(err) }, 'embed handler not available');
     }
   }
   if (wants('infer') || wants('ocr')) {

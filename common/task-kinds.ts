@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { echoInput, sleepInput } from './kinds/diagnostic.js';
 import { llmKind } from './kinds/llm.js';
+import { embedKind } from './kinds/embed.js';
 import { inferKind, ocrKind } from './kinds/inference.js';
 import { imageKind } from './kinds/image.js';
 import { ValidationError } from './errors.js';
@@ -43,6 +44,7 @@ export const KIND_SPECS: Readonly<Record<string, KindSpec>> = {
   echo: { description: 'Diagnostic: returns the text, streamed word by word', diagnostic: true, input: echoInput },
   sleep: { description: 'Diagnostic: waits the given milliseconds', diagnostic: true, input: sleepInput },
   llm: llmKind,
+  embed: embedKind,
   infer: inferKind,
   ocr: ocrKind,
   image: imageKind,

@@ -56,6 +56,8 @@ export interface MasterOptions {
   cancelGraceMs?: number;
   /** Directory of the durable task store (SQLite); empty = in memory only (default). */
   dataDir?: string;
+  /** `postgres://…`: the task store on PostgreSQL instead of SQLite in dataDir (`TASKWIRE_STORE`; default empty). */
+  store?: string;
   /** Finished tasks and their results are kept this long (default 7 days). */
   resultTtlMs?: number;
   /**
@@ -159,6 +161,7 @@ export const MASTER_DEFAULTS = {
   retryMaxMs: 30_000,
   cancelGraceMs: 5000,
   dataDir: '',
+  store: '',
   resultTtlMs: 7 * 24 * 3600_000,
   eventRetentionMs: 24 * 3600_000,
   logRetentionMs: 24 * 3600_000,
@@ -188,6 +191,12 @@ export const MASTER_DEFAULTS = {
 function placementName(name: string, v: string): string {
   parsePlacementSpec(v, name); // throws a ConfigError naming the variable
   return v;
+}
+
+/** TASKWIRE_STORE: empty (SQLite in dataDir, or memory) or a postgres:// URL. */
+function storeUrl(v: string): string {
+  if (v === '' || /^postgres(ql)?:\/\/[^\s]+$/i.test(v)) return v;
+  throw new ConfigError('TASKWIRE_STORE', 'must be a postgres:// or postgresql:// URL (or empty for SQLite in TASKWIRE_DATA_DIR)');
 }
 
 function positiveInt(name: string, v: number, min = 1): number {
@@ -231,6 +240,7 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     retryMaxMs: positiveInt('TASKWIRE_RETRY_MAX_MS', o.retryMaxMs, 0),
     cancelGraceMs: positiveInt('TASKWIRE_CANCEL_GRACE_MS', o.cancelGraceMs, 0),
     dataDir: o.dataDir,
+    store: storeUrl(o.store),
     resultTtlMs: positiveInt('TASKWIRE_RESULT_TTL_MS', o.resultTtlMs, 1000),
     eventRetentionMs: positiveInt('TASKWIRE_EVENTS_RETENTION_MS', o.eventRetentionMs, 1000),
     logRetentionMs: positiveInt('TASKWIRE_LOG_RETENTION_MS', o.logRetentionMs, 1000),
@@ -318,6 +328,7 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     retryMaxMs: envInt(env, 'TASKWIRE_RETRY_MAX_MS', { min: 0 }),
     cancelGraceMs: envInt(env, 'TASKWIRE_CANCEL_GRACE_MS', { min: 0 }),
     dataDir: envString(env, 'TASKWIRE_DATA_DIR'),
+    store: await envSecret(env, 'TASKWIRE_STORE'), // the URL may hold a password: TASKWIRE_STORE_FILE too
     clusterToken: await envSecret(env, 'TASKWIRE_CLUSTER_TOKEN'),
     workerPasswords: await workerPasswordsFromEnv(env),
     observerPassword: await envSecret(env, 'TASKWIRE_OBSERVER_PASSWORD'),

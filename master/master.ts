@@ -182,7 +182,7 @@ export class Master {
     const logger =
       deps.logger ??
       createLogger({ source: 'master', level: resolved.logLevel, destination: resolved.logToStdout ? undefined : false });
-    const store = deps.store ?? openTaskStore(resolved, logger.logger);
+    const store = deps.store ?? (await openTaskStore(resolved, logger.logger));
     bootstrapSecrets(store, resolved);
     const master = new Master(resolved, clock, logger, store);
     try {

@@ -142,6 +142,7 @@ export class TaskService {
    */
   async submit(req: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
     this.assertStoreWritable();
+    await this.preloadKeys([req]);
     const tickets = this.gates.length === 0 ? undefined : await passGates(this.gates, [req]);
     const out = gated(tickets, () => [this.admit(req)])[0]!;
     await this.store.commit();
@@ -151,6 +152,7 @@ export class TaskService {
   /** Durable `admitMany`: resolves once every task of the batch is on disk. */
   async submitMany(reqs: readonly SubmitRequest[]): Promise<{ task: TaskRecord; created: boolean }[]> {
     this.assertStoreWritable();
+    await this.preloadKeys(reqs);
     const tickets = this.gates.length === 0 ? undefined : await passGates(this.gates, reqs);
     const out = gated(tickets, () => this.admitMany(reqs));
     await this.store.commit();
@@ -160,6 +162,12 @@ export class TaskService {
   /** Adds a gate every submit passes (limits, budgets): admission-gate.ts. */
   useAdmissionGate(gate: AdmissionGate): void {
     this.gates.push(gate);
+  }
+
+  /** A store that caches only part of its tasks (PostgreSQL) reads finished ones with these idempotency keys first. */
+  private async preloadKeys(reqs: readonly SubmitRequest[]): Promise<void> {
+    if (!this.store.preload) return;
+    for (const r of reqs) if (r.idempotencyKey !== undefined) await this.store.preload({ idempotencyKey: r.idempotencyKey });
   }
 
   /** A store that can no longer keep writes refuses every submit (its error is a 503, code UNAVAILABLE). */

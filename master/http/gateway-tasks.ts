@@ -16,10 +16,10 @@ export function gatewayTasks(tasks: TaskService, watchers: TaskWatchers, registr
     cancel(id) {
       if (tasks.get(id)) tasks.cancel(id, 'client went away');
     },
-    models() {
+    models(kind = 'llm') {
       const seen = new Map<string, string>();
       for (const w of registry.schedulable()) {
-        for (const m of w.status.models) if (m.kind === 'llm' && m.ready && !seen.has(m.name)) seen.set(m.name, m.provider || 'taskwire');
+        for (const m of w.status.models) if (m.kind === kind && m.ready && !seen.has(m.name)) seen.set(m.name, m.provider || 'taskwire');
       }
       return [...seen].sort(([a], [b]) => a.localeCompare(b)).map(([id, owned_by]) => ({ id, owned_by }));
     },

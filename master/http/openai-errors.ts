@@ -37,10 +37,11 @@ export function badRequest(message: string, param: string | null = null, code: s
  * No llm worker is online at all: OpenAI's 404 `model_not_found` (what clients
  * handle), in words a user understands, never internal terms such as "kind".
  */
-export function noModelAvailable(model: string): ApiError {
+export function noModelAvailable(model: string, kind: 'llm' | 'embed' = 'llm'): ApiError {
+  const what = kind === 'embed' ? 'embedding models' : 'language models';
   return {
     status: 404,
-    message: `The model '${model}' is not available right now: no worker serving language models is online. Try again later.`,
+    message: `The model '${model}' is not available right now: no worker serving ${what} is online. Try again later.`,
     type: 'invalid_request_error',
     param: 'model',
     code: 'model_not_found',
@@ -58,10 +59,10 @@ export function modelNotFound(model: string): ApiError {
 }
 
 /** The OpenAI-style error for a submit the master refused (anything but bad input). */
-export function submitError(err: unknown, model: string): ApiError | undefined {
+export function submitError(err: unknown, model: string, kind: 'llm' | 'embed' = 'llm'): ApiError | undefined {
   if (err instanceof ValidationError) {
     // The kind is the gateway's choice, not the client's: "no worker serves kind llm" is an outage.
-    if (err.field === 'kind') return noModelAvailable(model);
+    if (err.field === 'kind') return noModelAvailable(model, kind);
     return badRequest(err.message, err.field.replace(/^input\.?/, '') || null);
   }
   if (err instanceof PayloadTooLargeError) return { status: 413, message: err.message.replace(/^input /, 'the request '), type: 'invalid_request_error', code: 'request_too_large' };

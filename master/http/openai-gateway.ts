@@ -26,18 +26,19 @@ import type { TaskView } from '../../common/task-view.js';
 import { schemaIssue } from '../../common/schema-issue.js';
 import { Authenticator, type Principal } from './auth/principal.js';
 import { CompletionResponder } from './completion-responder.js';
+import { embeddingsHandler } from './openai-embeddings.js';
 import { badRequest, modelNotFound, noModelAvailable, sendError, submitError } from './openai-errors.js';
 
 /** What the gateway needs from the master (implemented there). */
 export interface GatewayTasks {
   /** Throws ValidationError on bad input. */
   /** Resolves once the task is durable. */
-  submit(req: { kind: 'llm'; input: JsonValue; secrets?: Record<string, string>; owner?: string; tenant?: string }): TaskView | Promise<TaskView>;
+  submit(req: { kind: 'llm' | 'embed'; input: JsonValue; secrets?: Record<string, string>; owner?: string; tenant?: string }): TaskView | Promise<TaskView>;
   /** Subscribes to a task's chunks and its final state; returns the unsubscribe function. */
   watch(id: string, l: { chunk(c: TaskChunkEvent): void; done(t: TaskView): void }): () => void;
   cancel(id: string): void;
-  /** Models llm workers advertise. */
-  models(): { id: string; owned_by: string }[];
+  /** Models workers advertise, ready, for `llm` (default) or `embed`. */
+  models(kind?: 'llm' | 'embed'): { id: string; owned_by: string }[];
 }
 
 export interface OpenAiGatewayOptions {
@@ -174,14 +175,21 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
 
   const now = (): number => Math.floor(opts.clock.now() / 1000);
 
+  /** Chat and embedding models, each once. */
+  const allModels = () => {
+    const seen = new Map<string, string>();
+    for (const m of [...tasks.models(), ...tasks.models('embed')]) if (!seen.has(m.id)) seen.set(m.id, m.owned_by);
+    return [...seen].map(([id, owned_by]) => ({ id, owned_by }));
+  };
+
   router.get('/v1/models', authenticate, (_req, res) => {
-    const data = tasks.models().map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by }));
+    const data = allModels().map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by }));
     res.json({ object: 'list', data });
   });
 
   router.get('/v1/models/:id', authenticate, (req, res) => {
     const id = String(req.params['id']);
-    const m = tasks.models().find((x) => x.id === id);
+    const m = allModels().find((x) => x.id === id);
     if (!m) {
       return sendError(res, {
         status: 404,
@@ -232,11 +240,13 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
     }).start();
   });
 
+  router.post('/v1/embeddings', authenticate, json({ limit: opts.maxBodyBytes }), embeddingsHandler(tasks, (req) => req.get(PROVIDER_KEY_HEADER)?.trim() ?? ''));
+
   // Anything else under /v1 answers as OpenAI does (mount other /v1 routes before this router).
   router.use('/v1', authenticate, (req, res) => {
     sendError(res, {
       status: 404,
-      message: `Unknown request URL: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}. This server serves /v1/chat/completions and /v1/models.`,
+      message: `Unknown request URL: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}. This server serves /v1/chat/completions, /v1/embeddings and /v1/models.`,
       type: 'invalid_request_error',
       code: 'unknown_url',
     });

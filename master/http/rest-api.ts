@@ -97,8 +97,9 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
       sendError(res, err);
     }
   });
-  r.get('/tasks/:id', (req: Request<{ id: string }>, res) => {
+  r.get('/tasks/:id', async (req: Request<{ id: string }>, res) => {
     try {
+      await tasks.store.preload?.({ id: req.params.id }); // a finished task a PostgreSQL store no longer caches
       const task = tasks.require(req.params.id);
       const standing = task.status === 'queued' ? tasks.standing(task.id) : undefined;
       // A queued task also shows where it stands: tasks of its requirement before it, and the estimated ms until it starts.

@@ -146,10 +146,15 @@ export class SocketGateway {
     socket.emit('session', { session_id: sessionId, kinds: [...new Set([...DIAGNOSTIC_KIND_NAMES, ...registry.kinds()])].sort() });
     socket.emit('cluster', this.options.cluster());
     // A browser coming back gets what its session ran while it was away.
-    for (const t of resumed ? tasks.store.bySession(sessionId, 50).reverse() : []) {
-      if (TERMINAL_STATUSES.has(t.status)) socket.emit('task:done', taskView(t));
-      else socket.emit('task:update', taskView(t));
-    }
+    const resume = () => {
+      for (const t of tasks.store.bySession(sessionId, 50).reverse()) {
+        if (TERMINAL_STATUSES.has(t.status)) socket.emit('task:done', taskView(t));
+        else socket.emit('task:update', taskView(t));
+      }
+    };
+    // A PostgreSQL store reads the session's finished tasks it no longer caches first.
+    if (resumed && tasks.store.preload) void tasks.store.preload({ sessionId, limit: 50 }).then(resume, resume);
+    else if (resumed) resume();
 
     socket.on('task:submit', async (request, ack) => {
       if (typeof ack !== 'function') return this.options.onInvalid?.('task:submit without ack');

@@ -7,6 +7,15 @@ import type { TaskRecord } from '../core/task-record.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
 import { Fifo } from '../core/fifo.js';
 import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
+import type { TaskSearchPage, TaskSearchQuery } from './task-search.js';
+
+/** What `preload` reads into a store's cache: a task by id, by idempotency key, or a session's newest tasks. */
+export interface StorePreload {
+  id?: string;
+  idempotencyKey?: string;
+  sessionId?: string;
+  limit?: number;
+}
 
 export interface TaskStore {
   get(id: string): TaskRecord | undefined;
@@ -21,7 +30,13 @@ export interface TaskStore {
   commit(): Promise<void>;
   /** Runs fn once every put so far is durable (at once for a memory store). */
   afterCommit(fn: () => void): void;
-  list(filter: { status?: string; limit: number }): TaskRecord[];
+  /** Newest first; only tasks of `tenant` when given (a tenant-scoped listing). */
+  list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[];
+  /**
+   * Server-side search, newest first with an opaque cursor (task-search.ts).
+   * Optional: without it the API scans `list()` (what a memory store holds).
+   */
+  search?(q: TaskSearchQuery): TaskSearchPage;
   /** Most recent tasks of a browser session, newest first. */
   bySession(sessionId: string, limit: number): TaskRecord[];
   /** Unfinished tasks to restore at start (empty for a memory store). */
@@ -32,9 +47,17 @@ export interface TaskStore {
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
   /**
+   * A store whose reads are synchronous only for what it caches (PostgreSQL)
+   * reads what the query names from the database first; callers await it
+   * before get / byIdempotencyKey / bySession. Absent for memory and SQLite.
+   */
+  preload?(q: StorePreload): Promise<void>;
+  /**
    * Why the store can no longer keep what it is given (deleted or replaced
-   * file, read-only, I/O error, full disk), or undefined while it can. Once
-   * set it stays set: the master reports unhealthy and refuses submits.
+   * file, read-only, I/O error, full disk, database unreachable), or
+   * undefined while it can. While set the master reports unhealthy and
+   * refuses submits. SQLite's stays set; PostgreSQL's clears once its
+   * writes commit again.
    */
   failure?(): Error | undefined;
   /** A durable store calls this after each commit (seconds it took, rows written) for the metrics. */
@@ -95,12 +118,12 @@ export class MemoryTaskStore implements TaskStore {
     }
   }
 
-  list(filter: { status?: string; limit: number }): TaskRecord[] {
+  list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[] {
     const out: TaskRecord[] = [];
     const all = [...this.tasks.values()];
     for (let i = all.length - 1; i >= 0 && out.length < filter.limit; i--) {
       const t = all[i]!;
-      if (!filter.status || t.status === filter.status) out.push(t);
+      if ((!filter.status || t.status === filter.status) && (filter.tenant === undefined || t.tenant === filter.tenant)) out.push(t);
     }
     return out;
   }

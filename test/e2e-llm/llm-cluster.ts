@@ -10,6 +10,7 @@ import type { TaskView } from '../../common/task-view.js';
 import type { MasterDeps } from '../../master/master.js';
 import type { MasterOptions } from '../../master/config.js';
 import { createLlmHandler } from '../../worker/handlers/llm/create-llm-handler.js';
+import { createEmbedHandler } from '../../worker/handlers/llm/create-embed-handler.js';
 import { startCluster, uniqueId, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { ProcessGroup, type ManagedProcess } from '../helpers/processes.js';
 import { startFakeOpenAiProvider, type FakeOpenAiProvider, type FakeOpenAiProviderOptions } from '../llm/fake-openai-provider.js';
@@ -18,6 +19,8 @@ export interface LlmClusterOptions {
   provider?: FakeOpenAiProviderOptions;
   master?: MasterOptions;
   masterDeps?: MasterDeps;
+  /** In-process workers also serve `embed` (createEmbedHandler from the same env). */
+  embed?: boolean;
   /** In-process llm workers (default 1). */
   inProcessWorkers?: number;
   /** `taskwire worker` processes (default 1; needs `npm run build`). */
@@ -74,7 +77,9 @@ export async function startLlmCluster(options: LlmClusterOptions = {}): Promise<
       const logger = options.workerLogger?.(workerId) ?? { logger: silentLogger() };
       const llm = await createLlmHandler(env, logger.logger);
       if (!llm) throw new Error('the llm handler found no model at the fake provider');
-      await c.addWorker({ workerId, kinds: ['llm'] }, { handlers: [llm], logger });
+      const embed = options.embed ? await createEmbedHandler(env, logger.logger) : undefined;
+      if (options.embed && !embed) throw new Error('the embed handler found no embedding model at the fake provider');
+      await c.addWorker({ workerId, kinds: embed ? ['llm', 'embed'] : ['llm'] }, { handlers: embed ? [llm, embed] : [llm], logger });
       inProcessIds.push(workerId);
     }
     const processIds: string[] = [];

@@ -55,6 +55,8 @@ export interface FakeOpenAiProvider {
   clientAborted(): Promise<void>;
   /** Requests closed by their client before the answer ended, so far. */
   abortedCount(): number;
+  /** The POST /v1/embeddings requests received, in order. */
+  embeddingRequests(): RecordedRequest[];
   /** The POST /v1/chat/completions requests received, in order. */
   chatRequests(): RecordedRequest[];
   close(): Promise<void>;
@@ -129,6 +131,18 @@ export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions
     res.end('data: [DONE]\n\n');
   };
 
+  /** POST /v1/embeddings: text i of length L gets [L, i, 0.5, ...] (`dimensions` long, default 3). */
+  const embeddings = (res: ServerResponse, body: Record<string, unknown>) => {
+    const model = typeof body['model'] === 'string' ? body['model'] : '';
+    if (!models.includes(model)) return writeJson(res, 404, { error: { message: `The model ${model} does not exist`, code: 'model_not_found' } });
+    const input = Array.isArray(body['input']) ? (body['input'] as string[]) : [String(body['input'])];
+    const dims = typeof body['dimensions'] === 'number' ? body['dimensions'] : 3;
+    // Answered out of order, as the documented `index` allows.
+    const data = input.map((t, i) => ({ object: 'embedding', index: i, embedding: Array.from({ length: dims }, (_, d) => (d === 0 ? t.length : d === 1 ? i : 0.5)) })).reverse();
+    const tokens = input.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0);
+    writeJson(res, 200, { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+  };
+
   const server: FakeHttpServer = await startFakeServer(async (req, res) => {
     if (options.apiKey !== undefined && req.headers['authorization'] !== `Bearer ${options.apiKey}`) {
       return writeJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
@@ -136,6 +150,7 @@ export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions
     if (req.method === 'GET' && req.path === '/v1/models') {
       return writeJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake' })) });
     }
+    if (req.method === 'POST' && req.path === '/v1/embeddings') return embeddings(res, (req.body ?? {}) as Record<string, unknown>);
     if (req.method !== 'POST' || req.path !== '/v1/chat/completions') return writeJson(res, 404, { error: { message: 'no route' } });
     const body = (req.body ?? {}) as ChatBody;
     const model = typeof body.model === 'string' ? body.model : '';
@@ -185,6 +200,7 @@ export async function startFakeOpenAiProvider(options: FakeOpenAiProviderOptions
     clientAborted: () => server.clientAborted(),
     abortedCount: () => server.abortedCount(),
     chatRequests: () => server.requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions'),
+    embeddingRequests: () => server.requests.filter((r) => r.method === 'POST' && r.path === '/v1/embeddings'),
     close: () => server.close(),
   };
 }

@@ -26,6 +26,8 @@ export class SseParser {
     for (;;) {
       const nl = this.buffer.search(/\r\n|\r|\n/);
       if (nl < 0) break;
+      // A CR at the end may be the first half of a CRLF split across chunks: wait for the next one.
+      if (this.buffer[nl] === '\r' && nl === this.buffer.length - 1) break;
       const line = this.buffer.slice(0, nl);
       const skip = this.buffer.startsWith('\r\n', nl) ? 2 : 1;
       this.buffer = this.buffer.slice(nl + skip);

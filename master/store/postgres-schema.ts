@@ -1,0 +1,78 @@
+/**
+ * The PostgreSQL store's schema, its version and the steps between versions.
+ * The version lives in `taskwire_schema` (one row). Migrations run in one
+ * transaction under an advisory lock, so masters starting at once on one
+ * database migrate it once.
+ */
+import type pg from 'pg';
+
+/** The schema version this taskwire writes and reads. */
+export const PG_SCHEMA_VERSION = 1;
+
+/** Key of the advisory lock held while migrating (any constant of our own). */
+const MIGRATION_LOCK = 0x7461736b; // "task"
+
+/** Step n turns a version n-1 schema into version n. Append only. */
+const STEPS: readonly string[] = [
+  // 1: the task rows (same columns as the SQLite store) and the meta pairs.
+  `
+  CREATE TABLE tasks (
+    id text PRIMARY KEY,
+    seq bigint NOT NULL,
+    status text NOT NULL,
+    kind text NOT NULL,
+    session_id text,
+    idempotency_key text,
+    created_at bigint NOT NULL,
+    finished_at bigint,
+    attempt integer NOT NULL DEFAULT 0,
+    worker_id text,
+    assigned_at bigint,
+    record text NOT NULL,
+    state text
+  );
+  CREATE INDEX tasks_open ON tasks (seq) WHERE finished_at IS NULL;
+  CREATE INDEX tasks_session ON tasks (session_id, seq) WHERE session_id IS NOT NULL;
+  CREATE INDEX tasks_finished ON tasks (finished_at) WHERE finished_at IS NOT NULL;
+  CREATE UNIQUE INDEX tasks_idem ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX tasks_status_seq ON tasks (status, seq);
+  CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+  `,
+];
+
+export class SchemaTooNewError extends Error {
+  readonly code = 'STORE_SCHEMA_TOO_NEW';
+  constructor(found: number) {
+    super(`the database was written by a newer taskwire (store schema ${found}; this version reads up to ${PG_SCHEMA_VERSION})`);
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+/** The schema version of the database (0 = no taskwire tables yet). */
+export async function schemaVersion(client: pg.ClientBase): Promise<number> {
+  const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('taskwire_schema')::text AS t`);
+  if (!exists.rows[0]?.t) return 0;
+  const r = await client.query<{ version: number }>('SELECT version FROM taskwire_schema');
+  return r.rows[0]?.version ?? 0;
+}
+
+/** Brings the database to PG_SCHEMA_VERSION (refuses a newer one); returns the version found before. */
+export async function migratePostgres(client: pg.ClientBase, target = PG_SCHEMA_VERSION): Promise<number> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS taskwire_schema (version integer NOT NULL)');
+    const found = await schemaVersion(client);
+    if (found > PG_SCHEMA_VERSION) throw new SchemaTooNewError(found);
+    for (let v = found + 1; v <= target; v++) await client.query(STEPS[v - 1]!);
+    if (found < target) {
+      await client.query('DELETE FROM taskwire_schema');
+      await client.query('INSERT INTO taskwire_schema (version) VALUES ($1)', [target]);
+    }
+    await client.query('COMMIT');
+    return found;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

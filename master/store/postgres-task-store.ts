@@ -1,0 +1,378 @@
+/**
+ * Durable task store on PostgreSQL, for one master (multi-master is not
+ * built yet: see docs/DEPLOYMENT.md). Same model as the SQLite store: live
+ * tasks and the most recent finished ones in memory, every put() written
+ * behind in batches (one transaction per flush; the next batch gathers while
+ * one is in flight), commit() / afterCommit() resolve after COMMIT. What the
+ * master needs at start (unfinished tasks, the highest seq, the meta pairs)
+ * is loaded by the async `open()`; finished tasks no longer cached are read
+ * back by `preload()` before the synchronous reads that need them.
+ *
+ * PostgreSQL out of reach for `downAfterMs`: failure() is set (submits get
+ * 503, nothing is acknowledged); writes handed over are kept and retried, and
+ * failure() clears once they commit again.
+ */
+import pg from 'pg';
+import type { TaskRecord } from '../core/task-record.js';
+import { Fifo } from '../core/fifo.js';
+import { TERMINAL_STATUSES } from '../../common/task-view.js';
+import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
+import { migratePostgres } from './postgres-schema.js';
+import { type PgBatch, pgClientConfig, PostgresWriter } from './postgres-writer.js';
+import { STATE_WRITE_DELAY_MS } from './sqlite-task-store.js';
+import { deserialize, ROW, type Row, serializeFixed, serializeState } from './sqlite-rows.js';
+import { StoreUnavailableError } from './store-file-check.js';
+import type { StorePreload, TaskStore } from './task-store.js';
+
+type Waiter = { resolve: () => void; reject?: (err: Error) => void; settled?: boolean };
+
+export interface PostgresTaskStoreOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** Finished tasks kept in memory besides the database copy (default 10000). */
+  maxCachedFinished?: number;
+  /** Bytes of finished tasks' input and result kept in memory (default 256 MiB). */
+  maxCachedFinishedBytes?: number;
+  /** Rows deleted per pruning statement (default 5000). */
+  pruneChunkRows?: number;
+  /** PostgreSQL failing this long sets failure() (default 2000 ms). */
+  downAfterMs?: number;
+  /** Idle ping interval, ms (default 1000). */
+  pingIntervalMs?: number;
+  /** Told when the store goes down (failure() set) and comes back. */
+  onDown?: (err: Error) => void;
+  onUp?: () => void;
+}
+
+/** A postgres:// or postgresql:// URL without its password (for logs). */
+export function redactPostgresUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}
+
+export class PostgresTaskStore implements TaskStore {
+  private readonly live = new Map<string, TaskRecord>();
+  private readonly recentFinished = new Map<string, TaskRecord>();
+  private readonly finishedOrder = new Fifo<string>();
+  private readonly idem = new Map<string, string>();
+  private readonly dirty = new Map<string, { task: TaskRecord; full: boolean }>();
+  private readonly dirtyMeta = new Map<string, string>();
+  private readonly deferred = new Map<string, { task: TaskRecord; since: number }>();
+  private deferTimer: NodeJS.Timeout | undefined;
+  private readonly written = new Set<string>();
+  private readonly meta = new Map<string, string>();
+  private waiters: Waiter[] = [];
+  /** Waiters of the batch handed to the writer last, until it commits. */
+  private inflightWaiters: Waiter[] | undefined;
+  private inflight = 0;
+  private flushScheduled = false;
+  private closed = false;
+  private failed: Error | undefined;
+  private readonly cachedBytes = new Map<string, number>();
+  private cachedBytesTotal = 0;
+  private readonly maxCachedFinished: number;
+  private readonly maxCachedFinishedBytes: number;
+  private readonly writer: PostgresWriter;
+  private unfinished: TaskRecord[] = [];
+  private seqMax = 0;
+  onCommitted: ((seconds: number, rows: number) => void) | undefined;
+
+  private constructor(
+    private readonly options: PostgresTaskStoreOptions,
+    private readonly reads: pg.Pool,
+  ) {
+    this.maxCachedFinished = options.maxCachedFinished ?? 10_000;
+    this.maxCachedFinishedBytes = options.maxCachedFinishedBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    this.writer = new PostgresWriter({
+      url: options.url,
+      downAfterMs: options.downAfterMs,
+      pingIntervalMs: options.pingIntervalMs,
+      onDown: (err) => this.down(err),
+      onUp: () => this.up(),
+    });
+  }
+
+  /** Connects, migrates the schema and loads what the master's start needs. */
+  static async open(options: PostgresTaskStoreOptions): Promise<PostgresTaskStore> {
+    const reads = new pg.Pool({ ...pgClientConfig(options.url), max: 4, idleTimeoutMillis: 30_000 });
+    reads.on('error', () => undefined); // an idle read connection lost: the pool replaces it
+    try {
+      const client = await reads.connect();
+      const store = new PostgresTaskStore(options, reads);
+      try {
+        await migratePostgres(client);
+        for (const r of (await client.query<{ key: string; value: string }>('SELECT key, value FROM meta')).rows) store.meta.set(r.key, r.value);
+        store.seqMax = (await client.query<{ s: number | null }>('SELECT max(seq) AS s FROM tasks')).rows[0]?.s ?? 0;
+        const open = await client.query<Row>(`SELECT ${ROW} FROM tasks WHERE finished_at IS NULL ORDER BY seq`);
+        store.unfinished = open.rows.map(deserialize);
+      } catch (err) {
+        await store.writer.close(0);
+        throw err;
+      } finally {
+        client.release();
+      }
+      return store;
+    } catch (err) {
+      await reads.end().catch(() => undefined);
+      throw new StoreUnavailableError(`PostgreSQL at ${redactPostgresUrl(options.url)}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Transactions and rows committed so far. */
+  get stats(): { transactions: number; rows: number; retries: number } {
+    return this.writer.stats;
+  }
+
+  get cachedPayloadBytes(): number {
+    return this.cachedBytesTotal;
+  }
+
+  get(id: string): TaskRecord | undefined {
+    return this.live.get(id) ?? this.recentFinished.get(id) ?? this.dirty.get(id)?.task;
+  }
+
+  byIdempotencyKey(key: string): TaskRecord | undefined {
+    const id = this.idem.get(key);
+    return id === undefined ? undefined : this.get(id);
+  }
+
+  /** Reads the tasks a query names from the database into the cache (finished ones the cache no longer holds). */
+  async preload(q: StorePreload): Promise<void> {
+    if (this.failed || this.closed) return;
+    let rows: Row[] = [];
+    if (q.id !== undefined && !this.get(q.id)) rows = (await this.reads.query<Row>(`SELECT ${ROW} FROM tasks WHERE id = $1`, [q.id])).rows;
+    else if (q.idempotencyKey !== undefined && !this.byIdempotencyKey(q.idempotencyKey)) {
+      rows = (await this.reads.query<Row>(`SELECT ${ROW} FROM tasks WHERE idempotency_key = $1`, [q.idempotencyKey])).rows;
+    } else if (q.sessionId !== undefined) {
+      rows = (await this.reads.query<Row>(`SELECT ${ROW} FROM tasks WHERE session_id = $1 ORDER BY seq DESC LIMIT $2`, [q.sessionId, q.limit ?? 50])).rows;
+    }
+    // Only finished rows: a live task is always in memory, and newer than its row.
+    for (const r of rows) if (r.finished_at !== null && !this.get(r.id)) this.cacheFinished(deserialize(r));
+  }
+
+  put(task: TaskRecord, change: 'full' | 'state' = 'full'): void {
+    if (this.closed) return;
+    if (change === 'state') {
+      // As in the SQLite store: a pending write covers it, else it is written once the attempt lasted STATE_WRITE_DELAY_MS.
+      if (this.dirty.has(task.id)) return;
+      if (this.written.has(task.id)) {
+        if (!this.deferred.has(task.id)) {
+          this.deferred.set(task.id, { task, since: performance.now() });
+          this.armDeferTimer();
+        }
+        return;
+      }
+    }
+    if (TERMINAL_STATUSES.has(task.status)) {
+      this.live.delete(task.id);
+      this.cacheFinished(task);
+    } else this.live.set(task.id, task);
+    if (task.idempotencyKey) this.idem.set(task.idempotencyKey, task.id);
+    this.deferred.delete(task.id);
+    this.dirty.set(task.id, { task, full: true });
+    this.scheduleFlush();
+  }
+
+  private cacheFinished(task: TaskRecord): void {
+    if (!this.recentFinished.has(task.id)) this.finishedOrder.push(task.id);
+    this.recentFinished.set(task.id, task);
+    if (task.idempotencyKey) this.idem.set(task.idempotencyKey, task.id);
+    const bytes = approxPayloadBytes(task.input) + approxPayloadBytes(task.result);
+    this.cachedBytesTotal += bytes - (this.cachedBytes.get(task.id) ?? 0);
+    this.cachedBytes.set(task.id, bytes);
+    while (this.recentFinished.size > this.maxCachedFinished || (this.cachedBytesTotal > this.maxCachedFinishedBytes && this.recentFinished.size > 1)) {
+      this.forgetFinished(this.finishedOrder.shift()!);
+    }
+  }
+
+  private forgetFinished(id: string): void {
+    const t = this.recentFinished.get(id);
+    if (!t) return;
+    this.recentFinished.delete(id);
+    this.cachedBytesTotal -= this.cachedBytes.get(id) ?? 0;
+    this.cachedBytes.delete(id);
+    if (t.idempotencyKey && this.idem.get(t.idempotencyKey) === id) this.idem.delete(t.idempotencyKey);
+  }
+
+  private armDeferTimer(): void {
+    if (this.deferTimer || this.closed) return;
+    const oldest = this.deferred.values().next().value;
+    if (!oldest) return;
+    const wait = Math.max(oldest.since + STATE_WRITE_DELAY_MS - performance.now(), STATE_WRITE_DELAY_MS / 4);
+    this.deferTimer = setTimeout(() => {
+      this.deferTimer = undefined;
+      this.writeDueStates(performance.now() - STATE_WRITE_DELAY_MS);
+      this.armDeferTimer();
+    }, wait);
+    this.deferTimer.unref();
+  }
+
+  private writeDueStates(cutoff = Infinity): void {
+    let moved = false;
+    for (const [id, { task, since }] of this.deferred) {
+      if (since > cutoff) break;
+      this.deferred.delete(id);
+      if (!this.dirty.has(id)) this.dirty.set(id, { task, full: false });
+      moved = true;
+    }
+    if (moved) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Hands everything pending to the writer as one transaction; while one is in flight the next gathers. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed && this.dirty.size === 0 && this.dirtyMeta.size === 0) return;
+    if (this.inflight > 0 || (this.dirty.size === 0 && this.dirtyMeta.size === 0)) return;
+    const rows = [...this.dirty.values()];
+    this.dirty.clear();
+    const batch: PgBatch = { insert: [], update: [], state: [], meta: [...this.dirtyMeta] };
+    this.dirtyMeta.clear();
+    for (const { task: t, full } of rows) {
+      if (!full) batch.state.push([t.status, t.attempt, t.workerId, t.assignedAtMs, t.id]);
+      else if (this.written.has(t.id)) batch.update.push([t.status, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serializeState(t), t.id]);
+      else {
+        batch.insert.push([
+          t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs,
+          t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t),
+        ]);
+      }
+      if (TERMINAL_STATUSES.has(t.status)) this.written.delete(t.id);
+      else this.written.add(t.id);
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.inflightWaiters = waiters;
+    this.inflight++;
+    const handedAt = performance.now();
+    const count = rows.length + batch.meta.length;
+    this.writer.write(batch, () => {
+      this.inflight--;
+      this.onCommitted?.((performance.now() - handedAt) / 1000, count);
+      if (this.inflightWaiters === waiters) this.inflightWaiters = undefined;
+      for (const w of waiters) {
+        if (w.settled) continue;
+        w.settled = true;
+        w.resolve();
+      }
+      if (this.dirty.size > 0 || this.dirtyMeta.size > 0) this.flush();
+    });
+  }
+
+  failure(): Error | undefined {
+    return this.failed;
+  }
+
+  private down(err: Error): void {
+    this.failed = new StoreUnavailableError(err.message);
+    // Nothing waiting is acknowledged: commit() callers get the error now (their writes stay queued and land later).
+    for (const w of [...this.waiters, ...(this.inflightWaiters ?? [])]) {
+      if (w.settled || !w.reject) continue;
+      w.settled = true;
+      w.reject(this.failed);
+    }
+    this.options.onDown?.(this.failed);
+  }
+
+  private up(): void {
+    if (!this.failed) return;
+    this.failed = undefined;
+    this.options.onUp?.();
+  }
+
+  commit(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => this.wait({ resolve, reject }));
+  }
+
+  /** fn runs once everything put so far is committed (also when that is after an outage). */
+  afterCommit(fn: () => void): void {
+    this.wait({ resolve: fn });
+  }
+
+  private wait(w: Waiter): void {
+    if (this.dirty.size > 0 || this.dirtyMeta.size > 0) this.waiters.push(w);
+    else if (this.inflightWaiters) this.inflightWaiters.push(w);
+    else w.resolve();
+  }
+
+  /** Live and cached tasks, newest first (older finished tasks are in the database only: see docs/DEPLOYMENT.md). */
+  list(filter: { status?: string; limit: number }): TaskRecord[] {
+    return this.cached((t) => !filter.status || t.status === filter.status, filter.limit);
+  }
+
+  bySession(sessionId: string, limit: number): TaskRecord[] {
+    return this.cached((t) => t.sessionId === sessionId, limit);
+  }
+
+  private cached(match: (t: TaskRecord) => boolean, limit: number): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const t of this.live.values()) if (match(t)) out.push(t);
+    for (const t of this.recentFinished.values()) if (match(t)) out.push(t);
+    return out.sort((a, b) => b.seq - a.seq).slice(0, limit);
+  }
+
+  loadUnfinished(): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const t of this.unfinished) {
+      if (this.live.has(t.id) || this.recentFinished.has(t.id)) continue;
+      this.written.add(t.id);
+      this.live.set(t.id, t);
+      if (t.idempotencyKey) this.idem.set(t.idempotencyKey, t.id);
+      out.push(t);
+    }
+    this.unfinished = [];
+    return out;
+  }
+
+  maxSeq(): number {
+    return this.seqMax;
+  }
+
+  private pruning: Promise<number> | undefined;
+
+  prune(finishedBeforeMs: number): Promise<number> {
+    for (const [id, t] of this.recentFinished) if ((t.finishedAtMs ?? 0) < finishedBeforeMs) this.forgetFinished(id);
+    const chunk = this.options.pruneChunkRows ?? 5000;
+    this.pruning ??= (async () => {
+      let total = 0;
+      for (;;) {
+        const n = await this.writer.prune(finishedBeforeMs, chunk);
+        total += n;
+        if (n < chunk || this.closed) return total;
+      }
+    })().finally(() => (this.pruning = undefined));
+    return this.pruning;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.meta.get(key);
+  }
+
+  setMeta(key: string, value: string): void {
+    this.meta.set(key, value);
+    this.dirtyMeta.set(key, value);
+    this.scheduleFlush();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.deferTimer) clearTimeout(this.deferTimer);
+    this.writeDueStates();
+    this.closed = true;
+    this.flush();
+    // Everything handed over, then disconnect (a store that is down gives up after the grace time).
+    await this.writer.close(this.failed ? 1000 : 10_000);
+    await this.reads.end().catch(() => undefined);
+  }
+}

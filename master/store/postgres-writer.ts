@@ -1,0 +1,219 @@
+/**
+ * The PostgreSQL store's writer: one connection, one job at a time, each
+ * batch in one transaction (a few multi-row statements over unnest() arrays,
+ * whatever the batch size). A job that fails is retried, in order, on a new
+ * connection (backoff up to a second) until it commits: nothing handed over
+ * is dropped. After `downAfterMs` of failing it reports the store down
+ * (`onDown`), and up again after the next commit (`onUp`). While idle it
+ * pings, so an outage is noticed before the next submit.
+ */
+import pg from 'pg';
+import type { InsertRow, StateRow, UpdateRow } from './sqlite-writer.js';
+
+export interface PgBatch {
+  insert: InsertRow[];
+  update: UpdateRow[];
+  state: StateRow[];
+  meta: [string, string][];
+}
+
+type Job =
+  | { kind: 'batch'; batch: PgBatch; done: () => void }
+  | { kind: 'prune'; before: number; limit: number; done: (n: number) => void };
+
+export interface PostgresWriterOptions {
+  url: string;
+  /** Failing this long makes the store report down (default 2000 ms). */
+  downAfterMs?: number;
+  /** Idle ping interval (default 1000 ms). */
+  pingIntervalMs?: number;
+  onDown: (err: Error) => void;
+  onUp: () => void;
+}
+
+/** int8 columns (seq, times) as numbers: every value we store is below 2^53. */
+const INT8_OID = 20;
+export const PG_TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** Client settings shared by the store's connections. */
+export function pgClientConfig(url: string): pg.ClientConfig {
+  return {
+    connectionString: url,
+    connectionTimeoutMillis: 3000,
+    query_timeout: 15_000,
+    keepAlive: true,
+    application_name: 'taskwire-master',
+    types: PG_TYPES,
+  };
+}
+
+const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state)
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[])
+  ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, status = excluded.status, finished_at = excluded.finished_at, attempt = excluded.attempt,
+    worker_id = excluded.worker_id, assigned_at = excluded.assigned_at, record = excluded.record, state = excluded.state`;
+const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at, state = u.state
+  FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[]) AS u(status, finished_at, attempt, worker_id, assigned_at, state, id)
+  WHERE t.id = u.id`;
+const STATE = `UPDATE tasks AS t SET status = u.status, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at
+  FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS u(status, attempt, worker_id, assigned_at, id)
+  WHERE t.id = u.id`;
+const META = `INSERT INTO meta (key, value) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+const PRUNE = 'DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE finished_at IS NOT NULL AND finished_at < $1 LIMIT $2)';
+
+/** Column arrays of rows (row i's column c at out[c][i]). */
+function columns(rows: readonly unknown[][], width: number): unknown[][] {
+  const out: unknown[][] = Array.from({ length: width }, () => new Array(rows.length));
+  for (let i = 0; i < rows.length; i++) for (let c = 0; c < width; c++) out[c]![i] = rows[i]![c];
+  return out;
+}
+
+export class PostgresWriter {
+  private client: pg.Client | undefined;
+  private readonly jobs: Job[] = [];
+  private running = false;
+  private closed = false;
+  private failingSince: number | undefined;
+  private down = false;
+  private readonly pingTimer: NodeJS.Timeout;
+  /** Transactions committed and rows written (metrics, tests). */
+  readonly stats = { transactions: 0, rows: 0, retries: 0 };
+
+  constructor(private readonly options: PostgresWriterOptions) {
+    this.pingTimer = setInterval(() => void this.ping(), options.pingIntervalMs ?? 1000);
+    this.pingTimer.unref();
+  }
+
+  get busy(): boolean {
+    return this.running || this.jobs.length > 0;
+  }
+
+  write(batch: PgBatch, done: () => void): void {
+    this.enqueue({ kind: 'batch', batch, done });
+  }
+
+  prune(before: number, limit: number): Promise<number> {
+    return new Promise((done) => this.enqueue({ kind: 'prune', before, limit, done }));
+  }
+
+  private enqueue(job: Job): void {
+    this.jobs.push(job);
+    if (!this.running) void this.drain();
+  }
+
+  private async connection(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const client = new pg.Client(pgClientConfig(this.options.url));
+    // A connection lost while idle: forget it (the next job reconnects).
+    client.on('error', () => {
+      if (this.client === client) this.client = undefined;
+    });
+    client.on('end', () => {
+      if (this.client === client) this.client = undefined;
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      void client.end().catch(() => undefined);
+      throw err;
+    }
+    this.client = client;
+    return client;
+  }
+
+  private async run(job: Job): Promise<number> {
+    const client = await this.connection();
+    if (job.kind === 'prune') return (await client.query(PRUNE, [job.before, job.limit])).rowCount ?? 0;
+    const b = job.batch;
+    await client.query('BEGIN');
+    try {
+      if (b.insert.length > 0) await client.query(INSERT, columns(b.insert, 13));
+      if (b.update.length > 0) await client.query(UPDATE, columns(b.update, 7));
+      if (b.state.length > 0) await client.query(STATE, columns(b.state, 5));
+      if (b.meta.length > 0) await client.query(META, columns(b.meta, 2));
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    return b.insert.length + b.update.length + b.state.length + b.meta.length;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      let backoff = 50;
+      while (this.jobs.length > 0) {
+        const job = this.jobs[0]!;
+        let n: number;
+        try {
+          n = await this.run(job);
+        } catch (err) {
+          this.failed(err as Error);
+          if (this.closed) return;
+          this.stats.retries++;
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, 1000);
+          continue;
+        }
+        backoff = 50;
+        this.jobs.shift();
+        this.succeeded();
+        if (job.kind === 'prune') job.done(n);
+        else {
+          this.stats.transactions++;
+          this.stats.rows += n;
+          job.done();
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private failed(err: Error): void {
+    const client = this.client;
+    this.client = undefined;
+    void client?.end().catch(() => undefined);
+    this.failingSince ??= performance.now();
+    if (!this.down && performance.now() - this.failingSince >= (this.options.downAfterMs ?? 2000)) {
+      this.down = true;
+      this.options.onDown(new Error(`PostgreSQL unreachable: ${err.message}`));
+    }
+  }
+
+  private succeeded(): void {
+    this.failingSince = undefined;
+    if (this.down) {
+      this.down = false;
+      this.options.onUp();
+    }
+  }
+
+  /** While idle: a round trip, so that an outage (and the recovery) is noticed without writes. */
+  private async ping(): Promise<void> {
+    if (this.running || this.closed) return;
+    this.running = true;
+    try {
+      await (await this.connection()).query('SELECT 1');
+      this.succeeded();
+    } catch (err) {
+      this.failed(err as Error);
+    } finally {
+      this.running = false;
+      if (this.jobs.length > 0 && !this.closed) void this.drain();
+    }
+  }
+
+  /** Waits (up to `graceMs`) for the jobs handed over, then disconnects. */
+  async close(graceMs = 5000): Promise<void> {
+    const until = performance.now() + graceMs;
+    while (this.busy && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+    this.closed = true;
+    clearInterval(this.pingTimer);
+    await this.client?.end().catch(() => undefined);
+    this.client = undefined;
+  }
+}
