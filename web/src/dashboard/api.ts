@@ -48,7 +48,6 @@ export class Api {
       method,
       headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
       body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
     });
     const text = await res.text();
     let json: unknown = null;
