@@ -12,6 +12,7 @@ import type { AnonymousRead } from './transport/broker-policy.js';
 import { DEFAULT_PLACEMENT } from './scheduling/placement/placement-registry.js';
 import { parsePlacementSpec } from './scheduling/placement/placement-router.js';
 import type { TaskServiceOptions } from './core/task-service-options.js';
+import { parseAutoscaleEnv } from './autoscaling/autoscaling.js';
 import { parseLimitsSetting } from './limits/limit-rules.js';
 
 export interface MasterOptions {
@@ -85,6 +86,14 @@ export interface MasterOptions {
    * `deadline_ms` / `deadline_at` is always checked.
    */
   admissionDeadlines?: 'off' | 'on';
+  /** Slow start of a newly online worker in placement, ms (`TASKWIRE_PLACEMENT_SLOW_START_MS`, default 0 = off; docs/PLACEMENT.md). */
+  placementSlowStartMs?: number;
+  /** Start-up autoscaling policies (`TASKWIRE_AUTOSCALE`, JSON pool -> policy; docs/AUTOSCALING.md); default none. */
+  autoscale?: string;
+  /** How often the autoscaler evaluates its pools, ms (`TASKWIRE_AUTOSCALE_INTERVAL_MS`, default 1000). */
+  autoscaleIntervalMs?: number;
+  /** The Docker Engine the Swarm actuator talks to (`TASKWIRE_DOCKER_HOST`, default unix:///var/run/docker.sock). */
+  dockerHost?: string;
   /** Shared secret workers present as MQTT password (username = worker id). Default: generated and kept in the store. */
   clusterToken?: string;
   /** Per-worker MQTT passwords (worker id -> password), in place of the cluster token. */
@@ -169,6 +178,10 @@ export const MASTER_DEFAULTS = {
   maxUnfinishedBytes: 256 * 1024 * 1024,
   placement: DEFAULT_PLACEMENT as string,
   admissionDeadlines: 'off' as 'off' | 'on',
+  placementSlowStartMs: 0,
+  autoscale: '',
+  autoscaleIntervalMs: 1000,
+  dockerHost: 'unix:///var/run/docker.sock',
   workerPasswords: {} as Record<string, string>,
   anonymousRead: 'off' as AnonymousRead,
   clusterStatusIntervalMs: 2000,
@@ -248,6 +261,10 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     maxUnfinishedBytes: positiveInt('TASKWIRE_MAX_UNFINISHED_BYTES', o.maxUnfinishedBytes, 1024),
     placement: placementName('TASKWIRE_PLACEMENT', o.placement),
     admissionDeadlines: o.admissionDeadlines,
+    placementSlowStartMs: positiveInt('TASKWIRE_PLACEMENT_SLOW_START_MS', o.placementSlowStartMs, 0),
+    autoscale: (parseAutoscaleEnv(o.autoscale), o.autoscale),
+    autoscaleIntervalMs: positiveInt('TASKWIRE_AUTOSCALE_INTERVAL_MS', o.autoscaleIntervalMs, 50),
+    dockerHost: o.dockerHost,
     clusterToken: options.clusterToken,
     workerPasswords: o.workerPasswords,
     observerPassword: options.observerPassword,
@@ -334,6 +351,10 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     observerPassword: await envSecret(env, 'TASKWIRE_OBSERVER_PASSWORD'),
     anonymousRead: envEnum(env, 'TASKWIRE_MQTT_ANONYMOUS_READ', ['off', 'localhost', 'any'] as const),
     admissionDeadlines: envEnum(env, 'TASKWIRE_ADMISSION_DEADLINES', ['off', 'on'] as const),
+    placementSlowStartMs: envInt(env, 'TASKWIRE_PLACEMENT_SLOW_START_MS', { min: 0, max: 3600_000 }),
+    autoscale: envString(env, 'TASKWIRE_AUTOSCALE'),
+    autoscaleIntervalMs: envInt(env, 'TASKWIRE_AUTOSCALE_INTERVAL_MS', { min: 50, max: 600_000 }),
+    dockerHost: envString(env, 'TASKWIRE_DOCKER_HOST'),
     resultTtlMs: envInt(env, 'TASKWIRE_RESULT_TTL_MS', { min: 1000 }),
     eventRetentionMs: envInt(env, 'TASKWIRE_EVENTS_RETENTION_MS', { min: 1000 }),
     logRetentionMs: envInt(env, 'TASKWIRE_LOG_RETENTION_MS', { min: 1000 }),

@@ -57,6 +57,12 @@ import { SessionIds } from './http/auth/session-ids.js';
 import { redactUrl } from '../common/redact-url.js';
 import { createKserveApi } from './http/kserve-api.js';
 import { kserveBackend } from './http/kserve-backend.js';
+import { createAutoscaling } from './autoscaling/autoscaling.js';
+import type { Autoscaler } from './autoscaling/autoscaler.js';
+import type { RuntimeSettings } from './autoscaling/runtime-settings.js';
+import type { DrainHost } from './autoscaling/process-actuator.js';
+import type { ScalingActuator } from './autoscaling/scaling-actuator.js';
+import { scalingRoutes } from './http/scaling-routes.js';
 import { openLimits } from './limits/open-limits.js';
 import { limitRoutes } from './limits/limit-routes.js';
 import type { AdmissionLimiter } from './limits/admission-limiter.js';
@@ -73,6 +79,8 @@ export interface MasterDeps {
   brokerPolicy?: BrokerPolicy;
   /** Extra HTTP routers mounted by feature modules (gateway, KServe). */
   routes?: (master: Master) => { path: string; router: Router }[];
+  /** The local actuator of autoscaling (`taskwire start --autoscale` forks worker processes). */
+  localActuator?: (host: DrainHost) => ScalingActuator;
 }
 
 /** dist/web next to the compiled code, or from the source tree. */
@@ -103,6 +111,9 @@ export class Master {
   readonly tasks: TaskService;
   /** Worker choice per kind and model, changeable at run time. */
   readonly placement: PlacementRouter;
+  /** Worker counts per pool (master/autoscaling/) and the audited run-time settings. */
+  autoscaler!: Autoscaler;
+  settings!: RuntimeSettings;
   /** Queue-wait estimates per requirement (deadline admission, `eta_ms`). */
   readonly waitEstimator: WaitEstimator;
   readonly metrics = new MasterMetrics();
@@ -135,7 +146,7 @@ export class Master {
     this.logStream = logger.mqtt;
     this.topics = new Topics(options.topicRoot);
     this.registry = new WorkerRegistry(clock);
-    this.placement = new PlacementRouter(parsePlacementSpec(options.placement));
+    this.placement = new PlacementRouter(parsePlacementSpec(options.placement), { slowStartMs: options.placementSlowStartMs, now: () => clock.now() });
     this.tasks = new TaskService(store, this.registry, new ResultTokens(options.resultSecret), clock, this.log, taskServiceOptions(options), {
       placement: this.placement,
     });
@@ -263,6 +274,26 @@ export class Master {
     });
     // One principal for every surface: REST, gateway, KServe, /metrics, Socket.IO.
     const auth = new Authenticator(o.apiKeys);
+    ({ autoscaler: this.autoscaler, settings: this.settings } = createAutoscaling({
+      source: { queued: () => tasks.queue.values(), workers: () => registry.all() },
+      events: tasks.events,
+      placement: this.placement,
+      drainHost: {
+        drain: (id) => this.link?.publishControl(id, { action: 'CONTROL_ACTION_DRAIN' }),
+        worker: (id) => {
+          const w = registry.get(id);
+          return w && { state: w.state, inFlight: w.inFlight.size };
+        },
+      },
+      localActuator: deps.localActuator,
+      registry: metrics.registry,
+      log,
+      now: () => this.clock.now(),
+      dataDir: o.dataDir,
+      dockerHost: o.dockerHost,
+      intervalMs: o.autoscaleIntervalMs,
+      initial: o.autoscale,
+    }));
     const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
     rest.use(eventRoutes(this.eventLog));
     rest.use(limitRoutes(this.limits));
@@ -284,6 +315,7 @@ export class Master {
         { path: '/', router: system },
         // Before `rest`: its GET /workers is the richer operator view (a superset).
         { path: '/api/v1', router: operatorRoutes({ tasks, registry, stats: new WorkerStats(tasks.events), control: (id, action) => this.link?.publishControl(id, { action }), now: () => this.clock.now() }) },
+        { path: '/api/v1', router: scalingRoutes({ settings: this.settings, autoscaler: this.autoscaler }) },
         { path: '/api/v1', router: rest },
         ...(deps.routes?.(this) ?? []),
       ],
@@ -336,6 +368,7 @@ export class Master {
     tasks.attachSink(this.link);
     this.pruneTimer.start();
     this.monitor.start(o.clusterStatusIntervalMs, (s) => this.link.publishCluster(s));
+    this.autoscaler.start();
     this.state = 'running';
     log.info({ http_port: this.httpPort, grpc_port: this.results.port, mqtt: redactUrl(this.mqttUrl) }, 'master running');
   }
@@ -345,6 +378,8 @@ export class Master {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
     this.monitor.stop();
+    // Local autoscaled workers stop with their master; a Swarm service keeps its replicas.
+    await this.autoscaler?.stop(true);
     this.tasks.stop();
     this.batches?.close();
     this.pruneTimer.stop();
