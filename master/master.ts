@@ -67,6 +67,8 @@ import { openLimits } from './limits/open-limits.js';
 import { limitRoutes } from './limits/limit-routes.js';
 import type { AdmissionLimiter } from './limits/admission-limiter.js';
 import type { LimiterStore } from './limits/limiter-store.js';
+import { type Billing, openBilling } from './billing/open-billing.js';
+import { usageRoutes } from './billing/usage-routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -132,6 +134,8 @@ export class Master {
   /** Rate limits and quotas every submit passes (master/limits/). */
   readonly limits: AdmissionLimiter;
   private readonly limiterStore: LimiterStore;
+  /** The usage ledger, prices and budgets (master/billing/). */
+  readonly billing: Billing;
   /** The master's and the workers' log lines, kept and searchable (GET /api/v1/logs). */
   readonly logs: LogCollector;
 
@@ -153,6 +157,7 @@ export class Master {
     this.waitEstimator = new WaitEstimator(this.tasks.events, this.registry, () => clock.now());
     this.tasks.useWaitEstimator(this.waitEstimator);
     ({ limiter: this.limits, store: this.limiterStore } = openLimits(options, this.tasks, () => clock.now(), this.log));
+    this.billing = openBilling(options, this.tasks, () => clock.now(), this.metrics.registry);
     feedPlacement(this.tasks.events, this.placement);
     this.eventLog = new EventLog(
       this.tasks.events,
@@ -297,6 +302,7 @@ export class Master {
     const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
     rest.use(eventRoutes(this.eventLog));
     rest.use(limitRoutes(this.limits));
+    rest.use(usageRoutes(this.billing, () => this.clock.now()));
     rest.use(logRoutes(this.logs));
     rest.use(dashboardRoutes(tasks));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
@@ -393,6 +399,7 @@ export class Master {
       ['broker', this.broker ? () => this.broker!.close() : undefined],
       ['events', () => this.eventLog.close()],
       ['limits', async () => (this.limits.close(), this.limiterStore.close())],
+      ['billing', async () => this.billing.close()],
       ['logs', () => this.logs.close()],
       ['store', () => this.store.close()],
       ['blobs', this.blobs && !this.options.dataDir ? () => this.blobs.destroy() : undefined],

@@ -54,6 +54,8 @@ export interface TaskEventBodies {
   'autoscale.decision': { pool: string; from: number; to: number; reason: string; actuator: string; queued: number; in_flight: number; oldest_ms: number };
   /** An operator changed a run-time setting (placement, autoscaling): who, what, before, after. */
   'config.changed': { actor: string; role: string; target: string; scope: string; before: unknown; after: unknown };
+  /** A tenant's or key's spend this period reached its soft budget (master/billing/). */
+  'budget.warning': { scope: 'tenant' | 'key'; id: string; period: 'day' | 'month'; label: string; spent: number; soft: number; hard: number | null; currency: string };
 }
 
 export type TaskEventType = keyof TaskEventBodies;
@@ -74,6 +76,7 @@ export const TASK_EVENT_TYPES: readonly TaskEventType[] = [
   'worker.suspect',
   'autoscale.decision',
   'config.changed',
+  'budget.warning',
 ];
 
 export const FINAL_EVENT_TYPES = ['task.succeeded', 'task.failed', 'task.cancelled', 'task.expired'] as const;
@@ -86,7 +89,7 @@ export type TaskEvent = { [T in TaskEventType]: TaskEventOf<T> }[TaskEventType];
 export type EventSubject<T extends TaskEventType> = T extends `worker.${string}` ? WorkerRecord : T extends ClusterEventType ? null : TaskRecord;
 
 /** Events about the cluster's settings and size, not about one task or worker (no subject). */
-export type ClusterEventType = 'autoscale.decision' | 'config.changed';
+export type ClusterEventType = 'autoscale.decision' | 'config.changed' | 'budget.warning';
 
 /** The event of one of the types T (a union for several). */
 export type EventOf<T extends TaskEventType> = { [K in T]: TaskEventOf<K> }[T];

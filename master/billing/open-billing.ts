@@ -1,0 +1,56 @@
+/** Builds the usage ledger, price table and budgets from the master's options; budgets gate every submit. */
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { TaskService } from '../core/task-service.js';
+import { type BudgetsConfig, Budgets, budgetsConfig } from './budgets.js';
+import { PriceTable, type PriceVersion, type priceTableBody } from './price-table.js';
+import { UsageLedger } from './usage-ledger.js';
+import { registerUsageMetrics } from './usage-metrics.js';
+import { MemoryUsageStore, SqliteUsageStore, type UsageStore } from './usage-store.js';
+import type { z } from 'zod';
+
+export class Billing {
+  readonly prices: PriceTable;
+  readonly ledger: UsageLedger;
+  readonly budgets: Budgets;
+
+  constructor(
+    readonly store: UsageStore,
+    tasks: TaskService,
+    now: () => number,
+  ) {
+    this.prices = new PriceTable(store.loadPrices());
+    this.ledger = new UsageLedger(store, this.prices, tasks.events);
+    this.budgets = new Budgets(this.ledger, tasks.events, now, () => this.prices.latest?.currency ?? 'USD');
+    const saved = budgetsConfig.safeParse(store.loadSetting('budgets'));
+    if (saved.success) this.budgets.setBudgets(saved.data);
+    tasks.useAdmissionGate(this.budgets);
+    this.now = now;
+  }
+
+  private readonly now: () => number;
+
+  addPrices(body: z.infer<typeof priceTableBody>): PriceVersion {
+    const v = this.prices.add(body, this.now());
+    this.store.savePrice(v);
+    return v;
+  }
+
+  setBudgets(c: BudgetsConfig): BudgetsConfig {
+    this.budgets.setBudgets(c);
+    this.store.saveSetting('budgets', c);
+    return c;
+  }
+
+  close(): void {
+    this.ledger.close();
+    this.store.close();
+  }
+}
+
+export function openBilling(o: { dataDir: string; usageMetrics: 'off' | 'on' }, tasks: TaskService, now: () => number, registry: Registry): Billing {
+  const store = o.dataDir ? new SqliteUsageStore(join(o.dataDir, 'usage.db')) : new MemoryUsageStore();
+  const billing = new Billing(store, tasks, now);
+  if (o.usageMetrics === 'on') registerUsageMetrics(registry, billing.ledger);
+  return billing;
+}

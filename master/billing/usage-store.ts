@@ -1,0 +1,163 @@
+/**
+ * Where the usage ledger lives. `MemoryUsageStore` (no data dir; bounded to
+ * the most recent `maxRows` rows) and `SqliteUsageStore` (`usage.db` in the
+ * data dir, a file of its own, WAL, 0600): rows are INSERT OR IGNORE on the
+ * primary key (task_id, attempt), so a row is written once; triggers refuse
+ * UPDATE and DELETE, so the table is append-only. Rows of one event-loop turn
+ * are written in one transaction (setImmediate), off the per-event path.
+ * The price versions and the budgets are kept next to the rows.
+ */
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { PriceVersion } from './price-table.js';
+import type { UsageRow } from './usage-row.js';
+
+export interface UsageQuery {
+  tenant?: string;
+  fromMs: number;
+  toMs: number;
+}
+
+export interface UsageStore {
+  /** Appends a row; false when task + attempt is already in the ledger. */
+  insert(row: UsageRow): boolean;
+  rows(q: UsageQuery): UsageRow[];
+  loadPrices(): PriceVersion[];
+  savePrice(v: PriceVersion): void;
+  loadSetting(name: string): unknown;
+  saveSetting(name: string, value: unknown): void;
+  close(): void;
+}
+
+export class MemoryUsageStore implements UsageStore {
+  private readonly byKey = new Map<string, UsageRow>();
+  private readonly prices: PriceVersion[] = [];
+  private readonly settings = new Map<string, unknown>();
+  constructor(private readonly maxRows = 1_000_000) {}
+
+  insert(row: UsageRow): boolean {
+    const k = `${row.task_id}\u0000${row.attempt}`;
+    if (this.byKey.has(k)) return false;
+    this.byKey.set(k, Object.freeze({ ...row }));
+    if (this.byKey.size > this.maxRows) this.byKey.delete(this.byKey.keys().next().value!);
+    return true;
+  }
+
+  rows(q: UsageQuery): UsageRow[] {
+    return [...this.byKey.values()].filter((r) => r.at_ms >= q.fromMs && r.at_ms < q.toMs && (q.tenant === undefined || r.tenant === q.tenant));
+  }
+
+  loadPrices(): PriceVersion[] {
+    return [...this.prices];
+  }
+
+  savePrice(v: PriceVersion): void {
+    this.prices.push(v);
+  }
+
+  loadSetting(name: string): unknown {
+    return this.settings.get(name);
+  }
+
+  saveSetting(name: string, value: unknown): void {
+    this.settings.set(name, value);
+  }
+
+  close(): void {}
+}
+
+const COLUMNS = ['task_id', 'attempt', 'tenant', 'key', 'kind', 'model', 'worker_id', 'outcome', 'tokens_in', 'tokens_out', 'processing_ms', 'images', 'megapixels', 'bytes_in', 'bytes_out', 'at_ms', 'cost', 'price_version'] as const satisfies readonly (keyof UsageRow)[];
+// Compile-time check: every field of a row is a column.
+type Missing = Exclude<keyof UsageRow, (typeof COLUMNS)[number]>;
+const allStored: Missing extends never ? true : Missing = true;
+void allStored;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS usage (
+  task_id TEXT NOT NULL, attempt INTEGER NOT NULL, tenant TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL,
+  model TEXT, worker_id TEXT, outcome TEXT NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL,
+  processing_ms INTEGER NOT NULL, images INTEGER NOT NULL, megapixels REAL NOT NULL, bytes_in INTEGER NOT NULL,
+  bytes_out INTEGER NOT NULL, at_ms INTEGER NOT NULL, cost REAL NOT NULL, price_version INTEGER NOT NULL,
+  PRIMARY KEY (task_id, attempt)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS usage_tenant_at ON usage (tenant, at_ms);
+CREATE INDEX IF NOT EXISTS usage_at ON usage (at_ms);
+CREATE TRIGGER IF NOT EXISTS usage_no_update BEFORE UPDATE ON usage BEGIN SELECT RAISE(ABORT, 'the usage ledger is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS usage_no_delete BEFORE DELETE ON usage BEGIN SELECT RAISE(ABORT, 'the usage ledger is append-only'); END;
+CREATE TABLE IF NOT EXISTS prices (version INTEGER PRIMARY KEY, effective_from_ms INTEGER NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, json TEXT NOT NULL);
+`;
+
+export class SqliteUsageStore implements UsageStore {
+  private readonly db: Database.Database;
+  private readonly pending: UsageRow[] = [];
+  private readonly seen = new Set<string>();
+  private flushScheduled = false;
+  private readonly insertStmt: Database.Statement;
+
+  constructor(readonly path: string) {
+    const dir = dirname(path);
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.db = new Database(path);
+    chmodSync(path, 0o600);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.insertStmt = this.db.prepare(`INSERT OR IGNORE INTO usage (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`);
+  }
+
+  insert(row: UsageRow): boolean {
+    const k = `${row.task_id}\u0000${row.attempt}`;
+    if (this.seen.has(k) || this.db.prepare('SELECT 1 FROM usage WHERE task_id = ? AND attempt = ?').get(row.task_id, row.attempt)) return false;
+    this.seen.add(k);
+    this.pending.push({ ...row });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  /** Writes what is pending in one transaction (also before reads and on close). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const rows = this.pending.splice(0);
+    this.db.transaction(() => {
+      for (const r of rows) this.insertStmt.run(r);
+    })();
+    for (const r of rows) this.seen.delete(`${r.task_id}\u0000${r.attempt}`);
+  }
+
+  rows(q: UsageQuery): UsageRow[] {
+    this.flush();
+    const sql = `SELECT ${COLUMNS.join(', ')} FROM usage WHERE at_ms >= ? AND at_ms < ?${q.tenant === undefined ? '' : ' AND tenant = ?'} ORDER BY at_ms`;
+    const args: (string | number)[] = [q.fromMs, q.toMs];
+    if (q.tenant !== undefined) args.push(q.tenant);
+    return this.db.prepare(sql).all(...args) as UsageRow[];
+  }
+
+  loadPrices(): PriceVersion[] {
+    return (this.db.prepare('SELECT json FROM prices ORDER BY version').all() as { json: string }[]).map((r) => JSON.parse(r.json) as PriceVersion);
+  }
+
+  savePrice(v: PriceVersion): void {
+    this.db.prepare('INSERT INTO prices (version, effective_from_ms, json) VALUES (?, ?, ?)').run(v.version, v.effective_from_ms, JSON.stringify(v));
+  }
+
+  loadSetting(name: string): unknown {
+    const r = this.db.prepare('SELECT json FROM settings WHERE name = ?').get(name) as { json: string } | undefined;
+    return r ? (JSON.parse(r.json) as unknown) : undefined;
+  }
+
+  saveSetting(name: string, value: unknown): void {
+    this.db.prepare('INSERT INTO settings (name, json) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET json = excluded.json').run(name, JSON.stringify(value));
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    this.flush();
+    this.db.close();
+  }
+}
