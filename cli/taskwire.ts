@@ -22,6 +22,7 @@ import { handlersFromEnv, startHandlersInBackground } from './worker-handlers.js
 import { findLocalClusterToken, isLoopbackUrl } from '../worker/local-token.js';
 import { eventsCommand } from './events-command.js';
 import { logsCommand } from './logs-command.js';
+import { usageCommand } from './usage-command.js';
 import { operatorCommands } from './operator-commands.js';
 import { URL_HELP, addOutputOption, getCancelWorkersCommands, masterUrl, submitBatchCommand, submitCommand, wantsJson } from './client-commands.js';
 
@@ -259,6 +260,7 @@ export function buildProgram(): Command {
   operatorCommands(program); // cluster, tasks; `workers` becomes a group (bare form still lists)
   eventsCommand(program);
   logsCommand(program);
+  usageCommand(program);
   program
     .command('token')
     .description("print the cluster token workers need to join this master's embedded broker")

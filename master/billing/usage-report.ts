@@ -2,6 +2,7 @@
  * A usage report: the ledger rows of one period (UTC day or month), for one
  * tenant or all, summed per tenant, key, kind and model; as JSON or CSV.
  */
+import { ValidationError } from '../../common/errors.js';
 import { calendarPeriod } from '../limits/limit-plan.js';
 import { type UsageRow, type UsageTotals, USAGE_SUMS, addRow, emptyTotals } from './usage-row.js';
 import type { UsageStore } from './usage-store.js';
@@ -20,6 +21,7 @@ export interface UsageReport {
 /** `2026-12` / `2026-12-02` (or empty: the current one) -> the period's bounds. */
 export function periodBounds(period: 'day' | 'month', at: string | undefined, nowMs: number): { label: string; fromMs: number; toMs: number } {
   const atMs = at === undefined ? nowMs : Date.parse(period === 'month' ? `${at}-01T00:00:00Z` : `${at}T00:00:00Z`);
+  if (!Number.isFinite(atMs) || (at !== undefined && new Date(atMs).toISOString().slice(0, at.length) !== at)) throw new ValidationError('at', `"${at}" is not a valid ${period === 'month' ? 'YYYY-MM' : 'YYYY-MM-DD'} date`);
   const p = calendarPeriod(period, atMs);
   return { label: p.label, fromMs: p.endMs - p.lengthS * 1000, toMs: p.endMs };
 }
