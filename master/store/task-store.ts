@@ -7,7 +7,6 @@ import type { TaskRecord } from '../core/task-record.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
 import { Fifo } from '../core/fifo.js';
 import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
-import type { TaskSearchPage, TaskSearchQuery } from './task-search.js';
 
 /** What `preload` reads into a store's cache: a task by id, by idempotency key, or a session's newest tasks. */
 export interface StorePreload {
@@ -30,13 +29,7 @@ export interface TaskStore {
   commit(): Promise<void>;
   /** Runs fn once every put so far is durable (at once for a memory store). */
   afterCommit(fn: () => void): void;
-  /** Newest first; only tasks of `tenant` when given (a tenant-scoped listing). */
-  list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[];
-  /**
-   * Server-side search, newest first with an opaque cursor (task-search.ts).
-   * Optional: without it the API scans `list()` (what a memory store holds).
-   */
-  search?(q: TaskSearchQuery): TaskSearchPage;
+  list(filter: { status?: string; limit: number }): TaskRecord[];
   /** Most recent tasks of a browser session, newest first. */
   bySession(sessionId: string, limit: number): TaskRecord[];
   /** Unfinished tasks to restore at start (empty for a memory store). */
@@ -118,12 +111,12 @@ export class MemoryTaskStore implements TaskStore {
     }
   }
 
-  list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[] {
+  list(filter: { status?: string; limit: number }): TaskRecord[] {
     const out: TaskRecord[] = [];
     const all = [...this.tasks.values()];
     for (let i = all.length - 1; i >= 0 && out.length < filter.limit; i--) {
       const t = all[i]!;
-      if ((!filter.status || t.status === filter.status) && (filter.tenant === undefined || t.tenant === filter.tenant)) out.push(t);
+      if (!filter.status || t.status === filter.status) out.push(t);
     }
     return out;
   }
