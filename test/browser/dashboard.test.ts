@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type PageProblems, type TestBrowser } from '../helpers/browser.js';
-import { startCluster, waitFor, waitForTask } from '../helpers/cluster.js';
+import { startCluster, uniqueId, waitFor, waitForTask } from '../helpers/cluster.js';
+import { createLogger } from '../../common/logger.js';
 import { buildWebIfMissing, WEB_DIR } from '../helpers/web-build.js';
 import { TaskFailure, type TaskContext, type TaskHandler } from '../../worker/handlers/task-handler.js';
 import type { Worker } from '../../worker/worker.js';
@@ -29,6 +30,7 @@ const flaky = { failing: true };
 const flakyHandler: TaskHandler = {
   kind: 'flaky',
   async run(ctx: TaskContext) {
+    ctx.log.info(`flaky attempt ${ctx.attempt} <b>not markup</b>`);
     if (flaky.failing) throw new TaskFailure('INTERNAL', 'flaky is failing on purpose');
     return { output: { ok: true, attempt: ctx.attempt } };
   },
@@ -58,7 +60,9 @@ describe('operator dashboard', () => {
   beforeAll(async () => {
     await buildWebIfMissing();
     cluster = await startCluster({ workers: 0, master: { webDir: WEB_DIR } });
-    plain = await cluster.addWorker({ capacity: 4 }, { handlers: [flakyHandler] });
+    // A worker whose log lines travel over MQTT to the master's log store (the task page shows them).
+    const plainId = uniqueId('worker');
+    plain = await cluster.addWorker({ workerId: plainId, capacity: 4 }, { handlers: [flakyHandler], logger: createLogger({ source: plainId, destination: false }) });
     holder = await cluster.addWorker({ capacity: 1, kinds: ['hold', 'echo'] }, { handlers: [holdHandler] });
     await cluster.waitForWorkers(2, WAIT_MS);
     browser = await launchBrowser({ actionTimeoutMs: WAIT_MS });
@@ -175,6 +179,8 @@ describe('operator dashboard', () => {
     const { page, problems } = await open(`#/tasks/${failedId}`);
     await page.locator('#task[data-status="failed"]').waitFor();
     expect(await page.locator('[data-field="error"]').textContent()).toContain('flaky is failing on purpose');
+    // The worker's log line about this task reached the master's log store and shows on the task's page, as text.
+    await page.locator('#task-logs tr', { hasText: 'flaky attempt 1 <b>not markup</b>' }).waitFor();
     await page.locator('#task-retry').click();
     // The page moves to the new task, which runs and succeeds.
     await page.waitForURL((u) => !u.hash.includes(failedId));

@@ -1,8 +1,9 @@
 /**
  * One task: its fields, input, result or error, the timeline of every
  * transition and attempt (the task's history), the events of the task from
- * the durable stream (GET /api/v1/events?follow=false&task=ID), and retry /
- * cancel. Refreshes when an event of this task arrives.
+ * the durable stream (GET /api/v1/events?follow=false&task=ID), its log
+ * lines from the master and its workers (GET /api/v1/logs?task=ID), and
+ * retry / cancel. Refreshes when an event of this task arrives.
  */
 import { h, replaceChildren } from '../dom.js';
 import { ApiError } from './api.js';
@@ -11,14 +12,46 @@ import { cancelTask, retryTask } from './task-actions.js';
 import { CANCELLABLE, RETRYABLE, type StoredEventView, type TaskDetail } from './types.js';
 import { badge, button, formatMs, jsonBlock, link, row, section, shortTime, table } from './view-kit.js';
 
+const LOG_POLL_MS = 3000;
+
+interface LogLine {
+  id: number;
+  ts: string;
+  level: string;
+  source: string;
+  worker_id: string | null;
+  msg: string;
+}
+
 export class TaskPage implements DashboardPage {
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly logs = h('div', { id: 'task-log-lines' });
+  /** Log lines arrive on their own path (MQTT, batched): polled while the page is open. */
+  private readonly logPoll: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly root: HTMLElement,
     private readonly ctx: DashboardContext,
     private readonly id: string,
-  ) {}
+  ) {
+    this.logPoll = setInterval(() => void this.refreshLogs(), LOG_POLL_MS);
+  }
+
+  private async refreshLogs(): Promise<void> {
+    const logs = await this.ctx.api
+      .get<{ logs: LogLine[] }>(`/api/v1/logs?${new URLSearchParams({ task: this.id, limit: '200' })}`)
+      .catch(() => undefined);
+    replaceChildren(this.logs, [
+      logs === undefined
+        ? h('p', { class: 'muted' }, ['This master keeps no logs (or this key may not read them).'])
+        : table(
+            'Log lines of this task',
+            ['Time', 'Level', 'Source', 'Message'],
+            [...logs.logs].reverse().map((l) => row([shortTime(l.ts), badge(l.level), l.source, h('span', { class: 'mono' }, [l.msg])], { 'data-level': l.level })),
+            'No log lines about this task.',
+          ),
+    ]);
+  }
 
   async refresh(): Promise<void> {
     let d: TaskDetail;
@@ -32,6 +65,7 @@ export class TaskPage implements DashboardPage {
       throw err;
     }
     const q = new URLSearchParams({ follow: 'false', since: '0', task: this.id, limit: '500' });
+    void this.refreshLogs();
     const events = await this.ctx.api.get<{ events: StoredEventView[] }>(`/api/v1/events?${q}`).catch(() => ({ events: [] as StoredEventView[] }));
     const t = d.task;
     const fields: [string, string, string][] = [
@@ -89,6 +123,7 @@ export class TaskPage implements DashboardPage {
           'No events kept for this task.',
         ),
       ], { id: 'task-events' }),
+      section('Logs', [this.logs], { id: 'task-logs' }),
     ]);
   }
 
@@ -101,6 +136,7 @@ export class TaskPage implements DashboardPage {
   }
 
   dispose(): void {
+    clearInterval(this.logPoll);
     if (this.timer) clearTimeout(this.timer);
   }
 }
