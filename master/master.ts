@@ -45,6 +45,7 @@ import { WorkerRegistry } from './scheduling/worker-registry.js';
 import { TaskWatchers } from './core/task-watchers.js';
 import { ResultIntake } from './core/result-intake.js';
 import { MetricObserver } from './observability/metric-observer.js';
+import { MasterTracing } from './observability/tracing/master-tracing.js';
 import { PruneTimer } from './store/prune-timer.js';
 import { feedPlacement, parsePlacementSpec, PlacementRouter } from './scheduling/placement/placement-router.js';
 import { WaitEstimator } from './scheduling/wait-estimator.js';
@@ -81,6 +82,8 @@ export interface MasterDeps {
   brokerPolicy?: BrokerPolicy;
   /** Extra HTTP routers mounted by feature modules (gateway, KServe). */
   routes?: (master: Master) => { path: string; router: Router }[];
+  /** Where OTEL_EXPORTER_OTLP_* are read (default process.env): traces are exported only when the endpoint is set. */
+  tracingEnv?: Record<string, string | undefined>;
   /** The local actuator of autoscaling (`taskwire start --autoscale` forks worker processes). */
   localActuator?: (host: DrainHost) => ScalingActuator;
 }
@@ -126,6 +129,8 @@ export class Master {
   blobs!: BlobStore;
   batches!: BatchService;
   readonly metricObserver: MetricObserver;
+  /** OpenTelemetry traces of tasks (undefined unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+  tracing: MasterTracing | undefined;
   readonly log: Logger;
   private readonly logStream: MqttLogStream | undefined;
   private readonly pruneTimer: PruneTimer;
@@ -222,6 +227,7 @@ export class Master {
   private async start(deps: MasterDeps): Promise<void> {
     const o = this.options;
     const { log, metrics, tasks, registry } = this;
+    this.tracing = MasterTracing.fromEnv(deps.tracingEnv ?? process.env, tasks.events, log);
     // Restore before anything can submit (HTTP, Socket.IO) or report (gRPC): a
     // task accepted during start-up must not be replaced by a stale disk copy.
     const restored = tasks.restore(this.store.loadUnfinished(), this.store.maxSeq());
@@ -314,6 +320,7 @@ export class Master {
       webDir: o.webDir || findWebDir(),
       maxBodyBytes: o.maxInputBytes + 64 * 1024,
       preRoutes: [
+        ...(this.tracing ? [{ path: '/', router: this.tracing.router() }] : []),
         { path: '/', router: createOpenAiGateway(gatewayTasks(tasks, this.watchers, registry), { auth, maxBodyBytes: o.maxInputBytes + 64 * 1024 }) },
         { path: '/', router: createKserveApi(kserveBackend(tasks, this.watchers, registry, () => this.state === 'running'), { serverVersion: VERSION }) },
       ],
@@ -338,6 +345,7 @@ export class Master {
       allowedOrigins: o.allowedOrigins,
       sessions: new SessionIds({ secret: o.resultSecret, idleMs: o.sessionIdleMs, clock: this.clock }),
     });
+    this.tracing?.attachSocketIo(this.sockets.io);
     this.httpPort = await this.http.listen(o.httpHost, o.httpPort);
     warnIfExposed(o.httpHost, auth.required, log);
 
@@ -371,7 +379,7 @@ export class Master {
     this.link.on('workerCleared', (id) => registry.forget(id));
     this.link.on('invalid', () => this.metricObserver.invalid('mqtt'));
     this.link.on('logLine', (source, line) => this.logs.fromMqtt(source, line));
-    tasks.attachSink(this.link);
+    tasks.attachSink(this.tracing ? this.tracing.wrapSink(this.link) : this.link);
     this.pruneTimer.start();
     this.monitor.start(o.clusterStatusIntervalMs, (s) => this.link.publishCluster(s));
     this.autoscaler.start();
@@ -401,6 +409,7 @@ export class Master {
       ['limits', async () => (this.limits.close(), this.limiterStore.close())],
       ['billing', async () => this.billing.close()],
       ['logs', () => this.logs.close()],
+      ['tracing', this.tracing ? () => this.tracing!.close() : undefined],
       ['store', () => this.store.close()],
       ['blobs', this.blobs && !this.options.dataDir ? () => this.blobs.destroy() : undefined],
     ];

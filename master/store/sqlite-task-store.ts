@@ -22,6 +22,8 @@ import { Fifo } from '../core/fifo.js';
 import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
 import { StoreFileCheck, StoreUnavailableError } from './store-file-check.js';
+import { ensureSearchSchema, SqliteTaskSearch } from './sqlite-task-search.js';
+import type { TaskSearchPage, TaskSearchQuery } from './task-search.js';
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
 
@@ -104,6 +106,7 @@ export class SqliteTaskStore implements TaskStore {
     setMeta: Database.Statement<[string, string]>;
   };
   readonly stats = { transactions: 0, rows: 0 };
+  private readonly searcher: SqliteTaskSearch;
 
   /** Estimated bytes of the finished tasks' payloads held in memory (bounded by maxCachedFinishedBytes). */
   get cachedPayloadBytes(): number {
@@ -125,6 +128,7 @@ export class SqliteTaskStore implements TaskStore {
     db.pragma('busy_timeout = 5000');
     try {
       migrate(db);
+      ensureSearchSchema(db);
     } catch (err) {
       db.close();
       throw err;
@@ -134,6 +138,7 @@ export class SqliteTaskStore implements TaskStore {
     this.fileCheck = new StoreFileCheck(options.path);
     this.fileTimer = setInterval(() => this.checkFile(), options.fileCheckIntervalMs ?? 1000);
     this.fileTimer.unref();
+    this.searcher = new SqliteTaskSearch(db, { fresh: (id) => this.live.get(id) ?? this.recentFinished.get(id), live: () => this.live.values() });
     this.writer = new SqliteWriter(options.path, (err) => this.fail(err.message), options.pruneChunkRows);
     this.stmt = {
       get: db.prepare(`SELECT ${ROW} FROM tasks WHERE id = ?`),
@@ -347,6 +352,11 @@ export class SqliteTaskStore implements TaskStore {
   list(filter: { status?: string; limit: number }): TaskRecord[] {
     const rows = filter.status ? this.stmt.listStatus.all(filter.status, filter.limit) : this.stmt.list.all(filter.limit);
     return this.merge(rows, (t) => !filter.status || t.status === filter.status, filter.limit);
+  }
+
+  /** Server-side search over every stored task (indexes and FTS5: sqlite-task-search.ts). */
+  search(q: TaskSearchQuery): TaskSearchPage {
+    return this.searcher.search(q);
   }
 
   bySession(sessionId: string, limit: number): TaskRecord[] {

@@ -7,6 +7,7 @@ import type { TaskRecord } from '../core/task-record.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
 import { Fifo } from '../core/fifo.js';
 import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
+import type { TaskSearchPage, TaskSearchQuery } from './task-search.js';
 
 /** What `preload` reads into a store's cache: a task by id, by idempotency key, or a session's newest tasks. */
 export interface StorePreload {
@@ -30,6 +31,11 @@ export interface TaskStore {
   /** Runs fn once every put so far is durable (at once for a memory store). */
   afterCommit(fn: () => void): void;
   list(filter: { status?: string; limit: number }): TaskRecord[];
+  /**
+   * Server-side search, newest first with an opaque cursor (task-search.ts).
+   * Optional: without it the API scans `list()` (what a memory store holds).
+   */
+  search?(q: TaskSearchQuery): TaskSearchPage;
   /** Most recent tasks of a browser session, newest first. */
   bySession(sessionId: string, limit: number): TaskRecord[];
   /** Unfinished tasks to restore at start (empty for a memory store). */

@@ -1,0 +1,153 @@
+/**
+ * Task search on the SQLite store: the indexes and the FTS5 table it needs
+ * (created once, recorded in `meta` as `search_schema`, so the store's own
+ * schema version is untouched), and the queries. Every query walks an index
+ * in `seq` order and stops after a page (O(page)):
+ *
+ *   tasks_seq (seq)                    no filter
+ *   tasks_by_status (status, seq)      status (one status; several are merged and sorted)
+ *   tasks_by_kind (kind, seq)          kind
+ *   tasks_by_worker (worker_id, seq)   worker
+ *   tasks_by_model (model, seq)        model (json_extract of the requirement)
+ *   tasks_session (session_id, seq)    session (the store's own index)
+ *   tasks_by_created (created_at)      a time range becomes a seq range (seq grows with time)
+ *   tasks_fts (input, output)          text: FTS5, contentless, rowid = the task row's rowid;
+ *                                      the first 64 KiB of the input and of result + error,
+ *                                      kept by triggers (insert; final update; delete)
+ *
+ * A page of unfinished tasks also holds the live records the store keeps in
+ * memory (their status on disk may lag by STATE_WRITE_DELAY_MS).
+ */
+import type Database from 'better-sqlite3';
+import type { TaskRecord } from '../core/task-record.js';
+import { deserialize, ROW, type Row } from './sqlite-rows.js';
+import { decodeTaskCursor, encodeTaskCursor, matchesSearch, searchWords, type TaskSearchPage, type TaskSearchQuery } from './task-search.js';
+
+export const SEARCH_SCHEMA = '1';
+const MAX_TEXT = 65536;
+
+const inputText = (r: string) => `substr(coalesce(json_extract(${r}.record, '$.input'), ''), 1, ${MAX_TEXT})`;
+const outputText = (r: string) =>
+  `substr(coalesce(json_extract(${r}.state, '$.result'), '') || ' ' || coalesce(json_extract(${r}.state, '$.error.code'), '') || ' ' || coalesce(json_extract(${r}.state, '$.error.message'), ''), 1, ${MAX_TEXT})`;
+const MODEL = `json_extract(record, '$.requirement.model')`;
+
+/** Creates the search indexes, the FTS table and its triggers once, indexing the rows already there. */
+export function ensureSearchSchema(db: Database.Database): void {
+  const have = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get('search_schema');
+  if (have?.value === SEARCH_SCHEMA) return;
+  db.transaction(() => {
+    db.exec(`
+      CREATE INDEX IF NOT EXISTS tasks_seq ON tasks(seq);
+      CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks(status, seq);
+      CREATE INDEX IF NOT EXISTS tasks_by_kind ON tasks(kind, seq);
+      CREATE INDEX IF NOT EXISTS tasks_by_worker ON tasks(worker_id, seq) WHERE worker_id IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tasks_by_model ON tasks(${MODEL}, seq) WHERE ${MODEL} IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tasks_by_created ON tasks(created_at);
+      CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5(input, output, content='', contentless_delete=1);
+      DELETE FROM tasks_fts;
+      INSERT INTO tasks_fts(rowid, input, output) SELECT rowid, ${inputText('tasks')}, ${outputText('tasks')} FROM tasks;
+      CREATE TRIGGER IF NOT EXISTS tasks_fts_insert AFTER INSERT ON tasks BEGIN
+        INSERT INTO tasks_fts(rowid, input, output) VALUES (new.rowid, ${inputText('new')}, ${outputText('new')});
+      END;
+      CREATE TRIGGER IF NOT EXISTS tasks_fts_final AFTER UPDATE OF state ON tasks
+        WHEN new.finished_at IS NOT NULL AND old.finished_at IS NULL BEGIN
+        DELETE FROM tasks_fts WHERE rowid = new.rowid;
+        INSERT INTO tasks_fts(rowid, input, output) VALUES (new.rowid, ${inputText('new')}, ${outputText('new')});
+      END;
+      CREATE TRIGGER IF NOT EXISTS tasks_fts_delete AFTER DELETE ON tasks BEGIN
+        DELETE FROM tasks_fts WHERE rowid = old.rowid;
+      END;
+    `);
+    db.prepare("INSERT INTO meta (key, value) VALUES ('search_schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(SEARCH_SCHEMA);
+  })();
+}
+
+type PosRow = Row & { pos: number };
+const T_ROW = ROW.split(', ').map((c) => `t.${c}`).join(', ');
+
+export interface SearchSources {
+  /** The store's cached record of a task (fresher than its row), if any. */
+  fresh: (id: string) => TaskRecord | undefined;
+  /** The unfinished tasks the store holds in memory. */
+  live: () => Iterable<TaskRecord>;
+}
+
+export class SqliteTaskSearch {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly sources: SearchSources,
+  ) {}
+
+  search(q: TaskSearchQuery): TaskSearchPage {
+    return q.text !== undefined ? this.text(q) : this.plain(q);
+  }
+
+  /** The filters as SQL over the task row `t` (everything but text and cursor). */
+  private filters(q: TaskSearchQuery, where: string[], args: (string | number)[]): boolean {
+    if (q.statuses) (where.push(`t.status IN (${q.statuses.map(() => '?').join(', ')})`), args.push(...q.statuses));
+    if (q.kind !== undefined) (where.push('t.kind = ?'), args.push(q.kind));
+    if (q.model !== undefined) (where.push(`json_extract(t.record, '$.requirement.model') = ?`), args.push(q.model));
+    if (q.workerId !== undefined) (where.push('t.worker_id = ?'), args.push(q.workerId));
+    if (q.priority !== undefined) (where.push(`coalesce(json_extract(t.record, '$.priority'), 0) = ?`), args.push(q.priority));
+    if (q.sessionId !== undefined) (where.push('t.session_id = ?'), args.push(q.sessionId));
+    if (q.createdSinceMs !== undefined) {
+      const lo = this.firstSeqAt(q.createdSinceMs);
+      if (lo === undefined) return false;
+      where.push('t.seq >= ?', 't.created_at >= ?');
+      args.push(lo, q.createdSinceMs);
+    }
+    if (q.createdUntilMs !== undefined) {
+      const hi = this.firstSeqAt(q.createdUntilMs);
+      if (hi !== undefined) (where.push('t.seq < ?'), args.push(hi));
+      where.push('t.created_at < ?');
+      args.push(q.createdUntilMs);
+    }
+    return true;
+  }
+
+  private firstSeqAt(ms: number): number | undefined {
+    return this.db.prepare<[number], { seq: number }>('SELECT seq FROM tasks WHERE created_at >= ? ORDER BY created_at LIMIT 1').get(ms)?.seq;
+  }
+
+  private plain(q: TaskSearchQuery): TaskSearchPage {
+    const before = q.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeTaskCursor(q.cursor, ['s']).position;
+    const where: string[] = ['t.seq < ?'];
+    const args: (string | number)[] = [before];
+    if (!this.filters(q, where, args)) return { tasks: [], nextCursor: null };
+    args.push(q.limit);
+    const rows = this.db.prepare<(string | number)[], Row>(`SELECT ${T_ROW} FROM tasks t WHERE ${where.join(' AND ')} ORDER BY t.seq DESC LIMIT ?`).all(...args);
+    const full = rows.length === q.limit;
+    // The window this page covers: [lowest row seen, before) when the page is full, else everything below `before`.
+    const low = full ? rows.at(-1)!.seq : -1;
+    const byId = new Map<string, TaskRecord>();
+    for (const r of rows) {
+      const t = this.sources.fresh(r.id) ?? deserialize(r);
+      if (matchesSearch(t, q)) byId.set(t.id, t);
+    }
+    for (const t of this.sources.live()) if (t.seq < before && t.seq >= low && matchesSearch(t, q)) byId.set(t.id, t);
+    const merged = [...byId.values()].sort((a, b) => b.seq - a.seq);
+    const page = merged.slice(0, q.limit);
+    const next = merged.length > q.limit ? page.at(-1)!.seq : full ? low : undefined;
+    return { tasks: page, nextCursor: next === undefined ? null : encodeTaskCursor('s', next) };
+  }
+
+  private text(q: TaskSearchQuery): TaskSearchPage {
+    const words = searchWords(q.text ?? '');
+    if (words.length === 0) return { tasks: [], nextCursor: null };
+    const before = q.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeTaskCursor(q.cursor, ['f']).position;
+    const where: string[] = ['tasks_fts MATCH ?', 'f.rowid < ?'];
+    const args: (string | number)[] = [words.map((w) => `"${w}"`).join(' '), before];
+    if (!this.filters(q, where, args)) return { tasks: [], nextCursor: null };
+    args.push(q.limit);
+    const rows = this.db
+      .prepare<(string | number)[], PosRow>(`SELECT f.rowid AS pos, ${T_ROW} FROM tasks_fts f JOIN tasks t ON t.rowid = f.rowid WHERE ${where.join(' AND ')} ORDER BY f.rowid DESC LIMIT ?`)
+      .all(...args);
+    const noText = { ...q, text: undefined };
+    const tasks: TaskRecord[] = [];
+    for (const r of rows) {
+      const t = this.sources.fresh(r.id) ?? deserialize(r);
+      if (matchesSearch(t, noText)) tasks.push(t);
+    }
+    return { tasks, nextCursor: rows.length === q.limit ? encodeTaskCursor('f', rows.at(-1)!.pos) : null };
+  }
+}
