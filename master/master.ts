@@ -29,6 +29,7 @@ import { LogCollector } from './logs/log-collector.js';
 import { MemoryLogStore } from './logs/log-store.js';
 import { SqliteLogStore } from './logs/sqlite-log-store.js';
 import { logRoutes } from './http/log-routes.js';
+import { taskSearchRoutes } from './http/task-search-routes.js';
 import { SocketGateway } from './http/socket-gateway.js';
 import { MasterLink } from './transport/master-link.js';
 import { MasterMetrics } from './observability/metrics.js';
@@ -326,6 +327,8 @@ export class Master {
       ],
       routes: [
         { path: '/', router: system },
+        // Before `rest`: GET /tasks with filters, full-text search and cursor pages (a superset), and /tasks/export.
+        { path: '/api/v1', router: taskSearchRoutes(this.store) },
         // Before `rest`: its GET /workers is the richer operator view (a superset).
         { path: '/api/v1', router: operatorRoutes({ tasks, registry, stats: new WorkerStats(tasks.events), control: (id, action) => this.link?.publishControl(id, { action }), now: () => this.clock.now() }) },
         { path: '/api/v1', router: scalingRoutes({ settings: this.settings, autoscaler: this.autoscaler }) },

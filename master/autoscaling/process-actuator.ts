@@ -41,8 +41,8 @@ export class ProcessActuator implements ScalingActuator {
   private readonly draining = new Set<string>();
   private next = 1;
   private closed = false;
-  /** Drains and stops so far (for tests and the report). */
-  readonly counts = { started: 0, drained: 0, drainTimeouts: 0, exited: 0 };
+  /** Starts, drains (`drainedBusy`: the worker ran tasks when its drain began) and stops so far. */
+  readonly counts = { started: 0, drained: 0, drainedBusy: 0, drainTimeouts: 0, exited: 0 };
 
   constructor(private readonly options: ProcessActuatorOptions) {}
 
@@ -98,6 +98,7 @@ export class ProcessActuator implements ScalingActuator {
     const pollMs = this.options.pollMs ?? 50;
     const deadline = Date.now() + (this.options.drainTimeoutMs ?? 10 * 60_000);
     let sentAt = 0;
+    if ((host.worker(id)?.inFlight ?? 0) > 0) this.counts.drainedBusy++;
     for (;;) {
       const w = host.worker(id);
       // Drained: the master has seen it draining (no new work after that) and it runs nothing.
