@@ -143,13 +143,23 @@ export class PostgresTaskStore implements TaskStore {
 
   /** Reads the tasks a query names from the database into the cache (finished ones the cache no longer holds). */
   async preload(q: StorePreload): Promise<void> {
-    if (this.failed || this.closed) return;
+    if (this.closed) return;
+    const read = async (sql: string, params: unknown[]): Promise<Row[]> => {
+      // Down: what is not cached cannot be answered (503), rather than reported missing.
+      if (this.failed) throw this.failed;
+      try {
+        return (await this.reads.query<Row>(sql, params)).rows;
+      } catch (err) {
+        throw new StoreUnavailableError(`PostgreSQL read failed: ${(err as Error).message}`);
+      }
+    };
     let rows: Row[] = [];
-    if (q.id !== undefined && !this.get(q.id)) rows = (await this.reads.query<Row>(`SELECT ${ROW} FROM tasks WHERE id = $1`, [q.id])).rows;
-    else if (q.idempotencyKey !== undefined && !this.byIdempotencyKey(q.idempotencyKey)) {
-      rows = (await this.reads.query<Row>(`SELECT ${ROW} FROM tasks WHERE idempotency_key = $1`, [q.idempotencyKey])).rows;
+    if (q.id !== undefined) {
+      if (!this.get(q.id)) rows = await read(`SELECT ${ROW} FROM tasks WHERE id = $1`, [q.id]);
+    } else if (q.idempotencyKey !== undefined) {
+      if (!this.byIdempotencyKey(q.idempotencyKey)) rows = await read(`SELECT ${ROW} FROM tasks WHERE idempotency_key = $1`, [q.idempotencyKey]);
     } else if (q.sessionId !== undefined) {
-      rows = (await this.reads.query<Row>(`SELECT ${ROW} FROM tasks WHERE session_id = $1 ORDER BY seq DESC LIMIT $2`, [q.sessionId, q.limit ?? 50])).rows;
+      rows = await read(`SELECT ${ROW} FROM tasks WHERE session_id = $1 ORDER BY seq DESC LIMIT $2`, [q.sessionId, q.limit ?? 50]);
     }
     // Only finished rows: a live task is always in memory, and newer than its row.
     for (const r of rows) if (r.finished_at !== null && !this.get(r.id)) this.cacheFinished(deserialize(r));
@@ -307,8 +317,9 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   /** Live and cached tasks, newest first (older finished tasks are in the database only: see docs/DEPLOYMENT.md). */
-  list(filter: { status?: string; limit: number }): TaskRecord[] {
-    return this.cached((t) => !filter.status || t.status === filter.status, filter.limit);
+  list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[] {
+    const tenantOf = (t: TaskRecord) => (t as { tenant?: string }).tenant ?? 'default';
+    return this.cached((t) => (!filter.status || t.status === filter.status) && (filter.tenant === undefined || tenantOf(t) === filter.tenant), filter.limit);
   }
 
   bySession(sessionId: string, limit: number): TaskRecord[] {
