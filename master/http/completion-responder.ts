@@ -1,7 +1,9 @@
 /**
- * Relays one `llm` task to one OpenAI-style HTTP response (master/http/openai-gateway.ts),
- * streamed as SSE chunks or as one `chat.completion`; a stream that sent text
- * relays one attempt only (a retry ends it with a `stream_interrupted` error event).
+ * Relays one `llm` task to one OpenAI-style HTTP response (master/http/openai-gateway.ts
+ * and the other /v1 routes), streamed as SSE events or as one JSON body, in the
+ * wire format a ReplyFormat gives (chat completions, legacy completions,
+ * responses). A stream that sent text relays one attempt only (a retry ends it
+ * with a `stream_interrupted` error event).
  */
 import type { Response } from 'express';
 import { z } from 'zod';
@@ -20,25 +22,50 @@ export interface TaskStream {
 const toolCall = z
   .object({ id: z.string(), type: z.literal('function'), function: z.object({ name: z.string(), arguments: z.string() }).passthrough() })
   .passthrough();
-const llmResult = z
+export const llmResult = z
   .object({ text: z.string(), model: z.string().optional(), finish_reason: z.string().optional(), tool_calls: z.array(toolCall).optional() })
   .passthrough();
+export type LlmResult = z.infer<typeof llmResult>;
 /** A streamed chunk's `data`: pieces of tool calls in OpenAI's `delta.tool_calls[]` form (worker/handlers/llm/tool-calls.ts). */
 const toolCallChunk = z.object({ tool_calls: z.array(z.record(z.string(), z.unknown())).min(1) }).passthrough();
 
 const FINISH_REASONS = new Set(['stop', 'length', 'content_filter', 'tool_calls']);
 
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** One SSE event: `event:` line (optional) and its JSON data, or the `[DONE]` terminator. */
+export interface SseEvent {
+  event?: string;
+  data: JsonValue | '[DONE]';
+}
+
+/** A wire format: what a stream sends at each step, and the unstreamed body. */
+export interface ReplyFormat {
+  /** Events that open a stream (before the first text). */
+  open(): SseEvent[];
+  text(text: string): SseEvent[];
+  /** Pieces of tool calls (formats without tools send nothing). */
+  toolCalls(pieces: JsonValue[]): SseEvent[];
+  /** The last events of a stream that succeeded. */
+  end(r: LlmResult, finishReason: string, usage: Usage): SseEvent[];
+  /** The unstreamed answer. */
+  whole(r: LlmResult, finishReason: string, usage: Usage): JsonValue;
+  /** The event a failure becomes once the stream has started. */
+  streamError(e: ApiError): SseEvent;
+}
+
 export interface ResponderOptions {
-  model: string;
   stream: boolean;
-  includeUsage: boolean;
   ownKey: boolean;
-  created: number;
+  format: ReplyFormat;
 }
 
 /** Relays one task to one HTTP response, streamed or not; cancels the task if the client goes away. */
 export class CompletionResponder {
-  private readonly id: string;
   private settled = false;
   private streaming = false;
   /** The attempt whose text this stream relays (set by its first chunk). */
@@ -50,9 +77,7 @@ export class CompletionResponder {
     private readonly res: Response,
     private readonly view: TaskView,
     private readonly opts: ResponderOptions,
-  ) {
-    this.id = `chatcmpl-${view.id}`;
-  }
+  ) {}
 
   start(): void {
     if (TERMINAL_STATUSES.has(this.view.status)) return this.finish(this.view);
@@ -78,8 +103,8 @@ export class CompletionResponder {
     if (this.streamedAttempt !== undefined && c.attempt !== this.streamedAttempt) return this.interrupted(c.attempt);
     this.streamedAttempt = c.attempt;
     this.openStream();
-    if (c.text !== '') this.send(this.chunkBody({ content: c.text }, null));
-    if (toolCalls) this.send(this.chunkBody({ tool_calls: toolCalls }, null));
+    if (c.text !== '') this.send(this.opts.format.text(c.text));
+    if (toolCalls) this.send(this.opts.format.toolCalls(toolCalls));
   }
 
   /**
@@ -113,39 +138,19 @@ export class CompletionResponder {
     const r = result.data;
     const finishReason = r.finish_reason && FINISH_REASONS.has(r.finish_reason) ? r.finish_reason : 'stop';
     const u = t.usage;
-    const usage = {
-      prompt_tokens: u?.prompt_tokens ?? 0,
-      completion_tokens: u?.completion_tokens ?? 0,
-      total_tokens: u?.total_tokens ?? 0,
-    };
+    const usage = { prompt_tokens: u?.prompt_tokens ?? 0, completion_tokens: u?.completion_tokens ?? 0, total_tokens: u?.total_tokens ?? 0 };
     if (!this.opts.stream) {
-      this.res.json({
-        id: this.id,
-        object: 'chat.completion',
-        created: this.opts.created,
-        model: r.model ?? this.opts.model,
-        choices: [{ index: 0, message: this.message(r), logprobs: null, finish_reason: finishReason }],
-        usage,
-      });
+      this.res.json(this.opts.format.whole(r, finishReason, usage));
       return;
     }
     this.openStream();
-    this.send(this.chunkBody({}, finishReason));
-    if (this.opts.includeUsage) {
-      this.send({ id: this.id, object: 'chat.completion.chunk', created: this.opts.created, model: this.opts.model, choices: [], usage });
-    }
-    this.res.end('data: [DONE]\n\n');
-  }
-
-  private message(r: z.infer<typeof llmResult>): Record<string, JsonValue> {
-    const calls = r.tool_calls ?? [];
-    if (calls.length === 0) return { role: 'assistant', content: r.text, refusal: null };
-    return { role: 'assistant', content: r.text === '' ? null : r.text, refusal: null, tool_calls: calls as JsonValue[] };
+    this.send(this.opts.format.end(r, finishReason, usage));
+    this.res.end();
   }
 
   private fail(e: ApiError): void {
     if (!this.streaming) return sendError(this.res, e);
-    this.send({ error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } });
+    this.send([this.opts.format.streamError(e)]);
     this.res.end();
   }
 
@@ -161,22 +166,11 @@ export class CompletionResponder {
     });
     this.res.flushHeaders();
     this.res.socket?.setNoDelay(true);
-    this.send(this.chunkBody({ role: 'assistant', content: '', refusal: null }, null));
+    this.send(this.opts.format.open());
   }
 
-  private chunkBody(delta: Record<string, JsonValue>, finishReason: string | null): Record<string, JsonValue> {
-    const body: Record<string, JsonValue> = {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.opts.created,
-      model: this.opts.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    };
-    if (this.opts.includeUsage) body['usage'] = null;
-    return body;
-  }
-
-  private send(body: Record<string, JsonValue>): void {
-    this.res.write(`data: ${JSON.stringify(body)}\n\n`);
+  private send(events: SseEvent[]): void {
+    if (events.length === 0) return;
+    this.res.write(events.map((e) => `${e.event ? `event: ${e.event}\n` : ''}data: ${e.data === '[DONE]' ? '[DONE]' : JSON.stringify(e.data)}\n\n`).join(''));
   }
 }

@@ -26,6 +26,7 @@ import type { TaskView } from '../../common/task-view.js';
 import { schemaIssue } from '../../common/schema-issue.js';
 import { Authenticator, type Principal } from './auth/principal.js';
 import { CompletionResponder } from './completion-responder.js';
+import { chatFormat } from './openai-chat-format.js';
 import { embeddingsHandler } from './openai-embeddings.js';
 import { badRequest, modelNotFound, noModelAvailable, sendError, submitError } from './openai-errors.js';
 
@@ -231,13 +232,8 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
       if (e) return sendError(res, e);
       throw err;
     }
-    new CompletionResponder(tasks, res, view, {
-      model: body.model,
-      stream: body.stream === true,
-      includeUsage: body.stream_options?.include_usage === true,
-      ownKey: ownKey !== '',
-      created: now(),
-    }).start();
+    const format = chatFormat({ id: `chatcmpl-${view.id}`, model: body.model, created: now(), includeUsage: body.stream_options?.include_usage === true });
+    new CompletionResponder(tasks, res, view, { stream: body.stream === true, ownKey: ownKey !== '', format }).start();
   });
 
   router.post('/v1/embeddings', authenticate, json({ limit: opts.maxBodyBytes }), embeddingsHandler(tasks, (req) => req.get(PROVIDER_KEY_HEADER)?.trim() ?? ''));
