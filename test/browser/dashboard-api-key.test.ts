@@ -5,6 +5,7 @@
  * see the dashboard, an admin key shows the workers and follows the event
  * stream (fetch with Authorization: the key never appears in a URL).
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startCluster } from '../helpers/cluster.js';
@@ -56,6 +57,19 @@ describe('dashboard with API keys', () => {
     await page.reload();
     await page.locator('#stream-state[data-state="live"]').waitFor();
     expect(await page.locator('#access-key-form').count()).toBe(0);
+    // Export with a key: fetched with the Authorization header, saved from memory.
+    const res = await fetch(`${cluster!.httpUrl}/api/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+      body: JSON.stringify({ kind: 'echo', input: { text: 'exported with a key' } }),
+    });
+    expect(res.status).toBe(202);
+    await page.goto(`${cluster!.httpUrl}/dashboard/#/tasks?kind=echo`);
+    await page.locator('#task-list tr[data-task-id]').first().waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#exports [data-format="csv"]').click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    expect(csv.split('\r\n')[0]).toMatch(/^id,kind,/);
+    expect(csv).toContain('exported with a key');
     for (const key of [ADMIN_KEY, USER_KEY]) expect(urls.filter((u) => u.includes(key))).toEqual([]);
     // The refused calls are logged by Chromium as failed resources (401/403); nothing else.
     expect(problems.errors.filter((e) => !/401|403|Unauthorized|Forbidden/i.test(e))).toEqual([]);

@@ -6,7 +6,7 @@
  * no work), an XSS payload in a task input shown as text, and no CSP
  * violation. Screenshots go to test-artifacts/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -168,6 +168,40 @@ describe('operator dashboard', () => {
     await page.locator('#task-events tr[data-type="task.succeeded"]').waitFor();
     expect(await page.locator('#task-events tr[data-type="task.queued"]').count()).toBe(1);
     await screenshot(page, 'dashboard-task.png');
+    expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
+
+  it('finds a task by text from its input (server-side search), pages with Load more and exports the filter', async () => {
+    const word = `needle${process.pid}x${Date.now() % 100000}`;
+    const wanted = await submit({ kind: 'echo', input: { text: `a haystack with ${word} inside` } });
+    const others = await Promise.all([1, 2, 3].map((i) => submit({ kind: 'echo', input: { text: `just hay ${i}` } })));
+    for (const id of [wanted, ...others]) await waitForTask(cluster!.httpUrl, id, WAIT_MS);
+    const { page, problems } = await open('#/tasks');
+    await page.locator('#filter-q').fill(word);
+    await page.locator('#apply-filter').click();
+    await page.waitForURL(/q=needle/);
+    await page.locator(`#task-list tr[data-task-id="${wanted}"]`).waitFor();
+    await page.locator('#task-count', { hasText: '1 shown' }).waitFor();
+    for (const id of others) expect(await page.locator(`#task-list tr[data-task-id="${id}"]`).count()).toBe(0);
+    // Bulk actions select by status/kind/worker only: with a text search they say so instead of acting on more.
+    await page.locator('#bulk-retry').click();
+    await page.locator('#bulk', { hasText: 'clear the text search' }).waitFor();
+
+    // Export of the filter (no API key here: a plain download the browser streams).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#exports [data-format="jsonl"]').click()]);
+    const path = await download.path();
+    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; input: unknown });
+    expect(lines.map((l) => l.id)).toEqual([wanted]);
+    expect(lines[0]!.input).toEqual({ text: `a haystack with ${word} inside` });
+
+    // Paging: more than one page of sleep tasks; Load more appends the next page, newest first, no repeats.
+    await Promise.all(Array.from({ length: 130 }, (_, i) => submit({ kind: 'sleep', input: { ms: 0 }, idempotency_key: `page-${process.pid}-${i}` })));
+    await page.goto(`${cluster!.httpUrl}/dashboard/#/tasks?kind=sleep`);
+    await page.locator('#task-count', { hasText: '100 shown' }).waitFor();
+    await page.locator('#load-more').click();
+    await page.locator('#task-count', { hasText: '130 shown' }).waitFor();
+    const ids = await page.locator('#task-list tr[data-task-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-task-id')));
+    expect(new Set(ids).size).toBe(ids.length);
     expect(problems.errors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 

@@ -1,10 +1,12 @@
 /**
- * Tasks: a list filtered on the server (status, kind, worker:
- * GET /api/v1/dashboard/tasks), newest first, with retry / cancel per row
- * and bulk cancel / retry of everything matching the filter
- * (POST /api/v1/tasks/bulk/{cancel,retry}: a dry run first says how many
- * match, then the operator confirms). The filter lives in the URL hash, so a
- * filtered view can be bookmarked and shared.
+ * Tasks: the server-side search over the whole stored history
+ * (GET /api/v1/tasks: status, kind, worker, full-text `q` over input, result
+ * and error), newest first, in cursor pages ("Load more"), with retry /
+ * cancel per row, export of the filter as CSV or JSON Lines
+ * (GET /api/v1/tasks/export) and bulk cancel / retry of everything matching
+ * the filter (POST /api/v1/tasks/bulk/{cancel,retry}: a dry run first says
+ * how many match, then the operator confirms). The filter lives in the URL
+ * hash, so a filtered view can be bookmarked and shared.
  */
 import { h, replaceChildren } from '../dom.js';
 import { ApiError } from './api.js';
@@ -12,6 +14,9 @@ import type { DashboardContext, DashboardPage } from './context.js';
 import { cancelTask, retryTask } from './task-actions.js';
 import { CANCELLABLE, RETRYABLE, TASK_STATUSES, type TaskView } from './types.js';
 import { badge, button, formatMs, link, row, section, shortTime, table } from './view-kit.js';
+
+/** Tasks per page of the list. */
+const PAGE = 100;
 
 interface BulkAnswer {
   action: string;
@@ -23,6 +28,12 @@ interface BulkAnswer {
 
 export class TasksPage implements DashboardPage {
   private readonly list = h('div', { id: 'task-list' });
+  private readonly more = h('div', { class: 'more' });
+  private readonly exports = h('div', { class: 'exports', id: 'exports' });
+  private rows: HTMLTableRowElement[] = [];
+  private cursor: string | null = null;
+  /** Pages loaded beyond the first (live refresh then stops: it would fold them away). */
+  private extraPages = 0;
   private readonly bulk = h('div', { id: 'bulk', class: 'bulk', 'aria-live': 'polite' });
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -32,12 +43,13 @@ export class TasksPage implements DashboardPage {
     private readonly params: URLSearchParams,
     private readonly kinds: () => string[],
   ) {
-    replaceChildren(root, [section('Tasks', [this.form(), this.bulkBar(), this.bulk, this.list], { id: 'tasks' })]);
+    replaceChildren(root, [section('Tasks', [this.form(), this.bulkBar(), this.bulk, this.list, this.more, this.exports], { id: 'tasks' })]);
+    this.renderExports();
   }
 
-  private filter(): { status?: string; kind?: string; worker?: string } {
-    const f: { status?: string; kind?: string; worker?: string } = {};
-    for (const k of ['status', 'kind', 'worker'] as const) {
+  private filter(): { status?: string; kind?: string; worker?: string; q?: string } {
+    const f: { status?: string; kind?: string; worker?: string; q?: string } = {};
+    for (const k of ['status', 'kind', 'worker', 'q'] as const) {
       const v = this.params.get(k);
       if (v) f[k] = v;
     }
@@ -53,7 +65,9 @@ export class TasksPage implements DashboardPage {
     const kind = h('input', { id: 'filter-kind', name: 'kind', list: 'kind-list', value: f.kind ?? '', placeholder: 'any', maxlength: 64, autocomplete: 'off' });
     const kinds = h('datalist', { id: 'kind-list' }, this.kinds().map((k) => h('option', { value: k })));
     const worker = h('input', { id: 'filter-worker', name: 'worker', value: f.worker ?? '', placeholder: 'any', maxlength: 128, autocomplete: 'off' });
+    const text = h('input', { id: 'filter-q', name: 'q', type: 'search', value: f.q ?? '', placeholder: 'words in input, result or error', maxlength: 200, autocomplete: 'off' });
     const form = h('form', { class: 'filters', id: 'task-filter', role: 'search' }, [
+      h('label', { class: 'field field-wide' }, [h('span', { class: 'field-label' }, ['Text']), text]),
       h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Status']), status]),
       h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Kind']), kind, kinds]),
       h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Worker']), worker]),
@@ -65,6 +79,7 @@ export class TasksPage implements DashboardPage {
       if (status.value) p.set('status', status.value);
       if (kind.value.trim()) p.set('kind', kind.value.trim());
       if (worker.value.trim()) p.set('worker', worker.value.trim());
+      if (text.value.trim()) p.set('q', text.value.trim());
       const q = p.toString();
       this.ctx.navigate(`#/tasks${q ? `?${q}` : ''}`);
     });
@@ -85,6 +100,10 @@ export class TasksPage implements DashboardPage {
   }
 
   private async bulkDry(action: 'cancel' | 'retry'): Promise<void> {
+    if (this.filter().q) {
+      replaceChildren(this.bulk, [h('span', { class: 'error' }, ['Bulk actions select by status, kind and worker only: clear the text search first.'])]);
+      return;
+    }
     try {
       const out = await this.ctx.api.post<BulkAnswer>(`/api/v1/tasks/bulk/${action}`, this.bulkBody(true));
       const confirm = button(`${action === 'cancel' ? 'Cancel' : 'Retry'} ${out.matched}`, () => this.bulkRun(action), { id: 'bulk-confirm' }, 'danger');
@@ -110,18 +129,72 @@ export class TasksPage implements DashboardPage {
   }
 
   async refresh(): Promise<void> {
+    const out = await this.page(undefined);
+    this.rows = out.tasks.map((t) => this.row(t));
+    this.extraPages = 0;
+    this.render(out.next_cursor);
+  }
+
+  private async page(cursor: string | undefined): Promise<{ tasks: TaskView[]; next_cursor: string | null }> {
     const q = new URLSearchParams(this.filter());
-    q.set('limit', '200');
-    const out = await this.ctx.api.get<{ tasks: TaskView[]; truncated: boolean }>(`/api/v1/dashboard/tasks?${q}`);
+    q.set('limit', String(PAGE));
+    if (cursor) q.set('cursor', cursor);
+    return this.ctx.api.get<{ tasks: TaskView[]; next_cursor: string | null }>(`/api/v1/tasks?${q}`);
+  }
+
+  private async loadMore(): Promise<void> {
+    if (!this.cursor) return;
+    const out = await this.page(this.cursor);
+    this.rows.push(...out.tasks.map((t) => this.row(t)));
+    this.extraPages++;
+    this.render(out.next_cursor);
+  }
+
+  private render(next: string | null): void {
+    this.cursor = next;
     replaceChildren(this.list, [
-      table(
-        'Tasks',
-        ['Task', 'Kind', 'Status', 'Attempt', 'Worker', 'Created', 'Queue wait', 'Run time', 'Actions'],
-        out.tasks.map((t) => this.row(t)),
-        'No task matches.',
-      ),
-      out.truncated ? h('p', { class: 'muted small' }, ['Only the newest tasks were searched; narrow the filter to see older ones.']) : null,
+      table('Tasks', ['Task', 'Kind', 'Status', 'Attempt', 'Worker', 'Created', 'Queue wait', 'Run time', 'Actions'], this.rows, 'No task matches.'),
     ]);
+    replaceChildren(this.more, [
+      h('span', { class: 'muted small', id: 'task-count' }, [`${this.rows.length} shown`]),
+      next ? button('Load more', () => this.loadMore().catch((err: unknown) => this.ctx.notify(String(err), 'error')), { id: 'load-more' }, 'ghost') : null,
+    ]);
+  }
+
+  /**
+   * Export links: without an API key a plain download (streamed to disk);
+   * with one the file is fetched with the key (never in a URL) and saved
+   * from memory.
+   */
+  private renderExports(): void {
+    const links = (['csv', 'jsonl'] as const).map((format) => {
+      const q = new URLSearchParams(this.filter());
+      q.set('format', format);
+      const href = `/api/v1/tasks/export?${q}`;
+      const a = h('a', { href, download: `tasks.${format}`, class: 'button ghost', 'data-format': format }, [`Export ${format === 'csv' ? 'CSV' : 'JSON Lines'}`]);
+      a.addEventListener('click', (e) => {
+        if (!this.ctx.api.keys.get()) return; // the browser streams it
+        e.preventDefault();
+        void this.download(href, `tasks.${format}`);
+      });
+      return a;
+    });
+    replaceChildren(this.exports, [h('span', { class: 'muted small' }, ['Everything matching the filter:']), ...links]);
+  }
+
+  private async download(href: string, name: string): Promise<void> {
+    try {
+      const res = await fetch(href, { headers: this.ctx.api.headers() });
+      if (!res.ok) throw new Error(`export: HTTP ${res.status}`);
+      const url = URL.createObjectURL(await res.blob());
+      const a = h('a', { href: url, download: name });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      this.ctx.notify(err instanceof Error ? err.message : String(err), 'error');
+    }
   }
 
   private row(t: TaskView): HTMLTableRowElement {
@@ -147,7 +220,7 @@ export class TasksPage implements DashboardPage {
   }
 
   onEvent(e: { type: string }): void {
-    if (!e.type.startsWith('task.') || this.timer) return;
+    if (!e.type.startsWith('task.') || this.timer || this.extraPages > 0) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.refresh().catch(() => undefined);
