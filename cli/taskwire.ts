@@ -24,6 +24,10 @@ import { eventsCommand } from './events-command.js';
 import { logsCommand } from './logs-command.js';
 import { usageCommand } from './usage-command.js';
 import { operatorCommands } from './operator-commands.js';
+import { adminCommands } from './admin-commands.js';
+import { scalingCommands } from './scaling-commands.js';
+import { localActuator } from './autoscale-local.js';
+import { resolveScalingPolicy } from '../master/autoscaling/scaling-policy.js';
 import { URL_HELP, addOutputOption, getCancelWorkersCommands, masterUrl, submitBatchCommand, submitCommand, wantsJson } from './client-commands.js';
 
 const int = (name: string, min = 0, max = 65535) => (raw: string) => {
@@ -75,6 +79,10 @@ interface MasterFlags {
   mqttUrl?: string;
   bind?: string;
   localWorkers?: number;
+  /** `start --autoscale`: local workers between --min-workers and --max-workers (docs/AUTOSCALING.md). */
+  autoscale?: boolean;
+  minWorkers?: number;
+  maxWorkers?: number;
   dataDir?: string;
   store?: string;
 }
@@ -115,9 +123,25 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
     dataDir: resolvePath(flags.dataDir ?? fromEnv.dataDir ?? 'data'),
   };
   const localCount = flags.localWorkers ?? envInt(env, 'TASKWIRE_LOCAL_WORKERS', { min: 0, max: 64 }) ?? localWorkersDefault;
-  const master = await Master.create(options);
+  const workerEnv = (m: Master): NodeJS.ProcessEnv => ({
+    ...env,
+    TASKWIRE_MQTT_URL: m.options.mqttUrl ?? `mqtt://127.0.0.1:${m.broker?.port}`,
+    TASKWIRE_GRPC_URL: `127.0.0.1:${m.grpcPort}`,
+    ...(m.clusterToken && { TASKWIRE_CLUSTER_TOKEN: m.clusterToken }),
+  });
+  const idPrefix = `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) || 'local'}-local`;
+  let started: Master | undefined;
+  const master = await Master.create(
+    options,
+    flags.autoscale ? { localActuator: localActuator({ cliPath: fileURLToPath(import.meta.url), env: () => workerEnv(started!), idPrefix: `${idPrefix}-as`, log: () => started!.log, graceMs: 10_000 }) } : {},
+  );
+  started = master;
+  if (flags.autoscale && !master.autoscaler.policies()['*']) {
+    // The flags are the start-up policy; one an operator saved at run time (data dir) wins.
+    master.autoscaler.setPolicy('*', resolveScalingPolicy({ actuator: 'local', min_workers: flags.minWorkers ?? 1, max_workers: flags.maxWorkers ?? 4 }, '--autoscale'));
+  }
   let workers: LocalWorkers | undefined;
-  if (localCount > 0) {
+  if (localCount > 0 && !flags.autoscale) {
     workers = new LocalWorkers({
       count: localCount,
       cliPath: fileURLToPath(import.meta.url),
@@ -140,7 +164,7 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
       `    REST:     http://${shown}:${master.httpPort}/api/v1\n` +
       `    MQTT:     ${redactUrl(master.mqttUrl)}   (watch: ${watchHint(master)})\n` +
       `    gRPC:     ${shown}:${master.grpcPort}\n` +
-      `    workers:  ${localCount} local` +
+      `    workers:  ${flags.autoscale ? `local, autoscaled ${flags.minWorkers ?? 1}..${flags.maxWorkers ?? 4} (taskwire autoscale show)` : `${localCount} local`}` +
       (master.clusterToken ? `; others join with TASKWIRE_CLUSTER_TOKEN (print it: taskwire token ${master.options.store ? '--store <url>' : `--data-dir ${master.options.dataDir}`})` : '') +
       `\n\n`,
   );
@@ -240,6 +264,9 @@ export function buildProgram(): Command {
     .action((flags: MasterFlags) => runMaster(flags, 0));
   addMasterFlags(program.command('start').description('master + local workers: the whole system on this machine'))
     .option('--local-workers <n>', 'local worker processes [TASKWIRE_LOCAL_WORKERS, 2]', int('--local-workers', 0, 64))
+    .option('--autoscale', 'scale the local workers with the load instead (docs/AUTOSCALING.md)')
+    .option('--min-workers <n>', 'with --autoscale: fewest local workers (0: scale to zero) [1]', int('--min-workers', 0, 64))
+    .option('--max-workers <n>', 'with --autoscale: most local workers [4]', int('--max-workers', 1, 64))
     .action((flags: MasterFlags) => runMaster(flags, 2));
   program
     .command('worker')
@@ -258,6 +285,8 @@ export function buildProgram(): Command {
   submitBatchCommand(program);
   getCancelWorkersCommands(program);
   operatorCommands(program); // cluster, tasks; `workers` becomes a group (bare form still lists)
+  adminCommands(program); // tenants, users, API keys
+  scalingCommands(program); // placement, autoscale
   eventsCommand(program);
   logsCommand(program);
   usageCommand(program);
