@@ -28,6 +28,7 @@ import { Authenticator, type Principal } from './auth/principal.js';
 import { CompletionResponder } from './completion-responder.js';
 import { chatFormat } from './openai-chat-format.js';
 import { embeddingsHandler } from './openai-embeddings.js';
+import { legacyCompletionsHandler } from './openai-legacy-completions.js';
 import { badRequest, modelNotFound, noModelAvailable, sendError, submitError } from './openai-errors.js';
 
 /** What the gateway needs from the master (implemented there). */
@@ -130,7 +131,7 @@ function textOf(content: ChatRequest['messages'][number]['content']): string {
 }
 
 /** Translates a chat request into `llm` task input; throws ApiError-shaped ValidationError. */
-function toTaskInput(body: ChatRequest, model: string | undefined): JsonValue {
+function toTaskInput(body: ChatRequest, model: string | undefined, source?: (field: string) => string | undefined): JsonValue {
   const input: { [k: string]: JsonValue } = {
     messages: body.messages.map((m) => {
       const out: { [k: string]: JsonValue } = { role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) };
@@ -155,10 +156,24 @@ function toTaskInput(body: ChatRequest, model: string | undefined): JsonValue {
   const parsed = llmInput.safeParse(input);
   if (!parsed.success) {
     const { field, message } = schemaIssue(parsed.error);
-    throw new ValidationError(field, message);
+    throw new ValidationError(source?.(field) ?? field, message);
   }
   return parsed.data as JsonValue;
 }
+
+/** A chat-shaped request's task, submitted (see submitChat in createOpenAiGateway). */
+export interface SubmittedChat {
+  view: TaskView;
+  ownKey: boolean;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+/**
+ * Submits a chat-shaped request; `source` names a chat field as the caller's
+ * request names it (`max_tokens` -> `max_output_tokens`), for 400s.
+ */
+export type SubmitChat = (req: Request, res: Response, raw: unknown, source?: (field: string) => string | undefined) => Promise<SubmittedChat | undefined>;
 
 export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayOptions = {}): Router {
   const opts = resolveOpenAiGatewayOptions(options);
@@ -203,38 +218,55 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
     res.json({ id: m.id, object: 'model', created: 0, owned_by: m.owned_by });
   });
 
-  router.post('/v1/chat/completions', authenticate, json({ limit: opts.maxBodyBytes }), async (req, res) => {
-    const parsed = chatRequest.safeParse(req.body);
+  /**
+   * Validates a chat-shaped request, checks its model and submits its `llm`
+   * task; answers any refusal itself (and returns undefined then). The other
+   * /v1 routes translate their requests into this shape.
+   */
+  const submitChat: SubmitChat = async (req, res, raw, source) => {
+    const parsed = chatRequest.safeParse(raw);
     if (!parsed.success) {
       const { field, message } = schemaIssue(parsed.error);
-      return sendError(res, badRequest(field ? `${field}: ${message}` : message, field || null));
+      const param = source?.(field) ?? field;
+      sendError(res, badRequest(param ? `${param}: ${message}` : message, param || null));
+      return undefined;
     }
     const body = parsed.data;
     let model: string | undefined;
     const served = tasks.models();
-    if (served.length === 0) return sendError(res, noModelAvailable(body.model));
+    if (served.length === 0) return void sendError(res, noModelAvailable(body.model));
     if (!ANY_MODEL_ALIASES.has(body.model)) {
       const entry = served.find((m) => m.id === body.model);
-      if (!entry) return sendError(res, modelNotFound(body.model));
+      if (!entry) return void sendError(res, modelNotFound(body.model));
       const refused = (UNSUPPORTED_BY_PROVIDER[entry.owned_by] ?? []).find((k) => (body as Record<string, unknown>)[k] != null);
-      if (refused) return sendError(res, badRequest(`${refused}: ${entry.owned_by} models cannot honour ${refused}`, refused, 'unsupported_parameter'));
+      if (refused) return void sendError(res, badRequest(`${refused}: ${entry.owned_by} models cannot honour ${refused}`, refused, 'unsupported_parameter'));
       model = body.model;
     }
     const ownKey = req.get(PROVIDER_KEY_HEADER)?.trim() ?? '';
-    let view: TaskView;
     try {
-      const input = toTaskInput(body, model);
+      const input = toTaskInput(body, model, source);
       const caller = res.locals['principal'] as Principal | undefined; // set by authenticate
       const who = { owner: caller?.id, tenant: caller?.tenant };
-      view = await tasks.submit(ownKey ? { kind: 'llm', input, secrets: { provider_api_key: ownKey }, ...who } : { kind: 'llm', input, ...who });
+      const view = await tasks.submit(ownKey ? { kind: 'llm', input, secrets: { provider_api_key: ownKey }, ...who } : { kind: 'llm', input, ...who });
+      return { view, ownKey: ownKey !== '', stream: body.stream === true, includeUsage: body.stream_options?.include_usage === true };
     } catch (err) {
       const e = submitError(err, body.model);
-      if (e) return sendError(res, e);
-      throw err;
+      if (!e) throw err;
+      if (e.param && source) e.param = source(e.param) ?? e.param;
+      sendError(res, e);
+      return undefined;
     }
-    const format = chatFormat({ id: `chatcmpl-${view.id}`, model: body.model, created: now(), includeUsage: body.stream_options?.include_usage === true });
-    new CompletionResponder(tasks, res, view, { stream: body.stream === true, ownKey: ownKey !== '', format }).start();
+  };
+
+  router.post('/v1/chat/completions', authenticate, json({ limit: opts.maxBodyBytes }), async (req, res) => {
+    const s = await submitChat(req, res, req.body);
+    if (!s) return;
+    const model = String((req.body as { model: unknown }).model);
+    const format = chatFormat({ id: `chatcmpl-${s.view.id}`, model, created: now(), includeUsage: s.includeUsage });
+    new CompletionResponder(tasks, res, s.view, { stream: s.stream, ownKey: s.ownKey, format }).start();
   });
+
+  router.post('/v1/completions', authenticate, json({ limit: opts.maxBodyBytes }), legacyCompletionsHandler(tasks, submitChat, now));
 
   router.post('/v1/embeddings', authenticate, json({ limit: opts.maxBodyBytes }), embeddingsHandler(tasks, (req) => req.get(PROVIDER_KEY_HEADER)?.trim() ?? ''));
 
@@ -242,7 +274,7 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
   router.use('/v1', authenticate, (req, res) => {
     sendError(res, {
       status: 404,
-      message: `Unknown request URL: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}. This server serves /v1/chat/completions, /v1/embeddings and /v1/models.`,
+      message: `Unknown request URL: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}. This server serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`,
       type: 'invalid_request_error',
       code: 'unknown_url',
     });
