@@ -29,6 +29,7 @@ import { CompletionResponder } from './completion-responder.js';
 import { chatFormat } from './openai-chat-format.js';
 import { embeddingsHandler } from './openai-embeddings.js';
 import { legacyCompletionsHandler } from './openai-legacy-completions.js';
+import { responsesHandler } from './openai-responses.js';
 import { badRequest, modelNotFound, noModelAvailable, sendError, submitError } from './openai-errors.js';
 
 /** What the gateway needs from the master (implemented there). */
@@ -267,6 +268,7 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
   });
 
   router.post('/v1/completions', authenticate, json({ limit: opts.maxBodyBytes }), legacyCompletionsHandler(tasks, submitChat, now));
+  router.post('/v1/responses', authenticate, json({ limit: opts.maxBodyBytes }), responsesHandler(tasks, submitChat, now));
 
   router.post('/v1/embeddings', authenticate, json({ limit: opts.maxBodyBytes }), embeddingsHandler(tasks, (req) => req.get(PROVIDER_KEY_HEADER)?.trim() ?? ''));
 
@@ -274,7 +276,7 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
   router.use('/v1', authenticate, (req, res) => {
     sendError(res, {
       status: 404,
-      message: `Unknown request URL: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}. This server serves /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models.`,
+      message: `Unknown request URL: ${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 200)}. This server serves /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings and /v1/models.`,
       type: 'invalid_request_error',
       code: 'unknown_url',
     });
