@@ -60,7 +60,10 @@ export function embeddingsHandler(tasks: GatewayTasks, ownKeyOf: (req: Request) 
     const ownKey = ownKeyOf(req);
     let view: TaskView;
     try {
-      view = await tasks.submit(ownKey ? { kind: 'embed', input, secrets: { provider_api_key: ownKey } } : { kind: 'embed', input });
+      // The caller (set by the gateway's authenticate): limits and usage are charged to it.
+      const caller = res.locals['principal'] as { id?: string; tenant?: string } | undefined;
+      const who = { owner: caller?.id, tenant: caller?.tenant };
+      view = await tasks.submit(ownKey ? { kind: 'embed', input, secrets: { provider_api_key: ownKey }, ...who } : { kind: 'embed', input, ...who });
     } catch (err) {
       const e = submitError(err, body.model, 'embed');
       if (e) return sendError(res, e);
