@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../common/errors.js';
-import { type Env, envInt, envSecret, envString, envEnum, parseMqttUrl } from '../common/env.js';
+import { type Env, envBool, envInt, envSecret, envString, envEnum, parseMqttUrl } from '../common/env.js';
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { DEFAULT_TOPIC_ROOT, ID_PATTERN, assertTopicRoot } from '../common/topics.js';
 
@@ -40,6 +40,8 @@ export interface WorkerOptions {
   metricsPort?: number;
   /** Address of the metrics port (TASKWIRE_METRICS_HOST, default 0.0.0.0). */
   metricsHost?: string;
+  /** Keep metrics and send a summary in the status for the master's /metrics (TASKWIRE_METRICS_SUMMARY, default false). */
+  metricsSummary?: boolean;
   labels?: Record<string, string>;
   /** How long to keep trying the broker at start (default 60 s). */
   connectTimeoutMs?: number;
@@ -131,6 +133,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     healthFile: options.healthFile ?? join(tmpdir(), `taskwire-worker-${workerId}.health`),
     metricsPort: options.metricsPort,
     metricsHost: options.metricsHost ?? '0.0.0.0',
+    metricsSummary: options.metricsSummary ?? false,
     labels: options.labels ?? {},
     connectTimeoutMs: options.connectTimeoutMs ?? WORKER_DEFAULTS.connectTimeoutMs,
     logLevel: options.logLevel ?? WORKER_DEFAULTS.logLevel,
@@ -159,6 +162,7 @@ export async function workerOptionsFromEnv(env: Env): Promise<WorkerOptions> {
     healthFile: envString(env, 'TASKWIRE_HEALTH_FILE'),
     metricsPort: envInt(env, 'TASKWIRE_METRICS_PORT', { min: 0, max: 65535 }),
     metricsHost: envString(env, 'TASKWIRE_METRICS_HOST'),
+    metricsSummary: envBool(env, 'TASKWIRE_METRICS_SUMMARY'),
     connectTimeoutMs: envInt(env, 'TASKWIRE_CONNECT_TIMEOUT_MS', { min: 100 }),
     logLevel: envEnum(env, 'TASKWIRE_LOG_LEVEL', LOG_LEVELS),
   };

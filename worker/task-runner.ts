@@ -12,6 +12,7 @@ import type { TaskResult } from '../common/gen/taskwire/v1/TaskResult.js';
 import type { ResultReporter } from './result-reporter.js';
 import { grpcTaskBlobs } from './blob-client.js';
 import { TaskFailure, type TaskHandler, type TaskOutput } from './handlers/task-handler.js';
+import type { WorkerTelemetry } from './attempt-telemetry.js';
 
 export type AbortKind = 'cancelled' | 'deadline' | 'shutdown';
 
@@ -77,6 +78,8 @@ export class TaskRunner {
     private readonly reporter: ResultReporter,
     private readonly log: Logger,
     private readonly events: TaskRunnerEvents,
+    /** Provider / inference metrics and the attempt's spans (none: handlers get no ctx.telemetry). */
+    private readonly telemetry?: WorkerTelemetry,
   ) {}
 
   private sweep(): void {
@@ -138,6 +141,7 @@ export class TaskRunner {
     if (Number(a.deadline_ms) > 0 && Date.now() >= Number(a.deadline_ms)) r.abort.abort(new AbortReason('deadline', 'deadline exceeded'));
     const result: TaskResult = { outcome: 'TASK_OUTCOME_SUCCEEDED', started_at_ms: startedAtMs };
     let firstChunkAtMs: number | undefined;
+    const telemetry = this.telemetry?.begin(a, startedAtMs);
     try {
       const handler = this.handlers.get(a.kind);
       if (!handler) throw new TaskFailure('UNSUPPORTED', `this worker does not run kind "${a.kind}"`, { retryable: true });
@@ -170,6 +174,7 @@ export class TaskRunner {
           a.secret_names.length === 0
             ? Promise.resolve({})
             : this.reporter.fetchSecrets({ task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
+        ...(telemetry ? { telemetry: telemetry.handler } : {}),
         blobs: grpcTaskBlobs(() => this.reporter.service, { task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
       });
       if (r.abort.aborted) throw r.abort.reason;
@@ -185,6 +190,10 @@ export class TaskRunner {
     if (this.events.onFinished) {
       const outcome = result.outcome === 'TASK_OUTCOME_SUCCEEDED' ? 'succeeded' : result.outcome === 'TASK_OUTCOME_CANCELLED' ? 'cancelled' : 'failed';
       this.events.onFinished(a.kind, outcome, (result.finished_at_ms - startedAtMs) / 1000, result.error?.code ?? undefined);
+    }
+    if (telemetry) {
+      const outcome = result.outcome === 'TASK_OUTCOME_SUCCEEDED' ? 'succeeded' : result.outcome === 'TASK_OUTCOME_CANCELLED' ? 'cancelled' : 'failed';
+      telemetry.end(outcome, result.error?.code ?? undefined);
     }
     // A STARTED still waiting to go out says nothing this final does not (it carries started_at_ms).
     this.reporter.retract(started);

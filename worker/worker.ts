@@ -31,6 +31,7 @@ import { TaskRunner } from './task-runner.js';
 import { hostLoad } from './host-load.js';
 import { WorkerMetrics } from './metrics-registry.js';
 import { WorkerMetricsServer } from './metrics-server.js';
+import { WorkerObservability } from './worker-observability.js';
 
 export const WORKER_VERSION = '0.1.0';
 
@@ -62,6 +63,8 @@ export interface WorkerDeps {
    * it cannot work any more. Default: log it; the CLI exits non-zero.
    */
   onFatal?: (err: TaskwireError) => void;
+  /** Where OTEL_EXPORTER_OTLP_* (and PATH for nvidia-smi) are read; default process.env. */
+  tracingEnv?: Record<string, string | undefined>;
 }
 
 export class Worker {
@@ -73,8 +76,10 @@ export class Worker {
   readonly reporter: ResultReporter;
   readonly runner: TaskRunner;
   readonly invalidMessages = { count: 0 };
-  /** This worker's own metrics (only with metricsPort set). */
+  /** This worker's own metrics (with metricsPort set or the status summary on). */
   readonly metrics: WorkerMetrics | undefined;
+  /** Metrics summary, GPU, model readiness, tracing. */
+  readonly observability: WorkerObservability;
   private metricsServer: WorkerMetricsServer | undefined;
   private client!: MqttClient;
   private readonly topics: Topics;
@@ -107,8 +112,16 @@ export class Worker {
     }
     this.reporter = new ResultReporter({ log: this.log });
     // The retained status says how many attempts run now: re-publish (coalesced) when that changes.
-    const metrics = options.metricsPort !== undefined ? new WorkerMetrics({ worker_id: this.id }) : undefined;
+    const metrics = options.metricsPort !== undefined || options.metricsSummary ? new WorkerMetrics({ worker_id: this.id }) : undefined;
     this.metrics = metrics;
+    this.observability = new WorkerObservability({
+      workerId: this.id,
+      metrics,
+      summary: options.metricsSummary,
+      models: () => [...this.handlers.values()].flatMap((h) => h.models?.() ?? []),
+      env: deps.tracingEnv ?? process.env,
+      log: this.log,
+    });
     metrics?.capacity.set(options.capacity);
     this.runner = new TaskRunner(this.id, this.handlers, this.reporter, this.log, {
       onChange: (running) => {
@@ -116,7 +129,7 @@ export class Worker {
         this.scheduleStatus();
       },
       onFinished: metrics ? (kind, outcome, seconds, code) => metrics.attempt(kind, outcome, seconds, code) : undefined,
-    });
+    }, this.observability.telemetry);
   }
 
   static async create(options: WorkerOptions = {}, deps: WorkerDeps = {}): Promise<Worker> {
@@ -149,11 +162,13 @@ export class Worker {
       labels: this.options.labels,
       reason,
       load: hostLoad(),
+      ...(this.observability.summary ? { metrics: this.observability.summary } : {}),
     };
   }
 
   private async start(): Promise<void> {
-    if (this.metrics) this.metricsServer = await WorkerMetricsServer.start(this.metrics.registry, this.options.metricsPort!, this.options.metricsHost);
+    await this.observability.refresh();
+    if (this.metrics && this.options.metricsPort !== undefined) this.metricsServer = await WorkerMetricsServer.start(this.metrics.registry, this.options.metricsPort!, this.options.metricsHost);
     const o = this.options;
     const topics = this.topics;
     this.client = mqtt.connect(o.mqttUrl, {
@@ -197,7 +212,7 @@ export class Worker {
     if (o.grpcTarget) this.reporter.setTarget(o.grpcTarget);
     this.state = 'online';
     this.logStream?.attach({ publishLog: (line: LogLine) => this.publishLog(line) });
-    this.statusTimer = setInterval(() => this.publishStatus(), o.statusIntervalMs);
+    this.statusTimer = setInterval(() => void this.observability.refresh().then(() => this.publishStatus()), o.statusIntervalMs);
     this.statusTimer.unref();
     this.healthTimer = setInterval(() => void this.writeHealth(), 5000);
     this.healthTimer.unref();
@@ -386,6 +401,7 @@ export class Worker {
     }
     for (const h of this.handlers.values()) await withTimeout(h.close?.().catch(() => undefined), 5000);
     await this.metricsServer?.close();
+    await this.observability.close();
     await rm(this.options.healthFile, { force: true });
     this.state = 'closed';
   }

@@ -15,6 +15,7 @@ import type { RejectionLog } from '../core/rejection-log.js';
 import type { TaskRecord } from '../core/task-record.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import type { MasterMetrics } from './metrics.js';
+import { WorkerSummaries } from './worker-summaries.js';
 
 export interface MetricObserverDeps {
   metrics: MasterMetrics;
@@ -56,9 +57,12 @@ function queuedSinceMs(t: TaskRecord): number {
 
 export class MetricObserver {
   private readonly unsubscribe: (() => void)[] = [];
+  /** The workers' own metrics (WorkerStatus.metrics), labelled by worker_id. */
+  readonly workerSummaries: WorkerSummaries;
 
   constructor(private readonly deps: MetricObserverDeps) {
     const { metrics: m, events } = deps;
+    this.workerSummaries = new WorkerSummaries(m.registry, deps.registry);
     this.unsubscribe.push(
       events.on('task.queued', (e) => m.submitted.inc({ kind: e.kind })),
       events.on('task.retried', (e) => m.retries.inc({ kind: e.kind, reason: codeLabel(e.code) })),
@@ -96,6 +100,7 @@ export class MetricObserver {
   /** Sets the gauges from the live state (before a scrape). */
   refresh(): void {
     const { metrics: m, registry } = this.deps;
+    this.workerSummaries.refresh();
     m.queued.set(this.deps.queued());
     m.running.set(this.deps.running());
     const w = { online: 0, idle: 0, busy: 0, draining: 0, offline: 0 };
@@ -157,5 +162,6 @@ export class MetricObserver {
 
   stop(): void {
     for (const u of this.unsubscribe.splice(0)) u();
+    this.workerSummaries.stop();
   }
 }

@@ -67,7 +67,16 @@ export class InferHandler implements TaskHandler {
     if (req.model_name === OCR_MODEL_NAME && this.deps.ocr) return this.runOcr(req, ctx);
     const feeds: WireFeeds = {};
     for (const t of req.inputs) feeds[t.name] = fromKserve(t);
-    const r = await this.deps.engine.infer(req.model_name, req.model_version, feeds, ctx.signal);
+    let r: Awaited<ReturnType<InferenceEngine['infer']>>;
+    try {
+      r = await this.deps.engine.infer(req.model_name, req.model_version, feeds, ctx.signal);
+    } catch (err) {
+      // Only names the worker serves become labels.
+      const known = this.models().some((m) => m.name === req.model_name);
+      ctx.telemetry?.inference({ model: known ? req.model_name : 'OTHER', ok: false });
+      throw err;
+    }
+    ctx.telemetry?.inference({ model: r.modelName, ok: true, queueMs: r.queueMs, computeMs: r.computeMs, batchRows: r.batchRows });
     let names = Object.keys(r.outputs);
     if (req.outputs && req.outputs.length > 0) {
       const unknown = req.outputs.filter((o) => !(o.name in r.outputs)).map((o) => o.name);

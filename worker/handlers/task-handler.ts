@@ -3,6 +3,7 @@
  * infer, ocr, ...). A handler gets validated input, an AbortSignal that fires
  * on cancel / deadline / shutdown, and a way to stream partial output.
  */
+import type { HandlerTelemetry } from './handler-telemetry.js';
 import type { ZodType } from 'zod';
 import { formatSchemaIssue } from '../../common/schema-issue.js';
 import type { Logger } from '../../common/logger.js';
@@ -45,6 +46,8 @@ export interface TaskContext {
   secrets(): Promise<Record<string, string>>;
   /** The master's blob store (gRPC FetchBlob / PutBlob with the result token); absent when not connected. */
   readonly blobs?: TaskBlobs;
+  /** Provider calls and inference runs, for metrics and traces; absent when the worker keeps neither. */
+  readonly telemetry?: HandlerTelemetry;
 }
 
 /** Big binaries (images) go over gRPC, never over MQTT. */

@@ -122,14 +122,21 @@ export class LlmHandler implements TaskHandler {
     let text = '';
     let finish: LlmFinish | undefined;
     const toolCalls = new ToolCallAccumulator(provider.name);
+    const call = ctx.telemetry?.providerCall(provider.name, model);
     try {
       for await (const ev of provider.stream(request, ctx.signal)) {
         if (ev.type === 'delta') {
-          if (ttftMs === null) ttftMs = this.clock.now() - started;
+          if (ttftMs === null) {
+            ttftMs = this.clock.now() - started;
+            call?.firstToken();
+          }
           text += ev.text;
           ctx.emit({ text: ev.text });
         } else if (ev.type === 'tool_call') {
-          if (ttftMs === null) ttftMs = this.clock.now() - started;
+          if (ttftMs === null) {
+            ttftMs = this.clock.now() - started;
+            call?.firstToken();
+          }
           toolCalls.add(ev);
           // Streamed as OpenAI's delta.tool_calls[] (the gateway relays it as is).
           ctx.emit({ data: { tool_calls: [toolCallChunk(ev)] } as JsonValue });
@@ -140,6 +147,7 @@ export class LlmHandler implements TaskHandler {
       if (!finish) throw new TaskFailure('PROVIDER_ERROR', `${provider.name}: stream ended without a result`);
     } catch (err) {
       const failure = transportFailure(provider.name, err, ctx.signal, userKey);
+      call?.end({ code: failure.code });
       const counts = failure.retryable && !(userKey && failure.code === 'PROVIDER_RATE_LIMIT');
       if (counts && health.recordFailure()) {
         this.logger.warn({ provider: provider.name }, `${provider.name} failed repeatedly; cooling down`);
@@ -147,6 +155,7 @@ export class LlmHandler implements TaskHandler {
       ctx.log.info({ provider: provider.name, model, code: failure.code, retryable: failure.retryable }, 'llm task failed');
       throw failure;
     }
+    call?.end(finish.usage ? { usage: finish.usage } : {});
     health.recordSuccess();
     // Logged on a timer: it then runs after the final result has been flushed
     // (the reporter flushes with setImmediate), so the log costs the answer nothing.
