@@ -73,6 +73,7 @@ describe('parseRoute', () => {
     ['', 'overview', undefined],
     ['#/', 'overview', undefined],
     ['#/workers', 'workers', undefined],
+    ['#/workers/w-1', 'worker', 'w-1'],
     ['#/tasks?status=failed', 'tasks', undefined],
     ['#/tasks/abc%2Fdef', 'task', 'abc/def'],
     ['#/nonsense', 'overview', undefined],

@@ -274,6 +274,22 @@ describe('operator dashboard', () => {
     expect(problems.errors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
+  it("shows a worker's page: fields, recent tasks, and its log lines live as they arrive", async () => {
+    const { page, problems } = await open(`#/workers/${plain!.id}`);
+    await page.locator(`#worker-panel[data-worker-id="${plain!.id}"][data-state="online"]`).waitFor();
+    expect(await page.locator('#worker-panel [data-field="language"] dd').textContent()).toMatch(/^typescript /);
+    expect(await page.locator('#worker-panel [data-field="kinds"] dd').textContent()).toContain('flaky');
+    await page.locator('#worker-log-state', { hasText: 'Following live' }).waitFor();
+    // A task that runs now on this worker: its log line streams in, and the task shows among its recent ones.
+    flaky.failing = false;
+    const id = await submit({ kind: 'flaky', input: { live: true } });
+    expect((await waitForTask(cluster!.httpUrl, id, WAIT_MS)).worker_id).toBe(plain!.id);
+    await page.locator('#worker-logs tr', { hasText: 'flaky attempt 1' }).locator(`a[href="#/tasks/${id}"]`).waitFor();
+    await page.locator(`#worker-tasks tr[data-task-id="${id}"]`).waitFor();
+    await screenshot(page, 'dashboard-worker.png');
+    expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
+
   it('shows an XSS payload in a task input and result as plain text', async () => {
     const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold</b>';
     const id = await submit({ kind: 'echo', input: { text: payload } });

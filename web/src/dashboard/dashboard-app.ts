@@ -2,7 +2,8 @@
  * The dashboard shell: asks for an API key when the master wants one
  * (shared with the chat: same localStorage entry), backfills the charts from
  * the outbox, follows the event stream (resuming with Last-Event-ID), and
- * routes `#/`, `#/workers`, `#/tasks?…`, `#/tasks/<id>` to their pages.
+ * routes `#/`, `#/workers`, `#/workers/<id>`, `#/tasks?…`, `#/tasks/<id>` to
+ * their pages.
  */
 import { askForAccessKey, type AccessKeyStore } from '../access-key.js';
 import { required } from '../dom.js';
@@ -14,6 +15,7 @@ import { noteFailure, OverviewPage } from './overview-page.js';
 import { TaskPage } from './task-page.js';
 import { TasksPage } from './tasks-page.js';
 import type { ClusterView, StoredEventView } from './types.js';
+import { WorkerPage } from './worker-page.js';
 import { WorkersPage } from './workers-page.js';
 
 /** Events read back on load to fill the charts (the newest of them). */
@@ -127,7 +129,7 @@ export class DashboardApp implements DashboardContext {
     this.page?.dispose?.();
     const r = parseRoute(location.hash);
     for (const a of document.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
-      const current = a.dataset['nav'] === (r.page === 'task' ? 'tasks' : r.page);
+      const current = a.dataset['nav'] === (r.page === 'task' ? 'tasks' : r.page === 'worker' ? 'workers' : r.page);
       if (current) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
@@ -136,11 +138,13 @@ export class DashboardApp implements DashboardContext {
     this.page =
       r.page === 'workers'
         ? new WorkersPage(this.view, this)
-        : r.page === 'tasks'
-          ? new TasksPage(this.view, this, r.params, () => this.kinds)
-          : r.page === 'task'
-            ? new TaskPage(this.view, this, r.id ?? '')
-            : new OverviewPage(this.view, this, onCluster);
+        : r.page === 'worker'
+          ? new WorkerPage(this.view, this, r.id ?? '')
+          : r.page === 'tasks'
+            ? new TasksPage(this.view, this, r.params, () => this.kinds)
+            : r.page === 'task'
+              ? new TaskPage(this.view, this, r.id ?? '')
+              : new OverviewPage(this.view, this, onCluster);
     const page = this.page;
     void page.refresh().catch((err: unknown) => {
       if (page !== this.page) return;

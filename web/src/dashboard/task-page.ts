@@ -9,19 +9,11 @@ import { h, replaceChildren } from '../dom.js';
 import { ApiError } from './api.js';
 import type { DashboardContext, DashboardPage } from './context.js';
 import { cancelTask, retryTask } from './task-actions.js';
-import { CANCELLABLE, RETRYABLE, type StoredEventView, type TaskDetail } from './types.js';
+import { CANCELLABLE, RETRYABLE, type LogLine, type StoredEventView, type TaskDetail } from './types.js';
 import { badge, button, formatMs, jsonBlock, link, row, section, shortTime, table } from './view-kit.js';
 
 const LOG_POLL_MS = 3000;
 
-interface LogLine {
-  id: number;
-  ts: string;
-  level: string;
-  source: string;
-  worker_id: string | null;
-  msg: string;
-}
 
 export class TaskPage implements DashboardPage {
   private timer: ReturnType<typeof setTimeout> | undefined;

@@ -77,3 +77,14 @@ export interface StoredEventView {
 export const TASK_STATUSES = ['queued', 'assigned', 'running', 'succeeded', 'failed', 'cancelled', 'expired'] as const;
 export const RETRYABLE = new Set(['failed', 'expired', 'cancelled']);
 export const CANCELLABLE = new Set(['queued', 'assigned', 'running']);
+
+/** One kept log line (GET /api/v1/logs). */
+export interface LogLine {
+  id: number;
+  ts: string;
+  level: string;
+  source: string;
+  worker_id: string | null;
+  task_id?: string | null;
+  msg: string;
+}

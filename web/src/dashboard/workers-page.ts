@@ -5,7 +5,7 @@
  */
 import { h, replaceChildren } from '../dom.js';
 import type { DashboardContext, DashboardPage } from './context.js';
-import { ago, badge, button, formatMs, row, section, table } from './view-kit.js';
+import { ago, badge, button, formatMs, link, row, section, table } from './view-kit.js';
 import type { WorkerView } from './types.js';
 import { ApiError } from './api.js';
 
@@ -60,7 +60,7 @@ export class WorkersPage implements DashboardPage {
     ]);
     return row(
       [
-        h('div', {}, [h('code', {}, [w.id]), h('div', { class: 'muted small' }, [`${w.language} ${w.version} · ${w.hostname}`])]),
+        h('div', {}, [link(`#/workers/${encodeURIComponent(w.id)}`, w.id, { class: 'mono' }), h('div', { class: 'muted small' }, [`${w.language} ${w.version} · ${w.hostname}`])]),
         badge(state),
         kinds,
         `${w.running} / ${w.capacity}`,
@@ -76,17 +76,22 @@ export class WorkersPage implements DashboardPage {
   }
 
   private async control(id: string, action: 'drain' | 'resume'): Promise<void> {
-    try {
-      const out = await this.ctx.api.post<{ confirmed: boolean }>(`/api/v1/workers/${encodeURIComponent(id)}/${action}`);
-      this.ctx.notify(out.confirmed ? `${id}: ${action === 'drain' ? 'draining' : 'resumed'}` : `${id}: ${action} sent, not confirmed yet`, 'info');
-    } catch (err) {
-      this.ctx.notify(err instanceof ApiError ? `${action} ${id}: ${err.message}` : String(err), 'error');
-    }
+    await controlWorker(this.ctx, id, action);
     await this.refresh();
   }
 }
 
-function meter(load: number): HTMLElement {
+/** POST /api/v1/workers/:id/drain|resume; says what happened in the notice. */
+export async function controlWorker(ctx: DashboardContext, id: string, action: 'drain' | 'resume'): Promise<void> {
+  try {
+    const out = await ctx.api.post<{ confirmed: boolean }>(`/api/v1/workers/${encodeURIComponent(id)}/${action}`);
+    ctx.notify(out.confirmed ? `${id}: ${action === 'drain' ? 'draining' : 'resumed'}` : `${id}: ${action} sent, not confirmed yet`, 'info');
+  } catch (err) {
+    ctx.notify(err instanceof ApiError ? `${action} ${id}: ${err.message}` : String(err), 'error');
+  }
+}
+
+export function meter(load: number): HTMLElement {
   const pct = Math.round(Math.max(0, Math.min(1, load)) * 100);
   const m = h('meter', { min: 0, max: 100, value: pct, 'aria-label': 'load' });
   return h('span', { class: 'load' }, [m, ` ${pct}%`]);
