@@ -24,6 +24,7 @@ import { eventsCommand } from './events-command.js';
 import { logsCommand } from './logs-command.js';
 import { usageCommand } from './usage-command.js';
 import { operatorCommands } from './operator-commands.js';
+import { adminCommands } from './admin-commands.js';
 import { scalingCommands } from './scaling-commands.js';
 import { localActuator } from './autoscale-local.js';
 import { resolveScalingPolicy } from '../master/autoscaling/scaling-policy.js';
@@ -284,6 +285,7 @@ export function buildProgram(): Command {
   submitBatchCommand(program);
   getCancelWorkersCommands(program);
   operatorCommands(program); // cluster, tasks; `workers` becomes a group (bare form still lists)
+  adminCommands(program); // tenants, users, API keys
   scalingCommands(program); // placement, autoscale
   eventsCommand(program);
   logsCommand(program);

@@ -126,6 +126,12 @@ export interface MasterOptions {
    */
   apiKeys?: string[];
   /**
+   * The bootstrap admin key (tenant `default`, every scope), stored hashed in
+   * the key store (`TASKWIRE_ADMIN_KEY` / `TASKWIRE_ADMIN_KEY_FILE`). Unset: one is
+   * generated and printed once when the cluster needs keys and has no admin key.
+   */
+  adminKey?: string;
+  /**
    * Interface the HTTP server (REST, gateway, KServe, web UI, Socket.IO) binds
    * (`TASKWIRE_HTTP_HOST`). Default: `bindHost` when that was set, otherwise
    * 127.0.0.1 without API keys and 0.0.0.0 with them (safe by default).
@@ -176,6 +182,7 @@ export const MASTER_DEFAULTS = {
   logRetentionMs: 24 * 3600_000,
   logMaxBytes: 512 * 1024 * 1024,
   maxUnfinishedBytes: 256 * 1024 * 1024,
+  adminKey: '',
   placement: DEFAULT_PLACEMENT as string,
   admissionDeadlines: 'off' as 'off' | 'on',
   placementSlowStartMs: 0,
@@ -277,6 +284,7 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     cacheMaxBytes: positiveInt('TASKWIRE_CACHE_MAX_BYTES', o.cacheMaxBytes, 1024 * 1024),
     logToStdout: o.logToStdout,
     apiKeys: o.apiKeys,
+    adminKey: o.adminKey,
     httpHost: o.httpHost || (options.bindHost ?? (o.apiKeys.length > 0 ? '0.0.0.0' : '127.0.0.1')),
     allowedOrigins: o.allowedOrigins,
     openRoutes: o.openRoutes,
@@ -369,6 +377,7 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     imageMaxPixels: envInt(env, 'TASKWIRE_IMAGE_MAX_PIXELS', { min: 1 }),
     cacheMaxBytes: envInt(env, 'TASKWIRE_CACHE_MAX_BYTES', { min: 1024 * 1024, max: Number.MAX_SAFE_INTEGER }),
     apiKeys: (await envSecret(env, 'TASKWIRE_API_KEYS'))?.split(/[\s,]+/).filter(Boolean),
+    adminKey: (await envSecret(env, 'TASKWIRE_ADMIN_KEY'))?.trim() || undefined,
     httpHost: envString(env, 'TASKWIRE_HTTP_HOST'),
     allowedOrigins: envString(env, 'TASKWIRE_ALLOWED_ORIGINS')?.split(/[\s,]+/).filter(Boolean),
     openRoutes: envString(env, 'TASKWIRE_OPEN_ROUTES')?.split(/[\s,]+/).filter(Boolean),

@@ -30,6 +30,7 @@ import { MemoryLogStore } from './logs/log-store.js';
 import { SqliteLogStore } from './logs/sqlite-log-store.js';
 import { logRoutes } from './http/log-routes.js';
 import { taskSearchRoutes } from './http/task-search-routes.js';
+import { openApiRoutes } from './http/openapi.js';
 import { SocketGateway } from './http/socket-gateway.js';
 import { MasterLink } from './transport/master-link.js';
 import { MasterMetrics } from './observability/metrics.js';
@@ -311,6 +312,7 @@ export class Master {
     rest.use(limitRoutes(this.limits));
     rest.use(usageRoutes(this.billing, () => this.clock.now()));
     rest.use(logRoutes(this.logs));
+    rest.use(openApiRoutes(VERSION));
     rest.use(dashboardRoutes(tasks));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     this.http = HttpServer.create({

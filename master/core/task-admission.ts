@@ -4,12 +4,12 @@
  * kind) and the new task record. TaskService calls these; they change
  * nothing themselves.
  */
-import { DeadlineUnreachableError, PayloadTooLargeError, ValidationError } from '../../common/errors.js';
+import { ConflictError, DeadlineUnreachableError, PayloadTooLargeError, TaskwireError, ValidationError } from '../../common/errors.js';
 import type { JsonValue } from '../../common/json-value.js';
 import { type Requirement, requirementKey, validateTaskInput } from '../../common/task-kinds.js';
 import { newTaskId } from '../../common/task-id.js';
 import { DIAGNOSTIC_KIND_NAMES, KIND_NAME_PATTERN as KIND_PATTERN, PRIORITY_MAX, PRIORITY_MIN } from '../../common/kind-names.js';
-import { initialState, type TaskRecord } from './task-record.js';
+import { DEFAULT_TENANT, initialState, type TaskRecord } from './task-record.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 
@@ -92,10 +92,18 @@ export function checkDeadline(
 /** The task an idempotency key already names, or the normalized input of a new one. */
 export type CheckedSubmit = { existing: TaskRecord } | { input: JsonValue; requirement: Requirement; priority: number; bytes: number };
 
+/** Kinds / models a key may submit (absent list: any). */
+export interface AllowList {
+  kinds?: readonly string[];
+  models?: readonly string[];
+}
+
 export interface AdmissionContext {
   store: TaskStore;
   registry: WorkerRegistry;
   maxInputBytes: number;
+  /** The allow-lists of a submitting owner (key id), if it has any. */
+  allowListOf?: (owner: string) => AllowList | undefined;
 }
 
 /** Cluster defaults for what a submit leaves out. */
@@ -113,13 +121,21 @@ export function checkSubmit(req: SubmitRequest, ctx: AdmissionContext): CheckedS
   if (!Number.isInteger(priority) || priority < PRIORITY_MIN || priority > PRIORITY_MAX) {
     throw new ValidationError('priority', `must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}`);
   }
+  // The submitting key's allow-lists (master/tenancy: looked up by the owner's key id).
+  const allow = req.owner === undefined ? undefined : ctx.allowListOf?.(req.owner);
+  if (allow?.kinds && !allow.kinds.includes(req.kind)) throw new TaskwireError('FORBIDDEN', `kind: this key may not submit kind "${String(req.kind).slice(0, 64)}"`);
   if (req.idempotencyKey !== undefined) {
     const existing = ctx.store.byIdempotencyKey(req.idempotencyKey);
+    // A key names a task of its tenant only: another tenant's is neither returned nor replaced.
+    if (existing && existing.tenant !== (req.tenant ?? DEFAULT_TENANT)) throw new ConflictError('idempotency_key: already used by another tenant');
     if (existing) return { existing };
   }
   const size = Buffer.byteLength(JSON.stringify(req.input ?? null));
   if (size > ctx.maxInputBytes) throw new PayloadTooLargeError('input', size, ctx.maxInputBytes);
   const { input, requirement } = validateTaskInput(req.kind, req.input);
+  if (allow?.models && requirement.model !== undefined && !allow.models.includes(requirement.model)) {
+    throw new TaskwireError('FORBIDDEN', `model: this key may not use model "${requirement.model}"`);
+  }
   if (!ALWAYS_ACCEPTED_KINDS.has(req.kind)) {
     const served = ctx.registry.kinds();
     if (!served.includes(req.kind)) {
@@ -185,6 +201,7 @@ export function retryRequest(old: TaskRecord, owner: string | undefined): Submit
     heartbeatTimeoutMs: old.heartbeatTimeoutMs,
     maxAttempts: old.maxAttempts,
     owner,
+    tenant: old.tenant,
   };
 }
 
@@ -213,6 +230,8 @@ export function newTaskRecord(
     maxAttempts: req.maxAttempts ?? d.maxAttempts,
     leaseUntilMs: null,
     secrets: req.secrets ?? null,
+    tenant: req.tenant ?? DEFAULT_TENANT,
+    owner: req.owner ?? null,
     ...initialState(now),
   };
 }

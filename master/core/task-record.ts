@@ -22,6 +22,10 @@ export interface TaskRecord extends SchedulableTask {
   readonly priority: number;
   readonly requirement: Requirement;
   readonly key: string;
+  /** Who may see it: its submitter's tenant (`default` before tenancy and without keys). */
+  readonly tenant: string;
+  /** The submitting principal's id (key id, `local`), or null. */
+  readonly owner: string | null;
   seq: number;
   status: TaskStatus;
   attempt: number;
@@ -56,6 +60,9 @@ export interface TaskRecord extends SchedulableTask {
   /** The current attempt's result token (memory only; recomputable from the key). */
   token?: string;
 }
+
+/** The tenant of tasks from before tenancy and of callers without one. */
+export const DEFAULT_TENANT = 'default';
 
 /** The fields that change over a task's life (the rest is fixed at submit). */
 export type TaskStateField =

@@ -32,7 +32,7 @@ import { FINAL_EVENT_TYPES, TaskEvents, finalFields, taskFields, type FinalEvent
 import type { ResultOutcome } from './result-outcome.js';
 import { applyOutcome } from './result-apply.js';
 import { RejectionLog, type RejectedEvent } from './rejection-log.js';
-import { type CheckedSubmit, type QueueWaitEstimator, type SubmitRequest, checkBatch, checkBatchLimits, retryRequest, checkDeadline, checkSubmit, newTaskRecord } from './task-admission.js';
+import { type AdmissionContext, type AllowList, type CheckedSubmit, type QueueWaitEstimator, type SubmitRequest, checkBatch, checkBatchLimits, retryRequest, checkDeadline, checkSubmit, newTaskRecord } from './task-admission.js';
 import { PayloadBudget } from './payload-budget.js';
 import { type AdmissionGate, gated, passGates } from './admission-gate.js';
 
@@ -66,7 +66,7 @@ export class TaskService {
   readonly rejections: RejectionLog;
   /** Unfinished task input held per owner: a flood of large submits gets 429, not the master's memory. */
   readonly budget: PayloadBudget;
-  private readonly admission: { store: TaskStore; registry: WorkerRegistry; maxInputBytes: number };
+  private readonly admission: AdmissionContext;
   readonly deadlines: Deadlines;
   private readonly scheduler: Scheduler<TaskRecord>;
   private readonly timers: AttemptTimers;
@@ -132,7 +132,7 @@ export class TaskService {
     return t;
   }
 
-  list(filter: { status?: string; limit: number }): TaskRecord[] {
+  list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[] {
     return this.store.list(filter);
   }
 
@@ -183,6 +183,11 @@ export class TaskService {
     this.budget.check(req.owner ?? ANONYMOUS_OWNER, checked.bytes);
     const queueTimeoutMs = checkDeadline(req, checked, this.deadlineContext(req));
     return { task: this.create({ ...req, queueTimeoutMs }, checked), created: true };
+  }
+
+  /** Checks every submit against its owner's allow-lists of kinds and models (master/tenancy's keys; FORBIDDEN otherwise). */
+  useAllowLists(of: (owner: string) => AllowList | undefined): void {
+    this.admission.allowListOf = of;
   }
 
   /** Uses a queue-wait estimator for deadline admission and `standing` (none: deadlines only bound the queue time). */

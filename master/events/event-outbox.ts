@@ -19,6 +19,8 @@ export interface EventFilter {
   kind?: string;
   /** Final status (succeeded, failed, cancelled, expired): matches task.<status> events. */
   status?: string;
+  /** Only events of this tenant (a tenant's key; a cluster operator sees all). */
+  tenant?: string;
 }
 
 export interface EventOutbox {
@@ -42,6 +44,7 @@ export function matches(e: TaskEvent, f: EventFilter): boolean {
   if (f.workerId !== undefined && (!('worker_id' in e) || e.worker_id !== f.workerId)) return false;
   if (f.kind !== undefined && (!('kind' in e) || e.kind !== f.kind)) return false;
   if (f.status !== undefined && e.type !== `task.${f.status}`) return false;
+  if (f.tenant !== undefined && (e.tenant ?? 'default') !== f.tenant) return false;
   return true;
 }
 

@@ -126,6 +126,7 @@ export class SqliteEventOutbox implements EventOutbox {
     if (f.taskId !== undefined) (where.push('task_id = ?'), args.push(f.taskId));
     if (f.workerId !== undefined) (where.push('worker_id = ?'), args.push(f.workerId));
     if (f.kind !== undefined) (where.push('kind = ?'), args.push(f.kind));
+    if (f.tenant !== undefined) (where.push("coalesce(json_extract(json, '$.tenant'), 'default') = ?"), args.push(f.tenant));
     const types = f.status !== undefined ? [`task.${f.status}`].filter((t) => !f.types || f.types.has(t)) : f.types ? [...f.types] : undefined;
     if (types) {
       if (types.length === 0) return [];

@@ -14,6 +14,7 @@ import type { JsonValue } from '../../common/json-value.js';
 import { taskView, type TaskRecord } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
+import { listingTenant, visibleTask } from './auth/task-visibility.js';
 import { sendError } from './http-errors.js';
 import { parseBody } from './rest-api.js';
 
@@ -48,11 +49,12 @@ export function dashboardRoutes(tasks: TaskService): Router {
   const r = Router();
   r.get('/dashboard/tasks', (req, res) => {
     try {
-      requireOperator(principalOf(res));
+      const p = principalOf(res);
+      requireOperator(p);
       const q = parseBody(listQuery, req.query);
       const filtered = q.kind !== undefined || q.worker !== undefined;
       const scan = filtered ? MAX_SCAN : q.limit;
-      const rows = tasks.list({ status: q.status, limit: scan });
+      const rows = tasks.list({ status: q.status, tenant: listingTenant(p), limit: scan });
       const found = rows.filter((t) => (q.kind === undefined || t.kind === q.kind) && (q.worker === undefined || t.workerId === q.worker)).slice(0, q.limit);
       res.json({ tasks: found.map(taskView), truncated: filtered && rows.length === scan && found.length < q.limit });
     } catch (err) {
@@ -61,8 +63,9 @@ export function dashboardRoutes(tasks: TaskService): Router {
   });
   r.get('/dashboard/tasks/:id', (req: Request<{ id: string }>, res) => {
     try {
-      requireOperator(principalOf(res));
-      const t = tasks.require(req.params.id);
+      const p = principalOf(res);
+      requireOperator(p);
+      const t = visibleTask(tasks, p, req.params.id);
       const standing = t.status === 'queued' ? tasks.standing(t.id) : undefined;
       res.json({
         task: taskView(t),
@@ -78,8 +81,9 @@ export function dashboardRoutes(tasks: TaskService): Router {
   });
   r.get('/dashboard/queue', (_req, res) => {
     try {
-      requireOperator(principalOf(res));
-      const rows = tasks.list({ status: 'queued', limit: MAX_SCAN });
+      const p = principalOf(res);
+      requireOperator(p);
+      const rows = tasks.list({ status: 'queued', tenant: listingTenant(p), limit: MAX_SCAN });
       const by = new Map<string, { kind: string; priority: number; queued: number }>();
       for (const t of rows) {
         const k = `${t.kind}\u0000${t.priority}`;

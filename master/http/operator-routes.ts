@@ -13,6 +13,7 @@ import type { TaskService } from '../core/task-service.js';
 import type { WorkerStats, WorkerTaskStats } from '../observability/worker-stats.js';
 import type { WorkerRecord, WorkerRegistry } from '../scheduling/worker-registry.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
+import { visibleTask } from './auth/task-visibility.js';
 import { sendError } from './http-errors.js';
 import { bulkTaskRoutes } from './bulk-task-routes.js';
 
@@ -111,7 +112,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps): Router {
     try {
       const p = principalOf(res);
       requireOperator(p);
-      const out = await tasks.retry(req.params.id, p.id);
+      const out = await tasks.retry(visibleTask(tasks, p, req.params.id).id, p.id);
       res
         .status(out.created ? 202 : 200)
         .location(`/api/v1/tasks/${out.task.id}`)

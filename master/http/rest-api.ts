@@ -13,6 +13,7 @@ import { taskView } from '../core/task-record.js';
 import type { SubmitRequest, TaskService } from '../core/task-service.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
+import { listingTenant, visibleTask } from './auth/task-visibility.js';
 import { sendError } from './http-errors.js';
 import type { ClusterView } from '../../common/task-view.js';
 
@@ -90,9 +91,10 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   });
   r.get('/tasks', (req, res) => {
     try {
-      requireOperator(principalOf(res)); // a listing spans every caller's tasks
+      const p = principalOf(res);
+      requireOperator(p); // a listing spans every caller's tasks: of the tenant, or all for a cluster operator
       const q = parseBody(listQuery, req.query);
-      res.json({ tasks: tasks.list({ status: q.status, limit: q.limit }).map(taskView) });
+      res.json({ tasks: tasks.list({ status: q.status, tenant: listingTenant(p), limit: q.limit }).map(taskView) });
     } catch (err) {
       sendError(res, err);
     }
@@ -100,7 +102,7 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   r.get('/tasks/:id', async (req: Request<{ id: string }>, res) => {
     try {
       await tasks.store.preload?.({ id: req.params.id }); // a finished task a PostgreSQL store no longer caches
-      const task = tasks.require(req.params.id);
+      const task = visibleTask(tasks, principalOf(res), req.params.id);
       const standing = task.status === 'queued' ? tasks.standing(task.id) : undefined;
       // A queued task also shows where it stands: tasks of its requirement before it, and the estimated ms until it starts.
       res.json(standing ? { ...taskView(task), queue_position: standing.position, eta_ms: standing.etaMs } : taskView(task));
@@ -110,7 +112,7 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   });
   r.post('/tasks/:id/cancel', (req: Request<{ id: string }>, res) => {
     try {
-      res.status(202).json(taskView(tasks.cancel(req.params.id)));
+      res.status(202).json(taskView(tasks.cancel(visibleTask(tasks, principalOf(res), req.params.id).id)));
     } catch (err) {
       sendError(res, err);
     }

@@ -85,6 +85,12 @@ export class SocketGateway {
       allowRequest: (req, cb) => cb(originAllowed(req, allowed) ? null : 'origin not allowed', originAllowed(req, allowed)),
     });
     this.io.use(socketAuth(options.auth ?? new Authenticator()));
+    // A revoked or rotated key loses its open connections at once.
+    options.auth?.onInvalidated((keyId) => {
+      for (const socket of this.io.sockets.sockets.values()) {
+        if ((socket.data as { principal?: Principal }).principal?.id === keyId) socket.disconnect(true);
+      }
+    });
     this.io.on('connection', (socket) => this.onConnection(socket));
     // A subscriber of the task event stream: session tasks go to their session's room.
     const ev = tasks.events;

@@ -15,6 +15,7 @@ import { taskView, type TaskRecord } from '../core/task-record.js';
 import type { TaskStore } from '../store/task-store.js';
 import { scanSearch, type TaskSearchPage, type TaskSearchQuery } from '../store/task-search.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
+import { listingTenant } from './auth/task-visibility.js';
 import { sendError } from './http-errors.js';
 import { cursorParam, timeParam } from './query-params.js';
 
@@ -42,8 +43,9 @@ export const taskListQuery = z
 
 export const taskExportQuery = z.object({ ...filterFields, format: z.enum(['csv', 'jsonl', 'json']).default('jsonl') }).strict();
 
-function searchQuery(q: z.infer<typeof taskExportQuery> | z.infer<typeof taskListQuery>, limit: number, cursor?: string): TaskSearchQuery {
+function searchQuery(q: z.infer<typeof taskExportQuery> | z.infer<typeof taskListQuery>, limit: number, cursor?: string, tenant?: string): TaskSearchQuery {
   return {
+    tenant,
     statuses: q.status,
     kind: q.kind,
     model: q.model,
@@ -99,9 +101,10 @@ export function taskSearchRoutes(store: TaskStore): Router {
   const r = Router();
   r.get('/tasks', (req, res) => {
     try {
-      requireOperator(principalOf(res));
+      const p = principalOf(res);
+      requireOperator(p);
       const q = parseQuery(taskListQuery, req);
-      const page = searchTasks(store, searchQuery(q, q.limit, q.cursor));
+      const page = searchTasks(store, searchQuery(q, q.limit, q.cursor, listingTenant(p))); // a tenant's operator: its tenant only
       res.json({ tasks: page.tasks.map(taskView), next_cursor: page.nextCursor });
     } catch (err) {
       sendError(res, err);
@@ -109,20 +112,21 @@ export function taskSearchRoutes(store: TaskStore): Router {
   });
   r.get('/tasks/export', (req, res) => {
     let q: z.infer<typeof taskExportQuery>;
+    const p = principalOf(res);
     try {
-      requireOperator(principalOf(res));
+      requireOperator(p);
       q = parseQuery(taskExportQuery, req);
-      searchTasks(store, searchQuery(q, 1)); // a bad filter fails here, before the 200
+      searchTasks(store, searchQuery(q, 1, undefined, listingTenant(p))); // a bad filter fails here, before the 200
     } catch (err) {
       sendError(res, err);
       return;
     }
-    void streamExport(req, res, store, q);
+    void streamExport(req, res, store, q, listingTenant(p));
   });
   return r;
 }
 
-async function streamExport(req: Request, res: Response, store: TaskStore, q: z.infer<typeof taskExportQuery>): Promise<void> {
+async function streamExport(req: Request, res: Response, store: TaskStore, q: z.infer<typeof taskExportQuery>, tenant: string | undefined): Promise<void> {
   const type = q.format === 'csv' ? 'text/csv; charset=utf-8' : q.format === 'json' ? 'application/json; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
   res.writeHead(200, { 'content-type': type, 'content-disposition': `attachment; filename="tasks.${q.format}"`, 'cache-control': 'no-store' });
   let closed = false;
@@ -136,7 +140,7 @@ async function streamExport(req: Request, res: Response, store: TaskStore, q: z.
   let first = true;
   try {
     while (!closed) {
-      const page = searchTasks(store, searchQuery(q, EXPORT_PAGE, cursor));
+      const page = searchTasks(store, searchQuery(q, EXPORT_PAGE, cursor, tenant));
       let chunk = '';
       for (const t of page.tasks) {
         if (q.format === 'csv') chunk += csvRow(t);

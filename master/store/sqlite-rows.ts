@@ -2,7 +2,7 @@
  * How a task record is laid out in a row of the SQLite store (columns and
  * the two JSON columns), and back. Used by the store's hot path.
  */
-import { initialState, isInitialState, type TaskRecord, type TaskStateField } from '../core/task-record.js';
+import { DEFAULT_TENANT, initialState, isInitialState, type TaskRecord, type TaskStateField } from '../core/task-record.js';
 import { requirementKey } from '../../common/task-kinds.js';
 
 /**
@@ -17,7 +17,7 @@ import { requirementKey } from '../../common/task-kinds.js';
  * not loops over field names: this runs on the master's hot path.)
  */
 type ColumnField = 'id' | 'seq' | 'kind' | 'sessionId' | 'idempotencyKey' | 'createdAtMs' | 'status' | 'attempt' | 'workerId' | 'assignedAtMs' | 'finishedAtMs';
-type FixedField = 'input' | 'priority' | 'requirement' | 'stream' | 'timeoutMs' | 'queueTimeoutMs' | 'heartbeatTimeoutMs' | 'maxAttempts';
+type FixedField = 'input' | 'priority' | 'requirement' | 'stream' | 'timeoutMs' | 'queueTimeoutMs' | 'heartbeatTimeoutMs' | 'maxAttempts' | 'tenant' | 'owner';
 type StateJsonField = Exclude<TaskStateField, ColumnField>;
 /** Derived on read (`key`) or never stored. */
 type NotStored = 'key' | 'secrets' | 'token' | 'leaseUntilMs';
@@ -33,10 +33,13 @@ export type Row = {
 export const ROW = 'id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state';
 
 export function serializeFixed(t: TaskRecord): string {
-  const fixed: Pick<TaskRecord, FixedField> = {
+  const fixed: { -readonly [K in FixedField]?: TaskRecord[K] } = {
     input: t.input, priority: t.priority, requirement: t.requirement, stream: t.stream,
     timeoutMs: t.timeoutMs, queueTimeoutMs: t.queueTimeoutMs, heartbeatTimeoutMs: t.heartbeatTimeoutMs, maxAttempts: t.maxAttempts,
   };
+  // Left out when default / none (rows from before tenancy read the same way); the `tenant` column is generated from it.
+  if (t.tenant !== undefined && t.tenant !== DEFAULT_TENANT) fixed.tenant = t.tenant;
+  if (t.owner !== undefined && t.owner !== null) fixed.owner = t.owner;
   return JSON.stringify(fixed);
 }
 
@@ -61,7 +64,7 @@ export function serializeState(t: TaskRecord): string | null {
  */
 export function deserialize(r: Row): TaskRecord {
   const t = initialState(r.created_at) as TaskRecord;
-  Object.assign(t, JSON.parse(r.record));
+  Object.assign(t, { tenant: DEFAULT_TENANT, owner: null }, JSON.parse(r.record));
   if (r.state !== null) Object.assign(t, JSON.parse(r.state));
   Object.assign(t, { id: r.id, kind: r.kind });
   t.seq = r.seq;

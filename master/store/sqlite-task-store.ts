@@ -102,6 +102,8 @@ export class SqliteTaskStore implements TaskStore {
     bySession: Database.Statement<[string, number], Row>;
     list: Database.Statement<[number], Row>;
     listStatus: Database.Statement<[string, number], Row>;
+    listTenant: Database.Statement<[string, number], Row>;
+    listTenantStatus: Database.Statement<[string, string, number], Row>;
     getMeta: Database.Statement<[string], { value: string }>;
     setMeta: Database.Statement<[string, string]>;
   };
@@ -150,6 +152,8 @@ export class SqliteTaskStore implements TaskStore {
       bySession: db.prepare(`SELECT ${ROW} FROM tasks WHERE session_id = ? ORDER BY seq DESC LIMIT ?`),
       list: db.prepare(`SELECT ${ROW} FROM tasks ORDER BY rowid DESC LIMIT ?`),
       listStatus: db.prepare(`SELECT ${ROW} FROM tasks WHERE status = ? ORDER BY seq DESC LIMIT ?`),
+      listTenant: db.prepare(`SELECT ${ROW} FROM tasks WHERE tenant = ? ORDER BY seq DESC LIMIT ?`),
+      listTenantStatus: db.prepare(`SELECT ${ROW} FROM tasks WHERE tenant = ? AND status = ? ORDER BY seq DESC LIMIT ?`),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
@@ -349,9 +353,13 @@ export class SqliteTaskStore implements TaskStore {
     return [...byId.values()].sort((a, b) => b.seq - a.seq).slice(0, limit);
   }
 
-  list(filter: { status?: string; limit: number }): TaskRecord[] {
-    const rows = filter.status ? this.stmt.listStatus.all(filter.status, filter.limit) : this.stmt.list.all(filter.limit);
-    return this.merge(rows, (t) => !filter.status || t.status === filter.status, filter.limit);
+  list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[] {
+    const { status, tenant, limit } = filter;
+    const rows =
+      tenant !== undefined
+        ? status ? this.stmt.listTenantStatus.all(tenant, status, limit) : this.stmt.listTenant.all(tenant, limit)
+        : status ? this.stmt.listStatus.all(status, limit) : this.stmt.list.all(limit);
+    return this.merge(rows, (t) => (!status || t.status === status) && (tenant === undefined || t.tenant === tenant), limit);
   }
 
   /** Server-side search over every stored task (indexes and FTS5: sqlite-task-search.ts). */

@@ -16,6 +16,8 @@ export interface TaskSearchQuery {
   workerId?: string;
   priority?: number;
   sessionId?: string;
+  /** Only this tenant's tasks (a tenant's key; undefined: every tenant, for a cluster operator). */
+  tenant?: string;
   /** Created at or after (ms since the epoch). */
   createdSinceMs?: number;
   /** Created before (ms since the epoch). */
@@ -59,6 +61,7 @@ export function matchesSearch(t: TaskRecord, q: TaskSearchQuery, words = q.text 
   if (q.workerId !== undefined && t.workerId !== q.workerId) return false;
   if (q.priority !== undefined && t.priority !== q.priority) return false;
   if (q.sessionId !== undefined && t.sessionId !== q.sessionId) return false;
+  if (q.tenant !== undefined && t.tenant !== q.tenant) return false;
   if (q.createdSinceMs !== undefined && t.createdAtMs < q.createdSinceMs) return false;
   if (q.createdUntilMs !== undefined && t.createdAtMs >= q.createdUntilMs) return false;
   if (words !== undefined) {

@@ -30,7 +30,8 @@ export interface TaskStore {
   commit(): Promise<void>;
   /** Runs fn once every put so far is durable (at once for a memory store). */
   afterCommit(fn: () => void): void;
-  list(filter: { status?: string; limit: number }): TaskRecord[];
+  /** Newest first; only tasks of `tenant` when given (a tenant-scoped listing). */
+  list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[];
   /**
    * Server-side search, newest first with an opaque cursor (task-search.ts).
    * Optional: without it the API scans `list()` (what a memory store holds).
@@ -117,12 +118,12 @@ export class MemoryTaskStore implements TaskStore {
     }
   }
 
-  list(filter: { status?: string; limit: number }): TaskRecord[] {
+  list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[] {
     const out: TaskRecord[] = [];
     const all = [...this.tasks.values()];
     for (let i = all.length - 1; i >= 0 && out.length < filter.limit; i--) {
       const t = all[i]!;
-      if (!filter.status || t.status === filter.status) out.push(t);
+      if ((!filter.status || t.status === filter.status) && (filter.tenant === undefined || t.tenant === filter.tenant)) out.push(t);
     }
     return out;
   }

@@ -22,7 +22,7 @@ function finishedEcho(chars: number): TaskRecord {
   const t: TaskRecord = {
     id: `pc-${process.pid}-${seq}`, kind: 'echo', input: { text }, priority: 0, requirement: { kind: 'echo' }, key: 'echo', seq,
     sessionId: null, stream: false, idempotencyKey: null, createdAtMs: now, timeoutMs: 60_000, queueTimeoutMs: 0,
-    heartbeatTimeoutMs: 3000, maxAttempts: 3, leaseUntilMs: null, secrets: {}, ...initialState(now),
+    heartbeatTimeoutMs: 3000, maxAttempts: 3, leaseUntilMs: null, secrets: {}, tenant: 'default', owner: null, ...initialState(now),
   };
   t.attempt = 1;
   t.workerId = 'w-1';

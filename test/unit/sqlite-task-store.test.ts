@@ -29,6 +29,8 @@ function newTask(over: Partial<TaskRecord> = {}): TaskRecord {
     maxAttempts: 3,
     leaseUntilMs: null,
     secrets: { OPENAI_API_KEY: 'sk-never-stored' },
+    tenant: 'default',
+    owner: null,
     ...initialState(now),
     ...over,
   };

@@ -131,6 +131,7 @@ export interface KeyResolver {
 export class Authenticator {
   private readonly keys: KeyEntry[];
   private readonly resolvers: KeyResolver[] = [];
+  private readonly invalidatedListeners = new Set<(keyId: string) => void>();
 
   constructor(apiKeys: Iterable<string> = []) {
     this.keys = [...new Set(apiKeys)].filter(Boolean).map((entry) => {
@@ -167,6 +168,25 @@ export class Authenticator {
       if (p) return p;
     }
     return undefined;
+  }
+
+  /**
+   * A key was revoked or rotated: surfaces holding long-lived connections of
+   * that principal (Socket.IO, the event stream) drop them. Returns the unsubscribe.
+   */
+  onInvalidated(listener: (keyId: string) => void): () => void {
+    this.invalidatedListeners.add(listener);
+    return () => this.invalidatedListeners.delete(listener);
+  }
+
+  invalidate(keyId: string): void {
+    for (const l of [...this.invalidatedListeners]) {
+      try {
+        l(keyId);
+      } catch {
+        // one surface failing to drop its connections does not stop the others
+      }
+    }
   }
 
   /** Same, from an `Authorization` header value. */

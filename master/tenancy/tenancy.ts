@@ -1,0 +1,34 @@
+/**
+ * The tenancy room, as the master wires it: the key store (SQLite
+ * `tenancy.db` in the data dir, memory without one), the bootstrap admin key,
+ * and the Authenticator's resolver for stored keys.
+ */
+import { join } from 'node:path';
+import type { Clock } from '../../common/clock.js';
+import { parseApiKey, type Authenticator } from '../http/auth/principal.js';
+import { bootstrapAdmin, type BootstrapOutcome } from './bootstrap-admin.js';
+import { KeyStore } from './key-store.js';
+import { MemoryTenancyPersistence } from './tenancy-persistence.js';
+import { SqliteTenancyPersistence } from './sqlite-tenancy-persistence.js';
+
+export interface TenancyOptions {
+  dataDir?: string;
+  adminKey?: string;
+  apiKeys: readonly string[];
+  clock: Clock;
+  print?: (text: string) => void;
+}
+
+export function openTenancy(o: TenancyOptions, auth: Authenticator): { keys: KeyStore; bootstrap: BootstrapOutcome } {
+  const persistence = o.dataDir ? new SqliteTenancyPersistence(join(o.dataDir, 'tenancy.db')) : new MemoryTenancyPersistence();
+  const keys = new KeyStore(persistence, o.clock);
+  const bootstrap = bootstrapAdmin(keys, {
+    adminKey: o.adminKey,
+    keysConfigured: o.apiKeys.length > 0,
+    configuredAdmin: o.apiKeys.some((k) => parseApiKey(k).role === 'admin'),
+    print: o.print,
+  });
+  auth.use(keys);
+  keys.on('invalidated', (id) => auth.invalidate(id));
+  return { keys, bootstrap };
+}
