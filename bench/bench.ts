@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|gateway|placement|inference|images|eta|quick]`: runs the benchmarks, prints tables and
+ * `npm run bench [-- core|gateway|placement|inference|images|eta|fair|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
  */
@@ -13,6 +13,7 @@ import { runInferenceBench } from './inference.js';
 import { printPlacementBench, runPlacementBench } from './placement-bench.js';
 import { printImageBench, runImageBench } from './image-bench.js';
 import { printEtaBench, runEtaBench } from './eta-bench.js';
+import { printFairShareBench, runFairShareBench } from './fair-share-bench.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -54,6 +55,12 @@ if (only.includes('eta')) {
   const eta = await runEtaBench({ quick });
   printEtaBench(eta);
   results.eta = eta;
+}
+// Weighted-fair dispatch, virtual clock (a few seconds): only when asked for by name.
+if (only.includes('fair')) {
+  const fair = runFairShareBench({ quick });
+  printFairShareBench(fair);
+  results.fair = fair;
 }
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 await mkdir(outDir, { recursive: true });

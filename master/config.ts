@@ -14,6 +14,7 @@ import { parsePlacementSpec } from './scheduling/placement/placement-router.js';
 import type { TaskServiceOptions } from './core/task-service-options.js';
 import { parseAutoscaleEnv } from './autoscaling/autoscaling.js';
 import { parseLimitsSetting } from './limits/limit-rules.js';
+import { parseFairShare } from './limits/fair-share.js';
 
 export interface MasterOptions {
   /** Unique id of this master (default `master-<hostname>`). */
@@ -149,6 +150,8 @@ export interface MasterOptions {
   limitsStore?: 'memory' | 'sqlite';
   /** Usage metrics per tenant on /metrics (`TASKWIRE_USAGE_METRICS`, default off; master/billing). */
   usageMetrics?: 'off' | 'on';
+  /** Weighted-fair dispatch across tenants (`TASKWIRE_FAIR_SHARE`: `off`, default, `on`, or weights `acme=3,*=1`; master/limits/fair-share.ts). */
+  fairShare?: string;
 }
 
 export type ResolvedMasterOptions = Required<Omit<MasterOptions, 'mqttUrl' | 'mqttUsername' | 'mqttPassword' | 'clusterToken' | 'observerPassword'>> & {
@@ -206,6 +209,7 @@ export const MASTER_DEFAULTS = {
   rateLimits: '',
   limitsStore: 'memory' as 'memory' | 'sqlite',
   usageMetrics: 'off' as 'off' | 'on',
+  fairShare: '',
 } as const;
 
 function placementName(name: string, v: string): string {
@@ -292,6 +296,7 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     rateLimits: (parseLimitsSetting(o.rateLimits), o.rateLimits), // throws naming TASKWIRE_RATE_LIMITS
     limitsStore: o.limitsStore,
     usageMetrics: o.usageMetrics,
+    fairShare: (parseFairShare(o.fairShare), o.fairShare), // throws naming TASKWIRE_FAIR_SHARE
   };
 }
 
@@ -385,6 +390,7 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     rateLimits: envString(env, 'TASKWIRE_RATE_LIMITS'),
     limitsStore: envEnum(env, 'TASKWIRE_LIMITS_STORE', ['memory', 'sqlite'] as const),
     usageMetrics: envEnum(env, 'TASKWIRE_USAGE_METRICS', ['off', 'on'] as const),
+    fairShare: envString(env, 'TASKWIRE_FAIR_SHARE'),
   };
 }
 

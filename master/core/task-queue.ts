@@ -6,9 +6,15 @@
  * Positions: besides the heaps, each key keeps its live tasks' admission
  * seqs sorted per priority (queue-ranks.ts), so `position(id)` (how many run
  * before it) costs O(k + log n) for k distinct priorities, never a sort.
+ *
+ * Within a priority the order is a QueueOrder's tags (queue-order.ts): FIFO
+ * by default, weighted-fair across tenants with TASKWIRE_FAIR_SHARE (then
+ * positions still count in admission order, an upper bound for a tenant
+ * that gets ahead of a backlog).
  */
 import { BinaryHeap } from './binary-heap.js';
 import { KeyRanks } from './queue-ranks.js';
+import { FIFO_ORDER, type QueueOrder } from './queue-order.js';
 
 export interface QueuedTask {
   readonly id: string;
@@ -18,12 +24,20 @@ export interface QueuedTask {
   readonly seq: number;
 }
 
-function before(a: QueuedTask, b: QueuedTask): boolean {
-  return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
+/** A heap entry: the task and its tag (fixed when queued). */
+interface Entry<T> {
+  readonly t: T;
+  readonly tag: number;
+}
+
+function before(a: Entry<QueuedTask>, b: Entry<QueuedTask>): boolean {
+  if (a.t.priority !== b.t.priority) return a.t.priority > b.t.priority;
+  return a.tag !== b.tag ? a.tag < b.tag : a.t.seq < b.t.seq;
 }
 
 export class TaskQueue<T extends QueuedTask = QueuedTask> {
-  private readonly heaps = new Map<string, BinaryHeap<T>>();
+  private readonly heaps = new Map<string, BinaryHeap<Entry<T>>>();
+  private order: QueueOrder<T> = FIFO_ORDER;
   /** ids currently queued (lazy deletion: an id not here is skipped on pop). */
   private readonly live = new Map<string, T>();
   /** Sorted seqs per priority, per key (for positions). */
@@ -31,6 +45,12 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
 
   get size(): number {
     return this.live.size;
+  }
+
+  /** The order within a priority (FIFO by default); set while the queue is empty. */
+  useOrder(order: QueueOrder<T>): void {
+    if (this.live.size > 0) throw new Error('the queue order is set before any task is queued');
+    this.order = order;
   }
 
   has(id: string): boolean {
@@ -41,10 +61,10 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
     if (this.live.has(task.id)) return;
     let heap = this.heaps.get(task.key);
     if (!heap) {
-      heap = new BinaryHeap<T>(before);
+      heap = new BinaryHeap<Entry<T>>(before);
       this.heaps.set(task.key, heap);
     }
-    heap.push(task);
+    heap.push({ t: task, tag: this.order.tag(task) });
     this.live.set(task.id, task);
     let r = this.ranks.get(task.key);
     if (!r) this.ranks.set(task.key, (r = new KeyRanks()));
@@ -98,7 +118,7 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
     return out;
   }
 
-  private head(key: string): T | undefined {
+  private head(key: string): Entry<T> | undefined {
     const heap = this.heaps.get(key);
     if (!heap) return undefined;
     for (;;) {
@@ -107,20 +127,20 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
         this.heaps.delete(key);
         return undefined;
       }
-      if (this.live.get(top.id) === top) return top;
+      if (this.live.get(top.t.id) === top.t) return top;
       heap.pop(); // cancelled or re-queued under a newer entry
     }
   }
 
   /** The task that should run next among keys not in `exclude`. */
   best(exclude?: ReadonlySet<string>): T | undefined {
-    let best: T | undefined;
+    let best: Entry<T> | undefined;
     for (const key of [...this.heaps.keys()]) {
       if (exclude?.has(key)) continue;
       const h = this.head(key);
       if (h && (best === undefined || before(h, best))) best = h;
     }
-    return best;
+    return best?.t;
   }
 
   /** Removes and returns the head of `key`. */
@@ -128,8 +148,9 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
     const h = this.head(key);
     if (!h) return undefined;
     this.heaps.get(key)!.pop();
-    this.live.delete(h.id);
-    this.unrank(h);
-    return h;
+    this.live.delete(h.t.id);
+    this.unrank(h.t);
+    this.order.taken(h.t, h.tag);
+    return h.t;
   }
 }

@@ -1,12 +1,14 @@
-/** Builds the limits gate from the master's options and puts it in front of every submit. */
+/** Builds the limits gate from the master's options and puts it in front of every submit; sets the fair-share queue order. */
 import { join } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import type { TaskService } from '../core/task-service.js';
 import { AdmissionLimiter } from './admission-limiter.js';
 import { parseLimitsSetting } from './limit-rules.js';
 import { LimiterStore } from './limiter-store.js';
+import { FairShare, parseFairShare } from './fair-share.js';
+import type { TaskRecord } from '../core/task-record.js';
 
-export function openLimits(o: { rateLimits: string; limitsStore: 'memory' | 'sqlite'; dataDir: string }, tasks: TaskService, now: () => number, log: Logger): { limiter: AdmissionLimiter; store: LimiterStore } {
+export function openLimits(o: { rateLimits: string; limitsStore: 'memory' | 'sqlite'; dataDir: string; fairShare: string }, tasks: TaskService, now: () => number, log: Logger): { limiter: AdmissionLimiter; store: LimiterStore } {
   let kind = o.limitsStore;
   if (kind === 'sqlite' && !o.dataDir) {
     log.warn('TASKWIRE_LIMITS_STORE=sqlite needs TASKWIRE_DATA_DIR: limit counters are kept in memory');
@@ -15,5 +17,8 @@ export function openLimits(o: { rateLimits: string; limitsStore: 'memory' | 'sql
   const store = new LimiterStore(kind, kind === 'sqlite' ? join(o.dataDir, 'limits.db') : undefined);
   const limiter = new AdmissionLimiter({ store, events: tasks.events, now, config: parseLimitsSetting(o.rateLimits) });
   tasks.useAdmissionGate(limiter);
+  // Weighted-fair dispatch across tenants (TASKWIRE_FAIR_SHARE): the queue's order within a priority.
+  const fair = parseFairShare(o.fairShare);
+  if (fair) tasks.queue.useOrder(new FairShare<TaskRecord>((t) => (t as { tenant?: string }).tenant ?? 'default', fair.weights, fair.defaultWeight));
   return { limiter, store };
 }
