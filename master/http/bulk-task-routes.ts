@@ -25,7 +25,8 @@ const ACTION_STATUSES: Record<'cancel' | 'retry', readonly TaskStatus[]> = {
   retry: ['failed', 'expired', 'cancelled'],
 };
 
-const bulkBody = z
+/** The body of POST /tasks/bulk/{cancel,retry} (also in the OpenAPI document). */
+export const bulkBody = z
   .object({
     filter: z
       .object({

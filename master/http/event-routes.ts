@@ -17,7 +17,8 @@ import type { EventLog } from '../events/event-log.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
 import { sendError } from './http-errors.js';
 
-const query = z.object({
+/** The query GET /events validates (also in the OpenAPI document). */
+export const query = z.object({
   since: z.coerce.number().int().min(0).optional(),
   type: z
     .string()
