@@ -54,6 +54,9 @@ import { WaitEstimator } from './scheduling/wait-estimator.js';
 import { gatewayTasks } from './http/gateway-tasks.js';
 import { createOpenAiGateway } from './http/openai-gateway.js';
 import { Authenticator } from './http/auth/principal.js';
+import { openTenancy } from './tenancy/tenancy.js';
+import { adminRoutes } from './tenancy/admin-routes.js';
+import type { KeyStore } from './tenancy/key-store.js';
 import { systemRoutes } from './http/system-routes.js';
 import { warnIfExposed } from './http/auth/exposure-warning.js';
 import { SessionIds } from './http/auth/session-ids.js';
@@ -84,10 +87,12 @@ export interface MasterDeps {
   brokerPolicy?: BrokerPolicy;
   /** Extra HTTP routers mounted by feature modules (gateway, KServe). */
   routes?: (master: Master) => { path: string; router: Router }[];
-  /** Where OTEL_EXPORTER_OTLP_* are read (default process.env): traces are exported only when the endpoint is set. */
-  tracingEnv?: Record<string, string | undefined>;
   /** The local actuator of autoscaling (`taskwire start --autoscale` forks worker processes). */
   localActuator?: (host: DrainHost) => ScalingActuator;
+  /** Where OTEL_EXPORTER_OTLP_* are read (default process.env): traces are exported only when the endpoint is set. */
+  tracingEnv?: Record<string, string | undefined>;
+  /** Where a generated bootstrap admin key is shown once (default stdout; master/tenancy). */
+  print?: (text: string) => void;
 }
 
 /** dist/web next to the compiled code, or from the source tree. */
@@ -138,13 +143,15 @@ export class Master {
   private readonly pruneTimer: PruneTimer;
   /** The durable, resumable event stream (GET /api/v1/events). */
   readonly eventLog: EventLog;
+  /** The master's and the workers' log lines, kept and searchable (GET /api/v1/logs). */
+  readonly logs: LogCollector;
   /** Rate limits and quotas every submit passes (master/limits/). */
   readonly limits: AdmissionLimiter;
   private readonly limiterStore: LimiterStore;
+  /** Tenants, users and API keys (master/tenancy), once started. */
+  private keyStore: KeyStore | undefined;
   /** The usage ledger, prices and budgets (master/billing/). */
   readonly billing: Billing;
-  /** The master's and the workers' log lines, kept and searchable (GET /api/v1/logs). */
-  readonly logs: LogCollector;
 
   private constructor(
     readonly options: ResolvedMasterOptions,
@@ -287,6 +294,10 @@ export class Master {
     });
     // One principal for every surface: REST, gateway, KServe, /metrics, Socket.IO.
     const auth = new Authenticator(o.apiKeys);
+    // Tenants and stored keys (master/tenancy): the Authenticator resolves them too; allow-lists checked at every submit.
+    const tenancy = openTenancy({ dataDir: o.dataDir, adminKey: o.adminKey || undefined, apiKeys: o.apiKeys, clock: this.clock, print: deps.print }, auth);
+    this.keyStore = tenancy.keys;
+    tasks.useAllowLists((owner) => tenancy.keys.allowList(owner));
     ({ autoscaler: this.autoscaler, settings: this.settings } = createAutoscaling({
       source: { queued: () => tasks.queue.values(), workers: () => registry.all() },
       events: tasks.events,
@@ -308,11 +319,11 @@ export class Master {
       initial: o.autoscale,
     }));
     const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
-    rest.use(eventRoutes(this.eventLog));
-    rest.use(limitRoutes(this.limits));
-    rest.use(usageRoutes(this.billing, () => this.clock.now()));
+    rest.use(eventRoutes(this.eventLog, auth));
     rest.use(logRoutes(this.logs));
     rest.use(openApiRoutes(VERSION));
+    rest.use(limitRoutes(this.limits));
+    rest.use(usageRoutes(this.billing, () => this.clock.now()));
     rest.use(dashboardRoutes(tasks));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     this.http = HttpServer.create({
@@ -334,6 +345,7 @@ export class Master {
         // Before `rest`: its GET /workers is the richer operator view (a superset).
         { path: '/api/v1', router: operatorRoutes({ tasks, registry, stats: new WorkerStats(tasks.events), control: (id, action) => this.link?.publishControl(id, { action }), now: () => this.clock.now() }) },
         { path: '/api/v1', router: scalingRoutes({ settings: this.settings, autoscaler: this.autoscaler }) },
+        { path: '/api/v1', router: adminRoutes({ keys: tenancy.keys, auth, print: deps.print }) },
         { path: '/api/v1', router: rest },
         ...(deps.routes?.(this) ?? []),
       ],
@@ -411,10 +423,11 @@ export class Master {
       ['grpc', this.results ? () => this.results.close() : undefined],
       ['broker', this.broker ? () => this.broker!.close() : undefined],
       ['events', () => this.eventLog.close()],
+      ['logs', () => this.logs.close()],
       ['limits', async () => (this.limits.close(), this.limiterStore.close())],
       ['billing', async () => this.billing.close()],
-      ['logs', () => this.logs.close()],
       ['tracing', this.tracing ? () => this.tracing!.close() : undefined],
+      ['tenancy', this.keyStore ? async () => this.keyStore!.close() : undefined],
       ['store', () => this.store.close()],
       ['blobs', this.blobs && !this.options.dataDir ? () => this.blobs.destroy() : undefined],
     ];

@@ -17,6 +17,7 @@ import type { TaskStatus } from '../../common/task-view.js';
 import type { TaskRecord } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
+import { listingTenant } from './auth/task-visibility.js';
 import { sendError } from './http-errors.js';
 import { parseBody } from './rest-api.js';
 
@@ -45,7 +46,7 @@ const MAX_IDS = 1000;
 
 export function bulkTaskRoutes(tasks: TaskService): Router {
   const r = Router();
-  const match = (action: 'cancel' | 'retry', body: z.infer<typeof bulkBody>): { found: TaskRecord[]; truncated: boolean } => {
+  const match = (action: 'cancel' | 'retry', body: z.infer<typeof bulkBody>, tenant: string | undefined): { found: TaskRecord[]; truncated: boolean } => {
     const allowed = ACTION_STATUSES[action];
     const { status, kind, worker } = body.filter;
     if (status !== undefined && !allowed.includes(status as TaskStatus)) {
@@ -61,7 +62,7 @@ export function bulkTaskRoutes(tasks: TaskService): Router {
       }
       // Over-read so a kind/worker filter still finds `room` matches among recent tasks.
       const scan = kind === undefined && worker === undefined ? room : Math.min(100_000, room * 10);
-      const rows = tasks.list({ status: s, limit: scan });
+      const rows = tasks.list({ status: s, tenant, limit: scan });
       for (const t of rows) {
         if (kind !== undefined && t.kind !== kind) continue;
         if (worker !== undefined && t.workerId !== worker) continue;
@@ -81,7 +82,7 @@ export function bulkTaskRoutes(tasks: TaskService): Router {
         const p = principalOf(res);
         requireOperator(p);
         const body = parseBody(bulkBody, req.body ?? {});
-        const { found, truncated } = match(action, body);
+        const { found, truncated } = match(action, body, listingTenant(p)); // a tenant's operator: its tenant's tasks only
         let affected = 0;
         if (!body.dry_run) {
           for (const t of found) {

@@ -5,8 +5,9 @@
  * `status`). It replays what the outbox holds after that id, then follows
  * live; ids only grow, so a client that reconnects (also after a master
  * restart) gets each missed event once, in order. `?follow=false` answers
- * one JSON page instead (`{events, last_id}`). Operators and admins only:
- * events are not yet scoped to a user's own tasks.
+ * one JSON page instead (`{events, last_id}`). Operators and admins only;
+ * a tenant's key sees its tenant's events, a cluster operator every tenant's;
+ * a revoked key's open stream ends.
  */
 import { Router, type Response } from 'express';
 import { z } from 'zod';
@@ -15,6 +16,8 @@ import { TASK_EVENT_TYPES } from '../core/task-events.js';
 import type { EventFilter, StoredEvent } from '../events/event-outbox.js';
 import type { EventLog } from '../events/event-log.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
+import type { Authenticator } from './auth/principal.js';
+import { listingTenant } from './auth/task-visibility.js';
 import { sendError } from './http-errors.js';
 
 /** The query GET /events validates (also in the OpenAPI document). */
@@ -42,12 +45,13 @@ function sse(res: Response, s: StoredEvent): boolean {
   return res.write(`id: ${s.id}\nevent: ${s.event.type}\ndata: ${JSON.stringify(s.event)}\n\n`);
 }
 
-export function eventRoutes(log: EventLog): Router {
+export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
   const r = Router();
   r.get('/events', (req, res) => {
     let q: z.infer<typeof query>;
+    const p = principalOf(res);
     try {
-      requireOperator(principalOf(res));
+      requireOperator(p);
       const parsed = query.safeParse(req.query);
       if (!parsed.success) throw schemaValidationError(parsed.error, '', 'query');
       q = parsed.data;
@@ -58,7 +62,8 @@ export function eventRoutes(log: EventLog): Router {
     const header = req.headers['last-event-id'];
     const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
     let lastSent = fromHeader ?? q.since ?? log.lastId; // no position: from now on
-    const filter: EventFilter = { types: q.type ? new Set(q.type) : undefined, taskId: q.task, workerId: q.worker, kind: q.kind, status: q.status };
+    // A tenant's operator follows its tenant's events only; a cluster operator every tenant's.
+    const filter: EventFilter = { types: q.type ? new Set(q.type) : undefined, taskId: q.task, workerId: q.worker, kind: q.kind, status: q.status, tenant: listingTenant(p) };
     if (q.follow === 'false') {
       const events = log.after(q.since ?? fromHeader ?? 0, filter, q.limit);
       res.json({ events: events.map((s) => ({ id: s.id, ...s.event })), last_id: log.lastId });
@@ -95,6 +100,11 @@ export function eventRoutes(log: EventLog): Router {
       res.end();
     };
     req.on('close', end);
+    // A revoked or rotated key loses its open stream at once.
+    const unsubscribe = auth?.onInvalidated((keyId) => {
+      if (keyId === p.id) end();
+    });
+    if (unsubscribe) req.on('close', unsubscribe);
     const drainBuffer = () => {
       const b = buffered;
       buffered = [];
