@@ -118,6 +118,15 @@ describe('operator dashboard', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('taskwire dashboard');
     await screenshot(page, 'dashboard-overview.png');
+    // Dark mode follows the system.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await page.evaluate(() => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string }; document: { body: unknown } }).getComputedStyle((globalThis as unknown as { document: { body: unknown } }).document.body).backgroundColor)).toBe('rgb(17, 20, 24)');
+    await screenshot(page, 'dashboard-overview-dark.png');
+    // The keyboard reaches the pages: focus a navigation link, press Enter.
+    await page.locator('[data-nav="workers"]').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#workers').waitFor();
+    expect(await page.locator('[data-nav="workers"]').getAttribute('aria-current')).toBe('page');
     expect(problems.errors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
@@ -227,6 +236,9 @@ describe('operator dashboard', () => {
     const running = await submit({ kind: 'hold', input: {} });
     await waitFor(async () => ((await (await fetch(`${cluster!.httpUrl}/api/v1/tasks/${running}`)).json()) as { status: string }).status === 'running', 'hold #1 running', WAIT_MS, 20);
     const queued = await submit({ kind: 'hold', input: {} });
+    // The overview's queue table counts it under its kind and priority.
+    await page.goto(`${cluster!.httpUrl}/dashboard/#/`);
+    await page.locator('#queue-by-kind tr[data-kind="hold"] [data-field="queued"]', { hasText: '1' }).waitFor();
     await page.goto(`${cluster!.httpUrl}/dashboard/#/tasks?status=queued`);
     const row = page.locator(`#task-list tr[data-task-id="${queued}"]`);
     await row.waitFor();
