@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|gateway|placement|inference|images|eta|fair|quick]`: runs the benchmarks, prints tables and
+ * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
  */
@@ -13,6 +13,7 @@ import { runInferenceBench } from './inference.js';
 import { printPlacementBench, runPlacementBench } from './placement-bench.js';
 import { printImageBench, runImageBench } from './image-bench.js';
 import { printEtaBench, runEtaBench } from './eta-bench.js';
+import { printStoreBench, runStoreBench } from './store-bench.js';
 import { printFairShareBench, runFairShareBench } from './fair-share-bench.js';
 
 const args = new Set(process.argv.slice(2));
@@ -30,6 +31,12 @@ if (want('core')) {
   const core = await runCoreBench({ quick });
   printCoreBench(core);
   results.core = core;
+}
+// SQLite vs PostgreSQL (a local server it starts; skipped, saying why, without Debian postgresql).
+if (want('store')) {
+  const store = await runStoreBench({ quick });
+  printStoreBench(store);
+  results.store = store;
 }
 if (want('gateway')) {
   const gateway = await runGatewayBench({ quick });

@@ -19,18 +19,19 @@ import { fmt, median, summarize } from './stats.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'taskwire.js');
 
-interface Env {
+export interface Env {
   master: Master;
   workers: ChildProcess[];
   close(): Promise<void>;
 }
 
-export type StoreKind = 'memory' | 'sqlite';
+export type StoreKind = 'memory' | 'sqlite' | 'postgres';
 
-async function startEnv(workerCount: number, capacity: number, store: StoreKind): Promise<Env> {
-  const dataDir = store === 'sqlite' ? mkdtempSync(join(tmpdir(), 'taskwire-bench-')) : '';
+/** `postgres` needs `storeUrl` (store-bench.ts starts the server). */
+export async function startEnv(workerCount: number, capacity: number, store: StoreKind, storeUrl?: string): Promise<Env> {
+  const dataDir = store !== 'memory' ? mkdtempSync(join(tmpdir(), 'taskwire-bench-')) : '';
   const master = await Master.create(
-    { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false, logLevel: 'warn', maxFinishedTasks: 10_000, dataDir },
+    { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false, logLevel: 'warn', maxFinishedTasks: 10_000, dataDir, ...(store === 'postgres' && { store: storeUrl }) },
     { logger: { logger: silentLogger() } },
   );
   const workers: ChildProcess[] = [];
@@ -70,13 +71,13 @@ async function startEnv(workerCount: number, capacity: number, store: StoreKind)
 
 type Submit = (i: number) => Promise<string> | string;
 
-function inProcessSubmit(master: Master): Submit {
+export function inProcessSubmit(master: Master): Submit {
   return (i) => master.tasks.admit({ kind: 'echo', input: { text: `t${i}` } }).task.id;
 }
 
 const REST_LOAD = join(dirname(fileURLToPath(import.meta.url)), 'rest-load.js');
 
-function restLoad(master: Master, mode: 'throughput' | 'rate' | 'batch', n: number, k: number): Promise<{ sent: number; errors: number; ack_ms: number[] }> {
+export function restLoad(master: Master, mode: 'throughput' | 'rate' | 'batch', n: number, k: number): Promise<{ sent: number; errors: number; ack_ms: number[] }> {
   return new Promise((resolve, reject) =>
     execFile(process.execPath, [REST_LOAD, `http://127.0.0.1:${master.httpPort}`, mode, String(n), String(k)], { maxBuffer: 64 << 20 }, (err, out) =>
       err ? reject(err) : resolve(JSON.parse(out) as { sent: number; errors: number; ack_ms: number[] }),
@@ -85,7 +86,7 @@ function restLoad(master: Master, mode: 'throughput' | 'rate' | 'batch', n: numb
 }
 
 /** REST submits from a separate client process (one task or a batch of 100 per request); tasks/s measured to the last result. */
-async function restThroughput(master: Master, n: number, concurrency: number, mode: 'throughput' | 'batch' = 'throughput'): Promise<number> {
+export async function restThroughput(master: Master, n: number, concurrency: number, mode: 'throughput' | 'batch' = 'throughput'): Promise<number> {
   const start = master.tasks.counters.succeeded;
   const t0 = performance.now();
   const load = await restLoad(master, mode, n, concurrency);
@@ -95,7 +96,7 @@ async function restThroughput(master: Master, n: number, concurrency: number, mo
 }
 
 /** Keeps `window` tasks outstanding until `total` complete; returns tasks/s. */
-async function throughput(master: Master, submit: Submit, total: number, window: number): Promise<number> {
+export async function throughput(master: Master, submit: Submit, total: number, window: number): Promise<number> {
   let submitted = 0;
   let completed = 0;
   let failed = 0;
@@ -133,7 +134,7 @@ async function throughput(master: Master, submit: Submit, total: number, window:
 }
 
 /** Submits at a steady rate; returns submit -> result latencies (ms). */
-async function latencyAtRate(master: Master, submit: Submit, rate: number, seconds: number): Promise<number[]> {
+export async function latencyAtRate(master: Master, submit: Submit, rate: number, seconds: number): Promise<number[]> {
   const started = new Map<string, number>();
   const pendingIds = new Map<number, number>();
   const lat: number[] = [];
@@ -218,7 +219,7 @@ export async function runCoreBench(opts: { total?: number; runs?: number; quick?
   const out: CoreBenchResult = { throughput: [], latency: [], registration_ms: [] };
   out.registration_ms = (await registrationTimes(opts.quick ? 5 : 20)).map((x) => Math.round(x * 100) / 100);
   for (const workers of [1, 4]) {
-    const envs: Record<StoreKind, Env> = { memory: await startEnv(workers, 512, 'memory'), sqlite: await startEnv(workers, 512, 'sqlite') };
+    const envs: Record<'memory' | 'sqlite', Env> = { memory: await startEnv(workers, 512, 'memory'), sqlite: await startEnv(workers, 512, 'sqlite') };
     try {
       const results = new Map<string, { path: string; store: StoreKind; runs: number[] }>();
       const record = (path: string, store: StoreKind, tps: number) => {

@@ -1,0 +1,133 @@
+/**
+ * Store benchmark (`npm run bench -- store`): one master on SQLite vs one
+ * master on PostgreSQL (a local server this bench starts: initdb in a temp
+ * dir, 127.0.0.1, a free port; fsync on), same workers, no-op `echo` tasks
+ * end to end, side by side in one run: throughput (in-process submit, REST
+ * one task per request, REST batches of 100) and latency at 200 tasks/s.
+ * For PostgreSQL it also reports the database's own CPU per task (server
+ * processes' user+system time over a run) and rows per transaction: what
+ * one master costs the database, and so what N masters would need.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { type Env, inProcessSubmit, latencyAtRate, restLoad, restThroughput, startEnv, throughput } from './core-bench.js';
+import { fmt, median, summarize } from './stats.js';
+import { Postgres, postgresAvailable, postgresMissingReason } from '../test/helpers/postgres.js';
+import type { PostgresTaskStore } from '../master/store/postgres-task-store.js';
+
+type Kind = 'sqlite' | 'postgres';
+
+export interface StoreBenchResult {
+  skipped?: string;
+  throughput: { path: string; store: Kind; runs: number[]; median_tasks_per_s: number }[];
+  latency: { path: string; store: Kind; rate_per_s: number; n: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number }[];
+  /** PostgreSQL server CPU (all its processes) per task end to end, µs; rows per committed transaction. */
+  postgres_cost?: { cpu_us_per_task: number; rows_per_transaction: number; tasks: number };
+}
+
+const CLK_TCK = 100;
+
+/** User + system CPU seconds of the postmaster and every process under it (Linux /proc). */
+function treeCpuSeconds(root: number): number {
+  const byParent = new Map<number, number[]>();
+  const cpu = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pid = Number(d);
+      const ppid = Number(f[1]);
+      // utime, stime, and the children's that exited (cutime, cstime)
+      cpu.set(pid, (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK);
+      byParent.set(ppid, [...(byParent.get(ppid) ?? []), pid]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    total += cpu.get(p) ?? 0;
+    stack.push(...(byParent.get(p) ?? []));
+  }
+  return total;
+}
+
+export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<StoreBenchResult> {
+  if (!postgresAvailable()) return { skipped: postgresMissingReason(), throughput: [], latency: [] };
+  const total = opts.quick ? 5000 : 20_000;
+  const runs = opts.quick ? 1 : 3;
+  const workers = 2;
+  const server = await Postgres.start();
+  const out: StoreBenchResult = { throughput: [], latency: [] };
+  let envs: Partial<Record<Kind, Env>> = {};
+  try {
+    const url = await server.createDatabase('taskwire_bench');
+    envs = { sqlite: await startEnv(workers, 512, 'sqlite'), postgres: await startEnv(workers, 512, 'postgres', url) };
+    const results = new Map<string, { path: string; store: Kind; runs: number[] }>();
+    const record = (path: string, store: Kind, tps: number) => {
+      const r = results.get(`${path}|${store}`) ?? { path, store, runs: [] };
+      r.runs.push(tps);
+      results.set(`${path}|${store}`, r);
+    };
+    const kinds = ['sqlite', 'postgres'] as const;
+    for (const k of kinds) await throughput(envs[k]!.master, inProcessSubmit(envs[k]!.master), opts.quick ? 3000 : 10_000, 4096); // warm-up
+    const pgStore = envs.postgres!.master.tasks.store as PostgresTaskStore;
+    let pgTasks = 0;
+    let pgCpu = 0;
+    const before = { ...pgStore.stats };
+    for (let r = 0; r < runs; r++) {
+      for (const k of kinds) {
+        const m = envs[k]!.master;
+        const cpu0 = k === 'postgres' ? treeCpuSeconds(server.pid) : 0;
+        record('in-process submit', k, await throughput(m, inProcessSubmit(m), total, 4096));
+        record('REST (client process)', k, await restThroughput(m, Math.round(total / 3), 32));
+        record('REST batch of 100', k, await restThroughput(m, total, 4, 'batch'));
+        if (k === 'postgres') {
+          pgCpu += treeCpuSeconds(server.pid) - cpu0;
+          pgTasks += total + Math.round(total / 3) + total;
+        }
+      }
+    }
+    const after = pgStore.stats;
+    out.postgres_cost = {
+      cpu_us_per_task: Math.round((pgCpu / pgTasks) * 1e6 * 10) / 10,
+      rows_per_transaction: Math.round(((after.rows - before.rows) / Math.max(1, after.transactions - before.transactions)) * 10) / 10,
+      tasks: pgTasks,
+    };
+    for (const r of results.values()) out.throughput.push({ path: r.path, store: r.store, runs: r.runs.map(Math.round), median_tasks_per_s: Math.round(median(r.runs)) });
+    const seconds = opts.quick ? 3 : 10;
+    for (const k of kinds) {
+      const m = envs[k]!.master;
+      const lat = summarize(await latencyAtRate(m, inProcessSubmit(m), 200, seconds));
+      out.latency.push({ path: 'in-process submit', store: k, rate_per_s: 200, n: lat.n, p50_ms: lat.p50, p90_ms: lat.p90, p99_ms: lat.p99, max_ms: lat.max });
+      const rest = await restLoad(m, 'rate', 200 * seconds, 200);
+      const ack = summarize(rest.ack_ms);
+      out.latency.push({ path: 'REST submit -> 202 ack', store: k, rate_per_s: 200, n: ack.n, p50_ms: ack.p50, p90_ms: ack.p90, p99_ms: ack.p99, max_ms: ack.max });
+    }
+  } finally {
+    for (const e of Object.values(envs)) await e?.close();
+    await server.close();
+  }
+  return out;
+}
+
+export function printStoreBench(r: StoreBenchResult): void {
+  console.log('\nStore: one master on SQLite vs one master on PostgreSQL (local server, fsync on), 2 worker processes, no-op echo');
+  if (r.skipped) {
+    console.log(`  skipped: ${r.skipped}`);
+    return;
+  }
+  console.log('  throughput                  store      tasks/s (median)   runs');
+  for (const t of r.throughput) console.log(`  ${t.path.padEnd(27)} ${t.store.padEnd(9)} ${String(t.median_tasks_per_s).padStart(16)}   ${t.runs.join(', ')}`);
+  console.log('  latency at a steady rate    store      rate/s      n    p50 ms   p90 ms   p99 ms   max ms');
+  for (const l of r.latency) {
+    console.log(`  ${l.path.padEnd(27)} ${l.store.padEnd(9)} ${String(l.rate_per_s).padStart(6)} ${String(l.n).padStart(6)} ${fmt(l.p50_ms).padStart(9)} ${fmt(l.p90_ms).padStart(8)} ${fmt(l.p99_ms).padStart(8)} ${fmt(l.max_ms).padStart(8)}`);
+  }
+  if (r.postgres_cost) {
+    const c = r.postgres_cost;
+    console.log(`  PostgreSQL cost: ${fmt(c.cpu_us_per_task, 1)} µs of server CPU per task (over ${c.tasks} tasks), ${fmt(c.rows_per_transaction, 1)} rows per transaction`);
+    console.log(`  -> one database core carries about ${Math.round(1e6 / c.cpu_us_per_task)} tasks/s of this mix`);
+  }
+}
