@@ -183,6 +183,8 @@ export function checkBatchLimits(
     try {
       return checkDeadline(reqs[i]!, c, ctx.deadlineContext(reqs[i]!), ahead);
     } catch (err) {
+      // A refused deadline names its item too (the estimate differs per position in the batch).
+      if (err instanceof DeadlineUnreachableError) err.message = `tasks.${i}: ${err.message}`;
       throw err instanceof ValidationError ? err.within(`tasks.${i}`) : err;
     }
   });

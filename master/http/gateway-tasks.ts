@@ -8,7 +8,7 @@ import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 export function gatewayTasks(tasks: TaskService, watchers: TaskWatchers, registry: WorkerRegistry): GatewayTasks {
   return {
     async submit(req) {
-      return taskView((await tasks.submit({ kind: req.kind, input: req.input, secrets: req.secrets, stream: true, owner: req.owner, tenant: req.tenant })).task);
+      return taskView((await tasks.submit({ kind: req.kind, input: req.input, secrets: req.secrets, stream: true, owner: req.owner, tenant: req.tenant, deadlineMs: req.deadlineMs })).task);
     },
     watch(id, listener) {
       return watchers.watch(id, listener);

@@ -31,12 +31,13 @@ import { embeddingsHandler } from './openai-embeddings.js';
 import { legacyCompletionsHandler } from './openai-legacy-completions.js';
 import { responsesHandler } from './openai-responses.js';
 import { badRequest, modelNotFound, noModelAvailable, sendError, submitError } from './openai-errors.js';
+import { deadlineError, gatewayDeadline } from './gateway-deadline.js';
 
 /** What the gateway needs from the master (implemented there). */
 export interface GatewayTasks {
   /** Throws ValidationError on bad input. */
   /** Resolves once the task is durable. */
-  submit(req: { kind: 'llm' | 'embed'; input: JsonValue; secrets?: Record<string, string>; owner?: string; tenant?: string }): TaskView | Promise<TaskView>;
+  submit(req: { kind: 'llm' | 'embed'; input: JsonValue; secrets?: Record<string, string>; owner?: string; tenant?: string; deadlineMs?: number }): TaskView | Promise<TaskView>;
   /** Subscribes to a task's chunks and its final state; returns the unsubscribe function. */
   watch(id: string, l: { chunk(c: TaskChunkEvent): void; done(t: TaskView): void }): () => void;
   cancel(id: string): void;
@@ -244,14 +245,16 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
       model = body.model;
     }
     const ownKey = req.get(PROVIDER_KEY_HEADER)?.trim() ?? '';
+    const deadline = gatewayDeadline(req.get('x-taskwire-deadline-ms')); // gateway-deadline.ts
+    if ('status' in deadline) return void sendError(res, deadline);
     try {
       const input = toTaskInput(body, model, source);
       const caller = res.locals['principal'] as Principal | undefined; // set by authenticate
-      const who = { owner: caller?.id, tenant: caller?.tenant };
+      const who = { owner: caller?.id, tenant: caller?.tenant, ...deadline };
       const view = await tasks.submit(ownKey ? { kind: 'llm', input, secrets: { provider_api_key: ownKey }, ...who } : { kind: 'llm', input, ...who });
       return { view, ownKey: ownKey !== '', stream: body.stream === true, includeUsage: body.stream_options?.include_usage === true };
     } catch (err) {
-      const e = submitError(err, body.model);
+      const e = submitError(err, body.model) ?? deadlineError(err);
       if (!e) throw err;
       if (e.param && source) e.param = source(e.param) ?? e.param;
       sendError(res, e);
