@@ -23,5 +23,18 @@ export function gatewayTasks(tasks: TaskService, watchers: TaskWatchers, registr
       }
       return [...seen].sort(([a], [b]) => a.localeCompare(b)).map(([id, owned_by]) => ({ id, owned_by }));
     },
+    cooling(kind = 'llm') {
+      // Models some online worker lists, none has ready, and at least one is cooling down: the soonest end.
+      const ready = new Set<string>();
+      const until = new Map<string, number>();
+      for (const w of registry.schedulable()) {
+        for (const m of w.status.models) {
+          if (m.kind !== kind) continue;
+          if (m.ready) ready.add(m.name);
+          else if (m.cooldown_until_ms > 0) until.set(m.name, Math.min(until.get(m.name) ?? Infinity, m.cooldown_until_ms));
+        }
+      }
+      return [...until].filter(([id]) => !ready.has(id)).map(([id, untilMs]) => ({ id, untilMs }));
+    },
   };
 }

@@ -48,6 +48,19 @@ export function noModelAvailable(model: string, kind: 'llm' | 'embed' = 'llm'): 
   };
 }
 
+/** Every provider serving the model cools down after repeated failures: 503 with Retry-After. */
+export function coolingDown(model: string, remainingMs: number): ApiError {
+  const s = Math.max(1, Math.ceil(remainingMs / 1000));
+  return {
+    status: 503,
+    message: `The model '${model}' is temporarily unavailable: its providers failed repeatedly and are paused. Try again in ${s} s.`,
+    type: 'server_error',
+    param: 'model',
+    code: 'model_unavailable',
+    retryAfterS: s,
+  };
+}
+
 export function modelNotFound(model: string): ApiError {
   return {
     status: 404,

@@ -30,7 +30,7 @@ import { chatFormat } from './openai-chat-format.js';
 import { embeddingsHandler } from './openai-embeddings.js';
 import { legacyCompletionsHandler } from './openai-legacy-completions.js';
 import { responsesHandler } from './openai-responses.js';
-import { badRequest, modelNotFound, noModelAvailable, sendError, submitError } from './openai-errors.js';
+import { badRequest, coolingDown, modelNotFound, noModelAvailable, sendError, submitError } from './openai-errors.js';
 import { deadlineError, gatewayDeadline } from './gateway-deadline.js';
 
 /** What the gateway needs from the master (implemented there). */
@@ -43,6 +43,8 @@ export interface GatewayTasks {
   cancel(id: string): void;
   /** Models workers advertise, ready, for `llm` (default) or `embed`. */
   models(kind?: 'llm' | 'embed'): { id: string; owned_by: string }[];
+  /** Models no online worker has ready because their providers cool down, with when the first cool-down ends (Unix ms). */
+  cooling?(kind?: 'llm' | 'embed'): { id: string; untilMs: number }[];
 }
 
 export interface OpenAiGatewayOptions {
@@ -236,8 +238,15 @@ export function createOpenAiGateway(tasks: GatewayTasks, options: OpenAiGatewayO
     const body = parsed.data;
     let model: string | undefined;
     const served = tasks.models();
+    // Every provider of the model (or of all models) cooling down: fail fast with when to retry, never queue.
+    const cooling = tasks.cooling?.() ?? [];
+    const alias = ANY_MODEL_ALIASES.has(body.model);
+    const cools = alias ? (served.length === 0 ? cooling : []) : cooling.filter((m) => m.id === body.model);
+    if (cools.length > 0 && (alias || !served.some((m) => m.id === body.model))) {
+      return void sendError(res, coolingDown(body.model, Math.min(...cools.map((m) => m.untilMs)) - opts.clock.now()));
+    }
     if (served.length === 0) return void sendError(res, noModelAvailable(body.model));
-    if (!ANY_MODEL_ALIASES.has(body.model)) {
+    if (!alias) {
       const entry = served.find((m) => m.id === body.model);
       if (!entry) return void sendError(res, modelNotFound(body.model));
       const refused = (UNSUPPORTED_BY_PROVIDER[entry.owned_by] ?? []).find((k) => (body as Record<string, unknown>)[k] != null);

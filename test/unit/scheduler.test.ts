@@ -89,7 +89,7 @@ describe('Scheduler', () => {
 
   it('routes model-bound tasks only to workers with that model ready', () => {
     const { registry, queue, scheduler } = setup();
-    const model = (name: string, ready: boolean) => ({ kind: 'llm', name, versions: [], ready, provider: 'openai', execution_provider: '' });
+    const model = (name: string, ready: boolean) => ({ kind: 'llm', name, versions: [], ready, provider: 'openai', execution_provider: '', cooldown_until_ms: 0 });
     registry.applyStatus(status('w1', { kinds: ['llm'], models: [model('m-a', true)] }));
     registry.applyStatus(status('w2', { kinds: ['llm'], models: [model('m-b', false)] }));
     queue.push(task('x', { kind: 'llm', model: 'm-b' }));

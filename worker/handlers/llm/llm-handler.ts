@@ -77,6 +77,8 @@ export class LlmHandler implements TaskHandler {
         ready: e.health.ready(),
         provider: e.provider.name,
         execution_provider: '',
+        // When a cool-down ends, so the gateway can answer 503 with Retry-After instead of queueing.
+        cooldown_until_ms: e.health.ready() ? 0 : this.clock.now() + e.health.remainingMs(),
       })),
     );
   }

@@ -1,5 +1,6 @@
 // Original file: proto/taskwire/v1/worker.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * A model (ONNX) or provider model (LLM) a worker can serve.
@@ -23,6 +24,11 @@ export interface ModelInfo {
    * ONNX execution provider ("cpu", "cuda") or empty.
    */
   'execution_provider'?: (string);
+  /**
+   * Not ready because its provider cools down after repeated failures: when
+   * that ends (Unix ms), so clients can be told when to retry. 0 otherwise.
+   */
+  'cooldown_until_ms'?: (number | string | Long);
 }
 
 /**
@@ -47,4 +53,9 @@ export interface ModelInfo__Output {
    * ONNX execution provider ("cpu", "cuda") or empty.
    */
   'execution_provider': (string);
+  /**
+   * Not ready because its provider cools down after repeated failures: when
+   * that ends (Unix ms), so clients can be told when to retry. 0 otherwise.
+   */
+  'cooldown_until_ms': (number);
 }
