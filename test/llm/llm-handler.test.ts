@@ -94,8 +94,8 @@ describe('createLlmHandler', () => {
     const h = await handler({ OPENAI_BASE_URL: `${s.url}/v1` }, logger);
     expect(h.kind).toBe('llm');
     expect(h.models()).toEqual([
-      { kind: 'llm', name: 'm1', versions: [], ready: true, provider: 'openai', execution_provider: '' },
-      { kind: 'llm', name: 'm2', versions: [], ready: true, provider: 'openai', execution_provider: '' },
+      { kind: 'llm', name: 'm1', versions: [], ready: true, provider: 'openai', execution_provider: '', cooldown_until_ms: 0 },
+      { kind: 'llm', name: 'm2', versions: [], ready: true, provider: 'openai', execution_provider: '', cooldown_until_ms: 0 },
     ]);
   });
 
@@ -241,6 +241,10 @@ describe('createLlmHandler', () => {
     await failure(h.run(context(ask, { logger }).ctx));
     expect(changes).toEqual([false]);
     expect(h.models()[0]!.ready).toBe(false);
+    // When the cool-down ends, advertised so the gateway can say when to retry.
+    const until = h.models()[0]!.cooldown_until_ms ?? 0;
+    expect(until).toBeGreaterThan(Date.now());
+    expect(until).toBeLessThanOrEqual(Date.now() + 60_000);
     const cooling = await failure(h.run(context(ask, { logger }).ctx));
     expect(cooling.code).toBe('PROVIDER_UNAVAILABLE');
     expect(cooling.message).toContain('cooling down');
