@@ -64,6 +64,7 @@ let repo: TempRepo | undefined;
 let clusterClosed = false;
 let metricsText = '';
 let dataDir: string | undefined;
+let fakeBin: string | undefined;
 
 async function scrape(): Promise<string> {
   const res = await fetch(`${cluster.httpUrl}/metrics`);
@@ -83,6 +84,8 @@ async function runLlm(n: number): Promise<void> {
     Array.from({ length: n }, (_, i) => runTask(cluster.httpUrl, { kind: 'llm', input: { messages: [{ role: 'user', content: `question ${i}` }] } }, 15_000)),
   );
   for (const t of done) expect(t.status).toBe('succeeded');
+  // One refused by the provider (429, one attempt): provider errors by code.
+  expect((await runTask(cluster.httpUrl, { kind: 'llm', max_attempts: 1, input: { messages: [{ role: 'user', content: 'refuse me' }] } }, 15_000)).status).toBe('failed');
   // One streamed to a watcher (as a chat session would): its first token is timed.
   const { task } = await cluster.master.tasks.submit({ kind: 'llm', input: { messages: [{ role: 'user', content: 'streamed' }] }, stream: true });
   await waitFor(() => cluster.master.tasks.get(task.id)?.status === 'succeeded', 'the streamed llm task', 15_000, 20);
@@ -128,9 +131,20 @@ async function runInfer(n: number): Promise<void> {
 beforeAll(async () => {
   // A data dir: the durable store (its commit latency has panels and a rule).
   dataDir = mkdtempSync(join(tmpdir(), 'tw-live-metrics-'));
-  cluster = await startCluster({ workers: 2, master: { dataDir } });
-  // An llm worker answering from a local OpenAI-compatible provider.
-  provider = await startFakeOpenAiProvider({});
+  // Every worker sends its metrics summary (the worker panels read it from the master's /metrics) and
+  // finds a stand-in nvidia-smi on its PATH (this machine has no GPU; the GPU panels need a series).
+  fakeBin = mkdtempSync(join(tmpdir(), 'tw-live-nvidia-'));
+  writeFileSync(join(fakeBin, 'nvidia-smi'), '#!/bin/sh\necho "0, 12, 512, 8192"\n', { mode: 0o755 });
+  cluster = await startCluster({
+    workers: 2,
+    master: { dataDir },
+    worker: { metricsSummary: true, statusIntervalMs: 500 },
+    workerDeps: { tracingEnv: { PATH: fakeBin } },
+  });
+  // An llm worker answering from a local OpenAI-compatible provider (which refuses one question with a 429).
+  provider = await startFakeOpenAiProvider({
+    fail: (_r, messages) => (messages.some((m) => m.content === 'refuse me') ? { status: 429, error: { message: 'slow down', type: 'rate_limit' } } : undefined),
+  });
   const llm = await createLlmHandler({ OPENAI_BASE_URL: provider.url, TASKWIRE_OLLAMA_URL: 'off' }, silentLogger());
   if (!llm) throw new Error('the llm handler found no model at the fake provider');
   await cluster.addWorker({ kinds: ['llm'] }, { handlers: [llm] });
@@ -144,6 +158,16 @@ beforeAll(async () => {
   await runEchoes(10);
   await runLlm(2);
   await runInfer(4);
+  // The workers' summaries arrive with their next periodic status.
+  await waitFor(
+    async () => {
+      const t = await scrape();
+      return ['taskwire_worker_provider_errors_total', 'taskwire_worker_inference_batch_rows_bucket', 'taskwire_worker_gpu_utilization_ratio'].every((n) => t.includes(`${n}{`));
+    },
+    'worker summaries on the master',
+    15_000,
+    100,
+  );
   metricsText = await scrape();
 }, 120_000);
 
@@ -152,6 +176,7 @@ afterAll(async () => {
   await provider?.close();
   await repo?.remove();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (fakeBin) rmSync(fakeBin, { recursive: true, force: true });
 });
 
 describe('metric names of the dashboards and rules', () => {
@@ -261,7 +286,7 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the running master',
     expect(body.data).toContain('echo');
   });
 
-  it('loads every shipped rule and evaluates each without error; only the error-rate and dead-letter alerts (the expired sleep tasks) are pending', async () => {
+  it('loads every shipped rule and evaluates each without error; only the error-rate and dead-letter alerts (the expired sleep tasks, the refused llm calls) and the provider error rate are pending', async () => {
     const body = (await (await fetch(`${base}/api/v1/rules`)).json()) as {
       data: { groups: { rules: { name: string; health: string; lastError?: string; state: string; lastEvaluation: string }[] }[] };
     };
@@ -271,7 +296,9 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the running master',
       expect(r.health, `${r.name}: ${r.lastError}`).toBe('ok');
       expect(r.lastEvaluation.startsWith('0001'), `${r.name} was never evaluated`).toBe(false);
       if (r.name === 'TaskwireMasterEventLoopLagHigh') continue; // follows the load of the test machine, not the cluster
-      expect(r.state, r.name).toBe(r.name === 'TaskwireTaskErrorRateHigh' || r.name === 'TaskwireDeadLetters' ? 'pending' : 'inactive');
+      // TaskwireProviderErrorRateHigh: one llm call of each round is refused by the provider (429).
+      const pending = ['TaskwireTaskErrorRateHigh', 'TaskwireDeadLetters', 'TaskwireProviderErrorRateHigh'];
+      expect(r.state, r.name).toBe(pending.includes(r.name) ? 'pending' : 'inactive');
     }
   });
 

@@ -107,7 +107,7 @@ describe('dashboards', () => {
   it('use histogram_quantile only over _bucket series aggregated by le', () => {
     for (const q of panelQueries()) {
       if (!q.expr.includes('histogram_quantile')) continue;
-      expect(q.expr, q.where).toMatch(/histogram_quantile\([\d.]+, sum by \([^)]*\ble\b[^)]*\) \(rate\(taskwire_[a-z_]+_(seconds|per_second)_bucket/);
+      expect(q.expr, q.where).toMatch(/histogram_quantile\([\d.]+, sum by \([^)]*\ble\b[^)]*\) \(rate\(taskwire_[a-z_]+_(seconds|per_second|rows)_bucket/);
     }
   });
 });
