@@ -318,6 +318,7 @@ export class Master {
       intervalMs: o.autoscaleIntervalMs,
       initial: o.autoscale,
     }));
+    tasks.useScaleFromZero((kind) => this.autoscaler.startsWorkersFor(kind));
     const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
     rest.use(eventRoutes(this.eventLog, auth));
     rest.use(logRoutes(this.logs));

@@ -119,6 +119,15 @@ export class Autoscaler {
     return had?.policy;
   }
 
+  /** True when a pool with an actuator covers the kind and may start a worker (a task waits for it instead of being refused). */
+  startsWorkersFor(kind: string): boolean {
+    for (const [pool, p] of this.pools) {
+      if (!p.actuator || p.policy.max_workers < 1) continue;
+      if (pool === '*' || pool === kind || pool.startsWith(`${kind}:`)) return true;
+    }
+    return false;
+  }
+
   policies(): Record<string, ScalingPolicy> {
     return Object.fromEntries([...this.pools].map(([k, p]) => [k, p.policy]));
   }

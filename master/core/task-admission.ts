@@ -104,6 +104,8 @@ export interface AdmissionContext {
   maxInputBytes: number;
   /** The allow-lists of a submitting owner (key id), if it has any. */
   allowListOf?: (owner: string) => AllowList | undefined;
+  /** Kinds an autoscaling policy starts workers for (scale from zero): queued with no worker online instead of refused. */
+  startsWorkersFor?: (kind: string) => boolean;
 }
 
 /** Cluster defaults for what a submit leaves out. */
@@ -136,7 +138,7 @@ export function checkSubmit(req: SubmitRequest, ctx: AdmissionContext): CheckedS
   if (allow?.models && requirement.model !== undefined && !allow.models.includes(requirement.model)) {
     throw new TaskwireError('FORBIDDEN', `model: this key may not use model "${requirement.model}"`);
   }
-  if (!ALWAYS_ACCEPTED_KINDS.has(req.kind)) {
+  if (!ALWAYS_ACCEPTED_KINDS.has(req.kind) && !ctx.startsWorkersFor?.(req.kind)) {
     const served = ctx.registry.kinds();
     if (!served.includes(req.kind)) {
       throw new ValidationError('kind', `no worker serves kind "${req.kind}" (served now: ${served.join(', ') || 'none'})`);

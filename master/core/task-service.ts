@@ -159,6 +159,11 @@ export class TaskService {
     return out;
   }
 
+  /** Kinds accepted with no worker online because the autoscaler starts one (master/autoscaling/). */
+  useScaleFromZero(startsWorkersFor: (kind: string) => boolean): void {
+    this.admission.startsWorkersFor = startsWorkersFor;
+  }
+
   /** Adds a gate every submit passes (limits, budgets): admission-gate.ts. */
   useAdmissionGate(gate: AdmissionGate): void {
     this.gates.push(gate);

@@ -8,11 +8,9 @@
  * TASKWIRE_SCALE_CYCLES changes the count (default 100).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../common/logger.js';
-import { Worker } from '../../worker/worker.js';
-import { ProcessActuator } from '../../master/autoscaling/process-actuator.js';
 import type { TaskEventOf } from '../../master/core/task-events.js';
-import { startCluster, uniqueId, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { inProcessWorkers } from './in-process-workers.js';
 
 const CYCLES = Number(process.env.TASKWIRE_SCALE_CYCLES ?? 100);
 const MAX = 3;
@@ -25,35 +23,8 @@ afterEach(async () => {
 
 describe('autoscaling cycles with real workers', () => {
   it(`${CYCLES} cycles: 0 lost, 0 retried, drains under load, changes bounded by the policy`, { timeout: 20 * 60_000 }, async () => {
-    let actuator: ProcessActuator | undefined;
-    const units: Worker[] = [];
-    c = await startCluster({
-      workers: 0,
-      master: { autoscaleIntervalMs: 50, placement: 'round-robin' },
-      masterDeps: {
-        localActuator: (host) =>
-          (actuator = new ProcessActuator({
-            idPrefix: uniqueId('as'),
-            host,
-            pollMs: 20,
-            spawn: (workerId) => {
-              let done!: () => void;
-              const exited = new Promise<void>((r) => (done = r));
-              const ready = Worker.create(
-                { workerId, mqttUrl: c!.mqttUrl, mqttPassword: c!.master.clusterToken, capacity: 2, logToStdout: false, healthFile: `/tmp/${uniqueId('health')}` },
-                { logger: { logger: silentLogger() } },
-              ).then((w) => (units.push(w), w));
-              return {
-                exited,
-                stop: async () => {
-                  await (await ready).close(2000);
-                  done();
-                },
-              };
-            },
-          })),
-      },
-    });
+    const pool = inProcessWorkers(() => c!);
+    c = await startCluster({ workers: 0, master: { autoscaleIntervalMs: 50, placement: 'round-robin' }, masterDeps: { localActuator: pool.factory } });
     const m = c.master;
     const decisions: TaskEventOf<'autoscale.decision'>[] = [];
     const retried: string[] = [];
@@ -69,7 +40,8 @@ describe('autoscaling cycles with real workers', () => {
       max_step_up: MAX,
       max_step_down: 1,
     });
-    const replicas = () => actuator!.ids().length;
+    const actuator = () => pool.actuator();
+    const replicas = () => actuator().ids().length;
     await waitFor(() => m.registry.schedulable().length === 1, 'the first worker', 20_000);
 
     const ids: string[] = [];
@@ -103,8 +75,8 @@ describe('autoscaling cycles with real workers', () => {
     expect(finals.filter((t) => t.attempt !== 1).length).toBe(0);
     expect(retried).toEqual([]);
     // The drain path ran, with tasks in flight.
-    expect(actuator!.counts.drainTimeouts).toBe(0);
-    expect(actuator!.counts.drainedBusy).toBeGreaterThan(CYCLES / 4);
+    expect(actuator().counts.drainTimeouts).toBe(0);
+    expect(actuator().counts.drainedBusy).toBeGreaterThan(CYCLES / 4);
     // No flapping: each cycle is one scale-up (1 -> MAX in one step) and MAX - 1 single-worker scale-downs.
     const ups = decisions.filter((d) => d.to > d.from);
     const downs = decisions.filter((d) => d.to < d.from);
@@ -114,7 +86,7 @@ describe('autoscaling cycles with real workers', () => {
     let reversals = 0;
     for (let i = 1; i < decisions.length; i++) if (Math.sign(decisions[i]!.to - decisions[i]!.from) !== Math.sign(decisions[i - 1]!.to - decisions[i - 1]!.from)) reversals++;
     expect(reversals).toBeLessThanOrEqual(CYCLES * 2 + 2);
-    process.stdout.write(`scale cycles: ${CYCLES}, tasks ${ids.length}, ups ${ups.length}, downs ${downs.length}, reversals ${reversals}, drains ${actuator!.counts.drained} (busy ${actuator!.counts.drainedBusy}), workers started ${actuator!.counts.started}\n`);
-    await Promise.allSettled(units.map((w) => w.close(0)));
+    process.stdout.write(`scale cycles: ${CYCLES}, tasks ${ids.length}, ups ${ups.length}, downs ${downs.length}, reversals ${reversals}, drains ${actuator().counts.drained} (busy ${actuator().counts.drainedBusy}), workers started ${actuator().counts.started}\n`);
+    await pool.closeAll();
   });
 });
