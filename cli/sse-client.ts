@@ -13,7 +13,7 @@ export interface SseMessage {
 }
 
 /** Opens the stream; a 4xx answer is a CliExit (2 for 400, 3 for 404, else 1); other failures throw plain errors (retry). */
-export async function* sseStream(url: string, lastId: number | undefined, signal?: AbortSignal): AsyncGenerator<SseMessage> {
+export async function* sseStream(url: string, lastId: number | undefined, signal?: AbortSignal, onOpen?: () => void): AsyncGenerator<SseMessage> {
   const headers: Record<string, string> = { ...authHeaders(), accept: 'text/event-stream' };
   if (lastId !== undefined) headers['last-event-id'] = String(lastId);
   const res = await fetch(url, { headers, signal });
@@ -22,6 +22,7 @@ export async function* sseStream(url: string, lastId: number | undefined, signal
     throw new CliExit(res.status === 400 ? EXIT.usage : res.status === 404 ? EXIT.notFound : EXIT.other, `GET ${url}: HTTP ${res.status}: ${text}`);
   }
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+  onOpen?.();
   const reader = res.body.getReader();
   const dec = new TextDecoder();
   let buf = '';

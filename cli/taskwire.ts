@@ -22,6 +22,7 @@ import { handlersFromEnv, startHandlersInBackground } from './worker-handlers.js
 import { findLocalClusterToken, isLoopbackUrl } from '../worker/local-token.js';
 import { eventsCommand } from './events-command.js';
 import { logsCommand } from './logs-command.js';
+import { monitorCommand } from './monitor-command.js';
 import { usageCommand } from './usage-command.js';
 import { operatorCommands } from './operator-commands.js';
 import { adminCommands } from './admin-commands.js';
@@ -289,6 +290,7 @@ export function buildProgram(): Command {
   scalingCommands(program); // placement, autoscale
   eventsCommand(program);
   logsCommand(program);
+  monitorCommand(program);
   usageCommand(program);
   program
     .command('token')
