@@ -4,7 +4,7 @@
  * percentiles, and hash routing.
  */
 import { describe, expect, it } from 'vitest';
-import { parseRoute } from '../../web/src/dashboard/context.js';
+import { parseRoute } from '../../web/src/dashboard/routes.js';
 import { LiveStats, percentile, WINDOW_S } from '../../web/src/dashboard/live-stats.js';
 import { SseParser } from '../../web/src/dashboard/sse-parser.js';
 

@@ -8,7 +8,8 @@
 import { askForAccessKey, type AccessKeyStore } from '../access-key.js';
 import { required } from '../dom.js';
 import { Api, ApiError, UnauthorizedError } from './api.js';
-import { parseRoute, type DashboardContext, type DashboardPage } from './context.js';
+import type { DashboardContext, DashboardPage } from './context.js';
+import { parseRoute } from './routes.js';
 import { EventFollower, type FollowState } from './event-follower.js';
 import { LiveStats, type StreamEvent } from './live-stats.js';
 import { noteFailure, OverviewPage } from './overview-page.js';

@@ -1,0 +1,21 @@
+/** Hash routes of the dashboard; pure (the unit tests import it without a DOM). */
+
+/** A route: the page name and what follows it in the hash (`#/tasks/abc?x=1`). */
+export interface Route {
+  page: 'overview' | 'workers' | 'worker' | 'tasks' | 'task';
+  id?: string;
+  params: URLSearchParams;
+}
+
+export function parseRoute(hash: string): Route {
+  const raw = hash.replace(/^#\/?/, '');
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const params = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+  const parts = path.split('/').filter(Boolean);
+  if (parts[0] === 'workers' && parts[1]) return { page: 'worker', id: decodeURIComponent(parts[1]), params };
+  if (parts[0] === 'workers') return { page: 'workers', params };
+  if (parts[0] === 'tasks' && parts[1]) return { page: 'task', id: decodeURIComponent(parts[1]), params };
+  if (parts[0] === 'tasks') return { page: 'tasks', params };
+  return { page: 'overview', params };
+}
