@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|quick]`: runs the benchmarks, prints tables and
+ * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|overhead|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
  */
@@ -15,6 +15,7 @@ import { printImageBench, runImageBench } from './image-bench.js';
 import { printEtaBench, runEtaBench } from './eta-bench.js';
 import { printStoreBench, runStoreBench } from './store-bench.js';
 import { printFairShareBench, runFairShareBench } from './fair-share-bench.js';
+import { printOverheadBench, runOverheadBench } from './overhead-bench.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -68,6 +69,12 @@ if (only.includes('fair')) {
   const fair = runFairShareBench({ quick });
   printFairShareBench(fair);
   results.fair = fair;
+}
+// Metrics and tracing on vs off, alternating (a few minutes): only when asked for by name.
+if (only.includes('overhead')) {
+  const overhead = await runOverheadBench({ quick });
+  printOverheadBench(overhead);
+  results.overhead = overhead;
 }
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 await mkdir(outDir, { recursive: true });

@@ -1,0 +1,141 @@
+/**
+ * `npm run bench -- overhead`: what metrics and tracing cost the core path.
+ * Three configurations of the same cluster (in-memory master, one worker
+ * process of capacity 512, echo tasks submitted in process, 4096
+ * outstanding), measured alternately in each run so the machine's noise hits
+ * them alike, medians compared:
+ *
+ * - `off`:     the master's MetricObserver stopped (no task events are even
+ *              built for it), the worker without a metrics port or summary;
+ * - `metrics`: the default master metrics plus the worker's own metrics with
+ *              its summary in the status (TASKWIRE_METRICS_SUMMARY=on);
+ * - `traced`:  `metrics` plus OpenTelemetry on master and worker, exporting
+ *              OTLP/HTTP to a local sink that reads and drops the bodies.
+ *
+ * The issue's bound is metrics within 1% of off; tracing has no bound (it is
+ * off by default).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Master } from '../master/master.js';
+import { silentLogger } from '../common/logger.js';
+import { inProcessSubmit, throughput } from './core-bench.js';
+import { median } from './stats.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'taskwire.js');
+const CONFIGS = ['off', 'metrics', 'traced'] as const;
+type Config = (typeof CONFIGS)[number];
+
+export interface OverheadBenchResult {
+  total_per_run: number;
+  runs: Record<Config, number[]>;
+  median_tasks_per_s: Record<Config, number>;
+  /** median(metrics) / median(off), and traced / off. */
+  ratio_metrics_to_off: number;
+  ratio_traced_to_off: number;
+  spans_received_bytes: number;
+}
+
+interface Cluster {
+  master: Master;
+  worker: ChildProcess;
+  close(): Promise<void>;
+}
+
+async function startSink(): Promise<{ url: string; bytes: () => number; close(): Promise<void> }> {
+  let bytes = 0;
+  const server: Server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    bytes: () => bytes,
+    close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+async function startCluster(config: Config, otlp: string): Promise<Cluster> {
+  const tracingEnv = config === 'traced' ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp } : {};
+  const master = await Master.create(
+    { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false, logLevel: 'warn', maxFinishedTasks: 10_000 },
+    { logger: { logger: silentLogger() }, tracingEnv },
+  );
+  if (config === 'off') master.metricObserver.stop();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TASKWIRE_MQTT_URL: master.mqttUrl,
+    TASKWIRE_GRPC_URL: `127.0.0.1:${master.grpcPort}`,
+    TASKWIRE_CLUSTER_TOKEN: master.clusterToken,
+    TASKWIRE_WORKER_CAPACITY: '512',
+    TASKWIRE_WORKER_ID: `bench-overhead-${process.pid}-${config}`,
+    TASKWIRE_WORKER_KINDS: 'echo,sleep',
+    TASKWIRE_LOG_LEVEL: 'warn',
+    TASKWIRE_METRICS_SUMMARY: config === 'off' ? 'off' : 'on',
+  };
+  delete env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  delete env.TASKWIRE_METRICS_PORT;
+  if (config === 'traced') env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp;
+  const worker = spawn(process.execPath, [CLI, 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const until = Date.now() + 20_000;
+  while (master.registry.schedulable().length < 1) {
+    if (Date.now() > until) throw new Error('worker did not register');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    master,
+    worker,
+    async close() {
+      worker.kill('SIGTERM');
+      if (worker.exitCode === null) await once(worker, 'exit');
+      await master.close();
+    },
+  };
+}
+
+export async function runOverheadBench(opts: { quick?: boolean } = {}): Promise<OverheadBenchResult> {
+  const total = opts.quick ? 5000 : 20_000;
+  const runs = opts.quick ? 3 : 7;
+  const sink = await startSink();
+  const clusters = {} as Record<Config, Cluster>;
+  try {
+    for (const c of CONFIGS) clusters[c] = await startCluster(c, sink.url);
+    // Warm-up of every configuration at the measured load (JIT of master and worker).
+    for (const c of CONFIGS) await throughput(clusters[c].master, inProcessSubmit(clusters[c].master), total, 4096);
+    const out = { off: [] as number[], metrics: [] as number[], traced: [] as number[] };
+    for (let r = 0; r < runs; r++) {
+      // Rotate the order too: no configuration always runs first or last.
+      for (let k = 0; k < CONFIGS.length; k++) {
+        const c = CONFIGS[(r + k) % CONFIGS.length]!;
+        out[c].push(await throughput(clusters[c].master, inProcessSubmit(clusters[c].master), total, 4096));
+      }
+    }
+    const med = { off: median(out.off), metrics: median(out.metrics), traced: median(out.traced) };
+    return {
+      total_per_run: total,
+      runs: { off: out.off.map(Math.round), metrics: out.metrics.map(Math.round), traced: out.traced.map(Math.round) },
+      median_tasks_per_s: { off: Math.round(med.off), metrics: Math.round(med.metrics), traced: Math.round(med.traced) },
+      ratio_metrics_to_off: Math.round((med.metrics / med.off) * 1000) / 1000,
+      ratio_traced_to_off: Math.round((med.traced / med.off) * 1000) / 1000,
+      spans_received_bytes: sink.bytes(),
+    };
+  } finally {
+    for (const c of CONFIGS) await clusters[c]?.close();
+    await sink.close();
+  }
+}
+
+export function printOverheadBench(r: OverheadBenchResult): void {
+  console.log(`\nMetrics and tracing overhead (1 worker process, in-process echo submits, ${r.total_per_run} tasks per run, alternating)`);
+  console.log('config    median tasks/s  runs');
+  for (const c of CONFIGS) console.log(`${c.padEnd(9)} ${String(r.median_tasks_per_s[c]).padStart(14)}  ${r.runs[c].join(' ')}`);
+  console.log(`ratio metrics/off: ${r.ratio_metrics_to_off}  (bound: >= 0.99)`);
+  console.log(`ratio traced/off:  ${r.ratio_traced_to_off}  (no bound; tracing is off by default)`);
+  console.log(`OTLP bytes received by the local sink: ${r.spans_received_bytes}`);
+}
