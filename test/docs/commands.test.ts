@@ -11,7 +11,8 @@
  * `<id>` / `<token>` / `<master-host>[:<mqtt-port>]` are filled in. The shell
  * gets TASKWIRE_HTTP_PORT (how the CLI finds this master), TASKWIRE_DATA_DIR
  * (where `taskwire token` reads) and TASKWIRE_WORKER_KINDS=echo,sleep (so a
- * worker does not load the OCR models). The commands of one file run in one
+ * worker does not load the OCR models; the master's local worker also serves
+ * `infer`, the example model in models/linear). The commands of one file run in one
  * shell, in order, so `ID=$(...)` carries over to the next line.
  */
 import { spawnSync } from 'node:child_process';
@@ -64,12 +65,16 @@ const RULES: Rule[] = [
   { match: /^taskwire tasks list --status succeeded -o jsonl$/ },
   { match: /^taskwire tasks show <task-id>$/, expect: /^status\s+/m },
   { match: /^taskwire tasks result <task-id> --wait 10000$/, expect: /"text": "x"/ },
+  // The example model shipped in models/linear (the local worker serves infer from ./models).
+  { match: /^curl -s localhost:8080\/v2\/models\/linear$/, expect: /"name":"linear".*"inputs":\[\{"name":"X","datatype":"FP32","shape":\[-1,4\]\}\]/ },
+  { match: /^curl -s localhost:8080\/v2\/models\/linear\/ready$/, expect: /^\{"name":"linear",("version":"1",)?"ready":true\}$/ },
+  { match: /^curl -s localhost:8080\/v2\/health\/(live|ready)$/, expect: /^\{"(live|ready)":true\}$/ },
+  { match: /^curl -s -XPOST localhost:8080\/v2\/models\/linear\/infer /, expect: /"outputs":\[\{"name":"Y","datatype":"FP32","shape":\[(1,2\],"data":\[10,5|2,2\],"data":\[10,5,1,0\.5)\]\}\]/ },
   // --- cannot run here, and why ----------------------------------------------------------------
   { match: /^npm test$/, skip: 'the test suite itself' },
   { match: /^npm install && npm start$/, skip: 'installs, builds and starts on the default ports; this test runs the same `taskwire start` on free ports' },
   { match: /^npx vitest run /, skip: 'a part of the test suite (npm test runs it)' },
   { match: /^curl .*\/v2\/models\/ppocr$/, skip: 'needs a worker with the PP-OCR models loaded (test/e2e-inference covers /v2/models/ppocr)' },
-  { match: /\/v2\/models\/<model>\/infer/, skip: 'names no shipped model (<model>); test/e2e-inference runs infer against a generated one' },
   { match: /^(docker |scripts\/|TASKWIRE_WORKER_REPLICAS=\S+ scripts\/|P="\$\(cat deploy\/secrets)/, skip: 'needs Docker Swarm (test/deploy rehearses the scripts against a fake docker)' },
   { match: /^mosquitto_sub -h <node> -p 1884 /, skip: "the Swarm stack's observer port on a cluster node" },
   { match: /^(GEMINI_API_KEY|OPENAI_BASE_URL|OPENAI_API_KEY)=\S+ .*taskwire worker$/, skip: 'needs an LLM provider (an API key or a model server)' },
@@ -126,7 +131,7 @@ beforeAll(async () => {
       TASKWIRE_MQTT_PORT: String(mqtt),
       TASKWIRE_GRPC_PORT: String(grpc),
       TASKWIRE_LOCAL_WORKERS: '1',
-      TASKWIRE_WORKER_KINDS: 'echo,sleep',
+      TASKWIRE_WORKER_KINDS: 'echo,sleep,infer',
       TASKWIRE_DATA_DIR: join(dir, 'data'),
     },
   });
@@ -135,6 +140,11 @@ beforeAll(async () => {
   for (let i = 0; i < 200; i++) {
     const body = (await (await fetch(`http://127.0.0.1:${http}/api/v1/workers`)).json()) as { workers: { state: string }[] };
     if (body.workers.some((w) => w.state === 'online')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // ... and the example model (models/linear) is loaded.
+  for (let i = 0; i < 300; i++) {
+    if ((await fetch(`http://127.0.0.1:${http}/v2/models/linear/ready`)).status === 200) break;
     await new Promise((r) => setTimeout(r, 100));
   }
 }, 60_000);
