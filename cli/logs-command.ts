@@ -79,6 +79,8 @@ async function follow(base: string, o: LogsOptions, after: number): Promise<neve
 export function logsCommand(program: Command): void {
   program
     .command('logs')
+    // Commander's own usage errors (unknown option, bad choice) exit 2 like every operator command; help exits 0.
+    .exitOverride((err) => process.exit(err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : EXIT.usage))
     .description('print the kept log lines of the master and the workers; --follow keeps streaming new ones')
     .option('--url <url>', URL_HELP)
     .option('-f, --follow', 'keep printing new lines')

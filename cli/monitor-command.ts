@@ -53,6 +53,8 @@ async function followEvents(base: string, state: MonitorState, signal: AbortSign
 export function monitorCommand(program: Command): void {
   program
     .command('monitor')
+    // Commander's own usage errors (unknown option, bad choice) exit 2 like every operator command; help exits 0.
+    .exitOverride((err) => process.exit(err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : EXIT.usage))
     .description('live terminal view of the cluster: workers, queue, throughput, p95, recent failures (q quits)')
     .option('--url <url>', URL_HELP)
     .option('--interval <ms>', 'how often the cluster and worker views are read (100-60000)', '1000')
