@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../common/errors.js';
+import { parseTenantList, TENANTS_LABEL } from '../common/worker-tenants.js';
 import { type Env, envBool, envInt, envSecret, envString, envEnum, parseMqttUrl } from '../common/env.js';
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 import { DEFAULT_TOPIC_ROOT, ID_PATTERN, assertTopicRoot } from '../common/topics.js';
@@ -43,6 +44,8 @@ export interface WorkerOptions {
   /** Keep metrics and send a summary in the status for the master's /metrics (TASKWIRE_METRICS_SUMMARY, default false). */
   metricsSummary?: boolean;
   labels?: Record<string, string>;
+  /** Serve only these tenants' tasks (TASKWIRE_WORKER_TENANTS; empty, default: shared, every tenant). Sent as the `taskwire.tenants` label. */
+  tenants?: string[];
   /** How long to keep trying the broker at start (default 60 s). */
   connectTimeoutMs?: number;
   logLevel?: LogLevel;
@@ -134,7 +137,8 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     metricsPort: options.metricsPort,
     metricsHost: options.metricsHost ?? '0.0.0.0',
     metricsSummary: options.metricsSummary ?? false,
-    labels: options.labels ?? {},
+    tenants: options.tenants ?? [],
+    labels: { ...options.labels, ...(options.tenants?.length && { [TENANTS_LABEL]: parseTenantList('TASKWIRE_WORKER_TENANTS', options.tenants.join(',')).join(',') }) },
     connectTimeoutMs: options.connectTimeoutMs ?? WORKER_DEFAULTS.connectTimeoutMs,
     logLevel: options.logLevel ?? WORKER_DEFAULTS.logLevel,
     logToStdout: options.logToStdout ?? WORKER_DEFAULTS.logToStdout,
@@ -163,6 +167,7 @@ export async function workerOptionsFromEnv(env: Env): Promise<WorkerOptions> {
     metricsPort: envInt(env, 'TASKWIRE_METRICS_PORT', { min: 0, max: 65535 }),
     metricsHost: envString(env, 'TASKWIRE_METRICS_HOST'),
     metricsSummary: envBool(env, 'TASKWIRE_METRICS_SUMMARY'),
+    tenants: parseTenantList('TASKWIRE_WORKER_TENANTS', envString(env, 'TASKWIRE_WORKER_TENANTS')),
     connectTimeoutMs: envInt(env, 'TASKWIRE_CONNECT_TIMEOUT_MS', { min: 100 }),
     logLevel: envEnum(env, 'TASKWIRE_LOG_LEVEL', LOG_LEVELS),
   };

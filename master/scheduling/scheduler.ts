@@ -16,12 +16,17 @@ export interface SchedulableTask extends QueuedTask {
   readonly requirement: Requirement;
   /** Chat session, for `affinity` placement (multi-turn work stays on one worker). */
   readonly sessionId?: string | null;
+  /** Its tenant: a worker pinned to tenants takes only theirs (default `default`). */
+  readonly tenant?: string;
 }
 
 /** The affinity key of a task: its chat session, else its model (models stay warm), else none. */
 export function affinityKey(t: SchedulableTask): string | undefined {
   return t.sessionId ?? t.requirement.model ?? undefined;
 }
+
+/** Queued tasks looked at per blocked key and dispatch round for tenant-pinned workers. */
+export const PINNED_SCAN = 1024;
 
 export interface Match<T> {
   task: T;
@@ -30,7 +35,7 @@ export interface Match<T> {
 
 export class Scheduler<T extends SchedulableTask> {
   /** One context object reused for every pick (no allocation per task). */
-  private readonly ctx: { candidates: readonly WorkerRecord[]; requirement: Requirement; key: string | undefined; eligible: (w: WorkerRecord) => boolean };
+  private readonly ctx: { candidates: readonly WorkerRecord[]; requirement: Requirement; key: string | undefined; tenant: string; eligible: (w: WorkerRecord) => boolean };
 
   constructor(
     private readonly queue: TaskQueue<T>,
@@ -42,17 +47,42 @@ export class Scheduler<T extends SchedulableTask> {
       candidates: [] as readonly WorkerRecord[],
       requirement: { kind: '' } as Requirement,
       key: undefined as string | undefined,
-      eligible: (w: WorkerRecord) => w.inFlight.size < w.capacity && !w.suspect && registry.supports(w, ctx.requirement),
+      tenant: 'default',
+      // A worker pinned to tenants (dedicated) is eligible only for theirs; a shared one for all.
+      eligible: (w: WorkerRecord) =>
+        w.inFlight.size < w.capacity && !w.suspect && registry.supports(w, ctx.requirement) && (w.tenants === null || w.tenants.has(ctx.tenant)),
     };
     this.ctx = ctx;
   }
 
   /** The placement strategy's choice among eligible workers (nothing reserved). */
-  pickWorker(req: Requirement, key?: string): WorkerRecord | undefined {
+  pickWorker(req: Requirement, key?: string, tenant = 'default'): WorkerRecord | undefined {
     this.ctx.candidates = this.registry.schedulable();
     this.ctx.requirement = req;
     this.ctx.key = key;
+    this.ctx.tenant = tenant;
     return this.placement.pick(this.ctx as PlacementContext<WorkerRecord>);
+  }
+
+  /**
+   * Tenant-pinned workers behind a blocked head: tasks of `key` (in admission
+   * order, at most PINNED_SCAN looked at) whose tenant has an idle pinned
+   * worker. Only pinned workers can be free here: a shared one would have
+   * taken the head. Nothing is scanned while no pinned worker is idle.
+   */
+  private *pinnedMatches(key: string): Generator<Match<T>> {
+    const idle = () => this.registry.schedulable().some((w) => w.tenants !== null && w.inFlight.size < w.capacity && !w.suspect);
+    if (!idle()) return;
+    let scanned = 0;
+    for (const t of this.queue.values()) {
+      if (++scanned > PINNED_SCAN) return;
+      if (t.key !== key || t.tenant === undefined) continue;
+      const worker = this.pickWorker(t.requirement, affinityKey(t), t.tenant);
+      if (!worker || !this.capacity.reserve(worker, t.id)) continue;
+      this.queue.remove(t.id);
+      yield { task: t, worker };
+      if (!idle()) return;
+    }
   }
 
   /**
@@ -64,9 +94,11 @@ export class Scheduler<T extends SchedulableTask> {
     for (;;) {
       const head = this.queue.best(blocked);
       if (!head) return;
-      const worker = this.pickWorker(head.requirement, affinityKey(head));
+      const worker = this.pickWorker(head.requirement, affinityKey(head), head.tenant);
       if (!worker || !this.capacity.reserve(worker, head.id)) {
         blocked.add(head.key);
+        // No worker for the head's tenant; an idle worker pinned to another tenant may still take that tenant's tasks of this key.
+        yield* this.pinnedMatches(head.key);
         continue;
       }
       this.queue.take(head.key);

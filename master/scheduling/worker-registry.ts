@@ -3,6 +3,7 @@
  * with the master's own count of what each one runs (authoritative for
  * scheduling). Emits typed events when workers come and go.
  */
+import { tenantsOfLabels } from '../../common/worker-tenants.js';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../../common/clock.js';
 import type { WorkerStatus__Output } from '../../common/wire.js';
@@ -29,6 +30,8 @@ export interface WorkerRecord {
    * again (a result event or a status message).
    */
   suspect: boolean;
+  /** Pinned to these tenants (status label `taskwire.tenants`), or null: shared, serves every tenant. */
+  tenants: ReadonlySet<string> | null;
 }
 
 export interface WorkerRegistryEvents {
@@ -81,6 +84,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       connectedAtMs: null,
       lastSeenMs: now,
       suspect: false,
+      tenants: null,
     };
     const wasState = record.state;
     const wasStartedAt = record.status.started_at_ms;
@@ -88,6 +92,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     record.kinds = new Set(status.kinds);
     record.models = new Set(status.models.filter((m) => m.ready).map((m) => `${m.kind}\u0000${m.name}`));
     record.capacity = Math.max(1, status.capacity);
+    record.tenants = tenantsOfLabels(status.labels);
     record.lastSeenMs = now;
     record.suspect = false;
     record.state = state;
