@@ -172,7 +172,7 @@ describe('browser chat', () => {
     const meta = answer.locator('.answer-meta');
     expect(await meta.locator('[data-field="worker"] dd').textContent()).toBe(`${stored.worker_id} (${stored.worker_language})`);
     expect(await meta.locator('[data-field="attempt"] dd').textContent()).toBe(String(stored.attempt));
-    expect(await meta.locator('[data-field="status"] dd').textContent()).toBe('Done');
+    expect(await meta.locator('[data-field="status"] dd').textContent()).toBe('Succeeded');
     expect(await meta.locator('[data-field="queue-wait"] dd').textContent()).toMatch(/\d.*(ms|s)$/);
     expect(await meta.locator('[data-field="processing"] dd').textContent()).toMatch(/\d.*(ms|s)$/);
 
@@ -251,7 +251,7 @@ describe('browser chat', () => {
 
     await answer.locator('.stop-button').click();
     await answer.and(page.locator('[data-status="cancelled"]')).waitFor();
-    expect(await answer.locator('.answer-notice').textContent()).toMatch(/^Stopped/);
+    expect(await answer.locator('.answer-notice').textContent()).toMatch(/^Cancelled/);
     expect(await answer.locator('.answer-error').isVisible()).toBe(false);
     expect(await answer.locator('.loading').count()).toBe(0);
     expect((await fetchTask((await answer.getAttribute('data-task-id'))!)).status).toBe('cancelled');

@@ -21,7 +21,7 @@ describe('parseSleepMs', () => {
     expect(parseSleepMs(text)).toBe(ms);
   });
 
-  it.each(['', 'soon', '25h', '2 days', '300abc', '9999999999999999999999'])('refuses %j', (text) => {
+  it.each(['', 'soon', '25h', '2 days', '300abc', '9999999999999999999999', '-5s', '-1500', 'sleep - 2s', '\u22125s'])('refuses %j', (text) => {
     expect(parseSleepMs(text)).toBeNull();
   });
 });

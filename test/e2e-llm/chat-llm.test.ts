@@ -193,7 +193,7 @@ describe('chat with an llm worker (Chromium)', () => {
 
     await answer.locator('.stop-button').click();
     await answer.and(page.locator('[data-status="cancelled"]')).waitFor();
-    expect(await answer.locator('.answer-notice').textContent()).toMatch(/^Stopped/);
+    expect(await answer.locator('.answer-notice').textContent()).toMatch(/^Cancelled/);
     expect(await answer.locator('.loading').count()).toBe(0);
     const shown = (await answer.locator('.answer-text').textContent()) ?? '';
     expect(shown.split(' ').length).toBeLessThan(LONG_TOKENS);

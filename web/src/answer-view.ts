@@ -175,7 +175,7 @@ export class AnswerView {
 
     if (task.status === 'cancelled') {
       // Usually the user's own stop: a notice, not an alarm.
-      this.#showNotice(task.error ? `Stopped: ${task.error.message}.` : 'Stopped before it finished.');
+      this.#showNotice(task.error ? `Cancelled: ${task.error.message}.` : 'Cancelled before it finished.');
     } else if (task.error) {
       this.#showError(task.error.code, task.error.message);
     } else if (task.status === 'expired') {

@@ -19,14 +19,14 @@ export function clockTime(date: Date = new Date()): string {
   return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 }
 
-/** Stored statuses as users read them. */
+/** Stored statuses as users read them: the API's own words (GET /api/v1/tasks, the CLI), capitalised. */
 export const STATUS_LABELS: Readonly<Record<string, string>> = {
   queued: 'Queued',
   assigned: 'Assigned',
   running: 'Running',
-  succeeded: 'Done',
+  succeeded: 'Succeeded',
   failed: 'Failed',
-  cancelled: 'Stopped',
+  cancelled: 'Cancelled',
   expired: 'Expired',
 };
 

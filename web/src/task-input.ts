@@ -31,7 +31,7 @@ export function buildTaskInput(kind: string, text: string, context: InputContext
       return buildEcho(text, context.echoDelayMs);
     case 'sleep': {
       const ms = parseSleepMs(text);
-      if (ms === null) return { ok: false, message: 'Type how long to sleep, e.g. "1500", "250ms" or "2s" (at most 24 h).' };
+      if (ms === null) return { ok: false, message: 'Type how long to sleep, e.g. "1500", "250ms" or "2s" (from 0 to 24 h; not negative).' };
       return { ok: true, input: { ms } };
     }
     case 'llm': {
@@ -79,6 +79,8 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function parseSleepMs(text: string): number | null {
   const match = DURATION.exec(text);
   if (!match) return null;
+  // "-5s" is not 5 s: a duration cannot be negative.
+  if (/[-\u2212]\s*$/.test(text.slice(0, match.index))) return null;
   const value = Number(match[1]);
   const unit = (match[2] ?? 'ms').toLowerCase();
   const key = unit.startsWith('ms') || unit.startsWith('milli') ? 'ms' : unit.charAt(0);
