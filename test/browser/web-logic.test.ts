@@ -144,3 +144,38 @@ describe('formatMs', () => {
     expect(formatMs(ms)).toBe(text);
   });
 });
+
+describe('parseMarkdown (llm answers)', () => {
+  it('reads fenced code, headings, lists, paragraphs and inline marks', async () => {
+    const { parseMarkdown } = await import('../../web/src/markdown.js');
+    const md = ['# Title', 'Some **bold** and `code` and *it* with [a link](https://example.com/x).', '', '- one', '- two', '', '3. c', '4. d', '```ts', 'const a = "<b>";', '```', 'tail'].join('\n');
+    expect(parseMarkdown(md)).toEqual([
+      { type: 'heading', level: 1, inlines: [{ type: 'text', text: 'Title' }] },
+      {
+        type: 'p',
+        inlines: [
+          { type: 'text', text: 'Some ' },
+          { type: 'strong', text: 'bold' },
+          { type: 'text', text: ' and ' },
+          { type: 'code', text: 'code' },
+          { type: 'text', text: ' and ' },
+          { type: 'em', text: 'it' },
+          { type: 'text', text: ' with ' },
+          { type: 'link', text: 'a link', href: 'https://example.com/x' },
+          { type: 'text', text: '.' },
+        ],
+      },
+      { type: 'ul', items: [[{ type: 'text', text: 'one' }], [{ type: 'text', text: 'two' }]] },
+      { type: 'ol', start: 3, items: [[{ type: 'text', text: 'c' }], [{ type: 'text', text: 'd' }]] },
+      { type: 'code', lang: 'ts', text: 'const a = "<b>";' },
+      { type: 'p', inlines: [{ type: 'text', text: 'tail' }] },
+    ]);
+  });
+
+  it('keeps markup as text and links only http(s)', async () => {
+    const { parseInline } = await import('../../web/src/markdown.js');
+    expect(parseInline('<img src=x onerror=alert(1)> [x](javascript:alert(1)) 2*3*4')).toEqual([
+      { type: 'text', text: '<img src=x onerror=alert(1)> [x](javascript:alert(1)) 2*3*4' },
+    ]);
+  });
+});

@@ -41,6 +41,17 @@ const STORY = 'Once upon a time a small worker answered every question it was gi
 const FIRST_ATTEMPT = 'My first try at this answer never got to its end .';
 const RETRY_ANSWER = 'Second time lucky : this answer was cut off once and then retried in full .';
 const cutPrompts = new Set<string>();
+/** "markdown ..." prompts: an answer with Markdown, and markup that must stay text. */
+const MARKDOWN = [
+  'Here is **the plan** with `npm test`:',
+  '',
+  '- first <img src=x onerror="window.__pwned=1">',
+  '- second',
+  '',
+  '```js',
+  'document.body.innerHTML = "<b>no</b>";',
+  '```',
+].join('\n');
 /** "long ..." prompts: far longer than any test waits for. */
 const LONG_TOKENS = 400;
 
@@ -65,6 +76,7 @@ describe('chat with an llm worker (Chromium)', () => {
         if (text.startsWith('long')) return Array.from({ length: LONG_TOKENS }, (_, i) => `word${i} `);
         // A model answers differently each time: the cut first attempt says something else.
         if (text.startsWith('retry')) return (cutPrompts.has(text) ? RETRY_ANSWER : FIRST_ATTEMPT).split(/(?<=\s)/);
+        if (text.startsWith('markdown')) return MARKDOWN.split(/(?<=\s)/);
         return text.split(/(?<=\s)/).filter((t) => t !== '');
       },
       tokenDelayMs: (messages) => {
@@ -264,6 +276,23 @@ describe('chat with an llm worker (Chromium)', () => {
       if (onSecond) expect(ofSecond, JSON.stringify(shown)).toBe(true);
     }
     expect(onSecond).toBe(true);
+    expect(problems.errors).toEqual([]);
+  }, 60_000);
+
+  it('renders a finished answer as Markdown (lists, code), every character of it as text', async () => {
+    expect(llmWorkerId).not.toBe('');
+    const { page, problems } = await openChat();
+    const answer = await ask(page, 'markdown please');
+    await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
+    const text = answer.locator('.answer-text.md');
+    expect(await text.locator('p strong').textContent()).toBe('the plan');
+    expect(await text.locator('p code').textContent()).toBe('npm test');
+    expect(await text.locator('ul > li').allTextContents()).toEqual(['first <img src=x onerror="window.__pwned=1">', 'second']);
+    expect(await text.locator('pre.md-code[data-lang="js"] code').textContent()).toBe('document.body.innerHTML = "<b>no</b>";');
+    expect(await answer.locator('img, b, script').count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await answer.screenshot({ path: join(ARTIFACTS, 'chat-llm-markdown.png') });
     expect(problems.errors).toEqual([]);
   }, 60_000);
 

@@ -5,6 +5,7 @@
  */
 import { h, replaceChildren } from './dom.js';
 import { formatMs, queueLabel, statusLabel } from './format.js';
+import { renderMarkdown } from './markdown.js';
 import { resultText, type ChunkInfo, type TaskInfo } from './server-events.js';
 
 type Phase = 'submitting' | 'active' | 'done';
@@ -166,6 +167,11 @@ export class AnswerView {
     } else if (task.result !== null && task.result !== undefined && task.status === 'succeeded') {
       this.#json.textContent = JSON.stringify(task.result, null, 2);
       this.#json.hidden = false;
+    }
+    // A language model's answer is Markdown: shown formatted once complete (built from Text nodes only).
+    if (this.kind === 'llm' && task.status === 'succeeded' && this.#streamed !== '') {
+      replaceChildren(this.#text, renderMarkdown(this.#streamed));
+      this.#text.classList.add('md');
     }
     // After the final text is in: an answer with no text at all hides its empty text box.
     this.#endLoading();
