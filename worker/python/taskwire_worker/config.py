@@ -39,6 +39,8 @@ class WorkerConfig:
     health_file: str
     log_level: str
     labels: Dict[str, str] = field(default_factory=dict)
+    # TASKWIRE_METRICS_SUMMARY=on: send the worker's metrics in its status (the master's /metrics shows them).
+    metrics_summary: bool = False
 
 
 def _secret(env: Mapping[str, str], name: str) -> Optional[str]:
@@ -122,4 +124,14 @@ def from_env(env: Mapping[str, str]) -> WorkerConfig:
         status_interval_ms=_int(env, "TASKWIRE_STATUS_INTERVAL_MS", DEFAULTS["status_interval_ms"], 100, 3_600_000),
         health_file=env.get("TASKWIRE_HEALTH_FILE") or os.path.join(os.environ.get("TMPDIR", "/tmp"), f"taskwire-worker-{worker_id}.health"),
         log_level=level,
+        metrics_summary=_bool(env, "TASKWIRE_METRICS_SUMMARY"),
     )
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "off", "no"):
+        return False
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    raise ConfigError(name, f"must be on or off, got {env.get(name)!r}")

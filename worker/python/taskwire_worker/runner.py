@@ -14,6 +14,7 @@ import grpc
 from . import codec
 from .errors import Aborted, TaskFailure
 from .handlers.base import Handler, TaskContext
+from .metrics import METRICS
 from .reporter import Reporter
 from .stubs import result_service_pb2 as rs
 from .stubs import task_pb2
@@ -140,6 +141,8 @@ class Attempt:
         with self.seq_lock:
             result.last_seq = self.seq
         result.finished_at_ms = now_ms()
+        outcome = {rs.TASK_OUTCOME_SUCCEEDED: "succeeded", rs.TASK_OUTCOME_CANCELLED: "cancelled"}.get(result.outcome, "failed")
+        METRICS.attempt(a.kind, outcome, (result.finished_at_ms - started_ms) / 1000, result.error.code or None)
         final = self._event(final=result)
         self.on_done(self)
         log.info("task %s", rs.TaskOutcome.Name(result.outcome).replace("TASK_OUTCOME_", "").lower(), extra={"task_id": a.task_id})

@@ -21,6 +21,7 @@ from .config import WorkerConfig
 from .errors import InvalidMessage
 from .handlers.base import Handler
 from .logs import MqttLogHandler
+from .metrics import METRICS
 from .reporter import Reporter
 from .runner import Runner, now_ms
 from .stubs import cluster_pb2, task_pb2, worker_pb2
@@ -76,6 +77,10 @@ class Worker:
         for h in self.handlers.values():
             for m in h.models():
                 s.models.add(**m)
+        if self.config.metrics_summary:
+            METRICS.set_gauge("taskwire_worker_tasks_running", self.runner.size)
+            METRICS.set_gauge("taskwire_worker_capacity", self.config.capacity)
+            s.metrics.CopyFrom(METRICS.summary())
         return s
 
     def publish_status(self) -> Optional[mqtt.MQTTMessageInfo]:

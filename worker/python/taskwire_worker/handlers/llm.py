@@ -16,6 +16,7 @@ import urllib.request
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..errors import ConfigError, TaskFailure
+from ..metrics import METRICS
 from . import validate
 from .base import Handler, Outcome, TaskContext
 
@@ -169,6 +170,17 @@ class LlmHandler(Handler):
                 body[k] = int(inp[k]) if k == "max_tokens" else inp[k]
         req = urllib.request.Request(f"{self.base_url}/chat/completions", data=json.dumps(body).encode(), headers=self._headers(key), method="POST")
         started = time.monotonic()
+        try:
+            out, usage = self._stream(ctx, req, key, model, started)
+        except Exception as err:  # noqa: BLE001 - counted, then raised as it was
+            code = err.code if isinstance(err, TaskFailure) else "CANCELLED"
+            METRICS.provider_call("openai", model, time.monotonic() - started, None, code, None)
+            raise
+        ttft = out.get("ttft_ms")
+        METRICS.provider_call("openai", model, time.monotonic() - started, ttft / 1000 if ttft is not None else None, None, usage)
+        return out, usage
+
+    def _stream(self, ctx: TaskContext, req: Any, key: Optional[str], model: str, started: float) -> Outcome:
         ttft_ms: Optional[float] = None
         parts: List[str] = []
         finish: Optional[str] = None
