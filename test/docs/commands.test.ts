@@ -65,6 +65,14 @@ const RULES: Rule[] = [
   { match: /^taskwire tasks list --status succeeded -o jsonl$/ },
   { match: /^taskwire tasks show <task-id>$/, expect: /^status\s+/m },
   { match: /^taskwire tasks result <task-id> --wait 10000$/, expect: /"text": "x"/ },
+  // Search, export, logs, OpenAPI, monitor (docs/OPERATIONS.md).
+  { match: /^curl -s 'localhost:8080\/api\/v1\/tasks\?/, expect: /^\{"tasks":\[/ },
+  { match: /^curl -s 'localhost:8080\/api\/v1\/tasks\/export\?[^']*format=csv'$/, expect: /^id,kind,model,status,priority,attempt,worker_id,created_at/ },
+  { match: /^curl -s 'localhost:8080\/api\/v1\/logs\?/, expect: /^\{"logs":\[/ },
+  { match: /^curl -s localhost:8080\/api\/v1\/openapi\.json$/, expect: /"openapi":"3\.1\.0"/ },
+  { match: /^taskwire logs --follow /, codes: [0, 124, 130, 143] },
+  { match: /^taskwire logs /, expect: /INFO\s+master\s/ },
+  { match: /^taskwire monitor --once$/, expect: /tasks done \d+/ },
   // The example model shipped in models/linear (the local worker serves infer from ./models).
   { match: /^curl -s localhost:8080\/v2\/models\/linear$/, expect: /"name":"linear".*"inputs":\[\{"name":"X","datatype":"FP32","shape":\[-1,4\]\}\]/ },
   { match: /^curl -s localhost:8080\/v2\/models\/linear\/ready$/, expect: /^\{"name":"linear",("version":"1",)?"ready":true\}$/ },
@@ -116,6 +124,7 @@ function rewrite(text: string): string {
   if (/^mosquitto_sub /.test(t)) t = `${t.replace(/^mosquitto_sub /, `mosquitto_sub -p ${mqtt} -W 3 `)}`;
   // A long-running worker: run it for a while, then SIGINT (a graceful stop exits 0).
   if (/ events --follow /.test(t)) t = t.replace(`${cli} events`, `timeout -s INT 3 ${cli} events`);
+  if (/ logs --follow /.test(t)) t = t.replace(`${cli} logs`, `timeout -s INT 3 ${cli} logs`);
   if (/ worker --master /.test(t)) t = t.replace(`${cli} worker`, `timeout --preserve-status -s INT 12 ${cli} worker`);
   return t;
 }
