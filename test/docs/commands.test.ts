@@ -78,6 +78,13 @@ const RULES: Rule[] = [
   { match: /^curl -s localhost:8080\/v2\/models\/linear\/ready$/, expect: /^\{"name":"linear",("version":"1",)?"ready":true\}$/ },
   { match: /^curl -s localhost:8080\/v2\/health\/(live|ready)$/, expect: /^\{"(live|ready)":true\}$/ },
   { match: /^curl -s -XPOST localhost:8080\/v2\/models\/linear\/infer /, expect: /"outputs":\[\{"name":"Y","datatype":"FP32","shape":\[(1,2\],"data":\[10,5|2,2\],"data":\[10,5,1,0\.5)\]\}\]/ },
+  { match: /^taskwire placement set sleep least-connections$/, expect: /^placement sleep: (null|"[a-z-]+") -> "least-connections"$/m },
+  { match: /^taskwire placement slow-start \d+$/, expect: /^slow start: \d+ -> \d+$/m },
+  { match: /^taskwire placement show$/, expect: /^SCOPE\s+STRATEGY[\s\S]*slow start: \d+ ms/m },
+  { match: /^taskwire placement unset sleep$/, expect: /^placement sleep: .* -> null$/m },
+  { match: /^taskwire autoscale set sleep /, expect: /^autoscale sleep: .*"max_workers":3/m },
+  { match: /^taskwire autoscale show$/, expect: /^POOL\s+ACTUATOR/m },
+  { match: /^taskwire autoscale unset sleep$/, expect: /^autoscale sleep: removed$/m },
   // --- cannot run here, and why ----------------------------------------------------------------
   { match: /^npm test$/, skip: 'the test suite itself' },
   { match: /^npm install && npm start$/, skip: 'installs, builds and starts on the default ports; this test runs the same `taskwire start` on free ports' },
@@ -88,6 +95,7 @@ const RULES: Rule[] = [
   { match: /^(GEMINI_API_KEY|OPENAI_BASE_URL|OPENAI_API_KEY)=\S+ .*taskwire worker$/, skip: 'needs an LLM provider (an API key or a model server)' },
   { match: /^taskwire worker$/, skip: 'an llm worker needs a provider or a local Ollama (test/e2e-llm runs one against a local provider)' },
   { match: /gateway-bench/, skip: 'a benchmark (minutes of CPU); npm run bench' },
+  { match: /^taskwire start --autoscale /, skip: 'starts another master on the default ports (test/autoscaling/local-autoscale.e2e.test.ts runs it on free ports)' },
   { match: /^TASKWIRE_PLACEMENT=\S+ taskwire master$/, skip: 'starts another master on the default ports (test/integration/placement.test.ts covers the strategies)' },
   { match: /^mosquitto_pub .*\/control /, skip: "publishing control commands needs the master's MQTT credentials (anonymous clients are read-only)" },
 ];
