@@ -326,6 +326,23 @@ describe('browser chat', () => {
     expect(secondErrors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
+  it('after a reload, shows the user their own questions again next to the replayed answers', async () => {
+    const { page, problems } = await openChat();
+    const answer = await send(page, 'echo', 'asked before the reload');
+    await answer.and(page.locator('[data-status="succeeded"]')).waitFor();
+    const taskId = (await answer.getAttribute('data-task-id'))!;
+    await page.reload();
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    const replayed = page.locator(`.turn--answer[data-task-id="${taskId}"]`);
+    await replayed.and(page.locator('[data-status="succeeded"]')).waitFor();
+    expect(await replayed.locator('.answer-origin').textContent()).toBe('Sent before this page was reloaded.');
+    // The question comes right before its answer.
+    const question = page.locator(`.turn--answer[data-task-id="${taskId}"]`).locator('xpath=preceding-sibling::li[1]');
+    expect(await question.getAttribute('class')).toContain('turn--user');
+    expect(await question.locator('.user-text').textContent()).toBe('asked before the reload');
+    expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
+
   it('says so when, after a reconnect, the master no longer knows a task that was running', async () => {
     const { page, problems } = await openChat();
     const answer = await send(page, 'sleep', '2 minutes');

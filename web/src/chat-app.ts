@@ -14,6 +14,7 @@ import { plural } from './format.js';
 import { fillKindPicker, placeholderFor } from './kind-picker.js';
 import { chunkInfo, clusterInfo, parseAck, sessionInfo, taskInfo, type ChunkInfo, type TaskInfo } from './server-events.js';
 import type { SessionStore } from './session-store.js';
+import { SentStore } from './sent-store.js';
 import { readImage } from './image-file.js';
 import { buildTaskInput } from './task-input.js';
 
@@ -67,6 +68,9 @@ export class ChatApp {
   readonly #options: ChatAppOptions;
   readonly #log: ChatLog;
   readonly #conversation = new Conversation();
+  /** What this browser sent, by task id: shown again after a reload. */
+  readonly #sent = new SentStore();
+  readonly #loadedAt = Date.now();
   /** Answer bubbles by task id. */
   readonly #answers = new Map<string, AnswerView>();
   /** llm answers and the prompt they answer, added to the conversation when they succeed. */
@@ -198,6 +202,7 @@ export class ChatApp {
           view.fail('NO_REPLY', 'The master did not confirm the task in time; it may still run.');
         } else {
           const ack = parseAck(taskInfo, response);
+          if (ack.ok) this.#sent.record({ id: ack.data.id, kind, text, at: Date.now(), ...(detail !== undefined && { detail }), ...(imageDataUrl && { image: true }) });
           if (ack.ok) this.#attach(view, ack.data);
           else view.fail(ack.error.code, ack.error.message);
         }
@@ -229,7 +234,13 @@ export class ChatApp {
   /** Shows a task of this session submitted elsewhere (another tab, or before a reload). */
   #adopt(taskId: string, events: TaskEvent[]): void {
     const first = events.find((e): e is Exclude<TaskEvent, { type: 'chunk' }> => e.type !== 'chunk');
-    const view = this.#newAnswer(first?.task.kind ?? 'task', 'Submitted from another tab or before this page loaded.');
+    // Sent from this browser before a reload: the question shows again and an llm answer rejoins the conversation.
+    const sent = this.#sent.get(taskId);
+    if (sent) this.#log.addUser(sent.kind, sent.image ? `${sent.text}${sent.text ? ' ' : ''}(image not kept after the reload)` : sent.text, sent.detail);
+    const beforeReload = sent !== undefined && sent.at < this.#loadedAt;
+    const note = beforeReload ? 'Sent before this page was reloaded.' : 'Submitted from another tab.';
+    const view = this.#newAnswer(first?.task.kind ?? sent?.kind ?? 'task', note);
+    if (beforeReload && sent.kind === 'llm') this.#prompts.set(view, sent.text);
     view.attach(taskId);
     this.#answers.set(taskId, view);
     for (const event of events) this.#apply(view, event);
