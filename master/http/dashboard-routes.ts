@@ -4,6 +4,8 @@
  *   GET /api/v1/dashboard/tasks?status=&kind=&worker=&limit=  newest first, filtered server side
  *   GET /api/v1/dashboard/tasks/:id   the task view plus its input (cut at 64 KiB)
  *   GET /api/v1/dashboard/queue       queued tasks by kind and priority
+ *   GET /api/v1/dashboard/queue/tasks?kind=&limit=  queued tasks in the order they will run
+ *       (per requirement: kind [+ model]), each with its position and estimated wait
  * The filters scan a bounded number of the newest tasks (like the bulk
  * routes); `truncated: true` says the scan stopped before the store's end.
  */
@@ -22,6 +24,13 @@ import { parseBody } from './rest-api.js';
 const MAX_SCAN = 20_000;
 /** Longest input (as JSON text) the detail returns whole. */
 export const MAX_INPUT_CHARS = 64 * 1024;
+
+const queueQuery = z
+  .object({
+    kind: z.string().min(1).max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();
 
 const listQuery = z
   .object({
@@ -93,6 +102,31 @@ export function dashboardRoutes(tasks: TaskService): Router {
       }
       const groups = [...by.values()].sort((a, b) => a.kind.localeCompare(b.kind) || b.priority - a.priority);
       res.json({ groups, total: rows.length, truncated: rows.length === MAX_SCAN });
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+  r.get('/dashboard/queue/tasks', (req, res) => {
+    try {
+      const p = principalOf(res);
+      requireOperator(p);
+      const q = parseBody(queueQuery, req.query);
+      const rows = tasks.list({ status: 'queued', tenant: listingTenant(p), limit: MAX_SCAN });
+      const placed = rows
+        .filter((t) => q.kind === undefined || t.kind === q.kind)
+        .map((t) => ({ t, standing: tasks.standing(t.id) }))
+        .filter((x): x is { t: TaskRecord; standing: { position: number; etaMs: number | null } } => x.standing !== undefined)
+        .sort((a, b) => a.t.key.localeCompare(b.t.key) || a.standing.position - b.standing.position)
+        .slice(0, q.limit);
+      res.json({
+        tasks: placed.map(({ t, standing }) => ({
+          ...taskView(t),
+          model: t.requirement.model ?? null,
+          queue_position: standing.position,
+          eta_ms: standing.etaMs,
+        })),
+        truncated: rows.length === MAX_SCAN,
+      });
     } catch (err) {
       sendError(res, err);
     }

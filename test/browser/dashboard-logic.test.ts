@@ -74,6 +74,7 @@ describe('parseRoute', () => {
     ['#/', 'overview', undefined],
     ['#/workers', 'workers', undefined],
     ['#/workers/w-1', 'worker', 'w-1'],
+    ['#/queue?kind=llm', 'queue', undefined],
     ['#/tasks?status=failed', 'tasks', undefined],
     ['#/tasks/abc%2Fdef', 'task', 'abc/def'],
     ['#/nonsense', 'overview', undefined],

@@ -250,6 +250,27 @@ describe('operator dashboard', () => {
     expect(problems.errors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
+  it('shows the queue in the order tasks will run (priority first, then arrival), with cancel', async () => {
+    const running = await submit({ kind: 'hold', input: { n: 0 } });
+    await waitFor(async () => ((await (await fetch(`${cluster!.httpUrl}/api/v1/tasks/${running}`)).json()) as { status: string }).status === 'running', 'hold running', WAIT_MS, 20);
+    const low1 = await submit({ kind: 'hold', input: { n: 1 } });
+    const low2 = await submit({ kind: 'hold', input: { n: 2 } });
+    const high = await submit({ kind: 'hold', input: { n: 3 }, priority: 5 });
+    const { page, problems } = await open('#/queue?kind=hold');
+    await page.locator(`#queue-list tr[data-task-id="${low2}"]`).waitFor();
+    const order = await page.locator('#queue-list tr[data-task-id]').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-task-id'), r.querySelector('[data-field="position"]')?.textContent]));
+    expect(order).toEqual([[high, '1'], [low1, '2'], [low2, '3']]);
+    await page.locator(`#queue-list tr[data-task-id="${high}"] [data-action="cancel"]`).click();
+    await page.locator(`#queue-list tr[data-task-id="${low1}"][data-position="0"]`).waitFor();
+    expect(await page.locator(`#queue-list tr[data-task-id="${high}"]`).count()).toBe(0);
+    expect((await waitForTask(cluster!.httpUrl, high, WAIT_MS)).status).toBe('cancelled');
+    await screenshot(page, 'dashboard-queue.png');
+    for (const id of [low1, low2]) await fetch(`${cluster!.httpUrl}/api/v1/tasks/${id}/cancel`, { method: 'POST' });
+    for (const r of releases.splice(0)) r();
+    expect((await waitForTask(cluster!.httpUrl, running, WAIT_MS)).status).toBe('succeeded');
+    expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
+
   it('bulk-retries every failed task of a kind after a dry run says how many match', async () => {
     flaky.failing = true;
     const ids = [await submit({ kind: 'flaky', input: { n: 1 }, max_attempts: 1 }), await submit({ kind: 'flaky', input: { n: 2 }, max_attempts: 1 })];

@@ -2,7 +2,7 @@
  * The dashboard shell: asks for an API key when the master wants one
  * (shared with the chat: same localStorage entry), backfills the charts from
  * the outbox, follows the event stream (resuming with Last-Event-ID), and
- * routes `#/`, `#/workers`, `#/workers/<id>`, `#/tasks?…`, `#/tasks/<id>` to
+ * routes `#/`, `#/workers`, `#/workers/<id>`, `#/queue`, `#/tasks?…`, `#/tasks/<id>` to
  * their pages.
  */
 import { askForAccessKey, type AccessKeyStore } from '../access-key.js';
@@ -16,6 +16,7 @@ import { noteFailure, OverviewPage } from './overview-page.js';
 import { TaskPage } from './task-page.js';
 import { TasksPage } from './tasks-page.js';
 import type { ClusterView, StoredEventView } from './types.js';
+import { QueuePage } from './queue-page.js';
 import { WorkerPage } from './worker-page.js';
 import { WorkersPage } from './workers-page.js';
 
@@ -141,6 +142,8 @@ export class DashboardApp implements DashboardContext {
         ? new WorkersPage(this.view, this)
         : r.page === 'worker'
           ? new WorkerPage(this.view, this, r.id ?? '')
+          : r.page === 'queue'
+            ? new QueuePage(this.view, this, r.params)
           : r.page === 'tasks'
             ? new TasksPage(this.view, this, r.params, () => this.kinds)
             : r.page === 'task'

@@ -124,7 +124,7 @@ export class OverviewPage implements DashboardPage {
       table(
         'Queued tasks by kind and priority',
         ['Kind', 'Priority', 'Queued'],
-        q.groups.map((g) => row([link(`#/tasks?status=queued&kind=${encodeURIComponent(g.kind)}`, g.kind), g.priority, g.queued], { 'data-kind': g.kind }, ['kind', 'priority', 'queued'])),
+        q.groups.map((g) => row([link(`#/queue?kind=${encodeURIComponent(g.kind)}`, g.kind), g.priority, g.queued], { 'data-kind': g.kind }, ['kind', 'priority', 'queued'])),
         'The queue is empty.',
       ),
       q.truncated ? h('p', { class: 'muted small' }, [`Counted the newest ${q.total} queued tasks.`]) : null,
