@@ -179,3 +179,16 @@ describe('parseMarkdown (llm answers)', () => {
     ]);
   });
 });
+
+describe('preferredKind (the first screen)', () => {
+  it('opens on llm, else ocr, else echo: never on a raw-JSON kind such as infer', async () => {
+    const { preferredKind, placeholderFor } = await import('../../web/src/kind-picker.js');
+    expect(preferredKind(['echo', 'infer', 'llm', 'sleep'], undefined)).toBe('llm');
+    expect(preferredKind(['echo', 'infer', 'ocr', 'sleep'], undefined)).toBe('ocr');
+    expect(preferredKind(['echo', 'image', 'infer', 'sleep'], undefined)).toBe('echo');
+    expect(preferredKind(['infer'], undefined)).toBe('infer');
+    expect(preferredKind(['echo', 'infer'], 'infer')).toBe('infer');
+    // Short enough for the composer (the old one was cut off).
+    expect(placeholderFor('infer').length).toBeLessThanOrEqual(80);
+  });
+});

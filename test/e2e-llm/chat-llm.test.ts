@@ -131,6 +131,10 @@ describe('chat with an llm worker (Chromium)', () => {
   it('offers llm once an llm worker is online', async () => {
     const { page, problems } = await openChat();
     expect(await page.locator('#kind option[value="llm"]').count()).toBe(0);
+    // The first screen says why there is no llm, and opens on a kind that takes words, not JSON.
+    expect(await page.locator('#no-llm').isVisible()).toBe(true);
+    expect(await page.locator('#no-llm').textContent()).toContain('OPENAI_BASE_URL');
+    expect(await page.locator('#kind').inputValue()).toBe('echo');
 
     const llm = await createLlmHandler({ OPENAI_BASE_URL: provider!.url, TASKWIRE_OLLAMA_URL: 'off' }, silentLogger());
     expect(llm).toBeDefined();
@@ -143,6 +147,7 @@ describe('chat with an llm worker (Chromium)', () => {
     expect(await page.locator('#kind option[value="llm"]').textContent()).toMatch(/language model/i);
     // llm is what a user most likely wants: preselected.
     expect(await page.locator('#kind').inputValue()).toBe('llm');
+    expect(await page.locator('#no-llm').isVisible()).toBe(false);
     expect(problems.errors).toEqual([]);
   }, 60_000);
 

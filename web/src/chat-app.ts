@@ -328,6 +328,9 @@ export class ChatApp {
   #refreshComposer(): void {
     const { kind, delayField, imageField, apiKeyField, newConversation, message, send } = this.#els;
     const selected = kind.value;
+    // The first screen says why there is nothing to chat with (once the kinds are known).
+    const noLlm = document.getElementById('no-llm');
+    if (noLlm) noLlm.hidden = this.#kinds.length === 0 || this.#kinds.includes('llm');
     delayField.hidden = selected !== 'echo';
     imageField.hidden = selected !== 'ocr';
     apiKeyField.hidden = selected !== 'llm';

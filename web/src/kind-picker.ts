@@ -23,18 +23,24 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   sleep: 'How long to sleep, e.g. 1500, 250ms or 2s',
   llm: 'Ask the model anything',
   ocr: 'Optional note to go with the image',
-  infer: 'KServe v2 request as JSON: {"model_name": "…", "inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]}',
+  infer: 'KServe v2 request as JSON, e.g. {"model_name": "linear", "inputs": […]}',
 };
 
 export function placeholderFor(kind: string): string {
   return own(PLACEHOLDERS, kind) ?? `Input for ${kind} as JSON, e.g. {"key": "value"}`;
 }
 
-/** The kind to preselect: the last one used if still served, else llm, else a non-diagnostic, else the first. */
+/** Kinds a first screen may open with, best first: each takes plain words or an image, never raw JSON. */
+const FIRST_CHOICES = ['llm', 'ocr', 'echo'];
+
+/**
+ * The kind to preselect: the last one used if still served, else llm, ocr
+ * or echo (so a first screen never opens on a raw-JSON kind such as infer),
+ * else the first.
+ */
 export function preferredKind(kinds: readonly string[], previous: string | undefined): string | undefined {
   if (previous && kinds.includes(previous)) return previous;
-  if (kinds.includes('llm')) return 'llm';
-  return kinds.find((k) => !DIAGNOSTIC_KINDS.has(k)) ?? kinds[0];
+  return FIRST_CHOICES.find((k) => kinds.includes(k)) ?? kinds[0];
 }
 
 /** Replaces the options; returns the selected kind (undefined when the cluster serves none). */
