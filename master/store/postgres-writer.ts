@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL store's writer: one connection, one job at a time, each
- * batch in one transaction (a few multi-row statements over unnest() arrays,
- * whatever the batch size). A job that fails is retried, in order, on a new
+ * batch one statement (multi-row parts over unnest() arrays joined as
+ * data-modifying CTEs: one round trip and one transaction, whatever the
+ * batch size). A job that fails is retried, in order, on a new
  * connection (backoff up to a second) until it commits: nothing handed over
  * is dropped. After `downAfterMs` of failing it reports the store down
  * (`onDown`), and up again after the next commit (`onUp`). While idle it
@@ -127,17 +128,21 @@ export class PostgresWriter {
     const client = await this.connection();
     if (job.kind === 'prune') return (await client.query(PRUNE, [job.before, job.limit])).rowCount ?? 0;
     const b = job.batch;
-    await client.query('BEGIN');
-    try {
-      if (b.insert.length > 0) await client.query(INSERT, columns(b.insert, 13));
-      if (b.update.length > 0) await client.query(UPDATE, columns(b.update, 7));
-      if (b.state.length > 0) await client.query(STATE, columns(b.state, 5));
-      if (b.meta.length > 0) await client.query(META, columns(b.meta, 2));
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    // One statement (data-modifying CTEs), so one round trip and one implicit transaction.
+    // An id is in one list only, so no two parts touch the same row.
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, rows: unknown[][], width: number) => {
+      if (rows.length === 0) return;
+      const base = params.length;
+      params.push(...columns(rows, width));
+      parts.push(`w${parts.length} AS (${sql.replace(/\$(\d+)/g, (_, n: string) => `$${base + Number(n)}`)})`);
+    };
+    add(INSERT, b.insert, 13);
+    add(UPDATE, b.update, 7);
+    add(STATE, b.state, 5);
+    add(META, b.meta, 2);
+    if (parts.length > 0) await client.query(`WITH ${parts.join(', ')} SELECT 1`, params);
     return b.insert.length + b.update.length + b.state.length + b.meta.length;
   }
 
