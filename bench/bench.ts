@@ -13,6 +13,7 @@ import { runInferenceBench } from './inference.js';
 import { printPlacementBench, runPlacementBench } from './placement-bench.js';
 import { printImageBench, runImageBench } from './image-bench.js';
 import { printEtaBench, runEtaBench } from './eta-bench.js';
+import { printSearchBench, runSearchBench } from './search-bench.js';
 import { printStoreBench, runStoreBench } from './store-bench.js';
 import { printFairShareBench, runFairShareBench } from './fair-share-bench.js';
 import { printOverheadBench, runOverheadBench } from './overhead-bench.js';
@@ -75,6 +76,12 @@ if (only.includes('overhead')) {
   const overhead = await runOverheadBench({ quick });
   printOverheadBench(overhead);
   results.overhead = overhead;
+}
+// Task search and log lookup over 1M tasks / 1M lines (minutes): only when asked for by name.
+if (only.includes('search')) {
+  const search = await runSearchBench({ quick });
+  printSearchBench(search);
+  results.search = search;
 }
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 await mkdir(outDir, { recursive: true });
