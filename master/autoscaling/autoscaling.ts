@@ -88,7 +88,13 @@ export function createAutoscaling(deps: AutoscalingDeps): { autoscaler: Autoscal
     },
     { intervalMs: deps.intervalMs },
   );
-  for (const [pool, policy] of Object.entries(parseAutoscaleEnv(deps.initial))) autoscaler.setPolicy(pool, policy);
+  for (const [pool, policy] of Object.entries(parseAutoscaleEnv(deps.initial))) {
+    try {
+      autoscaler.setPolicy(pool, policy);
+    } catch (err) {
+      throw new ConfigError('TASKWIRE_AUTOSCALE', `${pool}: ${err instanceof ValidationError ? `${err.field}: ` : ''}${(err as Error).message}`);
+    }
+  }
   const settings = new RuntimeSettings({ dataDir: deps.dataDir, placement: deps.placement, autoscaler, events: deps.events, log: deps.log });
   settings.load();
   return { autoscaler, settings };

@@ -82,6 +82,8 @@ describe('autoscaling a Swarm service', () => {
   it('a bad TASKWIRE_AUTOSCALE stops the master naming the variable and the field', async () => {
     await expect(startCluster({ workers: 0, master: { autoscale: '{"gpu": {"actuator": "swarm"}}' } })).rejects.toThrow(/TASKWIRE_AUTOSCALE: gpu\.service/);
     await expect(startCluster({ workers: 0, master: { autoscale: 'not json' } })).rejects.toThrow(/TASKWIRE_AUTOSCALE: expected JSON/);
+    // `local` needs `taskwire start --autoscale` (a master with no local actuator).
+    await expect(startCluster({ workers: 0, master: { autoscale: '{"*": {"actuator": "local"}}' } })).rejects.toThrow(/TASKWIRE_AUTOSCALE: \*: actuator: .*taskwire start --autoscale/);
     await expect(startCluster({ workers: 0, master: { placementSlowStartMs: -5 } })).rejects.toThrow(/TASKWIRE_PLACEMENT_SLOW_START_MS/);
   });
 });
