@@ -61,6 +61,22 @@ describe('autoscaling a Swarm service', () => {
     expect(status.pools).toEqual([expect.objectContaining({ pool: 'gpu', actuator: 'swarm', current: 0, last_error: null })]);
   });
 
+  it('with the default interval, a backlog gets its scale-up decision within 5 s (the bound the issue sets)', async () => {
+    const api = new FakeEngineApi();
+    const svc = api.addService('w', 1);
+    const dockerHost = await api.listen({ port: 0 });
+    cleanups.push(() => api.close());
+    c = await startCluster({ workers: 0, master: { dockerHost, autoscale: JSON.stringify({ gpu: { actuator: 'swarm', service: 'w', max_workers: 3 } }) } });
+    let decidedAt = 0;
+    c.master.tasks.events.on('autoscale.decision', (e) => void (decidedAt ||= e.ts));
+    await waitFor(() => c!.master.autoscaler.status()[0]?.current === 1, 'the first evaluation');
+    const submittedAt = Date.now();
+    const res = await fetch(`${c.httpUrl}/api/v1/tasks/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tasks: [{ kind: 'gpu', input: {} }, { kind: 'gpu', input: {} }, { kind: 'gpu', input: {} }] }) });
+    expect(res.status).toBe(202);
+    await waitFor(() => svc.Spec.Mode.Replicated?.Replicas === 3, 'Replicas 3', 10_000);
+    expect(decidedAt - submittedAt).toBeLessThan(5000);
+  });
+
   it('an Engine that refuses is reported on the pool and retried, not fatal', async () => {
     const api = new FakeEngineApi();
     api.addService('w', 1);
