@@ -1,19 +1,20 @@
 /**
- * The Python worker's metrics, summarised into the master's /metrics under
+ * The Python and Java workers' metrics, summarised into the master's /metrics under
  * the same names, labels and bucket bounds as the TypeScript worker's, so one
  * query covers both: a real master, the real Python worker
  * (worker/python/run.sh, TASKWIRE_METRICS_SUMMARY=on) and a real TypeScript
  * worker, each running llm tasks against a local fake OpenAI-compatible
- * provider (one call refused with a 503). The output passes
+ * provider (one call refused with a 503); the real Java worker (its jar,
+ * which .ci/run builds) runs echo and sleep tasks (no provider metrics in Java yet). The output passes
  * `promtool check metrics`.
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { runTask, startCluster, uniqueId, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { ProcessGroup } from '../helpers/processes.js';
 import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-openai-provider.js';
 import { startPythonWorker } from '../conformance/python-worker.js';
-import { pythonMissing } from '../conformance/worker-implementations.js';
+import { JAVA_JAR, javaMissing, pythonMissing } from '../conformance/worker-implementations.js';
 import { createLlmHandler } from '../../worker/handlers/llm/create-llm-handler.js';
 import { silentLogger } from '../../common/logger.js';
 
@@ -113,5 +114,65 @@ describe.skipIf(missing !== undefined)(`worker metrics of the Python worker on t
   it.skipIf(!promtool)('passes `promtool check metrics`', () => {
     const r = spawnSync(promtool!, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
+  });
+});
+
+const javaMissingReason = javaMissing();
+
+describe.skipIf(javaMissingReason !== undefined)(`worker metrics of the Java worker on the master${javaMissingReason ? ` (skipped: ${javaMissingReason})` : ''}`, () => {
+  let c: TestCluster;
+  const id = uniqueId('java');
+  const group = new ProcessGroup();
+  let p: ReturnType<ProcessGroup['spawn']>;
+
+  beforeAll(async () => {
+    c = await startCluster({ workers: 0 });
+    p = group.spawn(id, 'java', ['-jar', JAVA_JAR], {
+      env: {
+        TASKWIRE_MQTT_URL: c.mqttUrl,
+        TASKWIRE_CLUSTER_TOKEN: c.master.clusterToken,
+        TASKWIRE_WORKER_ID: id,
+        TASKWIRE_WORKER_CAPACITY: '3',
+        TASKWIRE_SHUTDOWN_GRACE_MS: '1000',
+        TASKWIRE_GRPC_URL: `127.0.0.1:${c.grpcPort}`,
+        TASKWIRE_METRICS_SUMMARY: 'on',
+        TASKWIRE_STATUS_INTERVAL_MS: '200',
+      },
+    });
+    await waitFor(() => {
+      if (!p.running) throw new Error(`the Java worker exited: ${p.output()}`);
+      return c.master.registry.get(id)?.state === 'online';
+    }, 'the Java worker online', 60_000, 50);
+  }, 90_000);
+
+  afterAll(async () => {
+    await group.stopAll();
+    await c?.close();
+  });
+
+  it('exposes its attempts, handler time, running and capacity by worker_id', async () => {
+    for (const text of ['a', 'b']) {
+      const t = await runTask(c.httpUrl, { kind: 'echo', input: { text } }, 15_000).catch((err: Error) => {
+        throw new Error(`${err.message}\n--- java worker output ---\n${p.output()}`);
+      });
+      expect(t.status).toBe('succeeded');
+    }
+    const text = await waitFor(
+      async () => {
+        const t = await (await fetch(`${c.httpUrl}/metrics`)).text();
+        return series(t, 'taskwire_worker_tasks_total', { worker_id: id, kind: 'echo', outcome: 'succeeded' }) === 2 ? t : undefined;
+      },
+      'the Java worker summary on the master',
+      20_000,
+      100,
+    );
+    expect(series(text, 'taskwire_worker_handler_seconds_count', { worker_id: id, kind: 'echo', outcome: 'succeeded' })).toBe(2);
+    expect(series(text, 'taskwire_worker_handler_seconds_bucket', { worker_id: id, kind: 'echo', le: '600' })).toBe(2);
+    expect(series(text, 'taskwire_worker_capacity', { worker_id: id })).toBe(3);
+    expect(text).toContain(`taskwire_worker_tasks_running{worker_id="${id}"}`);
+    if (promtool) {
+      const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toBe('');
+    }
   });
 });

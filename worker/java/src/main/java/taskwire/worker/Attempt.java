@@ -221,6 +221,12 @@ final class Attempt implements TaskContext {
             .setResultToken(a.getResultToken()).setSeq(++seq).setFinal(result).build();
       }
     }
+    String outcome = result.getOutcome() == TaskOutcome.TASK_OUTCOME_SUCCEEDED ? "succeeded" : result.getOutcome() == TaskOutcome.TASK_OUTCOME_CANCELLED ? "cancelled" : "failed";
+    try {
+      Metrics.INSTANCE.attempt(a.getKind(), outcome, (result.getFinishedAtMs() - started) / 1000.0, result.hasError() ? result.getError().getCode() : null);
+    } catch (RuntimeException e) {
+      Log.warn("metrics: " + e); // never costs the attempt its result
+    }
     done.run();
     Log.info("task " + a.getTaskId() + " " + result.getOutcome());
     stream.finish(fin, result, giveUpAtMs);

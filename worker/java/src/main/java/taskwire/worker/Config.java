@@ -32,6 +32,8 @@ public final class Config {
   public int capacity;
   public int shutdownGraceMs;
   public int statusEveryMs;
+  /** TASKWIRE_METRICS_SUMMARY=on: send the worker's metrics in its status (Metrics). */
+  public boolean metricsSummary;
   /** TASKWIRE_HEALTH_FILE: rewritten every 5 s for the container healthcheck (Health), or null. */
   public String healthFile;
 
@@ -120,6 +122,11 @@ public final class Config {
     c.capacity = intEnv(env, "TASKWIRE_WORKER_CAPACITY", 8, 1, 10000);
     c.shutdownGraceMs = intEnv(env, "TASKWIRE_SHUTDOWN_GRACE_MS", 10000, 0, 3600000);
     c.statusEveryMs = intEnv(env, "TASKWIRE_STATUS_INTERVAL_MS", 15000, 100, 3600000);
+    String summary = env.getOrDefault("TASKWIRE_METRICS_SUMMARY", "").trim().toLowerCase();
+    if (summary.equals("on") || summary.equals("true") || summary.equals("1")) c.metricsSummary = true;
+    else if (!summary.isEmpty() && !summary.equals("off") && !summary.equals("false") && !summary.equals("0")) {
+      throw new ConfigException("TASKWIRE_METRICS_SUMMARY", "must be on or off, got \"" + summary + "\"");
+    }
     String health = env.getOrDefault("TASKWIRE_HEALTH_FILE", "");
     c.healthFile = health.isEmpty() ? null : health;
     return c;

@@ -81,6 +81,7 @@ public final class Worker implements MqttCallbackExtended {
         .setProtocol("taskwire.v1").setHostname(hostname).setPid((int) ProcessHandle.current().pid()).setStartedAtMs(startedAt)
         .setTsMs(System.currentTimeMillis()).addAllModels(models);
     if (why != null) b.setReason(why);
+    if (cfg.metricsSummary) b.setMetrics(Metrics.INSTANCE.summary(runner == null ? 0 : runner.size(), cfg.capacity));
     return b.build();
   }
 
