@@ -154,6 +154,11 @@ export class BatchService {
     return this.view(this.require(id));
   }
 
+  /** The tenant that submitted batch `id` (`default` when none); NotFoundError for no batch. */
+  tenantOf(id: string): string {
+    return this.require(id).caller.tenant ?? 'default';
+  }
+
   private require(id: string): Batch {
     const b = this.batches.get(id);
     if (!b) throw new NotFoundError(`no batch ${id}`);

@@ -9,7 +9,7 @@
 import { Router, type Request, type Response } from 'express';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { PayloadTooLargeError, ValidationError } from '../../common/errors.js';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../common/errors.js';
 import { blobId, imageChain, type ImageOp } from '../../common/kinds/image.js';
 import type { BatchImage, BatchService } from '../batches/batch-service.js';
 import { BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
@@ -17,6 +17,7 @@ import { zip } from '../batches/zip-writer.js';
 import { sendError } from './http-errors.js';
 import { parseBody } from './rest-api.js';
 import { principalOf } from './auth/http-auth.js';
+import { seesTenant } from './auth/principal.js';
 
 /** Most images in one batch. */
 export const MAX_BATCH_IMAGES = 1000;
@@ -167,9 +168,14 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
     }
   });
 
+  // Another tenant's batch answers like one that does not exist.
+  const visible = (id: string, res: Response): string => {
+    if (!seesTenant(principalOf(res), batches.tenantOf(id))) throw new NotFoundError(`no batch ${id.slice(0, 128)}`);
+    return id;
+  };
   r.get('/batches/:id', (req: Request<{ id: string }>, res) => {
     try {
-      res.json(batches.get(req.params.id));
+      res.json(batches.get(visible(req.params.id, res)));
     } catch (err) {
       sendError(res, err);
     }
@@ -178,7 +184,7 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
   // The succeeded outputs of a batch in one ZIP (stored entries), named after the inputs.
   r.get('/batches/:id/zip', async (req: Request<{ id: string }>, res) => {
     try {
-      const view = batches.get(req.params.id);
+      const view = batches.get(visible(req.params.id, res));
       const entries = [];
       const used = new Set<string>();
       for (const [i, img] of view.images.entries()) {
@@ -197,7 +203,7 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
 
   r.post('/batches/:id/retry', async (req: Request<{ id: string }>, res) => {
     try {
-      res.status(202).json(await batches.retryFailed(req.params.id));
+      res.status(202).json(await batches.retryFailed(visible(req.params.id, res)));
     } catch (err) {
       sendError(res, err);
     }

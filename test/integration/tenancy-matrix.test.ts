@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
+import sharp from 'sharp';
+import { ImageHandler } from '../../worker/handlers/image/image-handler.js';
 import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 
 const ADMIN = 'tw-tenancy-matrix-admin-key-7f3a';
@@ -138,11 +140,26 @@ const ROWS: Row[] = [
     run: (s) => call('POST', '/api/v1/tasks/bulk/retry', s, { filter: { status: 'cancelled' }, dry_run: true }),
     shows: (r) => r.status === 200 && r.text.includes(acmeTask),
   },
+  { name: 'GET /api/v1/batches/:id', run: (s) => call('GET', `/api/v1/batches/${batchId}`, s), shows: (r) => r.status === 200 && r.body.id === batchId },
+  { name: 'GET /api/v1/batches/:id/zip', run: (s) => call('GET', `/api/v1/batches/${batchId}/zip`, s), shows: (r) => r.status === 200 },
   { name: 'GET /api/v1/events (page)', run: (s) => call('GET', '/api/v1/events?follow=false&since=0', s), shows: (r) => r.status === 200 && r.text.includes(acmeTask) },
 ];
 
+let batchId = '';
+
 describe('every task read surface × {own tenant, other tenant, no key}', () => {
   beforeAll(async () => {
+    // An image batch of acme's, run by an in-process worker serving `image`.
+    await c.addWorker({ kinds: ['image'] }, { handlers: [new ImageHandler()] });
+    await waitFor(() => c.master.registry.kinds().includes('image'), 'image worker online');
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#08f' } }).png().toBuffer();
+    const form = new FormData();
+    form.set('ops', JSON.stringify([{ op: 'resize', width: 4, height: 4 }]));
+    form.append('files', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'a.png');
+    const made = await fetch(`${c.httpUrl}/api/v1/images`, { method: 'POST', body: form, headers: { authorization: `Bearer ${key.acme}` } });
+    const text = await made.text();
+    expect(made.status, text).toBe(202);
+    batchId = (JSON.parse(text) as { id: string }).id;
     // A cancelled acme task for the bulk row (acmeTask itself succeeded).
     const t = (await call('POST', '/api/v1/tasks', key.acme, { kind: 'sleep', input: { ms: 30_000 } })).body.id;
     await call('POST', `/api/v1/tasks/${t}/cancel`, key.acme, {});
@@ -159,12 +176,22 @@ describe('every task read surface × {own tenant, other tenant, no key}', () => 
         expect(row.shows(r)).toBe(false);
         expect([200, 404]).toContain(r.status);
         // Another tenant's task answers like one that does not exist; a listing leaves it out.
-        if (r.status === 404) expect(r.body.error).toEqual({ code: 'NOT_FOUND', message: `task ${acmeTask} not found` });
+        if (r.status === 404) expect(r.body.error.code).toBe('NOT_FOUND');
         else expect(r.text).not.toContain(acmeTask);
+        if (r.status === 404 && row.name.includes('tasks/:id')) expect(r.body.error.message).toBe(`task ${acmeTask} not found`); // as for no task
         expect(r.text).not.toContain('acme secret text');
       }
     });
   }
+
+  it('an idempotency key names a task of its own tenant only: another tenant gets 409, never the task', async () => {
+    const first = await call('POST', '/api/v1/tasks', key.acme, { kind: 'echo', input: { text: 'idem' }, idempotency_key: 'shared-key-1' });
+    expect(first.status).toBe(202);
+    expect((await call('POST', '/api/v1/tasks', key.acme, { kind: 'echo', input: { text: 'idem' }, idempotency_key: 'shared-key-1' })).body.id).toBe(first.body.id);
+    const other = await call('POST', '/api/v1/tasks', key.globex, { kind: 'echo', input: { text: 'idem' }, idempotency_key: 'shared-key-1' });
+    expect(other.status).toBe(409);
+    expect(other.text).not.toContain(first.body.id);
+  });
 
   it('a cluster operator (tenant default) sees both tenants', async () => {
     const list = await call('GET', '/api/v1/tasks?limit=1000', ADMIN);
