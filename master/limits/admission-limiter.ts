@@ -13,6 +13,7 @@
  * requests never pushes the window out: fixed windows, no lockout past one.
  */
 import { RateLimiterRes } from 'rate-limiter-flexible';
+import { TaskwireError, errorMessage } from '../../common/errors.js';
 import type { AdmissionGate, AdmissionTicket } from '../core/admission-gate.js';
 import type { SubmitRequest } from '../core/task-admission.js';
 import { FINAL_EVENT_TYPES, DEFAULT_TENANT, type TaskEvents } from '../core/task-events.js';
@@ -87,6 +88,7 @@ export class AdmissionLimiter implements AdmissionGate {
       }
     }
     if (totals.size === 0) return undefined;
+    await this.o.store.ready;
     const taken: Charge[] = [];
     for (const { meter, points } of totals.values()) {
       const limiter = this.o.store.limiter(meter.limit, meter.windowS);
@@ -96,7 +98,8 @@ export class AdmissionLimiter implements AdmissionGate {
       } catch (err) {
         if (!(err instanceof RateLimiterRes)) {
           await this.giveBack(taken);
-          throw err;
+          // The counters cannot be read: refuse (503) rather than admit unlimited.
+          throw new TaskwireError('UNAVAILABLE', `the limit store is unavailable (${errorMessage(err)}); retry shortly`);
         }
         await limiter.reward(meter.storeKey, points).catch(() => undefined);
         await this.giveBack(taken);

@@ -14,9 +14,13 @@ import { RateLimiterMemory, RateLimiterSQLite, type RateLimiterAbstract } from '
 
 export type LimiterStoreKind = 'memory' | 'sqlite';
 
+const SQLITE_TABLE = { keyPrefix: 'tw', storeType: 'better-sqlite3', tableName: 'rate_limits', clearExpiredByTimeout: false } as const;
+
 export class LimiterStore {
   private readonly limiters = new Map<string, RateLimiterAbstract>();
   private readonly db: Database.Database | undefined;
+  /** Resolves once the store can count (the SQLite table is created asynchronously by rate-limiter-flexible). */
+  readonly ready: Promise<void>;
 
   constructor(
     readonly kind: LimiterStoreKind,
@@ -27,7 +31,12 @@ export class LimiterStore {
       this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('busy_timeout = 1000');
-    }
+      const db = this.db;
+      // The first limiter creates the table; every later one is told it exists.
+      this.ready = new Promise<void>((resolve, reject) => {
+        new RateLimiterSQLite({ ...SQLITE_TABLE, points: 1, duration: 1, storeClient: db }, (err?: unknown) => (err ? reject(err as Error) : resolve()));
+      });
+    } else this.ready = Promise.resolve();
   }
 
   /** The limiter allowing `points` per `durationS` seconds (0: never reset). */
@@ -36,7 +45,7 @@ export class LimiterStore {
     let l = this.limiters.get(id);
     if (!l) {
       const opts = { points, duration: durationS, keyPrefix: 'tw' };
-      l = this.db && durationS > 0 ? new RateLimiterSQLite({ ...opts, storeClient: this.db, storeType: 'better-sqlite3', tableName: 'rate_limits', clearExpiredByTimeout: false }) : new RateLimiterMemory(opts);
+      l = this.db && durationS > 0 ? new RateLimiterSQLite({ ...opts, ...SQLITE_TABLE, storeClient: this.db, tableCreated: true }) : new RateLimiterMemory(opts);
       this.limiters.set(id, l);
     }
     return l;
