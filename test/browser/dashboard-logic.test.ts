@@ -75,6 +75,7 @@ describe('parseRoute', () => {
     ['#/workers', 'workers', undefined],
     ['#/workers/w-1', 'worker', 'w-1'],
     ['#/queue?kind=llm', 'queue', undefined],
+    ['#/settings', 'settings', undefined],
     ['#/tasks?status=failed', 'tasks', undefined],
     ['#/tasks/abc%2Fdef', 'task', 'abc/def'],
     ['#/nonsense', 'overview', undefined],

@@ -323,6 +323,31 @@ describe('operator dashboard', () => {
     expect(problems.errors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
+  it('changes the placement strategy from the settings page, and the audit log shows who changed what', async () => {
+    const before = (await (await fetch(`${cluster!.httpUrl}/api/v1/placement`)).json()) as { strategies: Record<string, string>; known: string[] };
+    const from = before.strategies['default']!;
+    const to = before.known.find((k) => k !== from && k === 'round-robin') ?? before.known.find((k) => k !== from)!;
+    const { page, problems } = await open('#/settings');
+    const defaultRow = page.locator('#placement tr[data-scope="default"]');
+    await defaultRow.waitFor();
+    expect(await defaultRow.getAttribute('data-strategy')).toBe(from);
+    await defaultRow.locator('select').selectOption(to);
+    await defaultRow.locator('[data-action="save-strategy"]').click();
+    await page.locator(`#placement tr[data-scope="default"][data-strategy="${to}"]`).waitFor();
+    expect(((await (await fetch(`${cluster!.httpUrl}/api/v1/placement`)).json()) as { strategies: Record<string, string> }).strategies['default']).toBe(to);
+    const audit = page.locator('#audit tr[data-event-id]').first();
+    await audit.locator('[data-field="after"]', { hasText: to }).waitFor();
+    expect(await audit.locator('[data-field="before"]').textContent()).toBe(from);
+    expect(await audit.locator('[data-field="scope"]').textContent()).toBe('default');
+    expect(await audit.locator('[data-field="actor"]').textContent()).toBeTruthy();
+    await screenshot(page, 'dashboard-settings.png');
+    // Put it back for the other cases.
+    await page.locator('#placement tr[data-scope="default"] select').selectOption(from);
+    await page.locator('#placement tr[data-scope="default"] [data-action="save-strategy"]').click();
+    await page.locator(`#placement tr[data-scope="default"][data-strategy="${from}"]`).waitFor();
+    expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
+
   it('shows an XSS payload in a task input and result as plain text', async () => {
     const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold</b>';
     const id = await submit({ kind: 'echo', input: { text: payload } });

@@ -43,7 +43,7 @@ export class Api {
     return this.request<T>('POST', path, body);
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(path, {
       method,
       headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),

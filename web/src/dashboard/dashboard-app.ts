@@ -2,14 +2,15 @@
  * The dashboard shell: asks for an API key when the master wants one
  * (shared with the chat: same localStorage entry), backfills the charts from
  * the outbox, follows the event stream (resuming with Last-Event-ID), and
- * routes `#/`, `#/workers`, `#/workers/<id>`, `#/queue`, `#/tasks?…`, `#/tasks/<id>` to
+ * routes `#/`, `#/workers`, `#/workers/<id>`, `#/queue`, `#/tasks?…`, `#/tasks/<id>`,
+ * `#/settings` to
  * their pages.
  */
 import { askForAccessKey, type AccessKeyStore } from '../access-key.js';
 import { required } from '../dom.js';
 import { Api, ApiError, UnauthorizedError } from './api.js';
 import type { DashboardContext, DashboardPage } from './context.js';
-import { parseRoute } from './routes.js';
+import { parseRoute, type Route } from './routes.js';
 import { EventFollower, type FollowState } from './event-follower.js';
 import { LiveStats, type StreamEvent } from './live-stats.js';
 import { noteFailure, OverviewPage } from './overview-page.js';
@@ -17,6 +18,7 @@ import { TaskPage } from './task-page.js';
 import { TasksPage } from './tasks-page.js';
 import type { ClusterView, StoredEventView } from './types.js';
 import { QueuePage } from './queue-page.js';
+import { SettingsPage } from './settings-page.js';
 import { WorkerPage } from './worker-page.js';
 import { WorkersPage } from './workers-page.js';
 
@@ -127,6 +129,25 @@ export class DashboardApp implements DashboardContext {
     this.noticeTimer = setTimeout(() => (this.notice.hidden = true), kind === 'error' ? 15_000 : 5000);
   }
 
+  private pageFor(r: Route, onCluster: (c: ClusterView) => void): DashboardPage {
+    switch (r.page) {
+      case 'workers':
+        return new WorkersPage(this.view, this);
+      case 'worker':
+        return new WorkerPage(this.view, this, r.id ?? '');
+      case 'queue':
+        return new QueuePage(this.view, this, r.params);
+      case 'tasks':
+        return new TasksPage(this.view, this, r.params, () => this.kinds);
+      case 'task':
+        return new TaskPage(this.view, this, r.id ?? '');
+      case 'settings':
+        return new SettingsPage(this.view, this);
+      case 'overview':
+        return new OverviewPage(this.view, this, onCluster);
+    }
+  }
+
   private route(): void {
     this.page?.dispose?.();
     const r = parseRoute(location.hash);
@@ -137,18 +158,7 @@ export class DashboardApp implements DashboardContext {
     }
     this.view.replaceChildren();
     const onCluster = (c: ClusterView) => (this.kinds = c.kinds);
-    this.page =
-      r.page === 'workers'
-        ? new WorkersPage(this.view, this)
-        : r.page === 'worker'
-          ? new WorkerPage(this.view, this, r.id ?? '')
-          : r.page === 'queue'
-            ? new QueuePage(this.view, this, r.params)
-          : r.page === 'tasks'
-            ? new TasksPage(this.view, this, r.params, () => this.kinds)
-            : r.page === 'task'
-              ? new TaskPage(this.view, this, r.id ?? '')
-              : new OverviewPage(this.view, this, onCluster);
+    this.page = this.pageFor(r, onCluster);
     const page = this.page;
     void page.refresh().catch((err: unknown) => {
       if (page !== this.page) return;
