@@ -71,7 +71,14 @@ export class WorkerSummaries {
     private readonly registry: Registry,
     workers: WorkerRegistry,
   ) {
-    const seen = (w: WorkerRecord) => this.accept(w.id, w.status.metrics?.families ?? []);
+    // A listener of the registry must not throw into its status handling: a bad summary is dropped.
+    const seen = (w: WorkerRecord) => {
+      try {
+        this.accept(w.id, w.status.metrics?.families ?? []);
+      } catch {
+        this.byWorker.delete(w.id);
+      }
+    };
     const gone = (w: WorkerRecord) => this.byWorker.delete(w.id);
     workers.on('online', seen);
     workers.on('changed', seen);

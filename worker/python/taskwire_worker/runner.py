@@ -142,7 +142,10 @@ class Attempt:
             result.last_seq = self.seq
         result.finished_at_ms = now_ms()
         outcome = {rs.TASK_OUTCOME_SUCCEEDED: "succeeded", rs.TASK_OUTCOME_CANCELLED: "cancelled"}.get(result.outcome, "failed")
-        METRICS.attempt(a.kind, outcome, (result.finished_at_ms - started_ms) / 1000, result.error.code or None)
+        try:
+            METRICS.attempt(a.kind, outcome, (result.finished_at_ms - started_ms) / 1000, result.error.code or None)
+        except Exception:  # noqa: BLE001 - metrics never cost an attempt its result
+            log.exception("metrics failed")
         final = self._event(final=result)
         self.on_done(self)
         log.info("task %s", rs.TaskOutcome.Name(result.outcome).replace("TASK_OUTCOME_", "").lower(), extra={"task_id": a.task_id})
