@@ -150,7 +150,7 @@ export class PostgresWriter {
     this.running = true;
     try {
       let backoff = 50;
-      while (this.jobs.length > 0) {
+      while (this.jobs.length > 0 && !this.closed) {
         const job = this.jobs[0]!;
         let n: number;
         try {
