@@ -182,7 +182,7 @@ describe('parseMarkdown (llm answers)', () => {
 
 describe('preferredKind (the first screen)', () => {
   it('opens on llm, else ocr, else echo: never on a raw-JSON kind such as infer', async () => {
-    const { preferredKind, placeholderFor } = await import('../../web/src/kind-picker.js');
+    const { preferredKind, placeholderFor } = await import('../../web/src/kind-choice.js');
     expect(preferredKind(['echo', 'infer', 'llm', 'sleep'], undefined)).toBe('llm');
     expect(preferredKind(['echo', 'infer', 'ocr', 'sleep'], undefined)).toBe('ocr');
     expect(preferredKind(['echo', 'image', 'infer', 'sleep'], undefined)).toBe('echo');

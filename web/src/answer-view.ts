@@ -5,7 +5,7 @@
  */
 import { h, replaceChildren } from './dom.js';
 import { formatMs, queueLabel, statusLabel } from './format.js';
-import { renderMarkdown } from './markdown.js';
+import { renderMarkdown } from './markdown-view.js';
 import { resultText, type ChunkInfo, type TaskInfo } from './server-events.js';
 
 type Phase = 'submitting' | 'active' | 'done';

@@ -2,46 +2,11 @@
  * The task-kind selector, filled from the kinds the `session` event lists.
  * echo and sleep are grouped and labelled as diagnostics.
  */
-import { DIAGNOSTIC_KIND_NAMES, isKindName } from '../../common/kind-names.js';
+import { isKindName } from '../../common/kind-names.js';
 import { h, replaceChildren } from './dom.js';
+import { DIAGNOSTIC_KINDS, KIND_LABELS, own, preferredKind } from './kind-choice.js';
 
-export const DIAGNOSTIC_KINDS: ReadonlySet<string> = new Set(DIAGNOSTIC_KIND_NAMES);
-
-/** Own properties only: a kind named `constructor` or `toString` is just a name. */
-const own = (table: Readonly<Record<string, string>>, kind: string): string | undefined => (Object.hasOwn(table, kind) ? table[kind] : undefined);
-
-const KIND_LABELS: Readonly<Record<string, string>> = {
-  echo: 'echo – diagnostic: repeats your text',
-  sleep: 'sleep – diagnostic: waits',
-  llm: 'llm – chat with a language model',
-  ocr: 'ocr – read the text in an image',
-  infer: 'infer – ONNX model inference (JSON)',
-};
-
-const PLACEHOLDERS: Readonly<Record<string, string>> = {
-  echo: 'Text to echo back, word by word',
-  sleep: 'How long to sleep, e.g. 1500, 250ms or 2s',
-  llm: 'Ask the model anything',
-  ocr: 'Optional note to go with the image',
-  infer: 'KServe v2 request as JSON, e.g. {"model_name": "linear", "inputs": […]}',
-};
-
-export function placeholderFor(kind: string): string {
-  return own(PLACEHOLDERS, kind) ?? `Input for ${kind} as JSON, e.g. {"key": "value"}`;
-}
-
-/** Kinds a first screen may open with, best first: each takes plain words or an image, never raw JSON. */
-const FIRST_CHOICES = ['llm', 'ocr', 'echo'];
-
-/**
- * The kind to preselect: the last one used if still served, else llm, ocr
- * or echo (so a first screen never opens on a raw-JSON kind such as infer),
- * else the first.
- */
-export function preferredKind(kinds: readonly string[], previous: string | undefined): string | undefined {
-  if (previous && kinds.includes(previous)) return previous;
-  return FIRST_CHOICES.find((k) => kinds.includes(k)) ?? kinds[0];
-}
+export { DIAGNOSTIC_KINDS, placeholderFor, preferredKind } from './kind-choice.js';
 
 /** Replaces the options; returns the selected kind (undefined when the cluster serves none). */
 export function fillKindPicker(select: HTMLSelectElement, kinds: readonly string[], previous: string | undefined): string | undefined {

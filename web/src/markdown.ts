@@ -2,11 +2,9 @@
  * A small, safe Markdown subset for LLM answers: fenced code blocks,
  * headings, bullet and numbered lists, paragraphs, and inline code, bold,
  * italics and http(s) links. `parseMarkdown` is pure (tested without a DOM);
- * `renderMarkdown` builds nodes with dom.ts, so every character of the
- * answer ends up in a Text node: markup in the answer is shown, never run.
+ * `renderMarkdown` (markdown-view.ts) builds nodes with dom.ts, so every
+ * character of the answer ends up in a Text node: markup is shown, never run.
  */
-import { h } from './dom.js';
-
 export type Inline =
   | { type: 'text'; text: string }
   | { type: 'code'; text: string }
@@ -90,39 +88,4 @@ export function parseMarkdown(source: string): Block[] {
   }
   flush();
   return blocks;
-}
-
-function inlineNodes(inlines: Inline[]): Node[] {
-  return inlines.map((x) => {
-    switch (x.type) {
-      case 'text':
-        return document.createTextNode(x.text);
-      case 'code':
-        return h('code', {}, [x.text]);
-      case 'strong':
-        return h('strong', {}, [x.text]);
-      case 'em':
-        return h('em', {}, [x.text]);
-      case 'link':
-        return h('a', { href: x.href, target: '_blank', rel: 'noopener noreferrer nofollow' }, [x.text]);
-    }
-  });
-}
-
-/** The answer as DOM nodes (text only ever through Text nodes). */
-export function renderMarkdown(source: string): Node[] {
-  return parseMarkdown(source).map((b) => {
-    switch (b.type) {
-      case 'p':
-        return h('p', {}, inlineNodes(b.inlines));
-      case 'heading':
-        return h(`h${Math.min(6, b.level + 2) as 3 | 4 | 5 | 6}`, {}, inlineNodes(b.inlines));
-      case 'code':
-        return h('pre', { class: 'md-code', ...(b.lang && { 'data-lang': b.lang }) }, [h('code', {}, [b.text])]);
-      case 'ul':
-        return h('ul', {}, b.items.map((it) => h('li', {}, inlineNodes(it))));
-      case 'ol':
-        return h('ol', b.start !== 1 ? { start: b.start } : {}, b.items.map((it) => h('li', {}, inlineNodes(it))));
-    }
-  });
 }
