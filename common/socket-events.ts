@@ -53,7 +53,7 @@ export interface TaskChunkEvent {
 
 export interface ServerToClientEvents {
   /** Sent on connect: the session id to keep (e.g. in localStorage). */
-  session: (info: { session_id: string; kinds: string[] }) => void;
+  session: (info: { session_id: string; kinds: string[]; max_input_bytes?: number }) => void;
   /**
    * Status changes: queued, assigned, running. While a task is queued it is
    * also sent (with the cluster tick, when it moved) with `queue_position`

@@ -358,6 +358,7 @@ export class Master {
       cluster: () => this.monitor.view(),
       log,
       maxBufferBytes: o.maxInputBytes + 64 * 1024,
+      maxInputBytes: o.maxInputBytes,
       onInvalid: () => this.metricObserver.invalid('socket.io'),
       auth,
       allowedOrigins: o.allowedOrigins,

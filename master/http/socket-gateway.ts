@@ -47,6 +47,8 @@ export interface SocketGatewayOptions {
   log: Logger;
   clusterIntervalMs?: number;
   maxBufferBytes: number;
+  /** The largest task input (TASKWIRE_MAX_INPUT_BYTES), told to the chat in `session` so it refuses bigger images itself. */
+  maxInputBytes?: number;
   onInvalid?: (reason: string) => void;
   /** Resolves the handshake's key into a principal (default: no keys, everyone local). */
   auth?: Authenticator;
@@ -149,7 +151,11 @@ export class SocketGateway {
     // Issued by the master and bound to the principal; a client-picked or idle id gets a fresh one.
     const { sessionId, resumed } = this.sessions.resolve(auth?.sessionId, principal);
     void socket.join(room(sessionId));
-    socket.emit('session', { session_id: sessionId, kinds: [...new Set([...DIAGNOSTIC_KIND_NAMES, ...registry.kinds()])].sort() });
+    socket.emit('session', {
+      session_id: sessionId,
+      kinds: [...new Set([...DIAGNOSTIC_KIND_NAMES, ...registry.kinds()])].sort(),
+      ...(this.options.maxInputBytes !== undefined && { max_input_bytes: this.options.maxInputBytes }),
+    });
     socket.emit('cluster', this.options.cluster());
     // A browser coming back gets what its session ran while it was away.
     const resume = () => {

@@ -463,6 +463,18 @@ describe('browser chat', () => {
     expect(await page.locator('.turn--user .user-image').last().getAttribute('src')).toBe(`data:image/png;base64,${png.toString('base64')}`);
     // The file field is cleared for the next message.
     expect(await page.locator('#image').inputValue()).toBe('');
+
+    // An image over the master's input limit (1 MiB by default, told in `session`) is refused by
+    // the chat itself, saying so: no task, no dropped connection.
+    const answers = await page.locator('.turn--answer').count();
+    const big = Buffer.concat([png, Buffer.alloc(900_000, 7)]);
+    await page.locator('#image').setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: big });
+    await page.locator('#message').fill('too big?');
+    await page.locator('#send').click();
+    expect(await page.locator('#composer-hint').textContent()).toMatch(/^The image is too large for this master: at most about (\d+ KB|[\d.]+ MB) \(its TASKWIRE_MAX_INPUT_BYTES\)\.$/);
+    expect(await page.locator('.turn--answer').count()).toBe(answers);
+    expect(await page.locator('#connection').getAttribute('data-state')).toBe('connected');
+    expect(received).toHaveLength(1);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'chat-ocr.png') });
     expect(problems.errors).toEqual([]);

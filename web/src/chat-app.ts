@@ -15,7 +15,7 @@ import { fillKindPicker, placeholderFor } from './kind-picker.js';
 import { chunkInfo, clusterInfo, parseAck, sessionInfo, taskInfo, type ChunkInfo, type TaskInfo } from './server-events.js';
 import type { SessionStore } from './session-store.js';
 import { SentStore } from './sent-store.js';
-import { readImage } from './image-file.js';
+import { fileSizeLabel, imageLimit, readImage } from './image-file.js';
 import { buildTaskInput } from './task-input.js';
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -71,6 +71,8 @@ export class ChatApp {
   /** What this browser sent, by task id: shown again after a reload. */
   readonly #sent = new SentStore();
   readonly #loadedAt = Date.now();
+  /** The master's input limit (from `session`). */
+  #maxInputBytes: number | undefined;
   /** Answer bubbles by task id. */
   readonly #answers = new Map<string, AnswerView>();
   /** llm answers and the prompt they answer, added to the conversation when they succeed. */
@@ -111,6 +113,7 @@ export class ChatApp {
         this.#log.addSystem('The master started a new session; the llm conversation starts over.');
       }
       this.#kinds = info.data.kinds;
+      this.#maxInputBytes = info.data.max_input_bytes;
       fillKindPicker(this.#els.kind, this.#kinds, this.#readKind());
       this.#refreshComposer();
     });
@@ -180,9 +183,13 @@ export class ChatApp {
     if (!kind) return this.#setHint('The cluster serves no task kinds right now.');
     const delayMs = this.#els.delay.value.trim() === '' ? 0 : Number(this.#els.delay.value);
     const file = kind === 'ocr' ? this.#els.image.files?.[0] : undefined;
-    const imageDataUrl = file ? await readImage(file) : undefined;
-    if (imageDataUrl === null) return this.#setHint('The image could not be read, or it is too large (at most about 2.8 MB).');
-    const built = buildTaskInput(kind, text, { history: this.#conversation.messages, echoDelayMs: delayMs, imageDataUrl });
+    const limit = imageLimit(this.#maxInputBytes);
+    const read = file ? await readImage(file, limit) : undefined;
+    // Refused here, with the master's limit: an over-large message would only drop the connection.
+    if (read === 'too-large') return this.#setHint(`The image is too large for this master: at most ${fileSizeLabel(limit)} (its TASKWIRE_MAX_INPUT_BYTES).`);
+    if (read === null) return this.#setHint('The image could not be read.');
+    const imageDataUrl = read;
+    const built = buildTaskInput(kind, text, { history: this.#conversation.messages, echoDelayMs: delayMs, imageDataUrl, maxImageChars: limit });
     if (!built.ok) return this.#setHint(built.message);
 
     const detail = kind === 'sleep' ? `${JSON.stringify(built.input)}` : kind === 'echo' && delayMs > 0 ? `${delayMs} ms between words` : undefined;

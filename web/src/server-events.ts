@@ -12,6 +12,8 @@ const nullableMs = z.nullable(z.number());
 export const sessionInfo = z.object({
   session_id: z.string(),
   kinds: z.array(z.string()),
+  /** The master's largest task input (TASKWIRE_MAX_INPUT_BYTES); absent from older masters. */
+  max_input_bytes: z.optional(z.number()),
 });
 export type SessionInfo = z.infer<typeof sessionInfo>;
 

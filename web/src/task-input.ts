@@ -23,6 +23,8 @@ export interface InputContext {
   echoDelayMs?: number;
   /** ocr: the chosen image as a data URL. */
   imageDataUrl?: string;
+  /** ocr: the most data URL characters the master takes (default MAX_IMAGE_DATA_URL_CHARS). */
+  maxImageChars?: number;
 }
 
 export function buildTaskInput(kind: string, text: string, context: InputContext = {}): BuiltInput {
@@ -41,7 +43,7 @@ export function buildTaskInput(kind: string, text: string, context: InputContext
       return { ok: true, input: { messages } };
     }
     case 'ocr':
-      return buildOcr(context.imageDataUrl);
+      return buildOcr(context.imageDataUrl, context.maxImageChars ?? MAX_IMAGE_DATA_URL_CHARS);
     default:
       return parseJsonObject(kind, text);
   }
@@ -60,10 +62,10 @@ function buildEcho(text: string, delayMs: number | undefined): BuiltInput {
  * A number, then a known unit or nothing word-like: "2 days" is not 2 ms,
  * and "300abc" is not 30 ms.
  */
-function buildOcr(image: string | undefined): BuiltInput {
+function buildOcr(image: string | undefined, maxChars: number): BuiltInput {
   if (image === undefined) return { ok: false, message: 'Choose a PNG or JPEG image to read.' };
   if (!IMAGE_DATA_URL.test(image)) return { ok: false, message: 'The image must be a PNG or JPEG file.' };
-  if (image.length > MAX_IMAGE_DATA_URL_CHARS) return { ok: false, message: 'The image is too large (at most about 2.8 MB).' };
+  if (image.length > maxChars) return { ok: false, message: `The image is too large for this master (at most about ${Math.floor((maxChars * 3) / 4 / 1000)} KB).` };
   return { ok: true, input: { image } };
 }
 
