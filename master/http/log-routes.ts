@@ -3,15 +3,17 @@
  * newest first in pages (`next_cursor`), filtered by level (that level and
  * above), worker, source, task, time and text (full-text over the message).
  * `?follow=true` streams new lines as Server-Sent Events (`id` = the line's
- * id; `Last-Event-ID` or `after` resumes). Operators and admins only: the
- * lines span the whole cluster.
+ * id; `Last-Event-ID` or `after` resumes). Cluster operators and admins
+ * only (tenant `default`): the lines span the whole cluster and every tenant.
  */
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { schemaValidationError } from '../../common/schema-issue.js';
 import { LOG_LEVEL_NAMES, type LogEntry, type LogFilter } from '../logs/log-entry.js';
 import type { LogCollector } from '../logs/log-collector.js';
+import { TaskwireError } from '../../common/errors.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
+import { seesAll } from './auth/principal.js';
 import { sendError } from './http-errors.js';
 import { cursorParam, decodeCursor, encodeCursor, timeParam } from './query-params.js';
 
@@ -47,7 +49,10 @@ export function logRoutes(logs: LogCollector): Router {
   r.get('/logs', (req, res) => {
     let q: LogsQuery;
     try {
-      requireOperator(principalOf(res));
+      const p = principalOf(res);
+      requireOperator(p);
+      // The lines span every tenant: a tenant's operator key gets 403 (a cluster operator, tenant default, reads them).
+      if (!seesAll(p)) throw new TaskwireError('FORBIDDEN', 'the cluster logs need an operator key of tenant default');
       const parsed = logsQuery.safeParse(req.query);
       if (!parsed.success) throw schemaValidationError(parsed.error, '', 'query');
       q = parsed.data;

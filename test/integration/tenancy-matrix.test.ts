@@ -193,6 +193,12 @@ describe('every task read surface × {own tenant, other tenant, no key}', () => 
     expect(other.text).not.toContain(first.body.id);
   });
 
+  it('the cluster logs (every tenant\'s lines) are for cluster operators only', async () => {
+    expect((await call('GET', '/api/v1/logs', key.acme)).status).toBe(403);
+    expect((await call('GET', '/api/v1/logs', undefined)).status).toBe(401);
+    expect((await call('GET', '/api/v1/logs', ADMIN)).status).toBe(200);
+  });
+
   it('a cluster operator (tenant default) sees both tenants', async () => {
     const list = await call('GET', '/api/v1/tasks?limit=1000', ADMIN);
     expect(list.text).toContain(acmeTask);
