@@ -4,7 +4,9 @@
  * command). Scale-down always drains first: the chosen worker (the one with
  * the least in flight, newest first on ties) is sent DRAIN, gets no new work
  * once the master sees it draining, finishes what it runs, and only then is
- * stopped. So a scale-down loses and retries nothing.
+ * stopped. So a scale-down loses and retries nothing. The drain runs in the
+ * background: `scaleTo` returns once it has begun, so a long task on a
+ * draining worker never holds back the next scale-up.
  *
  * Worker ids are never reused (`<prefix>-<n>`, n counting up), so a new
  * worker is never taken for a restart of an old one.
@@ -40,6 +42,7 @@ export class ProcessActuator implements ScalingActuator {
   private readonly units = new Map<string, WorkerUnit>();
   private readonly draining = new Set<string>();
   private next = 1;
+  private readonly drains = new Set<Promise<void>>();
   private closed = false;
   /** Starts, drains (`drainedBusy`: the worker ran tasks when its drain began) and stops so far. */
   readonly counts = { started: 0, drained: 0, drainedBusy: 0, drainTimeouts: 0, exited: 0 };
@@ -59,8 +62,20 @@ export class ProcessActuator implements ScalingActuator {
     if (this.closed) throw new ActuatorError('the local actuator is closed');
     const current = this.units.size - this.draining.size;
     for (let i = current; i < count; i++) this.start();
-    if (count < current) await Promise.all(this.pickToRemove(current - count).map((id) => this.drainAndStop(id)));
+    // A scale-down returns at once: the removed workers drain in the background (a long task must
+    // not hold back the next scale-up), and they no longer count.
+    if (count < current) {
+      for (const id of this.pickToRemove(current - count)) {
+        const d = this.drainAndStop(id).finally(() => this.drains.delete(d));
+        this.drains.add(d);
+      }
+    }
     return this.units.size - this.draining.size;
+  }
+
+  /** Resolves once every drain begun so far has ended (its worker stopped). */
+  async drained(): Promise<void> {
+    while (this.drains.size > 0) await Promise.all([...this.drains]);
   }
 
   private start(): void {

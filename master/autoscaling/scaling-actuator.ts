@@ -7,7 +7,7 @@ export interface ScalingActuator {
   readonly name: string;
   /** The count it is set to (the processes it keeps, the service's Replicas), not necessarily online yet. */
   replicas(): Promise<number>;
-  /** Sets the count; resolves once the change is applied (a scale-down once the removed workers have drained). Returns the new count. */
+  /** Sets the count; resolves once the change is requested (removed local workers drain in the background; Swarm stops its replicas itself). Returns the new count. */
   scaleTo(count: number): Promise<number>;
   close?(): Promise<void>;
 }

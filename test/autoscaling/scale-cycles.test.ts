@@ -68,6 +68,7 @@ describe('autoscaling cycles with real workers', () => {
       }
     }
     await waitFor(() => unfinished() === 0, 'every task finished', 60_000, 20);
+    await actuator().drained();
 
     // 0 lost, 0 retried.
     const finals = ids.map((id) => m.tasks.get(id)!);
