@@ -348,6 +348,27 @@ describe('operator dashboard', () => {
     expect(problems.errors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
+  it('fits a phone-width screen on every page (no page-wide horizontal scroll)', async () => {
+    const { page, problems } = await open('#/', { width: 360, height: 740 });
+    const scrollWidth = () => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+    for (const [hash, ready] of [
+      ['#/', '#chart-throughput canvas'],
+      ['#/workers', '#workers tr[data-worker-id]'],
+      [`#/workers/${plain!.id}`, '#worker-panel'],
+      ['#/queue', '#queue-list table'],
+      ['#/tasks', '#task-list table'],
+      ['#/settings', '#placement tr[data-scope="default"]'],
+    ] as const) {
+      await page.goto(`${cluster!.httpUrl}/dashboard/${hash}`);
+      await page.locator(ready).first().waitFor();
+      expect(await scrollWidth(), hash).toBeLessThanOrEqual(360);
+    }
+    await page.goto(`${cluster!.httpUrl}/dashboard/#/`);
+    await page.locator('#chart-throughput canvas').waitFor();
+    await screenshot(page, 'dashboard-overview-phone.png');
+    expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
+
   it('shows an XSS payload in a task input and result as plain text', async () => {
     const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b>bold</b>';
     const id = await submit({ kind: 'echo', input: { text: payload } });

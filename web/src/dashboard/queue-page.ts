@@ -9,6 +9,9 @@ import { cancelTask } from './task-actions.js';
 import type { TaskView } from './types.js';
 import { ago, button, formatMs, link, row, section, table } from './view-kit.js';
 
+/** At most one reload per this many ms while events stream in (each is a server query). */
+const LIVE_REFRESH_MS = 1500;
+
 type QueuedTask = TaskView & { model: string | null; queue_position: number; eta_ms: number | null };
 
 export class QueuePage implements DashboardPage {
@@ -59,7 +62,7 @@ export class QueuePage implements DashboardPage {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.refresh().catch(() => undefined);
-    }, 700);
+    }, LIVE_REFRESH_MS);
   }
 
   dispose(): void {

@@ -15,6 +15,9 @@ import { cancelTask, retryTask } from './task-actions.js';
 import { CANCELLABLE, RETRYABLE, TASK_STATUSES, type TaskView } from './types.js';
 import { badge, button, formatMs, link, row, section, shortTime, table } from './view-kit.js';
 
+/** At most one reload per this many ms while events stream in (each is a server query). */
+const LIVE_REFRESH_MS = 2000;
+
 /** Tasks per page of the list. */
 const PAGE = 100;
 
@@ -224,7 +227,7 @@ export class TasksPage implements DashboardPage {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.refresh().catch(() => undefined);
-    }, 700);
+    }, LIVE_REFRESH_MS);
   }
 
   dispose(): void {

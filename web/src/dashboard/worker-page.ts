@@ -13,6 +13,9 @@ import type { LogLine, TaskView, WorkerView } from './types.js';
 import { ago, badge, button, formatMs, link, row, section, shortTime, table } from './view-kit.js';
 import { controlWorker, meter } from './workers-page.js';
 
+/** At most one reload per this many ms while events stream in (each is a server query). */
+const LIVE_REFRESH_MS = 1500;
+
 /** Log lines kept on the page (the newest). */
 const MAX_LINES = 500;
 
@@ -133,7 +136,7 @@ export class WorkerPage implements DashboardPage {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.refresh().catch(() => undefined);
-    }, 700);
+    }, LIVE_REFRESH_MS);
   }
 
   dispose(): void {

@@ -9,6 +9,9 @@ import { ago, badge, button, formatMs, link, row, section, table } from './view-
 import type { WorkerView } from './types.js';
 import { ApiError } from './api.js';
 
+/** At most one reload per this many ms while events stream in (each is a server query). */
+const LIVE_REFRESH_MS = 1500;
+
 export class WorkersPage implements DashboardPage {
   constructor(
     private readonly root: HTMLElement,
@@ -41,7 +44,7 @@ export class WorkersPage implements DashboardPage {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.refresh().catch(() => undefined);
-    }, 700);
+    }, LIVE_REFRESH_MS);
   }
 
   dispose(): void {
