@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|overhead|quick]`: runs the benchmarks, prints tables and
+ * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|fair-master|overhead|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
  */
@@ -16,6 +16,7 @@ import { printEtaBench, runEtaBench } from './eta-bench.js';
 import { printSearchBench, runSearchBench } from './search-bench.js';
 import { printStoreBench, runStoreBench } from './store-bench.js';
 import { printFairShareBench, runFairShareBench } from './fair-share-bench.js';
+import { printFairMasterBench, runFairMasterBench } from './fair-master-bench.js';
 import { printOverheadBench, runOverheadBench } from './overhead-bench.js';
 
 const args = new Set(process.argv.slice(2));
@@ -70,6 +71,12 @@ if (only.includes('fair')) {
   const fair = runFairShareBench({ quick });
   printFairShareBench(fair);
   results.fair = fair;
+}
+// The same on a real master with a 100k backlog (about a minute): only when asked for by name.
+if (only.includes('fair-master')) {
+  const fairMaster = await runFairMasterBench({ quick });
+  printFairMasterBench(fairMaster);
+  results.fair_master = fairMaster;
 }
 // Metrics and tracing on vs off, alternating (a few minutes): only when asked for by name.
 if (only.includes('overhead')) {
