@@ -12,18 +12,23 @@
  *   tasks_session (session_id, seq)    session (the store's own index)
  *   tasks_by_created (created_at)      a time range becomes a seq range (seq grows with time)
  *   tasks_fts (input, output)          text: FTS5, contentless, rowid = the task row's rowid;
- *                                      the first 64 KiB of the input and of result + error,
- *                                      kept by triggers (insert; final update; delete)
+ *                                      the first 64 KiB of the input and of result + error
+ *                                      of each finished task: one FTS insert per task, when
+ *                                      its final row is written (triggers on insert and on
+ *                                      the final update; a delete removes it)
  *
  * A page of unfinished tasks also holds the live records the store keeps in
- * memory (their status on disk may lag by STATE_WRITE_DELAY_MS).
+ * memory (their status on disk may lag by STATE_WRITE_DELAY_MS). A text
+ * search matches unfinished tasks by scanning those live records: they come
+ * first, on the first page only. (Indexing input at submit too would cost a
+ * second FTS write per task on the writer thread: `npm run bench -- search`.)
  */
 import type Database from 'better-sqlite3';
 import type { TaskRecord } from '../core/task-record.js';
 import { deserialize, ROW, type Row } from './sqlite-rows.js';
 import { decodeTaskCursor, encodeTaskCursor, matchesSearch, searchWords, type TaskSearchPage, type TaskSearchQuery } from './task-search.js';
 
-export const SEARCH_SCHEMA = '1';
+export const SEARCH_SCHEMA = '2';
 const MAX_TEXT = 65536;
 
 const inputText = (r: string) => `substr(coalesce(json_extract(${r}.record, '$.input'), ''), 1, ${MAX_TEXT})`;
@@ -43,18 +48,20 @@ export function ensureSearchSchema(db: Database.Database): void {
       CREATE INDEX IF NOT EXISTS tasks_by_worker ON tasks(worker_id, seq) WHERE worker_id IS NOT NULL;
       CREATE INDEX IF NOT EXISTS tasks_by_model ON tasks(${MODEL}, seq) WHERE ${MODEL} IS NOT NULL;
       CREATE INDEX IF NOT EXISTS tasks_by_created ON tasks(created_at);
-      CREATE VIRTUAL TABLE IF NOT EXISTS tasks_fts USING fts5(input, output, content='', contentless_delete=1);
-      DELETE FROM tasks_fts;
-      INSERT INTO tasks_fts(rowid, input, output) SELECT rowid, ${inputText('tasks')}, ${outputText('tasks')} FROM tasks;
-      CREATE TRIGGER IF NOT EXISTS tasks_fts_insert AFTER INSERT ON tasks BEGIN
+      DROP TRIGGER IF EXISTS tasks_fts_insert;
+      DROP TRIGGER IF EXISTS tasks_fts_final;
+      DROP TRIGGER IF EXISTS tasks_fts_delete;
+      DROP TABLE IF EXISTS tasks_fts;
+      CREATE VIRTUAL TABLE tasks_fts USING fts5(input, output, content='', contentless_delete=1);
+      INSERT INTO tasks_fts(rowid, input, output) SELECT rowid, ${inputText('tasks')}, ${outputText('tasks')} FROM tasks WHERE finished_at IS NOT NULL;
+      CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks WHEN new.finished_at IS NOT NULL BEGIN
         INSERT INTO tasks_fts(rowid, input, output) VALUES (new.rowid, ${inputText('new')}, ${outputText('new')});
       END;
-      CREATE TRIGGER IF NOT EXISTS tasks_fts_final AFTER UPDATE OF state ON tasks
+      CREATE TRIGGER tasks_fts_final AFTER UPDATE OF state ON tasks
         WHEN new.finished_at IS NOT NULL AND old.finished_at IS NULL BEGIN
-        DELETE FROM tasks_fts WHERE rowid = new.rowid;
         INSERT INTO tasks_fts(rowid, input, output) VALUES (new.rowid, ${inputText('new')}, ${outputText('new')});
       END;
-      CREATE TRIGGER IF NOT EXISTS tasks_fts_delete AFTER DELETE ON tasks BEGIN
+      CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks WHEN old.finished_at IS NOT NULL BEGIN
         DELETE FROM tasks_fts WHERE rowid = old.rowid;
       END;
     `);
@@ -135,20 +142,24 @@ export class SqliteTaskSearch {
   private text(q: TaskSearchQuery): TaskSearchPage {
     const words = searchWords(q.text ?? '');
     if (words.length === 0) return { tasks: [], nextCursor: null };
+    // Unfinished tasks are not in the text index (it holds finished ones): scanned in memory, first, on the first page.
+    const live = q.cursor === undefined ? [...this.sources.live()].filter((t) => matchesSearch(t, q)).sort((a, b) => b.seq - a.seq) : [];
+    if (live.length >= q.limit) return { tasks: live.slice(0, q.limit), nextCursor: encodeTaskCursor('f', Number.MAX_SAFE_INTEGER) };
+    const limit = q.limit - live.length;
     const before = q.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeTaskCursor(q.cursor, ['f']).position;
     const where: string[] = ['tasks_fts MATCH ?', 'f.rowid < ?'];
     const args: (string | number)[] = [words.map((w) => `"${w}"`).join(' '), before];
-    if (!this.filters(q, where, args)) return { tasks: [], nextCursor: null };
-    args.push(q.limit);
+    if (!this.filters(q, where, args)) return { tasks: live, nextCursor: null };
+    args.push(limit);
     const rows = this.db
       .prepare<(string | number)[], PosRow>(`SELECT f.rowid AS pos, ${T_ROW} FROM tasks_fts f JOIN tasks t ON t.rowid = f.rowid WHERE ${where.join(' AND ')} ORDER BY f.rowid DESC LIMIT ?`)
       .all(...args);
     const noText = { ...q, text: undefined };
-    const tasks: TaskRecord[] = [];
+    const tasks: TaskRecord[] = [...live];
     for (const r of rows) {
       const t = this.sources.fresh(r.id) ?? deserialize(r);
       if (matchesSearch(t, noText)) tasks.push(t);
     }
-    return { tasks, nextCursor: rows.length === q.limit ? encodeTaskCursor('f', rows.at(-1)!.pos) : null };
+    return { tasks, nextCursor: rows.length === limit ? encodeTaskCursor('f', rows.at(-1)!.pos) : null };
   }
 }

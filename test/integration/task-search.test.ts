@@ -76,6 +76,9 @@ describe.each(['sqlite', 'memory'] as const)('task search (%s store)', (store) =
     // Status (live ones too), priority, worker, time.
     expect((await get(c, 'status=cancelled')).tasks.map((t) => t.id)).toEqual([doomed.id]);
     expect((await get(c, 'status=running,assigned')).tasks.map((t) => t.id)).toEqual([slow.id]);
+    // An unfinished task is found by text too (its input), and a finished one by its error.
+    expect((await get(c, 'q=60000')).tasks.map((t) => t.id).sort()).toEqual([slow.id, doomed.id].sort());
+    expect((await get(c, 'q=60000&status=running')).tasks.map((t) => t.id)).toEqual([slow.id]);
     expect((await get(c, 'status=succeeded&limit=1000')).tasks).toHaveLength(25);
     expect((await all(c, 'kind=echo&priority=2', 3)).every((t) => t.priority === 2)).toBe(true);
     const workerId = c.master.registry.all()[0]!.id;
