@@ -250,6 +250,24 @@ describe('operator dashboard', () => {
     expect(problems.errors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
+  it('retries the ticked tasks only (select some, Retry selected)', async () => {
+    flaky.failing = true;
+    const ids = await Promise.all([1, 2, 3].map((n) => submit({ kind: 'flaky', input: { pick: n }, max_attempts: 1 })));
+    for (const id of ids) expect((await waitForTask(cluster!.httpUrl, id, WAIT_MS)).status).toBe('failed');
+    flaky.failing = false;
+    const { page, problems } = await open('#/tasks?status=failed&kind=flaky');
+    for (const id of ids.slice(0, 2)) await page.locator(`#task-list tr[data-task-id="${id}"] input[data-select]`).check();
+    await page.locator('#selected-count', { hasText: '2 selected' }).waitFor();
+    await page.locator('#retry-selected', { hasText: '(2)' }).click();
+    await page.locator('#notice', { hasText: 'Retried 2 of 2 selected tasks.' }).waitFor();
+    const retried = (id: string) => fetch(`${cluster!.httpUrl}/api/v1/tasks/${id}/retry`, { method: 'POST' }).then(async (r) => ((await r.json()) as { created: boolean; task: { id: string } }));
+    // Retrying again finds the retries the page made (created: false) for the two ticked, a new one for the third.
+    const again = await Promise.all(ids.map(retried));
+    expect(again.map((a) => a.created)).toEqual([false, false, true]);
+    for (const a of again) expect((await waitForTask(cluster!.httpUrl, a.task.id, WAIT_MS)).status).toBe('succeeded');
+    expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
+
   it('shows the queue in the order tasks will run (priority first, then arrival), with cancel', async () => {
     const running = await submit({ kind: 'hold', input: { n: 0 } });
     await waitFor(async () => ((await (await fetch(`${cluster!.httpUrl}/api/v1/tasks/${running}`)).json()) as { status: string }).status === 'running', 'hold running', WAIT_MS, 20);

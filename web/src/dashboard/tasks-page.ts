@@ -2,7 +2,7 @@
  * Tasks: the server-side search over the whole stored history
  * (GET /api/v1/tasks: status, kind, worker, full-text `q` over input, result
  * and error), newest first, in cursor pages ("Load more"), with retry /
- * cancel per row, export of the filter as CSV or JSON Lines
+ * cancel per row and for the ticked rows, export of the filter as CSV or JSON Lines
  * (GET /api/v1/tasks/export) and bulk cancel / retry of everything matching
  * the filter (POST /api/v1/tasks/bulk/{cancel,retry}: a dry run first says
  * how many match, then the operator confirms). The filter lives in the URL
@@ -34,6 +34,9 @@ export class TasksPage implements DashboardPage {
   private readonly more = h('div', { class: 'more' });
   private readonly exports = h('div', { class: 'exports', id: 'exports' });
   private rows: HTMLTableRowElement[] = [];
+  /** Rows the operator ticked: id -> status (kept across live reloads). */
+  private readonly selected = new Map<string, string>();
+  private readonly selection = h('div', { class: 'bulk', id: 'selection', 'aria-live': 'polite' });
   private cursor: string | null = null;
   /** Pages loaded beyond the first (live refresh then stops: it would fold them away). */
   private extraPages = 0;
@@ -46,7 +49,7 @@ export class TasksPage implements DashboardPage {
     private readonly params: URLSearchParams,
     private readonly kinds: () => string[],
   ) {
-    replaceChildren(root, [section('Tasks', [this.form(), this.bulkBar(), this.bulk, this.list, this.more, this.exports], { id: 'tasks' })]);
+    replaceChildren(root, [section('Tasks', [this.form(), this.bulkBar(), this.bulk, this.selection, this.list, this.more, this.exports], { id: 'tasks' })]);
     this.renderExports();
   }
 
@@ -156,7 +159,7 @@ export class TasksPage implements DashboardPage {
   private render(next: string | null): void {
     this.cursor = next;
     replaceChildren(this.list, [
-      table('Tasks', ['Task', 'Kind', 'Status', 'Attempt', 'Worker', 'Created', 'Queue wait', 'Run time', 'Actions'], this.rows, 'No task matches.'),
+      table('Tasks', ['Select', 'Task', 'Kind', 'Status', 'Attempt', 'Worker', 'Created', 'Queue wait', 'Run time', 'Actions'], this.rows, 'No task matches.'),
     ]);
     replaceChildren(this.more, [
       h('span', { class: 'muted small', id: 'task-count' }, [`${this.rows.length} shown`]),
@@ -200,13 +203,53 @@ export class TasksPage implements DashboardPage {
     }
   }
 
+  private renderSelection(): void {
+    const n = this.selected.size;
+    const ids = (ok: ReadonlySet<string>) => [...this.selected].filter(([, status]) => ok.has(status)).map(([id]) => id);
+    replaceChildren(
+      this.selection,
+      n === 0
+        ? []
+        : [
+            h('span', { id: 'selected-count' }, [`${n} selected`]),
+            button(`Retry selected (${ids(RETRYABLE).length})`, () => this.onSelected('retry', ids(RETRYABLE)), { id: 'retry-selected' }),
+            button(`Cancel selected (${ids(CANCELLABLE).length})`, () => this.onSelected('cancel', ids(CANCELLABLE)), { id: 'cancel-selected' }, 'ghost'),
+            button('Clear', () => {
+              this.selected.clear();
+              for (const box of this.list.querySelectorAll<HTMLInputElement>('input[data-select]')) box.checked = false;
+              this.renderSelection();
+            }, { id: 'clear-selection' }, 'ghost'),
+          ],
+    );
+  }
+
+  private async onSelected(action: 'retry' | 'cancel', ids: string[]): Promise<void> {
+    let done = 0;
+    for (const id of ids) {
+      const ok = action === 'retry' ? await retryTask(this.ctx, id) : await cancelTask(this.ctx, id);
+      if (ok) done++;
+    }
+    this.selected.clear();
+    this.renderSelection();
+    this.ctx.notify(`${action === 'retry' ? 'Retried' : 'Cancelled'} ${done} of ${ids.length} selected tasks.`, done === ids.length ? 'info' : 'error');
+    await this.refresh();
+  }
+
   private row(t: TaskView): HTMLTableRowElement {
+    const box = h('input', { type: 'checkbox', 'data-select': '', 'aria-label': `Select ${t.id}`, checked: this.selected.has(t.id) });
+    box.addEventListener('change', () => {
+      if (box.checked) this.selected.set(t.id, t.status);
+      else this.selected.delete(t.id);
+      this.renderSelection();
+    });
+    if (this.selected.has(t.id)) this.selected.set(t.id, t.status); // the status may have moved on
     const actions = h('div', { class: 'actions' }, [
       RETRYABLE.has(t.status) ? button('Retry', async () => void ((await retryTask(this.ctx, t.id)) && (await this.refresh())), { 'data-action': 'retry' }) : null,
       CANCELLABLE.has(t.status) ? button('Cancel', async () => void ((await cancelTask(this.ctx, t.id)) && (await this.refresh())), { 'data-action': 'cancel' }, 'ghost') : null,
     ]);
     return row(
       [
+        box,
         link(`#/tasks/${encodeURIComponent(t.id)}`, t.id, { class: 'mono' }),
         t.kind,
         badge(t.status),
@@ -218,7 +261,7 @@ export class TasksPage implements DashboardPage {
         actions,
       ],
       { 'data-task-id': t.id, 'data-status': t.status },
-      ['id', 'kind', 'status', 'attempt', 'worker', 'created', 'queue-wait', 'run-time', 'actions'],
+      ['select', 'id', 'kind', 'status', 'attempt', 'worker', 'created', 'queue-wait', 'run-time', 'actions'],
     );
   }
 
