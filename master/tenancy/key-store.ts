@@ -61,8 +61,8 @@ export class KeyStore extends EventEmitter<KeyStoreEvents> implements KeyResolve
     return this.byHash.size > 0;
   }
 
-  resolve(secret: string): Principal | undefined {
-    const hash = hashKey(secret);
+  resolve(secret: string, digest?: Buffer): Principal | undefined {
+    const hash = digest ? digest.toString('hex') : hashKey(secret);
     const e = this.byHash.get(hash);
     return e && e.record.revokedAtMs === null && sameHash(e.record.hash, hash) ? e.principal : undefined;
   }

@@ -125,7 +125,8 @@ export function bearerToken(header: string | undefined): string | undefined {
  */
 export interface KeyResolver {
   readonly active: boolean;
-  resolve(key: string): Principal | undefined;
+  /** `digest`: the key's sha256, computed once by the Authenticator. */
+  resolve(key: string, digest?: Buffer): Principal | undefined;
 }
 
 export class Authenticator {
@@ -164,7 +165,7 @@ export class Authenticator {
     for (const k of this.keys) if (timingSafeEqual(k.digest, given)) found = k.principal;
     if (found) return found;
     for (const r of this.resolvers) {
-      const p = r.resolve(key);
+      const p = r.resolve(key, given);
       if (p) return p;
     }
     return undefined;
