@@ -7,7 +7,7 @@
  * what, before, after). Cluster operators and admins only.
  */
 import { h, replaceChildren } from '../dom.js';
-import { ApiError } from './api.js';
+import { ApiError, UnauthorizedError } from './api.js';
 import type { DashboardContext, DashboardPage } from './context.js';
 import type { StoredEventView } from './types.js';
 import { button, jsonBlock, row, section, table } from './view-kit.js';
@@ -103,7 +103,15 @@ export class SettingsPage implements DashboardPage {
 
   private async loadAudit(): Promise<void> {
     const q = new URLSearchParams({ follow: 'false', since: '0', type: 'config.changed', limit: '1000' });
-    const { events } = await this.ctx.api.get<{ events: StoredEventView[] }>(`/api/v1/events?${q}`);
+    let events: StoredEventView[];
+    try {
+      events = (await this.ctx.api.get<{ events: StoredEventView[] }>(`/api/v1/events?${q}`)).events;
+    } catch (err) {
+      // A 403 here is about this page, not the key: say so instead of asking for another key.
+      if (err instanceof UnauthorizedError) throw err;
+      replaceChildren(this.audit, [h('p', { class: 'muted' }, [err instanceof ApiError ? err.message : String(err)])]);
+      return;
+    }
     const text = (v: unknown) => (v === null || v === undefined ? '–' : typeof v === 'string' ? v : JSON.stringify(v));
     replaceChildren(this.audit, [
       table(
