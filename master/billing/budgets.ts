@@ -36,6 +36,15 @@ export const budgetsConfig = z.object({ budgets: z.array(budgetRule).max(1000) }
 export type BudgetRule = z.infer<typeof budgetRule>;
 export type BudgetsConfig = z.infer<typeof budgetsConfig>;
 
+/** A hard budget refused the submit: 429 everywhere; OpenAI clients see `insufficient_quota`, as OpenAI sends it. */
+export class BudgetExhaustedError extends ResourceExhaustedError {
+  readonly openaiCode = 'insufficient_quota';
+  constructor(message: string, retryAfterS: number, headers: Record<string, string>) {
+    super(message, retryAfterS, headers);
+    this.name = 'BudgetExhaustedError';
+  }
+}
+
 const spendKey = (scope: string, id: string, period: string, label: string) => `${scope}:${id}|${period}|${label}`;
 
 export class Budgets implements AdmissionGate {
@@ -109,7 +118,7 @@ export class Budgets implements AdmissionGate {
           if (spent < b.hard) continue;
           const p = calendarPeriod(b.period, now);
           const retryS = Math.max(1, Math.ceil((p.endMs - now) / 1000));
-          throw new ResourceExhaustedError(
+          throw new BudgetExhaustedError(
             `budget exhausted: ${scope} ${id} spent ${spent.toFixed(4)} of its ${b.hard} ${this.currency()} budget for ${p.label}; submits are refused until the ${b.period} ends or an admin raises the budget`,
             retryS,
             { 'X-Budget-Limit': String(b.hard), 'X-Budget-Spent': spent.toFixed(6), 'X-Budget-Reset': String(Math.ceil(p.endMs / 1000)) },

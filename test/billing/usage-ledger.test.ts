@@ -103,7 +103,7 @@ describe('usage ledger', () => {
       expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/budget exhausted: tenant default spent/);
       const gw = await http('/v1/chat/completions', { model: 'fake-model', messages: [{ role: 'user', content: 'hi' }] });
       expect(gw.status).toBe(429);
-      expect(((await gw.json()) as { error: { message: string } }).error.message).toMatch(/budget exhausted/);
+      expect(((await gw.json()) as { error: { message: string; code: string } }).error).toMatchObject({ code: 'insufficient_quota', message: expect.stringMatching(/budget exhausted/) });
       expect(warnings).toHaveLength(1); // once per crossing
     } finally {
       off();
