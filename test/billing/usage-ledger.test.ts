@@ -145,3 +145,56 @@ describe('usage ledger on disk', () => {
     }
   }, 60_000);
 });
+
+describe('usage ledger: images', () => {
+  it('an image task counts one image and its output megapixels, and the output bytes', async () => {
+    const { ImageHandler } = await import('../../worker/handlers/image/image-handler.js');
+    const sharp = (await import('sharp')).default;
+    const c = await startCluster({ workers: 0 });
+    try {
+      await c.addWorker({ kinds: ['image'] }, { handlers: [new ImageHandler()] });
+      await c.waitForWorkers(1);
+      const data = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#336699' } }).png().toBuffer();
+      const up = await fetch(`${c.httpUrl}/api/v1/blobs`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(data) });
+      const { id: blob } = (await up.json()) as { id: string };
+      const r = await fetch(`${c.httpUrl}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'image', input: { blob, ops: [{ op: 'resize', width: 200, height: 100, fit: 'fill' }, { op: 'format', format: 'png' }] } }) });
+      expect(r.status).toBe(202);
+      const { id } = (await r.json()) as { id: string };
+      const view = await waitFor(async () => {
+        const v = (await (await fetch(`${c.httpUrl}/api/v1/tasks/${id}`)).json()) as TaskView;
+        return v.status !== 'queued' && v.status !== 'assigned' && v.status !== 'running' && v;
+      }, 'image done', 30_000);
+      expect(view.status).toBe('succeeded');
+      const out = view.result as { width: number; height: number; bytes: number };
+      const row = await waitFor(() => c.master.billing.store.rows({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }).find((x) => x.task_id === id), 'row');
+      expect(row).toMatchObject({ kind: 'image', images: 1, megapixels: (out.width * out.height) / 1e6 });
+      expect(row.megapixels).toBe(0.02);
+      expect(row.bytes_out).toBeGreaterThan(out.bytes);
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+});
+
+describe('usage reports and who may read them', () => {
+  it("a user key reads its own tenant's usage only; admin routes need the admin role", async () => {
+    const c = await startCluster({ workers: 0, master: { apiKeys: ['admin:usage-admin-key-0123456789', 'user:usage-user-key-0123456789'] } });
+    const get = (key: string, path: string) => fetch(`${c.httpUrl}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    try {
+      const own = await get('usage-user-key-0123456789', '/api/v1/usage');
+      expect(own.status).toBe(200);
+      expect(((await own.json()) as { tenant: string }).tenant).toBe('default');
+      const other = await get('usage-user-key-0123456789', '/api/v1/usage?tenant=someone-else');
+      expect(other.status).toBe(403);
+      expect((await get('usage-admin-key-0123456789', '/api/v1/usage?tenant=someone-else')).status).toBe(200);
+      expect((await get('usage-user-key-0123456789', '/api/v1/admin/prices')).status).toBe(403);
+      expect((await get('usage-user-key-0123456789', '/api/v1/admin/budgets')).status).toBe(403);
+      expect((await fetch(`${c.httpUrl}/api/v1/usage`)).status).toBe(401);
+      const bad = await fetch(`${c.httpUrl}/api/v1/admin/prices`, { method: 'PUT', headers: { authorization: 'Bearer usage-admin-key-0123456789', 'content-type': 'application/json' }, body: JSON.stringify({ prices: [{ kind: 'llm', per_1k_tokens_in: -1 }] }) });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: { field: string } }).error.field).toBe('prices.0.per_1k_tokens_in');
+    } finally {
+      await c.close();
+    }
+  });
+});
