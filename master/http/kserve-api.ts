@@ -101,6 +101,7 @@ export const KSERVE_STATUS: Readonly<Record<string, number>> = {
   BAD_REQUEST: 400,
   PROTOCOL: 400,
   UNSUPPORTED: 400,
+  FORBIDDEN: 403, // a key's allow-list of kinds / models (master/tenancy)
   MODEL_NOT_FOUND: 404,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,

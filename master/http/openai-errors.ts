@@ -4,7 +4,7 @@
  * and failed tasks mapped to the statuses and codes OpenAI clients handle.
  */
 import type { Response } from 'express';
-import { PayloadTooLargeError, ResourceExhaustedError, ValidationError } from '../../common/errors.js';
+import { PayloadTooLargeError, ResourceExhaustedError, TaskwireError, ValidationError } from '../../common/errors.js';
 import { llmInput } from '../../common/kinds/llm.js';
 import type { TaskView } from '../../common/task-view.js';
 
@@ -73,6 +73,8 @@ export function modelNotFound(model: string): ApiError {
 
 /** The OpenAI-style error for a submit the master refused (anything but bad input). */
 export function submitError(err: unknown, model: string, kind: 'llm' | 'embed' = 'llm'): ApiError | undefined {
+  // A key's allow-list of kinds / models (master/tenancy): OpenAI's permission error.
+  if (err instanceof TaskwireError && err.code === 'FORBIDDEN') return { status: 403, message: err.message, type: 'permission_error', code: 'model_not_allowed' };
   if (err instanceof ValidationError) {
     // The kind is the gateway's choice, not the client's: "no worker serves kind llm" is an outage.
     if (err.field === 'kind') return noModelAvailable(model, kind);
@@ -80,9 +82,7 @@ export function submitError(err: unknown, model: string, kind: 'llm' | 'embed' =
   }
   if (err instanceof PayloadTooLargeError) return { status: 413, message: err.message.replace(/^input /, 'the request '), type: 'invalid_request_error', code: 'request_too_large' };
   if (err instanceof ResourceExhaustedError) {
-    // A hard budget is OpenAI's `insufficient_quota` (master/billing/budgets.ts); a limit is `rate_limit_exceeded`.
-    const quota = (err as { openaiCode?: unknown }).openaiCode === 'insufficient_quota';
-    return { status: 429, message: err.message, type: quota ? 'insufficient_quota' : 'rate_limit_error', code: quota ? 'insufficient_quota' : 'rate_limit_exceeded', retryAfterS: err.retryAfterS, headers: err.headers };
+    return { status: 429, message: err.message, type: 'rate_limit_error', code: 'rate_limit_exceeded', retryAfterS: err.retryAfterS, headers: err.headers };
   }
   return undefined;
 }
