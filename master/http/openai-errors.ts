@@ -82,7 +82,9 @@ export function submitError(err: unknown, model: string, kind: 'llm' | 'embed' =
   }
   if (err instanceof PayloadTooLargeError) return { status: 413, message: err.message.replace(/^input /, 'the request '), type: 'invalid_request_error', code: 'request_too_large' };
   if (err instanceof ResourceExhaustedError) {
-    return { status: 429, message: err.message, type: 'rate_limit_error', code: 'rate_limit_exceeded', retryAfterS: err.retryAfterS, headers: err.headers };
+    // A hard budget is OpenAI's `insufficient_quota` (master/billing/budgets.ts); a limit is `rate_limit_exceeded`.
+    const quota = (err as { openaiCode?: unknown }).openaiCode === 'insufficient_quota';
+    return { status: 429, message: err.message, type: quota ? 'insufficient_quota' : 'rate_limit_error', code: quota ? 'insufficient_quota' : 'rate_limit_exceeded', retryAfterS: err.retryAfterS, headers: err.headers };
   }
   return undefined;
 }
