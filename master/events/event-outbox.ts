@@ -49,22 +49,39 @@ export function matches(e: TaskEvent, f: EventFilter): boolean {
 }
 
 export class MemoryEventOutbox implements EventOutbox {
-  private readonly ring: StoredEvent[] = [];
-  private next = 1;
-  constructor(private readonly maxEvents = 100_000) {}
+  /**
+   * The newest events in a fixed ring: event of id `first + i` at
+   * `(head + i) % capacity`. No wrapper object per event (ids are
+   * consecutive) and no array copying when it is full (hot path).
+   */
+  private readonly ring: (TaskEvent | undefined)[];
+  private head = 0;
+  private size = 0;
+  /** Id of the oldest event kept. */
+  private first = 1;
+  constructor(private readonly maxEvents = 100_000) {
+    this.ring = new Array<TaskEvent | undefined>(maxEvents);
+  }
 
   get lastId(): number {
-    return this.next - 1;
+    return this.first + this.size - 1;
   }
 
   append(events: readonly TaskEvent[], durable: (err?: Error) => void): number[] {
     const ids: number[] = [];
+    const cap = this.maxEvents;
     for (const event of events) {
-      const id = this.next++;
-      this.ring.push({ id, event });
-      ids.push(id);
+      ids.push(this.first + this.size);
+      if (this.size < cap) {
+        this.ring[(this.head + this.size) % cap] = event;
+        this.size++;
+      } else {
+        // full: the oldest gives way
+        this.ring[this.head] = event;
+        this.head = (this.head + 1) % cap;
+        this.first++;
+      }
     }
-    if (this.ring.length > this.maxEvents * 1.25) this.ring.splice(0, this.ring.length - this.maxEvents);
     queueMicrotask(() => durable()); // after the caller has the ids, as a disk outbox would
     return ids;
   }
@@ -72,18 +89,22 @@ export class MemoryEventOutbox implements EventOutbox {
   after(afterId: number, filter: EventFilter, limit: number): StoredEvent[] {
     const out: StoredEvent[] = [];
     // ids are consecutive: jump to the first one after afterId
-    const first = this.ring[0]?.id ?? this.next;
-    for (let i = Math.max(afterId + 1 - first, 0); i < this.ring.length && out.length < limit; i++) {
-      const s = this.ring[i]!;
-      if (matches(s.event, filter)) out.push(s);
+    for (let i = Math.max(afterId + 1 - this.first, 0); i < this.size && out.length < limit; i++) {
+      const event = this.ring[(this.head + i) % this.maxEvents]!;
+      if (matches(event, filter)) out.push({ id: this.first + i, event });
     }
     return out;
   }
 
   async prune(beforeTs: number, maxRows: number): Promise<number> {
     let n = 0;
-    while (n < maxRows && n < this.ring.length && this.ring[n]!.event.ts < beforeTs) n++;
-    this.ring.splice(0, n);
+    while (n < maxRows && this.size > 0 && this.ring[this.head]!.ts < beforeTs) {
+      this.ring[this.head] = undefined;
+      this.head = (this.head + 1) % this.maxEvents;
+      this.first++;
+      this.size--;
+      n++;
+    }
     return n;
   }
 
