@@ -303,9 +303,13 @@ export function buildProgram(): Command {
       const { join } = await import('node:path');
       const url = o.store ?? process.env.TASKWIRE_STORE;
       const dir = url ? 'the PostgreSQL store' : resolvePath(o.dataDir ?? process.env.TASKWIRE_DATA_DIR ?? 'data');
-      const store = url ? await PostgresTaskStore.open({ url }) : new SqliteTaskStore({ path: join(dir, 'taskwire.db') });
-      const token = store.getMeta('cluster_token');
-      await store.close();
+      let token: string | undefined;
+      if (url) token = await PostgresTaskStore.readMeta(url, 'cluster_token'); // no store: the running master holds the database
+      else {
+        const store = new SqliteTaskStore({ path: join(dir, 'taskwire.db') });
+        token = store.getMeta('cluster_token');
+        await store.close();
+      }
       if (!token) throw new TaskwireError('NOT_FOUND', `no cluster token in ${dir} (start the master once, or set TASKWIRE_CLUSTER_TOKEN)`);
       process.stdout.write(`${token}\n`);
     });

@@ -110,6 +110,7 @@ export class PostgresTaskStore implements TaskStore {
         store.seqMax = (await client.query<{ s: number | null }>('SELECT max(seq) AS s FROM tasks')).rows[0]?.s ?? 0;
         const open = await client.query<Row>(`SELECT ${ROW} FROM tasks WHERE finished_at IS NULL ORDER BY seq`);
         store.unfinished = open.rows.map(deserialize);
+        await store.writer.connect(); // takes the one-master lock, or refuses
       } catch (err) {
         await store.writer.close(0);
         throw err;
@@ -120,6 +121,20 @@ export class PostgresTaskStore implements TaskStore {
     } catch (err) {
       await reads.end().catch(() => undefined);
       throw new StoreUnavailableError(`PostgreSQL at ${redactPostgresUrl(options.url)}: ${(err as Error).message}`);
+    }
+  }
+
+  /** One meta value, read without opening a store (no lock: `taskwire token --store` next to a running master). */
+  static async readMeta(url: string, key: string): Promise<string | undefined> {
+    const client = new pg.Client(pgClientConfig(url));
+    try {
+      await client.connect();
+      if ((await client.query<{ t: string | null }>(`SELECT to_regclass('meta')::text AS t`)).rows[0]?.t === null) return undefined;
+      return (await client.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key])).rows[0]?.value;
+    } catch (err) {
+      throw new StoreUnavailableError(`PostgreSQL at ${redactPostgresUrl(url)}: ${(err as Error).message}`);
+    } finally {
+      await client.end().catch(() => undefined);
     }
   }
 

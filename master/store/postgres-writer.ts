@@ -7,6 +7,12 @@
  * is dropped. After `downAfterMs` of failing it reports the store down
  * (`onDown`), and up again after the next commit (`onUp`). While idle it
  * pings, so an outage is noticed before the next submit.
+ *
+ * One master per database: the writer's connection holds a session advisory
+ * lock (MASTER_LOCK), taken right after connecting, and writes only on a
+ * connection that holds it. A connection that is lost loses the lock with
+ * it; a reconnect that finds it taken by another master fails like an outage
+ * (nothing is written, nothing acknowledged).
  */
 import pg from 'pg';
 import type { InsertRow, StateRow, UpdateRow } from './sqlite-writer.js';
@@ -34,6 +40,18 @@ export interface PostgresWriterOptions {
 
 /** int8 columns (seq, times) as numbers: every value we store is below 2^53. */
 const INT8_OID = 20;
+
+/** Key of the session advisory lock a master's writer holds on its database ("twm1"). */
+export const MASTER_LOCK = 0x74776d31;
+
+/** Another master holds the database (its writer connection has MASTER_LOCK). */
+export class MasterLockHeldError extends Error {
+  readonly code = 'STORE_LOCKED';
+  constructor() {
+    super('another taskwire master holds this database (one master per PostgreSQL database)');
+    this.name = 'MasterLockHeldError';
+  }
+}
 export const PG_TYPES = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
@@ -104,8 +122,16 @@ export class PostgresWriter {
     if (!this.running) void this.drain();
   }
 
-  private async connection(): Promise<pg.Client> {
-    if (this.client) return this.client;
+  private connecting: Promise<pg.Client> | undefined;
+
+  /** The connection (one at a time: the ping and a job never open two, which would contend for the lock). */
+  private connection(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async open(): Promise<pg.Client> {
     const client = new pg.Client(pgClientConfig(this.options.url));
     // A connection lost while idle: forget it (the next job reconnects).
     client.on('error', () => {
@@ -116,12 +142,23 @@ export class PostgresWriter {
     });
     try {
       await client.connect();
+      const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [MASTER_LOCK]);
+      if (!lock.rows[0]?.ok) throw new MasterLockHeldError();
     } catch (err) {
       void client.end().catch(() => undefined);
       throw err;
     }
+    if (this.closed) {
+      void client.end().catch(() => undefined);
+      throw new Error('the store is closed');
+    }
     this.client = client;
     return client;
+  }
+
+  /** Connects and takes the master lock now (the store's open() fails at once when another master holds it). */
+  async connect(): Promise<void> {
+    await this.connection();
   }
 
   private async run(job: Job): Promise<number> {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PostgresTaskStore } from '../../master/store/postgres-task-store.js';
 import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
-import { storeContract } from './store-contract.js';
+import { newTask, storeContract } from './store-contract.js';
 
 const available = postgresAvailable();
 
@@ -23,20 +23,51 @@ describe.skipIf(!available)(`PostgreSQL store${available ? '' : ` (skipped: ${po
     }
   }
 
+  it('one master per database: a second store is refused; a master whose connection died cannot write once another holds it', async () => {
+    const url = await server.createDatabase();
+    const a = await PostgresTaskStore.open({ url, downAfterMs: 300, pingIntervalMs: 60_000 });
+    try {
+      await expect(PostgresTaskStore.open({ url })).rejects.toThrow(/another taskwire master holds this database/);
+      // a's connections die (as on a network cut): the lock goes with them, b takes the database.
+      await sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'taskwire-master'");
+      const b = await PostgresTaskStore.open({ url });
+      try {
+        a.put(newTask());
+        await expect(a.commit()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+        expect(String(a.failure())).toMatch(/another taskwire master/);
+        const t = newTask();
+        b.put(t);
+        await b.commit();
+        expect((await sql(url, 'SELECT count(*)::int AS n FROM tasks')).rows[0].n).toBe(1); // only b's task
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await a.close();
+    }
+  });
+
   storeContract({
     name: 'PostgreSQL',
     durable: true,
     recovers: true,
     fresh: async (cleanup, options) => {
       const url = await server.createDatabase();
+      const opened: PostgresTaskStore[] = [];
       const open = async (o?: { pruneChunkRows?: number }) => {
         const store = await PostgresTaskStore.open({ url, downAfterMs: 300, pingIntervalMs: 100, ...o });
+        opened.push(store);
         cleanup(() => store.close());
         return store;
       };
       return {
         store: await open(options),
-        reopen: open,
+        // One master per database (the writer's lock): the previous store goes first. The suite
+        // reopens only after commit(), so nothing is pending; a real kill -9 is postgres-master.test.ts.
+        reopen: async (o) => {
+          for (const old of opened.splice(0)) await old.close();
+          return open(o);
+        },
         schemaVersion: async () => (await sql(url, 'SELECT version FROM taskwire_schema')).rows[0].version as number,
         bumpSchema: async () => void (await sql(url, 'UPDATE taskwire_schema SET version = version + 1')),
         breakStorage: () => server.stop(),

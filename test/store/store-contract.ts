@@ -12,7 +12,11 @@ import type { TaskStore } from '../../master/store/task-store.js';
 
 export interface StoreHandle {
   store: TaskStore;
-  /** Another store on the same storage, the first left open and unclosed (as after kill -9). */
+  /**
+   * The successor on the same storage after a crash: the stores before it are
+   * not used again (SQLite leaves them open and unclosed, as after kill -9;
+   * PostgreSQL, one master per database, closes them first).
+   */
   reopen(options?: { pruneChunkRows?: number }): Promise<TaskStore>;
   /** The schema version the storage records. */
   schemaVersion?(): Promise<number>;
@@ -202,15 +206,15 @@ export function storeContract(s: StoreUnderTest): void {
       h.store.put(t, 'state');
       await sleep(800); // > STATE_WRITE_DELAY_MS
       await h.store.commit();
-      let next = await h.reopen();
-      expect(next.loadUnfinished().find((x) => x.id === t.id)?.workerId).toBe('w-2');
-      t.finishedAtMs = Date.now();
-      t.result = 'ok';
-      transition(t, 'succeeded', t.finishedAtMs);
-      h.store.put(t);
-      await h.store.commit();
-      next = await h.reopen();
-      expect(next.loadUnfinished()).toEqual([]);
+      const next = await h.reopen(); // the successor carries on
+      const r = next.loadUnfinished().find((x) => x.id === t.id)!;
+      expect(r.workerId).toBe('w-2');
+      r.finishedAtMs = Date.now();
+      r.result = 'ok';
+      transition(r, 'succeeded', r.finishedAtMs);
+      next.put(r);
+      await next.commit();
+      expect((await h.reopen()).loadUnfinished()).toEqual([]);
     });
 
     it.skipIf(!s.durable)('records its schema version and refuses storage written by a newer one', async () => {
