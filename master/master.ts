@@ -31,6 +31,7 @@ import { SqliteLogStore } from './logs/sqlite-log-store.js';
 import { logRoutes } from './http/log-routes.js';
 import { taskSearchRoutes } from './http/task-search-routes.js';
 import { openApiRoutes } from './http/openapi.js';
+import { attachEventNamespace } from './http/socket-events.js';
 import { SocketGateway } from './http/socket-gateway.js';
 import { MasterLink } from './transport/master-link.js';
 import { MasterMetrics } from './observability/metrics.js';
@@ -365,6 +366,8 @@ export class Master {
       sessions: new SessionIds({ secret: o.resultSecret, idleMs: o.sessionIdleMs, clock: this.clock }),
     });
     this.tracing?.attachSocketIo(this.sockets.io);
+    // The event stream over Socket.IO too: namespace /events with its own auth chain.
+    attachEventNamespace(this.sockets.io as unknown as Parameters<typeof attachEventNamespace>[0], this.eventLog, auth);
     this.httpPort = await this.http.listen(o.httpHost, o.httpPort);
     warnIfExposed(o.httpHost, auth.required, log);
 
