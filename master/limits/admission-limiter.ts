@@ -20,6 +20,7 @@ import { FINAL_EVENT_TYPES, DEFAULT_TENANT, type TaskEvents } from '../core/task
 import { type Meter, metersFor } from './limit-plan.js';
 import { DEFAULT_MAX_TOKENS, type LimitsConfig, NO_LIMITS } from './limit-rules.js';
 import type { LimiterStore } from './limiter-store.js';
+import type { LimitsFile } from './limits-file.js';
 import { RateLimitedError } from './rate-limited-error.js';
 import { estimateTokens, modelOf } from './request-cost.js';
 
@@ -43,7 +44,10 @@ export interface AdmissionLimiterOptions {
   store: LimiterStore;
   events: TaskEvents;
   now: () => number;
+  /** The rules from TASKWIRE_RATE_LIMITS. */
   config?: LimitsConfig;
+  /** Where an admin's rules are kept (a data dir); they win over `config` until reset. */
+  file?: LimitsFile;
 }
 
 export class AdmissionLimiter implements AdmissionGate {
@@ -54,17 +58,30 @@ export class AdmissionLimiter implements AdmissionGate {
   readonly refusals = new Map<string, number>();
 
   constructor(private readonly o: AdmissionLimiterOptions) {
-    this.config = o.config ?? NO_LIMITS;
+    this.config = o.file?.load() ?? o.config ?? NO_LIMITS;
+    this.source = this.config === (o.config ?? NO_LIMITS) ? 'setting' : 'admin';
     this.unsubscribe = o.events.on(FINAL_EVENT_TYPES, (ev, task) => this.finished(ev.task_id, task.usage?.total_tokens));
   }
+
+  /** Where the rules in force come from: TASKWIRE_RATE_LIMITS, or an admin's PUT. */
+  source: 'setting' | 'admin';
 
   get limits(): LimitsConfig {
     return this.config;
   }
 
-  /** Replaces the rules (PUT /api/v1/admin/limits). Counters of unchanged limits carry on. */
+  /** Replaces the rules (PUT /api/v1/admin/limits; kept in the data dir). Counters of unchanged limits carry on. */
   setLimits(config: LimitsConfig): void {
+    this.o.file?.save(config);
     this.config = config;
+    this.source = 'admin';
+  }
+
+  /** Back to TASKWIRE_RATE_LIMITS (DELETE /api/v1/admin/limits). */
+  resetLimits(): void {
+    this.o.file?.remove();
+    this.config = this.o.config ?? NO_LIMITS;
+    this.source = 'setting';
   }
 
   async reserve(reqs: readonly SubmitRequest[]): Promise<AdmissionTicket | undefined> {

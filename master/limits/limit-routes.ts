@@ -1,7 +1,9 @@
 /**
  * The admin's limits (mounted under /api/v1, behind the principal):
  *   GET /admin/limits   the rules in force
- *   PUT /admin/limits   replaces them ({rules: [...]}, limit-rules.ts); 400 names the field
+ *   PUT /admin/limits   replaces them ({rules: [...]}, limit-rules.ts); 400 names the field;
+ *                       kept in the data dir (limits.json), in force until DELETE
+ *   DELETE /admin/limits back to TASKWIRE_RATE_LIMITS
  * Both need the admin role (403 otherwise).
  */
 import { Router } from 'express';
@@ -22,7 +24,7 @@ export function limitRoutes(limiter: AdmissionLimiter): Router {
   r.get('/admin/limits', (_req, res) => {
     try {
       requireAdmin(principalOf(res));
-      res.json(limiter.limits);
+      res.json({ ...limiter.limits, source: limiter.source });
     } catch (err) {
       sendError(res, err);
     }
@@ -31,7 +33,16 @@ export function limitRoutes(limiter: AdmissionLimiter): Router {
     try {
       requireAdmin(principalOf(res));
       limiter.setLimits(parseBody(limitsConfig, req.body));
-      res.json(limiter.limits);
+      res.json({ ...limiter.limits, source: limiter.source });
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+  r.delete('/admin/limits', (_req, res) => {
+    try {
+      requireAdmin(principalOf(res));
+      limiter.resetLimits();
+      res.json({ ...limiter.limits, source: limiter.source });
     } catch (err) {
       sendError(res, err);
     }

@@ -5,6 +5,7 @@ import type { TaskService } from '../core/task-service.js';
 import { AdmissionLimiter } from './admission-limiter.js';
 import { parseLimitsSetting } from './limit-rules.js';
 import { LimiterStore } from './limiter-store.js';
+import { LimitsFile } from './limits-file.js';
 import { FairShare, parseFairShare } from './fair-share.js';
 import type { TaskRecord } from '../core/task-record.js';
 
@@ -15,7 +16,9 @@ export function openLimits(o: { rateLimits: string; limitsStore: 'memory' | 'sql
     kind = 'memory';
   }
   const store = new LimiterStore(kind, kind === 'sqlite' ? join(o.dataDir, 'limits.db') : undefined);
-  const limiter = new AdmissionLimiter({ store, events: tasks.events, now, config: parseLimitsSetting(o.rateLimits) });
+  const file = o.dataDir ? new LimitsFile(join(o.dataDir, 'limits.json')) : undefined;
+  const limiter = new AdmissionLimiter({ store, events: tasks.events, now, config: parseLimitsSetting(o.rateLimits), file });
+  if (limiter.source === 'admin') log.info({ file: file?.path }, 'limits: the rules an admin set over REST are in force (DELETE /api/v1/admin/limits goes back to TASKWIRE_RATE_LIMITS)');
   tasks.useAdmissionGate(limiter);
   // Weighted-fair dispatch across tenants (TASKWIRE_FAIR_SHARE): the queue's order within a priority.
   const fair = parseFairShare(o.fairShare);

@@ -36,6 +36,36 @@ describe('limit counters on disk', () => {
   });
 });
 
+describe('limits set over REST', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tw-limits-rest-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const call = (url: string, method: string, body?: unknown) =>
+    fetch(`${url}/api/v1/admin/limits`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+  it('survive a restart (limits.json in the data dir) until DELETE goes back to TASKWIRE_RATE_LIMITS', async () => {
+    const master = { dataDir: dir, rateLimits: JSON.stringify([{ scope: 'key', requests_per_minute: 100 }]) };
+    let c = await startCluster({ workers: 0, master });
+    try {
+      expect(((await (await call(c.httpUrl, 'GET')).json()) as { source: string }).source).toBe('setting');
+      expect((await call(c.httpUrl, 'PUT', { rules: [{ scope: 'tenant', requests_per_minute: 1 }] })).status).toBe(200);
+    } finally {
+      await c.close();
+    }
+    c = await startCluster({ workers: 0, master });
+    try {
+      const got = (await (await call(c.httpUrl, 'GET')).json()) as { source: string; rules: { scope: string }[] };
+      expect(got).toMatchObject({ source: 'admin', rules: [{ scope: 'tenant', requests_per_minute: 1 }] });
+      expect((await post(c.httpUrl, 'x')).status).toBe(202);
+      expect((await post(c.httpUrl, 'y')).status).toBe(429);
+      const reset = (await (await call(c.httpUrl, 'DELETE')).json()) as { source: string; rules: unknown[] };
+      expect(reset).toMatchObject({ source: 'setting', rules: [{ scope: 'key', requests_per_minute: 100 }] });
+      expect(existsSync(join(dir, 'limits.json'))).toBe(false);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('usage metrics per tenant', () => {
   it('are on /metrics only with TASKWIRE_USAGE_METRICS=on', async () => {
     for (const usageMetrics of ['on', 'off'] as const) {

@@ -1,0 +1,36 @@
+/**
+ * Limits an admin set over REST survive a restart: with a data dir they are
+ * kept in `<data dir>/limits.json` (0600, written whole then renamed) and win
+ * over TASKWIRE_RATE_LIMITS at start-up until an admin DELETEs them.
+ */
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { ConfigError } from '../../common/errors.js';
+import { type LimitsConfig, limitsConfig } from './limit-rules.js';
+
+export class LimitsFile {
+  constructor(readonly path: string) {}
+
+  /** The saved rules, or undefined; a damaged file stops start-up naming it. */
+  load(): LimitsConfig | undefined {
+    if (!existsSync(this.path)) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(this.path, `not valid JSON (${(err as Error).message}); fix or delete it`);
+    }
+    const parsed = limitsConfig.safeParse(json);
+    if (!parsed.success) throw new ConfigError(this.path, `${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}; fix or delete it`);
+    return parsed.data;
+  }
+
+  save(c: LimitsConfig): void {
+    const tmp = `${this.path}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(c, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, this.path);
+  }
+
+  remove(): void {
+    rmSync(this.path, { force: true });
+  }
+}
