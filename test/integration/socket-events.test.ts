@@ -43,7 +43,7 @@ describe('Socket.IO /events', () => {
     const finals = follow(c.httpUrl, { query: { type: 'task.succeeded' } });
     cleanup.push(() => all.socket.close(), () => finals.socket.close());
     await Promise.all([all.connected, finals.connected]);
-    const first = [];
+    const first: { id: string }[] = [];
     for (let i = 0; i < 3; i++) first.push(await runTask(c.httpUrl, { kind: 'echo', input: { text: `sio ${i}` } }));
     await waitFor(() => first.every((t) => all.events.some((e) => e.type === 'task.succeeded' && e.task_id === t.id)), 'the first tasks on the stream');
     await waitFor(() => finals.events.length === 3, 'three finals');
