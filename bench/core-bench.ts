@@ -175,7 +175,7 @@ export async function latencyAtRate(master: Master, submit: Submit, rate: number
 }
 
 export interface CoreBenchResult {
-  throughput: { path: string; store: StoreKind; workers: number; runs: number[]; median_tasks_per_s: number }[];
+  throughput: { path: string; store: StoreKind; workers: number; runs: number[]; median_tasks_per_s: number; master_cpu_us_per_task?: number }[];
   latency: { path: string; store: StoreKind; rate_per_s: number; n: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number }[];
   registration_ms: number[];
 }
@@ -221,10 +221,10 @@ export async function runCoreBench(opts: { total?: number; runs?: number; quick?
   for (const workers of [1, 4]) {
     const envs: Record<'memory' | 'sqlite', Env> = { memory: await startEnv(workers, 512, 'memory'), sqlite: await startEnv(workers, 512, 'sqlite') };
     try {
-      const results = new Map<string, { path: string; store: StoreKind; runs: number[] }>();
+      const results = new Map<string, { path: string; store: StoreKind; runs: number[]; cpu: number[] }>();
       const record = (path: string, store: StoreKind, tps: number) => {
         const key = `${path}|${store}`;
-        const r = results.get(key) ?? { path, store, runs: [] };
+        const r = results.get(key) ?? { path, store, runs: [], cpu: [] as number[] };
         r.runs.push(tps);
         results.set(key, r);
       };
@@ -235,13 +235,24 @@ export async function runCoreBench(opts: { total?: number; runs?: number; quick?
       for (let r = 0; r < runs; r++) {
         for (const store of ['memory', 'sqlite'] as const) {
           const m = envs[store].master;
+          // CPU of this process (master + submitter) per task: far less noisy than tasks/s on a busy machine.
+          const cpu0 = process.cpuUsage();
           record('in-process submit', store, await throughput(m, inProcessSubmit(m), total, 4096));
+          const cpu = process.cpuUsage(cpu0);
+          results.get(`in-process submit|${store}`)!.cpu.push((cpu.user + cpu.system) / total);
           record('REST (client process)', store, await restThroughput(m, Math.round(total / 3), 32));
           record('REST batch of 100', store, await restThroughput(m, total, 4, 'batch'));
         }
       }
       for (const r of results.values()) {
-        out.throughput.push({ path: r.path, store: r.store, workers, runs: r.runs.map(Math.round), median_tasks_per_s: Math.round(median(r.runs)) });
+        out.throughput.push({
+          path: r.path,
+          store: r.store,
+          workers,
+          runs: r.runs.map(Math.round),
+          median_tasks_per_s: Math.round(median(r.runs)),
+          ...(r.cpu.length > 0 ? { master_cpu_us_per_task: Math.round(median(r.cpu) * 10) / 10 } : {}),
+        });
       }
       if (workers === 1) {
         const seconds = opts.quick ? 3 : 10;
@@ -266,7 +277,8 @@ export function printCoreBench(r: CoreBenchResult): void {
   console.log('\nCore: no-op echo, submit -> MQTT -> worker process -> gRPC -> result');
   console.log('  throughput                  store    workers   tasks/s (median)   runs');
   for (const t of r.throughput) {
-    console.log(`  ${t.path.padEnd(27)} ${t.store.padEnd(7)} ${String(t.workers).padStart(7)}   ${String(t.median_tasks_per_s).padStart(16)}   ${t.runs.join(', ')}`);
+    const cpu = t.master_cpu_us_per_task !== undefined ? `   (master CPU ${fmt(t.master_cpu_us_per_task, 1)} us/task)` : '';
+    console.log(`  ${t.path.padEnd(27)} ${t.store.padEnd(7)} ${String(t.workers).padStart(7)}   ${String(t.median_tasks_per_s).padStart(16)}   ${t.runs.join(', ')}${cpu}`);
   }
   for (const w of [1, 4]) {
     const mem = r.throughput.find((t) => t.workers === w && t.store === 'memory' && t.path === 'in-process submit');
