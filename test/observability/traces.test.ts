@@ -5,12 +5,14 @@
  * carrying a client's W3C traceparent is one trace: the client's span is the
  * parent of the submit span, then task -> queue / attempt / result, and the
  * worker's run span (continued from the assignment's traceparent) with its
- * provider call below the attempt. Off by default: without the endpoint the
+ * provider call below the attempt; a Socket.IO submit likewise, parented on
+ * its handshake's traceparent. Off by default: without the endpoint the
  * master and worker make no tracer and assignments carry no traceparent.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTask, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-openai-provider.js';
@@ -80,6 +82,8 @@ describe('traces', () => {
   let plainAssignmentTraceparent: string | undefined = 'unset';
   const clientTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
   const clientSpan = '00f067aa0ba902b7';
+  const socketTrace = '0af7651916cd43dd8448eb211c80319c';
+  const socketSpan = 'b7ad6b7169203331';
 
   beforeAll(async () => {
     receiver = await startReceiver();
@@ -98,6 +102,15 @@ describe('traces', () => {
     expect(res.status).toBe(202);
     taskId = ((await res.json()) as { id: string }).id;
     await waitFor(async () => ((await (await fetch(`${c.httpUrl}/api/v1/tasks/${taskId}`)).json()) as { status: string }).status === 'succeeded', 'the llm task', 15_000, 20);
+    // A chat submit over Socket.IO, its handshake carrying a traceparent.
+    const socket = io(c.httpUrl, { transports: ['websocket'], reconnection: false, extraHeaders: { traceparent: `00-${socketTrace}-${socketSpan}-01` } });
+    try {
+      const ack = (await socket.timeout(5000).emitWithAck('task:submit', { kind: 'echo', input: { text: 'over socket.io' } })) as { ok: boolean };
+      expect(ack.ok).toBe(true);
+      await waitFor(() => c.master.tasks.counters.succeeded >= 2, 'the Socket.IO task', 15_000, 20);
+    } finally {
+      socket.close();
+    }
     await c.close(); // flushes both exporters
     await waitFor(() => receiver.spans.some((s) => s.name === 'taskwire.worker.run') && receiver.spans.some((s) => s.name === 'taskwire.task'), 'spans at the receiver', 10_000, 20);
 
@@ -160,6 +173,18 @@ describe('traces', () => {
     // Nothing of this task in another trace.
     expect(receiver.spans.filter((s) => s.attributes['taskwire.task_id'] === taskId && s.traceId !== clientTrace)).toEqual([]);
     expect([...receiver.contentTypes].every((t) => t.startsWith('application/json'))).toBe(true);
+  });
+
+  it('a Socket.IO submit is a trace of its own, child of the handshake\'s traceparent', () => {
+    const inTrace = receiver.spans.filter((s) => s.traceId === socketTrace);
+    const submit = inTrace.find((s) => s.name === 'socket.io task:submit');
+    expect(submit, JSON.stringify(inTrace.map((s) => s.name))).toBeDefined();
+    expect(submit!.parentSpanId).toBe(socketSpan);
+    const task = inTrace.find((s) => s.name === 'taskwire.task')!;
+    expect(task.parentSpanId).toBe(submit!.spanId);
+    expect(task.attributes['taskwire.kind']).toBe('echo');
+    const attempt = inTrace.find((s) => s.name === 'taskwire.attempt')!;
+    expect(inTrace.find((s) => s.name === 'taskwire.worker.run')?.parentSpanId).toBe(attempt.spanId);
   });
 
   it('is off without the endpoint: no tracer, no traceparent on the wire', () => {
