@@ -56,9 +56,12 @@ export class KeyStore extends EventEmitter<KeyStoreEvents> implements KeyResolve
     for (const k of snap.keys) this.index(k);
   }
 
-  /** Some key is active: callers must present one. */
+  /**
+   * A key was ever created here: callers must present one. Revoking every key
+   * does not open the cluster again (recover with TASKWIRE_ADMIN_KEY).
+   */
   get active(): boolean {
-    return this.byHash.size > 0;
+    return this.keys.size > 0;
   }
 
   resolve(secret: string, digest?: Buffer): Principal | undefined {

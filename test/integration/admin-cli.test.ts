@@ -54,5 +54,5 @@ describe('taskwire admin', () => {
     const bad = await cli(['admin', 'keys', 'create', '--tenant', 'acme', '--scopes', 'fly']);
     expect(bad.code).toBe(2); // HTTP 400 naming the field
     expect(bad.stderr).toMatch(/scopes/);
-  }, 60_000);
+  }, 180_000); // about a dozen CLI processes, each a Node start-up
 });

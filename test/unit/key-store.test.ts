@@ -60,7 +60,10 @@ describe('KeyStore', () => {
     expect(store.resolve(rotated.secret)?.id).toBe(key.id);
     expect(store.revokeKey(key.id).status).toBe('revoked');
     expect(store.resolve(rotated.secret)).toBeUndefined();
-    expect(store.active).toBe(false);
+    expect(store.active).toBe(true); // revoking the last key never opens the cluster again
+    const auth = new Authenticator().use(store);
+    expect(auth.required).toBe(true);
+    expect(auth.resolve(undefined)).toBeUndefined();
     expect(fired).toEqual([key.id, key.id]);
     expect(() => store.rotateKey(key.id)).toThrow(/revoked/);
     expect(store.revokeKey(key.id).status).toBe('revoked'); // idempotent
