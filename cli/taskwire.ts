@@ -24,6 +24,7 @@ import { eventsCommand } from './events-command.js';
 import { logsCommand } from './logs-command.js';
 import { monitorCommand } from './monitor-command.js';
 import { usageCommand } from './usage-command.js';
+import { limitsCommand } from './limits-command.js';
 import { operatorCommands } from './operator-commands.js';
 import { adminCommands } from './admin-commands.js';
 import { scalingCommands } from './scaling-commands.js';
@@ -292,6 +293,7 @@ export function buildProgram(): Command {
   logsCommand(program);
   monitorCommand(program);
   usageCommand(program);
+  limitsCommand(program);
   program
     .command('token')
     .description("print the cluster token workers need to join this master's embedded broker")
