@@ -23,6 +23,7 @@ import { findLocalClusterToken, isLoopbackUrl } from '../worker/local-token.js';
 import { eventsCommand } from './events-command.js';
 import { logsCommand } from './logs-command.js';
 import { monitorCommand } from './monitor-command.js';
+import { taskSearchCommands } from './task-search-commands.js';
 import { usageCommand } from './usage-command.js';
 import { limitsCommand } from './limits-command.js';
 import { operatorCommands } from './operator-commands.js';
@@ -292,6 +293,7 @@ export function buildProgram(): Command {
   eventsCommand(program);
   logsCommand(program);
   monitorCommand(program);
+  taskSearchCommands(program); // tasks search | export, on the group operatorCommands made
   usageCommand(program);
   limitsCommand(program);
   program
