@@ -21,6 +21,7 @@ import { originAllowed } from './auth/origin-check.js';
 import { Authenticator, LOCAL_PRINCIPAL, type Principal } from './auth/principal.js';
 import { SessionIds } from './auth/session-ids.js';
 import { SessionOutbox } from './session-outbox.js';
+import { REPLAY_DEFAULTS, replay, replaySelection, type ReplayConnection, type ReplayOptions } from './session-replay.js';
 import { systemClock } from '../../common/clock.js';
 import { socketAuth } from './auth/socket-auth.js';
 import { parseBody } from './rest-api.js';
@@ -56,6 +57,8 @@ export interface SocketGatewayOptions {
   allowedOrigins?: readonly string[];
   /** Issues and checks session ids (default: a random key, 7 days idle). */
   sessions?: SessionIds;
+  /** Bounds of what a browser coming back to its session is sent (session-replay.ts). */
+  replay?: Partial<ReplayOptions>;
 }
 
 function fail(err: unknown): { ok: false; error: { code: string; message: string } } {
@@ -158,11 +161,15 @@ export class SocketGateway {
     });
     socket.emit('cluster', this.options.cluster());
     // A browser coming back gets what its session ran while it was away.
+    // Bounded in bytes and back-pressured: one answer at a time, the next once this one is written.
     const resume = () => {
-      for (const t of tasks.store.bySession(sessionId, 50).reverse()) {
+      const o = { ...REPLAY_DEFAULTS, ...this.options.replay };
+      const chosen = replaySelection(tasks.store.bySession(sessionId, o.maxTasks), o);
+      void replay(socket.conn as unknown as ReplayConnection, chosen, (t) => {
+        // The view is taken when it is sent: a task that moved on meanwhile is sent as it is now.
         if (TERMINAL_STATUSES.has(t.status)) socket.emit('task:done', taskView(t));
         else socket.emit('task:update', taskView(t));
-      }
+      }, o.pollMs);
     };
     // A PostgreSQL store reads the session's finished tasks it no longer caches first.
     if (resumed && tasks.store.preload) void tasks.store.preload({ sessionId, limit: 50 }).then(resume, resume);
