@@ -70,6 +70,11 @@ describe('operator dashboard', () => {
 
   afterEach(async () => {
     await Promise.all(contexts.splice(0).map((c) => c.close()));
+    // A case that failed half-way must not starve the next ones: free held tasks, resume drained workers.
+    for (const r of releases.splice(0)) r();
+    for (const w of [plain, holder]) {
+      if (w && cluster?.master.registry.get(w.id)?.state === 'draining') await fetch(`${cluster.httpUrl}/api/v1/workers/${w.id}/resume`, { method: 'POST' });
+    }
   });
 
   afterAll(async () => {
