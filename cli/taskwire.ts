@@ -26,6 +26,7 @@ import { monitorCommand } from './monitor-command.js';
 import { taskSearchCommands } from './task-search-commands.js';
 import { usageCommand } from './usage-command.js';
 import { limitsCommand } from './limits-command.js';
+import { storeCommand } from './store-command.js';
 import { operatorCommands } from './operator-commands.js';
 import { adminCommands } from './admin-commands.js';
 import { scalingCommands } from './scaling-commands.js';
@@ -296,6 +297,7 @@ export function buildProgram(): Command {
   taskSearchCommands(program); // tasks search | export, on the group operatorCommands made
   usageCommand(program);
   limitsCommand(program);
+  storeCommand(program); // store migrate (SQLite -> PostgreSQL)
   program
     .command('token')
     .description("print the cluster token workers need to join this master's embedded broker")

@@ -1,0 +1,48 @@
+/**
+ * `taskwire store migrate --from <data dir | sqlite file> --to <postgres url>
+ * [--force] [-o text|json]`: copies a master's SQLite store into PostgreSQL
+ * (master/store/store-migrate.ts). --to defaults to TASKWIRE_STORE or the
+ * file in TASKWIRE_STORE_FILE (the URL holds a password: a file keeps it out
+ * of the process list). Exit 2 for a bad flag, 1 for anything else
+ * (a refused target included). Prints counts, never a secret.
+ */
+import { type Command, Option } from 'commander';
+import { envSecret } from '../common/env.js';
+import { errorMessage } from '../common/errors.js';
+import { CliExit, EXIT } from './operator-commands.js';
+
+interface MigrateFlags {
+  from: string;
+  to?: string;
+  force?: boolean;
+  output: 'text' | 'json';
+}
+
+export function storeCommand(program: Command): void {
+  const store = program.command('store').description("the master's task store (SQLite in the data dir, or PostgreSQL)");
+  store
+    .command('migrate')
+    .description('copy a SQLite store (tasks, idempotency keys, cluster secrets) into a PostgreSQL database; stop the SQLite master first')
+    .requiredOption('--from <path>', "the SQLite master's data dir (or its taskwire.db)")
+    .option('--to <url>', 'postgres:// URL of an existing database [TASKWIRE_STORE, TASKWIRE_STORE_FILE]')
+    .option('--force', "copy into a database that holds another cluster's data (same ids are overwritten)")
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (o: MigrateFlags) => {
+      try {
+        const to = o.to ?? (await envSecret(process.env, 'TASKWIRE_STORE'));
+        if (!to) throw new CliExit(EXIT.usage, '--to <postgres url> is required (or TASKWIRE_STORE / TASKWIRE_STORE_FILE)');
+        if (!/^postgres(ql)?:\/\//i.test(to)) throw new CliExit(EXIT.usage, '--to must be a postgres:// or postgresql:// URL');
+        const { migrateStore } = await import('../master/store/store-migrate.js');
+        const r = await migrateStore({ from: o.from, to, force: o.force });
+        if (o.output === 'json') return void process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        process.stdout.write(
+          `copied ${r.tasks} task(s) from ${r.source} to ${r.target}: ${r.unfinished} unfinished, ${r.finished} finished, ${r.withIdempotencyKey} with an idempotency key\n` +
+            `meta: ${r.metaKeys.length ? r.metaKeys.join(', ') : 'none'}${r.repeated ? ' (the target already held this cluster: brought up to date)' : ''}\n` +
+            `target held ${r.targetTasksBefore} task(s) before\n`,
+        );
+      } catch (err) {
+        process.stderr.write(`taskwire: ${errorMessage(err)}\n`);
+        process.exit(err instanceof CliExit ? err.exitCode : EXIT.other);
+      }
+    });
+}
