@@ -27,6 +27,7 @@ import { taskSearchCommands } from './task-search-commands.js';
 import { usageCommand } from './usage-command.js';
 import { limitsCommand } from './limits-command.js';
 import { storeCommand } from './store-command.js';
+import { imagesCommand } from './images-command.js';
 import { operatorCommands } from './operator-commands.js';
 import { adminCommands } from './admin-commands.js';
 import { scalingCommands } from './scaling-commands.js';
@@ -298,6 +299,7 @@ export function buildProgram(): Command {
   usageCommand(program);
   limitsCommand(program);
   storeCommand(program); // store migrate (SQLite -> PostgreSQL)
+  imagesCommand(program);
   program
     .command('token')
     .description("print the cluster token workers need to join this master's embedded broker")
