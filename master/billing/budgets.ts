@@ -105,6 +105,10 @@ export class Budgets implements AdmissionGate {
     }
   }
 
+  active(): boolean {
+    return this.config.budgets.length > 0;
+  }
+
   async reserve(reqs: readonly SubmitRequest[]): Promise<AdmissionTicket | undefined> {
     if (this.config.budgets.length === 0) return undefined;
     const now = this.now();

@@ -21,6 +21,14 @@ export interface AdmissionTicket {
 export interface AdmissionGate {
   /** Reserves for all requests at once (a batch is all or nothing); undefined: nothing to give back. */
   reserve(reqs: readonly SubmitRequest[]): Promise<AdmissionTicket | undefined>;
+  /** False while it has nothing to check (no rules): submits skip it without an await (the hot path). */
+  active?(): boolean;
+}
+
+/** Some gate has something to check. */
+export function anyActive(gates: readonly AdmissionGate[]): boolean {
+  for (const g of gates) if (g.active?.() ?? true) return true;
+  return false;
 }
 
 type Admitted = { task: TaskRecord; created: boolean }[];

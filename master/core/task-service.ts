@@ -34,7 +34,7 @@ import { applyOutcome } from './result-apply.js';
 import { RejectionLog, type RejectedEvent } from './rejection-log.js';
 import { type AdmissionContext, type AllowList, type CheckedSubmit, type QueueWaitEstimator, type SubmitRequest, checkBatch, checkBatchLimits, retryRequest, checkDeadline, checkSubmit, newTaskRecord } from './task-admission.js';
 import { PayloadBudget } from './payload-budget.js';
-import { type AdmissionGate, gated, passGates } from './admission-gate.js';
+import { type AdmissionGate, anyActive, gated, passGates } from './admission-gate.js';
 
 /** The owner of submits that name none (no API keys: one local caller). */
 const ANONYMOUS_OWNER = 'local';
@@ -143,7 +143,7 @@ export class TaskService {
   async submit(req: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
     this.assertStoreWritable();
     await this.preloadKeys([req]);
-    const tickets = this.gates.length === 0 ? undefined : await passGates(this.gates, [req]);
+    const tickets = anyActive(this.gates) ? await passGates(this.gates, [req]) : undefined;
     const out = gated(tickets, () => [this.admit(req)])[0]!;
     await this.store.commit();
     return out;
@@ -153,7 +153,7 @@ export class TaskService {
   async submitMany(reqs: readonly SubmitRequest[]): Promise<{ task: TaskRecord; created: boolean }[]> {
     this.assertStoreWritable();
     await this.preloadKeys(reqs);
-    const tickets = this.gates.length === 0 ? undefined : await passGates(this.gates, reqs);
+    const tickets = anyActive(this.gates) ? await passGates(this.gates, reqs) : undefined;
     const out = gated(tickets, () => this.admitMany(reqs));
     await this.store.commit();
     return out;

@@ -84,6 +84,10 @@ export class AdmissionLimiter implements AdmissionGate {
     this.source = 'setting';
   }
 
+  active(): boolean {
+    return this.config.rules.length > 0;
+  }
+
   async reserve(reqs: readonly SubmitRequest[]): Promise<AdmissionTicket | undefined> {
     const rules = this.config.rules;
     if (rules.length === 0) return undefined;
