@@ -85,7 +85,9 @@ const RULES: Rule[] = [
   { match: /^taskwire autoscale set sleep /, expect: /^autoscale sleep: .*"max_workers":3/m },
   { match: /^taskwire autoscale show$/, expect: /^POOL\s+ACTUATOR/m },
   { match: /^taskwire autoscale unset sleep$/, expect: /^autoscale sleep: removed$/m },
+  { match: /^taskwire images process --help$/, expect: /--resize <wxh>[\s\S]*--chain <json>/ },
   // --- cannot run here, and why ----------------------------------------------------------------
+  { match: /^taskwire images process \S/, skip: "needs a worker serving image and the example files (this test's worker serves echo,sleep; test/integration/images-cli.test.ts runs it)" },
   { match: /^npm test$/, skip: 'the test suite itself' },
   { match: /^npm install && npm start$/, skip: 'installs, builds and starts on the default ports; this test runs the same `taskwire start` on free ports' },
   { match: /^npx vitest run /, skip: 'a part of the test suite (npm test runs it)' },
