@@ -7,6 +7,7 @@ import threading
 
 from . import config as config_module
 from .errors import ConfigError
+from .handlers import image
 from .handlers.echo import EchoHandler
 from .handlers.llm import LlmHandler
 from .handlers.sleep import SleepHandler
@@ -22,6 +23,7 @@ def main() -> int:
     sink = setup(cfg.worker_id, cfg.log_level)
     log = logging.getLogger("taskwire.main")
     handlers = [EchoHandler(), SleepHandler()]
+    handlers += [image.ImageHandler()] if image.available() else []  # Pillow (Debian python3-pil)
     try:
         llm = LlmHandler.from_env(os.environ, log) if cfg.kinds is None or "llm" in cfg.kinds else None
     except ConfigError as err:
