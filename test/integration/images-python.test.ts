@@ -60,7 +60,7 @@ beforeAll(async () => {
 
 describe.skipIf(missing !== undefined)(`the Python worker serves image with Pillow${missing ? ` (skipped: ${missing})` : ''}`, () => {
   it('advertises image and processes a multipart batch: outputs fetched and stored over gRPC, in the asked format and size', async () => {
-    const w = (await listWorkers(m.httpUrl)).find((x) => x.id === PY_ID)!;
+    const w = (await listWorkers(m.httpUrl)).find((x) => x.id === PY_ID) as unknown as { kinds: string[] };
     expect(w.kinds).toEqual(['image']);
     const files = await Promise.all([0, 1, 2].map(async (i) => ({ name: `p${i}.png`, data: await png(300 + i * 20, 200, i * 80) })));
     const ops = [{ op: 'resize', width: 120, height: 60, fit: 'cover' }, { op: 'blur', sigma: 1.5 }, { op: 'brightness', factor: 1.2 }, { op: 'contrast', factor: 1.1 }, { op: 'format', format: 'webp', quality: 70 }];
