@@ -34,7 +34,7 @@ export class MemoryUsageStore implements UsageStore {
   private readonly byKey = new Map<string, UsageRow>();
   private readonly prices: PriceVersion[] = [];
   private readonly settings = new Map<string, unknown>();
-  constructor(private readonly maxRows = 1_000_000) {}
+  constructor(private readonly maxRows = 100_000) {}
 
   insert(row: UsageRow): boolean {
     const k = `${row.task_id}\u0000${row.attempt}`;
@@ -91,9 +91,12 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, json TEXT NOT NULL);
 export class SqliteUsageStore implements UsageStore {
   private readonly db: Database.Database;
   private readonly pending: UsageRow[] = [];
+  /** Keys written lately (pending or flushed), for a duplicate answer without a read; the primary key is the guarantee. */
   private readonly seen = new Set<string>();
+  private static readonly SEEN_MAX = 65_536;
   private flushScheduled = false;
   private readonly insertStmt: Database.Statement;
+  private readonly existsStmt: Database.Statement;
 
   constructor(readonly path: string) {
     const dir = dirname(path);
@@ -104,13 +107,15 @@ export class SqliteUsageStore implements UsageStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.existsStmt = this.db.prepare('SELECT 1 FROM usage WHERE task_id = ? AND attempt = ?');
     this.insertStmt = this.db.prepare(`INSERT OR IGNORE INTO usage (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`);
   }
 
   insert(row: UsageRow): boolean {
     const k = `${row.task_id}\u0000${row.attempt}`;
-    if (this.seen.has(k) || this.db.prepare('SELECT 1 FROM usage WHERE task_id = ? AND attempt = ?').get(row.task_id, row.attempt)) return false;
+    if (this.seen.has(k) || this.existsStmt.get(row.task_id, row.attempt)) return false;
     this.seen.add(k);
+    if (this.seen.size > SqliteUsageStore.SEEN_MAX) this.seen.delete(this.seen.values().next().value!);
     this.pending.push({ ...row });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -127,7 +132,6 @@ export class SqliteUsageStore implements UsageStore {
     this.db.transaction(() => {
       for (const r of rows) this.insertStmt.run(r);
     })();
-    for (const r of rows) this.seen.delete(`${r.task_id}\u0000${r.attempt}`);
   }
 
   rows(q: UsageQuery): UsageRow[] {

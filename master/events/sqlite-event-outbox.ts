@@ -39,7 +39,7 @@ parentPort.on('message', (m) => {
   if (m === 'close') { db.close(); parentPort.close(); return; }
   try {
     if (m.prune) parentPort.postMessage({ id: m.id, pruned: prune.run(m.prune.before, m.prune.rows).changes });
-    else { write(m.first, m.events); parentPort.postMessage({ id: m.id }); }
+    else { write(m.first, JSON.parse(m.events)); parentPort.postMessage({ id: m.id }); }
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
   }
@@ -116,7 +116,8 @@ export class SqliteEventOutbox implements EventOutbox {
     if (events.length === 0) return [];
     const first = this.last + 1;
     this.last += events.length;
-    this.send({ first, events }, (ack) => durable(ack.error ? new Error(ack.error) : undefined));
+    // One string per batch: a single copy across threads, far cheaper than a structured clone of every event (hot path).
+    this.send({ first, events: JSON.stringify(events) }, (ack) => durable(ack.error ? new Error(ack.error) : undefined));
     return events.map((_, i) => first + i);
   }
 
