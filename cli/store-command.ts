@@ -3,12 +3,14 @@
  * [--force] [-o text|json]`: copies a master's SQLite store into PostgreSQL
  * (master/store/store-migrate.ts). --to defaults to TASKWIRE_STORE or the
  * file in TASKWIRE_STORE_FILE (the URL holds a password: a file keeps it out
- * of the process list). Exit 2 for a bad flag, 1 for anything else
+ * of the process list); a password apart from the URL in
+ * TASKWIRE_STORE_PASSWORD[_FILE], as the master reads it. Exit 2 for a bad flag, 1 for anything else
  * (a refused target included). Prints counts, never a secret.
  */
 import { type Command, Option } from 'commander';
 import { envSecret } from '../common/env.js';
 import { errorMessage } from '../common/errors.js';
+import { storeUrlWithPassword } from '../master/store/postgres-url.js';
 import { CliExit, EXIT } from './operator-commands.js';
 
 interface MigrateFlags {
@@ -24,12 +26,12 @@ export function storeCommand(program: Command): void {
     .command('migrate')
     .description('copy a SQLite store (tasks, idempotency keys, cluster secrets) into a PostgreSQL database; stop the SQLite master first')
     .requiredOption('--from <path>', "the SQLite master's data dir (or its taskwire.db)")
-    .option('--to <url>', 'postgres:// URL of an existing database [TASKWIRE_STORE, TASKWIRE_STORE_FILE]')
+    .option('--to <url>', 'postgres:// URL of an existing database [TASKWIRE_STORE, TASKWIRE_STORE_FILE; password: TASKWIRE_STORE_PASSWORD_FILE]')
     .option('--force', "copy into a database that holds another cluster's data (same ids are overwritten)")
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (o: MigrateFlags) => {
       try {
-        const to = o.to ?? (await envSecret(process.env, 'TASKWIRE_STORE'));
+        const to = storeUrlWithPassword(o.to ?? (await envSecret(process.env, 'TASKWIRE_STORE')), await envSecret(process.env, 'TASKWIRE_STORE_PASSWORD'));
         if (!to) throw new CliExit(EXIT.usage, '--to <postgres url> is required (or TASKWIRE_STORE / TASKWIRE_STORE_FILE)');
         if (!/^postgres(ql)?:\/\//i.test(to)) throw new CliExit(EXIT.usage, '--to must be a postgres:// or postgresql:// URL');
         const { migrateStore } = await import('../master/store/store-migrate.js');

@@ -15,6 +15,7 @@ import type { TaskServiceOptions } from './core/task-service-options.js';
 import { parseAutoscaleEnv } from './autoscaling/autoscaling.js';
 import { parseLimitsSetting } from './limits/limit-rules.js';
 import { parseFairShare } from './limits/fair-share.js';
+import { storeUrlWithPassword } from './store/postgres-url.js';
 
 export interface MasterOptions {
   /** Unique id of this master (default `master-<hostname>`). */
@@ -358,7 +359,7 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     retryMaxMs: envInt(env, 'TASKWIRE_RETRY_MAX_MS', { min: 0 }),
     cancelGraceMs: envInt(env, 'TASKWIRE_CANCEL_GRACE_MS', { min: 0 }),
     dataDir: envString(env, 'TASKWIRE_DATA_DIR'),
-    store: await envSecret(env, 'TASKWIRE_STORE'), // the URL may hold a password: TASKWIRE_STORE_FILE too
+    store: storeUrlWithPassword(await envSecret(env, 'TASKWIRE_STORE'), await envSecret(env, 'TASKWIRE_STORE_PASSWORD')), // the URL may hold a password: TASKWIRE_STORE_FILE too; or apart: TASKWIRE_STORE_PASSWORD_FILE
     clusterToken: await envSecret(env, 'TASKWIRE_CLUSTER_TOKEN'),
     workerPasswords: await workerPasswordsFromEnv(env),
     observerPassword: await envSecret(env, 'TASKWIRE_OBSERVER_PASSWORD'),

@@ -92,6 +92,7 @@ const RULES: Rule[] = [
   { match: /^npm install && npm start$/, skip: 'installs, builds and starts on the default ports; this test runs the same `taskwire start` on free ports' },
   { match: /^npx vitest run /, skip: 'a part of the test suite (npm test runs it)' },
   { match: /^taskwire store migrate --from \S+ --to postgres:\/\//, skip: 'needs a PostgreSQL server and a stopped SQLite master (test/store/store-migrate.test.ts runs it against a real PostgreSQL)' },
+  { match: /^TASKWIRE_MASTER_REPLICAS=0 docker stack deploy /, skip: 'needs Docker Swarm (test/deploy/stack-postgres.test.ts validates the merged stack with docker stack config)' },
   { match: /^curl .*\/v2\/models\/ppocr$/, skip: 'needs a worker with the PP-OCR models loaded (test/e2e-inference covers /v2/models/ppocr)' },
   { match: /^(docker |scripts\/|TASKWIRE_WORKER_REPLICAS=\S+ scripts\/|P="\$\(cat deploy\/secrets)/, skip: 'needs Docker Swarm (test/deploy rehearses the scripts against a fake docker)' },
   { match: /^mosquitto_sub -h <node> -p 1884 /, skip: "the Swarm stack's observer port on a cluster node" },
