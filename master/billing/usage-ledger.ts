@@ -96,8 +96,9 @@ export class UsageLedger {
     };
     const version = this.prices.at(atMs);
     const row: UsageRow = { ...base, cost: version ? costOf(findPrice(version, task.kind, model), base) : 0, price_version: version?.version ?? 0 };
-    if (!this.store.insert(row)) return;
-    for (const l of this.listeners) l(row);
+    this.store.insert(row, (r) => {
+      for (const l of this.listeners) l(r);
+    });
   }
 
   close(): void {

@@ -20,8 +20,11 @@ export interface UsageQuery {
 }
 
 export interface UsageStore {
-  /** Appends a row; false when task + attempt is already in the ledger. */
-  insert(row: UsageRow): boolean;
+  /**
+   * Appends a row; `written` runs once it is in the ledger, and never when
+   * task + attempt already was (the primary key decides, no read first).
+   */
+  insert(row: UsageRow, written?: (row: UsageRow) => void): void;
   rows(q: UsageQuery): UsageRow[];
   loadPrices(): PriceVersion[];
   savePrice(v: PriceVersion): void;
@@ -36,12 +39,12 @@ export class MemoryUsageStore implements UsageStore {
   private readonly settings = new Map<string, unknown>();
   constructor(private readonly maxRows = 100_000) {}
 
-  insert(row: UsageRow): boolean {
+  insert(row: UsageRow, written?: (row: UsageRow) => void): void {
     const k = `${row.task_id}\u0000${row.attempt}`;
-    if (this.byKey.has(k)) return false;
+    if (this.byKey.has(k)) return;
     this.byKey.set(k, Object.freeze({ ...row }));
     if (this.byKey.size > this.maxRows) this.byKey.delete(this.byKey.keys().next().value!);
-    return true;
+    written?.(row);
   }
 
   rows(q: UsageQuery): UsageRow[] {
@@ -90,13 +93,9 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, json TEXT NOT NULL);
 
 export class SqliteUsageStore implements UsageStore {
   private readonly db: Database.Database;
-  private readonly pending: UsageRow[] = [];
-  /** Keys written lately (pending or flushed), for a duplicate answer without a read; the primary key is the guarantee. */
-  private readonly seen = new Set<string>();
-  private static readonly SEEN_MAX = 65_536;
+  private readonly pending: { row: UsageRow; written: ((row: UsageRow) => void) | undefined }[] = [];
   private flushScheduled = false;
   private readonly insertStmt: Database.Statement;
-  private readonly existsStmt: Database.Statement;
 
   constructor(readonly path: string) {
     const dir = dirname(path);
@@ -107,31 +106,29 @@ export class SqliteUsageStore implements UsageStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    this.existsStmt = this.db.prepare('SELECT 1 FROM usage WHERE task_id = ? AND attempt = ?');
     this.insertStmt = this.db.prepare(`INSERT OR IGNORE INTO usage (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`);
   }
 
-  insert(row: UsageRow): boolean {
-    const k = `${row.task_id}\u0000${row.attempt}`;
-    if (this.seen.has(k) || this.existsStmt.get(row.task_id, row.attempt)) return false;
-    this.seen.add(k);
-    if (this.seen.size > SqliteUsageStore.SEEN_MAX) this.seen.delete(this.seen.values().next().value!);
-    this.pending.push({ ...row });
+  insert(row: UsageRow, written?: (row: UsageRow) => void): void {
+    this.pending.push({ row: { ...row }, written });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
-    return true;
   }
 
-  /** Writes what is pending in one transaction (also before reads and on close). */
+  /** Writes what is pending in one transaction (also before reads and on close); tells the writers whose rows were new. */
   flush(): void {
     this.flushScheduled = false;
     if (this.pending.length === 0) return;
-    const rows = this.pending.splice(0);
+    const batch = this.pending.splice(0);
+    const fresh: boolean[] = [];
     this.db.transaction(() => {
-      for (const r of rows) this.insertStmt.run(r);
+      for (const p of batch) fresh.push(this.insertStmt.run(p.row).changes === 1);
     })();
+    batch.forEach((p, i) => {
+      if (fresh[i]) p.written?.(p.row);
+    });
   }
 
   rows(q: UsageQuery): UsageRow[] {

@@ -126,7 +126,10 @@ describe('usage ledger on disk', () => {
     const row = c.master.billing.store.rows({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })[0]!;
     expect(row).toMatchObject({ task_id: id, attempt: 1, kind: 'echo', outcome: 'succeeded', price_version: 1 });
     expect(row.cost).toBeCloseTo(0.5 + row.processing_ms / 1000, 9);
-    expect(c.master.billing.store.insert({ ...row, cost: 99 })).toBe(false); // idempotent on task + attempt
+    let rewritten = false;
+    c.master.billing.store.insert({ ...row, cost: 99 }, () => (rewritten = true)); // idempotent on task + attempt
+    expect(c.master.billing.store.rows({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })).toEqual([row]);
+    expect(rewritten).toBe(false);
     await c.close();
     c = await startCluster({ workers: 0, master: { dataDir: dir } });
     try {
