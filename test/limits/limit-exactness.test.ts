@@ -73,7 +73,12 @@ describe('limit exactness', () => {
     // exactly the limit (±1%). None admitted more. After a saturated window the next admits again.
     const all = [...windows.entries()].sort(([a], [b]) => a - b).map(([, w]) => w);
     const shown = all.map((w) => `${w.admitted} admitted/${w.refused} refused`).join(', ');
-    const saturated = all.filter((w) => w.refused > 0);
+    // A decision is noted a tick after it is made: on a loaded machine a few refusals made at a
+    // window's end are noted just after it rolled over, as a window of their own with nothing
+    // admitted. A lockout would refuse the whole window (hundreds at 5x the rate), never a few.
+    const stragglers = all.filter((w) => w.admitted === 0);
+    for (const w of stragglers) expect(w.refused, shown).toBeLessThanOrEqual(5);
+    const saturated = all.filter((w) => w.refused > 0 && w.admitted > 0);
     expect(saturated.length, shown).toBeGreaterThanOrEqual(1);
     for (const w of saturated) expect(Math.abs(w.admitted - LIMIT), shown).toBeLessThanOrEqual(Math.ceil(LIMIT * 0.01));
     for (const w of all) expect(w.admitted, shown).toBeLessThanOrEqual(LIMIT);
