@@ -5,7 +5,9 @@
  * PostgreSQL (a fresh data dir) restores the queued ones, serves the
  * finished ones by id and by idempotency key, keeps the cluster token (a
  * worker joins with the old one and runs the restored tasks) and the
- * result-token key. Repeating the migration is safe; another cluster's
+ * result-token key (a task running when the SQLite master stopped finishes
+ * on the PostgreSQL master with its first attempt: the worker's token still
+ * verifies; without the key it would run again). Repeating the migration is safe; another cluster's
  * database is refused without --force; a database a master runs on is
  * refused. The CLI (dist) prints the counts.
  */
@@ -129,6 +131,38 @@ describe.skipIf(!available)(`taskwire store migrate${available ? '' : ` (skipped
     expect(again).toMatchObject({ tasks: 7, repeated: true, targetTasksBefore: 7 });
     expect(Number((await pgQuery<{ n: string }>(url, 'SELECT count(*) AS n FROM tasks'))[0]?.n)).toBe(7);
   }, 120_000);
+
+  it('a task running on a worker when the SQLite master stopped: its result token, issued by that master, is accepted by the master on PostgreSQL (no second attempt)', async () => {
+    const data = join(tmp.dir, 'sqlite-inflight');
+    const a = await Master.create({ ...common, masterId: uniqueId('ma'), dataDir: data }, { logger: log });
+    const ports = { httpPort: a.httpPort, grpcPort: a.grpcPort, mqttPort: Number(new URL(a.mqttUrl).port) };
+    const token = a.clusterToken!;
+    const w = await Worker.create(
+      { workerId: uniqueId('w'), mqttUrl: a.mqttUrl, mqttPassword: token, logToStdout: false, healthFile: join(tmp.dir, 'w3.health') },
+      { logger: log },
+    );
+    let b: Master | undefined;
+    try {
+      const http = `http://127.0.0.1:${a.httpPort}`;
+      const t = (await (await post(http, { kind: 'sleep', input: { ms: 4000 } })).json()) as TaskView;
+      let status = '';
+      for (let i = 0; i < 400 && status !== 'running'; i++) {
+        status = ((await (await fetch(`${http}/api/v1/tasks/${t.id}`)).json()) as TaskView).status;
+        if (status !== 'running') await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(status).toBe('running');
+      await a.close(); // the worker keeps running it, holding the token the SQLite master signed
+      const url = await server.createDatabase();
+      expect(await migrateStore({ from: data, to: url })).toMatchObject({ tasks: 1, unfinished: 1 });
+      b = await Master.create({ ...common, ...ports, masterId: uniqueId('mb'), dataDir: join(tmp.dir, 'pg-inflight'), store: url }, { logger: log });
+      const done = await waitForTask(http, t.id, 45_000);
+      expect([done.status, done.attempt]).toEqual(['succeeded', 1]);
+    } finally {
+      await w.close(0);
+      await b?.close();
+      await a.close();
+    }
+  }, 90_000);
 
   it("refuses another cluster's database unless --force; the CLI prints the counts and exits 1 on a refusal, 2 on a bad --to", async () => {
     assertCliBuilt();
