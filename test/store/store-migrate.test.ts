@@ -164,6 +164,26 @@ describe.skipIf(!available)(`taskwire store migrate${available ? '' : ` (skipped
     }
   }, 90_000);
 
+  it('--force into a database holding the same idempotency key under another id: refused, nothing copied', async () => {
+    const data = join(tmp.dir, 'sqlite-dup');
+    const a = await Master.create({ ...common, masterId: uniqueId('ma'), dataDir: data }, { logger: log });
+    try {
+      expect((await post(`http://127.0.0.1:${a.httpPort}`, { kind: 'echo', input: { text: 'a' }, idempotency_key: 'dup-key' })).status).toBe(202);
+      expect((await post(`http://127.0.0.1:${a.httpPort}`, { kind: 'echo', input: { text: 'b' } })).status).toBe(202);
+    } finally {
+      await a.close();
+    }
+    const url = await server.createDatabase();
+    const other = await Master.create({ ...common, masterId: uniqueId('mo'), store: url }, { logger: log });
+    try {
+      expect((await post(`http://127.0.0.1:${other.httpPort}`, { kind: 'echo', input: { text: 'c' }, idempotency_key: 'dup-key' })).status).toBe(202);
+    } finally {
+      await other.close();
+    }
+    await expect(migrateStore({ from: data, to: url, force: true })).rejects.toThrow(/same idempotency key as one being copied \(another id\): nothing was copied/);
+    expect(Number((await pgQuery<{ n: string }>(url, 'SELECT count(*) AS n FROM tasks'))[0]?.n)).toBe(1);
+  }, 60_000);
+
   it("refuses another cluster's database unless --force; the CLI prints the counts and exits 1 on a refusal, 2 on a bad --to", async () => {
     assertCliBuilt();
     const data = join(tmp.dir, 'sqlite-2');
