@@ -1,13 +1,16 @@
 /**
- * A Server-Sent Events parser over a fetch response body (WHATWG
- * EventSource parsing rules: LF / CRLF / CR line ends, `data:` lines joined
- * with "\n", comments ignored, an event dispatched on a blank line). An event
- * still pending when the stream ends is dispatched too, because some servers
- * do not end their last event with a blank line.
+ * Server-Sent Events over a fetch response body, parsed by eventsource-parser
+ * (the parser the AI SDK uses: WHATWG EventSource rules, LF / CRLF / CR line
+ * ends, `data:` lines joined with "\n", comments ignored). An event still
+ * pending when the stream ends is dispatched too, because some servers do not
+ * end their last event with a blank line. What one event may hold is bounded
+ * (characters received since the last event), so a provider cannot make the
+ * worker buffer without limit.
  *
  * Leaving the loop early (break, throw) cancels the body, which closes the
  * upstream HTTP request.
  */
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { TaskFailure } from '../task-handler.js';
 
 export interface SseEvent {
@@ -23,74 +26,45 @@ export async function* readSse(
 ): AsyncGenerator<SseEvent, void, undefined> {
   const reader = body.getReader();
   const decoder = new TextDecoder('utf-8');
-  let buffer = '';
-  let data: string[] = [];
-  let dataChars = 0;
-  let event = '';
+  let ready: SseEvent[] = [];
+  let sinceEvent = 0;
   let finished = false;
-
-  const takeLine = (line: string): SseEvent | undefined => {
-    if (line === '') {
-      if (data.length === 0) {
-        event = '';
-        return undefined;
-      }
-      const out = { event: event || 'message', data: data.join('\n') };
-      data = [];
-      dataChars = 0;
-      event = '';
-      return out;
+  const tooBig = () => new TaskFailure('PROVIDER_ERROR', `provider sent a stream event over ${maxEventChars} characters`);
+  const parser = createParser({
+    onEvent: (m: EventSourceMessage) => {
+      sinceEvent = 0;
+      ready.push({ event: m.event || 'message', data: m.data });
+    },
+  });
+  const feed = (text: string) => {
+    // Bound what the parser may hold for one event: feed in slices, counting since the last event.
+    for (let i = 0; i < text.length; i += 65_536) {
+      const part = text.slice(i, i + 65_536);
+      sinceEvent += part.length;
+      parser.feed(part);
+      if (sinceEvent > maxEventChars) throw tooBig();
     }
-    if (line.startsWith(':')) return undefined;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') {
-      dataChars += value.length + 1;
-      if (dataChars > maxEventChars) {
-        throw new TaskFailure('PROVIDER_ERROR', `provider sent a stream event over ${maxEventChars} characters`);
-      }
-      data.push(value);
-    } else if (field === 'event') {
-      event = value;
-    }
-    return undefined;
   };
 
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) {
-        buffer += decoder.decode();
         finished = true;
+        // What is left, then a blank line: a last event without its blank line is dispatched too.
+        feed(decoder.decode());
+        parser.feed('\n\n');
       } else {
-        buffer += decoder.decode(value, { stream: true });
+        feed(decoder.decode(value, { stream: true }));
       }
-      let start = 0;
-      for (let i = 0; i < buffer.length; i++) {
-        const c = buffer.charCodeAt(i);
-        if (c !== 10 && c !== 13) continue;
-        // a CR at the very end may be the first half of a CRLF split across reads
-        if (c === 13 && i === buffer.length - 1 && !finished) break;
-        const line = buffer.slice(start, i);
-        if (c === 13 && buffer.charCodeAt(i + 1) === 10) i++;
-        start = i + 1;
-        const out = takeLine(line);
-        if (out) yield out;
+      for (const e of ready.splice(0)) {
+        if (e.data.length > maxEventChars) throw tooBig();
+        yield e;
       }
-      buffer = buffer.slice(start);
-      if (buffer.length > maxEventChars) {
-        throw new TaskFailure('PROVIDER_ERROR', `provider sent a stream line over ${maxEventChars} characters`);
-      }
-      if (finished) {
-        if (buffer !== '') takeLine(buffer);
-        const last = takeLine('');
-        if (last) yield last;
-        return;
-      }
+      if (finished) return;
     }
   } finally {
+    ready = [];
     if (!finished) {
       await reader.cancel().catch(() => undefined);
     }
