@@ -13,6 +13,7 @@ import { embedOutput, MAX_EMBED_INPUTS } from '../../common/kinds/embed.js';
 import { MAX_LLM_MODEL_CHARS } from '../../common/kinds/llm.js';
 import { schemaIssue } from '../../common/schema-issue.js';
 import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
+import { deadlineError, gatewayDeadline } from './gateway-deadline.js';
 import { badRequest, modelNotFound, noModelAvailable, sendError, submitError, taskError } from './openai-errors.js';
 import type { GatewayTasks } from './openai-gateway.js';
 
@@ -49,6 +50,8 @@ export function embeddingsHandler(tasks: GatewayTasks, ownKeyOf: (req: Request) 
       return sendError(res, badRequest(field ? `${field}: ${message}` : message, field || null));
     }
     const body = parsed.data;
+    const deadline = gatewayDeadline(req.get('x-taskwire-deadline-ms')); // as chat completions do
+    if ('status' in deadline) return sendError(res, deadline);
     if (body.input === null) return sendError(res, badRequest('input: token arrays are not supported; send text', 'input'));
     const served = tasks.models('embed');
     if (served.length === 0) return sendError(res, noModelAvailable(body.model, 'embed'));
@@ -62,10 +65,10 @@ export function embeddingsHandler(tasks: GatewayTasks, ownKeyOf: (req: Request) 
     try {
       // The caller (set by the gateway's authenticate): limits and usage are charged to it.
       const caller = res.locals['principal'] as { id?: string; tenant?: string } | undefined;
-      const who = { owner: caller?.id, tenant: caller?.tenant };
+      const who = { owner: caller?.id, tenant: caller?.tenant, ...deadline };
       view = await tasks.submit(ownKey ? { kind: 'embed', input, secrets: { provider_api_key: ownKey }, ...who } : { kind: 'embed', input, ...who });
     } catch (err) {
-      const e = submitError(err, body.model, 'embed');
+      const e = submitError(err, body.model, 'embed') ?? deadlineError(err);
       if (e) return sendError(res, e);
       throw err;
     }

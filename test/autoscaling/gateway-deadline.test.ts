@@ -58,6 +58,18 @@ describe('deadlines on the gateway and in batches', () => {
     for (const r of await Promise.all(busy)) expect(r.status).toBe(200);
   });
 
+  it('/v1/embeddings reads the same header: a bad one is a 400 naming it, before anything is queued', async () => {
+    c = await startCluster({ workers: 0 });
+    const r = await fetch(`${c.httpUrl}/v1/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-taskwire-deadline-ms': '-5' },
+      body: JSON.stringify({ model: 'any', input: 'hello' }),
+    });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as any).error).toMatchObject({ param: 'x-taskwire-deadline-ms', type: 'invalid_request_error' });
+    expect(c.master.tasks.queue.size).toBe(0);
+  });
+
   it('a batch item with a deadline the queue cannot meet refuses the whole batch naming the item; deadline_at is accepted per item', async () => {
     c = await startCluster({ workers: 1, workerCapacity: 1 });
     const post = (tasks: unknown[]) => fetch(`${c!.httpUrl}/api/v1/tasks/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tasks }) });
