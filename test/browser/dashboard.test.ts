@@ -371,6 +371,25 @@ describe('operator dashboard', () => {
     expect(problems.errors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
+  it('shows each autoscaling decision of the event stream live on the settings page', async () => {
+    const { page, problems } = await open('#/settings');
+    await page.locator('#autoscale-decisions').waitFor();
+    // The autoscaler publishes its decisions on the task event stream (autoscaler.ts); the page
+    // reads them back from the durable stream and follows new ones.
+    cluster!.master.tasks.events.publish(
+      'autoscale.decision',
+      { pool: 'echo', from: 1, to: 3, reason: 'queued 40 > 2 x 8 per worker', actuator: 'local', queued: 40, in_flight: 8, oldest_ms: 1200 },
+      null,
+    );
+    const line = page.locator('#autoscale-decisions tr[data-event-id]').first();
+    await line.locator('[data-field="pool"]', { hasText: 'echo' }).waitFor();
+    expect(await line.locator('[data-field="workers"]').textContent()).toBe('1 → 3');
+    expect(await line.locator('[data-field="reason"]').textContent()).toContain('queued 40');
+    expect(await line.locator('[data-field="actuator"]').textContent()).toBe('local');
+    await screenshot(page, 'dashboard-autoscale-decisions.png');
+    expect(problems.errors).toEqual([]);
+  }, CASE_TIMEOUT_MS);
+
   it('fits a phone-width screen on every page (no page-wide horizontal scroll)', async () => {
     const { page, problems } = await open('#/', { width: 360, height: 740 });
     const scrollWidth = () => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);

@@ -2,9 +2,10 @@
  * Cluster settings that are safe to change at run time, and their audit:
  * placement strategy per scope and slow start (GET/PUT /api/v1/placement,
  * PUT /api/v1/placement/:scope), the autoscaling pools (GET
- * /api/v1/autoscaling, read only here), and every change as the master
- * recorded it (`config.changed` events from the durable stream: who, when,
- * what, before, after). Cluster operators and admins only.
+ * /api/v1/autoscaling, read only here) with the autoscaler's recent
+ * decisions (`autoscale.decision` events: pool, from, to, why), and every
+ * change as the master recorded it (`config.changed` events from the durable
+ * stream: who, when, what, before, after). Cluster operators and admins only.
  */
 import { h, replaceChildren } from '../dom.js';
 import { ApiError, UnauthorizedError } from './api.js';
@@ -22,6 +23,7 @@ export class SettingsPage implements DashboardPage {
   private readonly placement = h('div', { id: 'placement' });
   private readonly pools = h('div', { id: 'autoscaling' });
   private readonly audit = h('div', { id: 'audit' });
+  private readonly decisions = h('div', { id: 'autoscale-decisions' });
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -30,13 +32,13 @@ export class SettingsPage implements DashboardPage {
   ) {
     replaceChildren(root, [
       section('Placement', [this.placement]),
-      section('Autoscaling pools', [this.pools]),
+      section('Autoscaling pools', [this.pools, this.decisions]),
       section('Audit log of setting changes', [this.audit], { id: 'audit-panel' }),
     ]);
   }
 
   async refresh(): Promise<void> {
-    await Promise.all([this.loadPlacement(), this.loadPools(), this.loadAudit()]);
+    await Promise.all([this.loadPlacement(), this.loadPools(), this.loadAudit(), this.loadDecisions()]);
   }
 
   private async loadPlacement(): Promise<void> {
@@ -125,7 +127,39 @@ export class SettingsPage implements DashboardPage {
     ]);
   }
 
+  /** The autoscaler's newest decisions (durable events), newest first. */
+  private async loadDecisions(): Promise<void> {
+    const q = new URLSearchParams({ follow: 'false', since: '0', type: 'autoscale.decision', limit: '1000' });
+    let events: StoredEventView[];
+    try {
+      events = (await this.ctx.api.get<{ events: StoredEventView[] }>(`/api/v1/events?${q}`)).events;
+    } catch (err) {
+      if (err instanceof UnauthorizedError) throw err;
+      replaceChildren(this.decisions, [h('p', { class: 'muted' }, [err instanceof ApiError ? err.message : String(err)])]);
+      return;
+    }
+    const text = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
+    replaceChildren(this.decisions, [
+      table(
+        'Autoscaling decisions, newest first',
+        ['When', 'Pool', 'Workers', 'Why', 'Actuator', 'Queued', 'In flight'],
+        [...events].reverse().slice(0, 200).map((e) =>
+          row(
+            [new Date(e.ts).toLocaleString(), text(e['pool']), `${text(e['from'])} → ${text(e['to'])}`, text(e['reason']), text(e['actuator']), text(e['queued']), text(e['in_flight'])],
+            { 'data-event-id': String(e.id) },
+            ['when', 'pool', 'workers', 'reason', 'actuator', 'queued', 'in-flight'],
+          ),
+        ),
+        'No autoscaling decision yet (within the event retention).',
+      ),
+    ]);
+  }
+
   onEvent(e: { type: string }): void {
+    if (e.type === 'autoscale.decision') {
+      void this.loadDecisions().catch(() => undefined);
+      return;
+    }
     if (e.type !== 'config.changed' || this.timer) return;
     // Only the audit: redrawing the form would drop a choice the operator has not saved yet.
     this.timer = setTimeout(() => {
