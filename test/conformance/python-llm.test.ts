@@ -4,6 +4,7 @@
  * model discovery, streamed tokens, usage, a user's own key via FetchSecrets,
  * provider errors, and cancel closing the provider request.
  */
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../../master/core/task-record.js';
 import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
@@ -52,7 +53,9 @@ describe.skipIf(missing !== undefined)(`the Python worker's llm kind${missing ? 
 
   it('advertises the discovered models in its status', () => {
     const w = c.master.registry.get(workerId)!;
-    expect([...w.kinds].sort()).toEqual(['echo', 'llm', 'sleep']);
+    // `image` too where Debian's python3-pil is installed (the worker serves it with Pillow).
+    const pillow = spawnSync('/usr/bin/python3', ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0; // the interpreter run.sh uses
+    expect([...w.kinds].sort()).toEqual(pillow ? ['echo', 'image', 'llm', 'sleep'] : ['echo', 'llm', 'sleep']);
     expect(w.status.models.map((m) => `${m.kind}/${m.name}/${m.provider}/${m.ready}`)).toEqual(['llm/fake-model/openai/true', 'llm/fake-model-2/openai/true']);
   });
 

@@ -66,7 +66,9 @@ describe('taskwire monitor in tmux', () => {
       body: JSON.stringify({ kind: 'sleep', input: { ms: 10_000 }, timeout_ms: 200, max_attempts: 1 }),
     });
     const { id } = (await res.json()) as { id: string };
-    await waitScreen((s) => s.includes(id) && /expired/.test(s), 'the failure listed');
+    // The run timeout ends it one of two ways, whichever comes first: the master expires the attempt,
+    // or the worker's own deadline fails it with DEADLINE_EXCEEDED. Either is listed as a failure.
+    await waitScreen((s) => s.split('\n').some((line) => line.includes(id) && /expired|DEADLINE_EXCEEDED/.test(line)), 'the failure listed');
     const last = screen();
     mkdirSync('test-artifacts', { recursive: true });
     writeFileSync(join('test-artifacts', 'monitor-tmux.txt'), last);
