@@ -16,6 +16,8 @@ export interface LocalWorkersOptions {
   count: number;
   cliPath: string;
   env: NodeJS.ProcessEnv;
+  /** Extra environment of worker `index` (0-based), e.g. its own MQTT password. */
+  envFor?: (index: number) => NodeJS.ProcessEnv;
   log: Logger;
   graceMs: number;
   /** Local workers are named `<idPrefix>-1`, `<idPrefix>-2`, ... */
@@ -35,7 +37,7 @@ export class LocalWorkers {
   private spawn(index: number, restarts: number): void {
     if (this.stopping) return;
     const child = fork(this.options.cliPath, ['worker'], {
-      env: { ...this.options.env, TASKWIRE_WORKER_ID: `${this.options.idPrefix}-${index + 1}`, TASKWIRE_PARENT_PID: String(process.pid) },
+      env: { ...this.options.env, ...this.options.envFor?.(index), TASKWIRE_WORKER_ID: `${this.options.idPrefix}-${index + 1}`, TASKWIRE_PARENT_PID: String(process.pid) },
       stdio: 'inherit',
     });
     this.children.set(index, child);

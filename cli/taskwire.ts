@@ -5,6 +5,7 @@
  * Flags override environment variables; a bad value exits 2 with a message
  * naming the flag or variable.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +136,20 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
     ...(m.clusterToken && { TASKWIRE_CLUSTER_TOKEN: m.clusterToken }),
   });
   const idPrefix = `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) || 'local'}-local`;
+  // With per-worker credentials (TASKWIRE_WORKER_CREDENTIALS_FILE) the cluster token admits no
+  // worker: each local worker gets a password of its own (the file's, if it lists the id; else a
+  // fresh random one known only to this master and that worker).
+  const localPasswords = new Map<number, string>();
+  const listed = options.workerPasswords ?? {};
+  if (Object.keys(listed).length > 0 && localCount > 0 && !flags.autoscale) {
+    const own: Record<string, string> = {};
+    for (let i = 0; i < localCount; i++) {
+      const id = `${idPrefix}-${i + 1}`;
+      own[id] = listed[id] ?? randomBytes(24).toString('base64url');
+      localPasswords.set(i, own[id]);
+    }
+    options.workerPasswords = { ...listed, ...own };
+  }
   let started: Master | undefined;
   const master = await Master.create(
     options,
@@ -156,9 +171,13 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
         TASKWIRE_GRPC_URL: `127.0.0.1:${master.grpcPort}`,
         ...(master.clusterToken && { TASKWIRE_CLUSTER_TOKEN: master.clusterToken }),
       },
+      envFor: (i): NodeJS.ProcessEnv => {
+        const password = localPasswords.get(i);
+        return password ? { TASKWIRE_MQTT_USERNAME: `${idPrefix}-${i + 1}`, TASKWIRE_MQTT_PASSWORD: password } : {};
+      },
       log: master.log,
       graceMs: 10_000,
-      idPrefix: `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) || 'local'}-local`,
+      idPrefix,
     });
     workers.start();
   }
