@@ -9,7 +9,7 @@ import type { JsonValue } from '../../common/json-value.js';
 import { type Requirement, requirementKey, validateTaskInput } from '../../common/task-kinds.js';
 import { newTaskId } from '../../common/task-id.js';
 import { DIAGNOSTIC_KIND_NAMES, KIND_NAME_PATTERN as KIND_PATTERN, PRIORITY_MAX, PRIORITY_MIN } from '../../common/kind-names.js';
-import { DEFAULT_TENANT, type TaskRecord } from './task-record.js';
+import { DEFAULT_TENANT, initialState, type TaskRecord } from './task-record.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 
@@ -236,20 +236,6 @@ export function newTaskRecord(
     secrets: req.secrets ?? null,
     tenant: req.tenant ?? DEFAULT_TENANT,
     owner: req.owner ?? null,
-    // initialState(now) written out: a spread at the end of a literal copies property by property (hot path).
-    status: 'queued',
-    attempt: 0,
-    workerId: null,
-    workerLanguage: null,
-    assignedAtMs: null,
-    startedAtMs: null,
-    finishedAtMs: null,
-    firstChunkAtMs: null,
-    lastSeq: 0,
-    result: null,
-    error: null,
-    usage: null,
-    cancelRequested: false,
-    history: [{ status: 'queued', atMs: now }],
+    ...initialState(now),
   };
 }

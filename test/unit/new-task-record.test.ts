@@ -3,7 +3,7 @@ import { newTaskRecord } from '../../master/core/task-admission.js';
 import { initialState } from '../../master/core/task-record.js';
 
 describe('newTaskRecord', () => {
-  it('starts in exactly the state initialState describes (its fields are written out for speed)', () => {
+  it('starts in exactly the state initialState describes', () => {
     const now = 1_700_000_000_000;
     const t = newTaskRecord(
       { kind: 'echo', input: { text: 'x' } },
