@@ -9,6 +9,8 @@
 import { type Command, Option } from 'commander';
 import { TaskwireError, errorMessage } from '../common/errors.js';
 import { URL_HELP, authHeaders, masterUrl } from './client-commands.js';
+import { CliExit } from './operator-commands.js';
+import { sseStream } from './sse-client.js';
 
 interface EventsOptions {
   url?: string;
@@ -51,36 +53,15 @@ async function followStream(base: string, o: EventsOptions): Promise<void> {
   let backoff = 250;
   for (;;) {
     try {
-      const headers: Record<string, string> = { ...authHeaders(), accept: 'text/event-stream' };
-      if (last !== undefined) headers['last-event-id'] = String(last);
-      const res = await fetch(`${base}/api/v1/events?${query(o, {})}`, { headers });
-      if (res.status >= 400 && res.status < 500) throw new TaskwireError('BAD_REQUEST', `GET ${base}/api/v1/events: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
-      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-      backoff = 250;
-      const reader = res.body.getReader();
-      const dec = new TextDecoder();
-      let buf = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += dec.decode(value, { stream: true });
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          let id: number | undefined;
-          let data: string | undefined;
-          for (const l of block.split('\n')) {
-            if (l.startsWith('id: ')) id = Number(l.slice(4));
-            else if (l.startsWith('data: ')) data = l.slice(6);
-          }
-          if (id === undefined || data === undefined) continue;
-          last = id;
-          process.stdout.write(`${line({ id, ...(JSON.parse(data) as Omit<Ev, 'id'>) }, o.output === 'json' ? 'jsonl' : o.output)}\n`);
-        }
+      for await (const m of sseStream(`${base}/api/v1/events?${query(o, {})}`, last, undefined, () => (backoff = 250))) {
+        if (m.id === undefined) continue;
+        last = m.id;
+        process.stdout.write(`${line({ id: m.id, ...(JSON.parse(m.data) as Omit<Ev, 'id'>) }, o.output === 'json' ? 'jsonl' : o.output)}\n`);
       }
     } catch (err) {
       if (err instanceof TaskwireError) throw err;
+      // A refusal (4xx) ends the command as before; anything else is retried.
+      if (err instanceof CliExit) throw new TaskwireError('BAD_REQUEST', err.message);
       process.stderr.write(`taskwire: event stream from ${base} interrupted (${errorMessage(err)}); resuming${last !== undefined ? ` after ${last}` : ''}\n`);
     }
     await new Promise((r) => setTimeout(r, backoff));

@@ -3,6 +3,7 @@
  * `taskwire monitor`): yields each event block's `id`, `event` and `data`;
  * comments (`: ping`) are skipped. The caller resumes with `Last-Event-ID`.
  */
+import { createParser } from 'eventsource-parser';
 import { authHeaders } from './client-commands.js';
 import { CliExit, EXIT } from './operator-commands.js';
 
@@ -23,26 +24,17 @@ export async function* sseStream(url: string, lastId: number | undefined, signal
   }
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
   onOpen?.();
+  // eventsource-parser (as the worker's provider streams): CRLF, multi-line data, comments.
+  const ready: SseMessage[] = [];
+  const parser = createParser({
+    onEvent: (m) => ready.push({ id: m.id === undefined ? undefined : Number(m.id), event: m.event ?? 'message', data: m.data }),
+  });
   const reader = res.body.getReader();
   const dec = new TextDecoder();
-  let buf = '';
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buf += dec.decode(value, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      let id: number | undefined;
-      let event = 'message';
-      let data: string | undefined;
-      for (const l of block.split('\n')) {
-        if (l.startsWith('id: ')) id = Number(l.slice(4));
-        else if (l.startsWith('event: ')) event = l.slice(7);
-        else if (l.startsWith('data: ')) data = l.slice(6);
-      }
-      if (data !== undefined) yield { id, event, data };
-    }
+    parser.feed(dec.decode(value, { stream: true }));
+    yield* ready.splice(0);
   }
 }
