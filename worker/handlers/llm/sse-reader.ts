@@ -4,8 +4,8 @@
  * ends, `data:` lines joined with "\n", comments ignored). An event still
  * pending when the stream ends is dispatched too, because some servers do not
  * end their last event with a blank line. What one event may hold is bounded
- * (characters received since the last event), so a provider cannot make the
- * worker buffer without limit.
+ * (the parser's buffer limit, and each event's data), so a provider cannot
+ * make the worker buffer without limit.
  *
  * Leaving the loop early (break, throw) cancels the body, which closes the
  * upstream HTTP request.
@@ -27,23 +27,20 @@ export async function* readSse(
   const reader = body.getReader();
   const decoder = new TextDecoder('utf-8');
   let ready: SseEvent[] = [];
-  let sinceEvent = 0;
+  let overflow = false;
   let finished = false;
   const tooBig = () => new TaskFailure('PROVIDER_ERROR', `provider sent a stream event over ${maxEventChars} characters`);
   const parser = createParser({
-    onEvent: (m: EventSourceMessage) => {
-      sinceEvent = 0;
-      ready.push({ event: m.event || 'message', data: m.data });
+    // Bounds the partial line and the pending event's data lines the parser holds.
+    maxBufferSize: maxEventChars,
+    onEvent: (m: EventSourceMessage) => ready.push({ event: m.event || 'message', data: m.data }),
+    onError: (err) => {
+      if (err.type === 'max-buffer-size-exceeded') overflow = true;
     },
   });
   const feed = (text: string) => {
-    // Bound what the parser may hold for one event: feed in slices, counting since the last event.
-    for (let i = 0; i < text.length; i += 65_536) {
-      const part = text.slice(i, i + 65_536);
-      sinceEvent += part.length;
-      parser.feed(part);
-      if (sinceEvent > maxEventChars) throw tooBig();
-    }
+    parser.feed(text);
+    if (overflow) throw tooBig();
   };
 
   try {
@@ -53,7 +50,7 @@ export async function* readSse(
         finished = true;
         // What is left, then a blank line: a last event without its blank line is dispatched too.
         feed(decoder.decode());
-        parser.feed('\n\n');
+        feed('\n\n');
       } else {
         feed(decoder.decode(value, { stream: true }));
       }
