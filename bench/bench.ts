@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|fair-master|overhead|quick]`: runs the benchmarks, prints tables and
+ * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|fair-master|overhead|search|logs|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
  */
@@ -18,6 +18,7 @@ import { printStoreBench, runStoreBench } from './store-bench.js';
 import { printFairShareBench, runFairShareBench } from './fair-share-bench.js';
 import { printFairMasterBench, runFairMasterBench } from './fair-master-bench.js';
 import { printOverheadBench, runOverheadBench } from './overhead-bench.js';
+import { printLogsBench, runLogsBench } from './logs-bench.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -89,6 +90,15 @@ if (only.includes('search')) {
   const search = await runSearchBench({ quick });
   printSearchBench(search);
   results.search = search;
+}
+// The log store at scale, `--lines=N` (default 1M; 10M takes tens of minutes): only when asked for by name.
+if (only.includes('logs')) {
+  const linesArg = process.argv.find((a) => a.startsWith('--lines='));
+  const lines = linesArg ? Number(linesArg.slice('--lines='.length).replace(/_/g, '')) : undefined;
+  if (lines !== undefined && !(Number.isInteger(lines) && lines > 0)) throw new Error(`--lines must be a positive integer, got ${linesArg}`);
+  const logsResult = await runLogsBench({ quick, lines });
+  printLogsBench(logsResult);
+  results.logs = logsResult;
 }
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 await mkdir(outDir, { recursive: true });
