@@ -9,70 +9,14 @@
  * its handshake's traceparent. Off by default: without the endpoint the
  * master and worker make no tracer and assignments carry no traceparent.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTask, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-openai-provider.js';
 import { createLlmHandler } from '../../worker/handlers/llm/create-llm-handler.js';
 import { silentLogger } from '../../common/logger.js';
+import { startReceiver } from './otlp-receiver.js';
 import { otlpTracesUrl, parseTraceparent, formatTraceparent } from '../../common/otel-tracing.js';
-
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  service: string;
-  attributes: Record<string, unknown>;
-  status?: { code?: number };
-}
-
-/** A local OTLP/HTTP receiver: keeps every span posted to /v1/traces (JSON, as the exporter sends it). */
-async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; contentTypes: Set<string>; close(): Promise<void> }> {
-  const spans: OtlpSpan[] = [];
-  const contentTypes = new Set<string>();
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/v1/traces') {
-        res.writeHead(404).end();
-        return;
-      }
-      contentTypes.add(String(req.headers['content-type']));
-      let body = Buffer.concat(chunks);
-      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-      const msg = JSON.parse(body.toString('utf8')) as {
-        resourceSpans: {
-          resource: { attributes: { key: string; value: { stringValue?: string } }[] };
-          scopeSpans: { spans: (Omit<OtlpSpan, 'service' | 'attributes'> & { attributes?: { key: string; value: Record<string, unknown> }[] })[] }[];
-        }[];
-      };
-      for (const rs of msg.resourceSpans) {
-        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
-        for (const ss of rs.scopeSpans) {
-          for (const s of ss.spans) {
-            const attributes: Record<string, unknown> = {};
-            for (const a of s.attributes ?? []) attributes[a.key] = Object.values(a.value)[0];
-            spans.push({ ...s, service, attributes });
-          }
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    spans,
-    contentTypes,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
 
 describe('traces', () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;

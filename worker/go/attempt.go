@@ -43,6 +43,10 @@ type attempt struct {
 	why      *abort
 	giveUp   time.Time
 	firstMs  int64
+	trace    spanContext // from the assignment's traceparent (zero: none)
+	metrics  *workerMetrics
+	tracer   *tracer
+	span     *runSpan
 }
 
 func (t *attempt) stop(kind, reason string) {
@@ -174,7 +178,16 @@ func (t *attempt) run(handlers map[string]handler, done func()) {
 	final := t.event(func(ev *pb.ResultEvent) { ev.Event = &pb.ResultEvent_Final{Final: res} })
 	t.sendMu.Unlock()
 	done()
-	logf("info", "task %s %s", a.TaskId, res.Outcome.String())
+	code := ""
+	if res.Error != nil {
+		code = res.Error.Code
+	}
+	outcome := outcomeLabel(res.Outcome)
+	if t.metrics != nil {
+		t.metrics.attempt(a.Kind, outcome, float64(res.FinishedAtMs-started)/1000, code)
+	}
+	t.tracer.end(t.span, outcome, code)
+	logFields("info", map[string]string{"task_id": a.TaskId, "trace_id": t.trace.traceID}, "task %s %s", a.TaskId, res.Outcome.String())
 	t.stream.finish(final, res, t.giveUp)
 }
 
@@ -204,6 +217,8 @@ type runner struct {
 	workerID string
 	handlers map[string]handler
 	rep      *reporter
+	metrics  *workerMetrics // nil: no metrics
+	tracer   *tracer        // nil: no spans
 	onChange func()
 	mu       sync.Mutex
 	running  map[attemptKey]*attempt
@@ -225,7 +240,15 @@ func (r *runner) start(a *pb.TaskAssignment) bool {
 		return false
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	t := &attempt{a: a, workerID: r.workerID, stream: &attemptStream{r: r.rep}, ctx: ctx, cancel: cancel, giveUp: time.Now().Add(24 * time.Hour)}
+	t := &attempt{a: a, workerID: r.workerID, stream: &attemptStream{r: r.rep}, ctx: ctx, cancel: cancel, giveUp: time.Now().Add(24 * time.Hour), metrics: r.metrics, tracer: r.tracer}
+	trace, traced := parseTraceparent(a.Traceparent)
+	if traced {
+		t.trace = trace
+	}
+	t.span = r.tracer.startRun(trace, traced, strAttr("taskwire.task_id", a.TaskId), intAttr("taskwire.attempt", int64(a.Attempt)), strAttr("taskwire.kind", a.Kind), strAttr("taskwire.worker_id", r.workerID))
+	if t.span != nil {
+		t.trace.traceID = t.span.span.TraceID
+	}
 	r.running[k] = t
 	r.wg.Add(1)
 	r.mu.Unlock()

@@ -30,6 +30,11 @@ type config struct {
 	capacity        int
 	shutdownGraceMs int
 	statusEveryMs   int
+	metricsPort     int    // -1: no port of its own (TASKWIRE_METRICS_PORT unset); 0: any free port
+	metricsHost     string // TASKWIRE_METRICS_HOST, default 0.0.0.0
+	metricsSummary  bool   // TASKWIRE_METRICS_SUMMARY=on: metrics in the status, for the master's /metrics
+	otlpEndpoint    string // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces; empty: no spans
+	serviceName     string // OTEL_SERVICE_NAME, default taskwire-worker
 }
 
 type configError struct{ variable, message string }
@@ -63,6 +68,35 @@ func intEnv(name string, def, lo, hi int) (int, error) {
 		return 0, &configError{name, fmt.Sprintf("must be from %d to %d, got %d", lo, hi, v)}
 	}
 	return v, nil
+}
+
+func boolEnv(name string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(name))) {
+	case "", "0", "false", "off", "no":
+		return false, nil
+	case "1", "true", "on", "yes":
+		return true, nil
+	}
+	return false, &configError{name, fmt.Sprintf("must be on or off, got %q", os.Getenv(name))}
+}
+
+// otlpTracesEndpoint follows the OpenTelemetry variables: off when disabled or unset.
+func otlpTracesEndpoint() (string, error) {
+	if strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") || strings.EqualFold(os.Getenv("OTEL_TRACES_EXPORTER"), "none") {
+		return "", nil
+	}
+	name, ep := "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+	if ep == "" {
+		name, ep = "OTEL_EXPORTER_OTLP_ENDPOINT", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+		if ep == "" {
+			return "", nil
+		}
+		ep = strings.TrimRight(ep, "/") + "/v1/traces"
+	}
+	if u, err := url.Parse(ep); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", &configError{name, fmt.Sprintf("expected an http(s) URL, got %q", ep)}
+	}
+	return ep, nil
 }
 
 func defaultWorkerID() string {
@@ -144,6 +178,21 @@ func configFromEnv() (*config, error) {
 	}
 	if c.statusEveryMs, err = intEnv("TASKWIRE_STATUS_INTERVAL_MS", 15000, 100, 3600000); err != nil {
 		return nil, err
+	}
+	if c.metricsPort, err = intEnv("TASKWIRE_METRICS_PORT", -1, 0, 65535); err != nil {
+		return nil, err
+	}
+	if c.metricsHost = os.Getenv("TASKWIRE_METRICS_HOST"); c.metricsHost == "" {
+		c.metricsHost = "0.0.0.0"
+	}
+	if c.metricsSummary, err = boolEnv("TASKWIRE_METRICS_SUMMARY"); err != nil {
+		return nil, err
+	}
+	if c.otlpEndpoint, err = otlpTracesEndpoint(); err != nil {
+		return nil, err
+	}
+	if c.serviceName = os.Getenv("OTEL_SERVICE_NAME"); c.serviceName == "" {
+		c.serviceName = "taskwire-worker"
 	}
 	return c, nil
 }

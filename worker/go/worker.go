@@ -7,6 +7,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -27,19 +28,22 @@ const (
 )
 
 type worker struct {
-	cfg       *config
-	startedAt int64
-	hostname  string
-	kinds     []string
-	rep       *reporter
-	run       *runner
-	client    mqtt.Client
-	mu        sync.Mutex
-	state     pb.WorkerState
-	reason    string
-	closing   bool
-	soon      *time.Timer
-	topics    struct{ status, tasks, control, master string }
+	cfg        *config
+	startedAt  int64
+	hostname   string
+	kinds      []string
+	rep        *reporter
+	run        *runner
+	client     mqtt.Client
+	mu         sync.Mutex
+	state      pb.WorkerState
+	reason     string
+	closing    bool
+	soon       *time.Timer
+	topics     struct{ status, tasks, control, master string }
+	metrics    *workerMetrics
+	tracer     *tracer
+	metricsSrv *http.Server
 }
 
 func newWorker(cfg *config) *worker {
@@ -51,6 +55,12 @@ func newWorker(cfg *config) *worker {
 	}
 	sort.Strings(w.kinds)
 	w.run = &runner{workerID: cfg.workerID, handlers: handlers, rep: w.rep, onChange: w.statusSoon, running: map[attemptKey]*attempt{}}
+	if cfg.metricsPort >= 0 || cfg.metricsSummary {
+		w.metrics = newWorkerMetrics(cfg.workerID, func() float64 { return float64(w.runningCount()) }, float64(cfg.capacity))
+		w.run.metrics = w.metrics
+	}
+	w.tracer = newTracer(cfg.otlpEndpoint, cfg.serviceName, cfg.workerID)
+	w.run.tracer = w.tracer
 	base := cfg.topicRoot + "/workers/" + cfg.workerID
 	w.topics.status, w.topics.tasks, w.topics.control = base+"/status", base+"/tasks", base+"/control"
 	w.topics.master = cfg.topicRoot + "/master/status"
@@ -81,6 +91,14 @@ func bracket(host string) string {
 }
 
 func (w *worker) status(state pb.WorkerState, reason string) *pb.WorkerStatus {
+	s := w.plainStatus(state, reason)
+	if w.cfg.metricsSummary && w.metrics != nil && state != pb.WorkerState_WORKER_STATE_OFFLINE {
+		s.Metrics = w.metrics.summary()
+	}
+	return s
+}
+
+func (w *worker) plainStatus(state pb.WorkerState, reason string) *pb.WorkerStatus {
 	return &pb.WorkerStatus{
 		WorkerId: w.cfg.workerID, State: state, Kinds: w.kinds, Capacity: uint32(w.cfg.capacity),
 		Running: uint32(w.runningCount()), Language: "go", Version: version, Protocol: "taskwire.v1",
@@ -216,7 +234,15 @@ func (w *worker) onControl(payload []byte) error {
 	return nil
 }
 
-func (w *worker) start() {
+func (w *worker) start() error {
+	if w.metrics != nil && w.cfg.metricsPort >= 0 {
+		srv, addr, err := w.metrics.serveMetrics(w.cfg.metricsHost, w.cfg.metricsPort)
+		if err != nil {
+			return &configError{"TASKWIRE_METRICS_PORT", err.Error()}
+		}
+		w.metricsSrv = srv
+		logf("info", "metrics on http://%s/metrics", addr)
+	}
 	if w.cfg.grpcTarget != "" {
 		w.rep.setTarget(w.cfg.grpcTarget)
 	}
@@ -237,6 +263,7 @@ func (w *worker) start() {
 			w.publishStatus()
 		}
 	}()
+	return nil
 }
 
 // close is the graceful stop of section 12.
@@ -265,4 +292,8 @@ func (w *worker) close() {
 	}
 	w.client.Disconnect(250)
 	w.rep.close()
+	w.tracer.close()
+	if w.metricsSrv != nil {
+		_ = w.metricsSrv.Close()
+	}
 }
