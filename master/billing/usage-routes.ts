@@ -19,7 +19,7 @@ import { budgetsConfig } from './budgets.js';
 import { priceTableBody } from './price-table.js';
 import { reportCsv, usageReport } from './usage-report.js';
 
-const reportQuery = z
+export const reportQuery = z
   .object({
     tenant: z.string().min(1).max(200).optional(),
     period: z.enum(['day', 'month']).default('month'),
@@ -31,13 +31,13 @@ const reportQuery = z
 
 export function usageRoutes(billing: Billing, now: () => number): Router {
   const r = Router();
-  r.get('/usage', (req, res) => {
+  r.get('/usage', async (req, res) => {
     try {
       const q = parseBody(reportQuery, { ...req.query });
       const p = principalOf(res);
       if (!seesAll(p) && q.tenant !== undefined && q.tenant !== p.tenant) throw new TaskwireError('FORBIDDEN', 'tenant: a user key sees its own tenant only');
       const tenant = seesAll(p) ? q.tenant : p.tenant;
-      const report = usageReport(billing.store, { tenant, period: q.period, at: q.at, currency: billing.prices.latest?.currency ?? 'USD' }, now());
+      const report = await usageReport(billing.store, { tenant, period: q.period, at: q.at, currency: billing.prices.latest?.currency ?? 'USD' }, now());
       if (q.format === 'csv') {
         res.type('text/csv').set('Content-Disposition', `attachment; filename="usage-${tenant ?? 'all'}-${report.label}.csv"`).send(reportCsv(report));
       } else res.json(report);

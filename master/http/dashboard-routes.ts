@@ -25,14 +25,14 @@ const MAX_SCAN = 20_000;
 /** Longest input (as JSON text) the detail returns whole. */
 export const MAX_INPUT_CHARS = 64 * 1024;
 
-const queueQuery = z
+export const queueQuery = z
   .object({
     kind: z.string().min(1).max(64).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
   })
   .strict();
 
-const listQuery = z
+export const listQuery = z
   .object({
     status: z.enum(TASK_STATUSES).optional(),
     kind: z.string().min(1).max(64).optional(),

@@ -10,21 +10,11 @@ import { logsQuery } from './log-routes.js';
 import { logPageSchema, taskPageSchema, taskViewSchema, workerViewSchema } from './openapi-schemas.js';
 import { MAX_BATCH_TASKS, submitBody } from './rest-api.js';
 import { taskExportQuery, taskListQuery } from './task-search-routes.js';
+import type { ApiOperation } from './openapi-operation.js';
+import { ADMIN_OPERATIONS } from './openapi-admin-operations.js';
+import { CLUSTER_OPERATIONS } from './openapi-cluster-operations.js';
 
-export interface ApiOperation {
-  method: 'get' | 'post' | 'put' | 'delete';
-  /** Express path under the app, e.g. `/api/v1/tasks/:id`. */
-  path: string;
-  summary: string;
-  tag: string;
-  /** `any` (any caller; a key when keys are configured), `operate`, `admin`. */
-  scope: 'any' | 'operate' | 'admin';
-  query?: z.ZodType;
-  body?: z.ZodType;
-  headers?: { name: string; description: string }[];
-  status?: number;
-  response?: { description: string; schema?: z.ZodType; contentType?: string; contentTypes?: string[] };
-}
+export type { ApiOperation } from './openapi-operation.js';
 
 const workerControl = z.object({ worker: workerViewSchema, confirmed: z.boolean() }).loose();
 
@@ -63,4 +53,6 @@ export const OPERATIONS: readonly ApiOperation[] = [
     headers: [{ name: 'Last-Event-ID', description: 'with follow=true: resume after this line id' }], response: { description: 'a page (or text/event-stream with follow=true)', schema: logPageSchema },
   },
   { method: 'get', path: '/api/v1/openapi.json', tag: 'meta', scope: 'any', summary: 'this document', response: { description: 'OpenAPI 3.1' } },
+  ...ADMIN_OPERATIONS,
+  ...CLUSTER_OPERATIONS,
 ];

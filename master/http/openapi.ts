@@ -82,20 +82,43 @@ function parameters(op: ApiOperation, path: string, components: Json): Json[] {
   return out;
 }
 
+const ERROR_TEXT: Record<number, string> = {
+  400: 'bad input: `error.field` names the field',
+  401: 'no key or an unknown key (with API keys configured)',
+  403: 'the key lacks the scope this route needs',
+  404: 'not found (or another tenant\'s)',
+  413: 'body too large',
+  429: 'over a rate or concurrency limit (Retry-After says when to try again)',
+};
+
 function operationObject(op: ApiOperation, path: string, components: Json): Json {
   const ok: Json = { description: op.response?.description ?? 'ok' };
   if (op.response?.schema) ok.content = { [op.response.contentType ?? 'application/json']: { schema: jsonSchema(op.response.schema, 'output', components) } };
   else if (op.response?.contentTypes) ok.content = Object.fromEntries(op.response.contentTypes.map((t) => [t, {}]));
-  const error = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  if (op.response?.headers) ok.headers = Object.fromEntries(Object.entries(op.response.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+  const statuses: Record<number, string> = { 401: ERROR_TEXT[401]! };
+  if (op.query || op.body || op.bodies) statuses[400] = ERROR_TEXT[400]!;
+  if (op.scope !== 'any') statuses[403] = `needs the ${op.scope} scope`;
+  if (path.includes('{')) statuses[404] = ERROR_TEXT[404]!;
+  Object.assign(statuses, op.errors);
+  const responses: Json = { [String(op.status ?? 200)]: ok };
+  for (const [status, description] of Object.entries(statuses)) responses[status] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
   const o: Json = {
     summary: op.summary,
+    ...(op.description && { description: op.description }),
+    operationId: `${op.method}${path.replace(/^\/api\/v1/, '').replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
     tags: [op.tag],
     'x-taskwire-scope': op.scope,
     'x-taskwire-described': true,
+    // Open without API keys configured; with keys, a bearer key with the scope.
+    security: [{}, { bearer: op.scope === 'any' ? [] : [op.scope] }],
     parameters: parameters(op, path, components),
-    responses: { [String(op.status ?? 200)]: ok, '400': error, '401': error, '403': error, ...(path.includes('{') && { '404': error }) },
+    responses,
   };
-  if (op.body) o.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(op.body, 'input', components) } } };
+  const content: Json = {};
+  if (op.body) content['application/json'] = { schema: jsonSchema(op.body, 'input', components) };
+  for (const b of op.bodies ?? []) content[b.contentType] = { schema: { ...(b.schema ? jsonSchema(b.schema, 'input', components) : { type: 'string', contentMediaType: b.contentType }), ...(b.description && { description: b.description }) } };
+  if (Object.keys(content).length > 0) o.requestBody = { required: true, content };
   return o;
 }
 

@@ -29,8 +29,8 @@ export interface ScalingRoutesDeps {
   autoscaler: Autoscaler;
 }
 
-const strategyBody = z.object({ strategy: z.string().min(1).max(64) }).strict();
-const placementBody = z.object({ slow_start_ms: z.number().int().min(0).max(3600_000) }).strict();
+export const strategyBody = z.object({ strategy: z.string().min(1).max(64) }).strict();
+export const placementBody = z.object({ slow_start_ms: z.number().int().min(0).max(3600_000) }).strict();
 
 function clusterOperator(res: Response): Principal {
   const p = principalOf(res);
