@@ -183,6 +183,7 @@ export class TaskRunner {
     } catch (err) {
       const reason: unknown = r.abort.aborted ? r.abort.reason : err;
       Object.assign(result, this.classify(reason));
+      if (reason instanceof TaskFailure && reason.usage) result.usage = { ...reason.usage };
     }
     if (firstChunkAtMs !== undefined) result.usage = { ...(result.usage ?? {}), ttft_ms: firstChunkAtMs - startedAtMs };
     result.finished_at_ms = Date.now();

@@ -3,9 +3,11 @@
  * core) and writes one row per ended attempt, priced at the version in force:
  *   task.assigned / task.started  remember the attempt's worker and start
  *   task.retried                  the ended attempt's row (outcome `retried`)
- *   task.succeeded/failed/...     the last attempt's row, with the tokens the
- *                                 worker reported (streamed answers included:
- *                                 the usage rides on the final result)
+ *   task.succeeded/failed/...     the last attempt's row
+ * Every row has the tokens that attempt's worker reported (a failed attempt's
+ * too, streamed answers included: the usage rides on the attempt's final
+ * report); an attempt that reported none (lost, or ended by the master before
+ * its worker reported) has 0 tokens, never an earlier attempt's.
  * Idempotent on task + attempt (the store keeps the first row).
  */
 import type { JsonValue } from '../../common/json-value.js';
@@ -74,7 +76,8 @@ export class UsageLedger {
     const owner = (task as { owner?: string | null }).owner;
     const tenant = (task as { tenant?: string }).tenant ?? 'default';
     const image = a.withResult && task.kind === 'image' ? imageOutput(task.result) : undefined;
-    const usage = a.withResult ? task.usage : null;
+    // The usage this attempt's worker reported (result-apply.ts marks whose it is), never an earlier attempt's.
+    const usage = task.usageAttempt === a.attempt ? task.usage : null;
     const model = modelOf(task.kind, task.input) ?? null;
     const base = {
       task_id: task.id,

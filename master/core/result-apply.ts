@@ -47,7 +47,10 @@ export function applyOutcome(host: ResultApplyHost, o: ResultOutcome): void {
       break;
   }
   if (task.startedAtMs === null) task.startedAtMs = Math.min(o.startedAtMs ?? now, now);
-  if (o.usage) task.usage = o.usage;
+  if (o.usage) {
+    task.usage = o.usage;
+    task.usageAttempt = task.attempt;
+  }
   host.capacity.release(task.workerId ? host.registry.get(task.workerId) : undefined, task.id, o.outcome === 'cancelled' ? 'cancelled' : 'finished');
   if (o.outcome === 'succeeded') host.finish(task, 'succeeded', { result: o.result });
   else if (o.outcome === 'cancelled') host.finish(task, 'cancelled', { error: o.error ?? { code: 'CANCELLED', message: 'cancelled' } });

@@ -44,6 +44,8 @@ export interface TaskRecord extends SchedulableTask {
   result: JsonValue | null;
   error: TaskErrorView | null;
   usage: TaskUsageView | null;
+  /** The attempt whose worker reported `usage` (memory only): the usage ledger bills each attempt what it reported. */
+  usageAttempt?: number;
   /** Run time allowed per attempt. */
   timeoutMs: number;
   /** Longest time in the queue before the task expires (0 = no limit). */

@@ -75,11 +75,14 @@ export type TaskFailureCode =
 export class TaskFailure extends Error {
   readonly code: TaskFailureCode;
   readonly retryable: boolean;
-  constructor(code: TaskFailureCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  /** What the failed attempt used before it failed (tokens streamed, say): reported with the failure and billed. */
+  readonly usage: TaskUsage | undefined;
+  constructor(code: TaskFailureCode, message: string, options: { retryable?: boolean; cause?: unknown; usage?: TaskUsage } = {}) {
     super(message, { cause: options.cause });
     this.name = 'TaskFailure';
     this.code = code;
     this.retryable = options.retryable ?? false;
+    this.usage = options.usage;
   }
 }
 
