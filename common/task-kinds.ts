@@ -38,6 +38,8 @@ export interface KindSpec {
   readonly input: z.ZodType;
   /** The model a task of this kind needs, if any. */
   readonly model?: (input: JsonValue) => string | undefined;
+  /** What a worker of this kind must support to run this input (e.g. `format:avif`), sorted, deduplicated. */
+  readonly features?: (input: JsonValue) => string[];
 }
 
 export const KIND_SPECS: Readonly<Record<string, KindSpec>> = {
@@ -60,10 +62,18 @@ export function kindSpec(kind: string): KindSpec | undefined {
 export interface Requirement {
   kind: string;
   model?: string;
+  /**
+   * Features of the kind the task needs (`op:resize`, `format:avif`), sorted:
+   * only a worker advertising all of them as `<kind>:<feature>` (or none of
+   * the kind: an older worker) runs it. WorkerStatus.features, docs/PROTOCOL.md.
+   */
+  features?: readonly string[];
 }
 
+/** The queue key: tasks of one key wait in one heap (kind, model, features). */
 export function requirementKey(r: Requirement): string {
-  return r.model ? `${r.kind}\u0000${r.model}` : r.kind;
+  const base = r.model ? `${r.kind}\u0000${r.model}` : r.kind;
+  return r.features && r.features.length > 0 ? `${base}\u0001${r.features.join(',')}` : base;
 }
 
 /** Validates input for a known kind; returns the parsed input. Unknown kinds pass through. */
@@ -75,5 +85,8 @@ export function validateTaskInput(kind: string, input: JsonValue): { input: Json
   if (!parsed.success) throw schemaValidationError(parsed.error, 'input');
   const value = parsed.data as JsonValue;
   const model = spec.model?.(value);
-  return { input: value, requirement: model ? { kind, model } : { kind } };
+  const features = spec.features?.(value);
+  const requirement: Requirement = model ? { kind, model } : { kind };
+  if (features && features.length > 0) requirement.features = features;
+  return { input: value, requirement };
 }

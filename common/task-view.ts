@@ -66,6 +66,8 @@ export interface WorkerView {
   hostname: string;
   models: { kind: string; name: string; versions: string[]; ready: boolean; provider: string; execution_provider: string }[];
   labels: Record<string, string>;
+  /** What it supports within its kinds (`image:format:avif`); empty: all of them. */
+  features: string[];
   connected_at: string | null;
   last_seen: string;
 }

@@ -26,6 +26,7 @@ import { type ResolvedWorkerOptions, type WorkerOptions, redactUrl, resolveWorke
 import { EchoHandler } from './handlers/echo.js';
 import { SleepHandler } from './handlers/sleep.js';
 import type { TaskHandler } from './handlers/task-handler.js';
+import { handlerFeatures } from './handlers/handler-features.js';
 import { ResultReporter } from './result-reporter.js';
 import { TaskRunner } from './task-runner.js';
 import { hostLoad } from './host-load.js';
@@ -160,6 +161,7 @@ export class Worker {
       ts_ms: Date.now(),
       models,
       labels: this.options.labels,
+      features: [...this.handlers.values()].flatMap(handlerFeatures),
       reason,
       load: hostLoad(),
       ...(this.observability.summary ? { metrics: this.observability.summary } : {}),

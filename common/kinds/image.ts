@@ -71,10 +71,30 @@ export interface ImageOutput {
   ms: number;
 }
 
+/**
+ * What a worker must support to run a chain: `op:<name>` per operation and
+ * `format:<f>` for the output format (sorted, once each). A worker advertises
+ * them as `image:op:resize`, `image:format:avif` (WorkerStatus.features).
+ */
+export function imageFeatures(ops: readonly { op: string; format?: string }[]): string[] {
+  const out = new Set<string>();
+  for (const o of ops) {
+    out.add(`op:${o.op}`);
+    if (o.op === 'format' && o.format) out.add(`format:${o.format}`);
+  }
+  return [...out].sort();
+}
+
+/** Every feature of the kind, as a worker that serves all of it advertises them. */
+export function allImageFeatures(formats: readonly string[] = IMAGE_FORMATS): string[] {
+  return [...IMAGE_OP_NAMES.map((n) => `image:op:${n}`), ...formats.map((f) => `image:format:${f}`)].sort();
+}
+
 export const imageKind = {
   description: 'Image: an ordered chain of operations (resize, crop, blur, ...) on one uploaded image (sharp/libvips)',
   diagnostic: false,
   input: imageInput,
+  features: (input: unknown) => imageFeatures((input as ImageInput).ops),
 };
 
 export const IMAGE_CONTENT_TYPES: Record<ImageFormat, string> = {

@@ -143,6 +143,11 @@ export function checkSubmit(req: SubmitRequest, ctx: AdmissionContext): CheckedS
     if (!served.includes(req.kind)) {
       throw new ValidationError('kind', `no worker serves kind "${req.kind}" (served now: ${served.join(', ') || 'none'})`);
     }
+    // Workers of the kind are up, but none has every feature the input needs (an image format one cannot write).
+    const lack = ctx.registry.unsupported(requirement);
+    if (lack) {
+      throw new ValidationError('input', `no worker serving "${req.kind}" supports ${lack.missing.join(', ')} (${lack.workers} online worker${lack.workers === 1 ? '' : 's'} of the kind)`);
+    }
   }
   return { input, requirement, priority, bytes: size };
 }

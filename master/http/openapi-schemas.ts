@@ -46,6 +46,7 @@ export const workerViewSchema = z
     hostname: z.string(),
     models: z.array(z.object({ kind: z.string(), name: z.string(), versions: z.array(z.string()), ready: z.boolean(), provider: z.string(), execution_provider: z.string() })),
     labels: z.record(z.string(), z.string()),
+    features: z.array(z.string()).meta({ description: 'what it supports within its kinds (`image:format:avif`); empty: all of them' }),
     connected_at: iso.nullable(),
     last_seen: iso,
     load: z.number().optional().meta({ description: 'running / capacity (operator view)' }),

@@ -10,6 +10,30 @@ import type { WorkerStatus__Output } from '../../common/wire.js';
 import type { WorkerView } from '../../common/task-view.js';
 import type { Requirement } from '../../common/task-kinds.js';
 
+const NO_FEATURES: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+
+/** `["image:op:resize", "image:format:avif"]` → image → {op:resize, format:avif}; entries without a kind are ignored. */
+export function featuresByKind(list: readonly string[] | undefined): ReadonlyMap<string, ReadonlySet<string>> {
+  if (!list || list.length === 0) return NO_FEATURES;
+  const out = new Map<string, Set<string>>();
+  for (const f of list) {
+    const i = f.indexOf(':');
+    if (i <= 0 || i === f.length - 1) continue;
+    const kind = f.slice(0, i);
+    const set = out.get(kind) ?? new Set<string>();
+    set.add(f.slice(i + 1));
+    out.set(kind, set);
+  }
+  return out;
+}
+
+/** The features of `req` the worker does not advertise (none when it advertises no features of the kind). */
+export function missingFeatures(worker: Pick<WorkerRecord, 'features'>, req: Requirement): string[] {
+  const has = worker.features.get(req.kind);
+  if (!has || !req.features) return [];
+  return req.features.filter((f) => !has.has(f));
+}
+
 export type WorkerLifecycle = 'online' | 'draining' | 'offline';
 
 export interface WorkerRecord {
@@ -19,6 +43,8 @@ export interface WorkerRecord {
   kinds: Set<string>;
   /** `${kind}\0${name}` for every ready model. */
   models: Set<string>;
+  /** Advertised features per kind (`image` → {`op:resize`, `format:avif`}); a kind not here supports all of it. */
+  features: ReadonlyMap<string, ReadonlySet<string>>;
   capacity: number;
   /** Task ids the master assigned and has not seen finish (changed only by capacity.ts). */
   readonly inFlight: ReadonlySet<string>;
@@ -79,6 +105,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       state: 'offline',
       kinds: new Set(),
       models: new Set(),
+      features: NO_FEATURES,
       capacity: 1,
       inFlight: new Set(),
       connectedAtMs: null,
@@ -91,6 +118,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     record.status = status;
     record.kinds = new Set(status.kinds);
     record.models = new Set(status.models.filter((m) => m.ready).map((m) => `${m.kind}\u0000${m.name}`));
+    record.features = featuresByKind(status.features);
     record.capacity = Math.max(1, status.capacity);
     record.tenants = tenantsOfLabels(status.labels);
     record.lastSeenMs = now;
@@ -142,11 +170,30 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
 
   supports(worker: WorkerRecord, req: Requirement): boolean {
     if (!worker.kinds.has(req.kind)) return false;
+    if (req.features !== undefined && missingFeatures(worker, req).length > 0) return false;
     if (req.model !== undefined) return worker.models.has(`${req.kind}\u0000${req.model}`);
     // Any model of the kind: a worker that lists models of this kind needs one ready
     // (a provider cooling down advertises its models not ready).
     const listed = worker.status.models.filter((m) => m.kind === req.kind);
     return listed.length === 0 || listed.some((m) => m.ready);
+  }
+
+  /**
+   * When online workers serve `req.kind` but none has every feature `req`
+   * needs: what the closest one lacks (for the refusal's message); else undefined.
+   */
+  unsupported(req: Requirement): { workers: number; missing: string[] } | undefined {
+    if (!req.features || req.features.length === 0) return undefined;
+    let best: string[] | undefined;
+    let workers = 0;
+    for (const w of this.ordered) {
+      if (!w.kinds.has(req.kind)) continue;
+      workers++;
+      const missing = missingFeatures(w, req);
+      if (missing.length === 0) return undefined;
+      if (!best || missing.length < best.length) best = missing;
+    }
+    return best ? { workers, missing: best } : undefined;
   }
 
   /** Kinds offered by online workers. */
@@ -176,6 +223,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
         execution_provider: m.execution_provider,
       })),
       labels: s.labels,
+      features: [...(s.features ?? [])].sort(),
       connected_at: w.connectedAtMs === null ? null : new Date(w.connectedAtMs).toISOString(),
       last_seen: new Date(w.lastSeenMs).toISOString(),
     };

@@ -39,7 +39,7 @@ function setup(over: Partial<ConstructorParameters<typeof TaskService>[5]> = {})
   svc.deadlines.stop(); // driven by hand with the fake clock
   const worker = (id: string, capacity = 1): WorkerStatus__Output => ({
     worker_id: id, state: 'WORKER_STATE_ONLINE', kinds: ['echo', 'sleep'], capacity, running: 0, language: 'typescript', version: '1',
-    protocol: 'taskwire.v1', hostname: 'h', pid: 1, started_at_ms: 1, ts_ms: 1, models: [], labels: {}, reason: '', load: null, metrics: null,
+    protocol: 'taskwire.v1', hostname: 'h', pid: 1, started_at_ms: 1, ts_ms: 1, models: [], labels: {}, reason: '', load: null, metrics: null, features: [],
   });
   const advance = async (ms: number) => {
     now += ms;

@@ -7,9 +7,10 @@
  * RSS. Bad images are a BAD_INPUT failure, never a crash.
  */
 import sharp from 'sharp';
-import { imageInput, type ImageOutput } from '../../../common/kinds/image.js';
+import { IMAGE_FORMATS, allImageFeatures, imageInput, type ImageOutput } from '../../../common/kinds/image.js';
 import { TaskFailure, parseTaskInput, type TaskContext, type TaskHandler, type TaskOutput } from '../task-handler.js';
 import { ImageError, runChain } from './image-ops.js';
+import type { AdvertisesFeatures } from '../handler-features.js';
 
 export interface ImageHandlerOptions {
   /** Largest width x height an image may have (default 100 M pixels: a 4K image is 8.3 M). */
@@ -18,7 +19,7 @@ export interface ImageHandlerOptions {
 
 export const IMAGE_DEFAULTS = { maxPixels: 100_000_000 } as const;
 
-export class ImageHandler implements TaskHandler {
+export class ImageHandler implements TaskHandler, AdvertisesFeatures {
   readonly kind = 'image';
   private readonly maxPixels: number;
 
@@ -26,6 +27,12 @@ export class ImageHandler implements TaskHandler {
     this.maxPixels = options.maxPixels ?? IMAGE_DEFAULTS.maxPixels;
     sharp.concurrency(1);
     sharp.cache(false);
+  }
+
+  /** Every operation, and the output formats this sharp build writes (AVIF is libheif's `heif`). */
+  features(): string[] {
+    const f = sharp.format as unknown as Record<string, { output?: { buffer?: boolean } } | undefined>;
+    return allImageFeatures(IMAGE_FORMATS.filter((n) => (f[n === 'avif' ? 'heif' : n]?.output?.buffer ?? false)));
   }
 
   async run(ctx: TaskContext): Promise<TaskOutput> {

@@ -77,6 +77,7 @@ class Worker:
         for h in self.handlers.values():
             for m in h.models():
                 s.models.add(**m)
+            s.features.extend(h.features())
         if self.config.metrics_summary:
             METRICS.set_gauge("taskwire_worker_tasks_running", self.runner.size)
             METRICS.set_gauge("taskwire_worker_capacity", self.config.capacity)

@@ -61,6 +61,15 @@ export interface WorkerStatus {
    * of the master covers the cluster. A status without it keeps the last one.
    */
   'metrics'?: (_taskwire_v1_MetricsSummary | null);
+  /**
+   * What it supports within its kinds, each "<kind>:<feature>", e.g.
+   * "image:op:resize", "image:format:avif". A worker that lists at least one
+   * feature of a kind supports exactly those features of it; a worker that
+   * lists none of a kind (every worker from before this field) is taken to
+   * support all of it. The master places a task that needs features (an image
+   * chain's operations and output format) only on a worker that has them all.
+   */
+  'features'?: (string)[];
 }
 
 export interface WorkerStatus__Output {
@@ -118,4 +127,13 @@ export interface WorkerStatus__Output {
    * of the master covers the cluster. A status without it keeps the last one.
    */
   'metrics': (_taskwire_v1_MetricsSummary__Output | null);
+  /**
+   * What it supports within its kinds, each "<kind>:<feature>", e.g.
+   * "image:op:resize", "image:format:avif". A worker that lists at least one
+   * feature of a kind supports exactly those features of it; a worker that
+   * lists none of a kind (every worker from before this field) is taken to
+   * support all of it. The master places a task that needs features (an image
+   * chain's operations and output format) only on a worker that has them all.
+   */
+  'features': (string)[];
 }

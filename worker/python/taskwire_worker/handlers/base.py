@@ -77,5 +77,9 @@ class Handler:
         """ModelInfo dicts for the status (kind, name, ready, provider)."""
         return []
 
+    def features(self) -> List[str]:
+        """What it supports within its kind, "<kind>:<feature>" (WorkerStatus.features); [] = all of it."""
+        return []
+
     def run(self, ctx: TaskContext) -> Outcome:
         raise NotImplementedError

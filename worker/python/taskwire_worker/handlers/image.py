@@ -232,6 +232,11 @@ class ImageHandler(Handler):
     def __init__(self, max_pixels: Optional[int] = None) -> None:
         self.max_pixels = max_pixels if max_pixels is not None else int(os.environ.get("TASKWIRE_IMAGE_MAX_PIXELS", "100000000"))
 
+    def features(self) -> List[str]:
+        """Every operation and the formats this Pillow writes (WorkerStatus.features): the master
+        then places an avif task only on a worker that advertises image:format:avif."""
+        return sorted([f"image:op:{op}" for op in ALLOWED] + [f"image:format:{f}" for f in writable_formats()])
+
     @staticmethod
     def _ident(ctx: TaskContext) -> Tuple[Any, Dict[str, Any]]:
         attempt = getattr(ctx._fetch_secrets, "__self__", None)  # the runner's Attempt (see the module doc)
