@@ -24,6 +24,7 @@ import {
   clusterStatusCodec,
   controlCodec,
   logLineCodec,
+  MAX_MQTT_PAYLOAD_BYTES,
   masterStatusCodec,
   workerStatusCodec,
   workerStatusProblem,
@@ -138,9 +139,25 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
     this.client.publish(this.options.topics.masterStatus(), masterStatusCodec.encode(this.options.presence()), { qos: 1, retain: true });
   }
 
+  /**
+   * One message for the worker's assignments when it fits the MQTT payload
+   * limit every worker enforces (MAX_MQTT_PAYLOAD_BYTES), else split in
+   * halves, in order, until each fits: a worker drops a message over the
+   * limit whole, and every task in it would be lost to heartbeat timeouts
+   * (a round of four 1 MiB inputs is already one).
+   */
   publishAssignments(workerId: string, tasks: TaskAssignment[]): void {
-    const msg: Assignments = { tasks, master_id: this.options.clientId };
-    this.toWorker(this.options.topics.workerTasks(workerId), assignmentsCodec.encode(msg));
+    const payload = assignmentsCodec.encode({ tasks, master_id: this.options.clientId } satisfies Assignments);
+    if (payload.length > MAX_MQTT_PAYLOAD_BYTES && tasks.length > 1) {
+      const half = tasks.length >> 1;
+      this.publishAssignments(workerId, tasks.slice(0, half));
+      this.publishAssignments(workerId, tasks.slice(half));
+      return;
+    }
+    if (payload.length > MAX_MQTT_PAYLOAD_BYTES) {
+      this.options.log.error({ worker_id: workerId, task_id: tasks[0]?.task_id, bytes: payload.length, limit: MAX_MQTT_PAYLOAD_BYTES }, 'assignment larger than the MQTT payload limit; the worker will drop it (lower TASKWIRE_MAX_INPUT_BYTES)');
+    }
+    this.toWorker(this.options.topics.workerTasks(workerId), payload);
   }
 
   publishControl(workerId: string, command: ControlCommand): void {
