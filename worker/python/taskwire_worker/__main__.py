@@ -6,12 +6,15 @@ import sys
 import threading
 
 from . import config as config_module
+from . import tracing
 from .errors import ConfigError
 from .handlers import image
 from .handlers.echo import EchoHandler
 from .handlers.llm import LlmHandler
 from .handlers.sleep import SleepHandler
 from .logs import setup
+from .metrics import METRICS
+from .metrics_server import MetricsServer
 
 
 def main() -> int:
@@ -34,6 +37,20 @@ def main() -> int:
     from .worker import Worker  # after logging is set up
 
     worker = Worker(cfg, handlers, sink)
+    tracer = tracing.configure(cfg.otlp_endpoint, cfg.service_name, cfg.worker_id)
+    metrics_server = None
+    if cfg.metrics_port is not None:
+        def gauges() -> None:
+            METRICS.set_gauge("taskwire_worker_tasks_running", worker.runner.size)
+            METRICS.set_gauge("taskwire_worker_capacity", cfg.capacity)
+        try:
+            metrics_server = MetricsServer(METRICS, cfg.worker_id, cfg.metrics_host, cfg.metrics_port, gauges)
+        except OSError as err:
+            print(f"taskwire worker: TASKWIRE_METRICS_PORT: {err}", file=sys.stderr)
+            return 2
+        gauges()
+        host, port = metrics_server.address
+        log.info("metrics on http://%s:%d/metrics", host, port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -42,6 +59,10 @@ def main() -> int:
         pass
     log.info("shutting down")
     worker.close()
+    if metrics_server is not None:
+        metrics_server.close()
+    if tracer is not None:
+        tracer.close()
     return 0
 
 

@@ -41,6 +41,12 @@ class WorkerConfig:
     labels: Dict[str, str] = field(default_factory=dict)
     # TASKWIRE_METRICS_SUMMARY=on: send the worker's metrics in its status (the master's /metrics shows them).
     metrics_summary: bool = False
+    # TASKWIRE_METRICS_PORT: serve GET /metrics on this port (0: any free port, logged); None: no port.
+    metrics_port: Optional[int] = None
+    metrics_host: str = "0.0.0.0"
+    # OTLP/HTTP traces endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces); None: no spans.
+    otlp_endpoint: Optional[str] = None
+    service_name: str = "taskwire-worker"
 
 
 def _secret(env: Mapping[str, str], name: str) -> Optional[str]:
@@ -125,7 +131,27 @@ def from_env(env: Mapping[str, str]) -> WorkerConfig:
         health_file=env.get("TASKWIRE_HEALTH_FILE") or os.path.join(os.environ.get("TMPDIR", "/tmp"), f"taskwire-worker-{worker_id}.health"),
         log_level=level,
         metrics_summary=_bool(env, "TASKWIRE_METRICS_SUMMARY"),
+        metrics_port=_int(env, "TASKWIRE_METRICS_PORT", 0, 0, 65535) if env.get("TASKWIRE_METRICS_PORT") else None,
+        metrics_host=env.get("TASKWIRE_METRICS_HOST") or "0.0.0.0",
+        otlp_endpoint=_otlp_endpoint(env),
+        service_name=env.get("OTEL_SERVICE_NAME") or "taskwire-worker",
     )
+
+
+def _otlp_endpoint(env: Mapping[str, str]) -> Optional[str]:
+    """The OpenTelemetry variables, as the TypeScript worker reads them (common/otel-tracing.ts)."""
+    if (env.get("OTEL_SDK_DISABLED") or "").strip().lower() == "true" or (env.get("OTEL_TRACES_EXPORTER") or "").strip().lower() == "none":
+        return None
+    name, url = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", (env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or "").strip()
+    if not url:
+        name, url = "OTEL_EXPORTER_OTLP_ENDPOINT", (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip()
+        if not url:
+            return None
+        url = url.rstrip("/") + "/v1/traces"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(name, f"expected an http(s) URL, got {url!r}")
+    return url
 
 
 def _bool(env: Mapping[str, str], name: str) -> bool:

@@ -17,6 +17,9 @@ def _line(record: logging.LogRecord, source: str) -> dict:
     task_id = getattr(record, "task_id", None)
     if task_id:
         out["task_id"] = task_id
+    trace_id = getattr(record, "trace_id", None)
+    if trace_id:
+        out["trace_id"] = trace_id
     return out
 
 

@@ -4,8 +4,12 @@ failures by code, handler time, provider calls (latency, time to first token,
 tokens, errors by code), running and capacity. A small thread-safe registry
 of its own (no client library needed): ``summary()`` is the
 ``WorkerStatus.metrics`` the worker sends when TASKWIRE_METRICS_SUMMARY is
-on (the master shows it on its /metrics by worker_id). The Python worker
-serves no metrics port of its own."""
+on (the master shows it on its /metrics by worker_id); ``render()`` is the
+Prometheus text format the worker serves on TASKWIRE_METRICS_PORT
+(metrics_server.py), every series with a ``worker_id`` label. Both carry the
+process's CPU seconds and resident memory (taskwire_worker_process_*)."""
+import math
+import os
 import re
 import threading
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -97,7 +101,28 @@ class WorkerMetrics:
 
     def _snapshot(self) -> Iterable[Tuple[Family, List[Tuple[Labels, List[float]]]]]:
         with self._lock:
-            return [(f, [(k, list(v)) for k, v in f.values.items()]) for f in self.families.values()]
+            out = [(f, [(k, list(v)) for k, v in f.values.items()]) for f in self.families.values()]
+        return out + _process_families()
+
+    def render(self, worker_id: str) -> str:
+        """The Prometheus text format (0.0.4) of every family with samples, labelled by worker_id."""
+        lines: List[str] = []
+        for fam, series in self._snapshot():
+            if not series:
+                continue
+            lines.append(f"# HELP {fam.name} {_escape_help(fam.help)}")
+            lines.append(f"# TYPE {fam.name} {fam.kind}")
+            for labels, v in sorted(series):
+                base = [("worker_id", worker_id)] + [kv for kv in labels if kv[0] != "worker_id"]
+                if fam.kind != "histogram":
+                    lines.append(f"{fam.name}{_labels(base)} {_num(v[0])}")
+                    continue
+                for b, n in zip(fam.bounds, v[2:]):
+                    lines.append(f"{fam.name}_bucket{_labels(base + [('le', _num(b))])} {_num(n)}")
+                lines.append(f"{fam.name}_bucket{_labels(base + [('le', '+Inf')])} {_num(v[1])}")
+                lines.append(f"{fam.name}_sum{_labels(base)} {_num(v[0])}")
+                lines.append(f"{fam.name}_count{_labels(base)} {_num(v[1])}")
+        return "\n".join(lines) + "\n"
 
     def summary(self) -> worker_pb2.MetricsSummary:
         types = {"counter": worker_pb2.METRIC_TYPE_COUNTER, "gauge": worker_pb2.METRIC_TYPE_GAUGE, "histogram": worker_pb2.METRIC_TYPE_HISTOGRAM}
@@ -112,6 +137,39 @@ class WorkerMetrics:
                     s.count = v[1]
                     s.buckets.extend(v[2:])
         return out
+
+
+def _num(v: float) -> str:
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if math.isnan(v):
+        return "NaN"
+    return str(int(v)) if v == int(v) and abs(v) < 1e15 else repr(float(v))
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _labels(pairs: List[Tuple[str, str]]) -> str:
+    if not pairs:
+        return ""
+    esc = (f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), chr(92) + "n")}"' for k, v in pairs)
+    return "{" + ",".join(esc) + "}"
+
+
+def _process_families() -> List[Tuple[Family, List[Tuple[Labels, List[float]]]]]:
+    """CPU seconds (user + system) and resident memory of this process, read now (Linux /proc)."""
+    out: List[Tuple[Family, List[Tuple[Labels, List[float]]]]] = []
+    t = os.times()
+    out.append((Family("taskwire_worker_process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds."), [((), [t.user + t.system])]))
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        out.append((Family("taskwire_worker_process_resident_memory_bytes", "gauge", "Resident memory size in bytes."), [((), [float(rss)])]))
+    except (OSError, ValueError, IndexError):
+        pass
+    return out
 
 
 METRICS = WorkerMetrics()

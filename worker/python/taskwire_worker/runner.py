@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import grpc
 
-from . import codec
+from . import codec, tracing
 from .errors import Aborted, TaskFailure
 from .handlers.base import Handler, TaskContext
 from .metrics import METRICS
@@ -99,6 +99,12 @@ class Attempt:
 
     def _run(self) -> None:
         a = self.a
+        attrs = {"taskwire.task_id": a.task_id, "taskwire.attempt": a.attempt, "taskwire.kind": a.kind, "taskwire.worker_id": self.worker_id}
+        with tracing.AttemptTrace(a.traceparent, attrs) as trace:
+            self._run_traced(trace)
+
+    def _run_traced(self, trace: tracing.AttemptTrace) -> None:
+        a = self.a
         started_ms = now_ms()
         self._send(started=rs.Started(started_at_ms=started_ms))
         beats: Optional[threading.Thread] = None
@@ -128,7 +134,7 @@ class Attempt:
             result.outcome = rs.TASK_OUTCOME_FAILED
             result.error.CopyFrom(rs.TaskError(code=f.code, message=f.message, retryable=f.retryable))
         except Exception as err:  # noqa: BLE001 - a handler bug fails the attempt, not the worker
-            log.exception("handler crashed", extra={"task_id": a.task_id})
+            log.exception("handler crashed", extra={"task_id": a.task_id, "trace_id": trace.trace_id})
             result.outcome = rs.TASK_OUTCOME_FAILED
             result.error.CopyFrom(rs.TaskError(code="INTERNAL", message=str(err)[:500], retryable=True))
         self.finished.set()
@@ -146,9 +152,11 @@ class Attempt:
             METRICS.attempt(a.kind, outcome, (result.finished_at_ms - started_ms) / 1000, result.error.code or None)
         except Exception:  # noqa: BLE001 - metrics never cost an attempt its result
             log.exception("metrics failed")
+        trace.end(outcome, result.error.code or None)
         final = self._event(final=result)
         self.on_done(self)
-        log.info("task %s", rs.TaskOutcome.Name(result.outcome).replace("TASK_OUTCOME_", "").lower(), extra={"task_id": a.task_id})
+        log.info("task %s", rs.TaskOutcome.Name(result.outcome).replace("TASK_OUTCOME_", "").lower(),
+                 extra={"task_id": a.task_id, "trace_id": trace.trace_id})
         self.stream.finish(final, result, self.give_up_at)
 
     @staticmethod

@@ -16,6 +16,7 @@ import urllib.request
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..errors import ConfigError, TaskFailure
+from .. import tracing
 from ..metrics import METRICS
 from . import validate
 from .base import Handler, Outcome, TaskContext
@@ -137,7 +138,7 @@ class LlmHandler(Handler):
         return handler
 
     def _headers(self, key: Optional[str]) -> Dict[str, str]:
-        h = {"content-type": "application/json", "accept": "text/event-stream"}
+        h = {"content-type": "application/json", "accept": "text/event-stream", **tracing.outgoing_headers()}
         if key:
             h["authorization"] = f"Bearer {key}"
         return h
