@@ -27,19 +27,25 @@ const db = new Database(workerData.path);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
+db.pragma('temp_store = MEMORY');
 const insert = db.prepare('INSERT INTO events (id, ts, type, task_id, worker_id, kind, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
 const prune = db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)');
-const write = db.transaction((first, events) => {
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    insert.run(first + i, e.ts, e.type, e.task_id ?? null, e.worker_id ?? null, e.kind ?? null, JSON.stringify(e));
+// A batch is one string, a line per event: ts, type, task_id, worker_id, kind (empty: null) and the
+// event's JSON, tab-separated (JSON escapes tabs and newlines, ids and kinds have none): no parse here.
+const write = db.transaction((first, lines) => {
+  let id = first;
+  for (const line of lines.split('\\n')) {
+    if (line === '') continue;
+    const f = line.split('\\t', 5);
+    const json = line.slice(f[0].length + f[1].length + f[2].length + f[3].length + f[4].length + 5);
+    insert.run(id++, Number(f[0]), f[1], f[2] || null, f[3] || null, f[4] || null, json);
   }
 });
 parentPort.on('message', (m) => {
   if (m === 'close') { db.close(); parentPort.close(); return; }
   try {
     if (m.prune) parentPort.postMessage({ id: m.id, pruned: prune.run(m.prune.before, m.prune.rows).changes });
-    else { write(m.first, JSON.parse(m.events)); parentPort.postMessage({ id: m.id }); }
+    else { write(m.first, m.events); parentPort.postMessage({ id: m.id }); }
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
   }
@@ -116,8 +122,14 @@ export class SqliteEventOutbox implements EventOutbox {
     if (events.length === 0) return [];
     const first = this.last + 1;
     this.last += events.length;
-    // One string per batch: a single copy across threads, far cheaper than a structured clone of every event (hot path).
-    this.send({ first, events: JSON.stringify(events) }, (ack) => durable(ack.error ? new Error(ack.error) : undefined));
+    // One string per batch: a single copy across threads, far cheaper than a structured clone of every
+    // event (hot path); each event's JSON made once, here, with its indexed columns in front (see THREAD_SOURCE).
+    let lines = '';
+    for (const e of events) {
+      const f = e as { task_id?: string; worker_id?: string | null; kind?: string };
+      lines += `${e.ts}\t${e.type}\t${f.task_id ?? ''}\t${f.worker_id ?? ''}\t${f.kind ?? ''}\t${JSON.stringify(e)}\n`;
+    }
+    this.send({ first, events: lines }, (ack) => durable(ack.error ? new Error(ack.error) : undefined));
     return events.map((_, i) => first + i);
   }
 

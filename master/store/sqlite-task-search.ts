@@ -14,8 +14,9 @@
  *   tasks_fts (input, output)          text: FTS5, contentless, rowid = the task row's rowid;
  *                                      the first 64 KiB of the input and of result + error
  *                                      of each finished task: one FTS insert per task, when
- *                                      its final row is written (triggers on insert and on
- *                                      the final update; a delete removes it)
+ *                                      its row first becomes final (by the writer thread,
+ *                                      store/sqlite-writer.ts: a lookup and an INSERT ... VALUES,
+ *                                      half the cost of a trigger; a delete trigger removes it)
  *
  * A page of unfinished tasks also holds the live records the store keeps in
  * memory (their status on disk may lag by STATE_WRITE_DELAY_MS). A text
@@ -28,12 +29,23 @@ import type { TaskRecord } from '../core/task-record.js';
 import { deserialize, ROW, type Row } from './sqlite-rows.js';
 import { decodeTaskCursor, encodeTaskCursor, matchesSearch, searchWords, type TaskSearchPage, type TaskSearchQuery } from './task-search.js';
 
-export const SEARCH_SCHEMA = '2';
+export const SEARCH_SCHEMA = '3';
 const MAX_TEXT = 65536;
 
-const inputText = (r: string) => `substr(coalesce(json_extract(${r}.record, '$.input'), ''), 1, ${MAX_TEXT})`;
-const outputText = (r: string) =>
-  `substr(coalesce(json_extract(${r}.state, '$.result'), '') || ' ' || coalesce(json_extract(${r}.state, '$.error.code'), '') || ' ' || coalesce(json_extract(${r}.state, '$.error.message'), ''), 1, ${MAX_TEXT})`;
+/** The indexed text of a task: of its record (a column, `new.record` or a parameter) and of its final state. */
+const inputText = (record: string) => `substr(coalesce(json_extract(${record}, '$.input'), ''), 1, ${MAX_TEXT})`;
+const outputText = (state: string) =>
+  `substr(coalesce(json_extract(${state}, '$.result'), '') || ' ' || coalesce(json_extract(${state}, '$.error.code'), '') || ' ' || coalesce(json_extract(${state}, '$.error.message'), ''), 1, ${MAX_TEXT})`;
+
+/**
+ * The writer thread's statements that index a task when its row first
+ * becomes final (store/sqlite-writer.ts): the text of a row on disk (`@id`)
+ * with its new state (`@state`), and of a row not yet written (`@record`, `@state`).
+ */
+export const FTS_TEXT_SQL = {
+  ofRow: `SELECT rowid, finished_at AS done, ${inputText('record')} AS i, ${outputText('@state')} AS o FROM tasks WHERE id = @id`,
+  ofNew: `SELECT ${inputText('@record')} AS i, ${outputText('@state')} AS o`,
+};
 const MODEL = `json_extract(record, '$.requirement.model')`;
 
 /** Creates the search indexes, the FTS table and its triggers once, indexing the rows already there. */
@@ -53,14 +65,7 @@ export function ensureSearchSchema(db: Database.Database): void {
       DROP TRIGGER IF EXISTS tasks_fts_delete;
       DROP TABLE IF EXISTS tasks_fts;
       CREATE VIRTUAL TABLE tasks_fts USING fts5(input, output, content='', contentless_delete=1);
-      INSERT INTO tasks_fts(rowid, input, output) SELECT rowid, ${inputText('tasks')}, ${outputText('tasks')} FROM tasks WHERE finished_at IS NOT NULL;
-      CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks WHEN new.finished_at IS NOT NULL BEGIN
-        INSERT INTO tasks_fts(rowid, input, output) VALUES (new.rowid, ${inputText('new')}, ${outputText('new')});
-      END;
-      CREATE TRIGGER tasks_fts_final AFTER UPDATE OF state ON tasks
-        WHEN new.finished_at IS NOT NULL AND old.finished_at IS NULL BEGIN
-        INSERT INTO tasks_fts(rowid, input, output) VALUES (new.rowid, ${inputText('new')}, ${outputText('new')});
-      END;
+      INSERT INTO tasks_fts(rowid, input, output) SELECT rowid, ${inputText('record')}, ${outputText('state')} FROM tasks WHERE finished_at IS NOT NULL;
       CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks WHEN old.finished_at IS NOT NULL BEGIN
         DELETE FROM tasks_fts WHERE rowid = old.rowid;
       END;

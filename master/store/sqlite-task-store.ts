@@ -128,6 +128,7 @@ export class SqliteTaskStore implements TaskStore {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
+    db.pragma('temp_store = MEMORY');
     try {
       migrate(db);
       ensureSearchSchema(db);
