@@ -20,8 +20,10 @@ import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-op
 import {
   GO_OFFLINE_ENV,
   GO_WORKER_DIR,
+  JAVA_JAR,
   PYTHON_WORKER,
   goMissing,
+  javaMissing,
   prepareImplementation,
   pythonMissing,
 } from '../conformance/worker-implementations.js';
@@ -57,7 +59,7 @@ const LANGUAGES: Language[] = [
     llm: false,
   },
   { name: 'python', missing: pythonMissing, command: () => [PYTHON_WORKER, []], llm: true },
-  // java: added with its metrics port
+  { name: 'java', missing: javaMissing, command: () => ['java', ['-jar', JAVA_JAR]], llm: true },
 ];
 
 for (const lang of LANGUAGES) {

@@ -161,6 +161,17 @@ final class Attempt implements TaskContext {
   }
 
   void run(Map<String, TaskHandler> handlers, Runnable done) {
+    Map<String, Object> attrs = new java.util.LinkedHashMap<>();
+    attrs.put("taskwire.task_id", a.getTaskId());
+    attrs.put("taskwire.attempt", a.getAttempt());
+    attrs.put("taskwire.kind", a.getKind());
+    attrs.put("taskwire.worker_id", workerId);
+    try (Tracing.AttemptTrace trace = new Tracing.AttemptTrace(a.getTraceparent(), attrs)) {
+      runTraced(handlers, done, trace);
+    }
+  }
+
+  private void runTraced(Map<String, TaskHandler> handlers, Runnable done, Tracing.AttemptTrace trace) {
     long started = System.currentTimeMillis();
     send(ResultEvent.newBuilder().setStarted(Started.newBuilder().setStartedAtMs(started)));
     ScheduledFuture<?> beats = null;
@@ -227,8 +238,9 @@ final class Attempt implements TaskContext {
     } catch (RuntimeException e) {
       Log.warn("metrics: " + e); // never costs the attempt its result
     }
+    trace.end(outcome, result.hasError() ? result.getError().getCode() : null);
     done.run();
-    Log.info("task " + a.getTaskId() + " " + result.getOutcome());
+    Log.log("info", "task " + a.getTaskId() + " " + result.getOutcome(), Map.of("task_id", a.getTaskId(), "trace_id", trace.traceId));
     stream.finish(fin, result, giveUpAtMs);
   }
 }

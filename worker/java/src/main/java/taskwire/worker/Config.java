@@ -34,6 +34,14 @@ public final class Config {
   public int statusEveryMs;
   /** TASKWIRE_METRICS_SUMMARY=on: send the worker's metrics in its status (Metrics). */
   public boolean metricsSummary;
+  /** TASKWIRE_METRICS_PORT: serve GET /metrics on it (0: any free port, logged), or null: no port. */
+  public Integer metricsPort;
+  /** TASKWIRE_METRICS_HOST, default 0.0.0.0. */
+  public String metricsHost;
+  /** OTLP/HTTP traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces), or null: no spans. */
+  public String otlpEndpoint;
+  /** OTEL_SERVICE_NAME, default taskwire-worker. */
+  public String serviceName;
   /** TASKWIRE_HEALTH_FILE: rewritten every 5 s for the container healthcheck (Health), or null. */
   public String healthFile;
 
@@ -75,6 +83,27 @@ public final class Config {
     byte[] b = new byte[3];
     new SecureRandom().nextBytes(b);
     return String.format("%s-%d-%02x%02x%02x", host, ProcessHandle.current().pid(), b[0], b[1], b[2]);
+  }
+
+  /** The OpenTelemetry variables, as the TypeScript worker reads them (common/otel-tracing.ts). */
+  static String otlpEndpoint(Map<String, String> env) throws ConfigException {
+    if (env.getOrDefault("OTEL_SDK_DISABLED", "").trim().equalsIgnoreCase("true")) return null;
+    if (env.getOrDefault("OTEL_TRACES_EXPORTER", "").trim().equalsIgnoreCase("none")) return null;
+    String name = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+    String url = env.getOrDefault(name, "").trim();
+    if (url.isEmpty()) {
+      name = "OTEL_EXPORTER_OTLP_ENDPOINT";
+      url = env.getOrDefault(name, "").trim();
+      if (url.isEmpty()) return null;
+      url = url.replaceAll("/+$", "") + "/v1/traces";
+    }
+    try {
+      URI u = new URI(url);
+      if (u.getScheme() == null || !(u.getScheme().equals("http") || u.getScheme().equals("https")) || u.getHost() == null) throw new IllegalArgumentException();
+    } catch (Exception e) {
+      throw new ConfigException(name, "expected an http(s) URL, got \"" + url + "\"");
+    }
+    return url;
   }
 
   public static Config fromEnv(Map<String, String> env) throws ConfigException {
@@ -127,6 +156,13 @@ public final class Config {
     else if (!summary.isEmpty() && !summary.equals("off") && !summary.equals("false") && !summary.equals("0")) {
       throw new ConfigException("TASKWIRE_METRICS_SUMMARY", "must be on or off, got \"" + summary + "\"");
     }
+    String port = env.getOrDefault("TASKWIRE_METRICS_PORT", "");
+    c.metricsPort = port.isEmpty() ? null : intEnv(env, "TASKWIRE_METRICS_PORT", 0, 0, 65535);
+    c.metricsHost = env.getOrDefault("TASKWIRE_METRICS_HOST", "");
+    if (c.metricsHost.isEmpty()) c.metricsHost = "0.0.0.0";
+    c.otlpEndpoint = otlpEndpoint(env);
+    c.serviceName = env.getOrDefault("OTEL_SERVICE_NAME", "");
+    if (c.serviceName.isEmpty()) c.serviceName = "taskwire-worker";
     String health = env.getOrDefault("TASKWIRE_HEALTH_FILE", "");
     c.healthFile = health.isEmpty() ? null : health;
     return c;

@@ -10,11 +10,19 @@ public final class Log {
   private Log() {}
 
   public static void log(String level, String msg) {
+    log(level, msg, java.util.Map.of());
+  }
+
+  /** A line with fields of its own (an attempt's task_id and trace_id; empty values left out). */
+  public static void log(String level, String msg, java.util.Map<String, String> fields) {
     JsonObject o = new JsonObject();
     o.addProperty("ts", Instant.now().toString());
     o.addProperty("level", level);
     o.addProperty("source", source);
     o.addProperty("msg", msg);
+    fields.forEach((k, v) -> {
+      if (v != null && !v.isEmpty()) o.addProperty(k, v);
+    });
     System.err.println(o);
   }
 

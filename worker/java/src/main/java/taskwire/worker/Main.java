@@ -33,11 +33,26 @@ public final class Main {
       models = llm.models();
     }
     Worker w = new Worker(cfg, handlers, models);
+    Tracing.configure(cfg.otlpEndpoint, cfg.serviceName, cfg.workerId);
+    MetricsServer metricsServer = null;
+    if (cfg.metricsPort != null) {
+      try {
+        metricsServer = new MetricsServer(Metrics.INSTANCE, cfg.workerId, cfg.metricsHost, cfg.metricsPort, w::running, cfg.capacity);
+      } catch (java.io.IOException e) {
+        System.err.println("taskwire worker: TASKWIRE_METRICS_PORT: " + e.getMessage());
+        System.exit(2);
+        return;
+      }
+      Log.info("metrics on http://" + metricsServer.address() + "/metrics");
+    }
+    MetricsServer served = metricsServer;
     CountDownLatch closed = new CountDownLatch(1);
     // SIGTERM/SIGINT run the shutdown hooks: drain, finish or hand back, OFFLINE.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       Log.info("shutting down");
       w.close();
+      if (served != null) served.close();
+      Tracing.shutdown();
       closed.countDown();
     }, "shutdown"));
     w.start();

@@ -75,6 +75,11 @@ public final class Worker implements MqttCallbackExtended {
     client.setCallback(this);
   }
 
+  /** Attempts running now. */
+  int running() {
+    return runner == null ? 0 : runner.size();
+  }
+
   WorkerStatus status(WorkerState s, String why) {
     WorkerStatus.Builder b = WorkerStatus.newBuilder().setWorkerId(cfg.workerId).setState(s).addAllKinds(kinds)
         .setCapacity(cfg.capacity).setRunning(runner == null ? 0 : runner.size()).setLanguage("java").setVersion(VERSION)

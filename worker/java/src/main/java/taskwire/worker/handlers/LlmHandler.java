@@ -30,9 +30,11 @@ import taskwire.v1.Worker.ModelInfo;
 import taskwire.worker.Aborted;
 import taskwire.worker.Config;
 import taskwire.worker.Log;
+import taskwire.worker.Metrics;
 import taskwire.worker.TaskContext;
 import taskwire.worker.TaskFailure;
 import taskwire.worker.TaskHandler;
+import taskwire.worker.Tracing;
 import taskwire.worker.Values;
 
 /**
@@ -102,6 +104,8 @@ public final class LlmHandler implements TaskHandler {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofMillis(timeoutMs))
         .header("content-type", "application/json").header("accept", "text/event-stream");
     if (key != null && !key.isEmpty()) b.header("authorization", "Bearer " + key);
+    String traceparent = Tracing.outgoingTraceparent();
+    if (traceparent != null) b.header("traceparent", traceparent);
     return b;
   }
 
@@ -241,6 +245,26 @@ public final class LlmHandler implements TaskHandler {
     if (key == null || key.isEmpty()) key = apiKey;
     HttpRequest req = request("/chat/completions", key, 300_000).POST(HttpRequest.BodyPublishers.ofString(GSON.toJson(body))).build();
     long started = System.nanoTime();
+    Call call = new Call();
+    try {
+      Value out = call(ctx, req, key, model, started, call);
+      Metrics.INSTANCE.providerCall("openai", model, (System.nanoTime() - started) / 1e9, call.ttftMs == null ? null : call.ttftMs / 1000, null, call.prompt, call.completion);
+      return out;
+    } catch (TaskFailure | Aborted | InterruptedException | RuntimeException e) {
+      String code = e instanceof TaskFailure ? ((TaskFailure) e).code : e instanceof RuntimeException ? "INTERNAL" : "CANCELLED";
+      Metrics.INSTANCE.providerCall("openai", model, (System.nanoTime() - started) / 1e9, null, code, -1, -1);
+      throw e;
+    }
+  }
+
+  /** What one provider call reported, for its metrics. */
+  private static final class Call {
+    Double ttftMs;
+    long prompt = -1;
+    long completion = -1;
+  }
+
+  private Value call(TaskContext ctx, HttpRequest req, String key, String model, long started, Call call) throws TaskFailure, Aborted, InterruptedException {
     HttpResponse<InputStream> res;
     try {
       res = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
@@ -289,6 +313,8 @@ public final class LlmHandler implements TaskHandler {
           long prompt = uo.get("prompt_tokens").getAsLong();
           long completion = uo.has("completion_tokens") ? uo.get("completion_tokens").getAsLong() : 0;
           ctx.usage(prompt, completion, uo.has("total_tokens") ? uo.get("total_tokens").getAsLong() : prompt + completion);
+          call.prompt = prompt;
+          call.completion = completion;
         }
         JsonElement choices = chunk.get("choices");
         if (choices == null || !choices.isJsonArray()) continue;
@@ -300,6 +326,7 @@ public final class LlmHandler implements TaskHandler {
             String t = delta.getAsJsonObject().get("content").getAsString();
             if (!t.isEmpty()) {
               if (ttftMs == null) ttftMs = Math.round((System.nanoTime() - started) / 100_000.0) / 10.0;
+              call.ttftMs = ttftMs;
               text.append(t);
               ctx.emit(t);
             }
