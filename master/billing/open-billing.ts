@@ -48,8 +48,9 @@ export class Billing {
   }
 }
 
-export function openBilling(o: { dataDir: string; usageMetrics: 'off' | 'on' }, tasks: TaskService, now: () => number, registry: Registry): Billing {
-  const store = o.dataDir ? new SqliteUsageStore(join(o.dataDir, 'usage.db')) : new MemoryUsageStore();
+/** `shared`: the ledger on the task store's PostgreSQL (postgres-usage-store.ts), opened by the master; wins over dataDir. */
+export function openBilling(o: { dataDir: string; usageMetrics: 'off' | 'on' }, tasks: TaskService, now: () => number, registry: Registry, shared?: UsageStore): Billing {
+  const store = shared ?? (o.dataDir ? new SqliteUsageStore(join(o.dataDir, 'usage.db')) : new MemoryUsageStore());
   const billing = new Billing(store, tasks, now);
   if (o.usageMetrics === 'on') registerUsageMetrics(registry, billing.ledger);
   return billing;

@@ -26,11 +26,11 @@ export function periodBounds(period: 'day' | 'month', at: string | undefined, no
   return { label: p.label, fromMs: p.endMs - p.lengthS * 1000, toMs: p.endMs };
 }
 
-export function usageReport(store: UsageStore, q: { tenant?: string; period: 'day' | 'month'; at?: string; currency: string }, nowMs: number): UsageReport {
+export async function usageReport(store: UsageStore, q: { tenant?: string; period: 'day' | 'month'; at?: string; currency: string }, nowMs: number): Promise<UsageReport> {
   const b = periodBounds(q.period, q.at, nowMs);
   const totals = emptyTotals();
   const lines = new Map<string, UsageReport['lines'][number]>();
-  for (const r of store.rows({ tenant: q.tenant, fromMs: b.fromMs, toMs: b.toMs })) {
+  for (const r of await store.query({ tenant: q.tenant, fromMs: b.fromMs, toMs: b.toMs })) {
     addRow(totals, r);
     const k = `${r.tenant}\u0000${r.key}\u0000${r.kind}\u0000${r.model ?? ''}`;
     let line = lines.get(k);

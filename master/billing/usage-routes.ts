@@ -31,13 +31,13 @@ export const reportQuery = z
 
 export function usageRoutes(billing: Billing, now: () => number): Router {
   const r = Router();
-  r.get('/usage', (req, res) => {
+  r.get('/usage', async (req, res) => {
     try {
       const q = parseBody(reportQuery, { ...req.query });
       const p = principalOf(res);
       if (!seesAll(p) && q.tenant !== undefined && q.tenant !== p.tenant) throw new TaskwireError('FORBIDDEN', 'tenant: a user key sees its own tenant only');
       const tenant = seesAll(p) ? q.tenant : p.tenant;
-      const report = usageReport(billing.store, { tenant, period: q.period, at: q.at, currency: billing.prices.latest?.currency ?? 'USD' }, now());
+      const report = await usageReport(billing.store, { tenant, period: q.period, at: q.at, currency: billing.prices.latest?.currency ?? 'USD' }, now());
       if (q.format === 'csv') {
         res.type('text/csv').set('Content-Disposition', `attachment; filename="usage-${tenant ?? 'all'}-${report.label}.csv"`).send(reportCsv(report));
       } else res.json(report);

@@ -6,6 +6,8 @@
  * UPDATE and DELETE, so the table is append-only. Rows of one event-loop turn
  * are written in one transaction (setImmediate), off the per-event path.
  * The price versions and the budgets are kept next to the rows.
+ * `PostgresUsageStore` (postgres-usage-store.ts) keeps them in the task
+ * store's PostgreSQL, shared by every master on it.
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -25,6 +27,12 @@ export interface UsageStore {
    * task + attempt already was (the primary key decides, no read first).
    */
   insert(row: UsageRow, written?: (row: UsageRow) => void): void;
+  /** The rows of a period, after what is pending was written: every store (reports, budgets). */
+  query(q: UsageQuery): Promise<UsageRow[]>;
+  /**
+   * The same, synchronously: the stores on this host only (memory, SQLite).
+   * The PostgreSQL store throws (its reads are async: use query()).
+   */
   rows(q: UsageQuery): UsageRow[];
   loadPrices(): PriceVersion[];
   savePrice(v: PriceVersion): void;
@@ -45,6 +53,10 @@ export class MemoryUsageStore implements UsageStore {
     this.byKey.set(k, Object.freeze({ ...row }));
     if (this.byKey.size > this.maxRows) this.byKey.delete(this.byKey.keys().next().value!);
     written?.(row);
+  }
+
+  async query(q: UsageQuery): Promise<UsageRow[]> {
+    return this.rows(q);
   }
 
   rows(q: UsageQuery): UsageRow[] {
@@ -70,7 +82,7 @@ export class MemoryUsageStore implements UsageStore {
   close(): void {}
 }
 
-const COLUMNS = ['task_id', 'attempt', 'tenant', 'key', 'kind', 'model', 'worker_id', 'outcome', 'tokens_in', 'tokens_out', 'processing_ms', 'images', 'megapixels', 'bytes_in', 'bytes_out', 'at_ms', 'cost', 'price_version'] as const satisfies readonly (keyof UsageRow)[];
+export const COLUMNS = ['task_id', 'attempt', 'tenant', 'key', 'kind', 'model', 'worker_id', 'outcome', 'tokens_in', 'tokens_out', 'processing_ms', 'images', 'megapixels', 'bytes_in', 'bytes_out', 'at_ms', 'cost', 'price_version'] as const satisfies readonly (keyof UsageRow)[];
 // Compile-time check: every field of a row is a column.
 type Missing = Exclude<keyof UsageRow, (typeof COLUMNS)[number]>;
 const allStored: Missing extends never ? true : Missing = true;
@@ -129,6 +141,10 @@ export class SqliteUsageStore implements UsageStore {
     batch.forEach((p, i) => {
       if (fresh[i]) p.written?.(p.row);
     });
+  }
+
+  async query(q: UsageQuery): Promise<UsageRow[]> {
+    return this.rows(q);
   }
 
   rows(q: UsageQuery): UsageRow[] {

@@ -6,6 +6,8 @@
  * therefore never sees an id the outbox does not have: after a master
  * restart, resuming from the last id it saw gives every event it missed,
  * in order, once. Old events are pruned in chunks after the retention.
+ * On a shared outbox (PostgreSQL: several masters), followers are fed from
+ * the outbox's tail instead, every master's events in id order.
  */
 import type { Logger } from '../../common/logger.js';
 import { TASK_EVENT_TYPES, type TaskEvent, type TaskEvents, type TaskEventType } from '../core/task-events.js';
@@ -57,6 +59,7 @@ export class EventLog {
         setImmediate(() => this.flush());
       }
     });
+    outbox.tail?.((batch) => this.deliver(batch));
     this.pruneTimer = setInterval(() => void this.prune(), this.o.pruneIntervalMs);
     this.pruneTimer.unref();
   }
@@ -78,17 +81,20 @@ export class EventLog {
         this.log.error({ err: err.message, events: batch.length }, 'event outbox append failed: these events are lost to the event API');
         return;
       }
-      if (this.followers.size === 0) return;
-      const stored = batch.map((event, i) => ({ id: ids[i]!, event }));
-      for (const f of this.followers) {
-        const mine = stored.filter((s) => matches(s.event, f.filter));
-        if (mine.length > 0) f.deliver(mine);
-      }
+      if (this.followers.size === 0 || this.outbox.tail) return; // shared: delivered from the tail
+      this.deliver(batch.map((event, i) => ({ id: ids[i]!, event })));
     });
   }
 
+  private deliver(stored: readonly StoredEvent[]): void {
+    for (const f of this.followers) {
+      const mine = stored.filter((s) => matches(s.event, f.filter));
+      if (mine.length > 0) f.deliver(mine);
+    }
+  }
+
   /** Stored events after an id (a page of a replay). */
-  after(afterId: number, filter: EventFilter, limit: number): StoredEvent[] {
+  async after(afterId: number, filter: EventFilter, limit: number): Promise<StoredEvent[]> {
     return this.outbox.after(afterId, filter, limit);
   }
 

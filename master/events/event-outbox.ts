@@ -2,7 +2,9 @@
  * Where task and worker events are kept for the event API: appended with a
  * monotonic id (kept across restarts), read back after an id with filters,
  * pruned by age. `MemoryEventOutbox` (no data dir) keeps the newest events
- * in a bounded ring; `SqliteEventOutbox` keeps them on disk.
+ * in a bounded ring; `SqliteEventOutbox` keeps them on disk;
+ * `PostgresEventOutbox` keeps every master's events in the task store's
+ * PostgreSQL, one id sequence for all (shared: see `tail`).
  */
 import type { TaskEvent } from '../core/task-events.js';
 
@@ -26,11 +28,19 @@ export interface EventFilter {
 export interface EventOutbox {
   /**
    * Appends in order and returns the ids given (consecutive); `durable` runs
-   * once they are kept (with an error if they could not be).
+   * once they are kept (with an error if they could not be). A shared
+   * outbox gives the ids at commit: it returns none, and the events come
+   * back with their ids through `tail`.
    */
   append(events: readonly TaskEvent[], durable: (err?: Error) => void): number[];
   /** Events with id > afterId that match, oldest first, at most `limit`. */
-  after(afterId: number, filter: EventFilter, limit: number): StoredEvent[];
+  after(afterId: number, filter: EventFilter, limit: number): StoredEvent[] | Promise<StoredEvent[]>;
+  /**
+   * A shared outbox (several masters append): every master's events, in id
+   * order, once each, after they are kept. The event log then feeds its
+   * followers from here rather than from its own appends.
+   */
+  tail?(onEvents: (batch: readonly StoredEvent[]) => void): void;
   /** The newest id (0 when empty). */
   readonly lastId: number;
   /** Deletes events older than the cutoff (ms), at most `maxRows` per call; resolves with how many. */

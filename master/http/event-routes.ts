@@ -11,6 +11,7 @@
  */
 import { Router, type Response } from 'express';
 import { z } from 'zod';
+import { errorMessage, TaskwireError } from '../../common/errors.js';
 import { schemaValidationError } from '../../common/schema-issue.js';
 import { TASK_EVENT_TYPES } from '../core/task-events.js';
 import type { EventFilter, StoredEvent } from '../events/event-outbox.js';
@@ -47,7 +48,7 @@ function sse(res: Response, s: StoredEvent): boolean {
 
 export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
   const r = Router();
-  r.get('/events', (req, res) => {
+  r.get('/events', async (req, res) => {
     let q: z.infer<typeof query>;
     const p = principalOf(res);
     try {
@@ -65,7 +66,13 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
     // A tenant's operator follows its tenant's events only; a cluster operator every tenant's.
     const filter: EventFilter = { types: q.type ? new Set(q.type) : undefined, taskId: q.task, workerId: q.worker, kind: q.kind, status: q.status, tenant: listingTenant(p) };
     if (q.follow === 'false') {
-      const events = log.after(q.since ?? fromHeader ?? 0, filter, q.limit);
+      let events: StoredEvent[];
+      try {
+        events = await log.after(q.since ?? fromHeader ?? 0, filter, q.limit);
+      } catch (err) {
+        sendError(res, new TaskwireError('UNAVAILABLE', `the event store cannot be read (${errorMessage(err)}); retry shortly`));
+        return;
+      }
       res.json({ events: events.map((s) => ({ id: s.id, ...s.event })), last_id: log.lastId });
       return;
     }
@@ -114,19 +121,26 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
       if (!replaying && !closed) drainBuffer();
     });
     // Replay in pages, yielding between them so the master keeps dispatching.
-    const page = () => {
+    const page = async () => {
       if (closed) return;
       const until = log.lastId;
-      const events = lastSent < until ? log.after(lastSent, filter, PAGE) : [];
+      let events: StoredEvent[];
+      try {
+        events = lastSent < until ? await log.after(lastSent, filter, PAGE) : [];
+      } catch {
+        end(); // the store cannot be read: the client resumes with Last-Event-ID
+        return;
+      }
+      if (closed) return;
       for (const s of events) (sse(res, s), (lastSent = s.id));
       if (events.length === PAGE) {
-        setImmediate(page);
+        setImmediate(() => void page());
         return;
       }
       replaying = false;
       drainBuffer();
     };
-    page();
+    void page();
   });
   return r;
 }

@@ -86,16 +86,23 @@ function serve(socket: Socket, log: EventLog): void {
     stop();
     buffered = [];
   });
-  const page = () => {
+  const page = async (): Promise<void> => {
     if (closed) return;
     if (behind()) {
-      socket.conn.once('drain', page);
+      socket.conn.once('drain', () => void page());
       return;
     }
-    const events = lastSent < log.lastId ? log.after(lastSent, filter, PAGE) : [];
+    let events: StoredEvent[];
+    try {
+      events = lastSent < log.lastId ? await log.after(lastSent, filter, PAGE) : [];
+    } catch {
+      socket.disconnect(true); // the store cannot be read: the client reconnects with since=<last id>
+      return;
+    }
+    if (closed) return;
     for (const s of events) send(s);
     if (events.length === PAGE) {
-      setImmediate(page);
+      setImmediate(() => void page());
       return;
     }
     replaying = false;
@@ -103,5 +110,5 @@ function serve(socket: Socket, log: EventLog): void {
     buffered = [];
     for (const s of b) send(s);
   };
-  page();
+  void page();
 }

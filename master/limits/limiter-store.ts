@@ -3,8 +3,9 @@
  * duration), all on one backend. `memory` (default) keeps them in this
  * process; `sqlite` keeps them in `<data dir>/limits.db` (better-sqlite3,
  * rate-limiter-flexible's own SQLite store), so they survive a restart and are
- * shared by masters on one host. A shared store for masters on several hosts
- * is one more backend here (rate-limiter-flexible has Redis, PostgreSQL, ...).
+ * shared by masters on one host; `postgres` (the task store is on PostgreSQL)
+ * keeps them in the task store's database (postgres-limiters.ts), shared by
+ * every master on it.
  *
  * Concurrency meters (duration 0: no expiry) always count in memory: they
  * count this master's unfinished tasks, which a restart re-counts from zero.
@@ -12,7 +13,14 @@
 import Database from 'better-sqlite3';
 import { RateLimiterMemory, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
-export type LimiterStoreKind = 'memory' | 'sqlite';
+export type LimiterStoreKind = 'memory' | 'sqlite' | 'postgres';
+
+/** Makes the limiters of a shared backend (postgres-limiters.ts). */
+export interface LimiterBackend {
+  readonly kind: LimiterStoreKind;
+  make(opts: { points: number; duration: number; keyPrefix: string }): RateLimiterAbstract;
+  close(): void;
+}
 
 const SQLITE_TABLE = { keyPrefix: 'tw', storeType: 'better-sqlite3', tableName: 'rate_limits', clearExpiredByTimeout: false } as const;
 
@@ -22,11 +30,16 @@ export class LimiterStore {
   /** Resolves once the store can count (the SQLite table is created asynchronously by rate-limiter-flexible). */
   readonly ready: Promise<void>;
 
+  private readonly backend: LimiterBackend | undefined;
+
   constructor(
     readonly kind: LimiterStoreKind,
-    file?: string,
+    file?: string | LimiterBackend,
   ) {
-    if (kind === 'sqlite') {
+    if (typeof file === 'object') {
+      this.backend = file;
+      this.ready = Promise.resolve();
+    } else if (kind === 'sqlite') {
       if (!file) throw new Error('the sqlite limiter store needs a file');
       this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
@@ -45,13 +58,14 @@ export class LimiterStore {
     let l = this.limiters.get(id);
     if (!l) {
       const opts = { points, duration: durationS, keyPrefix: 'tw' };
-      l = this.db && durationS > 0 ? new RateLimiterSQLite({ ...opts, ...SQLITE_TABLE, storeClient: this.db, tableCreated: true }) : new RateLimiterMemory(opts);
+      l = this.backend && durationS > 0 ? this.backend.make(opts) : this.db && durationS > 0 ? new RateLimiterSQLite({ ...opts, ...SQLITE_TABLE, storeClient: this.db, tableCreated: true }) : new RateLimiterMemory(opts);
       this.limiters.set(id, l);
     }
     return l;
   }
 
   close(): void {
+    this.backend?.close();
     this.db?.close();
   }
 }

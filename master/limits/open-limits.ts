@@ -4,18 +4,26 @@ import type { Logger } from '../../common/logger.js';
 import type { TaskService } from '../core/task-service.js';
 import { AdmissionLimiter } from './admission-limiter.js';
 import { parseLimitsSetting } from './limit-rules.js';
-import { LimiterStore } from './limiter-store.js';
+import { type LimiterBackend, LimiterStore } from './limiter-store.js';
 import { LimitsFile } from './limits-file.js';
 import { FairShare, parseFairShare } from './fair-share.js';
 import type { TaskRecord } from '../core/task-record.js';
 
-export function openLimits(o: { rateLimits: string; limitsStore: 'memory' | 'sqlite'; dataDir: string; fairShare: string }, tasks: TaskService, now: () => number, log: Logger): { limiter: AdmissionLimiter; store: LimiterStore } {
+/** `shared`: the counters' backend on the task store's PostgreSQL (postgres-limiters.ts); it wins over TASKWIRE_LIMITS_STORE. */
+export function openLimits(o: { rateLimits: string; limitsStore: 'memory' | 'sqlite'; dataDir: string; fairShare: string }, tasks: TaskService, now: () => number, log: Logger, shared?: LimiterBackend): { limiter: AdmissionLimiter; store: LimiterStore } {
   let kind = o.limitsStore;
+  if (shared) {
+    const store = new LimiterStore(shared.kind, shared);
+    return finish(o, tasks, now, log, store);
+  }
   if (kind === 'sqlite' && !o.dataDir) {
     log.warn('TASKWIRE_LIMITS_STORE=sqlite needs TASKWIRE_DATA_DIR: limit counters are kept in memory');
     kind = 'memory';
   }
-  const store = new LimiterStore(kind, kind === 'sqlite' ? join(o.dataDir, 'limits.db') : undefined);
+  return finish(o, tasks, now, log, new LimiterStore(kind, kind === 'sqlite' ? join(o.dataDir, 'limits.db') : undefined));
+}
+
+function finish(o: { rateLimits: string; dataDir: string; fairShare: string }, tasks: TaskService, now: () => number, log: Logger, store: LimiterStore): { limiter: AdmissionLimiter; store: LimiterStore } {
   const file = o.dataDir ? new LimitsFile(join(o.dataDir, 'limits.json')) : undefined;
   const limiter = new AdmissionLimiter({ store, events: tasks.events, now, config: parseLimitsSetting(o.rateLimits), file });
   if (limiter.source === 'admin') log.info({ file: file?.path }, 'limits: the rules an admin set over REST are in force (DELETE /api/v1/admin/limits goes back to TASKWIRE_RATE_LIMITS)');

@@ -12,7 +12,9 @@
  *
  * A cluster admin (tenant `default`) manages every tenant; an admin key of
  * another tenant manages only its own tenant's users and keys (others'
- * keys answer 404). Bodies are zod-validated; a 400 names the field.
+ * keys answer 404). Bodies are zod-validated; a 400 names the field. A
+ * change is answered once it is kept (PostgreSQL: committed, so every
+ * master sees it).
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
@@ -78,12 +80,13 @@ export function adminRoutes({ keys, auth, print }: AdminRoutesDeps): Router {
       sendError(res, err);
     }
   });
-  r.post('/admin/tenants', (req, res) => {
+  r.post('/admin/tenants', async (req, res) => {
     try {
       const p = admin(res);
       if (!clusterAdmin(p)) throw new TaskwireError('FORBIDDEN', 'only an admin of tenant default creates tenants');
       const body = parseBody(tenantBody, req.body);
       const t = keys.createTenant(body);
+      await keys.flushed();
       res.status(201).json({ tenant: keys.listTenants().find((x) => x.id === t.id) });
     } catch (err) {
       sendError(res, err);
@@ -99,11 +102,12 @@ export function adminRoutes({ keys, auth, print }: AdminRoutesDeps): Router {
       sendError(res, err);
     }
   });
-  r.post('/admin/users', (req, res) => {
+  r.post('/admin/users', async (req, res) => {
     try {
       const p = admin(res);
       const body = parseBody(userBody, req.body);
       const u = keys.createUser({ id: body.id, name: body.name, tenant: scopeTenant(p, body.tenant) ?? DEFAULT_TENANT });
+      await keys.flushed();
       res.status(201).json({ user: { tenant: u.tenant, id: u.id, name: u.name, created_at: new Date(u.createdAtMs).toISOString() } });
     } catch (err) {
       sendError(res, err);
@@ -118,7 +122,7 @@ export function adminRoutes({ keys, auth, print }: AdminRoutesDeps): Router {
       sendError(res, err);
     }
   });
-  r.post('/admin/keys', (req, res) => {
+  r.post('/admin/keys', async (req, res) => {
     try {
       const p = admin(res);
       const body = parseBody(keyBody, req.body);
@@ -126,25 +130,30 @@ export function adminRoutes({ keys, auth, print }: AdminRoutesDeps): Router {
       const out = keys.createKey({ ...body, tenant: scopeTenant(p, body.tenant) ?? DEFAULT_TENANT });
       // The first key of a cluster without keys: keys are required from now on, so the local caller gets an admin key too.
       const bootstrap = wasOpen && !keys.hasActiveAdmin() ? generateBootstrapAdmin(keys, print) : undefined;
+      await keys.flushed();
       res.status(201).json({ ...out, ...(bootstrap && { admin_key: { id: bootstrap.keyId, secret: bootstrap.secret } }) });
     } catch (err) {
       sendError(res, err);
     }
   });
-  r.post('/admin/keys/:id/rotate', (req: Request<{ id: string }>, res) => {
+  r.post('/admin/keys/:id/rotate', async (req: Request<{ id: string }>, res) => {
     try {
       const p = admin(res);
       ownKey(p, req.params.id);
-      res.json(keys.rotateKey(req.params.id));
+      const out = keys.rotateKey(req.params.id);
+      await keys.flushed();
+      res.json(out);
     } catch (err) {
       sendError(res, err);
     }
   });
-  r.post('/admin/keys/:id/revoke', (req: Request<{ id: string }>, res) => {
+  r.post('/admin/keys/:id/revoke', async (req: Request<{ id: string }>, res) => {
     try {
       const p = admin(res);
       ownKey(p, req.params.id);
-      res.json({ key: keys.revokeKey(req.params.id) });
+      const key = keys.revokeKey(req.params.id);
+      await keys.flushed();
+      res.json({ key });
     } catch (err) {
       sendError(res, err);
     }

@@ -13,7 +13,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../common/erro
 import type { Clock } from '../../common/clock.js';
 import { DEFAULT_TENANT, makePrincipal, type KeyResolver, type Principal, type Scope } from '../http/auth/principal.js';
 import { displayPrefix, hashKey, newKeyId, newKeySecret, sameHash } from './key-material.js';
-import type { TenancyPersistence } from './tenancy-persistence.js';
+import type { TenancyChange, TenancyPersistence } from './tenancy-persistence.js';
 import { keyView, type ApiKeyRecord, type ApiKeyView, type TenantRecord, type TenantView, type UserRecord } from './tenancy-records.js';
 
 export interface KeyStoreEvents {
@@ -54,6 +54,29 @@ export class KeyStore extends EventEmitter<KeyStoreEvents> implements KeyResolve
     for (const t of snap.tenants) this.tenants.set(t.id, t);
     for (const u of snap.users) this.users.set(`${u.tenant}/${u.id}`, u);
     for (const k of snap.keys) this.index(k);
+    persistence.watch?.((c) => this.applyRemote(c));
+  }
+
+  /** Resolves once every change made here is kept (PostgreSQL: committed); admin routes answer after it. */
+  async flushed(): Promise<void> {
+    await this.persistence.flushed?.();
+  }
+
+  /**
+   * A row another master wrote (shared persistence): taken as it is. A key
+   * whose secret changed or that was revoked stops resolving here at once
+   * and `invalidated` fires (open connections with it are dropped).
+   */
+  applyRemote(c: TenancyChange): void {
+    if ('tenant' in c) this.tenants.set(c.tenant.id, c.tenant);
+    else if ('user' in c) this.users.set(`${c.user.tenant}/${c.user.id}`, c.user);
+    else {
+      const old = this.keys.get(c.key.id)?.record;
+      if (old && old.hash === c.key.hash && old.revokedAtMs === c.key.revokedAtMs && old.rotatedAtMs === c.key.rotatedAtMs) return;
+      if (old) this.byHash.delete(old.hash);
+      this.index(c.key);
+      if (old && old.revokedAtMs === null && (old.hash !== c.key.hash || c.key.revokedAtMs !== null)) this.emit('invalidated', c.key.id);
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * Where the key store keeps tenants, users and keys: memory (no data dir:
- * nothing survives a restart) or SQLite (sqlite-tenancy-persistence.ts).
+ * nothing survives a restart), SQLite (sqlite-tenancy-persistence.ts) or
+ * PostgreSQL (postgres-key-store.ts: shared by every master on the database).
  * The key store holds everything in memory and writes through this port.
  */
 import type { ApiKeyRecord, TenantRecord, UserRecord } from './tenancy-records.js';
@@ -11,8 +12,15 @@ export interface TenancySnapshot {
   keys: ApiKeyRecord[];
 }
 
+/** A row another master wrote (a shared persistence tells the key store). */
+export type TenancyChange = { tenant: TenantRecord } | { user: UserRecord } | { key: ApiKeyRecord };
+
 export interface TenancyPersistence {
   load(): TenancySnapshot;
+  /** Resolves once every write handed over is kept, or rejects with why not (SQLite and memory: at once). */
+  flushed?(): Promise<void>;
+  /** A shared persistence: `listener` is told of every row other masters write. */
+  watch?(listener: (change: TenancyChange) => void): void;
   putTenant(t: TenantRecord): void;
   putUser(u: UserRecord): void;
   putKey(k: ApiKeyRecord): void;

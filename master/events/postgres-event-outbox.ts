@@ -1,0 +1,222 @@
+/**
+ * The event outbox on PostgreSQL (the task store's database,
+ * TASKWIRE_STORE=postgres://…), shared by every master on it: one stream of
+ * every master's events with one id sequence, so `Last-Event-ID` resumes
+ * against any master.
+ *
+ * Ids come from a sequence taken under a transaction-scoped advisory lock:
+ * a batch's ids are drawn and committed while no other master appends, so
+ * ids become visible in increasing order and a reader that has seen id n
+ * never later finds a committed id below n (a rolled-back batch leaves a
+ * gap, never a reordering). Each append transaction NOTIFYs
+ * `taskwire_events`; every master LISTENs, reads the rows after the last id
+ * it has delivered (every master's, its own included) and hands them to its
+ * followers in id order (`tail`). A poll every second covers a lost
+ * notification or listening connection. One transaction per batch; the next
+ * batch gathers while one is in flight. Schema versions in taskwire_room_schema.
+ */
+import pg from 'pg';
+import type { TaskEvent } from '../core/task-events.js';
+import { migrateRoom } from '../store/postgres-room-schema.js';
+import { pgClientConfig } from '../store/postgres-writer.js';
+import type { EventFilter, EventOutbox, StoredEvent } from './event-outbox.js';
+
+/** Step n makes version n of the events room's tables. Append only. */
+export const EVENTS_PG_STEPS: readonly string[] = [
+  `
+  CREATE TABLE tw_events (
+    id bigserial PRIMARY KEY,
+    ts bigint NOT NULL,
+    type text NOT NULL,
+    task_id text,
+    worker_id text,
+    kind text,
+    tenant text NOT NULL,
+    json text NOT NULL
+  );
+  CREATE INDEX tw_events_task ON tw_events (task_id, id) WHERE task_id IS NOT NULL;
+  CREATE INDEX tw_events_worker ON tw_events (worker_id, id) WHERE worker_id IS NOT NULL;
+  CREATE INDEX tw_events_ts ON tw_events (ts);
+  `,
+];
+
+const CHANNEL = 'taskwire_events';
+/** Advisory lock held by an append transaction ("evnt"): ids are drawn and committed in order. */
+const APPEND_LOCK = 0x65766e74;
+const TAIL_PAGE = 1000;
+const POLL_MS = 1000;
+
+const INSERT = `INSERT INTO tw_events (ts, type, task_id, worker_id, kind, tenant, json)
+  SELECT ts, type, task_id, worker_id, kind, tenant, json
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+    AS u(ts, type, task_id, worker_id, kind, tenant, json, n)
+  ORDER BY n`;
+
+type Queued = { events: readonly TaskEvent[]; durable: (err?: Error) => void };
+type Row = { id: number; json: string };
+
+const field = (e: TaskEvent, k: 'task_id' | 'worker_id' | 'kind'): string | null => ((e as unknown as Record<string, unknown>)[k] as string | undefined) ?? null;
+
+export class PostgresEventOutbox implements EventOutbox {
+  readonly shared = true;
+  private queue: Queued[] = [];
+  private writing: Promise<void> | undefined;
+  private delivered: number;
+  private tailing = false;
+  private tailAgain = false;
+  private onEvents: ((batch: readonly StoredEvent[]) => void) | undefined;
+  private listener: pg.Client | undefined;
+  private readonly poll: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+    lastId: number,
+  ) {
+    this.delivered = lastId;
+    this.poll = setInterval(() => {
+      if (!this.listener) void this.listen().catch(() => undefined);
+      this.tail();
+    }, POLL_MS);
+    this.poll.unref();
+  }
+
+  static async open(pool: pg.Pool, url: string): Promise<PostgresEventOutbox> {
+    await migrateRoom(pool, 'events', EVENTS_PG_STEPS);
+    const last = (await pool.query<{ m: number | null }>('SELECT max(id) AS m FROM tw_events')).rows[0]?.m ?? 0;
+    const box = new PostgresEventOutbox(pool, url, last);
+    await box.listen();
+    return box;
+  }
+
+  /** The newest id delivered here (every master's events up to it have been handed to `tail`). */
+  get lastId(): number {
+    return this.delivered;
+  }
+
+  /** Every master's events, in id order, once each, after they are committed. */
+  tail(onEvents?: (batch: readonly StoredEvent[]) => void): void {
+    if (onEvents) this.onEvents = onEvents;
+    if (this.closed) return;
+    if (this.tailing) {
+      this.tailAgain = true;
+      return;
+    }
+    this.tailing = true;
+    void this.readTail().finally(() => {
+      this.tailing = false;
+      if (this.tailAgain && !this.closed) {
+        this.tailAgain = false;
+        this.tail();
+      }
+    });
+  }
+
+  private async readTail(): Promise<void> {
+    try {
+      for (;;) {
+        const rows = (await this.pool.query<Row>('SELECT id, json FROM tw_events WHERE id > $1 ORDER BY id LIMIT $2', [this.delivered, TAIL_PAGE])).rows;
+        if (rows.length === 0 || this.closed) return;
+        this.delivered = rows[rows.length - 1]!.id;
+        this.onEvents?.(rows.map((r) => ({ id: r.id, event: JSON.parse(r.json) as TaskEvent })));
+        if (rows.length < TAIL_PAGE) return;
+      }
+    } catch {
+      // PostgreSQL out of reach: the poll tries again.
+    }
+  }
+
+  /** Ids are drawn at COMMIT: none are returned here; the events come back with their ids through `tail`. */
+  append(events: readonly TaskEvent[], durable: (err?: Error) => void): number[] {
+    if (events.length === 0) return [];
+    this.queue.push({ events, durable });
+    if (!this.writing) this.writing = this.write();
+    return [];
+  }
+
+  private async write(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      const all = batch.flatMap((q) => q.events);
+      const cols: (string | number | null)[][] = [[], [], [], [], [], [], []];
+      for (const e of all) {
+        cols[0]!.push(e.ts);
+        cols[1]!.push(e.type);
+        cols[2]!.push(field(e, 'task_id'));
+        cols[3]!.push(field(e, 'worker_id'));
+        cols[4]!.push(field(e, 'kind'));
+        cols[5]!.push(e.tenant ?? 'default');
+        cols[6]!.push(JSON.stringify(e));
+      }
+      let err: Error | undefined;
+      const c = await this.pool.connect().catch((e: Error) => ((err = e), undefined));
+      if (c) {
+        try {
+          await c.query('BEGIN');
+          await c.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+          await c.query(INSERT, cols);
+          await c.query(`NOTIFY ${CHANNEL}`);
+          await c.query('COMMIT');
+        } catch (e) {
+          err = e as Error;
+          await c.query('ROLLBACK').catch(() => undefined);
+        } finally {
+          c.release();
+        }
+      }
+      for (const q of batch) q.durable(err);
+      if (!err) this.tail();
+    }
+    this.writing = undefined;
+  }
+
+  async after(afterId: number, f: EventFilter, limit: number): Promise<StoredEvent[]> {
+    const where = ['id > $1'];
+    const args: (string | number)[] = [afterId];
+    const arg = (v: string | number) => (args.push(v), `$${args.length}`);
+    if (f.taskId !== undefined) where.push(`task_id = ${arg(f.taskId)}`);
+    if (f.workerId !== undefined) where.push(`worker_id = ${arg(f.workerId)}`);
+    if (f.kind !== undefined) where.push(`kind = ${arg(f.kind)}`);
+    if (f.tenant !== undefined) where.push(`tenant = ${arg(f.tenant)}`);
+    const types = f.status !== undefined ? [`task.${f.status}`].filter((t) => !f.types || f.types.has(t)) : f.types ? [...f.types] : undefined;
+    if (types) {
+      if (types.length === 0) return [];
+      where.push(`type IN (${types.map((t) => arg(t)).join(', ')})`);
+    }
+    const sql = `SELECT id, json FROM tw_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${arg(limit)}`;
+    return (await this.pool.query<Row>(sql, args)).rows.map((r) => ({ id: r.id, event: JSON.parse(r.json) as TaskEvent }));
+  }
+
+  async prune(beforeTs: number, maxRows: number): Promise<number> {
+    const r = await this.pool.query('DELETE FROM tw_events WHERE id IN (SELECT id FROM tw_events WHERE ts < $1 ORDER BY id LIMIT $2)', [beforeTs, maxRows]);
+    return r.rowCount ?? 0;
+  }
+
+  private async listen(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ ...pgClientConfig(this.url), application_name: 'taskwire-master-events', query_timeout: 0 });
+    const lost = () => {
+      if (this.listener === client) this.listener = undefined;
+      client.end().catch(() => undefined);
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', () => this.tail());
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    if (this.closed) return void client.end().catch(() => undefined);
+    this.listener = client;
+  }
+
+  /** Writes what is queued, then stops listening (the rooms' pool is ended after this). */
+  async close(): Promise<void> {
+    while (this.writing) await this.writing;
+    this.closed = true;
+    clearInterval(this.poll);
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.end().catch(() => undefined);
+  }
+}

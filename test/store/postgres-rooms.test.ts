@@ -1,0 +1,227 @@
+/**
+ * The rooms' tables on PostgreSQL (master/postgres-rooms.ts), against a real
+ * PostgreSQL started with initdb: each room's PostgreSQL implementation
+ * passes what its SQLite one does, and two instances on one database (as
+ * two masters would hold them, each with pools and listening connections of
+ * its own) share the concern:
+ *   keys      a key created on A resolves on B; revoked on A, refused on B
+ *   limits    counted from both at once, exactly the limit is admitted
+ *   usage     rows from both, totals equal on both, one row per attempt
+ *   events    one stream with both masters' events, ids increasing, resumable on either
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { silentLogger } from '../../common/logger.js';
+import { TaskEvents } from '../../master/core/task-events.js';
+import { EventLog } from '../../master/events/event-log.js';
+import { PostgresEventOutbox } from '../../master/events/postgres-event-outbox.js';
+import { PostgresUsageStore, UsageStoreAsyncError } from '../../master/billing/postgres-usage-store.js';
+import type { UsageRow } from '../../master/billing/usage-row.js';
+import { LimiterStore } from '../../master/limits/limiter-store.js';
+import { openPostgresLimiters } from '../../master/limits/postgres-limiters.js';
+import { openRoomPool, RoomSchemaTooNewError } from '../../master/store/postgres-room-schema.js';
+import { KeyStore } from '../../master/tenancy/key-store.js';
+import { PostgresKeyStorePersistence } from '../../master/tenancy/postgres-key-store.js';
+import { Authenticator } from '../../master/http/auth/principal.js';
+import { openPostgresRooms } from '../../master/postgres-rooms.js';
+import { waitFor } from '../helpers/cluster.js';
+import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { exerciseEventLog } from '../unit/event-log-contract.js';
+
+const available = postgresAvailable();
+const clock = { now: () => Date.now() };
+
+describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
+  let server: Postgres;
+  const pools: pg.Pool[] = [];
+  beforeAll(async () => {
+    server = await Postgres.start();
+  }, 60_000);
+  afterAll(async () => {
+    for (const p of pools) await p.end().catch(() => undefined);
+    await server?.close();
+  });
+  const pool = (url: string) => {
+    const p = openRoomPool(url);
+    pools.push(p);
+    return p;
+  };
+
+  it('events: the event log contract (ids, delivery after keeping, filters, chunked pruning); ids continue after reopening', async () => {
+    const url = await server.createDatabase();
+    const p = pool(url);
+    await exerciseEventLog(() => PostgresEventOutbox.open(p, url));
+    const again = await PostgresEventOutbox.open(p, url);
+    expect(again.lastId).toBe(11);
+    await again.close();
+  });
+
+  it('events: two masters append at once; one stream of both, ids strictly increasing, the same on either, resumable from any id', async () => {
+    const url = await server.createDatabase();
+    const mk = async () => {
+      const events = new TaskEvents(() => Date.now());
+      const log = new EventLog(events, await PostgresEventOutbox.open(pool(url), url), silentLogger());
+      const seen: number[] = [];
+      const sources: string[] = [];
+      log.follow({ filter: {}, deliver: (b) => b.forEach((s) => (seen.push(s.id), sources.push((s.event as { worker_id: string }).worker_id.slice(0, 1)))) });
+      return { events, log, seen, sources };
+    };
+    const a = await mk();
+    const b = await mk();
+    const N = 300;
+    for (let i = 0; i < N; i++) {
+      a.events.publish('worker.online', { worker_id: `a${i}` }, {} as never);
+      b.events.publish('worker.online', { worker_id: `b${i}` }, {} as never);
+      if (i % 25 === 0) await new Promise((r) => setImmediate(r)); // several batches, interleaved
+    }
+    await waitFor(() => a.seen.length >= 2 * N && b.seen.length >= 2 * N, 'both streams complete', 20_000);
+    expect(a.seen.length).toBe(2 * N);
+    expect(b.seen).toEqual(a.seen); // the same stream on both masters
+    for (let i = 1; i < a.seen.length; i++) expect(a.seen[i]!).toBeGreaterThan(a.seen[i - 1]!);
+    expect(new Set(a.sources)).toEqual(new Set(['a', 'b']));
+    // Resume from any id on the other master: exactly the rest, in order.
+    const cut = a.seen[N]!;
+    const rest = await b.log.after(cut, {}, 10 * N);
+    expect(rest.map((s) => s.id)).toEqual(a.seen.slice(N + 1));
+    expect((await a.log.after(0, { workerId: 'b7' }, 10)).map((s) => s.event.type)).toEqual(['worker.online']);
+    await a.log.close();
+    await b.log.close();
+  });
+
+  it('limits: counted from two masters at once, exactly the limit is admitted; the window is shared', async () => {
+    const url = await server.createDatabase();
+    const a = new LimiterStore('postgres', await openPostgresLimiters(pool(url)));
+    const b = new LimiterStore('postgres', await openPostgresLimiters(pool(url)));
+    const limit = 25;
+    const tries = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        (i % 2 === 0 ? a : b)
+          .limiter(limit, 600)
+          .consume('tw:key-x:rpm', 1)
+          .then(
+            () => 'ok' as const,
+            (e: unknown) => {
+              if (e instanceof RateLimiterRes) return 'refused' as const;
+              throw e;
+            },
+          ),
+      ),
+    );
+    expect(tries.filter((t) => t === 'ok').length).toBe(limit);
+    const seenByB = await b.limiter(limit, 600).get('tw:key-x:rpm');
+    expect(seenByB?.consumedPoints).toBeGreaterThanOrEqual(limit);
+    // Given back on A (a refused submit's points): B can take one more.
+    await a.limiter(limit, 600).reward('tw:key-x:rpm', seenByB!.consumedPoints - limit + 1);
+    await expect(b.limiter(limit, 600).consume('tw:key-x:rpm', 1)).resolves.toBeDefined();
+    await expect(a.limiter(limit, 600).consume('tw:key-x:rpm', 1)).rejects.toBeInstanceOf(RateLimiterRes);
+    a.close();
+    b.close();
+  });
+
+  const row = (task: string, attempt: number, tenant: string, tokens: number): UsageRow => ({
+    task_id: task, attempt, tenant, key: 'k', kind: 'llm', model: 'm', worker_id: 'w', outcome: 'succeeded', tokens_in: tokens, tokens_out: 2 * tokens,
+    processing_ms: 10, images: 0, megapixels: 0.5, bytes_in: 100, bytes_out: 200, at_ms: Date.now(), cost: 0.25, price_version: 1,
+  });
+
+  it('usage: rows from two masters, one per attempt (the first kept), the same totals on both; prices and settings survive a reopen; append-only', async () => {
+    const url = await server.createDatabase();
+    const a = await PostgresUsageStore.open(pool(url));
+    const b = await PostgresUsageStore.open(pool(url));
+    const writtenA: string[] = [];
+    const writtenB: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      a.insert(row(`t${i}`, 1, i % 2 ? 'acme' : 'default', i), (r) => writtenA.push(r.task_id));
+      b.insert(row(`u${i}`, 1, 'acme', i), (r) => writtenB.push(r.task_id));
+    }
+    // A row is in the shared ledger once its master wrote it (a query writes what is pending first).
+    await a.query({ fromMs: 0, toMs: 1 });
+    await b.query({ fromMs: 0, toMs: 1 });
+    b.insert(row('t3', 1, 'acme', 999), (r) => writtenB.push(r.task_id)); // the same attempt again, on the other master
+    const all = [await b.query({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }), await a.query({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })];
+    expect(all[0]!.length).toBe(100);
+    expect(all[1]).toEqual(all[0]);
+    expect(writtenA.length).toBe(50);
+    expect(writtenB.length).toBe(50); // not t3
+    expect(all[0]!.find((r) => r.task_id === 't3')?.tokens_in).toBe(3);
+    const sum = (rows: UsageRow[]) => rows.reduce((s, r) => s + r.tokens_in + r.tokens_out, 0);
+    expect(sum(await b.query({ tenant: 'acme', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }))).toBe(sum(await a.query({ tenant: 'acme', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })));
+    expect(sum(all[0]!)).toBe(3 * (2 * 49 * 50) / 2);
+    expect(() => a.rows()).toThrow(UsageStoreAsyncError);
+    a.savePrice({ version: 1, effective_from_ms: 0, currency: 'USD', entries: [] } as never);
+    a.saveSetting('budgets', { tenants: {} });
+    await a.drain();
+    const c = await PostgresUsageStore.open(pool(url));
+    expect(c.loadPrices().map((v) => v.version)).toEqual([1]);
+    expect(c.loadSetting('budgets')).toEqual({ tenants: {} });
+    const direct = pool(url);
+    await expect(direct.query("UPDATE tw_usage SET tokens_in = 0 WHERE task_id = 't1'")).rejects.toThrow(/append-only/);
+    await expect(direct.query('DELETE FROM tw_usage')).rejects.toThrow(/append-only/);
+    await b.drain();
+  });
+
+  it('keys: created on A, resolves on B; rotated or revoked on A, the old secret is refused on B at once and B drops its connections; reopened, all there', async () => {
+    const url = await server.createDatabase();
+    const pa = await PostgresKeyStorePersistence.open(pool(url), url);
+    const pb = await PostgresKeyStorePersistence.open(pool(url), url);
+    const a = new KeyStore(pa, clock);
+    const b = new KeyStore(pb, clock);
+    const authB = new Authenticator().use(b);
+    const droppedOnB: string[] = [];
+    b.on('invalidated', (id) => droppedOnB.push(id));
+    a.createTenant({ id: 'acme' });
+    a.createUser({ tenant: 'acme', id: 'ann' });
+    const { key, secret } = a.createKey({ tenant: 'acme', user: 'ann', scopes: ['submit', 'read'], kinds: ['echo'] });
+    await a.flushed();
+    expect(b.resolve(secret)?.tenant ?? (await waitFor(() => b.resolve(secret), 'the key on B', 10_000)).tenant).toBe('acme');
+    expect(authB.resolve(secret)).toMatchObject({ id: key.id, tenant: 'acme' });
+    expect(b.allowList(key.id)).toEqual({ kinds: ['echo'] });
+    expect(b.listTenants().map((t) => t.id)).toContain('acme');
+    expect(b.listUsers('acme').map((u) => u.id)).toEqual(['ann']);
+    const rotated = a.rotateKey(key.id);
+    await a.flushed();
+    await waitFor(() => b.resolve(rotated.secret), 'the rotated secret on B', 10_000);
+    expect(b.resolve(secret)).toBeUndefined();
+    a.revokeKey(key.id);
+    await a.flushed();
+    await waitFor(() => b.resolve(rotated.secret) === undefined, 'revoked on B', 10_000);
+    expect(droppedOnB).toEqual([key.id, key.id]);
+    a.setMeta('bootstrap-printed', '1');
+    await a.flushed();
+    a.close();
+    b.close();
+    const c = new KeyStore(await PostgresKeyStorePersistence.open(pool(url), url), clock);
+    expect(c.key(key.id)).toMatchObject({ tenant: 'acme' });
+    expect(c.resolve(rotated.secret)).toBeUndefined();
+    expect(c.getMeta('bootstrap-printed')).toBe('1');
+    c.close();
+  });
+
+  it('keys: a write PostgreSQL refuses makes flushed() reject with 503 UNAVAILABLE (the admin route answers it)', async () => {
+    const url = await server.createDatabase();
+    const p = pool(url);
+    const ks = new KeyStore(await PostgresKeyStorePersistence.open(p, url), clock);
+    await p.query('ALTER TABLE tw_tenants ADD CONSTRAINT no_new CHECK (id = \'default\') NOT VALID');
+    ks.createTenant({ id: 'acme' });
+    await expect(ks.flushed()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(ks.flushed()).resolves.toBeUndefined();
+    ks.close();
+  });
+
+  it('schema versions: each room is versioned in taskwire_room_schema; a newer one is refused; opening twice at once migrates once', async () => {
+    const url = await server.createDatabase();
+    const [r1, r2] = await Promise.all([openPostgresRooms(url), openPostgresRooms(url)]);
+    await r1.close();
+    await r2.close();
+    const p = pool(url);
+    const v = (await p.query<{ room: string; version: number }>('SELECT room, version FROM taskwire_room_schema ORDER BY room')).rows;
+    expect(v).toEqual([
+      { room: 'billing', version: 1 },
+      { room: 'events', version: 1 },
+      { room: 'limits', version: 1 },
+      { room: 'tenancy', version: 1 },
+    ]);
+    await p.query("UPDATE taskwire_room_schema SET version = 9 WHERE room = 'events'");
+    await expect(openPostgresRooms(url)).rejects.toBeInstanceOf(RoomSchemaTooNewError);
+  });
+});
