@@ -64,7 +64,8 @@ function searchQuery(q: z.infer<typeof taskExportQuery> | z.infer<typeof taskLis
 const SCAN_LIMIT = 100_000;
 const EXPORT_PAGE = 500;
 
-export function searchTasks(store: TaskStore, q: TaskSearchQuery): TaskSearchPage {
+/** A store's own search (SQLite: synchronous; PostgreSQL: a query), else a scan of what it holds. */
+export async function searchTasks(store: TaskStore, q: TaskSearchQuery): Promise<TaskSearchPage> {
   return store.search ? store.search(q) : scanSearch(store.list({ limit: SCAN_LIMIT }), q);
 }
 
@@ -99,24 +100,24 @@ function parseQuery<T>(schema: z.ZodType<T>, req: Request): T {
 
 export function taskSearchRoutes(store: TaskStore): Router {
   const r = Router();
-  r.get('/tasks', (req, res) => {
+  r.get('/tasks', async (req, res) => {
     try {
       const p = principalOf(res);
       requireOperator(p);
       const q = parseQuery(taskListQuery, req);
-      const page = searchTasks(store, searchQuery(q, q.limit, q.cursor, listingTenant(p))); // a tenant's operator: its tenant only
+      const page = await searchTasks(store, searchQuery(q, q.limit, q.cursor, listingTenant(p))); // a tenant's operator: its tenant only
       res.json({ tasks: page.tasks.map(taskView), next_cursor: page.nextCursor });
     } catch (err) {
       sendError(res, err);
     }
   });
-  r.get('/tasks/export', (req, res) => {
+  r.get('/tasks/export', async (req, res) => {
     let q: z.infer<typeof taskExportQuery>;
     const p = principalOf(res);
     try {
       requireOperator(p);
       q = parseQuery(taskExportQuery, req);
-      searchTasks(store, searchQuery(q, 1, undefined, listingTenant(p))); // a bad filter fails here, before the 200
+      await searchTasks(store, searchQuery(q, 1, undefined, listingTenant(p))); // a bad filter fails here, before the 200
     } catch (err) {
       sendError(res, err);
       return;
@@ -140,7 +141,7 @@ async function streamExport(req: Request, res: Response, store: TaskStore, q: z.
   let first = true;
   try {
     while (!closed) {
-      const page = searchTasks(store, searchQuery(q, EXPORT_PAGE, cursor, tenant));
+      const page = await searchTasks(store, searchQuery(q, EXPORT_PAGE, cursor, tenant));
       let chunk = '';
       for (const t of page.tasks) {
         if (q.format === 'csv') chunk += csvRow(t);

@@ -22,6 +22,8 @@ import { type PgBatch, pgClientConfig, PostgresWriter } from './postgres-writer.
 import { STATE_WRITE_DELAY_MS } from './sqlite-task-store.js';
 import { deserialize, ROW, type Row, serializeFixed, serializeState } from './sqlite-rows.js';
 import { StoreUnavailableError } from './store-file-check.js';
+import { ensurePostgresSearchSchema, PostgresTaskSearch } from './postgres-task-search.js';
+import type { TaskSearchPage, TaskSearchQuery } from './task-search.js';
 import type { StorePreload, TaskStore } from './task-store.js';
 
 type Waiter = { resolve: () => void; reject?: (err: Error) => void; settled?: boolean };
@@ -106,6 +108,7 @@ export class PostgresTaskStore implements TaskStore {
       const store = new PostgresTaskStore(options, reads);
       try {
         await migratePostgres(client);
+        await ensurePostgresSearchSchema(client);
         for (const r of (await client.query<{ key: string; value: string }>('SELECT key, value FROM meta')).rows) store.meta.set(r.key, r.value);
         store.seqMax = (await client.query<{ s: number | null }>('SELECT max(seq) AS s FROM tasks')).rows[0]?.s ?? 0;
         const open = await client.query<Row>(`SELECT ${ROW} FROM tasks WHERE finished_at IS NULL ORDER BY seq`);
@@ -335,6 +338,13 @@ export class PostgresTaskStore implements TaskStore {
   list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[] {
     const tenantOf = (t: TaskRecord) => (t as { tenant?: string }).tenant ?? 'default';
     return this.cached((t) => (!filter.status || t.status === filter.status) && (filter.tenant === undefined || tenantOf(t) === filter.tenant), filter.limit);
+  }
+
+  private searcher: PostgresTaskSearch | undefined;
+  /** Search, listings and export through the database's indexes (postgres-task-search.ts), O(page). */
+  search(q: TaskSearchQuery): Promise<TaskSearchPage> {
+    this.searcher ??= new PostgresTaskSearch(this.reads, { fresh: (id) => this.get(id), live: () => this.live.values() });
+    return this.searcher.search(q);
   }
 
   bySession(sessionId: string, limit: number): TaskRecord[] {

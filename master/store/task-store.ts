@@ -35,8 +35,9 @@ export interface TaskStore {
   /**
    * Server-side search, newest first with an opaque cursor (task-search.ts).
    * Optional: without it the API scans `list()` (what a memory store holds).
+   * SQLite answers at once; PostgreSQL with a query (postgres-task-search.ts).
    */
-  search?(q: TaskSearchQuery): TaskSearchPage;
+  search?(q: TaskSearchQuery): TaskSearchPage | Promise<TaskSearchPage>;
   /** Most recent tasks of a browser session, newest first. */
   bySession(sessionId: string, limit: number): TaskRecord[];
   /** Unfinished tasks to restore at start (empty for a memory store). */
