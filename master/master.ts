@@ -20,6 +20,7 @@ import { restApi } from './http/rest-api.js';
 import { bootstrapSecrets } from './store/cluster-secrets.js';
 import { eventRoutes } from './http/event-routes.js';
 import { operatorRoutes } from './http/operator-routes.js';
+import { submitBodyGuard } from './http/submit-body-guard.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import { WorkerStats } from './observability/worker-stats.js';
 import { EventLog } from './events/event-log.js';
@@ -38,10 +39,14 @@ import { MasterMetrics } from './observability/metrics.js';
 import { ResultServer } from './transport/result-server.js';
 import { blobHandlers } from './transport/blob-service.js';
 import { BlobStore } from './blobs/blob-store.js';
+import { BlobAccessGate } from './blobs/blob-access-gate.js';
 import { BatchService } from './batches/batch-service.js';
+import { openBatchStore } from './batches/open-batch-store.js';
 import { blobRoutes } from './http/blob-routes.js';
 import type { TaskStore } from './store/task-store.js';
 import { openTaskStore } from './store/open-store.js';
+import { openClusterStore, type PostgresCluster } from './store/postgres-cluster.js';
+import type { PostgresTaskStore } from './store/postgres-task-store.js';
 import { randomBytes } from 'node:crypto';
 import { TaskService } from './core/task-service.js';
 import { WorkerRegistry } from './scheduling/worker-registry.js';
@@ -56,6 +61,8 @@ import { gatewayTasks } from './http/gateway-tasks.js';
 import { createOpenAiGateway } from './http/openai-gateway.js';
 import { Authenticator } from './http/auth/principal.js';
 import { openTenancy } from './tenancy/tenancy.js';
+import { openPostgresRooms, type PostgresRooms } from './postgres-rooms.js';
+import { isPostgresUrl } from './store/postgres-url.js';
 import { adminRoutes } from './tenancy/admin-routes.js';
 import type { KeyStore } from './tenancy/key-store.js';
 import { systemRoutes } from './http/system-routes.js';
@@ -94,6 +101,8 @@ export interface MasterDeps {
   tracingEnv?: Record<string, string | undefined>;
   /** Where a generated bootstrap admin key is shown once (default stdout; master/tenancy). */
   print?: (text: string) => void;
+  /** Multi-master: this master lost its membership (default: exit the process, a supervisor starts a new one). */
+  onClusterLost?: (err: Error) => void;
 }
 
 /** dist/web next to the compiled code, or from the source tree. */
@@ -153,12 +162,16 @@ export class Master {
   private keyStore: KeyStore | undefined;
   /** The usage ledger, prices and budgets (master/billing/). */
   readonly billing: Billing;
+  /** Multi-master mode (TASKWIRE_MASTERS=multi): membership, leader, claims (store/postgres-cluster.ts). */
+  cluster: PostgresCluster | undefined;
 
   private constructor(
     readonly options: ResolvedMasterOptions,
     private readonly clock: Clock,
     logger: { logger: Logger; mqtt?: MqttLogStream },
     readonly store: TaskStore,
+    /** The rooms' tables on the task store's PostgreSQL (master/postgres-rooms.ts), when it is PostgreSQL. */
+    private readonly pgRooms?: PostgresRooms,
   ) {
     this.startedAtMs = clock.now();
     this.log = logger.logger;
@@ -171,12 +184,12 @@ export class Master {
     });
     this.waitEstimator = new WaitEstimator(this.tasks.events, this.registry, () => clock.now());
     this.tasks.useWaitEstimator(this.waitEstimator);
-    ({ limiter: this.limits, store: this.limiterStore } = openLimits(options, this.tasks, () => clock.now(), this.log));
-    this.billing = openBilling(options, this.tasks, () => clock.now(), this.metrics.registry);
+    ({ limiter: this.limits, store: this.limiterStore } = openLimits(options, this.tasks, () => clock.now(), this.log, pgRooms?.limits));
+    this.billing = openBilling(options, this.tasks, () => clock.now(), this.metrics.registry, pgRooms?.usage);
     feedPlacement(this.tasks.events, this.placement);
     this.eventLog = new EventLog(
       this.tasks.events,
-      options.dataDir ? new SqliteEventOutbox(join(options.dataDir, 'events.db')) : new MemoryEventOutbox(),
+      pgRooms?.events ?? (options.dataDir ? new SqliteEventOutbox(join(options.dataDir, 'events.db')) : new MemoryEventOutbox()),
       this.log,
       () => clock.now(),
       { retentionMs: options.eventRetentionMs },
@@ -213,9 +226,13 @@ export class Master {
     const logger =
       deps.logger ??
       createLogger({ source: 'master', level: resolved.logLevel, destination: resolved.logToStdout ? undefined : false });
-    const store = deps.store ?? (await openTaskStore(resolved, logger.logger));
+    const onLost = deps.onClusterLost ?? (() => setTimeout(() => process.exit(75), 200));
+    const multi = !deps.store && resolved.masters === 'multi' ? await openClusterStore(resolved, logger.logger, (err) => onLost(err)) : undefined;
+    const store = deps.store ?? multi?.store ?? (await openTaskStore(resolved, logger.logger));
     bootstrapSecrets(store, resolved);
-    const master = new Master(resolved, clock, logger, store);
+    const pgRooms = isPostgresUrl(resolved.store) ? await openPostgresRooms(resolved.store).catch(async (err) => { await store.close(); throw err; }) : undefined;
+    const master = new Master(resolved, clock, logger, store, pgRooms);
+    master.cluster = multi?.cluster;
     try {
       await master.start(deps);
     } catch (err) {
@@ -264,7 +281,9 @@ export class Master {
       this.mqttUrl = `mqtt://127.0.0.1:${this.broker.port}`;
     }
     this.blobs = new BlobStore({ dir: o.dataDir ? join(o.dataDir, 'blobs') : '', maxBytes: o.maxBlobBytes });
-    this.batches = new BatchService(tasks, this.blobs, this.clock, log);
+    this.batches = new BatchService(tasks, this.blobs, this.clock, log, { store: await openBatchStore(o) });
+    const batches = await this.batches.restore();
+    if (batches.unfinished > 0) log.info(batches, 'restored unfinished image batches');
     this.results = await ResultServer.create({
       host: o.bindHost,
       port: o.grpcPort,
@@ -279,6 +298,7 @@ export class Master {
           if (blob !== undefined && (tasks.get(ident.task_id)?.input as { blob?: unknown } | null)?.blob !== blob) return `task ${ident.task_id} does not name blob ${blob}`;
           return undefined;
         },
+        tenantOf: (ident) => tasks.get(ident.task_id)?.tenant, // what an image task puts is its tenant's
       }),
       log,
       onInvalid: () => this.metricObserver.invalid('grpc'),
@@ -296,9 +316,10 @@ export class Master {
     // One principal for every surface: REST, gateway, KServe, /metrics, Socket.IO.
     const auth = new Authenticator(o.apiKeys);
     // Tenants and stored keys (master/tenancy): the Authenticator resolves them too; allow-lists checked at every submit.
-    const tenancy = openTenancy({ dataDir: o.dataDir, adminKey: o.adminKey || undefined, apiKeys: o.apiKeys, clock: this.clock, print: deps.print }, auth);
+    const tenancy = openTenancy({ persistence: this.pgRooms?.tenancy, dataDir: o.dataDir, adminKey: o.adminKey || undefined, apiKeys: o.apiKeys, clock: this.clock, print: deps.print }, auth);
     this.keyStore = tenancy.keys;
     tasks.useAllowLists((owner) => tenancy.keys.allowList(owner));
+    tasks.useAdmissionGate(new BlobAccessGate(this.blobs, () => auth.required)); // an image task names a blob of its own tenant only
     ({ autoscaler: this.autoscaler, settings: this.settings } = createAutoscaling({
       source: { queued: () => tasks.queue.values(), workers: () => registry.all() },
       events: tasks.events,
@@ -337,6 +358,7 @@ export class Master {
       maxBodyBytes: o.maxInputBytes + 64 * 1024,
       preRoutes: [
         ...(this.tracing ? [{ path: '/', router: this.tracing.router() }] : []),
+        { path: '/api/v1', router: submitBodyGuard(tasks.budget) }, // a submit past the caller's payload budget: 429 before its body is parsed
         { path: '/', router: createOpenAiGateway(gatewayTasks(tasks, this.watchers, registry), { auth, maxBodyBytes: o.maxInputBytes + 64 * 1024 }) },
         { path: '/', router: createKserveApi(kserveBackend(tasks, this.watchers, registry, () => this.state === 'running'), { serverVersion: VERSION }) },
       ],
@@ -379,6 +401,7 @@ export class Master {
       password: mqttPassword,
       clientId: o.masterId,
       subscribeLogs: true,
+      ...(this.cluster && { resultTarget: () => `${o.grpcAdvertiseHost}:${this.results.port}` }),
       topics: this.topics,
       log,
       presence: () => ({
@@ -393,12 +416,16 @@ export class Master {
         ts_ms: this.clock.now(),
       }),
     });
-    this.link.on('workerStatus', (s) => {
+    const applyStatus = (s: Parameters<WorkerRegistry['applyStatus']>[0]) => {
       const before = registry.get(s.worker_id)?.state;
       const w = registry.applyStatus(s);
       if (before !== w.state) log.info({ worker_id: w.id, language: s.language, kinds: s.kinds }, `worker ${w.id} ${w.state}`);
-    });
-    this.link.on('workerCleared', (id) => registry.forget(id));
+    };
+    // Multi-master: each master dispatches to its share of the workers (store/worker-shares.ts).
+    this.cluster?.attach({ store: this.store as PostgresTaskStore, tasks, sink: this.link, applyStatus });
+    const shares = this.cluster?.shares;
+    this.link.on('workerStatus', (s) => (shares ? shares.onStatus(s) : applyStatus(s)));
+    this.link.on('workerCleared', (id) => (shares?.forget(id), registry.forget(id)));
     this.link.on('invalid', () => this.metricObserver.invalid('mqtt'));
     this.link.on('logLine', (source, line) => this.logs.fromMqtt(source, line));
     tasks.attachSink(this.tracing ? this.tracing.wrapSink(this.link) : this.link);
@@ -417,7 +444,7 @@ export class Master {
     // Local autoscaled workers stop with their master; a Swarm service keeps its replicas.
     await this.autoscaler?.stop(true);
     this.tasks.stop();
-    this.batches?.close();
+    await this.batches?.close().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not write the image batches'));
     this.pruneTimer.stop();
     this.metricObserver.stop();
     this.logStream?.attach(undefined);
@@ -433,7 +460,9 @@ export class Master {
       ['billing', async () => this.billing.close()],
       ['tracing', this.tracing ? () => this.tracing!.close() : undefined],
       ['tenancy', this.keyStore ? async () => this.keyStore!.close() : undefined],
+      ['postgres rooms', this.pgRooms ? () => this.pgRooms!.close() : undefined],
       ['store', () => this.store.close()],
+      ['cluster', this.cluster ? () => this.cluster!.close() : undefined],
       ['blobs', this.blobs && !this.options.dataDir ? () => this.blobs.destroy() : undefined],
     ];
     for (const [name, step] of steps) {

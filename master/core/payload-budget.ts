@@ -58,6 +58,21 @@ export class PayloadBudget {
     this.sum -= h.bytes;
   }
 
+  /**
+   * A request of `declared` bytes that cannot hold an input fitting what
+   * `owner` may still submit (the body bounds the input from above; `slack`
+   * for its other fields) is refused now, before its body is read.
+   */
+  checkDeclared(owner: string, declared: number, slack: number): void {
+    const mine = this.byOwner.get(owner) ?? 0;
+    if (declared - slack > this.perOwner - mine) {
+      throw new ResourceExhaustedError(`too much queued work: ${mine} bytes of unfinished task input for this caller and a request of ${declared} bytes (limit ${this.perOwner}); retry when some tasks have finished`);
+    }
+    if (declared - slack > this.total - this.sum) {
+      throw new ResourceExhaustedError(`the master holds too much unfinished task input (limit ${this.total} bytes); retry shortly`);
+    }
+  }
+
   heldBy(owner: string): number {
     return this.byOwner.get(owner) ?? 0;
   }
