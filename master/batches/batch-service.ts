@@ -5,7 +5,10 @@
  * of input blob and chain, so an image already done (in this batch, an
  * earlier one, or in flight elsewhere) is not processed again. Failed images
  * are retried alone (`retryFailed`); succeeded ones never re-run.
- * Batches live in memory (a master restart forgets them; the blobs stay).
+ * Batches are kept in a BatchStore (batch-store.ts: SQLite in the data dir,
+ * or the PostgreSQL task store's database): `restore()` after a master
+ * restart brings them back and reconciles their images with the restored
+ * tasks, so progress and outputs survive.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
@@ -17,35 +20,17 @@ import type { TaskRecord } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import { sha256Hex, type BlobStore } from '../blobs/blob-store.js';
 import { onTaskFinal } from './task-feed.js';
+import { MemoryBatchStore, type BatchStore, type ItemStatus, type StoredBatch, type StoredItem } from './batch-store.js';
 
-export type ItemStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export type { ItemStatus } from './batch-store.js';
 
 export interface BatchImage {
   name: string;
   blob: string;
 }
 
-interface Item extends BatchImage {
-  key: string;
-  taskId: string | null;
-  status: ItemStatus;
-  attempts: number;
-  output: ImageOutput | null;
-  workerId: string | null;
-  ms: number | null;
-  cached: boolean;
-  error: { code: string; message: string } | null;
-}
-
-interface Batch {
-  id: string;
-  /** Who submitted it (limits and usage are charged to it). */
-  caller: { owner?: string; tenant?: string };
-  ops: ImageOp[];
-  items: Item[];
-  createdAtMs: number;
-  finishedAtMs: number | null;
-}
+type Item = StoredItem;
+type Batch = StoredBatch;
 
 export interface BatchView {
   id: string;
@@ -75,6 +60,8 @@ export interface BatchView {
 export interface BatchServiceOptions {
   /** Priority of the image tasks (default 0). */
   priority?: number;
+  /** Where batches are kept (default: memory, forgotten on restart). */
+  store?: BatchStore;
 }
 
 interface Derived {
@@ -91,7 +78,10 @@ export class BatchService {
   private readonly batches = new Map<string, Batch>();
   /** Unfinished items by task id (several batches may share one task). */
   private readonly byTask = new Map<string, Item[]>();
+  /** Each item's batch and index (for writing its row). */
+  private readonly where = new WeakMap<Item, { batch: Batch; idx: number }>();
   private readonly unsubscribe: () => void;
+  private readonly store: BatchStore;
 
   constructor(
     private readonly tasks: TaskService,
@@ -100,11 +90,60 @@ export class BatchService {
     private readonly log: Logger,
     private readonly options: BatchServiceOptions = {},
   ) {
+    this.store = options.store ?? new MemoryBatchStore();
     this.unsubscribe = onTaskFinal(tasks, (t) => this.onFinal(t));
   }
 
-  close(): void {
+  /** Stops listening, writes what is pending and closes the store. */
+  async close(): Promise<void> {
     this.unsubscribe();
+    await this.store.close();
+  }
+
+  /**
+   * After a master restart (the tasks restored first): the kept batches come
+   * back; an unfinished image follows its task again, takes the outcome of a
+   * task that finished before the restart, or is started again when its task
+   * is gone. Returns how many batches and unfinished images it restored.
+   */
+  async restore(): Promise<{ batches: number; unfinished: number }> {
+    let unfinished = 0;
+    for (const batch of await this.store.load()) {
+      this.batches.set(batch.id, batch);
+      batch.items.forEach((item, idx) => this.where.set(item, { batch, idx }));
+      for (const item of batch.items) {
+        if (item.status === 'succeeded' || item.status === 'failed') continue;
+        unfinished++;
+        if (item.taskId) await this.tasks.store.preload?.({ id: item.taskId });
+        const task = item.taskId ? this.tasks.get(item.taskId) : undefined;
+        const done = task ? undefined : await this.lookup(item.key);
+        if (done) {
+          Object.assign(item, { status: 'succeeded', output: done.output, workerId: done.worker_id, ms: item.ms ?? 0 });
+        } else if (!task) {
+          await this.start(item, batch.ops, `:restart-${item.attempts}`, batch.caller);
+        } else if (task.status === 'succeeded' || task.status === 'failed' || task.status === 'cancelled' || task.status === 'expired') {
+          this.apply(item, task);
+        } else {
+          this.follow(task.id, item);
+        }
+        this.touch(item);
+      }
+      this.settle(batch);
+    }
+    await this.store.flush();
+    return { batches: this.batches.size, unfinished };
+  }
+
+  /** Queues the item's row (and its batch's header) for the next write. */
+  private touch(item: Item): void {
+    const w = this.where.get(item);
+    if (w) this.store.put(w.batch, [w.idx]);
+  }
+
+  private follow(taskId: string, item: Item): void {
+    const list = this.byTask.get(taskId) ?? [];
+    list.push(item);
+    this.byTask.set(taskId, list);
   }
 
   async create(images: BatchImage[], ops: ImageOp[], caller: { owner?: string; tenant?: string } = {}): Promise<BatchView> {
@@ -122,17 +161,20 @@ export class BatchService {
         cached: false,
         error: null,
       };
+      this.where.set(item, { batch, idx: batch.items.length });
       batch.items.push(item);
       const done = await this.lookup(item.key);
       if (done) {
+        await this.blobs.grant(done.output.blob, caller.tenant ?? 'default'); // produced for another batch, maybe another tenant's: now this one's too
         Object.assign(item, { status: 'succeeded', output: done.output, workerId: done.worker_id, ms: 0, cached: true });
         continue;
       }
       await this.start(item, ops, '', caller);
     }
     this.batches.set(batch.id, batch);
-    await this.tasks.store.commit();
     this.settle(batch);
+    this.store.put(batch, 'all');
+    await Promise.all([this.tasks.store.commit(), this.store.flush()]);
     return this.view(batch);
   }
 
@@ -145,8 +187,9 @@ export class BatchService {
       await this.start(item, batch.ops, `:retry-${item.attempts}`, batch.caller);
     }
     batch.finishedAtMs = null;
-    await this.tasks.store.commit();
     this.settle(batch);
+    this.store.put(batch, 'all');
+    await Promise.all([this.tasks.store.commit(), this.store.flush()]);
     return this.view(batch);
   }
 
@@ -194,16 +237,17 @@ export class BatchService {
       this.apply(item, task);
       return;
     }
-    const list = this.byTask.get(task.id) ?? [];
-    list.push(item);
-    this.byTask.set(task.id, list);
+    this.follow(task.id, item);
   }
 
   private onFinal(task: TaskRecord): void {
     const items = this.byTask.get(task.id);
     if (!items) return;
     this.byTask.delete(task.id);
-    for (const item of items) this.apply(item, task);
+    for (const item of items) {
+      this.apply(item, task);
+      this.touch(item);
+    }
     if (task.status === 'succeeded' && items[0]?.output) {
       const record: Derived = { output: items[0].output, worker_id: task.workerId };
       this.blobs.link(items[0].key, JSON.stringify(record)).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not record an image output'));
@@ -226,6 +270,7 @@ export class BatchService {
   private settle(batch: Batch): void {
     if (batch.finishedAtMs === null && batch.items.every((i) => i.status === 'succeeded' || i.status === 'failed')) {
       batch.finishedAtMs = this.clock.now();
+      this.store.put(batch, []);
       this.log.info({ batch_id: batch.id, images: batch.items.length }, 'image batch finished');
     }
   }

@@ -5,6 +5,11 @@
  * sees half a blob and the same bytes are stored once. `derived/<key>`
  * remembers which output a (input, chain) produced, so a repeat is not
  * processed twice.
+ *
+ * Tenant scope: the bytes are stored once, but a blob is readable by a
+ * tenant only once that tenant uploaded it (or one of its image tasks
+ * produced it): `<sha256>.by-<tenant digest>` records that. A digest another
+ * tenant uploaded answers like one that does not exist.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
@@ -64,18 +69,41 @@ export class BlobStore {
     return join(this.dir, id.slice(0, 2), id);
   }
 
-  async put(data: Buffer, contentType: string): Promise<BlobInfo> {
+  /** Stores the bytes (once per digest); `tenant` may read them from now on. */
+  async put(data: Buffer, contentType: string, tenant?: string): Promise<BlobInfo> {
     if (data.length > this.maxBytes) throw new BlobTooLargeError(this.maxBytes);
     const id = sha256Hex(data);
     const file = this.path(id);
     const info = { id, size: data.length, contentType: contentType || 'application/octet-stream' };
-    if (await this.has(id)) return info;
-    await mkdir(join(this.dir, id.slice(0, 2)), { recursive: true });
-    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(`${file}.type`, info.contentType);
-    await writeFile(tmp, data);
-    await rename(tmp, file);
+    if (!(await this.has(id))) {
+      await mkdir(join(this.dir, id.slice(0, 2)), { recursive: true });
+      const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(`${file}.type`, info.contentType);
+      await writeFile(tmp, data);
+      await rename(tmp, file);
+    }
+    if (tenant !== undefined) await this.grant(id, tenant);
     return info;
+  }
+
+  private mark(id: string, tenant: string): string {
+    return `${this.path(id)}.by-${sha256Hex(`tenant\u0000${tenant}`).slice(0, 32)}`;
+  }
+
+  /** `tenant` may read blob `id` from now on (it uploaded it, or its task produced it). */
+  async grant(id: string, tenant: string): Promise<void> {
+    await writeFile(this.mark(id, tenant), '');
+  }
+
+  /** May `tenant` read blob `id`? False too when there is no such blob. */
+  async readableBy(id: string, tenant: string): Promise<boolean> {
+    if (!BLOB_ID.test(id)) return false;
+    try {
+      await stat(this.mark(id, tenant));
+      return this.has(id);
+    } catch {
+      return false;
+    }
   }
 
   async has(id: string): Promise<boolean> {

@@ -5,6 +5,11 @@
  * are probed with sharp (header only) and refused with 400 naming the file
  * when they are not an image, or larger than the pixel limit (decompression
  * bombs); a truncated image fails its task with BAD_INPUT.
+ *
+ * Blobs are scoped by tenant: a caller reads (or names in a batch) only a
+ * blob its tenant uploaded or produced; another tenant's digest answers like
+ * one that does not exist. A cluster operator (tenant `default`, operate
+ * scope) reads every blob.
  */
 import { Router, type Request, type Response } from 'express';
 import sharp from 'sharp';
@@ -12,12 +17,12 @@ import { z } from 'zod';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../common/errors.js';
 import { blobId, imageChain, type ImageOp } from '../../common/kinds/image.js';
 import type { BatchImage, BatchService } from '../batches/batch-service.js';
-import { BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
+import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
 import { zip } from '../batches/zip-writer.js';
 import { sendError } from './http-errors.js';
 import { parseBody } from './rest-api.js';
 import { principalOf } from './auth/http-auth.js';
-import { seesTenant } from './auth/principal.js';
+import { seesAll, seesTenant, type Principal } from './auth/principal.js';
 
 /** Most images in one batch. */
 export const MAX_BATCH_IMAGES = 1000;
@@ -101,12 +106,13 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
   const maxPixels = options.maxPixels ?? 100_000_000;
   const maxRequest = options.maxRequestBytes ?? 20 * blobs.maxBytes;
   const r = Router();
+  const readable = async (id: string, p: Principal) => (seesAll(p) ? blobs.has(id) : blobs.readableBy(id, p.tenant));
 
   r.post('/blobs', async (req, res) => {
     try {
       const data = await readBody(req, blobs.maxBytes);
       if (data.length === 0) throw new ValidationError('body', 'empty upload');
-      const info = await blobs.put(data, req.get('content-type') ?? 'application/octet-stream');
+      const info = await blobs.put(data, req.get('content-type') ?? 'application/octet-stream', principalOf(res).tenant);
       res.status(201).location(`/api/v1/blobs/${info.id}`).json({ id: info.id, size: info.size, content_type: info.contentType });
     } catch (err) {
       sendBlobError(res, err);
@@ -115,6 +121,7 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
 
   r.get('/blobs/:id', async (req: Request<{ id: string }>, res) => {
     try {
+      if (!(await readable(req.params.id, principalOf(res)))) throw new BlobNotFoundError(req.params.id);
       const { info, data } = await blobs.get(req.params.id);
       res.set('Content-Type', info.contentType).set('Cache-Control', 'public, max-age=31536000, immutable').send(data);
     } catch (err) {
@@ -146,7 +153,7 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
         }
         images = [];
         for (let i = 0; i < datas.length; i++) {
-          const info = await blobs.put(datas[i]!, types[i]!);
+          const info = await blobs.put(datas[i]!, types[i]!, principalOf(res).tenant);
           images.push({ name: files[i]!.name || `image-${i}`, blob: info.id });
         }
       } else {
@@ -156,7 +163,7 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
         for (const [i, img] of body.images.entries()) {
           const id = typeof img === 'string' ? img : img.blob;
           const name = typeof img === 'string' ? id : (img.name ?? id);
-          if (!(await blobs.has(id))) throw new ValidationError(`images.${i}`, `no blob ${id}`);
+          if (!(await readable(id, principalOf(res)))) throw new ValidationError(`images.${i}`, `no blob ${id}`);
           await probe((await blobs.get(id)).data, `images.${i}`, maxPixels);
           images.push({ name, blob: id });
         }

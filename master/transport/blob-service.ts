@@ -24,13 +24,15 @@ export interface BlobServiceOptions {
   blobs: BlobStore;
   /** Why the attempt may not touch blobs (bad token, finished, ...), or undefined when it may; `blobId` for fetches. */
   authorize: (ident: BlobIdent, blobId?: string) => string | undefined;
+  /** The tenant of the attempt's task: a blob it puts is readable by that tenant (blob-store.ts). */
+  tenantOf?: (ident: BlobIdent) => string | undefined;
   log: Logger;
 }
 
 type Fail = { code: grpc.status; details: string };
 const fail = (code: grpc.status, details: string): Fail => ({ code, details });
 
-export function blobHandlers({ blobs, authorize, log }: BlobServiceOptions) {
+export function blobHandlers({ blobs, authorize, tenantOf, log }: BlobServiceOptions) {
   return {
     FetchBlob(call: grpc.ServerWritableStream<FetchBlobRequest__Output, BlobChunk>) {
       const r = call.request;
@@ -58,6 +60,7 @@ export function blobHandlers({ blobs, authorize, log }: BlobServiceOptions) {
       const parts: Buffer[] = [];
       let size = 0;
       let contentType = '';
+      let tenant: string | undefined;
       let first = true;
       let done = false;
       const finish = (err: Fail | null, res?: PutBlobResponse) => {
@@ -72,6 +75,7 @@ export function blobHandlers({ blobs, authorize, log }: BlobServiceOptions) {
           const denied = authorize(c);
           if (denied) return finish(fail(grpc.status.PERMISSION_DENIED, denied));
           contentType = c.content_type;
+          tenant = tenantOf?.(c);
         }
         size += c.data.length;
         if (size > blobs.maxBytes) return finish(fail(grpc.status.RESOURCE_EXHAUSTED, new BlobTooLargeError(blobs.maxBytes).message));
@@ -80,7 +84,7 @@ export function blobHandlers({ blobs, authorize, log }: BlobServiceOptions) {
       call.on('end', () => {
         if (done) return;
         if (first) return finish(fail(grpc.status.INVALID_ARGUMENT, 'PutBlob without a first message'));
-        blobs.put(Buffer.concat(parts, size), contentType).then(
+        blobs.put(Buffer.concat(parts, size), contentType, tenant).then(
           (info) => finish(null, { blob_id: info.id, size: info.size }),
           (err: unknown) => {
             log.error({ err: (err as Error).message }, 'blob write failed');
