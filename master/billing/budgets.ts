@@ -98,7 +98,9 @@ export class Budgets implements AdmissionGate {
         if (!live) continue;
         for (const b of this.rulesFor(scope, id)) {
           if (b.period === period && b.soft !== undefined && before < b.soft && after >= b.soft && this.events.wants('budget.warning')) {
-            this.events.publish('budget.warning', { scope, id, period, label, spent: after, soft: b.soft, hard: b.hard ?? null, currency: this.currency() }, null);
+            // The event is the budget's tenant's (its keys see it on the event stream), whichever scope the budget is.
+            const body = { scope, id, key: scope === 'key' ? r.key : null, period, label, spent: after, soft: b.soft, hard: b.hard ?? null, currency: this.currency() };
+            this.events.publish('budget.warning', body, { tenant: r.tenant });
           }
         }
       }

@@ -54,8 +54,8 @@ export interface TaskEventBodies {
   'autoscale.decision': { pool: string; from: number; to: number; reason: string; actuator: string; queued: number; in_flight: number; oldest_ms: number };
   /** An operator changed a run-time setting (placement, autoscaling): who, what, before, after. */
   'config.changed': { actor: string; role: string; target: string; scope: string; before: unknown; after: unknown };
-  /** A tenant's or key's spend this period reached its soft budget (master/billing/). */
-  'budget.warning': { scope: 'tenant' | 'key'; id: string; period: 'day' | 'month'; label: string; spent: number; soft: number; hard: number | null; currency: string };
+  /** A tenant's or key's spend this period reached its soft budget (master/billing/); the event's tenant is the budget's, `key` the key's for a key budget. */
+  'budget.warning': { scope: 'tenant' | 'key'; id: string; key: string | null; period: 'day' | 'month'; label: string; spent: number; soft: number; hard: number | null; currency: string };
 }
 
 export type TaskEventType = keyof TaskEventBodies;
@@ -86,7 +86,15 @@ export type TaskEventOf<T extends TaskEventType> = { seq: number; ts: number; te
 export type TaskEvent = { [T in TaskEventType]: TaskEventOf<T> }[TaskEventType];
 
 /** What an in-process subscriber gets besides the event: the live record it is about. */
-export type EventSubject<T extends TaskEventType> = T extends `worker.${string}` ? WorkerRecord : T extends ClusterEventType ? null : TaskRecord;
+export type EventSubject<T extends TaskEventType> = T extends `worker.${string}`
+  ? WorkerRecord
+  : T extends 'budget.warning'
+    ? { tenant: string }
+    : T extends 'config.changed'
+      ? { tenant: string } | null
+      : T extends ClusterEventType
+        ? null
+        : TaskRecord;
 
 /** Events about the cluster's settings and size, not about one task or worker (no subject). */
 export type ClusterEventType = 'autoscale.decision' | 'config.changed' | 'budget.warning';

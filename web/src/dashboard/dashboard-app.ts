@@ -3,8 +3,8 @@
  * (shared with the chat: same localStorage entry), backfills the charts from
  * the outbox, follows the event stream (resuming with Last-Event-ID), and
  * routes `#/`, `#/workers`, `#/workers/<id>`, `#/queue`, `#/tasks?…`, `#/tasks/<id>`,
- * `#/settings` to
- * their pages.
+ * `#/settings`, `#/usage`, `#/access`, `#/limits` (the last two: admins only,
+ * admin-access.ts) to their pages.
  */
 import { askForAccessKey, type AccessKeyStore } from '../access-key.js';
 import { required } from '../dom.js';
@@ -21,6 +21,10 @@ import { QueuePage } from './queue-page.js';
 import { SettingsPage } from './settings-page.js';
 import { WorkerPage } from './worker-page.js';
 import { WorkersPage } from './workers-page.js';
+import { AccessPage } from './access-page.js';
+import { probeAdmin, showAdminNav } from './admin-access.js';
+import { LimitsPage } from './limits-page.js';
+import { UsagePage } from './usage-page.js';
 
 /** Events read back on load to fill the charts (the newest of them). */
 const BACKFILL = 5000;
@@ -61,6 +65,7 @@ export class DashboardApp implements DashboardContext {
       this.refused(err);
       return;
     }
+    void probeAdmin(this.api).then(showAdminNav);
     await this.backfill(lastId).catch(() => undefined);
     this.kinds = (await this.api.get<ClusterView>('/api/v1/cluster').catch(() => undefined))?.kinds ?? [];
     this.follower = new EventFollower({
@@ -143,6 +148,12 @@ export class DashboardApp implements DashboardContext {
         return new TaskPage(this.view, this, r.id ?? '');
       case 'settings':
         return new SettingsPage(this.view, this);
+      case 'usage':
+        return new UsagePage(this.view, this, r.params);
+      case 'access':
+        return new AccessPage(this.view, this);
+      case 'limits':
+        return new LimitsPage(this.view, this);
       case 'overview':
         return new OverviewPage(this.view, this, onCluster);
     }

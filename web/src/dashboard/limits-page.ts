@@ -1,0 +1,151 @@
+/**
+ * Limits (admins only): the rate limits and quotas per key and per tenant,
+ * optionally per model (GET/PUT/DELETE /api/v1/admin/limits). The rules are
+ * edited here and saved as one list (the master checks them and names a bad
+ * field); "Back to start-up" drops the saved rules for TASKWIRE_RATE_LIMITS.
+ */
+import { h, replaceChildren } from '../dom.js';
+import { errorText, isForbidden, labelled, refusedPanel, select, textInput } from './admin-access.js';
+import type { DashboardContext, DashboardPage } from './context.js';
+import { button, row, section, table } from './view-kit.js';
+
+const FIELDS = ['requests_per_minute', 'tokens_per_minute', 'concurrent_tasks', 'requests_per_day', 'requests_per_month', 'tokens_per_day', 'tokens_per_month'] as const;
+const SHORT: Record<(typeof FIELDS)[number], string> = {
+  requests_per_minute: 'Requests / min',
+  tokens_per_minute: 'Tokens / min',
+  concurrent_tasks: 'Concurrent',
+  requests_per_day: 'Requests / day',
+  requests_per_month: 'Requests / month',
+  tokens_per_day: 'Tokens / day',
+  tokens_per_month: 'Tokens / month',
+};
+
+type Rule = { scope: 'key' | 'tenant'; id?: string; model?: string; window_s?: number } & Partial<Record<(typeof FIELDS)[number], number>>;
+interface LimitsView {
+  rules: Rule[];
+  default_max_tokens?: number;
+  source: string;
+}
+
+export class LimitsPage implements DashboardPage {
+  private rules: Rule[] = [];
+  private defaultMaxTokens: number | undefined;
+  private source = '';
+  private dirty = false;
+  private readonly list = h('div', { id: 'limit-list' });
+  private readonly state = h('p', { class: 'muted small', id: 'limits-state' });
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly ctx: DashboardContext,
+  ) {}
+
+  async refresh(): Promise<void> {
+    let v: LimitsView;
+    try {
+      v = await this.ctx.api.get<LimitsView>('/api/v1/admin/limits');
+    } catch (err) {
+      if (isForbidden(err)) {
+        replaceChildren(this.root, [refusedPanel('Limits', err)]);
+        return;
+      }
+      throw err;
+    }
+    this.apply(v);
+    replaceChildren(this.root, [
+      section('Limits per key and tenant', [
+        h('p', { class: 'muted small' }, [
+          'A rule without an id applies to each key (tenant) on its own; one naming an id replaces those for it. A rule with a model applies to that model\u2019s tasks in addition. Every surface answers 429 with Retry-After past a limit.',
+        ]),
+        this.list,
+        this.state,
+        h('div', { class: 'actions' }, [
+          button('Save rules', () => this.save(), { id: 'save-limits' }, 'primary'),
+          button('Back to start-up rules', () => this.reset(), { id: 'reset-limits' }, 'ghost'),
+        ]),
+      ], { id: 'limits' }),
+      section('Add a rule', [this.form()], { id: 'limit-form-panel' }),
+    ]);
+    this.render();
+  }
+
+  private apply(v: LimitsView): void {
+    this.rules = v.rules.map((r) => ({ ...r }));
+    this.defaultMaxTokens = v.default_max_tokens;
+    this.source = v.source;
+    this.dirty = false;
+  }
+
+  private render(): void {
+    const rows = this.rules.map((r, i) =>
+      row(
+        [r.scope, r.id ?? h('span', { class: 'muted' }, ['each']), r.model ?? h('span', { class: 'muted' }, ['any']), ...FIELDS.map((f) => r[f]), r.window_s ?? null, button('Remove', () => this.remove(i), { 'data-action': 'remove-rule', 'aria-label': `Remove rule ${i + 1}` }, 'ghost')],
+        { 'data-rule': String(i), 'data-scope': r.scope, 'data-id': r.id ?? '' },
+        ['scope', 'id', 'model', ...FIELDS, 'window', 'actions'],
+      ),
+    );
+    replaceChildren(this.list, [table('Limit rules', ['Scope', 'Id', 'Model', ...FIELDS.map((f) => SHORT[f]), 'Window (s)', ''], rows, 'No limit: every key and tenant may submit without bound.')]);
+    this.state.textContent = `${this.rules.length} rule${this.rules.length === 1 ? '' : 's'} · in force from ${this.source}${this.dirty ? ' · not saved yet' : ''}`;
+    this.state.dataset['dirty'] = String(this.dirty);
+  }
+
+  private remove(i: number): void {
+    this.rules.splice(i, 1);
+    this.dirty = true;
+    this.render();
+  }
+
+  private form(): HTMLElement {
+    const scope = select('rule-scope', ['key', 'tenant'], 'scope');
+    const id = textInput('rule-id', 'each (or key-… / tenant)');
+    const model = textInput('rule-model', 'any');
+    const window = h('input', { id: 'rule-window', type: 'number', min: 1, max: 3600, placeholder: '60' });
+    const values = FIELDS.map((f) => h('input', { id: `rule-${f}`, type: 'number', min: 1, step: 1, 'data-field': f }));
+    const add = () => {
+      const rule: Rule = { scope: scope.value as Rule['scope'] };
+      if (id.value.trim()) rule.id = id.value.trim();
+      if (model.value.trim()) rule.model = model.value.trim();
+      if (window.value) rule.window_s = Number(window.value);
+      FIELDS.forEach((f, i) => {
+        if (values[i]!.value) rule[f] = Number(values[i]!.value);
+      });
+      if (!FIELDS.some((f) => rule[f] !== undefined)) {
+        this.ctx.notify('A rule sets at least one limit.', 'error');
+        return;
+      }
+      this.rules.push(rule);
+      this.dirty = true;
+      for (const el of [id, model, window, ...values]) el.value = '';
+      this.render();
+    };
+    return h('div', { class: 'filters', id: 'limit-form' }, [
+      labelled('Scope', scope),
+      labelled('Id', id),
+      labelled('Model', model),
+      ...FIELDS.map((f, i) => labelled(SHORT[f], values[i]!)),
+      labelled('Window (s)', window),
+      button('Add rule', add, { id: 'add-rule' }),
+    ]);
+  }
+
+  private async save(): Promise<void> {
+    try {
+      const body = { rules: this.rules, ...(this.defaultMaxTokens !== undefined && { default_max_tokens: this.defaultMaxTokens }) };
+      this.apply(await this.ctx.api.request<LimitsView>('PUT', '/api/v1/admin/limits', body));
+      this.ctx.notify('Limits saved: in force now.', 'info');
+    } catch (err) {
+      this.ctx.notify(`Save limits: ${errorText(err)}`, 'error');
+    }
+    this.render();
+  }
+
+  private async reset(): Promise<void> {
+    try {
+      this.apply(await this.ctx.api.request<LimitsView>('DELETE', '/api/v1/admin/limits'));
+      this.ctx.notify('Back to the start-up limits.', 'info');
+    } catch (err) {
+      this.ctx.notify(`Reset limits: ${errorText(err)}`, 'error');
+    }
+    this.render();
+  }
+}
