@@ -1,0 +1,132 @@
+/**
+ * Image batches on PostgreSQL, in the task store's database
+ * (TASKWIRE_STORE=postgres://…): tables `taskwire_batches` and
+ * `taskwire_batch_items`, created if missing under an advisory lock. Changed
+ * rows are written behind, one transaction per write (multi-row upserts over
+ * `unnest()` arrays); `flush()` resolves after COMMIT. A write that fails is
+ * kept (newer states of the same rows win) and retried after a second.
+ */
+import pg from 'pg';
+import { pgClientConfig } from '../store/postgres-writer.js';
+import { assembleBatches, PendingBatches, type BatchStore, type StoredBatch } from './batch-store.js';
+
+/** Advisory lock key while the tables are created ("btch"). */
+const SCHEMA_LOCK = 0x62746368;
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS taskwire_batches (id text PRIMARY KEY, tenant text NOT NULL, created_at bigint NOT NULL, finished_at bigint, record text NOT NULL);
+  CREATE TABLE IF NOT EXISTS taskwire_batch_items (batch_id text NOT NULL, idx integer NOT NULL, record text NOT NULL, PRIMARY KEY (batch_id, idx));
+`;
+const PUT_HEADERS = `INSERT INTO taskwire_batches (id, tenant, created_at, finished_at, record)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[])
+  ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, record = excluded.record`;
+const PUT_ITEMS = `INSERT INTO taskwire_batch_items (batch_id, idx, record)
+  SELECT * FROM unnest($1::text[], $2::int[], $3::text[])
+  ON CONFLICT (batch_id, idx) DO UPDATE SET record = excluded.record`;
+const RETRY_MS = 1000;
+
+type Header = { id: string; tenant: string; createdAtMs: number; finishedAtMs: number | null; record: string };
+type ItemRow = { batchId: string; idx: number; record: string };
+
+export class PostgresBatchStore implements BatchStore {
+  private readonly pending = new PendingBatches();
+  /** Rows taken but not yet committed (a failed write puts them back unless a newer state came). */
+  private readonly unwritten = new Map<string, Header | ItemRow>();
+  private writing: Promise<void> | null = null;
+  private scheduled: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private closed = false;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(url: string): Promise<PostgresBatchStore> {
+    const pool = new pg.Pool({ ...pgClientConfig(url), application_name: 'taskwire-master-batches', max: 2, idleTimeoutMillis: 30_000 });
+    pool.on('error', () => undefined); // an idle connection lost: the pool replaces it
+    const c = await pool.connect().catch(async (err: unknown) => {
+      await pool.end().catch(() => undefined);
+      throw err;
+    });
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      await c.query(SCHEMA);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      c.release();
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+    c.release();
+    return new PostgresBatchStore(pool);
+  }
+
+  async load(): Promise<StoredBatch[]> {
+    const headers = await this.pool.query<{ record: string }>('SELECT record FROM taskwire_batches');
+    const items = await this.pool.query<{ batch_id: string; idx: number; record: string }>('SELECT batch_id, idx, record FROM taskwire_batch_items');
+    return assembleBatches(headers.rows, items.rows);
+  }
+
+  put(batch: StoredBatch, items: 'all' | readonly number[]): void {
+    this.pending.add(batch, items);
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.scheduled || this.closed) return;
+    const run = () => {
+      this.scheduled = null;
+      void this.write().catch(() => this.schedule(RETRY_MS));
+    };
+    this.scheduled = ms === 0 ? setImmediate(run) : setTimeout(run, ms);
+  }
+
+  /** One write at a time; what came meanwhile goes in the next. */
+  private async write(): Promise<void> {
+    while (this.writing) await this.writing.catch(() => undefined);
+    const { headers, items } = this.pending.take();
+    for (const h of headers) this.unwritten.set(`h\u0000${h.id}`, h);
+    for (const i of items) this.unwritten.set(`i\u0000${i.batchId}\u0000${i.idx}`, i);
+    if (this.unwritten.size === 0) return;
+    const batch = new Map(this.unwritten);
+    this.unwritten.clear();
+    const hs = [...batch.values()].filter((r): r is Header => 'tenant' in r);
+    const is = [...batch.values()].filter((r): r is ItemRow => 'batchId' in r);
+    const job = (async () => {
+      const c = await this.pool.connect();
+      try {
+        await c.query('BEGIN');
+        if (hs.length > 0) await c.query(PUT_HEADERS, [hs.map((h) => h.id), hs.map((h) => h.tenant), hs.map((h) => h.createdAtMs), hs.map((h) => h.finishedAtMs), hs.map((h) => h.record)]);
+        if (is.length > 0) await c.query(PUT_ITEMS, [is.map((i) => i.batchId), is.map((i) => i.idx), is.map((i) => i.record)]);
+        await c.query('COMMIT');
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        c.release();
+      }
+    })();
+    this.writing = job;
+    try {
+      await job;
+    } catch (err) {
+      for (const [k, v] of batch) if (!this.unwritten.has(k)) this.unwritten.set(k, v);
+      throw err;
+    } finally {
+      this.writing = null;
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.write();
+  }
+
+  async close(): Promise<void> {
+    if (this.scheduled) {
+      clearTimeout(this.scheduled as NodeJS.Timeout);
+      clearImmediate(this.scheduled as NodeJS.Immediate);
+      this.scheduled = null;
+    }
+    await this.write().catch(() => undefined);
+    this.closed = true;
+    await this.pool.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Image batches in SQLite: `batches.db` in the data dir, next to the task
+ * store's `taskwire.db` (a file of its own, as events, logs, limits and usage
+ * have: the task store's writer thread owns taskwire.db, and a second writer
+ * there would contend with its group commits). Changed rows of one
+ * event-loop turn are written in one transaction.
+ */
+import Database from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
+import { assembleBatches, PendingBatches, type BatchStore, type StoredBatch } from './batch-store.js';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at INTEGER NOT NULL, finished_at INTEGER, record TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS batch_items (batch_id TEXT NOT NULL, idx INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (batch_id, idx));
+`;
+
+export class SqliteBatchStore implements BatchStore {
+  private readonly db: Database.Database;
+  private readonly pending = new PendingBatches();
+  private scheduled: NodeJS.Immediate | null = null;
+  private readonly putHeader: Database.Statement;
+  private readonly putItem: Database.Statement;
+
+  constructor(readonly path: string) {
+    this.db = new Database(path);
+    try {
+      chmodSync(path, 0o600);
+    } catch {
+      // not ours to change (a mounted volume): the data dir is 0700
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.putHeader = this.db.prepare(
+      'INSERT INTO batches (id, tenant, created_at, finished_at, record) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, record = excluded.record',
+    );
+    this.putItem = this.db.prepare('INSERT INTO batch_items (batch_id, idx, record) VALUES (?, ?, ?) ON CONFLICT (batch_id, idx) DO UPDATE SET record = excluded.record');
+  }
+
+  async load(): Promise<StoredBatch[]> {
+    const headers = this.db.prepare('SELECT record FROM batches').all() as { record: string }[];
+    const items = this.db.prepare('SELECT batch_id, idx, record FROM batch_items').all() as { batch_id: string; idx: number; record: string }[];
+    return assembleBatches(headers, items);
+  }
+
+  put(batch: StoredBatch, items: 'all' | readonly number[]): void {
+    this.pending.add(batch, items);
+    this.scheduled ??= setImmediate(() => this.write());
+  }
+
+  async flush(): Promise<void> {
+    this.write();
+  }
+
+  private write(): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = null;
+    if (this.pending.size === 0 || !this.db.open) return;
+    const { headers, items } = this.pending.take();
+    this.db.transaction(() => {
+      for (const h of headers) this.putHeader.run(h.id, h.tenant, h.createdAtMs, h.finishedAtMs, h.record);
+      for (const i of items) this.putItem.run(i.batchId, i.idx, i.record);
+    })();
+  }
+
+  async close(): Promise<void> {
+    this.write();
+    this.db.close();
+  }
+}
