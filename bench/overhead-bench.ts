@@ -14,10 +14,21 @@
  *              OTLP/HTTP to a local sink that reads and drops the bodies.
  *
  * The issue's bound is metrics within 1% of off; tracing has no bound (it is
- * off by default).
+ * off by default). Besides throughput, each run measures the CPU time the
+ * cluster spent per task: the master's (this process: `process.cpuUsage()`,
+ * the other, idle clusters' timers included) and the worker process's
+ * (utime + stime from /proc/<pid>/stat). CPU per task is what metrics add to
+ * the path, and it is much less sensitive than throughput to other load on a
+ * shared machine (a busy neighbour slows a run but barely changes the CPU it
+ * needs). The four masters share this process's heap, so each run ends with a
+ * full garbage collection counted in that run's master CPU: garbage one
+ * configuration made is not collected (and paid for) in another's run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -39,7 +50,36 @@ export interface OverheadBenchResult {
   ratio_master_to_off: number;
   ratio_metrics_to_off: number;
   ratio_traced_to_off: number;
+  /** CPU microseconds per task (median over runs): master (this process), worker (its process), both. */
+  cpu_us_per_task: Record<Config, { master: number; worker: number; total: number }>;
+  /** median total CPU per task of x over off's (1.01: 1% more CPU per task). */
+  cpu_ratio_master_to_off: number;
+  cpu_ratio_metrics_to_off: number;
+  cpu_ratio_traced_to_off: number;
   spans_received_bytes: number;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux); 0 elsewhere. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces), 1-based: utime is 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+/** A full collection, for the CPU accounting of each run (`--expose-gc` set at run time). */
+function fullGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+function masterCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 interface Cluster {
@@ -111,14 +151,34 @@ export async function runOverheadBench(opts: { quick?: boolean } = {}): Promise<
     // Warm-up of every configuration at the measured load (JIT of master and worker).
     for (const c of CONFIGS) await throughput(clusters[c].master, inProcessSubmit(clusters[c].master), total, 4096);
     const out = { off: [] as number[], master: [] as number[], metrics: [] as number[], traced: [] as number[] };
+    const gc = fullGc();
+    gc();
+    const cpu = Object.fromEntries(CONFIGS.map((c) => [c, { master: [] as number[], worker: [] as number[], total: [] as number[] }])) as Record<
+      Config,
+      { master: number[]; worker: number[]; total: number[] }
+    >;
     for (let r = 0; r < runs; r++) {
       // Rotate the order too: no configuration always runs first or last.
       for (let k = 0; k < CONFIGS.length; k++) {
         const c = CONFIGS[(r + k) % CONFIGS.length]!;
+        const pid = clusters[c].worker.pid!;
+        const m0 = masterCpuSeconds();
+        const w0 = processCpuSeconds(pid);
         out[c].push(await throughput(clusters[c].master, inProcessSubmit(clusters[c].master), total, 4096));
+        gc(); // this run's garbage, paid by this run
+        const m = ((masterCpuSeconds() - m0) / total) * 1e6;
+        const w = ((processCpuSeconds(pid) - w0) / total) * 1e6;
+        cpu[c].master.push(m);
+        cpu[c].worker.push(w);
+        cpu[c].total.push(m + w);
       }
     }
     const med = { off: median(out.off), master: median(out.master), metrics: median(out.metrics), traced: median(out.traced) };
+    const r1 = (x: number) => Math.round(x * 10) / 10;
+    const cpuMed = Object.fromEntries(
+      CONFIGS.map((c) => [c, { master: r1(median(cpu[c].master)), worker: r1(median(cpu[c].worker)), total: r1(median(cpu[c].total)) }]),
+    ) as OverheadBenchResult['cpu_us_per_task'];
+    const cpuRatio = (c: Config) => Math.round((median(cpu[c].total) / median(cpu.off.total)) * 1000) / 1000;
     return {
       total_per_run: total,
       runs: { off: out.off.map(Math.round), master: out.master.map(Math.round), metrics: out.metrics.map(Math.round), traced: out.traced.map(Math.round) },
@@ -126,6 +186,10 @@ export async function runOverheadBench(opts: { quick?: boolean } = {}): Promise<
       ratio_master_to_off: Math.round((med.master / med.off) * 1000) / 1000,
       ratio_metrics_to_off: Math.round((med.metrics / med.off) * 1000) / 1000,
       ratio_traced_to_off: Math.round((med.traced / med.off) * 1000) / 1000,
+      cpu_us_per_task: cpuMed,
+      cpu_ratio_master_to_off: cpuRatio('master'),
+      cpu_ratio_metrics_to_off: cpuRatio('metrics'),
+      cpu_ratio_traced_to_off: cpuRatio('traced'),
       spans_received_bytes: sink.bytes(),
     };
   } finally {
@@ -136,10 +200,14 @@ export async function runOverheadBench(opts: { quick?: boolean } = {}): Promise<
 
 export function printOverheadBench(r: OverheadBenchResult): void {
   console.log(`\nMetrics and tracing overhead (1 worker process, in-process echo submits, ${r.total_per_run} tasks per run, alternating)`);
-  console.log('config    median tasks/s  runs');
-  for (const c of CONFIGS) console.log(`${c.padEnd(9)} ${String(r.median_tasks_per_s[c]).padStart(14)}  ${r.runs[c].join(' ')}`);
-  console.log(`ratio master/off:  ${r.ratio_master_to_off}  (the shipped default: master metrics only)`);
-  console.log(`ratio metrics/off: ${r.ratio_metrics_to_off}  (bound: >= 0.99; master and worker metrics with the summary)`);
-  console.log(`ratio traced/off:  ${r.ratio_traced_to_off}  (no bound; tracing is off by default)`);
+  console.log('config    median tasks/s  CPU µs/task (master + worker = total)  runs (tasks/s)');
+  for (const c of CONFIGS) {
+    const u = r.cpu_us_per_task[c];
+    const cpu = `${u.master} + ${u.worker} = ${u.total}`;
+    console.log(`${c.padEnd(9)} ${String(r.median_tasks_per_s[c]).padStart(14)}  ${cpu.padEnd(37)}  ${r.runs[c].join(' ')}`);
+  }
+  console.log(`ratio master/off:  ${r.ratio_master_to_off} tasks/s, ${r.cpu_ratio_master_to_off} CPU per task  (the shipped default: master metrics only)`);
+  console.log(`ratio metrics/off: ${r.ratio_metrics_to_off} tasks/s, ${r.cpu_ratio_metrics_to_off} CPU per task  (bound: tasks/s >= 0.99, CPU per task <= 1.01; master and worker metrics with the summary)`);
+  console.log(`ratio traced/off:  ${r.ratio_traced_to_off} tasks/s, ${r.cpu_ratio_traced_to_off} CPU per task  (no bound; tracing is off by default)`);
   console.log(`OTLP bytes received by the local sink: ${r.spans_received_bytes}`);
 }
