@@ -42,9 +42,9 @@ export class Billing {
     return c;
   }
 
-  close(): void {
+  close(): void | Promise<void> {
     this.ledger.close();
-    this.store.close();
+    return this.store.close();
   }
 }
 

@@ -4,7 +4,8 @@
  * data dir, a file of its own, WAL, 0600): rows are INSERT OR IGNORE on the
  * primary key (task_id, attempt), so a row is written once; triggers refuse
  * UPDATE and DELETE, so the table is append-only. Rows of one event-loop turn
- * are written in one transaction (setImmediate), off the per-event path.
+ * go to a writer thread as one batch and are written there in one
+ * transaction, off the master's thread.
  * The price versions and the budgets are kept next to the rows.
  * `PostgresUsageStore` (postgres-usage-store.ts) keeps them in the task
  * store's PostgreSQL, shared by every master on it.
@@ -12,6 +13,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { SqliteThread } from '../store/sqlite-thread.js';
 import type { PriceVersion } from './price-table.js';
 import type { UsageRow } from './usage-row.js';
 
@@ -38,7 +40,7 @@ export interface UsageStore {
   savePrice(v: PriceVersion): void;
   loadSetting(name: string): unknown;
   saveSetting(name: string, value: unknown): void;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 export class MemoryUsageStore implements UsageStore {
@@ -50,7 +52,7 @@ export class MemoryUsageStore implements UsageStore {
   insert(row: UsageRow, written?: (row: UsageRow) => void): void {
     const k = `${row.task_id}\u0000${row.attempt}`;
     if (this.byKey.has(k)) return;
-    this.byKey.set(k, Object.freeze({ ...row }));
+    this.byKey.set(k, Object.freeze(row)); // the ledger's own fresh row: kept as it is, no copy
     if (this.byKey.size > this.maxRows) this.byKey.delete(this.byKey.keys().next().value!);
     written?.(row);
   }
@@ -103,11 +105,26 @@ CREATE TABLE IF NOT EXISTS prices (version INTEGER PRIMARY KEY, effective_from_m
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, json TEXT NOT NULL);
 `;
 
+/** The writer thread's part: one transaction per batch (a JSON array of rows); answers which rows were new ('1') or already there ('0'). */
+const WRITER = `
+const insert = db.prepare(workerData.insertSql);
+const write = db.transaction((rows) => {
+  let fresh = '';
+  for (const r of rows) fresh += insert.run(r).changes === 1 ? '1' : '0';
+  return fresh;
+});
+handle = (json) => write(JSON.parse(json));
+`;
+
 export class SqliteUsageStore implements UsageStore {
   private readonly db: Database.Database;
-  private readonly pending: { row: UsageRow; written: ((row: UsageRow) => void) | undefined }[] = [];
+  private pending: { row: UsageRow; written: ((row: UsageRow) => void) | undefined }[] = [];
   private flushScheduled = false;
-  private readonly insertStmt: Database.Statement;
+  /** Rows are written by a thread of their own (store/sqlite-thread.ts): the batch insert cost ~7 us per task on the master's thread. */
+  private readonly writer: SqliteThread<string, string>;
+  /** Rows the writer thread could not keep (its error), counted. */
+  failedRows = 0;
+  lastError: string | undefined;
 
   constructor(readonly path: string) {
     const dir = dirname(path);
@@ -118,37 +135,44 @@ export class SqliteUsageStore implements UsageStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    this.insertStmt = this.db.prepare(`INSERT OR IGNORE INTO usage (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`);
+    const insertSql = `INSERT OR IGNORE INTO usage (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`;
+    this.writer = new SqliteThread<string, string>(path, WRITER, { insertSql });
   }
 
   insert(row: UsageRow, written?: (row: UsageRow) => void): void {
-    this.pending.push({ row: { ...row }, written });
+    this.pending.push({ row, written });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
   }
 
-  /** Writes what is pending in one transaction (also before reads and on close); tells the writers whose rows were new. */
+  /** Hands what is pending to the writer thread as one batch (once per event-loop turn); tells the writers whose rows were new once it is kept. */
   flush(): void {
     this.flushScheduled = false;
     if (this.pending.length === 0) return;
-    const batch = this.pending.splice(0);
-    const fresh: boolean[] = [];
-    this.db.transaction(() => {
-      for (const p of batch) fresh.push(this.insertStmt.run(p.row).changes === 1);
-    })();
-    batch.forEach((p, i) => {
-      if (fresh[i]) p.written?.(p.row);
+    const batch = this.pending;
+    this.pending = [];
+    this.writer.send(JSON.stringify(batch.map((p) => p.row)), (ack) => {
+      if (ack.error !== undefined) {
+        this.failedRows += batch.length;
+        this.lastError = ack.error;
+        return;
+      }
+      const fresh = ack.value ?? '';
+      for (let i = 0; i < batch.length; i++) if (fresh.charCodeAt(i) === 49) batch[i]!.written?.(batch[i]!.row);
     });
   }
 
+  /** The rows of a period once every row handed over so far is kept. */
   async query(q: UsageQuery): Promise<UsageRow[]> {
+    this.flush();
+    await this.writer.drain();
     return this.rows(q);
   }
 
+  /** The rows of a period kept so far (the writer thread's last commits; query() waits for the pending ones). */
   rows(q: UsageQuery): UsageRow[] {
-    this.flush();
     const sql = `SELECT ${COLUMNS.join(', ')} FROM usage WHERE at_ms >= ? AND at_ms < ?${q.tenant === undefined ? '' : ' AND tenant = ?'} ORDER BY at_ms`;
     const args: (string | number)[] = [q.fromMs, q.toMs];
     if (q.tenant !== undefined) args.push(q.tenant);
@@ -172,9 +196,10 @@ export class SqliteUsageStore implements UsageStore {
     this.db.prepare('INSERT INTO settings (name, json) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET json = excluded.json').run(name, JSON.stringify(value));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (!this.db.open) return;
     this.flush();
+    await this.writer.close();
     this.db.close();
   }
 }

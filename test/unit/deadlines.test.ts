@@ -5,7 +5,9 @@ import { type Deadline, Deadlines } from '../../master/core/deadlines.js';
 function rig(start = 1_000_000) {
   let now = start;
   const fired: Deadline[] = [];
-  let onDue = (d: Deadline) => void fired.push(d);
+  let onDue = (d: Deadline): void => {
+    fired.push(d);
+  };
   const dl = new Deadlines({ now: () => now }, (d) => onDue(d), 50);
   return {
     dl,
