@@ -59,7 +59,8 @@ export class Budgets implements AdmissionGate {
   ) {
     const now0 = now();
     const month = calendarPeriod('month', now0);
-    for (const r of ledger.store.rows({ fromMs: month.endMs - month.lengthS * 1000, toMs: Number.MAX_SAFE_INTEGER })) this.add(r, false);
+    // Seeded with the rows written before now (a SQLite or memory ledger reads them in this call; PostgreSQL answers later); later ones come through onRow.
+    void ledger.store.query({ fromMs: month.endMs - month.lengthS * 1000, toMs: now0 + 1 }).then((rows) => rows.forEach((r) => this.add(r, false)), () => undefined);
     ledger.onRow((r) => this.add(r, true));
   }
 
