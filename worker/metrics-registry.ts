@@ -104,6 +104,19 @@ export class WorkerMetrics {
     labelNames: ['kind', 'model', 'provider'],
     registers: [this.registry],
   });
+  readonly modelLoads = new Counter({
+    name: 'taskwire_worker_model_loads_total',
+    help: 'ONNX model (version) loads, by model and outcome (ok, error)',
+    labelNames: ['model', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly modelLoadTime = new Histogram({
+    name: 'taskwire_worker_model_load_seconds',
+    help: 'ONNX model load (sessions created and warmed up) until ready, successful loads, by model',
+    labelNames: ['model'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
   readonly running = new Gauge({ name: 'taskwire_worker_tasks_running', help: 'Attempts running now', registers: [this.registry] });
   readonly capacity = new Gauge({ name: 'taskwire_worker_capacity', help: 'Attempts this worker runs at once', registers: [this.registry] });
 
@@ -134,6 +147,12 @@ export class WorkerMetrics {
     if (run.queueMs !== undefined || run.computeMs !== undefined) this.inferenceLatency.observe({ model }, ((run.queueMs ?? 0) + (run.computeMs ?? 0)) / 1000);
     if (run.queueMs !== undefined) this.inferenceQueue.observe({ model }, run.queueMs / 1000);
     if (run.batchRows !== undefined && run.batchRows > 0) this.inferenceBatch.observe({ model }, run.batchRows);
+  }
+
+  /** One model load (ok or failed). */
+  modelLoad(load: { model: string; ok: boolean; seconds: number }): void {
+    this.modelLoads.inc({ model: load.model, outcome: load.ok ? 'ok' : 'error' });
+    if (load.ok) this.modelLoadTime.observe({ model: load.model }, Math.max(0, load.seconds));
   }
 
   /** One finished attempt. */

@@ -2,7 +2,8 @@
  * What the worker keeps about itself besides running tasks: its metrics
  * (worker/metrics-registry.ts; served on TASKWIRE_METRICS_PORT and/or sent as
  * the status summary), GPU gauges where nvidia-smi exists, readiness of each
- * advertised model, and the tracer when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ * advertised model, model loads (count, failures, time), and the tracer when
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set.
  * `refresh()` runs on the status timer, before the periodic status goes out.
  */
 import type { Env } from '../common/env.js';
@@ -11,6 +12,7 @@ import { type Tracing, tracingFromEnv } from '../common/otel-tracing.js';
 import type { MetricsSummary } from '../common/gen/taskwire/v1/MetricsSummary.js';
 import type { ModelInfo } from '../common/wire.js';
 import { WorkerTelemetry } from './attempt-telemetry.js';
+import type { ModelLoad } from './handlers/task-handler.js';
 import { GpuMetrics } from './gpu-metrics.js';
 import type { WorkerMetrics } from './metrics-registry.js';
 import { buildMetricsSummary } from './metrics-summary.js';
@@ -21,6 +23,8 @@ export interface WorkerObservabilityOptions {
   /** Send the summary in the status (TASKWIRE_METRICS_SUMMARY). */
   summary: boolean;
   models: () => ModelInfo[];
+  /** Model loads since the last call (the inference handlers'); counted on each refresh. */
+  modelLoads?: () => ModelLoad[];
   env: Env;
   log: Logger;
 }
@@ -46,6 +50,7 @@ export class WorkerObservability {
     try {
       m.modelReady.reset();
       for (const info of this.o.models()) m.modelReady.set({ kind: info.kind, model: info.name, provider: info.provider || '' }, info.ready ? 1 : 0);
+      for (const load of this.o.modelLoads?.() ?? []) m.modelLoad(load);
       await this.gpu?.refresh();
       if (this.o.summary) this.summary = await buildMetricsSummary(m.registry);
     } catch (err) {

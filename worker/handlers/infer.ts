@@ -18,7 +18,7 @@ import type { ModelInfo } from '../../common/wire.js';
 import type { InferenceEngine } from '../inference/inference-engine.js';
 import type { OcrService } from '../inference/ocr/ocr-service.js';
 import { fromKserve, toKserve, type WireFeeds } from '../inference/wire-tensor.js';
-import { parseTaskInput, TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
+import { parseTaskInput, TaskFailure, type ModelLoad, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
 
 export interface InferHandlerDeps {
   engine: InferenceEngine;
@@ -55,6 +55,11 @@ export class InferHandler implements TaskHandler {
     const ocr = this.deps.ocr;
     if (ocr) list.push({ ...ocr.modelInfo(), kind: this.kind });
     return list;
+  }
+
+  /** The shared engine's loads since the last call (infer or ocr takes them: each once). */
+  modelLoads(): ModelLoad[] {
+    return this.deps.engine.takeLoads();
   }
 
   onChange(listener: () => void): void {

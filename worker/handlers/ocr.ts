@@ -8,7 +8,7 @@ import type { JsonValue } from '../../common/json-value.js';
 import type { ModelInfo } from '../../common/wire.js';
 import type { InferenceEngine } from '../inference/inference-engine.js';
 import type { OcrService } from '../inference/ocr/ocr-service.js';
-import { parseTaskInput, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
+import { parseTaskInput, type ModelLoad, type TaskContext, type TaskHandler, type TaskOutput } from './task-handler.js';
 
 export interface OcrHandlerDeps {
   engine: InferenceEngine;
@@ -32,6 +32,11 @@ export class OcrHandler implements TaskHandler {
 
   models(): ModelInfo[] {
     return [this.deps.ocr.modelInfo()];
+  }
+
+  /** The shared engine's loads since the last call (infer or ocr takes them: each once). */
+  modelLoads(): ModelLoad[] {
+    return this.deps.engine.takeLoads();
   }
 
   onChange(listener: () => void): void {

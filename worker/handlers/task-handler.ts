@@ -100,7 +100,16 @@ export interface TaskHandler {
    * its status.
    */
   onChange?(listener: () => void): void;
+  /** Model loads (ok or failed) since the last call, for the worker's model-load metrics (inference handlers). */
+  modelLoads?(): ModelLoad[];
   close?(): Promise<void>;
+}
+
+/** One model load attempt (worker/inference/inference-engine.ts ModelLoadEvent). */
+export interface ModelLoad {
+  model: string;
+  ok: boolean;
+  seconds: number;
 }
 
 /** Validates a task's input against its kind's schema; a mismatch is BAD_INPUT naming the field (`input.messages.0.role: ...`). */

@@ -124,6 +124,18 @@ export interface InferResult {
   batchRows: number;
 }
 
+/** One model (version) load attempt: what the worker's model-load metrics count. */
+export interface ModelLoadEvent {
+  model: string;
+  version: string;
+  ok: boolean;
+  /** Session creation and warm-up, until ready (or the failure). */
+  seconds: number;
+}
+
+/** Load events kept until taken (a worker takes them every status interval); older ones are dropped. */
+export const MAX_LOAD_EVENTS = 1000;
+
 function emptyStats(): BatchStats {
   return { requests: 0, batches: 0, rows: 0, failedBatches: 0, queueMsTotal: 0, computeMsTotal: 0, sizes: {} };
 }
@@ -134,6 +146,7 @@ export class InferenceEngine {
   private readonly budget: CoreBudget;
   private readonly models = new Map<string, ModelEntry>();
   private readonly listeners = new Set<() => void>();
+  private loadEvents: ModelLoadEvent[] = [];
   private closed = false;
 
   constructor(options: InferenceEngineOptions, logger: Logger) {
@@ -159,6 +172,18 @@ export class InferenceEngine {
     }
     if (errors.length > 0) this.changed();
     await Promise.all(models.map((m) => this.loadEntry({ ...m, pathOf: (v) => modelPath(m, v) }, undefined)));
+  }
+
+  /** The loads (ok or failed) since the last call, oldest first, at most MAX_LOAD_EVENTS. */
+  takeLoads(): ModelLoadEvent[] {
+    const out = this.loadEvents;
+    this.loadEvents = [];
+    return out;
+  }
+
+  private loaded(event: ModelLoadEvent): void {
+    if (this.loadEvents.length >= MAX_LOAD_EVENTS) this.loadEvents.shift();
+    this.loadEvents.push(event);
   }
 
   onChange(listener: () => void): () => void {
@@ -336,6 +361,7 @@ export class InferenceEngine {
     if (intraOpThreads * config.instanceCount > this.options.maxThreads) {
       log.info({ intraOpThreads, instances: config.instanceCount, cores: this.options.maxThreads }, 'runs are throttled by the core budget');
     }
+    const loadStart = performance.now();
     try {
       const pool = await SessionPool.create({
         load: { modelPath: m.pathOf(target), intraOpThreads, executionProvider: choice.provider, warmupDim: this.options.warmupDim },
@@ -374,6 +400,7 @@ export class InferenceEngine {
         await pool.close();
         return;
       }
+      this.loaded({ model: m.name, version: target, ok: true, seconds: (performance.now() - loadStart) / 1000 });
       await this.closeVersion(entry, target);
       entry.loaded.set(target, { version: target, pool, batcher, maxBatchSize, stats });
       entry.state = 'ready';
@@ -385,6 +412,7 @@ export class InferenceEngine {
       entry.state = entry.loaded.size > 0 ? 'ready' : 'failed';
       entry.error = (err as Error).message;
       log.error({ err: (err as Error).message }, 'model failed to load');
+      this.loaded({ model: m.name, version: target, ok: false, seconds: (performance.now() - loadStart) / 1000 });
     }
     this.changed();
   }
