@@ -6,7 +6,7 @@
  * keys are configured; reads of workers stay open like before.
  */
 import { Router, type Request } from 'express';
-import { NotFoundError } from '../../common/errors.js';
+import { NotFoundError, TaskwireError } from '../../common/errors.js';
 import type { WorkerView } from '../../common/task-view.js';
 import { taskView } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
@@ -14,6 +14,8 @@ import type { WorkerStats, WorkerTaskStats } from '../observability/worker-stats
 import type { WorkerRecord, WorkerRegistry } from '../scheduling/worker-registry.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
 import { visibleTask } from './auth/task-visibility.js';
+import { controlsWorker, seesWorker, visibleWorker } from './auth/worker-visibility.js';
+import type { Principal } from './auth/principal.js';
 import { sendError } from './http-errors.js';
 import { bulkTaskRoutes } from './bulk-task-routes.js';
 
@@ -77,26 +79,26 @@ export function operatorRoutes(deps: OperatorRoutesDeps): Router {
   const r = Router();
   // First: `/tasks/bulk/retry` must not be taken for the retry of a task named `bulk`.
   r.use(bulkTaskRoutes(tasks));
-  const worker = (id: string): WorkerRecord => {
-    const w = registry.get(id);
-    if (!w) throw new NotFoundError(`worker ${id} not found`);
-    return w;
-  };
+  // A worker that does not serve the caller's tenant answers like one that does not exist (auth/worker-visibility.ts).
+  const worker = (id: string, p: Principal): WorkerRecord => visibleWorker(p, registry.get(id), id);
   r.get('/workers', (_req, res) => {
     const t = now();
-    res.json({ workers: registry.all().map((w) => operatorWorkerView(registry, stats, w, t)) });
+    const p = principalOf(res);
+    res.json({ workers: registry.all().filter((w) => seesWorker(p, w)).map((w) => operatorWorkerView(registry, stats, w, t)) });
   });
   r.get('/workers/:id', (req: Request<{ id: string }>, res) => {
     try {
-      res.json(operatorWorkerView(registry, stats, worker(req.params.id), now()));
+      res.json(operatorWorkerView(registry, stats, worker(req.params.id, principalOf(res)), now()));
     } catch (err) {
       sendError(res, err);
     }
   });
   const control = (action: WorkerControlAction, want: WorkerRecord['state']) => async (req: Request<{ id: string }>, res: import('express').Response) => {
     try {
-      requireOperator(principalOf(res));
-      const w = worker(req.params.id);
+      const p = principalOf(res);
+      requireOperator(p);
+      const w = worker(req.params.id, p);
+      if (!controlsWorker(p, w)) throw new TaskwireError('FORBIDDEN', `worker ${w.id} serves other tenants too: only a cluster operator drains or resumes it`);
       if (w.state === 'offline') throw new NotFoundError(`worker ${w.id} is offline`);
       deps.control(w.id, action);
       const confirmed = await waitForState(registry, w.id, want, waitMs);

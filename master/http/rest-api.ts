@@ -14,6 +14,7 @@ import type { SubmitRequest, TaskService } from '../core/task-service.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
 import { listingTenant, visibleTask } from './auth/task-visibility.js';
+import { clusterTenant, seesWorker } from './auth/worker-visibility.js';
 import { sendError } from './http-errors.js';
 import type { ClusterView } from '../../common/task-view.js';
 
@@ -65,7 +66,8 @@ const listQuery = z.object({
 export interface RestApiDeps {
   tasks: TaskService;
   registry: WorkerRegistry;
-  cluster: () => ClusterView;
+  /** The cluster summary; with a tenant, only what it may see (auth/worker-visibility.ts). */
+  cluster: (tenant?: string) => ClusterView;
 }
 
 export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
@@ -117,11 +119,13 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
       sendError(res, err);
     }
   });
+  // A tenant's caller sees the workers serving its tenant (pinned to it or shared); a cluster operator all.
   r.get('/workers', (_req, res) => {
-    res.json({ workers: registry.all().map((w) => registry.view(w)) });
+    const p = principalOf(res);
+    res.json({ workers: registry.all().filter((w) => seesWorker(p, w)).map((w) => registry.view(w)) });
   });
   r.get('/cluster', (_req, res) => {
-    res.json(cluster());
+    res.json(cluster(clusterTenant(principalOf(res))));
   });
   return r;
 }

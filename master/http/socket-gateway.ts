@@ -16,10 +16,11 @@ import { taskView } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import { FINAL_EVENT_TYPES } from '../core/task-events.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
-import { DIAGNOSTIC_KIND_NAMES, submitFields } from '../../common/task-kinds.js';
+import { submitFields } from '../../common/task-kinds.js';
 import { originAllowed } from './auth/origin-check.js';
 import { Authenticator, LOCAL_PRINCIPAL, type Principal } from './auth/principal.js';
 import { SessionIds } from './auth/session-ids.js';
+import { clusterTenant } from './auth/worker-visibility.js';
 import { SessionOutbox } from './session-outbox.js';
 import { REPLAY_DEFAULTS, replay, replaySelection, type ReplayConnection, type ReplayOptions } from './session-replay.js';
 import { systemClock } from '../../common/clock.js';
@@ -27,6 +28,8 @@ import { socketAuth } from './auth/socket-auth.js';
 import { parseBody } from './rest-api.js';
 
 const room = (sessionId: string) => `session:${sessionId}`;
+/** Sockets that get the cluster summary of one tenant (workers serving it, its tasks); `cluster:*`: the whole cluster. */
+const clusterRoom = (tenant: string | undefined) => (tenant === undefined ? 'cluster:*' : `cluster:${tenant}`);
 
 const submitRequest = z
   .object({
@@ -44,7 +47,8 @@ export interface SocketGatewayOptions {
   httpServer: HttpServer;
   tasks: TaskService;
   registry: WorkerRegistry;
-  cluster: () => ClusterView;
+  /** The cluster summary; with a tenant, only what it may see (workers serving it, its own tasks). */
+  cluster: (tenant?: string) => ClusterView;
   log: Logger;
   clusterIntervalMs?: number;
   maxBufferBytes: number;
@@ -123,11 +127,20 @@ export class SocketGateway {
       this.outbox.send(e.session_id, () => this.io.to(room(e.session_id!)).emit('task:done', view));
     });
     this.timer = setInterval(() => {
-      if (this.io.engine.clientsCount > 0) this.io.emit('cluster', options.cluster());
+      if (this.io.engine.clientsCount > 0) this.sendCluster();
       this.sendStandings();
     }, options.clusterIntervalMs ?? 1000);
     this.timer.unref();
     log.debug('socket.io gateway ready');
+  }
+
+  /** One summary per tenant with sockets connected (a cluster operator's: the whole cluster). */
+  private sendCluster(): void {
+    for (const name of this.io.of('/').adapter.rooms.keys()) {
+      if (!name.startsWith('cluster:')) continue;
+      const tenant = name === 'cluster:*' ? undefined : name.slice('cluster:'.length);
+      this.io.to(name).emit('cluster', this.options.cluster(tenant));
+    }
   }
 
   /** Sends `task:update` with `queue_position` / `eta_ms` for queued session tasks whose standing changed (at most 1000 a tick). */
@@ -148,18 +161,22 @@ export class SocketGateway {
   }
 
   private onConnection(socket: IoSocket): void {
-    const { tasks, registry } = this.options;
+    const { tasks } = this.options;
     const principal = (socket.data as { principal?: Principal }).principal ?? LOCAL_PRINCIPAL;
     const auth = socket.handshake.auth as { sessionId?: unknown } | undefined;
     // Issued by the master and bound to the principal; a client-picked or idle id gets a fresh one.
     const { sessionId, resumed } = this.sessions.resolve(auth?.sessionId, principal);
     void socket.join(room(sessionId));
+    // The workers it is shown, and the kinds it is offered, are those serving its tenant (auth/worker-visibility.ts).
+    const scope = clusterTenant(principal);
+    void socket.join(clusterRoom(scope));
+    const summary = this.options.cluster(scope);
     socket.emit('session', {
       session_id: sessionId,
-      kinds: [...new Set([...DIAGNOSTIC_KIND_NAMES, ...registry.kinds()])].sort(),
+      kinds: summary.kinds,
       ...(this.options.maxInputBytes !== undefined && { max_input_bytes: this.options.maxInputBytes }),
     });
-    socket.emit('cluster', this.options.cluster());
+    socket.emit('cluster', summary);
     // A browser coming back gets what its session ran while it was away.
     // Bounded in bytes and back-pressured: one answer at a time, the next once this one is written.
     const resume = () => {

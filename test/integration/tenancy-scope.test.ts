@@ -1,0 +1,198 @@
+/**
+ * Tenant scope beyond tasks, on a real master (port 0, SQLite data dir):
+ * blobs (content-addressed, yet readable by a tenant only once it uploaded
+ * them or its task produced them), the worker list and the cluster summary
+ * (REST and Socket.IO: only workers serving the tenant, pinned to it or
+ * shared), and worker drain; an operator of tenant `default` sees all.
+ * Tried × {own tenant, other tenant, cluster operator}.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { io } from 'socket.io-client';
+import sharp from 'sharp';
+import { ImageHandler } from '../../worker/handlers/image/image-handler.js';
+import type { ClusterView } from '../../common/task-view.js';
+import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
+
+const ADMIN = 'tw-tenancy-scope-admin-key-2b9d';
+
+let c: TestCluster;
+let dataDir: string;
+const key: Record<'acme' | 'globex', string> = { acme: '', globex: '' };
+const workerOf: Record<'acme' | 'globex' | 'shared', string> = { acme: '', globex: '', shared: '' };
+
+async function call(method: string, path: string, secret: string | undefined, body?: unknown, raw?: { data: Buffer; type: string }) {
+  const res = await fetch(`${c.httpUrl}${path}`, {
+    method,
+    headers: {
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+      ...(raw && { 'content-type': raw.type }),
+      ...(secret && { authorization: `Bearer ${secret}` }),
+    },
+    body: raw ? new Uint8Array(raw.data) : body === undefined ? undefined : JSON.stringify(body),
+  });
+  const buf = Buffer.from(await res.arrayBuffer());
+  let parsed: any;
+  try {
+    parsed = JSON.parse(buf.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, body: parsed, bytes: buf };
+}
+
+const png = (color: string) => sharp({ create: { width: 8, height: 8, channels: 3, background: color } }).png().toBuffer();
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'taskwire-tenancy-scope-'));
+  c = await startCluster({ workers: 0, master: { apiKeys: [ADMIN], dataDir } });
+  for (const t of ['acme', 'globex'] as const) {
+    expect((await call('POST', '/api/v1/admin/tenants', ADMIN, { id: t })).status).toBe(201);
+    key[t] = (await call('POST', '/api/v1/admin/keys', ADMIN, { tenant: t, scopes: ['submit', 'read', 'operate'] })).body.secret;
+  }
+  // acme's own image worker, globex's own worker (no image), and a shared one (no image).
+  workerOf.acme = (await c.addWorker({ kinds: ['image'], tenants: ['acme'] }, { handlers: [new ImageHandler()] })).options.workerId;
+  workerOf.globex = (await c.addWorker({ tenants: ['globex'] })).options.workerId;
+  workerOf.shared = (await c.addWorker({})).options.workerId;
+  await c.waitForWorkers(3, 30_000);
+}, 60_000);
+
+afterAll(async () => {
+  await c?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('blobs', () => {
+  let acmeBlob = '';
+
+  beforeAll(async () => {
+    const up = await call('POST', '/api/v1/blobs', key.acme, undefined, { data: await png('#123456'), type: 'image/png' });
+    expect(up.status).toBe(201);
+    acmeBlob = up.body.id;
+  });
+
+  it('the uploader\'s tenant and a cluster operator read a blob; another tenant gets 404 as for no blob', async () => {
+    expect((await call('GET', `/api/v1/blobs/${acmeBlob}`, key.acme)).status).toBe(200);
+    expect((await call('GET', `/api/v1/blobs/${acmeBlob}`, ADMIN)).status).toBe(200);
+    const other = await call('GET', `/api/v1/blobs/${acmeBlob}`, key.globex);
+    const none = await call('GET', `/api/v1/blobs/${'0'.repeat(64)}`, key.globex);
+    expect([other.status, other.body.error.code]).toEqual([404, 'NOT_FOUND']);
+    expect(other.body.error.message).toBe(`no blob ${acmeBlob}`);
+    expect(none.status).toBe(404);
+    expect((await call('GET', `/api/v1/blobs/${acmeBlob}`, undefined)).status).toBe(401);
+  });
+
+  it('another tenant can name the digest neither in a batch nor in an image task; after uploading the same bytes it can', async () => {
+    const ops = [{ op: 'resize', width: 4, height: 4 }];
+    const batch = await call('POST', '/api/v1/images', key.globex, { ops, images: [acmeBlob] });
+    expect([batch.status, batch.body.error.field]).toEqual([400, 'images.0']);
+    const direct = await call('POST', '/api/v1/tasks', key.globex, { kind: 'image', input: { blob: acmeBlob, ops } });
+    expect([direct.status, direct.body.error.field]).toEqual([400, 'input.blob']);
+    const many = await call('POST', '/api/v1/tasks/batch', key.globex, { tasks: [{ kind: 'echo', input: { text: 'x' } }, { kind: 'image', input: { blob: acmeBlob, ops } }] });
+    expect([many.status, many.body.error.field]).toEqual([400, 'tasks.1.input.blob']);
+    // Uploading the same bytes makes the digest globex's too.
+    const up = await call('POST', '/api/v1/blobs', key.globex, undefined, { data: await png('#123456'), type: 'image/png' });
+    expect(up.body.id).toBe(acmeBlob);
+    expect((await call('GET', `/api/v1/blobs/${acmeBlob}`, key.globex)).status).toBe(200);
+  });
+
+  it('a batch\'s outputs are readable by its tenant only, also when served from another tenant\'s earlier output', async () => {
+    const ops = [{ op: 'resize', width: 2, height: 2 }];
+    const data = await png('#abcdef');
+    const first = await call('POST', '/api/v1/blobs', key.acme, undefined, { data, type: 'image/png' });
+    const made = await call('POST', '/api/v1/images', key.acme, { ops, images: [first.body.id] });
+    expect(made.status).toBe(202);
+    const done = await waitFor(async () => {
+      const b = await call('GET', `/api/v1/batches/${made.body.id}`, key.acme);
+      return b.body.finished_at_ms && b.body;
+    }, 'acme batch finished', 30_000, 100);
+    const output: string = done.images[0].output_blob;
+    expect(output).toMatch(/^[0-9a-f]{64}$/);
+    expect((await call('GET', `/api/v1/blobs/${output}`, key.acme)).status).toBe(200);
+    expect((await call('GET', `/api/v1/blobs/${output}`, key.globex)).status).toBe(404);
+    // globex uploads the same image and asks for the same chain: the recorded output is reused, and now globex's too.
+    await call('POST', '/api/v1/blobs', key.globex, undefined, { data, type: 'image/png' });
+    const again = await call('POST', '/api/v1/images', key.globex, { ops, images: [first.body.id] });
+    expect(again.status).toBe(202);
+    expect(again.body.images[0]).toMatchObject({ cached: true, output_blob: output });
+    expect((await call('GET', `/api/v1/blobs/${output}`, key.globex)).status).toBe(200);
+  }, 60_000);
+});
+
+describe('workers and the cluster summary', () => {
+  const ids = (r: { body: { workers: { id: string }[] } }) => r.body.workers.map((w) => w.id).sort();
+
+  it('GET /api/v1/workers lists the workers serving the caller\'s tenant; a cluster operator all', async () => {
+    expect(ids(await call('GET', '/api/v1/workers', key.acme))).toEqual([workerOf.acme, workerOf.shared].sort());
+    expect(ids(await call('GET', '/api/v1/workers', key.globex))).toEqual([workerOf.globex, workerOf.shared].sort());
+    expect(ids(await call('GET', '/api/v1/workers', ADMIN))).toEqual([workerOf.acme, workerOf.globex, workerOf.shared].sort());
+    expect((await call('GET', '/api/v1/workers', undefined)).status).toBe(401);
+  });
+
+  it('another tenant\'s worker answers 404 by id and cannot be drained; a shared one only a cluster operator drains', async () => {
+    expect((await call('GET', `/api/v1/workers/${workerOf.globex}`, key.acme)).status).toBe(404);
+    expect((await call('GET', `/api/v1/workers/${workerOf.globex}`, key.globex)).status).toBe(200);
+    expect((await call('POST', `/api/v1/workers/${workerOf.globex}/drain`, key.acme, {})).status).toBe(404);
+    const shared = await call('POST', `/api/v1/workers/${workerOf.shared}/drain`, key.acme, {});
+    expect([shared.status, shared.body.error.code]).toEqual([403, 'FORBIDDEN']);
+    const own = await call('POST', `/api/v1/workers/${workerOf.globex}/drain`, key.globex, {});
+    expect([200, 202]).toContain(own.status);
+    await waitFor(() => c.master.registry.get(workerOf.globex)?.state === 'draining', 'globex worker draining');
+    expect([200, 202]).toContain((await call('POST', `/api/v1/workers/${workerOf.globex}/resume`, key.globex, {})).status);
+    await waitFor(() => c.master.registry.get(workerOf.globex)?.state === 'online', 'globex worker online again');
+  });
+
+  it('GET /api/v1/cluster counts the tenant\'s workers, kinds and tasks only', async () => {
+    const acme = (await call('GET', '/api/v1/cluster', key.acme)).body as ClusterView;
+    const globex = (await call('GET', '/api/v1/cluster', key.globex)).body as ClusterView;
+    const all = (await call('GET', '/api/v1/cluster', ADMIN)).body as ClusterView;
+    expect(acme.workers.online + acme.workers.draining).toBe(2);
+    expect(globex.workers.online + globex.workers.draining).toBe(2);
+    expect(all.workers.online + all.workers.draining).toBe(3);
+    expect(acme.kinds).toContain('image');
+    expect(globex.kinds).not.toContain('image');
+    expect(all.kinds).toContain('image');
+    // A queued task of globex (a kind nobody serves yet... sleep on its drained worker) is not in acme's count.
+    const held = await call('POST', `/api/v1/workers/${workerOf.shared}/drain`, ADMIN, {});
+    expect([200, 202]).toContain(held.status);
+    await call('POST', `/api/v1/workers/${workerOf.globex}/drain`, key.globex, {});
+    await waitFor(() => c.master.registry.get(workerOf.globex)?.state === 'draining' && c.master.registry.get(workerOf.shared)?.state === 'draining', 'drained');
+    const queued = (await call('POST', '/api/v1/tasks', key.globex, { kind: 'sleep', input: { ms: 1 } })).body.id as string;
+    await waitFor(async () => ((await call('GET', '/api/v1/cluster', key.globex)).body as ClusterView).queued === 1, 'globex sees its queued task');
+    expect(((await call('GET', '/api/v1/cluster', key.acme)).body as ClusterView).queued).toBe(0);
+    expect(((await call('GET', '/api/v1/cluster', ADMIN)).body as ClusterView).queued).toBeGreaterThanOrEqual(1);
+    await call('POST', `/api/v1/workers/${workerOf.globex}/resume`, key.globex, {});
+    await call('POST', `/api/v1/workers/${workerOf.shared}/resume`, ADMIN, {});
+    await waitFor(async () => (await call('GET', `/api/v1/tasks/${queued}`, key.globex)).body.status === 'succeeded', 'queued task ran');
+  }, 30_000);
+
+  it('Socket.IO: a tenant\'s chat is offered the kinds and shown the summary of its tenant\'s workers', async () => {
+    const join = (apiKey: string) =>
+      new Promise<{ kinds: string[]; cluster: ClusterView; close: () => void }>((resolve, reject) => {
+        const s = io(c.httpUrl, { auth: { apiKey }, transports: ['websocket'], reconnection: false, timeout: 5000 });
+        let kinds: string[] | undefined;
+        let seen = 0;
+        s.on('session', (info: { kinds: string[] }) => (kinds = info.kinds));
+        // The first summary comes with the session, the second from the periodic tick (per tenant).
+        s.on('cluster', (v: ClusterView) => {
+          if (++seen === 2) resolve({ kinds: kinds!, cluster: v, close: () => s.close() });
+        });
+        s.once('connect_error', reject);
+      });
+    const [acme, globex, all] = await Promise.all([join(key.acme), join(key.globex), join(ADMIN)]);
+    try {
+      expect(acme.kinds).toContain('image');
+      expect(globex.kinds).not.toContain('image');
+      expect(globex.cluster.kinds).not.toContain('image');
+      expect(acme.cluster.workers.online).toBe(2);
+      expect(globex.cluster.workers.online).toBe(2);
+      expect(all.cluster.workers.online).toBe(3);
+    } finally {
+      acme.close();
+      globex.close();
+      all.close();
+    }
+  });
+});
