@@ -24,7 +24,7 @@ export function storeCommand(program: Command): void {
   const store = program.command('store').description("the master's task store (SQLite in the data dir, or PostgreSQL)");
   store
     .command('migrate')
-    .description('copy a SQLite store (tasks, idempotency keys, cluster secrets) into a PostgreSQL database; stop the SQLite master first')
+    .description('copy a SQLite store (tasks, idempotency keys, cluster secrets; keys, usage, events, limit counters) into a PostgreSQL database; stop the SQLite master first')
     .requiredOption('--from <path>', "the SQLite master's data dir (or its taskwire.db)")
     .option('--to <url>', 'postgres:// URL of an existing database [TASKWIRE_STORE, TASKWIRE_STORE_FILE; password: TASKWIRE_STORE_PASSWORD_FILE]')
     .option('--force', "copy into a database that holds another cluster's data (same ids are overwritten)")
@@ -35,12 +35,13 @@ export function storeCommand(program: Command): void {
         if (!to) throw new CliExit(EXIT.usage, '--to <postgres url> is required (or TASKWIRE_STORE / TASKWIRE_STORE_FILE)');
         if (!/^postgres(ql)?:\/\//i.test(to)) throw new CliExit(EXIT.usage, '--to must be a postgres:// or postgresql:// URL');
         const { migrateStore } = await import('../master/store/store-migrate.js');
-        const r = await migrateStore({ from: o.from, to, force: o.force });
+        const { copyRoomTables, prepareRoomTables } = await import('../master/postgres-rooms-migrate.js');
+        const r = await migrateStore({ from: o.from, to, force: o.force, rooms: { prepare: prepareRoomTables, copy: (c, from) => copyRoomTables(c, from) } });
         if (o.output === 'json') return void process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         process.stdout.write(
           `copied ${r.tasks} task(s) from ${r.source} to ${r.target}: ${r.unfinished} unfinished, ${r.finished} finished, ${r.withIdempotencyKey} with an idempotency key\n` +
             `meta: ${r.metaKeys.length ? r.metaKeys.join(', ') : 'none'}${r.repeated ? ' (the target already held this cluster: brought up to date)' : ''}\n` +
-            `target held ${r.targetTasksBefore} task(s) before\n`,
+            `target held ${r.targetTasksBefore} task(s) before\n`, // the rooms' counts: -o json (rooms)
         );
       } catch (err) {
         process.stderr.write(`taskwire: ${errorMessage(err)}\n`);

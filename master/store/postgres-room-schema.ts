@@ -29,8 +29,9 @@ export async function roomSchemaVersion(client: pg.ClientBase, room: string): Pr
 }
 
 /** Brings `room`'s tables to `steps.length` (step n makes version n); returns the version found before. */
-export async function migrateRoom(pool: pg.Pool, room: string, steps: readonly string[]): Promise<number> {
-  const c = await pool.connect();
+export async function migrateRoom(on: pg.Pool | pg.ClientBase, room: string, steps: readonly string[]): Promise<number> {
+  const pooled = on instanceof pg.Pool;
+  const c = pooled ? await on.connect() : on;
   try {
     await c.query('BEGIN');
     try {
@@ -49,7 +50,7 @@ export async function migrateRoom(pool: pg.Pool, room: string, steps: readonly s
       throw err;
     }
   } finally {
-    c.release();
+    if (pooled) (c as pg.PoolClient).release();
   }
 }
 

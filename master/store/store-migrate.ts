@@ -37,6 +37,15 @@ export interface StoreMigrateOptions {
   force?: boolean;
   /** Rows per INSERT statement (default 500). */
   batchRows?: number;
+  /**
+   * The rooms' tables too (master/postgres-rooms-migrate.ts: keys, usage,
+   * events, limit counters from the data dir's room files): `prepare` before
+   * the copy's transaction, `copy` inside it.
+   */
+  rooms?: {
+    prepare(client: pg.ClientBase): Promise<void>;
+    copy(client: pg.ClientBase, from: string): Promise<Record<string, number | undefined>>;
+  };
 }
 
 export interface StoreMigrateResult {
@@ -54,6 +63,8 @@ export interface StoreMigrateResult {
   targetTasksBefore: number;
   /** The target already held this cluster (a repeated run). */
   repeated: boolean;
+  /** Rows copied per room table (with `rooms`). */
+  rooms?: Record<string, number | undefined>;
 }
 
 export const STORE_MIGRATE_DEFAULTS = { batchRows: 500 } as const;
@@ -116,6 +127,7 @@ export async function migrateStore(options: StoreMigrateOptions): Promise<StoreM
   try {
     client = await connectTarget(options.to, target);
     await migratePostgres(client);
+    await options.rooms?.prepare(client);
     // One snapshot of the source (a WAL read transaction), one transaction on the target.
     db.exec('BEGIN');
     const meta = db.prepare<[], { key: string; value: string }>('SELECT key, value FROM meta ORDER BY key').all().filter((m) => !SQLITE_ONLY_META.has(m.key));
@@ -147,6 +159,7 @@ export async function migrateStore(options: StoreMigrateOptions): Promise<StoreM
       }
       await flush();
       if (meta.length > 0) await client.query(META, [meta.map((m) => m.key), meta.map((m) => m.value)]);
+      if (options.rooms) result.rooms = await options.rooms.copy(client, options.from);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
