@@ -79,7 +79,8 @@ export class UsageLedger {
     // The usage this attempt's worker reported (result-apply.ts marks whose it is), never an earlier attempt's.
     const usage = task.usageAttempt === a.attempt ? task.usage : null;
     const model = modelOf(task.kind, task.input) ?? null;
-    const base = {
+    // One object per row (the store keeps it as it is): the cost is filled in from its own fields.
+    const row: UsageRow = {
       task_id: task.id,
       attempt: a.attempt,
       tenant,
@@ -93,16 +94,24 @@ export class UsageLedger {
       processing_ms: Math.max(0, a.processingMs),
       images: image ? 1 : 0,
       megapixels: image ? (image.width * image.height) / 1e6 : 0,
-      bytes_in: bytesOf(task.input),
+      // Measured at submit (admission); walked again only for a task restored from disk.
+      bytes_in: task.inputBytes ?? bytesOf(task.input),
       bytes_out: a.withResult ? bytesOf(task.result) + (image?.bytes ?? 0) : 0,
       at_ms: atMs,
+      cost: 0,
+      price_version: 0,
     };
     const version = this.prices.at(atMs);
-    const row: UsageRow = { ...base, cost: version ? costOf(findPrice(version, task.kind, model), base) : 0, price_version: version?.version ?? 0 };
-    this.store.insert(row, (r) => {
-      for (const l of this.listeners) l(r);
-    });
+    if (version) {
+      row.cost = costOf(findPrice(version, task.kind, model), row);
+      row.price_version = version.version;
+    }
+    this.store.insert(row, this.notify);
   }
+
+  private readonly notify = (r: UsageRow): void => {
+    for (const l of this.listeners) l(r);
+  };
 
   close(): void {
     for (const u of this.unsubscribe) u();

@@ -216,7 +216,7 @@ export function retryRequest(old: TaskRecord, owner: string | undefined): Submit
 
 export function newTaskRecord(
   req: SubmitRequest,
-  { input, requirement, priority }: Exclude<CheckedSubmit, { existing: TaskRecord }>,
+  { input, requirement, priority, bytes }: Exclude<CheckedSubmit, { existing: TaskRecord }>,
   seq: number,
   now: number,
   d: TaskDefaults,
@@ -241,6 +241,7 @@ export function newTaskRecord(
     secrets: req.secrets ?? null,
     tenant: req.tenant ?? DEFAULT_TENANT,
     owner: req.owner ?? null,
+    inputBytes: bytes,
     ...initialState(now),
   };
 }

@@ -46,6 +46,8 @@ export interface TaskRecord extends SchedulableTask {
   usage: TaskUsageView | null;
   /** The attempt whose worker reported `usage` (memory only): the usage ledger bills each attempt what it reported. */
   usageAttempt?: number;
+  /** The input's JSON size in bytes, measured at submit (memory only; the usage ledger's `bytes_in`, absent after a restart). */
+  inputBytes?: number;
   /** Run time allowed per attempt. */
   timeoutMs: number;
   /** Longest time in the queue before the task expires (0 = no limit). */

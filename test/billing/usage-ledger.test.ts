@@ -126,9 +126,11 @@ describe('usage ledger on disk', () => {
     const row = c.master.billing.store.rows({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })[0]!;
     expect(row).toMatchObject({ task_id: id, attempt: 1, kind: 'echo', outcome: 'succeeded', price_version: 1 });
     expect(row.cost).toBeCloseTo(0.5 + row.processing_ms / 1000, 9);
+    expect(row.bytes_in).toBe(Buffer.byteLength(JSON.stringify({ text: 'kept' })));
     let rewritten = false;
     c.master.billing.store.insert({ ...row, cost: 99 }, () => (rewritten = true)); // idempotent on task + attempt
-    expect(c.master.billing.store.rows({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })).toEqual([row]);
+    // query() waits for the writer thread: the repeated row was handed over and refused.
+    expect(await c.master.billing.store.query({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })).toEqual([row]);
     expect(rewritten).toBe(false);
     await c.close();
     c = await startCluster({ workers: 0, master: { dataDir: dir } });
