@@ -57,7 +57,8 @@ if (want('inference')) {
 }
 // Heavy (4K images): only when asked for by name.
 if (only.includes('images')) {
-  const images = await runImageBench({ quick });
+  const volumes = process.env.TASKWIRE_BENCH_IMAGE_VOLUMES?.split(',').filter(Boolean).map(Number);
+  const images = await runImageBench({ quick, volumes });
   printImageBench(images);
   results.images = images;
 }

@@ -4,6 +4,10 @@
  *   (a) sequentially in this process, sharp with concurrency 1 (one libvips thread);
  *   (b) through taskwire: master in this process (blob store on disk), 1 and
  *       2 worker processes (capacity 1 each, MALLOC_ARENA_MAX=2), one batch.
+ *   (c) ImageMagick (`magick` or `convert`, one process per image, one thread),
+ *       skipped when it is not installed (Debian `imagemagick`);
+ *   (d) 100 and 1,000 distinct images through 2 workers, with the workers'
+ *       RSS sampled over the run (is it steady?).
  * Wall time, images/s, per-image time and the workers' peak RSS. A fresh
  * master per run, so no output is served from an earlier run.
  */
@@ -19,6 +23,7 @@ import { imageChain, type ImageOp } from '../common/kinds/image.js';
 import { Master } from '../master/master.js';
 import { runChain } from '../worker/handlers/image/image-ops.js';
 import { fmt, summarize } from './stats.js';
+import { imageMagickRun } from './imagemagick.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'taskwire.js');
 const CHAIN: ImageOp[] = imageChain.parse([
@@ -35,6 +40,8 @@ export interface ImageRun {
   images_per_s: number;
   per_image_ms: ReturnType<typeof summarize>;
   worker_peak_rss_mb?: number[];
+  /** Workers' RSS (MB, each) every `rss_every` finished images: steady, or growing? */
+  worker_rss_trace_mb?: { done: number; rss_mb: number[] }[];
 }
 
 export interface ImageBench {
@@ -43,6 +50,10 @@ export interface ImageBench {
   chain: string;
   runs: ImageRun[];
   speedup_2_workers_vs_sequential: number;
+  /** ImageMagick's time over sharp's (sequential, one thread each); absent without ImageMagick. */
+  imagemagick_vs_sharp?: number;
+  /** Longer runs (100, 1,000 images) through 2 workers, with their RSS over the run. */
+  volume: ImageRun[];
 }
 
 async function makeImages(n: number): Promise<Buffer[]> {
@@ -80,7 +91,10 @@ function rssMb(pid: number | undefined): number {
   }
 }
 
-async function distributed(images: Buffer[], workerCount: number): Promise<ImageRun> {
+/** `n` images from `input(i)` (made when uploaded, so 1,000 4K images are never all in memory). */
+export async function distributed(images: Buffer[] | { n: number; input: (i: number) => Buffer }, workerCount: number, rssEvery = 0): Promise<ImageRun> {
+  const n = Array.isArray(images) ? images.length : images.n;
+  const input = Array.isArray(images) ? (i: number) => images[i]! : images.input;
   const dataDir = mkdtempSync(join(tmpdir(), 'taskwire-image-bench-'));
   const master = await Master.create(
     { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false, logLevel: 'warn', dataDir },
@@ -112,24 +126,29 @@ async function distributed(images: Buffer[], workerCount: number): Promise<Image
       await new Promise((r) => setTimeout(r, 20));
     }
     const blobs = [];
-    for (const [i, img] of images.entries()) blobs.push({ name: `img-${i}.jpg`, blob: (await master.blobs.put(img, 'image/jpeg')).id });
+    for (let i = 0; i < n; i++) blobs.push({ name: `img-${i}.jpg`, blob: (await master.blobs.put(input(i), 'image/jpeg')).id });
     const peak = workers.map(() => 0);
+    const trace: { done: number; rss_mb: number[] }[] = [];
     const t0 = performance.now();
     let view = await master.batches.create(blobs, CHAIN);
     while (view.status === 'running') {
       await new Promise((r) => setTimeout(r, 50));
-      workers.forEach((w, i) => (peak[i] = Math.max(peak[i]!, rssMb(w.pid))));
+      const rss = workers.map((w) => rssMb(w.pid));
+      rss.forEach((r, i) => (peak[i] = Math.max(peak[i]!, r)));
       view = master.batches.get(view.id);
+      const done = view.counts.succeeded + view.counts.failed;
+      if (rssEvery > 0 && done >= (trace.length + 1) * rssEvery) trace.push({ done, rss_mb: rss.map((r) => Math.round(r)) });
     }
     const wall = performance.now() - t0;
     if (view.counts.failed > 0) throw new Error(`${view.counts.failed} images failed: ${JSON.stringify(view.images.find((i) => i.error)?.error)}`);
     return {
       mode: `taskwire, ${workerCount} worker${workerCount > 1 ? 's' : ''} (capacity 1)`,
-      images: images.length,
+      images: n,
       wall_ms: wall,
-      images_per_s: images.length / (wall / 1000),
+      images_per_s: n / (wall / 1000),
       per_image_ms: summarize(view.images.map((i) => i.ms ?? NaN)),
       worker_peak_rss_mb: peak.map((p) => Math.round(p)),
+      ...(rssEvery > 0 && { worker_rss_trace_mb: trace }),
     };
   } finally {
     for (const w of workers) w.kill('SIGTERM');
@@ -139,16 +158,32 @@ async function distributed(images: Buffer[], workerCount: number): Promise<Image
   }
 }
 
-export async function runImageBench(opts: { quick: boolean }): Promise<ImageBench> {
+/**
+ * `volumes`: the sizes of the longer 2-worker runs (default 100 and 1,000;
+ * TASKWIRE_BENCH_IMAGE_VOLUMES=100,1000, empty for none; none with `quick`).
+ * Their inputs are the 10 generated images, each made distinct by trailing
+ * bytes after the JPEG's end (a different blob, so no output is reused).
+ */
+export async function runImageBench(opts: { quick: boolean; volumes?: number[] }): Promise<ImageBench> {
   const n = opts.quick ? 4 : 10;
   const images = await makeImages(n);
-  const runs = [await sequential(images), await distributed(images, 1), await distributed(images, 2)];
+  const runs = [await sequential(images)];
+  const magick = await imageMagickRun(images);
+  if (magick) runs.push(magick);
+  runs.push(await distributed(images, 1), await distributed(images, 2));
+  const volume: ImageRun[] = [];
+  for (const v of opts.quick ? [] : (opts.volumes ?? [100, 1000])) {
+    const input = (i: number) => Buffer.concat([images[i % images.length]!, Buffer.from(`\ntaskwire-bench-${v}-${i}`)]);
+    volume.push(await distributed({ n: v, input }, 2, Math.max(10, v / 10)));
+  }
   return {
     image: '3840x2160 JPEG (q90, noise)',
     images: n,
     chain: 'resize 1920x1080 (cover) + blur 2 + brightness 1.2 + jpeg q80',
     runs,
-    speedup_2_workers_vs_sequential: runs[0]!.wall_ms / runs[2]!.wall_ms,
+    speedup_2_workers_vs_sequential: runs[0]!.wall_ms / runs[runs.length - 1]!.wall_ms,
+    ...(magick && { imagemagick_vs_sharp: magick.wall_ms / runs[0]!.wall_ms }),
+    volume,
   };
 }
 
@@ -161,4 +196,12 @@ export function printImageBench(b: ImageBench): void {
     );
   }
   console.log(`speedup of 2 workers over sequential: ${fmt(b.speedup_2_workers_vs_sequential)}x`);
+  if (b.imagemagick_vs_sharp !== undefined) console.log(`ImageMagick takes ${fmt(b.imagemagick_vs_sharp)}x sharp's time (sequential, one thread each)`);
+  else console.log('ImageMagick: skipped (no `magick` or `convert` of ImageMagick on PATH; Debian: apt-get install imagemagick)');
+  for (const r of b.volume) {
+    console.log(
+      `\n${r.images} images, ${r.mode}: ${fmt(r.wall_ms / 1000)} s, ${fmt(r.images_per_s)} img/s, per image p50 ${fmt(r.per_image_ms.p50, 0)} ms p90 ${fmt(r.per_image_ms.p90, 0)} ms; worker peak RSS ${r.worker_peak_rss_mb?.join(', ')} MB`,
+    );
+    console.log(`  worker RSS MB by images done: ${(r.worker_rss_trace_mb ?? []).map((t) => `${t.done}: ${t.rss_mb.join('/')}`).join('  ')}`);
+  }
 }
