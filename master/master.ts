@@ -22,6 +22,8 @@ import { eventRoutes } from './http/event-routes.js';
 import { operatorRoutes } from './http/operator-routes.js';
 import { submitBodyGuard } from './http/submit-body-guard.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
+import { LiveOutput } from './live-output/live-output.js';
+import { outputRoutes } from './live-output/output-routes.js';
 import { WorkerStats } from './observability/worker-stats.js';
 import { EventLog } from './events/event-log.js';
 import { MemoryEventOutbox } from './events/event-outbox.js';
@@ -348,6 +350,7 @@ export class Master {
     rest.use(limitRoutes(this.limits));
     rest.use(usageRoutes(this.billing, () => this.clock.now()));
     rest.use(dashboardRoutes(tasks));
+    rest.use(outputRoutes(new LiveOutput(tasks.events, (id) => tasks.get(id)), tasks, auth));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     this.http = HttpServer.create({
       host: o.httpHost,

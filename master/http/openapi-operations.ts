@@ -52,6 +52,11 @@ export const OPERATIONS: readonly ApiOperation[] = [
     method: 'get', path: '/api/v1/logs', tag: 'logs', scope: 'operate', summary: 'kept log lines of the master and the workers: filters, full-text q, cursor pages; follow=true streams (SSE)', query: logsQuery,
     headers: [{ name: 'Last-Event-ID', description: 'with follow=true: resume after this line id' }], response: { description: 'a page (or text/event-stream with follow=true)', schema: logPageSchema },
   },
+  {
+    method: 'get', path: '/api/v1/tasks/:id/output', tag: 'tasks', scope: 'operate', summary: "a running task's streamed output (Server-Sent Events: snapshot, chunk, done)",
+    description: 'The text so far comes first (`snapshot`), then each `chunk`; a chunk of a higher attempt voids the text before. `done` says the task ended (read its result) and ends the stream. A reconnect gets a fresh snapshot.',
+    response: { description: 'text/event-stream', contentTypes: ['text/event-stream'] },
+  },
   { method: 'get', path: '/api/v1/openapi.json', tag: 'meta', scope: 'any', summary: 'this document', response: { description: 'OpenAPI 3.1' } },
   ...ADMIN_OPERATIONS,
   ...CLUSTER_OPERATIONS,

@@ -3,12 +3,15 @@
  * transition and attempt (the task's history), the events of the task from
  * the durable stream (GET /api/v1/events?follow=false&task=ID), its log
  * lines from the master and its workers (GET /api/v1/logs?task=ID), and
- * retry / cancel. Refreshes when an event of this task arrives.
+ * retry / cancel. Refreshes when an event of this task arrives. While the
+ * task is unfinished its streamed output (an llm task's tokens) shows live
+ * (task-output.ts); once it ends the final result replaces it.
  */
 import { h, replaceChildren } from '../dom.js';
 import { ApiError } from './api.js';
 import type { DashboardContext, DashboardPage } from './context.js';
 import { cancelTask, retryTask } from './task-actions.js';
+import { TaskOutput } from './task-output.js';
 import { CANCELLABLE, RETRYABLE, type LogLine, type StoredEventView, type TaskDetail } from './types.js';
 import { badge, button, formatMs, jsonBlock, link, row, section, shortTime, table } from './view-kit.js';
 
@@ -20,6 +23,8 @@ export class TaskPage implements DashboardPage {
   private readonly logs = h('div', { id: 'task-log-lines' });
   /** Log lines arrive on their own path (MQTT, batched): polled while the page is open. */
   private readonly logPoll: ReturnType<typeof setInterval>;
+  /** The live output while the task is unfinished. */
+  private output: TaskOutput | undefined;
 
   constructor(
     private readonly root: HTMLElement,
@@ -60,6 +65,14 @@ export class TaskPage implements DashboardPage {
     void this.refreshLogs();
     const events = await this.ctx.api.get<{ events: StoredEventView[] }>(`/api/v1/events?${q}`).catch(() => ({ events: [] as StoredEventView[] }));
     const t = d.task;
+    const running = CANCELLABLE.has(t.status);
+    if (running && !this.output) {
+      this.output = new TaskOutput({ path: `/api/v1/tasks/${encodeURIComponent(this.id)}/output`, headers: () => this.ctx.api.headers(), onDone: () => void this.refresh().catch(() => undefined) });
+      this.output.start();
+    } else if (!running && this.output) {
+      this.output.stop();
+      this.output = undefined;
+    }
     const fields: [string, string, string][] = [
       ['kind', 'Kind', t.kind],
       ['priority', 'Priority', String(t.priority)],
@@ -88,6 +101,7 @@ export class TaskPage implements DashboardPage {
         h('dl', { class: 'fields' }, fields.flatMap(([f, label, value]) => [h('div', { 'data-field': f }, [h('dt', {}, [label]), h('dd', {}, [value])])])),
       ]),
       section('Input', [d.input_truncated ? h('p', { class: 'muted small' }, ['Shown cut at 64 KiB.']) : null, jsonBlock(d.input_truncated ? d.input_preview : d.input, 'input')]),
+      this.output ? section('Output', [h('p', { class: 'muted small' }, ['Streamed live; the result replaces it when the task ends.']), this.output.element], { id: 'task-output-section' }) : null,
       t.error
         ? section('Error', [h('p', { class: 'error', 'data-field': 'error' }, [h('code', {}, [t.error.code]), ` ${t.error.message}`])])
         : section('Result', [t.result === null ? h('p', { class: 'muted' }, ['No result yet.']) : jsonBlock(t.result, 'result')]),
@@ -129,6 +143,7 @@ export class TaskPage implements DashboardPage {
 
   dispose(): void {
     clearInterval(this.logPoll);
+    this.output?.stop();
     if (this.timer) clearTimeout(this.timer);
   }
 }
