@@ -66,6 +66,7 @@ import { openTenancy } from './tenancy/tenancy.js';
 import { openPostgresRooms, type PostgresRooms } from './postgres-rooms.js';
 import { isPostgresUrl } from './store/postgres-url.js';
 import { adminRoutes } from './tenancy/admin-routes.js';
+import { adminAudit } from './tenancy/admin-audit.js';
 import type { KeyStore } from './tenancy/key-store.js';
 import { systemRoutes } from './http/system-routes.js';
 import { warnIfExposed } from './http/auth/exposure-warning.js';
@@ -347,8 +348,9 @@ export class Master {
     rest.use(eventRoutes(this.eventLog, auth));
     rest.use(logRoutes(this.logs));
     rest.use(openApiRoutes(VERSION));
-    rest.use(limitRoutes(this.limits));
-    rest.use(usageRoutes(this.billing, () => this.clock.now()));
+    const audit = adminAudit(tasks.events, log); // admin changes as config.changed events
+    rest.use(limitRoutes(this.limits, audit));
+    rest.use(usageRoutes(this.billing, () => this.clock.now(), audit));
     rest.use(dashboardRoutes(tasks));
     rest.use(outputRoutes(new LiveOutput(tasks.events, (id) => tasks.get(id)), tasks, auth));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
@@ -372,7 +374,7 @@ export class Master {
         // Before `rest`: its GET /workers is the richer operator view (a superset).
         { path: '/api/v1', router: operatorRoutes({ tasks, registry, stats: new WorkerStats(tasks.events), control: (id, action) => this.link?.publishControl(id, { action }), now: () => this.clock.now() }) },
         { path: '/api/v1', router: scalingRoutes({ settings: this.settings, autoscaler: this.autoscaler }) },
-        { path: '/api/v1', router: adminRoutes({ keys: tenancy.keys, auth, print: deps.print }) },
+        { path: '/api/v1', router: adminRoutes({ keys: tenancy.keys, auth, print: deps.print, audit }) },
         { path: '/api/v1', router: rest },
         ...(deps.routes?.(this) ?? []),
       ],

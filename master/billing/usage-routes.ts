@@ -10,10 +10,11 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { TaskwireError } from '../../common/errors.js';
 import { principalOf } from '../http/auth/http-auth.js';
-import { seesAll } from '../http/auth/principal.js';
+import { DEFAULT_TENANT, seesAll } from '../http/auth/principal.js';
 import { sendError } from '../http/http-errors.js';
 import { parseBody } from '../http/rest-api.js';
 import { requireAdmin } from '../limits/limit-routes.js';
+import { type AdminAudit, NO_AUDIT } from '../tenancy/admin-audit.js';
 import type { Billing } from './open-billing.js';
 import { budgetsConfig } from './budgets.js';
 import { priceTableBody } from './price-table.js';
@@ -29,7 +30,8 @@ export const reportQuery = z
   .strict()
   .refine((q) => q.at === undefined || (q.period === 'day') === (q.at.length === 10), { message: 'at is YYYY-MM for a month, YYYY-MM-DD for a day', path: ['at'] });
 
-export function usageRoutes(billing: Billing, now: () => number): Router {
+/** `audit`: every change of prices and budgets recorded (tenancy/admin-audit.ts). */
+export function usageRoutes(billing: Billing, now: () => number, audit: AdminAudit = NO_AUDIT): Router {
   const r = Router();
   r.get('/usage', async (req, res) => {
     try {
@@ -53,10 +55,14 @@ export function usageRoutes(billing: Billing, now: () => number): Router {
       sendError(res, err);
     }
   });
-  r.put('/admin/prices', (req, res) => {
+  r.put('/admin/prices', async (req, res) => {
     try {
-      requireAdmin(principalOf(res));
-      res.json(billing.addPrices(parseBody(priceTableBody, req.body)));
+      const p = principalOf(res);
+      requireAdmin(p);
+      const before = billing.prices.latest ?? null;
+      const v = await billing.addPrices(parseBody(priceTableBody, req.body));
+      audit(p, 'prices', DEFAULT_TENANT, before, v);
+      res.json(v);
     } catch (err) {
       sendError(res, err);
     }
@@ -69,10 +75,14 @@ export function usageRoutes(billing: Billing, now: () => number): Router {
       sendError(res, err);
     }
   });
-  r.put('/admin/budgets', (req, res) => {
+  r.put('/admin/budgets', async (req, res) => {
     try {
-      requireAdmin(principalOf(res));
-      res.json(billing.setBudgets(parseBody(budgetsConfig, req.body)));
+      const p = principalOf(res);
+      requireAdmin(p);
+      const before = billing.budgets.budgets;
+      const after = await billing.setBudgets(parseBody(budgetsConfig, req.body));
+      audit(p, 'budgets', DEFAULT_TENANT, before, after);
+      res.json(after);
     } catch (err) {
       sendError(res, err);
     }

@@ -12,7 +12,9 @@
  *
  * A cluster admin (tenant `default`) manages every tenant; an admin key of
  * another tenant manages only its own tenant's users and keys (others'
- * keys answer 404). Bodies are zod-validated; a 400 names the field. A
+ * keys answer 404). Every change is audited (admin-audit.ts: a
+ * `config.changed` event of the tenant concerned, never a secret). Bodies
+ * are zod-validated; a 400 names the field. A
  * change is answered once it is kept (PostgreSQL: committed, so every
  * master sees it).
  */
@@ -23,6 +25,7 @@ import { principalOf, requireScope } from '../http/auth/http-auth.js';
 import { DEFAULT_TENANT, type Authenticator, type Principal } from '../http/auth/principal.js';
 import { sendError } from '../http/http-errors.js';
 import { parseBody } from '../http/rest-api.js';
+import { type AdminAudit, NO_AUDIT } from './admin-audit.js';
 import { generateBootstrapAdmin } from './bootstrap-admin.js';
 import type { KeyStore } from './key-store.js';
 import { kindList, label, modelList, scopeList, tenantId } from './tenancy-records.js';
@@ -46,6 +49,8 @@ export interface AdminRoutesDeps {
   auth: Authenticator;
   /** Where a bootstrap admin key generated on the first key is shown once (default stdout). */
   print?: (text: string) => void;
+  /** Records every change (admin-audit.ts): who, what, before, after; never a secret. */
+  audit?: AdminAudit;
 }
 
 const clusterAdmin = (p: Principal): boolean => p.tenant === DEFAULT_TENANT;
@@ -57,7 +62,7 @@ function scopeTenant(p: Principal, asked: string | undefined): string | undefine
   return p.tenant;
 }
 
-export function adminRoutes({ keys, auth, print }: AdminRoutesDeps): Router {
+export function adminRoutes({ keys, auth, print, audit = NO_AUDIT }: AdminRoutesDeps): Router {
   const r = Router();
   const admin = (res: Parameters<typeof principalOf>[0]): Principal => {
     const p = principalOf(res);
@@ -87,7 +92,9 @@ export function adminRoutes({ keys, auth, print }: AdminRoutesDeps): Router {
       const body = parseBody(tenantBody, req.body);
       const t = keys.createTenant(body);
       await keys.flushed();
-      res.status(201).json({ tenant: keys.listTenants().find((x) => x.id === t.id) });
+      const view = keys.listTenants().find((x) => x.id === t.id);
+      audit(p, 'tenant', t.id, null, view);
+      res.status(201).json({ tenant: view });
     } catch (err) {
       sendError(res, err);
     }
@@ -108,7 +115,9 @@ export function adminRoutes({ keys, auth, print }: AdminRoutesDeps): Router {
       const body = parseBody(userBody, req.body);
       const u = keys.createUser({ id: body.id, name: body.name, tenant: scopeTenant(p, body.tenant) ?? DEFAULT_TENANT });
       await keys.flushed();
-      res.status(201).json({ user: { tenant: u.tenant, id: u.id, name: u.name, created_at: new Date(u.createdAtMs).toISOString() } });
+      const view = { tenant: u.tenant, id: u.id, name: u.name, created_at: new Date(u.createdAtMs).toISOString() };
+      audit(p, 'user', u.tenant, null, view);
+      res.status(201).json({ user: view });
     } catch (err) {
       sendError(res, err);
     }
@@ -131,6 +140,7 @@ export function adminRoutes({ keys, auth, print }: AdminRoutesDeps): Router {
       // The first key of a cluster without keys: keys are required from now on, so the local caller gets an admin key too.
       const bootstrap = wasOpen && !keys.hasActiveAdmin() ? generateBootstrapAdmin(keys, print) : undefined;
       await keys.flushed();
+      audit(p, 'key', out.key.tenant, null, out.key);
       res.status(201).json({ ...out, ...(bootstrap && { admin_key: { id: bootstrap.keyId, secret: bootstrap.secret } }) });
     } catch (err) {
       sendError(res, err);
@@ -139,9 +149,10 @@ export function adminRoutes({ keys, auth, print }: AdminRoutesDeps): Router {
   r.post('/admin/keys/:id/rotate', async (req: Request<{ id: string }>, res) => {
     try {
       const p = admin(res);
-      ownKey(p, req.params.id);
+      const before = ownKey(p, req.params.id);
       const out = keys.rotateKey(req.params.id);
       await keys.flushed();
+      audit(p, 'key', out.key.tenant, before, out.key);
       res.json(out);
     } catch (err) {
       sendError(res, err);
@@ -150,9 +161,10 @@ export function adminRoutes({ keys, auth, print }: AdminRoutesDeps): Router {
   r.post('/admin/keys/:id/revoke', async (req: Request<{ id: string }>, res) => {
     try {
       const p = admin(res);
-      ownKey(p, req.params.id);
+      const before = ownKey(p, req.params.id);
       const key = keys.revokeKey(req.params.id);
       await keys.flushed();
+      audit(p, 'key', key.tenant, before, key);
       res.json({ key });
     } catch (err) {
       sendError(res, err);

@@ -3,7 +3,8 @@
  * master with a real worker (port 0), signed in with API keys:
  * - Access (admin): create a tenant, a user and a key; the secret is shown
  *   once and works; dismissed it is nowhere in the page; revoke (confirmed)
- *   refuses it at once; a tenant name with markup stays text.
+ *   refuses it at once; the audit log shows each change; a tenant name with
+ *   markup stays text.
  * - Limits (admin): a per-tenant rule added and saved in the page is in force
  *   (the tenant's next submit past it gets 429).
  * - Usage: totals and per-tenant lines equal the REST report, the CSV
@@ -124,6 +125,10 @@ describe('dashboard: access, limits and usage pages', () => {
     await page.locator(`#key-list tr[data-key-id="${keyId}"][data-status="revoked"]`).waitFor();
     expect(await page.locator(`#key-list tr[data-key-id="${keyId}"] [data-field="trail"]`).textContent()).toMatch(/created .*revoked /);
     expect((await api('/api/v1/tasks', { kind: 'echo', input: { text: 'revoked' } }, secret)).status).toBe(401);
+    // The audit log: who created the tenant, the user and the key, and revoked it (newest first).
+    await page.locator('#access-audit tr[data-event-id]').nth(3).waitFor();
+    expect(await page.locator('#access-audit tr[data-event-id] [data-field="target"]').allTextContents()).toEqual(['key', 'key', 'user', 'tenant']);
+    expect(await page.locator('#access-audit').textContent()).not.toContain(secret);
     expect(await page.evaluate(() => window.__xss)).toBeUndefined();
     expect(problems.errors).toEqual([]);
   }, CASE_MS);
