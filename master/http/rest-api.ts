@@ -15,6 +15,7 @@ import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
 import { listingTenant, visibleTask } from './auth/task-visibility.js';
 import { clusterTenant, seesWorker } from './auth/worker-visibility.js';
+import { hasScope } from './auth/principal.js';
 import { sendError } from './http-errors.js';
 import type { ClusterView } from '../../common/task-view.js';
 
@@ -74,7 +75,8 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   const r = Router();
   r.post('/tasks', async (req, res) => {
     try {
-      const { task, created } = await tasks.submit({ ...submitRequest(parseBody(submitBody, req.body), ''), owner: principalOf(res).id, tenant: principalOf(res).tenant }); // durable before we acknowledge
+      const p = principalOf(res);
+      const { task, created } = await tasks.submit({ ...submitRequest(parseBody(submitBody, req.body), ''), owner: p.id, tenant: p.tenant, ownTasksOnly: !hasScope(p, 'operate') }); // durable before we acknowledge
       res.status(created ? 202 : 200).location(`/api/v1/tasks/${task.id}`).json(taskView(task));
     } catch (err) {
       sendError(res, err);
@@ -84,8 +86,8 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   r.post('/tasks/batch', async (req, res) => {
     try {
       const body = parseBody(batchBody, req.body);
-      const { id: owner, tenant } = principalOf(res);
-      const out = await tasks.submitMany(body.tasks.map((t, i) => ({ ...submitRequest(t, `tasks.${i}.`), owner, tenant })));
+      const p = principalOf(res);
+      const out = await tasks.submitMany(body.tasks.map((t, i) => ({ ...submitRequest(t, `tasks.${i}.`), owner: p.id, tenant: p.tenant, ownTasksOnly: !hasScope(p, 'operate') })));
       res.status(out.some((o) => o.created) ? 202 : 200).json({ tasks: out.map((o) => taskView(o.task)), created: out.map((o) => o.created) });
     } catch (err) {
       sendError(res, err);

@@ -253,7 +253,8 @@ describe('revoke and rotate', () => {
   });
 
   it('rotating gives a new secret for the same key id; the old one is refused', async () => {
-    const made = await call('POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme' });
+    // An operator key of acme: it reads acme's tasks (a user key sees only its own: tenancy-scope.test.ts).
+    const made = await call('POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme', scopes: ['submit', 'read', 'operate'] });
     const rotated = await call('POST', `/api/v1/admin/keys/${made.body.key.id}/rotate`, ADMIN, {});
     expect(rotated.body.key.id).toBe(made.body.key.id);
     expect((await call('GET', `/api/v1/tasks/${acmeTask}`, made.body.secret)).status).toBe(401);

@@ -196,3 +196,107 @@ describe('workers and the cluster summary', () => {
     }
   });
 });
+
+describe('user keys within a tenant see and cancel only their own tasks', () => {
+  const user: Record<'u1' | 'u2', string> = { u1: '', u2: '' };
+  let t1 = '';
+  let t2 = '';
+
+  beforeAll(async () => {
+    for (const u of ['u1', 'u2'] as const) {
+      const made = await call('POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme', scopes: ['submit', 'read'], name: u });
+      expect(made.status).toBe(201);
+      user[u] = made.body.secret;
+    }
+    t1 = (await call('POST', '/api/v1/tasks', user.u1, { kind: 'echo', input: { text: 'u1 private text' } })).body.id;
+    t2 = (await call('POST', '/api/v1/tasks/batch', user.u2, { tasks: [{ kind: 'echo', input: { text: 'u2 private text' } }] })).body.tasks[0].id;
+    for (const [id, s] of [[t1, user.u1], [t2, user.u2]] as const) {
+      await waitFor(async () => (await call('GET', `/api/v1/tasks/${id}`, s)).body?.status === 'succeeded', `task ${id} succeeded`);
+    }
+  });
+
+  it('by id: its own task 200, another user\'s 404 exactly as for no task; the tenant\'s operator sees both', async () => {
+    expect((await call('GET', `/api/v1/tasks/${t1}`, user.u1)).body.id).toBe(t1);
+    const other = await call('GET', `/api/v1/tasks/${t1}`, user.u2);
+    expect([other.status, other.body.error.code, other.body.error.message]).toEqual([404, 'NOT_FOUND', `task ${t1} not found`]);
+    expect(other.bytes.toString()).not.toContain('u1 private text');
+    expect((await call('GET', `/api/v1/tasks/${t1}`, key.acme)).status).toBe(200);
+    expect((await call('GET', `/api/v1/tasks/${t2}`, key.acme)).status).toBe(200);
+    expect((await call('GET', `/api/v1/tasks/${t1}`, key.globex)).status).toBe(404);
+  });
+
+  it('cancel: another user\'s task 404 (and it is not cancelled); its own 202', async () => {
+    const long = (await call('POST', '/api/v1/tasks', user.u1, { kind: 'sleep', input: { ms: 30_000 } })).body.id as string;
+    expect((await call('POST', `/api/v1/tasks/${long}/cancel`, user.u2, {})).status).toBe(404);
+    expect((await call('GET', `/api/v1/tasks/${long}`, user.u1)).body.cancel_requested ?? false).toBe(false);
+    expect((await call('POST', `/api/v1/tasks/${long}/cancel`, user.u1, {})).status).toBe(202);
+    await waitFor(async () => (await call('GET', `/api/v1/tasks/${long}`, user.u1)).body.status === 'cancelled', 'cancelled');
+  });
+
+  it('listings, search, export, the event stream and the dashboard are for operators: a user key gets 403, the tenant operator sees both users\' tasks', async () => {
+    const surfaces = ['/api/v1/tasks?limit=1000', '/api/v1/tasks?q=private', '/api/v1/tasks/export?format=jsonl', '/api/v1/dashboard/tasks', `/api/v1/dashboard/tasks/${t1}`, '/api/v1/events?follow=false&since=0'];
+    for (const path of surfaces) {
+      const r = await call('GET', path, user.u2);
+      expect([path, r.status]).toEqual([path, 403]);
+      expect(r.bytes.toString()).not.toContain(t1);
+    }
+    for (const path of ['/api/v1/tasks?limit=1000', '/api/v1/tasks/export?format=jsonl', '/api/v1/events?follow=false&since=0']) {
+      const text = (await call('GET', path, key.acme)).bytes.toString();
+      expect(text).toContain(t1);
+      expect(text).toContain(t2);
+    }
+    for (const path of [`/api/v1/tasks/${t1}/retry`, '/api/v1/tasks/bulk/cancel']) {
+      expect((await call('POST', path, user.u2, path.includes('bulk') ? { filter: { status: 'queued' }, dry_run: true } : {})).status).toBe(403);
+    }
+  });
+
+  it('an idempotency key of another user\'s task is a 409, never that task; the tenant operator gets the task', async () => {
+    const first = await call('POST', '/api/v1/tasks', user.u1, { kind: 'echo', input: { text: 'idem' }, idempotency_key: 'scope-idem-1' });
+    expect(first.status).toBe(202);
+    const other = await call('POST', '/api/v1/tasks', user.u2, { kind: 'echo', input: { text: 'idem' }, idempotency_key: 'scope-idem-1' });
+    expect(other.status).toBe(409);
+    expect(other.bytes.toString()).not.toContain(first.body.id);
+    const batch = await call('POST', '/api/v1/tasks/batch', user.u2, { tasks: [{ kind: 'echo', input: { text: 'idem' }, idempotency_key: 'scope-idem-1' }] });
+    expect(batch.status).toBe(409);
+    expect((await call('POST', '/api/v1/tasks', user.u1, { kind: 'echo', input: { text: 'idem' }, idempotency_key: 'scope-idem-1' })).body.id).toBe(first.body.id);
+    expect((await call('POST', '/api/v1/tasks', key.acme, { kind: 'echo', input: { text: 'idem' }, idempotency_key: 'scope-idem-1' })).body.id).toBe(first.body.id);
+  });
+
+  it('Socket.IO: another user\'s session id gets a fresh session (no replay), cannot cancel its tasks, and the /events namespace refuses a user key', async () => {
+    const connect = (apiKey: string, sessionId?: string) =>
+      new Promise<{ socket: ReturnType<typeof io>; sessionId: string; done: string[] }>((resolve, reject) => {
+        const socket = io(c.httpUrl, { auth: { apiKey, ...(sessionId && { sessionId }) }, transports: ['websocket'], reconnection: false, timeout: 5000 });
+        const done: string[] = [];
+        socket.on('task:done', (t: { id: string }) => done.push(t.id));
+        socket.once('session', (info: { session_id: string }) => resolve({ socket, sessionId: info.session_id, done }));
+        socket.once('connect_error', reject);
+      });
+    const a = await connect(user.u1);
+    const ack = await new Promise<any>((r) => a.socket.emit('task:submit', { kind: 'echo', input: { text: 'chat of u1' } }, r));
+    expect(ack.ok).toBe(true);
+    const chatTask: string = ack.data.id;
+    await waitFor(() => a.done.includes(chatTask), 'chat task done');
+    a.socket.close();
+    // u1 comes back: its session and the answer are replayed.
+    const back = await connect(user.u1, a.sessionId);
+    expect(back.sessionId).toBe(a.sessionId);
+    await waitFor(() => back.done.includes(chatTask), 'replayed to u1');
+    // u2 presenting u1's session id gets a session of its own, and nothing of u1's.
+    const b = await connect(user.u2, a.sessionId);
+    expect(b.sessionId).not.toBe(a.sessionId);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.done).toEqual([]);
+    const cancel = await new Promise<any>((r) => b.socket.emit('task:cancel', { id: chatTask }, r));
+    expect(cancel.ok).toBe(false);
+    expect((await call('GET', `/api/v1/tasks/${chatTask}`, user.u2)).status).toBe(404);
+    expect((await call('GET', `/api/v1/tasks/${chatTask}`, user.u1)).status).toBe(200);
+    back.socket.close();
+    b.socket.close();
+    const refused = await new Promise<string>((resolve) => {
+      const s = io(`${c.httpUrl}/events`, { auth: { apiKey: user.u2 }, transports: ['websocket'], reconnection: false, timeout: 5000 });
+      s.once('connect', () => (s.close(), resolve('connected')));
+      s.once('connect_error', (err) => (s.close(), resolve(err.message)));
+    });
+    expect(refused).toMatch(/FORBIDDEN/);
+  });
+});

@@ -1,22 +1,33 @@
 /**
- * Which tasks a principal sees: those of its tenant; a cluster operator
- * (tenant `default` with the operate scope) sees every tenant's. A task of
- * another tenant answers exactly like a task that does not exist (404), on
- * every read surface (REST by id, cancel, retry, the dashboard), so ids say
- * nothing across tenants.
+ * Which tasks a principal sees:
+ * - a cluster operator (tenant `default` with the operate scope): every task;
+ * - a tenant's operator or admin (the operate scope): every task of its tenant;
+ * - a `user` key (submit and read, no operate): only the tasks submitted with
+ *   that key (the task's `owner` is the key id), in its tenant.
+ * A task it may not see answers exactly like a task that does not exist
+ * (404), on every read surface (REST by id, cancel, retry, the dashboard),
+ * so ids say nothing across tenants or keys. Listings (REST list, search,
+ * export, the event stream, the dashboard) need the operate scope, so a
+ * user key lists nothing (403); a chat session is bound to the key it was
+ * issued to (session-ids.ts), so its replay holds that key's tasks only.
  */
 import { NotFoundError } from '../../../common/errors.js';
 import type { TaskRecord } from '../../core/task-record.js';
-import { seesAll, seesTenant, type Principal } from './principal.js';
+import { hasScope, seesAll, seesTenant, type Principal } from './principal.js';
+
+/** May `p` see (read, cancel, retry) task `t`? */
+export function seesTask(p: Principal, t: Pick<TaskRecord, 'tenant' | 'owner'>): boolean {
+  return seesTenant(p, t.tenant) && (hasScope(p, 'operate') || (t.owner ?? null) === p.id);
+}
 
 /** The task `id` when `p` may see it; NotFoundError otherwise. */
 export function visibleTask(tasks: { get(id: string): TaskRecord | undefined }, p: Principal, id: string): TaskRecord {
   const t = tasks.get(id);
-  if (!t || !seesTenant(p, t.tenant)) throw new NotFoundError(`task ${id.slice(0, 128)} not found`);
+  if (!t || !seesTask(p, t)) throw new NotFoundError(`task ${id.slice(0, 128)} not found`);
   return t;
 }
 
-/** The tenant a listing of `p` is limited to (undefined: every tenant). */
+/** The tenant a listing of `p` is limited to (undefined: every tenant). Listings need the operate scope (see above). */
 export function listingTenant(p: Principal): string | undefined {
   return seesAll(p) ? undefined : p.tenant;
 }
