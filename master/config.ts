@@ -153,6 +153,10 @@ export interface MasterOptions {
   usageMetrics?: 'off' | 'on';
   /** Weighted-fair dispatch across tenants (`TASKWIRE_FAIR_SHARE`: `off`, default, `on`, or weights `acme=3,*=1`; master/limits/fair-share.ts). */
   fairShare?: string;
+  /** `multi`: several masters share one PostgreSQL store and an external broker (`TASKWIRE_MASTERS`; default `single`; docs/MULTI_MASTER.md). */
+  masters?: 'single' | 'multi';
+  /** Multi-master: a master not heard from this long is dead, its tasks re-queued (`TASKWIRE_MASTER_LEASE_MS`; default 5000). */
+  masterLeaseMs?: number;
 }
 
 export type ResolvedMasterOptions = Required<Omit<MasterOptions, 'mqttUrl' | 'mqttUsername' | 'mqttPassword' | 'clusterToken' | 'observerPassword'>> & {
@@ -211,6 +215,8 @@ export const MASTER_DEFAULTS = {
   limitsStore: 'memory' as 'memory' | 'sqlite',
   usageMetrics: 'off' as 'off' | 'on',
   fairShare: '',
+  masters: 'single',
+  masterLeaseMs: 5000,
 } as const;
 
 function placementName(name: string, v: string): string {
@@ -222,6 +228,14 @@ function placementName(name: string, v: string): string {
 function storeUrl(v: string): string {
   if (v === '' || /^postgres(ql)?:\/\/[^\s]+$/i.test(v)) return v;
   throw new ConfigError('TASKWIRE_STORE', 'must be a postgres:// or postgresql:// URL (or empty for SQLite in TASKWIRE_DATA_DIR)');
+}
+
+/** TASKWIRE_MASTERS=multi needs the shared parts: a PostgreSQL store and an external broker. */
+function mastersMode(v: 'single' | 'multi', store: string, mqttUrl: string | undefined): 'single' | 'multi' {
+  if (v !== 'single' && v !== 'multi') throw new ConfigError('TASKWIRE_MASTERS', `must be single or multi, got "${String(v)}"`);
+  if (v === 'multi' && !/^postgres(ql)?:\/\//i.test(store)) throw new ConfigError('TASKWIRE_MASTERS', 'multi needs TASKWIRE_STORE=postgres://… (the masters share the database)');
+  if (v === 'multi' && !mqttUrl) throw new ConfigError('TASKWIRE_MASTERS', 'multi needs TASKWIRE_MQTT_URL (a broker the masters share, e.g. Mosquitto)');
+  return v;
 }
 
 function positiveInt(name: string, v: number, min = 1): number {
@@ -298,6 +312,8 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     limitsStore: o.limitsStore,
     usageMetrics: o.usageMetrics,
     fairShare: (parseFairShare(o.fairShare), o.fairShare), // throws naming TASKWIRE_FAIR_SHARE
+    masters: mastersMode(o.masters, o.store, options.mqttUrl),
+    masterLeaseMs: positiveInt('TASKWIRE_MASTER_LEASE_MS', o.masterLeaseMs, 500),
   };
 }
 
@@ -392,6 +408,8 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     limitsStore: envEnum(env, 'TASKWIRE_LIMITS_STORE', ['memory', 'sqlite'] as const),
     usageMetrics: envEnum(env, 'TASKWIRE_USAGE_METRICS', ['off', 'on'] as const),
     fairShare: envString(env, 'TASKWIRE_FAIR_SHARE'),
+    masters: envEnum(env, 'TASKWIRE_MASTERS', ['single', 'multi'] as const),
+    masterLeaseMs: envInt(env, 'TASKWIRE_MASTER_LEASE_MS', { min: 500, max: 600_000 }),
   };
 }
 

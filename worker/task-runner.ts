@@ -10,6 +10,7 @@ import type { TaskAssignment__Output } from '../common/wire.js';
 import type { ResultEvent } from '../common/gen/taskwire/v1/ResultEvent.js';
 import type { TaskResult } from '../common/gen/taskwire/v1/TaskResult.js';
 import type { ResultReporter } from './result-reporter.js';
+import type { ResultRoutes } from './result-routes.js';
 import { grpcTaskBlobs } from './blob-client.js';
 import { TaskFailure, type TaskHandler, type TaskOutput } from './handlers/task-handler.js';
 import type { WorkerTelemetry } from './attempt-telemetry.js';
@@ -175,7 +176,7 @@ export class TaskRunner {
             ? Promise.resolve({})
             : this.reporter.fetchSecrets({ task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
         ...(telemetry ? { telemetry: telemetry.handler } : {}),
-        blobs: grpcTaskBlobs(() => this.reporter.service, { task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
+        blobs: grpcTaskBlobs(() => (this.reporter as Partial<ResultRoutes>).serviceFor?.(a.task_id, a.attempt) ?? this.reporter.service, { task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
       });
       if (r.abort.aborted) throw r.abort.reason;
       result.output = toValue(out.output);

@@ -27,7 +27,7 @@ import { EchoHandler } from './handlers/echo.js';
 import { SleepHandler } from './handlers/sleep.js';
 import type { TaskHandler } from './handlers/task-handler.js';
 import { handlerFeatures } from './handlers/handler-features.js';
-import { ResultReporter } from './result-reporter.js';
+import { ResultRoutes } from './result-routes.js';
 import { TaskRunner } from './task-runner.js';
 import { hostLoad } from './host-load.js';
 import { WorkerMetrics } from './metrics-registry.js';
@@ -74,7 +74,7 @@ export class Worker {
   readonly log: Logger;
   readonly startedAtMs = Date.now();
   readonly handlers = new Map<string, TaskHandler>();
-  readonly reporter: ResultReporter;
+  readonly reporter: ResultRoutes;
   readonly runner: TaskRunner;
   readonly invalidMessages = { count: 0 };
   /** This worker's own metrics (with metricsPort set or the status summary on). */
@@ -111,7 +111,7 @@ export class Worker {
       this.handlers.set(h.kind, h);
       h.onChange?.(() => this.scheduleStatus());
     }
-    this.reporter = new ResultReporter({ log: this.log });
+    this.reporter = new ResultRoutes({ log: this.log });
     // The retained status says how many attempts run now: re-publish (coalesced) when that changes.
     const metrics = options.metricsPort !== undefined || options.metricsSummary ? new WorkerMetrics({ worker_id: this.id }) : undefined;
     this.metrics = metrics;
@@ -296,12 +296,18 @@ export class Worker {
       }
       if (parsed.kind !== 'worker' || parsed.workerId !== this.id) return;
       if (parsed.channel === 'tasks') {
-        const { tasks } = assignmentsCodec.decode(payload);
+        const { tasks, result_target: target } = assignmentsCodec.decode(payload);
         if (tasks.length === 0) throw new Error('tasks: an Assignments message carries at least one task');
+        if (target && !/^[^\s/]*:\d{1,5}$/.test(target)) throw new Error('result_target: expected host:port');
         for (const a of tasks) {
           if (!a.task_id || !a.kind || !a.result_token || a.attempt < 1) {
             throw new Error('assignment without task_id, kind, attempt or result_token');
           }
+        }
+        if (target) {
+          // Multi-master: this message's master takes these attempts' results (":port": the broker's host).
+          const host = target.startsWith(':') ? new URL(this.options.mqttUrl).hostname : '';
+          for (const a of tasks) this.reporter.route(a.task_id, a.attempt, `${host}${target}`);
         }
         for (const a of tasks) this.runner.start(a);
         this.scheduleStatus();

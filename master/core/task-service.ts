@@ -256,9 +256,17 @@ export class TaskService {
     if (this.events.wants('task.queued')) {
       this.events.publish('task.queued', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, priority: task.priority }, task);
     }
+    if (this.handOff?.(task)) return task; // multi-master: left to the shared pool (master/store/postgres-cluster.ts)
     this.enqueue(task);
     return task;
   }
+
+  /** Multi-master: `handOff(task)` true leaves a new task to the shared pool instead of this master's queue. */
+  useHandOff(handOff: (task: TaskRecord) => boolean): void {
+    this.handOff = handOff;
+  }
+
+  private handOff: ((task: TaskRecord) => boolean) | undefined;
 
   /** Puts a queued task in the scheduler queue with its queue deadline. */
   enqueue(task: TaskRecord): void {

@@ -24,6 +24,8 @@ import { deserialize, ROW, type Row, serializeFixed, serializeState } from './sq
 import { StoreUnavailableError } from './store-file-check.js';
 import { ensurePostgresSearchSchema, PostgresTaskSearch } from './postgres-task-search.js';
 import type { TaskSearchPage, TaskSearchQuery } from './task-search.js';
+import { ensureClusterSchema } from './cluster-schema.js';
+import type { WriteFence } from './postgres-fence.js';
 import type { StorePreload, TaskStore } from './task-store.js';
 
 type Waiter = { resolve: () => void; reject?: (err: Error) => void; settled?: boolean };
@@ -44,7 +46,20 @@ export interface PostgresTaskStoreOptions {
   /** Told when the store goes down (failure() set) and comes back. */
   onDown?: (err: Error) => void;
   onUp?: () => void;
+  /** Multi-master mode (postgres-cluster.ts): this master's fence and what it is told. */
+  cluster?: StoreClusterHooks;
 }
+
+/** What a multi-master store needs of its cluster (postgres-cluster.ts). */
+export interface StoreClusterHooks extends WriteFence {
+  /** Pooled tasks whose row committed: this master no longer holds them. */
+  onHandedOff(ids: string[]): void;
+  /** Only the leader prunes. */
+  isLeader(): boolean;
+}
+
+/** Tasks of other masters read for a request (multi-master), at most this many kept. */
+const MAX_FOREIGN = 10_000;
 
 /** A postgres:// or postgresql:// URL without its password (for logs). */
 export function redactPostgresUrl(url: string): string {
@@ -82,6 +97,10 @@ export class PostgresTaskStore implements TaskStore {
   private readonly writer: PostgresWriter;
   private unfinished: TaskRecord[] = [];
   private seqMax = 0;
+  /** Multi-master: new tasks left to the shared pool (inserted with no owner), and snapshots of other masters' tasks. */
+  private readonly pooled = new Set<string>();
+  private readonly foreign = new Map<string, TaskRecord>();
+  private readonly foreignOrder = new Fifo<string>();
   onCommitted: ((seconds: number, rows: number) => void) | undefined;
 
   private constructor(
@@ -96,6 +115,15 @@ export class PostgresTaskStore implements TaskStore {
       pingIntervalMs: options.pingIntervalMs,
       onDown: (err) => this.down(err),
       onUp: () => this.up(),
+      fence: options.cluster && {
+        owner: options.cluster.owner,
+        epoch: options.cluster.epoch,
+        onRefused: (ids) => {
+          // No longer ours: forget them (reads go to the database), and tell the cluster.
+          for (const id of ids) this.live.delete(id);
+          options.cluster!.onRefused(ids);
+        },
+      },
     });
   }
 
@@ -109,9 +137,11 @@ export class PostgresTaskStore implements TaskStore {
       try {
         await migratePostgres(client);
         await ensurePostgresSearchSchema(client);
+        if (options.cluster) await ensureClusterSchema(client);
         for (const r of (await client.query<{ key: string; value: string }>('SELECT key, value FROM meta')).rows) store.meta.set(r.key, r.value);
         store.seqMax = (await client.query<{ s: number | null }>('SELECT max(seq) AS s FROM tasks')).rows[0]?.s ?? 0;
-        const open = await client.query<Row>(`SELECT ${ROW} FROM tasks WHERE finished_at IS NULL ORDER BY seq`);
+        // Multi-master: a master starts owning nothing (the leader re-queues a dead master's tasks for any to claim).
+        const open = options.cluster ? { rows: [] } : await client.query<Row>(`SELECT ${ROW} FROM tasks WHERE finished_at IS NULL ORDER BY seq`);
         store.unfinished = open.rows.map(deserialize);
         await store.writer.connect(); // takes the one-master lock, or refuses
       } catch (err) {
@@ -151,7 +181,7 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   get(id: string): TaskRecord | undefined {
-    return this.live.get(id) ?? this.recentFinished.get(id) ?? this.dirty.get(id)?.task;
+    return this.live.get(id) ?? this.recentFinished.get(id) ?? this.dirty.get(id)?.task ?? this.foreign.get(id);
   }
 
   byIdempotencyKey(key: string): TaskRecord | undefined {
@@ -179,8 +209,55 @@ export class PostgresTaskStore implements TaskStore {
     } else if (q.sessionId !== undefined) {
       rows = await read(`SELECT ${ROW} FROM tasks WHERE session_id = $1 ORDER BY seq DESC LIMIT $2`, [q.sessionId, q.limit ?? 50]);
     }
+    if (this.options.cluster) {
+      // Multi-master: another master's task is read again every time (a snapshot, never written from here).
+      if (q.id !== undefined && !this.live.has(q.id) && !this.recentFinished.has(q.id)) rows = await read(`SELECT ${ROW} FROM tasks WHERE id = $1`, [q.id]);
+      else if (q.idempotencyKey !== undefined && rows.length === 0 && !this.byIdempotencyKey(q.idempotencyKey)) {
+        rows = await read(`SELECT ${ROW} FROM tasks WHERE idempotency_key = $1`, [q.idempotencyKey]);
+      }
+      for (const r of rows) {
+        if (this.live.has(r.id) || this.dirty.has(r.id)) continue;
+        if (r.finished_at !== null) {
+          this.foreign.delete(r.id);
+          if (!this.recentFinished.has(r.id)) this.cacheFinished(deserialize(r));
+        } else this.cacheForeign(deserialize(r));
+      }
+      return;
+    }
     // Only finished rows: a live task is always in memory, and newer than its row.
     for (const r of rows) if (r.finished_at !== null && !this.get(r.id)) this.cacheFinished(deserialize(r));
+  }
+
+  private cacheForeign(t: TaskRecord): void {
+    if (!this.foreign.has(t.id)) this.foreignOrder.push(t.id);
+    this.foreign.set(t.id, t);
+    if (t.idempotencyKey) this.idem.set(t.idempotencyKey, t.id);
+    while (this.foreign.size > MAX_FOREIGN) {
+      const old = this.foreignOrder.shift()!;
+      const f = this.foreign.get(old);
+      this.foreign.delete(old);
+      if (f?.idempotencyKey && this.idem.get(f.idempotencyKey) === old) this.idem.delete(f.idempotencyKey);
+    }
+  }
+
+  /** Multi-master: a new task goes to the shared pool (inserted with no owner); called before its first flush. */
+  pool(task: TaskRecord): void {
+    this.pooled.add(task.id);
+  }
+
+  /** Multi-master: rows this master claimed (postgres-claims.ts) become its live tasks. */
+  adopt(rows: Row[]): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const r of rows) {
+      if (this.live.has(r.id)) continue;
+      const t = deserialize(r);
+      this.foreign.delete(t.id);
+      this.written.add(t.id);
+      this.live.set(t.id, t);
+      if (t.idempotencyKey) this.idem.set(t.idempotencyKey, t.id);
+      out.push(t);
+    }
+    return out;
   }
 
   put(task: TaskRecord, change: 'full' | 'state' = 'full'): void {
@@ -266,6 +343,8 @@ export class PostgresTaskStore implements TaskStore {
     this.dirty.clear();
     const batch: PgBatch = { insert: [], update: [], state: [], meta: [...this.dirtyMeta] };
     this.dirtyMeta.clear();
+    const owners = this.options.cluster ? (batch.insertOwners = [] as [boolean, number][]) : undefined;
+    const handedOff: string[] = [];
     for (const { task: t, full } of rows) {
       if (!full) batch.state.push([t.status, t.attempt, t.workerId, t.assignedAtMs, t.id]);
       else if (this.written.has(t.id)) batch.update.push([t.status, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serializeState(t), t.id]);
@@ -274,8 +353,13 @@ export class PostgresTaskStore implements TaskStore {
           t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs,
           t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t),
         ]);
+        if (owners) {
+          const pooled = this.pooled.delete(t.id) && t.status === 'queued';
+          owners.push([pooled, t.priority]);
+          if (pooled) handedOff.push(t.id);
+        }
       }
-      if (TERMINAL_STATUSES.has(t.status)) this.written.delete(t.id);
+      if (TERMINAL_STATUSES.has(t.status) || handedOff.at(-1) === t.id) this.written.delete(t.id);
       else this.written.add(t.id);
     }
     const waiters = this.waiters;
@@ -288,6 +372,7 @@ export class PostgresTaskStore implements TaskStore {
       this.inflight--;
       this.onCommitted?.((performance.now() - handedAt) / 1000, count);
       if (this.inflightWaiters === waiters) this.inflightWaiters = undefined;
+      if (handedOff.length > 0) this.handOff(handedOff);
       for (const w of waiters) {
         if (w.settled) continue;
         w.settled = true;
@@ -297,9 +382,29 @@ export class PostgresTaskStore implements TaskStore {
     });
   }
 
+  /** Pooled rows committed: the task is the pool's now (a claim brings it back as a live task of whichever master). */
+  private handOff(ids: string[]): void {
+    for (const id of ids) {
+      const t = this.live.get(id);
+      if (t && t.status === 'queued' && !this.written.has(id)) {
+        this.live.delete(id);
+        this.cacheForeign(t);
+      }
+    }
+    this.options.cluster?.onHandedOff(ids);
+  }
+
   failure(): Error | undefined {
     return this.failed;
   }
+
+  /** Multi-master: this master lost its lease (nothing it is given is acknowledged any more). */
+  fail(err: Error): void {
+    this.lost = true;
+    this.down(err);
+  }
+
+  private lost = false;
 
   private down(err: Error): void {
     this.failed = new StoreUnavailableError(err.message);
@@ -313,7 +418,7 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   private up(): void {
-    if (!this.failed) return;
+    if (!this.failed || this.lost) return;
     this.failed = undefined;
     this.options.onUp?.();
   }
@@ -380,6 +485,7 @@ export class PostgresTaskStore implements TaskStore {
   prune(finishedBeforeMs: number): Promise<number> {
     for (const [id, t] of this.recentFinished) if ((t.finishedAtMs ?? 0) < finishedBeforeMs) this.forgetFinished(id);
     const chunk = this.options.pruneChunkRows ?? 5000;
+    if (this.options.cluster && !this.options.cluster.isLeader()) return Promise.resolve(0); // the leader prunes the database
     this.pruning ??= (async () => {
       let total = 0;
       for (;;) {

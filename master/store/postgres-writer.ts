@@ -16,9 +16,12 @@
  */
 import pg from 'pg';
 import type { InsertRow, StateRow, UpdateRow } from './sqlite-writer.js';
+import { fencedStatements, MultiMasterLockError, type WriteFence } from './postgres-fence.js';
 
 export interface PgBatch {
   insert: InsertRow[];
+  /** Multi-master: per inserted row, [pooled (no owner), priority]. */
+  insertOwners?: [boolean, number][];
   update: UpdateRow[];
   state: StateRow[];
   meta: [string, string][];
@@ -36,6 +39,8 @@ export interface PostgresWriterOptions {
   pingIntervalMs?: number;
   onDown: (err: Error) => void;
   onUp: () => void;
+  /** Multi-master mode (postgres-fence.ts): a shared lock, owned inserts, fenced updates. */
+  fence?: WriteFence;
 }
 
 /** int8 columns (seq, times) as numbers: every value we store is below 2^53. */
@@ -142,8 +147,10 @@ export class PostgresWriter {
     });
     try {
       await client.connect();
-      const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [MASTER_LOCK]);
-      if (!lock.rows[0]?.ok) throw new MasterLockHeldError();
+      // Several masters (multi-master mode) share the lock; one master alone holds it exclusively.
+      const fn = this.options.fence ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+      const lock = await client.query<{ ok: boolean }>(`SELECT ${fn}($1) AS ok`, [MASTER_LOCK]);
+      if (!lock.rows[0]?.ok) throw this.options.fence ? new MultiMasterLockError() : new MasterLockHeldError();
     } catch (err) {
       void client.end().catch(() => undefined);
       throw err;
@@ -165,6 +172,7 @@ export class PostgresWriter {
     const client = await this.connection();
     if (job.kind === 'prune') return (await client.query(PRUNE, [job.before, job.limit])).rowCount ?? 0;
     const b = job.batch;
+    if (this.options.fence) return this.runFenced(client, b, this.options.fence);
     // One statement (data-modifying CTEs), so one round trip and one implicit transaction.
     // An id is in one list only, so no two parts touch the same row.
     const parts: string[] = [];
@@ -180,6 +188,19 @@ export class PostgresWriter {
     add(STATE, b.state, 5);
     add(META, b.meta, 2);
     if (parts.length > 0) await client.query(`WITH ${parts.join(', ')} SELECT 1`, params);
+    return b.insert.length + b.update.length + b.state.length + b.meta.length;
+  }
+
+  /** Multi-master: the same batch, inserts with their owner, updates only of rows this master still owns. */
+  private async runFenced(client: pg.Client, b: PgBatch, fence: WriteFence): Promise<number> {
+    const { sql, params, sent } = fencedStatements(b, fence);
+    if (!sql) return 0;
+    const r = await client.query<{ ids: string[] | null }>(sql, params);
+    if (sent.length > 0) {
+      const kept = new Set(r.rows[0]?.ids ?? []);
+      const refused = sent.filter((id) => !kept.has(id));
+      if (refused.length > 0) fence.onRefused(refused);
+    }
     return b.insert.length + b.update.length + b.state.length + b.meta.length;
   }
 

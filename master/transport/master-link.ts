@@ -50,6 +50,8 @@ export interface MasterLinkOptions {
   publishInProcess?: (topic: string, payload: Buffer, qos: 0 | 1) => void;
   /** Also subscribe to `{root}/logs/#` and emit `logLine` (the log store). */
   subscribeLogs?: boolean;
+  /** Multi-master: this master's ResultService (`host:port`), sent with every assignment (`result_target`). */
+  resultTarget?: () => string;
 }
 
 export interface MasterLinkEvents {
@@ -147,7 +149,8 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
    * (a round of four 1 MiB inputs is already one).
    */
   publishAssignments(workerId: string, tasks: TaskAssignment[]): void {
-    const payload = assignmentsCodec.encode({ tasks, master_id: this.options.clientId } satisfies Assignments);
+    const target = this.options.resultTarget?.();
+    const payload = assignmentsCodec.encode({ tasks, master_id: this.options.clientId, ...(target && { result_target: target }) } satisfies Assignments);
     if (payload.length > MAX_MQTT_PAYLOAD_BYTES && tasks.length > 1) {
       const half = tasks.length >> 1;
       this.publishAssignments(workerId, tasks.slice(0, half));

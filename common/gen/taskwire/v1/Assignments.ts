@@ -11,6 +11,13 @@ export interface Assignments {
    * Id of the master that sent them.
    */
   'master_id'?: (string);
+  /**
+   * host:port of the ResultService that takes these attempts' results (set by
+   * masters in multi-master mode: several masters share the broker, each
+   * takes the results of what it dispatched). Empty: the master of the
+   * presence topic. A host left out (":port") means the broker's host.
+   */
+  'result_target'?: (string);
 }
 
 /**
@@ -22,4 +29,11 @@ export interface Assignments__Output {
    * Id of the master that sent them.
    */
   'master_id': (string);
+  /**
+   * host:port of the ResultService that takes these attempts' results (set by
+   * masters in multi-master mode: several masters share the broker, each
+   * takes the results of what it dispatched). Empty: the master of the
+   * presence topic. A host left out (":port") means the broker's host.
+   */
+  'result_target': (string);
 }

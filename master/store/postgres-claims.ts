@@ -1,0 +1,202 @@
+/**
+ * Multi-master: claims from the shared pool. A task nobody owns (submitted
+ * to a master with no free worker for it, or re-queued by the leader after
+ * its master's lease ran out) is claimed by the master that has a free slot
+ * for its kind, in one statement:
+ *
+ *   UPDATE tasks SET owner = me, owner_epoch = my epoch
+ *   WHERE id IN (SELECT id … WHERE owner IS NULL … LIMIT n FOR UPDATE SKIP LOCKED)
+ *
+ * so each pooled task goes to exactly one master; concurrent claims skip
+ * each other's rows instead of waiting. What a master claims becomes its
+ * live task (store.adopt) and enters its queue; its workers run it.
+ * Rounds run on a NOTIFY of a new pooled task, when a final frees a slot,
+ * and every `pollMs` as a safety net; one at a time.
+ */
+import type pg from 'pg';
+import type { Logger } from '../../common/logger.js';
+import { FINAL_EVENT_TYPES } from '../core/task-events.js';
+import type { TaskRecord } from '../core/task-record.js';
+import type { TaskService } from '../core/task-service.js';
+import type { AssignmentSink } from '../core/task-dispatch.js';
+import { POOL_CHANNEL } from './postgres-fence.js';
+import { pgClientConfig } from './postgres-writer.js';
+import type { PostgresTaskStore } from './postgres-task-store.js';
+import { ROW, type Row } from './sqlite-rows.js';
+import pgModule from 'pg';
+
+const CLAIM = `UPDATE tasks SET owner = $1, owner_epoch = $2
+  WHERE id IN (SELECT id FROM tasks WHERE owner IS NULL AND finished_at IS NULL AND kind = ANY($3::text[])
+               ORDER BY priority DESC, created_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+    AND owner IS NULL AND finished_at IS NULL
+  RETURNING ${ROW}`;
+
+export interface TaskClaimerOptions {
+  url: string;
+  pool: pg.Pool;
+  owner: string;
+  epoch: number;
+  store: PostgresTaskStore;
+  tasks: TaskService;
+  sink: AssignmentSink;
+  log: Logger;
+  /** Safety-net poll (default 200 ms). */
+  pollMs?: number;
+}
+
+/** The kind part of a requirement key (kind, or kind\0model, features after \1). */
+const kindOfKey = (key: string) => key.split(/[\u0000\u0001]/, 1)[0]!;
+
+/** A task that needs this master's disk or memory (secrets, blobs) is never pooled. */
+function mustStayLocal(t: TaskRecord): boolean {
+  const input = t.input as { blob?: unknown } | null;
+  return t.secrets !== null || (input !== null && typeof input === 'object' && !Array.isArray(input) && input.blob !== undefined);
+}
+
+export class TaskClaimer {
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private listener: pg.Client | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly offFinal: () => void;
+  readonly stats = { rounds: 0, claimed: 0, kept: 0, pooled: 0, failures: 0 };
+
+  constructor(private readonly o: TaskClaimerOptions) {
+    this.timer = setInterval(() => this.trigger(), o.pollMs ?? 200);
+    this.timer.unref();
+    this.offFinal = o.tasks.events.on(FINAL_EVENT_TYPES, () => this.trigger());
+    void this.listen();
+  }
+
+  /**
+   * At admission: whether this master keeps a new task (a free slot of its
+   * workers for the kind, beyond what it has queued) or leaves it to the pool.
+   */
+  keep(task: TaskRecord): boolean {
+    if (mustStayLocal(task)) return true;
+    const { registry, capacity, queue } = this.o.tasks;
+    let free = 0;
+    for (const w of registry.schedulable()) if (!w.suspect && w.kinds.has(task.kind)) free += capacity.free(w);
+    const keep = free - queue.depth(task.key) > 0;
+    if (keep) this.stats.kept++;
+    else this.stats.pooled++;
+    return keep;
+  }
+
+  /**
+   * The kinds this master's free workers serve and how many tasks to claim:
+   * the free slots less what it has queued (one claim over all those kinds,
+   * oldest of the highest priority first; a task of a kind whose workers are
+   * busy may wait here until one frees).
+   */
+  private wants(): { kinds: string[]; n: number } | undefined {
+    const { registry, capacity, queue } = this.o.tasks;
+    const free = new Map<string, number>();
+    let total = 0;
+    for (const w of registry.schedulable()) {
+      if (w.suspect) continue;
+      const f = capacity.free(w);
+      if (f <= 0) continue;
+      total += f;
+      for (const k of w.kinds) free.set(k, (free.get(k) ?? 0) + f);
+    }
+    if (total === 0) return undefined;
+    for (const [key, n] of queue.depthByKey()) {
+      const k = kindOfKey(key);
+      total -= n;
+      if (free.has(k)) free.set(k, free.get(k)! - n);
+    }
+    const kinds = [...free].filter(([, n]) => n > 0).map(([k]) => k);
+    return total > 0 && kinds.length > 0 ? { kinds, n: total } : undefined;
+  }
+
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    const wants = this.wants();
+    if (!wants) return;
+    this.running = true;
+    void this.round(wants).finally(() => {
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        setImmediate(() => this.trigger());
+      }
+    });
+  }
+
+  private async round(wants: { kinds: string[]; n: number }): Promise<void> {
+    const { pool, owner, epoch, store, tasks } = this.o;
+    this.stats.rounds++;
+    let rows: Row[];
+    try {
+      rows = (await pool.query<Row>(CLAIM, [owner, epoch, wants.kinds, wants.n])).rows;
+    } catch (err) {
+      this.stats.failures++;
+      this.o.log.warn({ err: (err as Error).message }, 'claiming pooled tasks failed (retried on the next round)');
+      return;
+    }
+    if (this.stopped) return;
+    const adopted = store.adopt(rows);
+    this.stats.claimed += adopted.length;
+    for (const t of adopted) this.admit(t);
+    if (rows.length >= wants.n) this.again = true; // the pool may hold more
+    if (tasks.queue.size > 0) tasks.kick();
+  }
+
+  /** A claimed task enters this master's queue (an old attempt of a lost master is told to stop). */
+  private admit(t: TaskRecord): void {
+    const { tasks, sink } = this.o;
+    const now = tasks.clock.now();
+    if (t.workerId && t.attempt > 0) {
+      sink.publishControl(t.workerId, { action: 'CONTROL_ACTION_CANCEL', task_id: t.id, attempt: t.attempt, reason: 'its master was lost; the task runs again elsewhere' });
+    }
+    t.workerId = null;
+    t.assignedAtMs = null;
+    if (t.history.at(-1)?.status !== 'queued') t.history.push({ status: 'queued', atMs: now, reason: 'its master was lost: re-queued' });
+    if (t.cancelRequested) {
+      tasks.finish(t, 'cancelled', { error: { code: 'CANCELLED', message: 'cancelled by user' } });
+      return;
+    }
+    t.stream ??= t.sessionId !== null;
+    tasks.enqueue(t);
+  }
+
+  /** LISTEN for new pooled tasks on a connection of its own (reconnects after a loss). */
+  private async listen(): Promise<void> {
+    while (!this.stopped) {
+      const client = new pgModule.Client({ ...pgClientConfig(this.o.url), application_name: 'taskwire-claims' });
+      const lost = new Promise<void>((resolve) => {
+        client.on('error', () => resolve());
+        client.on('end', () => resolve());
+      });
+      try {
+        await client.connect();
+        client.on('notification', (m) => {
+          if (m.channel === POOL_CHANNEL) this.trigger();
+        });
+        await client.query(`LISTEN ${POOL_CHANNEL}`);
+        this.listener = client;
+        this.trigger();
+        await lost;
+      } catch {
+        // PostgreSQL unreachable: the poll still runs; try again shortly.
+      }
+      this.listener = undefined;
+      void client.end().catch(() => undefined);
+      if (!this.stopped) await new Promise((r) => setTimeout(r, 1000).unref());
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.offFinal();
+    await this.listener?.end().catch(() => undefined);
+    while (this.running) await new Promise((r) => setTimeout(r, 5));
+  }
+}
