@@ -8,9 +8,8 @@
  * the event itself is JSON.
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { SqliteThread } from '../store/sqlite-thread.js';
 import Database from 'better-sqlite3';
 import type { TaskEvent } from '../core/task-events.js';
 import type { EventFilter, EventOutbox, StoredEvent } from './event-outbox.js';
@@ -18,16 +17,11 @@ import type { EventFilter, EventOutbox, StoredEvent } from './event-outbox.js';
 export const EVENT_SCHEMA_VERSION = 1;
 
 type Row = { id: number; json: string };
-type Ack = { id: number; error?: string; pruned?: number };
+/** To the writer thread: a batch of event lines from id `first`, or a pruning step. */
+type OutboxMessage = { first: number; events: string; prune?: undefined } | { prune: { before: number; rows: number } };
 
+/** The writer thread's part (store/sqlite-thread.ts gives it `db`, `workerData` and `handle`). */
 const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.path);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
-db.pragma('busy_timeout = 5000');
-db.pragma('temp_store = MEMORY');
 const insert = db.prepare('INSERT INTO events (id, ts, type, task_id, worker_id, kind, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
 const prune = db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)');
 // A batch is one string, a line per event: ts, type, task_id, worker_id, kind (empty: null) and the
@@ -41,24 +35,13 @@ const write = db.transaction((first, lines) => {
     insert.run(id++, Number(f[0]), f[1], f[2] || null, f[3] || null, f[4] || null, json);
   }
 });
-parentPort.on('message', (m) => {
-  if (m === 'close') { db.close(); parentPort.close(); return; }
-  try {
-    if (m.prune) parentPort.postMessage({ id: m.id, pruned: prune.run(m.prune.before, m.prune.rows).changes });
-    else { write(m.first, m.events); parentPort.postMessage({ id: m.id }); }
-  } catch (err) {
-    parentPort.postMessage({ id: m.id, error: String((err && err.message) || err) });
-  }
-});
+handle = (m) => (m.prune ? prune.run(m.prune.before, m.prune.rows).changes : void write(m.first, m.events));
 `;
 
 export class SqliteEventOutbox implements EventOutbox {
   private readonly db: Database.Database;
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, (ack: Ack) => void>();
-  private nextMsg = 1;
+  private readonly thread: SqliteThread<OutboxMessage, number | undefined>;
   private last: number;
-  private failure: Error | undefined;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -89,33 +72,11 @@ export class SqliteEventOutbox implements EventOutbox {
     `);
     this.db.pragma(`user_version = ${EVENT_SCHEMA_VERSION}`);
     this.last = (this.db.prepare('SELECT MAX(id) AS m FROM events').get() as { m: number | null }).m ?? 0;
-    const require = createRequire(import.meta.url);
-    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { path, module: require.resolve('better-sqlite3') } });
-    this.worker.on('message', (ack: Ack) => {
-      const done = this.pending.get(ack.id);
-      this.pending.delete(ack.id);
-      done?.(ack);
-    });
-    const fail = (err: Error) => {
-      this.failure ??= err;
-      for (const done of this.pending.values()) done({ id: 0, error: err.message });
-      this.pending.clear();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => {
-      if (this.pending.size > 0 || code !== 0) fail(new Error(`event outbox writer thread exited (code ${code})`));
-    });
+    this.thread = new SqliteThread(path, THREAD_SOURCE);
   }
 
   get lastId(): number {
     return this.last;
-  }
-
-  private send(msg: object, done: (ack: Ack) => void): void {
-    if (this.failure) return done({ id: 0, error: this.failure.message });
-    const id = this.nextMsg++;
-    this.pending.set(id, done);
-    this.worker.postMessage({ ...msg, id });
   }
 
   append(events: readonly TaskEvent[], durable: (err?: Error) => void): number[] {
@@ -129,7 +90,7 @@ export class SqliteEventOutbox implements EventOutbox {
       const f = e as { task_id?: string; worker_id?: string | null; kind?: string };
       lines += `${e.ts}\t${e.type}\t${f.task_id ?? ''}\t${f.worker_id ?? ''}\t${f.kind ?? ''}\t${JSON.stringify(e)}\n`;
     }
-    this.send({ first, events: lines }, (ack) => durable(ack.error ? new Error(ack.error) : undefined));
+    this.thread.send({ first, events: lines }, (ack) => durable(ack.error ? new Error(ack.error) : undefined));
     return events.map((_, i) => first + i);
   }
 
@@ -152,15 +113,11 @@ export class SqliteEventOutbox implements EventOutbox {
   }
 
   prune(beforeTs: number, maxRows: number): Promise<number> {
-    return new Promise((resolve) => this.send({ prune: { before: beforeTs, rows: maxRows } }, (ack) => resolve(ack.pruned ?? 0)));
+    return new Promise((resolve) => this.thread.send({ prune: { before: beforeTs, rows: maxRows } }, (ack) => resolve(ack.value ?? 0)));
   }
 
   async close(): Promise<void> {
-    while (this.pending.size > 0 && !this.failure) await new Promise((r) => setTimeout(r, 2));
-    const exited = new Promise((r) => this.worker.once('exit', r));
-    this.worker.postMessage('close');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-    await this.worker.terminate();
+    await this.thread.close();
     if (this.db.open) this.db.close();
   }
 }

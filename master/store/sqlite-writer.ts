@@ -8,8 +8,7 @@
  * The thread's code is a string evaluated by worker_threads, so it runs the
  * same from TypeScript sources (tests) and from dist/.
  */
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { SqliteThread } from './sqlite-thread.js';
 import { FTS_TEXT_SQL } from './sqlite-task-search.js';
 
 /** [id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state] */
@@ -34,15 +33,8 @@ export interface WriteAck {
   pruned?: number;
 }
 
+/** The thread's part (store/sqlite-thread.ts gives it `db`, `workerData` and `handle`). */
 const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.path);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
-db.pragma('busy_timeout = 5000');
-// Statement journals and sorts in memory: a batch's statements spilled ~35 KB per task to /var/tmp files.
-db.pragma('temp_store = MEMORY');
 const insert = db.prepare(\`INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, status=excluded.status, finished_at=excluded.finished_at,
@@ -79,63 +71,25 @@ const write = db.transaction((b) => {
   for (const r of b.state) state.run(r);
   return b.pruneBefore === undefined ? undefined : prune.run(b.pruneBefore, workerData.pruneChunkRows).changes;
 });
-parentPort.on('message', (b) => {
-  if (b === 'close') { db.close(); parentPort.close(); return; }
-  try {
-    const pruned = write(b);
-    parentPort.postMessage({ id: b.id, pruned });
-  } catch (err) {
-    parentPort.postMessage({ id: b.id, error: String(err && err.message || err) });
-  }
-});
+handle = write;
 `;
 
 export class SqliteWriter {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, (ack: WriteAck) => void>();
-  private nextId = 1;
-  private failure: Error | undefined;
+  private readonly thread: SqliteThread<Omit<WriteBatch, 'id'>, number | undefined>;
 
   constructor(path: string, onFatal: (err: Error) => void, readonly pruneChunkRows = 5000) {
-    const require = createRequire(import.meta.url);
-    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { path, module: require.resolve('better-sqlite3'), pruneChunkRows, fts: FTS_TEXT_SQL } });
-    this.worker.on('message', (ack: WriteAck) => {
-      const done = this.pending.get(ack.id);
-      this.pending.delete(ack.id);
-      done?.(ack);
-    });
-    const fail = (err: Error) => {
-      if (this.failure) return;
-      this.failure = err;
-      for (const done of this.pending.values()) done({ id: 0, error: err.message });
-      this.pending.clear();
-      onFatal(err);
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => {
-      if (this.pending.size > 0 || code !== 0) fail(new Error(`SQLite writer thread exited (code ${code})`));
-    });
+    this.thread = new SqliteThread(path, THREAD_SOURCE, { pruneChunkRows, fts: FTS_TEXT_SQL }, onFatal);
   }
 
   get busy(): boolean {
-    return this.pending.size > 0;
+    return this.thread.busy;
   }
 
   write(batch: Omit<WriteBatch, 'id'>, done: (ack: WriteAck) => void): void {
-    if (this.failure) {
-      done({ id: 0, error: this.failure.message });
-      return;
-    }
-    const id = this.nextId++;
-    this.pending.set(id, done);
-    this.worker.postMessage({ ...batch, id });
+    this.thread.send(batch, (ack) => done({ id: 0, error: ack.error, pruned: ack.value }));
   }
 
-  async close(): Promise<void> {
-    while (this.pending.size > 0 && !this.failure) await new Promise((r) => setTimeout(r, 2));
-    const exited = new Promise((r) => this.worker.once('exit', r));
-    this.worker.postMessage('close');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-    await this.worker.terminate();
+  close(): Promise<void> {
+    return this.thread.close();
   }
 }
