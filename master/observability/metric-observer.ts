@@ -8,7 +8,9 @@
  * Labels stay bounded: kinds, models a worker served, error codes (anything
  * that is not a CODE_LIKE_THIS becomes `OTHER`), rejection phrases without
  * their ids, priorities 0..9 and connected worker ids; never task or session
- * ids.
+ * ids. A `tenant` label (the task's tenant, bounded by MasterMetrics) on the
+ * task counters and histograms only when the metrics were made with
+ * `tenantLabel`.
  */
 import { FINAL_EVENT_TYPES, type TaskEvents } from '../core/task-events.js';
 import type { RejectionLog } from '../core/rejection-log.js';
@@ -63,18 +65,23 @@ export class MetricObserver {
   constructor(private readonly deps: MetricObserverDeps) {
     const { metrics: m, events } = deps;
     this.workerSummaries = new WorkerSummaries(m.registry, deps.registry);
+    // The labels of a task metric: its kind, and its tenant when the tenant label is on.
+    const k: (e: { kind: string; tenant: string }) => { kind: string; tenant?: string } = m.tenantLabel
+      ? (e) => ({ kind: e.kind, tenant: m.tenant(e.tenant) })
+      : (e) => ({ kind: e.kind });
     this.unsubscribe.push(
-      events.on('task.queued', (e) => m.submitted.inc({ kind: e.kind })),
-      events.on('task.retried', (e) => m.retries.inc({ kind: e.kind, reason: codeLabel(e.code) })),
+      events.on('task.queued', (e) => m.submitted.inc(k(e))),
+      events.on('task.retried', (e) => m.retries.inc({ ...k(e), reason: codeLabel(e.code) })),
       events.on('task.assigned', (e, t) => {
-        if (t.assignedAtMs !== null) m.dispatch.observe({ kind: e.kind }, Math.max(0, t.assignedAtMs - queuedSinceMs(t)) / 1000);
+        if (t.assignedAtMs !== null) m.dispatch.observe(k(e), Math.max(0, t.assignedAtMs - queuedSinceMs(t)) / 1000);
       }),
       events.on(FINAL_EVENT_TYPES, (e, t) => {
         const status = e.type.slice('task.'.length);
-        m.finished.inc({ kind: e.kind, status });
-        if (e.queue_wait_ms !== null) m.queueWait.observe({ kind: e.kind }, e.queue_wait_ms / 1000);
-        if (e.run_ms !== null) m.runTime.observe({ kind: e.kind }, e.run_ms / 1000);
-        if ((status === 'failed' || status === 'expired') && e.attempt >= t.maxAttempts) m.deadLetters.inc({ kind: e.kind, reason: codeLabel(e.error?.code) });
+        const labels = k(e);
+        m.finished.inc({ ...labels, status });
+        if (e.queue_wait_ms !== null) m.queueWait.observe(labels, e.queue_wait_ms / 1000);
+        if (e.run_ms !== null) m.runTime.observe(labels, e.run_ms / 1000);
+        if ((status === 'failed' || status === 'expired') && e.attempt >= t.maxAttempts) m.deadLetters.inc({ ...labels, reason: codeLabel(e.error?.code) });
         if (t.firstChunkAtMs !== null && t.startedAtMs !== null) m.ttft.observe({ kind: e.kind }, Math.max(0, t.firstChunkAtMs - t.startedAtMs) / 1000);
         const usage = t.usage;
         if (usage) {

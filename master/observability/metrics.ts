@@ -1,52 +1,95 @@
-/** Prometheus metrics of the master (prom-client), one registry per master. */
+/**
+ * Prometheus metrics of the master (prom-client), one registry per master.
+ * With `tenantLabel` (TASKWIRE_METRICS_TENANT_LABELS=on) the task counters
+ * and histograms (submitted, finished, retries, dead letters, queue wait,
+ * dispatch, run time) carry a `tenant` label too: at most MAX_TENANT_LABELS
+ * tenants by name, every later one as `other` (bounded cardinality).
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface MasterMetricsOptions {
+  /** A `tenant` label on the task counters and histograms (default false). */
+  tenantLabel?: boolean;
+}
+
+/** Distinct tenant label values at most; later tenants are counted as `other`. */
+export const MAX_TENANT_LABELS = 100;
 
 export class MasterMetrics {
   readonly registry = new Registry();
-  readonly submitted = new Counter({ name: 'taskwire_tasks_submitted_total', help: 'Tasks accepted', labelNames: ['kind'], registers: [this.registry] });
-  readonly finished = new Counter({
-    name: 'taskwire_tasks_finished_total',
-    help: 'Tasks that reached a final state',
-    labelNames: ['kind', 'status'],
-    registers: [this.registry],
-  });
-  readonly queueWait = new Histogram({
-    name: 'taskwire_task_queue_wait_seconds',
-    help: 'Submit to start of the last attempt',
-    labelNames: ['kind'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 120],
-    registers: [this.registry],
-  });
-  readonly runTime = new Histogram({
-    name: 'taskwire_task_run_seconds',
-    help: 'Worker processing time of the last attempt',
-    labelNames: ['kind'],
-    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
-    registers: [this.registry],
-  });
+  readonly tenantLabel: boolean;
+  private readonly tenantValues = new Set<string>();
+  /** `['tenant']` with the tenant label on, else none: spread into a task metric's labels. */
+  private readonly t: string[];
+  readonly submitted: Counter;
+  readonly finished: Counter;
+  readonly queueWait: Histogram;
+  readonly runTime: Histogram;
+  readonly retries: Counter;
+  readonly deadLetters: Counter;
+  readonly dispatch: Histogram;
+
+  /** The tenant label value of a task's tenant (bounded: the first MAX_TENANT_LABELS by name, then `other`). */
+  tenant(id: string): string {
+    if (this.tenantValues.has(id)) return id;
+    if (this.tenantValues.size >= MAX_TENANT_LABELS) return 'other';
+    this.tenantValues.add(id);
+    return id;
+  }
+
+  constructor(options: MasterMetricsOptions = {}) {
+    this.tenantLabel = options.tenantLabel ?? false;
+    this.t = this.tenantLabel ? ['tenant'] : [];
+    this.submitted = new Counter({ name: 'taskwire_tasks_submitted_total', help: 'Tasks accepted', labelNames: ['kind', ...this.t], registers: [this.registry] });
+    this.finished = new Counter({
+      name: 'taskwire_tasks_finished_total',
+      help: 'Tasks that reached a final state',
+      labelNames: ['kind', 'status', ...this.t],
+      registers: [this.registry],
+    });
+    this.queueWait = new Histogram({
+      name: 'taskwire_task_queue_wait_seconds',
+      help: 'Submit to start of the last attempt',
+      labelNames: ['kind', ...this.t],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+      registers: [this.registry],
+    });
+    this.runTime = new Histogram({
+      name: 'taskwire_task_run_seconds',
+      help: 'Worker processing time of the last attempt',
+      labelNames: ['kind', ...this.t],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+      registers: [this.registry],
+    });
+    this.retries = new Counter({
+      name: 'taskwire_task_retries_total',
+      help: 'Attempts that ended and put the task back in the queue, by kind and reason (error code)',
+      labelNames: ['kind', 'reason', ...this.t],
+      registers: [this.registry],
+    });
+    this.deadLetters = new Counter({
+      name: 'taskwire_task_dead_letters_total',
+      help: 'Tasks failed or expired after their last attempt, by kind and reason (error code)',
+      labelNames: ['kind', 'reason', ...this.t],
+      registers: [this.registry],
+    });
+    this.dispatch = new Histogram({
+      name: 'taskwire_task_dispatch_seconds',
+      help: 'Queued (submit or re-queue) to assigned to a worker, per attempt',
+      labelNames: ['kind', ...this.t],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+      registers: [this.registry],
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'taskwire_master_' });
+    // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named `_total`,
+    // which `promtool check metrics` rejects; the same numbers are the sum over `type` of
+    // nodejs_active_{handles,requests,resources}, which stay.
+    for (const what of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`taskwire_master_nodejs_active_${what}_total`);
+  }
   readonly rejectedResults = new Counter({
     name: 'taskwire_results_rejected_total',
     help: 'Result events refused, by reason (invalid_result_token, superseded_attempt, task_already_succeeded, ...)',
     labelNames: ['reason'],
-    registers: [this.registry],
-  });
-  readonly retries = new Counter({
-    name: 'taskwire_task_retries_total',
-    help: 'Attempts that ended and put the task back in the queue, by kind and reason (error code)',
-    labelNames: ['kind', 'reason'],
-    registers: [this.registry],
-  });
-  readonly deadLetters = new Counter({
-    name: 'taskwire_task_dead_letters_total',
-    help: 'Tasks failed or expired after their last attempt, by kind and reason (error code)',
-    labelNames: ['kind', 'reason'],
-    registers: [this.registry],
-  });
-  readonly dispatch = new Histogram({
-    name: 'taskwire_task_dispatch_seconds',
-    help: 'Queued (submit or re-queue) to assigned to a worker, per attempt',
-    labelNames: ['kind'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 120],
     registers: [this.registry],
   });
   readonly ttft = new Histogram({
@@ -119,12 +162,4 @@ export class MasterMetrics {
   });
   readonly socketClients = new Gauge({ name: 'taskwire_socketio_clients', help: 'Connected Socket.IO clients', registers: [this.registry] });
   readonly eventFollowers = new Gauge({ name: 'taskwire_event_stream_followers', help: 'Clients following GET /api/v1/events', registers: [this.registry] });
-
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'taskwire_master_' });
-    // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named `_total`,
-    // which `promtool check metrics` rejects; the same numbers are the sum over `type` of
-    // nodejs_active_{handles,requests,resources}, which stay.
-    for (const what of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`taskwire_master_nodejs_active_${what}_total`);
-  }
 }
