@@ -65,8 +65,8 @@ describe('dashboard: access, limits and usage pages', () => {
     await cluster?.close();
   }, CASE_MS);
 
-  async function signIn(key: string, hash: string): Promise<{ page: Page; problems: PageProblems }> {
-    const { page, context, problems } = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
+  async function signIn(key: string, hash: string, viewport = { width: 1400, height: 900 }): Promise<{ page: Page; problems: PageProblems }> {
+    const { page, context, problems } = await browser!.newPage({ viewport });
     contexts.push(context);
     await page.goto(`${cluster!.httpUrl}/dashboard/${hash}`);
     await page.locator('#access-key').fill(key);
@@ -232,5 +232,23 @@ describe('dashboard: access, limits and usage pages', () => {
     expect(await page.locator('#access-key-form').isHidden()).toBe(true);
     // The refused admin calls are logged by Chromium as failed resources (403); nothing else.
     expect(problems.errors.filter((e) => !/403|Forbidden/i.test(e))).toEqual([]);
+  }, CASE_MS);
+
+  it('fits a phone-width screen (no page-wide horizontal scroll) on the usage, access and limits pages', async () => {
+    const { page, problems } = await signIn(ADMIN, '#/usage', { width: 360, height: 740 });
+    const scrollWidth = () => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+    for (const [hash, ready] of [
+      ['#/usage?period=day', '#usage-lines table'],
+      ['#/access', '#key-list table'],
+      ['#/limits', '#limit-list table'],
+    ] as const) {
+      await page.goto(`${cluster!.httpUrl}/dashboard/${hash}`);
+      await page.locator(ready).first().waitFor();
+      expect(await scrollWidth(), hash).toBeLessThanOrEqual(360);
+    }
+    await page.goto(`${cluster!.httpUrl}/dashboard/#/usage?period=day`);
+    await page.locator('#usage-lines table').waitFor();
+    await screenshot(page, 'dashboard-usage-phone.png');
+    expect(problems.errors).toEqual([]);
   }, CASE_MS);
 });

@@ -4,7 +4,8 @@
  * saturated (counted on the master's clock, as the limiter sees windows),
  * refusals carry a Retry-After within the window, and once a window is over
  * the key is admitted again (no lockout past the window, whatever was refused in it).
- * The window is TASKWIRE_TEST_LIMIT_WINDOW_S seconds (default 3).
+ * The window is TASKWIRE_TEST_LIMIT_WINDOW_S seconds (default 3; 60 drives the issue's full
+ * minute: TASKWIRE_TEST_LIMIT_WINDOW_S=60 npx vitest run test/limits/limit-exactness.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
@@ -88,5 +89,5 @@ describe('limit exactness', () => {
     const freeAt = Math.max(...refused.map((r) => r.at + r.retryAfter * 1000));
     await new Promise((r) => setTimeout(r, Math.max(0, freeAt - Date.now()) + 50));
     expect((await submit(-1)).status).toBe(202);
-  }, 60_000);
+  }, Math.max(60_000, WINDOW_S * 4_000)); // two windows driven, then up to one more of Retry-After
 });

@@ -160,7 +160,7 @@ export class AccessPage implements DashboardPage {
         this.ctx.notify(`Create key: ${errorText(err)}`, 'error');
       }
     };
-    return h('div', { class: 'filters', id: 'key-form' }, [
+    return h('div', { class: 'filters admin-form', id: 'key-form' }, [
       labelled('Tenant', tenant),
       labelled('User', user),
       labelled('Name', name),
@@ -185,7 +185,7 @@ export class AccessPage implements DashboardPage {
         this.ctx.notify(`Create tenant: ${errorText(err)}`, 'error');
       }
     };
-    return h('div', { class: 'filters', id: 'tenant-form' }, [labelled('Tenant id', id), labelled('Name', name), button('Create tenant', create, { id: 'create-tenant' })]);
+    return h('div', { class: 'filters admin-form', id: 'tenant-form' }, [labelled('Tenant id', id), labelled('Name', name), button('Create tenant', create, { id: 'create-tenant' })]);
   }
 
   private userForm(): HTMLElement {
@@ -203,7 +203,7 @@ export class AccessPage implements DashboardPage {
         this.ctx.notify(`Create user: ${errorText(err)}`, 'error');
       }
     };
-    return h('div', { class: 'filters', id: 'user-form' }, [labelled('Tenant', tenant), labelled('User id', id), labelled('Name', name), button('Create user', create, { id: 'create-user' })]);
+    return h('div', { class: 'filters admin-form', id: 'user-form' }, [labelled('Tenant', tenant), labelled('User id', id), labelled('Name', name), button('Create user', create, { id: 'create-user' })]);
   }
 
   /** The secret, once: text in a read-only field, a copy button, gone when dismissed or the page is left. */

@@ -148,7 +148,7 @@ export class BudgetsPanel {
       }
       this.render();
     };
-    return h('div', { class: 'filters', id: 'budget-form' }, [
+    return h('div', { class: 'filters admin-form', id: 'budget-form' }, [
       labelled('Scope', scope),
       labelled('Id', id),
       labelled('Period', period),

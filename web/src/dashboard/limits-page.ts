@@ -118,7 +118,7 @@ export class LimitsPage implements DashboardPage {
       for (const el of [id, model, window, ...values]) el.value = '';
       this.render();
     };
-    return h('div', { class: 'filters', id: 'limit-form' }, [
+    return h('div', { class: 'filters admin-form', id: 'limit-form' }, [
       labelled('Scope', scope),
       labelled('Id', id),
       labelled('Model', model),

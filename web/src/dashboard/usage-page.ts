@@ -73,7 +73,7 @@ export class UsagePage implements DashboardPage {
     };
     for (const el of [at, tenant]) el.addEventListener('keydown', (e) => e.key === 'Enter' && apply());
     const csv = button('Download CSV', () => this.download(), { id: 'usage-csv', 'data-format': 'csv' }, 'ghost');
-    return h('div', { class: 'filters', id: 'usage-filter' }, [
+    return h('div', { class: 'filters admin-form', id: 'usage-filter' }, [
       labelled('Period', period),
       labelled('Day or month', at),
       labelled('Tenant', tenant),
