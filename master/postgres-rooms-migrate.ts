@@ -8,7 +8,7 @@
  *   events.db    events with their ids (the sequence moves past them, so ids continue and Last-Event-ID resumes)
  *   limits.db    counters of windows not yet over            -> taskwire_rate_limits
  * A file that is missing is skipped (that room had nothing on disk).
- * logs.db is not copied: central logs stay per master.
+ * logs.db is not copied (the central logs start empty on PostgreSQL).
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ import { BILLING_PG_STEPS } from './billing/postgres-usage-store.js';
 import { COLUMNS as USAGE_COLUMNS } from './billing/usage-store.js';
 import { EVENTS_PG_STEPS } from './events/postgres-event-outbox.js';
 import { LIMITS_PG_STEPS, LIMITS_TABLE } from './limits/postgres-limiters.js';
+import { LOGS_PG_STEPS } from './logs/postgres-log-store.js';
 import { migrateRoom } from './store/postgres-room-schema.js';
 import { TENANCY_PG_STEPS } from './tenancy/postgres-key-store.js';
 
@@ -27,6 +28,7 @@ export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usag
 /** Creates (or brings up to date) every room's tables on the target: before the copy's transaction. */
 export async function prepareRoomTables(client: pg.ClientBase): Promise<void> {
   await migrateRoom(client, 'events', EVENTS_PG_STEPS);
+  await migrateRoom(client, 'logs', LOGS_PG_STEPS);
   await migrateRoom(client, 'limits', LIMITS_PG_STEPS);
   await migrateRoom(client, 'billing', BILLING_PG_STEPS);
   await migrateRoom(client, 'tenancy', TENANCY_PG_STEPS);

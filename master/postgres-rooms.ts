@@ -1,24 +1,26 @@
 /**
  * The rooms' tables on PostgreSQL when the task store is (TASKWIRE_STORE=postgres://…):
- * the event outbox, the limit counters, the usage ledger with its prices and
- * budgets, and the key store, on the task store's database (same URL, so the
- * same password setting), through one pool. Several masters on one database
- * therefore share keys, limits, usage and one event stream. Each room keeps
+ * the event outbox, the central logs, the limit counters, the usage ledger
+ * with its prices and budgets, and the key store, on the task store's
+ * database (same URL, so the same password setting), through one pool.
+ * Several masters on one database therefore share keys, limits, usage, one
+ * event stream and one log. Each room keeps
  * its interface; its PostgreSQL implementation lives in the room. Opened
  * before the master is built (async: the schema steps and the first reads);
- * closed after the rooms, once their writes are done. The central logs stay
- * per master (logs.db in the data dir, or memory).
+ * closed after the rooms, once their writes are done.
  */
 import type pg from 'pg';
 import { PostgresUsageStore } from './billing/postgres-usage-store.js';
 import { PostgresEventOutbox } from './events/postgres-event-outbox.js';
 import type { LimiterBackend } from './limits/limiter-store.js';
 import { openPostgresLimiters } from './limits/postgres-limiters.js';
+import { PostgresLogStore } from './logs/postgres-log-store.js';
 import { openRoomPool } from './store/postgres-room-schema.js';
 import { PostgresKeyStorePersistence } from './tenancy/postgres-key-store.js';
 
 export interface PostgresRooms {
   readonly events: PostgresEventOutbox;
+  readonly logs: PostgresLogStore;
   readonly limits: LimiterBackend;
   readonly usage: PostgresUsageStore;
   readonly tenancy: PostgresKeyStorePersistence;
@@ -26,12 +28,14 @@ export interface PostgresRooms {
   close(): Promise<void>;
 }
 
-export async function openPostgresRooms(url: string): Promise<PostgresRooms> {
+export async function openPostgresRooms(url: string, o: { logMaxBytes?: number } = {}): Promise<PostgresRooms> {
   const pool: pg.Pool = openRoomPool(url);
   const opened: { close(): unknown }[] = [];
   try {
     const events = await PostgresEventOutbox.open(pool, url);
     opened.push(events);
+    const logs = await PostgresLogStore.open(pool, url, { maxBytes: o.logMaxBytes ?? 256 * 1024 * 1024 });
+    opened.push(logs);
     const limits = await openPostgresLimiters(pool);
     opened.push(limits);
     const usage = await PostgresUsageStore.open(pool);
@@ -39,11 +43,13 @@ export async function openPostgresRooms(url: string): Promise<PostgresRooms> {
     const tenancy = await PostgresKeyStorePersistence.open(pool, url);
     return {
       events,
+      logs,
       limits,
       usage,
       tenancy,
       close: async () => {
         await events.close().catch(() => undefined);
+        await logs.close().catch(() => undefined);
         await usage.drain().catch(() => undefined);
         await tenancy.drain().catch(() => undefined);
         tenancy.close();

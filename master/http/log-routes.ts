@@ -46,7 +46,7 @@ const HEARTBEAT_MS = 15_000;
 
 export function logRoutes(logs: LogCollector): Router {
   const r = Router();
-  r.get('/logs', (req, res) => {
+  r.get('/logs', async (req, res) => {
     let q: LogsQuery;
     try {
       const p = principalOf(res);
@@ -64,7 +64,7 @@ export function logRoutes(logs: LogCollector): Router {
         return;
       }
       const beforeId = q.cursor === undefined ? undefined : decodeCursor(q.cursor, 'l');
-      const page = logs.store.page({ filter, limit: q.limit, beforeId, afterId: q.after });
+      const page = await logs.store.page({ filter, limit: q.limit, beforeId, afterId: q.after });
       const last = page.at(-1);
       const more = page.length === q.limit && last !== undefined;
       res.json({
@@ -123,16 +123,23 @@ function follow(res: Response, req: { on(ev: 'close', fn: () => void): unknown }
   heartbeat.unref();
   req.on('close', end);
   // Replay what is kept after `from` in pages, waiting for the socket to drain (bounded memory).
-  const page = () => {
+  const page = async (): Promise<void> => {
     if (closed) return;
     if (res.writableNeedDrain) {
-      res.once('drain', page);
+      res.once('drain', () => void page());
       return;
     }
-    const entries = logs.store.page({ filter, limit: 1000, afterId: lastSent });
+    let entries: LogEntry[];
+    try {
+      entries = await logs.store.page({ filter, limit: 1000, afterId: lastSent });
+    } catch {
+      end(); // the store cannot be read: the client resumes with Last-Event-ID
+      return;
+    }
+    if (closed) return;
     for (const e of entries) send(e);
     if (entries.length === 1000) {
-      setImmediate(page);
+      setImmediate(() => void page());
       return;
     }
     replaying = false;
@@ -140,5 +147,5 @@ function follow(res: Response, req: { on(ev: 'close', fn: () => void): unknown }
     buffered = [];
     for (const e of b) send(e);
   };
-  page();
+  void page();
 }

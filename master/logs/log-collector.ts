@@ -7,6 +7,8 @@
  * anything that looks like a credential; at most 5000 lines per 100 ms are
  * taken (the rest are counted in `dropped`), so a flooding worker cannot
  * grow the master's memory. Never logs about the lines it keeps (no loops).
+ * On a shared store (PostgreSQL: several masters) followers get every
+ * master's lines, from the store's tail.
  */
 import type { LogLineSink } from '../../common/logger.js';
 import type { LogLine } from '../../common/wire.js';
@@ -47,6 +49,7 @@ export class LogCollector {
     readonly store: LogStore,
     private readonly options: LogCollectorOptions,
   ) {
+    store.tail?.((entries) => this.deliver(entries));
     this.pruneTimer = setInterval(() => void this.prune(), options.pruneIntervalMs ?? 30_000);
     this.pruneTimer.unref();
   }
@@ -99,6 +102,10 @@ export class LogCollector {
     const batch = this.pending;
     this.pending = [];
     const kept = this.store.append(batch);
+    if (!this.store.tail) this.deliver(kept); // a shared store delivers from its tail, every master's lines
+  }
+
+  private deliver(kept: LogEntry[]): void {
     for (const f of this.followers) {
       const mine = kept.filter((e) => entryMatches(e, f.filter));
       if (mine.length > 0) f.deliver(mine);

@@ -2,15 +2,22 @@
  * Where kept log lines live: appended in order with a monotonic id, read
  * back as filtered pages, bounded by age (retention) and by bytes.
  * `MemoryLogStore` (no data dir) is a ring; `SqliteLogStore` keeps
- * `logs.db` in the data dir with a full-text index.
+ * `logs.db` in the data dir with a full-text index; `PostgresLogStore`
+ * keeps every master's lines in the task store's PostgreSQL (shared: `tail`).
  */
 import { entryBytes, entryMatches, type LogEntry, type LogPageRequest, type NewLogEntry } from './log-entry.js';
 
 export interface LogStore {
-  /** Appends in order; returns the entries with their ids. */
+  /** Appends in order; returns the entries with their ids (a shared store: none, see `tail`). */
   append(lines: readonly NewLogEntry[]): LogEntry[];
   /** One page: newest first by default, oldest first with `afterId`. */
-  page(req: LogPageRequest): LogEntry[];
+  page(req: LogPageRequest): LogEntry[] | Promise<LogEntry[]>;
+  /**
+   * A shared store (several masters append): every master's lines, in id
+   * order, once each, after they are kept. The collector then feeds its
+   * followers from here rather than from its own appends.
+   */
+  tail?(onEntries: (entries: LogEntry[]) => void): void;
   readonly lastId: number;
   /** Drops lines older than the cutoff and the oldest ones past the byte bound; resolves with how many. */
   prune(beforeTs: number): Promise<number>;

@@ -29,7 +29,7 @@ beforeAll(async () => {
   await c.waitForWorkers(1);
   workerLog.info({ task_id: 'cli-task-1' }, 'first walrus line');
   workerLog.warn({ task_id: 'cli-task-1' }, 'second walrus line');
-  await waitFor(() => c.master.logs.store.page({ filter: { taskId: 'cli-task-1' }, limit: 10 }).length === 2, 'two lines kept');
+  await waitFor(async () => (await c.master.logs.store.page({ filter: { taskId: 'cli-task-1' }, limit: 10 })).length === 2, 'two lines kept');
 }, 30_000);
 afterAll(async () => {
   await group.stopAll();

@@ -8,6 +8,7 @@
  *   limits    counted from both at once, exactly the limit is admitted
  *   usage     rows from both, totals equal on both, one row per attempt
  *   events    one stream with both masters' events, ids increasing, resumable on either
+ *   logs      one log: pages and follows on either master show both masters' lines
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,9 @@ import { KeyStore } from '../../master/tenancy/key-store.js';
 import { PostgresKeyStorePersistence } from '../../master/tenancy/postgres-key-store.js';
 import { Authenticator } from '../../master/http/auth/principal.js';
 import { openPostgresRooms } from '../../master/postgres-rooms.js';
+import { LogCollector } from '../../master/logs/log-collector.js';
+import type { LogEntry, NewLogEntry } from '../../master/logs/log-entry.js';
+import { PostgresLogStore } from '../../master/logs/postgres-log-store.js';
 import { waitFor } from '../helpers/cluster.js';
 import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
 import { exerciseEventLog } from '../unit/event-log-contract.js';
@@ -208,6 +212,63 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     ks.close();
   });
 
+  const line = (i: number, extra: Partial<NewLogEntry> = {}): NewLogEntry => ({
+    ts: 1_000_000 + i, level: i % 10 === 0 ? 'error' : 'info', source: i % 2 ? 'w1' : 'master', worker_id: i % 2 ? 'w1' : null,
+    task_id: `t${i % 5}`, msg: `line ${i} ${i % 2 ? 'odd' : 'even'}`, ...extra,
+  });
+
+  it('logs: the log store contract (pages both ways, filters, full text, age and byte bounds); ids continue after reopening', async () => {
+    const url = await server.createDatabase();
+    const p = pool(url);
+    const s = await PostgresLogStore.open(p, url, { maxBytes: 1 << 30 });
+    const tailed: LogEntry[] = [];
+    s.tail((e) => tailed.push(...e));
+    expect(s.append(Array.from({ length: 100 }, (_, i) => line(i + 1)))).toEqual([]); // ids come at commit
+    await waitFor(() => s.lastId === 100 && tailed.length === 100, 'the lines committed and tailed');
+    expect(tailed.map((e) => e.id)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const ids = async (req: Parameters<PostgresLogStore['page']>[0]) => (await s.page(req)).map((e) => e.id);
+    expect(await ids({ filter: {}, limit: 10 })).toEqual([100, 99, 98, 97, 96, 95, 94, 93, 92, 91]);
+    expect(await ids({ filter: {}, limit: 3, beforeId: 91 })).toEqual([90, 89, 88]);
+    expect(await ids({ filter: {}, limit: 3, afterId: 97 })).toEqual([98, 99, 100]);
+    expect(await ids({ filter: { minLevel: 'warn' }, limit: 100 })).toEqual([100, 90, 80, 70, 60, 50, 40, 30, 20, 10]);
+    expect((await s.page({ filter: { taskId: 't3', workerId: 'w1' }, limit: 100 })).every((e) => e.task_id === 't3' && e.worker_id === 'w1')).toBe(true);
+    expect(await ids({ filter: { text: 'line 42' }, limit: 100 })).toEqual([42]);
+    expect(await ids({ filter: { text: 'ODD', sinceTs: 1_000_090, untilTs: 1_000_095 }, limit: 100 })).toEqual([93, 91]);
+    expect(await ids({ filter: { text: "!!! ' & |" }, limit: 100 })).toEqual([]);
+    expect(await s.prune(1_000_026)).toBe(25);
+    expect((await ids({ filter: {}, limit: 100 })).at(-1)).toBe(26);
+    await s.close();
+    const b = await PostgresLogStore.open(p, url, { maxBytes: 16 * 1024 });
+    expect(b.lastId).toBe(100);
+    for (let k = 0; k < 5; k++) b.append(Array.from({ length: 100 }, (_, i) => line(1000 + k * 100 + i, { msg: 'x'.repeat(200) })));
+    await b.prune(0);
+    const kept = await b.page({ filter: {}, limit: 1000 });
+    expect(kept[0]!.id).toBe(600);
+    expect(kept.length).toBeGreaterThan(10);
+    expect(kept.length * 300).toBeLessThanOrEqual(16 * 1024 + 300 * 200);
+    await b.close();
+  });
+
+  it('logs: two masters keep lines in one log; a follower on A gets B\'s lines too, a page on B shows A\'s', async () => {
+    const url = await server.createDatabase();
+    const mk = async () => new LogCollector(await PostgresLogStore.open(pool(url), url, { maxBytes: 1 << 30 }), { retentionMs: 3600_000, now: () => Date.now() });
+    const a = await mk();
+    const b = await mk();
+    const onA: LogEntry[] = [];
+    a.follow({ filter: { source: 'worker-b' }, deliver: (e) => onA.push(...e) });
+    for (let i = 0; i < 20; i++) {
+      a.fromMqtt('worker-a', { level: 'info', msg: `from a ${i}`, ts: new Date().toISOString() } as never);
+      b.fromMqtt('worker-b', { level: 'warn', msg: `from b ${i}`, ts: new Date().toISOString() } as never);
+    }
+    await waitFor(() => onA.length === 20, "B's lines on A's follower", 10_000);
+    expect(onA.map((e) => e.msg)).toEqual(Array.from({ length: 20 }, (_, i) => `from b ${i}`));
+    await waitFor(async () => (await b.store.page({ filter: {}, limit: 100 })).length === 40, 'forty lines on B', 10_000);
+    const both = await b.store.page({ filter: { source: 'worker-a' }, limit: 100 });
+    expect(both.length).toBe(20);
+    await a.close();
+    await b.close();
+  });
+
   it('schema versions: each room is versioned in taskwire_room_schema; a newer one is refused; opening twice at once migrates once', async () => {
     const url = await server.createDatabase();
     const [r1, r2] = await Promise.all([openPostgresRooms(url), openPostgresRooms(url)]);
@@ -219,6 +280,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
       { room: 'billing', version: 1 },
       { room: 'events', version: 1 },
       { room: 'limits', version: 1 },
+      { room: 'logs', version: 1 },
       { room: 'tenancy', version: 1 },
     ]);
     await p.query("UPDATE taskwire_room_schema SET version = 9 WHERE room = 'events'");

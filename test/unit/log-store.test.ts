@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NewLogEntry } from '../../master/logs/log-entry.js';
 import { redactSecrets } from '../../master/logs/log-redaction.js';
-import { MemoryLogStore, type LogStore } from '../../master/logs/log-store.js';
+import { MemoryLogStore } from '../../master/logs/log-store.js';
 import { SqliteLogStore } from '../../master/logs/sqlite-log-store.js';
 
 const line = (i: number, over: Partial<NewLogEntry> = {}): NewLogEntry => ({
@@ -23,7 +23,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function stores(maxBytes = 1 << 30): [string, () => LogStore][] {
+function stores(maxBytes = 1 << 30): [string, () => MemoryLogStore | SqliteLogStore][] {
   return [
     ['memory', () => new MemoryLogStore({ maxBytes })],
     [
