@@ -151,6 +151,8 @@ export interface MasterOptions {
   limitsStore?: 'memory' | 'sqlite';
   /** Usage metrics per tenant on /metrics (`TASKWIRE_USAGE_METRICS`, default off; master/billing). */
   usageMetrics?: 'off' | 'on';
+  /** A `tenant` label on the task counters and histograms of /metrics (`TASKWIRE_METRICS_TENANT_LABELS`, default off; bounded: docs/OBSERVABILITY.md). */
+  metricsTenantLabels?: 'off' | 'on';
   /** Weighted-fair dispatch across tenants (`TASKWIRE_FAIR_SHARE`: `off`, default, `on`, or weights `acme=3,*=1`; master/limits/fair-share.ts). */
   fairShare?: string;
   /** `multi`: several masters share one PostgreSQL store and an external broker (`TASKWIRE_MASTERS`; default `single`; docs/MULTI_MASTER.md). */
@@ -214,6 +216,7 @@ export const MASTER_DEFAULTS = {
   rateLimits: '',
   limitsStore: 'memory' as 'memory' | 'sqlite',
   usageMetrics: 'off' as 'off' | 'on',
+  metricsTenantLabels: 'off' as 'off' | 'on',
   fairShare: '',
   masters: 'single',
   masterLeaseMs: 5000,
@@ -311,6 +314,7 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     rateLimits: (parseLimitsSetting(o.rateLimits), o.rateLimits), // throws naming TASKWIRE_RATE_LIMITS
     limitsStore: o.limitsStore,
     usageMetrics: o.usageMetrics,
+    metricsTenantLabels: o.metricsTenantLabels,
     fairShare: (parseFairShare(o.fairShare), o.fairShare), // throws naming TASKWIRE_FAIR_SHARE
     masters: mastersMode(o.masters, o.store, options.mqttUrl),
     masterLeaseMs: positiveInt('TASKWIRE_MASTER_LEASE_MS', o.masterLeaseMs, 500),
@@ -407,6 +411,7 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
     rateLimits: envString(env, 'TASKWIRE_RATE_LIMITS'),
     limitsStore: envEnum(env, 'TASKWIRE_LIMITS_STORE', ['memory', 'sqlite'] as const),
     usageMetrics: envEnum(env, 'TASKWIRE_USAGE_METRICS', ['off', 'on'] as const),
+    metricsTenantLabels: envEnum(env, 'TASKWIRE_METRICS_TENANT_LABELS', ['off', 'on'] as const),
     fairShare: envString(env, 'TASKWIRE_FAIR_SHARE'),
     masters: envEnum(env, 'TASKWIRE_MASTERS', ['single', 'multi'] as const),
     masterLeaseMs: envInt(env, 'TASKWIRE_MASTER_LEASE_MS', { min: 500, max: 600_000 }),
