@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|fair-master|overhead|search|logs|quick]`: runs the benchmarks, prints tables and
+ * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|fair-master|overhead|search|logs|dashboard-cost|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
  */
@@ -19,6 +19,7 @@ import { printFairShareBench, runFairShareBench } from './fair-share-bench.js';
 import { printFairMasterBench, runFairMasterBench } from './fair-master-bench.js';
 import { printOverheadBench, runOverheadBench } from './overhead-bench.js';
 import { printLogsBench, runLogsBench } from './logs-bench.js';
+import { printDashboardCostBench, runDashboardCostBench } from './dashboard-cost-bench.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -91,6 +92,12 @@ if (only.includes('search')) {
   const search = await runSearchBench({ quick });
   printSearchBench(search);
   results.search = search;
+}
+// Open dashboards and event followers vs none, alternating (a few minutes): only when asked for by name.
+if (only.includes('dashboard-cost')) {
+  const cost = await runDashboardCostBench({ quick });
+  printDashboardCostBench(cost);
+  results.dashboard_cost = cost;
 }
 // The log store at scale, `--lines=N` (default 1M; 10M takes tens of minutes): only when asked for by name.
 if (only.includes('logs')) {

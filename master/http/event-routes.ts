@@ -9,7 +9,7 @@
  * a tenant's key sees its tenant's events, a cluster operator every tenant's;
  * a revoked key's open stream ends.
  */
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { errorMessage, TaskwireError } from '../../common/errors.js';
 import { schemaValidationError } from '../../common/schema-issue.js';
@@ -42,8 +42,15 @@ const MAX_BUFFERED = 10_000;
 const HEARTBEAT_MS = 15_000;
 const PAGE = 1000;
 
-function sse(res: Response, s: StoredEvent): boolean {
-  return res.write(`id: ${s.id}\nevent: ${s.event.type}\ndata: ${JSON.stringify(s.event)}\n\n`);
+/**
+ * The SSE frame of a stored event, serialized once however many followers
+ * get it (live batches hand the same objects to every follower).
+ */
+const frames = new WeakMap<StoredEvent, string>();
+function frame(s: StoredEvent): string {
+  let f = frames.get(s);
+  if (f === undefined) frames.set(s, (f = `id: ${s.id}\nevent: ${s.event.type}\ndata: ${JSON.stringify(s.event)}\n\n`));
+  return f;
 }
 
 export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
@@ -78,6 +85,12 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
     }
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': taskwire event stream\n\n');
+    /** What is newer than the last sent, in one write. */
+    const send = (batch: readonly StoredEvent[]) => {
+      let out = '';
+      for (const s of batch) if (s.id > lastSent) (out += frame(s)), (lastSent = s.id);
+      if (out) res.write(out);
+    };
     // Follow first, buffer while replaying, then send what is newer than the replay.
     let replaying = true;
     let buffered: StoredEvent[] = [];
@@ -94,7 +107,7 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
           }
           return;
         }
-        for (const s of batch) if (s.id > lastSent) (sse(res, s), (lastSent = s.id));
+        send(batch);
       },
     });
     const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
@@ -115,7 +128,7 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
     const drainBuffer = () => {
       const b = buffered;
       buffered = [];
-      for (const s of b) if (s.id > lastSent) (sse(res, s), (lastSent = s.id));
+      send(b);
     };
     res.on('drain', () => {
       if (!replaying && !closed) drainBuffer();
@@ -132,7 +145,7 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
         return;
       }
       if (closed) return;
-      for (const s of events) (sse(res, s), (lastSent = s.id));
+      send(events);
       if (events.length === PAGE) {
         setImmediate(() => void page());
         return;
