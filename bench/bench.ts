@@ -19,6 +19,7 @@ import { printFairShareBench, runFairShareBench } from './fair-share-bench.js';
 import { printFairMasterBench, runFairMasterBench } from './fair-master-bench.js';
 import { printOverheadBench, runOverheadBench } from './overhead-bench.js';
 import { printLogsBench, runLogsBench } from './logs-bench.js';
+import { printMultiMasterBench, runMultiMasterBench } from './multi-master-bench.js';
 import { printDashboardCostBench, runDashboardCostBench } from './dashboard-cost-bench.js';
 
 const args = new Set(process.argv.slice(2));
@@ -42,6 +43,12 @@ if (want('store')) {
   const store = await runStoreBench({ quick });
   printStoreBench(store);
   results.store = store;
+}
+// 1 vs 2 masters on PostgreSQL (TASKWIRE_MASTERS=multi; a local PostgreSQL and Mosquitto, processes): only when asked for by name.
+if (only.includes('multi-master')) {
+  const mm = await runMultiMasterBench({ quick });
+  printMultiMasterBench(mm);
+  results.multi_master = mm;
 }
 if (want('gateway')) {
   const gateway = await runGatewayBench({ quick });
