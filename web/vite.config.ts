@@ -20,7 +20,7 @@ const CONTENT_SECURITY_POLICY = [
   "script-src 'self'",
   "style-src 'self'",
   "connect-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self' data: blob:", // blob: image thumbnails fetched with the API key (image-batch.ts, batch-page.ts)
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",

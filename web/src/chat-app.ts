@@ -52,6 +52,8 @@ export interface ChatAppOptions {
   restBase: string;
   /** Remembers the last kind used (localStorage), like the session id. */
   kindStorage?: Storage | undefined;
+  /** The `image` kind's composer (image-batch.ts): several files and a chain, sent as one batch over REST. */
+  images?: { setVisible(visible: boolean): void; submit(): Promise<{ element: HTMLLIElement } | { hint: string }> };
 }
 
 export const DEFAULTS: ChatAppOptions = { submitTimeoutMs: 15_000, cancelTimeoutMs: 10_000, restBase: '/api/v1' };
@@ -181,6 +183,12 @@ export class ChatApp {
     const text = this.#els.message.value;
     if (this.#connection !== 'connected') return this.#setHint('Not connected to the master; wait until it reconnects.');
     if (!kind) return this.#setHint('The cluster serves no task kinds right now.');
+    if (kind === 'image' && this.#options.images) {
+      const started = await this.#options.images.submit();
+      if ('hint' in started) return this.#setHint(started.hint);
+      this.#log.addAnswer(started.element);
+      return this.#setHint('');
+    }
     const delayMs = this.#els.delay.value.trim() === '' ? 0 : Number(this.#els.delay.value);
     const file = kind === 'ocr' ? this.#els.image.files?.[0] : undefined;
     const limit = imageLimit(this.#maxInputBytes);
@@ -340,6 +348,7 @@ export class ChatApp {
     if (noLlm) noLlm.hidden = this.#kinds.length === 0 || this.#kinds.includes('llm');
     delayField.hidden = selected !== 'echo';
     imageField.hidden = selected !== 'ocr';
+    this.#options.images?.setVisible(selected === 'image');
     apiKeyField.hidden = selected !== 'llm';
     message.placeholder = selected ? placeholderFor(selected) : 'No task kinds available';
     const turns = this.#conversation.turns;

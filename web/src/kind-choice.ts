@@ -14,6 +14,7 @@ export const KIND_LABELS: Readonly<Record<string, string>> = {
   sleep: 'sleep – diagnostic: waits',
   llm: 'llm – chat with a language model',
   ocr: 'ocr – read the text in an image',
+  image: 'image – filter many images at once (resize, blur, …)',
   infer: 'infer – ONNX model inference (JSON)',
 };
 
@@ -22,6 +23,7 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   sleep: 'How long to sleep, e.g. 1500, 250ms or 2s',
   llm: 'Ask the model anything',
   ocr: 'Optional note to go with the image',
+  image: 'Pick images and filters above, then Send',
   infer: 'KServe v2 request as JSON, e.g. {"model_name": "linear", "inputs": […]}',
 };
 

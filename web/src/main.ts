@@ -5,6 +5,7 @@
 import { io } from 'socket.io-client';
 import { askForAccessKey, createAccessKeyStore, isUnauthenticated } from './access-key.js';
 import { ChatApp, type ChatSocket } from './chat-app.js';
+import { ImageBatchComposer } from './image-batch.js';
 import { required } from './dom.js';
 import { createSessionStore } from './session-store.js';
 import './styles.css';
@@ -28,6 +29,10 @@ socket.on('connect_error', (error) => {
   keys.set(undefined);
   askForAccessKey(document, keys, () => socket.connect(), rejected);
 });
+
+// The `image` kind's composer: shown under the kind picker when `image` is picked.
+const images = new ImageBatchComposer({ restBase: '/api/v1', apiKey: () => keys.get() });
+required('image-field', HTMLElement).after(images.element);
 
 const app = new ChatApp(
   socket,
@@ -54,7 +59,7 @@ const app = new ChatApp(
     hint: required('composer-hint', HTMLElement),
   },
   store,
-  { kindStorage: safeStorage() },
+  { kindStorage: safeStorage(), images },
 );
 
 function safeStorage(): Storage | undefined {

@@ -25,6 +25,7 @@ import { AccessPage } from './access-page.js';
 import { probeAdmin, showAdminNav } from './admin-access.js';
 import { LimitsPage } from './limits-page.js';
 import { UsagePage } from './usage-page.js';
+import { BatchPage } from './batch-page.js';
 
 /** Events read back on load to fill the charts (the newest of them). */
 const BACKFILL = 5000;
@@ -154,6 +155,8 @@ export class DashboardApp implements DashboardContext {
         return new AccessPage(this.view, this);
       case 'limits':
         return new LimitsPage(this.view, this);
+      case 'batch':
+        return new BatchPage(this.view, this, r.id ?? '');
       case 'overview':
         return new OverviewPage(this.view, this, onCluster);
     }

@@ -1,0 +1,171 @@
+/**
+ * The image UI in a real browser (Debian Chromium through playwright-core),
+ * on a real in-process master with an in-process worker serving `image`
+ * (sharp): in the chat, picking the `image` kind shows the file picker and
+ * the filters; several images and a chain go up as one batch, the bubble
+ * shows progress, before/after thumbnails and downloads (an output and the
+ * ZIP); a bad filter value is refused before anything is sent. The
+ * dashboard's batch page (`#/batches/<id>`) shows the progress, counts and
+ * each image's thumbnails, worker and download. Screenshots in
+ * test-artifacts/.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type PageProblems, type TestBrowser } from '../helpers/browser.js';
+import { startCluster } from '../helpers/cluster.js';
+import { WEB_DIR, buildWebIfMissing } from '../helpers/web-build.js';
+import { ImageHandler } from '../../worker/handlers/image/image-handler.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ARTIFACTS = join(REPO, 'test-artifacts');
+const WAIT_MS = 60_000;
+
+// Browser globals used inside page.waitForFunction (the Node tsconfig has no DOM lib).
+declare const document: { querySelectorAll(selector: string): ArrayLike<{ naturalWidth: number; complete: boolean }> };
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+async function png(w: number, h: number, r: number): Promise<Buffer> {
+  // A colour gradient with a dot pattern, so before (colour) and after (grey, blurred) look different.
+  const px = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * 3;
+      const dot = (x >> 4) % 2 === (y >> 4) % 2 ? 40 : 0;
+      px[o] = Math.min(255, Math.round((x / w) * 255) + dot);
+      px[o + 1] = Math.round((y / h) * 255);
+      px[o + 2] = r;
+    }
+  }
+  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+}
+
+describe('the image UI', () => {
+  let cluster: Cluster | undefined;
+  let browser: TestBrowser | undefined;
+  const contexts: BrowserContext[] = [];
+  let batchId = '';
+
+  beforeAll(async () => {
+    await buildWebIfMissing();
+    cluster = await startCluster({ workers: 0, master: { webDir: WEB_DIR } });
+    await cluster.addWorker({ kinds: ['echo', 'image'], capacity: 2 }, { handlers: [new ImageHandler()] });
+    await cluster.waitForWorkers(1, 30_000);
+    browser = await launchBrowser({ actionTimeoutMs: WAIT_MS });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    await browser?.close();
+    await cluster?.close();
+  }, 60_000);
+
+  async function open(path: string): Promise<{ page: Page; problems: PageProblems }> {
+    const { page, context, problems } = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+    contexts.push(context);
+    await page.goto(`${cluster!.httpUrl}${path}`);
+    return { page, problems };
+  }
+
+  it('chat: pick image, upload three images with a chain, see progress, before/after thumbnails, and download', async () => {
+    const { page, problems } = await open('/');
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    await page.locator('#kind option[value="image"]').waitFor({ state: 'attached' });
+    expect(await page.locator('#image-batch-field').isVisible()).toBe(false);
+    await page.locator('#kind').selectOption('image');
+    await page.locator('#image-batch-field').waitFor({ state: 'visible' });
+
+    // A bad value is refused in the page, naming the filter; nothing is sent.
+    await page.locator('#filter-blur-sigma').fill('0.1');
+    await page.locator('#image-files').setInputFiles([{ name: 'a.png', mimeType: 'image/png', buffer: await png(320, 240, 40) }]);
+    await page.locator('#send').click();
+    await page.locator('#composer-hint', { hasText: /blur sigma/ }).waitFor();
+    expect(await page.locator('.image-batch').count()).toBe(0);
+
+    // Three images: resize 160x120, blur 1.5, grayscale, webp.
+    await page.locator('#filter-blur-sigma').fill('1.5');
+    await page.locator('#filter-resize-width').fill('160');
+    await page.locator('#filter-resize-height').fill('120');
+    await page.locator('#filter-grayscale').check();
+    await page.locator('#image-format').selectOption('webp');
+    await page.locator('#image-files').setInputFiles(
+      await Promise.all(['sea.png', 'sky.png', 'sand.png'].map(async (name, i) => ({ name, mimeType: 'image/png', buffer: await png(400 + i * 40, 300, 60 + i * 70) }))),
+    );
+    await page.locator('#send').click();
+    const bubble = page.locator('.image-batch');
+    await bubble.waitFor();
+    expect(await bubble.locator('.batch-title').textContent()).toMatch(/3 images · resize 160×120 → blur 1\.5 → grayscale → webp/);
+    await page.locator('.image-batch[data-status="succeeded"]').waitFor({ timeout: WAIT_MS });
+    batchId = (await bubble.getAttribute('data-batch-id')) ?? '';
+    expect(batchId).toMatch(/^batch-/);
+    expect(await bubble.locator('.batch-summary').textContent()).toMatch(/3 done, 0 running, 0 queued, 0 failed of 3/);
+    expect(await bubble.locator('progress').evaluate((p) => [(p as unknown as { value: number }).value, (p as unknown as { max: number }).max])).toEqual([3, 3]);
+    const cards = bubble.locator('.batch-image');
+    expect(await cards.count()).toBe(3);
+    expect(await cards.nth(0).locator('.image-meta').textContent()).toMatch(/^160×120 · /);
+    // Every before and after thumbnail loaded (fetched as blobs, shown from object URLs).
+    await page.waitForFunction(() => {
+      const imgs = document.querySelectorAll('.image-batch img.thumb');
+      return imgs.length === 6 && Array.from(imgs).every((i) => i.complete && i.naturalWidth > 0);
+    }, undefined, { timeout: WAIT_MS });
+    await bubble.screenshot({ path: join(ARTIFACTS, 'chat-image-batch.png') });
+
+    // Download one output: a webp of 160x120.
+    const [download] = await Promise.all([page.waitForEvent('download'), cards.nth(1).locator('[data-action="download"]').click()]);
+    expect(download.suggestedFilename()).toBe('sky.webp');
+    const meta = await sharp(readFileSync((await download.path())!)).metadata();
+    expect(meta).toMatchObject({ format: 'webp', width: 160, height: 120 });
+    // And the ZIP of the batch.
+    const [zip] = await Promise.all([page.waitForEvent('download'), bubble.locator('[data-action="zip"]').click()]);
+    expect(zip.suggestedFilename()).toBe(`${batchId}.zip`);
+    expect(readFileSync((await zip.path())!).subarray(0, 2).toString()).toBe('PK');
+    expect(problems.errors).toEqual([]);
+  }, 180_000);
+
+  it('dashboard: the batch page shows progress, counts, thumbnails and downloads', async () => {
+    if (!batchId) batchId = (await (await fetch(`${cluster!.httpUrl}/api/v1/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ images: [(await (await fetch(`${cluster!.httpUrl}/api/v1/blobs`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(await png(50, 50, 3)) })).json() as { id: string }).id], ops: [{ op: 'grayscale' }] }) })).json() as { id: string }).id;
+    const { page, problems } = await open(`/dashboard/#/batches/${batchId}`);
+    const panel = page.locator(`#batch-panel[data-batch-id="${batchId}"]`);
+    await panel.waitFor();
+    expect(await panel.getAttribute('data-status')).toBe('succeeded');
+    expect(await page.locator('#batch .card[data-field="succeeded"] .card-value').textContent()).toBe('3');
+    expect(await page.locator('#batch .card[data-field="failed"] .card-value').textContent()).toBe('0');
+    const rows = page.locator('#batch-images tr[data-name]');
+    expect(await rows.count()).toBe(3);
+    expect(await rows.nth(0).locator('[data-field="worker"]').textContent()).toBe(cluster!.workers[0]!.id);
+    expect(await rows.nth(0).locator('[data-field="output"]').textContent()).toMatch(/^160×120, image\/webp/);
+    await page.waitForFunction(() => {
+      const imgs = document.querySelectorAll('#batch-images img.batch-thumb');
+      return imgs.length === 6 && Array.from(imgs).every((i) => i.complete && i.naturalWidth > 0);
+    }, undefined, { timeout: WAIT_MS });
+    const [download] = await Promise.all([page.waitForEvent('download'), rows.nth(2).locator('[data-action="download"]').click()]);
+    expect(download.suggestedFilename()).toBe('sand.webp');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-image-batch.png'), fullPage: true });
+
+    // An unknown batch says so.
+    await page.goto(`${cluster!.httpUrl}/dashboard/#/batches/batch-nope`);
+    await page.locator('#batch', { hasText: 'No image batch with id batch-nope' }).waitFor();
+    expect(problems.errors.filter((e) => !/404/.test(e))).toEqual([]);
+  }, 120_000);
+
+  it('dashboard: a running batch shows its progress and updates until it is done', async () => {
+    // Slow enough to be seen running: a big blur on larger images, one worker with 2 slots.
+    const form = new FormData();
+    form.set('ops', JSON.stringify([{ op: 'blur', sigma: 25 }, { op: 'format', format: 'png' }]));
+    for (let i = 0; i < 6; i++) form.append('files', new Blob([new Uint8Array(await png(1600, 1200, i * 40))], { type: 'image/png' }), `big-${i}.png`);
+    const res = await fetch(`${cluster!.httpUrl}/api/v1/images`, { method: 'POST', body: form });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const { page } = await open(`/dashboard/#/batches/${id}`);
+    await page.locator('#batch-panel').waitFor();
+    const first = await page.locator('#batch-panel').getAttribute('data-status');
+    if (first === 'running') await page.screenshot({ path: join(ARTIFACTS, 'dashboard-image-batch-running.png'), fullPage: true });
+    await page.locator('#batch-panel[data-status="succeeded"]').waitFor({ timeout: 120_000 });
+    expect(await page.locator('#batch .card[data-field="succeeded"] .card-value').textContent()).toBe('6');
+  }, 180_000);
+});
