@@ -120,6 +120,7 @@ export class Worker {
       metrics,
       summary: options.metricsSummary,
       models: () => [...this.handlers.values()].flatMap((h) => h.models?.() ?? []),
+      modelLoads: () => [...this.handlers.values()].flatMap((h) => h.modelLoads?.() ?? []),
       env: deps.tracingEnv ?? process.env,
       log: this.log,
     });
