@@ -4,8 +4,9 @@
  *   GET /api/v1/tasks/export   the same filter as CSV, JSON Lines or a JSON array, streamed
  *                              page by page with backpressure (no page cap, bounded memory)
  * Mounted before rest-api.ts, whose older `GET /tasks` (status, limit) it
- * answers with a superset. Operators and admins only: a listing spans every
- * caller's tasks.
+ * answers with a superset. A tenant's operator or admin lists its tenant's
+ * tasks (a cluster operator every tenant's); a user key its own tasks only
+ * (auth/task-visibility.ts, `listingScope`).
  */
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
@@ -14,8 +15,10 @@ import { TASK_STATUSES } from '../../common/task-view.js';
 import { taskView, type TaskRecord } from '../core/task-record.js';
 import type { TaskStore } from '../store/task-store.js';
 import { scanSearch, type TaskSearchPage, type TaskSearchQuery } from '../store/task-search.js';
-import { principalOf, requireOperator } from './auth/http-auth.js';
-import { listingTenant } from './auth/task-visibility.js';
+import { principalOf, requireScope } from './auth/http-auth.js';
+import { listingScope } from './auth/task-visibility.js';
+
+type ListingScope = ReturnType<typeof listingScope>;
 import { sendError } from './http-errors.js';
 import { cursorParam, timeParam } from './query-params.js';
 
@@ -43,9 +46,9 @@ export const taskListQuery = z
 
 export const taskExportQuery = z.object({ ...filterFields, format: z.enum(['csv', 'jsonl', 'json']).default('jsonl') }).strict();
 
-function searchQuery(q: z.infer<typeof taskExportQuery> | z.infer<typeof taskListQuery>, limit: number, cursor?: string, tenant?: string): TaskSearchQuery {
+function searchQuery(q: z.infer<typeof taskExportQuery> | z.infer<typeof taskListQuery>, limit: number, cursor: string | undefined, scope: ListingScope): TaskSearchQuery {
   return {
-    tenant,
+    ...scope,
     statuses: q.status,
     kind: q.kind,
     model: q.model,
@@ -103,9 +106,9 @@ export function taskSearchRoutes(store: TaskStore): Router {
   r.get('/tasks', async (req, res) => {
     try {
       const p = principalOf(res);
-      requireOperator(p);
+      requireScope(p, 'read');
       const q = parseQuery(taskListQuery, req);
-      const page = await searchTasks(store, searchQuery(q, q.limit, q.cursor, listingTenant(p))); // a tenant's operator: its tenant only
+      const page = await searchTasks(store, searchQuery(q, q.limit, q.cursor, listingScope(p))); // a tenant's operator: its tenant; a user key: its own tasks
       res.json({ tasks: page.tasks.map(taskView), next_cursor: page.nextCursor });
     } catch (err) {
       sendError(res, err);
@@ -115,19 +118,19 @@ export function taskSearchRoutes(store: TaskStore): Router {
     let q: z.infer<typeof taskExportQuery>;
     const p = principalOf(res);
     try {
-      requireOperator(p);
+      requireScope(p, 'read');
       q = parseQuery(taskExportQuery, req);
-      await searchTasks(store, searchQuery(q, 1, undefined, listingTenant(p))); // a bad filter fails here, before the 200
+      await searchTasks(store, searchQuery(q, 1, undefined, listingScope(p))); // a bad filter fails here, before the 200
     } catch (err) {
       sendError(res, err);
       return;
     }
-    void streamExport(req, res, store, q, listingTenant(p));
+    void streamExport(req, res, store, q, listingScope(p));
   });
   return r;
 }
 
-async function streamExport(req: Request, res: Response, store: TaskStore, q: z.infer<typeof taskExportQuery>, tenant: string | undefined): Promise<void> {
+async function streamExport(req: Request, res: Response, store: TaskStore, q: z.infer<typeof taskExportQuery>, scope: ListingScope): Promise<void> {
   const type = q.format === 'csv' ? 'text/csv; charset=utf-8' : q.format === 'json' ? 'application/json; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
   res.writeHead(200, { 'content-type': type, 'content-disposition': `attachment; filename="tasks.${q.format}"`, 'cache-control': 'no-store' });
   let closed = false;
@@ -141,7 +144,7 @@ async function streamExport(req: Request, res: Response, store: TaskStore, q: z.
   let first = true;
   try {
     while (!closed) {
-      const page = await searchTasks(store, searchQuery(q, EXPORT_PAGE, cursor, tenant));
+      const page = await searchTasks(store, searchQuery(q, EXPORT_PAGE, cursor, scope));
       let chunk = '';
       for (const t of page.tasks) {
         if (q.format === 'csv') chunk += csvRow(t);

@@ -122,12 +122,24 @@ describe.each(['sqlite', 'memory'] as const)('task search (%s store)', (store) =
     }
   }, 60_000);
 
-  it('needs an operator key when keys are configured', async () => {
+  it('a user key searches and exports only its own tasks; an operator key every task', async () => {
     const c = await startCluster({ master: { apiKeys: ['user:user-key-123456', 'operator:op-key-1234567'] } });
     cleanup.push(() => c.close());
+    const submit = async (key: string) =>
+      ((await (await fetch(`${c.httpUrl}/api/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'echo', input: { text: 'x marks' } }) })).json()) as { id: string }).id;
+    const mine = await submit('user-key-123456');
+    const theirs = await submit('op-key-1234567');
     for (const path of ['/api/v1/tasks?q=x', '/api/v1/tasks/export']) {
-      expect((await fetch(`${c.httpUrl}${path}`, { headers: { authorization: 'Bearer user-key-123456' } })).status).toBe(403);
-      expect((await fetch(`${c.httpUrl}${path}`, { headers: { authorization: 'Bearer op-key-1234567' } })).status).toBe(200);
+      const asUser = await fetch(`${c.httpUrl}${path}`, { headers: { authorization: 'Bearer user-key-123456' } });
+      const userText = await asUser.text();
+      expect(asUser.status).toBe(200);
+      expect(userText).toContain(mine);
+      expect(userText).not.toContain(theirs);
+      const asOperator = await fetch(`${c.httpUrl}${path}`, { headers: { authorization: 'Bearer op-key-1234567' } });
+      const opText = await asOperator.text();
+      expect(asOperator.status).toBe(200);
+      expect(opText).toContain(mine);
+      expect(opText).toContain(theirs);
     }
   });
 });

@@ -233,8 +233,18 @@ describe('user keys within a tenant see and cancel only their own tasks', () => 
     await waitFor(async () => (await call('GET', `/api/v1/tasks/${long}`, user.u1)).body.status === 'cancelled', 'cancelled');
   });
 
-  it('listings, search, export, the event stream and the dashboard are for operators: a user key gets 403, the tenant operator sees both users\' tasks', async () => {
-    const surfaces = ['/api/v1/tasks?limit=1000', '/api/v1/tasks?q=private', '/api/v1/tasks/export?format=jsonl', '/api/v1/dashboard/tasks', `/api/v1/dashboard/tasks/${t1}`, '/api/v1/events?follow=false&since=0'];
+  it('list, search and export give a user key its own tasks only; the event stream, dashboard, bulk and retry are 403 for it; the tenant operator sees both users\' tasks', async () => {
+    for (const path of ['/api/v1/tasks?limit=1000', '/api/v1/tasks?q=private', '/api/v1/tasks/export?format=jsonl', '/api/v1/tasks/export?format=csv&q=private']) {
+      const u1 = (await call('GET', path, user.u1)).bytes.toString();
+      const u2 = await call('GET', path, user.u2);
+      expect([path, u2.status]).toEqual([path, 200]);
+      expect(u2.bytes.toString()).toContain(t2);
+      expect(u2.bytes.toString()).not.toContain(t1);
+      expect(u2.bytes.toString()).not.toContain('u1 private text');
+      expect(u1).toContain(t1);
+      expect(u1).not.toContain(t2);
+    }
+    const surfaces = ['/api/v1/dashboard/tasks', `/api/v1/dashboard/tasks/${t1}`, '/api/v1/events?follow=false&since=0'];
     for (const path of surfaces) {
       const r = await call('GET', path, user.u2);
       expect([path, r.status]).toEqual([path, 403]);

@@ -39,6 +39,7 @@ function records(): TaskRecord[] {
       id: `ps-${i}`, seq: i + 1, kind, key: kind, requirement: kind === 'llm' ? { kind, model: i % 2 ? 'model-a' : 'model-b' } : { kind },
       input: { text: words.join(' ') }, priority: i % 4, sessionId: i % 10 === 0 ? 's-ten' : null, createdAtMs: T0 + i * 1000,
       tenant: i % 5 === 0 ? 'acme' : 'default',
+      owner: i % 5 === 0 ? (i % 10 === 0 ? 'key-u1' : 'key-u2') : null,
     } as Partial<TaskRecord>;
     const roll = r();
     let t: TaskRecord;
@@ -98,6 +99,7 @@ describe.skipIf(!available)(`PostgreSQL task search${available ? '' : ` (skipped
     ['session', { sessionId: 's-ten' }],
     ['tenant scope', { tenant: 'acme' }],
     ['tenant + status', { tenant: 'acme', statuses: ['succeeded'] }],
+    ['tenant + owner (a user key)', { tenant: 'acme', owner: 'key-u1' }],
     ['time range', { createdSinceMs: mid, createdUntilMs: mid + 100_000 }],
     ['since, past the end', { createdSinceMs: T0 + N * 2000 }],
   ];

@@ -6,10 +6,11 @@
  *   that key (the task's `owner` is the key id), in its tenant.
  * A task it may not see answers exactly like a task that does not exist
  * (404), on every read surface (REST by id, cancel, retry, the dashboard),
- * so ids say nothing across tenants or keys. Listings (REST list, search,
- * export, the event stream, the dashboard) need the operate scope, so a
- * user key lists nothing (403); a chat session is bound to the key it was
- * issued to (session-ids.ts), so its replay holds that key's tasks only.
+ * so ids say nothing across tenants or keys. The task listing, search and
+ * export (`GET /api/v1/tasks`, `/tasks/export`) give a user key its own tasks
+ * (`listingScope`); the event stream, the dashboard and bulk actions need the
+ * operate scope (403 for a user key); a chat session is bound to the key it
+ * was issued to (session-ids.ts), so its replay holds that key's tasks only.
  */
 import { NotFoundError } from '../../../common/errors.js';
 import type { TaskRecord } from '../../core/task-record.js';
@@ -27,7 +28,13 @@ export function visibleTask(tasks: { get(id: string): TaskRecord | undefined }, 
   return t;
 }
 
-/** The tenant a listing of `p` is limited to (undefined: every tenant). Listings need the operate scope (see above). */
+/** The tenant a listing of `p` is limited to (undefined: every tenant). */
 export function listingTenant(p: Principal): string | undefined {
   return seesAll(p) ? undefined : p.tenant;
+}
+
+/** What a task listing or search of `p` is limited to: its tenant (not a cluster operator), and its own tasks (a user key). */
+export function listingScope(p: Principal): { tenant?: string; owner?: string } {
+  const tenant = listingTenant(p);
+  return { ...(tenant !== undefined && { tenant }), ...(!hasScope(p, 'operate') && { owner: p.id }) };
 }
