@@ -7,7 +7,7 @@ TW_PROG=deploy.sh
 
 usage() {
   cat <<'EOF_USAGE'
-Usage: scripts/deploy.sh [--tag TAG] [--build] [--with-registry] [--no-wait] [--timeout S]
+Usage: scripts/deploy.sh [--tag TAG] [--build] [--with-registry] [--postgres] [--no-wait] [--timeout S]
 
 Deploys stack.yml as the stack $TASKWIRE_STACK (taskwire), or updates it in
 place (rolling: workers start-first with automatic rollback, master stop-first):
@@ -17,12 +17,19 @@ place (rolling: workers start-first with automatic rollback, master stop-first):
   2. labels this node taskwire.master=true unless a node already has the label
      (the master's data volume lives there);
   3. docker stack deploy, then waits until every service has converged.
+With --postgres the master's task store is the PostgreSQL service of the
+override stack.postgres.yml (docs/DEPLOYMENT.md): its password secret
+taskwire_postgres_password_$TASKWIRE_POSTGRES_SECRET_VERSION (v1) is created
+from $TASKWIRE_SECRETS_DIR/postgres_password (generated when missing), the
+merged stack is checked with docker stack config, and both files are deployed.
 
 Options:
   --tag TAG         image tag to run (default: $TASKWIRE_TAG, else the git commit)
   --build           run scripts/build.sh --push first
   --with-registry   start a registry:2 service on port 5000 if none answers at
                     $TASKWIRE_REGISTRY (127.0.0.1:5000)
+  --postgres        deploy stack.yml + stack.postgres.yml (the task store on
+                    PostgreSQL; also TASKWIRE_DEPLOY_POSTGRES=1)
   --no-wait         do not wait for convergence
   --timeout S       how long to wait for convergence (default 300)
   -h, --help        show this help
@@ -35,6 +42,7 @@ EOF_USAGE
 tag=""
 build=0
 with_registry=0
+postgres="${TASKWIRE_DEPLOY_POSTGRES:-0}"
 wait=1
 timeout=300
 while [ $# -gt 0 ]; do
@@ -42,6 +50,7 @@ while [ $# -gt 0 ]; do
     --tag) [ $# -ge 2 ] || tw_die "--tag needs a value"; tag="$2"; shift 2 ;;
     --build) build=1; shift ;;
     --with-registry) with_registry=1; shift ;;
+    --postgres) postgres=1; shift ;;
     --no-wait) wait=0; shift ;;
     --timeout)
       [ $# -ge 2 ] || tw_die "--timeout needs seconds"
@@ -80,6 +89,22 @@ for key in "${TW_SECRET_KEYS[@]}"; do
   fi
 done
 
+stack_files=(-c "$TW_ROOT/stack.yml")
+if [ "$postgres" = 1 ]; then
+  # The PostgreSQL password: a file of its own (never in the stack or the URL), one Swarm secret per version.
+  pg_secret="taskwire_postgres_password_${TASKWIRE_POSTGRES_SECRET_VERSION:-v1}"
+  if ! docker secret inspect "$pg_secret" >/dev/null 2>&1; then
+    if [ ! -s "$TW_SECRETS_DIR/postgres_password" ]; then
+      mkdir -p "$TW_SECRETS_DIR"
+      (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$TW_SECRETS_DIR/postgres_password")
+      tw_info "generated $TW_SECRETS_DIR/postgres_password"
+    fi
+    docker secret create --label "taskwire.stack=$TW_STACK" "$pg_secret" "$TW_SECRETS_DIR/postgres_password" >/dev/null
+    tw_info "created secret $pg_secret"
+  fi
+  stack_files+=(-c "$TW_ROOT/stack.postgres.yml")
+fi
+
 # 2. Where the master (and its data) lives.
 if [ -z "$(docker node ls --filter node.label=taskwire.master=true -q)" ]; then
   self="$(docker info --format '{{.Swarm.NodeID}}')"
@@ -92,9 +117,13 @@ export TASKWIRE_TAG="$tag" TASKWIRE_REGISTRY="$TW_REGISTRY"
 TASKWIRE_SECRETS_VERSION="$secrets_version"
 TASKWIRE_CONFIG_VERSION="$(tw_config_version)"
 export TASKWIRE_SECRETS_VERSION TASKWIRE_CONFIG_VERSION
-tw_info "deploying $(tw_image "$tag") as stack $TW_STACK (secrets $secrets_version, configs $TASKWIRE_CONFIG_VERSION)"
+if [ "$postgres" = 1 ]; then
+  # The merged stack must be valid before anything is deployed.
+  docker stack config "${stack_files[@]}" >/dev/null || tw_die "docker stack config refused stack.yml + stack.postgres.yml"
+fi
+tw_info "deploying $(tw_image "$tag") as stack $TW_STACK (secrets $secrets_version, configs $TASKWIRE_CONFIG_VERSION$([ "$postgres" = 1 ] && echo ', task store on PostgreSQL'))"
 docker stack deploy --with-registry-auth --resolve-image always --prune \
-  -c "$TW_ROOT/stack.yml" "$TW_STACK"
+  "${stack_files[@]}" "$TW_STACK"
 
 if [ "$wait" = 1 ]; then
   tw_info "waiting up to ${timeout}s for the services to converge"

@@ -55,6 +55,7 @@ case "$1 \${2:-}" in
   "node ls") : ;;
   "node update") : ;;
   "stack deploy") echo "Creating services (fake)" ;;
+  "stack config") : ;;
   "stack ls") cfg stacks ;;
   "stack rm") echo "Removing (fake)" ;;
   "service ls") cfg services ;;

@@ -5,7 +5,7 @@
  * errors do what their --help says.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -55,6 +55,37 @@ describe('operator scripts against a stand-in docker', () => {
       if (/\/taskwire:/.test(s.image)) expect(s.image).toBe('127.0.0.1:5000/taskwire:abc123');
     }
     expect(docker.find('node', 'update')[0]?.args).toEqual(['node', 'update', '--label-add', 'taskwire.master=true', 'fakenode1']);
+  });
+
+  it('deploy.sh --postgres creates the PostgreSQL password secret, checks the merged stack with docker stack config and deploys stack.yml + stack.postgres.yml', () => {
+    docker.setState({ swarm: 'active', manager: true, services: ['taskwire_master 1/1', 'taskwire_postgres 1/1', 'taskwire_worker 2/2'], stacks: [] });
+    const r = run('deploy', ['--tag', 'abc123', '--timeout', '5', '--postgres']);
+    expect(r.status, r.stderr).toBe(0);
+    const files = ['-c', join(REPO_ROOT, 'stack.yml'), '-c', join(REPO_ROOT, 'stack.postgres.yml')];
+    const [config] = docker.find('stack', 'config');
+    expect(config?.args).toEqual(['stack', 'config', ...files]);
+    const [deploy, ...more] = docker.find('stack', 'deploy');
+    expect(more).toEqual([]);
+    expect(deploy!.args.join(' ')).toContain(files.join(' '));
+    expect(deploy!.args.at(-1)).toBe('taskwire');
+    // The secret the override names, from a generated password file (kept for the next run).
+    const created = docker.find('secret', 'create').map((c) => c.args[c.args.length - 2]);
+    expect(created).toContain('taskwire_postgres_password_v1');
+    expect(readFileSync(join(secretsDir, 'postgres_password'), 'utf8')).toMatch(/^[0-9a-f]{48}$/);
+    // A second run finds the secret and creates nothing new.
+    const again = run('deploy', ['--tag', 'abc123', '--timeout', '5', '--postgres']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(docker.find('secret', 'create').filter((c) => c.args.includes('taskwire_postgres_password_v1'))).toHaveLength(1);
+    // Without the flag the override is not deployed.
+    const plain = run('deploy', ['--tag', 'abc123', '--timeout', '5']);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(docker.find('stack', 'deploy').at(-1)!.args).not.toContain(join(REPO_ROOT, 'stack.postgres.yml'));
+    // What deploy.sh asked for is a valid stack for the real docker CLI (no daemon needed).
+    if (spawnSync('sh', ['-c', 'command -v docker']).status === 0) {
+      const real = spawnSync('docker', config!.args, { encoding: 'utf8', env: { ...process.env, ...deploy!.env } });
+      expect(real.status, real.stderr).toBe(0);
+      expect(real.stdout).toContain('postgres_password');
+    }
   });
 
   it('deploy.sh run twice keeps the secret versions (no rolling restart for nothing)', () => {
