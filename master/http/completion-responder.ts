@@ -11,6 +11,7 @@ import type { JsonValue } from '../../common/json-value.js';
 import type { TaskChunkEvent } from '../../common/socket-events.js';
 import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
 import { sendError, taskError, type ApiError } from './openai-errors.js';
+import { SseWriter } from './sse-writer.js';
 
 /** The part of the master's GatewayTasks a responder uses. */
 export interface TaskStream {
@@ -48,6 +49,8 @@ export interface ReplyFormat {
   /** Events that open a stream (before the first text). */
   open(): SseEvent[];
   text(text: string): SseEvent[];
+  /** Optional fast path: `text(text)` already serialized (no objects built per token). */
+  textSse?(text: string): string;
   /** Pieces of tool calls (formats without tools send nothing). */
   toolCalls(pieces: JsonValue[]): SseEvent[];
   /** The last events of a stream that succeeded. */
@@ -71,6 +74,7 @@ export class CompletionResponder {
   /** The attempt whose text this stream relays (set by its first chunk). */
   private streamedAttempt: number | undefined;
   private unwatch: (() => void) | undefined;
+  private writer: SseWriter | undefined;
 
   constructor(
     private readonly tasks: TaskStream,
@@ -103,8 +107,8 @@ export class CompletionResponder {
     if (this.streamedAttempt !== undefined && c.attempt !== this.streamedAttempt) return this.interrupted(c.attempt);
     this.streamedAttempt = c.attempt;
     this.openStream();
-    if (c.text !== '') this.send(this.opts.format.text(c.text));
-    if (toolCalls) this.send(this.opts.format.toolCalls(toolCalls));
+    if (c.text !== '') this.writer!.pushText(c.text);
+    if (toolCalls) this.writer!.pushRaw(serialize(this.opts.format.toolCalls(toolCalls)));
   }
 
   /**
@@ -144,14 +148,12 @@ export class CompletionResponder {
       return;
     }
     this.openStream();
-    this.send(this.opts.format.end(r, finishReason, usage));
-    this.res.end();
+    this.writer!.end(serialize(this.opts.format.end(r, finishReason, usage)));
   }
 
   private fail(e: ApiError): void {
     if (!this.streaming) return sendError(this.res, e);
-    this.send([this.opts.format.streamError(e)]);
-    this.res.end();
+    this.writer!.end(serialize([this.opts.format.streamError(e)]));
   }
 
   private openStream(): void {
@@ -164,13 +166,17 @@ export class CompletionResponder {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    this.res.flushHeaders();
+    // No flushHeaders(): the headers go out in the same write as the first events.
     this.res.socket?.setNoDelay(true);
-    this.send(this.opts.format.open());
+    const format = this.opts.format;
+    this.writer = new SseWriter(this.res, format.textSse ? format.textSse.bind(format) : (text) => serialize(format.text(text)));
+    this.writer.pushRaw(serialize(format.open()));
   }
+}
 
-  private send(events: SseEvent[]): void {
-    if (events.length === 0) return;
-    this.res.write(events.map((e) => `${e.event ? `event: ${e.event}\n` : ''}data: ${e.data === '[DONE]' ? '[DONE]' : JSON.stringify(e.data)}\n\n`).join(''));
-  }
+/** SSE events as written on the wire. */
+export function serialize(events: SseEvent[]): string {
+  let out = '';
+  for (const e of events) out += `${e.event ? `event: ${e.event}\n` : ''}data: ${e.data === '[DONE]' ? '[DONE]' : JSON.stringify(e.data)}\n\n`;
+  return out;
 }

@@ -34,9 +34,14 @@ export function chatFormat(o: ChatFormatOptions): ReplyFormat {
     if (calls.length === 0) return { role: 'assistant', content: r.text, refusal: null };
     return { role: 'assistant', content: r.text === '' ? null : r.text, refusal: null, tool_calls: calls as JsonValue[] };
   };
+  // The text event serialized once around a marker: a token costs one JSON.stringify of its text.
+  const MARK = '\u0000taskwire-text\u0000';
+  const parts = `data: ${JSON.stringify(chunk({ content: MARK }, null).data)}\n\n`.split(JSON.stringify(MARK));
+  const [before, after] = parts.length === 2 ? (parts as [string, string]) : [undefined, undefined];
   return {
     open: () => [chunk({ role: 'assistant', content: '', refusal: null }, null)],
     text: (text) => [chunk({ content: text }, null)],
+    ...(before !== undefined && { textSse: (text: string) => before + JSON.stringify(text) + after }),
     toolCalls: (pieces) => [chunk({ tool_calls: pieces }, null)],
     end: (_r, finishReason, usage: Usage) => [
       chunk({}, finishReason),
