@@ -36,6 +36,9 @@ export interface EmbeddedBrokerOptions {
   onRefusal?: (reason: RefusalReason) => void;
 }
 
+/** Messages the embedded broker delivers at once before it queues (see createBroker). */
+const BROKER_CONCURRENCY = 100_000;
+
 export const BROKER_DEFAULTS = {
   maxPacketBytes: 4 * 1024 * 1024 + 64 * 1024,
   maxConnectBytes: 128 * 1024,
@@ -83,7 +86,9 @@ export class EmbeddedBroker {
       afterLogin: options.maxPacketBytes ?? BROKER_DEFAULTS.maxPacketBytes,
     };
     const connectTimeout = options.connectTimeoutMs ?? BROKER_DEFAULTS.connectTimeoutMs;
-    const aedes = await Aedes.createBroker({ id: 'taskwire-embedded', heartbeatInterval: 5000, connectTimeout });
+    // aedes' default of 100 messages in flight queues the rest, and mqemitter drains its queue by recursion:
+    // 1,000 workers announcing at once overflowed the stack (RangeError in qlobber, the master died).
+    const aedes = await Aedes.createBroker({ id: 'taskwire-embedded', heartbeatInterval: 5000, connectTimeout, concurrency: BROKER_CONCURRENCY });
     let broker: EmbeddedBroker | undefined;
     const server = createServer({ noDelay: true }, (socket) => {
       const client = aedes.handle(socket) as Client & { _parser?: { parse(buf: Buffer): unknown } };
