@@ -279,9 +279,13 @@ export class BatchService {
     const counts = { total: batch.items.length, queued: 0, running: 0, succeeded: 0, failed: 0 };
     const images = batch.items.map((i) => {
       let status = i.status;
+      let runningOn: string | null = null;
       if (status === 'queued' && i.taskId) {
         const t = this.tasks.get(i.taskId);
-        if (t && (t.status === 'running' || t.status === 'assigned')) status = 'running';
+        if (t && (t.status === 'running' || t.status === 'assigned')) {
+          status = 'running';
+          runningOn = t.workerId;
+        }
       }
       counts[status]++;
       const o = i.output;
@@ -298,7 +302,7 @@ export class BatchService {
         height: o?.height ?? null,
         content_type: o?.content_type ?? null,
         ms: i.ms,
-        worker_id: i.workerId,
+        worker_id: i.workerId ?? runningOn,
         error: i.error,
       };
     });

@@ -164,7 +164,12 @@ describe('the image UI', () => {
     const { page } = await open(`/dashboard/#/batches/${id}`);
     await page.locator('#batch-panel').waitFor();
     const first = await page.locator('#batch-panel').getAttribute('data-status');
-    if (first === 'running') await page.screenshot({ path: join(ARTIFACTS, 'dashboard-image-batch-running.png'), fullPage: true });
+    if (first === 'running') {
+      // A running image names the worker it runs on.
+      const workers = await page.locator('#batch-images tr[data-status="running"] [data-field="worker"]').allTextContents();
+      for (const w of workers) expect(w).toBe(cluster!.workers[0]!.id);
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-image-batch-running.png'), fullPage: true });
+    }
     await page.locator('#batch-panel[data-status="succeeded"]').waitFor({ timeout: 120_000 });
     expect(await page.locator('#batch .card[data-field="succeeded"] .card-value').textContent()).toBe('6');
   }, 180_000);
