@@ -3,10 +3,12 @@
  * [-o text|json|csv]`: the usage report of a period (GET /api/v1/usage),
  * per tenant, key, kind and model, with totals; csv is the API's export as is.
  * Exit codes as every operator command: 2 usage / HTTP 400, 3 not found.
+ * `taskwire usage prices|budgets show|set`: billing-commands.ts.
  */
 import { type Command, Option } from 'commander';
 import { errorMessage } from '../common/errors.js';
 import { URL_HELP, authHeaders, masterUrl } from './client-commands.js';
+import { billingSettingsCommands } from './billing-commands.js';
 import { CliExit, EXIT, operatorRequest } from './operator-commands.js';
 
 interface UsageOptions {
@@ -75,4 +77,5 @@ export function usageCommand(program: Command): void {
         process.exit(err instanceof CliExit ? err.exitCode : EXIT.other);
       }
     });
+  billingSettingsCommands(usage);
 }

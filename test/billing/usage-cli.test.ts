@@ -1,9 +1,16 @@
-/** `taskwire usage report` against a real master (needs `npm run build`): table, JSON and CSV, and a bad --at is exit 2. */
+/**
+ * `taskwire usage report` against a real master (needs `npm run build`): table, JSON and CSV, and a bad --at is exit 2;
+ * `taskwire usage prices|budgets show|set` from a file and stdin, a bad body exit 2 naming the field.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessGroup } from '../helpers/processes.js';
 import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 
 const group = new ProcessGroup();
+const dir = mkdtempSync(join(tmpdir(), 'tw-billing-cli-'));
 let c: TestCluster;
 
 async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -23,6 +30,7 @@ describe('taskwire usage report', () => {
   afterAll(async () => {
     await group.stopAll();
     await c?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('prints the table, JSON and CSV of the current month', async () => {
@@ -45,4 +53,36 @@ describe('taskwire usage report', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/at/);
   }, 30_000);
+
+  it('sets and shows the price table and the budgets from a file; a bad body exits 2 naming the field', async () => {
+    const prices = join(dir, 'prices.json');
+    writeFileSync(prices, JSON.stringify({ currency: 'EUR', prices: [{ kind: 'llm', model: 'gpt-x', per_1k_tokens_in: 0.5, per_1k_tokens_out: 1.5 }, { kind: '*', per_request: 0.01 }] }));
+    const set = await cli(['usage', 'prices', 'set', prices]);
+    expect(set.stderr).toBe('');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/^prices version 2 in force from \S+ \(2 entries, EUR\)$/);
+    const show = await cli(['usage', 'prices', 'show']);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/^prices version 2 of 2, in force since .*, in EUR\n  llm model gpt-x: per_1k_tokens_in=0.5 per_1k_tokens_out=1.5\n  \*: per_request=0.01$/);
+    const json = await cli(['usage', 'prices', 'show', '-o', 'json']);
+    expect((JSON.parse(json.stdout) as { in_force: number }).in_force).toBe(2);
+
+    const budgets = join(dir, 'budgets.json');
+    writeFileSync(budgets, JSON.stringify({ budgets: [{ scope: 'tenant', id: 'acme', period: 'month', soft: 80, hard: 100 }, { scope: 'key', period: 'day', hard: 5 }] }));
+    const b = await cli(['usage', 'budgets', 'set', budgets]);
+    expect(b.code).toBe(0);
+    expect(b.stdout).toBe('2 budget(s)\n  tenant acme per month: soft=80 hard=100\n  key (each) per day: hard=5');
+    expect(c.master.billing.budgets.budgets.budgets).toHaveLength(2);
+    expect((await cli(['usage', 'budgets', 'show'])).stdout).toBe(b.stdout);
+
+    writeFileSync(budgets, JSON.stringify({ budgets: [{ scope: 'tenant', period: 'week', hard: 1 }] }));
+    const bad = await cli(['usage', 'budgets', 'set', budgets]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/budgets\.0\.period/);
+    writeFileSync(budgets, '{ not json');
+    const broken = await cli(['usage', 'budgets', 'set', budgets]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/not valid JSON/);
+    expect(c.master.billing.budgets.budgets.budgets).toHaveLength(2); // unchanged
+  }, 180_000); // eight CLI processes, each a Node start: seconds apiece on a loaded machine
 });
