@@ -23,6 +23,9 @@
  * needs). The four masters share this process's heap, so each run ends with a
  * full garbage collection counted in that run's master CPU: garbage one
  * configuration made is not collected (and paid for) in another's run.
+ * Last, the master's metrics alone are measured A/B on one master (its
+ * observer paused and resumed between alternating runs), which takes the
+ * differences between clusters out of that comparison.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -56,6 +59,12 @@ export interface OverheadBenchResult {
   cpu_ratio_master_to_off: number;
   cpu_ratio_metrics_to_off: number;
   cpu_ratio_traced_to_off: number;
+  /**
+   * The master's metrics on one master (the `master` cluster), observer
+   * paused and resumed between alternating runs: no second cluster, heap or
+   * JIT state differs. CPU µs per task of the master process, medians.
+   */
+  same_master: { on_us: number; off_us: number; ratio: number; on_runs: number[]; off_runs: number[] };
   spans_received_bytes: number;
 }
 
@@ -173,6 +182,19 @@ export async function runOverheadBench(opts: { quick?: boolean } = {}): Promise<
         cpu[c].total.push(m + w);
       }
     }
+    // The master's metrics alone, A/B on one master: paused (off) and resumed (on) in turn.
+    const ab = { on: [] as number[], off: [] as number[] };
+    const one = clusters.master.master;
+    for (let r = 0; r < runs * 2; r++) {
+      const on = r % 2 === Math.floor(r / 2) % 2; // on,off then off,on ...: neither always first
+      if (on) one.metricObserver.resume();
+      else one.metricObserver.pause();
+      const m0 = masterCpuSeconds();
+      await throughput(one, inProcessSubmit(one), total, 4096);
+      gc();
+      (on ? ab.on : ab.off).push(((masterCpuSeconds() - m0) / total) * 1e6);
+    }
+    one.metricObserver.resume();
     const med = { off: median(out.off), master: median(out.master), metrics: median(out.metrics), traced: median(out.traced) };
     const r1 = (x: number) => Math.round(x * 10) / 10;
     const cpuMed = Object.fromEntries(
@@ -190,6 +212,13 @@ export async function runOverheadBench(opts: { quick?: boolean } = {}): Promise<
       cpu_ratio_master_to_off: cpuRatio('master'),
       cpu_ratio_metrics_to_off: cpuRatio('metrics'),
       cpu_ratio_traced_to_off: cpuRatio('traced'),
+      same_master: {
+        on_us: r1(median(ab.on)),
+        off_us: r1(median(ab.off)),
+        ratio: Math.round((median(ab.on) / median(ab.off)) * 1000) / 1000,
+        on_runs: ab.on.map(r1),
+        off_runs: ab.off.map(r1),
+      },
       spans_received_bytes: sink.bytes(),
     };
   } finally {
@@ -209,5 +238,8 @@ export function printOverheadBench(r: OverheadBenchResult): void {
   console.log(`ratio master/off:  ${r.ratio_master_to_off} tasks/s, ${r.cpu_ratio_master_to_off} CPU per task  (the shipped default: master metrics only)`);
   console.log(`ratio metrics/off: ${r.ratio_metrics_to_off} tasks/s, ${r.cpu_ratio_metrics_to_off} CPU per task  (bound: tasks/s >= 0.99, CPU per task <= 1.01; master and worker metrics with the summary)`);
   console.log(`ratio traced/off:  ${r.ratio_traced_to_off} tasks/s, ${r.cpu_ratio_traced_to_off} CPU per task  (no bound; tracing is off by default)`);
+  const sm = r.same_master;
+  console.log(`master metrics on one master (observer paused/resumed, alternating): CPU µs/task on ${sm.on_us}, off ${sm.off_us}, ratio ${sm.ratio}`);
+  console.log(`  on runs: ${sm.on_runs.join(' ')}; off runs: ${sm.off_runs.join(' ')}`);
   console.log(`OTLP bytes received by the local sink: ${r.spans_received_bytes}`);
 }

@@ -63,8 +63,31 @@ export class MetricObserver {
   readonly workerSummaries: WorkerSummaries;
 
   constructor(private readonly deps: MetricObserverDeps) {
-    const { metrics: m, events } = deps;
+    const m = deps.metrics;
     this.workerSummaries = new WorkerSummaries(m.registry, deps.registry);
+    this.resume();
+    // The common reasons exist from the start (at 0), so a rate over them is 0, not empty.
+    for (const reason of INITIAL_REJECTION_REASONS) m.rejectedResults.inc({ reason }, 0);
+    deps.rejections.onRejected((reason) => m.rejectedResults.inc({ reason: reasonLabel(reason) }));
+    deps.commits?.((seconds, rows) => {
+      m.storeCommit.observe(seconds);
+      m.storeCommitRows.observe(rows);
+    });
+  }
+
+  /**
+   * Stops counting the task events (their listeners leave the stream, so no
+   * event is built for them alone) until `resume()`: the overhead bench's A/B
+   * on one master. The gauges and worker summaries go on.
+   */
+  pause(): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+  }
+
+  /** Counts the task events (again); a no-op while counting. */
+  resume(): void {
+    if (this.unsubscribe.length > 0) return;
+    const { metrics: m, events } = this.deps;
     // The labels of a task metric: its kind, and its tenant when the tenant label is on.
     const k: (e: { kind: string; tenant: string }) => { kind: string; tenant?: string } = m.tenantLabel
       ? (e) => ({ kind: e.kind, tenant: m.tenant(e.tenant) })
@@ -95,13 +118,6 @@ export class MetricObserver {
         }
       }),
     );
-    // The common reasons exist from the start (at 0), so a rate over them is 0, not empty.
-    for (const reason of INITIAL_REJECTION_REASONS) m.rejectedResults.inc({ reason }, 0);
-    deps.rejections.onRejected((reason) => m.rejectedResults.inc({ reason: reasonLabel(reason) }));
-    deps.commits?.((seconds, rows) => {
-      m.storeCommit.observe(seconds);
-      m.storeCommitRows.observe(rows);
-    });
   }
 
   /** Sets the gauges from the live state (before a scrape). */
@@ -168,7 +184,7 @@ export class MetricObserver {
   }
 
   stop(): void {
-    for (const u of this.unsubscribe.splice(0)) u();
+    this.pause();
     this.workerSummaries.stop();
   }
 }

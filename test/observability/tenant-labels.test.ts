@@ -5,6 +5,7 @@
  * histograms, keeps every other family as it was, bounds the tenant label
  * (MAX_TENANT_LABELS names, then `other`), and its output passes
  * `promtool check metrics`. Without the option nothing has a tenant label.
+ * The observer also pauses and resumes (the overhead bench's A/B).
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,18 @@ describe('per-tenant labels on the master\'s task metrics', () => {
     const text = await plain.registry.metrics();
     expect(series(text, 'taskwire_tasks_submitted_total', { kind: 'echo' })).toBe(4);
     expect(text).not.toMatch(/tenant=/);
+  });
+
+  it('counts nothing while paused and again once resumed (the overhead bench\'s A/B on one master)', async () => {
+    const submitted = async () => series(await plain.registry.metrics(), 'taskwire_tasks_submitted_total', { kind: 'echo' });
+    const before = await submitted();
+    observers[1]!.pause();
+    expect((await run('acme', 'echo', { text: 'unseen' })).status).toBe('succeeded');
+    expect(await submitted()).toBe(before);
+    observers[1]!.resume();
+    observers[1]!.resume(); // idempotent: still one listener
+    expect((await run('acme', 'echo', { text: 'seen' })).status).toBe('succeeded');
+    expect(await submitted()).toBe(before + 1);
   });
 
   it('bounds the tenant label: the first MAX_TENANT_LABELS tenants by name, then other', () => {
