@@ -50,6 +50,12 @@ export interface MasterLinkOptions {
   publishInProcess?: (topic: string, payload: Buffer, qos: 0 | 1) => void;
   /** Also subscribe to `{root}/logs/#` and emit `logLine` (the log store). */
   subscribeLogs?: boolean;
+  /**
+   * Multi-master with one shared log (PostgreSQL): take the log lines through
+   * the MQTT shared subscription `$share/taskwire-masters/…`, so the broker
+   * hands each line to one master only and it is kept once.
+   */
+  shareLogs?: boolean;
   /** Multi-master: this master's ResultService (`host:port`), sent with every assignment (`result_target`). */
   resultTarget?: () => string;
 }
@@ -102,7 +108,7 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
     client.on('error', (err) => options.log.warn({ err: err.message }, 'MQTT error'));
     await waitForFirstConnect(client, options.url, options.connectTimeoutMs ?? 30_000, options.log);
     await client.subscribeAsync(topics.allWorkerStatus(), { qos: 1 });
-    if (options.subscribeLogs) await client.subscribeAsync(topics.allLogs(), { qos: 0 });
+    if (options.subscribeLogs) await client.subscribeAsync(options.shareLogs ? `$share/taskwire-masters/${topics.allLogs()}` : topics.allLogs(), { qos: 0 });
     return link;
   }
 
