@@ -2,10 +2,13 @@
  * The `image` kind (docs/IMAGES.md), for a worker that claims it: the input
  * comes over gRPC FetchBlob, the chain runs in order, the output goes back
  * with PutBlob and is named in the result; an input that is not an image is
- * a BAD_INPUT failure, not a crash. A worker that does not claim the kind
- * passes with "not claimed".
+ * a BAD_INPUT failure, not a crash. The features it advertises
+ * (WorkerStatus.features, `image:op:*` / `image:format:*`) name known
+ * operations and formats, and every format it advertises it writes. A worker
+ * that does not claim the kind passes with "not claimed".
  */
 import sharp from 'sharp';
+import { IMAGE_FORMATS, IMAGE_OP_NAMES } from '../../common/kinds/image.js';
 import type { JsonValue } from '../../common/json-value.js';
 import { type SuiteContext, expect } from '../suite-context.js';
 import type { Step } from '../step.js';
@@ -15,12 +18,13 @@ function claims(ctx: SuiteContext): boolean {
 }
 
 export const imageStep: Step = {
-  checks: ['image-chain', 'image-bad-input'],
+  checks: ['image-chain', 'image-bad-input', 'image-features'],
   needsWorker: true,
   async run(ctx, report) {
     if (!claims(ctx)) {
       report.pass('image-chain', 'not claimed (kind image not advertised)');
       report.pass('image-bad-input', 'not claimed');
+      report.pass('image-features', 'not claimed');
       return;
     }
     const blobs = ctx.host.master.blobs;
@@ -49,5 +53,25 @@ export const imageStep: Step = {
     expect(failed.attempt === 1, `took ${failed.attempt} attempts: BAD_INPUT must not be retried`);
     expect(ctx.worker?.running !== false, 'the worker exited');
     report.pass('image-bad-input', `BAD_INPUT in one attempt: ${failed.error!.message.slice(0, 80)}`);
+
+    const advertised = (ctx.host.master.registry.get(ctx.workerId)?.status.features ?? []).filter((f) => f.startsWith('image:')).map((f) => f.slice('image:'.length));
+    if (advertised.length === 0) {
+      report.pass('image-features', 'advertises no image features: taken to support every operation and format');
+      return;
+    }
+    const unknown = advertised.filter((f) => !(f.startsWith('op:') && IMAGE_OP_NAMES.includes(f.slice(3))) && !(f.startsWith('format:') && (IMAGE_FORMATS as readonly string[]).includes(f.slice(7))));
+    expect(unknown.length === 0, `advertises unknown image features: ${unknown.join(', ')}`);
+    const missing = ['op:crop', 'op:resize', 'op:grayscale', 'op:format', 'format:png'].filter((f) => !advertised.includes(f));
+    expect(missing.length === 0, `ran crop, resize, grayscale and png above but does not advertise ${missing.join(', ')}`);
+    const formats = advertised.filter((f) => f.startsWith('format:')).map((f) => f.slice(7));
+    for (const format of formats) {
+      const t2 = ctx.submit('image', { blob: input.id, ops: [{ op: 'format', format }] } as unknown as JsonValue);
+      const d2 = await ctx.finished(t2.id, ctx.ms(20_000), `image to ${format}`);
+      expect(d2.status === 'succeeded', `advertises format ${format} but the task ended ${d2.status}: ${JSON.stringify(d2.error)}`);
+      const m2 = await sharp((await blobs.get((d2.result as { blob: string }).blob)).data).metadata();
+      const got = m2.format === 'heif' ? 'avif' : m2.format;
+      expect(got === format, `advertises format ${format} but wrote ${m2.format}`);
+    }
+    report.pass('image-features', `${advertised.length} features, writes each advertised format (${formats.join(', ')})`);
   },
 };
