@@ -22,6 +22,7 @@ import { type PgBatch, pgClientConfig, PostgresWriter } from './postgres-writer.
 import { STATE_WRITE_DELAY_MS } from './sqlite-task-store.js';
 import { deserialize, ROW, type Row, serializeFixed, serializeState } from './sqlite-rows.js';
 import { StoreUnavailableError } from './store-file-check.js';
+import { ConflictError } from '../../common/errors.js';
 import { ensurePostgresSearchSchema, PostgresTaskSearch } from './postgres-task-search.js';
 import type { TaskSearchPage, TaskSearchQuery } from './task-search.js';
 import { ensureClusterSchema } from './cluster-schema.js';
@@ -262,6 +263,10 @@ export class PostgresTaskStore implements TaskStore {
 
   put(task: TaskRecord, change: 'full' | 'state' = 'full'): void {
     if (this.closed) return;
+    if (this.foreign.get(task.id) === task) {
+      // Multi-master: a snapshot of another master's task (read for a request) is never written from here.
+      throw new ConflictError(`task ${task.id} is held by another master or waits in the shared pool (multi-master): cancel it through the master that runs it`);
+    }
     if (change === 'state') {
       // As in the SQLite store: a pending write covers it, else it is written once the attempt lasted STATE_WRITE_DELAY_MS.
       if (this.dirty.has(task.id)) return;

@@ -189,6 +189,11 @@ describe.skipIf(!available)(`several masters on one PostgreSQL${available ? '' :
     await until(async () => (await query(url, `SELECT 1 FROM tasks WHERE owner = 'ms-a' AND status = 'running'`)).length > 0, 'ms-a running tasks', 60_000, 20);
     const heldByA = new Map((await query<{ id: string; attempt: number }>(url, `SELECT id, attempt FROM tasks WHERE owner = 'ms-a' AND finished_at IS NULL AND attempt > 0`)).map((r) => [r.id, r.attempt]));
     expect(heldByA.size).toBeGreaterThan(0);
+    // Another master's task is read, never written, here: a cancel through B of a task A runs is refused (409).
+    const probe = [...heldByA.keys()][0]!;
+    expect((await getTask(b.httpUrl, probe))?.id).toBe(probe);
+    const cancel = await fetch(`${b.httpUrl}/api/v1/tasks/${probe}/cancel`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+    expect(cancel.status, await cancel.text()).toBe(409);
     a.proc.signal('SIGSTOP');
     try {
       // The leader (B) removes A once its lease ran out and re-queues A's tasks; B claims and runs them.
