@@ -29,8 +29,11 @@ import { fmt, median } from './stats.js';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '..', 'cli', 'taskwire.js');
 const CLIENTS = join(HERE, 'dashboard-clients.js');
-const DASHBOARDS = 10;
-const FOLLOWERS = 10;
+/** `--dashboards=N --followers=M` change the defaults (10 and 10). */
+const arg = (name: string, dflt: number) => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : dflt;
+};
 
 export interface DashboardCostResult {
   total_per_run: number;
@@ -65,8 +68,8 @@ const cpuSeconds = () => {
   return (u.user + u.system) / 1e6;
 };
 
-async function startClients(url: string): Promise<{ proc: ChildProcess; stop(): Promise<{ events: number; reconnects: number }> }> {
-  const proc = spawn(process.execPath, [CLIENTS, url, String(DASHBOARDS), String(FOLLOWERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startClients(url: string, dashboards: number, followers: number): Promise<{ proc: ChildProcess; stop(): Promise<{ events: number; reconnects: number }> }> {
+  const proc = spawn(process.execPath, [CLIENTS, url, String(dashboards), String(followers)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout! });
   const it = lines[Symbol.asyncIterator]();
   const ready = await Promise.race([it.next(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the dashboard clients did not connect in 30 s')), 30_000))]);
@@ -86,6 +89,8 @@ async function startClients(url: string): Promise<{ proc: ChildProcess; stop(): 
 export async function runDashboardCostBench(opts: { quick?: boolean } = {}): Promise<DashboardCostResult> {
   const total = opts.quick ? 5000 : 20_000;
   const runs = opts.quick ? 3 : 5;
+  const dashboards = arg('dashboards', 10);
+  const followers = arg('followers', 10);
   const master = await Master.create(
     { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false, logLevel: 'warn', maxFinishedTasks: 10_000 },
     { logger: { logger: silentLogger() } },
@@ -121,7 +126,7 @@ export async function runDashboardCostBench(opts: { quick?: boolean } = {}): Pro
     gc();
     for (let r = 0; r < runs; r++) {
       for (const mode of r % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
-        const clients = mode === 'with' ? await startClients(url) : undefined;
+        const clients = mode === 'with' ? await startClients(url, dashboards, followers) : undefined;
         if (clients) await new Promise((res) => setTimeout(res, 1000)); // read-backs done, streams live
         const c0 = clients ? processCpuSeconds(clients.proc.pid!) : 0;
         const m0 = cpuSeconds();
@@ -141,8 +146,8 @@ export async function runDashboardCostBench(opts: { quick?: boolean } = {}): Pro
     return {
       total_per_run: total,
       runs,
-      dashboards: DASHBOARDS,
-      followers: FOLLOWERS,
+      dashboards,
+      followers,
       tasks_per_s: out,
       master_cpu_us_per_task: cpu,
       median_tasks_per_s: mt,
