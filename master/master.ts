@@ -344,7 +344,7 @@ export class Master {
       initial: o.autoscale,
     }));
     tasks.useScaleFromZero((kind) => this.autoscaler.startsWorkersFor(kind));
-    const rest = restApi({ tasks, registry, cluster: () => this.monitor.view() });
+    const rest = restApi({ tasks, registry, cluster: (tenant) => this.monitor.view(tenant) });
     rest.use(eventRoutes(this.eventLog, auth));
     rest.use(logRoutes(this.logs));
     rest.use(openApiRoutes(VERSION));
@@ -383,7 +383,7 @@ export class Master {
       httpServer: this.http.server,
       tasks,
       registry,
-      cluster: () => this.monitor.view(),
+      cluster: (tenant) => this.monitor.view(tenant),
       log,
       maxBufferBytes: o.maxInputBytes + 64 * 1024,
       maxInputBytes: o.maxInputBytes,
