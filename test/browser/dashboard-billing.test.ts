@@ -11,7 +11,8 @@
  *   download equals the API's CSV; a budget set in the page warns (the
  *   warning appears live, with its tenant) and, past hard, refuses.
  * - An operator key: the admin pages are not in the navigation and refused
- *   when opened; usage shows, budgets and prices do not.
+ *   when opened; usage shows, budgets and prices do not. A tenant's user key
+ *   (no event stream) opens the usage page and sees its own tenant only.
  * Screenshots go to test-artifacts/.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -232,6 +233,24 @@ describe('dashboard: access, limits and usage pages', () => {
     expect(await page.locator('#access-key-form').isHidden()).toBe(true);
     // The refused admin calls are logged by Chromium as failed resources (403); nothing else.
     expect(problems.errors.filter((e) => !/403|Forbidden/i.test(e))).toEqual([]);
+  }, CASE_MS);
+
+  it("a tenant's user key opens the usage page: its own tenant's usage only, without the event stream", async () => {
+    const user = await newKey('acme');
+    const { page, context, problems } = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
+    contexts.push(context);
+    await page.goto(`${cluster!.httpUrl}/dashboard/#/usage?period=day`);
+    await page.locator('#access-key').fill(user.secret);
+    await page.locator('#access-key').press('Enter');
+    await page.locator('#usage-lines tr[data-tenant]').first().waitFor();
+    expect(await page.locator('#stream-state').getAttribute('data-state')).toBe('stopped');
+    expect(await page.locator('#usage-range').textContent()).toContain('tenant acme');
+    const tenants = await page.locator('#usage-lines tr[data-tenant]').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { tenant: string } }).dataset.tenant));
+    expect(new Set(tenants)).toEqual(new Set(['acme']));
+    const own = (await (await api('/api/v1/usage?period=day', undefined, user.secret)).json()) as { totals: { attempts: number } };
+    expect(Number(await page.locator('#usage-cards [data-field="attempts"] .card-value').textContent())).toBe(own.totals.attempts);
+    await page.locator('#budgets-refused').waitFor();
+    expect(problems.errors.filter((e) => !/401|403|Unauthorized|Forbidden/i.test(e))).toEqual([]);
   }, CASE_MS);
 
   it('fits a phone-width screen (no page-wide horizontal scroll) on the usage, access and limits pages', async () => {

@@ -63,6 +63,12 @@ export class DashboardApp implements DashboardContext {
     try {
       lastId = (await this.api.get<{ last_id: number }>('/api/v1/events?follow=false&since=0&limit=1')).last_id;
     } catch (err) {
+      // A tenant's user key may not follow the event stream, but may read its own tenant's usage: that page only, without the stream.
+      if (err instanceof ApiError && err.status === 403 && parseRoute(location.hash).page === 'usage') {
+        this.showState('stopped', 'this key may read its usage only');
+        this.route();
+        return;
+      }
       this.refused(err);
       return;
     }
