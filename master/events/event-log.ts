@@ -27,6 +27,9 @@ export const EVENT_LOG_DEFAULTS = { retentionMs: 24 * 3600_000, pruneChunkRows: 
 /** Event types kept in the outbox (everything but per-token chunks). */
 export const DURABLE_EVENT_TYPES: readonly TaskEventType[] = TASK_EVENT_TYPES.filter((t) => t !== 'task.chunk');
 
+const isEmptyFilter = (f: EventFilter): boolean =>
+  f.types === undefined && f.taskId === undefined && f.workerId === undefined && f.kind === undefined && f.status === undefined && f.tenant === undefined;
+
 export interface Follower {
   readonly filter: EventFilter;
   deliver(batch: readonly StoredEvent[]): void;
@@ -88,7 +91,8 @@ export class EventLog {
 
   private deliver(stored: readonly StoredEvent[]): void {
     for (const f of this.followers) {
-      const mine = stored.filter((s) => matches(s.event, f.filter));
+      // A follower without a filter gets the batch itself (one array for all: its serialization can be shared).
+      const mine = isEmptyFilter(f.filter) ? stored : stored.filter((s) => matches(s.event, f.filter));
       if (mine.length > 0) f.deliver(mine);
     }
   }

@@ -53,6 +53,14 @@ function frame(s: StoredEvent): string {
   return f;
 }
 
+/** The frames of a batch (ids ascending) as one buffer, made once per batch array. */
+const batches = new WeakMap<readonly StoredEvent[], Buffer>();
+function batchBytes(batch: readonly StoredEvent[]): Buffer {
+  let b = batches.get(batch);
+  if (b === undefined) batches.set(batch, (b = Buffer.from(batch.map(frame).join(''))));
+  return b;
+}
+
 export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
   const r = Router();
   r.get('/events', async (req, res) => {
@@ -87,6 +95,12 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
     res.write(': taskwire event stream\n\n');
     /** What is newer than the last sent, in one write. */
     const send = (batch: readonly StoredEvent[]) => {
+      if (batch.length > 0 && batch[0]!.id > lastSent) {
+        // All of it is new (the usual live case): the batch's bytes, encoded once for every follower it goes to.
+        res.write(batchBytes(batch));
+        lastSent = batch[batch.length - 1]!.id;
+        return;
+      }
       let out = '';
       for (const s of batch) if (s.id > lastSent) (out += frame(s)), (lastSent = s.id);
       if (out) res.write(out);
