@@ -74,6 +74,8 @@ export class SqliteTaskStore implements TaskStore {
   onCommitted: ((seconds: number, rows: number) => void) | undefined;
   /** State-only writes waiting for STATE_WRITE_DELAY_MS, oldest first (performance.now() of the first change). */
   private readonly deferred = new Map<string, { task: TaskRecord; since: number }>();
+  /** Batches handed to the writer thread and not yet acknowledged (their rows on disk may be older). */
+  private readonly inflight = new Set<{ task: TaskRecord }[]>();
   private deferTimer: NodeJS.Timeout | undefined;
   private lastFlushAt = 0;
   private lastFlushRows = 0;
@@ -289,7 +291,9 @@ export class SqliteTaskStore implements TaskStore {
     this.waiters = [];
     this.inflightWaiters = waiters;
     const handedAt = performance.now();
+    this.inflight.add(rows);
     this.writer.write(batch, (ack) => {
+      this.inflight.delete(rows);
       if (!ack.error) this.onCommitted?.((performance.now() - handedAt) / 1000, rows.length);
       if (this.inflightWaiters === waiters) this.inflightWaiters = undefined;
       // Acknowledge only what is in the file on disk: a deleted or replaced
@@ -343,24 +347,39 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   /** DB rows merged with cached records (the writer thread may not have committed the newest yet). */
-  private merge(rows: Row[], cached: (t: TaskRecord) => boolean, limit: number): TaskRecord[] {
+  /**
+   * A page of the rows a query finds, newest first, with the fresher record
+   * of each task held in memory. O(page), never O(backlog): a row on disk
+   * differs from its task only while a write of that task is pending (in
+   * `dirty`, a state write in `deferred`, or a batch the writer thread has
+   * not acknowledged), so those are checked too, and the query fetches that
+   * many rows more, for rows whose task no longer matches.
+   */
+  private merge(query: (limit: number) => Row[], matches: (t: TaskRecord) => boolean, limit: number): TaskRecord[] {
+    let pending = this.dirty.size + this.deferred.size;
+    for (const b of this.inflight) pending += b.length;
     const byId = new Map<string, TaskRecord>();
-    for (const r of rows) {
-      const t = deserialize(r);
-      byId.set(t.id, this.live.get(t.id) ?? this.recentFinished.get(t.id) ?? t);
+    for (const r of query(limit + pending)) {
+      const t = this.live.get(r.id) ?? this.recentFinished.get(r.id) ?? this.dirty.get(r.id)?.task ?? deserialize(r);
+      if (matches(t)) byId.set(t.id, t);
     }
-    for (const t of this.live.values()) if (cached(t)) byId.set(t.id, t);
-    for (const t of this.recentFinished.values()) if (cached(t)) byId.set(t.id, t);
+    const fresher = (task: TaskRecord) => {
+      if (matches(task)) byId.set(task.id, task);
+      else byId.delete(task.id);
+    };
+    for (const b of this.inflight) for (const { task } of b) fresher(task);
+    for (const { task } of this.dirty.values()) fresher(task);
+    for (const { task } of this.deferred.values()) fresher(task);
     return [...byId.values()].sort((a, b) => b.seq - a.seq).slice(0, limit);
   }
 
   list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[] {
     const { status, tenant, limit } = filter;
-    const rows =
+    const query = (n: number) =>
       tenant !== undefined
-        ? status ? this.stmt.listTenantStatus.all(tenant, status, limit) : this.stmt.listTenant.all(tenant, limit)
-        : status ? this.stmt.listStatus.all(status, limit) : this.stmt.list.all(limit);
-    return this.merge(rows, (t) => (!status || t.status === status) && (tenant === undefined || t.tenant === tenant), limit);
+        ? status ? this.stmt.listTenantStatus.all(tenant, status, n) : this.stmt.listTenant.all(tenant, n)
+        : status ? this.stmt.listStatus.all(status, n) : this.stmt.list.all(n);
+    return this.merge(query, (t) => (!status || t.status === status) && (tenant === undefined || t.tenant === tenant), limit);
   }
 
   /** Server-side search over every stored task (indexes and FTS5: sqlite-task-search.ts). */
@@ -369,7 +388,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   bySession(sessionId: string, limit: number): TaskRecord[] {
-    return this.merge(this.stmt.bySession.all(sessionId, limit), (t) => t.sessionId === sessionId, limit);
+    return this.merge((n) => this.stmt.bySession.all(sessionId, n), (t) => t.sessionId === sessionId, limit);
   }
 
   /** Tasks that were queued, assigned or running when the store was last closed. */
