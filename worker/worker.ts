@@ -145,7 +145,8 @@ export class Worker {
     return worker;
   }
 
-  status(state: WorkerStatus['state'] = this.state === 'draining' ? 'WORKER_STATE_DRAINING' : 'WORKER_STATE_ONLINE', reason = ''): WorkerStatus {
+  /** `withSummary`: carry the metrics summary (the periodic and the connect status do; the coalesced running-count updates leave it out, the master keeps the last). */
+  status(state: WorkerStatus['state'] = this.state === 'draining' ? 'WORKER_STATE_DRAINING' : 'WORKER_STATE_ONLINE', reason = '', withSummary = true): WorkerStatus {
     const models = [...this.handlers.values()].flatMap((h) => h.models?.() ?? []);
     return {
       worker_id: this.id,
@@ -165,7 +166,7 @@ export class Worker {
       features: [...this.handlers.values()].flatMap(handlerFeatures),
       reason,
       load: hostLoad(),
-      ...(this.observability.summary ? { metrics: this.observability.summary } : {}),
+      ...(withSummary && this.observability.summary ? { metrics: this.observability.summary } : {}),
     };
   }
 
@@ -366,13 +367,13 @@ export class Worker {
     this.statusScheduled = true;
     setTimeout(() => {
       this.statusScheduled = false;
-      this.publishStatus();
+      this.publishStatus(false);
     }, 250).unref();
   }
 
-  private publishStatus(): void {
+  private publishStatus(withSummary = true): void {
     if (!this.client.connected || this.state === 'closing' || this.state === 'closed') return;
-    this.client.publish(this.topics.workerStatus(this.id), workerStatusCodec.encode(this.status()), { qos: 1, retain: true });
+    this.client.publish(this.topics.workerStatus(this.id), workerStatusCodec.encode(this.status(undefined, undefined, withSummary)), { qos: 1, retain: true });
   }
 
   private publishLog(line: LogLine): void {

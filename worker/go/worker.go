@@ -91,8 +91,14 @@ func bracket(host string) string {
 }
 
 func (w *worker) status(state pb.WorkerState, reason string) *pb.WorkerStatus {
+	return w.statusWith(state, reason, true)
+}
+
+// statusWith builds the status; withSummary adds the metrics summary (the periodic and the
+// connect status carry it; the coalesced running-count updates leave it out, the master keeps the last).
+func (w *worker) statusWith(state pb.WorkerState, reason string, withSummary bool) *pb.WorkerStatus {
 	s := w.plainStatus(state, reason)
-	if w.cfg.metricsSummary && w.metrics != nil && state != pb.WorkerState_WORKER_STATE_OFFLINE {
+	if withSummary && w.cfg.metricsSummary && w.metrics != nil && state != pb.WorkerState_WORKER_STATE_OFFLINE {
 		s.Metrics = w.metrics.summary()
 	}
 	return s
@@ -113,14 +119,16 @@ func (w *worker) runningCount() int {
 	return w.run.size()
 }
 
-func (w *worker) publishStatus() mqtt.Token {
+func (w *worker) publishStatus() mqtt.Token { return w.publishStatusWith(true) }
+
+func (w *worker) publishStatusWith(withSummary bool) mqtt.Token {
 	w.mu.Lock()
 	state, reason, closing := w.state, w.reason, w.closing
 	w.mu.Unlock()
 	if closing || !w.client.IsConnected() {
 		return nil
 	}
-	return w.client.Publish(w.topics.status, 1, true, encode(w.status(state, reason)))
+	return w.client.Publish(w.topics.status, 1, true, encode(w.statusWith(state, reason, withSummary)))
 }
 
 // statusSoon re-publishes the status 250 ms from now (coalesced), so `running` stays current.
@@ -132,7 +140,7 @@ func (w *worker) statusSoon() {
 			w.mu.Lock()
 			w.soon = nil
 			w.mu.Unlock()
-			w.publishStatus()
+			w.publishStatusWith(false)
 		})
 	}
 }
