@@ -198,9 +198,9 @@ export class Master {
       { retentionMs: options.eventRetentionMs },
     );
     this.logs = new LogCollector(
-      options.dataDir
+      pgRooms?.logs ?? (options.dataDir
         ? new SqliteLogStore(join(options.dataDir, 'logs.db'), { maxBytes: options.logMaxBytes })
-        : new MemoryLogStore({ maxBytes: Math.min(options.logMaxBytes, 32 * 1024 * 1024) }),
+        : new MemoryLogStore({ maxBytes: Math.min(options.logMaxBytes, 32 * 1024 * 1024) })),
       { retentionMs: options.logRetentionMs, now: () => clock.now() },
     );
     this.logStream?.attach(this.logs.tee(() => this.link));
@@ -233,7 +233,7 @@ export class Master {
     const multi = !deps.store && resolved.masters === 'multi' ? await openClusterStore(resolved, logger.logger, (err) => onLost(err)) : undefined;
     const store = deps.store ?? multi?.store ?? (await openTaskStore(resolved, logger.logger));
     bootstrapSecrets(store, resolved);
-    const pgRooms = isPostgresUrl(resolved.store) ? await openPostgresRooms(resolved.store).catch(async (err) => { await store.close(); throw err; }) : undefined;
+    const pgRooms = isPostgresUrl(resolved.store) ? await openPostgresRooms(resolved.store, { logMaxBytes: resolved.logMaxBytes }).catch(async (err) => { await store.close(); throw err; }) : undefined;
     const master = new Master(resolved, clock, logger, store, pgRooms);
     master.cluster = multi?.cluster;
     try {
@@ -406,6 +406,7 @@ export class Master {
       password: mqttPassword,
       clientId: o.masterId,
       subscribeLogs: true,
+      shareLogs: o.masters === 'multi' && this.pgRooms !== undefined, // one shared log: each worker line to one master
       ...(this.cluster && { resultTarget: () => `${o.grpcAdvertiseHost}:${this.results.port}` }),
       topics: this.topics,
       log,

@@ -1,0 +1,114 @@
+/**
+ * Two real masters at once on one PostgreSQL and one Mosquitto
+ * (TASKWIRE_MASTERS=multi), in process, with a real worker: the rooms'
+ * tables are shared (master/postgres-rooms.ts), so
+ *   - a key created on master A works on master B (and a revoke on A is refused on B);
+ *   - a tenant limit counted by both admits exactly the limit across them;
+ *   - the usage report is the same on both and counts both masters' tasks;
+ *   - one event stream: B's SSE carries A's events too, ids increasing, and
+ *     `Last-Event-ID` resumes on A where B's stream stopped;
+ *   - one log: A's log API shows B's own lines.
+ */
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../common/logger.js';
+import { Master } from '../../master/master.js';
+import { Worker } from '../../worker/worker.js';
+import { uniqueId, waitFor } from '../helpers/cluster.js';
+import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+
+const available = postgresAvailable() && mosquittoAvailable();
+const ADMIN = 'tw_admin_secret_for_the_two_master_rooms_test_012345';
+
+type Page = { events: { id: number; type: string; task_id?: string }[]; last_id: number };
+
+describe.skipIf(!available)(`two masters share keys, limits, usage, events and logs${available ? '' : ` (skipped: ${postgresMissingReason()} or no mosquitto)`}`, () => {
+  let server: Postgres;
+  let broker: Mosquitto;
+  beforeAll(async () => {
+    [server, broker] = await Promise.all([Postgres.start(), Mosquitto.start()]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([server?.close(), broker?.close()]);
+  });
+
+  it('a key made on A works on B; a limit across both admits exactly the limit; the same usage on both; one event stream and one log', { timeout: 120_000 }, async () => {
+    const url = await server.createDatabase();
+    const topicRoot = uniqueId('tw');
+    const rateLimits = JSON.stringify([{ scope: 'tenant', requests_per_minute: 7, window_s: 600 }]);
+    const common = { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, logToStdout: false, store: url, masters: 'multi' as const, mqttUrl: broker.url, topicRoot, adminKey: ADMIN, rateLimits };
+    const masters: Master[] = [];
+    let worker: Worker | undefined;
+    try {
+      masters.push(await Master.create({ ...common, masterId: uniqueId('ma') }, { logger: { logger: silentLogger() } }));
+      masters.push(await Master.create({ ...common, masterId: uniqueId('mb') }, { logger: { logger: silentLogger() } }));
+      const [a, b] = masters.map((m) => `http://127.0.0.1:${m.httpPort}`) as [string, string];
+      worker = await Worker.create({ workerId: uniqueId('w'), mqttUrl: broker.url, topicRoot, logToStdout: false, capacity: 4 }, { logger: { logger: silentLogger() } });
+      const call = (base: string, method: string, path: string, key: string, body?: unknown) =>
+        fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+      // Keys: made on A, used on B.
+      expect((await call(a, 'POST', '/api/v1/admin/tenants', ADMIN, { id: 'acme' })).status).toBe(201);
+      const made = (await (await call(a, 'POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme' })).json()) as { key: { id: string }; secret: string };
+      await waitFor(async () => (await call(b, 'GET', '/api/v1/tasks?limit=1', made.secret)).status === 200, 'the key resolves on B', 10_000);
+
+      // Limits: 7 per window for the tenant, submitted alternately on A and B, all at once.
+      const statuses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => call(i % 2 ? b : a, 'POST', '/api/v1/tasks', made.secret, { kind: 'echo', input: { text: `t${i}` } }).then(async (r) => ({ status: r.status, id: r.status === 202 ? ((await r.json()) as { id: string }).id : undefined }))),
+      );
+      const accepted = statuses.filter((s) => s.status === 202);
+      expect(accepted.length).toBe(7);
+      expect(statuses.filter((s) => s.status === 429).length).toBe(13);
+
+      // Usage: every accepted task runs once; both masters report the same totals, counting all 7.
+      const usage = async (base: string) => ((await (await call(base, 'GET', '/api/v1/usage?tenant=acme', ADMIN)).json()) as { totals: { attempts: number } }).totals;
+      await waitFor(async () => (await usage(a)).attempts === 7 && (await usage(b)).attempts === 7, 'seven usage rows on both masters', 30_000);
+      expect(await usage(a)).toEqual(await usage(b));
+
+      // Events: one stream; every accepted task's task.succeeded is on both masters' pages, with the same ids.
+      const page = async (base: string, since = 0): Promise<Page> => (await (await call(base, 'GET', `/api/v1/events?follow=false&since=${since}&limit=1000`, ADMIN)).json()) as Page;
+      const done = (p: Page) => new Set(p.events.filter((e) => e.type === 'task.succeeded').map((e) => e.task_id));
+      await waitFor(async () => done(await page(a)).size === 7 && done(await page(b)).size === 7, 'the seven task.succeeded events on both', 20_000);
+      const [pa, pb] = [await page(a), await page(b)];
+      const common7 = (p: Page) => p.events.filter((e) => e.type === 'task.succeeded').map((e) => e.id);
+      expect(common7(pa)).toEqual(common7(pb));
+      for (const p of [pa, pb]) for (let i = 1; i < p.events.length; i++) expect(p.events[i]!.id).toBeGreaterThan(p.events[i - 1]!.id);
+      // Resume on A from an id B's page had: exactly what follows it.
+      const mid = pb.events[Math.floor(pb.events.length / 2)]!.id;
+      const resumed = await page(a, mid);
+      expect(resumed.events.map((e) => e.id)).toEqual((await page(b)).events.filter((e) => e.id > mid).map((e) => e.id).slice(0, resumed.events.length));
+
+      // Revoked on A: refused on B.
+      expect((await call(a, 'POST', `/api/v1/admin/keys/${made.key.id}/revoke`, ADMIN)).status).toBe(200);
+      await waitFor(async () => (await call(b, 'GET', '/api/v1/tasks?limit=1', made.secret)).status === 401, 'the revoked key refused on B', 10_000);
+
+      // Logs: one log on both masters; each worker line kept once (the broker hands it to one master).
+      type Line = { id: number; msg: string; ts: string; worker_id: string | null; task_id: string | null };
+      const logs = async (base: string) => ((await (await call(base, 'GET', '/api/v1/logs?limit=1000', ADMIN)).json()) as { logs: Line[] }).logs;
+      const workerLines = (ls: Line[]) => ls.filter((l) => l.worker_id !== null);
+      const pub = await mqtt.connectAsync(broker.url, { clientId: uniqueId('wlog') });
+      try {
+        for (let i = 0; i < 30; i++) {
+          const line = { ts: new Date().toISOString(), level: 'info', source: 'wlog', msg: `worker line ${i}`, task_id: '' };
+          await pub.publishAsync(`${topicRoot}/logs/wlog`, JSON.stringify(line), { qos: 0 });
+        }
+      } finally {
+        await pub.endAsync();
+      }
+      await waitFor(async () => workerLines(await logs(a)).filter((l) => l.msg.startsWith('worker line')).length >= 30, 'the 30 worker lines kept', 10_000);
+      await new Promise((r) => setTimeout(r, 500)); // a duplicate from the other master would have landed by now
+      const la = workerLines(await logs(a));
+      const lb = workerLines(await logs(b));
+      expect(lb.map((l) => l.id)).toEqual(la.map((l) => l.id));
+      const keys = la.map((l) => `${l.ts}|${l.task_id}|${l.msg}`);
+      expect(new Set(keys).size).toBe(keys.length);
+      // Every line once (the masters took turns: ids follow their batches' commits, not the publish order).
+      const n = (m: string) => Number(m.slice('worker line '.length));
+      expect(la.filter((l) => l.msg.startsWith('worker line')).map((l) => n(l.msg)).sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    } finally {
+      await worker?.close();
+      for (const m of masters.reverse()) await m.close();
+    }
+  });
+});
