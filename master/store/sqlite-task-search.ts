@@ -18,8 +18,8 @@
  *                                      store/sqlite-writer.ts: a lookup and an INSERT ... VALUES,
  *                                      half the cost of a trigger; a delete trigger removes it)
  *
- * A page of unfinished tasks also holds the live records the store keeps in
- * memory (their status on disk may lag by STATE_WRITE_DELAY_MS). A text
+ * A page takes the fresher record of tasks whose write is pending (their
+ * status on disk may lag by STATE_WRITE_DELAY_MS): O(page + pending writes). A text
  * search matches unfinished tasks by scanning those live records: they come
  * first, on the first page only. (Indexing input at submit too would cost a
  * second FTS write per task on the writer thread: `npm run bench -- search`.)
@@ -80,8 +80,10 @@ const T_ROW = ROW.split(', ').map((c) => `t.${c}`).join(', ');
 export interface SearchSources {
   /** The store's cached record of a task (fresher than its row), if any. */
   fresh: (id: string) => TaskRecord | undefined;
-  /** The unfinished tasks the store holds in memory. */
+  /** The unfinished tasks the store holds in memory (a text search scans them: they are not in the index yet). */
   live: () => Iterable<TaskRecord>;
+  /** The tasks whose row on disk may be older than their record (a write pending), and how many. */
+  pending: () => { tasks: Iterable<TaskRecord>; count: number };
 }
 
 export class SqliteTaskSearch {
@@ -128,9 +130,13 @@ export class SqliteTaskSearch {
     const where: string[] = ['t.seq < ?'];
     const args: (string | number)[] = [before];
     if (!this.filters(q, where, args)) return { tasks: [], nextCursor: null };
-    args.push(q.limit);
+    // O(page): a row differs from its task only while a write is pending; those tasks are checked
+    // directly, and as many rows more are read, for rows whose task no longer matches.
+    const pending = this.sources.pending();
+    const fetch = q.limit + pending.count;
+    args.push(fetch);
     const rows = this.db.prepare<(string | number)[], Row>(`SELECT ${T_ROW} FROM tasks t WHERE ${where.join(' AND ')} ORDER BY t.seq DESC LIMIT ?`).all(...args);
-    const full = rows.length === q.limit;
+    const full = rows.length === fetch;
     // The window this page covers: [lowest row seen, before) when the page is full, else everything below `before`.
     const low = full ? rows.at(-1)!.seq : -1;
     const byId = new Map<string, TaskRecord>();
@@ -138,7 +144,10 @@ export class SqliteTaskSearch {
       const t = this.sources.fresh(r.id) ?? deserialize(r);
       if (matchesSearch(t, q)) byId.set(t.id, t);
     }
-    for (const t of this.sources.live()) if (t.seq < before && t.seq >= low && matchesSearch(t, q)) byId.set(t.id, t);
+    for (const t of pending.tasks) {
+      if (t.seq < before && t.seq >= low && matchesSearch(t, q)) byId.set(t.id, t);
+      else byId.delete(t.id);
+    }
     const merged = [...byId.values()].sort((a, b) => b.seq - a.seq);
     const page = merged.slice(0, q.limit);
     const next = merged.length > q.limit ? page.at(-1)!.seq : full ? low : undefined;

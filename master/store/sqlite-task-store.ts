@@ -143,7 +143,11 @@ export class SqliteTaskStore implements TaskStore {
     this.fileCheck = new StoreFileCheck(options.path);
     this.fileTimer = setInterval(() => this.checkFile(), options.fileCheckIntervalMs ?? 1000);
     this.fileTimer.unref();
-    this.searcher = new SqliteTaskSearch(db, { fresh: (id) => this.live.get(id) ?? this.recentFinished.get(id), live: () => this.live.values() });
+    this.searcher = new SqliteTaskSearch(db, {
+      fresh: (id) => this.live.get(id) ?? this.recentFinished.get(id),
+      live: () => this.live.values(),
+      pending: () => this.pendingWrites(),
+    });
     this.writer = new SqliteWriter(options.path, (err) => this.fail(err.message), options.pruneChunkRows);
     this.stmt = {
       get: db.prepare(`SELECT ${ROW} FROM tasks WHERE id = ?`),
@@ -356,21 +360,30 @@ export class SqliteTaskStore implements TaskStore {
    * many rows more, for rows whose task no longer matches.
    */
   private merge(query: (limit: number) => Row[], matches: (t: TaskRecord) => boolean, limit: number): TaskRecord[] {
-    let pending = this.dirty.size + this.deferred.size;
-    for (const b of this.inflight) pending += b.length;
+    const pending = this.pendingWrites();
     const byId = new Map<string, TaskRecord>();
-    for (const r of query(limit + pending)) {
+    for (const r of query(limit + pending.count)) {
       const t = this.live.get(r.id) ?? this.recentFinished.get(r.id) ?? this.dirty.get(r.id)?.task ?? deserialize(r);
       if (matches(t)) byId.set(t.id, t);
     }
-    const fresher = (task: TaskRecord) => {
+    for (const task of pending.tasks) {
       if (matches(task)) byId.set(task.id, task);
       else byId.delete(task.id);
-    };
-    for (const b of this.inflight) for (const { task } of b) fresher(task);
-    for (const { task } of this.dirty.values()) fresher(task);
-    for (const { task } of this.deferred.values()) fresher(task);
+    }
     return [...byId.values()].sort((a, b) => b.seq - a.seq).slice(0, limit);
+  }
+
+  /** Tasks whose row may be older than their record: in a batch the writer has not acknowledged, dirty, or a deferred state write (oldest first). */
+  private pendingWrites(): { tasks: Iterable<TaskRecord>; count: number } {
+    let count = this.dirty.size + this.deferred.size;
+    for (const b of this.inflight) count += b.length;
+    const { inflight, dirty, deferred } = this;
+    function* tasks(): Generator<TaskRecord> {
+      for (const b of inflight) for (const { task } of b) yield task;
+      for (const { task } of dirty.values()) yield task;
+      for (const { task } of deferred.values()) yield task;
+    }
+    return { tasks: tasks(), count };
   }
 
   list(filter: { status?: string; tenant?: string; limit: number }): TaskRecord[] {
