@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|fair-master|overhead|search|logs|dashboard-cost|quick]`: runs the benchmarks, prints tables and
+ * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|fair-master|overhead|search|logs|dashboard-cost|backlog|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
  */
@@ -21,6 +21,7 @@ import { printOverheadBench, runOverheadBench } from './overhead-bench.js';
 import { printLogsBench, runLogsBench } from './logs-bench.js';
 import { printMultiMasterBench, runMultiMasterBench } from './multi-master-bench.js';
 import { printDashboardCostBench, runDashboardCostBench } from './dashboard-cost-bench.js';
+import { printBacklogBench, runBacklogBench } from './backlog-bench.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -43,6 +44,12 @@ if (want('store')) {
   const store = await runStoreBench({ quick });
   printStoreBench(store);
   results.store = store;
+}
+// Listings with 1,000,000 queued tasks (about a minute): only when asked for by name.
+if (only.includes('backlog')) {
+  const backlog = await runBacklogBench({ quick });
+  printBacklogBench(backlog);
+  results.backlog = backlog;
 }
 // 1 vs 2 masters on PostgreSQL (TASKWIRE_MASTERS=multi; a local PostgreSQL and Mosquitto, processes): only when asked for by name.
 if (only.includes('multi-master')) {
