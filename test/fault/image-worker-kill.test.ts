@@ -41,7 +41,7 @@ it('a batch survives kill -9 of one of two image workers; only its running image
     async () => {
       const b = (await (await fetch(`${m.httpUrl}/api/v1/batches/${id}`)).json()) as BatchJson;
       const workers = (await (await fetch(`${m.httpUrl}/api/v1/workers`)).json()) as { workers: { id: string; running: number }[] };
-      return b.images.some((i) => i.worker_id === 'imgk-2') && (workers.workers.find((w) => w.id === 'imgk-2')?.running ?? 0) > 0;
+      return b.images.some((i) => i.worker_id === 'imgk-2' && i.status === 'succeeded') && (workers.workers.find((w) => w.id === 'imgk-2')?.running ?? 0) > 0;
     },
     'imgk-2 busy after one image',
     60_000,
