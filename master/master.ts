@@ -343,7 +343,8 @@ export class Master {
       intervalMs: o.autoscaleIntervalMs,
       initial: o.autoscale,
     }));
-    tasks.useScaleFromZero((kind) => this.autoscaler.startsWorkersFor(kind));
+    // Multi-master: a kind served by another master's workers is accepted here too (it goes to the pool).
+    tasks.useScaleFromZero((kind) => this.autoscaler.startsWorkersFor(kind) || (this.cluster?.shares?.serves(kind) ?? false));
     const rest = restApi({ tasks, registry, cluster: (tenant) => this.monitor.view(tenant) });
     rest.use(eventRoutes(this.eventLog, auth));
     rest.use(logRoutes(this.logs));
@@ -428,7 +429,7 @@ export class Master {
       if (before !== w.state) log.info({ worker_id: w.id, language: s.language, kinds: s.kinds }, `worker ${w.id} ${w.state}`);
     };
     // Multi-master: each master dispatches to its share of the workers (store/worker-shares.ts).
-    this.cluster?.attach({ store: this.store as PostgresTaskStore, tasks, sink: this.link, applyStatus });
+    this.cluster?.attach({ store: this.store as PostgresTaskStore, tasks, sink: this.link, applyStatus, watchers: this.watchers });
     const shares = this.cluster?.shares;
     this.link.on('workerStatus', (s) => (shares ? shares.onStatus(s) : applyStatus(s)));
     this.link.on('workerCleared', (id) => (shares?.forget(id), registry.forget(id)));

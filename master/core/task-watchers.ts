@@ -4,7 +4,7 @@
  */
 import type { TaskChunkEvent } from '../../common/socket-events.js';
 import { TERMINAL_STATUSES, type TaskView } from '../../common/task-view.js';
-import { taskView } from './task-record.js';
+import { type TaskRecord, taskView } from './task-record.js';
 import type { TaskService } from './task-service.js';
 import { FINAL_EVENT_TYPES } from './task-events.js';
 
@@ -21,13 +21,24 @@ export class TaskWatchers {
       const set = this.watchers.get(e.task_id);
       if (set) for (const w of set) w.chunk({ id: e.task_id, attempt: e.attempt, seq: e.chunk_seq, text: e.text, data: e.data as TaskChunkEvent['data'] });
     });
-    tasks.events.on(FINAL_EVENT_TYPES, (_e, t) => {
-      const set = this.watchers.get(t.id);
-      if (!set) return;
-      this.watchers.delete(t.id);
-      const view = taskView(t);
-      for (const w of set) w.done(view);
-    });
+    tasks.events.on(FINAL_EVENT_TYPES, (_e, t) => this.finished(t));
+  }
+
+  /** Whether someone here waits for the task. */
+  watching(id: string): boolean {
+    return this.watchers.has(id);
+  }
+
+  /**
+   * The task's final state, also when another master finished it
+   * (multi-master: master/store/postgres-cluster.ts reads it from the database).
+   */
+  finished(t: TaskRecord): void {
+    const set = this.watchers.get(t.id);
+    if (!set) return;
+    this.watchers.delete(t.id);
+    const view = taskView(t);
+    for (const w of set) w.done(view);
   }
 
   /** Subscribes; a task that already finished gets `done` at once. Returns the unsubscribe. */

@@ -19,7 +19,7 @@ import { FINAL_EVENT_TYPES } from '../core/task-events.js';
 import type { TaskRecord } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import type { AssignmentSink } from '../core/task-dispatch.js';
-import { POOL_CHANNEL } from './postgres-fence.js';
+import { FINAL_CHANNEL, POOL_CHANNEL } from './postgres-fence.js';
 import { pgClientConfig } from './postgres-writer.js';
 import type { PostgresTaskStore } from './postgres-task-store.js';
 import { ROW, type Row } from './sqlite-rows.js';
@@ -42,6 +42,8 @@ export interface TaskClaimerOptions {
   log: Logger;
   /** Safety-net poll (default 200 ms). */
   pollMs?: number;
+  /** Finals another master announced (ids). */
+  onFinals?: (ids: string[]) => void;
 }
 
 /** The kind part of a requirement key (kind, or kind\0model, features after \1). */
@@ -185,8 +187,10 @@ export class TaskClaimer {
         await client.connect();
         client.on('notification', (m) => {
           if (m.channel === POOL_CHANNEL) this.trigger();
+          else if (m.channel === FINAL_CHANNEL && m.payload) this.o.onFinals?.(m.payload.split(','));
         });
         await client.query(`LISTEN ${POOL_CHANNEL}`);
+        if (this.o.onFinals) await client.query(`LISTEN ${FINAL_CHANNEL}`);
         this.listener = client;
         this.trigger();
         await lost;

@@ -19,6 +19,7 @@ import type { Logger } from '../../common/logger.js';
 import type { WorkerStatus__Output } from '../../common/gen/taskwire/v1/WorkerStatus.js';
 import type { ResolvedMasterOptions } from '../config.js';
 import type { AssignmentSink } from '../core/task-dispatch.js';
+import type { TaskRecord } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import { ensureClusterSchema } from './cluster-schema.js';
 import { LeaderLease } from './leader-lease.js';
@@ -59,7 +60,7 @@ export class PostgresCluster {
   private lastRenewMs = performance.now();
   readonly leader: LeaderLease;
   shares: WorkerShares | undefined;
-  readonly stats = { refused: 0, sweeps: 0, requeued: 0, deadMasters: 0 };
+  readonly stats = { refused: 0, sweeps: 0, requeued: 0, deadMasters: 0, relayedFinals: 0 };
 
   private constructor(
     private readonly o: PostgresClusterOptions,
@@ -120,7 +121,14 @@ export class PostgresCluster {
   }
 
   /** Starts claims, shares and the heartbeat once the master's parts exist. `apply` is what a worker status did before. */
-  attach(parts: { store: PostgresTaskStore; tasks: TaskService; sink: AssignmentSink; applyStatus: (s: WorkerStatus__Output) => void }): void {
+  attach(parts: {
+    store: PostgresTaskStore;
+    tasks: TaskService;
+    sink: AssignmentSink;
+    applyStatus: (s: WorkerStatus__Output) => void;
+    /** Who waits here for a task's final (gateway, KServe): told when another master finished it. */
+    watchers?: { watching(id: string): boolean; finished(t: TaskRecord): void };
+  }): void {
     this.store = parts.store;
     this.tasks = parts.tasks;
     this.shares = new WorkerShares(this.o.masterId, parts.applyStatus);
@@ -133,6 +141,7 @@ export class PostgresCluster {
       tasks: parts.tasks,
       sink: parts.sink,
       log: this.o.log,
+      onFinals: parts.watchers ? (ids) => void this.relayFinals(ids, parts.store, parts.watchers!) : undefined,
     });
     const claimer = this.claimer;
     parts.tasks.useHandOff((task) => {
@@ -144,6 +153,23 @@ export class PostgresCluster {
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
     void this.tick();
+  }
+
+  /** Finals another master announced: read those someone here waits for, and tell them. */
+  private async relayFinals(ids: string[], store: PostgresTaskStore, watchers: { watching(id: string): boolean; finished(t: TaskRecord): void }): Promise<void> {
+    for (const id of ids) {
+      if (!watchers.watching(id)) continue;
+      try {
+        await store.preload({ id });
+      } catch {
+        continue; // PostgreSQL unreachable: the waiter times out or the client asks again
+      }
+      const t = store.get(id);
+      if (t && t.finishedAtMs !== null) {
+        this.stats.relayedFinals++;
+        watchers.finished(t);
+      }
+    }
   }
 
   get claimStats(): TaskClaimer['stats'] | undefined {

@@ -29,6 +29,10 @@ export class MultiMasterLockError extends Error {
 
 /** The channel a new pooled task is announced on (LISTEN in postgres-claims.ts). */
 export const POOL_CHANNEL = 'taskwire_pool';
+/** The channel finals of claimed tasks are announced on (comma-separated ids; the submitting master's waiters). */
+export const FINAL_CHANNEL = 'taskwire_final';
+/** Ids per NOTIFY payload (a payload is at most 8000 bytes). */
+const IDS_PER_NOTIFY = 100;
 
 const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, owner, owner_epoch, priority)
   SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st,
@@ -77,7 +81,12 @@ export function fencedStatements(b: PgBatch, fence: WriteFence): { sql: string; 
   const sent = [...b.update.map((r) => r[6] as string), ...b.state.map((r) => r[4] as string)];
   if (parts.length === 0) return { sql: '', params: [], sent: [] };
   const ids = fenced.length > 0 ? `(SELECT array_agg(id) FROM (${fenced.join(' UNION ALL ')}) f)` : 'NULL::text[]';
-  const notify = extra.some((e) => e[0]) ? `, pg_notify('${POOL_CHANNEL}', '')` : '';
+  let notify = extra.some((e) => e[0]) ? `, pg_notify('${POOL_CHANNEL}', '')` : '';
+  const finals = b.notifyFinals ?? [];
+  for (let i = 0; i < finals.length; i += IDS_PER_NOTIFY) {
+    params.push(finals.slice(i, i + IDS_PER_NOTIFY).join(','));
+    notify += `, pg_notify('${FINAL_CHANNEL}', $${params.length}::text)`;
+  }
   // $1 and $2 typed here too: a batch of meta only does not use them otherwise.
   return { sql: `WITH ${parts.join(', ')} SELECT ${ids} AS ids, $1::text AS owner, $2::bigint AS epoch${notify}`, params, sent };
 }

@@ -102,6 +102,8 @@ export class PostgresTaskStore implements TaskStore {
   private readonly pooled = new Set<string>();
   private readonly foreign = new Map<string, TaskRecord>();
   private readonly foreignOrder = new Fifo<string>();
+  /** Multi-master: claimed tasks (submitted through some master); their finals are announced. */
+  private readonly claimed = new Set<string>();
   onCommitted: ((seconds: number, rows: number) => void) | undefined;
 
   private constructor(
@@ -253,6 +255,7 @@ export class PostgresTaskStore implements TaskStore {
       if (this.live.has(r.id)) continue;
       const t = deserialize(r);
       this.foreign.delete(t.id);
+      this.claimed.add(t.id);
       this.written.add(t.id);
       this.live.set(t.id, t);
       if (t.idempotencyKey) this.idem.set(t.idempotencyKey, t.id);
@@ -364,6 +367,7 @@ export class PostgresTaskStore implements TaskStore {
           if (pooled) handedOff.push(t.id);
         }
       }
+      if (owners && full && TERMINAL_STATUSES.has(t.status) && this.claimed.delete(t.id)) (batch.notifyFinals ??= []).push(t.id);
       if (TERMINAL_STATUSES.has(t.status) || handedOff.at(-1) === t.id) this.written.delete(t.id);
       else this.written.add(t.id);
     }

@@ -22,6 +22,8 @@ export interface PgBatch {
   insert: InsertRow[];
   /** Multi-master: per inserted row, [pooled (no owner), priority]. */
   insertOwners?: [boolean, number][];
+  /** Multi-master: finals of claimed tasks, announced to the other masters on commit (their waiting clients). */
+  notifyFinals?: string[];
   update: UpdateRow[];
   state: StateRow[];
   meta: [string, string][];

@@ -47,6 +47,12 @@ export class WorkerShares {
     this.reassign();
   }
 
+  /** Whether any online worker (of any master's share) serves the kind: a submit of it is accepted and pooled. */
+  serves(kind: string): boolean {
+    for (const s of this.last.values()) if (s.state === 'WORKER_STATE_ONLINE' && s.kinds.includes(kind)) return true;
+    return false;
+  }
+
   /** Whether this master dispatches to the worker now. */
   owns(id: string): boolean {
     return this.mine.has(id);

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskView } from '../../common/task-view.js';
+import { silentLogger } from '../../common/logger.js';
+import { Master } from '../../master/master.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
 import { assertCliBuilt } from '../helpers/processes.js';
@@ -170,6 +172,42 @@ describe.skipIf(!available)(`several masters on one PostgreSQL${available ? '' :
       expect(JSON.stringify(v?.result)).toContain(text);
     }
   }, 420_000);
+
+  it('a master with no worker of its own accepts a submit, another runs it, and a client waiting on the first gets the final (NOTIFY)', async () => {
+    assertCliBuilt();
+    const url = await server.createDatabase();
+    const root = 'mm3/v1';
+    // Shares go by sorted master id: the one worker is mx-a's, the in-process mx-b has none.
+    const runner = await startMaster(url, 'mx-a', root);
+    const lost: Error[] = [];
+    const idle = await Master.create(
+      { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, logToStdout: false, masterId: 'mx-b', store: url, masters: 'multi', mqttUrl: broker.url, topicRoot: root, masterLeaseMs: LEASE_MS },
+      { logger: { logger: silentLogger() }, onClusterLost: (err) => void lost.push(err) },
+    );
+    try {
+      await startWorkers(['mxw-0'], root, 2);
+      const idleUrl = `http://127.0.0.1:${idle.httpPort}`;
+      await waitForWorkersSeen([runner, { httpUrl: idleUrl } as MasterProcess], ['mxw-0']);
+      await until(() => idle.cluster?.shares?.liveMasters.length === 2, 'mx-b sees both masters', 30_000);
+      const views: TaskView[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t = await postTask(idleUrl, { kind: 'echo', input: { text: `via idle ${i} a b`, delay_ms: 50 } });
+        expect(t, 'a master without workers accepts the submit').toBeDefined();
+        const done = new Promise<TaskView>((resolve) => idle.watchers.watch(t!.id, { chunk: () => undefined, done: resolve }));
+        views.push(await Promise.race([done, sleep(60_000).then(() => Promise.reject(new Error(`no final relayed for ${t!.id}`)))]));
+      }
+      for (const [i, v] of views.entries()) {
+        expect(v.status).toBe('succeeded');
+        expect(JSON.stringify(v.result)).toContain(`via idle ${i} a b`);
+      }
+      const owners = await query<{ owner: string }>(url, `SELECT DISTINCT owner FROM tasks`);
+      expect(owners.map((o) => o.owner)).toEqual(['mx-a']);
+      expect(idle.cluster!.stats.relayedFinals).toBe(5);
+      expect(lost).toEqual([]);
+    } finally {
+      await idle.close();
+    }
+  }, 180_000);
 
   it('SIGSTOP past the lease: another master takes the tasks over; after SIGCONT the frozen master cannot write them and stops', async () => {
     assertCliBuilt();
