@@ -52,6 +52,8 @@ const INSERT = `INSERT INTO tw_events (ts, type, task_id, worker_id, kind, tenan
     AS u(ts, type, task_id, worker_id, kind, tenant, json, n)
   ORDER BY n`;
 
+const ignore = (): void => undefined;
+
 type Queued = { events: readonly TaskEvent[]; durable: (err?: Error) => void };
 type Row = { id: number; json: string };
 
@@ -153,6 +155,7 @@ export class PostgresEventOutbox implements EventOutbox {
       let err: Error | undefined;
       const c = await this.pool.connect().catch((e: Error) => ((err = e), undefined));
       if (c) {
+        c.on('error', ignore); // a connection lost while checked out: the query in flight fails, no uncaught 'error'
         try {
           await c.query('BEGIN');
           await c.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
@@ -163,7 +166,8 @@ export class PostgresEventOutbox implements EventOutbox {
           err = e as Error;
           await c.query('ROLLBACK').catch(() => undefined);
         } finally {
-          c.release();
+          c.off('error', ignore);
+          c.release(err); // a failed connection leaves the pool
         }
       }
       for (const q of batch) q.durable(err);

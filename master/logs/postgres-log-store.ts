@@ -47,6 +47,8 @@ const POLL_MS = 1000;
 /** Lines kept for a retry while PostgreSQL is away; past it the oldest are dropped. */
 const MAX_PENDING = 50_000;
 
+const ignore = (): void => undefined;
+
 type Row = { id: number; ts: number; level: number; source: string; worker_id: string | null; task_id: string | null; msg: string };
 const COLS = 'id, ts, level, source, worker_id, task_id, msg';
 
@@ -149,20 +151,24 @@ export class PostgresLogStore implements LogStore {
       cols[6]!.push(entryBytes(e));
     }
     let c: pg.PoolClient | undefined;
+    let failed: Error | undefined;
     try {
       c = await this.pool.connect();
+      c.on('error', ignore); // a connection lost while checked out: the query in flight fails, no uncaught 'error'
       await c.query('BEGIN');
       await c.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
       await c.query(INSERT, cols);
       await c.query(`NOTIFY ${CHANNEL}`);
       await c.query('COMMIT');
-    } catch {
+    } catch (err) {
+      failed = err as Error;
       await c?.query('ROLLBACK').catch(() => undefined);
       this.pending = batch.concat(this.pending); // kept in order for the retry
       if (this.pending.length > MAX_PENDING) this.dropped += this.pending.splice(0, this.pending.length - MAX_PENDING).length;
       return;
     } finally {
-      c?.release();
+      c?.off('error', ignore);
+      c?.release(failed); // a failed connection leaves the pool
     }
     this.tail();
   }

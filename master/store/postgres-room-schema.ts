@@ -32,6 +32,9 @@ export async function roomSchemaVersion(client: pg.ClientBase, room: string): Pr
 export async function migrateRoom(on: pg.Pool | pg.ClientBase, room: string, steps: readonly string[]): Promise<number> {
   const pooled = on instanceof pg.Pool;
   const c = pooled ? await on.connect() : on;
+  const ignore = (): void => undefined;
+  if (pooled) c.on('error', ignore); // lost while checked out: the query fails, no uncaught 'error'
+  let failed: Error | undefined;
   try {
     await c.query('BEGIN');
     try {
@@ -46,11 +49,15 @@ export async function migrateRoom(on: pg.Pool | pg.ClientBase, room: string, ste
       await c.query('COMMIT');
       return found;
     } catch (err) {
+      failed = err as Error;
       await c.query('ROLLBACK').catch(() => undefined);
       throw err;
     }
   } finally {
-    if (pooled) (c as pg.PoolClient).release();
+    if (pooled) {
+      c.off('error', ignore);
+      (c as pg.PoolClient).release(failed);
+    }
   }
 }
 
