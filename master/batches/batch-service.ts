@@ -202,6 +202,11 @@ export class BatchService {
     return this.require(id).caller.tenant ?? 'default';
   }
 
+  /** Who submitted batch `id` (its task owner: the principal's id), or null; NotFoundError for no batch. */
+  ownerOf(id: string): string | null {
+    return this.require(id).caller.owner ?? null;
+  }
+
   private require(id: string): Batch {
     const b = this.batches.get(id);
     if (!b) throw new NotFoundError(`no batch ${id}`);

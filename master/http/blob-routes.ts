@@ -22,7 +22,8 @@ import { zip } from '../batches/zip-writer.js';
 import { sendError } from './http-errors.js';
 import { parseBody } from './rest-api.js';
 import { principalOf } from './auth/http-auth.js';
-import { seesAll, seesTenant, type Principal } from './auth/principal.js';
+import { seesAll, type Principal } from './auth/principal.js';
+import { seesTask } from './auth/task-visibility.js';
 
 /** Most images in one batch. */
 export const MAX_BATCH_IMAGES = 1000;
@@ -175,9 +176,10 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
     }
   });
 
-  // Another tenant's batch answers like one that does not exist.
+  // Another tenant's batch answers like one that does not exist; so does another key's for a user key (as its tasks do).
   const visible = (id: string, res: Response): string => {
-    if (!seesTenant(principalOf(res), batches.tenantOf(id))) throw new NotFoundError(`no batch ${id.slice(0, 128)}`);
+    const p = principalOf(res);
+    if (!seesTask(p, { tenant: batches.tenantOf(id), owner: batches.ownerOf(id) })) throw new NotFoundError(`no batch ${id.slice(0, 128)}`);
     return id;
   };
   r.get('/batches/:id', (req: Request<{ id: string }>, res) => {

@@ -260,6 +260,17 @@ describe('user keys within a tenant see and cancel only their own tasks', () => 
     }
   });
 
+  it('an image batch of a user key: another user of the tenant gets 404 (as for no batch), the tenant operator sees it', async () => {
+    const up = await call('POST', '/api/v1/blobs', user.u1, undefined, { data: await png('#0f0f0f'), type: 'image/png' });
+    const made = await call('POST', '/api/v1/images', user.u1, { ops: [{ op: 'resize', width: 3, height: 3 }], images: [up.body.id] });
+    expect(made.status).toBe(202);
+    expect((await call('GET', `/api/v1/batches/${made.body.id}`, user.u1)).status).toBe(200);
+    const other = await call('GET', `/api/v1/batches/${made.body.id}`, user.u2);
+    expect([other.status, other.body.error.code]).toEqual([404, 'NOT_FOUND']);
+    expect((await call('GET', `/api/v1/batches/${made.body.id}/zip`, user.u2)).status).toBe(404);
+    expect((await call('GET', `/api/v1/batches/${made.body.id}`, key.acme)).status).toBe(200);
+  });
+
   it('an idempotency key of another user\'s task is a 409, never that task; the tenant operator gets the task', async () => {
     const first = await call('POST', '/api/v1/tasks', user.u1, { kind: 'echo', input: { text: 'idem' }, idempotency_key: 'scope-idem-1' });
     expect(first.status).toBe(202);
