@@ -8,7 +8,7 @@
  * from object URLs, so thumbnails work behind authentication too.
  */
 import { h, replaceChildren } from './dom.js';
-import { CHAT_FILTERS, chainFromChoice, describeChain, type ChainChoice, type ChatFilter } from './image-chain-form.js';
+import { CHAT_FILTERS, type ChainChoice, type ChatFilter } from './image-filters.js';
 
 /** What the batch route answers (the fields the bubble shows). */
 export interface BatchInfo {
@@ -126,6 +126,8 @@ export class ImageBatchComposer {
   async submit(): Promise<{ element: HTMLLIElement } | { hint: string }> {
     const files = [...(this.files.files ?? [])];
     if (files.length === 0) return { hint: 'Pick one or more images first.' };
+    // Loaded on first use: the chain check brings the master's schema (zod) along.
+    const { chainFromChoice, describeChain } = await import('./image-chain-form.js');
     const chain = chainFromChoice(this.choice());
     if (!chain.ok) return { hint: chain.message };
     const form = new FormData();

@@ -5,18 +5,9 @@
  * applies its flags), checked with the same schema as the master.
  */
 import { imageChain, type ImageOpInput } from '../../common/kinds/image.js';
+import { CHAT_FILTERS, type ChainChoice, type ChatFilter } from './image-filters.js';
 
-/** The filters the chat offers, in the order they are applied. */
-export const CHAT_FILTERS = ['resize', 'rotate', 'flip', 'blur', 'sharpen', 'brightness', 'contrast', 'saturation', 'grayscale', 'edge'] as const;
-export type ChatFilter = (typeof CHAT_FILTERS)[number];
-
-export interface ChainChoice {
-  /** The filters switched on, with their raw field values (strings as typed). */
-  filters: Partial<Record<ChatFilter, Record<string, string>>>;
-  /** `keep`: the input's format. */
-  format: 'keep' | 'jpeg' | 'png' | 'webp' | 'avif';
-  quality?: string;
-}
+export { CHAT_FILTERS, type ChainChoice, type ChatFilter } from './image-filters.js';
 
 const num = (v: string | undefined): number | undefined => (v === undefined || v.trim() === '' ? undefined : Number(v));
 
