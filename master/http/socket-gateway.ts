@@ -22,6 +22,7 @@ import { Authenticator, LOCAL_PRINCIPAL, type Principal } from './auth/principal
 import { SessionIds } from './auth/session-ids.js';
 import { clusterTenant } from './auth/worker-visibility.js';
 import { SessionOutbox } from './session-outbox.js';
+import { ChunkRelay, type ChunkRelayOptions } from './chunk-relay.js';
 import { REPLAY_DEFAULTS, replay, replaySelection, type ReplayConnection, type ReplayOptions } from './session-replay.js';
 import { systemClock } from '../../common/clock.js';
 import { socketAuth } from './auth/socket-auth.js';
@@ -63,6 +64,8 @@ export interface SocketGatewayOptions {
   sessions?: SessionIds;
   /** Bounds of what a browser coming back to its session is sent (session-replay.ts). */
   replay?: Partial<ReplayOptions>;
+  /** Batching and back-pressure of streamed chunks (chunk-relay.ts). */
+  chunks?: ChunkRelayOptions;
 }
 
 function fail(err: unknown): { ok: false; error: { code: string; message: string } } {
@@ -80,6 +83,8 @@ export class SocketGateway {
   private readonly timer: NodeJS.Timeout;
   private readonly sessions: SessionIds;
   private readonly outbox = new SessionOutbox();
+  /** task:chunk per socket, batched and back-pressured. */
+  readonly chunks: ChunkRelay;
   /** Queued session tasks (id -> session) and the standing last sent for each (`position/eta s`). */
   private readonly queued = new Map<string, { sessionId: string; sent: string }>();
 
@@ -94,6 +99,7 @@ export class SocketGateway {
       allowRequest: (req, cb) => cb(originAllowed(req, allowed) ? null : 'origin not allowed', originAllowed(req, allowed)),
     });
     this.io.use(socketAuth(options.auth ?? new Authenticator()));
+    this.chunks = new ChunkRelay(this.io, options.chunks);
     // A revoked or rotated key loses its open connections at once.
     options.auth?.onInvalidated((keyId) => {
       for (const socket of this.io.sockets.sockets.values()) {
@@ -107,7 +113,10 @@ export class SocketGateway {
     ev.on(['task.assigned', 'task.started', 'task.retried'], (e, t) => {
       if (!e.session_id) return;
       const view = taskView(t);
-      this.outbox.send(e.session_id, () => this.io.to(room(e.session_id!)).emit('task:update', view));
+      this.outbox.send(e.session_id, () => {
+        this.chunks.flushTask(room(e.session_id!), e.task_id); // a retry's update after the chunks it ends
+        this.io.to(room(e.session_id!)).emit('task:update', view);
+      });
     });
     // Where a queued session task stands, sent with the cluster tick as `task:update` (queue_position, eta_ms) when it moved.
     ev.on(['task.queued', 'task.retried'], (e) => {
@@ -119,12 +128,15 @@ export class SocketGateway {
     ev.on('task.chunk', (e) => {
       if (!e.session_id) return;
       const chunk = { id: e.task_id, attempt: e.attempt, seq: e.chunk_seq, text: e.text, data: e.data as JsonValue };
-      this.outbox.send(e.session_id, () => this.io.to(room(e.session_id!)).emit('task:chunk', chunk));
+      this.outbox.send(e.session_id, () => this.chunks.send(room(e.session_id!), chunk));
     });
     ev.on(FINAL_EVENT_TYPES, (e, t) => {
       if (!e.session_id) return;
       const view = taskView(t);
-      this.outbox.send(e.session_id, () => this.io.to(room(e.session_id!)).emit('task:done', view));
+      this.outbox.send(e.session_id, () => {
+        this.chunks.flushTask(room(e.session_id!), e.task_id); // every chunk before the result
+        this.io.to(room(e.session_id!)).emit('task:done', view);
+      });
     });
     this.timer = setInterval(() => {
       if (this.io.engine.clientsCount > 0) this.sendCluster();

@@ -2,11 +2,12 @@
  * Writes one streamed reply's SSE events to an HTTP response (used by
  * completion-responder.ts), with per-stream batching and back-pressure:
  *
- * - batching: everything queued while the master handles one gRPC batch of
- *   results goes out in one write, at the end of that batch (a microtask), so
- *   the first token waits for nothing but the rest of its own batch;
+ * - batching: the events queued while the master handles one gRPC batch of
+ *   results go out in one write at the end of that batch (a microtask), so
+ *   the first token waits for nothing but the rest of its own batch; each
+ *   token stays an event of its own (clients see the tokens the provider sent);
  * - back-pressure: while the client does not read (the socket's buffer is
- *   full), streamed text is not written but merged, and goes out as one event
+ *   full), streamed text is not framed but merged, and goes out as one event
  *   on `drain`; what is held is the answer's text (no per-event framing), and
  *   at most `maxHeldChars` of it: a client that reads nothing while that much
  *   piles up is cut off (the response is destroyed, which cancels its task).
@@ -53,11 +54,12 @@ export class SseWriter {
   /** Streamed text: merged with text not yet framed. */
   pushText(text: string): void {
     if (this.ended) return;
-    this.text += text;
     if (this.blocked) {
+      this.text += text;
       if (this.text.length + this.out.length > this.maxHeld) this.cutOff();
       return;
     }
+    this.out += this.frameText(text);
     this.schedule();
   }
 
