@@ -71,6 +71,8 @@ export class Scheduler<T extends SchedulableTask> {
    * taken the head. Nothing is scanned while no pinned worker is idle.
    */
   private *pinnedMatches(key: string): Generator<Match<T>> {
+    // Without pinned workers (the usual case) nothing is scanned: no per-worker cost per blocked key and round.
+    if (!this.registry.hasPinned) return;
     const idle = () => this.registry.schedulable().some((w) => w.tenants !== null && w.inFlight.size < w.capacity && !w.suspect);
     if (!idle()) return;
     let scanned = 0;

@@ -72,6 +72,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   private readonly workers = new Map<string, WorkerRecord>();
   /** Online workers in registration order (round-robin order). */
   private ordered: WorkerRecord[] = [];
+  private pinned = false;
   private readonly clock: Clock;
 
   constructor(clock: Clock) {
@@ -113,6 +114,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       suspect: false,
       tenants: null,
     };
+    const isNew = prev === undefined;
     const wasState = record.state;
     const wasStartedAt = record.status.started_at_ms;
     record.status = status;
@@ -120,15 +122,19 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     record.models = new Set(status.models.filter((m) => m.ready).map((m) => `${m.kind}\u0000${m.name}`));
     record.features = featuresByKind(status.features);
     record.capacity = Math.max(1, status.capacity);
+    const wasPinned = record.tenants !== null;
     record.tenants = tenantsOfLabels(status.labels);
     record.lastSeenMs = now;
     record.suspect = false;
     record.state = state;
     this.workers.set(id, record);
     const restarted = prev !== undefined && wasState !== 'offline' && wasStartedAt !== status.started_at_ms;
+    // The online list changes only when a worker comes, goes or changes state: a status that only
+    // reports progress (every 250 ms per busy worker) costs no O(workers) rebuild.
+    const membership = isNew || wasState !== state || (record.tenants !== null) !== wasPinned;
     if (state === 'offline') {
       record.connectedAtMs = null;
-      this.reorder();
+      if (membership) this.reorder();
       if (wasState !== 'offline') this.emit('offline', record, status.reason || 'offline', wasState === 'draining');
     } else {
       if (restarted) {
@@ -136,7 +142,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
         this.emit('offline', record, 'restarted', false);
       }
       if (wasState === 'offline' || restarted) record.connectedAtMs = now;
-      this.reorder();
+      if (membership) this.reorder();
       if (wasState === 'offline' || restarted) this.emit('online', record);
       else this.emit('changed', record);
       if (state === 'draining' && (wasState !== 'draining' || restarted)) this.emit('draining', record);
@@ -155,6 +161,12 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
 
   private reorder(): void {
     this.ordered = [...this.workers.values()].filter((w) => w.state === 'online');
+    this.pinned = this.ordered.some((w) => w.tenants !== null);
+  }
+
+  /** Some online worker is pinned to tenants. */
+  get hasPinned(): boolean {
+    return this.pinned;
   }
 
   /** The worker was heard from (a result event): it is not suspect any more. */
@@ -174,8 +186,14 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     if (req.model !== undefined) return worker.models.has(`${req.kind}\u0000${req.model}`);
     // Any model of the kind: a worker that lists models of this kind needs one ready
     // (a provider cooling down advertises its models not ready).
-    const listed = worker.status.models.filter((m) => m.kind === req.kind);
-    return listed.length === 0 || listed.some((m) => m.ready);
+    // (A loop, not filter/some: this runs per candidate per pick.)
+    let listed = false;
+    for (const m of worker.status.models) {
+      if (m.kind !== req.kind) continue;
+      if (m.ready) return true;
+      listed = true;
+    }
+    return !listed;
   }
 
   /**

@@ -20,13 +20,15 @@ export class LeastLoaded implements PlacementStrategy {
     for (let k = 0; k < n; k++) {
       const i = (this.rr + k) % n;
       const w = candidates[i]!;
-      if (!eligible(w)) continue;
-      const load = w.inFlight.size / w.capacity;
-      if (load < bestLoad) {
-        best = w;
-        bestLoad = load;
-        bestIndex = i;
-      }
+      // Cheap tests first (a full worker is never eligible; one no less loaded cannot win), the predicate last.
+      const used = w.inFlight.size;
+      if (used >= w.capacity) continue;
+      const load = used / w.capacity;
+      if (load >= bestLoad || !eligible(w)) continue;
+      best = w;
+      bestLoad = load;
+      bestIndex = i;
+      if (load === 0) break; // nothing is less loaded than idle
     }
     if (best) this.rr = (bestIndex + 1) % n;
     return best;
