@@ -27,6 +27,14 @@ export function featuresByKind(list: readonly string[] | undefined): ReadonlyMap
   return out;
 }
 
+/** Does the worker advertise every feature `req` needs (or none of its kind)? A loop: this runs per candidate per pick. */
+export function hasFeatures(worker: Pick<WorkerRecord, 'features'>, req: Requirement): boolean {
+  const has = worker.features.get(req.kind);
+  if (!has || !req.features) return true;
+  for (const f of req.features) if (!has.has(f)) return false;
+  return true;
+}
+
 /** The features of `req` the worker does not advertise (none when it advertises no features of the kind). */
 export function missingFeatures(worker: Pick<WorkerRecord, 'features'>, req: Requirement): string[] {
   const has = worker.features.get(req.kind);
@@ -182,7 +190,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
 
   supports(worker: WorkerRecord, req: Requirement): boolean {
     if (!worker.kinds.has(req.kind)) return false;
-    if (req.features !== undefined && missingFeatures(worker, req).length > 0) return false;
+    if (req.features !== undefined && !hasFeatures(worker, req)) return false;
     if (req.model !== undefined) return worker.models.has(`${req.kind}\u0000${req.model}`);
     // Any model of the kind: a worker that lists models of this kind needs one ready
     // (a provider cooling down advertises its models not ready).
