@@ -81,12 +81,20 @@ public final class Worker implements MqttCallbackExtended {
   }
 
   WorkerStatus status(WorkerState s, String why) {
+    return status(s, why, true);
+  }
+
+  /**
+   * withSummary: the metrics summary goes along (the periodic and the connect status); the
+   * coalesced running-count updates leave it out, the master keeps the last.
+   */
+  WorkerStatus status(WorkerState s, String why, boolean withSummary) {
     WorkerStatus.Builder b = WorkerStatus.newBuilder().setWorkerId(cfg.workerId).setState(s).addAllKinds(kinds)
         .setCapacity(cfg.capacity).setRunning(runner == null ? 0 : runner.size()).setLanguage("java").setVersion(VERSION)
         .setProtocol("taskwire.v1").setHostname(hostname).setPid((int) ProcessHandle.current().pid()).setStartedAtMs(startedAt)
         .setTsMs(System.currentTimeMillis()).addAllModels(models);
     if (why != null) b.setReason(why);
-    if (cfg.metricsSummary) b.setMetrics(Metrics.INSTANCE.summary(runner == null ? 0 : runner.size(), cfg.capacity));
+    if (withSummary && cfg.metricsSummary && s != WorkerState.WORKER_STATE_OFFLINE) b.setMetrics(Metrics.INSTANCE.summary(runner == null ? 0 : runner.size(), cfg.capacity));
     return b.build();
   }
 
@@ -106,6 +114,10 @@ public final class Worker implements MqttCallbackExtended {
   }
 
   IMqttDeliveryToken publishStatus() {
+    return publishStatus(true);
+  }
+
+  IMqttDeliveryToken publishStatus(boolean withSummary) {
     WorkerState s;
     String why;
     synchronized (this) {
@@ -113,7 +125,7 @@ public final class Worker implements MqttCallbackExtended {
       s = state;
       why = reason;
     }
-    return publish(status(s, why));
+    return publish(status(s, why, withSummary));
   }
 
   private IMqttDeliveryToken publish(WorkerStatus st) {
@@ -133,7 +145,7 @@ public final class Worker implements MqttCallbackExtended {
       synchronized (this) {
         soon = null;
       }
-      publishStatus();
+      publishStatus(false);
     }, 250, TimeUnit.MILLISECONDS);
   }
 
