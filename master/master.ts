@@ -141,7 +141,7 @@ export class Master {
   settings!: RuntimeSettings;
   /** Queue-wait estimates per requirement (deadline admission, `eta_ms`). */
   readonly waitEstimator: WaitEstimator;
-  readonly metrics = new MasterMetrics();
+  readonly metrics: MasterMetrics;
   readonly monitor: ClusterMonitor;
   readonly watchers: TaskWatchers;
   readonly intake: ResultIntake;
@@ -177,6 +177,7 @@ export class Master {
     private readonly pgRooms?: PostgresRooms,
   ) {
     this.startedAtMs = clock.now();
+    this.metrics = new MasterMetrics({ tenantLabel: options.metricsTenantLabels === 'on' });
     this.log = logger.logger;
     this.logStream = logger.mqtt;
     this.topics = new Topics(options.topicRoot);

@@ -13,6 +13,7 @@ import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { MAX_TENANT_LABELS, MasterMetrics } from '../../master/observability/metrics.js';
 import { MetricObserver } from '../../master/observability/metric-observer.js';
 import type { JsonValue } from '../../common/json-value.js';
+import { masterOptionsFromEnv } from '../../master/config.js';
 
 const promtool = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim() || undefined;
 
@@ -115,5 +116,31 @@ describe('per-tenant labels on the master\'s task metrics', () => {
     for (let i = 0; i < MAX_TENANT_LABELS; i++) expect(m.tenant(`t${i}`)).toBe(`t${i}`);
     expect(m.tenant('one-too-many')).toBe('other');
     expect(m.tenant('t0')).toBe('t0');
+  });
+});
+
+describe('TASKWIRE_METRICS_TENANT_LABELS on a real master', () => {
+  let c: TestCluster;
+
+  beforeAll(async () => {
+    c = await startCluster({ workers: 1, master: { metricsTenantLabels: 'on' } });
+  }, 30_000);
+
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  it('labels the master\'s own /metrics by tenant', async () => {
+    const { task } = c.master.tasks.admit({ kind: 'echo', input: { text: 'x' }, tenant: 'initech' });
+    await waitFor(() => c.master.tasks.get(task.id)?.status === 'succeeded', 'the task', 15_000);
+    const text = await (await fetch(`${c.httpUrl}/metrics`)).text();
+    expect(series(text, 'taskwire_tasks_finished_total', { kind: 'echo', status: 'succeeded', tenant: 'initech' })).toBe(1);
+    expect(series(text, 'taskwire_task_run_seconds_count', { kind: 'echo', tenant: 'initech' })).toBe(1);
+  });
+
+  it('reads the variable: on, off, and a clear error naming it otherwise', async () => {
+    expect((await masterOptionsFromEnv({ TASKWIRE_METRICS_TENANT_LABELS: 'on' })).metricsTenantLabels).toBe('on');
+    expect((await masterOptionsFromEnv({})).metricsTenantLabels).toBeUndefined();
+    await expect(masterOptionsFromEnv({ TASKWIRE_METRICS_TENANT_LABELS: 'yes please' })).rejects.toThrow(/TASKWIRE_METRICS_TENANT_LABELS/);
   });
 });
