@@ -34,8 +34,8 @@ export interface SubmitRequest {
   owner?: string;
   /** The principal's tenant (limits, usage ledger, who may see the task); `default` when not given. */
   tenant?: string;
-  /** The submitter sees only its own tasks (a key without the operate scope): an idempotency key naming another owner's task is a 409, never that task. */
-  ownTasksOnly?: boolean;
+  /** The submitter sees only the tasks of these owners (a key without the operate scope: its own and its user's keys): an idempotency key naming another owner's task is a 409, never that task. */
+  visibleOwners?: readonly string[];
   /** Must start within this many ms (relative deadline): refused now when it cannot, expires queued then. */
   deadlineMs?: number;
   /** The same as an absolute time (ms since the epoch); give one of the two. */
@@ -132,7 +132,7 @@ export function checkSubmit(req: SubmitRequest, ctx: AdmissionContext): CheckedS
     const existing = ctx.store.byIdempotencyKey(req.idempotencyKey);
     // A key names a task of its tenant only: another tenant's is neither returned nor replaced.
     if (existing && existing.tenant !== (req.tenant ?? DEFAULT_TENANT)) throw new ConflictError('idempotency_key: already used by another tenant');
-    if (existing && req.ownTasksOnly && existing.owner !== (req.owner ?? null)) throw new ConflictError('idempotency_key: already used by another key');
+    if (existing && req.visibleOwners && (existing.owner === null || !req.visibleOwners.includes(existing.owner))) throw new ConflictError('idempotency_key: already used by another key');
     if (existing) return { existing };
   }
   const size = Buffer.byteLength(JSON.stringify(req.input ?? null));

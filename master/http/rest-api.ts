@@ -15,7 +15,7 @@ import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import { principalOf, requireOperator } from './auth/http-auth.js';
 import { listingTenant, visibleTask } from './auth/task-visibility.js';
 import { clusterTenant, seesWorker } from './auth/worker-visibility.js';
-import { hasScope } from './auth/principal.js';
+import { hasScope, ownersOf } from './auth/principal.js';
 import { sendError } from './http-errors.js';
 import type { ClusterView } from '../../common/task-view.js';
 
@@ -76,7 +76,7 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
   r.post('/tasks', async (req, res) => {
     try {
       const p = principalOf(res);
-      const { task, created } = await tasks.submit({ ...submitRequest(parseBody(submitBody, req.body), ''), owner: p.id, tenant: p.tenant, ownTasksOnly: !hasScope(p, 'operate') }); // durable before we acknowledge
+      const { task, created } = await tasks.submit({ ...submitRequest(parseBody(submitBody, req.body), ''), owner: p.id, tenant: p.tenant, ...(!hasScope(p, 'operate') && { visibleOwners: ownersOf(p) }) }); // durable before we acknowledge
       res.status(created ? 202 : 200).location(`/api/v1/tasks/${task.id}`).json(taskView(task));
     } catch (err) {
       sendError(res, err);
@@ -87,7 +87,7 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
     try {
       const body = parseBody(batchBody, req.body);
       const p = principalOf(res);
-      const out = await tasks.submitMany(body.tasks.map((t, i) => ({ ...submitRequest(t, `tasks.${i}.`), owner: p.id, tenant: p.tenant, ownTasksOnly: !hasScope(p, 'operate') })));
+      const out = await tasks.submitMany(body.tasks.map((t, i) => ({ ...submitRequest(t, `tasks.${i}.`), owner: p.id, tenant: p.tenant, ...(!hasScope(p, 'operate') && { visibleOwners: ownersOf(p) }) })));
       res.status(out.some((o) => o.created) ? 202 : 200).json({ tasks: out.map((o) => taskView(o.task)), created: out.map((o) => o.created) });
     } catch (err) {
       sendError(res, err);

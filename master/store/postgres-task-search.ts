@@ -102,7 +102,7 @@ export class PostgresTaskSearch {
     if (q.priority !== undefined) where.push(`${PRIORITY} = ${arg(q.priority)}`);
     if (q.sessionId !== undefined) where.push(`t.session_id = ${arg(q.sessionId)}`);
     if (q.tenant !== undefined) where.push(`${TENANT} = ${arg(q.tenant)}`);
-    if (q.owner !== undefined) where.push(`(t.record::jsonb ->> 'owner') = ${arg(q.owner)}`); // a user key's own tasks (within its tenant's)
+    if (q.owners !== undefined) where.push(`(t.record::jsonb ->> 'owner') = ANY(${arg([...q.owners])}::text[])`); // a user key's own tasks (within its tenant's)
     if (q.createdSinceMs !== undefined) {
       const lo = await this.firstSeqAt(q.createdSinceMs);
       if (lo === undefined) return false;

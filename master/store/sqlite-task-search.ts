@@ -105,7 +105,7 @@ export class SqliteTaskSearch {
     if (q.priority !== undefined) (where.push(`coalesce(json_extract(t.record, '$.priority'), 0) = ?`), args.push(q.priority));
     if (q.sessionId !== undefined) (where.push('t.session_id = ?'), args.push(q.sessionId));
     if (q.tenant !== undefined) (where.push('t.tenant = ?'), args.push(q.tenant)); // generated column (store schema 3)
-    if (q.owner !== undefined) (where.push(`json_extract(t.record, '$.owner') = ?`), args.push(q.owner)); // a user key's own tasks (within its tenant's)
+    if (q.owners !== undefined) (where.push(`json_extract(t.record, '$.owner') IN (${q.owners.map(() => '?').join(', ') || 'NULL'})`), args.push(...q.owners)); // a user key's own tasks (within its tenant's)
     if (q.createdSinceMs !== undefined) {
       const lo = this.firstSeqAt(q.createdSinceMs);
       if (lo === undefined) return false;

@@ -18,8 +18,8 @@ export interface TaskSearchQuery {
   sessionId?: string;
   /** Only this tenant's tasks (a tenant's key; undefined: every tenant, for a cluster operator). */
   tenant?: string;
-  /** Only the tasks submitted by this principal id (a user key: its own tasks; undefined: every owner). */
-  owner?: string;
+  /** Only the tasks submitted by these principal ids (a user key: its own and its user's keys; undefined: every owner). */
+  owners?: readonly string[];
   /** Created at or after (ms since the epoch). */
   createdSinceMs?: number;
   /** Created before (ms since the epoch). */
@@ -64,7 +64,7 @@ export function matchesSearch(t: TaskRecord, q: TaskSearchQuery, words = q.text 
   if (q.priority !== undefined && t.priority !== q.priority) return false;
   if (q.sessionId !== undefined && t.sessionId !== q.sessionId) return false;
   if (q.tenant !== undefined && t.tenant !== q.tenant) return false;
-  if (q.owner !== undefined && t.owner !== q.owner) return false;
+  if (q.owners !== undefined && (t.owner === null || !q.owners.includes(t.owner))) return false;
   if (q.createdSinceMs !== undefined && t.createdAtMs < q.createdSinceMs) return false;
   if (q.createdUntilMs !== undefined && t.createdAtMs >= q.createdUntilMs) return false;
   if (words !== undefined) {

@@ -43,6 +43,8 @@ export class KeyStore extends EventEmitter<KeyStoreEvents> implements KeyResolve
   private readonly keys = new Map<string, KeyEntry>();
   /** Active keys by the hex digest of their secret. */
   private readonly byHash = new Map<string, KeyEntry>();
+  /** Key ids (revoked ones too: their tasks stay the user's) by `tenant/user`. */
+  private readonly byUser = new Map<string, string[]>();
 
   constructor(
     private readonly persistence: TenancyPersistence,
@@ -229,9 +231,13 @@ export class KeyStore extends EventEmitter<KeyStoreEvents> implements KeyResolve
   }
 
   private index(record: ApiKeyRecord): void {
+    const userKey = record.user === null ? undefined : `${record.tenant}/${record.user}`;
+    if (userKey !== undefined && !this.keys.has(record.id)) this.byUser.set(userKey, [...(this.byUser.get(userKey) ?? []), record.id]);
     const principal = makePrincipal({
       id: record.id, tenant: record.tenant, scopes: record.scopes,
       ...(record.user !== null && { user: record.user }), ...(record.kinds && { kinds: record.kinds }), ...(record.models && { models: record.models }),
+      // A user's keys share their tasks (a user key sees its own and its user's other keys' tasks).
+      ...(userKey !== undefined && { owners: () => this.byUser.get(userKey) ?? [record.id] }),
     });
     const e: KeyEntry = { record, principal };
     this.keys.set(record.id, e);

@@ -260,6 +260,25 @@ describe('user keys within a tenant see and cancel only their own tasks', () => 
     }
   });
 
+  it('two keys of one user share their tasks (by id, cancel, list, search, idempotency); another user of the tenant sees neither', async () => {
+    expect((await call('POST', '/api/v1/admin/users', ADMIN, { tenant: 'acme', id: 'alice' })).status).toBe(201);
+    const [a1, a2] = await Promise.all([1, 2].map(async (i) => (await call('POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme', user: 'alice', scopes: ['submit', 'read'], name: `alice ${i}` })).body.secret as string));
+    const mine = (await call('POST', '/api/v1/tasks', a1, { kind: 'echo', input: { text: 'alice text' }, idempotency_key: 'alice-idem' })).body.id as string;
+    expect((await call('GET', `/api/v1/tasks/${mine}`, a2!)).status).toBe(200);
+    expect((await call('POST', '/api/v1/tasks', a2!, { kind: 'echo', input: { text: 'alice text' }, idempotency_key: 'alice-idem' })).body.id).toBe(mine);
+    for (const path of ['/api/v1/tasks?limit=1000', '/api/v1/tasks?q=alice', '/api/v1/tasks/export?format=jsonl']) {
+      const text = (await call('GET', path, a2!)).bytes.toString();
+      expect(text).toContain(mine);
+      expect(text).not.toContain(t1);
+      expect((await call('GET', path, user.u2)).bytes.toString()).not.toContain(mine);
+    }
+    expect((await call('GET', `/api/v1/tasks/${mine}`, user.u2)).status).toBe(404);
+    expect((await call('POST', '/api/v1/tasks', user.u2, { kind: 'echo', input: { text: 'x' }, idempotency_key: 'alice-idem' })).status).toBe(409);
+    const long = (await call('POST', '/api/v1/tasks', a1, { kind: 'sleep', input: { ms: 30_000 } })).body.id as string;
+    expect((await call('POST', `/api/v1/tasks/${long}/cancel`, user.u2, {})).status).toBe(404);
+    expect((await call('POST', `/api/v1/tasks/${long}/cancel`, a2!, {})).status).toBe(202);
+  });
+
   it('an image batch of a user key: another user of the tenant gets 404 (as for no batch), the tenant operator sees it', async () => {
     const up = await call('POST', '/api/v1/blobs', user.u1, undefined, { data: await png('#0f0f0f'), type: 'image/png' });
     const made = await call('POST', '/api/v1/images', user.u1, { ops: [{ op: 'resize', width: 3, height: 3 }], images: [up.body.id] });

@@ -99,7 +99,8 @@ describe.skipIf(!available)(`PostgreSQL task search${available ? '' : ` (skipped
     ['session', { sessionId: 's-ten' }],
     ['tenant scope', { tenant: 'acme' }],
     ['tenant + status', { tenant: 'acme', statuses: ['succeeded'] }],
-    ['tenant + owner (a user key)', { tenant: 'acme', owner: 'key-u1' }],
+    ['tenant + owner (a user key)', { tenant: 'acme', owners: ['key-u1'] }],
+    ['tenant + owners (a user with two keys)', { tenant: 'acme', owners: ['key-u1', 'key-u2'] }],
     ['time range', { createdSinceMs: mid, createdUntilMs: mid + 100_000 }],
     ['since, past the end', { createdSinceMs: T0 + N * 2000 }],
   ];

@@ -43,6 +43,13 @@ export interface Principal {
   readonly kinds?: readonly string[];
   /** Only these models may be asked for (absent: any). */
   readonly models?: readonly string[];
+  /** The key ids whose tasks are this principal's own: its key and the other keys of its user (absent: `id` alone). */
+  readonly owners?: () => readonly string[];
+}
+
+/** The key ids whose tasks `p` owns (a user key sees these only). */
+export function ownersOf(p: Principal): readonly string[] {
+  return p.owners?.() ?? [p.id];
 }
 
 export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = {
@@ -62,6 +69,7 @@ export interface PrincipalInit {
   user?: string;
   kinds?: readonly string[];
   models?: readonly string[];
+  owners?: () => readonly string[];
 }
 
 /** A frozen principal (scopes in canonical order, role derived). */
@@ -71,6 +79,7 @@ export function makePrincipal(init: PrincipalInit): Principal {
   if (init.user !== undefined) p.user = init.user;
   if (init.kinds !== undefined) p.kinds = Object.freeze([...init.kinds]);
   if (init.models !== undefined) p.models = Object.freeze([...init.models]);
+  if (init.owners !== undefined) p.owners = init.owners;
   return Object.freeze(p);
 }
 

@@ -3,7 +3,8 @@
  * - a cluster operator (tenant `default` with the operate scope): every task;
  * - a tenant's operator or admin (the operate scope): every task of its tenant;
  * - a `user` key (submit and read, no operate): only the tasks submitted with
- *   that key (the task's `owner` is the key id), in its tenant.
+ *   that key or another key of its user (the task's `owner` is the key id;
+ *   `Principal.owners`), in its tenant.
  * A task it may not see answers exactly like a task that does not exist
  * (404), on every read surface (REST by id, cancel, retry, the dashboard),
  * so ids say nothing across tenants or keys. The task listing, search and
@@ -14,11 +15,11 @@
  */
 import { NotFoundError } from '../../../common/errors.js';
 import type { TaskRecord } from '../../core/task-record.js';
-import { hasScope, seesAll, seesTenant, type Principal } from './principal.js';
+import { hasScope, ownersOf, seesAll, seesTenant, type Principal } from './principal.js';
 
 /** May `p` see (read, cancel, retry) task `t`? */
 export function seesTask(p: Principal, t: Pick<TaskRecord, 'tenant' | 'owner'>): boolean {
-  return seesTenant(p, t.tenant) && (hasScope(p, 'operate') || (t.owner ?? null) === p.id);
+  return seesTenant(p, t.tenant) && (hasScope(p, 'operate') || (t.owner !== null && ownersOf(p).includes(t.owner)));
 }
 
 /** The task `id` when `p` may see it; NotFoundError otherwise. */
@@ -34,7 +35,7 @@ export function listingTenant(p: Principal): string | undefined {
 }
 
 /** What a task listing or search of `p` is limited to: its tenant (not a cluster operator), and its own tasks (a user key). */
-export function listingScope(p: Principal): { tenant?: string; owner?: string } {
+export function listingScope(p: Principal): { tenant?: string; owners?: readonly string[] } {
   const tenant = listingTenant(p);
-  return { ...(tenant !== undefined && { tenant }), ...(!hasScope(p, 'operate') && { owner: p.id }) };
+  return { ...(tenant !== undefined && { tenant }), ...(!hasScope(p, 'operate') && { owners: ownersOf(p) }) };
 }
