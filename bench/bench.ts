@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|fair-master|overhead|search|logs|dashboard-cost|backlog|quick]`: runs the benchmarks, prints tables and
+ * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|fair-master|overhead|search|logs|dashboard-cost|backlog|scale [streams|workers]|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
  */
@@ -18,6 +18,7 @@ import { printStoreBench, runStoreBench } from './store-bench.js';
 import { printFairShareBench, runFairShareBench } from './fair-share-bench.js';
 import { printFairMasterBench, runFairMasterBench } from './fair-master-bench.js';
 import { printOverheadBench, runOverheadBench } from './overhead-bench.js';
+import { runScaleBench } from './scale-bench.js';
 import { printLogsBench, runLogsBench } from './logs-bench.js';
 import { printMultiMasterBench, runMultiMasterBench } from './multi-master-bench.js';
 import { printDashboardCostBench, runDashboardCostBench } from './dashboard-cost-bench.js';
@@ -121,6 +122,12 @@ if (only.includes('logs')) {
   const logsResult = await runLogsBench({ quick, lines });
   printLogsBench(logsResult);
   results.logs = logsResult;
+}
+// Fast at scale: streaming (TTFT added, tokens/s at 500 streams) and 1,000 simulated workers (minutes): only when asked for by name.
+// `scale streams` / `scale workers` run one half.
+if (only.includes('scale')) {
+  const parts = only.filter((a) => a === 'streams' || a === 'workers');
+  results.scale = await runScaleBench({ quick, only: parts });
 }
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 await mkdir(outDir, { recursive: true });
