@@ -62,7 +62,11 @@ export interface BatchServiceOptions {
   priority?: number;
   /** Where batches are kept (default: memory, forgotten on restart). */
   store?: BatchStore;
+  /** Finished batches are forgotten this long after they finished (default 7 days, the default result TTL). */
+  retentionMs?: number;
 }
+
+export const BATCH_DEFAULTS = { retentionMs: 7 * 24 * 3600_000 } as const;
 
 interface Derived {
   output: ImageOutput;
@@ -82,6 +86,8 @@ export class BatchService {
   private readonly where = new WeakMap<Item, { batch: Batch; idx: number }>();
   private readonly unsubscribe: () => void;
   private readonly store: BatchStore;
+  private readonly retentionMs: number;
+  private readonly pruneTimer: NodeJS.Timeout;
 
   constructor(
     private readonly tasks: TaskService,
@@ -91,11 +97,26 @@ export class BatchService {
     private readonly options: BatchServiceOptions = {},
   ) {
     this.store = options.store ?? new MemoryBatchStore();
+    this.retentionMs = options.retentionMs ?? BATCH_DEFAULTS.retentionMs;
     this.unsubscribe = onTaskFinal(tasks, (t) => this.onFinal(t));
+    this.pruneTimer = setInterval(() => this.prune(), Math.min(60_000, this.retentionMs));
+    this.pruneTimer.unref();
+  }
+
+  /** Forgets the batches that finished more than the retention ago (memory and store); returns how many. */
+  prune(): number {
+    const before = this.clock.now() - this.retentionMs;
+    const gone: string[] = [];
+    for (const b of this.batches.values()) if (b.finishedAtMs !== null && b.finishedAtMs < before) gone.push(b.id);
+    for (const id of gone) this.batches.delete(id);
+    this.store.remove(gone);
+    if (gone.length > 0) this.log.info({ pruned: gone.length }, 'pruned finished image batches past their retention');
+    return gone.length;
   }
 
   /** Stops listening, writes what is pending and closes the store. */
   async close(): Promise<void> {
+    clearInterval(this.pruneTimer);
     this.unsubscribe();
     await this.store.close();
   }
@@ -130,6 +151,7 @@ export class BatchService {
       }
       this.settle(batch);
     }
+    this.prune();
     await this.store.flush();
     return { batches: this.batches.size, unfinished };
   }

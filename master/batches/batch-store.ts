@@ -46,6 +46,8 @@ export interface BatchStore {
   load(): Promise<StoredBatch[]>;
   /** Queues the batch's header and the items at `items` (indexes; `all` for every one) for the next write. */
   put(batch: StoredBatch, items: 'all' | readonly number[]): void;
+  /** Forgets these batches and their items (queued like writes). */
+  remove(ids: readonly string[]): void;
   /** Resolves once everything queued so far is durable. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -64,6 +66,11 @@ export class PendingBatches {
 
   get size(): number {
     return this.pending.size;
+  }
+
+  /** A removed batch: its queued rows are not written. */
+  drop(id: string): void {
+    this.pending.delete(id);
   }
 
   /** The rows to write now (serialized at this moment: the latest state), and clears them. */
@@ -99,6 +106,7 @@ export class MemoryBatchStore implements BatchStore {
     return [];
   }
   put(): void {}
+  remove(): void {}
   async flush(): Promise<void> {}
   async close(): Promise<void> {}
 }

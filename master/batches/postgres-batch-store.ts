@@ -31,6 +31,8 @@ export class PostgresBatchStore implements BatchStore {
   private readonly pending = new PendingBatches();
   /** Rows taken but not yet committed (a failed write puts them back unless a newer state came). */
   private readonly unwritten = new Map<string, Header | ItemRow>();
+  /** Batches to delete with the next write. */
+  private removed = new Set<string>();
   private writing: Promise<void> | null = null;
   private scheduled: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private closed = false;
@@ -70,6 +72,15 @@ export class PostgresBatchStore implements BatchStore {
     this.schedule(0);
   }
 
+  remove(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.pending.drop(id);
+      for (const k of this.unwritten.keys()) if (k === `h\u0000${id}` || k.startsWith(`i\u0000${id}\u0000`)) this.unwritten.delete(k);
+      this.removed.add(id);
+    }
+    if (ids.length > 0) this.schedule(0);
+  }
+
   private schedule(ms: number): void {
     if (this.scheduled || this.closed) return;
     const run = () => {
@@ -85,9 +96,11 @@ export class PostgresBatchStore implements BatchStore {
     const { headers, items } = this.pending.take();
     for (const h of headers) this.unwritten.set(`h\u0000${h.id}`, h);
     for (const i of items) this.unwritten.set(`i\u0000${i.batchId}\u0000${i.idx}`, i);
-    if (this.unwritten.size === 0) return;
+    if (this.unwritten.size === 0 && this.removed.size === 0) return;
     const batch = new Map(this.unwritten);
     this.unwritten.clear();
+    const gone = [...this.removed];
+    this.removed.clear();
     const hs = [...batch.values()].filter((r): r is Header => 'tenant' in r);
     const is = [...batch.values()].filter((r): r is ItemRow => 'batchId' in r);
     const job = (async () => {
@@ -96,6 +109,10 @@ export class PostgresBatchStore implements BatchStore {
         await c.query('BEGIN');
         if (hs.length > 0) await c.query(PUT_HEADERS, [hs.map((h) => h.id), hs.map((h) => h.tenant), hs.map((h) => h.createdAtMs), hs.map((h) => h.finishedAtMs), hs.map((h) => h.record)]);
         if (is.length > 0) await c.query(PUT_ITEMS, [is.map((i) => i.batchId), is.map((i) => i.idx), is.map((i) => i.record)]);
+        if (gone.length > 0) {
+          await c.query('DELETE FROM taskwire_batch_items WHERE batch_id = ANY($1::text[])', [gone]);
+          await c.query('DELETE FROM taskwire_batches WHERE id = ANY($1::text[])', [gone]);
+        }
         await c.query('COMMIT');
       } catch (err) {
         await c.query('ROLLBACK').catch(() => undefined);
@@ -109,6 +126,7 @@ export class PostgresBatchStore implements BatchStore {
       await job;
     } catch (err) {
       for (const [k, v] of batch) if (!this.unwritten.has(k)) this.unwritten.set(k, v);
+      for (const id of gone) this.removed.add(id);
       throw err;
     } finally {
       this.writing = null;

@@ -49,6 +49,16 @@ export class SqliteBatchStore implements BatchStore {
     this.scheduled ??= setImmediate(() => this.write());
   }
 
+  remove(ids: readonly string[]): void {
+    if (ids.length === 0 || !this.db.open) return;
+    for (const id of ids) this.pending.drop(id);
+    const del = this.db.prepare('DELETE FROM batches WHERE id = ?');
+    const delItems = this.db.prepare('DELETE FROM batch_items WHERE batch_id = ?');
+    this.db.transaction(() => {
+      for (const id of ids) (del.run(id), delItems.run(id));
+    })();
+  }
+
   async flush(): Promise<void> {
     this.write();
   }
