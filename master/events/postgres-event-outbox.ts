@@ -13,7 +13,9 @@
  * it has delivered (every master's, its own included) and hands them to its
  * followers in id order (`tail`). A poll every second covers a lost
  * notification or listening connection. One transaction per batch; the next
- * batch gathers while one is in flight. Schema versions in taskwire_room_schema.
+ * batch gathers while one is in flight; a batch PostgreSQL refuses is kept
+ * and retried (bounded), so an outage delays events rather than losing them.
+ * Schema versions in taskwire_room_schema.
  */
 import pg from 'pg';
 import type { TaskEvent } from '../core/task-events.js';
@@ -45,6 +47,9 @@ const CHANNEL = 'taskwire_events';
 const APPEND_LOCK = 0x65766e74;
 const TAIL_PAGE = 1000;
 const POLL_MS = 1000;
+const RETRY_MS = 1000;
+/** Events kept for a retry while PostgreSQL is away; past it the oldest batches are given up (reported to the event log). */
+const MAX_QUEUED = 100_000;
 
 const INSERT = `INSERT INTO tw_events (ts, type, task_id, worker_id, kind, tenant, json)
   SELECT ts, type, task_id, worker_id, kind, tenant, json
@@ -70,6 +75,7 @@ export class PostgresEventOutbox implements EventOutbox {
   private listener: pg.Client | undefined;
   private readonly poll: NodeJS.Timeout;
   private closed = false;
+  private closing = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -170,6 +176,18 @@ export class PostgresEventOutbox implements EventOutbox {
           c.release(err); // a failed connection leaves the pool
         }
       }
+      if (err && !this.closing) {
+        // PostgreSQL away: the batch is kept (in order) and retried; past MAX_QUEUED the oldest are given up.
+        this.queue = batch.concat(this.queue);
+        let queued = this.queue.reduce((n, q) => n + q.events.length, 0);
+        while (queued > MAX_QUEUED && this.queue.length > 1) {
+          const lost = this.queue.shift()!;
+          queued -= lost.events.length;
+          lost.durable(err);
+        }
+        await new Promise((r) => setTimeout(r, RETRY_MS).unref());
+        continue;
+      }
       for (const q of batch) q.durable(err);
       if (!err) this.tail();
     }
@@ -219,8 +237,9 @@ export class PostgresEventOutbox implements EventOutbox {
     this.listener = client;
   }
 
-  /** Writes what is queued, then stops listening (the rooms' pool is ended after this). */
+  /** Writes what is queued (a batch PostgreSQL refuses now is given up), then stops listening (the rooms' pool is ended after this). */
   async close(): Promise<void> {
+    this.closing = true;
     while (this.writing) await this.writing;
     this.closed = true;
     clearInterval(this.poll);

@@ -93,6 +93,24 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     await b.log.close();
   });
 
+  it('events: a batch PostgreSQL refuses is kept and retried in order; nothing is lost, followers get it once it is in', async () => {
+    const url = await server.createDatabase();
+    const p = pool(url);
+    const events = new TaskEvents(() => Date.now());
+    const log = new EventLog(events, await PostgresEventOutbox.open(p, url), silentLogger());
+    const seen: string[] = [];
+    log.follow({ filter: {}, deliver: (b) => b.forEach((s) => seen.push((s.event as { worker_id: string }).worker_id)) });
+    await p.query('ALTER TABLE tw_events ADD CONSTRAINT refuse_all CHECK (false) NOT VALID');
+    for (let i = 0; i < 5; i++) events.publish('worker.online', { worker_id: `w${i}` }, {} as never);
+    await new Promise((r) => setTimeout(r, 1500)); // at least one refused attempt
+    expect(seen).toEqual([]);
+    await p.query('ALTER TABLE tw_events DROP CONSTRAINT refuse_all');
+    await waitFor(() => seen.length === 5, 'the kept batch written and delivered', 10_000);
+    expect(seen).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
+    expect(log.failures).toBe(0);
+    await log.close();
+  });
+
   it('limits: counted from two masters at once, exactly the limit is admitted; the window is shared', async () => {
     const url = await server.createDatabase();
     const a = new LimiterStore('postgres', await openPostgresLimiters(pool(url)));
