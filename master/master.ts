@@ -285,7 +285,7 @@ export class Master {
       this.mqttUrl = `mqtt://127.0.0.1:${this.broker.port}`;
     }
     this.blobs = new BlobStore({ dir: o.dataDir ? join(o.dataDir, 'blobs') : '', maxBytes: o.maxBlobBytes });
-    this.batches = new BatchService(tasks, this.blobs, this.clock, log, { store: await openBatchStore(o) });
+    this.batches = new BatchService(tasks, this.blobs, this.clock, log, { store: await openBatchStore(o), retentionMs: o.resultTtlMs });
     const batches = await this.batches.restore();
     if (batches.unfinished > 0) log.info(batches, 'restored unfinished image batches');
     this.results = await ResultServer.create({
