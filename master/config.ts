@@ -16,6 +16,7 @@ import { parseAutoscaleEnv } from './autoscaling/autoscaling.js';
 import { parseLimitsSetting } from './limits/limit-rules.js';
 import { parseFairShare } from './limits/fair-share.js';
 import { storeUrlWithPassword } from './store/postgres-url.js';
+import { MAX_MQTT_PAYLOAD_BYTES } from '../common/wire.js';
 
 export interface MasterOptions {
   /** Unique id of this master (default `master-<hostname>`). */
@@ -241,6 +242,21 @@ function mastersMode(v: 'single' | 'multi', store: string, mqttUrl: string | und
   return v;
 }
 
+/**
+ * The largest task input a master accepts: an input travels inside its
+ * worker's MQTT assignment (JSON as it is), which must fit the payload limit
+ * every worker enforces, with room for the assignment's other fields.
+ */
+export const MAX_INPUT_BYTES_LIMIT = MAX_MQTT_PAYLOAD_BYTES - 64 * 1024;
+
+function maxInputBytes(v: number): number {
+  positiveInt('TASKWIRE_MAX_INPUT_BYTES', v, 1024);
+  if (v > MAX_INPUT_BYTES_LIMIT) {
+    throw new ConfigError('TASKWIRE_MAX_INPUT_BYTES', `must be at most ${MAX_INPUT_BYTES_LIMIT} (an input travels in one MQTT message of at most ${MAX_MQTT_PAYLOAD_BYTES} bytes), got ${v}`);
+  }
+  return v;
+}
+
 function positiveInt(name: string, v: number, min = 1): number {
   if (!Number.isInteger(v) || v < min) throw new ConfigError(name, `must be an integer >= ${min}, got ${v}`);
   return v;
@@ -299,7 +315,7 @@ export function resolveMasterOptions(options: MasterOptions = {}): ResolvedMaste
     observerPassword: options.observerPassword,
     anonymousRead: o.anonymousRead,
     clusterStatusIntervalMs: positiveInt('clusterStatusIntervalMs', o.clusterStatusIntervalMs, 50),
-    maxInputBytes: positiveInt('TASKWIRE_MAX_INPUT_BYTES', o.maxInputBytes, 1024),
+    maxInputBytes: maxInputBytes(o.maxInputBytes),
     maxBlobBytes: positiveInt('TASKWIRE_MAX_BLOB_BYTES', o.maxBlobBytes, 1),
     imageMaxPixels: positiveInt('TASKWIRE_IMAGE_MAX_PIXELS', o.imageMaxPixels, 1),
     maxFinishedTasks: positiveInt('maxFinishedTasks', o.maxFinishedTasks),
@@ -398,7 +414,7 @@ export async function masterOptionsFromEnv(env: Env): Promise<MasterOptions> {
       const p = envString(env, 'TASKWIRE_PLACEMENT');
       return p === undefined ? undefined : placementName('TASKWIRE_PLACEMENT', p);
     })(),
-    maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: 64 * 1024 * 1024 }),
+    maxInputBytes: envInt(env, 'TASKWIRE_MAX_INPUT_BYTES', { min: 1024, max: MAX_INPUT_BYTES_LIMIT }),
     maxBlobBytes: envInt(env, 'TASKWIRE_MAX_BLOB_BYTES', { min: 1 }),
     imageMaxPixels: envInt(env, 'TASKWIRE_IMAGE_MAX_PIXELS', { min: 1 }),
     cacheMaxBytes: envInt(env, 'TASKWIRE_CACHE_MAX_BYTES', { min: 1024 * 1024, max: Number.MAX_SAFE_INTEGER }),
