@@ -5,7 +5,7 @@
  * (worker/python/run.sh, TASKWIRE_METRICS_SUMMARY=on) and a real TypeScript
  * worker, each running llm tasks against a local fake OpenAI-compatible
  * provider (one call refused with a 503); the real Java worker (its jar,
- * which .ci/run builds) runs echo and sleep tasks (no provider metrics in Java yet). The output passes
+ * which .ci/run builds) runs echo and sleep tasks (its provider metrics: polyglot-observability.test.ts). The output passes
  * `promtool check metrics`.
  */
 import { spawnSync } from 'node:child_process';
