@@ -68,7 +68,9 @@ class Worker:
 
     # -- status ---------------------------------------------------------------
 
-    def status(self, state: int, reason: str = "") -> worker_pb2.WorkerStatus:
+    def status(self, state: int, reason: str = "", with_summary: bool = True) -> worker_pb2.WorkerStatus:
+        """with_summary: the metrics summary goes along (the periodic and the connect status); the
+        coalesced running-count updates leave it out (the master keeps the last)."""
         s = worker_pb2.WorkerStatus(
             worker_id=self.id, state=state, kinds=sorted(self.handlers), capacity=self.config.capacity,
             running=self.runner.size, language=LANGUAGE, version=VERSION,
@@ -78,16 +80,16 @@ class Worker:
             for m in h.models():
                 s.models.add(**m)
             s.features.extend(h.features())
-        if self.config.metrics_summary:
+        if with_summary and self.config.metrics_summary and state != OFFLINE:
             METRICS.set_gauge("taskwire_worker_tasks_running", self.runner.size)
             METRICS.set_gauge("taskwire_worker_capacity", self.config.capacity)
             s.metrics.CopyFrom(METRICS.summary())
         return s
 
-    def publish_status(self) -> Optional[mqtt.MQTTMessageInfo]:
+    def publish_status(self, with_summary: bool = True) -> Optional[mqtt.MQTTMessageInfo]:
         if self.closing or not self.client.is_connected():
             return None
-        return self.client.publish(self.topics.status, codec.encode(self.status(self.state, self.reason)), qos=1, retain=True)
+        return self.client.publish(self.topics.status, codec.encode(self.status(self.state, self.reason, with_summary)), qos=1, retain=True)
 
     def status_soon(self) -> None:
         with self._lock:
@@ -203,8 +205,10 @@ class Worker:
                 due = self._status_due is not None and now >= self._status_due
                 if due:
                     self._status_due = None
-            if due or now >= next_status:
-                self.publish_status()
+            periodic = now >= next_status
+            if due or periodic:
+                self.publish_status(with_summary=periodic)
+            if periodic:
                 next_status = now + self.config.status_interval_ms / 1000
             if now >= next_health:
                 self._write_health()
