@@ -23,7 +23,7 @@ async function sse(i: number): Promise<number> {
     headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
     body: JSON.stringify({ model: MODEL, stream: true, messages }),
   });
-  if (res.status !== 200 || !res.body) throw new Error(`stream ${i}: HTTP ${res.status}`);
+  if (res.status !== 200 || !res.body) throw new Error(`stream ${i}: HTTP ${res.status} ${await res.text()}`);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let ttft = -1;
   let text = '';
