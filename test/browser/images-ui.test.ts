@@ -127,6 +127,31 @@ describe('the image UI', () => {
     expect(problems.errors).toEqual([]);
   }, 180_000);
 
+  it('chat: images dropped on the composer are sent as a batch (a dropped non-image is left out)', async () => {
+    const { page, problems } = await open('/');
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    await page.locator('#kind option[value="image"]').waitFor({ state: 'attached' });
+    await page.locator('#kind').selectOption('image');
+    await page.locator('#image-batch-field').waitFor({ state: 'visible' });
+    const pngs = await Promise.all([0, 1].map(async (i) => (await png(200 + i * 20, 150, 90 + i * 50)).toString('base64')));
+    const dropped = await page.evaluateHandle((b64s) => {
+      const dt = new DataTransfer();
+      b64s.forEach((b64, i) => dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], `drop-${i}.png`, { type: 'image/png' })));
+      dt.items.add(new File(['not an image'], 'notes.txt', { type: 'text/plain' }));
+      return dt;
+    }, pngs);
+    await page.dispatchEvent('#image-batch-field', 'dragover', { dataTransfer: dropped });
+    expect(await page.locator('#image-batch-field.drop-target').count()).toBe(1);
+    await page.dispatchEvent('#image-batch-field', 'drop', { dataTransfer: dropped });
+    expect(await page.locator('#image-files').evaluate((el) => [...((el as HTMLInputElement).files ?? [])].map((f) => f.name))).toEqual(['drop-0.png', 'drop-1.png']);
+    await page.locator('#send').click();
+    const bubble = page.locator('.image-batch').last();
+    await bubble.waitFor();
+    expect(await bubble.locator('.batch-title').textContent()).toMatch(/ 2 images · /);
+    await page.locator('.image-batch[data-status="succeeded"]').last().waitFor({ timeout: WAIT_MS });
+    expect(problems.errors).toEqual([]);
+  }, 180_000);
+
   it('dashboard: the batch page shows progress, counts, thumbnails and downloads', async () => {
     if (!batchId) batchId = (await (await fetch(`${cluster!.httpUrl}/api/v1/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ images: [(await (await fetch(`${cluster!.httpUrl}/api/v1/blobs`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(await png(50, 50, 3)) })).json() as { id: string }).id], ops: [{ op: 'grayscale' }] }) })).json() as { id: string }).id;
     const { page, problems } = await open(`/dashboard/#/batches/${batchId}`);

@@ -103,10 +103,33 @@ export class ImageBatchComposer {
     });
     for (const def of ['resize', 'blur'] as const) this.toggles.get(def)!.checked = true;
     this.element = h('div', { id: 'image-batch-field', class: 'image-batch-field', hidden: true }, [
-      h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Images (several at once)']), this.files]),
+      h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Images (several at once, or drop them here)']), this.files]),
       h('fieldset', { class: 'image-filters' }, [h('legend', { class: 'field-label' }, ['Filters, applied in this order']), ...filters]),
       h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Output format']), h('span', { class: 'filter-field' }, [this.format, this.quality])]),
     ]);
+    this.acceptDrops();
+  }
+
+  /** Images dropped anywhere on the composer become the picked files (non-images are left out). */
+  private acceptDrops(): void {
+    const el = this.element;
+    el.addEventListener('dragover', (e) => {
+      if (!e.dataTransfer?.types.includes('Files')) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+      el.classList.add('drop-target');
+    });
+    el.addEventListener('dragleave', () => el.classList.remove('drop-target'));
+    el.addEventListener('drop', (e) => {
+      el.classList.remove('drop-target');
+      const dropped = [...(e.dataTransfer?.files ?? [])].filter((f) => f.type.startsWith('image/'));
+      if (dropped.length === 0) return;
+      e.preventDefault();
+      const picked = new DataTransfer();
+      for (const f of dropped) picked.items.add(f);
+      this.files.files = picked.files;
+      this.files.dispatchEvent(new Event('change', { bubbles: true }));
+    });
   }
 
   setVisible(visible: boolean): void {
