@@ -7,6 +7,7 @@
  *   usage.db     usage rows, prices, settings (budgets)      -> tw_usage (never changed: new rows only), tw_prices, tw_billing_settings
  *   events.db    events with their ids (the sequence moves past them, so ids continue and Last-Event-ID resumes)
  *   limits.db    counters of windows not yet over            -> taskwire_rate_limits
+ *   limits.json  the rules an admin set over REST              -> tw_limit_rules
  * A file that is missing is skipped (that room had nothing on disk).
  * logs.db is not copied (the central logs start empty on PostgreSQL).
  */
@@ -17,13 +18,14 @@ import type pg from 'pg';
 import { BILLING_PG_STEPS } from './billing/postgres-usage-store.js';
 import { COLUMNS as USAGE_COLUMNS } from './billing/usage-store.js';
 import { EVENTS_PG_STEPS } from './events/postgres-event-outbox.js';
+import { LimitsFile } from './limits/limits-file.js';
 import { LIMITS_PG_STEPS, LIMITS_TABLE } from './limits/postgres-limiters.js';
 import { LOGS_PG_STEPS } from './logs/postgres-log-store.js';
 import { migrateRoom } from './store/postgres-room-schema.js';
 import { TENANCY_PG_STEPS } from './tenancy/postgres-key-store.js';
 
 /** Rows copied per room file (absent: no such file in the data dir). */
-export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usage_rows' | 'prices' | 'events' | 'limit_counters', number>>;
+export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usage_rows' | 'prices' | 'events' | 'limit_counters' | 'limit_rules', number>>;
 
 /** Creates (or brings up to date) every room's tables on the target: before the copy's transaction. */
 export async function prepareRoomTables(client: pg.ClientBase): Promise<void> {
@@ -110,6 +112,15 @@ export async function copyRoomTables(client: pg.ClientBase, from: string, nowMs 
       }
     } finally {
       limits.close();
+    }
+  }
+  const rules = join(dir, 'limits.json');
+  if (existsSync(rules)) {
+    // An admin's rules (checked as the master would at start: a damaged file stops the copy, naming it).
+    const c = new LimitsFile(rules).load();
+    if (c) {
+      await client.query('INSERT INTO tw_limit_rules (one, json, changed_at) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET json = excluded.json, changed_at = excluded.changed_at', [JSON.stringify(c), nowMs]);
+      out.limit_rules = 1;
     }
   }
   return out;

@@ -20,7 +20,7 @@ import { FINAL_EVENT_TYPES, DEFAULT_TENANT, type TaskEvents } from '../core/task
 import { type Meter, metersFor } from './limit-plan.js';
 import { DEFAULT_MAX_TOKENS, type LimitsConfig, NO_LIMITS } from './limit-rules.js';
 import type { LimiterStore } from './limiter-store.js';
-import type { LimitsFile } from './limits-file.js';
+import type { LimitsKeeper } from './limits-file.js';
 import { RateLimitedError } from './rate-limited-error.js';
 import { estimateTokens, modelOf } from './request-cost.js';
 
@@ -47,7 +47,7 @@ export interface AdmissionLimiterOptions {
   /** The rules from TASKWIRE_RATE_LIMITS. */
   config?: LimitsConfig;
   /** Where an admin's rules are kept (a data dir); they win over `config` until reset. */
-  file?: LimitsFile;
+  file?: LimitsKeeper;
 }
 
 export class AdmissionLimiter implements AdmissionGate {
@@ -60,6 +60,11 @@ export class AdmissionLimiter implements AdmissionGate {
   constructor(private readonly o: AdmissionLimiterOptions) {
     this.config = o.file?.load() ?? o.config ?? NO_LIMITS;
     this.source = this.config === (o.config ?? NO_LIMITS) ? 'setting' : 'admin';
+    // Rules another master's admin set (a shared keeper): in force here too.
+    o.file?.watch?.((c) => {
+      this.config = c ?? o.config ?? NO_LIMITS;
+      this.source = c ? 'admin' : 'setting';
+    });
     this.unsubscribe = o.events.on(FINAL_EVENT_TYPES, (ev, task) => this.finished(ev.task_id, task.usage?.total_tokens));
   }
 

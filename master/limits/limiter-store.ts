@@ -11,6 +11,7 @@
  * count this master's unfinished tasks, which a restart re-counts from zero.
  */
 import Database from 'better-sqlite3';
+import type { LimitsKeeper } from './limits-file.js';
 import { RateLimiterMemory, RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 export type LimiterStoreKind = 'memory' | 'sqlite' | 'postgres';
@@ -19,6 +20,8 @@ export type LimiterStoreKind = 'memory' | 'sqlite' | 'postgres';
 export interface LimiterBackend {
   readonly kind: LimiterStoreKind;
   make(opts: { points: number; duration: number; keyPrefix: string }): RateLimiterAbstract;
+  /** Where an admin's rules are kept with this backend (shared by the masters on it). */
+  readonly rules?: LimitsKeeper;
   close(): void;
 }
 

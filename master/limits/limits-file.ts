@@ -7,7 +7,16 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { ConfigError } from '../../common/errors.js';
 import { type LimitsConfig, limitsConfig } from './limit-rules.js';
 
-export class LimitsFile {
+/** Where an admin's rules are kept: `LimitsFile` (the data dir) or `PostgresLimitRules` (postgres-limit-rules.ts: shared by the masters on the database). */
+export interface LimitsKeeper {
+  load(): LimitsConfig | undefined;
+  save(c: LimitsConfig): void;
+  remove(): void;
+  /** Shared: `listener` is told when another master sets or removes the rules (undefined: back to TASKWIRE_RATE_LIMITS). */
+  watch?(listener: (c: LimitsConfig | undefined) => void): void;
+}
+
+export class LimitsFile implements LimitsKeeper {
   constructor(readonly path: string) {}
 
   /** The saved rules, or undefined; a damaged file stops start-up naming it. */

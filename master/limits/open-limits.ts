@@ -5,7 +5,7 @@ import type { TaskService } from '../core/task-service.js';
 import { AdmissionLimiter } from './admission-limiter.js';
 import { parseLimitsSetting } from './limit-rules.js';
 import { type LimiterBackend, LimiterStore } from './limiter-store.js';
-import { LimitsFile } from './limits-file.js';
+import { type LimitsKeeper, LimitsFile } from './limits-file.js';
 import { FairShare, parseFairShare } from './fair-share.js';
 import type { TaskRecord } from '../core/task-record.js';
 
@@ -14,7 +14,7 @@ export function openLimits(o: { rateLimits: string; limitsStore: 'memory' | 'sql
   let kind = o.limitsStore;
   if (shared) {
     const store = new LimiterStore(shared.kind, shared);
-    return finish(o, tasks, now, log, store);
+    return finish(o, tasks, now, log, store, shared.rules);
   }
   if (kind === 'sqlite' && !o.dataDir) {
     log.warn('TASKWIRE_LIMITS_STORE=sqlite needs TASKWIRE_DATA_DIR: limit counters are kept in memory');
@@ -23,10 +23,10 @@ export function openLimits(o: { rateLimits: string; limitsStore: 'memory' | 'sql
   return finish(o, tasks, now, log, new LimiterStore(kind, kind === 'sqlite' ? join(o.dataDir, 'limits.db') : undefined));
 }
 
-function finish(o: { rateLimits: string; dataDir: string; fairShare: string }, tasks: TaskService, now: () => number, log: Logger, store: LimiterStore): { limiter: AdmissionLimiter; store: LimiterStore } {
-  const file = o.dataDir ? new LimitsFile(join(o.dataDir, 'limits.json')) : undefined;
+function finish(o: { rateLimits: string; dataDir: string; fairShare: string }, tasks: TaskService, now: () => number, log: Logger, store: LimiterStore, rules?: LimitsKeeper): { limiter: AdmissionLimiter; store: LimiterStore } {
+  const file = rules ?? (o.dataDir ? new LimitsFile(join(o.dataDir, 'limits.json')) : undefined);
   const limiter = new AdmissionLimiter({ store, events: tasks.events, now, config: parseLimitsSetting(o.rateLimits), file });
-  if (limiter.source === 'admin') log.info({ file: file?.path }, 'limits: the rules an admin set over REST are in force (DELETE /api/v1/admin/limits goes back to TASKWIRE_RATE_LIMITS)');
+  if (limiter.source === 'admin') log.info({ file: file instanceof LimitsFile ? file.path : 'PostgreSQL' }, 'limits: the rules an admin set over REST are in force (DELETE /api/v1/admin/limits goes back to TASKWIRE_RATE_LIMITS)');
   tasks.useAdmissionGate(limiter);
   // Weighted-fair dispatch across tenants (TASKWIRE_FAIR_SHARE): the queue's order within a priority.
   const fair = parseFairShare(o.fairShare);

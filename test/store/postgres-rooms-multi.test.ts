@@ -7,7 +7,8 @@
  *   - the usage report is the same on both and counts both masters' tasks;
  *   - one event stream: B's SSE carries A's events too, ids increasing, and
  *     `Last-Event-ID` resumes on A where B's stream stopped;
- *   - one log: A's log API shows B's own lines.
+ *   - rules an admin PUTs on A are in force on B;
+ *   - one log: each worker line kept once, the same on both.
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +79,14 @@ describe.skipIf(!available)(`two masters share keys, limits, usage, events and l
       const mid = pb.events[Math.floor(pb.events.length / 2)]!.id;
       const resumed = await page(a, mid);
       expect(resumed.events.map((e) => e.id)).toEqual((await page(b)).events.filter((e) => e.id > mid).map((e) => e.id).slice(0, resumed.events.length));
+
+      // Rules an admin PUTs on A are in force on B.
+      expect((await call(a, 'PUT', '/api/v1/admin/limits', ADMIN, { rules: [{ scope: 'tenant', requests_per_minute: 1000 }] })).status).toBe(200);
+      await waitFor(async () => {
+        const got = (await (await call(b, 'GET', '/api/v1/admin/limits', ADMIN)).json()) as { source: string; rules: { requests_per_minute?: number }[] };
+        return got.source === 'admin' && got.rules[0]?.requests_per_minute === 1000;
+      }, "A's rules in force on B", 15_000);
+      expect((await call(b, 'POST', '/api/v1/tasks', made.secret, { kind: 'echo', input: { text: 'under the new rules' } })).status).toBe(202);
 
       // Revoked on A: refused on B.
       expect((await call(a, 'POST', `/api/v1/admin/keys/${made.key.id}/revoke`, ADMIN)).status).toBe(200);

@@ -141,6 +141,24 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     b.close();
   });
 
+  it('limits: rules an admin set on A (PUT /admin/limits) are in force on B; removed on A, B is back to its setting', async () => {
+    const url = await server.createDatabase();
+    const a = (await openPostgresLimiters(pool(url))).rules!;
+    const b = (await openPostgresLimiters(pool(url))).rules!;
+    const seenOnB: unknown[] = [];
+    b.watch!((c) => seenOnB.push(c));
+    const rules = { rules: [{ scope: 'tenant' as const, requests_per_minute: 3 }] };
+    a.save(rules as never);
+    await waitFor(() => seenOnB.length === 1, 'the rules on B', 10_000);
+    expect(seenOnB[0]).toMatchObject(rules);
+    expect(b.load()).toMatchObject(rules);
+    a.remove();
+    await waitFor(() => seenOnB.length === 2, 'removed on B', 10_000);
+    expect(seenOnB[1]).toBeUndefined();
+    const c = (await openPostgresLimiters(pool(url))).rules!;
+    expect(c.load()).toBeUndefined();
+  });
+
   const row = (task: string, attempt: number, tenant: string, tokens: number): UsageRow => ({
     task_id: task, attempt, tenant, key: 'k', kind: 'llm', model: 'm', worker_id: 'w', outcome: 'succeeded', tokens_in: tokens, tokens_out: 2 * tokens,
     processing_ms: 10, images: 0, megapixels: 0.5, bytes_in: 100, bytes_out: 200, at_ms: Date.now(), cost: 0.25, price_version: 1,
@@ -297,7 +315,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     expect(v).toEqual([
       { room: 'billing', version: 1 },
       { room: 'events', version: 1 },
-      { room: 'limits', version: 1 },
+      { room: 'limits', version: 2 },
       { room: 'logs', version: 1 },
       { room: 'tenancy', version: 1 },
     ]);
