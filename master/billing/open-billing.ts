@@ -25,6 +25,12 @@ export class Billing {
     const saved = budgetsConfig.safeParse(store.loadSetting('budgets'));
     if (saved.success) this.budgets.setBudgets(saved.data);
     tasks.useAdmissionGate(this.budgets);
+    // A shared store (PostgreSQL): prices and budgets another master's admin set are in force here too.
+    store.watch?.(() => {
+      this.prices.merge(store.loadPrices());
+      const now = budgetsConfig.safeParse(store.loadSetting('budgets'));
+      if (now.success) this.budgets.setBudgets(now.data);
+    });
     this.now = now;
   }
 

@@ -7,8 +7,9 @@
  * read first, and only new rows reach the listeners); triggers refuse UPDATE
  * and DELETE. A batch that cannot be written is kept and retried (bounded),
  * so PostgreSQL being away for a while loses no row. Prices and settings are
- * read once by `open()`; a change is written through. Schema versions in
- * taskwire_room_schema.
+ * read by `open()`, written through on a change, and read again every 2 s:
+ * another master's change is told to the billing room (`watch`). Schema
+ * versions in taskwire_room_schema.
  */
 import type pg from 'pg';
 import { migrateRoom } from '../store/postgres-room-schema.js';
@@ -45,6 +46,7 @@ const INSERT = `INSERT INTO tw_usage (${COLUMNS.join(', ')}) SELECT * FROM unnes
 /** Rows kept for a retry while PostgreSQL is away; past it the oldest are dropped (and counted). */
 const MAX_PENDING = 100_000;
 const RETRY_MS = 1000;
+const SETTINGS_POLL_MS = 2000;
 
 export class UsageStoreAsyncError extends Error {
   readonly code = 'USAGE_STORE_ASYNC';
@@ -70,7 +72,40 @@ export class PostgresUsageStore implements UsageStore {
   /** The last write error (cleared by a write that succeeds). */
   lastError: Error | undefined;
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private watcher: (() => void) | undefined;
+  private readonly pollTimer: NodeJS.Timeout;
+  /** What the poll compares: the newest price version and the settings as stored. */
+  private seen = '';
+
+  private constructor(private readonly pool: pg.Pool) {
+    this.pollTimer = setInterval(() => void this.poll(), SETTINGS_POLL_MS);
+    this.pollTimer.unref();
+  }
+
+  watch(listener: () => void): void {
+    this.watcher = listener;
+  }
+
+  /** Prices and settings read again every 2 s; the billing room is told when another master changed them. */
+  private async poll(): Promise<void> {
+    if (this.closed || !this.watcher) return;
+    try {
+      await this.chain; // our own writes first
+      const prices = (await this.pool.query<{ json: string }>('SELECT json FROM tw_prices ORDER BY version')).rows.map((r) => JSON.parse(r.json) as PriceVersion);
+      const settings = (await this.pool.query<{ name: string; json: string }>('SELECT name, json FROM tw_billing_settings ORDER BY name')).rows;
+      const mark = JSON.stringify([prices.map((p) => p.version), settings]);
+      if (mark === this.seen) return;
+      const first = this.seen === '';
+      this.seen = mark;
+      const known = new Set(this.prices.map((p) => p.version));
+      for (const p of prices) if (!known.has(p.version)) this.prices.push(p);
+      this.prices.sort((a, b) => a.version - b.version);
+      for (const s of settings) this.settings.set(s.name, JSON.parse(s.json) as unknown);
+      if (!first) this.watcher();
+    } catch {
+      // PostgreSQL out of reach: the next poll tries again.
+    }
+  }
 
   static async open(pool: pg.Pool): Promise<PostgresUsageStore> {
     await migrateRoom(pool, 'billing', BILLING_PG_STEPS);
@@ -167,6 +202,7 @@ export class PostgresUsageStore implements UsageStore {
 
   close(): void {
     this.closed = true;
+    clearInterval(this.pollTimer);
   }
 
   /** Writes what is pending and waits (the rooms' pool is ended after this); a row PostgreSQL refuses now is lost and counted. */

@@ -76,6 +76,16 @@ export class PriceTable {
     return this.versions;
   }
 
+  /** Takes the versions another master added (a shared store), by version number; returns whether any was new. */
+  merge(versions: readonly PriceVersion[]): boolean {
+    const known = new Set(this.versions.map((v) => v.version));
+    const fresh = versions.filter((v) => !known.has(v.version));
+    if (fresh.length === 0) return false;
+    this.versions.push(...fresh);
+    this.versions.sort((a, b) => a.version - b.version);
+    return true;
+  }
+
   /** Appends a version (effective from `fromMs`, not before the latest one's). */
   add(body: z.infer<typeof priceTableBody>, nowMs: number): PriceVersion {
     const from = body.effective_from === undefined ? nowMs : Date.parse(body.effective_from);

@@ -40,6 +40,8 @@ export interface UsageStore {
   savePrice(v: PriceVersion): void;
   loadSetting(name: string): unknown;
   saveSetting(name: string, value: unknown): void;
+  /** A shared store: `listener` runs when another master changed the prices or a setting (read them again). */
+  watch?(listener: () => void): void;
   close(): void | Promise<void>;
 }
 

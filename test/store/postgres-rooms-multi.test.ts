@@ -7,7 +7,7 @@
  *   - the usage report is the same on both and counts both masters' tasks;
  *   - one event stream: B's SSE carries A's events too, ids increasing, and
  *     `Last-Event-ID` resumes on A where B's stream stopped;
- *   - rules an admin PUTs on A are in force on B;
+ *   - rules, prices and budgets an admin PUTs on A are in force on B;
  *   - one log: each worker line kept once, the same on both.
  */
 import mqtt from 'mqtt';
@@ -87,6 +87,15 @@ describe.skipIf(!available)(`two masters share keys, limits, usage, events and l
         return got.source === 'admin' && got.rules[0]?.requests_per_minute === 1000;
       }, "A's rules in force on B", 15_000);
       expect((await call(b, 'POST', '/api/v1/tasks', made.secret, { kind: 'echo', input: { text: 'under the new rules' } })).status).toBe(202);
+
+      // Prices an admin PUTs on A price B's rows too; budgets likewise.
+      expect((await call(a, 'PUT', '/api/v1/admin/prices', ADMIN, { currency: 'EUR', prices: [{ kind: 'echo', per_request: 0.5 }] })).status).toBe(200);
+      expect((await call(a, 'PUT', '/api/v1/admin/budgets', ADMIN, { budgets: [{ scope: 'tenant', id: 'acme', period: 'month', soft: 100 }] })).status).toBe(200);
+      await waitFor(async () => {
+        const got = (await (await call(b, 'GET', '/api/v1/admin/prices', ADMIN)).json()) as { versions: { version: number; currency: string }[] };
+        return got.versions.length === 1 && got.versions[0]!.currency === 'EUR';
+      }, "A's price version on B", 15_000);
+      await waitFor(async () => JSON.stringify(await (await call(b, 'GET', '/api/v1/admin/budgets', ADMIN)).json()).includes('acme'), "A's budgets on B", 15_000);
 
       // Revoked on A: refused on B.
       expect((await call(a, 'POST', `/api/v1/admin/keys/${made.key.id}/revoke`, ADMIN)).status).toBe(200);
