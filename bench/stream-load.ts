@@ -68,8 +68,21 @@ async function socketRun(): Promise<number[]> {
         const t0 = performance.now();
         let ttft = -1;
         let text = '';
+        let attempt = 0;
+        let lastSeq = 0;
+        let id = '';
         await new Promise<void>((resolve, reject) => {
-          const onChunk = (c: { text: string }) => {
+          // As the chat does (web/src/answer-view.ts): only this task, the newest attempt, no seq twice.
+          const onChunk = (c: { id: string; attempt: number; seq: number; text: string }) => {
+            if (id !== '' && c.id !== id) return;
+            if (c.attempt < attempt) return;
+            if (c.attempt > attempt) {
+              attempt = c.attempt;
+              lastSeq = 0;
+              text = '';
+            }
+            if (c.seq <= lastSeq) return;
+            lastSeq = c.seq;
             if (c.text === '') return;
             if (ttft < 0) ttft = performance.now() - t0;
             text += c.text;
@@ -82,11 +95,12 @@ async function socketRun(): Promise<number[]> {
           };
           s.on('task:chunk', onChunk);
           s.on('task:done', onDone);
-          s.emit('task:submit', { kind: 'llm', input: { model: MODEL, messages } }, (ack: { ok: boolean }) => {
+          s.emit('task:submit', { kind: 'llm', input: { model: MODEL, messages } }, (ack: { ok: boolean; data?: { id: string } }) => {
             if (!ack.ok) reject(new Error('submit refused'));
+            id = ack.data?.id ?? '';
           });
         });
-        if (text !== prompt) throw new Error('unexpected answer');
+        if (text !== prompt) throw new Error(`unexpected answer (attempt ${attempt}, ${text.length} of ${prompt.length} chars: ${JSON.stringify(text.slice(0, 60))})`);
         ttfts.push(ttft);
       }
     }),
