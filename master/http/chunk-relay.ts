@@ -45,6 +45,29 @@ function merge(list: TaskChunkEvent[], c: TaskChunkEvent): void {
   } else list.push({ ...c });
 }
 
+/**
+ * One socket write per turn for a WebSocket connection: engine.io hands each
+ * packet to ws as its own frame and write (a syscall per token per browser);
+ * corked from engine.io's `flush` until the end of the current turn (a
+ * microtask), the frames of one gRPC batch of results leave together. The
+ * first of them waits only for the rest of its batch.
+ */
+export function coalesceWrites(socket: IoSocket): void {
+  const conn = socket.conn as unknown as { on(e: 'flush', f: () => void): void; transport: { name: string; socket?: { _socket?: import('node:net').Socket } } };
+  let corked: import('node:net').Socket | undefined;
+  conn.on('flush', () => {
+    if (corked || conn.transport.name !== 'websocket') return;
+    const raw = conn.transport.socket?._socket;
+    if (!raw || typeof raw.cork !== 'function') return;
+    corked = raw;
+    raw.cork();
+    queueMicrotask(() => {
+      corked = undefined;
+      raw.uncork();
+    });
+  });
+}
+
 export class ChunkRelay {
   private readonly held = new Map<IoSocket, Held>();
   /** Sockets whose disconnect already forgets what is held for them. */

@@ -22,7 +22,7 @@ import { Authenticator, LOCAL_PRINCIPAL, type Principal } from './auth/principal
 import { SessionIds } from './auth/session-ids.js';
 import { clusterTenant } from './auth/worker-visibility.js';
 import { SessionOutbox } from './session-outbox.js';
-import { ChunkRelay, type ChunkRelayOptions } from './chunk-relay.js';
+import { ChunkRelay, coalesceWrites, type ChunkRelayOptions } from './chunk-relay.js';
 import { REPLAY_DEFAULTS, replay, replaySelection, type ReplayConnection, type ReplayOptions } from './session-replay.js';
 import { systemClock } from '../../common/clock.js';
 import { socketAuth } from './auth/socket-auth.js';
@@ -178,6 +178,7 @@ export class SocketGateway {
     const auth = socket.handshake.auth as { sessionId?: unknown } | undefined;
     // Issued by the master and bound to the principal; a client-picked or idle id gets a fresh one.
     const { sessionId, resumed } = this.sessions.resolve(auth?.sessionId, principal);
+    coalesceWrites(socket);
     void socket.join(room(sessionId));
     // The workers it is shown, and the kinds it is offered, are those serving its tenant (auth/worker-visibility.ts).
     const scope = clusterTenant(principal);
