@@ -93,6 +93,8 @@ const UPSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotenc
 const META = `INSERT INTO meta (key, value) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
 /** Meta the SQLite store keeps about its own files (its search index): not the cluster's, not copied. */
 const SQLITE_ONLY_META = new Set(['search_schema']);
+/** Schema markers a master writes on a database it opened (postgres-task-search.ts): not another cluster's data. */
+const SCHEMA_ONLY_META = new Set(['pg_search_schema']);
 const COLUMNS = ['id', 'seq', 'status', 'kind', 'session_id', 'idempotency_key', 'created_at', 'finished_at', 'attempt', 'worker_id', 'assigned_at', 'record', 'state'] as const;
 
 function openSource(file: string): Database.Database {
@@ -131,7 +133,7 @@ export async function migrateStore(options: StoreMigrateOptions): Promise<StoreM
     // One snapshot of the source (a WAL read transaction), one transaction on the target.
     db.exec('BEGIN');
     const meta = db.prepare<[], { key: string; value: string }>('SELECT key, value FROM meta ORDER BY key').all().filter((m) => !SQLITE_ONLY_META.has(m.key));
-    const targetMeta = new Map((await client.query<{ key: string; value: string }>('SELECT key, value FROM meta')).rows.map((r) => [r.key, r.value]));
+    const targetMeta = new Map((await client.query<{ key: string; value: string }>('SELECT key, value FROM meta')).rows.filter((r) => !SCHEMA_ONLY_META.has(r.key)).map((r) => [r.key, r.value]));
     const targetTasksBefore = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM tasks')).rows[0]?.n ?? 0);
     const sourceSecret = meta.find((m) => m.key === 'result_secret')?.value;
     const repeated = sourceSecret !== undefined && targetMeta.get('result_secret') === sourceSecret;
