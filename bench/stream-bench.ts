@@ -17,6 +17,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../common/logger.js';
+import { FINAL_EVENT_TYPES } from '../master/core/task-events.js';
 import { Master } from '../master/master.js';
 import { profiled } from './cpu-profile.js';
 import { fmt, summarize } from './stats.js';
@@ -134,6 +135,14 @@ export interface TtftAdded {
   p99_ms: number;
   added_p50_ms: number;
   added_p99_ms: number;
+  /**
+   * Medians of the hops to the first token (ms, Date.now() resolution, one
+   * clock: all processes on this machine): submit -> assigned (master),
+   * assigned -> the worker's STARTED (MQTT + worker), STARTED -> the
+   * provider's first token in the worker (HTTP to the provider + SSE parse),
+   * that token -> the master holds it (gRPC stream).
+   */
+  hops_ms: { dispatch: number; to_worker: number; provider: number; to_master: number };
 }
 
 export interface StreamThroughput {
@@ -170,14 +179,25 @@ export async function runStreamBench(o: { quick?: boolean } = {}): Promise<Strea
     const ttftSamples = { direct: [] as number[], gateway: [] as number[], socket: [] as number[] };
     await load('gateway', urls.gateway, 20, 1, 16); // warm-up
     await load('socket', urls.socket, 20, 1, 16);
+    const hops = { gateway: [] as number[][], socket: [] as number[][] };
+    const off = env.master.tasks.events.on(FINAL_EVENT_TYPES, (_e, t) => {
+      const ttft = (t.result as { ttft_ms?: unknown } | null)?.ttft_ms;
+      if (t.kind !== 'llm' || t.assignedAtMs === null || t.startedAtMs === null || t.firstChunkAtMs === null || typeof ttft !== 'number') return;
+      (t.sessionId ? hops.socket : hops.gateway).push([t.assignedAtMs - t.createdAtMs, t.startedAtMs - t.assignedAtMs, ttft, t.firstChunkAtMs - (t.startedAtMs + ttft)]);
+    });
     for (let r = 0; r < rounds; r++) {
       const order = (r % 2 === 0 ? ['direct', 'gateway', 'socket'] : ['socket', 'gateway', 'direct']) as (keyof typeof urls)[];
       for (const p of order) ttftSamples[p].push(...(await load(p, urls[p], 20, 1, 16)).ttft_ms);
     }
+    off();
+    const hopMedians = (rows: number[][]) => {
+      const m = (i: number) => summarize(rows.map((r) => r[i]!)).p50;
+      return { dispatch: m(0), to_worker: m(1), provider: m(2), to_master: m(3) };
+    };
     const d = summarize(ttftSamples.direct);
     const ttft: TtftAdded[] = (['gateway', 'socket'] as const).map((path) => {
       const s = summarize(ttftSamples[path]);
-      return { path, pairs: ttftSamples[path].length, direct_p50_ms: d.p50, direct_p99_ms: d.p99, p50_ms: s.p50, p99_ms: s.p99, added_p50_ms: s.p50 - d.p50, added_p99_ms: s.p99 - d.p99 };
+      return { path, pairs: ttftSamples[path].length, direct_p50_ms: d.p50, direct_p99_ms: d.p99, p50_ms: s.p50, p99_ms: s.p99, added_p50_ms: s.p50 - d.p50, added_p99_ms: s.p99 - d.p99, hops_ms: hopMedians(hops[path]) };
     });
     // Throughput: 200-token streams, 500 at once.
     const streams = o.quick ? 1000 : 3000;
@@ -218,6 +238,13 @@ export function printStreamBench(r: StreamBenchResult): void {
     const target = t.path === 'gateway' ? '<= 1 / <= 3' : '<= 1 p50';
     console.log(
       `  ${(t.path === 'gateway' ? 'OpenAI gateway' : 'Socket.IO chat').padEnd(49)} ${fmt(t.added_p50_ms).padStart(6)}   ${fmt(t.added_p99_ms).padStart(6)}   (${fmt(t.direct_p50_ms)} / ${fmt(t.direct_p99_ms)})   ${target}`,
+    );
+  }
+  for (const t of r.ttft) {
+    const h = t.hops_ms;
+    console.log(
+      `  ${t.path} hops to the first token, medians (ms): dispatch ${fmt(h.dispatch)}, MQTT + worker start ${fmt(h.to_worker)}, ` +
+        `worker -> provider first token ${fmt(h.provider)}, gRPC to the master ${fmt(h.to_master)}`,
     );
   }
   console.log('  200-token streams, 500 at once        tokens/s   TTFT p50   TTFT p99   master CPU us/token (main thread)   target');
