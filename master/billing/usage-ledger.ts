@@ -10,6 +10,7 @@
  * its worker reported) has 0 tokens, never an earlier attempt's.
  * Idempotent on task + attempt (the store keeps the first row).
  */
+import { jsonBytes } from '../../common/json-bytes.js';
 import type { JsonValue } from '../../common/json-value.js';
 import { FINAL_EVENT_TYPES, type TaskEvents } from '../core/task-events.js';
 import type { TaskRecord } from '../core/task-record.js';
@@ -24,7 +25,7 @@ interface AttemptSeen {
   startedAtMs: number | null;
 }
 
-const bytesOf = (v: JsonValue | null | undefined): number => (v === null || v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
+const bytesOf = (v: JsonValue | null | undefined): number => (v === null || v === undefined ? 0 : jsonBytes(v));
 
 function imageOutput(result: JsonValue | null): { width: number; height: number; bytes: number } | undefined {
   if (result === null || typeof result !== 'object' || Array.isArray(result)) return undefined;

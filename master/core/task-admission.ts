@@ -4,6 +4,7 @@
  * kind) and the new task record. TaskService calls these; they change
  * nothing themselves.
  */
+import { jsonBytes } from '../../common/json-bytes.js';
 import { ConflictError, DeadlineUnreachableError, PayloadTooLargeError, TaskwireError, ValidationError } from '../../common/errors.js';
 import type { JsonValue } from '../../common/json-value.js';
 import { type Requirement, requirementKey, validateTaskInput } from '../../common/task-kinds.js';
@@ -135,7 +136,7 @@ export function checkSubmit(req: SubmitRequest, ctx: AdmissionContext): CheckedS
     if (existing && req.visibleOwners && (existing.owner === null || !req.visibleOwners.includes(existing.owner))) throw new ConflictError('idempotency_key: already used by another key');
     if (existing) return { existing };
   }
-  const size = Buffer.byteLength(JSON.stringify(req.input ?? null));
+  const size = jsonBytes(req.input ?? null); // the JSON's size, without building it (a 1 MiB input left 1 MiB of garbage)
   if (size > ctx.maxInputBytes) throw new PayloadTooLargeError('input', size, ctx.maxInputBytes);
   const { input, requirement } = validateTaskInput(req.kind, req.input);
   if (allow?.models && requirement.model !== undefined && !allow.models.includes(requirement.model)) {

@@ -134,8 +134,10 @@ describe('the image UI', () => {
     await page.locator('#kind').selectOption('image');
     await page.locator('#image-batch-field').waitFor({ state: 'visible' });
     const pngs = await Promise.all([0, 1].map(async (i) => (await png(200 + i * 20, 150, 90 + i * 50)).toString('base64')));
+    // Runs in the page (DOM types are not in the tests' TypeScript lib).
+    type PageDataTransfer = { items: { add(f: File): void } };
     const dropped = await page.evaluateHandle((b64s) => {
-      const dt = new DataTransfer();
+      const dt = new (globalThis as unknown as { DataTransfer: new () => PageDataTransfer }).DataTransfer();
       b64s.forEach((b64, i) => dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], `drop-${i}.png`, { type: 'image/png' })));
       dt.items.add(new File(['not an image'], 'notes.txt', { type: 'text/plain' }));
       return dt;
@@ -143,7 +145,7 @@ describe('the image UI', () => {
     await page.dispatchEvent('#image-batch-field', 'dragover', { dataTransfer: dropped });
     expect(await page.locator('#image-batch-field.drop-target').count()).toBe(1);
     await page.dispatchEvent('#image-batch-field', 'drop', { dataTransfer: dropped });
-    expect(await page.locator('#image-files').evaluate((el) => [...((el as HTMLInputElement).files ?? [])].map((f) => f.name))).toEqual(['drop-0.png', 'drop-1.png']);
+    expect(await page.locator('#image-files').evaluate((el) => [...((el as unknown as { files: File[] | null }).files ?? [])].map((f) => f.name))).toEqual(['drop-0.png', 'drop-1.png']);
     await page.locator('#send').click();
     const bubble = page.locator('.image-batch').last();
     await bubble.waitFor();
