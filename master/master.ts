@@ -84,6 +84,7 @@ import { openLimits } from './limits/open-limits.js';
 import { limitRoutes } from './limits/limit-routes.js';
 import type { AdmissionLimiter } from './limits/admission-limiter.js';
 import type { LimiterStore } from './limits/limiter-store.js';
+import { HeapGuard } from './observability/heap-guard.js';
 import { type Billing, openBilling } from './billing/open-billing.js';
 import { usageRoutes } from './billing/usage-routes.js';
 
@@ -154,6 +155,8 @@ export class Master {
   readonly log: Logger;
   private readonly logStream: MqttLogStream | undefined;
   private readonly pruneTimer: PruneTimer;
+  /** Starts a full collection when big payloads' garbage passes what the payload budgets hold live (observability/heap-guard.ts). */
+  private readonly heapGuard: HeapGuard;
   /** The durable, resumable event stream (GET /api/v1/events). */
   readonly eventLog: EventLog;
   /** The master's and the workers' log lines, kept and searchable (GET /api/v1/logs). */
@@ -221,6 +224,7 @@ export class Master {
     });
     this.monitor = new ClusterMonitor(options.masterId, this.tasks, this.registry, this.tasks.events, clock);
     this.pruneTimer = new PruneTimer(store, clock, this.log, { resultTtlMs: options.resultTtlMs });
+    this.heapGuard = new HeapGuard({ largeObjectLimitBytes: options.cacheMaxBytes + 4 * options.maxUnfinishedBytes });
     this.watchers = new TaskWatchers(this.tasks);
   }
 
@@ -454,6 +458,7 @@ export class Master {
     this.tasks.stop();
     await this.batches?.close().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not write the image batches'));
     this.pruneTimer.stop();
+    this.heapGuard.stop();
     this.metricObserver.stop();
     this.logStream?.attach(undefined);
     const steps: [string, (() => Promise<void>) | undefined][] = [
