@@ -20,6 +20,7 @@ import { principalOf, requireOperator } from './auth/http-auth.js';
 import type { Authenticator } from './auth/principal.js';
 import { listingTenant } from './auth/task-visibility.js';
 import { sendError } from './http-errors.js';
+import { openSse } from './sse-stream.js';
 
 /** The query GET /events validates (also in the OpenAPI document). */
 export const query = z.object({
@@ -39,7 +40,6 @@ export const query = z.object({
 
 /** Events a slow follower may have waiting before it is cut off (it resumes from its last id). */
 const MAX_BUFFERED = 10_000;
-const HEARTBEAT_MS = 15_000;
 const PAGE = 1000;
 
 /**
@@ -91,8 +91,8 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
       res.json({ events: events.map((s) => ({ id: s.id, ...s.event })), last_id: log.lastId });
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write(': taskwire event stream\n\n');
+    // A revoked or rotated key loses its open stream at once.
+    const sse = openSse(req, res, { comment: 'taskwire event stream', ...(auth && { invalidation: { keyId: p.id, auth } }) });
     /** What is newer than the last sent, in one write. */
     const send = (batch: readonly StoredEvent[]) => {
       if (batch.length > 0 && batch[0]!.id > lastSent) {
@@ -108,57 +108,42 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
     // Follow first, buffer while replaying, then send what is newer than the replay.
     let replaying = true;
     let buffered: StoredEvent[] = [];
-    let closed = false;
     const stop = log.follow({
       filter,
       deliver: (batch) => {
-        if (closed) return;
+        if (sse.closed) return;
         if (replaying || res.writableNeedDrain) {
           buffered.push(...batch);
           if (buffered.length > MAX_BUFFERED) {
             res.write(`event: overflow\ndata: {"message":"client too slow: resume with Last-Event-ID ${lastSent}"}\n\n`);
-            end();
+            sse.end();
           }
           return;
         }
         send(batch);
       },
     });
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
-    heartbeat.unref();
-    const end = () => {
-      if (closed) return;
-      closed = true;
-      stop();
-      clearInterval(heartbeat);
-      res.end();
-    };
-    req.on('close', end);
-    // A revoked or rotated key loses its open stream at once.
-    const unsubscribe = auth?.onInvalidated((keyId) => {
-      if (keyId === p.id) end();
-    });
-    if (unsubscribe) req.on('close', unsubscribe);
+    sse.onEnd(stop);
     const drainBuffer = () => {
       const b = buffered;
       buffered = [];
       send(b);
     };
     res.on('drain', () => {
-      if (!replaying && !closed) drainBuffer();
+      if (!replaying && !sse.closed) drainBuffer();
     });
     // Replay in pages, yielding between them so the master keeps dispatching.
     const page = async () => {
-      if (closed) return;
+      if (sse.closed) return;
       const until = log.lastId;
       let events: StoredEvent[];
       try {
         events = lastSent < until ? await log.after(lastSent, filter, PAGE) : [];
       } catch {
-        end(); // the store cannot be read: the client resumes with Last-Event-ID
+        sse.end(); // the store cannot be read: the client resumes with Last-Event-ID
         return;
       }
-      if (closed) return;
+      if (sse.closed) return;
       send(events);
       if (events.length === PAGE) {
         setImmediate(() => void page());

@@ -16,6 +16,7 @@ import { principalOf, requireOperator } from './auth/http-auth.js';
 import { seesAll } from './auth/principal.js';
 import { sendError } from './http-errors.js';
 import { cursorParam, decodeCursor, encodeCursor, timeParam } from './query-params.js';
+import { openSse } from './sse-stream.js';
 
 const idParam = z.string().min(1).max(128);
 
@@ -42,7 +43,6 @@ export function logView(e: LogEntry): Record<string, unknown> {
 }
 
 const MAX_BUFFERED = 10_000;
-const HEARTBEAT_MS = 15_000;
 
 export function logRoutes(logs: LogCollector): Router {
   const r = Router();
@@ -80,10 +80,8 @@ export function logRoutes(logs: LogCollector): Router {
 }
 
 function follow(res: Response, req: { on(ev: 'close', fn: () => void): unknown }, logs: LogCollector, filter: LogFilter, from: number): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  res.write(': taskwire logs\n\n');
+  const sse = openSse(req, res, { comment: 'taskwire logs' });
   let lastSent = from;
-  let closed = false;
   let buffered: LogEntry[] = [];
   let replaying = true;
   const send = (e: LogEntry) => {
@@ -91,40 +89,31 @@ function follow(res: Response, req: { on(ev: 'close', fn: () => void): unknown }
     res.write(`id: ${e.id}\nevent: log\ndata: ${JSON.stringify(logView(e))}\n\n`);
     lastSent = e.id;
   };
-  const end = () => {
-    if (closed) return;
-    closed = true;
-    stop();
-    clearInterval(heartbeat);
-    res.end();
-  };
   const stop = logs.follow({
     filter,
     deliver: (entries) => {
-      if (closed) return;
+      if (sse.closed) return;
       if (replaying || res.writableNeedDrain) {
         buffered.push(...entries);
         if (buffered.length > MAX_BUFFERED) {
           res.write(`event: overflow\ndata: {"message":"client too slow: resume with Last-Event-ID ${lastSent}"}\n\n`);
-          end();
+          sse.end();
         }
         return;
       }
       for (const e of entries) send(e);
     },
   });
+  sse.onEnd(stop);
   res.on('drain', () => {
-    if (replaying || closed) return;
+    if (replaying || sse.closed) return;
     const b = buffered;
     buffered = [];
     for (const e of b) send(e);
   });
-  const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
-  heartbeat.unref();
-  req.on('close', end);
   // Replay what is kept after `from` in pages, waiting for the socket to drain (bounded memory).
   const page = async (): Promise<void> => {
-    if (closed) return;
+    if (sse.closed) return;
     if (res.writableNeedDrain) {
       res.once('drain', () => void page());
       return;
@@ -133,10 +122,10 @@ function follow(res: Response, req: { on(ev: 'close', fn: () => void): unknown }
     try {
       entries = await logs.store.page({ filter, limit: 1000, afterId: lastSent });
     } catch {
-      end(); // the store cannot be read: the client resumes with Last-Event-ID
+      sse.end(); // the store cannot be read: the client resumes with Last-Event-ID
       return;
     }
-    if (closed) return;
+    if (sse.closed) return;
     for (const e of entries) send(e);
     if (entries.length === 1000) {
       setImmediate(() => void page());

@@ -18,8 +18,8 @@ import { visibleTask } from '../http/auth/task-visibility.js';
 import { sendError } from '../http/http-errors.js';
 import type { TaskRecord } from '../core/task-record.js';
 import type { LiveOutput } from './live-output.js';
+import { openSse } from '../http/sse-stream.js';
 
-const HEARTBEAT_MS = 15_000;
 const MAX_PENDING_BYTES = 1024 * 1024;
 
 export function outputRoutes(output: LiveOutput, tasks: { get(id: string): TaskRecord | undefined }, auth?: Authenticator): Router {
@@ -33,39 +33,22 @@ export function outputRoutes(output: LiveOutput, tasks: { get(id: string): TaskR
       sendError(res, err);
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    let closed = false;
+    const sse = openSse(req, res, auth ? { invalidation: { keyId: p.id, auth } } : {});
     const send = (event: string, data: unknown) => {
-      if (closed) return;
+      if (sse.closed) return;
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      if (res.writableLength > MAX_PENDING_BYTES) end();
+      if (res.writableLength > MAX_PENDING_BYTES) sse.end();
     };
-    let stop = () => undefined as void;
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
-    heartbeat.unref();
-    const end = () => {
-      if (closed) return;
-      closed = true;
-      stop();
-      clearInterval(heartbeat);
-      res.end();
-    };
-    req.on('close', end);
-    const unsubscribe = auth?.onInvalidated((keyId) => {
-      if (keyId === p.id) end();
-    });
-    if (unsubscribe) req.on('close', unsubscribe);
     const watched = output.watch(req.params.id, {
       chunk: (attempt, seq, text) => send('chunk', { attempt, seq, text }),
       done: (t) => {
         send('done', { status: t.status });
         // After the handler returned (a task that already ended answers at once).
-        setImmediate(end);
+        setImmediate(() => sse.end());
       },
     });
-    stop = watched.stop;
+    sse.onEnd(watched.stop);
     if (watched.snapshot) send('snapshot', watched.snapshot);
-    if (closed) stop();
   });
   return r;
 }
