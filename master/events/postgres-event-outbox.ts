@@ -20,7 +20,7 @@
 import pg from 'pg';
 import type { TaskEvent } from '../core/task-events.js';
 import { migrateRoom } from '../store/postgres-room-schema.js';
-import { pgClientConfig } from '../store/postgres-writer.js';
+import { PostgresTail } from '../store/postgres-tail.js';
 import type { EventFilter, EventOutbox, StoredEvent } from './event-outbox.js';
 
 /** Step n makes version n of the events room's tables. Append only. */
@@ -68,71 +68,33 @@ export class PostgresEventOutbox implements EventOutbox {
   readonly shared = true;
   private queue: Queued[] = [];
   private writing: Promise<void> | undefined;
-  private delivered: number;
-  private tailing = false;
-  private tailAgain = false;
-  private onEvents: ((batch: readonly StoredEvent[]) => void) | undefined;
-  private listener: pg.Client | undefined;
-  private readonly poll: NodeJS.Timeout;
-  private closed = false;
   private closing = false;
 
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly url: string,
-    lastId: number,
-  ) {
-    this.delivered = lastId;
-    this.poll = setInterval(() => {
-      if (!this.listener) void this.listen().catch(() => undefined);
-      this.tail();
-    }, POLL_MS);
-    this.poll.unref();
-  }
+    /** Every master's committed events (store/postgres-tail.ts). */
+    private readonly feed: PostgresTail<Row, StoredEvent[]>,
+  ) {}
 
   static async open(pool: pg.Pool, url: string): Promise<PostgresEventOutbox> {
     await migrateRoom(pool, 'events', EVENTS_PG_STEPS);
     const last = (await pool.query<{ m: number | null }>('SELECT max(id) AS m FROM tw_events')).rows[0]?.m ?? 0;
-    const box = new PostgresEventOutbox(pool, url, last);
-    await box.listen();
-    return box;
+    const feed = await PostgresTail.open<Row, StoredEvent[]>({
+      pool, url, channel: CHANNEL, appName: 'taskwire-master-events', lastId: last, pageRows: TAIL_PAGE, pollMs: POLL_MS,
+      select: 'SELECT id, json FROM tw_events WHERE id > $1 ORDER BY id LIMIT $2',
+      map: (rows) => rows.map((r) => ({ id: r.id, event: JSON.parse(r.json) as TaskEvent })),
+    });
+    return new PostgresEventOutbox(pool, feed);
   }
 
   /** The newest id delivered here (every master's events up to it have been handed to `tail`). */
   get lastId(): number {
-    return this.delivered;
+    return this.feed.lastId;
   }
 
   /** Every master's events, in id order, once each, after they are committed. */
   tail(onEvents?: (batch: readonly StoredEvent[]) => void): void {
-    if (onEvents) this.onEvents = onEvents;
-    if (this.closed) return;
-    if (this.tailing) {
-      this.tailAgain = true;
-      return;
-    }
-    this.tailing = true;
-    void this.readTail().finally(() => {
-      this.tailing = false;
-      if (this.tailAgain && !this.closed) {
-        this.tailAgain = false;
-        this.tail();
-      }
-    });
-  }
-
-  private async readTail(): Promise<void> {
-    try {
-      for (;;) {
-        const rows = (await this.pool.query<Row>('SELECT id, json FROM tw_events WHERE id > $1 ORDER BY id LIMIT $2', [this.delivered, TAIL_PAGE])).rows;
-        if (rows.length === 0 || this.closed) return;
-        this.delivered = rows[rows.length - 1]!.id;
-        this.onEvents?.(rows.map((r) => ({ id: r.id, event: JSON.parse(r.json) as TaskEvent })));
-        if (rows.length < TAIL_PAGE) return;
-      }
-    } catch {
-      // PostgreSQL out of reach: the poll tries again.
-    }
+    this.feed.read(onEvents);
   }
 
   /** Ids are drawn at COMMIT: none are returned here; the events come back with their ids through `tail`. */
@@ -189,7 +151,7 @@ export class PostgresEventOutbox implements EventOutbox {
         continue;
       }
       for (const q of batch) q.durable(err);
-      if (!err) this.tail();
+      if (!err) this.feed.read();
     }
     this.writing = undefined;
   }
@@ -221,30 +183,10 @@ export class PostgresEventOutbox implements EventOutbox {
     }
   }
 
-  private async listen(): Promise<void> {
-    if (this.closed) return;
-    const client = new pg.Client({ ...pgClientConfig(this.url), application_name: 'taskwire-master-events', query_timeout: 0 });
-    const lost = () => {
-      if (this.listener === client) this.listener = undefined;
-      client.end().catch(() => undefined);
-    };
-    client.on('error', lost);
-    client.on('end', lost);
-    client.on('notification', () => this.tail());
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
-    if (this.closed) return void client.end().catch(() => undefined);
-    this.listener = client;
-  }
-
   /** Writes what is queued (a batch PostgreSQL refuses now is given up), then stops listening (the rooms' pool is ended after this). */
   async close(): Promise<void> {
     this.closing = true;
     while (this.writing) await this.writing;
-    this.closed = true;
-    clearInterval(this.poll);
-    const l = this.listener;
-    this.listener = undefined;
-    await l?.end().catch(() => undefined);
+    await this.feed.close();
   }
 }

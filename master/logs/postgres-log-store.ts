@@ -15,7 +15,7 @@
  */
 import pg from 'pg';
 import { migrateRoom } from '../store/postgres-room-schema.js';
-import { pgClientConfig } from '../store/postgres-writer.js';
+import { PostgresTail } from '../store/postgres-tail.js';
 import { entryBytes, LOG_LEVEL_NAMES, levelRank, textWords, type LogEntry, type LogLevelName, type LogPageRequest, type NewLogEntry } from './log-entry.js';
 import type { LogBounds, LogStore } from './log-store.js';
 
@@ -72,41 +72,31 @@ export class PostgresLogStore implements LogStore {
   private pending: NewLogEntry[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
-  private delivered: number;
-  private tailing = false;
-  private tailAgain = false;
-  private onEntries: ((entries: LogEntry[]) => void) | undefined;
-  private listener: pg.Client | undefined;
-  private readonly poll: NodeJS.Timeout;
   private closed = false;
   /** Lines dropped because PostgreSQL was away too long. */
   dropped = 0;
 
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly url: string,
     private readonly bounds: LogBounds,
-    lastId: number,
-  ) {
-    this.delivered = lastId;
-    this.poll = setInterval(() => {
-      if (!this.listener) void this.listen().catch(() => undefined);
-      this.tail();
-    }, POLL_MS);
-    this.poll.unref();
-  }
+    /** Every master's committed lines (store/postgres-tail.ts). */
+    private readonly feed: PostgresTail<Row, LogEntry[]>,
+  ) {}
 
   static async open(pool: pg.Pool, url: string, bounds: LogBounds): Promise<PostgresLogStore> {
     await migrateRoom(pool, 'logs', LOGS_PG_STEPS);
     const last = (await pool.query<{ m: number | null }>('SELECT max(id) AS m FROM tw_logs')).rows[0]?.m ?? 0;
-    const s = new PostgresLogStore(pool, url, bounds, last);
-    await s.listen();
-    return s;
+    const feed = await PostgresTail.open<Row, LogEntry[]>({
+      pool, url, channel: CHANNEL, appName: 'taskwire-master-logs', lastId: last, pageRows: TAIL_PAGE, pollMs: POLL_MS,
+      select: `SELECT ${COLS} FROM tw_logs WHERE id > $1 ORDER BY id LIMIT $2`,
+      map: (rows) => rows.map(toEntry),
+    });
+    return new PostgresLogStore(pool, bounds, feed);
   }
 
   /** The newest id handed to `tail` (every master's lines up to it). */
   get lastId(): number {
-    return this.delivered;
+    return this.feed.lastId;
   }
 
   /** Ids are given at COMMIT: none here; the lines come back with their ids through `tail`. */
@@ -175,34 +165,7 @@ export class PostgresLogStore implements LogStore {
 
   /** Every master's lines, in id order, once each, after they are committed. */
   tail(onEntries?: (entries: LogEntry[]) => void): void {
-    if (onEntries) this.onEntries = onEntries;
-    if (this.closed) return;
-    if (this.tailing) {
-      this.tailAgain = true;
-      return;
-    }
-    this.tailing = true;
-    void this.readTail().finally(() => {
-      this.tailing = false;
-      if (this.tailAgain && !this.closed) {
-        this.tailAgain = false;
-        this.tail();
-      }
-    });
-  }
-
-  private async readTail(): Promise<void> {
-    try {
-      for (;;) {
-        const rows = (await this.pool.query<Row>(`SELECT ${COLS} FROM tw_logs WHERE id > $1 ORDER BY id LIMIT $2`, [this.delivered, TAIL_PAGE])).rows;
-        if (rows.length === 0 || this.closed) return;
-        this.delivered = rows[rows.length - 1]!.id;
-        this.onEntries?.(rows.map(toEntry));
-        if (rows.length < TAIL_PAGE) return;
-      }
-    } catch {
-      // PostgreSQL out of reach: the poll tries again.
-    }
+    this.feed.read(onEntries);
   }
 
   async page(req: LogPageRequest): Promise<LogEntry[]> {
@@ -256,22 +219,6 @@ export class PostgresLogStore implements LogStore {
     return total;
   }
 
-  private async listen(): Promise<void> {
-    if (this.closed) return;
-    const client = new pg.Client({ ...pgClientConfig(this.url), application_name: 'taskwire-master-logs', query_timeout: 0 });
-    const lost = () => {
-      if (this.listener === client) this.listener = undefined;
-      client.end().catch(() => undefined);
-    };
-    client.on('error', lost);
-    client.on('end', lost);
-    client.on('notification', () => this.tail());
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
-    if (this.closed) return void client.end().catch(() => undefined);
-    this.listener = client;
-  }
-
   /** Writes what is pending, then stops listening (the rooms' pool is ended after this). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -279,9 +226,6 @@ export class PostgresLogStore implements LogStore {
     if (this.pending.length > 0) await this.flush();
     this.closed = true;
     clearTimeout(this.timer);
-    clearInterval(this.poll);
-    const l = this.listener;
-    this.listener = undefined;
-    await l?.end().catch(() => undefined);
+    await this.feed.close();
   }
 }
