@@ -11,11 +11,17 @@
  * ids. A `tenant` label (the task's tenant, bounded by MasterMetrics) on the
  * task counters and histograms only when the metrics were made with
  * `tenantLabel`.
+ *
+ * Per task this is nearly free: the cells of a kind's (and tenant's) series
+ * are looked up once and kept (`TaskCells`), so an event costs a Map lookup
+ * by kind and a few additions (a histogram: a binary search over its bounds);
+ * prom-client sees the values only when /metrics is collected.
  */
-import { FINAL_EVENT_TYPES, type TaskEvents } from '../core/task-events.js';
+import { FINAL_EVENT_TYPES, type FinalEventType, type TaskEvents } from '../core/task-events.js';
 import type { RejectionLog } from '../core/rejection-log.js';
 import type { TaskRecord } from '../core/task-record.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
+import type { CounterCell, HistogramCell } from './cell-metrics.js';
 import type { MasterMetrics } from './metrics.js';
 import { WorkerSummaries } from './worker-summaries.js';
 
@@ -51,6 +57,21 @@ export function reasonLabel(reason: string): string {
 
 const INITIAL_REJECTION_REASONS = ['invalid_result_token', 'unknown_task', 'superseded_attempt', 'attempt_already_ended_by_the_master'];
 
+/** The cells a kind's task events record into (with the tenant label: a kind's and tenant's), looked up once. */
+interface TaskCells {
+  submitted: CounterCell;
+  finished: Record<FinalEventType, CounterCell>;
+  queueWait: HistogramCell;
+  runTime: HistogramCell;
+  dispatch: HistogramCell;
+  /** By reason label (error codes: a closed set, else OTHER). */
+  retries: Map<string, CounterCell>;
+  deadLetters: Map<string, CounterCell>;
+  /** Labelled by kind only (also with the tenant label on). */
+  ttft: HistogramCell;
+  tokensPerSecond: HistogramCell;
+}
+
 /** When the task last entered the queue (submit or re-queue). */
 function queuedSinceMs(t: TaskRecord): number {
   for (let i = t.history.length - 1; i >= 0; i--) if (t.history[i]!.status === 'queued') return t.history[i]!.atMs;
@@ -59,6 +80,12 @@ function queuedSinceMs(t: TaskRecord): number {
 
 export class MetricObserver {
   private readonly unsubscribe: (() => void)[] = [];
+  /** kind -> cells; with the tenant label, kind -> tenant label -> cells. */
+  private readonly byKind = new Map<string, TaskCells>();
+  private readonly byKindTenant = new Map<string, Map<string, TaskCells>>();
+  /** Token counters by model. */
+  private readonly promptByModel = new Map<string, CounterCell>();
+  private readonly completionByModel = new Map<string, CounterCell>();
   /** The workers' own metrics (WorkerStatus.metrics), labelled by worker_id. */
   readonly workerSummaries: WorkerSummaries;
 
@@ -69,9 +96,11 @@ export class MetricObserver {
     // The common reasons exist from the start (at 0), so a rate over them is 0, not empty.
     for (const reason of INITIAL_REJECTION_REASONS) m.rejectedResults.inc({ reason }, 0);
     deps.rejections.onRejected((reason) => m.rejectedResults.inc({ reason: reasonLabel(reason) }));
+    const commit = m.storeCommit.cell();
+    const commitRows = m.storeCommitRows.cell();
     deps.commits?.((seconds, rows) => {
-      m.storeCommit.observe(seconds);
-      m.storeCommitRows.observe(rows);
+      commit.observe(seconds);
+      commitRows.observe(rows);
     });
   }
 
@@ -87,37 +116,78 @@ export class MetricObserver {
   /** Counts the task events (again); a no-op while counting. */
   resume(): void {
     if (this.unsubscribe.length > 0) return;
-    const { metrics: m, events } = this.deps;
-    // The labels of a task metric: its kind, and its tenant when the tenant label is on.
-    const k: (e: { kind: string; tenant: string }) => { kind: string; tenant?: string } = m.tenantLabel
-      ? (e) => ({ kind: e.kind, tenant: m.tenant(e.tenant) })
-      : (e) => ({ kind: e.kind });
+    const { events } = this.deps;
     this.unsubscribe.push(
-      events.on('task.queued', (e) => m.submitted.inc(k(e))),
-      events.on('task.retried', (e) => m.retries.inc({ ...k(e), reason: codeLabel(e.code) })),
+      events.on('task.queued', (e) => this.cellsOf(e.kind, e.tenant).submitted.value++),
+      events.on('task.retried', (e) => {
+        const reason = codeLabel(e.code);
+        counterOf(this.cellsOf(e.kind, e.tenant).retries, reason, () => this.taskLabels(e.kind, e.tenant, { reason }), this.deps.metrics.retries).value++;
+      }),
       events.on('task.assigned', (e, t) => {
-        if (t.assignedAtMs !== null) m.dispatch.observe(k(e), Math.max(0, t.assignedAtMs - queuedSinceMs(t)) / 1000);
+        if (t.assignedAtMs !== null) this.cellsOf(e.kind, e.tenant).dispatch.observe(Math.max(0, t.assignedAtMs - queuedSinceMs(t)) / 1000);
       }),
       events.on(FINAL_EVENT_TYPES, (e, t) => {
-        const status = e.type.slice('task.'.length);
-        const labels = k(e);
-        m.finished.inc({ ...labels, status });
-        if (e.queue_wait_ms !== null) m.queueWait.observe(labels, e.queue_wait_ms / 1000);
-        if (e.run_ms !== null) m.runTime.observe(labels, e.run_ms / 1000);
-        if ((status === 'failed' || status === 'expired') && e.attempt >= t.maxAttempts) m.deadLetters.inc({ ...labels, reason: codeLabel(e.error?.code) });
-        if (t.firstChunkAtMs !== null && t.startedAtMs !== null) m.ttft.observe({ kind: e.kind }, Math.max(0, t.firstChunkAtMs - t.startedAtMs) / 1000);
+        const c = this.cellsOf(e.kind, e.tenant);
+        c.finished[e.type].value++;
+        if (e.queue_wait_ms !== null) c.queueWait.observe(e.queue_wait_ms / 1000);
+        if (e.run_ms !== null) c.runTime.observe(e.run_ms / 1000);
+        if ((e.type === 'task.failed' || e.type === 'task.expired') && e.attempt >= t.maxAttempts) {
+          const reason = codeLabel(e.error?.code);
+          counterOf(c.deadLetters, reason, () => this.taskLabels(e.kind, e.tenant, { reason }), this.deps.metrics.deadLetters).value++;
+        }
+        if (t.firstChunkAtMs !== null && t.startedAtMs !== null) c.ttft.observe(Math.max(0, t.firstChunkAtMs - t.startedAtMs) / 1000);
         const usage = t.usage;
         if (usage) {
           // Only models a worker actually served reach here (bounded by the cluster's models).
           const model = t.requirement.model ?? 'default';
-          if (usage.prompt_tokens > 0) m.promptTokens.inc({ model }, usage.prompt_tokens);
-          if (usage.completion_tokens > 0) m.completionTokens.inc({ model }, usage.completion_tokens);
-          if (status === 'succeeded' && e.run_ms !== null && e.run_ms > 0 && usage.completion_tokens > 0) {
-            m.tokensPerSecond.observe({ kind: e.kind }, usage.completion_tokens / (e.run_ms / 1000));
+          const m = this.deps.metrics;
+          if (usage.prompt_tokens > 0) counterOf(this.promptByModel, model, () => ({ model }), m.promptTokens).value += usage.prompt_tokens;
+          if (usage.completion_tokens > 0) counterOf(this.completionByModel, model, () => ({ model }), m.completionTokens).value += usage.completion_tokens;
+          if (e.type === 'task.succeeded' && e.run_ms !== null && e.run_ms > 0 && usage.completion_tokens > 0) {
+            c.tokensPerSecond.observe(usage.completion_tokens / (e.run_ms / 1000));
           }
         }
       }),
     );
+  }
+
+  /** The labels of a task metric: its kind, its tenant when the tenant label is on, and `extra`. */
+  private taskLabels(kind: string, tenant: string, extra: Record<string, string> = {}): Record<string, string> {
+    const m = this.deps.metrics;
+    return m.tenantLabel ? { kind, tenant: m.tenant(tenant), ...extra } : { kind, ...extra };
+  }
+
+  /** The cells of a task's kind (and tenant): a Map lookup, the series made the first time a kind (and tenant) is seen. */
+  private cellsOf(kind: string, tenant: string): TaskCells {
+    const m = this.deps.metrics;
+    if (!m.tenantLabel) {
+      let c = this.byKind.get(kind);
+      if (!c) this.byKind.set(kind, (c = this.newCells(kind, tenant)));
+      return c;
+    }
+    const label = m.tenant(tenant);
+    let byTenant = this.byKindTenant.get(kind);
+    if (!byTenant) this.byKindTenant.set(kind, (byTenant = new Map()));
+    let c = byTenant.get(label);
+    if (!c) byTenant.set(label, (c = this.newCells(kind, tenant)));
+    return c;
+  }
+
+  private newCells(kind: string, tenant: string): TaskCells {
+    const m = this.deps.metrics;
+    const labels = this.taskLabels(kind, tenant);
+    const finished = (status: string) => m.finished.cell({ ...labels, status });
+    return {
+      submitted: m.submitted.cell(labels),
+      finished: { 'task.succeeded': finished('succeeded'), 'task.failed': finished('failed'), 'task.cancelled': finished('cancelled'), 'task.expired': finished('expired') },
+      queueWait: m.queueWait.cell(labels),
+      runTime: m.runTime.cell(labels),
+      dispatch: m.dispatch.cell(labels),
+      retries: new Map(),
+      deadLetters: new Map(),
+      ttft: m.ttft.cell({ kind }),
+      tokensPerSecond: m.tokensPerSecond.cell({ kind }),
+    };
   }
 
   /** Sets the gauges from the live state (before a scrape). */
@@ -187,4 +257,11 @@ export class MetricObserver {
     this.pause();
     this.workerSummaries.stop();
   }
+}
+
+/** The counter cell of `key` in `cache`, taken from `counter` (with `labels()`) the first time. */
+function counterOf(cache: Map<string, CounterCell>, key: string, labels: () => Record<string, string>, counter: { cell(labels: Record<string, string>): CounterCell }): CounterCell {
+  let c = cache.get(key);
+  if (!c) cache.set(key, (c = counter.cell(labels())));
+  return c;
 }

@@ -1,11 +1,16 @@
 /**
  * Prometheus metrics of the master (prom-client), one registry per master.
+ * The per-task counters and histograms (MetricObserver records them) are
+ * CellCounter / CellHistogram: plain cells looked up once per label set,
+ * handed to prom-client's registry only when /metrics is collected
+ * (cell-metrics.ts); the rest are prom-client's own.
  * With `tenantLabel` (TASKWIRE_METRICS_TENANT_LABELS=on) the task counters
  * and histograms (submitted, finished, retries, dead letters, queue wait,
  * dispatch, run time) carry a `tenant` label too: at most MAX_TENANT_LABELS
  * tenants by name, every later one as `other` (bounded cardinality).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CellCounter, CellHistogram } from './cell-metrics.js';
 
 export interface MasterMetricsOptions {
   /** A `tenant` label on the task counters and histograms (default false). */
@@ -21,13 +26,14 @@ export class MasterMetrics {
   private readonly tenantValues = new Set<string>();
   /** `['tenant']` with the tenant label on, else none: spread into a task metric's labels. */
   private readonly t: string[];
-  readonly submitted: Counter;
-  readonly finished: Counter;
-  readonly queueWait: Histogram;
-  readonly runTime: Histogram;
-  readonly retries: Counter;
-  readonly deadLetters: Counter;
-  readonly dispatch: Histogram;
+  // The per-task metrics (recorded by MetricObserver) keep plain cells, handed to prom-client when collected (cell-metrics.ts).
+  readonly submitted: CellCounter;
+  readonly finished: CellCounter;
+  readonly queueWait: CellHistogram;
+  readonly runTime: CellHistogram;
+  readonly retries: CellCounter;
+  readonly deadLetters: CellCounter;
+  readonly dispatch: CellHistogram;
 
   /** The tenant label value of a task's tenant (bounded: the first MAX_TENANT_LABELS by name, then `other`). */
   tenant(id: string): string {
@@ -40,40 +46,40 @@ export class MasterMetrics {
   constructor(options: MasterMetricsOptions = {}) {
     this.tenantLabel = options.tenantLabel ?? false;
     this.t = this.tenantLabel ? ['tenant'] : [];
-    this.submitted = new Counter({ name: 'taskwire_tasks_submitted_total', help: 'Tasks accepted', labelNames: ['kind', ...this.t], registers: [this.registry] });
-    this.finished = new Counter({
+    this.submitted = new CellCounter({ name: 'taskwire_tasks_submitted_total', help: 'Tasks accepted', labelNames: ['kind', ...this.t], registers: [this.registry] });
+    this.finished = new CellCounter({
       name: 'taskwire_tasks_finished_total',
       help: 'Tasks that reached a final state',
       labelNames: ['kind', 'status', ...this.t],
       registers: [this.registry],
     });
-    this.queueWait = new Histogram({
+    this.queueWait = new CellHistogram({
       name: 'taskwire_task_queue_wait_seconds',
       help: 'Submit to start of the last attempt',
       labelNames: ['kind', ...this.t],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 120],
       registers: [this.registry],
     });
-    this.runTime = new Histogram({
+    this.runTime = new CellHistogram({
       name: 'taskwire_task_run_seconds',
       help: 'Worker processing time of the last attempt',
       labelNames: ['kind', ...this.t],
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
       registers: [this.registry],
     });
-    this.retries = new Counter({
+    this.retries = new CellCounter({
       name: 'taskwire_task_retries_total',
       help: 'Attempts that ended and put the task back in the queue, by kind and reason (error code)',
       labelNames: ['kind', 'reason', ...this.t],
       registers: [this.registry],
     });
-    this.deadLetters = new Counter({
+    this.deadLetters = new CellCounter({
       name: 'taskwire_task_dead_letters_total',
       help: 'Tasks failed or expired after their last attempt, by kind and reason (error code)',
       labelNames: ['kind', 'reason', ...this.t],
       registers: [this.registry],
     });
-    this.dispatch = new Histogram({
+    this.dispatch = new CellHistogram({
       name: 'taskwire_task_dispatch_seconds',
       help: 'Queued (submit or re-queue) to assigned to a worker, per attempt',
       labelNames: ['kind', ...this.t],
@@ -92,39 +98,39 @@ export class MasterMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
-  readonly ttft = new Histogram({
+  readonly ttft = new CellHistogram({
     name: 'taskwire_task_time_to_first_token_seconds',
     help: 'Start of the last attempt to its first streamed chunk (llm tasks)',
     labelNames: ['kind'],
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
-  readonly tokensPerSecond = new Histogram({
+  readonly tokensPerSecond = new CellHistogram({
     name: 'taskwire_task_output_tokens_per_second',
     help: 'Completion tokens over the run time of the last attempt (succeeded tasks that report usage)',
     labelNames: ['kind'],
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
     registers: [this.registry],
   });
-  readonly promptTokens = new Counter({
+  readonly promptTokens = new CellCounter({
     name: 'taskwire_llm_prompt_tokens_total',
     help: 'Prompt (input) tokens of finished tasks, by model (`default` when the task named none)',
     labelNames: ['model'],
     registers: [this.registry],
   });
-  readonly completionTokens = new Counter({
+  readonly completionTokens = new CellCounter({
     name: 'taskwire_llm_completion_tokens_total',
     help: 'Completion (output) tokens of finished tasks, by model (`default` when the task named none)',
     labelNames: ['model'],
     registers: [this.registry],
   });
-  readonly storeCommit = new Histogram({
+  readonly storeCommit = new CellHistogram({
     name: 'taskwire_store_commit_seconds',
     help: 'Durable store: a group commit handed to the writer thread until its acknowledgement',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  readonly storeCommitRows = new Histogram({
+  readonly storeCommitRows = new CellHistogram({
     name: 'taskwire_store_commit_rows',
     help: 'Durable store: rows written per group commit',
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
