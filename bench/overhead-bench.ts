@@ -23,9 +23,18 @@
  * needs). The four masters share this process's heap, so each run ends with a
  * full garbage collection counted in that run's master CPU: garbage one
  * configuration made is not collected (and paid for) in another's run.
- * Last, the master's metrics alone are measured A/B on one master (its
+ * Then the master's metrics alone are measured A/B on one master (its
  * observer paused and resumed between alternating runs), which takes the
  * differences between clusters out of that comparison.
+ *
+ * Last, what those A/B runs cannot resolve on a 2-core machine (a run's CPU
+ * per task moves by more than 1% with the neighbours): the recording alone.
+ * The events of the real tasks just run (queued, assigned, succeeded, with
+ * their records) are replayed through a fresh event stream into a
+ * MetricObserver on fresh MasterMetrics, observer resumed and paused in
+ * alternating runs (a no-op listener keeps every event built and stamped in
+ * both, as the master's other subscribers do); the difference is the CPU the
+ * metrics add per task, set against the master's CPU per task measured above.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -37,6 +46,11 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Master } from '../master/master.js';
+import { FINAL_EVENT_TYPES, TaskEvents, finalFields } from '../master/core/task-events.js';
+import type { TaskRecord } from '../master/core/task-record.js';
+import { RejectionLog } from '../master/core/rejection-log.js';
+import { MasterMetrics } from '../master/observability/metrics.js';
+import { MetricObserver } from '../master/observability/metric-observer.js';
 import { silentLogger } from '../common/logger.js';
 import { inProcessSubmit, throughput } from './core-bench.js';
 import { median } from './stats.js';
@@ -65,7 +79,52 @@ export interface OverheadBenchResult {
    * JIT state differs. CPU µs per task of the master process, medians.
    */
   same_master: { on_us: number; off_us: number; ratio: number; on_runs: number[]; off_runs: number[] };
+  /** The recording alone (see the header): CPU ns per replayed task, observer on and off, medians; `share` = added / same_master.off_us. */
+  recording: { tasks_per_run: number; on_ns: number; off_ns: number; added_ns: number; share_of_master_cpu: number; on_runs: number[]; off_runs: number[] };
   spans_received_bytes: number;
+}
+
+/** CPU ns per task of replaying `records`' queued, assigned and final events `perRun` times per run, observer on and off alternately. */
+export function recordingCost(master: Master, records: readonly TaskRecord[], perRun: number, runs: number): { on: number[]; off: number[] } {
+  const events = new TaskEvents(() => Date.now());
+  // As the master's other subscribers do: every event is built and stamped, observer or not.
+  const stampAll = events.on(['task.queued', 'task.assigned', ...FINAL_EVENT_TYPES], () => {});
+  const observer = new MetricObserver({
+    metrics: new MasterMetrics(),
+    events,
+    rejections: new RejectionLog(silentLogger()),
+    registry: master.registry,
+    queued: () => 0,
+    running: () => 0,
+  });
+  const replay = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const t = records[i % records.length]!;
+      // Literals, as the core publishes these two (an object spread into a new literal, then stamped, costs µs on Node 20).
+      events.publish('task.queued', { task_id: t.id, kind: t.kind, attempt: t.attempt, session_id: t.sessionId, priority: t.priority }, t);
+      events.publish('task.assigned', { task_id: t.id, kind: t.kind, attempt: t.attempt, session_id: t.sessionId, worker_id: t.workerId ?? '' }, t);
+      events.publish('task.succeeded', finalFields(t), t);
+    }
+  };
+  const out = { on: [] as number[], off: [] as number[] };
+  try {
+    replay(perRun); // JIT, both ways
+    observer.pause();
+    replay(perRun);
+    for (let r = 0; r < runs * 2; r++) {
+      const on = r % 2 === Math.floor(r / 2) % 2;
+      if (on) observer.resume();
+      else observer.pause();
+      const c0 = process.cpuUsage();
+      replay(perRun);
+      const c = process.cpuUsage(c0);
+      (on ? out.on : out.off).push(((c.user + c.system) * 1000) / perRun);
+    }
+  } finally {
+    observer.stop();
+    stampAll();
+  }
+  return out;
 }
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux); 0 elsewhere. */
@@ -195,6 +254,9 @@ export async function runOverheadBench(opts: { quick?: boolean } = {}): Promise<
       (on ? ab.on : ab.off).push(((masterCpuSeconds() - m0) / total) * 1e6);
     }
     one.metricObserver.resume();
+    const done = one.tasks.list({ status: 'succeeded', limit: 10_000 });
+    const perRun = opts.quick ? 100_000 : 400_000;
+    const rec = recordingCost(one, done, perRun, runs);
     const med = { off: median(out.off), master: median(out.master), metrics: median(out.metrics), traced: median(out.traced) };
     const r1 = (x: number) => Math.round(x * 10) / 10;
     const cpuMed = Object.fromEntries(
@@ -219,6 +281,15 @@ export async function runOverheadBench(opts: { quick?: boolean } = {}): Promise<
         on_runs: ab.on.map(r1),
         off_runs: ab.off.map(r1),
       },
+      recording: {
+        tasks_per_run: perRun,
+        on_ns: Math.round(median(rec.on)),
+        off_ns: Math.round(median(rec.off)),
+        added_ns: Math.round(median(rec.on) - median(rec.off)),
+        share_of_master_cpu: Math.round(((median(rec.on) - median(rec.off)) / 1000 / median(ab.off)) * 10_000) / 10_000,
+        on_runs: rec.on.map(Math.round),
+        off_runs: rec.off.map(Math.round),
+      },
       spans_received_bytes: sink.bytes(),
     };
   } finally {
@@ -241,5 +312,10 @@ export function printOverheadBench(r: OverheadBenchResult): void {
   const sm = r.same_master;
   console.log(`master metrics on one master (observer paused/resumed, alternating): CPU µs/task on ${sm.on_us}, off ${sm.off_us}, ratio ${sm.ratio}`);
   console.log(`  on runs: ${sm.on_runs.join(' ')}; off runs: ${sm.off_runs.join(' ')}`);
+  const rc = r.recording;
+  console.log(
+    `master metric recording alone (the events of ${rc.tasks_per_run} real tasks replayed, observer on/off alternating): CPU ns/task on ${rc.on_ns}, off ${rc.off_ns}, added ${rc.added_ns} = ${(rc.share_of_master_cpu * 100).toFixed(2)}% of the master's CPU per task (off, above)`,
+  );
+  console.log(`  on runs: ${rc.on_runs.join(' ')}; off runs: ${rc.off_runs.join(' ')}`);
   console.log(`OTLP bytes received by the local sink: ${r.spans_received_bytes}`);
 }
