@@ -216,7 +216,8 @@ func (t *attempt) runHandler(handlers map[string]handler) (out *structpb.Value, 
 type runner struct {
 	workerID string
 	handlers map[string]handler
-	rep      *reporter
+	rep      *reporter      // the presence master's
+	routes   *routes        // nil: every attempt reports to rep
 	metrics  *workerMetrics // nil: no metrics
 	tracer   *tracer        // nil: no spans
 	onChange func()
@@ -232,15 +233,22 @@ func (r *runner) size() int {
 }
 
 // start runs an assignment; false if this task_id + attempt already runs (QoS 1 duplicate).
-func (r *runner) start(a *pb.TaskAssignment) bool {
+// target: the ResultService its results go to (resolved result_target; "": the presence master's).
+func (r *runner) start(a *pb.TaskAssignment, target string) bool {
 	k := attemptKey{a.TaskId, a.Attempt}
 	r.mu.Lock()
 	if _, dup := r.running[k]; dup {
 		r.mu.Unlock()
 		return false
 	}
+	rep, routed := r.rep, false
+	if target != "" && r.routes != nil {
+		if rr := r.routes.acquire(target); rr != nil {
+			rep, routed = rr, true
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	t := &attempt{a: a, workerID: r.workerID, stream: &attemptStream{r: r.rep}, ctx: ctx, cancel: cancel, giveUp: time.Now().Add(24 * time.Hour), metrics: r.metrics, tracer: r.tracer}
+	t := &attempt{a: a, workerID: r.workerID, stream: &attemptStream{r: rep}, ctx: ctx, cancel: cancel, giveUp: time.Now().Add(24 * time.Hour), metrics: r.metrics, tracer: r.tracer}
 	trace, traced := parseTraceparent(a.Traceparent)
 	if traced {
 		t.trace = trace
@@ -261,6 +269,9 @@ func (r *runner) start(a *pb.TaskAssignment) bool {
 			cancel()
 			r.onChange()
 		})
+		if routed {
+			r.routes.release(target) // after its final was confirmed or given up
+		}
 	}()
 	return true
 }

@@ -127,6 +127,12 @@ func (r *reporter) deliver(res *pb.TaskResult, giveUp time.Time) {
 	}
 }
 
+func (r *reporter) unconfirmedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.unconfirmed)
+}
+
 func (r *reporter) waitConfirmed(d time.Duration) bool {
 	until := time.Now().Add(d)
 	for {

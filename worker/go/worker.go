@@ -33,6 +33,7 @@ type worker struct {
 	hostname   string
 	kinds      []string
 	rep        *reporter
+	routes     *routes
 	run        *runner
 	client     mqtt.Client
 	mu         sync.Mutex
@@ -47,14 +48,14 @@ type worker struct {
 }
 
 func newWorker(cfg *config) *worker {
-	w := &worker{cfg: cfg, startedAt: nowMs(), rep: newReporter(), state: pb.WorkerState_WORKER_STATE_ONLINE}
+	w := &worker{cfg: cfg, startedAt: nowMs(), rep: newReporter(), routes: newRoutes(routeIdle, routeSweep), state: pb.WorkerState_WORKER_STATE_ONLINE}
 	w.hostname, _ = os.Hostname()
 	handlers := map[string]handler{"echo": echoHandler, "sleep": sleepHandler}
 	for k := range handlers {
 		w.kinds = append(w.kinds, k)
 	}
 	sort.Strings(w.kinds)
-	w.run = &runner{workerID: cfg.workerID, handlers: handlers, rep: w.rep, onChange: w.statusSoon, running: map[attemptKey]*attempt{}}
+	w.run = &runner{workerID: cfg.workerID, handlers: handlers, rep: w.rep, routes: w.routes, onChange: w.statusSoon, running: map[attemptKey]*attempt{}}
 	if cfg.metricsPort >= 0 || cfg.metricsSummary {
 		w.metrics = newWorkerMetrics(cfg.workerID, func() float64 { return float64(w.runningCount()) }, float64(cfg.capacity))
 		w.run.metrics = w.metrics
@@ -209,8 +210,13 @@ func (w *worker) onTasks(payload []byte) error {
 			return fmt.Errorf("assignment without task_id, kind, attempt or result_token")
 		}
 	}
+	// Multi-master: this message's master takes these attempts' results.
+	target, err := resultTarget(batch.ResultTarget, w.cfg.mqttHost)
+	if err != nil {
+		return err
+	}
 	for _, a := range batch.Tasks {
-		if !w.run.start(a) {
+		if !w.run.start(a, target) {
 			logf("info", "duplicate assignment %s/%d ignored", a.TaskId, a.Attempt)
 		}
 	}
@@ -290,7 +296,9 @@ func (w *worker) close() {
 		deliver = 5 * time.Second
 	}
 	w.run.shutdown(grace, deliver)
+	until := time.Now().Add(deliver)
 	w.rep.waitConfirmed(deliver)
+	w.routes.waitConfirmed(time.Until(until))
 	w.mu.Lock()
 	w.closing = true
 	w.mu.Unlock()
@@ -300,6 +308,7 @@ func (w *worker) close() {
 	}
 	w.client.Disconnect(250)
 	w.rep.close()
+	w.routes.close()
 	w.tracer.close()
 	if w.metricsSrv != nil {
 		_ = w.metricsSrv.Close()
