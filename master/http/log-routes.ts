@@ -3,20 +3,23 @@
  * newest first in pages (`next_cursor`), filtered by level (that level and
  * above), worker, source, task, time and text (full-text over the message).
  * `?follow=true` streams new lines as Server-Sent Events (`id` = the line's
- * id; `Last-Event-ID` or `after` resumes). Cluster operators and admins
- * only (tenant `default`): the lines span the whole cluster and every tenant.
+ * id; `Last-Event-ID` or `after` resumes). Any key with the read scope:
+ * a cluster operator (tenant `default` with operate) reads every line; a
+ * tenant's operator or admin its tenant's lines (logs/log-tenancy.ts: its
+ * tasks' lines and those of workers pinned to it alone; never a cluster
+ * line); a user key (no operate) the lines of its own tasks. The filters
+ * apply within that; a revoked key's follow ends.
  */
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { schemaValidationError } from '../../common/schema-issue.js';
 import { LOG_LEVEL_NAMES, type LogEntry, type LogFilter } from '../logs/log-entry.js';
 import type { LogCollector } from '../logs/log-collector.js';
-import { TaskwireError } from '../../common/errors.js';
-import { principalOf, requireOperator } from './auth/http-auth.js';
-import { seesAll } from './auth/principal.js';
+import { principalOf, requireScope } from './auth/http-auth.js';
+import { hasScope, ownersOf, seesAll, type Authenticator, type Principal } from './auth/principal.js';
 import { sendError } from './http-errors.js';
 import { cursorParam, decodeCursor, encodeCursor, timeParam } from './query-params.js';
-import { openSse } from './sse-stream.js';
+import { openSse, type SseOptions } from './sse-stream.js';
 
 const idParam = z.string().min(1).max(128);
 
@@ -39,28 +42,32 @@ export const logsQuery = z
 export type LogsQuery = z.infer<typeof logsQuery>;
 
 export function logView(e: LogEntry): Record<string, unknown> {
-  return { id: e.id, ts: new Date(e.ts).toISOString(), level: e.level, source: e.source, worker_id: e.worker_id, task_id: e.task_id, msg: e.msg };
+  return { id: e.id, ts: new Date(e.ts).toISOString(), level: e.level, source: e.source, worker_id: e.worker_id, task_id: e.task_id, tenant: e.tenant, msg: e.msg };
+}
+
+/** The lines `p` may read: every line (cluster operator), its tenant's (a tenant's operator), its own tasks' (a user key). */
+export function logScope(p: Principal): Pick<LogFilter, 'tenant' | 'owners'> {
+  if (seesAll(p)) return {};
+  return { tenant: p.tenant, ...(!hasScope(p, 'operate') && { owners: ownersOf(p) }) };
 }
 
 const MAX_BUFFERED = 10_000;
 
-export function logRoutes(logs: LogCollector): Router {
+export function logRoutes(logs: LogCollector, auth?: Authenticator): Router {
   const r = Router();
   r.get('/logs', async (req, res) => {
     let q: LogsQuery;
     try {
       const p = principalOf(res);
-      requireOperator(p);
-      // The lines span every tenant: a tenant's operator key gets 403 (a cluster operator, tenant default, reads them).
-      if (!seesAll(p)) throw new TaskwireError('FORBIDDEN', 'the cluster logs need an operator key of tenant default');
+      requireScope(p, 'read');
       const parsed = logsQuery.safeParse(req.query);
       if (!parsed.success) throw schemaValidationError(parsed.error, '', 'query');
       q = parsed.data;
-      const filter: LogFilter = { minLevel: q.level, workerId: q.worker, source: q.source, taskId: q.task, sinceTs: q.since, untilTs: q.until, text: q.q };
+      const filter: LogFilter = { minLevel: q.level, workerId: q.worker, source: q.source, taskId: q.task, sinceTs: q.since, untilTs: q.until, text: q.q, ...logScope(p) };
       if (q.follow === 'true') {
         const header = req.headers['last-event-id'];
         const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
-        follow(res, req, logs, filter, fromHeader ?? q.after ?? logs.store.lastId);
+        follow(res, req, logs, filter, fromHeader ?? q.after ?? logs.store.lastId, auth && { keyId: p.id, auth });
         return;
       }
       const beforeId = q.cursor === undefined ? undefined : decodeCursor(q.cursor, 'l');
@@ -79,8 +86,15 @@ export function logRoutes(logs: LogCollector): Router {
   return r;
 }
 
-function follow(res: Response, req: { on(ev: 'close', fn: () => void): unknown }, logs: LogCollector, filter: LogFilter, from: number): void {
-  const sse = openSse(req, res, { comment: 'taskwire logs' });
+function follow(
+  res: Response,
+  req: { on(ev: 'close', fn: () => void): unknown },
+  logs: LogCollector,
+  filter: LogFilter,
+  from: number,
+  invalidation: SseOptions['invalidation'],
+): void {
+  const sse = openSse(req, res, { comment: 'taskwire logs', ...(invalidation && { invalidation }) });
   let lastSent = from;
   let buffered: LogEntry[] = [];
   let replaying = true;

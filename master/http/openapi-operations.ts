@@ -49,7 +49,7 @@ export const OPERATIONS: readonly ApiOperation[] = [
     headers: [{ name: 'Last-Event-ID', description: 'resume after this event id' }], response: { description: 'text/event-stream, or {events, last_id}', contentTypes: ['text/event-stream', 'application/json'] },
   },
   {
-    method: 'get', path: '/api/v1/logs', tag: 'logs', scope: 'operate', summary: 'kept log lines of the master and the workers: filters, full-text q, cursor pages; follow=true streams (SSE)', query: logsQuery,
+    method: 'get', path: '/api/v1/logs', tag: 'logs', scope: 'any', summary: "kept log lines of the master and the workers (read scope; a tenant's key: its tenant's lines): filters, full-text q, cursor pages; follow=true streams (SSE)", query: logsQuery,
     headers: [{ name: 'Last-Event-ID', description: 'with follow=true: resume after this line id' }], response: { description: 'a page (or text/event-stream with follow=true)', schema: logPageSchema },
   },
   {

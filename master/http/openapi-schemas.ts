@@ -56,7 +56,7 @@ export const workerViewSchema = z
   .meta({ id: 'Worker' });
 
 export const logLineSchema = z
-  .object({ id: z.number().int(), ts: iso, level: z.enum(LOG_LEVEL_NAMES), source: z.string(), worker_id: z.string().nullable(), task_id: z.string().nullable(), msg: z.string() })
+  .object({ id: z.number().int(), ts: iso, level: z.enum(LOG_LEVEL_NAMES), source: z.string(), worker_id: z.string().nullable(), task_id: z.string().nullable(), tenant: z.string().nullable(), msg: z.string() })
   .meta({ id: 'LogLine' });
 
 export const taskPageSchema = z.object({ tasks: z.array(taskViewSchema), next_cursor: z.string().nullable() });

@@ -8,13 +8,15 @@
  * taken (the rest are counted in `dropped`), so a flooding worker cannot
  * grow the master's memory. Never logs about the lines it keeps (no loops).
  * On a shared store (PostgreSQL: several masters) followers get every
- * master's lines, from the store's tail.
+ * master's lines, from the store's tail. Each line gets its tenant and owner
+ * when it is taken (log-tenancy.ts), so a tenant's key reads its own lines.
  */
 import type { LogLineSink } from '../../common/logger.js';
 import type { LogLine } from '../../common/wire.js';
 import { entryMatches, LOG_LEVEL_NAMES, type LogEntry, type LogFilter, type LogLevelName, type NewLogEntry } from './log-entry.js';
 import { redactSecrets } from './log-redaction.js';
 import type { LogStore } from './log-store.js';
+import { NO_LOG_TENANCY, type LogTenancy } from './log-tenancy.js';
 
 export interface LogCollectorOptions {
   /** How long lines are kept, ms. */
@@ -22,6 +24,8 @@ export interface LogCollectorOptions {
   /** How often retention and the byte bound are applied, ms (default 30 s). */
   pruneIntervalMs?: number;
   now: () => number;
+  /** Whose a line is (default: every line a cluster line). */
+  tenancy?: LogTenancy;
 }
 
 export const MAX_LOG_MSG_CHARS = 8192;
@@ -88,7 +92,9 @@ export class LogCollector {
     const parsed = line.ts ? Date.parse(line.ts) : NaN;
     const level = (LOG_LEVEL_NAMES as readonly string[]).includes(line.level ?? '') ? (line.level as LogLevelName) : 'info';
     const msg = redactSecrets((line.msg ?? '').slice(0, MAX_LOG_MSG_CHARS));
-    this.pending.push({ ts: Number.isFinite(parsed) ? parsed : now, level, source, worker_id: workerId, task_id: line.task_id ? line.task_id.slice(0, 128) : null, msg });
+    const taskId = line.task_id ? line.task_id.slice(0, 128) : null;
+    const { tenant, owner } = (this.options.tenancy ?? NO_LOG_TENANCY)(workerId, taskId);
+    this.pending.push({ ts: Number.isFinite(parsed) ? parsed : now, level, source, worker_id: workerId, task_id: taskId, tenant, owner, msg });
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());

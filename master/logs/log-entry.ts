@@ -1,6 +1,9 @@
 /**
  * One kept log line (the master's own or a worker's, from `{root}/logs/{source}`)
- * and the filter the log API reads them with.
+ * and the filter the log API reads them with. A line carries its tenant
+ * (log-tenancy.ts): that of the task it names, or of the one tenant its
+ * worker is pinned to; null for a cluster line (operators of tenant
+ * `default` only).
  */
 export const LOG_LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevelName = (typeof LOG_LEVEL_NAMES)[number];
@@ -22,10 +25,15 @@ export interface LogEntry {
   /** The worker the line is from (null for the master's own lines). */
   readonly worker_id: string | null;
   readonly task_id: string | null;
+  /** The tenant whose line it is; null: a cluster line (the master's own, a shared worker's not about a task). */
+  readonly tenant: string | null;
+  /** The key that submitted the task it names (a user key sees the lines of its own tasks only); null otherwise. */
+  readonly owner: string | null;
   readonly msg: string;
 }
 
-export type NewLogEntry = Omit<LogEntry, 'id'>;
+/** A line to append (no tenant or owner given: a cluster line). */
+export type NewLogEntry = Omit<LogEntry, 'id' | 'tenant' | 'owner'> & Partial<Pick<LogEntry, 'tenant' | 'owner'>>;
 
 export interface LogFilter {
   /** Lowest level shown (`warn` = warn, error and fatal). */
@@ -39,6 +47,10 @@ export interface LogFilter {
   untilTs?: number;
   /** Words that must all occur in the message (full-text; a memory store matches substrings). */
   text?: string;
+  /** Only this tenant's lines (cluster lines, tenant null, never match). */
+  tenant?: string;
+  /** Only lines of tasks submitted by one of these keys (a user key's view; lines without an owner never match). */
+  owners?: readonly string[];
 }
 
 /** A page, newest first (`before` is a cursor: ids below it) or oldest first (`after`: ids above it). */
@@ -54,6 +66,8 @@ export function entryMatches(e: LogEntry, f: LogFilter): boolean {
   if (f.workerId !== undefined && e.worker_id !== f.workerId) return false;
   if (f.source !== undefined && e.source !== f.source) return false;
   if (f.taskId !== undefined && e.task_id !== f.taskId) return false;
+  if (f.tenant !== undefined && e.tenant !== f.tenant) return false;
+  if (f.owners !== undefined && (e.owner === null || !f.owners.includes(e.owner))) return false;
   if (f.sinceTs !== undefined && e.ts < f.sinceTs) return false;
   if (f.untilTs !== undefined && e.ts >= f.untilTs) return false;
   if (f.text !== undefined) {

@@ -48,7 +48,7 @@ export class MemoryLogStore implements LogStore {
   append(lines: readonly NewLogEntry[]): LogEntry[] {
     const out: LogEntry[] = [];
     for (const l of lines) {
-      const e: LogEntry = { ...l, id: this.next++ };
+      const e: LogEntry = { ...l, tenant: l.tenant ?? null, owner: l.owner ?? null, id: this.next++ };
       this.entries.push(e);
       this.bytes += entryBytes(e);
       out.push(e);

@@ -11,7 +11,9 @@
  * `taskwire_logs` and every master reads the new rows (`tail`) to feed its
  * followers. The full-text filter uses a GIN index over
  * `to_tsvector('simple', msg)`; the byte bound uses a running total kept in
- * the same transactions. Schema versions in taskwire_room_schema.
+ * the same transactions. Each line keeps its tenant and owner (indexed by
+ * tenant). Schema versions in taskwire_room_schema (2: the tenant and owner
+ * columns; lines from before are cluster lines).
  */
 import pg from 'pg';
 import { migrateRoom } from '../store/postgres-room-schema.js';
@@ -35,6 +37,10 @@ export const LOGS_PG_STEPS: readonly string[] = [
   CREATE TABLE tw_log_bytes (one boolean PRIMARY KEY DEFAULT true CHECK (one), bytes bigint NOT NULL);
   INSERT INTO tw_log_bytes (bytes) VALUES (0);
   `,
+  `
+  ALTER TABLE tw_logs ADD COLUMN tenant text, ADD COLUMN owner text;
+  CREATE INDEX tw_logs_tenant ON tw_logs (tenant, id) WHERE tenant IS NOT NULL;
+  `,
 ];
 
 const CHANNEL = 'taskwire_logs';
@@ -49,18 +55,19 @@ const MAX_PENDING = 50_000;
 
 const ignore = (): void => undefined;
 
-type Row = { id: number; ts: number; level: number; source: string; worker_id: string | null; task_id: string | null; msg: string };
-const COLS = 'id, ts, level, source, worker_id, task_id, msg';
+type Row = { id: number; ts: number; level: number; source: string; worker_id: string | null; task_id: string | null; tenant: string | null; owner: string | null; msg: string };
+const COLS = 'id, ts, level, source, worker_id, task_id, tenant, owner, msg';
 
 function toEntry(r: Row): LogEntry {
   const level = (LOG_LEVEL_NAMES[r.level / 10 - 1] ?? 'info') as LogLevelName;
-  return { id: r.id, ts: r.ts, level, source: r.source, worker_id: r.worker_id, task_id: r.task_id, msg: r.msg };
+  return { id: r.id, ts: r.ts, level, source: r.source, worker_id: r.worker_id, task_id: r.task_id, tenant: r.tenant, owner: r.owner, msg: r.msg };
 }
 
 const INSERT = `WITH ins AS (
-    INSERT INTO tw_logs (ts, level, source, worker_id, task_id, msg, bytes)
-    SELECT ts, level, source, worker_id, task_id, msg, bytes
-    FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[]) WITH ORDINALITY AS u(ts, level, source, worker_id, task_id, msg, bytes, n)
+    INSERT INTO tw_logs (ts, level, source, worker_id, task_id, msg, bytes, tenant, owner)
+    SELECT ts, level, source, worker_id, task_id, msg, bytes, tenant, owner
+    FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[])
+      WITH ORDINALITY AS u(ts, level, source, worker_id, task_id, msg, bytes, tenant, owner, n)
     ORDER BY n RETURNING bytes)
   UPDATE tw_log_bytes SET bytes = bytes + (SELECT coalesce(sum(bytes), 0) FROM ins)`;
 const DELETE_CHUNK = (where: string, order: string) => `WITH gone AS (
@@ -130,7 +137,7 @@ export class PostgresLogStore implements LogStore {
   private async write(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    const cols: unknown[][] = [[], [], [], [], [], [], []];
+    const cols: unknown[][] = [[], [], [], [], [], [], [], [], []];
     for (const e of batch) {
       cols[0]!.push(e.ts);
       cols[1]!.push(levelRank(e.level));
@@ -139,6 +146,8 @@ export class PostgresLogStore implements LogStore {
       cols[4]!.push(e.task_id);
       cols[5]!.push(e.msg.replace(/\u0000/g, '')); // PostgreSQL text holds no NUL
       cols[6]!.push(entryBytes(e));
+      cols[7]!.push(e.tenant ?? null);
+      cols[8]!.push(e.owner ?? null);
     }
     let c: pg.PoolClient | undefined;
     let failed: Error | undefined;
@@ -174,6 +183,7 @@ export class PostgresLogStore implements LogStore {
     const where: string[] = [];
     const args: (string | number)[] = [];
     const arg = (v: string | number) => (args.push(v), `$${args.length}`);
+    if (f.owners !== undefined && f.owners.length === 0) return [];
     if (f.text !== undefined) {
       const words = textWords(f.text);
       if (words.length === 0) return [];
@@ -190,6 +200,8 @@ export class PostgresLogStore implements LogStore {
     if (f.taskId !== undefined) where.push(`task_id = ${arg(f.taskId)}`);
     if (f.workerId !== undefined) where.push(`worker_id = ${arg(f.workerId)}`);
     if (f.source !== undefined) where.push(`source = ${arg(f.source)}`);
+    if (f.tenant !== undefined) where.push(`tenant = ${arg(f.tenant)}`);
+    if (f.owners !== undefined) where.push(`owner IN (${f.owners.map((o) => arg(o)).join(', ')})`);
     if (f.sinceTs !== undefined) where.push(`ts >= ${arg(f.sinceTs)}`);
     if (f.untilTs !== undefined) where.push(`ts < ${arg(f.untilTs)}`);
     const order = req.afterId !== undefined ? 'ASC' : 'DESC';

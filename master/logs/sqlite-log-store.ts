@@ -4,7 +4,10 @@
  * transaction per 100 ms or per 1000 lines); a page reads what is pending
  * too. Indexes make the usual lookups O(page): by task, by worker, by time,
  * problems only (warn and above), and an FTS5 index over the message text.
- * Retention and the byte bound delete the oldest rows in chunks.
+ * Retention and the byte bound delete the oldest rows in chunks. Each line
+ * keeps its tenant and owner (indexed by tenant); schema version in
+ * `user_version` (1: the tenant and owner columns, added to an older file
+ * in place, its lines cluster lines).
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -12,7 +15,10 @@ import Database from 'better-sqlite3';
 import { entryBytes, LOG_LEVEL_NAMES, levelRank, textWords, type LogEntry, type LogLevelName, type LogPageRequest, type NewLogEntry } from './log-entry.js';
 import type { LogBounds, LogStore } from './log-store.js';
 
-type Row = { id: number; ts: number; level: number; source: string; worker_id: string | null; task_id: string | null; msg: string };
+type Row = { id: number; ts: number; level: number; source: string; worker_id: string | null; task_id: string | null; tenant: string | null; owner: string | null; msg: string };
+
+/** The version of logs.db's schema this code writes (SQLite `user_version`). */
+export const LOG_SCHEMA_VERSION = 1;
 
 const FLUSH_MS = 100;
 const FLUSH_LINES = 1000;
@@ -22,7 +28,23 @@ const WARN = 30 + 10;
 
 function toEntry(r: Row): LogEntry {
   const level = (LOG_LEVEL_NAMES[r.level / 10 - 1] ?? 'info') as LogLevelName;
-  return { id: r.id, ts: r.ts, level, source: r.source, worker_id: r.worker_id, task_id: r.task_id, msg: r.msg };
+  return { id: r.id, ts: r.ts, level, source: r.source, worker_id: r.worker_id, task_id: r.task_id, tenant: r.tenant, owner: r.owner, msg: r.msg };
+}
+
+/** Brings logs.db to LOG_SCHEMA_VERSION (step n makes version n; a newer file was refused at open). */
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version >= LOG_SCHEMA_VERSION) return;
+  db.transaction(() => {
+    if (version < 1) {
+      db.exec(`
+        ALTER TABLE logs ADD COLUMN tenant TEXT;
+        ALTER TABLE logs ADD COLUMN owner TEXT;
+        CREATE INDEX IF NOT EXISTS logs_tenant ON logs(tenant, id) WHERE tenant IS NOT NULL;
+      `);
+    }
+    db.pragma(`user_version = ${LOG_SCHEMA_VERSION}`);
+  })();
 }
 
 export class SqliteLogStore implements LogStore {
@@ -42,8 +64,14 @@ export class SqliteLogStore implements LogStore {
     const dir = dirname(path);
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
     const db = new Database(path);
+    const found = db.pragma('user_version', { simple: true }) as number;
+    if (found > LOG_SCHEMA_VERSION) {
+      db.close();
+      throw new Error(`${path} was written by a newer taskwire (schema ${found}; this version reads up to ${LOG_SCHEMA_VERSION})`);
+    }
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // Version 0's tables (as the first logs.db had them), then the steps in migrate().
     db.exec(`
       CREATE TABLE IF NOT EXISTS logs (
         id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, level INTEGER NOT NULL, source TEXT NOT NULL,
@@ -62,6 +90,7 @@ export class SqliteLogStore implements LogStore {
         INSERT INTO logs_fts(logs_fts, rowid, msg) VALUES ('delete', old.id, old.msg);
       END;
     `);
+    migrate(db);
     for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
     this.db = db;
     const stats = db.prepare<[], { max: number | null; bytes: number | null }>(
@@ -69,9 +98,9 @@ export class SqliteLogStore implements LogStore {
     ).get();
     this.next = (stats?.max ?? 0) + 1;
     this.bytes = stats?.bytes ?? 0;
-    this.insert = db.prepare('INSERT INTO logs (id, ts, level, source, worker_id, task_id, msg) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare('INSERT INTO logs (id, ts, level, source, worker_id, task_id, tenant, owner, msg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.writeBatch = db.transaction((rows: LogEntry[]) => {
-      for (const e of rows) this.insert.run(e.id, e.ts, levelRank(e.level), e.source, e.worker_id, e.task_id, e.msg);
+      for (const e of rows) this.insert.run(e.id, e.ts, levelRank(e.level), e.source, e.worker_id, e.task_id, e.tenant, e.owner, e.msg);
     });
   }
 
@@ -88,7 +117,7 @@ export class SqliteLogStore implements LogStore {
     const out: LogEntry[] = [];
     if (this.closed) return out;
     for (const l of lines) {
-      const e: LogEntry = { ...l, id: this.next++ };
+      const e: LogEntry = { ...l, tenant: l.tenant ?? null, owner: l.owner ?? null, id: this.next++ };
       this.pending.push(e);
       this.bytes += entryBytes(e);
       out.push(e);
@@ -118,6 +147,7 @@ export class SqliteLogStore implements LogStore {
     const args: (string | number)[] = [];
     const words = f.text === undefined ? [] : textWords(f.text);
     if (f.text !== undefined && words.length === 0) return [];
+    if (f.owners !== undefined && f.owners.length === 0) return [];
     const idCol = words.length > 0 ? 'f.rowid' : 'l.id';
     if (words.length > 0) {
       where.push('logs_fts MATCH ?');
@@ -135,11 +165,13 @@ export class SqliteLogStore implements LogStore {
     if (f.taskId !== undefined) (where.push('l.task_id = ?'), args.push(f.taskId));
     if (f.workerId !== undefined) (where.push('l.worker_id = ?'), args.push(f.workerId));
     if (f.source !== undefined) (where.push('l.source = ?'), args.push(f.source));
+    if (f.tenant !== undefined) (where.push('l.tenant = ?'), args.push(f.tenant));
+    if (f.owners !== undefined) (where.push(`l.owner IN (${f.owners.map(() => '?').join(', ')})`), args.push(...f.owners));
     if (f.sinceTs !== undefined) (where.push('l.ts >= ?'), args.push(f.sinceTs));
     if (f.untilTs !== undefined) (where.push('l.ts < ?'), args.push(f.untilTs));
     const from = words.length > 0 ? 'logs_fts f JOIN logs l ON l.id = f.rowid' : 'logs l';
     const order = req.afterId !== undefined ? 'ASC' : 'DESC';
-    const sql = `SELECT l.id, l.ts, l.level, l.source, l.worker_id, l.task_id, l.msg FROM ${from}
+    const sql = `SELECT l.id, l.ts, l.level, l.source, l.worker_id, l.task_id, l.tenant, l.owner, l.msg FROM ${from}
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${idCol} ${order} LIMIT ?`;
     args.push(req.limit);
     return this.db.prepare<(string | number)[], Row>(sql).all(...args).map(toEntry);

@@ -18,6 +18,7 @@ interface Line {
   source: string;
   worker_id: string | null;
   task_id: string | null;
+  tenant: string | null;
   msg: string;
 }
 
@@ -126,13 +127,21 @@ describe('GET /api/v1/logs', () => {
     expect((await logs(again, 'task=task-abc-1')).logs).toHaveLength(2);
   });
 
-  it('needs an operator key when keys are configured', async () => {
+  it('needs a key when keys are configured; the cluster lines are an operator\'s, a user key reads only its own tasks\' lines', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tw-logs-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const c = await startCluster({ master: { dataDir: dir, apiKeys: ['user:user-key-123456', 'operator:op-key-1234567'] } });
+    const c = await startCluster({
+      master: { dataDir: dir, apiKeys: ['user:user-key-123456', 'operator:op-key-1234567'] },
+      masterDeps: { logger: createLogger({ source: 'master', destination: false }) },
+    });
     cleanup.push(() => c.close());
     expect((await fetch(`${c.httpUrl}/api/v1/logs`)).status).toBe(401);
-    expect((await fetch(`${c.httpUrl}/api/v1/logs`, { headers: { authorization: 'Bearer user-key-123456' } })).status).toBe(403);
-    expect((await fetch(`${c.httpUrl}/api/v1/logs`, { headers: { authorization: 'Bearer op-key-1234567' } })).status).toBe(200);
+    const op = { authorization: 'Bearer op-key-1234567' };
+    const user = { authorization: 'Bearer user-key-123456' };
+    await waitFor(async () => (await logs(c, 'source=master', op)).logs.length > 0, "the master's own lines");
+    // The master's lines are cluster lines (tenant null): not a user key's.
+    expect((await logs(c, 'source=master', user)).logs).toEqual([]);
+    expect((await logs(c, 'limit=1000', user)).logs).toEqual([]);
+    expect((await logs(c, 'source=master', op)).logs.every((l) => l.tenant === null)).toBe(true);
   });
 });

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import sharp from 'sharp';
 import { ImageHandler } from '../../worker/handlers/image/image-handler.js';
+import { createLogger } from '../../common/logger.js';
 import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 
 const ADMIN = 'tw-tenancy-matrix-admin-key-7f3a';
@@ -193,10 +194,44 @@ describe('every task read surface × {own tenant, other tenant, no key}', () => 
     expect(other.text).not.toContain(first.body.id);
   });
 
-  it('the cluster logs (every tenant\'s lines) are for cluster operators only', async () => {
-    expect((await call('GET', '/api/v1/logs', key.acme)).status).toBe(403);
+  it('logs: a tenant\'s key reads its own tasks\' lines (page, q=, follow), never another tenant\'s nor a cluster line; no key 401; a cluster operator all', async () => {
+    const wl = createLogger({ source: 'matrix-logw', destination: false });
+    await c.addWorker({ workerId: 'matrix-logw' }, { logger: wl });
+    await waitFor(() => c.master.registry.get('matrix-logw') !== undefined, 'logging worker online');
+    wl.logger.info({ task_id: acmeTask }, 'acme okapi line');
+    wl.logger.info({ task_id: globexTask }, 'globex okapi line');
+    wl.logger.info('cluster okapi line');
+    await waitFor(async () => (await call('GET', '/api/v1/logs?q=okapi', ADMIN)).body?.logs?.length === 3, 'three okapi lines');
+    const all = await call('GET', '/api/v1/logs?q=okapi', ADMIN);
+    expect(all.body.logs.map((l: { tenant: string | null }) => l.tenant)).toEqual([null, 'globex', 'acme']);
+    for (const [who, secret, mine, theirs] of [['acme', key.acme, 'acme okapi line', 'globex'], ['globex', key.globex, 'globex okapi line', 'acme']] as const) {
+      const page = await call('GET', '/api/v1/logs?limit=1000', secret);
+      expect(page.status, who).toBe(200);
+      expect(page.body.logs.map((l: { msg: string }) => l.msg)).toContain(mine);
+      expect(page.body.logs.every((l: { tenant: string }) => l.tenant === who)).toBe(true);
+      expect(page.text).not.toContain(`${theirs} okapi`);
+      expect(page.text).not.toContain('cluster okapi');
+      expect((await call('GET', '/api/v1/logs?q=okapi', secret)).body.logs.map((l: { msg: string }) => l.msg)).toEqual([mine]);
+      expect((await call('GET', `/api/v1/logs?task=${who === 'acme' ? globexTask : acmeTask}`, secret)).body.logs).toEqual([]);
+    }
     expect((await call('GET', '/api/v1/logs', undefined)).status).toBe(401);
-    expect((await call('GET', '/api/v1/logs', ADMIN)).status).toBe(200);
+    // The follow: a replay from 0 then a live line, only acme's.
+    const controller = new AbortController();
+    const res = await fetch(`${c.httpUrl}/api/v1/logs?follow=true&after=0&q=okapi`, { headers: { authorization: `Bearer ${key.acme}` }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    const readUntil = async (s: string) => {
+      while (!text.includes(s)) text += new TextDecoder().decode((await reader.read()).value);
+    };
+    await readUntil('acme okapi line');
+    wl.logger.info({ task_id: globexTask }, 'globex okapi live');
+    wl.logger.info('cluster okapi live');
+    wl.logger.info({ task_id: acmeTask }, 'acme okapi live');
+    await readUntil('acme okapi live');
+    expect(text).not.toContain('globex okapi');
+    expect(text).not.toContain('cluster okapi');
+    controller.abort();
   });
 
   it('a cluster operator (tenant default) sees both tenants', async () => {

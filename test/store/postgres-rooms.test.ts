@@ -285,6 +285,20 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     await b.close();
   });
 
+  it('logs: each line keeps its tenant and owner, filtered by them (a cluster line, tenant null, matches no tenant)', async () => {
+    const url = await server.createDatabase();
+    const s = await PostgresLogStore.open(pool(url), url, { maxBytes: 1 << 30 });
+    const ids = async (req: Parameters<PostgresLogStore['page']>[0]) => (await s.page(req)).map((e) => e.id);
+    s.append([line(100), line(101, { tenant: 'acme', owner: 'key-a' }), line(102, { tenant: 'globex', owner: 'key-g' }), line(103, { tenant: 'acme' })]);
+    await waitFor(() => s.lastId === 4, 'the tenant lines committed');
+    expect(await ids({ filter: { tenant: 'acme' }, limit: 100 })).toEqual([4, 2]);
+    expect(await ids({ filter: { tenant: 'acme', owners: ['key-a'] }, limit: 100 })).toEqual([2]);
+    expect(await ids({ filter: { tenant: 'acme', owners: [] }, limit: 100 })).toEqual([]);
+    expect(await ids({ filter: { tenant: 'globex', text: 'even' }, limit: 100 })).toEqual([3]);
+    expect((await s.page({ filter: {}, limit: 4 })).map((e) => [e.id, e.tenant, e.owner])).toEqual([[4, 'acme', null], [3, 'globex', 'key-g'], [2, 'acme', 'key-a'], [1, null, null]]);
+    await s.close();
+  });
+
   it('logs: two masters keep lines in one log; a follower on A gets B\'s lines too, a page on B shows A\'s', async () => {
     const url = await server.createDatabase();
     const mk = async () => new LogCollector(await PostgresLogStore.open(pool(url), url, { maxBytes: 1 << 30 }), { retentionMs: 3600_000, now: () => Date.now() });
@@ -316,7 +330,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
       { room: 'billing', version: 1 },
       { room: 'events', version: 1 },
       { room: 'limits', version: 2 },
-      { room: 'logs', version: 1 },
+      { room: 'logs', version: 2 },
       { room: 'tenancy', version: 1 },
     ]);
     await p.query("UPDATE taskwire_room_schema SET version = 9 WHERE room = 'events'");

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { NewLogEntry } from '../../master/logs/log-entry.js';
 import { redactSecrets } from '../../master/logs/log-redaction.js';
 import { MemoryLogStore } from '../../master/logs/log-store.js';
-import { SqliteLogStore } from '../../master/logs/sqlite-log-store.js';
+import { LOG_SCHEMA_VERSION, SqliteLogStore } from '../../master/logs/sqlite-log-store.js';
+import Database from 'better-sqlite3';
 
 const line = (i: number, over: Partial<NewLogEntry> = {}): NewLogEntry => ({
   ts: 1_000_000 + i,
@@ -54,6 +55,19 @@ describe.each(stores())('%s log store', (_name, make) => {
     await s.close();
   });
 
+  it('keeps each line\'s tenant and owner and filters by them (cluster lines match no tenant)', async () => {
+    const s = make();
+    s.append([line(1, { tenant: 'acme', owner: 'key-a' }), line(2, { tenant: 'globex', owner: 'key-g' }), line(3), line(4, { tenant: 'acme', owner: null })]);
+    const ids = async (f: Parameters<typeof s.page>[0]['filter']) => (await s.page({ filter: f, limit: 100 })).map((e) => e.id);
+    expect(await ids({ tenant: 'acme' })).toEqual([4, 1]);
+    expect(await ids({ tenant: 'globex' })).toEqual([2]);
+    expect(await ids({ tenant: 'acme', owners: ['key-a', 'key-x'] })).toEqual([1]);
+    expect(await ids({ tenant: 'acme', owners: [] })).toEqual([]);
+    expect(await ids({ tenant: 'acme', text: 'even' })).toEqual([4]);
+    expect((await s.page({ filter: {}, limit: 100 })).map((e) => [e.id, e.tenant, e.owner])).toEqual([[4, 'acme', null], [3, null, null], [2, 'globex', 'key-g'], [1, 'acme', 'key-a']]);
+    await s.close();
+  });
+
   it('prunes by age', async () => {
     const s = make();
     s.append(Array.from({ length: 50 }, (_, i) => line(i + 1)));
@@ -87,6 +101,28 @@ describe('SqliteLogStore', () => {
     expect(b.append([line(3)])[0]!.id).toBe(3);
     expect(b.page({ filter: { text: 'even' }, limit: 10 }).map((e) => e.id)).toEqual([2]);
     await b.close();
+  });
+});
+
+describe('SqliteLogStore schema', () => {
+  it('adds the tenant and owner columns to a logs.db of version 0 in place (old lines: cluster lines); a newer file is refused', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'tw-logstore-'));
+    dirs.push(d);
+    const path = join(d, 'logs.db');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE logs (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, level INTEGER NOT NULL, source TEXT NOT NULL, worker_id TEXT, task_id TEXT, msg TEXT NOT NULL);
+      INSERT INTO logs VALUES (7, 1000, 30, 'w1', 'w1', 't1', 'an old line');`);
+    old.close();
+    const s = new SqliteLogStore(path, { maxBytes: 1 << 30 });
+    expect(s.append([line(8, { tenant: 'acme', owner: 'key-a' })])[0]!.id).toBe(8);
+    expect(s.page({ filter: {}, limit: 10 }).map((e) => [e.id, e.tenant])).toEqual([[8, 'acme'], [7, null]]);
+    expect(s.page({ filter: { tenant: 'acme' }, limit: 10 }).map((e) => e.id)).toEqual([8]);
+    await s.close();
+    const check = new Database(path);
+    expect(check.pragma('user_version', { simple: true })).toBe(LOG_SCHEMA_VERSION);
+    check.pragma(`user_version = ${LOG_SCHEMA_VERSION + 1}`);
+    check.close();
+    expect(() => new SqliteLogStore(path, { maxBytes: 1 << 30 })).toThrow(/newer taskwire/);
   });
 });
 
