@@ -440,6 +440,7 @@ export class Master {
     this.link.on('workerCleared', (id) => (shares?.forget(id), registry.forget(id)));
     this.link.on('invalid', () => this.metricObserver.invalid('mqtt'));
     this.link.on('logLine', (source, line) => this.logs.fromMqtt(source, line));
+    await this.link.listen();
     tasks.attachSink(this.tracing ? this.tracing.wrapSink(this.link) : this.link);
     this.pruneTimer.start();
     this.monitor.start(o.clusterStatusIntervalMs, (s) => this.link.publishCluster(s));

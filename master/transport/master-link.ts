@@ -107,9 +107,20 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
     client.on('close', () => link.emit('disconnected'));
     client.on('error', (err) => options.log.warn({ err: err.message }, 'MQTT error'));
     await waitForFirstConnect(client, options.url, options.connectTimeoutMs ?? 30_000, options.log);
-    await client.subscribeAsync(topics.allWorkerStatus(), { qos: 1 });
-    if (options.subscribeLogs) await client.subscribeAsync(options.shareLogs ? `$share/taskwire-masters/${topics.allLogs()}` : topics.allLogs(), { qos: 0 });
     return link;
+  }
+
+  /**
+   * Subscribe to the workers' statuses (and logs): call once the listeners are
+   * attached. A worker that connected first has a retained status, and the
+   * broker sends it in the same read as the SUBACK: it is emitted before an
+   * `await` on the subscription returns, so a listener attached after it
+   * would miss that worker until its next periodic status.
+   */
+  async listen(): Promise<void> {
+    const { topics } = this.options;
+    await this.client.subscribeAsync(topics.allWorkerStatus(), { qos: 1 });
+    if (this.options.subscribeLogs) await this.client.subscribeAsync(this.options.shareLogs ? `$share/taskwire-masters/${topics.allLogs()}` : topics.allLogs(), { qos: 0 });
   }
 
   private onMessage(topic: string, payload: Buffer): void {

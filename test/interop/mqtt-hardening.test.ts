@@ -226,6 +226,7 @@ describe('kind names in worker status', () => {
     const ok: string[] = [];
     link.on('invalid', (_t, reason) => invalid.push(reason));
     link.on('workerStatus', (s) => ok.push(s.worker_id));
+    await link.listen();
     try {
       const w = (await worker(b, 'w-k')) as MqttClient;
       for (const kinds of [['echo', 'x'.repeat(65)], ['__proto__'], ['Echo'], ['echo', 'sleep', 'constructor']]) {
@@ -255,6 +256,30 @@ describe('refusals are counted', () => {
       expect(c.master.registry.get(workerId)!.state).toBe('online');
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe('a worker that was there before the master', () => {
+  it("its retained status reaches the master's listener (it arrives with the SUBACK, before an await on the subscription returns)", async () => {
+    const b = await broker();
+    const w = (await worker(b, 'w-early')) as MqttClient;
+    await w.publishAsync(topics.workerStatus('w-early'), workerStatusCodec.encode({ worker_id: 'w-early', state: 'WORKER_STATE_ONLINE', kinds: ['echo'], capacity: 1 }), { qos: 1, retain: true });
+    const link = await MasterLink.create({
+      url: `mqtt://127.0.0.1:${b.port}`,
+      ...MASTER,
+      clientId: 'early-master',
+      topics,
+      log,
+      presence: () => ({ master_id: 'early-master', state: 'MASTER_STATE_ONLINE' }),
+    });
+    const seen: string[] = [];
+    link.on('workerStatus', (s) => seen.push(s.worker_id));
+    try {
+      await link.listen();
+      await waitFor(() => seen.includes('w-early'), 'the retained status', 5000);
+    } finally {
+      await link.close();
     }
   });
 });
