@@ -8,7 +8,7 @@ import type { JsonValue } from '../../common/json-value.js';
 import type { Capacity } from '../scheduling/capacity.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 import type { ResultOutcome } from './result-outcome.js';
-import { type TaskEvents, taskFields } from './task-events.js';
+import type { TaskEvents } from './task-events.js';
 import type { TaskRecord } from './task-record.js';
 
 /** What applying an outcome needs of TaskService (its public surface). */
@@ -41,7 +41,7 @@ export function applyOutcome(host: ResultApplyHost, o: ResultOutcome): void {
       task.lastSeq = o.seq;
       if (task.status === 'assigned') host.markRunning(task, now);
       if (task.firstChunkAtMs === null) task.firstChunkAtMs = now;
-      if (host.events.wants('task.chunk')) host.events.publish('task.chunk', { ...taskFields(task), chunk_seq: o.seq, text: o.text, data: o.data }, task);
+      if (host.events.wants('task.chunk')) host.events.publish('task.chunk', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, chunk_seq: o.seq, text: o.text, data: o.data }, task);
       return;
     case 'final':
       break;

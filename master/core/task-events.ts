@@ -161,11 +161,6 @@ export class TaskEvents {
   }
 }
 
-/** The common fields of a task event. */
-export function taskFields(t: TaskRecord): TaskFields {
-  return { task_id: t.id, kind: t.kind, attempt: t.attempt, session_id: t.sessionId };
-}
-
 /** The fields of a final event. */
 export function finalFields(t: TaskRecord): FinalFields {
   return {

@@ -28,7 +28,7 @@ import { TaskRestore } from './task-restore.js';
 import { Scheduler } from '../scheduling/scheduler.js';
 import { Capacity, type ReleaseReason } from '../scheduling/capacity.js';
 import type { TaskServiceDeps, TaskServiceOptions } from './task-service-options.js';
-import { FINAL_EVENT_TYPES, TaskEvents, finalFields, taskFields, type FinalEventType } from './task-events.js';
+import { FINAL_EVENT_TYPES, TaskEvents, finalFields, type FinalEventType } from './task-events.js';
 import type { ResultOutcome } from './result-outcome.js';
 import { applyOutcome } from './result-apply.js';
 import { RejectionLog, type RejectedEvent } from './rejection-log.js';
@@ -345,7 +345,7 @@ export class TaskService {
     task.startedAtMs = Math.min(startedAtMs, now);
     transition(task, 'running', now);
     this.store.put(task, 'state');
-    if (this.events.wants('task.started')) this.events.publish('task.started', { ...taskFields(task), worker_id: task.workerId ?? '' }, task);
+    if (this.events.wants('task.started')) this.events.publish('task.started', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, worker_id: task.workerId ?? '' }, task);
   }
 
   /**
@@ -393,7 +393,7 @@ export class TaskService {
     task.workerId = null;
     this.store.put(task);
     this.timers.scheduleRetry(task, delay);
-    if (this.events.wants('task.retried')) this.events.publish('task.retried', { ...taskFields(task), code, reason, delay_ms: delay }, task);
+    if (this.events.wants('task.retried')) this.events.publish('task.retried', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, code, reason, delay_ms: delay }, task);
   }
 
   finish(task: TaskRecord, status: TaskStatus, out: { result?: JsonValue | null; error?: { code: string; message: string } }): void {
