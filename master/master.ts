@@ -31,6 +31,7 @@ import { SqliteEventOutbox } from './events/sqlite-event-outbox.js';
 import { LogCollector } from './logs/log-collector.js';
 import { MemoryLogStore } from './logs/log-store.js';
 import { SqliteLogStore } from './logs/sqlite-log-store.js';
+import { logTenancy } from './logs/log-tenancy.js';
 import { logRoutes } from './http/log-routes.js';
 import { taskSearchRoutes } from './http/task-search-routes.js';
 import { openApiRoutes } from './http/openapi.js';
@@ -205,7 +206,7 @@ export class Master {
       pgRooms?.logs ?? (options.dataDir
         ? new SqliteLogStore(join(options.dataDir, 'logs.db'), { maxBytes: options.logMaxBytes })
         : new MemoryLogStore({ maxBytes: Math.min(options.logMaxBytes, 32 * 1024 * 1024) })),
-      { retentionMs: options.logRetentionMs, now: () => clock.now() },
+      { retentionMs: options.logRetentionMs, now: () => clock.now(), tenancy: logTenancy(this.tasks, this.registry) },
     );
     this.logStream?.attach(this.logs.tee(() => this.link));
     this.intake = new ResultIntake(this.tasks);
@@ -352,7 +353,7 @@ export class Master {
     tasks.useScaleFromZero((kind) => this.autoscaler.startsWorkersFor(kind) || (this.cluster?.shares?.serves(kind) ?? false));
     const rest = restApi({ tasks, registry, cluster: (tenant) => this.monitor.view(tenant) });
     rest.use(eventRoutes(this.eventLog, auth));
-    rest.use(logRoutes(this.logs));
+    rest.use(logRoutes(this.logs, auth));
     rest.use(openApiRoutes(VERSION));
     const audit = adminAudit(tasks.events, log); // admin changes as config.changed events
     rest.use(limitRoutes(this.limits, audit));
