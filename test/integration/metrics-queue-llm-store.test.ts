@@ -6,6 +6,7 @@
  * model, Socket.IO clients, event-stream followers and the durable store's
  * commit latency (a real master with a data dir, a real worker).
  */
+import { promSamples } from '../helpers/prom-text.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,14 +18,7 @@ import { TaskFailure, type TaskHandler } from '../../worker/handlers/task-handle
 import type { TaskView } from '../../common/task-view.js';
 
 async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
+  return promSamples(await (await fetch(`${url}/metrics`)).text());
 }
 
 /** An llm stand-in: one streamed chunk after a short pause, then usage. */

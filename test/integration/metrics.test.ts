@@ -2,6 +2,7 @@
  * Every registered task metric moves when its event happens: real tasks run
  * through a real master and worker, /metrics is scraped before and after.
  */
+import { promSamples } from '../helpers/prom-text.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import { runTask, startCluster, waitFor, waitForTask, type TestCluster } from '../helpers/cluster.js';
@@ -10,14 +11,7 @@ import type { TaskView } from '../../common/task-view.js';
 
 /** `name{labels}` -> value, for every sample line of the Prometheus text format. */
 async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
+  return promSamples(await (await fetch(`${url}/metrics`)).text());
 }
 
 const failing: TaskHandler = {

@@ -7,6 +7,7 @@
  * four outcomes, whose scraped counts per kind and status and whose run, queue
  * wait and dispatch buckets equal what the task records say happened.
  */
+import { promSamples } from '../helpers/prom-text.js';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
@@ -16,16 +17,7 @@ import type { JsonValue } from '../../common/json-value.js';
 
 const BOUNDS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600];
 
-/** `name{labels}` -> value, for every sample line of the Prometheus text format. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
+const samples = promSamples;
 
 describe('cell metrics against prom-client', () => {
   it('a histogram writes the same text as prom-client\'s for the same observations', async () => {
