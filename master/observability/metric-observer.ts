@@ -21,7 +21,7 @@ import { FINAL_EVENT_TYPES, type FinalEventType, type TaskEvents } from '../core
 import type { RejectionLog } from '../core/rejection-log.js';
 import type { TaskRecord } from '../core/task-record.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
-import type { CounterCell, HistogramCell } from './cell-metrics.js';
+import type { CounterCell, HistogramCell } from '../../common/cell-metrics.js';
 import type { MasterMetrics } from './metrics.js';
 import { WorkerSummaries } from './worker-summaries.js';
 

@@ -3,14 +3,14 @@
  * The per-task counters and histograms (MetricObserver records them) are
  * CellCounter / CellHistogram: plain cells looked up once per label set,
  * handed to prom-client's registry only when /metrics is collected
- * (cell-metrics.ts); the rest are prom-client's own.
+ * (common/cell-metrics.ts); the rest are prom-client's own.
  * With `tenantLabel` (TASKWIRE_METRICS_TENANT_LABELS=on) the task counters
  * and histograms (submitted, finished, retries, dead letters, queue wait,
  * dispatch, run time) carry a `tenant` label too: at most MAX_TENANT_LABELS
  * tenants by name, every later one as `other` (bounded cardinality).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { CellCounter, CellHistogram } from './cell-metrics.js';
+import { CellCounter, CellHistogram } from '../../common/cell-metrics.js';
 
 export interface MasterMetricsOptions {
   /** A `tenant` label on the task counters and histograms (default false). */
@@ -26,7 +26,7 @@ export class MasterMetrics {
   private readonly tenantValues = new Set<string>();
   /** `['tenant']` with the tenant label on, else none: spread into a task metric's labels. */
   private readonly t: string[];
-  // The per-task metrics (recorded by MetricObserver) keep plain cells, handed to prom-client when collected (cell-metrics.ts).
+  // The per-task metrics (recorded by MetricObserver) keep plain cells, handed to prom-client when collected (common/cell-metrics.ts).
   readonly submitted: CellCounter;
   readonly finished: CellCounter;
   readonly queueWait: CellHistogram;

@@ -1,6 +1,6 @@
 /**
  * The master's per-task metrics are plain cells handed to prom-client when
- * /metrics is collected (master/observability/cell-metrics.ts). Checked two
+ * /metrics is collected (common/cell-metrics.ts). Checked two
  * ways: the cells against prom-client's own Counter and Histogram fed the same
  * values (the same text, cumulative buckets, a value on a bound counted in
  * that bound's bucket), and a real master after real tasks of two kinds and
@@ -11,7 +11,7 @@ import { promSamples } from '../helpers/prom-text.js';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
-import { CellCounter, CellHistogram } from '../../master/observability/cell-metrics.js';
+import { CellCounter, CellHistogram } from '../../common/cell-metrics.js';
 import type { TaskRecord } from '../../master/core/task-record.js';
 import type { JsonValue } from '../../common/json-value.js';
 
