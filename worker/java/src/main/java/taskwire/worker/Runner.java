@@ -11,14 +11,17 @@ final class Runner {
   private final String workerId;
   private final Map<String, TaskHandler> handlers;
   private final Reporter reporter;
+  private final Routes routes;
   private final Runnable onChange;
   private final Map<String, Attempt> running = new HashMap<>();
   private final List<Thread> threads = new ArrayList<>();
 
-  Runner(String workerId, Map<String, TaskHandler> handlers, Reporter reporter, Runnable onChange) {
+  /** reporter: the presence master's; routes: one reporter per result_target (null: every attempt reports to reporter). */
+  Runner(String workerId, Map<String, TaskHandler> handlers, Reporter reporter, Routes routes, Runnable onChange) {
     this.workerId = workerId;
     this.handlers = handlers;
     this.reporter = reporter;
+    this.routes = routes;
     this.onChange = onChange;
   }
 
@@ -26,22 +29,41 @@ final class Runner {
     return running.size();
   }
 
-  /** Runs an assignment; false if this task_id + attempt already runs (a QoS 1 duplicate). */
-  boolean start(TaskAssignment a) {
+  /**
+   * Runs an assignment; false if this task_id + attempt already runs (a QoS 1 duplicate).
+   * target: the ResultService its results go to (a resolved result_target; "": the presence master's).
+   */
+  boolean start(TaskAssignment a, String target) {
     String k = Reporter.key(a.getTaskId(), a.getAttempt());
     Attempt t;
+    Reporter rep = reporter;
+    boolean routed = false;
     synchronized (this) {
       if (running.containsKey(k)) return false;
-      t = new Attempt(a, workerId, reporter);
+      if (target != null && !target.isEmpty() && routes != null) {
+        Reporter r = routes.acquire(target);
+        if (r != null) {
+          rep = r;
+          routed = true;
+        }
+      }
+      t = new Attempt(a, workerId, rep);
       running.put(k, t);
       threads.removeIf(th -> !th.isAlive());
     }
-    Thread th = new Thread(() -> t.run(handlers, () -> {
-      synchronized (this) {
-        running.remove(k);
+    boolean release = routed;
+    Thread th = new Thread(() -> {
+      try {
+        t.run(handlers, () -> {
+          synchronized (this) {
+            running.remove(k);
+          }
+          onChange.run();
+        });
+      } finally {
+        if (release) routes.release(target); // after its final was confirmed or given up
       }
-      onChange.run();
-    }), "attempt-" + a.getTaskId());
+    }, "attempt-" + a.getTaskId());
     th.setDaemon(true);
     synchronized (this) {
       threads.add(th);

@@ -39,6 +39,7 @@ public final class Worker implements MqttCallbackExtended {
   private final List<String> kinds;
   private final List<ModelInfo> models;
   private final Reporter reporter = new Reporter();
+  final Routes routes = new Routes(Routes.IDLE_MS, Routes.SWEEP_MS);
   private final Runner runner;
   private final MqttAsyncClient client;
   private final String statusTopic;
@@ -64,14 +65,13 @@ public final class Worker implements MqttCallbackExtended {
     List<String> k = new ArrayList<>(handlers.keySet());
     Collections.sort(k);
     kinds = k;
-    runner = new Runner(cfg.workerId, handlers, reporter, this::statusSoon);
+    runner = new Runner(cfg.workerId, handlers, reporter, routes, this::statusSoon);
     String base = cfg.topicRoot + "/workers/" + cfg.workerId;
     statusTopic = base + "/status";
     tasksTopic = base + "/tasks";
     controlTopic = base + "/control";
     masterTopic = cfg.topicRoot + "/master/status";
-    String host = cfg.mqttHost.contains(":") && !cfg.mqttHost.startsWith("[") ? "[" + cfg.mqttHost + "]" : cfg.mqttHost;
-    client = new MqttAsyncClient("tcp://" + host + ":" + cfg.mqttPort, cfg.workerId, new MemoryPersistence());
+    client = new MqttAsyncClient("tcp://" + Routes.bracket(cfg.mqttHost) + ":" + cfg.mqttPort, cfg.workerId, new MemoryPersistence());
     client.setCallback(this);
   }
 
@@ -194,13 +194,12 @@ public final class Worker implements MqttCallbackExtended {
     if (payload.length == 0 || cfg.grpcTarget != null) return;
     MasterStatus s = Codec.decode(payload, MasterStatus.newBuilder(), MAX_MASTER_BYTES).build();
     if (s.getState() != MasterState.MASTER_STATE_ONLINE || s.getGrpcPort() == 0) return;
-    String host = s.getGrpcHost().isEmpty() ? cfg.mqttHost : s.getGrpcHost();
-    if (host.contains(":") && !host.startsWith("[")) host = "[" + host + "]";
-    String target = host + ":" + s.getGrpcPort();
+    String target = Routes.bracket(s.getGrpcHost().isEmpty() ? cfg.mqttHost : s.getGrpcHost()) + ":" + s.getGrpcPort();
     Reporter.spawn("set-target", () -> reporter.setTarget(target));
   }
 
-  private void onTasks(byte[] payload) throws Exception {
+  /** An Assignments message; an exception (nothing started) says why the whole message is dropped. */
+  void onTasks(byte[] payload) throws Exception {
     Assignments batch = Codec.decode(payload, Assignments.newBuilder(), MAX_TASKS_BYTES).build();
     if (batch.getTasksCount() == 0) throw new IllegalArgumentException("an Assignments message carries at least one task");
     for (TaskAssignment a : batch.getTasksList()) {
@@ -208,8 +207,10 @@ public final class Worker implements MqttCallbackExtended {
         throw new IllegalArgumentException("assignment without task_id, kind, attempt or result_token");
       }
     }
+    // Multi-master: this message's master takes these attempts' results (":port": the broker's host).
+    String target = Routes.resultTarget(batch.getResultTarget(), cfg.mqttHost);
     for (TaskAssignment a : batch.getTasksList()) {
-      if (!runner.start(a)) Log.info("duplicate assignment " + a.getTaskId() + "/" + a.getAttempt() + " ignored");
+      if (!runner.start(a, target)) Log.info("duplicate assignment " + a.getTaskId() + "/" + a.getAttempt() + " ignored");
     }
     statusSoon();
   }
@@ -272,7 +273,9 @@ public final class Worker implements MqttCallbackExtended {
     long grace = cfg.shutdownGraceMs;
     long deliver = Math.max(1000, Math.min(5000, grace));
     runner.shutdown(grace, deliver);
+    long until = System.currentTimeMillis() + deliver;
     reporter.waitConfirmed(deliver);
+    routes.waitConfirmed(Math.max(0, until - System.currentTimeMillis()));
     synchronized (this) {
       closing = true;
     }
@@ -288,6 +291,7 @@ public final class Worker implements MqttCallbackExtended {
       // exiting anyway
     }
     reporter.close();
+    routes.close();
     if (cfg.healthFile != null) new java.io.File(cfg.healthFile).delete();
   }
 
