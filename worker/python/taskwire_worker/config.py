@@ -47,6 +47,8 @@ class WorkerConfig:
     # OTLP/HTTP traces endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces); None: no spans.
     otlp_endpoint: Optional[str] = None
     service_name: str = "taskwire-worker"
+    # TASKWIRE_RESULT_ROUTE_IDLE_MS: a result_target's channel is closed after this long unused (multi-master).
+    result_route_idle_ms: int = 30_000
 
 
 def _secret(env: Mapping[str, str], name: str) -> Optional[str]:
@@ -135,6 +137,7 @@ def from_env(env: Mapping[str, str]) -> WorkerConfig:
         metrics_host=env.get("TASKWIRE_METRICS_HOST") or "0.0.0.0",
         otlp_endpoint=_otlp_endpoint(env),
         service_name=env.get("OTEL_SERVICE_NAME") or "taskwire-worker",
+        result_route_idle_ms=_int(env, "TASKWIRE_RESULT_ROUTE_IDLE_MS", 30_000, 100, 3_600_000),
     )
 
 

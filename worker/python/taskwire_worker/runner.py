@@ -4,6 +4,7 @@ STARTED (seq 1), a HEARTBEAT at least every heartbeat_interval_ms, chunks as
 the handler emits them, then exactly one final. CANCEL, the deadline and
 shutdown abort the handler (CANCELLED, DEADLINE_EXCEEDED, WORKER_SHUTDOWN).
 """
+import functools
 import logging
 import threading
 import time
@@ -16,6 +17,7 @@ from .errors import Aborted, TaskFailure
 from .handlers.base import Handler, TaskContext
 from .metrics import METRICS
 from .reporter import Reporter
+from .routes import Routes
 from .stubs import result_service_pb2 as rs
 from .stubs import task_pb2
 
@@ -33,13 +35,15 @@ def now_ms() -> int:
 
 class Attempt:
     def __init__(self, a: task_pb2.TaskAssignment, worker_id: str, handler: Optional[Handler], reporter: Reporter,
-                 on_done: Callable[["Attempt"], None]) -> None:
+                 on_done: Callable[["Attempt"], None], on_delivered: Optional[Callable[[], None]] = None) -> None:
         self.a = a
         self.key: Key = (a.task_id, a.attempt)
         self.worker_id = worker_id
         self.handler = handler
         self.reporter = reporter
         self.on_done = on_done
+        # Called once the final was confirmed or given up (a routed attempt releases its route).
+        self.on_delivered = on_delivered
         self.seq = 0
         self.seq_lock = threading.Lock()
         self.stream = reporter.open_stream()
@@ -100,8 +104,12 @@ class Attempt:
     def _run(self) -> None:
         a = self.a
         attrs = {"taskwire.task_id": a.task_id, "taskwire.attempt": a.attempt, "taskwire.kind": a.kind, "taskwire.worker_id": self.worker_id}
-        with tracing.AttemptTrace(a.traceparent, attrs) as trace:
-            self._run_traced(trace)
+        try:
+            with tracing.AttemptTrace(a.traceparent, attrs) as trace:
+                self._run_traced(trace)
+        finally:
+            if self.on_delivered is not None:
+                self.on_delivered()
 
     def _run_traced(self, trace: tracing.AttemptTrace) -> None:
         a = self.a
@@ -174,10 +182,11 @@ class Attempt:
 
 class Runner:
     def __init__(self, worker_id: str, handlers: Dict[str, Handler], reporter: Reporter,
-                 on_change: Callable[[], None]) -> None:
+                 on_change: Callable[[], None], routes: Optional[Routes] = None) -> None:
         self.worker_id = worker_id
         self.handlers = handlers
         self.reporter = reporter
+        self.routes = routes
         self.on_change = on_change
         self._lock = threading.Lock()
         self._running: Dict[Key, Attempt] = {}
@@ -188,14 +197,20 @@ class Runner:
         with self._lock:
             return len(self._running)
 
-    def start(self, a: task_pb2.TaskAssignment) -> bool:
-        """Starts an attempt; False if this task_id + attempt already runs (QoS 1 duplicate)."""
+    def start(self, a: task_pb2.TaskAssignment, target: str = "") -> bool:
+        """Starts an attempt; False if this task_id + attempt already runs (QoS 1 duplicate).
+        target: the ResultService its results go to (a resolved result_target; "": the presence master's)."""
         key = (a.task_id, a.attempt)
         with self._lock:
             if key in self._running:
                 return False
             self._threads = {k: t for k, t in self._threads.items() if t.is_alive()}
-            attempt = Attempt(a, self.worker_id, self.handlers.get(a.kind), self.reporter, self._done)
+            reporter: Reporter = self.reporter
+            release: Optional[Callable[[], None]] = None
+            routed = self.routes.acquire(target) if target and self.routes is not None else None
+            if routed is not None and self.routes is not None:
+                reporter, release = routed, functools.partial(self.routes.release, target)
+            attempt = Attempt(a, self.worker_id, self.handlers.get(a.kind), reporter, self._done, release)
             self._running[key] = attempt
             self._threads[key] = attempt.thread
         attempt.start()

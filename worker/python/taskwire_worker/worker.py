@@ -23,6 +23,7 @@ from .handlers.base import Handler
 from .logs import MqttLogHandler
 from .metrics import METRICS
 from .reporter import Reporter
+from .routes import Routes, result_target
 from .runner import Runner, now_ms
 from .stubs import cluster_pb2, task_pb2, worker_pb2
 from .topics import Topics
@@ -43,7 +44,10 @@ class Worker:
         self.hostname = socket.gethostname()
         self.handlers: Dict[str, Handler] = {h.kind: h for h in handlers if config.kinds is None or h.kind in config.kinds}
         self.reporter = Reporter()
-        self.runner = Runner(self.id, self.handlers, self.reporter, self.status_soon)
+        # Multi-master: a reporter per Assignments.result_target (docs/MULTI_MASTER.md).
+        idle_s = config.result_route_idle_ms / 1000
+        self.routes = Routes(idle_s, min(5.0, idle_s))
+        self.runner = Runner(self.id, self.handlers, self.reporter, self.status_soon, self.routes)
         self.state = ONLINE
         # Why it drains, as DRAIN said (kept in re-published statuses).
         self.reason = ""
@@ -158,8 +162,10 @@ class Worker:
         for a in batch.tasks:
             if not a.task_id or not a.kind or not a.result_token or a.attempt < 1:
                 raise InvalidMessage("assignment without task_id, kind, attempt or result_token")
+        # Multi-master: this message's master takes these attempts' results.
+        target = result_target(batch.result_target, self.config.mqtt_host)
         for a in batch.tasks:
-            if not self.runner.start(a):
+            if not self.runner.start(a, target):
                 log.info("duplicate assignment ignored", extra={"task_id": a.task_id})
         self.status_soon()
 
@@ -236,7 +242,9 @@ class Worker:
         grace = self.config.shutdown_grace_ms / 1000
         deliver = max(1.0, min(grace, 5.0))
         self.runner.shutdown(grace, deliver)
+        until = time.monotonic() + deliver
         self.reporter.wait_confirmed(deliver)
+        self.routes.wait_confirmed(max(0.0, until - time.monotonic()))
         self.closing = True
         self._stop.set()
         if self._log_sink is not None:
@@ -250,6 +258,7 @@ class Worker:
         self.client.disconnect()
         self.client.loop_stop()
         self.reporter.close()
+        self.routes.close()
         try:
             os.remove(self.config.health_file)
         except OSError:
