@@ -5,7 +5,7 @@
  * for its kind, in one statement:
  *
  *   UPDATE tasks SET owner = me, owner_epoch = my epoch
- *   WHERE id IN (SELECT id … WHERE owner IS NULL … LIMIT n FOR UPDATE SKIP LOCKED)
+ *   WHERE id = ANY(ARRAY(SELECT id … WHERE owner IS NULL … LIMIT n FOR UPDATE SKIP LOCKED))
  *
  * so each pooled task goes to exactly one master; concurrent claims skip
  * each other's rows instead of waiting. What a master claims becomes its
@@ -25,9 +25,17 @@ import type { PostgresTaskStore } from './postgres-task-store.js';
 import { ROW, type Row } from './sqlite-rows.js';
 import pgModule from 'pg';
 
-const CLAIM = `UPDATE tasks SET owner = $1, owner_epoch = $2
-  WHERE id IN (SELECT id FROM tasks WHERE owner IS NULL AND finished_at IS NULL AND kind = ANY($3::text[])
-               ORDER BY priority DESC, created_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+/**
+ * The locking pick is an uncorrelated `ARRAY(SELECT …)`, which PostgreSQL runs
+ * once (an InitPlan). Written as `WHERE id IN (SELECT … LIMIT n FOR UPDATE
+ * SKIP LOCKED)`, the planner may run the subquery again per row it joins
+ * (a semi-join rescan), and each run skips what the previous one locked: one
+ * claim of n = 4 took 155 and 241 tasks in the three-master test, which then
+ * queued on one master while the others idled.
+ */
+export const CLAIM_SQL = `UPDATE tasks SET owner = $1, owner_epoch = $2
+  WHERE id = ANY(ARRAY(SELECT id FROM tasks WHERE owner IS NULL AND finished_at IS NULL AND kind = ANY($3::text[])
+                       ORDER BY priority DESC, created_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED))
     AND owner IS NULL AND finished_at IS NULL
   RETURNING ${ROW}`;
 
@@ -143,7 +151,7 @@ export class TaskClaimer {
     this.stats.rounds++;
     let rows: Row[];
     try {
-      rows = (await pool.query<Row>(CLAIM, [owner, epoch, wants.kinds, wants.n])).rows;
+      rows = (await pool.query<Row>(CLAIM_SQL, [owner, epoch, wants.kinds, wants.n])).rows;
     } catch (err) {
       this.stats.failures++;
       this.o.log.warn({ err: (err as Error).message }, 'claiming pooled tasks failed (retried on the next round)');
