@@ -82,8 +82,11 @@ export async function copyRoomTables(client: pg.ClientBase, from: string, nowMs 
   if (usage) {
     try {
       type T = Record<string, unknown>;
-      const types: Record<string, string> = { attempt: 'int', images: 'int', price_version: 'int', megapixels: 'float8', cost: 'float8', tokens_in: 'bigint', tokens_out: 'bigint', processing_ms: 'bigint', bytes_in: 'bigint', bytes_out: 'bigint', at_ms: 'bigint' };
-      out.usage_rows = await copy(client, usage.prepare(`SELECT ${USAGE_COLUMNS.join(', ')} FROM usage`).all() as T[], USAGE_COLUMNS, USAGE_COLUMNS.map((c) => types[c] ?? 'text'), 'tw_usage', 'ON CONFLICT (task_id, attempt) DO NOTHING');
+      const types: Record<string, string> = { attempt: 'int', images: 'int', price_version: 'int', megapixels: 'float8', cost: 'float8', tokens_in: 'bigint', tokens_out: 'bigint', processing_ms: 'bigint', cpu_us: 'bigint', mem_mib_ms: 'bigint', bytes_in: 'bigint', bytes_out: 'bigint', at_ms: 'bigint' };
+      // A usage.db from before a column (opened read-only, not migrated): its rows have 0 there.
+      const has = new Set((usage.prepare('PRAGMA table_info(usage)').all() as { name: string }[]).map((c) => c.name));
+      const select = USAGE_COLUMNS.map((c) => (has.has(c) ? c : `0 AS ${c}`)).join(', ');
+      out.usage_rows = await copy(client, usage.prepare(`SELECT ${select} FROM usage`).all() as T[], USAGE_COLUMNS, USAGE_COLUMNS.map((c) => types[c] ?? 'text'), 'tw_usage', 'ON CONFLICT (task_id, attempt) DO NOTHING');
       out.prices = await copy(client, usage.prepare('SELECT version, effective_from_ms, json FROM prices').all() as T[], ['version', 'effective_from_ms', 'json'], ['int', 'bigint', 'text'], 'tw_prices', 'ON CONFLICT (version) DO NOTHING');
       await copy(client, usage.prepare('SELECT name, json FROM settings').all() as T[], ['name', 'json'], ['text', 'text'], 'tw_billing_settings', 'ON CONFLICT (name) DO UPDATE SET json = excluded.json');
     } finally {

@@ -14,6 +14,7 @@ import type { ResultRoutes } from './result-routes.js';
 import { grpcTaskBlobs } from './blob-client.js';
 import { TaskFailure, type TaskHandler, type TaskOutput } from './handlers/task-handler.js';
 import type { WorkerTelemetry } from './attempt-telemetry.js';
+import { AttemptResources } from './attempt-resources.js';
 
 export type AbortKind = 'cancelled' | 'deadline' | 'shutdown';
 
@@ -72,6 +73,8 @@ export class TaskRunner {
   private readonly running = new Map<string, Running>();
   /** One timer for every running attempt's heartbeat and deadline (not two timers per task). */
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Each attempt's share of the process's CPU time and memory (attempt-resources.ts): Usage.cpu_us, mem_mib_ms. */
+  private readonly resources: AttemptResources;
 
   constructor(
     private readonly workerId: string,
@@ -81,9 +84,13 @@ export class TaskRunner {
     private readonly events: TaskRunnerEvents,
     /** Provider / inference metrics and the attempt's spans (none: handlers get no ctx.telemetry). */
     private readonly telemetry?: WorkerTelemetry,
-  ) {}
+    resources?: AttemptResources,
+  ) {
+    this.resources = resources ?? new AttemptResources();
+  }
 
   private sweep(): void {
+    if (this.resources.size > 0) this.resources.sample();
     const now = Date.now();
     for (const r of this.running.values()) {
       const a = r.assignment;
@@ -143,6 +150,7 @@ export class TaskRunner {
     const result: TaskResult = { outcome: 'TASK_OUTCOME_SUCCEEDED', started_at_ms: startedAtMs };
     let firstChunkAtMs: number | undefined;
     const telemetry = this.telemetry?.begin(a, startedAtMs);
+    const mark = this.resources.begin(); // ended below, whatever the handler does
     try {
       const handler = this.handlers.get(a.kind);
       if (!handler) throw new TaskFailure('UNSUPPORTED', `this worker does not run kind "${a.kind}"`, { retryable: true });
@@ -186,7 +194,11 @@ export class TaskRunner {
       Object.assign(result, this.classify(reason));
       if (reason instanceof TaskFailure && reason.usage) result.usage = { ...reason.usage };
     }
-    if (firstChunkAtMs !== undefined) result.usage = { ...(result.usage ?? {}), ttft_ms: firstChunkAtMs - startedAtMs };
+    const used = this.resources.end(mark);
+    const usage = (result.usage ??= {});
+    usage.cpu_us = used.cpu_us;
+    usage.mem_mib_ms = used.mem_mib_ms;
+    if (firstChunkAtMs !== undefined) usage.ttft_ms = firstChunkAtMs - startedAtMs;
     result.finished_at_ms = Date.now();
     result.last_seq = r.seq;
     if (this.events.onFinished) {

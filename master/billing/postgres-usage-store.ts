@@ -33,11 +33,15 @@ export const BILLING_PG_STEPS: readonly string[] = [
   CREATE TABLE tw_prices (version integer PRIMARY KEY, effective_from_ms bigint NOT NULL, json text NOT NULL);
   CREATE TABLE tw_billing_settings (name text PRIMARY KEY, json text NOT NULL);
   `,
+  // 2: the CPU time and memory workers report per attempt (older rows 0; a constant default rewrites no row, no trigger fires).
+  `
+  ALTER TABLE tw_usage ADD COLUMN cpu_us bigint NOT NULL DEFAULT 0, ADD COLUMN mem_mib_ms bigint NOT NULL DEFAULT 0;
+  `,
 ];
 
 const TYPES: Record<(typeof COLUMNS)[number], string> = {
   task_id: 'text', attempt: 'int', tenant: 'text', key: 'text', kind: 'text', model: 'text', worker_id: 'text', outcome: 'text',
-  tokens_in: 'bigint', tokens_out: 'bigint', processing_ms: 'bigint', images: 'int', megapixels: 'float8', bytes_in: 'bigint',
+  tokens_in: 'bigint', tokens_out: 'bigint', processing_ms: 'bigint', cpu_us: 'bigint', mem_mib_ms: 'bigint', images: 'int', megapixels: 'float8', bytes_in: 'bigint',
   bytes_out: 'bigint', at_ms: 'bigint', cost: 'float8', price_version: 'int',
 };
 const INSERT = `INSERT INTO tw_usage (${COLUMNS.join(', ')}) SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${TYPES[c]}[]`).join(', ')})

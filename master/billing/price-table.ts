@@ -19,6 +19,10 @@ export const priceEntry = z
     per_1k_tokens_out: price.optional(),
     per_second: price.optional(),
     per_megapixel: price.optional(),
+    /** Per second of CPU time the worker reported (cpu_us / 1e6). */
+    per_cpu_second: price.optional(),
+    /** Per GiB-second of memory the worker reported (mem_mib_ms / 1024 / 1000), as cloud functions bill it. */
+    per_gb_second: price.optional(),
   })
   .strict();
 export type PriceEntry = z.infer<typeof priceEntry>;
@@ -48,14 +52,16 @@ export function findPrice(v: PriceVersion, kind: string, model: string | null): 
 }
 
 /** The cost of a row's usage at an entry's prices. */
-export function costOf(p: PriceEntry | undefined, r: Pick<UsageRow, 'tokens_in' | 'tokens_out' | 'processing_ms' | 'megapixels'>): number {
+export function costOf(p: PriceEntry | undefined, r: Pick<UsageRow, 'tokens_in' | 'tokens_out' | 'processing_ms' | 'megapixels' | 'cpu_us' | 'mem_mib_ms'>): number {
   if (!p) return 0;
   return (
     (p.per_request ?? 0) +
     (r.tokens_in / 1000) * (p.per_1k_tokens_in ?? 0) +
     (r.tokens_out / 1000) * (p.per_1k_tokens_out ?? 0) +
     (r.processing_ms / 1000) * (p.per_second ?? 0) +
-    r.megapixels * (p.per_megapixel ?? 0)
+    r.megapixels * (p.per_megapixel ?? 0) +
+    (r.cpu_us / 1e6) * (p.per_cpu_second ?? 0) +
+    (r.mem_mib_ms / 1024 / 1000) * (p.per_gb_second ?? 0)
   );
 }
 

@@ -7,7 +7,9 @@
  * Every row has the tokens that attempt's worker reported (a failed attempt's
  * too, streamed answers included: the usage rides on the attempt's final
  * report); an attempt that reported none (lost, or ended by the master before
- * its worker reported) has 0 tokens, never an earlier attempt's.
+ * its worker reported) has 0 tokens, never an earlier attempt's. The same
+ * for the CPU time and memory a worker reports per attempt (cpu_us,
+ * mem_mib_ms: 0 from a worker that does not measure them).
  * Idempotent on task + attempt (the store keeps the first row).
  */
 import { jsonBytes } from '../../common/json-bytes.js';
@@ -79,6 +81,7 @@ export class UsageLedger {
     const image = a.withResult && task.kind === 'image' ? imageOutput(task.result) : undefined;
     // The usage this attempt's worker reported (result-apply.ts marks whose it is), never an earlier attempt's.
     const usage = task.usageAttempt === a.attempt ? task.usage : null;
+    const used = task.resources?.attempt === a.attempt ? task.resources : undefined;
     const model = modelOf(task.kind, task.input) ?? null;
     // One object per row (the store keeps it as it is): the cost is filled in from its own fields.
     const row: UsageRow = {
@@ -93,6 +96,8 @@ export class UsageLedger {
       tokens_in: usage?.prompt_tokens ?? 0,
       tokens_out: usage?.completion_tokens ?? 0,
       processing_ms: Math.max(0, a.processingMs),
+      cpu_us: used?.cpuUs ?? 0,
+      mem_mib_ms: used?.memMibMs ?? 0,
       images: image ? 1 : 0,
       megapixels: image ? (image.width * image.height) / 1e6 : 0,
       // Measured at submit (admission); walked again only for a task restored from disk.

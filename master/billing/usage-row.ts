@@ -16,6 +16,10 @@ export interface UsageRow {
   tokens_in: number;
   tokens_out: number;
   processing_ms: number;
+  /** CPU time the attempt's worker reported, microseconds (0: its worker does not measure it). */
+  cpu_us: number;
+  /** Resident memory × time the attempt's worker reported, MiB·ms (0: not measured). */
+  mem_mib_ms: number;
   images: number;
   megapixels: number;
   bytes_in: number;
@@ -29,12 +33,12 @@ export interface UsageRow {
 }
 
 /** The numbers of a row that add up in reports. */
-export const USAGE_SUMS = ['tokens_in', 'tokens_out', 'processing_ms', 'images', 'megapixels', 'bytes_in', 'bytes_out', 'cost'] as const;
+export const USAGE_SUMS = ['tokens_in', 'tokens_out', 'processing_ms', 'cpu_us', 'mem_mib_ms', 'images', 'megapixels', 'bytes_in', 'bytes_out', 'cost'] as const;
 export type UsageSum = (typeof USAGE_SUMS)[number];
 export type UsageTotals = Record<UsageSum, number> & { attempts: number };
 
 export function emptyTotals(): UsageTotals {
-  return { attempts: 0, tokens_in: 0, tokens_out: 0, processing_ms: 0, images: 0, megapixels: 0, bytes_in: 0, bytes_out: 0, cost: 0 };
+  return { attempts: 0, tokens_in: 0, tokens_out: 0, processing_ms: 0, cpu_us: 0, mem_mib_ms: 0, images: 0, megapixels: 0, bytes_in: 0, bytes_out: 0, cost: 0 };
 }
 
 export function addRow(t: UsageTotals, r: UsageRow): void {

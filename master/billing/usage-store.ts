@@ -6,7 +6,9 @@
  * UPDATE and DELETE, so the table is append-only. Rows of one event-loop turn
  * go to a writer thread as one batch and are written there in one
  * transaction, off the master's thread.
- * The price versions and the budgets are kept next to the rows.
+ * The price versions and the budgets are kept next to the rows. Schema
+ * version in `user_version` (1: cpu_us and mem_mib_ms, added to an older
+ * file in place, its rows 0).
  * `PostgresUsageStore` (postgres-usage-store.ts) keeps them in the task
  * store's PostgreSQL, shared by every master on it.
  */
@@ -86,12 +88,16 @@ export class MemoryUsageStore implements UsageStore {
   close(): void {}
 }
 
-export const COLUMNS = ['task_id', 'attempt', 'tenant', 'key', 'kind', 'model', 'worker_id', 'outcome', 'tokens_in', 'tokens_out', 'processing_ms', 'images', 'megapixels', 'bytes_in', 'bytes_out', 'at_ms', 'cost', 'price_version'] as const satisfies readonly (keyof UsageRow)[];
+export const COLUMNS = ['task_id', 'attempt', 'tenant', 'key', 'kind', 'model', 'worker_id', 'outcome', 'tokens_in', 'tokens_out', 'processing_ms', 'cpu_us', 'mem_mib_ms', 'images', 'megapixels', 'bytes_in', 'bytes_out', 'at_ms', 'cost', 'price_version'] as const satisfies readonly (keyof UsageRow)[];
 // Compile-time check: every field of a row is a column.
 type Missing = Exclude<keyof UsageRow, (typeof COLUMNS)[number]>;
 const allStored: Missing extends never ? true : Missing = true;
 void allStored;
 
+/** The version of usage.db's schema this code writes (SQLite `user_version`). */
+export const USAGE_SCHEMA_VERSION = 1;
+
+/** Version 0's tables (as the first usage.db had them); migrate() takes them on. */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS usage (
   task_id TEXT NOT NULL, attempt INTEGER NOT NULL, tenant TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL,
@@ -106,6 +112,22 @@ CREATE TRIGGER IF NOT EXISTS usage_no_delete BEFORE DELETE ON usage BEGIN SELECT
 CREATE TABLE IF NOT EXISTS prices (version INTEGER PRIMARY KEY, effective_from_ms INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, json TEXT NOT NULL);
 `;
+
+/** Brings usage.db to USAGE_SCHEMA_VERSION (step n makes version n; a newer file was refused at open). */
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version >= USAGE_SCHEMA_VERSION) return;
+  db.transaction(() => {
+    if (version < 1) {
+      // A column with a constant default: SQLite changes no row (the append-only triggers do not fire), old rows read 0.
+      db.exec(`
+        ALTER TABLE usage ADD COLUMN cpu_us INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE usage ADD COLUMN mem_mib_ms INTEGER NOT NULL DEFAULT 0;
+      `);
+    }
+    db.pragma(`user_version = ${USAGE_SCHEMA_VERSION}`);
+  })();
+}
 
 /** The writer thread's part: one transaction per batch (a JSON array of rows); answers which rows were new ('1') or already there ('0'). */
 const WRITER = `
@@ -133,10 +155,16 @@ export class SqliteUsageStore implements UsageStore {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.db = new Database(path);
     chmodSync(path, 0o600);
+    const found = this.db.pragma('user_version', { simple: true }) as number;
+    if (found > USAGE_SCHEMA_VERSION) {
+      this.db.close();
+      throw new Error(`${path} was written by a newer taskwire (schema ${found}; this version reads up to ${USAGE_SCHEMA_VERSION})`);
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    migrate(this.db);
     const insertSql = `INSERT OR IGNORE INTO usage (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`;
     this.writer = new SqliteThread<string, string>(path, WRITER, { insertSql });
   }

@@ -51,6 +51,7 @@ export function applyOutcome(host: ResultApplyHost, o: ResultOutcome): void {
     task.usage = o.usage;
     task.usageAttempt = task.attempt;
   }
+  if (o.cpuUs > 0 || o.memMibMs > 0) task.resources = { attempt: task.attempt, cpuUs: o.cpuUs, memMibMs: o.memMibMs };
   host.capacity.release(task.workerId ? host.registry.get(task.workerId) : undefined, task.id, o.outcome === 'cancelled' ? 'cancelled' : 'finished');
   if (o.outcome === 'succeeded') host.finish(task, 'succeeded', { result: o.result });
   else if (o.outcome === 'cancelled') host.finish(task, 'cancelled', { error: o.error ?? { code: 'CANCELLED', message: 'cancelled' } });

@@ -137,6 +137,8 @@ export class ResultIntake {
       error,
       startedAtMs,
       usage,
+      cpuUs: Number(u?.cpu_us) || 0,
+      memMibMs: Number(u?.mem_mib_ms) || 0,
     });
   }
 

@@ -28,4 +28,7 @@ export type ResultOutcome =
       error: { code: string; message: string } | null;
       startedAtMs: number | null;
       usage: TaskUsage | null;
+      /** The attempt's CPU time (µs) and memory × time (MiB·ms) as its worker reported them (Usage.cpu_us, mem_mib_ms; 0: not reported). */
+      cpuUs: number;
+      memMibMs: number;
     };

@@ -48,6 +48,8 @@ export interface TaskRecord extends SchedulableTask {
   usageAttempt?: number;
   /** The input's JSON size in bytes, measured at submit (memory only; the usage ledger's `bytes_in`, absent after a restart). */
   inputBytes?: number;
+  /** The CPU time (µs) and memory × time (MiB·ms) the worker of `attempt` reported (memory only; the usage ledger's `cpu_us`, `mem_mib_ms`). */
+  resources?: { attempt: number; cpuUs: number; memMibMs: number };
   /** Run time allowed per attempt. */
   timeoutMs: number;
   /** Longest time in the queue before the task expires (0 = no limit). */

@@ -19,8 +19,8 @@ import { requirementKey } from '../../common/task-kinds.js';
 type ColumnField = 'id' | 'seq' | 'kind' | 'sessionId' | 'idempotencyKey' | 'createdAtMs' | 'status' | 'attempt' | 'workerId' | 'assignedAtMs' | 'finishedAtMs';
 type FixedField = 'input' | 'priority' | 'requirement' | 'stream' | 'timeoutMs' | 'queueTimeoutMs' | 'heartbeatTimeoutMs' | 'maxAttempts' | 'tenant' | 'owner';
 type StateJsonField = Exclude<TaskStateField, ColumnField>;
-/** Derived on read (`key`) or never stored (`usageAttempt`, `inputBytes`: the usage ledger's, for the live task). */
-type NotStored = 'key' | 'secrets' | 'token' | 'leaseUntilMs' | 'usageAttempt' | 'inputBytes';
+/** Derived on read (`key`) or never stored (`usageAttempt`, `inputBytes`, `resources`: the usage ledger's, for the live task). */
+type NotStored = 'key' | 'secrets' | 'token' | 'leaseUntilMs' | 'usageAttempt' | 'inputBytes' | 'resources';
 // Compile-time check: every field of a task is stored somewhere, or deliberately not.
 type Unplaced = Exclude<keyof TaskRecord, ColumnField | FixedField | StateJsonField | NotStored>;
 const everyFieldPlaced: [Unplaced] extends [never] ? true : Unplaced = true;

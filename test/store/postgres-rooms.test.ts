@@ -161,7 +161,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
 
   const row = (task: string, attempt: number, tenant: string, tokens: number): UsageRow => ({
     task_id: task, attempt, tenant, key: 'k', kind: 'llm', model: 'm', worker_id: 'w', outcome: 'succeeded', tokens_in: tokens, tokens_out: 2 * tokens,
-    processing_ms: 10, images: 0, megapixels: 0.5, bytes_in: 100, bytes_out: 200, at_ms: Date.now(), cost: 0.25, price_version: 1,
+    processing_ms: 10, cpu_us: 1000 * tokens + 1, mem_mib_ms: 50 * tokens, images: 0, megapixels: 0.5, bytes_in: 100, bytes_out: 200, at_ms: Date.now(), cost: 0.25, price_version: 1,
   });
 
   it('usage: rows from two masters, one per attempt (the first kept), the same totals on both; prices and settings survive a reopen; append-only', async () => {
@@ -183,7 +183,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     expect(all[1]).toEqual(all[0]);
     expect(writtenA.length).toBe(50);
     expect(writtenB.length).toBe(50); // not t3
-    expect(all[0]!.find((r) => r.task_id === 't3')?.tokens_in).toBe(3);
+    expect(all[0]!.find((r) => r.task_id === 't3')).toMatchObject({ tokens_in: 3, cpu_us: 3001, mem_mib_ms: 150 });
     const sum = (rows: UsageRow[]) => rows.reduce((s, r) => s + r.tokens_in + r.tokens_out, 0);
     expect(sum(await b.query({ tenant: 'acme', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }))).toBe(sum(await a.query({ tenant: 'acme', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })));
     expect(sum(all[0]!)).toBe(3 * (2 * 49 * 50) / 2);
@@ -327,7 +327,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     const p = pool(url);
     const v = (await p.query<{ room: string; version: number }>('SELECT room, version FROM taskwire_room_schema ORDER BY room')).rows;
     expect(v).toEqual([
-      { room: 'billing', version: 1 },
+      { room: 'billing', version: 2 },
       { room: 'events', version: 1 },
       { room: 'limits', version: 2 },
       { room: 'logs', version: 2 },

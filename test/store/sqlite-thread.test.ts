@@ -51,7 +51,7 @@ describe('SqliteThread', () => {
 describe('SqliteUsageStore on its writer thread', () => {
   const row = (task: string, attempt: number): UsageRow => ({
     task_id: task, attempt, tenant: 'acme', key: 'k1', kind: 'llm', model: 'm', worker_id: 'w-1', outcome: 'succeeded',
-    tokens_in: 3, tokens_out: 5, processing_ms: 7, images: 0, megapixels: 0, bytes_in: 10, bytes_out: 20, at_ms: 1000 + attempt, cost: 0.5, price_version: 1,
+    tokens_in: 3, tokens_out: 5, processing_ms: 7, cpu_us: 11, mem_mib_ms: 13, images: 0, megapixels: 0, bytes_in: 10, bytes_out: 20, at_ms: 1000 + attempt, cost: 0.5, price_version: 1,
   });
 
   it('query() sees every row handed over, a repeated task + attempt is kept once and its listener runs once', async () => {
