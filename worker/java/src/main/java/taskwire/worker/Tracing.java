@@ -1,6 +1,7 @@
 package taskwire.worker;
 
 import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,10 +19,12 @@ import java.util.regex.Pattern;
  * W3C trace context for attempts (docs/OBSERVABILITY.md, "Traces"). An assignment's
  * traceparent (the master's attempt span) is continued: with OTEL_EXPORTER_OTLP_ENDPOINT (or
  * ..._TRACES_ENDPOINT) set, each attempt is a {@code taskwire.worker.run} span (kind CONSUMER),
- * child of it, exported over OTLP/HTTP JSON by a daemon thread (batched, bounded queue), like
- * the TypeScript worker's. Either way the attempt's thread knows its trace ({@link #current}):
- * its log line carries trace_id and the llm handler sends a traceparent to the provider. A
- * small exporter of its own rather than the OpenTelemetry SDK (one span kind).
+ * child of it, and each LLM provider call a {@code taskwire.provider.call} span (kind CLIENT),
+ * child of the run span ({@link #providerCall}), exported over OTLP/HTTP JSON by a daemon thread
+ * (batched, bounded queue), like the TypeScript worker's. Either way the attempt's thread knows its
+ * trace ({@link #current}): its log line carries trace_id and the llm handler sends a traceparent to
+ * the provider (the provider call span when exporting). A small exporter of its own rather than
+ * the OpenTelemetry SDK (two span kinds).
  */
 public final class Tracing {
   private static final Pattern TRACEPARENT = Pattern.compile("^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$");
@@ -99,7 +102,7 @@ public final class Tracing {
     final String outgoing;
     private final String spanId;
     private final String parentId;
-    private final long startNs = System.currentTimeMillis() * 1_000_000L;
+    private final long startNs = nowNs();
     private final Map<String, Object> attributes;
     private final Tracing exporter = tracer;
 
@@ -125,27 +128,97 @@ public final class Tracing {
       if (exporter == null) return;
       attributes.put("taskwire.outcome", outcome);
       if (code != null && !code.isEmpty()) attributes.put("taskwire.error_code", code);
-      JsonObject s = new JsonObject();
-      s.addProperty("traceId", traceId);
-      s.addProperty("spanId", spanId);
-      if (parentId != null) s.addProperty("parentSpanId", parentId);
-      s.addProperty("name", "taskwire.worker.run");
-      s.addProperty("kind", 5);
-      s.addProperty("startTimeUnixNano", Long.toString(startNs));
-      s.addProperty("endTimeUnixNano", Long.toString(System.currentTimeMillis() * 1_000_000L));
-      JsonArray attrs = new JsonArray();
-      attributes.forEach((k, v) -> attrs.add(attr(k, v)));
-      s.add("attributes", attrs);
-      JsonObject status = new JsonObject();
-      status.addProperty("code", outcome.equals("failed") && code != null && !code.isEmpty() ? 2 : 0);
-      s.add("status", status);
-      exporter.enqueue(s);
+      boolean error = outcome.equals("failed") && code != null && !code.isEmpty();
+      exporter.enqueue(span(traceId, spanId, parentId, "taskwire.worker.run", 5, startNs, attributes, List.of(), error ? code : null));
     }
 
     @Override
     public void close() {
       CURRENT.remove();
     }
+  }
+
+  /**
+   * One LLM provider call of the attempt on this thread: a {@code taskwire.provider.call} span
+   * (kind CLIENT, child of the run span; gen_ai.system, gen_ai.request.model, the token usage as
+   * gen_ai.usage.input_tokens / output_tokens, the first token as an event, error status with the
+   * code), as the TypeScript worker's (worker/attempt-telemetry.ts). Without an exporter or outside
+   * an attempt it records nothing; its traceparent is then the attempt's ({@link #outgoingTraceparent}).
+   */
+  public static ProviderCall providerCall(String provider, String model) {
+    return new ProviderCall(CURRENT.get(), provider, model);
+  }
+
+  /** See {@link #providerCall}. end() once; firstToken() and end() are no-ops when nothing is traced. */
+  public static final class ProviderCall {
+    private final AttemptTrace run;
+    private final String spanId;
+    private final long startNs = nowNs();
+    private final Map<String, Object> attributes = new java.util.LinkedHashMap<>();
+    private Long firstTokenNs;
+    private boolean ended;
+
+    private ProviderCall(AttemptTrace run, String provider, String model) {
+      this.run = run != null && run.exporter != null ? run : null;
+      spanId = this.run != null ? hex(8) : null;
+      attributes.put("gen_ai.system", provider);
+      attributes.put("gen_ai.request.model", model);
+    }
+
+    /** The traceparent for the provider request: this span when exporting, else the attempt's (null: no trace). */
+    public String traceparent() {
+      if (run == null) return outgoingTraceparent();
+      return "00-" + run.traceId + "-" + spanId + "-" + run.outgoing.substring(run.outgoing.length() - 2);
+    }
+
+    public void firstToken() {
+      if (firstTokenNs == null) firstTokenNs = nowNs();
+    }
+
+    /** code: the failure's error code (null: succeeded); tokens below 0: not reported. */
+    public void end(String code, long inputTokens, long outputTokens) {
+      if (ended || run == null) return;
+      ended = true;
+      if (inputTokens >= 0) attributes.put("gen_ai.usage.input_tokens", inputTokens);
+      if (outputTokens >= 0) attributes.put("gen_ai.usage.output_tokens", outputTokens);
+      JsonArray events = new JsonArray();
+      if (firstTokenNs != null) {
+        JsonObject ev = new JsonObject();
+        ev.addProperty("timeUnixNano", Long.toString(firstTokenNs));
+        ev.addProperty("name", "first_token");
+        events.add(ev);
+      }
+      run.exporter.enqueue(span(run.traceId, spanId, run.spanId, "taskwire.provider.call", 3, startNs, attributes, events, code));
+    }
+  }
+
+  static long nowNs() {
+    java.time.Instant t = java.time.Instant.now();
+    return t.getEpochSecond() * 1_000_000_000L + t.getNano();
+  }
+
+  /** One OTLP/JSON span ending now; errorCode: error status with that message (null: unset). */
+  static JsonObject span(String traceId, String spanId, String parentId, String name, int kind, long startNs, Map<String, Object> attributes,
+      Iterable<JsonElement> events, String errorCode) {
+    JsonObject s = new JsonObject();
+    s.addProperty("traceId", traceId);
+    s.addProperty("spanId", spanId);
+    if (parentId != null) s.addProperty("parentSpanId", parentId);
+    s.addProperty("name", name);
+    s.addProperty("kind", kind);
+    s.addProperty("startTimeUnixNano", Long.toString(startNs));
+    s.addProperty("endTimeUnixNano", Long.toString(nowNs()));
+    JsonArray attrs = new JsonArray();
+    attributes.forEach((k, v) -> attrs.add(attr(k, v)));
+    s.add("attributes", attrs);
+    JsonArray evs = new JsonArray();
+    events.forEach(evs::add);
+    if (evs.size() > 0) s.add("events", evs);
+    JsonObject status = new JsonObject();
+    status.addProperty("code", errorCode != null ? 2 : 0);
+    if (errorCode != null) status.addProperty("message", errorCode);
+    s.add("status", status);
+    return s;
   }
 
   static JsonObject attr(String key, Object value) {

@@ -100,17 +100,17 @@ public final class LlmHandler implements TaskHandler {
     return h;
   }
 
-  private HttpRequest.Builder request(String path, String key, long timeoutMs) {
+  /** traceparent: the header of the task's trace (null: none). */
+  private HttpRequest.Builder request(String path, String key, long timeoutMs, String traceparent) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofMillis(timeoutMs))
         .header("content-type", "application/json").header("accept", "text/event-stream");
     if (key != null && !key.isEmpty()) b.header("authorization", "Bearer " + key);
-    String traceparent = Tracing.outgoingTraceparent();
     if (traceparent != null) b.header("traceparent", traceparent);
     return b;
   }
 
   List<String> discover(long timeoutMs) throws IOException, InterruptedException, TaskFailure {
-    HttpResponse<String> r = http.send(request("/models", apiKey, timeoutMs).GET().build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r = http.send(request("/models", apiKey, timeoutMs, null).GET().build(), HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200) throw httpFailure(r.statusCode(), r.body(), apiKey);
     LinkedHashSet<String> ids = new LinkedHashSet<>();
     JsonElement data = JsonParser.parseString(r.body()).getAsJsonObject().get("data");
@@ -243,25 +243,32 @@ public final class LlmHandler implements TaskHandler {
     if (!modelNames.contains(model)) throw new TaskFailure("MODEL_NOT_FOUND", "model \"" + model + "\" is not served here", false);
     String key = ctx.secretNames().contains("provider_api_key") ? ctx.secrets().get("provider_api_key") : null;
     if (key == null || key.isEmpty()) key = apiKey;
-    HttpRequest req = request("/chat/completions", key, 300_000).POST(HttpRequest.BodyPublishers.ofString(GSON.toJson(body))).build();
+    Call call = new Call(Tracing.providerCall("openai", model));
+    HttpRequest req = request("/chat/completions", key, 300_000, call.span.traceparent()).POST(HttpRequest.BodyPublishers.ofString(GSON.toJson(body))).build();
     long started = System.nanoTime();
-    Call call = new Call();
     try {
       Value out = call(ctx, req, key, model, started, call);
       Metrics.INSTANCE.providerCall("openai", model, (System.nanoTime() - started) / 1e9, call.ttftMs == null ? null : call.ttftMs / 1000, null, call.prompt, call.completion);
+      call.span.end(null, call.prompt, call.completion);
       return out;
     } catch (TaskFailure | Aborted | InterruptedException | RuntimeException e) {
       String code = e instanceof TaskFailure ? ((TaskFailure) e).code : e instanceof RuntimeException ? "INTERNAL" : "CANCELLED";
       Metrics.INSTANCE.providerCall("openai", model, (System.nanoTime() - started) / 1e9, null, code, -1, -1);
+      call.span.end(code, -1, -1);
       throw e;
     }
   }
 
-  /** What one provider call reported, for its metrics. */
+  /** What one provider call reported, for its metrics, and its span. */
   private static final class Call {
+    final Tracing.ProviderCall span;
     Double ttftMs;
     long prompt = -1;
     long completion = -1;
+
+    Call(Tracing.ProviderCall span) {
+      this.span = span;
+    }
   }
 
   private Value call(TaskContext ctx, HttpRequest req, String key, String model, long started, Call call) throws TaskFailure, Aborted, InterruptedException {
@@ -325,7 +332,10 @@ public final class LlmHandler implements TaskHandler {
           if (delta != null && delta.isJsonObject() && delta.getAsJsonObject().has("content") && delta.getAsJsonObject().get("content").isJsonPrimitive()) {
             String t = delta.getAsJsonObject().get("content").getAsString();
             if (!t.isEmpty()) {
-              if (ttftMs == null) ttftMs = Math.round((System.nanoTime() - started) / 100_000.0) / 10.0;
+              if (ttftMs == null) {
+                ttftMs = Math.round((System.nanoTime() - started) / 100_000.0) / 10.0;
+                call.span.firstToken();
+              }
               call.ttftMs = ttftMs;
               text.append(t);
               ctx.emit(t);
