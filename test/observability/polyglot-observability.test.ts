@@ -9,7 +9,9 @@
  * span, in the client's trace, and the attempt's log line carries the trace id.
  * The Python and Java workers also run llm tasks on a local fake provider:
  * provider metrics by provider/model on the port, and the provider request
- * carries a traceparent of the same trace whose parent is the run span.
+ * carries a traceparent of the same trace whose parent is the run span (Java:
+ * its `taskwire.provider.call` span, child of the run span, with the
+ * TypeScript worker's attributes, first-token event and error status).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -226,11 +228,43 @@ for (const lang of LANGUAGES) {
       expect(logged[0]!['trace_id']).toBe(trace(1));
     });
 
-    it.skipIf(!lang.llm)('sends a traceparent of the same trace to the provider, child of its run span', () => {
-      const run = receiver.spans.find((s) => s.name === 'taskwire.worker.run' && s.traceId === trace(2))!;
+    it.skipIf(lang.name !== 'java')('makes a taskwire.provider.call span per provider call, child of its run span', () => {
+      const spans = (n: number, name: string) => receiver.spans.filter((s) => s.traceId === trace(n) && s.name === name);
+      expect(spans(1, 'taskwire.provider.call'), 'no provider call for echo').toEqual([]);
+      for (const n of [2, 3]) {
+        const [run] = spans(n, 'taskwire.worker.run');
+        const calls = spans(n, 'taskwire.provider.call');
+        expect(calls, JSON.stringify(receiver.spans.filter((s) => s.traceId === trace(n)).map((s) => s.name))).toHaveLength(1);
+        const call = calls[0]! as OtlpSpan & { events?: { name: string; timeUnixNano: string }[]; startTimeUnixNano: string; endTimeUnixNano: string };
+        expect(call.parentSpanId).toBe(run!.spanId);
+        expect(call.spanId).not.toBe(run!.spanId);
+        expect(call.kind).toBe(3); // CLIENT
+        expect(call.service).toBe('taskwire-worker');
+        expect(call.attributes['gen_ai.system']).toBe('openai');
+        expect(call.attributes['gen_ai.request.model']).toBe('fake-model');
+        expect(BigInt(call.endTimeUnixNano) >= BigInt(call.startTimeUnixNano)).toBe(true);
+        if (n === 2) {
+          expect(call.status?.code ?? 0).toBe(0);
+          expect(Number(call.attributes['gen_ai.usage.output_tokens'])).toBeGreaterThanOrEqual(3);
+          expect(Number(call.attributes['gen_ai.usage.input_tokens'])).toBeGreaterThan(0);
+          expect(call.events?.map((e) => e.name)).toEqual(['first_token']);
+          const at = BigInt(call.events![0]!.timeUnixNano);
+          expect(at >= BigInt(call.startTimeUnixNano) && at <= BigInt(call.endTimeUnixNano)).toBe(true);
+        } else {
+          expect(call.status).toMatchObject({ code: 2, message: 'PROVIDER_UNAVAILABLE' }); // ERROR
+          expect(call.attributes['gen_ai.usage.output_tokens']).toBeUndefined();
+          expect(call.events ?? []).toEqual([]);
+        }
+      }
+    });
+
+    it.skipIf(!lang.llm)(`sends a traceparent of the same trace to the provider, child of its ${lang.name === 'java' ? 'provider call' : 'run'} span`, () => {
+      const parentName = lang.name === 'java' ? 'taskwire.provider.call' : 'taskwire.worker.run';
+      const parent = receiver.spans.find((s) => s.name === parentName && s.traceId === trace(2));
+      expect(parent, JSON.stringify(receiver.spans.map((s) => [s.name, s.traceId]))).toBeDefined();
       const chats = fake!.chatRequests();
       const tp = chats.map((r) => String(r.headers['traceparent'] ?? '')).find((h) => h.includes(trace(2)));
-      expect(tp, JSON.stringify(chats.map((r) => r.headers))).toBe(`00-${trace(2)}-${run.spanId}-01`);
+      expect(tp, JSON.stringify(chats.map((r) => r.headers))).toBe(`00-${trace(2)}-${parent!.spanId}-01`);
     });
   });
 }
