@@ -7,6 +7,7 @@
  *   {root}/master/status                retained QoS1  MasterStatus
  *   {root}/cluster/status               retained QoS0  ClusterStatus
  *   {root}/logs/{source}                QoS0           LogLine
+ *   {root}/masters/{masterId}/chunks    QoS1           chunks relayed between masters (multi-master; masters only)
  */
 import { ValidationError } from './errors.js';
 
@@ -63,6 +64,10 @@ export class Topics {
   }
   log(source: string): string {
     return `${this.root}/logs/${source}`;
+  }
+  /** Multi-master: chunks and ends of tasks relayed to this master (master/cluster-relay/). */
+  masterChunks(masterId: string): string {
+    return `${this.root}/masters/${masterId}/chunks`;
   }
 
   /** Subscription filters. */

@@ -24,6 +24,19 @@ export class TaskWatchers {
     tasks.events.on(FINAL_EVENT_TYPES, (_e, t) => this.finished(t));
   }
 
+  /** A chunk of a task another master runs (multi-master: master/cluster-relay/). */
+  chunk(c: TaskChunkEvent): void {
+    const set = this.watchers.get(c.id);
+    if (set) for (const w of set) w.chunk(c);
+  }
+
+  /** Multi-master chunk relay: told when a task gets its first watcher here (on) and loses its last (off). */
+  useInterest(interest: (id: string, on: boolean) => void): void {
+    this.interest = interest;
+  }
+
+  private interest: ((id: string, on: boolean) => void) | undefined;
+
   /** Whether someone here waits for the task. */
   watching(id: string): boolean {
     return this.watchers.has(id);
@@ -37,6 +50,7 @@ export class TaskWatchers {
     const set = this.watchers.get(t.id);
     if (!set) return;
     this.watchers.delete(t.id);
+    this.interest?.(t.id, false);
     const view = taskView(t);
     for (const w of set) w.done(view);
   }
@@ -49,13 +63,18 @@ export class TaskWatchers {
       return () => undefined;
     }
     let set = this.watchers.get(id);
-    if (!set) this.watchers.set(id, (set = new Set()));
+    if (!set) {
+      this.watchers.set(id, (set = new Set()));
+      this.interest?.(id, true);
+    }
     set.add(watcher);
     return () => {
       const s = this.watchers.get(id);
       if (!s) return;
       s.delete(watcher);
-      if (s.size === 0) this.watchers.delete(id);
+      if (s.size > 0) return;
+      this.watchers.delete(id);
+      this.interest?.(id, false);
     };
   }
 }

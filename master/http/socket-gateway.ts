@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { TaskwireError, errorMessage } from '../../common/errors.js';
 import { assertJsonValue, type JsonValue } from '../../common/json-value.js';
 import type { Logger } from '../../common/logger.js';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../common/socket-events.js';
-import { TERMINAL_STATUSES, type ClusterView } from '../../common/task-view.js';
+import type { ClientToServerEvents, ServerToClientEvents, TaskChunkEvent } from '../../common/socket-events.js';
+import { TERMINAL_STATUSES, type ClusterView, type TaskView } from '../../common/task-view.js';
 import { taskView } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import { FINAL_EVENT_TYPES } from '../core/task-events.js';
@@ -126,17 +126,10 @@ export class SocketGateway {
       this.queued.delete(e.task_id);
     });
     ev.on('task.chunk', (e) => {
-      if (!e.session_id) return;
-      const chunk = { id: e.task_id, attempt: e.attempt, seq: e.chunk_seq, text: e.text, data: e.data as JsonValue };
-      this.outbox.send(e.session_id, () => this.chunks.send(room(e.session_id!), chunk));
+      if (e.session_id) this.sendChunk(e.session_id, { id: e.task_id, attempt: e.attempt, seq: e.chunk_seq, text: e.text, data: e.data as JsonValue });
     });
     ev.on(FINAL_EVENT_TYPES, (e, t) => {
-      if (!e.session_id) return;
-      const view = taskView(t);
-      this.outbox.send(e.session_id, () => {
-        this.chunks.flushTask(room(e.session_id!), e.task_id); // every chunk before the result
-        this.io.to(room(e.session_id!)).emit('task:done', view);
-      });
+      if (e.session_id) this.sendDone(e.session_id, taskView(t));
     });
     this.timer = setInterval(() => {
       if (this.io.engine.clientsCount > 0) this.sendCluster();
@@ -144,6 +137,32 @@ export class SocketGateway {
     }, options.clusterIntervalMs ?? 1000);
     this.timer.unref();
     log.debug('socket.io gateway ready');
+  }
+
+  /** A chunk to a session's sockets here (also one another master relayed: master/cluster-relay/). */
+  sendChunk(sessionId: string, chunk: TaskChunkEvent): void {
+    this.outbox.send(sessionId, () => this.chunks.send(room(sessionId), chunk));
+  }
+
+  /** A session task's end to its sockets here, after every chunk of it (also relayed ones). */
+  sendDone(sessionId: string, view: TaskView): void {
+    this.outbox.send(sessionId, () => {
+      this.chunks.flushTask(room(sessionId), view.id); // every chunk before the result
+      this.io.to(room(sessionId)).emit('task:done', view);
+    });
+  }
+
+  /**
+   * Multi-master chunk relay: told (on) when a session gets its first socket
+   * on this master and (off) when its last one leaves, and at once of the
+   * sessions connected now.
+   */
+  watchSessions(watch: (sessionId: string, on: boolean) => void): void {
+    const adapter = this.io.of('/').adapter;
+    const prefix = room('');
+    adapter.on('create-room', (name: string) => name.startsWith(prefix) && watch(name.slice(prefix.length), true));
+    adapter.on('delete-room', (name: string) => name.startsWith(prefix) && watch(name.slice(prefix.length), false));
+    for (const name of adapter.rooms.keys()) if (name.startsWith(prefix)) watch(name.slice(prefix.length), true);
   }
 
   /** One summary per tenant with sockets connected (a cluster operator's: the whole cluster). */

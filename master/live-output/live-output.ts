@@ -53,28 +53,48 @@ export class LiveOutput {
   ) {
     this.o = { ...LIVE_OUTPUT_DEFAULTS, ...options };
     this.unsubscribe = [
-      events.on('task.chunk', (e) => {
-        if (!e.text) return;
-        let entry = this.entries.get(e.task_id);
-        if (!entry) entry = this.add(e.task_id, e.attempt);
-        if (e.attempt > entry.attempt) Object.assign(entry, { attempt: e.attempt, seq: -1, text: '', truncated: false });
-        else if (e.attempt < entry.attempt || e.chunk_seq <= entry.seq) return; // a late or repeated chunk
-        entry.seq = e.chunk_seq;
-        entry.text += e.text;
-        if (entry.text.length > this.o.maxTaskChars) {
-          entry.text = entry.text.slice(entry.text.length - this.o.maxTaskChars);
-          entry.truncated = true;
-        }
-        for (const w of entry.watchers) w.chunk(e.attempt, e.chunk_seq, e.text);
-      }),
-      events.on(FINAL_EVENT_TYPES, (_e, t) => {
-        const entry = this.entries.get(t.id);
-        if (!entry) return;
-        this.entries.delete(t.id);
-        for (const w of entry.watchers) w.done(t);
-      }),
+      events.on('task.chunk', (e) => this.chunk(e.task_id, e.attempt, e.chunk_seq, e.text)),
+      events.on(FINAL_EVENT_TYPES, (_e, t) => this.finished(t)),
     ];
   }
+
+  /** A chunk of a task's output (from this master's event stream, or relayed from the master that runs it). */
+  chunk(id: string, attempt: number, seq: number, text: string): void {
+    if (!text) return;
+    let entry = this.entries.get(id);
+    if (!entry) entry = this.add(id, attempt);
+    if (attempt > entry.attempt) Object.assign(entry, { attempt, seq: -1, text: '', truncated: false });
+    else if (attempt < entry.attempt || seq <= entry.seq) return; // a late or repeated chunk
+    entry.seq = seq;
+    entry.text += text;
+    if (entry.text.length > this.o.maxTaskChars) {
+      entry.text = entry.text.slice(entry.text.length - this.o.maxTaskChars);
+      entry.truncated = true;
+    }
+    for (const w of entry.watchers) w.chunk(attempt, seq, text);
+  }
+
+  /** The task ended (here, or on the master that ran it). */
+  finished(t: TaskRecord): void {
+    const entry = this.entries.get(t.id);
+    if (!entry) return;
+    this.entries.delete(t.id);
+    if (entry.watchers.size > 0) this.interest?.(t.id, false);
+    for (const w of entry.watchers) w.done(t);
+  }
+
+  /** The output kept for a task now (a copy), without watching it. */
+  peek(id: string): OutputSnapshot | undefined {
+    const e = this.entries.get(id);
+    return e && { attempt: e.attempt, seq: e.seq, text: e.text, truncated: e.truncated };
+  }
+
+  /** Multi-master chunk relay: told when a task gets its first watcher here (on) and loses its last (off). */
+  useInterest(interest: (id: string, on: boolean) => void): void {
+    this.interest = interest;
+  }
+
+  private interest: ((id: string, on: boolean) => void) | undefined;
 
   private add(id: string, attempt: number): Entry {
     if (this.entries.size >= this.o.maxTasks) {
@@ -107,11 +127,12 @@ export class LiveOutput {
     }
     const entry = this.entries.get(id) ?? this.add(id, t.attempt);
     entry.watchers.add(watcher);
+    if (entry.watchers.size === 1) this.interest?.(id, true);
     const { attempt, seq, text, truncated } = entry;
     return {
       snapshot: { attempt, seq, text, truncated },
       stop: () => {
-        entry.watchers.delete(watcher);
+        if (entry.watchers.delete(watcher) && entry.watchers.size === 0 && this.entries.get(id) === entry) this.interest?.(id, false);
         // An entry made for a watcher of a task that never streamed goes with its last watcher.
         if (entry.watchers.size === 0 && entry.seq < 0 && this.entries.get(id) === entry) this.entries.delete(id);
       },

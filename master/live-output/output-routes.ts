@@ -22,10 +22,12 @@ import { openSse } from '../http/sse-stream.js';
 
 const MAX_PENDING_BYTES = 1024 * 1024;
 
-export function outputRoutes(output: LiveOutput, tasks: { get(id: string): TaskRecord | undefined }, auth?: Authenticator): Router {
+export function outputRoutes(output: LiveOutput, tasks: { get(id: string): TaskRecord | undefined }, auth?: Authenticator, store?: { preload?(q: { id: string }): Promise<void> }): Router {
   const r = Router();
-  r.get('/tasks/:id/output', (req: Request<{ id: string }>, res: Response) => {
+  r.get('/tasks/:id/output', async (req: Request<{ id: string }>, res: Response) => {
     const p = principalOf(res);
+    // Multi-master: a task another master runs is read from the database (its output comes through master/cluster-relay/).
+    if (store?.preload) await store.preload({ id: req.params.id }).catch(() => undefined);
     try {
       requireOperator(p);
       visibleTask(tasks, p, req.params.id);

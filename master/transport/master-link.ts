@@ -123,7 +123,24 @@ export class MasterLink extends EventEmitter<MasterLinkEvents> implements Assign
     if (this.options.subscribeLogs) await this.client.subscribeAsync(this.options.shareLogs ? `$share/taskwire-masters/${topics.allLogs()}` : topics.allLogs(), { qos: 0 });
   }
 
+  /** Multi-master: this master's relay topic and its handler (master/cluster-relay/). */
+  private relay: { topic: string; onMessage: (payload: Buffer) => void } | undefined;
+
+  /** Multi-master: subscribes to this master's relay topic (QoS 1; again after a reconnect); its messages go to `onMessage`. */
+  async listenRelay(topic: string, onMessage: (payload: Buffer) => void): Promise<void> {
+    this.relay = { topic, onMessage };
+    await this.client.subscribeAsync(topic, { qos: 1 });
+  }
+
+  /** Publishes to another master's relay topic (QoS 1); false, and nothing queued, while the broker is out of reach. */
+  publishRelay(topic: string, payload: Buffer): boolean {
+    if (!this.client.connected) return false;
+    this.client.publish(topic, payload, { qos: 1 });
+    return true;
+  }
+
   private onMessage(topic: string, payload: Buffer): void {
+    if (this.relay !== undefined && topic === this.relay.topic) return this.relay.onMessage(payload);
     const parsed = this.options.topics.parse(topic);
     if (parsed?.kind === 'log') {
       try {
