@@ -24,6 +24,8 @@ interface Totals {
   tokens_in: number;
   tokens_out: number;
   processing_ms: number;
+  cpu_us: number;
+  mem_mib_ms: number;
   megapixels: number;
   cost: number;
 }
@@ -36,8 +38,8 @@ interface Report {
 }
 
 function table(r: Report): string {
-  const rows = [['TENANT', 'KEY', 'KIND', 'MODEL', 'ATTEMPTS', 'TOKENS IN', 'TOKENS OUT', 'SECONDS', 'MEGAPIXELS', `COST (${r.currency})`]];
-  const nums = (t: Totals) => [String(t.attempts), String(t.tokens_in), String(t.tokens_out), (t.processing_ms / 1000).toFixed(1), t.megapixels.toFixed(2), t.cost.toFixed(4)];
+  const rows = [['TENANT', 'KEY', 'KIND', 'MODEL', 'ATTEMPTS', 'TOKENS IN', 'TOKENS OUT', 'SECONDS', 'CPU SECONDS', 'GIB-SECONDS', 'MEGAPIXELS', `COST (${r.currency})`]];
+  const nums = (t: Totals) => [String(t.attempts), String(t.tokens_in), String(t.tokens_out), (t.processing_ms / 1000).toFixed(1), (t.cpu_us / 1e6).toFixed(3), (t.mem_mib_ms / 1024 / 1000).toFixed(3), t.megapixels.toFixed(2), t.cost.toFixed(4)];
   for (const l of r.lines) rows.push([l.tenant, l.key, l.kind, l.model ?? '-', ...nums(l)]);
   rows.push(['total', '', '', '', ...nums(r.totals)]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));

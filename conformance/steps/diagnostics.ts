@@ -3,6 +3,7 @@
  * with `seq` (§8), their errors (§11), and a batch of several assignments in
  * one message (§7.1).
  */
+import { availableParallelism, totalmem } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import type { JsonValue } from '../../common/json-value.js';
 import type { Recorded } from '../result-recorder.js';
@@ -10,6 +11,24 @@ import { type SuiteContext, expect, sleep } from '../suite-context.js';
 import type { Step } from '../step.js';
 
 const ECHO_SPLIT = /\S+\s*|\s+/g;
+
+/**
+ * Why an attempt's reported CPU time and memory (Usage.cpu_us, mem_mib_ms,
+ * PROTOCOL.md §9) cannot be true, or []. Both are optional: absent or 0 is
+ * "not measured" (billed 0). Reported ones cannot exceed what the machine
+ * could give in the attempt's run time (every core, all of its memory).
+ */
+export function resourceProblems(r: { started_at_ms: number | string; finished_at_ms: number | string; usage?: { cpu_us: number | string; mem_mib_ms: number | string } | null }): string[] {
+  const cpu = Number(r.usage?.cpu_us ?? 0);
+  const mem = Number(r.usage?.mem_mib_ms ?? 0);
+  const wallMs = Math.max(0, Number(r.finished_at_ms) - Number(r.started_at_ms)) + 100; // clock granularity, sampling at the edges
+  const problems: string[] = [];
+  if (!Number.isSafeInteger(cpu) || cpu < 0) problems.push(`cpu_us ${r.usage?.cpu_us} is not a count of microseconds`);
+  else if (cpu > wallMs * 1000 * availableParallelism()) problems.push(`cpu_us ${cpu}: more CPU time than ${availableParallelism()} cores give in the attempt's ${wallMs - 100} ms`);
+  if (!Number.isSafeInteger(mem) || mem < 0) problems.push(`mem_mib_ms ${r.usage?.mem_mib_ms} is not a count of MiB x ms`);
+  else if (mem > (totalmem() / 2 ** 20) * wallMs) problems.push(`mem_mib_ms ${mem}: more than all of the machine's memory for the attempt's ${wallMs - 100} ms`);
+  return problems;
+}
 
 /**
  * Why the events of one attempt break the seq rules, or [] (events in arrival
@@ -62,7 +81,7 @@ export const echoStep: Step = {
 };
 
 export const sleepStep: Step = {
-  checks: ['sleep'],
+  checks: ['sleep', 'resource-usage'],
   needsWorker: true,
   async run(ctx, report) {
     const ms = 800;
@@ -80,6 +99,11 @@ export const sleepStep: Step = {
     const took = fin.atMs - started.atMs;
     expect(took >= ms - 100, `the final arrived ${took} ms after STARTED; the task asked for ${ms} ms`);
     report.pass('sleep', `slept_ms=${slept}, STARTED to final ${took} ms`);
+    const r = fin.final;
+    const wrong = r ? resourceProblems(r) : ['the final has no TaskResult'];
+    if (wrong.length > 0) report.fail('resource-usage', wrong.join('; '));
+    else if (!Number(r?.usage?.cpu_us) && !Number(r?.usage?.mem_mib_ms)) report.pass('resource-usage', 'cpu_us and mem_mib_ms not reported (0: billed 0)');
+    else report.pass('resource-usage', `cpu_us=${r!.usage!.cpu_us} mem_mib_ms=${r!.usage!.mem_mib_ms} over ${Number(r!.finished_at_ms) - Number(r!.started_at_ms)} ms`);
   },
 };
 

@@ -37,7 +37,9 @@ describe('taskwire usage report', () => {
     const text = await cli(['usage', 'report']);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^usage \d{4}-\d{2}\nTENANT\s+KEY\s+KIND/);
-    expect(text.stdout).toMatch(/\ndefault\s+local\s+echo\s+-\s+4\s+0\s+0\s+[\d.]+\s+0\.00\s+1\.0000\n/);
+    expect(text.stdout).toMatch(/^usage \d{4}-\d{2}\nTENANT\s+KEY\s+KIND\s+MODEL\s+ATTEMPTS\s+TOKENS IN\s+TOKENS OUT\s+SECONDS\s+CPU SECONDS\s+GIB-SECONDS\s+MEGAPIXELS\s+COST/);
+    // seconds, CPU seconds and GiB-seconds as the TypeScript worker reported them, then megapixels and cost
+    expect(text.stdout).toMatch(/\ndefault\s+local\s+echo\s+-\s+4\s+0\s+0\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+0\.00\s+1\.0000\n/);
     expect(text.stdout).toMatch(/\ntotal\s+4\s/);
     const json = await cli(['usage', 'report', '--period', 'day', '-o', 'json']);
     expect(json.code).toBe(0);
@@ -56,16 +58,21 @@ describe('taskwire usage report', () => {
 
   it('sets and shows the price table and the budgets from a file; a bad body exits 2 naming the field', async () => {
     const prices = join(dir, 'prices.json');
-    writeFileSync(prices, JSON.stringify({ currency: 'EUR', prices: [{ kind: 'llm', model: 'gpt-x', per_1k_tokens_in: 0.5, per_1k_tokens_out: 1.5 }, { kind: '*', per_request: 0.01 }] }));
+    writeFileSync(prices, JSON.stringify({ currency: 'EUR', prices: [{ kind: 'llm', model: 'gpt-x', per_1k_tokens_in: 0.5, per_1k_tokens_out: 1.5 }, { kind: '*', per_request: 0.01, per_cpu_second: 0.02, per_gb_second: 0.0003 }] }));
     const set = await cli(['usage', 'prices', 'set', prices]);
     expect(set.stderr).toBe('');
     expect(set.code).toBe(0);
     expect(set.stdout).toMatch(/^prices version 2 in force from \S+ \(2 entries, EUR\)$/);
     const show = await cli(['usage', 'prices', 'show']);
     expect(show.code).toBe(0);
-    expect(show.stdout).toMatch(/^prices version 2 of 2, in force since .*, in EUR\n  llm model gpt-x: per_1k_tokens_in=0.5 per_1k_tokens_out=1.5\n  \*: per_request=0.01$/);
+    expect(show.stdout).toMatch(/^prices version 2 of 2, in force since .*, in EUR\n  llm model gpt-x: per_1k_tokens_in=0.5 per_1k_tokens_out=1.5\n  \*: per_request=0.01 per_cpu_second=0.02 per_gb_second=0.0003$/);
     const json = await cli(['usage', 'prices', 'show', '-o', 'json']);
     expect((JSON.parse(json.stdout) as { in_force: number }).in_force).toBe(2);
+    writeFileSync(prices, JSON.stringify({ prices: [{ kind: '*', per_cpu_second: -1 }] }));
+    const badPrice = await cli(['usage', 'prices', 'set', prices]);
+    expect(badPrice.code).toBe(2);
+    expect(badPrice.stderr).toMatch(/prices\.0\.per_cpu_second/);
+    expect(c.master.billing.prices.latest?.version).toBe(2); // no version added
 
     const budgets = join(dir, 'budgets.json');
     writeFileSync(budgets, JSON.stringify({ budgets: [{ scope: 'tenant', id: 'acme', period: 'month', soft: 80, hard: 100 }, { scope: 'key', period: 'day', hard: 5 }] }));

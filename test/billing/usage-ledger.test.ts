@@ -73,7 +73,7 @@ describe('usage ledger', () => {
     const csv = await http('/api/v1/usage?period=day&format=csv');
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
     const lines = (await csv.text()).trim().split('\n');
-    expect(lines[0]).toBe('period,tenant,key,kind,model,attempts,tokens_in,tokens_out,processing_ms,images,megapixels,bytes_in,bytes_out,cost,currency');
+    expect(lines[0]).toBe('period,tenant,key,kind,model,attempts,tokens_in,tokens_out,processing_ms,cpu_us,mem_mib_ms,images,megapixels,bytes_in,bytes_out,cost,currency');
     expect(lines).toHaveLength(3);
     expect(lines[2]).toMatch(new RegExp(`^\\d{4}-\\d{2}-\\d{2},default,local,llm,fake-model,6,${reported.in},${reported.out},`));
     // bad query: named field

@@ -165,13 +165,17 @@ describe('dashboard: access, limits and usage pages', () => {
     const acme = await newKey('acme');
     for (let i = 0; i < 3; i++) expect(await echo(acme.secret, `acme ${i}`)).toBe(202);
     for (let i = 0; i < 2; i++) expect(await echo(ADMIN, `default ${i}`)).toBe(202);
-    type Report = { totals: { attempts: number; cost: number }; lines: { tenant: string; cost: number }[] };
+    type Report = { totals: { attempts: number; cost: number; cpu_us: number; mem_mib_ms: number }; lines: { tenant: string; cost: number }[] };
     const report = async () => (await (await api('/api/v1/usage?period=day')).json()) as Report;
 
     const { page, problems } = await signIn(ADMIN, '#/usage?period=day');
     await page.locator('#usage-cards [data-field="attempts"]').waitFor();
     const r = await report();
     await page.locator('#usage-cards [data-field="attempts"] .card-value', { hasText: new RegExp(`^${r.totals.attempts}$`) }).waitFor();
+    // The CPU time and memory the TypeScript worker reported, as the API sums them.
+    expect(r.totals.cpu_us).toBeGreaterThan(0);
+    expect(await page.locator('#usage-cards [data-field="cpu"] .card-value').textContent()).toBe(`${(r.totals.cpu_us / 1e6).toFixed(3)} s`);
+    expect(await page.locator('#usage-cards [data-field="memory"] .card-value').textContent()).toBe(`${(r.totals.mem_mib_ms / 1024 / 1000).toFixed(3)} GiB\u00b7s`);
     await page.locator('#usage-by').selectOption('tenant');
     await page.locator('#usage-apply').click();
     const acmeRow = page.locator('#usage-lines tr[data-tenant="acme"]');

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseRoute } from '../../web/src/dashboard/routes.js';
-import { budgetStatuses, emptyTotals, groupLines, listField, money, type UsageLine, type UsageReportView } from '../../web/src/dashboard/usage-logic.js';
+import { budgetStatuses, cpuSeconds, emptyTotals, gibSeconds, groupLines, listField, money, type UsageLine, type UsageReportView } from '../../web/src/dashboard/usage-logic.js';
 
 const line = (tenant: string, key: string, kind: string, model: string | null, cost: number, tokens = 0): UsageLine => ({ tenant, key, kind, model, ...emptyTotals(), attempts: 1, cost, tokens_in: tokens });
 const report = (period: 'day' | 'month', lines: UsageLine[]): UsageReportView => ({ tenant: null, period, label: 'x', from: '', to: '', currency: 'EUR', totals: emptyTotals(), lines });
@@ -29,6 +29,18 @@ describe('groupLines', () => {
       ['llm', 'gpt', 3, null],
       ['echo', null, 0.75, null],
     ]);
+  });
+
+  it('sums the CPU time and memory of the lines; shown as CPU seconds and GiB-seconds', () => {
+    const withUse = [
+      { ...line('acme', 'k1', 'image', null, 1), cpu_us: 1_500_000, mem_mib_ms: 512_000 },
+      { ...line('acme', 'k2', 'image', null, 1), cpu_us: 250_001, mem_mib_ms: 1024 * 1000 },
+    ];
+    const [acme] = groupLines(withUse, 'tenant');
+    expect([acme!.cpu_us, acme!.mem_mib_ms]).toEqual([1_750_001, 512_000 + 1_024_000]);
+    expect(cpuSeconds(acme!.cpu_us)).toBe('1.750 s');
+    expect(gibSeconds(acme!.mem_mib_ms)).toBe('1.500 GiB\u00b7s');
+    expect(gibSeconds(0)).toBe('0.000 GiB\u00b7s');
   });
 });
 

@@ -22,6 +22,8 @@ interface PriceEntry {
   per_1k_tokens_out?: number;
   per_second?: number;
   per_megapixel?: number;
+  per_cpu_second?: number;
+  per_gb_second?: number;
 }
 interface PricesView {
   versions: { version: number; effective_from_ms: number; currency: string; prices: PriceEntry[] }[];
@@ -201,8 +203,8 @@ export class BudgetsPanel {
       h('p', { class: 'muted small', id: 'price-version' }, [v ? `Version ${v.version} of ${p.versions.length}, in force since ${new Date(v.effective_from_ms).toLocaleString()}, in ${v.currency}.` : 'No price is set: every row costs 0.']),
       table(
         'Prices in force',
-        ['Kind', 'Model', 'Per request', 'Per 1k tokens in', 'Per 1k tokens out', 'Per second', 'Per megapixel'],
-        (v?.prices ?? []).map((e) => row([e.kind, e.model ?? null, n(e.per_request), n(e.per_1k_tokens_in), n(e.per_1k_tokens_out), n(e.per_second), n(e.per_megapixel)], { 'data-kind': e.kind, 'data-model': e.model ?? '' })),
+        ['Kind', 'Model', 'Per request', 'Per 1k tokens in', 'Per 1k tokens out', 'Per second', 'Per megapixel', 'Per CPU second', 'Per GB-second'],
+        (v?.prices ?? []).map((e) => row([e.kind, e.model ?? null, n(e.per_request), n(e.per_1k_tokens_in), n(e.per_1k_tokens_out), n(e.per_second), n(e.per_megapixel), n(e.per_cpu_second), n(e.per_gb_second)], { 'data-kind': e.kind, 'data-model': e.model ?? '' })),
         'No price is set.',
       ),
     ]);

@@ -4,7 +4,7 @@
  * day and month reports, with its state (under, past soft, past hard).
  */
 
-export const USAGE_SUMS = ['tokens_in', 'tokens_out', 'processing_ms', 'images', 'megapixels', 'bytes_in', 'bytes_out', 'cost'] as const;
+export const USAGE_SUMS = ['tokens_in', 'tokens_out', 'processing_ms', 'cpu_us', 'mem_mib_ms', 'images', 'megapixels', 'bytes_in', 'bytes_out', 'cost'] as const;
 export type UsageSum = (typeof USAGE_SUMS)[number];
 export type UsageTotals = Record<UsageSum, number> & { attempts: number };
 
@@ -34,7 +34,7 @@ export interface GroupedLine extends UsageTotals {
 }
 
 export function emptyTotals(): UsageTotals {
-  return { attempts: 0, tokens_in: 0, tokens_out: 0, processing_ms: 0, images: 0, megapixels: 0, bytes_in: 0, bytes_out: 0, cost: 0 };
+  return { attempts: 0, tokens_in: 0, tokens_out: 0, processing_ms: 0, cpu_us: 0, mem_mib_ms: 0, images: 0, megapixels: 0, bytes_in: 0, bytes_out: 0, cost: 0 };
 }
 
 function add(into: UsageTotals, l: UsageTotals): void {
@@ -119,6 +119,16 @@ export function budgetStatuses(rules: readonly BudgetRule[], day: UsageReportVie
 export function money(v: number, currency: string): string {
   const digits = v !== 0 && Math.abs(v) < 0.01 ? 6 : 2;
   return `${v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: digits })} ${currency}`;
+}
+
+/** The ledger's CPU time (µs) as CPU seconds: `1.234 s`. */
+export function cpuSeconds(us: number): string {
+  return `${(us / 1e6).toFixed(3)} s`;
+}
+
+/** The ledger's memory × time (MiB·ms) as GiB-seconds, the unit it is priced in: `0.125 GiB·s`. */
+export function gibSeconds(mibMs: number): string {
+  return `${(mibMs / 1024 / 1000).toFixed(3)} GiB\u00b7s`;
 }
 
 /** A comma or space separated list from a form field; empty: undefined. */

@@ -10,7 +10,7 @@ import { h, replaceChildren } from '../dom.js';
 import { errorText, labelled, select, textInput } from './admin-access.js';
 import { BudgetsPanel } from './budgets-panel.js';
 import type { DashboardContext, DashboardPage } from './context.js';
-import { GROUPINGS, type Grouping, groupLines, money, type UsageReportView } from './usage-logic.js';
+import { GROUPINGS, type Grouping, cpuSeconds, gibSeconds, groupLines, money, type UsageReportView } from './usage-logic.js';
 import { button, card, formatMs, row, section, table } from './view-kit.js';
 
 const LIVE_REFRESH_MS = 2000;
@@ -98,6 +98,8 @@ export class UsagePage implements DashboardPage {
       card('tokens-in', 'Tokens in', String(t.tokens_in)),
       card('tokens-out', 'Tokens out', String(t.tokens_out)),
       card('processing', 'Processing', formatMs(t.processing_ms)),
+      card('cpu', 'CPU', cpuSeconds(t.cpu_us)),
+      card('memory', 'Memory', gibSeconds(t.mem_mib_ms)),
       card('images', 'Images', String(t.images), `${Number(t.megapixels.toFixed(3))} MP`),
       card('bytes', 'Bytes in / out', `${bytes(t.bytes_in)} / ${bytes(t.bytes_out)}`),
       card('cost', 'Cost', money(t.cost, r.currency)),
@@ -108,13 +110,13 @@ export class UsagePage implements DashboardPage {
     const rows = grouped.map((l) => {
       const who = by === 'line' ? [l.tenant, l.key, l.kind, l.model] : by === 'tenant' ? [l.tenant] : by === 'key' ? [l.tenant, l.key] : [l.kind, l.model];
       return row(
-        [...who, l.attempts, l.tokens_in, l.tokens_out, formatMs(l.processing_ms), l.images, Number(l.megapixels.toFixed(3)), bytes(l.bytes_in), bytes(l.bytes_out), money(l.cost, r.currency)],
+        [...who, l.attempts, l.tokens_in, l.tokens_out, formatMs(l.processing_ms), cpuSeconds(l.cpu_us), gibSeconds(l.mem_mib_ms), l.images, Number(l.megapixels.toFixed(3)), bytes(l.bytes_in), bytes(l.bytes_out), money(l.cost, r.currency)],
         { 'data-tenant': l.tenant ?? '', 'data-key': l.key ?? '', 'data-model': l.model ?? '', 'data-cost': String(l.cost) },
-        [...heads.map((x) => x.toLowerCase()), 'attempts', 'tokens-in', 'tokens-out', 'processing', 'images', 'megapixels', 'bytes-in', 'bytes-out', 'cost'],
+        [...heads.map((x) => x.toLowerCase()), 'attempts', 'tokens-in', 'tokens-out', 'processing', 'cpu', 'memory', 'images', 'megapixels', 'bytes-in', 'bytes-out', 'cost'],
       );
     });
     replaceChildren(this.lines, [
-      table('Usage by line', [...heads, 'Attempts', 'Tokens in', 'Tokens out', 'Processing', 'Images', 'MP', 'Bytes in', 'Bytes out', 'Cost'], rows, 'No usage in this period.'),
+      table('Usage by line', [...heads, 'Attempts', 'Tokens in', 'Tokens out', 'Processing', 'CPU', 'Memory', 'Images', 'MP', 'Bytes in', 'Bytes out', 'Cost'], rows, 'No usage in this period.'),
     ]);
   }
 
