@@ -4,8 +4,9 @@
  * (the interest table, looked up once per turn for the tasks assigned in
  * it, and told of later interests by NOTIFY), and then its chunks and its
  * end to each of them, batched per target master and event-loop turn.
- * A master that becomes interested mid-stream first gets what was streamed
- * so far as one merged chunk (from the live output's tail), then the rest.
+ * A master found at the lookup, or with a new follower of the task later,
+ * first gets what was streamed so far as one merged chunk (from the live
+ * output's tail), then the rest.
  * Listens to the task event stream; the core does not know it.
  */
 import type { Logger } from '../../common/logger.js';
@@ -76,10 +77,15 @@ export class RelaySender {
     return this.tracked.size;
   }
 
-  /** Another master announced an interest (NOTIFY of the watch table). */
+  /**
+   * Another master announced an interest (NOTIFY of the watch table). A new
+   * follower of the task gets the text so far first; a session's socket that
+   * came to that master mid-stream (a browser that reconnected there) only
+   * the chunks from now on: it may hold the earlier ones already.
+   */
   interest(key: string, master: string): void {
-    if (key.startsWith('t:')) this.addTarget(key.slice(2), master);
-    else if (key.startsWith('s:')) for (const id of this.bySession.get(key.slice(2)) ?? []) this.addTarget(id, master);
+    if (key.startsWith('t:')) this.addTarget(key.slice(2), master, true);
+    else if (key.startsWith('s:')) for (const id of this.bySession.get(key.slice(2)) ?? []) this.addTarget(id, master, false);
   }
 
   private track(id: string, sessionId: string | null): void {
@@ -131,11 +137,11 @@ export class RelaySender {
       const targets = [...(found.get(taskKey(id)) ?? []), ...(entry.sessionId !== null ? (found.get(sessionKey(entry.sessionId)) ?? []) : []), ...(entry.early ?? [])];
       entry.targets = new Set();
       entry.early = undefined;
-      for (const t of targets) this.addTarget(id, t);
+      for (const t of targets) this.addTarget(id, t, true); // nothing of it went anywhere yet: what came meanwhile first
     }
   }
 
-  private addTarget(id: string, master: string): void {
+  private addTarget(id: string, master: string, catchUp: boolean): void {
     const entry = this.tracked.get(id);
     if (!entry || master === this.o.me) return;
     if (entry.targets === null) {
@@ -146,6 +152,7 @@ export class RelaySender {
     const live = this.o.liveMasters?.();
     if (live && live.length > 0 && !live.includes(master)) return;
     entry.targets.add(master);
+    if (!catchUp) return;
     // What came before: one merged chunk of the attempt's text so far.
     const snap = this.o.peek(id);
     if (snap && snap.seq >= 0 && snap.text.length > 0) {

@@ -66,7 +66,7 @@ describe('RelaySender', () => {
     expect(s.size).toBe(0);
   });
 
-  it('a master interested mid-stream gets the text so far as one chunk, then the rest; an announcement during the lookup is kept', async () => {
+  it('a follower on another master mid-stream gets the text so far as one chunk, then the rest; a session socket arriving mid-stream only the rest; an announcement during the lookup is kept', async () => {
     const { s, sent, assign, chunk, finish } = sender(new Map(), { T1: { attempt: 1, seq: 3, text: 'one two three' } });
     assign('T1', 'S1');
     s.interest('s:S1', 'm4'); // announced while the lookup is out
@@ -75,6 +75,7 @@ describe('RelaySender', () => {
     s.interest('t:T1', 'm5');
     s.interest('t:T1', 'm5'); // twice: once
     s.interest('t:other', 'm6');
+    s.interest('s:S1', 'm7'); // the session's socket came to m7 mid-stream (a reconnect): only what follows
     chunk('T1', 'S1', 4, ' four');
     finish('T1', 'S1');
     await turn();
@@ -83,6 +84,7 @@ describe('RelaySender', () => {
     expect(items('m4').map(show)).toEqual(['3:one two three', '4: four', 'done']);
     expect(items('m5').map(show)).toEqual(['3:one two three', '4: four', 'done']);
     expect(items('m6')).toEqual([]);
+    expect(items('m7').map(show)).toEqual(['4: four', 'done']);
     expect(s.stats.catchUps).toBe(2);
   });
 });
