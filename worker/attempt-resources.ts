@@ -1,6 +1,6 @@
 /**
  * What each attempt of the TypeScript worker costs in CPU and memory, for the
- * usage ledger (Usage.cpu_us, Usage.mem_mib_ms; docs/PROTOCOL.md §9.3).
+ * usage ledger (Usage.cpu_us, Usage.mem_mib_ms; docs/PROTOCOL.md §7.5).
  *
  * Attempts share one process (and its threads: libvips, ONNX Runtime, worker
  * threads all count in process.cpuUsage()), so CPU time cannot be told apart
