@@ -23,6 +23,7 @@ import { operatorRoutes } from './http/operator-routes.js';
 import { submitBodyGuard } from './http/submit-body-guard.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import { LiveOutput } from './live-output/live-output.js';
+import { ClusterRelay } from './cluster-relay/cluster-relay.js';
 import { outputRoutes } from './live-output/output-routes.js';
 import { WorkerStats } from './observability/worker-stats.js';
 import { EventLog } from './events/event-log.js';
@@ -171,6 +172,10 @@ export class Master {
   readonly billing: Billing;
   /** Multi-master mode (TASKWIRE_MASTERS=multi): membership, leader, claims (store/postgres-cluster.ts). */
   cluster: PostgresCluster | undefined;
+  /** Multi-master: chunks and ends of tasks between the master that runs them and the one with the clients (master/cluster-relay/). */
+  relay: ClusterRelay | undefined;
+  /** The streamed output of running tasks (GET /api/v1/tasks/:id/output). */
+  liveOutput!: LiveOutput;
 
   private constructor(
     readonly options: ResolvedMasterOptions,
@@ -359,7 +364,8 @@ export class Master {
     rest.use(limitRoutes(this.limits, audit));
     rest.use(usageRoutes(this.billing, () => this.clock.now(), audit));
     rest.use(dashboardRoutes(tasks));
-    rest.use(outputRoutes(new LiveOutput(tasks.events, (id) => tasks.get(id)), tasks, auth));
+    this.liveOutput = new LiveOutput(tasks.events, (id) => tasks.get(id));
+    rest.use(outputRoutes(this.liveOutput, tasks, auth, this.cluster ? this.store : undefined));
     rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
     this.http = HttpServer.create({
       host: o.httpHost,
@@ -442,6 +448,13 @@ export class Master {
     this.link.on('invalid', () => this.metricObserver.invalid('mqtt'));
     this.link.on('logLine', (source, line) => this.logs.fromMqtt(source, line));
     await this.link.listen();
+    if (this.cluster) {
+      this.relay = await ClusterRelay.create({
+        url: o.store, masterId: o.masterId, topics: this.topics, link: this.link, events: tasks.events, store: this.store, eventLog: this.eventLog, log,
+        surfaces: { sockets: this.sockets, output: this.liveOutput, watchers: this.watchers, streamed: (id) => tasks.get(id)?.stream === true },
+        liveMasters: () => this.cluster?.shares?.liveMasters,
+      });
+    }
     tasks.attachSink(this.tracing ? this.tracing.wrapSink(this.link) : this.link);
     this.pruneTimer.start();
     this.monitor.start(o.clusterStatusIntervalMs, (s) => this.link.publishCluster(s));
@@ -464,6 +477,7 @@ export class Master {
     this.metricObserver.stop();
     this.logStream?.attach(undefined);
     const steps: [string, (() => Promise<void>) | undefined][] = [
+      ['relay', this.relay ? () => this.relay!.close() : undefined],
       ['socket.io', this.sockets ? () => this.sockets.close() : undefined],
       ['http', this.http ? () => this.http.close() : undefined],
       ['mqtt', this.link ? () => this.link.close() : undefined],
