@@ -89,6 +89,7 @@ import type { LimiterStore } from './limits/limiter-store.js';
 import { HeapGuard } from './observability/heap-guard.js';
 import { type Billing, openBilling } from './billing/open-billing.js';
 import { usageRoutes } from './billing/usage-routes.js';
+import { tenantBudgetRoutes } from './billing/tenant-budget-routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -197,8 +198,8 @@ export class Master {
     });
     this.waitEstimator = new WaitEstimator(this.tasks.events, this.registry, () => clock.now());
     this.tasks.useWaitEstimator(this.waitEstimator);
-    ({ limiter: this.limits, store: this.limiterStore } = openLimits(options, this.tasks, () => clock.now(), this.log, pgRooms?.limits));
-    this.billing = openBilling(options, this.tasks, () => clock.now(), this.metrics.registry, pgRooms?.usage);
+    ({ limiter: this.limits, store: this.limiterStore } = openLimits(options, this.tasks, () => clock.now(), this.log, pgRooms?.limits, pgRooms?.tenantSettings.room('limits')));
+    this.billing = openBilling(options, this.tasks, () => clock.now(), this.metrics.registry, pgRooms?.usage, pgRooms && { tenantSettings: pgRooms.tenantSettings.room('budgets'), shared: pgRooms.budgetSpend });
     feedPlacement(this.tasks.events, this.placement);
     this.eventLog = new EventLog(
       this.tasks.events,
@@ -361,8 +362,9 @@ export class Master {
     rest.use(logRoutes(this.logs, auth));
     rest.use(openApiRoutes(VERSION));
     const audit = adminAudit(tasks.events, log); // admin changes as config.changed events
-    rest.use(limitRoutes(this.limits, audit));
+    rest.use(limitRoutes(this.limits, audit, tenancy.keys));
     rest.use(usageRoutes(this.billing, () => this.clock.now(), audit));
+    rest.use(tenantBudgetRoutes(this.billing, audit, tenancy.keys)); // a tenant admin's own budgets
     rest.use(dashboardRoutes(tasks));
     this.liveOutput = new LiveOutput(tasks.events, (id) => tasks.get(id));
     rest.use(outputRoutes(this.liveOutput, tasks, auth, this.cluster ? this.store : undefined));

@@ -10,10 +10,12 @@
  * closed after the rooms, once their writes are done.
  */
 import type pg from 'pg';
+import { PostgresBudgetSpend } from './billing/postgres-budget-spend.js';
 import { PostgresUsageStore } from './billing/postgres-usage-store.js';
 import { PostgresEventOutbox } from './events/postgres-event-outbox.js';
 import type { LimiterBackend } from './limits/limiter-store.js';
 import { openPostgresLimiters } from './limits/postgres-limiters.js';
+import { PostgresTenantSettings } from './limits/postgres-tenant-settings.js';
 import { PostgresLogStore } from './logs/postgres-log-store.js';
 import { openRoomPool } from './store/postgres-room-schema.js';
 import { PostgresKeyStorePersistence } from './tenancy/postgres-key-store.js';
@@ -24,6 +26,10 @@ export interface PostgresRooms {
   readonly limits: LimiterBackend;
   readonly usage: PostgresUsageStore;
   readonly tenancy: PostgresKeyStorePersistence;
+  /** Tenant admins' own limits and budgets, one row per tenant. */
+  readonly tenantSettings: PostgresTenantSettings;
+  /** Every master's spend per tenant and key, kept by PostgreSQL from the ledger: the hard budgets' check. */
+  readonly budgetSpend: PostgresBudgetSpend;
   /** Waits for the rooms' pending writes, then ends the pool. */
   close(): Promise<void>;
 }
@@ -40,6 +46,9 @@ export async function openPostgresRooms(url: string, o: { logMaxBytes?: number }
     opened.push(limits);
     const usage = await PostgresUsageStore.open(pool);
     opened.push(usage);
+    const budgetSpend = await PostgresBudgetSpend.open(pool);
+    const tenantSettings = await PostgresTenantSettings.open(pool);
+    opened.push(tenantSettings);
     const tenancy = await PostgresKeyStorePersistence.open(pool, url);
     return {
       events,
@@ -47,6 +56,8 @@ export async function openPostgresRooms(url: string, o: { logMaxBytes?: number }
       limits,
       usage,
       tenancy,
+      tenantSettings,
+      budgetSpend,
       close: async () => {
         await events.close().catch(() => undefined);
         await logs.close().catch(() => undefined);
@@ -54,6 +65,7 @@ export async function openPostgresRooms(url: string, o: { logMaxBytes?: number }
         await tenancy.drain().catch(() => undefined);
         tenancy.close();
         limits.close();
+        tenantSettings.close();
         await pool.end().catch(() => undefined);
       },
     };

@@ -2,12 +2,13 @@
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { TaskService } from '../core/task-service.js';
-import { type BudgetsConfig, Budgets, budgetsConfig } from './budgets.js';
+import { type BudgetsConfig, type BudgetsOptions, Budgets, budgetsConfig } from './budgets.js';
 import { PriceTable, type PriceVersion, type priceTableBody } from './price-table.js';
 import { UsageLedger } from './usage-ledger.js';
 import { registerUsageMetrics } from './usage-metrics.js';
 import { MemoryUsageStore, SqliteUsageStore, type UsageStore } from './usage-store.js';
 import type { z } from 'zod';
+import { FileTenantSettings, MemoryTenantSettings } from '../limits/tenant-settings.js';
 
 export class Billing {
   readonly prices: PriceTable;
@@ -18,10 +19,11 @@ export class Billing {
     readonly store: UsageStore,
     tasks: TaskService,
     now: () => number,
+    budgets: BudgetsOptions = {},
   ) {
     this.prices = new PriceTable(store.loadPrices());
     this.ledger = new UsageLedger(store, this.prices, tasks.events);
-    this.budgets = new Budgets(this.ledger, tasks.events, now, () => this.prices.latest?.currency ?? 'USD');
+    this.budgets = new Budgets(this.ledger, tasks.events, now, () => this.prices.latest?.currency ?? 'USD', budgets);
     const saved = budgetsConfig.safeParse(store.loadSetting('budgets'));
     if (saved.success) this.budgets.setBudgets(saved.data);
     tasks.useAdmissionGate(this.budgets);
@@ -54,10 +56,15 @@ export class Billing {
   }
 }
 
-/** `shared`: the ledger on the task store's PostgreSQL (postgres-usage-store.ts), opened by the master; wins over dataDir. */
-export function openBilling(o: { dataDir: string; usageMetrics: 'off' | 'on' }, tasks: TaskService, now: () => number, registry: Registry, shared?: UsageStore): Billing {
+/**
+ * `shared`: the ledger on the task store's PostgreSQL (postgres-usage-store.ts), opened by the master; wins over dataDir.
+ * `budgets`: with it, tenant admins' budgets and every master's spend (postgres-budget-spend.ts) on that database too;
+ * without, tenant admins' budgets are kept in `<data dir>/tenant-budgets.json` (memory without a data dir).
+ */
+export function openBilling(o: { dataDir: string; usageMetrics: 'off' | 'on' }, tasks: TaskService, now: () => number, registry: Registry, shared?: UsageStore, budgets?: BudgetsOptions): Billing {
   const store = shared ?? (o.dataDir ? new SqliteUsageStore(join(o.dataDir, 'usage.db')) : new MemoryUsageStore());
-  const billing = new Billing(store, tasks, now);
+  const tenantSettings = budgets?.tenantSettings ?? (o.dataDir ? new FileTenantSettings(join(o.dataDir, 'tenant-budgets.json')) : new MemoryTenantSettings());
+  const billing = new Billing(store, tasks, now, { ...budgets, tenantSettings });
   if (o.usageMetrics === 'on') registerUsageMetrics(registry, billing.ledger);
   return billing;
 }

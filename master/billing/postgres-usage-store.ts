@@ -99,13 +99,12 @@ export class PostgresUsageStore implements UsageStore {
       const settings = (await this.pool.query<{ name: string; json: string }>('SELECT name, json FROM tw_billing_settings ORDER BY name')).rows;
       const mark = JSON.stringify([prices.map((p) => p.version), settings]);
       if (mark === this.seen) return;
-      const first = this.seen === '';
       this.seen = mark;
       const known = new Set(this.prices.map((p) => p.version));
       for (const p of prices) if (!known.has(p.version)) this.prices.push(p);
       this.prices.sort((a, b) => a.version - b.version);
       for (const s of settings) this.settings.set(s.name, JSON.parse(s.json) as unknown);
-      if (!first) this.watcher();
+      this.watcher();
     } catch {
       // PostgreSQL out of reach: the next poll tries again.
     }
@@ -115,7 +114,10 @@ export class PostgresUsageStore implements UsageStore {
     await migrateRoom(pool, 'billing', BILLING_PG_STEPS);
     const s = new PostgresUsageStore(pool);
     s.prices = (await pool.query<{ json: string }>('SELECT json FROM tw_prices ORDER BY version')).rows.map((r) => JSON.parse(r.json) as PriceVersion);
-    for (const r of (await pool.query<{ name: string; json: string }>('SELECT name, json FROM tw_billing_settings')).rows) s.settings.set(r.name, JSON.parse(r.json) as unknown);
+    const settings = (await pool.query<{ name: string; json: string }>('SELECT name, json FROM tw_billing_settings ORDER BY name')).rows;
+    for (const r of settings) s.settings.set(r.name, JSON.parse(r.json) as unknown);
+    // What open() read is what the first poll compares against: a change made after it is told to the billing room.
+    s.seen = JSON.stringify([s.prices.map((p) => p.version), settings]);
     return s;
   }
 

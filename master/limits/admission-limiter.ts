@@ -23,6 +23,8 @@ import type { LimiterStore } from './limiter-store.js';
 import type { LimitsKeeper } from './limits-file.js';
 import { RateLimitedError } from './rate-limited-error.js';
 import { estimateTokens, modelOf } from './request-cost.js';
+import { type TenantLimits, tenantLimitsBody } from './tenant-limits.js';
+import type { TenantSettings } from './tenant-settings.js';
 
 /** Submits that name no owner (no API keys: the one local caller). */
 const LOCAL_KEY = 'local';
@@ -48,10 +50,17 @@ export interface AdmissionLimiterOptions {
   config?: LimitsConfig;
   /** Where an admin's rules are kept (a data dir); they win over `config` until reset. */
   file?: LimitsKeeper;
+  /** Where tenant admins' own rules are kept (tenant-limits.ts); memory when left out. */
+  tenantSettings?: TenantSettings;
 }
+
+/** Counters of a tenant admin's rules: apart from the cluster admin's (limit-plan.ts `layer`). */
+const TENANT_LAYER = 'ta';
 
 export class AdmissionLimiter implements AdmissionGate {
   private config: LimitsConfig;
+  /** Tenant admins' own rules, by tenant (only non-empty ones). */
+  private readonly tenantRules = new Map<string, TenantLimits>();
   private readonly held = new Map<string, Held>();
   private readonly unsubscribe: () => void;
   /** Refusals by meter name (metrics, tests). */
@@ -65,6 +74,8 @@ export class AdmissionLimiter implements AdmissionGate {
       this.config = c ?? o.config ?? NO_LIMITS;
       this.source = c ? 'admin' : 'setting';
     });
+    for (const [t, v] of o.tenantSettings?.load() ?? []) this.applyTenant(t, v);
+    o.tenantSettings?.watch?.((t, v) => this.applyTenant(t, v));
     this.unsubscribe = o.events.on(FINAL_EVENT_TYPES, (ev, task) => this.finished(ev.task_id, task.usage?.total_tokens));
   }
 
@@ -89,19 +100,41 @@ export class AdmissionLimiter implements AdmissionGate {
     this.source = 'setting';
   }
 
+  /** A tenant admin's own rules for its tenant and its keys (none: `{rules: []}`). */
+  tenantLimits(tenant: string): TenantLimits {
+    return this.tenantRules.get(tenant) ?? { rules: [] };
+  }
+
+  /** Replaces a tenant admin's rules (checked against the caps by the route: tenant-limits.ts); resolves once kept. */
+  async setTenantLimits(tenant: string, v: TenantLimits): Promise<void> {
+    await this.o.tenantSettings?.save(tenant, v.rules.length > 0 ? v : undefined);
+    this.applyTenant(tenant, v);
+  }
+
+  private applyTenant(tenant: string, v: unknown): void {
+    const parsed = tenantLimitsBody.safeParse(v);
+    if (parsed.success && parsed.data.rules.length > 0) this.tenantRules.set(tenant, parsed.data);
+    else this.tenantRules.delete(tenant); // removed, or written by a newer taskwire: not in force here
+  }
+
   active(): boolean {
-    return this.config.rules.length > 0;
+    return this.config.rules.length > 0 || this.tenantRules.size > 0;
   }
 
   async reserve(reqs: readonly SubmitRequest[]): Promise<AdmissionTicket | undefined> {
     const rules = this.config.rules;
-    if (rules.length === 0) return undefined;
+    if (!this.active()) return undefined;
     const now = this.o.now();
     const maxTokens = this.config.default_max_tokens ?? DEFAULT_MAX_TOKENS;
     // Per request: its meters and tokens; per meter: the sum over the batch.
     const perReq = reqs.map((r) => {
       const caller = { key: r.owner ?? LOCAL_KEY, tenant: r.tenant ?? DEFAULT_TENANT };
-      return { meters: metersFor(rules, caller, modelOf(r.kind, r.input), now), tokens: estimateTokens(r.kind, r.input, maxTokens) };
+      const model = modelOf(r.kind, r.input);
+      const meters = metersFor(rules, caller, model, now);
+      // The tenant admin's own rules hold too, on counters of their own.
+      const own = this.tenantRules.get(caller.tenant);
+      if (own) meters.push(...metersFor(own.rules, caller, model, now, TENANT_LAYER));
+      return { meters, tokens: estimateTokens(r.kind, r.input, maxTokens) };
     });
     const totals = new Map<string, { meter: Meter; points: number }>();
     for (const { meters, tokens } of perReq) {

@@ -61,7 +61,7 @@ export function calendarPeriod(period: 'day' | 'month', atMs: number): { label: 
 }
 
 /** The rules of one scope that apply: those naming the caller replace the id-less ones, per model slot. */
-function applicable(rules: readonly LimitRule[], scope: 'key' | 'tenant', id: string, model: string | undefined): LimitRule[] {
+export function applicable(rules: readonly LimitRule[], scope: 'key' | 'tenant', id: string, model: string | undefined): LimitRule[] {
   const slots = model === undefined ? [undefined] : [undefined, model];
   return slots.flatMap((slot) => {
     const inSlot = rules.filter((r) => r.scope === scope && r.model === slot);
@@ -70,8 +70,12 @@ function applicable(rules: readonly LimitRule[], scope: 'key' | 'tenant', id: st
   });
 }
 
-/** Every meter a submit by `caller` for `model` is charged on, at time `nowMs`. */
-export function metersFor(rules: readonly LimitRule[], caller: Caller, model: string | undefined, nowMs: number): Meter[] {
+/**
+ * Every meter a submit by `caller` for `model` is charged on, at time `nowMs`.
+ * `layer`: the rules are a tenant admin's own (tenant-limits.ts), counted on
+ * counters of their own next to the cluster admin's, so both hold.
+ */
+export function metersFor(rules: readonly LimitRule[], caller: Caller, model: string | undefined, nowMs: number, layer?: string): Meter[] {
   const meters = new Map<string, Meter>();
   const add = (m: Meter) => {
     const had = meters.get(m.storeKey);
@@ -84,7 +88,7 @@ export function metersFor(rules: readonly LimitRule[], caller: Caller, model: st
         const limit = rule[field];
         if (limit === undefined) continue;
         const slot = rule.model === undefined ? '*' : rule.model;
-        const base = `${scope}:${id}|${slot}|${SHORT[field]}`;
+        const base = `${layer === undefined ? '' : `${layer}/`}${scope}:${id}|${slot}|${SHORT[field]}`;
         const name = `${scope}-${SHORT[field]}${rule.model === undefined ? '' : `-${rule.model}`}`;
         const period = field.endsWith('_day') ? 'day' : field.endsWith('_month') ? 'month' : undefined;
         if (period) {

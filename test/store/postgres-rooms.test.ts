@@ -328,10 +328,12 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     const v = (await p.query<{ room: string; version: number }>('SELECT room, version FROM taskwire_room_schema ORDER BY room')).rows;
     expect(v).toEqual([
       { room: 'billing', version: 2 },
+      { room: 'budget_spend', version: 1 },
       { room: 'events', version: 1 },
       { room: 'limits', version: 2 },
       { room: 'logs', version: 2 },
       { room: 'tenancy', version: 1 },
+      { room: 'tenant_settings', version: 1 },
     ]);
     await p.query("UPDATE taskwire_room_schema SET version = 9 WHERE room = 'events'");
     await expect(openPostgresRooms(url)).rejects.toBeInstanceOf(RoomSchemaTooNewError);
