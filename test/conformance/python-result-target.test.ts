@@ -12,6 +12,10 @@
  *     its tasks runs, nothing reaches any service;
  *   - B's channel is closed once unused for TASKWIRE_RESULT_ROUTE_IDLE_MS, and
  *     a later attempt naming B opens it again.
+ * And with two real masters in multi-master mode (one PostgreSQL, one
+ * Mosquitto, in process) and two Python workers, one in each master's share:
+ * the tasks submitted through either master all succeed on their first
+ * attempt, on both workers (only one of the masters is the presence master).
  */
 import * as grpc from '@grpc/grpc-js';
 import mqtt from 'mqtt';
@@ -23,9 +27,14 @@ import { Topics } from '../../common/topics.js';
 import { assignmentsCodec } from '../../common/wire.js';
 import { OPEN_POLICY } from '../../master/transport/broker-policy.js';
 import { runTask, startCluster, uniqueId, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { silentLogger } from '../../common/logger.js';
+import type { TaskView } from '../../common/task-view.js';
+import { Master } from '../../master/master.js';
+import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
 import { ProcessGroup, type ManagedProcess } from '../helpers/processes.js';
 import { startPythonWorker } from './python-worker.js';
-import { pythonMissing } from './worker-implementations.js';
+import { PYTHON_WORKER, pythonMissing } from './worker-implementations.js';
 
 interface Recorder {
   port: number;
@@ -187,5 +196,79 @@ describe.skipIf(missing !== undefined)(`the Python worker follows result_target$
       throw new Error(`${err.message}${output()}`);
     });
     expect(opened()).toBe(before + 1);
+  });
+});
+
+const multiMissing = missing ?? (!postgresAvailable() ? postgresMissingReason() : !mosquittoAvailable() ? 'no mosquitto' : undefined);
+
+describe.skipIf(multiMissing !== undefined)(`Python workers with two masters (TASKWIRE_MASTERS=multi)${multiMissing ? ` (skipped: ${multiMissing})` : ''}`, () => {
+  let server: Postgres;
+  let broker: Mosquitto;
+  beforeAll(async () => {
+    [server, broker] = await Promise.all([Postgres.start(), Mosquitto.start()]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([server?.close(), broker?.close()]);
+  });
+
+  it('runs the tasks of both masters, each on its first attempt, on both workers', { timeout: 120_000 }, async () => {
+    const url = await server.createDatabase();
+    const topicRoot = uniqueId('tw');
+    const common = { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, logToStdout: false, store: url, masters: 'multi' as const, mqttUrl: broker.url, topicRoot };
+    const masters: Master[] = [];
+    const group = new ProcessGroup();
+    try {
+      masters.push(await Master.create({ ...common, masterId: uniqueId('ma') }, { logger: { logger: silentLogger() } }));
+      masters.push(await Master.create({ ...common, masterId: uniqueId('mb') }, { logger: { logger: silentLogger() } }));
+      const workers = [uniqueId('pya'), uniqueId('pyb')].map((id) =>
+        group.spawn(id, PYTHON_WORKER, [], {
+          env: { TASKWIRE_MQTT_URL: broker.url, TASKWIRE_TOPIC_ROOT: topicRoot, TASKWIRE_WORKER_ID: id, TASKWIRE_WORKER_CAPACITY: '4', TASKWIRE_SHUTDOWN_GRACE_MS: '1000', TASKWIRE_WORKER_KINDS: 'echo' },
+        }),
+      );
+      // One worker in each master's share (the other master lists it as draining).
+      await waitFor(
+        () => {
+          for (const w of workers) if (!w.running) throw new Error(`a Python worker exited: ${w.output()}`);
+          return masters.every((m) => m.registry.schedulable().length === 1) && new Set(masters.map((m) => m.registry.schedulable()[0]!.id)).size === 2;
+        },
+        'one Python worker in each master\'s share',
+        60_000,
+        50,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\n${workers.map((w) => w.output()).join('\n')}`);
+      });
+      const bases = masters.map((m) => `http://127.0.0.1:${m.httpPort}`);
+      const submit = async (base: string, i: number): Promise<string> => {
+        const res = await fetch(`${base}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'echo', input: { text: `task ${i} via ${base}` }, max_attempts: 1 }) });
+        expect(res.status).toBe(202);
+        return ((await res.json()) as { id: string }).id;
+      };
+      const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => submit(bases[i % 2]!, i)));
+      const views = await Promise.all(
+        ids.map((id, i) =>
+          waitFor(
+            async () => {
+              const t = (await (await fetch(`${bases[i % 2]}/api/v1/tasks/${id}`)).json()) as TaskView;
+              return ['succeeded', 'failed', 'cancelled', 'expired'].includes(t.status) ? t : undefined;
+            },
+            `task ${id}`,
+            60_000,
+            50,
+          ),
+        ),
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\n${workers.map((w) => w.output()).join('\n')}`);
+      });
+      for (const [i, t] of views.entries()) {
+        expect(t.status, JSON.stringify(t)).toBe('succeeded');
+        expect(t.attempt).toBe(1);
+        expect((t.result as { text: string }).text).toBe(`task ${i} via ${bases[i % 2]}`);
+      }
+      // Both workers ran some: one of them reported to a master that is not the presence master.
+      expect(new Set(views.map((t) => t.worker_id)).size).toBe(2);
+    } finally {
+      await group.stopAll();
+      for (const m of masters.reverse()) await m.close();
+    }
   });
 });
