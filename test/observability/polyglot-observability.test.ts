@@ -9,9 +9,9 @@
  * span, in the client's trace, and the attempt's log line carries the trace id.
  * The Python and Java workers also run llm tasks on a local fake provider:
  * provider metrics by provider/model on the port, and the provider request
- * carries a traceparent of the same trace whose parent is the run span (Java:
- * its `taskwire.provider.call` span, child of the run span, with the
- * TypeScript worker's attributes, first-token event and error status).
+ * carries a traceparent of the same trace whose parent is its
+ * `taskwire.provider.call` span, child of the run span, with the TypeScript
+ * worker's attributes, first-token event and error status.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -228,7 +228,7 @@ for (const lang of LANGUAGES) {
       expect(logged[0]!['trace_id']).toBe(trace(1));
     });
 
-    it.skipIf(lang.name !== 'java')('makes a taskwire.provider.call span per provider call, child of its run span', () => {
+    it.skipIf(!lang.llm)('makes a taskwire.provider.call span per provider call, child of its run span', () => {
       const spans = (n: number, name: string) => receiver.spans.filter((s) => s.traceId === trace(n) && s.name === name);
       expect(spans(1, 'taskwire.provider.call'), 'no provider call for echo').toEqual([]);
       for (const n of [2, 3]) {
@@ -258,9 +258,8 @@ for (const lang of LANGUAGES) {
       }
     });
 
-    it.skipIf(!lang.llm)(`sends a traceparent of the same trace to the provider, child of its ${lang.name === 'java' ? 'provider call' : 'run'} span`, () => {
-      const parentName = lang.name === 'java' ? 'taskwire.provider.call' : 'taskwire.worker.run';
-      const parent = receiver.spans.find((s) => s.name === parentName && s.traceId === trace(2));
+    it.skipIf(!lang.llm)('sends a traceparent of the same trace to the provider, child of its provider call span', () => {
+      const parent = receiver.spans.find((s) => s.name === 'taskwire.provider.call' && s.traceId === trace(2));
       expect(parent, JSON.stringify(receiver.spans.map((s) => [s.name, s.traceId]))).toBeDefined();
       const chats = fake!.chatRequests();
       const tp = chats.map((r) => String(r.headers['traceparent'] ?? '')).find((h) => h.includes(trace(2)));

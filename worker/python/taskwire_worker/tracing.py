@@ -2,12 +2,14 @@
 
 An assignment's ``traceparent`` (the master's attempt span) is continued: with
 OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) set, each attempt is a
-``taskwire.worker.run`` span (kind CONSUMER), child of it, exported over
-OTLP/HTTP JSON by a background thread (batched, bounded queue), like the
-TypeScript worker's. Either way the attempt's thread knows its trace
-(``current()``): log lines carry ``trace_id`` and the llm handler sends a
-``traceparent`` to the provider (the run span as parent when there is one,
-else the assignment's own). A small exporter of its own rather than the
+``taskwire.worker.run`` span (kind CONSUMER), child of it, and each LLM
+provider call a ``taskwire.provider.call`` span (kind CLIENT, child of the run
+span: ``gen_ai.*`` attributes, a ``first_token`` event, error status with the
+code), exported over OTLP/HTTP JSON by a background thread (batched, bounded
+queue), like the TypeScript worker's (worker/attempt-telemetry.ts). Either way
+the attempt's thread knows its trace (``current()``): log lines carry
+``trace_id`` and the llm handler sends a ``traceparent`` to the provider (the
+provider call span as parent when exporting, else the assignment's own). A small exporter of its own rather than the
 OpenTelemetry SDK (not a Debian package this worker can count on).
 """
 import json
@@ -45,14 +47,18 @@ class Span:
         self.start_ns = time.time_ns()
         self.end_ns = 0
         self.error = False
+        self.status_message = ""
+        self.events: List[Tuple[int, str]] = []
 
     def otlp(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {
             "traceId": self.trace_id, "spanId": self.span_id, "name": self.name, "kind": self.kind,
             "startTimeUnixNano": str(self.start_ns), "endTimeUnixNano": str(self.end_ns),
             "attributes": [_attr(k, v) for k, v in self.attributes.items()],
-            "status": {"code": 2 if self.error else 0},
+            "status": {"code": 2, "message": self.status_message} if self.error and self.status_message else {"code": 2 if self.error else 0},
         }
+        if self.events:
+            out["events"] = [{"timeUnixNano": str(ns), "name": name} for ns, name in self.events]
         if self.parent_id:
             out["parentSpanId"] = self.parent_id
         return out
@@ -157,6 +163,13 @@ class AttemptTrace:
     def __exit__(self, *_exc: object) -> None:
         _local.trace = None
 
+    def provider_call(self, provider: str, model: str) -> Optional["ProviderCall"]:
+        """A taskwire.provider.call span, child of the run span; None when not exporting."""
+        if self.span is None or TRACER is None:
+            return None
+        return ProviderCall(Span(self.trace_id, self.span.span_id, self.span.flags, "taskwire.provider.call", 3,
+                                 {"gen_ai.system": provider, "gen_ai.request.model": model}))
+
     def end(self, outcome: str, code: Optional[str]) -> None:
         if self.span is None or TRACER is None:
             return
@@ -165,6 +178,41 @@ class AttemptTrace:
             self.span.attributes["taskwire.error_code"] = code
             self.span.error = outcome == "failed"
         TRACER.end(self.span)
+
+
+class ProviderCall:
+    """One LLM provider call's span (kind CLIENT): ``first_token()`` at the first delta, ``end()`` once.
+    Labels are configured provider and model names, never user text."""
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self._ended = False
+
+    def headers(self) -> Dict[str, str]:
+        """The traceparent for the provider request: this span as its parent."""
+        return {"traceparent": f"00-{self.span.trace_id}-{self.span.span_id}-{self.span.flags}"}
+
+    def first_token(self) -> None:
+        if not self.span.events:
+            self.span.events.append((time.time_ns(), "first_token"))
+
+    def end(self, code: Optional[str], usage: Optional[Dict[str, float]]) -> None:
+        """code: the TaskFailure code when the call failed; usage: the provider's token counts."""
+        if self._ended or TRACER is None:
+            return
+        self._ended = True
+        if usage:
+            self.span.attributes["gen_ai.usage.input_tokens"] = int(usage.get("prompt_tokens") or 0)
+            self.span.attributes["gen_ai.usage.output_tokens"] = int(usage.get("completion_tokens") or 0)
+        if code:
+            self.span.error, self.span.status_message = True, code
+        TRACER.end(self.span)
+
+
+def provider_call(provider: str, model: str) -> Optional[ProviderCall]:
+    """The span of a provider call made on an attempt's thread (None when it is not exported)."""
+    t = current()
+    return t.provider_call(provider, model) if t is not None else None
 
 
 def current() -> Optional[AttemptTrace]:

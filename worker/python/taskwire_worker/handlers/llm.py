@@ -169,19 +169,27 @@ class LlmHandler(Handler):
         for k in ("temperature", "top_p", "max_tokens", "stop"):
             if k in inp:
                 body[k] = int(inp[k]) if k == "max_tokens" else inp[k]
-        req = urllib.request.Request(f"{self.base_url}/chat/completions", data=json.dumps(body).encode(), headers=self._headers(key), method="POST")
+        # A taskwire.provider.call span when the attempt is exported; the request's traceparent names it.
+        call = tracing.provider_call("openai", model)
+        headers = {**self._headers(key), **(call.headers() if call is not None else {})}
+        req = urllib.request.Request(f"{self.base_url}/chat/completions", data=json.dumps(body).encode(), headers=headers, method="POST")
         started = time.monotonic()
         try:
-            out, usage = self._stream(ctx, req, key, model, started)
+            out, usage = self._stream(ctx, req, key, model, started, call)
         except Exception as err:  # noqa: BLE001 - counted, then raised as it was
             code = err.code if isinstance(err, TaskFailure) else "CANCELLED"
             METRICS.provider_call("openai", model, time.monotonic() - started, None, code, None)
+            if call is not None:
+                call.end(code, None)
             raise
         ttft = out.get("ttft_ms")
         METRICS.provider_call("openai", model, time.monotonic() - started, ttft / 1000 if ttft is not None else None, None, usage)
+        if call is not None:
+            call.end(None, usage)
         return out, usage
 
-    def _stream(self, ctx: TaskContext, req: Any, key: Optional[str], model: str, started: float) -> Outcome:
+    def _stream(self, ctx: TaskContext, req: Any, key: Optional[str], model: str, started: float,
+                call: Optional[tracing.ProviderCall]) -> Outcome:
         ttft_ms: Optional[float] = None
         parts: List[str] = []
         finish: Optional[str] = None
@@ -230,6 +238,8 @@ class LlmHandler(Handler):
                         if isinstance(text, str) and text:
                             if ttft_ms is None:
                                 ttft_ms = round((time.monotonic() - started) * 1000, 1)
+                                if call is not None:
+                                    call.first_token()
                             parts.append(text)
                             ctx.emit(text=text)
                         if choice.get("finish_reason"):
