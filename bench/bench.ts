@@ -23,6 +23,7 @@ import { printLogsBench, runLogsBench } from './logs-bench.js';
 import { printMultiMasterBench, runMultiMasterBench } from './multi-master-bench.js';
 import { printDashboardCostBench, runDashboardCostBench } from './dashboard-cost-bench.js';
 import { printBacklogBench, runBacklogBench } from './backlog-bench.js';
+import { printRelayBench, runRelayBench } from './relay-bench.js';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('quick') || args.has('--quick');
@@ -57,6 +58,12 @@ if (only.includes('multi-master')) {
   const mm = await runMultiMasterBench({ quick });
   printMultiMasterBench(mm);
   results.multi_master = mm;
+}
+// The multi-master chunk relay's CPU per chunk (in process, seconds): only when asked for by name.
+if (only.includes('relay')) {
+  const relay = await runRelayBench({ quick });
+  printRelayBench(relay);
+  results.relay = relay;
 }
 if (want('gateway')) {
   const gateway = await runGatewayBench({ quick });

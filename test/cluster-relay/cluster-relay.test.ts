@@ -163,6 +163,8 @@ describe.skipIf(!available)(`chunk relay across masters${available ? '' : ` (ski
       const streamed = events.filter((e) => e.event === 'snapshot' || e.event === 'chunk').map((e) => e.data.text ?? '').join('');
       expect(streamed, JSON.stringify(events)).toBe(long);
       expect(events.filter((e) => e.event === 'chunk').length, 'chunks arrived live, not only at the end').toBeGreaterThan(1);
+      // rl-b had none of it: its first chunk is the text so far from rl-a (two chunks or more), merged.
+      expect(events.find((e) => e.event === 'chunk')?.data.text ?? '').toMatch(/^x0 x1 /);
       const owner2 = await query<{ owner: string }>(url, `SELECT owner FROM tasks WHERE id = $1`, [t2.id]);
       expect(owner2[0]?.owner).toBe('rl-a');
       // The interest rows go with their watchers.
