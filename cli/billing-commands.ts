@@ -3,8 +3,10 @@
  * show | set <file|->` (GET/PUT /api/v1/admin/prices and /admin/budgets; a
  * cluster admin's key in TASKWIRE_API_KEY when the master has keys). `set`
  * reads the JSON body (docs/BILLING.md) from a file or stdin: a price PUT
- * appends a version, a budgets PUT replaces them. Exit codes as every
- * operator command: 2 usage / HTTP 400.
+ * appends a version, a budgets PUT replaces them. `budgets --tenant T`: that
+ * tenant's own budgets, which its admin sets within the cluster admin's caps
+ * (/api/v1/admin/tenants/T/budgets). Exit codes as every operator command:
+ * 2 usage / HTTP 400, 3 not found.
  */
 import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
@@ -15,6 +17,7 @@ import { CliExit, EXIT, operatorRequest } from './operator-commands.js';
 interface Options {
   url?: string;
   output: 'text' | 'json';
+  tenant?: string;
 }
 
 type Entry = Record<string, unknown>;
@@ -24,6 +27,9 @@ interface PricesView {
 }
 interface BudgetsView {
   budgets: Entry[];
+  /** With --tenant: whose budgets, and the cluster admin's budgets that cap them. */
+  tenant?: string;
+  caps?: Entry[];
 }
 
 /** Most a body file may hold (the master's own body limit is larger; a price table is small). */
@@ -43,9 +49,18 @@ function printPrices(p: PricesView): void {
 }
 
 function printBudgets(b: BudgetsView): void {
-  process.stdout.write(`${b.budgets.length} budget(s)\n`);
-  for (const e of b.budgets) process.stdout.write(`  ${String(e['scope'])} ${e['id'] === undefined ? '(each)' : String(e['id'])} per ${String(e['period'])}: ${fields(e, ['scope', 'id', 'period'])}\n`);
+  const list = (es: readonly Entry[]) => {
+    for (const e of es) process.stdout.write(`  ${String(e['scope'])} ${e['id'] === undefined ? '(each)' : String(e['id'])} per ${String(e['period'])}: ${fields(e, ['scope', 'id', 'period'])}\n`);
+  };
+  process.stdout.write(b.tenant === undefined ? `${b.budgets.length} budget(s)\n` : `budgets of tenant ${b.tenant} set by its admin: ${b.budgets.length} budget(s)\n`);
+  list(b.budgets);
+  if (b.tenant === undefined) return;
+  process.stdout.write(`caps set by the cluster admin: ${b.caps?.length ?? 0} budget(s)\n`);
+  list(b.caps ?? []);
 }
+
+const budgetsPath = (o: Options) => (o.tenant === undefined ? '/api/v1/admin/budgets' : `/api/v1/admin/tenants/${encodeURIComponent(o.tenant)}/budgets`);
+const tenantOption = (c: Command) => c.option('--tenant <id>', "a tenant's own budgets (its admin's key, or a cluster admin's)");
 
 async function readBody(file: string): Promise<unknown> {
   let text: string;
@@ -101,18 +116,18 @@ export function billingSettingsCommands(usage: Command): void {
     })();
   });
 
-  const budgets = usage.command('budgets').description('budgets per tenant and key (cluster admin)');
-  common(budgets.command('show').description('the budgets in force')).action(function (this: Command) {
+  const budgets = usage.command('budgets').description("budgets per tenant and key (cluster admin; a tenant's admin: --tenant)");
+  common(tenantOption(budgets.command('show')).description('the budgets in force')).action(function (this: Command) {
     const o = this.opts<Options>();
     return run(async () => {
-      const b = (await operatorRequest(o.url, 'GET', '/api/v1/admin/budgets')) as BudgetsView;
+      const b = (await operatorRequest(o.url, 'GET', budgetsPath(o))) as BudgetsView;
       out(o, b, () => printBudgets(b));
     })();
   });
-  common(budgets.command('set <file>').description('replace the budgets with the JSON in <file> (- for stdin)')).action(function (this: Command, file: string) {
+  common(tenantOption(budgets.command('set <file>')).description('replace the budgets with the JSON in <file> (- for stdin)')).action(function (this: Command, file: string) {
     const o = this.opts<Options>();
     return run(async () => {
-      const b = (await operatorRequest(o.url, 'PUT', '/api/v1/admin/budgets', 30_000, await readBody(file))) as BudgetsView;
+      const b = (await operatorRequest(o.url, 'PUT', budgetsPath(o), 30_000, await readBody(file))) as BudgetsView;
       out(o, b, () => printBudgets(b));
     })();
   });
