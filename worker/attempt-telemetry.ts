@@ -24,6 +24,9 @@ export interface AttemptTelemetry {
 }
 
 export class WorkerTelemetry {
+  /** Metrics without a span: the same for every attempt (nothing is made per task). */
+  private untraced: AttemptTelemetry | undefined;
+
   constructor(
     private readonly workerId: string,
     private readonly metrics: WorkerMetrics | undefined,
@@ -34,6 +37,7 @@ export class WorkerTelemetry {
   begin(a: TaskAssignment__Output, startedAtMs: number): AttemptTelemetry | undefined {
     const traced = this.tracer !== undefined && parseTraceparent(a.traceparent) !== undefined;
     if (!traced && !this.metrics) return undefined;
+    if (!traced && this.untraced) return this.untraced;
     let span: Span | undefined;
     let ctx: Context | undefined;
     if (traced) {
@@ -94,7 +98,7 @@ export class WorkerTelemetry {
         }
       },
     };
-    return {
+    const attempt: AttemptTelemetry = {
       handler,
       end: (outcome, code) => {
         if (!span) return;
@@ -104,5 +108,7 @@ export class WorkerTelemetry {
         span.end();
       },
     };
+    if (!traced) this.untraced = attempt;
+    return attempt;
   }
 }

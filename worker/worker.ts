@@ -127,7 +127,7 @@ export class Worker {
     metrics?.capacity.set(options.capacity);
     this.runner = new TaskRunner(this.id, this.handlers, this.reporter, this.log, {
       onChange: (running) => {
-        metrics?.running.set(running);
+        metrics?.setRunning(running);
         this.scheduleStatus();
       },
       onFinished: metrics ? (kind, outcome, seconds, code) => metrics.attempt(kind, outcome, seconds, code) : undefined,
