@@ -19,6 +19,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultRecorder } from '../../conformance/result-recorder.js';
 import { BILLING_PG_STEPS, PostgresUsageStore } from '../../master/billing/postgres-usage-store.js';
+import { copyRoomTables, prepareRoomTables } from '../../master/postgres-rooms-migrate.js';
 import type { UsageRow } from '../../master/billing/usage-row.js';
 import { SqliteUsageStore } from '../../master/billing/usage-store.js';
 import { migrateRoom, openRoomPool } from '../../master/store/postgres-room-schema.js';
@@ -235,6 +236,35 @@ describe('the ledger from before the CPU and memory columns', () => {
       await expect(p.query("UPDATE tw_usage SET cpu_us = 1 WHERE task_id = 'old-1'")).rejects.toThrow(/append-only/);
       store.close();
       await store.drain();
+    }, 60_000);
+
+    it('store migrate copies an old usage.db (before the columns, opened read-only) with 0 in them', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tw-usage-copy-'));
+      try {
+        oldUsageDb(join(dir, 'usage.db'));
+        const p = openRoomPool(await server.createDatabase());
+        pools.push(p);
+        const client = await p.connect();
+        try {
+          await prepareRoomTables(client);
+          await client.query('BEGIN');
+          expect((await copyRoomTables(client, dir)).usage_rows).toBe(3);
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+        const rows = (await p.query<UsageRow>('SELECT task_id, tokens_in, cpu_us, mem_mib_ms FROM tw_usage ORDER BY task_id')).rows;
+        expect(rows.map((r) => [r.task_id, r.tokens_in, r.cpu_us, r.mem_mib_ms])).toEqual([
+          ['old-1', 10, 0, 0],
+          ['old-2', 20, 0, 0],
+          ['old-3', 30, 0, 0],
+        ]);
+        const source = new Database(join(dir, 'usage.db'), { readonly: true });
+        expect(source.pragma('user_version', { simple: true })).toBe(0); // the source is left as it was
+        source.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }, 60_000);
   });
 });
