@@ -11,9 +11,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../../master/core/task-record.js';
-import { startCluster, uniqueId, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { ProcessGroup } from '../helpers/processes.js';
 import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-openai-provider.js';
+import { startJavaWorker } from './java-worker-process.js';
 import { JAVA_JAR, JAVA_WORKER_DIR, javaMissing } from './worker-implementations.js';
 
 const missing = javaMissing();
@@ -47,7 +48,7 @@ describe('the Java worker package', () => {
 describe.skipIf(missing !== undefined)(`the Java worker's llm kind${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let c: TestCluster;
   let fake: FakeOpenAiProvider;
-  const id = uniqueId('java');
+  let id = '';
   const group = new ProcessGroup();
 
   beforeAll(async () => {
@@ -62,27 +63,11 @@ describe.skipIf(missing !== undefined)(`the Java worker's llm kind${missing ? ` 
             : undefined,
     });
     c = await startCluster({ workers: 0 });
-    const p = group.spawn(id, 'java', ['-jar', JAVA_JAR], {
-      env: {
-        TASKWIRE_MQTT_URL: c.mqttUrl,
-        TASKWIRE_CLUSTER_TOKEN: c.master.clusterToken,
-        TASKWIRE_WORKER_ID: id,
-        TASKWIRE_WORKER_CAPACITY: '4',
-        TASKWIRE_SHUTDOWN_GRACE_MS: '1000',
-        TASKWIRE_GRPC_URL: `127.0.0.1:${c.grpcPort}`,
-        OPENAI_BASE_URL: fake.url,
-        OPENAI_API_KEY: 'sk-worker',
-      },
-    });
-    await waitFor(
-      () => {
-        if (!p.running) throw new Error(`the Java worker exited: ${JSON.stringify(p.exit)}\n${p.output()}`);
-        return c.master.registry.get(id)?.state === 'online';
-      },
-      'the Java worker online',
-      45_000,
-      20,
-    );
+    ({ id } = await startJavaWorker(group, c, {
+      TASKWIRE_GRPC_URL: `127.0.0.1:${c.grpcPort}`,
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: 'sk-worker',
+    }, 45_000));
   }, 90_000);
 
   afterAll(async () => {

@@ -42,6 +42,8 @@ public final class Config {
   public String otlpEndpoint;
   /** OTEL_SERVICE_NAME, default taskwire-worker. */
   public String serviceName;
+  /** TASKWIRE_RESULT_ROUTE_IDLE_MS: a result_target's channel is closed after this long unused (multi-master, Routes). */
+  public int resultRouteIdleMs;
   /** TASKWIRE_HEALTH_FILE: rewritten every 5 s for the container healthcheck (Health), or null. */
   public String healthFile;
 
@@ -151,6 +153,7 @@ public final class Config {
     c.capacity = intEnv(env, "TASKWIRE_WORKER_CAPACITY", 8, 1, 10000);
     c.shutdownGraceMs = intEnv(env, "TASKWIRE_SHUTDOWN_GRACE_MS", 10000, 0, 3600000);
     c.statusEveryMs = intEnv(env, "TASKWIRE_STATUS_INTERVAL_MS", 15000, 100, 3600000);
+    c.resultRouteIdleMs = intEnv(env, "TASKWIRE_RESULT_ROUTE_IDLE_MS", (int) Routes.IDLE_MS, 100, 3600000);
     String summary = env.getOrDefault("TASKWIRE_METRICS_SUMMARY", "").trim().toLowerCase();
     if (summary.equals("on") || summary.equals("true") || summary.equals("1")) c.metricsSummary = true;
     else if (!summary.isEmpty() && !summary.equals("off") && !summary.equals("false") && !summary.equals("0")) {

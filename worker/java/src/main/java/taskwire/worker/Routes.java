@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
  * one broker each Assignments message names its master's ResultService (result_target,
  * PROTOCOL.md 7.1): the attempts it carries report there (STARTED, chunks, heartbeats, the final
  * and its SubmitResult re-sends, FetchSecrets), on a Reporter of their own per target, shared by
- * every attempt naming it and closed once no attempt has used it for IDLE_MS. As worker/go/routes.go.
+ * every attempt naming it and closed once no attempt has used it for TASKWIRE_RESULT_ROUTE_IDLE_MS
+ * (IDLE_MS). As worker/go/routes.go.
  */
 final class Routes {
   static final long IDLE_MS = 30_000;
@@ -27,7 +28,9 @@ final class Routes {
    */
   static String resultTarget(String raw, String brokerHost) {
     if (raw == null || raw.isEmpty()) return "";
-    if (!TARGET.matcher(raw).matches()) throw new IllegalArgumentException("result_target: expected host:port, got \"" + raw + "\"");
+    if (!TARGET.matcher(raw).matches()) {
+      throw new IllegalArgumentException("result_target: expected host:port, got \"" + (raw.length() > 100 ? raw.substring(0, 100) + "..." : raw) + "\"");
+    }
     return raw.charAt(0) == ':' ? bracket(brokerHost) + raw : raw;
   }
 

@@ -39,7 +39,7 @@ public final class Worker implements MqttCallbackExtended {
   private final List<String> kinds;
   private final List<ModelInfo> models;
   private final Reporter reporter = new Reporter();
-  final Routes routes = new Routes(Routes.IDLE_MS, Routes.SWEEP_MS);
+  final Routes routes;
   private final Runner runner;
   private final MqttAsyncClient client;
   private final String statusTopic;
@@ -65,6 +65,7 @@ public final class Worker implements MqttCallbackExtended {
     List<String> k = new ArrayList<>(handlers.keySet());
     Collections.sort(k);
     kinds = k;
+    routes = new Routes(cfg.resultRouteIdleMs, Math.min(Routes.SWEEP_MS, cfg.resultRouteIdleMs));
     runner = new Runner(cfg.workerId, handlers, reporter, routes, this::statusSoon);
     String base = cfg.topicRoot + "/workers/" + cfg.workerId;
     statusTopic = base + "/status";

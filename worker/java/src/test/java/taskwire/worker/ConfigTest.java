@@ -19,12 +19,14 @@ class ConfigTest {
     assertEquals(8, c.capacity);
     assertEquals("taskwire/v1", c.topicRoot);
     assertNull(c.grpcTarget);
+    assertEquals(30_000, c.resultRouteIdleMs);
+    assertEquals(1000, Config.fromEnv(Map.of("TASKWIRE_WORKER_ID", "w-1", "TASKWIRE_RESULT_ROUTE_IDLE_MS", "1000")).resultRouteIdleMs);
   }
 
   @Test
   void errorsNameTheVariable() {
     Map<String, String> bad = Map.of("TASKWIRE_WORKER_CAPACITY", "0", "TASKWIRE_MQTT_URL", "http://x", "TASKWIRE_GRPC_URL", "nohost",
-        "TASKWIRE_TOPIC_ROOT", "a/#", "TASKWIRE_WORKER_ID", "-bad");
+        "TASKWIRE_TOPIC_ROOT", "a/#", "TASKWIRE_WORKER_ID", "-bad", "TASKWIRE_RESULT_ROUTE_IDLE_MS", "50");
     bad.forEach((variable, value) -> {
       Config.ConfigException e = assertThrows(Config.ConfigException.class, () -> Config.fromEnv(Map.of(variable, value)));
       assertTrue(e.getMessage().startsWith(variable + ": "), e.getMessage());

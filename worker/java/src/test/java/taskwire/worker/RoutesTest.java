@@ -151,6 +151,8 @@ class RoutesTest {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Routes.resultTarget(bad, "broker"), bad);
       assertTrue(e.getMessage().startsWith("result_target: "), e.getMessage());
     }
+    String longBad = "x".repeat(100_000);
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> Routes.resultTarget(longBad, "b")).getMessage().length() < 200, "the value is cut in the message");
   }
 
   @Test
