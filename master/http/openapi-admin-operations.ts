@@ -1,14 +1,16 @@
 /**
  * The OpenAPI entries of the admin routes: tenants, users and keys
  * (tenancy/admin-routes.ts), limits (limits/limit-routes.ts), usage, prices
- * and budgets (billing/usage-routes.ts). Request schemas are the routes' own;
+ * and budgets (billing/usage-routes.ts), a tenant's own limits and budgets
+ * (limits/limit-routes.ts, billing/tenant-budget-routes.ts). Request schemas are the routes' own;
  * answers are described here.
  */
 import { z } from 'zod';
-import { budgetsConfig } from '../billing/budgets.js';
+import { budgetRule, budgetsConfig, tenantBudgetsBody } from '../billing/budgets.js';
 import { priceEntry, priceTableBody } from '../billing/price-table.js';
 import { reportQuery } from '../billing/usage-routes.js';
-import { limitsConfig } from '../limits/limit-rules.js';
+import { limitRule, limitsConfig } from '../limits/limit-rules.js';
+import { tenantLimitsBody } from '../limits/tenant-limits.js';
 import { keyBody, tenantBody, tenantQuery, userBody } from '../tenancy/admin-routes.js';
 import { SCOPES } from './auth/principal.js';
 import type { ApiOperation } from './openapi-operation.js';
@@ -34,6 +36,13 @@ const keyView = z
   .meta({ id: 'ApiKey' });
 const keyWithSecret = z.object({ key: keyView, secret: z.string().meta({ description: 'the secret, shown this once' }) });
 const limitsView = limitsConfig.extend({ source: z.enum(['setting', 'admin']).meta({ description: 'TASKWIRE_RATE_LIMITS, or set by an admin' }) });
+const tenantLimitsView = z
+  .object({ tenant: z.string(), rules: z.array(limitRule).meta({ description: "the tenant admin's own rules" }), caps: z.array(limitRule).meta({ description: "the cluster admin's rules for this tenant or its keys: the tenant admin's stay within them" }) })
+  .meta({ id: 'TenantLimits' });
+const tenantBudgetsView = z
+  .object({ tenant: z.string(), budgets: z.array(budgetRule).meta({ description: "the tenant admin's own budgets" }), caps: z.array(budgetRule).meta({ description: "the cluster admin's budgets for this tenant or its keys: the tenant admin's stay within them" }) })
+  .meta({ id: 'TenantBudgets' });
+const TENANT_ADMIN = "An admin key of the tenant or a cluster admin's; another tenant's admin gets 404. Enforced in addition to the cluster admin's rules; a value above a cap is a 400 naming the field.";
 const totals = {
   attempts: z.number().int(),
   tokens_in: z.number(),
@@ -84,6 +93,9 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
   { method: 'get', path: '/api/v1/admin/limits', tag: 'admin', scope: 'admin', summary: 'the rate and concurrency limits in force', response: { description: 'the rules', schema: limitsView }, errors: FORBIDDEN_ADMIN },
   { method: 'put', path: '/api/v1/admin/limits', tag: 'admin', scope: 'admin', summary: 'replace the limits (kept in the data dir until DELETE)', body: limitsConfig, response: { description: 'the rules', schema: limitsView }, errors: FORBIDDEN_ADMIN },
   { method: 'delete', path: '/api/v1/admin/limits', tag: 'admin', scope: 'admin', summary: 'back to the limits of TASKWIRE_RATE_LIMITS', response: { description: 'the rules', schema: limitsView }, errors: FORBIDDEN_ADMIN },
+  { method: 'get', path: '/api/v1/admin/tenants/:tenant/limits', tag: 'admin', scope: 'admin', summary: "a tenant's own limits (set by its admin) and the cluster admin's caps", description: TENANT_ADMIN, response: { description: 'the rules', schema: tenantLimitsView }, errors: FORBIDDEN_ADMIN },
+  { method: 'put', path: '/api/v1/admin/tenants/:tenant/limits', tag: 'admin', scope: 'admin', summary: "replace a tenant's own limits, within the cluster admin's caps", description: TENANT_ADMIN, body: tenantLimitsBody, response: { description: 'the rules', schema: tenantLimitsView }, errors: FORBIDDEN_ADMIN },
+  { method: 'delete', path: '/api/v1/admin/tenants/:tenant/limits', tag: 'admin', scope: 'admin', summary: "remove a tenant's own limits", description: TENANT_ADMIN, response: { description: 'the rules', schema: tenantLimitsView }, errors: FORBIDDEN_ADMIN },
   {
     method: 'get', path: '/api/v1/usage', tag: 'billing', scope: 'any', summary: 'usage and cost of a day or a month, by tenant, key, kind and model (a user key: its own tenant)', query: reportQuery,
     response: { description: 'the report (format=csv: its lines as CSV)', schema: usageReport }, errors: { 403: 'another tenant than the key\'s own' },
@@ -92,4 +104,6 @@ export const ADMIN_OPERATIONS: readonly ApiOperation[] = [
   { method: 'put', path: '/api/v1/admin/prices', tag: 'billing', scope: 'admin', summary: 'add a price table version (in force from effective_from)', body: priceTableBody, response: { description: 'the new version', schema: priceVersion }, errors: FORBIDDEN_ADMIN },
   { method: 'get', path: '/api/v1/admin/budgets', tag: 'billing', scope: 'admin', summary: 'the budgets (soft: an event, hard: submissions refused)', response: { description: 'the budgets', schema: budgetsConfig }, errors: FORBIDDEN_ADMIN },
   { method: 'put', path: '/api/v1/admin/budgets', tag: 'billing', scope: 'admin', summary: 'replace the budgets', body: budgetsConfig, response: { description: 'the budgets', schema: budgetsConfig }, errors: FORBIDDEN_ADMIN },
+  { method: 'get', path: '/api/v1/admin/tenants/:tenant/budgets', tag: 'billing', scope: 'admin', summary: "a tenant's own budgets (set by its admin) and the cluster admin's caps", description: TENANT_ADMIN, response: { description: 'the budgets', schema: tenantBudgetsView }, errors: FORBIDDEN_ADMIN },
+  { method: 'put', path: '/api/v1/admin/tenants/:tenant/budgets', tag: 'billing', scope: 'admin', summary: "replace a tenant's own budgets, within the cluster admin's caps", description: TENANT_ADMIN, body: tenantBudgetsBody, response: { description: 'the budgets', schema: tenantBudgetsView }, errors: FORBIDDEN_ADMIN },
 ];

@@ -121,5 +121,10 @@ describe('OpenAPI document', () => {
     await check('put', '/api/v1/placement/:scope', '/api/v1/placement/echo', { strategy: 'least-loaded' });
     await check('delete', '/api/v1/placement/:scope', '/api/v1/placement/echo');
     await check('put', '/api/v1/admin/limits', '/api/v1/admin/limits', { rules: [] });
+    await check('put', '/api/v1/admin/tenants/:tenant/limits', '/api/v1/admin/tenants/default/limits', { rules: [{ scope: 'key', concurrent_tasks: 100 }] });
+    await check('get', '/api/v1/admin/tenants/:tenant/limits', '/api/v1/admin/tenants/default/limits');
+    await check('delete', '/api/v1/admin/tenants/:tenant/limits', '/api/v1/admin/tenants/default/limits');
+    await check('put', '/api/v1/admin/tenants/:tenant/budgets', '/api/v1/admin/tenants/default/budgets', { budgets: [{ scope: 'key', period: 'day', soft: 100 }] });
+    await check('get', '/api/v1/admin/tenants/:tenant/budgets', '/api/v1/admin/tenants/default/budgets');
   });
 });
