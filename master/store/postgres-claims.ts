@@ -52,10 +52,25 @@ export interface TaskClaimerOptions {
   pollMs?: number;
   /** Finals another master announced (ids). */
   onFinals?: (ids: string[]) => void;
+  /**
+   * How long queued tasks may wait here with no worker of this master for
+   * their kind before they go back to the pool (default 1000 ms).
+   */
+  returnAfterMs?: number;
 }
 
 /** The kind part of a requirement key (kind, or kind\0model, features after \1). */
 const kindOfKey = (key: string) => key.split(/[\u0000\u0001]/, 1)[0]!;
+
+/**
+ * Gives back tasks this master queued but cannot start: only rows still
+ * queued, unfinished and held by this incarnation go back (a task it started
+ * or finished meanwhile stays).
+ */
+const RETURN_SQL = `UPDATE tasks SET owner = NULL, owner_epoch = NULL
+  WHERE id = ANY($1::text[]) AND owner = $2 AND owner_epoch = $3 AND finished_at IS NULL AND status = 'queued'
+  RETURNING id`;
+
 
 /** A task that needs this master's disk or memory (secrets, blobs) is never pooled. */
 function mustStayLocal(t: TaskRecord): boolean {
@@ -70,10 +85,17 @@ export class TaskClaimer {
   private listener: pg.Client | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly offFinal: () => void;
-  readonly stats = { rounds: 0, claimed: 0, kept: 0, pooled: 0, failures: 0 };
+  readonly stats = { rounds: 0, claimed: 0, kept: 0, pooled: 0, failures: 0, returned: 0 };
+  private returning = false;
+  private lastReturnMs = 0;
+  /** Queued kinds with no worker of this master, since when (performance.now()). */
+  private readonly unserved = new Map<string, number>();
 
   constructor(private readonly o: TaskClaimerOptions) {
-    this.timer = setInterval(() => this.trigger(), o.pollMs ?? 200);
+    this.timer = setInterval(() => {
+      this.trigger();
+      this.returnUnserved();
+    }, o.pollMs ?? 200);
     this.timer.unref();
     this.offFinal = o.tasks.events.on(FINAL_EVENT_TYPES, () => this.trigger());
     void this.listen();
@@ -162,6 +184,77 @@ export class TaskClaimer {
     this.stats.claimed += adopted.length;
     for (const t of adopted) this.admit(t);
     if (rows.length >= wants.n) this.again = true; // the pool may hold more
+    if (tasks.queue.size > 0) tasks.kick();
+  }
+
+  /**
+   * Queued tasks of a kind none of this master's workers serves any more (its
+   * workers moved to another master's share, went away or are suspect) for
+   * `returnAfterMs` go back to the shared pool, where a master with a worker
+   * for them claims them. (Before, they waited here until a worker of the kind
+   * came back or this master stopped.) Tasks that must stay local (secrets, a
+   * blob input) stay. At most one return in flight, one per `returnAfterMs`.
+   */
+  returnUnserved(): void {
+    if (this.stopped || this.returning) return;
+    const { registry, queue } = this.o.tasks;
+    if (queue.size === 0) {
+      this.unserved.clear();
+      return;
+    }
+    const now = performance.now();
+    const every = this.o.returnAfterMs ?? 1000;
+    if (now - this.lastReturnMs < Math.min(every, 250)) return;
+    this.lastReturnMs = now;
+    const served = new Set<string>();
+    for (const w of registry.schedulable()) if (!w.suspect) for (const k of w.kinds) served.add(k);
+    const give: TaskRecord[] = [];
+    const seen = new Set<string>();
+    for (const t of queue.values()) {
+      const kind = kindOfKey(t.key);
+      if (served.has(kind)) continue;
+      seen.add(kind);
+      const since = this.unserved.get(kind) ?? now;
+      this.unserved.set(kind, since);
+      if (now - since >= every && !mustStayLocal(t) && !t.cancelRequested) give.push(t);
+    }
+    for (const kind of this.unserved.keys()) if (!seen.has(kind)) this.unserved.delete(kind);
+    if (give.length === 0) return;
+    this.returning = true;
+    void this.giveBack(give).finally(() => {
+      this.returning = false;
+    });
+  }
+
+  private async giveBack(give: TaskRecord[]): Promise<void> {
+    const { pool, owner, epoch, store, tasks } = this.o;
+    // Out of the queue first, so nothing starts them while their rows change hands.
+    const taken = give.filter((t) => tasks.queue.remove(t.id));
+    if (taken.length === 0) return;
+    let returned = new Set<string>();
+    try {
+      await store.commit(); // their rows are written as this master holds them
+      if (this.stopped) throw new Error('stopped');
+      const r = await pool.query<{ id: string }>(RETURN_SQL, [taken.map((t) => t.id), owner, epoch]);
+      returned = new Set(r.rows.map((x) => x.id));
+      if (returned.size > 0) await pool.query(`SELECT pg_notify('${POOL_CHANNEL}', '')`);
+    } catch (err) {
+      if (!this.stopped) this.o.log.warn({ err: (err as Error).message, tasks: taken.length }, 'returning queued tasks to the pool failed: they stay here');
+    }
+    const gone = new Set(store.disown([...returned]).map((t) => t.id));
+    for (const t of taken) {
+      if (gone.has(t.id)) {
+        tasks.deadlines.clear(t.id);
+        tasks.budget.release(t.id);
+        continue;
+      }
+      // Not returned (it changed meanwhile, or the database refused): it stays queued here.
+      if (t.status === 'queued' && store.get(t.id) === t && !tasks.queue.has(t.id)) tasks.queue.push(t);
+    }
+    if (gone.size > 0) {
+      this.stats.returned += gone.size;
+      this.o.log.info({ tasks: gone.size }, 'queued tasks no worker of this master serves went back to the shared pool');
+    }
     if (tasks.queue.size > 0) tasks.kick();
   }
 

@@ -248,6 +248,25 @@ export class PostgresTaskStore implements TaskStore {
     this.pooled.add(task.id);
   }
 
+  /**
+   * Multi-master: tasks this master gave back to the pool (postgres-claims.ts
+   * `returnUnserved`, after their rows were set to no owner) are no longer its
+   * live tasks; they are read like another master's from now on. A task that
+   * changed meanwhile (a pending write, no longer queued) stays.
+   */
+  disown(ids: readonly string[]): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const id of ids) {
+      const t = this.live.get(id);
+      if (!t || t.status !== 'queued' || this.dirty.has(id)) continue;
+      this.live.delete(id);
+      this.claimed.delete(id);
+      this.cacheForeign(t);
+      out.push(t);
+    }
+    return out;
+  }
+
   /** Multi-master: rows this master claimed (postgres-claims.ts) become its live tasks. */
   adopt(rows: Row[]): TaskRecord[] {
     const out: TaskRecord[] = [];

@@ -224,6 +224,48 @@ describe.skipIf(!available)(`several masters on one PostgreSQL${available ? '' :
     }
   }, 180_000);
 
+  it('a master whose workers moved to another master gives its queued tasks back to the pool, and the other runs them', async () => {
+    assertCliBuilt();
+    const url = await server.createDatabase();
+    const root = 'mm4/v1';
+    // Shares go by sorted ids: mqw-0 is mq-a's, mqw-1 is mq-b's; once mqw-0 is gone, mqw-1 is mq-a's.
+    const a = await startMaster(url, 'mq-a', root);
+    const b = await Master.create(
+      { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, logToStdout: false, masterId: 'mq-b', store: url, masters: 'multi', mqttUrl: broker.url, topicRoot: root, masterLeaseMs: LEASE_MS },
+      { logger: { logger: silentLogger() } },
+    );
+    try {
+      const [w0] = await startWorkers(['mqw-0', 'mqw-1'], root, 1);
+      await waitForWorkersSeen([a, { httpUrl: `http://127.0.0.1:${b.httpPort}` } as MasterProcess], ['mqw-0', 'mqw-1']);
+      await until(() => b.cluster?.shares?.owns('mqw-1') === true, 'mq-b serves mqw-1', 30_000);
+      // Watched tasks (streamed) wait on the master that took them while one of its workers serves the kind.
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) ids.push((await b.tasks.submit({ kind: 'sleep', input: { ms: 300 }, stream: true })).task.id);
+      await until(() => b.tasks.queue.size >= 8, 'mq-b queues its tasks', 10_000, 20);
+      const queuedAtB = b.tasks.queue.size;
+      w0!.signal('SIGKILL');
+      await until(() => b.cluster?.shares?.owns('mqw-1') === false, 'mqw-1 moves to mq-a', 30_000, 50);
+      await until(
+        async () => (await query(url, `SELECT 1 FROM tasks WHERE id = ANY($1) AND finished_at IS NULL`, [ids])).length === 0,
+        'every task final',
+        90_000,
+        250,
+      ).catch(async (err: Error) => {
+        const summary = await query(url, `SELECT owner, status, count(*)::int AS n FROM tasks GROUP BY 1, 2 ORDER BY 1, 2`);
+        throw new Error(`${err.message}: ${JSON.stringify(summary)}; mq-b queue ${b.tasks.queue.size}, stats ${JSON.stringify(b.cluster?.claimStats)}`);
+      });
+      const final = await rows(url);
+      for (const id of ids) expect(final.get(id)?.status, id).toBe('succeeded');
+      const stats = b.cluster!.claimStats!;
+      expect(stats.returned, JSON.stringify(stats)).toBeGreaterThan(0);
+      const byOwner = await query<{ owner: string; n: number }>(url, `SELECT owner, count(*)::int AS n FROM tasks WHERE id = ANY($1) GROUP BY 1`, [ids]);
+      expect(byOwner.find((r) => r.owner === 'mq-a')?.n ?? 0, JSON.stringify(byOwner)).toBeGreaterThan(0);
+      console.log(`share move: ${queuedAtB} queued at mq-b when its worker moved; ${stats.returned} returned to the pool; final owners ${JSON.stringify(byOwner)}`);
+    } finally {
+      await b.close();
+    }
+  }, 180_000);
+
   it('SIGSTOP past the lease: another master takes the tasks over; after SIGCONT the frozen master cannot write them and stops', async () => {
     assertCliBuilt();
     const url = await server.createDatabase();
