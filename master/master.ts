@@ -379,7 +379,7 @@ export class Master {
       preRoutes: [
         ...(this.tracing ? [{ path: '/', router: this.tracing.router() }] : []),
         { path: '/api/v1', router: submitBodyGuard(tasks.budget) }, // a submit past the caller's payload budget: 429 before its body is parsed
-        { path: '/', router: createOpenAiGateway(gatewayTasks(tasks, this.watchers, registry), { auth, maxBodyBytes: o.maxInputBytes + 64 * 1024 }) },
+        { path: '/', router: createOpenAiGateway(gatewayTasks(tasks, this.watchers, registry, () => this.cluster?.shares?.online()), { auth, maxBodyBytes: o.maxInputBytes + 64 * 1024 }) },
         { path: '/', router: createKserveApi(kserveBackend(tasks, this.watchers, registry, () => this.state === 'running'), { serverVersion: VERSION }) },
       ],
       routes: [

@@ -53,6 +53,11 @@ export class WorkerShares {
     return false;
   }
 
+  /** The statuses of the online workers of every master's share (the gateway offers their models). */
+  online(): WorkerStatus__Output[] {
+    return [...this.last.values()].filter((s) => s.state === 'WORKER_STATE_ONLINE');
+  }
+
   /** Whether this master dispatches to the worker now. */
   owns(id: string): boolean {
     return this.mine.has(id);

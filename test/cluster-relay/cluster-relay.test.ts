@@ -7,7 +7,10 @@
  *     every chunk in order and `task:done`, through the relay;
  * (2) a task that master runs for a session of its own: the live-output SSE
  *     opened mid-stream on the other master gets what came so far, the rest,
- *     and `done`.
+ *     and `done`;
+ * (3) a streamed OpenAI-compatible call (`stream: true`) on the master without
+ *     workers, answered by the worker's llm handler against a local
+ *     OpenAI-compatible provider on the other master: every token as SSE.
  */
 import { join } from 'node:path';
 import pg from 'pg';
@@ -21,6 +24,7 @@ import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
 import { assertCliBuilt } from '../helpers/processes.js';
 import { faultFixture, FAST_LEASES, spawnWorker, startMasterProcess, until, workerReady } from '../fault/fault-cluster.js';
+import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-openai-provider.js';
 
 const available = postgresAvailable() && mosquittoAvailable();
 const LEASE_MS = 3000;
@@ -101,7 +105,7 @@ describe.skipIf(!available)(`chunk relay across masters${available ? '' : ` (ski
   afterAll(async () => undefined);
   const { group, tmp } = faultFixture('taskwire-cluster-relay-', { after: async () => void (await Promise.all([server?.close(), broker?.close()])) });
 
-  it('a session on the master without workers gets every chunk and task:done of a task the other master runs; the live output SSE there too', async () => {
+  it('a session on the master without workers gets every chunk and task:done of a task the other master runs; the live output SSE and a streamed gateway call there too', async () => {
     assertCliBuilt();
     const url = await server.createDatabase();
     const root = 'rl1/v1';
@@ -119,8 +123,17 @@ describe.skipIf(!available)(`chunk relay across masters${available ? '' : ` (ski
       { logger: { logger: silentLogger() }, onClusterLost: (err) => void lost.push(err) },
     );
     const chats: Chat[] = [];
+    let provider: FakeOpenAiProvider | undefined;
     try {
-      const worker = spawnWorker(group, { id: 'rlw-0', mqttUrl: broker.url, capacity: 2, dir: tmp.dir, env: { TASKWIRE_TOPIC_ROOT: root } });
+      provider = await startFakeOpenAiProvider({ tokenDelayMs: 40 });
+      // One worker for every kind here, so that it is rl-a's share (shares go by sorted ids).
+      const worker = spawnWorker(group, {
+        id: 'rlw-0',
+        mqttUrl: broker.url,
+        capacity: 2,
+        dir: tmp.dir,
+        env: { TASKWIRE_TOPIC_ROOT: root, TASKWIRE_WORKER_KINDS: 'echo,sleep,llm', OPENAI_BASE_URL: provider.url, TASKWIRE_OLLAMA_URL: 'off' },
+      });
       await workerReady(worker, 60_000);
       const idleUrl = `http://127.0.0.1:${idle.httpPort}`;
       await until(() => idle.cluster?.shares?.liveMasters.length === 2, 'rl-b sees both masters', 30_000);
@@ -169,10 +182,31 @@ describe.skipIf(!available)(`chunk relay across masters${available ? '' : ` (ski
       expect(owner2[0]?.owner).toBe('rl-a');
       // The interest rows go with their watchers.
       await until(async () => (await query(url, `SELECT 1 FROM taskwire_watch WHERE key = $1`, [`t:${t2.id}`])).length === 0, 'the live-output interest row removed', 10_000, 50);
+
+      // (3) A streamed gateway call on rl-b; rl-a's worker answers it.
+      const prompt = Array.from({ length: 12 }, (_, i) => `tok${i}`).join(' ');
+      const res = await fetch(`${idleUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'fake-model', stream: true, messages: [{ role: 'user', content: prompt }] }),
+        signal: AbortSignal.timeout(60_000),
+      });
+      const body = await res.text();
+      expect(res.status, body).toBe(200);
+      const datas = body.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice('data: '.length));
+      expect(datas.at(-1)).toBe('[DONE]');
+      const pieces = datas.slice(0, -1).map((d) => JSON.parse(d) as { id: string; choices: { delta?: { content?: string } }[] });
+      const content = pieces.map((p) => p.choices[0]?.delta?.content ?? '').filter((c) => c !== '');
+      expect(content.join(''), body).toBe(prompt);
+      expect(content.length, 'the tokens came as they were made').toBeGreaterThan(1);
+      const gatewayTask = pieces[0]!.id.slice('chatcmpl-'.length);
+      const owner3 = await query<{ owner: string }>(url, `SELECT owner FROM tasks WHERE id = $1`, [gatewayTask]);
+      expect(owner3[0]?.owner, 'the other master ran the call').toBe('rl-a');
       expect(lost).toEqual([]);
     } finally {
       for (const c of chats) c.close();
       await idle.close();
+      await provider?.close();
     }
     // A clean stop removes the master's interest rows.
     expect(await query(url, `SELECT 1 FROM taskwire_watch WHERE master_id = 'rl-b'`)).toEqual([]);
