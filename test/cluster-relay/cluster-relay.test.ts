@@ -13,7 +13,6 @@
  *     OpenAI-compatible provider on the other master: every token as SSE.
  */
 import { join } from 'node:path';
-import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents, TaskChunkEvent } from '../../common/socket-events.js';
@@ -21,7 +20,7 @@ import type { TaskView } from '../../common/task-view.js';
 import { silentLogger } from '../../common/logger.js';
 import { Master } from '../../master/master.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
-import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
 import { assertCliBuilt } from '../helpers/processes.js';
 import { faultFixture, FAST_LEASES, spawnWorker, startMasterProcess, until, workerReady } from '../fault/fault-cluster.js';
 import { startFakeOpenAiProvider, type FakeOpenAiProvider } from '../llm/fake-openai-provider.js';
@@ -31,15 +30,7 @@ const LEASE_MS = 3000;
 
 type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const query = queryRows;
 
 /** A browser-like session: every chunk and task:done by task id, in arrival order. */
 class Chat {

@@ -23,6 +23,17 @@ import { type ManagedProcess, ProcessGroup } from './processes.js';
 const PG_ROOT = '/usr/lib/postgresql';
 
 /** The newest installed server's bin dir (/usr/lib/postgresql/<major>/bin), or undefined. */
+/** One statement on its own connection (a test's look at the database): its rows. */
+export async function queryRows<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
 export function postgresBinDir(): string | undefined {
   if (!existsSync(PG_ROOT)) return undefined;
   const majors = readdirSync(PG_ROOT)
