@@ -135,6 +135,8 @@ describe.skipIf(!available)(`chunk relay across masters${available ? '' : ` (ski
       const chat = new Chat(idleUrl);
       chats.push(chat);
       await chat.ready();
+      // The session's interest row is written when its first socket connects (a browser opens its session before it sends).
+      await until(async () => (await query(url, `SELECT 1 FROM taskwire_watch WHERE master_id = 'rl-b' AND key LIKE 's:%'`)).length === 1, 'the session interest row of rl-b', 10_000, 20);
       const words = Array.from({ length: 16 }, (_, i) => `w${i}`);
       const text = words.join(' ');
       const task = await chat.submit({ text, delay_ms: 60 });
