@@ -174,6 +174,7 @@ export class RelayReceiver {
   }
 
   private write(key: string, on: boolean): void {
+    if (this.closed) return; // the table's rows went with the relay
     (on ? this.pendingRemove : this.pendingAdd).delete(key);
     (on ? this.pendingAdd : this.pendingRemove).add(key);
     if (this.writeScheduled) return;
@@ -183,6 +184,7 @@ export class RelayReceiver {
 
   private async flushWrites(): Promise<void> {
     this.writeScheduled = false;
+    if (this.closed) return;
     const add = [...this.pendingAdd];
     const remove = [...this.pendingRemove];
     this.pendingAdd = new Set();
