@@ -257,6 +257,43 @@ describe('dashboard: access, limits and usage pages', () => {
     expect(problems.errors.filter((e) => !/401|403|Unauthorized|Forbidden/i.test(e))).toEqual([]);
   }, CASE_MS);
 
+  it("a tenant's admin key edits its own tenant's limits and budgets next to the cluster admin's caps; they are in force", async () => {
+    expect((await api('/api/v1/admin/tenants', { id: 'initech' })).status).toBe(201);
+    expect((await api('/api/v1/admin/limits', { rules: [{ scope: 'tenant', id: 'initech', requests_per_day: 50 }] }, ADMIN, 'PUT')).status).toBe(200);
+    expect((await api('/api/v1/admin/budgets', { budgets: [{ scope: 'tenant', id: 'initech', period: 'month', hard: 90 }] }, ADMIN, 'PUT')).status).toBe(200);
+    const admin = (await (await api('/api/v1/admin/keys', { tenant: 'initech', scopes: ['submit', 'read', 'operate', 'admin'] })).json()) as { secret: string };
+    const user = await newKey('initech');
+    const { page, problems } = await signIn(admin.secret, '#/limits');
+    await page.locator('#limits[data-tenant="initech"]').waitFor();
+    expect(await page.locator('#limit-caps tr[data-cap="0"] [data-field="requests_per_day"]').textContent()).toBe('50');
+    await page.locator('#rule-scope').selectOption('key');
+    await page.locator('#rule-id').fill(user.key.id);
+    await page.locator('#rule-requests_per_day').fill('1');
+    await page.locator('#add-rule').click();
+    await page.locator('#save-limits').click();
+    await page.locator('#limits-state[data-dirty="false"]').waitFor();
+    expect(((await (await api('/api/v1/admin/tenants/initech/limits')).json()) as { rules: unknown[] }).rules).toEqual([{ scope: 'key', id: user.key.id, requests_per_day: 1 }]);
+    expect(await echo(user.secret, 'initech one')).toBe(202);
+    expect((await api('/api/v1/tasks', { kind: 'echo', input: { text: 'initech two' } }, user.secret)).status).toBe(429);
+    // Above the cap: the master's 400 names the field, nothing changes.
+    await page.locator('#rule-scope').selectOption('tenant');
+    await page.locator('#rule-requests_per_day').fill('51');
+    await page.locator('#add-rule').click();
+    await page.locator('#save-limits').click();
+    await page.locator('#notice', { hasText: 'rules.1.requests_per_day' }).waitFor();
+    await screenshot(page, 'dashboard-tenant-limits.png');
+    await page.goto(`${cluster!.httpUrl}/dashboard/#/usage?period=day`);
+    await page.locator('#budgets-tenant[data-tenant="initech"]').waitFor();
+    await page.locator('#budget-scope').selectOption('key');
+    await page.locator('#budget-period').selectOption('day');
+    await page.locator('#budget-hard').fill('5');
+    await page.locator('#add-budget').click();
+    await page.locator('#save-budgets').click();
+    await page.locator('#budgets-state[data-dirty="false"]').waitFor();
+    expect(((await (await api('/api/v1/admin/tenants/initech/budgets')).json()) as { budgets: unknown[] }).budgets).toEqual([{ scope: 'key', period: 'day', hard: 5 }]);
+    expect(problems.errors.filter((e) => !/400|403|Forbidden|Bad Request/i.test(e))).toEqual([]);
+  }, CASE_MS);
+
   it('fits a phone-width screen (no page-wide horizontal scroll) on the usage, access and limits pages', async () => {
     const { page, problems } = await signIn(ADMIN, '#/usage', { width: 360, height: 740 });
     const scrollWidth = () => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);

@@ -20,6 +20,20 @@ export async function probeAdmin(api: Api): Promise<boolean> {
   }
 }
 
+/**
+ * The tenant whose own settings (limits, budgets) this key edits after a
+ * cluster-wide route refused it (403): an admin key of one tenant lists that
+ * tenant alone; undefined when it lists none or several.
+ */
+export async function ownTenant(api: Api): Promise<string | undefined> {
+  try {
+    const { tenants } = await api.get<{ tenants: { id: string }[] }>('/api/v1/admin/tenants');
+    return tenants.length === 1 ? tenants[0]!.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Shows or hides the navigation links marked `data-admin-only`. */
 export function showAdminNav(isAdmin: boolean): void {
   for (const a of document.querySelectorAll<HTMLElement>('[data-admin-only]')) a.hidden = !isAdmin;

@@ -4,10 +4,12 @@
  * (from the usage reports) and its state, the `budget.warning` events (a
  * tenant's key sees its tenant's), and the price table in force (GET
  * /api/v1/admin/prices, admins). A key that is not an admin's sees the
- * warnings only.
+ * warnings only. A tenant's admin (the cluster-wide budgets refuse it) edits
+ * its own tenant's budgets (/api/v1/admin/tenants/:tenant/budgets); the
+ * cluster admin's caps are listed with their spend, read-only.
  */
 import { h, replaceChildren } from '../dom.js';
-import { errorText, isForbidden, labelled, select, textInput } from './admin-access.js';
+import { errorText, isForbidden, labelled, ownTenant, select, textInput } from './admin-access.js';
 import { UnauthorizedError } from './api.js';
 import type { DashboardContext } from './context.js';
 import type { StoredEventView } from './types.js';
@@ -37,6 +39,9 @@ export class BudgetsPanel {
   private readonly warnings = h('div', { id: 'budget-warnings' });
   private readonly prices = h('div', { id: 'price-table' });
   private rules: BudgetRule[] | undefined;
+  /** Set: this key edits that tenant's own budgets (a tenant's admin); `caps`: the cluster admin's for it. */
+  private tenant: string | undefined;
+  private caps: BudgetRule[] = [];
   private dirty = false;
   private currency = 'USD';
   private reports: { day?: UsageReportView; month?: UsageReportView } = {};
@@ -69,10 +74,25 @@ export class BudgetsPanel {
     this.currency = month?.currency ?? day?.currency ?? this.currency;
   }
 
+  private get path(): string {
+    return this.tenant === undefined ? '/api/v1/admin/budgets' : `/api/v1/admin/tenants/${encodeURIComponent(this.tenant)}/budgets`;
+  }
+
   private async loadBudgets(): Promise<void> {
     try {
-      const [cfg] = await Promise.all([this.ctx.api.get<{ budgets: BudgetRule[] }>('/api/v1/admin/budgets'), this.loadSpend()]);
+      const get = () => this.ctx.api.get<{ budgets: BudgetRule[]; caps?: BudgetRule[] }>(this.path);
+      const [cfg] = await Promise.all([
+        get().catch(async (err: unknown) => {
+          // A tenant's admin: its own tenant's budgets.
+          const tenant = isForbidden(err) && this.tenant === undefined ? await ownTenant(this.ctx.api) : undefined;
+          if (tenant === undefined) throw err;
+          this.tenant = tenant;
+          return get();
+        }),
+        this.loadSpend(),
+      ]);
       this.rules = cfg.budgets.map((b) => ({ ...b }));
+      this.caps = cfg.caps ?? [];
       this.dirty = false;
     } catch (err) {
       if (err instanceof UnauthorizedError) throw err;
@@ -87,7 +107,8 @@ export class BudgetsPanel {
 
   private render(): void {
     if (!this.rules) return;
-    const statuses = budgetStatuses(this.rules, this.reports.day, this.reports.month);
+    // A tenant's admin sees its spend against the cluster admin's caps too.
+    const statuses = budgetStatuses([...this.caps, ...this.rules], this.reports.day, this.reports.month);
     const rows = statuses.map((s) => {
       const limit = s.hard ?? s.soft ?? 0;
       const pct = limit > 0 ? Math.min(100, Math.round((s.spent / limit) * 100)) : 0;
@@ -104,12 +125,17 @@ export class BudgetsPanel {
         ['scope', 'id', 'period', 'soft', 'hard', 'actions'],
       ),
     );
+    const capRows = this.caps.map((b, i) => row([b.scope, b.id ?? h('span', { class: 'muted' }, ['each']), b.period, b.soft === undefined ? null : money(b.soft, this.currency), b.hard === undefined ? null : money(b.hard, this.currency)], { 'data-cap': String(i) }, ['scope', 'id', 'period', 'soft', 'hard']));
     replaceChildren(this.list, [
       h('p', { class: 'muted small' }, ['Soft: a budget.warning event when the spend reaches it. Hard: every submit of that tenant (key) is refused until the period ends. Spend is the ledger\u2019s cost this UTC day or month.']),
+      ...(this.tenant === undefined
+        ? []
+        : [h('p', { class: 'muted small', id: 'budgets-tenant', 'data-tenant': this.tenant }, [`Tenant ${this.tenant}\u2019s own budgets: they hold in addition to the cluster admin\u2019s caps, and none may pass them (the master names the field). A key budget without an id applies to each of your keys.`])]),
       table('Spend against budgets', ['Scope', 'For', 'Applies', 'Period', 'Soft', 'Hard', 'Spent', 'State'], rows, this.rules.length === 0 ? 'No budget is set.' : 'No spend yet against these budgets.'),
       h('h3', { class: 'panel-sub' }, ['Budget rules']),
       table('Budget rules', ['Scope', 'Id', 'Period', 'Soft', 'Hard', ''], ruleRows, 'No budget is set.'),
       h('p', { class: 'muted small', id: 'budgets-state', 'data-dirty': String(this.dirty) }, [this.dirty ? 'Changed: not saved yet.' : 'Saved.']),
+      ...(this.tenant === undefined ? [] : [h('h3', { class: 'panel-sub' }, ['Caps set by the cluster admin']), table('Budget caps', ['Scope', 'Id', 'Period', 'Soft', 'Hard'], capRows, 'No cap: the cluster admin set no budget for this tenant or its keys.')]),
     ]);
   }
 
@@ -141,8 +167,9 @@ export class BudgetsPanel {
     };
     const save = async () => {
       try {
-        const out = await this.ctx.api.request<{ budgets: BudgetRule[] }>('PUT', '/api/v1/admin/budgets', { budgets: this.rules ?? [] });
+        const out = await this.ctx.api.request<{ budgets: BudgetRule[]; caps?: BudgetRule[] }>('PUT', this.path, { budgets: this.rules ?? [] });
         this.rules = out.budgets.map((b) => ({ ...b }));
+        this.caps = out.caps ?? this.caps;
         this.dirty = false;
         this.ctx.notify('Budgets saved: in force now.', 'info');
       } catch (err) {
