@@ -20,9 +20,16 @@ export interface EventLogOptions {
   pruneChunkRows?: number;
   /** How often pruning runs (default 60 s). */
   pruneIntervalMs?: number;
+  /**
+   * Followers get kept events at most this often (default 25 ms): an event
+   * after a quiet spell is handed at once, the ones that follow within the
+   * interval wait and go together, so under load each follower gets one
+   * batch (one write, one shared encoding) per interval, not one per turn.
+   */
+  deliverIntervalMs?: number;
 }
 
-export const EVENT_LOG_DEFAULTS = { retentionMs: 24 * 3600_000, pruneChunkRows: 5000, pruneIntervalMs: 60_000 } as const;
+export const EVENT_LOG_DEFAULTS = { retentionMs: 24 * 3600_000, pruneChunkRows: 5000, pruneIntervalMs: 60_000, deliverIntervalMs: 25 } as const;
 
 /** Event types kept in the outbox (everything but per-token chunks). */
 export const DURABLE_EVENT_TYPES: readonly TaskEventType[] = TASK_EVENT_TYPES.filter((t) => t !== 'task.chunk');
@@ -30,15 +37,35 @@ export const DURABLE_EVENT_TYPES: readonly TaskEventType[] = TASK_EVENT_TYPES.fi
 const isEmptyFilter = (f: EventFilter): boolean =>
   f.types === undefined && f.taskId === undefined && f.workerId === undefined && f.kind === undefined && f.status === undefined && f.tenant === undefined;
 
+/** Followers with equal filters share one key (and so one filtered batch). */
+const filterKey = (f: EventFilter): string =>
+  isEmptyFilter(f) ? '' : JSON.stringify([f.types ? [...f.types].sort() : null, f.taskId ?? null, f.workerId ?? null, f.kind ?? null, f.status ?? null, f.tenant ?? null]);
+
 export interface Follower {
   readonly filter: EventFilter;
+  /**
+   * The kept events newer than the previous batch, in id order. The same
+   * array goes to every follower with an equal filter (see event-routes.ts:
+   * its bytes are encoded once); never modify it.
+   */
   deliver(batch: readonly StoredEvent[]): void;
+}
+
+/** Followers with one filter: they get one batch array. */
+interface FollowerGroup {
+  readonly filter: EventFilter;
+  readonly members: Set<Follower>;
 }
 
 export class EventLog {
   private pending: TaskEvent[] = [];
   private scheduled = false;
-  private readonly followers = new Set<Follower>();
+  private readonly groups = new Map<string, FollowerGroup>();
+  private followers = 0;
+  /** Kept events waiting for the next delivery, and its timer. */
+  private outgoing: StoredEvent[] = [];
+  private deliverTimer: NodeJS.Timeout | undefined;
+  private lastDeliverAt = -Infinity;
   private readonly unsubscribe: () => void;
   private readonly pruneTimer: NodeJS.Timeout;
   private readonly o: Required<EventLogOptions>;
@@ -62,7 +89,7 @@ export class EventLog {
         setImmediate(() => this.flush());
       }
     });
-    outbox.tail?.((batch) => this.deliver(batch));
+    outbox.tail?.((batch) => this.handOut(batch));
     this.pruneTimer = setInterval(() => void this.prune(), this.o.pruneIntervalMs);
     this.pruneTimer.unref();
   }
@@ -84,16 +111,36 @@ export class EventLog {
         this.log.error({ err: err.message, events: batch.length }, 'event outbox append failed: these events are lost to the event API');
         return;
       }
-      if (this.followers.size === 0 || this.outbox.tail) return; // shared: delivered from the tail
-      this.deliver(batch.map((event, i) => ({ id: ids[i]!, event })));
+      if (this.followers === 0 || this.outbox.tail) return; // shared: delivered from the tail
+      this.handOut(batch.map((event, i) => ({ id: ids[i]!, event })));
     });
   }
 
-  private deliver(stored: readonly StoredEvent[]): void {
-    for (const f of this.followers) {
-      // A follower without a filter gets the batch itself (one array for all: its serialization can be shared).
-      const mine = isEmptyFilter(f.filter) ? stored : stored.filter((s) => matches(s.event, f.filter));
-      if (mine.length > 0) f.deliver(mine);
+  /** Kept events to followers: at once after a quiet interval, else with the others of the interval. */
+  private handOut(stored: readonly StoredEvent[]): void {
+    if (this.followers === 0 || stored.length === 0) return;
+    for (const s of stored) this.outgoing.push(s);
+    if (this.deliverTimer !== undefined) return;
+    const wait = this.lastDeliverAt + this.o.deliverIntervalMs - performance.now();
+    if (wait <= 0) this.deliver();
+    else {
+      this.deliverTimer = setTimeout(() => this.deliver(), wait);
+      this.deliverTimer.unref();
+    }
+  }
+
+  private deliver(): void {
+    if (this.deliverTimer !== undefined) clearTimeout(this.deliverTimer);
+    this.deliverTimer = undefined;
+    const stored = this.outgoing;
+    if (stored.length === 0) return;
+    this.outgoing = [];
+    this.lastDeliverAt = performance.now();
+    for (const g of this.groups.values()) {
+      // One array per filter (the unfiltered get the batch itself): its bytes are encoded once for all of them.
+      const mine = isEmptyFilter(g.filter) ? stored : stored.filter((s) => matches(s.event, g.filter));
+      if (mine.length === 0) continue;
+      for (const f of g.members) f.deliver(mine);
     }
   }
 
@@ -103,12 +150,22 @@ export class EventLog {
   }
 
   follow(f: Follower): () => void {
-    this.followers.add(f);
-    return () => this.followers.delete(f);
+    const key = filterKey(f.filter);
+    let g = this.groups.get(key);
+    if (g === undefined) this.groups.set(key, (g = { filter: f.filter, members: new Set() }));
+    if (g.members.has(f)) return () => {};
+    g.members.add(f);
+    this.followers++;
+    const group = g;
+    return () => {
+      if (!group.members.delete(f)) return;
+      this.followers--;
+      if (group.members.size === 0 && this.groups.get(key) === group) this.groups.delete(key);
+    };
   }
 
   get followerCount(): number {
-    return this.followers.size;
+    return this.followers;
   }
 
   /** Deletes events past the retention, a chunk at a time (never one long transaction). */
@@ -136,6 +193,8 @@ export class EventLog {
     this.unsubscribe();
     clearInterval(this.pruneTimer);
     await this.outbox.close();
-    this.followers.clear();
+    this.deliver(); // what the close kept
+    this.groups.clear();
+    this.followers = 0;
   }
 }

@@ -43,26 +43,46 @@ const MAX_BUFFERED = 10_000;
 const PAGE = 1000;
 
 /**
- * The SSE frame of a stored event, serialized once however many followers
- * get it (live batches hand the same objects to every follower).
+ * The SSE frames of one event log's newest ids, in a ring: an id names one
+ * event for good, so the live batches of different filters and the replay of
+ * a follower that resumes a little behind (a slow one is cut off and comes
+ * back) reuse a frame instead of serializing the event again. One per event
+ * log: ids of different masters' logs in one process are different events.
  */
-const frames = new WeakMap<StoredEvent, string>();
-function frame(s: StoredEvent): string {
-  let f = frames.get(s);
-  if (f === undefined) frames.set(s, (f = `id: ${s.id}\nevent: ${s.event.type}\ndata: ${JSON.stringify(s.event)}\n\n`));
-  return f;
-}
+class FrameCache {
+  private static readonly SIZE = 16_384; // a power of two
+  private readonly ids = new Float64Array(FrameCache.SIZE);
+  private readonly texts: string[] = new Array<string>(FrameCache.SIZE).fill('');
+  /** The frames of a batch (ids ascending) as one buffer, made once per batch array. */
+  private readonly batches = new WeakMap<readonly StoredEvent[], Buffer>();
 
-/** The frames of a batch (ids ascending) as one buffer, made once per batch array. */
-const batches = new WeakMap<readonly StoredEvent[], Buffer>();
-function batchBytes(batch: readonly StoredEvent[]): Buffer {
-  let b = batches.get(batch);
-  if (b === undefined) batches.set(batch, (b = Buffer.from(batch.map(frame).join(''))));
-  return b;
+  frame(s: StoredEvent): string {
+    const slot = s.id & (FrameCache.SIZE - 1);
+    if (this.ids[slot] === s.id) return this.texts[slot]!;
+    const f = `id: ${s.id}\nevent: ${s.event.type}\ndata: ${JSON.stringify(s.event)}\n\n`;
+    this.ids[slot] = s.id;
+    this.texts[slot] = f;
+    return f;
+  }
+
+  /**
+   * The event log hands the same array to every follower with the same
+   * filter, so however many follow, a live batch is encoded once.
+   */
+  batchBytes(batch: readonly StoredEvent[]): Buffer {
+    let b = this.batches.get(batch);
+    if (b === undefined) {
+      let text = '';
+      for (const s of batch) text += this.frame(s);
+      this.batches.set(batch, (b = Buffer.from(text)));
+    }
+    return b;
+  }
 }
 
 export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
   const r = Router();
+  const frames = new FrameCache();
   r.get('/events', async (req, res) => {
     let q: z.infer<typeof query>;
     const p = principalOf(res);
@@ -95,26 +115,30 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
     const sse = openSse(req, res, { comment: 'taskwire event stream', ...(auth && { invalidation: { keyId: p.id, auth } }) });
     /** What is newer than the last sent, in one write. */
     const send = (batch: readonly StoredEvent[]) => {
-      if (batch.length > 0 && batch[0]!.id > lastSent) {
+      if (batch.length === 0) return;
+      if (batch[0]!.id > lastSent) {
         // All of it is new (the usual live case): the batch's bytes, encoded once for every follower it goes to.
-        res.write(batchBytes(batch));
+        res.write(frames.batchBytes(batch));
         lastSent = batch[batch.length - 1]!.id;
         return;
       }
       let out = '';
-      for (const s of batch) if (s.id > lastSent) (out += frame(s)), (lastSent = s.id);
+      for (const s of batch) if (s.id > lastSent) (out += frames.frame(s)), (lastSent = s.id);
       if (out) res.write(out);
     };
-    // Follow first, buffer while replaying, then send what is newer than the replay.
+    // Follow first, hold live batches while replaying (or while the client does not read), then send what is newer.
+    // The batches are held as they came (shared arrays, their bytes shared too), bounded by their events.
     let replaying = true;
-    let buffered: StoredEvent[] = [];
+    let held: (readonly StoredEvent[])[] = [];
+    let heldEvents = 0;
     const stop = log.follow({
       filter,
       deliver: (batch) => {
         if (sse.closed) return;
         if (replaying || res.writableNeedDrain) {
-          buffered.push(...batch);
-          if (buffered.length > MAX_BUFFERED) {
+          held.push(batch);
+          heldEvents += batch.length;
+          if (heldEvents > MAX_BUFFERED) {
             res.write(`event: overflow\ndata: {"message":"client too slow: resume with Last-Event-ID ${lastSent}"}\n\n`);
             sse.end();
           }
@@ -123,14 +147,21 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
         send(batch);
       },
     });
-    sse.onEnd(stop);
-    const drainBuffer = () => {
-      const b = buffered;
-      buffered = [];
-      send(b);
+    sse.onEnd(() => {
+      stop();
+      held = [];
+    });
+    const sendHeld = () => {
+      if (held.length === 0) return;
+      const b = held;
+      held = [];
+      heldEvents = 0;
+      res.cork(); // one writev for all of them
+      for (const batch of b) send(batch);
+      res.uncork();
     };
     res.on('drain', () => {
-      if (!replaying && !sse.closed) drainBuffer();
+      if (!replaying && !sse.closed) sendHeld();
     });
     // Replay in pages, yielding between them so the master keeps dispatching.
     const page = async () => {
@@ -150,7 +181,7 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
         return;
       }
       replaying = false;
-      drainBuffer();
+      sendHeld();
     };
     void page();
   });
