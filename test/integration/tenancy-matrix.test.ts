@@ -117,6 +117,19 @@ describe('admin routes', () => {
     expect(refused.body.error.message).toMatch(/kind/);
     expect((await call('POST', '/api/v1/tasks', made.body.secret, { kind: 'sleep', input: { ms: 1 } })).status).toBe(202);
   });
+
+  it("a tenant's own limits and budgets × {its admin, its operator, another tenant's admin, no key}: 200, 403, 404, 401", async () => {
+    const acmeAdmin = (await call('POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme', scopes: ['read', 'admin'] })).body.secret as string;
+    const globexAdmin = (await call('POST', '/api/v1/admin/keys', ADMIN, { tenant: 'globex', scopes: ['read', 'admin'] })).body.secret as string;
+    for (const path of ['/api/v1/admin/tenants/acme/limits', '/api/v1/admin/tenants/acme/budgets']) {
+      expect((await call('GET', path, acmeAdmin)).status, path).toBe(200);
+      expect((await call('GET', path, key.acme)).status, path).toBe(403);
+      const other = await call('GET', path, globexAdmin);
+      expect([other.status, other.body.error.code], path).toEqual([404, 'NOT_FOUND']);
+      expect(other.text).not.toContain('caps');
+      expect((await call('GET', path, undefined)).status, path).toBe(401);
+    }
+  });
 });
 
 interface Row {
