@@ -8,6 +8,8 @@
  *   events.db    events with their ids (the sequence moves past them, so ids continue and Last-Event-ID resumes)
  *   limits.db    counters of windows not yet over            -> taskwire_rate_limits
  *   limits.json  the rules an admin set over REST              -> tw_limit_rules
+ *   tenant-limits.json, tenant-budgets.json  tenant admins' own  -> tw_tenant_settings
+ * (the usage rows copied are added to tw_budget_spend by its trigger)
  * A file that is missing is skipped (that room had nothing on disk).
  * logs.db is not copied (the central logs start empty on PostgreSQL).
  */
@@ -18,14 +20,17 @@ import type pg from 'pg';
 import { BILLING_PG_STEPS } from './billing/postgres-usage-store.js';
 import { COLUMNS as USAGE_COLUMNS } from './billing/usage-store.js';
 import { EVENTS_PG_STEPS } from './events/postgres-event-outbox.js';
+import { BUDGET_SPEND_PG_STEPS } from './billing/postgres-budget-spend.js';
 import { LimitsFile } from './limits/limits-file.js';
+import { TENANT_SETTINGS_PG_STEPS } from './limits/postgres-tenant-settings.js';
+import { FileTenantSettings } from './limits/tenant-settings.js';
 import { LIMITS_PG_STEPS, LIMITS_TABLE } from './limits/postgres-limiters.js';
 import { LOGS_PG_STEPS } from './logs/postgres-log-store.js';
 import { migrateRoom } from './store/postgres-room-schema.js';
 import { TENANCY_PG_STEPS } from './tenancy/postgres-key-store.js';
 
 /** Rows copied per room file (absent: no such file in the data dir). */
-export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usage_rows' | 'prices' | 'events' | 'limit_counters' | 'limit_rules', number>>;
+export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usage_rows' | 'prices' | 'events' | 'limit_counters' | 'limit_rules' | 'tenant_settings', number>>;
 
 /** Creates (or brings up to date) every room's tables on the target: before the copy's transaction. */
 export async function prepareRoomTables(client: pg.ClientBase): Promise<void> {
@@ -34,6 +39,8 @@ export async function prepareRoomTables(client: pg.ClientBase): Promise<void> {
   await migrateRoom(client, 'limits', LIMITS_PG_STEPS);
   await migrateRoom(client, 'billing', BILLING_PG_STEPS);
   await migrateRoom(client, 'tenancy', TENANCY_PG_STEPS);
+  await migrateRoom(client, 'budget_spend', BUDGET_SPEND_PG_STEPS); // after billing: a trigger on its ledger
+  await migrateRoom(client, 'tenant_settings', TENANT_SETTINGS_PG_STEPS);
 }
 
 /** The data dir a --from names (a dir, or the dir of its taskwire.db). */
@@ -125,6 +132,12 @@ export async function copyRoomTables(client: pg.ClientBase, from: string, nowMs 
       await client.query('INSERT INTO tw_limit_rules (one, json, changed_at) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET json = excluded.json, changed_at = excluded.changed_at', [JSON.stringify(c), nowMs]);
       out.limit_rules = 1;
     }
+  }
+  for (const room of ['limits', 'budgets'] as const) {
+    const file = join(dir, `tenant-${room}.json`);
+    if (!existsSync(file)) continue;
+    const rows = [...new FileTenantSettings(file).load()].map(([tenant, v]) => ({ room, tenant, json: JSON.stringify(v), changed_at: nowMs }));
+    out.tenant_settings = (out.tenant_settings ?? 0) + (await copy(client, rows, ['room', 'tenant', 'json', 'changed_at'], ['text', 'text', 'text', 'bigint'], 'tw_tenant_settings', 'ON CONFLICT (room, tenant) DO UPDATE SET json = excluded.json, changed_at = excluded.changed_at'));
   }
   return out;
 }

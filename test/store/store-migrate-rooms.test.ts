@@ -51,6 +51,10 @@ describe.skipIf(!available)(`store migrate: the rooms${available ? '' : ` (skipp
     try {
       expect((await call(a, 'POST', '/api/v1/admin/tenants', ADMIN, { id: 'acme' })).status).toBe(201);
       secret = ((await (await call(a, 'POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme' })).json()) as { secret: string }).secret;
+      // acme's admin limits its tenant's keys (tenant-limits.json) and sets a budget (tenant-budgets.json).
+      const acmeAdmin = ((await (await call(a, 'POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme', scopes: ['read', 'admin'] })).json()) as { secret: string }).secret;
+      expect((await call(a, 'PUT', '/api/v1/admin/tenants/acme/limits', acmeAdmin, { rules: [{ scope: 'key', concurrent_tasks: 9 }] })).status).toBe(200);
+      expect((await call(a, 'PUT', '/api/v1/admin/tenants/acme/budgets', acmeAdmin, { budgets: [{ scope: 'key', period: 'day', soft: 7 }] })).status).toBe(200);
       for (let i = 0; i < 3; i++) expect((await call(a, 'POST', '/api/v1/tasks', secret, { kind: 'echo', input: { text: `s${i}` } })).status).toBe(202);
       before = await waitFor(async () => {
         const u = await usage(a);
@@ -66,7 +70,7 @@ describe.skipIf(!available)(`store migrate: the rooms${available ? '' : ` (skipp
 
     const url = await server.createDatabase();
     const r = await migrateStore({ from: sqliteDir, to: url, rooms });
-    expect(r.rooms).toMatchObject({ tenants: 1, keys: 2, usage_rows: 3 });
+    expect(r.rooms).toMatchObject({ tenants: 1, keys: 3, usage_rows: 3, tenant_settings: 2 });
     const copiedEvents = r.rooms!.events!;
     expect(copiedEvents).toBeGreaterThanOrEqual(lastId); // and the events of its shutdown
     expect(r.rooms!.limit_counters).toBeGreaterThanOrEqual(1);
@@ -76,6 +80,8 @@ describe.skipIf(!available)(`store migrate: the rooms${available ? '' : ` (skipp
     const b = await startCluster({ workers: 1, master: { store: url, dataDir: dir('tw-mig-rooms-pg-'), adminKey: ADMIN, rateLimits } });
     try {
       expect(await usage(b)).toEqual(before); // the same report; the repeat added no row
+      expect(b.master.limits.tenantLimits('acme').rules).toEqual([{ scope: 'key', concurrent_tasks: 9 }]);
+      expect(b.master.billing.budgets.tenantBudgetsOf('acme').budgets).toEqual([{ scope: 'key', period: 'day', soft: 7 }]);
       const copied = await events(b);
       expect(copied.events.filter((e) => e.id <= copiedEvents).map((e) => e.id)).toEqual(Array.from({ length: copiedEvents }, (_, i) => i + 1));
       // The key works; the window the SQLite master counted 3 of 4 in has 1 left.
