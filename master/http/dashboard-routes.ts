@@ -3,7 +3,7 @@
  * operators and admins only (it shows every caller's tasks and their inputs):
  *   GET /api/v1/dashboard/tasks?status=&kind=&worker=&limit=  newest first, filtered server side
  *   GET /api/v1/dashboard/tasks/:id   the task view plus its input (cut at 64 KiB)
- *   GET /api/v1/dashboard/queue       queued tasks by kind and priority
+ *   GET /api/v1/dashboard/queue       queued tasks by kind and priority (at most 1 s old)
  *   GET /api/v1/dashboard/queue/tasks?kind=&limit=  queued tasks in the order they will run
  *       (per requirement: kind [+ model]), each with its position and estimated wait
  * The filters scan a bounded number of the newest tasks (like the bulk
@@ -22,6 +22,8 @@ import { parseBody } from './rest-api.js';
 
 /** Most tasks one filtered listing looks at. */
 const MAX_SCAN = 20_000;
+/** How long one GET /dashboard/queue answer is reused (for the same tenant). */
+const QUEUE_SUMMARY_MS = 1000;
 /** Longest input (as JSON text) the detail returns whole. */
 export const MAX_INPUT_CHARS = 64 * 1024;
 
@@ -88,20 +90,32 @@ export function dashboardRoutes(tasks: TaskService): Router {
       sendError(res, err);
     }
   });
+  /** The queue summary per listing tenant ('' = every tenant), at most QUEUE_SUMMARY_MS old. */
+  const queueSummaries = new Map<string, { at: number; body: string }>();
   r.get('/dashboard/queue', (_req, res) => {
     try {
       const p = principalOf(res);
       requireOperator(p);
-      const rows = tasks.list({ status: 'queued', tenant: listingTenant(p), limit: MAX_SCAN });
-      const by = new Map<string, { kind: string; priority: number; queued: number }>();
-      for (const t of rows) {
-        const k = `${t.kind}\u0000${t.priority}`;
-        const e = by.get(k) ?? { kind: t.kind, priority: t.priority, queued: 0 };
-        e.queued++;
-        by.set(k, e);
+      const tenant = listingTenant(p);
+      // Every open overview polls this (a scan of up to 20,000 queued tasks): one answer per tenant per second serves them all.
+      const key = tenant ?? '';
+      const now = performance.now();
+      let cached = queueSummaries.get(key);
+      if (cached === undefined || now - cached.at >= QUEUE_SUMMARY_MS) {
+        const rows = tasks.list({ status: 'queued', tenant, limit: MAX_SCAN });
+        const by = new Map<string, { kind: string; priority: number; queued: number }>();
+        for (const t of rows) {
+          const k = `${t.kind}\u0000${t.priority}`;
+          const e = by.get(k) ?? { kind: t.kind, priority: t.priority, queued: 0 };
+          e.queued++;
+          by.set(k, e);
+        }
+        const groups = [...by.values()].sort((a, b) => a.kind.localeCompare(b.kind) || b.priority - a.priority);
+        const body = JSON.stringify({ groups, total: rows.length, truncated: rows.length === MAX_SCAN });
+        if (queueSummaries.size >= 1000) queueSummaries.clear(); // bounded: tenants are few, but keys may name many
+        queueSummaries.set(key, (cached = { at: now, body }));
       }
-      const groups = [...by.values()].sort((a, b) => a.kind.localeCompare(b.kind) || b.priority - a.priority);
-      res.json({ groups, total: rows.length, truncated: rows.length === MAX_SCAN });
+      res.type('application/json').send(cached.body);
     } catch (err) {
       sendError(res, err);
     }
