@@ -109,15 +109,13 @@ export class TaskClaimer {
     if (mustStayLocal(task)) return true;
     const { registry, capacity, queue } = this.o.tasks;
     let free = 0;
-    let serving = 0;
     for (const w of registry.schedulable()) {
       if (w.suspect || !w.kinds.has(task.kind)) continue;
-      serving++;
       free += capacity.free(w);
     }
-    // A watched task (chat session, streamed call) waits here when a worker of ours serves it: its
-    // chunks and answer reach the client through this master (another master's are not relayed).
-    const keep = free - queue.depth(task.key) > 0 || (serving > 0 && (task.stream || task.sessionId !== null));
+    // A watched task (chat session, streamed call) is pooled like any other: the chunk relay
+    // (master/cluster-relay/) brings its chunks and answer to the master its client is on.
+    const keep = free - queue.depth(task.key) > 0;
     if (keep) this.stats.kept++;
     else this.stats.pooled++;
     return keep;
