@@ -72,6 +72,8 @@ const spendKey = (scope: string, id: string, period: string, label: string) => `
 /** The spend of every master, by spend key (`tenant:acme|month|2026-12`): postgres-budget-spend.ts. */
 export interface SharedSpend {
   spent(keys: readonly string[]): Promise<Map<string, number>>;
+  /** Claims the warning of a soft budget's crossing of one spend key: true for the one master that claims it first. */
+  claimWarning(key: string, soft: number): Promise<boolean>;
 }
 
 export interface BudgetsOptions {
@@ -152,13 +154,29 @@ export class Budgets implements AdmissionGate {
         this.spend.set(k, after);
         if (!live) continue;
         for (const b of this.rulesFor(scope, id, r.tenant)) {
-          if (b.period === period && b.soft !== undefined && before < b.soft && after >= b.soft && this.events.wants('budget.warning')) {
+          if (b.period !== period || b.soft === undefined || !this.events.wants('budget.warning')) continue;
+          const warn = (spent: number) => {
             // The event is the budget's tenant's (its keys see it on the event stream), whichever scope the budget is.
-            const body = { scope, id, key: scope === 'key' ? r.key : null, period, label, spent: after, soft: b.soft, hard: b.hard ?? null, currency: this.currency() };
+            const body = { scope, id, key: scope === 'key' ? r.key : null, period, label, spent, soft: b.soft!, hard: b.hard ?? null, currency: this.currency() };
             this.events.publish('budget.warning', body, { tenant: r.tenant });
-          }
+          };
+          if (this.o.shared) void this.sharedWarning(k, b.soft, warn);
+          else if (before < b.soft && after >= b.soft) warn(after);
         }
       }
+    }
+  }
+
+  /**
+   * Several masters: the soft budget's crossing on every master's spend, warned once by the
+   * master that claims it (this row is committed: the shared total includes it).
+   */
+  private async sharedWarning(key: string, soft: number, warn: (spent: number) => void): Promise<void> {
+    try {
+      const spent = (await this.o.shared!.spent([key])).get(key) ?? 0;
+      if (spent >= soft && (await this.o.shared!.claimWarning(key, soft))) warn(spent);
+    } catch {
+      // PostgreSQL out of reach: the next row of this key tries again.
     }
   }
 

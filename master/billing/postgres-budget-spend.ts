@@ -9,7 +9,8 @@
  * counters existed are added once when the room is made (under a lock on the
  * ledger). Admission reads the counters it needs in one query per submit
  * (budgets.ts), so a master sees every master's spend as soon as it is
- * committed. Schema versions in taskwire_room_schema (room `budget_spend`),
+ * committed. A soft budget's warning is claimed in `tw_budget_warned` (one row per
+ * spend key and threshold), so one master sends it. Schema versions in taskwire_room_schema (room `budget_spend`),
  * opened after the billing room.
  */
 import type pg from 'pg';
@@ -39,6 +40,8 @@ export const BUDGET_SPEND_PG_STEPS: readonly string[] = [
   CREATE TRIGGER tw_usage_budget_spend AFTER INSERT ON tw_usage REFERENCING NEW TABLE AS tw_usage_new
     FOR EACH STATEMENT EXECUTE FUNCTION tw_budget_spend_add();
   `,
+  // 2: soft budgets' warnings, once per spend key and threshold over all masters.
+  `CREATE TABLE tw_budget_warned (counter text NOT NULL, soft double precision NOT NULL, at_ms bigint NOT NULL, PRIMARY KEY (counter, soft))`,
 ];
 
 export class PostgresBudgetSpend implements SharedSpend {
@@ -53,5 +56,10 @@ export class PostgresBudgetSpend implements SharedSpend {
   async spent(names: readonly string[]): Promise<Map<string, number>> {
     const rows = (await this.pool.query<{ counter: string; spent: number }>('SELECT counter, spent FROM tw_budget_spend WHERE counter = ANY($1::text[])', [names])).rows;
     return new Map(rows.map((r) => [r.counter, r.spent]));
+  }
+
+  async claimWarning(key: string, soft: number): Promise<boolean> {
+    const r = await this.pool.query('INSERT INTO tw_budget_warned (counter, soft, at_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING counter', [key, soft, Date.now()]);
+    return (r.rowCount ?? 0) > 0;
   }
 }

@@ -5,8 +5,8 @@
  * one task at a time, alternately on A and B, each once the one before is in
  * the ledger (nothing in flight): exactly 5 are admitted, then both masters
  * refuse, each reporting the spend of both (each master alone saw 2 or 3 of
- * the 5). A tenant admin's own rules set on A hold on B too, on the shared
- * counters.
+ * the 5); its soft budget of 2 warns once, when both together reached 2. A
+ * tenant admin's own rules set on A hold on B too, on the shared counters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../common/logger.js';
@@ -52,7 +52,7 @@ describe.skipIf(!available)(`hard budgets across two masters${available ? '' : `
 
       // 1 EUR per echo task; acme's hard budget: 5 a month. Both set on A, in force on B.
       expect((await call(a, 'PUT', '/api/v1/admin/prices', ADMIN, { currency: 'EUR', prices: [{ kind: 'echo', per_request: 1 }] })).status).toBe(200);
-      expect((await call(a, 'PUT', '/api/v1/admin/budgets', ADMIN, { budgets: [{ scope: 'tenant', id: 'acme', period: 'month', hard: 5 }] })).status).toBe(200);
+      expect((await call(a, 'PUT', '/api/v1/admin/budgets', ADMIN, { budgets: [{ scope: 'tenant', id: 'acme', period: 'month', soft: 2, hard: 5 }] })).status).toBe(200);
       await waitFor(async () => (await call(b, 'GET', '/api/v1/admin/prices', ADMIN)).body.versions.length === 1 && JSON.stringify((await call(b, 'GET', '/api/v1/admin/budgets', ADMIN)).body).includes('"hard":5'), "A's price and budget on B", 15_000);
 
       const cost = async () => ((await call(a, 'GET', '/api/v1/usage?tenant=acme', ADMIN)).body as { totals: { cost: number } }).totals.cost;
@@ -77,6 +77,13 @@ describe.skipIf(!available)(`hard budgets across two masters${available ? '' : `
         expect(r.headers.get('x-budget-spent')).toBe('5.000000');
         expect(r.body.error.message).toMatch(/budget exhausted: tenant acme spent 5\.0000 of its 5 EUR budget/);
       }
+      // The soft budget: one warning over both masters, when their spend together reached 2 (each master alone reached 2 too, later).
+      type Warning = { type: string; scope: string; id: string; spent: number };
+      const warnings = async (base: string) => ((await call(base, 'GET', '/api/v1/events?follow=false&since=0&type=budget.warning&limit=100', ADMIN)).body.events as Warning[]).filter((e) => e.scope === 'tenant' && e.id === 'acme');
+      await waitFor(async () => (await warnings(b)).length > 0, 'the budget warning', 10_000);
+      await new Promise((r) => setTimeout(r, 500)); // a second one from the other master would have landed by now
+      expect((await warnings(a)).map((e) => e.spent)).toEqual([2]);
+      expect((await warnings(b)).map((e) => e.spent)).toEqual([2]);
 
       // beta's admin limits its key on A: 2 per 10 minutes; submits alternating on A and B admit exactly 2.
       const set = await call(a, 'PUT', '/api/v1/admin/tenants/beta/limits', betaAdmin.secret, { rules: [{ scope: 'key', id: betaUser.key.id, requests_per_minute: 2, window_s: 600 }] });

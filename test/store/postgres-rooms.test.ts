@@ -328,7 +328,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     const v = (await p.query<{ room: string; version: number }>('SELECT room, version FROM taskwire_room_schema ORDER BY room')).rows;
     expect(v).toEqual([
       { room: 'billing', version: 2 },
-      { room: 'budget_spend', version: 1 },
+      { room: 'budget_spend', version: 2 },
       { room: 'events', version: 1 },
       { room: 'limits', version: 2 },
       { room: 'logs', version: 2 },
