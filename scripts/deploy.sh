@@ -7,7 +7,7 @@ TW_PROG=deploy.sh
 
 usage() {
   cat <<'EOF_USAGE'
-Usage: scripts/deploy.sh [--tag TAG] [--build] [--with-registry] [--postgres] [--no-wait] [--timeout S]
+Usage: scripts/deploy.sh [--tag TAG] [--build] [--with-registry] [--postgres] [--multi-master] [--no-wait] [--timeout S]
 
 Deploys stack.yml as the stack $TASKWIRE_STACK (taskwire), or updates it in
 place (rolling: workers start-first with automatic rollback, master stop-first):
@@ -22,6 +22,12 @@ override stack.postgres.yml (docs/DEPLOYMENT.md): its password secret
 taskwire_postgres_password_$TASKWIRE_POSTGRES_SECRET_VERSION (v1) is created
 from $TASKWIRE_SECRETS_DIR/postgres_password (generated when missing), the
 merged stack is checked with docker stack config, and both files are deployed.
+With --multi-master (implies --postgres) stack.multi-master.yml is deployed
+too: the master as a replicated service ($TASKWIRE_MASTER_REPLICAS, 2) in
+TASKWIRE_MASTERS=multi mode; PostgreSQL's node gets the label
+taskwire.postgres=true (the node labelled taskwire.master when there is one
+such node, else this one) unless a node has it, so more nodes labelled
+taskwire.master=true can run masters without moving the database.
 
 Options:
   --tag TAG         image tag to run (default: $TASKWIRE_TAG, else the git commit)
@@ -30,6 +36,8 @@ Options:
                     $TASKWIRE_REGISTRY (127.0.0.1:5000)
   --postgres        deploy stack.yml + stack.postgres.yml (the task store on
                     PostgreSQL; also TASKWIRE_DEPLOY_POSTGRES=1)
+  --multi-master    also stack.multi-master.yml: several masters on that
+                    PostgreSQL (implies --postgres; also TASKWIRE_DEPLOY_MULTI_MASTER=1)
   --no-wait         do not wait for convergence
   --timeout S       how long to wait for convergence (default 300)
   -h, --help        show this help
@@ -43,6 +51,7 @@ tag=""
 build=0
 with_registry=0
 postgres="${TASKWIRE_DEPLOY_POSTGRES:-0}"
+multi_master="${TASKWIRE_DEPLOY_MULTI_MASTER:-0}"
 wait=1
 timeout=300
 while [ $# -gt 0 ]; do
@@ -51,6 +60,7 @@ while [ $# -gt 0 ]; do
     --build) build=1; shift ;;
     --with-registry) with_registry=1; shift ;;
     --postgres) postgres=1; shift ;;
+    --multi-master) multi_master=1; shift ;;
     --no-wait) wait=0; shift ;;
     --timeout)
       [ $# -ge 2 ] || tw_die "--timeout needs seconds"
@@ -61,6 +71,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$tag" ] || tag="$(tw_default_tag)"
+# Several masters share one PostgreSQL database: multi-master needs the PostgreSQL override.
+[ "$multi_master" = 1 ] && postgres=1
 
 tw_need_swarm
 
@@ -103,6 +115,7 @@ if [ "$postgres" = 1 ]; then
     tw_info "created secret $pg_secret"
   fi
   stack_files+=(-c "$TW_ROOT/stack.postgres.yml")
+  [ "$multi_master" = 1 ] && stack_files+=(-c "$TW_ROOT/stack.multi-master.yml")
 fi
 
 # 2. Where the master (and its data) lives.
@@ -110,6 +123,13 @@ if [ -z "$(docker node ls --filter node.label=taskwire.master=true -q)" ]; then
   self="$(docker info --format '{{.Swarm.NodeID}}')"
   docker node update --label-add taskwire.master=true "$self" >/dev/null
   tw_info "labelled this node ($self) taskwire.master=true"
+fi
+if [ "$multi_master" = 1 ] && [ -z "$(docker node ls --filter node.label=taskwire.postgres=true -q)" ]; then
+  # PostgreSQL's volume is local to its node: pin it there before more nodes may run masters.
+  masters="$(docker node ls --filter node.label=taskwire.master=true -q)"
+  if [ "$(printf '%s\n' "$masters" | grep -c .)" = 1 ]; then pg_node="$masters"; else pg_node="$(docker info --format '{{.Swarm.NodeID}}')"; fi
+  docker node update --label-add taskwire.postgres=true "$pg_node" >/dev/null
+  tw_info "labelled node $pg_node taskwire.postgres=true (PostgreSQL stays there)"
 fi
 
 # 3. Deploy.
@@ -119,9 +139,9 @@ TASKWIRE_CONFIG_VERSION="$(tw_config_version)"
 export TASKWIRE_SECRETS_VERSION TASKWIRE_CONFIG_VERSION
 if [ "$postgres" = 1 ]; then
   # The merged stack must be valid before anything is deployed.
-  docker stack config "${stack_files[@]}" >/dev/null || tw_die "docker stack config refused stack.yml + stack.postgres.yml"
+  docker stack config "${stack_files[@]}" >/dev/null || tw_die "docker stack config refused stack.yml + stack.postgres.yml$([ "$multi_master" = 1 ] && echo ' + stack.multi-master.yml')"
 fi
-tw_info "deploying $(tw_image "$tag") as stack $TW_STACK (secrets $secrets_version, configs $TASKWIRE_CONFIG_VERSION$([ "$postgres" = 1 ] && echo ', task store on PostgreSQL'))"
+tw_info "deploying $(tw_image "$tag") as stack $TW_STACK (secrets $secrets_version, configs $TASKWIRE_CONFIG_VERSION$([ "$postgres" = 1 ] && echo ', task store on PostgreSQL')$([ "$multi_master" = 1 ] && echo ", ${TASKWIRE_MASTER_REPLICAS:-2} masters"))"
 docker stack deploy --with-registry-auth --resolve-image always --prune \
   "${stack_files[@]}" "$TW_STACK"
 

@@ -88,6 +88,43 @@ describe('operator scripts against a stand-in docker', () => {
     }
   });
 
+  it('deploy.sh --multi-master implies --postgres: the PostgreSQL secret, docker stack config and deploy of the three files, PostgreSQL pinned by its own node label', () => {
+    docker.setState({ swarm: 'active', manager: true, services: ['taskwire_master 2/2', 'taskwire_postgres 1/1', 'taskwire_worker 2/2'], stacks: [] });
+    const r = run('deploy', ['--tag', 'abc123', '--timeout', '5', '--multi-master'], { TASKWIRE_MASTER_REPLICAS: '3' });
+    expect(r.status, r.stderr).toBe(0);
+    const files = ['-c', join(REPO_ROOT, 'stack.yml'), '-c', join(REPO_ROOT, 'stack.postgres.yml'), '-c', join(REPO_ROOT, 'stack.multi-master.yml')];
+    const [config, ...moreConfigs] = docker.find('stack', 'config');
+    expect(moreConfigs).toEqual([]);
+    expect(config?.args).toEqual(['stack', 'config', ...files]);
+    const [deploy, ...more] = docker.find('stack', 'deploy');
+    expect(more).toEqual([]);
+    expect(deploy!.args.join(' ')).toContain(files.join(' '));
+    expect(deploy!.args.at(-1)).toBe('taskwire');
+    expect(deploy!.env.TASKWIRE_MASTER_REPLICAS).toBe('3');
+    expect(r.stderr).toMatch(/task store on PostgreSQL, 3 masters/);
+    expect(docker.find('secret', 'create').map((c) => c.args[c.args.length - 2])).toContain('taskwire_postgres_password_v1');
+    // No node had either label (the fake lists none): this node gets both, the master's first.
+    expect(docker.find('node', 'update').map((c) => c.args)).toEqual([
+      ['node', 'update', '--label-add', 'taskwire.master=true', 'fakenode1'],
+      ['node', 'update', '--label-add', 'taskwire.postgres=true', 'fakenode1'],
+    ]);
+    // TASKWIRE_DEPLOY_MULTI_MASTER=1 is the same as the flag; --postgres alone deploys no multi-master override.
+    const byEnv = run('deploy', ['--tag', 'abc123', '--timeout', '5'], { TASKWIRE_DEPLOY_MULTI_MASTER: '1' });
+    expect(byEnv.status, byEnv.stderr).toBe(0);
+    expect(docker.find('stack', 'deploy').at(-1)!.args.join(' ')).toContain(files.join(' '));
+    const single = run('deploy', ['--tag', 'abc123', '--timeout', '5', '--postgres']);
+    expect(single.status, single.stderr).toBe(0);
+    expect(docker.find('stack', 'deploy').at(-1)!.args).not.toContain(join(REPO_ROOT, 'stack.multi-master.yml'));
+    expect(docker.find('stack', 'deploy').at(-1)!.args).toContain(join(REPO_ROOT, 'stack.postgres.yml'));
+    // What deploy.sh asked for is a valid stack for the real docker CLI, with the replicas it was given.
+    if (spawnSync('sh', ['-c', 'command -v docker']).status === 0) {
+      const real = spawnSync('docker', config!.args, { encoding: 'utf8', env: { ...process.env, ...deploy!.env } });
+      expect(real.status, real.stderr).toBe(0);
+      expect(real.stdout).toMatch(/TASKWIRE_MASTERS: multi/);
+      expect(real.stdout).toMatch(/replicas: 3/);
+    }
+  });
+
   it('deploy.sh run twice keeps the secret versions (no rolling restart for nothing)', () => {
     docker.setState({ swarm: 'active', manager: true, services: ['taskwire_master 1/1'], stacks: [] });
     expect(run('deploy', ['--no-wait']).status).toBe(0);
