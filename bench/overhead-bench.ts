@@ -35,6 +35,9 @@
  * alternating runs (a no-op listener keeps every event built and stamped in
  * both, as the master's other subscribers do); the difference is the CPU the
  * metrics add per task, set against the master's CPU per task measured above.
+ * The same for the worker's metrics (per attempt, against the worker's CPU per
+ * task without metrics) and the usage metrics (per ledger row, against the
+ * master's): recording-cost.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -54,6 +57,7 @@ import { MetricObserver } from '../master/observability/metric-observer.js';
 import { silentLogger } from '../common/logger.js';
 import { inProcessSubmit, throughput } from './core-bench.js';
 import { median } from './stats.js';
+import { usageRecordingCost, workerRecordingCost, type OnOff } from './recording-cost.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'taskwire.js');
 const CONFIGS = ['off', 'master', 'metrics', 'traced'] as const;
@@ -81,7 +85,35 @@ export interface OverheadBenchResult {
   same_master: { on_us: number; off_us: number; ratio: number; on_runs: number[]; off_runs: number[] };
   /** The recording alone (see the header): CPU ns per replayed task, observer on and off, medians; `share` = added / same_master.off_us. */
   recording: { tasks_per_run: number; on_ns: number; off_ns: number; added_ns: number; share_of_master_cpu: number; on_runs: number[]; off_runs: number[] };
+  /** The worker's metric recording alone (recording-cost.ts): CPU ns per attempt; `share` = added / the worker's CPU per task without metrics (`master` above). */
+  worker_recording: RecordingFigures;
+  /** The usage metrics' recording alone (recording-cost.ts): CPU ns per ledger row; `share` = added / same_master.off_us. */
+  usage_recording: RecordingFigures;
   spans_received_bytes: number;
+}
+
+export interface RecordingFigures {
+  per_run: number;
+  on_ns: number;
+  off_ns: number;
+  added_ns: number;
+  /** What `added_ns` is of the process's CPU per task it is compared with. */
+  share: number;
+  on_runs: number[];
+  off_runs: number[];
+}
+
+function recordingFigures(r: OnOff, perRun: number, cpuUsPerTask: number): RecordingFigures {
+  const added = median(r.on) - median(r.off);
+  return {
+    per_run: perRun,
+    on_ns: Math.round(median(r.on)),
+    off_ns: Math.round(median(r.off)),
+    added_ns: Math.round(added),
+    share: Math.round((added / 1000 / cpuUsPerTask) * 100_000) / 100_000,
+    on_runs: r.on.map(Math.round),
+    off_runs: r.off.map(Math.round),
+  };
 }
 
 /** CPU ns per task of replaying `records`' queued, assigned and final events `perRun` times per run, observer on and off alternately. */
@@ -257,6 +289,9 @@ export async function runOverheadBench(opts: { quick?: boolean } = {}): Promise<
     const done = one.tasks.list({ status: 'succeeded', limit: 10_000 });
     const perRun = opts.quick ? 100_000 : 400_000;
     const rec = recordingCost(one, done, perRun, runs);
+    const workerRec = workerRecordingCost(perRun, runs);
+    const rows = one.billing.store.rows({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }).slice(-10_000);
+    const usageRec = usageRecordingCost(rows, perRun, runs);
     const med = { off: median(out.off), master: median(out.master), metrics: median(out.metrics), traced: median(out.traced) };
     const r1 = (x: number) => Math.round(x * 10) / 10;
     const cpuMed = Object.fromEntries(
@@ -290,6 +325,8 @@ export async function runOverheadBench(opts: { quick?: boolean } = {}): Promise<
         on_runs: rec.on.map(Math.round),
         off_runs: rec.off.map(Math.round),
       },
+      worker_recording: recordingFigures(workerRec, perRun, median(cpu.master.worker)),
+      usage_recording: recordingFigures(usageRec, perRun, median(ab.off)),
       spans_received_bytes: sink.bytes(),
     };
   } finally {
@@ -317,5 +354,15 @@ export function printOverheadBench(r: OverheadBenchResult): void {
     `master metric recording alone (the events of ${rc.tasks_per_run} real tasks replayed, observer on/off alternating): CPU ns/task on ${rc.on_ns}, off ${rc.off_ns}, added ${rc.added_ns} = ${(rc.share_of_master_cpu * 100).toFixed(2)}% of the master's CPU per task (off, above)`,
   );
   console.log(`  on runs: ${rc.on_runs.join(' ')}; off runs: ${rc.off_runs.join(' ')}`);
+  const wr = r.worker_recording;
+  console.log(
+    `worker metric recording alone (per attempt: running count x2, telemetry begin/end, attempt; on/off alternating, ${wr.per_run} per run): CPU ns/attempt on ${wr.on_ns}, off ${wr.off_ns}, added ${wr.added_ns} = ${(wr.share * 100).toFixed(2)}% of the worker's CPU per task (worker without metrics, \`master\` above)`,
+  );
+  console.log(`  on runs: ${wr.on_runs.join(' ')}; off runs: ${wr.off_runs.join(' ')}`);
+  const ur = r.usage_recording;
+  console.log(
+    `usage metric recording alone (the ledger's rows into the usage metrics, on/off alternating, ${ur.per_run} per run): CPU ns/row on ${ur.on_ns}, off ${ur.off_ns}, added ${ur.added_ns} = ${(ur.share * 100).toFixed(2)}% of the master's CPU per task (off, above)`,
+  );
+  console.log(`  on runs: ${ur.on_runs.join(' ')}; off runs: ${ur.off_runs.join(' ')}`);
   console.log(`OTLP bytes received by the local sink: ${r.spans_received_bytes}`);
 }
