@@ -32,6 +32,29 @@ export interface BlobServiceOptions {
 type Fail = { code: grpc.status; details: string };
 const fail = (code: grpc.status, details: string): Fail => ({ code, details });
 
+/**
+ * Streams blob `id` in BLOB_CHUNK_BYTES pieces read into one reused buffer
+ * (BlobStore.chunks): each piece is written and its write callback awaited
+ * (grpc-js has serialized it by then) before the buffer is filled again, so
+ * a 5 MB image costs the master one 1 MiB read buffer instead of a 5 MB one,
+ * and the call follows the client's flow control.
+ */
+async function sendBlob(call: grpc.ServerWritableStream<FetchBlobRequest__Output, BlobChunk>, blobs: BlobStore, id: string): Promise<void> {
+  const info = await blobs.info(id);
+  // A cancelled call never calls back a pending write: stop waiting then (and close the file).
+  const cancelled = new Promise<void>((resolve) => call.once('cancelled', () => resolve()));
+  const write = (msg: BlobChunk) =>
+    Promise.race([new Promise<void>((resolve, reject) => call.write(msg, (err?: Error | null) => (err ? reject(err) : resolve()))), cancelled]);
+  let first = true;
+  for await (const piece of blobs.chunks(id, BLOB_CHUNK_BYTES)) {
+    if (call.cancelled) return;
+    await write(first ? { data: piece, content_type: info.contentType, size: info.size } : { data: piece });
+    first = false;
+  }
+  if (first) await write({ data: Buffer.alloc(0), content_type: info.contentType, size: info.size }); // an empty blob: one chunk
+  call.end();
+}
+
 export function blobHandlers({ blobs, authorize, tenantOf, log }: BlobServiceOptions) {
   return {
     FetchBlob(call: grpc.ServerWritableStream<FetchBlobRequest__Output, BlobChunk>) {
@@ -41,20 +64,12 @@ export function blobHandlers({ blobs, authorize, tenantOf, log }: BlobServiceOpt
         call.emit('error', fail(grpc.status.PERMISSION_DENIED, denied)); // ends the call with this status
         return;
       }
-      void blobs.get(r.blob_id).then(
-        ({ info, data }) => {
-          for (let off = 0; off === 0 || off < data.length; off += BLOB_CHUNK_BYTES) {
-            const piece = data.subarray(off, off + BLOB_CHUNK_BYTES);
-            call.write(off === 0 ? { data: piece, content_type: info.contentType, size: info.size } : { data: piece });
-          }
-          call.end();
-        },
-        (err: unknown) => {
-          const e = err instanceof BlobNotFoundError ? fail(grpc.status.NOT_FOUND, err.message) : fail(grpc.status.INTERNAL, 'blob read failed');
-          if (!(err instanceof BlobNotFoundError)) log.error({ err: (err as Error).message }, 'blob read failed');
-          call.emit('error', e);
-        },
-      );
+      void sendBlob(call, blobs, r.blob_id).catch((err: unknown) => {
+        if (call.cancelled) return;
+        const e = err instanceof BlobNotFoundError ? fail(grpc.status.NOT_FOUND, err.message) : fail(grpc.status.INTERNAL, 'blob read failed');
+        if (!(err instanceof BlobNotFoundError)) log.error({ err: (err as Error).message }, 'blob read failed');
+        call.emit('error', e);
+      });
     },
     PutBlob(call: grpc.ServerReadableStream<PutBlobChunk__Output, PutBlobResponse>, callback: grpc.sendUnaryData<PutBlobResponse>) {
       const parts: Buffer[] = [];

@@ -56,3 +56,60 @@ describe('blob RPCs', () => {
     expect(await master.blobs.has(sha256Hex(Buffer.from('forged upload')))).toBe(false);
   });
 });
+
+describe('blob RPCs streaming (the worker client against the blob handlers)', () => {
+  // The handlers on a real gRPC server with a real store, every attempt allowed: what travels.
+  let server: grpc.Server;
+  let store: import('../../master/blobs/blob-store.js').BlobStore;
+  let blobs: import('../../worker/handlers/task-handler.js').TaskBlobs;
+  let raw: ResultServiceClient;
+
+  beforeAll(async () => {
+    const { BlobStore } = await import('../../master/blobs/blob-store.js');
+    const { blobHandlers } = await import('../../master/transport/blob-service.js');
+    const { grpcTaskBlobs } = await import('../../worker/blob-client.js');
+    store = new BlobStore();
+    const proto = grpc.loadPackageDefinition(grpcPackageDefinition()) as unknown as ProtoGrpcType;
+    server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    const unused = () => undefined;
+    server.addService(proto.taskwire.v1.ResultService.service, { ...blobHandlers({ blobs: store, authorize: () => undefined, log: silentLogger() }), SubmitResult: unused, StreamResults: unused });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    raw = new proto.taskwire.v1.ResultService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    blobs = grpcTaskBlobs(() => raw, ident);
+  });
+
+  afterAll(async () => {
+    raw?.close();
+    await new Promise<void>((r) => (server ? server.tryShutdown(() => r()) : r()));
+    await store?.destroy();
+  });
+
+  it('a blob of several chunks arrives whole and in order, the first chunk with type and size', async () => {
+    const data = Buffer.alloc(2.5 * 1024 * 1024 + 3);
+    for (let i = 0; i + 4 <= data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const { id } = await store.put(data, 'image/jpeg');
+    const got = await blobs.fetch(id);
+    expect(got.equals(data)).toBe(true);
+    const chunks: { data: Buffer; content_type: string; size: number }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const call = raw.FetchBlob({ ...ident, blob_id: id });
+      call.on('data', (c: { data: Buffer; content_type: string; size: number }) => chunks.push({ ...c, data: Buffer.from(c.data) }));
+      call.on('error', reject);
+      call.on('end', resolve);
+    });
+    expect(chunks.map((c) => c.data.length)).toEqual([1024 * 1024, 1024 * 1024, 0.5 * 1024 * 1024 + 3]);
+    expect(chunks[0]).toMatchObject({ content_type: 'image/jpeg', size: data.length });
+    // Sent from one reused read buffer: each piece still holds its own bytes.
+    expect(Buffer.concat(chunks.map((c) => c.data)).equals(data)).toBe(true);
+    // What the worker puts back is stored under its digest.
+    const put = await blobs.put(got.subarray(0, 1_500_000), 'image/webp');
+    expect(put).toEqual({ id: (await import('../../master/blobs/blob-store.js')).sha256Hex(data.subarray(0, 1_500_000)), size: 1_500_000 });
+    expect((await store.get(put.id)).data.equals(data.subarray(0, 1_500_000))).toBe(true);
+  });
+
+  it('an empty blob is one empty chunk; a missing one is NOT_FOUND', async () => {
+    const { id } = await store.put(Buffer.alloc(0), 'application/octet-stream');
+    expect((await blobs.fetch(id)).length).toBe(0);
+    await expect(blobs.fetch('0'.repeat(64))).rejects.toThrow(/no blob/);
+  });
+});
