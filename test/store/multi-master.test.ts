@@ -19,6 +19,7 @@ import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
 import { assertCliBuilt } from '../helpers/processes.js';
 import {
+  DoneRecorder,
   faultFixture,
   FAST_LEASES,
   getTask,
@@ -114,8 +115,27 @@ describe.skipIf(!available)(`several masters on one PostgreSQL${available ? '' :
         }),
       );
     };
+    // A browser session on each master: chat tasks over Socket.IO, pooled like any other.
+    const sessions = masters.map((m) => new DoneRecorder(m.httpUrl, ''));
+    await Promise.all(sessions.map((r) => r.ready(30_000)));
+    const sessionIdOf = (r: DoneRecorder) => (r.socket.auth as { sessionId?: string }).sessionId ?? '';
+    await until(() => sessions.every((r) => sessionIdOf(r).length === 38), 'the masters issue session ids', 15_000, 20);
+    const sessionTasks = new Map<number, string[]>();
+    const sessionRound = Promise.all(
+      sessions.map(async (r, si) => {
+        const ids: string[] = [];
+        for (let k = 0; k < 10; k++) {
+          const text = `s${si}-${k} one two three`;
+          const t = await r.submit('echo', { text, delay_ms: 150 });
+          ids.push(t.id);
+          accepted.set(t.id, { text, via: si });
+        }
+        sessionTasks.set(si, ids);
+      }),
+    );
     await submitRound(300, 'r1');
-    expect(accepted.size).toBe(300);
+    await sessionRound;
+    expect(accepted.size).toBe(330);
     // Wait until a master holds unfinished tasks, then kill the one that holds most (the leader,
     // mm-a, included: the others then elect a new one that re-queues them). Which master holds
     // work depends on how the workers' shares and the claims fell this run.
@@ -143,6 +163,12 @@ describe.skipIf(!available)(`several masters on one PostgreSQL${available ? '' :
     expect(orphaned.length).toBeGreaterThan(0);
     const survivorIndex = [0, 1, 2].filter((i) => i !== victimIndex);
     const survivors = survivorIndex.map((i) => masters[i]!);
+    // The killed master's browser comes back through another master (as behind the routing mesh), same session.
+    const lostSession = sessionIdOf(sessions[victimIndex]!);
+    sessions[victimIndex]!.close();
+    sessions[victimIndex] = new DoneRecorder(survivors[0]!.httpUrl, lostSession);
+    await sessions[victimIndex]!.ready(30_000);
+    expect(sessionIdOf(sessions[victimIndex]!), 'the other master resumes the session').toBe(lostSession);
     // Submits go on through the survivors.
     const before = accepted.size;
     await Promise.all(
@@ -176,7 +202,22 @@ describe.skipIf(!available)(`several masters on one PostgreSQL${available ? '' :
     const stillVictims = orphaned.filter((id) => final.get(id)?.owner === victimId || final.get(id)?.status !== 'succeeded');
     expect(stillVictims, `${orphaned.length} orphaned`).toEqual([]);
     const byOwner = await query<{ owner: string; n: number }>(url, `SELECT owner, count(*)::int AS n FROM tasks GROUP BY 1 ORDER BY 1`);
-    console.log(`kill -9 test: ${accepted.size} tasks, ${orphaned.length} held by the killed master (${victimId}) at its death, all finished by the survivors; final owners ${JSON.stringify(byOwner)}`);
+    console.log(`kill -9 test: ${accepted.size} tasks (30 over 3 browser sessions), ${orphaned.length} held by the killed master (${victimId}) at its death, all finished by the survivors; final owners ${JSON.stringify(byOwner)}`);
+
+    // Every browser session gets every answer: the two that stayed connected through the relay, the
+    // killed master's through the master it reconnected to (replayed or relayed).
+    try {
+      for (const [si, ids] of sessionTasks) {
+        const r = sessions[si]!;
+        await until(() => ids.every((id) => r.done.get(id)?.some((v) => v.status === 'succeeded')), `session ${si} gets every answer`, 60_000, 100).catch((err: Error) => {
+          const missing = ids.filter((id) => !r.done.get(id)?.some((v) => v.status === 'succeeded'));
+          throw new Error(`${err.message}: ${missing.length} missing (${missing.slice(0, 3).join(', ')}), session ${si}${si === victimIndex ? ' (reconnected)' : ''}`);
+        });
+        for (const id of ids) expect(JSON.stringify(r.done.get(id)!.find((v) => v.status === 'succeeded')!.result)).toContain(accepted.get(id)!.text);
+      }
+    } finally {
+      for (const r of sessions) r.close();
+    }
 
     // Any survivor answers for any task (submitted anywhere, run anywhere), with its own result.
     const sample = [...accepted.entries()].filter((_, i) => i % 7 === 0);
