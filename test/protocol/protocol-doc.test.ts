@@ -160,6 +160,7 @@ describe('docs/PROTOCOL.md', () => {
       if (fn.length > 0) {
         if (name.startsWith('worker')) placeholder = '{worker_id}';
         else if (name === 'log') placeholder = '{source}';
+        else if (name === 'masterChunks') placeholder = '{master_id}';
         else throw new Error(`topic builder ${name}() takes an argument this test does not know: document it and teach the test`);
       }
       const topic = fn.call(topics, placeholder);
