@@ -278,7 +278,7 @@ describe('every task read surface × {own tenant, other tenant, no key}', () => 
 });
 
 describe('revoke and rotate', () => {
-  it('revoking a key refuses it at once on REST, drops its open Socket.IO connection and its event stream', async () => {
+  it('revoking a key refuses it at once on REST, drops its open Socket.IO connection, its event stream and its log follow', async () => {
     const made = await call('POST', '/api/v1/admin/keys', ADMIN, { tenant: 'globex', scopes: ['submit', 'read', 'operate'] });
     const secret: string = made.body.secret;
     const s = await connect({ apiKey: secret });
@@ -287,15 +287,21 @@ describe('revoke and rotate', () => {
     const controller = new AbortController();
     const stream = await fetch(`${c.httpUrl}/api/v1/events`, { headers: { authorization: `Bearer ${secret}` }, signal: controller.signal });
     expect(stream.status).toBe(200);
-    const ended = (async () => {
-      const reader = stream.body!.getReader();
-      while (!(await reader.read()).done);
-      return 'ended';
-    })();
+    const logs = await fetch(`${c.httpUrl}/api/v1/logs?follow=true`, { headers: { authorization: `Bearer ${secret}` }, signal: controller.signal });
+    expect(logs.status).toBe(200);
+    const untilEnd = (res: Response) =>
+      (async () => {
+        const reader = res.body!.getReader();
+        while (!(await reader.read()).done);
+        return 'ended';
+      })();
+    const ended = untilEnd(stream);
+    const logsEnded = untilEnd(logs);
     expect((await call('POST', `/api/v1/admin/keys/${made.body.key.id}/revoke`, ADMIN, {})).body.key.status).toBe('revoked');
     expect((await call('GET', '/api/v1/tasks', secret)).status).toBe(401);
     expect(await dropped).toBe('io server disconnect');
     expect(await ended).toBe('ended');
+    expect(await logsEnded, 'the log follow ends too').toBe('ended');
     expect(await connect({ apiKey: secret })).toMatchObject({ ok: false });
     controller.abort();
   });
