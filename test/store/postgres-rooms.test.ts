@@ -21,14 +21,14 @@ import { PostgresUsageStore, UsageStoreAsyncError } from '../../master/billing/p
 import type { UsageRow } from '../../master/billing/usage-row.js';
 import { LimiterStore } from '../../master/limits/limiter-store.js';
 import { openPostgresLimiters } from '../../master/limits/postgres-limiters.js';
-import { openRoomPool, RoomSchemaTooNewError } from '../../master/store/postgres-room-schema.js';
+import { migrateRoom, openRoomPool, RoomSchemaTooNewError } from '../../master/store/postgres-room-schema.js';
 import { KeyStore } from '../../master/tenancy/key-store.js';
 import { PostgresKeyStorePersistence } from '../../master/tenancy/postgres-key-store.js';
 import { Authenticator } from '../../master/http/auth/principal.js';
 import { openPostgresRooms } from '../../master/postgres-rooms.js';
 import { LogCollector } from '../../master/logs/log-collector.js';
 import type { LogEntry, NewLogEntry } from '../../master/logs/log-entry.js';
-import { PostgresLogStore } from '../../master/logs/postgres-log-store.js';
+import { LOGS_PG_STEPS, PostgresLogStore } from '../../master/logs/postgres-log-store.js';
 import { waitFor } from '../helpers/cluster.js';
 import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
 import { exerciseEventLog } from '../unit/event-log-contract.js';
@@ -296,6 +296,27 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     expect(await ids({ filter: { tenant: 'acme', owners: [] }, limit: 100 })).toEqual([]);
     expect(await ids({ filter: { tenant: 'globex', text: 'even' }, limit: 100 })).toEqual([3]);
     expect((await s.page({ filter: {}, limit: 4 })).map((e) => [e.id, e.tenant, e.owner])).toEqual([[4, 'acme', null], [3, 'globex', 'key-g'], [2, 'acme', 'key-a'], [1, null, null]]);
+    await s.close();
+  });
+
+  it('logs: a room of schema 1 (before tenant and owner) goes to 2 in place: its lines kept, as cluster lines; new lines carry their tenant', async () => {
+    const url = await server.createDatabase();
+    const p = pool(url);
+    await migrateRoom(p, 'logs', LOGS_PG_STEPS.slice(0, 1));
+    await p.query(`INSERT INTO tw_logs (ts, level, source, worker_id, task_id, msg, bytes) VALUES (1000, 30, 'w1', 'w1', 't1', 'old line one', 12), (1001, 50, 'master', NULL, NULL, 'old line two', 12)`);
+    await p.query(`UPDATE tw_log_bytes SET bytes = 24`);
+    const s = await PostgresLogStore.open(p, url, { maxBytes: 1 << 30 });
+    expect((await p.query<{ version: number }>("SELECT version FROM taskwire_room_schema WHERE room = 'logs'")).rows[0]!.version).toBe(2);
+    expect(s.lastId).toBe(2);
+    s.append([line(5, { tenant: 'acme', owner: 'key-a' })]);
+    await waitFor(() => s.lastId === 3, 'the new line committed');
+    expect((await s.page({ filter: {}, limit: 10 })).map((e) => [e.id, e.msg.slice(0, 12), e.tenant, e.owner])).toEqual([
+      [3, 'line 5 odd', 'acme', 'key-a'],
+      [2, 'old line two', null, null],
+      [1, 'old line one', null, null],
+    ]);
+    expect((await s.page({ filter: { text: 'old' }, limit: 10 })).map((e) => e.id)).toEqual([2, 1]);
+    expect((await s.page({ filter: { tenant: 'acme' }, limit: 10 })).map((e) => e.id)).toEqual([3]); // the old lines are cluster lines
     await s.close();
   });
 
