@@ -15,14 +15,13 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Postgres, postgresAvailable } from '../helpers/postgres.js';
 import { CLI, cliBuilt, dockerfileRuntimeEnv } from './code-facts.js';
-import { Rehearsal, freePort } from './rehearsal-env.js';
+import { Rehearsal, freePort, portOpen, waitFor } from './rehearsal-env.js';
 import { REPO_ROOT, STACK_FILE, loadStack, parseMosquittoConf, type Stack } from './stack-model.js';
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p));
@@ -57,22 +56,6 @@ async function stop(p: Proc | undefined, graceMs: number): Promise<void> {
   await p.exit;
   clearTimeout(timer);
 }
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, context = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${context()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 
 /** Swarm's expansion of the task templates in one value. */
 const expand = (v: string, t: { slot: number; id: string }) => v.replace(/\{\{\.Task\.Slot\}\}/g, String(t.slot)).replace(/\{\{\.Task\.ID\}\}/g, t.id);

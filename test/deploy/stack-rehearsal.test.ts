@@ -8,14 +8,13 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cliBuilt, dockerfileRuntimeEnv } from './code-facts.js';
 import { FakeDocker } from './fake-docker.js';
-import { Rehearsal, freePort } from './rehearsal-env.js';
+import { Rehearsal, freePort, portOpen, waitFor } from './rehearsal-env.js';
 import { REPO_ROOT, durationMs, loadStack, parseMosquittoConf } from './stack-model.js';
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p));
@@ -42,26 +41,6 @@ function start(name: string, cmd: string, args: string[], env: Record<string, st
 
 function tail(p: Proc, lines = 30): string {
   return `--- ${p.name} (last ${lines} lines) ---\n${p.output().split('\n').slice(-lines).join('\n')}`;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, context = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${context()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 async function stop(p: Proc, graceMs: number): Promise<number | null> {
