@@ -8,7 +8,9 @@
  * two replicas of the worker service. Service and host names map to 127.0.0.1,
  * each replica gets its own HTTP and gRPC ports (in Swarm each container has
  * 8080 and 50051), both replicas share one /data (two replicas on one node).
- * Then: verify.sh --no-docker passes against each master (one worker in its
+ * First one master from stack.yml + stack.postgres.yml takes 10 tasks while no
+ * worker runs and stops (the move of DEPLOYMENT.md §12). Then: verify.sh
+ * --no-docker passes against each master (one worker in its
  * share); tasks submitted
  * through either master all succeed and are read through the other; the shared
  * data dir holds no SQLite file.
@@ -70,6 +72,8 @@ describe.skipIf(!available)('multi-master stack rehearsal (two masters from the 
   const context = () => [mosquitto, ...masters, ...workers].filter(Boolean).map((p) => `--- ${p!.name} ---\n${p!.output().split('\n').slice(-25).join('\n')}`).join('\n');
   const http = (m: Proc) => `http://127.0.0.1:${m.env.TASKWIRE_HTTP_PORT}`;
   let apiKey = '';
+  /** Tasks the single master took before it stopped (no worker ran then). */
+  const leftBySingle: { id: string; text: string }[] = [];
 
   beforeAll(async () => {
     expect(cliBuilt(), `${CLI} missing: run npm run build first`).toBe(true);
@@ -83,12 +87,16 @@ describe.skipIf(!available)('multi-master stack rehearsal (two masters from the 
     apiKey = readFileSync(join(secretsDir, 'api_keys'), 'utf8').split('\n')[0]!.trim();
 
     // The merged master: environment from docker stack config; mounts as stack.yml's plus the override's secret.
-    const r = spawnSync('docker', ['stack', 'config', '-c', STACK_FILE, '-c', join(REPO_ROOT, 'stack.postgres.yml'), '-c', join(REPO_ROOT, 'stack.multi-master.yml')], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const merged = parse(r.stdout) as { services: { master: { environment: Record<string, string>; hostname: string; deploy: { replicas: number } } } };
+    type Merged = { services: { master: { environment: Record<string, string>; hostname: string; deploy: { replicas: number } } } };
+    const stackConfig = (...files: string[]): Merged => {
+      const r = spawnSync('docker', ['stack', 'config', '-c', STACK_FILE, ...files.flatMap((f) => ['-c', join(REPO_ROOT, f)])], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return parse(r.stdout) as Merged;
+    };
+    const merged = stackConfig('stack.postgres.yml', 'stack.multi-master.yml');
     expect(merged.services.master.deploy.replicas).toBe(TASKS.length);
     const base = loadStack({});
 
@@ -114,10 +122,10 @@ describe.skipIf(!available)('multi-master stack rehearsal (two masters from the 
     mosquitto = { name: 'mosquitto', child, env: {}, output: () => Buffer.concat(out).toString('utf8'), exit: new Promise((res) => child.once('exit', res)) };
     for (const l of parseMosquittoConf(conf).listeners) await waitFor(`mosquitto :${l.port}`, 10_000, async () => ((await portOpen(shared.get(l.port)!)) ? true : undefined), context);
 
-    // The masters: one task each, its templates expanded, its own container ports.
+    // A master's process environment: the merged one (templates expanded), its own container ports.
     const imageEnv = dockerfileRuntimeEnv();
-    for (const task of TASKS) {
-      const environment = Object.fromEntries(Object.entries(merged.services.master.environment).map(([k, v]) => [k, expand(v, task)]));
+    const masterEnv = async (m: Merged, task: { slot: number; id: string }) => {
+      const environment = Object.fromEntries(Object.entries(m.services.master.environment).map(([k, v]) => [k, expand(v, task)]));
       const master = base.services.master!;
       const stack: Stack = { ...base, services: { ...base.services, master: { ...master, environment, secrets: [...(master.secrets ?? []), 'postgres_password'] } } };
       const ports = new Map(shared);
@@ -126,14 +134,34 @@ describe.skipIf(!available)('multi-master stack rehearsal (two masters from the 
       const rehearsal = new Rehearsal(stack, { ports, hosts, secretsDir, dir });
       const env = rehearsal.env('master', imageEnv, rehearsal.mounts('master', `master.${task.slot}`));
       // postgres://taskwire@postgres:5432/…: the user part keeps the URL rewrite from seeing the host.
-      env.TASKWIRE_STORE = env.TASKWIRE_STORE!.replace('@postgres:5432/', `@127.0.0.1:${pg.port}/`);
+      env.TASKWIRE_STORE = env.TASKWIRE_STORE!.replace('@postgres:5432/', `@127.0.0.1:${pg!.port}/`);
+      return env;
+    };
+    const healthy = (m: Proc) =>
+      waitFor(`${m.name} /healthz`, 60_000, async () => ((await fetch(`${http(m)}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined), context);
+
+    // The layout moved from (DEPLOYMENT.md §12): one master on PostgreSQL (stack.yml + stack.postgres.yml),
+    // which takes tasks while no worker runs, then stops (TASKWIRE_MASTER_REPLICAS=0) before the multi masters start.
+    const single = start('master.single', [CLI, 'master'], await masterEnv(stackConfig('stack.postgres.yml'), { slot: 1, id: 'single' }));
+    masters.push(single);
+    await healthy(single);
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${http(single)}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body: JSON.stringify({ kind: 'echo', input: { text: `single-${i}` } }) });
+      expect(res.status).toBe(202);
+      leftBySingle.push({ id: ((await res.json()) as { id: string }).id, text: `single-${i}` });
+    }
+    await stop(single, 20_000);
+    expect(single.child.exitCode, context()).toBe(0);
+    masters.pop();
+
+    // The masters: one task each, its templates expanded.
+    for (const task of TASKS) {
+      const env = await masterEnv(merged, task);
       expect(env.TASKWIRE_MASTER_ID).toBe(hostnames[task.slot - 1]);
       expect(env.TASKWIRE_GRPC_ADVERTISE_HOST, 'the hostname alias, here 127.0.0.1').toBe('127.0.0.1');
       masters.push(start(`master.${task.slot}`, [CLI, 'master'], env));
     }
-    for (const m of masters) {
-      await waitFor(`${m.name} /healthz`, 60_000, async () => ((await fetch(`${http(m)}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined), context);
-    }
+    for (const m of masters) await healthy(m);
     // Two replicas of the worker service (TASKWIRE_MASTER is only the fallback; each assignment names its master).
     const wr = new Rehearsal(base, { ports: shared, hosts, secretsDir, dir });
     for (let i = 1; i <= 2; i++) workers.push(start(`worker.${i}`, [CLI, 'worker'], wr.env('worker', imageEnv, wr.mounts('worker', `worker.${i}`))));
@@ -160,7 +188,7 @@ describe.skipIf(!available)('multi-master stack rehearsal (two masters from the 
     }
   }, 200_000);
 
-  it('runs tasks submitted through either master; each is read through the other; one database row each; no SQLite file in the shared data dir', async () => {
+  it('runs tasks submitted through either master, and those the single master left; each is read through the other; one database row each; no SQLite file in the shared data dir', async () => {
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
     const submitted: { id: string; text: string; via: number }[] = [];
     for (let i = 0; i < 30; i++) {
@@ -170,6 +198,8 @@ describe.skipIf(!available)('multi-master stack rehearsal (two masters from the 
       expect(res.status, await res.clone().text()).toBe(202);
       submitted.push({ id: ((await res.json()) as { id: string }).id, text, via });
     }
+    // The single master's unfinished tasks are in the shared pool: the multi masters run them too.
+    submitted.push(...leftBySingle.map((t, i) => ({ ...t, via: i % 2 })));
     for (const t of submitted) {
       const other = masters[1 - t.via]!;
       const view = await waitFor(`task ${t.id} succeeded, read through ${other.name}`, 60_000, async () => {
