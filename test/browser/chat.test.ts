@@ -138,6 +138,14 @@ describe('browser chat', () => {
     return (await response.json()) as TaskJson;
   }
 
+  it('connects with WebSocket first, not HTTP long-polling (one connection: stays on one master behind a non-sticky balancer)', async () => {
+    const { problems } = await openChat();
+    const sockets = serverSockets();
+    expect(sockets.length).toBeGreaterThan(0);
+    for (const s of sockets) expect(s.handshake.query.transport, 'the transport the session started on').toBe('websocket');
+    expect(problems.errors).toEqual([]);
+  });
+
   it('shows a streamed echo answer with its metadata, and user HTML as plain text', async () => {
     const { page, problems } = await openChat();
 

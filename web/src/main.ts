@@ -15,7 +15,13 @@ const keys = createAccessKeyStore(safeStorage());
 
 // auth as a function: every reconnect sends the id the master issued most
 // recently, and the API key when the master asked for one.
+// WebSocket first, long-polling only when a WebSocket cannot be opened (tryAllTransports): one
+// TCP connection per session, so a non-sticky balancer in front of several masters (Swarm's routing
+// mesh, docs/DEPLOYMENT.md section 12) keeps the session on one master; polling's separate HTTP
+// requests could land on another master, which does not know the engine.io session id.
 const socket: ChatSocket = io({
+  transports: ['websocket', 'polling'],
+  tryAllTransports: true,
   auth: (send) => {
     const sessionId = store.get();
     const apiKey = keys.get();
