@@ -2,9 +2,11 @@
  * The image UI in a real browser (Debian Chromium through playwright-core),
  * on a real in-process master with an in-process worker serving `image`
  * (sharp): in the chat, picking the `image` kind shows the file picker and
- * the filters; several images and a chain go up as one batch, the bubble
+ * the chain editor; several images and a chain go up as one batch, the bubble
  * shows progress, before/after thumbnails and downloads (an output and the
- * ZIP); a bad filter value is refused before anything is sent. The
+ * ZIP); a bad value is refused before anything is sent. A chain built with
+ * the keyboard in its own order (add, move up, remove) is sent in exactly
+ * that order (the request's `ops` and the batch's, read back). The
  * dashboard's batch page (`#/batches/<id>`) shows the progress, counts and
  * each image's thumbnails, worker and download. Screenshots in
  * test-artifacts/.
@@ -25,7 +27,10 @@ const ARTIFACTS = join(REPO, 'test-artifacts');
 const WAIT_MS = 60_000;
 
 // Browser globals used inside page.waitForFunction (the Node tsconfig has no DOM lib).
-declare const document: { querySelectorAll(selector: string): ArrayLike<{ naturalWidth: number; complete: boolean }> };
+declare const document: {
+  querySelectorAll(selector: string): ArrayLike<{ naturalWidth: number; complete: boolean }>;
+  activeElement: { getAttribute(name: string): string | null } | null;
+};
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>;
 
@@ -65,9 +70,15 @@ describe('the image UI', () => {
     await cluster?.close();
   }, 60_000);
 
-  async function open(path: string): Promise<{ page: Page; problems: PageProblems }> {
+  /** The chain's steps as the page lists them. */
+  const steps = (page: Page) => page.locator('#image-chain > li').evaluateAll((lis) => lis.map((li) => (li as unknown as { dataset: { op: string } }).dataset.op));
+  const field = (page: Page, op: string, name: string) => page.locator(`#image-chain > li[data-op="${op}"] [data-field="${name}"]`);
+  const focused = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null);
+
+  async function open(path: string, before?: (page: Page) => Promise<unknown>): Promise<{ page: Page; problems: PageProblems }> {
     const { page, context, problems } = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
     contexts.push(context);
+    await before?.(page);
     await page.goto(`${cluster!.httpUrl}${path}`);
     return { page, problems };
   }
@@ -80,18 +91,25 @@ describe('the image UI', () => {
     await page.locator('#kind').selectOption('image');
     await page.locator('#image-batch-field').waitFor({ state: 'visible' });
 
-    // A bad value is refused in the page, naming the filter; nothing is sent.
-    await page.locator('#filter-blur-sigma').fill('0.1');
+    expect(await steps(page)).toEqual(['resize', 'blur']);
+
+    // A bad value is refused in the page, naming the step and field, which gets the focus; nothing is sent.
+    await field(page, 'blur', 'sigma').fill('0.1');
     await page.locator('#image-files').setInputFiles([{ name: 'a.png', mimeType: 'image/png', buffer: await png(320, 240, 40) }]);
     await page.locator('#send').click();
-    await page.locator('#composer-hint', { hasText: /blur sigma/ }).waitFor();
+    await page.locator('#composer-hint', { hasText: /^step 2 blur sigma: / }).waitFor();
     expect(await page.locator('.image-batch').count()).toBe(0);
+    expect(await focused(page)).toBe('step 2 (blur) sigma');
+    expect(await field(page, 'blur', 'sigma').getAttribute('aria-invalid')).toBe('true');
 
-    // Three images: resize 160x120, blur 1.5, grayscale, webp.
-    await page.locator('#filter-blur-sigma').fill('1.5');
-    await page.locator('#filter-resize-width').fill('160');
-    await page.locator('#filter-resize-height').fill('120');
-    await page.locator('#filter-grayscale').check();
+    // Three images: resize 160x120, blur 1.5, grayscale (added at the end), webp.
+    await field(page, 'blur', 'sigma').fill('1.5');
+    expect(await field(page, 'blur', 'sigma').getAttribute('aria-invalid')).toBe(null);
+    await field(page, 'resize', 'width').fill('160');
+    await field(page, 'resize', 'height').fill('120');
+    await page.locator('#image-add-op').selectOption('grayscale');
+    await page.locator('#image-add').click();
+    expect(await steps(page)).toEqual(['resize', 'blur', 'grayscale']);
     await page.locator('#image-format').selectOption('webp');
     await page.locator('#image-files').setInputFiles(
       await Promise.all(['sea.png', 'sky.png', 'sand.png'].map(async (name, i) => ({ name, mimeType: 'image/png', buffer: await png(400 + i * 40, 300, 60 + i * 70) }))),
@@ -124,6 +142,94 @@ describe('the image UI', () => {
     const [zip] = await Promise.all([page.waitForEvent('download'), bubble.locator('[data-action="zip"]').click()]);
     expect(zip.suggestedFilename()).toBe(`${batchId}.zip`);
     expect(readFileSync((await zip.path())!).subarray(0, 2).toString()).toBe('PK');
+    expect(problems.errors).toEqual([]);
+  }, 180_000);
+
+  it('chat: a chain built with the keyboard in its own order (brightness before resize, then blur) is sent in that order', async () => {
+    const { page, problems } = await open('/', (p) =>
+      p.addInitScript(() => {
+        // Runs in the page before its own script: keeps the `ops` field of every form the page POSTs.
+        const g = globalThis as unknown as { sentImageOps: string[]; fetch: (u: unknown, init?: { body?: unknown }) => Promise<unknown>; FormData: new () => { get(n: string): unknown } };
+        g.sentImageOps = [];
+        const real = g.fetch.bind(globalThis);
+        g.fetch = (u, init) => {
+          if (init?.body instanceof g.FormData) g.sentImageOps.push(String((init.body as { get(n: string): unknown }).get('ops')));
+          return real(u, init);
+        };
+      }),
+    );
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    await page.locator('#kind option[value="image"]').waitFor({ state: 'attached' });
+    await page.locator('#kind').selectOption('image');
+    await page.locator('#image-batch-field').waitFor({ state: 'visible' });
+    expect(await steps(page)).toEqual(['resize', 'blur']);
+
+    // Add brightness (it goes last, the focus into its field), set it, Tab to its Up button and move it to the top.
+    await page.locator('#image-add-op').selectOption('brightness');
+    await page.locator('#image-add').focus();
+    await page.keyboard.press('Enter');
+    expect(await steps(page)).toEqual(['resize', 'blur', 'brightness']);
+    expect(await focused(page)).toBe('step 3 (brightness) factor');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('1.4');
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).toBe('Move step 3 (brightness) up');
+    await page.keyboard.press('Enter');
+    expect(await steps(page)).toEqual(['resize', 'brightness', 'blur']);
+    expect(await focused(page)).toBe('Move step 2 (brightness) up');
+    await page.keyboard.press('Enter');
+    expect(await steps(page)).toEqual(['brightness', 'resize', 'blur']);
+    // At the top Up is off, so the focus is on the step's Down.
+    expect(await page.locator('#image-chain > li[data-op="brightness"] [data-action="up"]').isDisabled()).toBe(true);
+    expect(await focused(page)).toBe('Move step 1 (brightness) down');
+
+    // Down and back up again keeps the order, and a step added then removed leaves no trace; the focus goes to the step before it.
+    await page.keyboard.press('Enter');
+    expect(await steps(page)).toEqual(['resize', 'brightness', 'blur']);
+    await page.locator('#image-chain > li[data-op="brightness"] [data-action="up"]').press('Enter');
+    expect(await steps(page)).toEqual(['brightness', 'resize', 'blur']);
+    await page.locator('#image-add-op').selectOption('flip');
+    await page.locator('#image-add').press('Enter');
+    expect(await steps(page)).toEqual(['brightness', 'resize', 'blur', 'flip']);
+    await page.locator('#image-chain > li[data-op="flip"] [data-action="remove"]').press('Enter');
+    expect(await steps(page)).toEqual(['brightness', 'resize', 'blur']);
+    expect(await focused(page)).toBe('Remove step 3 (blur)');
+
+    await field(page, 'resize', 'width').fill('120');
+    await field(page, 'resize', 'height').fill('90');
+    await field(page, 'blur', 'sigma').fill('1');
+    await page.locator('#image-format').selectOption('png');
+    await page.locator('#image-files').setInputFiles(
+      await Promise.all(['dune.png', 'reef.png'].map(async (name, i) => ({ name, mimeType: 'image/png', buffer: await png(300 + i * 20, 200, 30 + i * 90) }))),
+    );
+    await page.screenshot({ path: join(ARTIFACTS, 'chat-image-chain-order.png'), fullPage: true });
+
+    // The upload's `ops` part is the list, in its order, the format last. (Chromium does not hand the
+    // test a multipart body with files in it, so the page's fetch is watched for the form it sends.)
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/images'),
+      page.locator('#send').click(),
+    ]);
+    expect(request.headers()['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    const sentOps = await page.evaluate(() => (globalThis as unknown as { sentImageOps: string[] }).sentImageOps);
+    expect(sentOps).toHaveLength(1);
+    const sent = [{ op: 'brightness', factor: 1.4 }, { op: 'resize', width: 120, height: 90, fit: 'cover' }, { op: 'blur', sigma: 1 }, { op: 'format', format: 'png' }];
+    expect(JSON.parse(sentOps[0]!)).toEqual(sent);
+
+    const bubble = page.locator('.image-batch');
+    await bubble.waitFor();
+    expect(await bubble.locator('.batch-title').textContent()).toMatch(/2 images · brightness 1\.4 → resize 120×90 → blur 1 → png$/);
+    await page.locator('.image-batch[data-status="succeeded"]').waitFor({ timeout: WAIT_MS });
+    // The batch the master keeps has that chain, in that order; its outputs are the chain's last size and format.
+    const id = (await bubble.getAttribute('data-batch-id')) ?? '';
+    const batch = (await (await fetch(`${cluster!.httpUrl}/api/v1/batches/${id}`)).json()) as { ops: unknown[]; images: { width: number; height: number; content_type: string }[] };
+    expect(batch.ops).toEqual(sent);
+    expect(batch.images.map((i) => [i.width, i.height, i.content_type])).toEqual([[120, 90, 'image/png'], [120, 90, 'image/png']]);
+    await page.waitForFunction(() => {
+      const imgs = document.querySelectorAll('.image-batch img.thumb');
+      return imgs.length === 4 && Array.from(imgs).every((i) => i.complete && i.naturalWidth > 0);
+    }, undefined, { timeout: WAIT_MS });
+    await page.screenshot({ path: join(ARTIFACTS, 'chat-image-chain-order-done.png'), fullPage: true });
     expect(problems.errors).toEqual([]);
   }, 180_000);
 

@@ -1,5 +1,6 @@
 /**
- * The chat's `image` kind: pick several images and a chain of filters; the
+ * The chat's `image` kind: pick several images and build a chain of
+ * operations in the order to apply them (image-chain-list.ts); the
  * images go to the master as one batch (POST /api/v1/images, multipart) and
  * the answer bubble follows it (GET /api/v1/batches/:id every 500 ms until it
  * finishes): per image its progress, before/after thumbnails, size and a
@@ -8,7 +9,8 @@
  * from object URLs, so thumbnails work behind authentication too.
  */
 import { h, replaceChildren } from './dom.js';
-import { CHAT_FILTERS, type ChainChoice, type ChatFilter } from './image-filters.js';
+import { ImageChainList } from './image-chain-list.js';
+import { OUTPUT_FORMATS, type ChainChoice } from './image-filters.js';
 
 /** What the batch route answers (the fields the bubble shows). */
 export interface BatchInfo {
@@ -37,20 +39,6 @@ export interface ImageBatchOptions {
   pollMs?: number;
 }
 
-/** Fields of each filter: name, label, default, and input attributes. */
-const FIELDS: Record<ChatFilter, [string, string, string, Record<string, string>][]> = {
-  resize: [['width', 'W', '800', { type: 'number', min: '1', max: '16384' }], ['height', 'H', '600', { type: 'number', min: '1', max: '16384' }]],
-  rotate: [['angle', '°', '90', { type: 'number', min: '-360', max: '360' }]],
-  flip: [],
-  blur: [['sigma', 'σ', '2', { type: 'number', min: '0.3', max: '1000', step: '0.1' }]],
-  sharpen: [['sigma', 'σ', '1', { type: 'number', min: '0.01', max: '10', step: '0.1' }]],
-  brightness: [['factor', '×', '1.2', { type: 'number', min: '0', max: '10', step: '0.1' }]],
-  contrast: [['factor', '×', '1.2', { type: 'number', min: '0', max: '10', step: '0.1' }]],
-  saturation: [['factor', '×', '1.5', { type: 'number', min: '0', max: '10', step: '0.1' }]],
-  grayscale: [],
-  edge: [],
-};
-
 /** Authenticated blob fetches shown through object URLs (revoked when the page goes). */
 class BlobUrls {
   private readonly urls = new Map<string, Promise<string>>();
@@ -77,8 +65,7 @@ class BlobUrls {
 export class ImageBatchComposer {
   readonly element: HTMLElement;
   readonly files: HTMLInputElement;
-  private readonly toggles = new Map<ChatFilter, HTMLInputElement>();
-  private readonly values = new Map<ChatFilter, Map<string, HTMLInputElement>>();
+  private readonly chain = new ImageChainList();
   private readonly format: HTMLSelectElement;
   private readonly quality: HTMLInputElement;
   private readonly blobs: BlobUrls;
@@ -86,26 +73,13 @@ export class ImageBatchComposer {
   constructor(private readonly o: ImageBatchOptions) {
     this.blobs = new BlobUrls(o);
     this.files = h('input', { id: 'image-files', name: 'files', type: 'file', accept: 'image/*', multiple: true });
-    this.format = h('select', { id: 'image-format', name: 'format' }, ['keep', 'jpeg', 'png', 'webp', 'avif'].map((f) => h('option', { value: f }, [f === 'keep' ? 'same as input' : f])));
+    this.format = h('select', { id: 'image-format', name: 'format' }, OUTPUT_FORMATS.map((f) => h('option', { value: f }, [f === 'keep' ? 'same as input' : f])));
     this.format.value = 'webp';
     this.quality = h('input', { id: 'image-quality', type: 'number', min: '1', max: '100', placeholder: 'quality', 'aria-label': 'Quality' });
-    const filters = CHAT_FILTERS.map((name) => {
-      const on = h('input', { type: 'checkbox', 'data-filter': name, id: `filter-${name}` });
-      this.toggles.set(name, on);
-      const vals = new Map<string, HTMLInputElement>();
-      this.values.set(name, vals);
-      const inputs = FIELDS[name].map(([field, label, value, attrs]) => {
-        const input = h('input', { ...attrs, value, 'data-field': field, id: `filter-${name}-${field}`, 'aria-label': `${name} ${field}`, class: 'filter-value' });
-        vals.set(field, input);
-        return h('span', { class: 'filter-field' }, [label, input]);
-      });
-      return h('span', { class: 'image-filter' }, [h('label', { for: `filter-${name}` }, [on, ` ${name}`]), ...inputs]);
-    });
-    for (const def of ['resize', 'blur'] as const) this.toggles.get(def)!.checked = true;
     this.element = h('div', { id: 'image-batch-field', class: 'image-batch-field', hidden: true }, [
       h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Images (several at once, or drop them here)']), this.files]),
-      h('fieldset', { class: 'image-filters' }, [h('legend', { class: 'field-label' }, ['Filters, applied in this order']), ...filters]),
-      h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Output format']), h('span', { class: 'filter-field' }, [this.format, this.quality])]),
+      this.chain.element,
+      h('label', { class: 'field' }, [h('span', { class: 'field-label' }, ['Output format (always last)']), h('span', { class: 'filter-field' }, [this.format, this.quality])]),
     ]);
     this.acceptDrops();
   }
@@ -137,12 +111,7 @@ export class ImageBatchComposer {
   }
 
   choice(): ChainChoice {
-    const filters: ChainChoice['filters'] = {};
-    for (const name of CHAT_FILTERS) {
-      if (!this.toggles.get(name)!.checked) continue;
-      filters[name] = Object.fromEntries([...this.values.get(name)!].map(([k, input]) => [k, input.value]));
-    }
-    return { filters, format: this.format.value as ChainChoice['format'], quality: this.quality.value };
+    return { steps: this.chain.value(), format: this.format.value as ChainChoice['format'], quality: this.quality.value };
   }
 
   /** Uploads the picked files as one batch; the bubble that follows it, or a hint why not. */
@@ -152,7 +121,10 @@ export class ImageBatchComposer {
     // Loaded on first use: the chain check brings the master's schema (zod) along.
     const { chainFromChoice, describeChain } = await import('./image-chain-form.js');
     const chain = chainFromChoice(this.choice());
-    if (!chain.ok) return { hint: chain.message };
+    if (!chain.ok) {
+      if (chain.step !== undefined) this.chain.markInvalid(chain.step, chain.field);
+      return { hint: chain.message };
+    }
     const form = new FormData();
     form.set('ops', JSON.stringify(chain.ops));
     for (const f of files) form.append('files', f, f.name);

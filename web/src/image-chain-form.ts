@@ -1,20 +1,22 @@
 /**
- * The chain of image filters a user picks in the chat (pure: no DOM, tested
- * in Node): which filters are on and their values become the `ops` of
- * POST /api/v1/images, in a fixed order (as `taskwire images process`
- * applies its flags), checked with the same schema as the master.
+ * The chain of image operations a user builds in the chat (pure: no DOM,
+ * tested in Node): the steps, in the order the user put them, and their
+ * values become the `ops` of POST /api/v1/images in exactly that order, the
+ * output format last, checked with the same schema as the master.
  */
 import { imageChain, type ImageOpInput } from '../../common/kinds/image.js';
-import { CHAT_FILTERS, type ChainChoice, type ChatFilter } from './image-filters.js';
+import type { ChainChoice, ChatOp } from './image-filters.js';
 
-export { CHAT_FILTERS, type ChainChoice, type ChatFilter } from './image-filters.js';
+export { CHAT_OPS, type ChainChoice, type ChainStep, type ChatOp } from './image-filters.js';
 
 const num = (v: string | undefined): number | undefined => (v === undefined || v.trim() === '' ? undefined : Number(v));
 
-function op(name: ChatFilter, v: Record<string, string>): ImageOpInput {
+function op(name: ChatOp, v: Record<string, string>): ImageOpInput {
   switch (name) {
     case 'resize':
       return { op: 'resize', width: num(v['width']), height: num(v['height']), fit: (v['fit'] || 'cover') as 'cover' };
+    case 'crop':
+      return { op: 'crop', left: num(v['left']) as number, top: num(v['top']) as number, width: num(v['width']) as number, height: num(v['height']) as number };
     case 'rotate':
       return { op: 'rotate', angle: num(v['angle']) ?? 90 };
     case 'flip':
@@ -34,22 +36,25 @@ function op(name: ChatFilter, v: Record<string, string>): ImageOpInput {
   }
 }
 
-/** The ops, or a message naming what is wrong ("blur: sigma must be at least 0.3"). */
-export function chainFromChoice(c: ChainChoice): { ok: true; ops: ImageOpInput[] } | { ok: false; message: string } {
-  const ops: ImageOpInput[] = [];
-  for (const name of CHAT_FILTERS) {
-    const v = c.filters[name];
-    if (v) ops.push(op(name, v));
-  }
+/** The ops, or a message naming the step and field that is wrong ("step 2 blur sigma: Number must be greater than or equal to 0.3"). */
+export type ChainResult =
+  | { ok: true; ops: ImageOpInput[] }
+  /** `step` (0-based) and `field` when a step's field is wrong, so the form can point at it. */
+  | { ok: false; message: string; step?: number; field?: string };
+
+export function chainFromChoice(c: ChainChoice): ChainResult {
+  const ops: ImageOpInput[] = c.steps.map((s) => op(s.op, s.values));
   if (c.format !== 'keep') ops.push({ op: 'format', format: c.format, ...(num(c.quality) !== undefined && { quality: num(c.quality) }) });
-  if (ops.length === 0) return { ok: false, message: 'Pick at least one filter or an output format.' };
+  if (ops.length === 0) return { ok: false, message: 'Add at least one operation or pick an output format.' };
   const parsed = imageChain.safeParse(ops);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const at = issue.path[0];
-    const which = typeof at === 'number' ? (ops[at]?.op ?? 'chain') : 'chain';
+    // "step 2 blur sigma: ..." when the same operation may be in the chain twice.
+    const which = typeof at === 'number' && ops[at] ? `${at < c.steps.length ? `step ${at + 1} ` : ''}${ops[at]!.op}` : 'chain';
     const field = issue.path.slice(1).join('.');
-    return { ok: false, message: `${which}${field ? ` ${field}` : ''}: ${issue.message}` };
+    const message = `${which}${field ? ` ${field}` : ''}: ${issue.message}`;
+    return typeof at === 'number' && at < c.steps.length ? { ok: false, message, step: at, ...(field && { field }) } : { ok: false, message };
   }
   return { ok: true, ops };
 }
@@ -70,6 +75,12 @@ export function describeChain(ops: readonly ImageOpInput[]): string {
           return `${o.op} ${o.factor}`;
         case 'rotate':
           return `rotate ${o.angle}°`;
+        case 'crop':
+          return `crop ${o.width}×${o.height}+${o.left}+${o.top}`;
+        case 'flip':
+          return `flip ${o.direction ?? 'vertical'}`;
+        case 'edge':
+          return `edge ${o.kernel ?? 'laplacian'}`;
         case 'format':
           return o.format;
         default:

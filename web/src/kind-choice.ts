@@ -23,7 +23,7 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = {
   sleep: 'How long to sleep, e.g. 1500, 250ms or 2s',
   llm: 'Ask the model anything',
   ocr: 'Optional note to go with the image',
-  image: 'Pick images and filters above, then Send',
+  image: 'Pick images and build the chain of operations above, then Send',
   infer: 'KServe v2 request as JSON, e.g. {"model_name": "linear", "inputs": […]}',
 };
 
