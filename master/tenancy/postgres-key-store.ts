@@ -155,12 +155,20 @@ export class PostgresKeyStorePersistence implements TenancyPersistence {
     return { tenants, users, keys };
   }
 
+  /** The notified rows being read, in notification order. */
+  private fetches: Promise<void> = Promise.resolve();
+
   private async listen(): Promise<void> {
     const client = new pg.Client({ ...pgClientConfig(this.url), application_name: 'taskwire-master-tenancy', query_timeout: 0 });
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
     client.on('notification', (n) => {
-      if (n.channel === CHANNEL && n.payload) void this.fetch(JSON.parse(n.payload) as Note);
+      // One at a time, in the order they came: a key is applied after its tenant and user (the
+      // writes were made in that order), never before them because its read came back first.
+      if (n.channel === CHANNEL && n.payload) {
+        const note = JSON.parse(n.payload) as Note;
+        this.fetches = this.fetches.then(() => this.fetch(note));
+      }
     });
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
