@@ -17,6 +17,7 @@ from .errors import Aborted, TaskFailure
 from .handlers.base import Handler, TaskContext
 from .metrics import METRICS
 from .reporter import Reporter
+from .resources import AttemptResources
 from .routes import Routes
 from .stubs import result_service_pb2 as rs
 from .stubs import task_pb2
@@ -35,7 +36,8 @@ def now_ms() -> int:
 
 class Attempt:
     def __init__(self, a: task_pb2.TaskAssignment, worker_id: str, handler: Optional[Handler], reporter: Reporter,
-                 on_done: Callable[["Attempt"], None], on_delivered: Optional[Callable[[], None]] = None) -> None:
+                 on_done: Callable[["Attempt"], None], on_delivered: Optional[Callable[[], None]] = None,
+                 resources: Optional[AttemptResources] = None) -> None:
         self.a = a
         self.key: Key = (a.task_id, a.attempt)
         self.worker_id = worker_id
@@ -44,6 +46,8 @@ class Attempt:
         self.on_done = on_done
         # Called once the final was confirmed or given up (a routed attempt releases its route).
         self.on_delivered = on_delivered
+        # The process's CPU time and memory shared among the running attempts (resources.py): Usage.cpu_us, mem_mib_ms.
+        self.resources = resources if resources is not None else AttemptResources(sweep_s=None)
         self.seq = 0
         self.seq_lock = threading.Lock()
         self.stream = reporter.open_stream()
@@ -126,6 +130,7 @@ class Attempt:
             timer.start()
         result = rs.TaskResult(task_id=a.task_id, attempt=a.attempt, worker_id=self.worker_id,
                                result_token=a.result_token, started_at_ms=started_ms)
+        mark = self.resources.begin()  # ended below, whatever the handler does
         try:
             if self.handler is None:
                 raise TaskFailure("UNSUPPORTED", f'this worker does not run kind "{a.kind}"', True)
@@ -145,6 +150,7 @@ class Attempt:
             log.exception("handler crashed", extra={"task_id": a.task_id, "trace_id": trace.trace_id})
             result.outcome = rs.TASK_OUTCOME_FAILED
             result.error.CopyFrom(rs.TaskError(code="INTERNAL", message=str(err)[:500], retryable=True))
+        result.usage.cpu_us, result.usage.mem_mib_ms = self.resources.end(mark)
         self.finished.set()
         if timer is not None:
             timer.cancel()
@@ -191,6 +197,7 @@ class Runner:
         self._lock = threading.Lock()
         self._running: Dict[Key, Attempt] = {}
         self._threads: Dict[Key, threading.Thread] = {}
+        self.resources = AttemptResources()
 
     @property
     def size(self) -> int:
@@ -210,7 +217,7 @@ class Runner:
             routed = self.routes.acquire(target) if target and self.routes is not None else None
             if routed is not None and self.routes is not None:
                 reporter, release = routed, functools.partial(self.routes.release, target)
-            attempt = Attempt(a, self.worker_id, self.handlers.get(a.kind), reporter, self._done, release)
+            attempt = Attempt(a, self.worker_id, self.handlers.get(a.kind), reporter, self._done, release, self.resources)
             self._running[key] = attempt
             self._threads[key] = attempt.thread
         attempt.start()
