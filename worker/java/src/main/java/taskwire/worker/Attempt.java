@@ -36,6 +36,7 @@ final class Attempt implements TaskContext {
   private final String workerId;
   private final AttemptStream stream;
   private final Reporter reporter;
+  private final AttemptResources resources;
   private final Object lock = new Object();
   private long seq;
   private Aborted why;
@@ -45,10 +46,11 @@ final class Attempt implements TaskContext {
   private final List<Runnable> onAbort = new ArrayList<>();
   volatile long giveUpAtMs = System.currentTimeMillis() + 86_400_000L;
 
-  Attempt(TaskAssignment a, String workerId, Reporter reporter) {
+  Attempt(TaskAssignment a, String workerId, Reporter reporter, AttemptResources resources) {
     this.a = a;
     this.workerId = workerId;
     this.reporter = reporter;
+    this.resources = resources;
     this.stream = new AttemptStream(reporter);
   }
 
@@ -189,6 +191,7 @@ final class Attempt implements TaskContext {
         .setResultToken(a.getResultToken()).setStartedAtMs(started);
     Exception err = null;
     Value out = null;
+    AttemptResources.Mark mark = resources.begin(); // ended below, whatever the handler does
     try {
       TaskHandler h = handlers.get(a.getKind());
       if (h == null) throw new TaskFailure("UNSUPPORTED", "this worker does not run kind \"" + a.getKind() + "\"", true);
@@ -198,6 +201,7 @@ final class Attempt implements TaskContext {
     } catch (Throwable t) {
       err = new TaskFailure("INTERNAL", "handler crashed: " + t, true);
     }
+    AttemptResources.Use used = resources.end(mark);
     if (err == null && aborted() != null) err = aborted();
     if (err instanceof InterruptedException) err = aborted() != null ? aborted() : new Aborted("shutdown", "interrupted");
     if (err == null) {
@@ -224,7 +228,8 @@ final class Attempt implements TaskContext {
       synchronized (lock) {
         Usage.Builder u = usage != null ? usage : Usage.newBuilder();
         if (firstMs > 0) u.setTtftMs(firstMs - started);
-        if (usage != null || firstMs > 0) res.setUsage(u);
+        u.setCpuUs(used.cpuUs).setMemMibMs(used.memMibMs);
+        if (usage != null || firstMs > 0 || used.cpuUs > 0 || used.memMibMs > 0) res.setUsage(u);
         res.setLastSeq(seq).setFinishedAtMs(System.currentTimeMillis());
         result = res.build();
         finalBuilt = true;

@@ -1,9 +1,5 @@
 package taskwire.worker;
 
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -108,17 +104,10 @@ public final class Metrics {
   private void now(int runningNow, int capacityNow) {
     running.slot(Map.of())[0] = runningNow;
     capacity.slot(Map.of())[0] = capacityNow;
-    java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
-    if (os instanceof com.sun.management.OperatingSystemMXBean) {
-      long ns = ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
-      if (ns >= 0) cpu.slot(Map.of())[0] = ns / 1e9;
-    }
-    try {
-      String[] statm = Files.readString(Path.of("/proc/self/statm")).trim().split("\\s+");
-      rss.slot(Map.of())[0] = Long.parseLong(statm[1]) * 4096.0; // Linux pages; the JVM has no page size API
-    } catch (IOException | RuntimeException e) {
-      // not Linux: no resident memory series
-    }
+    long cpuUs = AttemptResources.PROCESS.cpuUs();
+    if (cpuUs > 0) cpu.slot(Map.of())[0] = cpuUs / 1e6;
+    long rssBytes = AttemptResources.PROCESS.rssBytes();
+    if (rssBytes > 0) rss.slot(Map.of())[0] = rssBytes; // 0: not Linux, no resident memory series
   }
 
   synchronized MetricsSummary summary(int runningNow, int capacityNow) {

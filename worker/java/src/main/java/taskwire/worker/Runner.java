@@ -15,6 +15,8 @@ final class Runner {
   private final Runnable onChange;
   private final Map<String, Attempt> running = new HashMap<>();
   private final List<Thread> threads = new ArrayList<>();
+  /** Each attempt's share of the process's CPU time and memory: Usage.cpu_us, mem_mib_ms. */
+  private final AttemptResources resources = new AttemptResources(AttemptResources.PROCESS, Attempt.TIMERS);
 
   /** reporter: the presence master's; routes: one reporter per result_target (null: every attempt reports to reporter). */
   Runner(String workerId, Map<String, TaskHandler> handlers, Reporter reporter, Routes routes, Runnable onChange) {
@@ -47,7 +49,7 @@ final class Runner {
           routed = true;
         }
       }
-      t = new Attempt(a, workerId, rep);
+      t = new Attempt(a, workerId, rep, resources);
       running.put(k, t);
       threads.removeIf(th -> !th.isAlive());
     }
