@@ -2,7 +2,8 @@
  * The Java worker beyond the conformance suite: its `llm` kind against a local
  * OpenAI-compatible server (test/llm/fake-openai-provider.ts: discovery,
  * streamed tokens, usage, a user's key via FetchSecrets, provider errors,
- * cancel closing the request), configuration errors naming the variable, and
+ * cancel closing the request), the CPU time and memory it reports per attempt
+ * (Usage.cpu_us, mem_mib_ms), configuration errors naming the variable, and
  * its Dockerfile. Uses the jar .ci/run builds (mvn package); skipped with the
  * reason only when it is not built.
  */
@@ -10,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resourceProblems } from '../../conformance/steps/diagnostics.js';
 import type { TaskRecord } from '../../master/core/task-record.js';
 import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { ProcessGroup } from '../helpers/processes.js';
@@ -121,6 +123,17 @@ describe.skipIf(missing !== undefined)(`the Java worker's llm kind${missing ? ` 
     expect(auth.error?.message).not.toContain('sk-worker');
     const busy = await run({ messages: [{ role: 'user', content: 'please be busy' }] }, { maxAttempts: 1 });
     expect(busy.error?.code).toBe('PROVIDER_UNAVAILABLE');
+  });
+
+  it('reports the CPU time and memory of an attempt that burns CPU (Usage.cpu_us, mem_mib_ms; PROTOCOL.md 7.5)', async () => {
+    // 200 000 words to match and emit one by one: tens of ms of CPU, more than getProcessCpuTime()'s 10 ms steps
+    const { task } = c.master.tasks.admit({ kind: 'echo', input: { text: 'a '.repeat(200_000) } });
+    const t = await waitFor(() => (c.master.tasks.get(task.id)?.status === 'succeeded' ? c.master.tasks.get(task.id) : undefined), 'echo done', 15_000);
+    const r = t.resources;
+    expect(r?.attempt).toBe(t.attempt);
+    expect(r!.cpuUs).toBeGreaterThan(0);
+    expect(r!.memMibMs).toBeGreaterThan(0);
+    expect(resourceProblems({ started_at_ms: t.startedAtMs!, finished_at_ms: t.finishedAtMs!, usage: { cpu_us: r!.cpuUs, mem_mib_ms: r!.memMibMs } })).toEqual([]);
   });
 
   it('cancel stops the attempt and closes the provider request', async () => {
