@@ -47,6 +47,7 @@ type attempt struct {
 	metrics  *workerMetrics
 	tracer   *tracer
 	span     *runSpan
+	res      *attemptResources // the process's CPU time and memory shared among attempts (resources.go)
 }
 
 func (t *attempt) stop(kind, reason string) {
@@ -139,7 +140,9 @@ func (t *attempt) run(handlers map[string]handler, done func()) {
 		defer timer.Stop()
 	}
 	res := &pb.TaskResult{TaskId: a.TaskId, Attempt: a.Attempt, WorkerId: t.workerID, ResultToken: a.ResultToken, StartedAtMs: started}
+	mark := t.res.begin()
 	out, err := t.runHandler(handlers)
+	cpuUs, memMiBMs := t.res.end(mark)
 	if err == nil && t.aborted() != nil {
 		err = t.aborted()
 	}
@@ -167,9 +170,10 @@ func (t *attempt) run(handlers map[string]handler, done func()) {
 	}
 	close(beatsDone)
 	beats.Wait()
+	res.Usage = &pb.Usage{CpuUs: cpuUs, MemMibMs: memMiBMs}
 	t.mu.Lock()
 	if t.firstMs > 0 {
-		res.Usage = &pb.Usage{TtftMs: float64(t.firstMs - started)}
+		res.Usage.TtftMs = float64(t.firstMs - started)
 	}
 	res.LastSeq = t.seq
 	t.mu.Unlock()
@@ -216,10 +220,11 @@ func (t *attempt) runHandler(handlers map[string]handler) (out *structpb.Value, 
 type runner struct {
 	workerID string
 	handlers map[string]handler
-	rep      *reporter      // the presence master's
-	routes   *routes        // nil: every attempt reports to rep
-	metrics  *workerMetrics // nil: no metrics
-	tracer   *tracer        // nil: no spans
+	rep      *reporter         // the presence master's
+	routes   *routes           // nil: every attempt reports to rep
+	metrics  *workerMetrics    // nil: no metrics
+	tracer   *tracer           // nil: no spans
+	res      *attemptResources // made on the first start
 	onChange func()
 	mu       sync.Mutex
 	running  map[attemptKey]*attempt
@@ -247,8 +252,11 @@ func (r *runner) start(a *pb.TaskAssignment, target string) bool {
 			rep, routed = rr, true
 		}
 	}
+	if r.res == nil {
+		r.res = newAttemptResources(systemGauges(), sweepEvery)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	t := &attempt{a: a, workerID: r.workerID, stream: &attemptStream{r: rep}, ctx: ctx, cancel: cancel, giveUp: time.Now().Add(24 * time.Hour), metrics: r.metrics, tracer: r.tracer}
+	t := &attempt{a: a, workerID: r.workerID, stream: &attemptStream{r: rep}, ctx: ctx, cancel: cancel, giveUp: time.Now().Add(24 * time.Hour), metrics: r.metrics, tracer: r.tracer, res: r.res}
 	trace, traced := parseTraceparent(a.Traceparent)
 	if traced {
 		t.trace = trace
