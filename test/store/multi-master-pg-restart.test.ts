@@ -7,11 +7,10 @@
  * was accepted on any master succeeds, with one final row. Real processes: two master
  * processes, two worker processes, a real Mosquitto and a real PostgreSQL.
  */
-import pg from 'pg';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
-import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
 import { assertCliBuilt } from '../helpers/processes.js';
 import { faultFixture, FAST_LEASES, type MasterProcess, sleep, spawnWorker, startMasterProcess, until, workerReady } from '../fault/fault-cluster.js';
 
@@ -19,15 +18,7 @@ const available = postgresAvailable() && mosquittoAvailable();
 /** Longer than the outage: the masters keep their membership across it. */
 const LEASE_MS = 20_000;
 
-async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const query = queryRows;
 
 describe.skipIf(!available)(`several masters, PostgreSQL restarted${available ? '' : ` (skipped: ${postgresMissingReason()} or no mosquitto)`}`, () => {
   let server: Postgres;

@@ -10,13 +10,12 @@
  *     what it no longer owns (its results are fenced in SQL) and it stops.
  */
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskView } from '../../common/task-view.js';
 import { silentLogger } from '../../common/logger.js';
 import { Master } from '../../master/master.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
-import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
 import { assertCliBuilt } from '../helpers/processes.js';
 import {
   DoneRecorder,
@@ -37,15 +36,7 @@ const LEASE_MS = 3000;
 
 type Row = { id: string; status: string; attempt: number; owner: string | null; finished_at: number | null; state: string | null };
 
-async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const query = queryRows;
 
 const rows = async (url: string) => new Map((await query<Row>(url, 'SELECT id, status, attempt, owner, finished_at, state FROM tasks')).map((r) => [r.id, r]));
 
