@@ -230,15 +230,18 @@ export class TaskClaimer {
     const taken = give.filter((t) => tasks.queue.remove(t.id));
     if (taken.length === 0) return;
     let returned = new Set<string>();
+    const ids = taken.map((t) => t.id);
     try {
       await store.commit(); // their rows are written as this master holds them
       if (this.stopped) throw new Error('stopped');
-      const r = await pool.query<{ id: string }>(RETURN_SQL, [taken.map((t) => t.id), owner, epoch]);
+      store.returning(ids); // a claim of ours that sees them pooled before disown below takes them back
+      const r = await pool.query<{ id: string }>(RETURN_SQL, [ids, owner, epoch]);
       returned = new Set(r.rows.map((x) => x.id));
       if (returned.size > 0) await pool.query(`SELECT pg_notify('${POOL_CHANNEL}', '')`);
     } catch (err) {
       if (!this.stopped) this.o.log.warn({ err: (err as Error).message, tasks: taken.length }, 'returning queued tasks to the pool failed: they stay here');
     }
+    store.notReturning(ids.filter((id) => !returned.has(id)));
     const gone = new Set(store.disown([...returned]).map((t) => t.id));
     for (const t of taken) {
       if (gone.has(t.id)) {

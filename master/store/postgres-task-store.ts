@@ -104,6 +104,14 @@ export class PostgresTaskStore implements TaskStore {
   private readonly foreignOrder = new Fifo<string>();
   /** Multi-master: claimed tasks (submitted through some master); their finals are announced. */
   private readonly claimed = new Set<string>();
+  /**
+   * Multi-master: tasks on their way to the pool (a pooled insert in flight, or a return to the
+   * pool under way) that are still live here. A claim of one of them (this master's own claim can
+   * come back before the write's commit is seen here) takes it back: it stays live and is admitted
+   * again instead of being dropped when the hand-off completes.
+   */
+  private readonly toPool = new Set<string>();
+  private readonly takenBack = new Set<string>();
   onCommitted: ((seconds: number, rows: number) => void) | undefined;
 
   private constructor(
@@ -257,6 +265,8 @@ export class PostgresTaskStore implements TaskStore {
   disown(ids: readonly string[]): TaskRecord[] {
     const out: TaskRecord[] = [];
     for (const id of ids) {
+      this.toPool.delete(id);
+      if (this.takenBack.delete(id)) continue; // claimed back meanwhile (adopt)
       const t = this.live.get(id);
       if (!t || t.status !== 'queued' || this.dirty.has(id)) continue;
       this.live.delete(id);
@@ -267,11 +277,34 @@ export class PostgresTaskStore implements TaskStore {
     return out;
   }
 
+  /** Multi-master: these live tasks are being returned to the pool (before the UPDATE that returns them). */
+  returning(ids: readonly string[]): void {
+    for (const id of ids) this.toPool.add(id);
+  }
+
+  /** Multi-master: a return that did not happen (the UPDATE failed): they are just live tasks again. */
+  notReturning(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.toPool.delete(id);
+      this.takenBack.delete(id);
+    }
+  }
+
   /** Multi-master: rows this master claimed (postgres-claims.ts) become its live tasks. */
   adopt(rows: Row[]): TaskRecord[] {
     const out: TaskRecord[] = [];
     for (const r of rows) {
-      if (this.live.has(r.id)) continue;
+      const held = this.live.get(r.id);
+      if (held) {
+        if (this.toPool.has(r.id) && held.status === 'queued') {
+          // Pooled by this master and claimed back by it before the hand-off completed here.
+          this.takenBack.add(r.id);
+          this.claimed.add(r.id);
+          this.written.add(r.id);
+          out.push(held);
+        }
+        continue;
+      }
       const t = deserialize(r);
       this.foreign.delete(t.id);
       this.claimed.add(t.id);
@@ -383,7 +416,10 @@ export class PostgresTaskStore implements TaskStore {
         if (owners) {
           const pooled = this.pooled.delete(t.id) && t.status === 'queued';
           owners.push([pooled, t.priority]);
-          if (pooled) handedOff.push(t.id);
+          if (pooled) {
+            handedOff.push(t.id);
+            this.toPool.add(t.id);
+          }
         }
       }
       if (owners && full && TERMINAL_STATUSES.has(t.status) && this.claimed.delete(t.id)) (batch.notifyFinals ??= []).push(t.id);
@@ -412,14 +448,18 @@ export class PostgresTaskStore implements TaskStore {
 
   /** Pooled rows committed: the task is the pool's now (a claim brings it back as a live task of whichever master). */
   private handOff(ids: string[]): void {
+    const gone: string[] = [];
     for (const id of ids) {
+      this.toPool.delete(id);
+      if (this.takenBack.delete(id)) continue; // claimed back meanwhile: it is live here again
+      gone.push(id);
       const t = this.live.get(id);
       if (t && t.status === 'queued' && !this.written.has(id)) {
         this.live.delete(id);
         this.cacheForeign(t);
       }
     }
-    this.options.cluster?.onHandedOff(ids);
+    this.options.cluster?.onHandedOff(gone);
   }
 
   failure(): Error | undefined {

@@ -92,7 +92,10 @@ describe.skipIf(!available)(`several masters, PostgreSQL restarted${available ? 
       250,
     ).catch(async (err: Error) => {
       const summary = await query(url, `SELECT owner, status, count(*)::int AS n FROM tasks GROUP BY 1, 2 ORDER BY 1, 2`);
-      throw new Error(`${err.message}\n${JSON.stringify(summary)}\n${masters.map((m) => m.proc.output().slice(-3000)).join('\n----\n')}`);
+      const open = await query<{ id: string; owner: string; status: string; attempt: number; worker_id: string | null }>(url, `SELECT id, owner, status, attempt, worker_id FROM tasks WHERE id = ANY($1) AND finished_at IS NULL LIMIT 5`, [[...accepted.keys()]]);
+      const views = await Promise.all(open.flatMap((r) => masters.map(async (m) => `${m.httpUrl}: ${await fetch(`${m.httpUrl}/api/v1/tasks/${r.id}`).then((x) => x.text()).catch((e: Error) => e.message)}`)));
+      const notable = masters.map((m) => m.proc.output().split('\n').filter((l) => /refused|returned|went back|lost|re-queued|no longer|failed to|error/i.test(l) && !/claiming pooled tasks failed|ECONNREFUSED/.test(l)).slice(-20).join('\n'));
+      throw new Error(`${err.message}\n${JSON.stringify(summary)}\nopen: ${JSON.stringify(open)}\n${views.join('\n')}\n${notable.join('\n----\n')}\n${masters.map((m) => m.proc.output().slice(-1500)).join('\n----\n')}`);
     });
     const final = await query<{ id: string; status: string }>(url, `SELECT id, status FROM tasks WHERE id = ANY($1)`, [[...accepted.keys()]]);
     expect(final.length).toBe(accepted.size); // one row each
