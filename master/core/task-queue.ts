@@ -111,10 +111,10 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
     return this.live.values();
   }
 
-  /** Number of live tasks per key (for status and metrics). */
+  /** Number of live tasks per key (for status, metrics and multi-master claims), O(keys): the ranks count them. */
   depthByKey(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const t of this.live.values()) out.set(t.key, (out.get(t.key) ?? 0) + 1);
+    for (const [key, r] of this.ranks) out.set(key, r.size);
     return out;
   }
 

@@ -206,17 +206,22 @@ export class TaskClaimer {
     this.lastReturnMs = now;
     const served = new Set<string>();
     for (const w of registry.schedulable()) if (!w.suspect) for (const k of w.kinds) served.add(k);
-    const give: TaskRecord[] = [];
+    // The queue's keys first (one entry per requirement): the tasks are walked only once some
+    // unserved kind has waited long enough, not on every tick.
     const seen = new Set<string>();
-    for (const t of queue.values()) {
-      const kind = kindOfKey(t.key);
-      if (served.has(kind)) continue;
+    const due = new Set<string>();
+    for (const key of queue.depthByKey().keys()) {
+      const kind = kindOfKey(key);
+      if (served.has(kind) || seen.has(kind)) continue;
       seen.add(kind);
       const since = this.unserved.get(kind) ?? now;
       this.unserved.set(kind, since);
-      if (now - since >= every && !mustStayLocal(t) && !t.cancelRequested) give.push(t);
+      if (now - since >= every) due.add(kind);
     }
     for (const kind of this.unserved.keys()) if (!seen.has(kind)) this.unserved.delete(kind);
+    if (due.size === 0) return;
+    const give: TaskRecord[] = [];
+    for (const t of queue.values()) if (due.has(kindOfKey(t.key)) && !mustStayLocal(t) && !t.cancelRequested) give.push(t);
     if (give.length === 0) return;
     this.returning = true;
     void this.giveBack(give).finally(() => {
