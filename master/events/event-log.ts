@@ -73,6 +73,11 @@ export class EventLog {
   private pruning = false;
   /** Appends that failed (the events were lost). */
   failures = 0;
+  /** Appends handed to the outbox, and answered by it (kept or lost): they answer in order. */
+  private appendsIssued = 0;
+  private appendsAnswered = 0;
+  /** Callers of `settled()`, each waiting for the appends issued before it asked. */
+  private settleWaiters: { upTo: number; resolve: () => void }[] = [];
 
   constructor(
     events: TaskEvents,
@@ -105,7 +110,10 @@ export class EventLog {
     const batch = this.pending;
     this.pending = [];
     // Followers get a batch only once it is kept: an id they saw always exists after a restart.
+    this.appendsIssued++;
     const ids = this.outbox.append(batch, (err) => {
+      this.appendsAnswered++;
+      if (this.settleWaiters.length > 0) this.wakeSettled();
       if (err) {
         this.failures += batch.length;
         this.log.error({ err: err.message, events: batch.length }, 'event outbox append failed: these events are lost to the event API');
@@ -114,6 +122,27 @@ export class EventLog {
       if (this.followers === 0 || this.outbox.tail) return; // shared: delivered from the tail
       this.handOut(batch.map((event, i) => ({ id: ids[i]!, event })));
     });
+  }
+
+  /**
+   * Resolves once every event emitted before the call has been answered by
+   * the outbox (kept, or lost with an error), so a page read after it holds
+   * them: a client that saw a task finish and then asks for the stream's
+   * page finds that task's events in it (read your writes).
+   */
+  settled(): Promise<void> {
+    this.flush();
+    if (this.appendsAnswered >= this.appendsIssued || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.settleWaiters.push({ upTo: this.appendsIssued, resolve }));
+  }
+
+  private wakeSettled(): void {
+    const still: typeof this.settleWaiters = [];
+    for (const w of this.settleWaiters) {
+      if (this.appendsAnswered >= w.upTo) w.resolve();
+      else still.push(w);
+    }
+    this.settleWaiters = still;
   }
 
   /** Kept events to followers: at once after a quiet interval, else with the others of the interval. */
@@ -194,6 +223,7 @@ export class EventLog {
     clearInterval(this.pruneTimer);
     await this.outbox.close();
     this.deliver(); // what the close kept
+    for (const w of this.settleWaiters.splice(0)) w.resolve();
     this.groups.clear();
     this.followers = 0;
   }

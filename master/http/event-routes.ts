@@ -103,6 +103,7 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
     if (q.follow === 'false') {
       let events: StoredEvent[];
       try {
+        await log.settled(); // what happened before this request is in the page
         events = await log.after(q.since ?? fromHeader ?? 0, filter, q.limit);
       } catch (err) {
         sendError(res, new TaskwireError('UNAVAILABLE', `the event store cannot be read (${errorMessage(err)}); retry shortly`));

@@ -25,7 +25,13 @@ export async function exerciseEventLog(outbox: () => EventOutbox | Promise<Event
   now += 120_000;
   events.publish('worker.online', { worker_id: 'w' }, subject);
   await waitFor(() => seen.length >= 11, 'the eleventh event');
+  // Read your writes: a page asked for right after events were emitted, once settled, holds them.
+  for (let i = 0; i < 5; i++) events.publish('task.queued', { task_id: `s${i}`, kind: 'echo', attempt: 0, session_id: null, priority: 0 }, subject);
+  await log.settled();
+  expect((await log.after(11, {}, 100)).map((s) => (s.event as { task_id?: string }).task_id)).toEqual(['s0', 's1', 's2', 's3', 's4']);
+  await log.settled(); // nothing pending: at once
+  await waitFor(() => seen.length >= 16, 'the settled events delivered too');
   expect(await log.prune()).toBe(10); // in chunks of 3
-  expect((await log.after(0, {}, 100)).map((s) => s.id)).toEqual([11]);
+  expect((await log.after(0, {}, 100)).map((s) => s.id)).toEqual([11, 12, 13, 14, 15, 16]);
   await log.close();
 }
