@@ -38,15 +38,18 @@ export class Billing {
 
   private readonly now: () => number;
 
-  addPrices(body: z.infer<typeof priceTableBody>): PriceVersion {
-    const v = this.prices.add(body, this.now());
-    this.store.savePrice(v);
+  /** Adds a price version once the store kept it (rejects, and changes nothing, when it could not). */
+  async addPrices(body: z.infer<typeof priceTableBody>): Promise<PriceVersion> {
+    const v = this.prices.next(body, this.now());
+    await this.store.savePrice(v);
+    this.prices.merge([v]);
     return v;
   }
 
-  setBudgets(c: BudgetsConfig): BudgetsConfig {
+  /** Puts budgets in force once the store kept them (rejects, and changes nothing, when it could not). */
+  async setBudgets(c: BudgetsConfig): Promise<BudgetsConfig> {
+    await this.store.saveSetting('budgets', c);
     this.budgets.setBudgets(c);
-    this.store.saveSetting('budgets', c);
     return c;
   }
 

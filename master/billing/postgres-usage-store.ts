@@ -12,7 +12,9 @@
  * versions in taskwire_room_schema.
  */
 import type pg from 'pg';
+import { TaskwireError } from '../../common/errors.js';
 import { migrateRoom } from '../store/postgres-room-schema.js';
+import { SettingWrites } from '../store/postgres-setting-writes.js';
 import type { PriceVersion } from './price-table.js';
 import type { UsageRow } from './usage-row.js';
 import { COLUMNS, type UsageQuery, type UsageStore } from './usage-store.js';
@@ -67,7 +69,7 @@ export class PostgresUsageStore implements UsageStore {
   private scheduled = false;
   private inflight: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  private readonly writes: SettingWrites;
   private prices: PriceVersion[] = [];
   private readonly settings = new Map<string, unknown>();
   private closed = false;
@@ -82,6 +84,7 @@ export class PostgresUsageStore implements UsageStore {
   private seen = '';
 
   private constructor(private readonly pool: pg.Pool) {
+    this.writes = new SettingWrites(pool, 'the billing setting');
     this.pollTimer = setInterval(() => void this.poll(), SETTINGS_POLL_MS);
     this.pollTimer.unref();
   }
@@ -94,9 +97,12 @@ export class PostgresUsageStore implements UsageStore {
   private async poll(): Promise<void> {
     if (this.closed || !this.watcher) return;
     try {
-      await this.chain; // our own writes first
-      const prices = (await this.pool.query<{ json: string }>('SELECT json FROM tw_prices ORDER BY version')).rows.map((r) => JSON.parse(r.json) as PriceVersion);
-      const settings = (await this.pool.query<{ name: string; json: string }>('SELECT name, json FROM tw_billing_settings ORDER BY name')).rows;
+      const read = await this.writes.read(async () => ({
+        prices: (await this.pool.query<{ json: string }>('SELECT json FROM tw_prices ORDER BY version')).rows.map((r) => JSON.parse(r.json) as PriceVersion),
+        settings: (await this.pool.query<{ name: string; json: string }>('SELECT name, json FROM tw_billing_settings ORDER BY name')).rows,
+      }));
+      if (read === undefined) return; // a change of ours overlapped: the next poll
+      const { prices, settings } = read;
       const mark = JSON.stringify([prices.map((p) => p.version), settings]);
       if (mark === this.seen) return;
       this.seen = mark;
@@ -188,22 +194,24 @@ export class PostgresUsageStore implements UsageStore {
     return [...this.prices];
   }
 
-  savePrice(v: PriceVersion): void {
+  /** Resolves once committed; rejects with 409 when another master added this version first, 503 when PostgreSQL refused it. */
+  async savePrice(v: PriceVersion): Promise<void> {
+    const r = await this.writes.write('INSERT INTO tw_prices (version, effective_from_ms, json) VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING', [v.version, v.effective_from_ms, JSON.stringify(v)]);
+    if (r.rowCount === 0) {
+      void this.poll(); // learn the other master's version
+      throw new TaskwireError('CONFLICT', `price version ${v.version} was added by another master at the same time; read GET /api/v1/admin/prices and add yours again`);
+    }
     this.prices.push(v);
-    this.through('INSERT INTO tw_prices (version, effective_from_ms, json) VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING', [v.version, v.effective_from_ms, JSON.stringify(v)]);
   }
 
   loadSetting(name: string): unknown {
     return this.settings.get(name);
   }
 
-  saveSetting(name: string, value: unknown): void {
+  /** Resolves once committed; rejects with 503 when PostgreSQL refused it. */
+  async saveSetting(name: string, value: unknown): Promise<void> {
+    await this.writes.write('INSERT INTO tw_billing_settings (name, json) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET json = excluded.json', [name, JSON.stringify(value)]);
     this.settings.set(name, value);
-    this.through('INSERT INTO tw_billing_settings (name, json) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET json = excluded.json', [name, JSON.stringify(value)]);
-  }
-
-  private through(sql: string, args: unknown[]): void {
-    this.chain = this.chain.then(() => this.pool.query(sql, args).then(() => undefined, (err: Error) => void (this.lastError = err)));
   }
 
   close(): void {
@@ -219,6 +227,6 @@ export class PostgresUsageStore implements UsageStore {
     if (this.pending.length > 0) await this.flush().catch(() => undefined);
     this.dropped += this.pending.length;
     this.pending = [];
-    await this.chain;
+    await this.writes.settled();
   }
 }

@@ -92,8 +92,8 @@ export class PriceTable {
     return true;
   }
 
-  /** Appends a version (effective from `fromMs`, not before the latest one's). */
-  add(body: z.infer<typeof priceTableBody>, nowMs: number): PriceVersion {
+  /** The next version (effective from `fromMs`, not before the latest one's), not yet added: `merge` it once kept. */
+  next(body: z.infer<typeof priceTableBody>, nowMs: number): PriceVersion {
     const from = body.effective_from === undefined ? nowMs : Date.parse(body.effective_from);
     const last = this.latest;
     const v: PriceVersion = {
@@ -102,7 +102,7 @@ export class PriceTable {
       currency: body.currency ?? last?.currency ?? 'USD',
       prices: body.prices,
     };
-    this.versions.push(v);
     return v;
   }
+
 }

@@ -39,9 +39,10 @@ export interface UsageStore {
    */
   rows(q: UsageQuery): UsageRow[];
   loadPrices(): PriceVersion[];
-  savePrice(v: PriceVersion): void;
+  /** Keeps a price version; a shared store resolves once committed (409: the version was taken; 503: not kept). */
+  savePrice(v: PriceVersion): void | Promise<void>;
   loadSetting(name: string): unknown;
-  saveSetting(name: string, value: unknown): void;
+  saveSetting(name: string, value: unknown): void | Promise<void>;
   /** A shared store: `listener` runs when another master changed the prices or a setting (read them again). */
   watch?(listener: () => void): void;
   close(): void | Promise<void>;

@@ -86,16 +86,16 @@ export class AdmissionLimiter implements AdmissionGate {
     return this.config;
   }
 
-  /** Replaces the rules (PUT /api/v1/admin/limits; kept in the data dir). Counters of unchanged limits carry on. */
-  setLimits(config: LimitsConfig): void {
-    this.o.file?.save(config);
+  /** Replaces the rules (PUT /api/v1/admin/limits; kept in the data dir or PostgreSQL), once kept. Counters of unchanged limits carry on. */
+  async setLimits(config: LimitsConfig): Promise<void> {
+    await this.o.file?.save(config); // kept first: rules no restart or other master would see are never in force
     this.config = config;
     this.source = 'admin';
   }
 
   /** Back to TASKWIRE_RATE_LIMITS (DELETE /api/v1/admin/limits). */
-  resetLimits(): void {
-    this.o.file?.remove();
+  async resetLimits(): Promise<void> {
+    await this.o.file?.remove();
     this.config = this.o.config ?? NO_LIMITS;
     this.source = 'setting';
   }

@@ -96,24 +96,24 @@ export function limitRoutes(limiter: AdmissionLimiter, audit: AdminAudit = NO_AU
       sendError(res, err);
     }
   });
-  r.put('/admin/limits', (req, res) => {
+  r.put('/admin/limits', async (req, res) => {
     try {
       const p = principalOf(res);
       requireAdmin(p);
       const before = limiter.limits;
-      limiter.setLimits(parseBody(limitsConfig, req.body));
+      await limiter.setLimits(parseBody(limitsConfig, req.body));
       audit(p, 'limits', DEFAULT_TENANT, before, limiter.limits);
       res.json({ ...limiter.limits, source: limiter.source });
     } catch (err) {
       sendError(res, err);
     }
   });
-  r.delete('/admin/limits', (_req, res) => {
+  r.delete('/admin/limits', async (_req, res) => {
     try {
       const p = principalOf(res);
       requireAdmin(p);
       const before = limiter.limits;
-      limiter.resetLimits();
+      await limiter.resetLimits();
       audit(p, 'limits', DEFAULT_TENANT, before, limiter.limits);
       res.json({ ...limiter.limits, source: limiter.source });
     } catch (err) {

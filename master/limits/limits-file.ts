@@ -10,8 +10,9 @@ import { type LimitsConfig, limitsConfig } from './limit-rules.js';
 /** Where an admin's rules are kept: `LimitsFile` (the data dir) or `PostgresLimitRules` (postgres-limit-rules.ts: shared by the masters on the database). */
 export interface LimitsKeeper {
   load(): LimitsConfig | undefined;
-  save(c: LimitsConfig): void;
-  remove(): void;
+  /** Keeps the rules; a shared keeper resolves once committed and rejects (503) when it could not keep them. */
+  save(c: LimitsConfig): void | Promise<void>;
+  remove(): void | Promise<void>;
   /** Shared: `listener` is told when another master sets or removes the rules (undefined: back to TASKWIRE_RATE_LIMITS). */
   watch?(listener: (c: LimitsConfig | undefined) => void): void;
 }

@@ -4,9 +4,11 @@
  * master's `limits.json`, so they are in force on every master on the
  * database: read by `open()`, written through on a change, and read again
  * every 2 s (admin changes are rare; no connection held for them), telling
- * the limiter when another master's admin changed them.
+ * the limiter when another master's admin changed them. A change resolves
+ * once committed; one PostgreSQL refuses rejects (503) and changes nothing.
  */
 import type pg from 'pg';
+import { SettingWrites } from '../store/postgres-setting-writes.js';
 import { type LimitsConfig, limitsConfig } from './limit-rules.js';
 import type { LimitsKeeper } from './limits-file.js';
 
@@ -16,11 +18,10 @@ export class PostgresLimitRules implements LimitsKeeper {
   private current: string | undefined;
   private listener: ((c: LimitsConfig | undefined) => void) | undefined;
   private readonly timer: NodeJS.Timeout;
-  private chain: Promise<void> = Promise.resolve();
-  /** Local changes so far: a poll that overlapped one does not undo it. */
-  private changes = 0;
+  private readonly writes: SettingWrites;
 
   private constructor(private readonly pool: pg.Pool) {
+    this.writes = new SettingWrites(pool, 'the limit rules');
     this.timer = setInterval(() => void this.poll(), POLL_MS);
     this.timer.unref();
   }
@@ -46,29 +47,23 @@ export class PostgresLimitRules implements LimitsKeeper {
     this.listener = listener;
   }
 
-  save(c: LimitsConfig): void {
+  async save(c: LimitsConfig): Promise<void> {
     const json = JSON.stringify(c);
+    await this.writes.write('INSERT INTO tw_limit_rules (one, json, changed_at) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET json = excluded.json, changed_at = excluded.changed_at', [json, Date.now()]);
     this.current = json;
-    this.changes++;
-    this.write('INSERT INTO tw_limit_rules (one, json, changed_at) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET json = excluded.json, changed_at = excluded.changed_at', [json, Date.now()]);
   }
 
-  remove(): void {
+  async remove(): Promise<void> {
+    await this.writes.write('DELETE FROM tw_limit_rules', []);
     this.current = undefined;
-    this.changes++;
-    this.write('DELETE FROM tw_limit_rules', []);
-  }
-
-  private write(sql: string, args: unknown[]): void {
-    this.chain = this.chain.then(() => this.pool.query(sql, args).then(() => undefined, () => undefined));
   }
 
   private async poll(): Promise<void> {
     try {
-      await this.chain; // our own change first
-      const before = this.changes;
-      const json = (await this.pool.query<{ json: string }>('SELECT json FROM tw_limit_rules')).rows[0]?.json;
-      if (json === this.current || this.changes !== before) return;
+      const rows = await this.writes.read(async () => (await this.pool.query<{ json: string }>('SELECT json FROM tw_limit_rules')).rows);
+      if (rows === undefined) return; // a change of ours overlapped: the next poll
+      const json = rows[0]?.json;
+      if (json === this.current) return;
       this.current = json;
       this.listener?.(this.parse(json));
     } catch {

@@ -9,6 +9,7 @@
  */
 import type pg from 'pg';
 import { migrateRoom } from '../store/postgres-room-schema.js';
+import { SettingWrites } from '../store/postgres-setting-writes.js';
 import type { TenantSettings } from './tenant-settings.js';
 
 /** Step n makes version n of the room's tables. Append only. */
@@ -25,11 +26,10 @@ export class PostgresTenantSettings {
   private readonly current = new Map<string, Map<string, string>>();
   private readonly listeners = new Map<string, (tenant: string, value: unknown) => void>();
   private readonly timer: NodeJS.Timeout;
-  private chain: Promise<void> = Promise.resolve();
-  /** Local changes so far: a poll that overlapped one does not undo it. */
-  private changes = 0;
+  private readonly writes: SettingWrites;
 
   private constructor(private readonly pool: pg.Pool) {
+    this.writes = new SettingWrites(pool, "the tenant's settings");
     this.timer = setInterval(() => void this.poll(), POLL_MS);
     this.timer.unref();
   }
@@ -60,31 +60,26 @@ export class PostgresTenantSettings {
     };
   }
 
-  private save(room: string, tenant: string, value: unknown): Promise<void> {
+  /** Resolves once committed (then in force here); rejects with 503 and changes nothing when PostgreSQL refused it. */
+  private async save(room: string, tenant: string, value: unknown): Promise<void> {
     const m = this.roomMap(room);
-    this.changes++;
-    let sql: string;
-    let args: unknown[];
     if (value === undefined) {
+      await this.writes.write('DELETE FROM tw_tenant_settings WHERE room = $1 AND tenant = $2', [room, tenant]);
       m.delete(tenant);
-      [sql, args] = ['DELETE FROM tw_tenant_settings WHERE room = $1 AND tenant = $2', [room, tenant]];
-    } else {
-      const json = JSON.stringify(value);
-      m.set(tenant, json);
-      sql = 'INSERT INTO tw_tenant_settings (room, tenant, json, changed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (room, tenant) DO UPDATE SET json = excluded.json, changed_at = excluded.changed_at';
-      args = [room, tenant, json, Date.now()];
+      return;
     }
-    const done = this.chain.then(() => this.pool.query(sql, args)).then(() => undefined);
-    this.chain = done.catch(() => undefined);
-    return done;
+    const json = JSON.stringify(value);
+    await this.writes.write(
+      'INSERT INTO tw_tenant_settings (room, tenant, json, changed_at) VALUES ($1, $2, $3, $4) ON CONFLICT (room, tenant) DO UPDATE SET json = excluded.json, changed_at = excluded.changed_at',
+      [room, tenant, json, Date.now()],
+    );
+    m.set(tenant, json);
   }
 
   private async poll(): Promise<void> {
     try {
-      await this.chain;
-      const before = this.changes;
-      const rows = await this.read();
-      if (this.changes !== before) return;
+      const rows = await this.writes.read(() => this.read());
+      if (rows === undefined) return; // a change of ours overlapped: the next poll
       const seen = new Map<string, Map<string, string>>();
       for (const r of rows) {
         if (!seen.has(r.room)) seen.set(r.room, new Map());

@@ -21,6 +21,7 @@ import { PostgresUsageStore, UsageStoreAsyncError } from '../../master/billing/p
 import type { UsageRow } from '../../master/billing/usage-row.js';
 import { LimiterStore } from '../../master/limits/limiter-store.js';
 import { openPostgresLimiters } from '../../master/limits/postgres-limiters.js';
+import { PostgresTenantSettings } from '../../master/limits/postgres-tenant-settings.js';
 import { migrateRoom, openRoomPool, RoomSchemaTooNewError } from '../../master/store/postgres-room-schema.js';
 import { KeyStore } from '../../master/tenancy/key-store.js';
 import { PostgresKeyStorePersistence } from '../../master/tenancy/postgres-key-store.js';
@@ -148,15 +149,50 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     const seenOnB: unknown[] = [];
     b.watch!((c) => seenOnB.push(c));
     const rules = { rules: [{ scope: 'tenant' as const, requests_per_minute: 3 }] };
-    a.save(rules as never);
+    await a.save(rules as never);
     await waitFor(() => seenOnB.length === 1, 'the rules on B', 10_000);
     expect(seenOnB[0]).toMatchObject(rules);
     expect(b.load()).toMatchObject(rules);
-    a.remove();
+    await a.remove();
     await waitFor(() => seenOnB.length === 2, 'removed on B', 10_000);
     expect(seenOnB[1]).toBeUndefined();
     const c = (await openPostgresLimiters(pool(url))).rules!;
     expect(c.load()).toBeUndefined();
+  });
+
+  it('settings: a write PostgreSQL refuses rejects with 503 UNAVAILABLE and changes nothing (limit rules, tenant settings, prices, budgets)', async () => {
+    const url = await server.createDatabase();
+    const p = pool(url);
+    const settings = await PostgresTenantSettings.open(p);
+    const backend = await openPostgresLimiters(p);
+    const limits = backend.rules!;
+    const usage = await PostgresUsageStore.open(p);
+    const kept = { rules: [{ scope: 'tenant' as const, requests_per_minute: 3 }] };
+    await limits.save(kept as never);
+    await usage.saveSetting('budgets', { tenants: { a: 1 } });
+    const tenantLimits = settings.room('limits');
+    await tenantLimits.save('acme', { rules: [{ scope: 'key', requests_per_minute: 5 }] });
+    for (const t of ['tw_limit_rules', 'tw_billing_settings', 'tw_prices', 'tw_tenant_settings']) await p.query(`ALTER TABLE ${t} ADD CONSTRAINT refuse CHECK (false) NOT VALID`);
+    await p.query('ALTER TABLE tw_limit_rules DROP CONSTRAINT refuse'); // a CHECK does not stop a DELETE: a trigger does
+    await p.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+    await p.query('CREATE TRIGGER refuse BEFORE INSERT OR UPDATE OR DELETE ON tw_limit_rules FOR EACH ROW EXECUTE FUNCTION refuse()');
+    await expect(limits.save({ rules: [] } as never)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/limit rules could not be kept/) });
+    await expect(limits.remove()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(limits.load()).toMatchObject(kept);
+    await expect(usage.saveSetting('budgets', { tenants: {} })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(usage.loadSetting('budgets')).toEqual({ tenants: { a: 1 } });
+    await expect(usage.savePrice({ version: 1, effective_from_ms: 0, currency: 'USD', entries: [] } as never)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(usage.loadPrices()).toEqual([]);
+    await expect(tenantLimits.save('acme', { rules: [] })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(tenantLimits.load().get('acme')).toEqual({ rules: [{ scope: 'key', requests_per_minute: 5 }] });
+    // PostgreSQL takes writes again: the next change is kept.
+    await p.query('DROP TRIGGER refuse ON tw_limit_rules');
+    await limits.remove();
+    expect(limits.load()).toBeUndefined();
+    await backend.close();
+    await usage.drain();
+    usage.close();
+    settings.close();
   });
 
   const row = (task: string, attempt: number, tenant: string, tokens: number): UsageRow => ({
@@ -188,8 +224,10 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     expect(sum(await b.query({ tenant: 'acme', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }))).toBe(sum(await a.query({ tenant: 'acme', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER })));
     expect(sum(all[0]!)).toBe(3 * (2 * 49 * 50) / 2);
     expect(() => a.rows()).toThrow(UsageStoreAsyncError);
-    a.savePrice({ version: 1, effective_from_ms: 0, currency: 'USD', entries: [] } as never);
-    a.saveSetting('budgets', { tenants: {} });
+    await a.savePrice({ version: 1, effective_from_ms: 0, currency: 'USD', entries: [] } as never);
+    await a.saveSetting('budgets', { tenants: {} });
+    // The same version from the other master: refused (409), not silently dropped.
+    await expect(b.savePrice({ version: 1, effective_from_ms: 5, currency: 'EUR', entries: [] } as never)).rejects.toMatchObject({ code: 'CONFLICT' });
     await a.drain();
     const c = await PostgresUsageStore.open(pool(url));
     expect(c.loadPrices().map((v) => v.version)).toEqual([1]);
