@@ -40,7 +40,7 @@ export async function runRelayBench(o: { quick?: boolean } = {}): Promise<RelayB
     events: watching,
     store: { get: () => undefined },
     interests: { add: async () => undefined, remove: async () => undefined },
-    sinks: { chunk: () => void delivered++, done: () => undefined },
+    sinks: { chunk: () => void delivered++, done: () => undefined, update: () => undefined },
     log,
   });
   const sender = new RelaySender({
@@ -51,7 +51,7 @@ export async function runRelayBench(o: { quick?: boolean } = {}): Promise<RelayB
     peek: () => undefined,
     log,
   });
-  const record = (id: string) => ({ id, tenant: 'default', stream: true, sessionId: `s-${id}` }) as unknown as TaskRecord;
+  const record = (id: string) => ({ id, tenant: 'default', kind: 'echo', stream: true, sessionId: `s-${id}`, status: 'running', attempt: 1, createdAtMs: 0, assignedAtMs: null, startedAtMs: null, finishedAtMs: null, firstChunkAtMs: null, history: [] }) as unknown as TaskRecord;
   let run = 0;
   const measure = async (relayed: boolean): Promise<number> => {
     let chunks = 0;

@@ -8,7 +8,9 @@
  * - interest table (watch-table.ts): `taskwire_watch`, key -> master, leased;
  * - the running master (relay-sender.ts) publishes each watched task's
  *   chunks and end on `{root}/masters/{target}/chunks` (QoS 1, batched per
- *   turn), only to masters with a row for the task or its session;
+ *   turn), only to masters with a row for the task or its session, and a
+ *   browser session's `task:update` views (a session that comes to another
+ *   master mid-stream gets the last view and the chunks so far first);
  * - the interested master (relay-receiver.ts) hands them to its Socket.IO
  *   gateway, live output and watchers; a lost end is read from the store
  *   when its durable final event arrives through the shared event outbox.
@@ -34,6 +36,7 @@ export interface RelaySurfaces {
     watchSessions(watch: (sessionId: string, on: boolean) => void): void;
     sendChunk(sessionId: string, chunk: TaskChunkEvent): void;
     sendDone(sessionId: string, view: TaskView): void;
+    sendUpdate(sessionId: string, view: TaskView): void;
   };
   output: {
     useInterest(interest: (id: string, on: boolean) => void): void;
@@ -59,6 +62,7 @@ function surfaceSinks(s: RelaySurfaces): RelaySinks {
       s.output.chunk(c.task_id, c.attempt, c.seq, c.text);
       s.watchers.chunk(chunk);
     },
+    update: (sessionId, view) => s.sockets.sendUpdate(sessionId, view),
     done: (t) => {
       if (t.sessionId !== null) s.sockets.sendDone(t.sessionId, taskView(t));
       s.output.finished(t);

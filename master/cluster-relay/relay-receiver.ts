@@ -13,6 +13,7 @@ import type { Logger } from '../../common/logger.js';
 import { FINAL_EVENT_TYPES, type TaskEvents } from '../core/task-events.js';
 import type { TaskRecord } from '../core/task-record.js';
 import type { StoredEvent } from '../events/event-outbox.js';
+import type { TaskView } from '../../common/task-view.js';
 import { decodeRelay, type RelayedChunk } from './relay-wire.js';
 import { sessionKey, taskKey } from './watch-table.js';
 
@@ -20,6 +21,8 @@ import { sessionKey, taskKey } from './watch-table.js';
 export interface RelaySinks {
   chunk(c: RelayedChunk): void;
   done(t: TaskRecord): void;
+  /** A session task's `task:update` view (assigned, started, retried). */
+  update(sessionId: string, view: TaskView): void;
 }
 
 export interface RelayReceiverOptions {
@@ -57,6 +60,8 @@ export class RelayReceiver {
   private readonly tasks = new Map<string, number>();
   /** Last (attempt, seq) handed on per task. */
   private readonly last = new Map<string, { attempt: number; seq: number }>();
+  /** The tasks whose chunks came here for a session (to forget their `last` when its sockets leave). */
+  private readonly sessionTasks = new Map<string, Set<string>>();
   /** Tasks whose end was handed on here (or finished here). */
   private readonly ended: BoundedSet;
   private pendingAdd = new Set<string>();
@@ -66,7 +71,7 @@ export class RelayReceiver {
   private readonly graceMs: number;
   private readonly maxTasks: number;
   private closed = false;
-  readonly stats = { chunks: 0, duplicates: 0, done: 0, fromOutbox: 0, invalid: 0, writeFailures: 0 };
+  readonly stats = { chunks: 0, updates: 0, duplicates: 0, done: 0, fromOutbox: 0, invalid: 0, writeFailures: 0 };
 
   constructor(private readonly o: RelayReceiverOptions) {
     this.graceMs = o.graceMs ?? 1000;
@@ -76,6 +81,7 @@ export class RelayReceiver {
     this.off = o.events.on(FINAL_EVENT_TYPES, (e) => {
       this.ended.add(e.task_id);
       this.last.delete(e.task_id);
+      if (e.session_id) this.sessionTasks.get(e.session_id)?.delete(e.task_id);
     });
   }
 
@@ -88,6 +94,9 @@ export class RelayReceiver {
     if (on === this.sessions.has(id)) return;
     if (on) this.sessions.add(id);
     else this.sessions.delete(id);
+    // Its sockets went: what was handed on since reached no one, so a browser coming back here is sent it again.
+    for (const task of this.sessionTasks.get(id) ?? []) if (!this.tasks.has(task)) this.last.delete(task);
+    this.sessionTasks.delete(id);
     this.write(sessionKey(id), on);
   }
 
@@ -115,6 +124,17 @@ export class RelayReceiver {
       if (item.type === 'done') {
         this.finish(item.task_id);
         continue;
+      }
+      if (item.type === 'update') {
+        if (this.ended.has(item.task_id) || !this.sessions.has(item.session_id)) continue;
+        this.stats.updates++;
+        this.o.sinks.update(item.session_id, item.view as unknown as TaskView);
+        continue;
+      }
+      if (item.session_id !== null && this.sessions.has(item.session_id)) {
+        let set = this.sessionTasks.get(item.session_id);
+        if (!set) this.sessionTasks.set(item.session_id, (set = new Set()));
+        if (set.size < 1000) set.add(item.task_id);
       }
       const prev = this.last.get(item.task_id);
       if (this.ended.has(item.task_id) || (prev && (item.attempt < prev.attempt || (item.attempt === prev.attempt && item.seq <= prev.seq)))) {
@@ -159,6 +179,7 @@ export class RelayReceiver {
             this.ended.add(id);
           }
           this.last.delete(id);
+          if (t.sessionId !== null) this.sessionTasks.get(t.sessionId)?.delete(id);
           this.stats.done++;
           this.o.sinks.done(t);
         } else if (!probe) this.retry(id, tries);

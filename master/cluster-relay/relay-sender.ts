@@ -7,11 +7,17 @@
  * A master found at the lookup, or with a new follower of the task later,
  * first gets what was streamed so far as one merged chunk (from the live
  * output's tail), then the rest.
+ * A browser session's tasks (streamed or not) also carry their `task:update`
+ * views (assigned, started, retried), and a bounded buffer of their current
+ * attempt's chunks, one by one: a session whose socket comes to another
+ * master mid-stream (a browser that reconnected there) gets the last view and
+ * the buffered chunks first; the browser drops the ones it has by `seq`.
  * Listens to the task event stream; the core does not know it.
  */
 import type { Logger } from '../../common/logger.js';
 import { FINAL_EVENT_TYPES, type TaskEvents } from '../core/task-events.js';
-import { MAX_MESSAGE_CHARS, encodeRelay, type RelayItem } from './relay-wire.js';
+import { taskView } from '../core/task-record.js';
+import { MAX_MESSAGE_CHARS, encodeRelay, type RelayItem, type RelayedUpdate } from './relay-wire.js';
 import { sessionKey, taskKey } from './watch-table.js';
 
 export interface RelaySenderOptions {
@@ -26,14 +32,25 @@ export interface RelaySenderOptions {
   /** The live masters (undefined: not known yet); rows of others are ignored. */
   liveMasters?: () => readonly string[] | undefined;
   log: Logger;
+  /** Chunk text buffered per session task for a browser that comes back on another master (default 64 Ki characters: the oldest go first). */
+  maxBufferChars?: number;
 }
+
+/** What a master that becomes interested is sent first: the text so far merged (`snapshot`), or a session's last view and buffered chunks. */
+type CatchUp = 'snapshot' | 'session';
+
+type ChunkItem = Extract<RelayItem, { type: 'chunk' }>;
 
 interface Tracked {
   sessionId: string | null;
   /** Null while the lookup is out. */
   targets: Set<string> | null;
   /** Interests announced while the lookup was out. */
-  early?: Set<string>;
+  early?: Map<string, CatchUp>;
+  /** A session task's last `task:update` view. */
+  view?: RelayedUpdate;
+  /** A session task's chunks of its current attempt (bounded; the oldest go first). */
+  buffer?: { items: ChunkItem[]; chars: number };
 }
 
 export class RelaySender {
@@ -47,17 +64,30 @@ export class RelaySender {
   private lastLookupWarn = 0;
   readonly stats = { lookups: 0, relayedChunks: 0, relayedDone: 0, messages: 0, dropped: 0, catchUps: 0 };
 
+  private readonly maxBufferChars: number;
+
   constructor(private readonly o: RelaySenderOptions) {
+    this.maxBufferChars = o.maxBufferChars ?? 64 * 1024;
     const ev = o.events;
     this.off = [
       ev.on('task.assigned', (e, t) => {
-        if (!t.stream || this.tracked.has(e.task_id)) return; // a retry keeps its targets
+        if ((!t.stream && !e.session_id) || this.tracked.has(e.task_id)) return; // a retry keeps its targets
         this.track(e.task_id, e.session_id);
+      }),
+      // A session task's status views, as this master's own sockets get them (http/socket-gateway.ts).
+      ev.on(['task.assigned', 'task.started', 'task.retried'], (e, t) => {
+        const entry = this.tracked.get(e.task_id);
+        if (!entry || !e.session_id) return;
+        if (e.type === 'task.retried') entry.buffer = undefined; // the next attempt's text replaces it
+        entry.view = { type: 'update', task_id: e.task_id, session_id: e.session_id, view: taskView(t) as unknown as RelayedUpdate['view'] };
+        for (const target of entry.targets ?? []) this.enqueue(target, entry.view, 256);
       }),
       ev.on('task.chunk', (e) => {
         const entry = this.tracked.get(e.task_id);
-        if (!entry?.targets || entry.targets.size === 0) return;
-        const item: RelayItem = { type: 'chunk', task_id: e.task_id, session_id: e.session_id, attempt: e.attempt, seq: e.chunk_seq, text: e.text, data: e.data ?? null };
+        if (!entry) return;
+        const item: ChunkItem = { type: 'chunk', task_id: e.task_id, session_id: e.session_id, attempt: e.attempt, seq: e.chunk_seq, text: e.text, data: e.data ?? null };
+        if (entry.sessionId !== null) this.buffer(entry, item);
+        if (!entry.targets || entry.targets.size === 0) return;
         for (const target of entry.targets) this.enqueue(target, item, e.text.length);
         this.stats.relayedChunks++;
       }),
@@ -84,8 +114,18 @@ export class RelaySender {
    * the chunks from now on: it may hold the earlier ones already.
    */
   interest(key: string, master: string): void {
-    if (key.startsWith('t:')) this.addTarget(key.slice(2), master, true);
-    else if (key.startsWith('s:')) for (const id of this.bySession.get(key.slice(2)) ?? []) this.addTarget(id, master, false);
+    if (key.startsWith('t:')) this.addTarget(key.slice(2), master, 'snapshot');
+    else if (key.startsWith('s:')) for (const id of this.bySession.get(key.slice(2)) ?? []) this.addTarget(id, master, 'session');
+  }
+
+  /** Keeps a session task's chunk for a browser that comes back elsewhere; a new attempt starts over. */
+  private buffer(entry: Tracked, item: ChunkItem): void {
+    let b = entry.buffer;
+    if (b && b.items.length > 0 && b.items[0]!.attempt !== item.attempt) b = undefined;
+    if (!b) entry.buffer = b = { items: [], chars: 0 };
+    b.items.push(item);
+    b.chars += item.text.length;
+    while (b.chars > this.maxBufferChars && b.items.length > 1) b.chars -= b.items.shift()!.text.length;
   }
 
   private track(id: string, sessionId: string | null): void {
@@ -134,25 +174,38 @@ export class RelaySender {
     for (const id of ids) {
       const entry = this.tracked.get(id);
       if (!entry || entry.targets !== null) continue;
-      const targets = [...(found.get(taskKey(id)) ?? []), ...(entry.sessionId !== null ? (found.get(sessionKey(entry.sessionId)) ?? []) : []), ...(entry.early ?? [])];
+      // Nothing of it went anywhere yet: what came meanwhile first (a session's view and chunks one by one, else the text merged).
+      const targets = new Map<string, CatchUp>();
+      for (const t of found.get(taskKey(id)) ?? []) targets.set(t, 'snapshot');
+      for (const t of entry.sessionId !== null ? (found.get(sessionKey(entry.sessionId)) ?? []) : []) targets.set(t, 'session');
+      for (const [t, c] of entry.early ?? []) if (c === 'session' || !targets.has(t)) targets.set(t, c);
       entry.targets = new Set();
       entry.early = undefined;
-      for (const t of targets) this.addTarget(id, t, true); // nothing of it went anywhere yet: what came meanwhile first
+      for (const [t, c] of targets) this.addTarget(id, t, c);
     }
   }
 
-  private addTarget(id: string, master: string, catchUp: boolean): void {
+  private addTarget(id: string, master: string, catchUp: CatchUp): void {
     const entry = this.tracked.get(id);
     if (!entry || master === this.o.me) return;
     if (entry.targets === null) {
-      (entry.early ??= new Set()).add(master);
+      const early = (entry.early ??= new Map());
+      if (early.get(master) !== 'session') early.set(master, catchUp);
+      return;
+    }
+    const live = this.o.liveMasters?.();
+    if (live && live.length > 0 && !live.includes(master)) return;
+    if (catchUp === 'session' && entry.sessionId !== null) {
+      // A session's (first) socket on that master: its last view and the chunks so far, one by one,
+      // also when that master is a target already (the browser left it and came back; the receiver drops what it handed on).
+      entry.targets.add(master);
+      if (entry.view) this.enqueue(master, entry.view, 256);
+      for (const c of entry.buffer?.items ?? []) this.enqueue(master, c, c.text.length);
+      if (entry.buffer && entry.buffer.items.length > 0) this.stats.catchUps++;
       return;
     }
     if (entry.targets.has(master)) return;
-    const live = this.o.liveMasters?.();
-    if (live && live.length > 0 && !live.includes(master)) return;
     entry.targets.add(master);
-    if (!catchUp) return;
     // What came before: one merged chunk of the attempt's text so far.
     const snap = this.o.peek(id);
     if (snap && snap.seq >= 0 && snap.text.length > 0) {

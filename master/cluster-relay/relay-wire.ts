@@ -3,7 +3,8 @@
  * JSON, one message per target master per event-loop turn, the items of
  * that turn in the order the sending master saw them. A `done` item says
  * the task's final row is committed (the receiver reads it from the store:
- * results never travel here). Only masters may publish or read these
+ * results never travel here). An `update` item is a browser session task's
+ * `task:update` view (assigned, started, retried: no input, no result yet). Only masters may publish or read these
  * topics (transport/broker-policy.ts, deploy/mosquitto/acl).
  */
 import { z } from 'zod';
@@ -27,13 +28,22 @@ const doneItem = z.object({
   session_id: id.nullable(),
 });
 
+const updateItem = z.object({
+  type: z.literal('update'),
+  task_id: id,
+  session_id: id,
+  /** The TaskView as the running master sent it to its own sockets (common/task-view.ts). */
+  view: z.object({ id, status: z.string().min(1), result: z.null().optional() }).passthrough(),
+});
+
 export const relayMessage = z.object({
   v: z.literal(1),
   from: id,
-  items: z.array(z.discriminatedUnion('type', [chunkItem, doneItem])).max(100_000),
+  items: z.array(z.discriminatedUnion('type', [chunkItem, doneItem, updateItem])).max(100_000),
 });
 
-export type RelayItem = z.infer<typeof chunkItem> | z.infer<typeof doneItem>;
+export type RelayItem = z.infer<typeof chunkItem> | z.infer<typeof doneItem> | z.infer<typeof updateItem>;
+export type RelayedUpdate = z.infer<typeof updateItem>;
 export type RelayedChunk = Omit<z.infer<typeof chunkItem>, 'data'> & { data: JsonValue | null };
 export type RelayMessage = z.infer<typeof relayMessage>;
 

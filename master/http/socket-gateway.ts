@@ -111,12 +111,7 @@ export class SocketGateway {
     const ev = tasks.events;
     // Views are taken when the event happens; the emit may wait for a pending submit ack.
     ev.on(['task.assigned', 'task.started', 'task.retried'], (e, t) => {
-      if (!e.session_id) return;
-      const view = taskView(t);
-      this.outbox.send(e.session_id, () => {
-        this.chunks.flushTask(room(e.session_id!), e.task_id); // a retry's update after the chunks it ends
-        this.io.to(room(e.session_id!)).emit('task:update', view);
-      });
+      if (e.session_id) this.sendUpdate(e.session_id, taskView(t));
     });
     // Where a queued session task stands, sent with the cluster tick as `task:update` (queue_position, eta_ms) when it moved.
     ev.on(['task.queued', 'task.retried'], (e) => {
@@ -144,8 +139,17 @@ export class SocketGateway {
     this.outbox.send(sessionId, () => this.chunks.send(room(sessionId), chunk));
   }
 
+  /** A session task's status view to its sockets here, after the chunks before it (also one another master relayed). */
+  sendUpdate(sessionId: string, view: TaskView): void {
+    this.outbox.send(sessionId, () => {
+      this.chunks.flushTask(room(sessionId), view.id); // a retry's update after the chunks it ends
+      this.io.to(room(sessionId)).emit('task:update', view);
+    });
+  }
+
   /** A session task's end to its sockets here, after every chunk of it (also relayed ones). */
   sendDone(sessionId: string, view: TaskView): void {
+    this.queued.delete(view.id); // a task of this session that another master ran has no final event here
     this.outbox.send(sessionId, () => {
       this.chunks.flushTask(room(sessionId), view.id); // every chunk before the result
       this.io.to(room(sessionId)).emit('task:done', view);

@@ -10,7 +10,11 @@
  *     and `done`;
  * (3) a streamed OpenAI-compatible call (`stream: true`) on the master without
  *     workers, answered by the worker's llm handler against a local
- *     OpenAI-compatible provider on the other master: every token as SSE.
+ *     OpenAI-compatible provider on the other master: every token as SSE;
+ * (4) a browser session whose socket leaves the running master mid-stream
+ *     and comes back (same session id) on the other one: there it gets the
+ *     task's `task:update` view and every chunk of the attempt so far, then
+ *     the rest and one `task:done`.
  */
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
@@ -37,8 +41,12 @@ class Chat {
   readonly socket: ChatSocket;
   readonly chunks = new Map<string, TaskChunkEvent[]>();
   readonly done = new Map<string, TaskView[]>();
-  constructor(httpUrl: string) {
-    this.socket = io(httpUrl, { transports: ['websocket'], reconnection: false }) as ChatSocket;
+  readonly updates = new Map<string, TaskView[]>();
+  sessionId: string | undefined;
+  constructor(httpUrl: string, sessionId?: string) {
+    this.socket = io(httpUrl, { transports: ['websocket'], reconnection: false, ...(sessionId ? { auth: { sessionId } } : {}) }) as ChatSocket;
+    this.socket.on('session', (s) => (this.sessionId = s.session_id));
+    this.socket.on('task:update', (t) => this.updates.set(t.id, [...(this.updates.get(t.id) ?? []), t]));
     this.socket.on('task:chunk', (c) => {
       const list = this.chunks.get(c.id) ?? [];
       list.push(c);
@@ -47,7 +55,7 @@ class Chat {
     this.socket.on('task:done', (t) => this.done.set(t.id, [...(this.done.get(t.id) ?? []), t]));
   }
   async ready(): Promise<void> {
-    await until(() => this.socket.connected, 'socket.io connect', 15_000, 20);
+    await until(() => this.socket.connected && this.sessionId !== undefined, 'socket.io connect', 15_000, 20);
   }
   async submit(input: unknown): Promise<TaskView> {
     const ack = await this.socket.timeout(15_000).emitWithAck('task:submit', { kind: 'echo', input: input as never });
@@ -195,6 +203,31 @@ describe.skipIf(!available)(`chunk relay across masters${available ? '' : ` (ski
       const gatewayTask = pieces[0]!.id.slice('chatcmpl-'.length);
       const owner3 = await query<{ owner: string }>(url, `SELECT owner FROM tasks WHERE id = $1`, [gatewayTask]);
       expect(owner3[0]?.owner, 'the other master ran the call').toBe('rl-a');
+
+      // (4) A session's socket leaves rl-a mid-stream and comes back on rl-b (a browser that reconnected elsewhere).
+      const away = new Chat(runner.httpUrl);
+      chats.push(away);
+      await away.ready();
+      const story = Array.from({ length: 24 }, (_, i) => `s${i}`).join(' ');
+      const t4 = await away.submit({ text: story, delay_ms: 120 });
+      await until(() => (away.chunks.get(t4.id)?.length ?? 0) >= 3, 'the first chunks on rl-a', 60_000, 10);
+      away.close();
+      const back = new Chat(idleUrl, away.sessionId);
+      chats.push(back);
+      await back.ready();
+      expect(back.sessionId, 'the same session').toBe(away.sessionId);
+      await until(() => back.done.has(t4.id), 'task:done on rl-b after the move', 60_000, 20);
+      expect(back.done.get(t4.id)!.length, 'one task:done').toBe(1);
+      expect(back.done.get(t4.id)![0]!.status).toBe('succeeded');
+      expect(back.updates.get(t4.id)?.some((u) => u.status === 'running'), 'the view it missed (running) came first').toBe(true);
+      // What a browser shows: chunks by seq, each once (answer-view.ts drops what it has).
+      const shown = new Map<number, string>();
+      for (const c of [...(away.chunks.get(t4.id) ?? []), ...(back.chunks.get(t4.id) ?? [])]) if (!shown.has(c.seq)) shown.set(c.seq, c.text);
+      const text4 = [...shown.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]).join('');
+      expect(text4, 'the whole answer, nothing missing while away').toBe(story);
+      // rl-b got the chunks rl-a streamed before the move, not only the ones after.
+      const firstBack = Math.min(...(back.chunks.get(t4.id) ?? []).map((c) => c.seq));
+      expect(firstBack, 'the chunks so far were sent on').toBeLessThanOrEqual(Math.min(...(away.chunks.get(t4.id) ?? []).map((c) => c.seq)));
       expect(lost).toEqual([]);
     } finally {
       for (const c of chats) c.close();

@@ -18,7 +18,7 @@ import { encodeRelay, type RelayItem, type RelayMessage } from '../../master/clu
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const record = (id: string, o: Partial<TaskRecord> = {}) => ({ id, tenant: 'default', stream: true, sessionId: null, finishedAtMs: null, status: 'running', ...o }) as unknown as TaskRecord;
+const record = (id: string, o: Partial<TaskRecord> = {}) => ({ id, tenant: 'default', kind: 'echo', stream: true, sessionId: null, finishedAtMs: null, status: 'running', attempt: 1, createdAtMs: 0, assignedAtMs: null, startedAtMs: null, firstChunkAtMs: null, history: [], ...o }) as unknown as TaskRecord;
 
 function sender(lookup: Map<string, string[]>, peek: Record<string, { attempt: number; seq: number; text: string }> = {}) {
   const events = new TaskEvents(() => 0);
@@ -46,46 +46,85 @@ describe('RelaySender', () => {
     const { s, sent, keysAsked, assign, chunk, finish } = sender(new Map([['s:S1', ['m2']], ['t:T1', ['m3', 'm1']]]));
     assign('T1', 'S1');
     assign('T2', null); // no one interested
-    assign('T3', 'S9', false); // not streamed: never looked up
+    assign('T3', 'S9', false); // not streamed, but a session's: looked up for its task:update views
+    assign('T4', null, false); // neither: never looked up
     await turn();
     await turn();
-    expect(keysAsked).toEqual([['t:T1', 's:S1', 't:T2']]);
+    expect(keysAsked).toEqual([['t:T1', 's:S1', 't:T2', 't:T3', 's:S9']]);
+    // The session's master (m2) got T1's assigned view when its lookup came back.
+    expect(sent.map((m) => `${m.target}:${m.msg.items.map((i) => i.type).join(',')}`)).toEqual(['m2:update']);
+    sent.length = 0;
     chunk('T1', 'S1', 1, 'a ');
     chunk('T1', 'S1', 2, 'b');
     chunk('T2', null, 1, 'x');
     finish('T1', 'S1');
     finish('T2', null);
+    finish('T3', 'S9');
     await turn();
     const byTarget = new Map(sent.map((m) => [m.target, m.msg]));
     expect([...byTarget.keys()].sort()).toEqual(['m2', 'm3']); // never itself (m1)
     for (const msg of byTarget.values()) {
       expect(msg.from).toBe('m1');
-      expect(msg.items.map((i) => (i.type === 'chunk' ? `${i.seq}:${i.text}` : `done:${i.task_id}`))).toEqual(['1:a ', '2:b', 'done:T1']);
+      expect(msg.items.map((i) => (i.type === 'chunk' ? `${i.seq}:${i.text}` : `${i.type}:${i.task_id}`))).toEqual(['1:a ', '2:b', 'done:T1']);
     }
     expect(sent).toHaveLength(2); // one message per target for the turn
     expect(s.size).toBe(0);
   });
 
-  it('a follower on another master mid-stream gets the text so far as one chunk, then the rest; a session socket arriving mid-stream only the rest; an announcement during the lookup is kept', async () => {
+  it('a follower on another master mid-stream gets the text so far as one chunk, then the rest; a session socket arriving mid-stream its last view and each chunk so far, then the rest; an announcement during the lookup is kept', async () => {
     const { s, sent, assign, chunk, finish } = sender(new Map(), { T1: { attempt: 1, seq: 3, text: 'one two three' } });
     assign('T1', 'S1');
     s.interest('s:S1', 'm4'); // announced while the lookup is out
+    chunk('T1', 'S1', 1, 'one ');
+    chunk('T1', 'S1', 2, 'two ');
+    chunk('T1', 'S1', 3, 'three');
     await turn();
     await turn();
     s.interest('t:T1', 'm5');
     s.interest('t:T1', 'm5'); // twice: once
     s.interest('t:other', 'm6');
-    s.interest('s:S1', 'm7'); // the session's socket came to m7 mid-stream (a reconnect): only what follows
+    s.interest('s:S1', 'm7'); // the session's socket came to m7 mid-stream (a browser that reconnected there)
     chunk('T1', 'S1', 4, ' four');
     finish('T1', 'S1');
     await turn();
     const items = (t: string) => sent.filter((m) => m.target === t).flatMap((m) => m.msg.items) as RelayItem[];
-    const show = (i: RelayItem) => (i.type === 'chunk' ? `${i.seq}:${i.text}` : 'done');
-    expect(items('m4').map(show)).toEqual(['3:one two three', '4: four', 'done']);
+    const show = (i: RelayItem) => (i.type === 'chunk' ? `${i.seq}:${i.text}` : i.type === 'update' ? `update:${i.view.status}` : 'done');
+    // A session's browser drops the chunks it has by seq: one by one, not merged.
+    expect(items('m4').map(show)).toEqual(['update:running', '1:one ', '2:two ', '3:three', '4: four', 'done']);
     expect(items('m5').map(show)).toEqual(['3:one two three', '4: four', 'done']);
     expect(items('m6')).toEqual([]);
-    expect(items('m7').map(show)).toEqual(['4: four', 'done']);
-    expect(s.stats.catchUps).toBe(2);
+    expect(items('m7').map(show)).toEqual(['update:running', '1:one ', '2:two ', '3:three', '4: four', 'done']);
+    expect(s.stats.catchUps).toBe(3);
+  });
+
+  it("a session's buffer keeps the current attempt's newest chunks within its bound; a retry starts it over and sends its view", async () => {
+    const events = new TaskEvents(() => 0);
+    const sent: RelayItem[] = [];
+    const s = new RelaySender({
+      me: 'm1',
+      events,
+      lookup: async () => new Map(),
+      publish: (_t, payload) => (sent.push(...(JSON.parse(payload.toString()) as RelayMessage).items), true),
+      peek: () => undefined,
+      log: silentLogger(),
+      maxBufferChars: 10,
+    });
+    const t = record('T1', { sessionId: 'S1', stream: false });
+    events.publish('task.assigned', { task_id: 'T1', kind: 'echo', attempt: 1, session_id: 'S1', worker_id: 'w' }, t);
+    await turn();
+    await turn();
+    for (let i = 1; i <= 4; i++) events.publish('task.chunk', { task_id: 'T1', kind: 'echo', attempt: 1, session_id: 'S1', chunk_seq: i, text: 'abcd', data: null }, t);
+    s.interest('s:S1', 'm2');
+    await turn();
+    const show = (i: RelayItem) => (i.type === 'chunk' ? `${i.attempt}/${i.seq}` : i.type === 'update' ? `update:${i.view.status}/${i.view.attempt}` : 'done');
+    expect(sent.map(show)).toEqual(['update:running/1', '1/3', '1/4']); // 8 of 16 characters: the newest that fit
+    sent.length = 0;
+    const retried = record('T1', { sessionId: 'S1', stream: false, status: 'queued', attempt: 2 });
+    events.publish('task.retried', { task_id: 'T1', kind: 'echo', attempt: 1, session_id: 'S1', code: 'WORKER_LOST', reason: 'worker lost', delay_ms: 0 }, retried);
+    events.publish('task.chunk', { task_id: 'T1', kind: 'echo', attempt: 2, session_id: 'S1', chunk_seq: 1, text: 'x', data: null }, retried);
+    s.interest('s:S1', 'm2'); // the browser left m2 and came back
+    await turn();
+    expect(sent.map(show)).toEqual(['update:queued/2', '2/1', 'update:queued/2', '2/1']);
   });
 });
 
@@ -94,17 +133,18 @@ function receiver(rows: Map<string, TaskRecord>) {
   const chunks: string[] = [];
   const done: string[] = [];
   const writes: string[] = [];
+  const updates: string[] = [];
   const r = new RelayReceiver({
     events,
     store: { preload: async () => undefined, get: (id) => rows.get(id) },
     interests: { add: async (k) => void writes.push(...k.map((x) => `+${x}`)), remove: async (k) => void writes.push(...k.map((x) => `-${x}`)) },
-    sinks: { chunk: (c) => chunks.push(`${c.task_id}/${c.attempt}/${c.seq}:${c.text}`), done: (t) => done.push(t.id) },
+    sinks: { chunk: (c) => chunks.push(`${c.task_id}/${c.attempt}/${c.seq}:${c.text}`), done: (t) => done.push(t.id), update: (s, v) => updates.push(`${s}/${v.id}:${v.status}`) },
     log: silentLogger(),
     graceMs: 20,
   });
   const message = (items: RelayItem[]) => r.onMessage(encodeRelay('m2', items));
   const c = (task: string, attempt: number, seq: number, text: string): RelayItem => ({ type: 'chunk', task_id: task, session_id: 'S1', attempt, seq, text, data: null });
-  return { r, events, chunks, done, writes, message, c };
+  return { r, events, chunks, done, writes, updates, message, c };
 }
 
 const finalEvent = (id: string, sessionId: string | null): StoredEvent =>
