@@ -15,6 +15,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { Fifo } from '../core/fifo.js';
 import { SqliteThread } from '../store/sqlite-thread.js';
 import type { PriceVersion } from './price-table.js';
 import type { UsageRow } from './usage-row.js';
@@ -50,6 +51,8 @@ export interface UsageStore {
 
 export class MemoryUsageStore implements UsageStore {
   private readonly byKey = new Map<string, UsageRow>();
+  /** Keys in insertion order: the oldest go first (a Map's own order is not a FIFO: see core/fifo.ts). */
+  private readonly order = new Fifo<string>();
   private readonly prices: PriceVersion[] = [];
   private readonly settings = new Map<string, unknown>();
   constructor(private readonly maxRows = 100_000) {}
@@ -58,7 +61,8 @@ export class MemoryUsageStore implements UsageStore {
     const k = `${row.task_id}\u0000${row.attempt}`;
     if (this.byKey.has(k)) return;
     this.byKey.set(k, Object.freeze(row)); // the ledger's own fresh row: kept as it is, no copy
-    if (this.byKey.size > this.maxRows) this.byKey.delete(this.byKey.keys().next().value!);
+    this.order.push(k);
+    if (this.byKey.size > this.maxRows) this.byKey.delete(this.order.shift()!);
     written?.(row);
   }
 
