@@ -12,6 +12,8 @@
  * medians and the overhead, and the client process's CPU (it shares the
  * machine's cores: on a 2-core box part of the throughput drop is the
  * clients' own CPU, which real dashboards spend elsewhere).
+ * `TASKWIRE_BENCH_PROFILE=<dir>` records each mode's measured phase
+ * (bench/cpu-profile.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,6 +26,7 @@ import { runInNewContext } from 'node:vm';
 import { silentLogger } from '../common/logger.js';
 import { Master } from '../master/master.js';
 import { inProcessSubmit, throughput } from './core-bench.js';
+import { profiled } from './cpu-profile.js';
 import { fmt, median } from './stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -42,6 +45,8 @@ export interface DashboardCostResult {
   followers: number;
   tasks_per_s: { without: number[]; with: number[] };
   master_cpu_us_per_task: { without: number[]; with: number[] };
+  /** The kernel's part of it (system time: mostly the sockets' writes). */
+  master_sys_us_per_task: { without: number[]; with: number[] };
   median_tasks_per_s: { without: number; with: number };
   median_master_cpu_us_per_task: { without: number; with: number };
   /** 1 - with/without (0.05: 5% fewer tasks/s). */
@@ -67,6 +72,7 @@ const cpuSeconds = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
+const sysSeconds = () => process.cpuUsage().system / 1e6;
 
 async function startClients(url: string, dashboards: number, followers: number): Promise<{ proc: ChildProcess; stop(): Promise<{ events: number; reconnects: number }> }> {
   const proc = spawn(process.execPath, [CLIENTS, url, String(dashboards), String(followers)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -120,6 +126,7 @@ export async function runDashboardCostBench(opts: { quick?: boolean } = {}): Pro
     await throughput(master, inProcessSubmit(master), total, 4096); // warm-up
     const out = { without: [] as number[], with: [] as number[] };
     const cpu = { without: [] as number[], with: [] as number[] };
+    const sys = { without: [] as number[], with: [] as number[] };
     const clientCpu: number[] = [];
     let events = 0;
     let reconnects = 0;
@@ -130,9 +137,12 @@ export async function runDashboardCostBench(opts: { quick?: boolean } = {}): Pro
         if (clients) await new Promise((res) => setTimeout(res, 1000)); // read-backs done, streams live
         const c0 = clients ? processCpuSeconds(clients.proc.pid!) : 0;
         const m0 = cpuSeconds();
-        out[mode].push(await throughput(master, inProcessSubmit(master), total, 4096));
+        const s0 = sysSeconds();
+        // TASKWIRE_BENCH_PROFILE=<dir>: the last run of each mode as dashboard-cost-<mode>.cpuprofile.
+        out[mode].push(await profiled(`dashboard-cost-${mode}`, () => throughput(master, inProcessSubmit(master), total, 4096)));
         gc();
         cpu[mode].push(((cpuSeconds() - m0) / total) * 1e6);
+        sys[mode].push(((sysSeconds() - s0) / total) * 1e6);
         if (clients) {
           clientCpu.push(((processCpuSeconds(clients.proc.pid!) - c0) / total) * 1e6);
           const got = await clients.stop();
@@ -150,6 +160,7 @@ export async function runDashboardCostBench(opts: { quick?: boolean } = {}): Pro
       followers,
       tasks_per_s: out,
       master_cpu_us_per_task: cpu,
+      master_sys_us_per_task: sys,
       median_tasks_per_s: mt,
       median_master_cpu_us_per_task: mc,
       throughput_drop: 1 - mt.with / mt.without,
@@ -167,9 +178,15 @@ export async function runDashboardCostBench(opts: { quick?: boolean } = {}): Pro
 
 export function printDashboardCostBench(r: DashboardCostResult): void {
   console.log(`\ndashboard-cost: ${r.runs} alternating runs of ${r.total_per_run} echo tasks, without clients and with ${r.dashboards} dashboards + ${r.followers} event followers`);
-  console.log(''.padEnd(12) + 'tasks/s (median)'.padStart(18) + 'master CPU µs/task'.padStart(20) + '   runs (tasks/s)');
+  console.log(''.padEnd(12) + 'tasks/s (median)'.padStart(18) + 'master CPU µs/task'.padStart(20) + 'of it system'.padStart(14) + '   runs (tasks/s)');
   for (const m of ['without', 'with'] as const) {
-    console.log(m.padEnd(12) + fmt(r.median_tasks_per_s[m], 0).padStart(18) + fmt(r.median_master_cpu_us_per_task[m], 1).padStart(20) + `   ${r.tasks_per_s[m].map((x) => fmt(x, 0)).join(' ')}`);
+    console.log(
+      m.padEnd(12) +
+        fmt(r.median_tasks_per_s[m], 0).padStart(18) +
+        fmt(r.median_master_cpu_us_per_task[m], 1).padStart(20) +
+        fmt(median(r.master_sys_us_per_task[m]), 1).padStart(14) +
+        `   ${r.tasks_per_s[m].map((x) => fmt(x, 0)).join(' ')}`,
+    );
   }
   console.log(`overhead: throughput ${fmt(r.throughput_drop * 100, 1)}% lower, master CPU per task ${fmt(r.master_cpu_overhead * 100, 1)}% higher; the client process used ${fmt(r.client_cpu_us_per_task, 1)} µs/task; ${fmt(r.events_delivered_per_run, 0)} events delivered to the clients per run, ${r.client_reconnects} reconnects`);
 }

@@ -43,31 +43,41 @@ const MAX_BUFFERED = 10_000;
 const PAGE = 1000;
 
 /**
- * The SSE frames of one event log's newest ids, in a ring: an id names one
- * event for good, so the live batches of different filters and the replay of
- * a follower that resumes a little behind (a slow one is cut off and comes
- * back) reuse a frame instead of serializing the event again. One per event
- * log: ids of different masters' logs in one process are different events.
+ * The SSE frames of one event log's events, shared within an event-loop
+ * turn: the event log hands one delivery's batches (one array per filter)
+ * to every follower in one turn, so an event in several filters' batches,
+ * or replayed to several followers at once, is serialized once. The frames
+ * are dropped at the end of the turn: kept longer (a ring of recent ids)
+ * they outlived the young generation and made the collector copy and
+ * promote every frame (its CPU showed in the bench's profile). One per
+ * event log: ids of different masters' logs in one process are different
+ * events.
  */
 class FrameCache {
-  private static readonly SIZE = 16_384; // a power of two
-  private readonly ids = new Float64Array(FrameCache.SIZE);
-  private readonly texts: string[] = new Array<string>(FrameCache.SIZE).fill('');
+  private readonly turn = new Map<number, string>();
+  private clearing = false;
   /** The frames of a batch (ids ascending) as one buffer, made once per batch array. */
   private readonly batches = new WeakMap<readonly StoredEvent[], Buffer>();
 
   frame(s: StoredEvent): string {
-    const slot = s.id & (FrameCache.SIZE - 1);
-    if (this.ids[slot] === s.id) return this.texts[slot]!;
-    const f = `id: ${s.id}\nevent: ${s.event.type}\ndata: ${JSON.stringify(s.event)}\n\n`;
-    this.ids[slot] = s.id;
-    this.texts[slot] = f;
+    let f = this.turn.get(s.id);
+    if (f !== undefined) return f;
+    f = `id: ${s.id}\nevent: ${s.event.type}\ndata: ${JSON.stringify(s.event)}\n\n`;
+    this.turn.set(s.id, f);
+    if (!this.clearing) {
+      this.clearing = true;
+      queueMicrotask(() => {
+        this.turn.clear();
+        this.clearing = false;
+      });
+    }
     return f;
   }
 
   /**
    * The event log hands the same array to every follower with the same
-   * filter, so however many follow, a live batch is encoded once.
+   * filter, so however many follow, a live batch is encoded once (also for
+   * a follower that holds it until its socket drains).
    */
   batchBytes(batch: readonly StoredEvent[]): Buffer {
     let b = this.batches.get(batch);

@@ -135,6 +135,30 @@ describe('operator dashboard', () => {
     expect(problems.errors).toEqual([]);
   }, CASE_TIMEOUT_MS);
 
+  it('the overview follows only the event types it draws; a page that shows every event follows them all from the last id', async () => {
+    const { page, context } = await browser!.newPage();
+    contexts.push(context);
+    const streams: { url: string; lastId: string | undefined }[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/v1/events' && !r.url().includes('follow=false')) streams.push({ url: r.url(), lastId: r.headers()['last-event-id'] });
+    });
+    await page.goto(`${cluster!.httpUrl}/dashboard/#/`);
+    await page.locator('#stream-state[data-state="live"]').waitFor();
+    expect(streams.length).toBe(1);
+    expect(new URL(streams[0]!.url).searchParams.get('type')?.split(',').sort()).toEqual(['task.cancelled', 'task.expired', 'task.failed', 'task.queued', 'task.succeeded']);
+    const next = streams.splice(0);
+    const before = await cardNumber(page, 'succeeded');
+    await submit({ kind: 'echo', input: { text: 'before the move' } }); // an id for the follower to resume from
+    await waitFor(async () => (await cardNumber(page, 'succeeded')) > before, 'its final on the overview', WAIT_MS, 100);
+    await page.locator('[data-nav="workers"]').click();
+    await page.locator('#workers').waitFor();
+    await waitFor(() => streams.length > 0, 'the follower to reconnect for the workers page', WAIT_MS, 50);
+    expect(next).toHaveLength(1);
+    expect(new URL(streams[0]!.url).searchParams.get('type'), 'every type').toBeNull();
+    expect(streams[0]!.lastId, 'resumed after the last id it had').toMatch(/^\d+$/);
+    await page.locator('#stream-state[data-state="live"]').waitFor();
+  }, CASE_TIMEOUT_MS);
+
   it('resumes the event stream with Last-Event-ID after the connection drops: events of the gap counted once', async () => {
     const { page } = await open();
     await page.locator('#cards [data-field="succeeded"]').waitFor();

@@ -15,6 +15,13 @@ export interface DashboardPage {
   refresh(): Promise<void>;
   /** An event from the stream (already counted in `stats`). */
   onEvent?(event: StreamEvent & { id: number }): void;
+  /**
+   * The event types this page needs from the stream besides the ones
+   * `stats` counts (COUNTED_TYPES); undefined: every type. The shell follows
+   * only those (a server-side filter), so an open page costs the master and
+   * the network no more than what it draws.
+   */
+  readonly eventTypes?: readonly string[];
   /** Called when the page is left. */
   dispose?(): void;
 }

@@ -12,7 +12,7 @@ import { Api, ApiError, UnauthorizedError } from './api.js';
 import type { DashboardContext, DashboardPage } from './context.js';
 import { parseRoute, type Route } from './routes.js';
 import { EventFollower, type FollowState } from './event-follower.js';
-import { LiveStats, type StreamEvent } from './live-stats.js';
+import { COUNTED_TYPES, eventsPath, LiveStats, type StreamEvent } from './live-stats.js';
 import { noteFailure, OverviewPage } from './overview-page.js';
 import { TaskPage } from './task-page.js';
 import { TasksPage } from './tasks-page.js';
@@ -29,7 +29,6 @@ import { BatchPage } from './batch-page.js';
 
 /** Events read back on load to fill the charts (the newest of them). */
 const BACKFILL = 5000;
-const BACKFILL_TYPES = 'task.queued,task.succeeded,task.failed,task.cancelled,task.expired';
 
 const STATE_LABELS: Record<FollowState, string> = {
   connecting: 'Connecting…',
@@ -82,8 +81,8 @@ export class DashboardApp implements DashboardContext {
       onEvent: (id, _type, data) => this.onEvent(id, data as StreamEvent),
       onState: (state, detail) => this.showState(state, detail),
     });
+    this.route(); // sets the follower's path for the page
     this.follower.start();
-    this.route();
   }
 
   /** A refused key (401) or one without the operator role (403): ask for another. */
@@ -107,7 +106,7 @@ export class DashboardApp implements DashboardContext {
 
   private async backfill(lastId: number): Promise<void> {
     const since = Math.max(0, lastId - BACKFILL);
-    const q = new URLSearchParams({ follow: 'false', since: String(since), limit: String(BACKFILL), type: BACKFILL_TYPES });
+    const q = new URLSearchParams({ follow: 'false', since: String(since), limit: String(BACKFILL), type: COUNTED_TYPES.join(',') });
     const { events } = await this.api.get<{ events: StoredEventView[] }>(`/api/v1/events?${q}`);
     for (const e of events) {
       if (e.id > lastId) break;
@@ -180,6 +179,8 @@ export class DashboardApp implements DashboardContext {
     const onCluster = (c: ClusterView) => (this.kinds = c.kinds);
     this.page = this.pageFor(r, onCluster);
     const page = this.page;
+    // The overview follows only what it draws; a page that wants more reconnects for it (from the last id).
+    this.follower?.setPath(eventsPath(page.eventTypes));
     void page.refresh().catch((err: unknown) => {
       if (page !== this.page) return;
       if (err instanceof UnauthorizedError || (err instanceof ApiError && err.status === 403)) this.refused(err);

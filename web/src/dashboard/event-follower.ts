@@ -2,7 +2,9 @@
  * Follows GET /api/v1/events over fetch (so the API key goes in the
  * Authorization header, never in the URL) and resumes with `Last-Event-ID`
  * after every drop: the outbox's ids only grow, so a reconnect (also after a
- * master restart) yields each missed event once, in order.
+ * master restart) yields each missed event once, in order. `setPath` changes
+ * the filter of a running follower: it reconnects at once with the new path,
+ * resuming after the last id it got.
  */
 import { SseParser } from './sse-parser.js';
 
@@ -23,10 +25,23 @@ export interface FollowOptions {
 export class EventFollower {
   private controller: AbortController | undefined;
   private stopped = false;
+  private path: string;
+  /** The connection was cut to follow a new path: reconnect at once. */
+  private retargeting = false;
   lastId: number | undefined;
 
   constructor(private readonly o: FollowOptions) {
     this.lastId = o.lastId;
+    this.path = o.path;
+  }
+
+  /** Follows another path (other filters) from the last id got; no-op when it is the current one. */
+  setPath(path: string): void {
+    if (path === this.path) return;
+    this.path = path;
+    if (this.controller === undefined || this.stopped) return; // not connected yet: the next connection uses it
+    this.retargeting = true;
+    this.controller.abort();
   }
 
   start(): void {
@@ -43,8 +58,9 @@ export class EventFollower {
     let backoff = 500;
     let first = true;
     while (!this.stopped) {
-      this.o.onState(first ? 'connecting' : 'reconnecting');
+      if (!this.retargeting) this.o.onState(first ? 'connecting' : 'reconnecting');
       first = false;
+      this.retargeting = false;
       try {
         const got = await this.once();
         if (got === 'unauthorized') {
@@ -54,9 +70,11 @@ export class EventFollower {
         if (got > 0) backoff = 500;
       } catch (err) {
         if (this.stopped) return;
+        if (this.retargeting) continue; // cut on purpose by setPath
         this.o.onState('reconnecting', err instanceof Error ? err.message : String(err));
       }
       if (this.stopped) return;
+      if (this.retargeting) continue;
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(this.o.maxBackoffMs ?? 10_000, backoff * 2);
     }
@@ -67,7 +85,7 @@ export class EventFollower {
     this.controller = new AbortController();
     const headers = this.o.headers();
     if (this.lastId !== undefined) headers['last-event-id'] = String(this.lastId);
-    const res = await fetch(this.o.path, { headers: { accept: 'text/event-stream', ...headers }, signal: this.controller.signal, cache: 'no-store' });
+    const res = await fetch(this.path, { headers: { accept: 'text/event-stream', ...headers }, signal: this.controller.signal, cache: 'no-store' });
     if (res.status === 401 || res.status === 403) return 'unauthorized';
     if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
     this.o.onState('live');

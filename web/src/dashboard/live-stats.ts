@@ -7,6 +7,18 @@
 export const WINDOW_S = 15 * 60;
 /** Samples kept for percentiles (the newest). */
 export const MAX_SAMPLES = 5000;
+/** The event types `LiveStats.add` counts (the others it ignores). */
+export const COUNTED_TYPES: readonly string[] = ['task.queued', 'task.succeeded', 'task.failed', 'task.cancelled', 'task.expired'];
+
+/**
+ * The event stream a page follows: the counted types plus the page's own
+ * (a server-side filter), or every type when the page does not say.
+ */
+export function eventsPath(pageTypes: readonly string[] | undefined): string {
+  if (pageTypes === undefined) return '/api/v1/events';
+  const types = [...new Set([...COUNTED_TYPES, ...pageTypes])];
+  return `/api/v1/events?type=${types.join(',')}`;
+}
 
 export interface StreamEvent {
   type: string;

@@ -3,7 +3,8 @@
  * by kind and priority (GET /api/v1/dashboard/queue), throughput and
  * failures per second and queue-wait / run-time percentiles computed from
  * the event stream (LiveStats), over 1, 5 or 15 minutes, and the newest
- * failures.
+ * failures. It follows only the types it draws (the counted ones:
+ * queued and the finals), not each task's assigned and started.
  */
 import { h, replaceChildren } from '../dom.js';
 import { LineChart } from './charts.js';
@@ -44,6 +45,8 @@ export class OverviewPage implements DashboardPage {
   private depthChart: LineChart | undefined;
   private readonly poll: ReturnType<typeof setInterval>;
   private readonly tick: ReturnType<typeof setInterval>;
+  /** Nothing beyond what `stats` counts (its charts and the failures list are drawn from those). */
+  readonly eventTypes: readonly string[] = [];
 
   constructor(
     root: HTMLElement,
