@@ -6,12 +6,15 @@
  * one task per request, REST batches of 100) and latency at 200 tasks/s.
  * For PostgreSQL it also reports the database's own CPU per task (server
  * processes' user+system time over a run) and rows per transaction: what
- * one master costs the database, and so what N masters would need.
+ * one master costs the database, and so what N masters would need. With
+ * TASKWIRE_BENCH_PG_STATEMENTS=1 the server runs pg_stat_statements and the
+ * bench prints the statements that took the most execution time per task
+ * over the measured runs (where the database's cost goes).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { type Env, inProcessSubmit, latencyAtRate, restLoad, restThroughput, startEnv, throughput } from './core-bench.js';
 import { fmt, median, summarize } from './stats.js';
-import { Postgres, postgresAvailable, postgresMissingReason } from '../test/helpers/postgres.js';
+import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../test/helpers/postgres.js';
 import type { PostgresTaskStore } from '../master/store/postgres-task-store.js';
 
 type Kind = 'sqlite' | 'postgres';
@@ -22,6 +25,8 @@ export interface StoreBenchResult {
   latency: { path: string; store: Kind; rate_per_s: number; n: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number }[];
   /** PostgreSQL server CPU (all its processes) per task end to end, µs; rows per committed transaction. */
   postgres_cost?: { cpu_us_per_task: number; rows_per_transaction: number; tasks: number };
+  /** With TASKWIRE_BENCH_PG_STATEMENTS=1: the statements with the most execution time, µs per task over the measured runs. */
+  postgres_statements?: { query: string; calls: number; exec_us_per_task: number; rows: number }[];
 }
 
 const CLK_TCK = 100;
@@ -59,7 +64,8 @@ export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<Sto
   const total = opts.quick ? 5000 : 20_000;
   const runs = opts.quick ? 1 : 3;
   const workers = 2;
-  const server = await Postgres.start();
+  const statements = process.env.TASKWIRE_BENCH_PG_STATEMENTS === '1';
+  const server = await Postgres.start(statements ? { settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } } : {});
   const out: StoreBenchResult = { throughput: [], latency: [] };
   let envs: Partial<Record<Kind, Env>> = {};
   try {
@@ -77,6 +83,10 @@ export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<Sto
     let pgTasks = 0;
     let pgCpu = 0;
     const before = { ...pgStore.stats };
+    if (statements) {
+      await queryRows(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      await queryRows(url, 'SELECT pg_stat_statements_reset()');
+    }
     for (let r = 0; r < runs; r++) {
       for (const k of kinds) {
         const m = envs[k]!.master;
@@ -96,6 +106,18 @@ export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<Sto
       rows_per_transaction: Math.round(((after.rows - before.rows) / Math.max(1, after.transactions - before.transactions)) * 10) / 10,
       tasks: pgTasks,
     };
+    if (statements) {
+      const rows = await queryRows<{ query: string; calls: string; total_exec_time: number; rows: string }>(
+        url,
+        `SELECT query, calls, total_exec_time, rows FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 15`,
+      );
+      out.postgres_statements = rows.map((r) => ({
+        query: r.query.replace(/\s+/g, ' ').slice(0, 160),
+        calls: Number(r.calls),
+        exec_us_per_task: Math.round((r.total_exec_time * 1000 * 10) / pgTasks) / 10,
+        rows: Number(r.rows),
+      }));
+    }
     for (const r of results.values()) out.throughput.push({ path: r.path, store: r.store, runs: r.runs.map(Math.round), median_tasks_per_s: Math.round(median(r.runs)) });
     const seconds = opts.quick ? 3 : 10;
     for (const k of kinds) {
@@ -129,5 +151,9 @@ export function printStoreBench(r: StoreBenchResult): void {
     const c = r.postgres_cost;
     console.log(`  PostgreSQL cost: ${fmt(c.cpu_us_per_task, 1)} µs of server CPU per task (over ${c.tasks} tasks), ${fmt(c.rows_per_transaction, 1)} rows per transaction`);
     console.log(`  -> one database core carries about ${Math.round(1e6 / c.cpu_us_per_task)} tasks/s of this mix`);
+  }
+  if (r.postgres_statements) {
+    console.log('  statements by execution time (pg_stat_statements)   µs/task      calls       rows');
+    for (const st of r.postgres_statements) console.log(`    ${fmt(st.exec_us_per_task, 1).padStart(8)} ${String(st.calls).padStart(10)} ${String(st.rows).padStart(10)}  ${st.query}`);
   }
 }

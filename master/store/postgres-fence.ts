@@ -34,15 +34,17 @@ export const FINAL_CHANNEL = 'taskwire_final';
 /** Ids per NOTIFY payload (a payload is at most 8000 bytes). */
 const IDS_PER_NOTIFY = 100;
 
-const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, owner, owner_epoch, priority)
-  SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st,
+const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, tenant, model, search, owner, owner_epoch, priority)
+  SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, to_tsvector('simple', txt),
     CASE WHEN pooled THEN NULL ELSE $ME::text END, CASE WHEN pooled THEN NULL ELSE $EPOCH::bigint END, prio
-  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::bool[], $15::int[])
-    AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, pooled, prio)
+  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[],
+    $14::text[], $15::text[], $16::text[], $17::bool[], $18::int[])
+    AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, txt, pooled, prio)
   ON CONFLICT DO NOTHING`;
 const FENCE = 't.owner = $ME::text AND t.owner_epoch = $EPOCH::bigint AND t.finished_at IS NULL AND t.attempt <= u.attempt';
-const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at, state = u.state
-  FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[]) AS u(status, finished_at, attempt, worker_id, assigned_at, state, id)
+const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at, state = u.state,
+    search = to_tsvector('simple', u.txt)
+  FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[]) AS u(status, finished_at, attempt, worker_id, assigned_at, state, id, txt)
   WHERE t.id = u.id AND ${FENCE} RETURNING t.id`;
 const STATE = `UPDATE tasks AS t SET status = u.status, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at
   FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS u(status, attempt, worker_id, assigned_at, id)
@@ -72,8 +74,8 @@ export function fencedStatements(b: PgBatch, fence: WriteFence): { sql: string; 
     parts.push(`${name} AS (${text})`);
   };
   const extra = b.insertOwners ?? [];
-  add('ins', INSERT, b.insert.map((r, i) => [...r, extra[i]?.[0] ?? false, extra[i]?.[1] ?? 0]), 15);
-  add('upd', UPDATE, b.update, 7);
+  add('ins', INSERT, b.insert.map((r, i) => [...r, extra[i]?.[0] ?? false, extra[i]?.[1] ?? 0]), 18);
+  add('upd', UPDATE, b.update, 8);
   add('sta', STATE, b.state, 5);
   add('met', META, b.meta, 2);
   if (b.update.length > 0) fenced.push('SELECT id FROM upd');

@@ -7,10 +7,21 @@
 import type pg from 'pg';
 
 /** The schema version this taskwire writes and reads. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 /** Key of the advisory lock held while migrating (any constant of our own). */
 const MIGRATION_LOCK = 0x7461736b; // "task"
+
+/** The longest part of a task's input, and of its output, that its search words are taken from. */
+export const SEARCH_TEXT_MAX = 65536;
+
+/**
+ * A finished task's search words from its row (`p` names the row: '' or 'NEW.'): its input, then
+ * result and error, each cut to SEARCH_TEXT_MAX. The master sends the same text itself
+ * (pgSearchText); this is for rows written before schema 2 and by a master older than it.
+ */
+const rowSearchWords = (p: string) => `to_tsvector('simple', substr(coalesce((${p}record::jsonb -> 'input') #>> '{}', ''), 1, ${SEARCH_TEXT_MAX}) || ' ' ||
+  substr(coalesce((${p}state::jsonb -> 'result') #>> '{}', '') || ' ' || coalesce((${p}state::jsonb -> 'error') ->> 'code', '') || ' ' || coalesce((${p}state::jsonb -> 'error') ->> 'message', ''), 1, ${SEARCH_TEXT_MAX}))`;
 
 /** Step n turns a version n-1 schema into version n. Append only. */
 const STEPS: readonly string[] = [
@@ -37,6 +48,29 @@ const STEPS: readonly string[] = [
   CREATE UNIQUE INDEX tasks_idem ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL;
   CREATE INDEX tasks_status_seq ON tasks (status, seq);
   CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+  `,
+  // 2: tenant, model and the search words as columns of their own, written by the master. The
+  // search indexes were expressions over record::jsonb and state::jsonb, and every task update is
+  // a new row version (status is indexed), so each insert and update parsed the JSON again per
+  // index: ~40 µs of database CPU per task. The trigger fills them only for a row that comes
+  // without them (a master older than this schema, during a rolling update); its WHEN is checked
+  // without calling it.
+  `
+  ALTER TABLE tasks ADD COLUMN tenant text, ADD COLUMN model text, ADD COLUMN search tsvector;
+  UPDATE tasks SET tenant = coalesce(record::jsonb ->> 'tenant', 'default'), model = (record::jsonb -> 'requirement') ->> 'model',
+    search = CASE WHEN finished_at IS NOT NULL THEN ${rowSearchWords('')} END;
+  CREATE FUNCTION tw_tasks_fill_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    IF NEW.tenant IS NULL THEN
+      NEW.tenant := coalesce(NEW.record::jsonb ->> 'tenant', 'default');
+      NEW.model := (NEW.record::jsonb -> 'requirement') ->> 'model';
+    END IF;
+    IF NEW.finished_at IS NOT NULL AND NEW.search IS NULL THEN NEW.search := ${rowSearchWords('NEW.')}; END IF;
+    RETURN NEW;
+  END $$;
+  CREATE TRIGGER tw_tasks_fill_search_insert BEFORE INSERT ON tasks FOR EACH ROW
+    WHEN (NEW.tenant IS NULL OR (NEW.finished_at IS NOT NULL AND NEW.search IS NULL)) EXECUTE FUNCTION tw_tasks_fill_search();
+  CREATE TRIGGER tw_tasks_fill_search_update BEFORE UPDATE ON tasks FOR EACH ROW
+    WHEN (NEW.finished_at IS NOT NULL AND NEW.search IS NULL) EXECUTE FUNCTION tw_tasks_fill_search();
   `,
 ];
 

@@ -10,12 +10,15 @@
  *   tasks_status_seq (status, seq)                status (the store's own)
  *   tasks_search_kind (kind, seq)                 kind
  *   tasks_search_worker (worker_id, seq)          worker
- *   tasks_search_model (<requirement.model>, seq) model (expression over the record JSON)
- *   tasks_search_tenant (<tenant>, seq)           a tenant's listing (the scope filter)
+ *   tasks_search_model_col (model, seq)          model
+ *   tasks_search_tenant_col (tenant, seq)        a tenant's listing (the scope filter)
  *   tasks_session (session_id, seq)               session (the store's own)
  *   tasks_search_created (created_at)             a time range becomes a seq range
- *   tasks_search_text GIN (to_tsvector('simple', input, result, error))
- *                                                 text, finished tasks (the first 64 KiB of each part)
+ *   tasks_search_words GIN (search)              text, finished tasks: `search` is the tsvector of
+ *                                                 the first 64 KiB of the input and of result + error
+ *
+ * tenant, model and search are columns the master writes (schema 2, postgres-schema.ts); search
+ * schema 1 indexed expressions over the record's JSON instead, and 2 drops those indexes.
  *
  * A filtered page walks a (column, seq) index backwards and stops after a
  * page (O(page)). Text: the GIN index finds the matching finished rows; the
@@ -29,19 +32,24 @@
 import type pg from 'pg';
 import type { TaskRecord } from '../core/task-record.js';
 import { deserialize, ROW, type Row } from './sqlite-rows.js';
-import { decodeTaskCursor, encodeTaskCursor, matchesSearch, searchWords, type TaskSearchPage, type TaskSearchQuery } from './task-search.js';
+import { SEARCH_TEXT_MAX } from './postgres-schema.js';
+import { decodeTaskCursor, encodeTaskCursor, matchesSearch, searchWords, textOf, type TaskSearchPage, type TaskSearchQuery } from './task-search.js';
 
-export const PG_SEARCH_SCHEMA = '1';
+export const PG_SEARCH_SCHEMA = '2';
 /** Key of the advisory lock held while creating the indexes ("srch"). */
 const SEARCH_LOCK = 0x73726368;
-const MAX_TEXT = 65536;
-
-const MODEL = `((record::jsonb -> 'requirement') ->> 'model')`;
-const TENANT = `coalesce(record::jsonb ->> 'tenant', 'default')`;
 const PRIORITY = `coalesce((record::jsonb ->> 'priority')::int, 0)`;
-/** The indexed text of a finished task: its input, then result and error (same parts as SQLite's FTS5 table). */
-const TEXT = `to_tsvector('simple', substr(coalesce((record::jsonb -> 'input') #>> '{}', ''), 1, ${MAX_TEXT}) || ' ' ||
-  substr(coalesce((state::jsonb -> 'result') #>> '{}', '') || ' ' || coalesce((state::jsonb -> 'error') ->> 'code', '') || ' ' || coalesce((state::jsonb -> 'error') ->> 'message', ''), 1, ${MAX_TEXT}))`;
+
+/**
+ * The text a finished task's `search` column is made of (to_tsvector in the statement that
+ * writes the row): its input, then result and error, each part cut to SEARCH_TEXT_MAX (the same
+ * parts as SQLite's FTS5 table); null while the task is not final.
+ */
+export function pgSearchText(t: TaskRecord): string | null {
+  if (t.finishedAtMs === null) return null;
+  const output = `${textOf(t.result)} ${t.error ? `${t.error.code} ${t.error.message}` : ''}`;
+  return `${textOf(t.input).slice(0, SEARCH_TEXT_MAX)} ${output.slice(0, SEARCH_TEXT_MAX)}`;
+}
 
 /** What a query runs on (a pool or a client). The expressions name the columns unqualified: they must read exactly as in the indexes. */
 export interface PgQueryable {
@@ -59,10 +67,13 @@ export async function ensurePostgresSearchSchema(client: pg.ClientBase): Promise
       CREATE INDEX IF NOT EXISTS tasks_search_seq ON tasks (seq);
       CREATE INDEX IF NOT EXISTS tasks_search_kind ON tasks (kind, seq);
       CREATE INDEX IF NOT EXISTS tasks_search_worker ON tasks (worker_id, seq) WHERE worker_id IS NOT NULL;
-      CREATE INDEX IF NOT EXISTS tasks_search_model ON tasks ((${MODEL}), seq) WHERE ${MODEL} IS NOT NULL;
-      CREATE INDEX IF NOT EXISTS tasks_search_tenant ON tasks ((${TENANT}), seq);
+      CREATE INDEX IF NOT EXISTS tasks_search_model_col ON tasks (model, seq) WHERE model IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tasks_search_tenant_col ON tasks (tenant, seq);
       CREATE INDEX IF NOT EXISTS tasks_search_created ON tasks (created_at);
-      CREATE INDEX IF NOT EXISTS tasks_search_text ON tasks USING gin ((${TEXT})) WHERE finished_at IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tasks_search_words ON tasks USING gin (search) WHERE finished_at IS NOT NULL;
+      DROP INDEX IF EXISTS tasks_search_model;
+      DROP INDEX IF EXISTS tasks_search_tenant;
+      DROP INDEX IF EXISTS tasks_search_text;
     `);
     await client.query(`INSERT INTO meta (key, value) VALUES ('pg_search_schema', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [PG_SEARCH_SCHEMA]);
     await client.query('COMMIT');
@@ -97,11 +108,11 @@ export class PostgresTaskSearch {
     const arg = (v: unknown) => (args.push(v), `$${args.length}`);
     if (q.statuses) where.push(`t.status = ANY(${arg([...q.statuses])}::text[])`);
     if (q.kind !== undefined) where.push(`t.kind = ${arg(q.kind)}`);
-    if (q.model !== undefined) where.push(`${MODEL} = ${arg(q.model)}`);
+    if (q.model !== undefined) where.push(`t.model = ${arg(q.model)}`);
     if (q.workerId !== undefined) where.push(`t.worker_id = ${arg(q.workerId)}`);
     if (q.priority !== undefined) where.push(`${PRIORITY} = ${arg(q.priority)}`);
     if (q.sessionId !== undefined) where.push(`t.session_id = ${arg(q.sessionId)}`);
-    if (q.tenant !== undefined) where.push(`${TENANT} = ${arg(q.tenant)}`);
+    if (q.tenant !== undefined) where.push(`t.tenant = ${arg(q.tenant)}`);
     if (q.owners !== undefined) where.push(`(t.record::jsonb ->> 'owner') = ANY(${arg([...q.owners])}::text[])`); // a user key's own tasks (within its tenant's)
     if (q.createdSinceMs !== undefined) {
       const lo = await this.firstSeqAt(q.createdSinceMs);
@@ -154,7 +165,7 @@ export class PostgresTaskSearch {
     const before = q.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeTaskCursor(q.cursor, ['f']).position;
     // Each word as its own phrase (a word the parser splits, like `a_b`, must occur as written).
     const args: unknown[] = [words.map((w) => `(${w.replace(/[^\p{L}\p{N}]+/gu, ' ').trim().split(/\s+/).join(' <-> ')})`).join(' & '), before];
-    const where: string[] = [`${TEXT} @@ to_tsquery('simple', $1)`, 't.finished_at IS NOT NULL', 't.seq < $2'];
+    const where: string[] = [`t.search @@ to_tsquery('simple', $1)`, 't.finished_at IS NOT NULL', 't.seq < $2'];
     if (!(await this.filters(q, where, args))) return { tasks: live, nextCursor: null };
     args.push(limit);
     const { rows } = await this.db.query<PosRow>(`SELECT t.seq AS pos, ${T_ROW} FROM tasks t WHERE ${where.join(' AND ')} ORDER BY t.seq DESC LIMIT $${args.length}`, args);

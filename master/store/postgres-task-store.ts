@@ -23,7 +23,7 @@ import { STATE_WRITE_DELAY_MS } from './sqlite-task-store.js';
 import { deserialize, ROW, type Row, serializeFixed, serializeState } from './sqlite-rows.js';
 import { StoreUnavailableError } from './store-file-check.js';
 import { ConflictError } from '../../common/errors.js';
-import { ensurePostgresSearchSchema, PostgresTaskSearch } from './postgres-task-search.js';
+import { ensurePostgresSearchSchema, pgSearchText, PostgresTaskSearch } from './postgres-task-search.js';
 import type { TaskSearchPage, TaskSearchQuery } from './task-search.js';
 import { ensureClusterSchema } from './cluster-schema.js';
 import type { WriteFence } from './postgres-fence.js';
@@ -407,11 +407,11 @@ export class PostgresTaskStore implements TaskStore {
     const handedOff: string[] = [];
     for (const { task: t, full } of rows) {
       if (!full) batch.state.push([t.status, t.attempt, t.workerId, t.assignedAtMs, t.id]);
-      else if (this.written.has(t.id)) batch.update.push([t.status, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serializeState(t), t.id]);
+      else if (this.written.has(t.id)) batch.update.push([t.status, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serializeState(t), t.id, pgSearchText(t)]);
       else {
         batch.insert.push([
           t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs,
-          t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t),
+          t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t), t.tenant, t.requirement.model ?? null, pgSearchText(t),
         ]);
         if (owners) {
           const pooled = this.pooled.delete(t.id) && t.status === 'queued';

@@ -19,15 +19,20 @@ import type { InsertRow, StateRow, UpdateRow } from './sqlite-writer.js';
 import { fencedStatements, MultiMasterLockError, type WriteFence } from './postgres-fence.js';
 
 export interface PgBatch {
-  insert: InsertRow[];
+  insert: PgInsertRow[];
   /** Multi-master: per inserted row, [pooled (no owner), priority]. */
   insertOwners?: [boolean, number][];
   /** Multi-master: finals of claimed tasks, announced to the other masters on commit (their waiting clients). */
   notifyFinals?: string[];
-  update: UpdateRow[];
+  update: PgUpdateRow[];
   state: StateRow[];
   meta: [string, string][];
 }
+
+/** The SQLite store's insert row, then tenant, model and the search text (final rows only, else null). */
+export type PgInsertRow = [...InsertRow, string, string | null, string | null];
+/** The SQLite store's update row, then the search text (final rows only, else null). */
+export type PgUpdateRow = [...UpdateRow, string | null];
 
 type Job =
   | { kind: 'batch'; batch: PgBatch; done: () => void }
@@ -76,12 +81,17 @@ export function pgClientConfig(url: string): pg.ClientConfig {
   };
 }
 
-const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state)
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[])
+// tenant, model and the search words (set when the row is final) are columns of their own, filled here
+// (postgres-schema.ts step 2): no index parses the record's JSON.
+const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, tenant, model, search)
+  SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, to_tsvector('simple', txt)
+  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+    AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, txt)
   ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, status = excluded.status, finished_at = excluded.finished_at, attempt = excluded.attempt,
-    worker_id = excluded.worker_id, assigned_at = excluded.assigned_at, record = excluded.record, state = excluded.state`;
-const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at, state = u.state
-  FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[]) AS u(status, finished_at, attempt, worker_id, assigned_at, state, id)
+    worker_id = excluded.worker_id, assigned_at = excluded.assigned_at, record = excluded.record, state = excluded.state, search = excluded.search`;
+const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at, state = u.state,
+    search = to_tsvector('simple', u.txt)
+  FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[]) AS u(status, finished_at, attempt, worker_id, assigned_at, state, id, txt)
   WHERE t.id = u.id`;
 const STATE = `UPDATE tasks AS t SET status = u.status, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at
   FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS u(status, attempt, worker_id, assigned_at, id)
@@ -185,8 +195,8 @@ export class PostgresWriter {
       params.push(...columns(rows, width));
       parts.push(`w${parts.length} AS (${sql.replace(/\$(\d+)/g, (_, n: string) => `$${base + Number(n)}`)})`);
     };
-    add(INSERT, b.insert, 13);
-    add(UPDATE, b.update, 7);
+    add(INSERT, b.insert, 16);
+    add(UPDATE, b.update, 8);
     add(STATE, b.state, 5);
     add(META, b.meta, 2);
     if (parts.length > 0) await client.query(`WITH ${parts.join(', ')} SELECT 1`, params);

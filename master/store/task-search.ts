@@ -53,7 +53,8 @@ export function decodeTaskCursor(cursor: string, tags: readonly string[]): { tag
   return { tag: m[1]!, position: Number(m[2]) };
 }
 
-const textOf = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+/** A value as the text search sees it: a string as it is, anything else as JSON. */
+export const textOf = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 
 /** Whether a record matches everything but the cursor. */
 export function matchesSearch(t: TaskRecord, q: TaskSearchQuery, words = q.text === undefined ? undefined : searchWords(q.text)): boolean {

@@ -73,6 +73,8 @@ export interface PostgresOptions {
   startTimeoutMs?: number;
   /** Echo the server log to stderr (debugging). */
   echo?: boolean;
+  /** More server settings (`-c name=value`), e.g. `{ shared_preload_libraries: 'pg_stat_statements' }`. */
+  settings?: Record<string, string>;
 }
 
 export class Postgres {
@@ -123,6 +125,7 @@ export class Postgres {
     const [cmd, args] = asServerUser(join(this.bin, 'postgres'), [
       '-D', join(this.dir, 'data'), '-h', '127.0.0.1', '-p', String(this.port), '-k', this.dir,
       '-c', 'max_connections=200', '-c', 'shared_buffers=32MB', '-c', 'log_min_messages=warning',
+      ...Object.entries(this.options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     ]);
     const proc = this.processes.spawn(`postgres:${this.port}`, cmd, args, { echo: this.options.echo });
     this.proc = proc;

@@ -4,8 +4,12 @@
  * scope answer what a scan over all the records answers, page by page with
  * the cursor, although the store holds only a handful of them in memory;
  * the filtered pages come from indexes (no sequential scan of the table);
- * and a master on PostgreSQL lists, searches and exports tasks from before
- * its restart through GET /api/v1/tasks and /tasks/export.
+ * a database of schema 1 (search indexes over the record's JSON) is brought
+ * to schema 2 (tenant, model and search words as columns) with its rows
+ * found as before, and a row written without those columns (a master older
+ * than schema 2) is filled by the trigger; and a master on PostgreSQL lists,
+ * searches and exports tasks from before its restart through GET
+ * /api/v1/tasks and /tasks/export.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +17,9 @@ import { silentLogger } from '../../common/logger.js';
 import type { TaskView } from '../../common/task-view.js';
 import type { TaskRecord } from '../../master/core/task-record.js';
 import { Master } from '../../master/master.js';
+import { migratePostgres } from '../../master/store/postgres-schema.js';
 import { PostgresTaskStore } from '../../master/store/postgres-task-store.js';
+import { serializeFixed, serializeState } from '../../master/store/sqlite-rows.js';
 import { scanSearch, type TaskSearchQuery } from '../../master/store/task-search.js';
 import { uniqueId, waitForTask } from '../helpers/cluster.js';
 import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
@@ -144,7 +150,7 @@ describe.skipIf(!available)(`PostgreSQL task search${available ? '' : ` (skipped
         return Number((await c.query<{ n: string }>(`SELECT seq_scan AS n FROM pg_stat_user_tables WHERE relname = 'tasks'`)).rows[0]!.n);
       };
       const indexes = (await c.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = 'tasks'`)).rows.map((r) => r.indexname);
-      expect(indexes).toEqual(expect.arrayContaining(['tasks_search_seq', 'tasks_search_kind', 'tasks_search_worker', 'tasks_search_model', 'tasks_search_tenant', 'tasks_search_created', 'tasks_search_text']));
+      expect(indexes).toEqual(expect.arrayContaining(['tasks_search_seq', 'tasks_search_kind', 'tasks_search_worker', 'tasks_search_model_col', 'tasks_search_tenant_col', 'tasks_search_created', 'tasks_search_words']));
       const before = await scans();
       for (const [, q] of [...plain, ...text]) await store.search({ ...q, limit: 20 });
       await new Promise((r) => setTimeout(r, 600)); // older servers report the counters within 500 ms
@@ -155,6 +161,106 @@ describe.skipIf(!available)(`PostgreSQL task search${available ? '' : ` (skipped
       expect(await scans()).toBeGreaterThan(before);
     } finally {
       await c.end();
+    }
+  });
+});
+
+/** A task row as schema 1 (and a master older than schema 2) writes it: no tenant, model or search column. */
+async function insertV1(c: pg.Client, t: TaskRecord): Promise<void> {
+  await c.query(
+    `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t)],
+  );
+}
+
+describe.skipIf(!available)(`PostgreSQL store schema 1 -> 2: search columns${available ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
+  let server: Postgres;
+  beforeAll(async () => {
+    server = await Postgres.start();
+  }, 60_000);
+  afterAll(async () => server?.close());
+
+  it('rows of schema 1 are found by tenant, model and text after the upgrade; a row without the columns is filled by the trigger', async () => {
+    const url = await server.createDatabase();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    let store: PostgresTaskStore | undefined;
+    try {
+      await migratePostgres(c, 1);
+      const at = Date.now() - 10_000;
+      const old = [
+        finishedTask('succeeded', at, { id: 'v1-a', seq: 1, kind: 'llm', requirement: { kind: 'llm', model: 'm-old' }, tenant: 'acme', input: 'quokka pouch' } as Partial<TaskRecord>),
+        finishedTask('failed', at + 1, { id: 'v1-b', seq: 2, input: 'plain' } as Partial<TaskRecord>),
+        newTask({ id: 'v1-c', seq: 3, tenant: 'acme' } as Partial<TaskRecord>),
+      ];
+      old[1]!.error = { code: 'WORKER_LOST', message: 'numbat vanished' };
+      old[1]!.result = null;
+      for (const t of old) await insertV1(c, t);
+
+      store = await PostgresTaskStore.open({ url, maxCachedFinished: 0 });
+      const version = (await c.query<{ version: number }>('SELECT version FROM taskwire_schema')).rows[0]!.version;
+      expect(version).toBe(2);
+      const cols = (await c.query<{ id: string; tenant: string; model: string | null; words: boolean }>(
+        `SELECT id, tenant, model, search IS NOT NULL AS words FROM tasks ORDER BY seq`,
+      )).rows;
+      expect(cols).toEqual([
+        { id: 'v1-a', tenant: 'acme', model: 'm-old', words: true },
+        { id: 'v1-b', tenant: 'default', model: null, words: true },
+        { id: 'v1-c', tenant: 'acme', model: null, words: false },
+      ]);
+      const ids = async (q: Omit<TaskSearchQuery, 'limit'>) => (await store!.search({ ...q, limit: 10 })).tasks.map((t) => t.id);
+      expect(await ids({ model: 'm-old' })).toEqual(['v1-a']);
+      expect(await ids({ tenant: 'acme' })).toEqual(['v1-c', 'v1-a']);
+      expect(await ids({ text: 'quokka' })).toEqual(['v1-a']);
+      expect(await ids({ text: 'numbat' })).toEqual(['v1-b']);
+
+      // A master older than schema 2 (rolling update) inserts and finishes rows without the columns.
+      const late = finishedTask('succeeded', at + 2, { id: 'v1-d', seq: 4, kind: 'llm', requirement: { kind: 'llm', model: 'm-late' }, tenant: 'acme', input: 'wombat burrow' } as Partial<TaskRecord>);
+      await insertV1(c, late);
+      const queued = newTask({ id: 'v1-e', seq: 5, input: 'platypus' } as Partial<TaskRecord>);
+      await insertV1(c, queued);
+      await c.query(`UPDATE tasks SET status = 'succeeded', finished_at = $2, state = $3 WHERE id = $1`, [queued.id, at + 3, JSON.stringify({ history: [], result: 'echidna' })]);
+      expect(await ids({ model: 'm-late' })).toEqual(['v1-d']);
+      expect(await ids({ text: 'wombat' })).toEqual(['v1-d']);
+      expect(await ids({ text: 'echidna' })).toEqual(['v1-e']);
+      expect(await ids({ text: 'platypus' })).toEqual(['v1-e']);
+      expect(await ids({ tenant: 'default', statuses: ['succeeded'] })).toEqual(['v1-e']);
+    } finally {
+      await store?.close();
+      await c.end();
+    }
+  });
+
+  it('the master writes the columns itself: a task it finishes is found by its words, tenant and model', async () => {
+    const url = await server.createDatabase();
+    const store = await PostgresTaskStore.open({ url, maxCachedFinished: 0 });
+    try {
+      const t = newTask({ kind: 'llm', requirement: { kind: 'llm', model: 'm-new' }, tenant: 'acme', input: 'capybara' } as Partial<TaskRecord>);
+      store.put(t);
+      await store.commit();
+      const done = structuredClone(t);
+      done.status = 'succeeded';
+      done.attempt = 1;
+      done.finishedAtMs = Date.now();
+      done.result = 'axolotl';
+      store.put(done);
+      await store.commit();
+      const rows = await (async () => {
+        const c = new pg.Client({ connectionString: url });
+        await c.connect();
+        try {
+          return (await c.query<{ tenant: string; model: string; search: string }>('SELECT tenant, model, search::text AS search FROM tasks')).rows;
+        } finally {
+          await c.end();
+        }
+      })();
+      expect(rows).toEqual([{ tenant: 'acme', model: 'm-new', search: expect.stringContaining("'axolotl'") }]);
+      expect(rows[0]!.search).toContain("'capybara'");
+      const page = await store.search({ text: 'axolotl', tenant: 'acme', model: 'm-new', limit: 5 });
+      expect(page.tasks.map((x) => x.id)).toEqual([t.id]);
+    } finally {
+      await store.close();
     }
   });
 });
