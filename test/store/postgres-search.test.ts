@@ -22,7 +22,7 @@ import { PostgresTaskStore } from '../../master/store/postgres-task-store.js';
 import { serializeFixed, serializeState } from '../../master/store/sqlite-rows.js';
 import { scanSearch, type TaskSearchQuery } from '../../master/store/task-search.js';
 import { uniqueId, waitForTask } from '../helpers/cluster.js';
-import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
 import { finishedTask, newTask } from './store-contract.js';
 
 const available = postgresAvailable();
@@ -246,15 +246,7 @@ describe.skipIf(!available)(`PostgreSQL store schema 1 -> 2: search columns${ava
       done.result = 'axolotl';
       store.put(done);
       await store.commit();
-      const rows = await (async () => {
-        const c = new pg.Client({ connectionString: url });
-        await c.connect();
-        try {
-          return (await c.query<{ tenant: string; model: string; search: string }>('SELECT tenant, model, search::text AS search FROM tasks')).rows;
-        } finally {
-          await c.end();
-        }
-      })();
+      const rows = await queryRows<{ tenant: string; model: string; search: string }>(url, 'SELECT tenant, model, search::text AS search FROM tasks');
       expect(rows).toEqual([{ tenant: 'acme', model: 'm-new', search: expect.stringContaining("'axolotl'") }]);
       expect(rows[0]!.search).toContain("'capybara'");
       const page = await store.search({ text: 'axolotl', tenant: 'acme', model: 'm-new', limit: 5 });
