@@ -444,6 +444,10 @@ export class Master {
     };
     // Multi-master: each master dispatches to its share of the workers (store/worker-shares.ts).
     this.cluster?.attach({ store: this.store as PostgresTaskStore, tasks, sink: this.link, applyStatus, watchers: this.watchers });
+    if (this.cluster) {
+      const standings = this.cluster.standings;
+      this.sockets.useStandingsElsewhere((id) => standings.get(id));
+    }
     const shares = this.cluster?.shares;
     this.link.on('workerStatus', (s) => (shares ? shares.onStatus(s) : applyStatus(s)));
     this.link.on('workerCleared', (id) => (shares?.forget(id), registry.forget(id)));

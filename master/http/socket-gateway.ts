@@ -12,7 +12,7 @@ import { assertJsonValue, type JsonValue } from '../../common/json-value.js';
 import type { Logger } from '../../common/logger.js';
 import type { ClientToServerEvents, ServerToClientEvents, TaskChunkEvent } from '../../common/socket-events.js';
 import { TERMINAL_STATUSES, type ClusterView, type TaskView } from '../../common/task-view.js';
-import { taskView } from '../core/task-record.js';
+import { taskView, type TaskRecord } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import { FINAL_EVENT_TYPES } from '../core/task-events.js';
 import type { WorkerRegistry } from '../scheduling/worker-registry.js';
@@ -87,6 +87,8 @@ export class SocketGateway {
   readonly chunks: ChunkRelay;
   /** Queued session tasks (id -> session) and the standing last sent for each (`position/eta s`). */
   private readonly queued = new Map<string, { sessionId: string; sent: string }>();
+  /** Multi-master: where a queued task stands that is in no queue here (in the shared pool). */
+  private elsewhere: ((id: string) => { position: number; etaMs: number | null; task: TaskRecord } | undefined) | undefined;
 
   constructor(private readonly options: SocketGatewayOptions) {
     const { tasks, log } = options;
@@ -139,8 +141,14 @@ export class SocketGateway {
     this.outbox.send(sessionId, () => this.chunks.send(room(sessionId), chunk));
   }
 
+  /** Multi-master: standings of queued session tasks this master's queue does not hold (store/pool-standings.ts). */
+  useStandingsElsewhere(f: (id: string) => { position: number; etaMs: number | null; task: TaskRecord } | undefined): void {
+    this.elsewhere = f;
+  }
+
   /** A session task's status view to its sockets here, after the chunks before it (also one another master relayed). */
   sendUpdate(sessionId: string, view: TaskView): void {
+    if (view.status !== 'queued') this.queued.delete(view.id); // assigned elsewhere: no more standings
     this.outbox.send(sessionId, () => {
       this.chunks.flushTask(room(sessionId), view.id); // a retry's update after the chunks it ends
       this.io.to(room(sessionId)).emit('task:update', view);
@@ -183,8 +191,10 @@ export class SocketGateway {
     let n = 0;
     for (const [id, q] of this.queued) {
       if (++n > 1000) break;
-      const standing = this.options.tasks.standing(id);
-      const t = standing && this.options.tasks.get(id);
+      const here = this.options.tasks.standing(id);
+      const pooled = here ? undefined : this.elsewhere?.(id);
+      const standing = here ?? pooled;
+      const t = standing && (this.options.tasks.get(id) ?? pooled?.task);
       if (!standing || !t) continue; // waiting out a retry backoff, or gone
       const eta = standing.etaMs === null ? null : Math.round(standing.etaMs / 1000);
       const key = `${standing.position}/${eta}`;

@@ -30,6 +30,7 @@ import { PostgresTaskStore, redactPostgresUrl } from './postgres-task-store.js';
 import { pgClientConfig } from './postgres-writer.js';
 import { StoreUnavailableError } from './store-file-check.js';
 import { WorkerShares } from './worker-shares.js';
+import { PoolStandings } from './pool-standings.js';
 
 export class MasterLeaseLostError extends Error {
   readonly code = 'UNAVAILABLE';
@@ -59,6 +60,8 @@ export class PostgresCluster {
   private closed = false;
   private lastRenewMs = performance.now();
   readonly leader: LeaderLease;
+  /** Where the tasks in the shared pool stand (a browser's queued task this master pooled). */
+  readonly standings: PoolStandings;
   shares: WorkerShares | undefined;
   readonly stats = { refused: 0, sweeps: 0, requeued: 0, deadMasters: 0, relayedFinals: 0 };
 
@@ -68,6 +71,7 @@ export class PostgresCluster {
     readonly lease: MasterLease,
   ) {
     this.leader = new LeaderLease(pool, o.masterId, lease.epoch, o.leaseMs);
+    this.standings = new PoolStandings(pool);
   }
 
   /** Creates the cluster tables if needed and joins as a new incarnation. */
@@ -222,6 +226,7 @@ export class PostgresCluster {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.standings.close();
     await this.claimer?.stop();
     while (this.ticking) await new Promise((r) => setTimeout(r, 5));
     if (!this.lost) {
