@@ -244,22 +244,34 @@ async function runWorker(flags: {
     executionProvider: flags.executionProvider,
     ...(flags.ocr === false && { ocr: false }),
   });
-  const worker = await Worker.create(options, {
+  // The signals are ours before the worker connects: it announces ONLINE, and may be given
+  // tasks, before create() returns (the health file is still being written), and a SIGTERM
+  // then must hand them back like any other, not kill the process (the broker would
+  // publish its Last Will and the attempts would wait out their lease).
+  let worker: Worker | undefined;
+  let created: Promise<Worker> | undefined;
+  const grace = resolveWorkerOptions({ ...options, workerId: options.workerId ?? 'probe' }).shutdownGraceMs;
+  onSignals(async () => {
+    const w = worker ?? (await created?.catch(() => undefined));
+    await w?.close();
+  }, grace + 15_000);
+  created = Worker.create(options, {
     handlers,
     logger: options.workerId ? logger : undefined,
     onFatal: (err) => {
       logger.logger.error({ code: err.code }, err.message);
       process.stderr.write(`taskwire: ${err.message}\n`);
-      void worker.close(0).finally(() => process.exit(1));
+      void (worker?.close(0) ?? Promise.resolve()).finally(() => process.exit(1));
     },
   });
-  startHandlersInBackground(handlers, worker.log);
-  onSignals(() => worker.close(), worker.options.shutdownGraceMs + 15_000);
+  const ready = await created;
+  worker = ready;
+  startHandlersInBackground(handlers, ready.log);
   // A local worker of `taskwire start` ends with its master (also after kill -9).
   watchParent(env, (why) => {
-    worker.log.warn({ reason: why }, 'local worker exiting: its master is gone');
+    ready.log.warn({ reason: why }, 'local worker exiting: its master is gone');
     setTimeout(() => process.exit(1), 5000).unref();
-    void worker.close(0).finally(() => process.exit(0));
+    void ready.close(0).finally(() => process.exit(0));
   });
 }
 
