@@ -6,6 +6,8 @@
  * failed. The chain comes from flags in a fixed order (crop, resize, rotate,
  * flip, blur, sharpen, brightness, contrast, saturation, grayscale, edge,
  * format) or, for any order, from --chain '<json>'.
+ * `taskwire images batches`: the list of batches (GET /api/v1/batches),
+ * newest first, --status, --limit, --all pages, --json.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
@@ -13,6 +15,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { TaskwireError, errorMessage } from '../common/errors.js';
 import { EDGE_KERNELS, IMAGE_FORMATS, RESIZE_FITS, imageChain, type ImageOpInput } from '../common/kinds/image.js';
 import { URL_HELP, authHeaders, masterUrl, wantsJson } from './client-commands.js';
+import { table } from './operator-commands.js';
 
 interface ImageRow {
   name: string;
@@ -212,6 +215,55 @@ async function processImages(files: string[], o: RunOptions): Promise<void> {
   if (batch.counts.failed > 0 || batch.status !== 'succeeded') process.exitCode = 1;
 }
 
+interface BatchSummary {
+  id: string;
+  status: string;
+  created_at_ms: number;
+  finished_at_ms: number | null;
+  counts: BatchView['counts'];
+  ops: { op: string }[];
+}
+
+interface ListOptions {
+  url?: string;
+  status?: string;
+  limit: number;
+  all?: boolean;
+  cursor?: string;
+  json?: boolean;
+}
+
+/** `taskwire images batches`: GET /api/v1/batches, newest first, one page (or every page with --all). */
+async function listBatches(o: ListOptions): Promise<void> {
+  const base = masterUrl(o.url);
+  const rows: BatchSummary[] = [];
+  let cursor = o.cursor;
+  let next: string | null = null;
+  for (;;) {
+    const q = new URLSearchParams({ limit: String(o.limit), ...(o.status && { status: o.status }), ...(cursor && { cursor }) });
+    const page = (await (await call(base, 'GET', `/api/v1/batches?${q}`)).json()) as { batches: BatchSummary[]; next_cursor: string | null };
+    rows.push(...page.batches);
+    next = page.next_cursor;
+    if (!o.all || next === null) break;
+    cursor = next;
+  }
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ batches: rows, next_cursor: next }, null, 2)}\n`);
+    return;
+  }
+  const cells = rows.map((b) => ({
+    id: b.id,
+    status: b.status,
+    created: new Date(b.created_at_ms).toISOString(),
+    done: `${b.counts.succeeded}/${b.counts.total}`,
+    failed: b.counts.failed,
+    running: b.counts.running,
+    chain: b.ops.map((op) => op.op).join(' > '),
+  }));
+  process.stdout.write(table(cells, ['id', 'status', 'created', 'done', 'failed', 'running', 'chain']));
+  if (next !== null) process.stderr.write(`more: --cursor ${next}\n`);
+}
+
 export function imagesCommand(program: Command): void {
   const images = program.command('images').description('image batches: upload, chain operations, download the outputs');
   const cmd = images
@@ -241,4 +293,18 @@ export function imagesCommand(program: Command): void {
     .option('--url <url>', URL_HELP)
     .option('--json', 'print the result as JSON (progress goes to stderr); -o is the output directory here');
   cmd.action((files: string[], o: RunOptions) => processImages(files, o));
+  images
+    .command('batches')
+    .description("list image batches, newest first (a tenant's key: its tenant's; a user key: its own)")
+    .addOption(new Option('--status <status>', 'only batches in this state').choices(['running', 'succeeded', 'failed']))
+    .addOption(new Option('--limit <n>', 'batches per page (1-500)').default(50).argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 500) throw new InvalidArgumentError('--limit must be an integer from 1 to 500');
+      return n;
+    }))
+    .option('--all', 'follow next_cursor to the last page')
+    .option('--cursor <cursor>', 'start at this next_cursor')
+    .option('--url <url>', URL_HELP)
+    .option('--json', 'print the page as JSON ({batches, next_cursor})')
+    .action((o: ListOptions) => listBatches(o));
 }

@@ -20,9 +20,19 @@ import type { TaskRecord } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import { sha256Hex, type BlobStore } from '../blobs/blob-store.js';
 import { onTaskFinal } from './task-feed.js';
-import { MemoryBatchStore, type BatchStore, type ItemStatus, type StoredBatch, type StoredItem } from './batch-store.js';
+import {
+  batchStatus,
+  decodeBatchCursor,
+  encodeBatchCursor,
+  MemoryBatchStore,
+  type BatchStatus,
+  type BatchStore,
+  type ItemStatus,
+  type StoredBatch,
+  type StoredItem,
+} from './batch-store.js';
 
-export type { ItemStatus } from './batch-store.js';
+export type { BatchStatus, ItemStatus } from './batch-store.js';
 
 export interface BatchImage {
   name: string;
@@ -55,6 +65,25 @@ export interface BatchView {
     worker_id: string | null;
     error: { code: string; message: string } | null;
   }[];
+}
+
+/** A batch in the listing: what a list of batches shows, without the per-image list. */
+export type BatchSummary = Omit<BatchView, 'images'>;
+
+export interface BatchPage {
+  batches: BatchSummary[];
+  /** Where the next page starts, or null after the last one. */
+  next_cursor: string | null;
+}
+
+export interface BatchListRequest {
+  /** Scope: a tenant (undefined: every tenant) and a user key's own batches (its user's key ids). */
+  tenant?: string;
+  owners?: readonly string[];
+  status?: BatchStatus;
+  /** next_cursor of the previous page (a bad one is a ValidationError naming `cursor`). */
+  cursor?: string;
+  limit: number;
 }
 
 export interface BatchServiceOptions {
@@ -131,6 +160,8 @@ export class BatchService {
     let unfinished = 0;
     for (const batch of await this.store.load()) {
       this.batches.set(batch.id, batch);
+      // Every header once: fills the listing's columns of rows kept before they existed (and the memory index).
+      this.store.put(batch, []);
       batch.items.forEach((item, idx) => this.where.set(item, { batch, idx }));
       for (const item of batch.items) {
         if (item.status === 'succeeded' || item.status === 'failed') continue;
@@ -217,6 +248,26 @@ export class BatchService {
 
   get(id: string): BatchView {
     return this.view(this.require(id));
+  }
+
+  /**
+   * A page of batches, newest first, from the store's index. A row whose batch
+   * this master does not hold (being pruned at this moment) is left out.
+   */
+  async list(r: BatchListRequest): Promise<BatchPage> {
+    const before = r.cursor === undefined ? undefined : decodeBatchCursor(r.cursor);
+    const ids = await this.store.list({ tenant: r.tenant, owners: r.owners, status: r.status, before, limit: r.limit + 1 });
+    const more = ids.length > r.limit;
+    const page = ids.slice(0, r.limit).flatMap((id) => {
+      const b = this.batches.get(id);
+      return b ? [b] : [];
+    });
+    const last = page.at(-1);
+    const batches = page.map((b) => {
+      const { images: _images, ...summary } = this.view(b);
+      return summary;
+    });
+    return { batches, next_cursor: more && last ? encodeBatchCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null };
   }
 
   /** The tenant that submitted batch `id` (`default` when none); NotFoundError for no batch. */
@@ -333,10 +384,9 @@ export class BatchService {
         error: i.error,
       };
     });
-    const done = batch.finishedAtMs !== null;
     return {
       id: batch.id,
-      status: !done ? 'running' : counts.failed > 0 ? 'failed' : 'succeeded',
+      status: batchStatus(batch),
       created_at_ms: batch.createdAtMs,
       finished_at_ms: batch.finishedAtMs,
       counts,

@@ -6,9 +6,14 @@
  * durable. Implementations: memory (no data dir), SQLite (`batches.db` in the
  * data dir), PostgreSQL (the task store's database).
  */
+import { ValidationError } from '../../common/errors.js';
 import type { ImageOp, ImageOutput } from '../../common/kinds/image.js';
 
 export type ItemStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** A batch's state: running until every image ended, then failed when one failed. */
+export const BATCH_STATUSES = ['running', 'succeeded', 'failed'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /** One image of a batch, as kept. */
 export interface StoredItem {
@@ -41,9 +46,49 @@ export function batchHeader(b: StoredBatch): string {
   return JSON.stringify({ id: b.id, caller: b.caller, ops: b.ops, createdAtMs: b.createdAtMs, finishedAtMs: b.finishedAtMs });
 }
 
+export function batchStatus(b: StoredBatch): BatchStatus {
+  if (b.finishedAtMs === null) return 'running';
+  return b.items.some((i) => i.status === 'failed') ? 'failed' : 'succeeded';
+}
+
+/** Where a page of the batch listing ends: the last batch's creation time and id (newest first, id breaks ties). */
+export interface BatchCursor {
+  createdAtMs: number;
+  id: string;
+}
+
+/** A page of the listing: newest first, after `before`, within the scope (tenant undefined: every tenant; owners: a user key's own). */
+export interface BatchListQuery {
+  tenant?: string;
+  owners?: readonly string[];
+  status?: BatchStatus;
+  before?: BatchCursor;
+  limit: number;
+}
+
+/** `b:<created ms>:<batch id>` as base64url: opaque to clients, checked on the way back (as the task search's cursors). */
+export function encodeBatchCursor(c: BatchCursor): string {
+  return Buffer.from(`b:${c.createdAtMs}:${c.id}`).toString('base64url');
+}
+
+export function decodeBatchCursor(cursor: string): BatchCursor {
+  const m = /^b:(\d{1,15}):(batch-[0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new ValidationError('cursor', 'not a cursor of this listing (pass next_cursor of the previous page)');
+  return { createdAtMs: Number(m[1]), id: m[2]! };
+}
+
+/** (created, id) of a before b in the listing's order (newest first)? */
+const newerFirst = (a: BatchCursor, b: BatchCursor): number => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
 export interface BatchStore {
   /** Every kept batch, with its items in order. */
   load(): Promise<StoredBatch[]>;
+  /**
+   * The ids of a page of the listing, newest first (at most `q.limit`), from
+   * an index: the cost is the page, not the number of batches. Reflects what
+   * was `put` before the call (written first when writes are behind).
+   */
+  list(q: BatchListQuery): Promise<string[]>;
   /** Queues the batch's header and the items at `items` (indexes; `all` for every one) for the next write. */
   put(batch: StoredBatch, items: 'all' | readonly number[]): void;
   /** Forgets these batches and their items (queued like writes). */
@@ -51,6 +96,33 @@ export interface BatchStore {
   /** Resolves once everything queued so far is durable. */
   flush(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A batch's header row: the columns the listing is indexed by, and the record. */
+export interface HeaderRow {
+  id: string;
+  tenant: string;
+  owner: string | null;
+  status: BatchStatus;
+  createdAtMs: number;
+  finishedAtMs: number | null;
+  record: string;
+}
+
+/**
+ * The listing's WHERE clause and parameters for SQL stores (`$n` placeholders
+ * from `param(n)`): scope, status, and the row-value comparison with the
+ * cursor that an index on (…, created_at, id) answers in order.
+ */
+export function listWhere(q: BatchListQuery, param: (n: number) => string): { where: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  const p = (v: unknown) => (params.push(v), param(params.length));
+  if (q.tenant !== undefined) clauses.push(`tenant = ${p(q.tenant)}`);
+  if (q.owners !== undefined) clauses.push(q.owners.length === 0 ? '1 = 0' : `owner IN (${q.owners.map(p).join(', ')})`);
+  if (q.status !== undefined) clauses.push(`status = ${p(q.status)}`);
+  if (q.before) clauses.push(`(created_at, id) < (${p(q.before.createdAtMs)}, ${p(q.before.id)})`);
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
 /** Rows changed since the last write, per batch. */
@@ -74,11 +146,19 @@ export class PendingBatches {
   }
 
   /** The rows to write now (serialized at this moment: the latest state), and clears them. */
-  take(): { headers: { id: string; tenant: string; createdAtMs: number; finishedAtMs: number | null; record: string }[]; items: { batchId: string; idx: number; record: string }[] } {
+  take(): { headers: HeaderRow[]; items: { batchId: string; idx: number; record: string }[] } {
     const headers = [];
     const items = [];
     for (const { batch, items: idx } of this.pending.values()) {
-      headers.push({ id: batch.id, tenant: batch.caller.tenant ?? 'default', createdAtMs: batch.createdAtMs, finishedAtMs: batch.finishedAtMs, record: batchHeader(batch) });
+      headers.push({
+        id: batch.id,
+        tenant: batch.caller.tenant ?? 'default',
+        owner: batch.caller.owner ?? null,
+        status: batchStatus(batch),
+        createdAtMs: batch.createdAtMs,
+        finishedAtMs: batch.finishedAtMs,
+        record: batchHeader(batch),
+      });
       for (const i of idx) {
         const item = batch.items[i];
         if (item) items.push({ batchId: batch.id, idx: i, record: JSON.stringify(item) });
@@ -100,13 +180,70 @@ export function assembleBatches(headers: { record: string }[], items: { batch_id
   return [...byId.values()].sort((a, b) => a.createdAtMs - b.createdAtMs);
 }
 
-/** Without a data dir: nothing is kept (a restart forgets the batches). */
+/**
+ * Without a data dir: nothing is kept (a restart forgets the batches), but
+ * the listing has its index: the live batches, per tenant and for all, in
+ * (created, id) order; a page is a binary search for the cursor and a walk
+ * back over the page (and the batches of another status or owner it skips).
+ */
 export class MemoryBatchStore implements BatchStore {
+  /** Ascending by (created, id): the newest at the end, where a new batch is appended. */
+  private readonly all: StoredBatch[] = [];
+  private readonly byTenant = new Map<string, StoredBatch[]>();
+  private readonly known = new Set<string>();
+
   async load(): Promise<StoredBatch[]> {
     return [];
   }
-  put(): void {}
-  remove(): void {}
+
+  put(batch: StoredBatch): void {
+    if (this.known.has(batch.id)) return;
+    this.known.add(batch.id);
+    const tenant = batch.caller.tenant ?? 'default';
+    let own = this.byTenant.get(tenant);
+    if (!own) this.byTenant.set(tenant, (own = []));
+    for (const list of [this.all, own]) list.splice(this.insertAt(list, batch), 0, batch);
+  }
+
+  remove(ids: readonly string[]): void {
+    const gone = new Set(ids.filter((id) => this.known.delete(id)));
+    if (gone.size === 0) return;
+    const keep = (l: StoredBatch[]) => l.filter((b) => !gone.has(b.id));
+    this.all.splice(0, this.all.length, ...keep(this.all));
+    for (const [t, l] of this.byTenant) {
+      const rest = keep(l);
+      if (rest.length === 0) this.byTenant.delete(t);
+      else this.byTenant.set(t, rest);
+    }
+  }
+
+  async list(q: BatchListQuery): Promise<string[]> {
+    const list = q.tenant === undefined ? this.all : (this.byTenant.get(q.tenant) ?? []);
+    const out: string[] = [];
+    // The first index at or after the cursor in ascending order: everything before it is older.
+    let i = (q.before ? this.insertAt(list, q.before) : list.length) - 1;
+    for (; i >= 0 && out.length < q.limit; i--) {
+      const b = list[i]!;
+      if (q.before && b.id === q.before.id) continue;
+      if (q.owners !== undefined && (b.caller.owner === undefined || !q.owners.includes(b.caller.owner))) continue;
+      if (q.status !== undefined && batchStatus(b) !== q.status) continue;
+      out.push(b.id);
+    }
+    return out;
+  }
+
+  /** Where `c` goes in an ascending (created, id) list (binary search; appends are the common case). */
+  private insertAt(list: readonly StoredBatch[], c: BatchCursor): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (newerFirst(list[mid]!, c) > 0) lo = mid + 1; // list[mid] is older than c
+      else hi = mid;
+    }
+    return lo;
+  }
+
   async flush(): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -8,23 +8,33 @@
  */
 import pg from 'pg';
 import { pgClientConfig } from '../store/postgres-writer.js';
-import { assembleBatches, PendingBatches, type BatchStore, type StoredBatch } from './batch-store.js';
+import { assembleBatches, listWhere, PendingBatches, type BatchListQuery, type BatchStore, type HeaderRow, type StoredBatch } from './batch-store.js';
 
 /** Advisory lock key while the tables are created ("btch"). */
 const SCHEMA_LOCK = 0x62746368;
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS taskwire_batches (id text PRIMARY KEY, tenant text NOT NULL, created_at bigint NOT NULL, finished_at bigint, record text NOT NULL);
   CREATE TABLE IF NOT EXISTS taskwire_batch_items (batch_id text NOT NULL, idx integer NOT NULL, record text NOT NULL, PRIMARY KEY (batch_id, idx));
+  -- The listing (newest first) reads one of these in order from the cursor on: every tenant (a cluster
+  -- operator), one tenant, one owner (a user key), each also by status. owner and status came after the
+  -- first release: the old rows are filled when the batches are restored (BatchService.restore writes every header).
+  ALTER TABLE taskwire_batches ADD COLUMN IF NOT EXISTS owner text;
+  ALTER TABLE taskwire_batches ADD COLUMN IF NOT EXISTS status text;
+  CREATE INDEX IF NOT EXISTS taskwire_batches_created ON taskwire_batches (created_at, id);
+  CREATE INDEX IF NOT EXISTS taskwire_batches_status_created ON taskwire_batches (status, created_at, id);
+  CREATE INDEX IF NOT EXISTS taskwire_batches_tenant_created ON taskwire_batches (tenant, created_at, id);
+  CREATE INDEX IF NOT EXISTS taskwire_batches_tenant_status_created ON taskwire_batches (tenant, status, created_at, id);
+  CREATE INDEX IF NOT EXISTS taskwire_batches_owner_created ON taskwire_batches (owner, created_at, id);
 `;
-const PUT_HEADERS = `INSERT INTO taskwire_batches (id, tenant, created_at, finished_at, record)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[])
-  ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, record = excluded.record`;
+const PUT_HEADERS = `INSERT INTO taskwire_batches (id, tenant, owner, status, created_at, finished_at, record)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
+  ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, status = excluded.status, finished_at = excluded.finished_at, record = excluded.record`;
 const PUT_ITEMS = `INSERT INTO taskwire_batch_items (batch_id, idx, record)
   SELECT * FROM unnest($1::text[], $2::int[], $3::text[])
   ON CONFLICT (batch_id, idx) DO UPDATE SET record = excluded.record`;
 const RETRY_MS = 1000;
 
-type Header = { id: string; tenant: string; createdAtMs: number; finishedAtMs: number | null; record: string };
+type Header = HeaderRow;
 type ItemRow = { batchId: string; idx: number; record: string };
 
 export class PostgresBatchStore implements BatchStore {
@@ -67,6 +77,13 @@ export class PostgresBatchStore implements BatchStore {
     return assembleBatches(headers.rows, items.rows);
   }
 
+  async list(q: BatchListQuery): Promise<string[]> {
+    await this.write(); // what was put before is in the index
+    const { where, params } = listWhere(q, (n) => `$${n}`);
+    const r = await this.pool.query<{ id: string }>(`SELECT id FROM taskwire_batches ${where} ORDER BY created_at DESC, id DESC LIMIT ${Math.trunc(q.limit)}`, params);
+    return r.rows.map((row) => row.id);
+  }
+
   put(batch: StoredBatch, items: 'all' | readonly number[]): void {
     this.pending.add(batch, items);
     this.schedule(0);
@@ -107,7 +124,10 @@ export class PostgresBatchStore implements BatchStore {
       const c = await this.pool.connect();
       try {
         await c.query('BEGIN');
-        if (hs.length > 0) await c.query(PUT_HEADERS, [hs.map((h) => h.id), hs.map((h) => h.tenant), hs.map((h) => h.createdAtMs), hs.map((h) => h.finishedAtMs), hs.map((h) => h.record)]);
+        if (hs.length > 0) {
+          const cols = [hs.map((h) => h.id), hs.map((h) => h.tenant), hs.map((h) => h.owner), hs.map((h) => h.status), hs.map((h) => h.createdAtMs), hs.map((h) => h.finishedAtMs), hs.map((h) => h.record)];
+          await c.query(PUT_HEADERS, cols);
+        }
         if (is.length > 0) await c.query(PUT_ITEMS, [is.map((i) => i.batchId), is.map((i) => i.idx), is.map((i) => i.record)]);
         if (gone.length > 0) {
           await c.query('DELETE FROM taskwire_batch_items WHERE batch_id = ANY($1::text[])', [gone]);

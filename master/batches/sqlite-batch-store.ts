@@ -7,11 +7,25 @@
  */
 import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
-import { assembleBatches, PendingBatches, type BatchStore, type StoredBatch } from './batch-store.js';
+import { assembleBatches, listWhere, PendingBatches, type BatchListQuery, type BatchStore, type StoredBatch } from './batch-store.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at INTEGER NOT NULL, finished_at INTEGER, record TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS batch_items (batch_id TEXT NOT NULL, idx INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (batch_id, idx));
+`;
+/**
+ * The listing (newest first) reads one of these in order from the cursor on:
+ * every tenant (a cluster operator), one tenant, one owner (a user key), each
+ * also by status. `owner` and `status` came after the first release: added
+ * when missing, and filled for the old rows when the batches are restored
+ * (BatchService.restore writes every header once).
+ */
+const LIST_INDEXES = `
+  CREATE INDEX IF NOT EXISTS batches_created ON batches (created_at, id);
+  CREATE INDEX IF NOT EXISTS batches_status_created ON batches (status, created_at, id);
+  CREATE INDEX IF NOT EXISTS batches_tenant_created ON batches (tenant, created_at, id);
+  CREATE INDEX IF NOT EXISTS batches_tenant_status_created ON batches (tenant, status, created_at, id);
+  CREATE INDEX IF NOT EXISTS batches_owner_created ON batches (owner, created_at, id);
 `;
 
 export class SqliteBatchStore implements BatchStore {
@@ -32,8 +46,12 @@ export class SqliteBatchStore implements BatchStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    const columns = new Set((this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]).map((c) => c.name));
+    if (!columns.has('owner')) this.db.exec('ALTER TABLE batches ADD COLUMN owner TEXT');
+    if (!columns.has('status')) this.db.exec('ALTER TABLE batches ADD COLUMN status TEXT');
+    this.db.exec(LIST_INDEXES);
     this.putHeader = this.db.prepare(
-      'INSERT INTO batches (id, tenant, created_at, finished_at, record) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, record = excluded.record',
+      'INSERT INTO batches (id, tenant, owner, status, created_at, finished_at, record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, status = excluded.status, finished_at = excluded.finished_at, record = excluded.record',
     );
     this.putItem = this.db.prepare('INSERT INTO batch_items (batch_id, idx, record) VALUES (?, ?, ?) ON CONFLICT (batch_id, idx) DO UPDATE SET record = excluded.record');
   }
@@ -42,6 +60,17 @@ export class SqliteBatchStore implements BatchStore {
     const headers = this.db.prepare('SELECT record FROM batches').all() as { record: string }[];
     const items = this.db.prepare('SELECT batch_id, idx, record FROM batch_items').all() as { batch_id: string; idx: number; record: string }[];
     return assembleBatches(headers, items);
+  }
+
+  async list(q: BatchListQuery): Promise<string[]> {
+    this.write(); // what was put before is in the index
+    return this.pageStatement(q).pluck().all() as string[];
+  }
+
+  /** The listing's statement for `q` (the index it uses: test/store/batch-list.test.ts reads its plan). */
+  pageStatement(q: BatchListQuery): Database.Statement {
+    const { where, params } = listWhere(q, () => '?');
+    return this.db.prepare(`SELECT id FROM batches ${where} ORDER BY created_at DESC, id DESC LIMIT ${Math.trunc(q.limit)}`).bind(...params);
   }
 
   put(batch: StoredBatch, items: 'all' | readonly number[]): void {
@@ -69,7 +98,7 @@ export class SqliteBatchStore implements BatchStore {
     if (this.pending.size === 0 || !this.db.open) return;
     const { headers, items } = this.pending.take();
     this.db.transaction(() => {
-      for (const h of headers) this.putHeader.run(h.id, h.tenant, h.createdAtMs, h.finishedAtMs, h.record);
+      for (const h of headers) this.putHeader.run(h.id, h.tenant, h.owner, h.status, h.createdAtMs, h.finishedAtMs, h.record);
       for (const i of items) this.putItem.run(i.batchId, i.idx, i.record);
     })();
   }

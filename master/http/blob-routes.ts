@@ -17,13 +17,14 @@ import { z } from 'zod';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../common/errors.js';
 import { blobId, imageChain, type ImageOp } from '../../common/kinds/image.js';
 import type { BatchImage, BatchService } from '../batches/batch-service.js';
+import { BATCH_STATUSES } from '../batches/batch-store.js';
 import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
 import { zip } from '../batches/zip-writer.js';
 import { sendError } from './http-errors.js';
 import { parseBody } from './rest-api.js';
 import { principalOf } from './auth/http-auth.js';
 import { seesAll, type Principal } from './auth/principal.js';
-import { seesTask } from './auth/task-visibility.js';
+import { listingScope, seesTask } from './auth/task-visibility.js';
 
 /** Most images in one batch. */
 export const MAX_BATCH_IMAGES = 1000;
@@ -55,6 +56,14 @@ export const jsonBatch = z
       .max(MAX_BATCH_IMAGES),
   })
   .strict();
+
+/** `GET /batches`: newest first, a page at a time. */
+export const batchListQuery = z
+  .object({
+    status: z.enum(BATCH_STATUSES).optional(),
+    cursor: z.string().min(1).max(200).meta({ description: 'next_cursor of the previous page' }).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  });
 
 /** Reads the raw request body, refusing it past `limit` bytes. */
 async function readBody(req: Request, limit: number): Promise<Buffer> {
@@ -182,6 +191,15 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
     if (!seesTask(p, { tenant: batches.tenantOf(id), owner: batches.ownerOf(id) })) throw new NotFoundError(`no batch ${id.slice(0, 128)}`);
     return id;
   };
+  // The caller's batches as its task listing scopes them: a tenant's key its tenant's, a user key its own, a cluster operator all.
+  r.get('/batches', async (req, res) => {
+    try {
+      const q = parseBody(batchListQuery, req.query);
+      res.json(await batches.list({ ...listingScope(principalOf(res)), status: q.status, cursor: q.cursor, limit: q.limit }));
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
   r.get('/batches/:id', (req: Request<{ id: string }>, res) => {
     try {
       res.json(batches.get(visible(req.params.id, res)));

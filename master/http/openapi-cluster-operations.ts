@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { scalingPolicySchema } from '../autoscaling/scaling-policy.js';
-import { jsonBatch } from './blob-routes.js';
+import { batchListQuery, jsonBatch } from './blob-routes.js';
 import { listQuery, queueQuery } from './dashboard-routes.js';
 import { taskViewSchema } from './openapi-schemas.js';
 import type { ApiOperation } from './openapi-operation.js';
@@ -118,6 +118,10 @@ export const CLUSTER_OPERATIONS: readonly ApiOperation[] = [
     method: 'post', path: '/api/v1/images', tag: 'images', scope: 'any', summary: 'an image batch: one chain of operations over many images', status: 202, body: jsonBatch,
     bodies: [{ contentType: 'multipart/form-data', schema: z.object({ ops: z.string().meta({ description: 'the chain of operations as JSON' }), files: z.array(z.string().meta({ contentMediaType: 'application/octet-stream' })).meta({ description: 'the images' }) }) }],
     response: { description: 'the batch', schema: batchView, headers: { Location: 'the batch\'s URL' } }, errors: { 413: 'a request or image over the limit' },
+  },
+  {
+    method: 'get', path: '/api/v1/batches', tag: 'images', scope: 'any', summary: "image batches newest first, a page at a time (a tenant's key: its tenant's; a user key: its own)", query: batchListQuery,
+    response: { description: 'a page of batches (no per-image list) and where the next starts', schema: z.object({ batches: z.array(batchView.omit({ images: true }).meta({ id: 'ImageBatchSummary' })), next_cursor: z.string().nullable() }) },
   },
   { method: 'get', path: '/api/v1/batches/:id', tag: 'images', scope: 'any', summary: 'an image batch and each of its images', response: { description: 'the batch', schema: batchView } },
   { method: 'get', path: '/api/v1/batches/:id/zip', tag: 'images', scope: 'any', summary: 'the succeeded outputs of a batch in one ZIP', response: { description: 'a ZIP of stored entries named after the inputs', contentTypes: ['application/zip'] } },

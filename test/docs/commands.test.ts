@@ -86,6 +86,7 @@ const RULES: Rule[] = [
   { match: /^taskwire autoscale show$/, expect: /^POOL\s+ACTUATOR/m },
   { match: /^taskwire autoscale unset sleep$/, expect: /^autoscale sleep: removed$/m },
   { match: /^taskwire images process --help$/, expect: /--resize <wxh>[\s\S]*--chain <json>/ },
+  { match: /^taskwire images batches --help$/, expect: /--status <status>[\s\S]*--json/ },
   // --- cannot run here, and why ----------------------------------------------------------------
   { match: /^taskwire images process \S/, skip: "needs a worker serving image and the example files (this test's worker serves echo,sleep; test/integration/images-cli.test.ts runs it)" },
   { match: /^npm test$/, skip: 'the test suite itself' },

@@ -92,3 +92,27 @@ describe('taskwire images process', () => {
     expect(existsSync(out)).toBe(false);
   }, 150_000);
 });
+
+describe('taskwire images batches', () => {
+  it('lists the batches above newest first, filters by --status, pages with --limit and prints --json', async () => {
+    const r = await cli(['images', 'batches']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^ID +STATUS +CREATED +DONE +FAILED +RUNNING +CHAIN$/);
+    expect(lines.length).toBeGreaterThanOrEqual(4); // the three batches the tests above made
+    expect(lines[1]).toMatch(/^batch-\S+ +failed +\S+Z +1\/2 +1 +0 +resize$/); // the newest: one of its two images broken
+    const failed = await cli(['images', 'batches', '--status', 'failed', '--json']);
+    const page = JSON.parse(failed.stdout) as { batches: { status: string; counts: Record<string, number>; images?: unknown }[]; next_cursor: string | null };
+    expect(page.batches.map((b) => b.status)).toEqual(['failed']);
+    expect(page.batches[0]!.counts).toMatchObject({ total: 2, succeeded: 1, failed: 1 });
+    expect(page.batches[0]!.images).toBeUndefined();
+    const one = await cli(['images', 'batches', '--limit', '1']);
+    expect(one.stdout.split('\n')).toHaveLength(2);
+    expect(one.stderr).toMatch(/more: --cursor \S+/);
+    const next = await cli(['images', 'batches', '--limit', '1', '--cursor', /more: --cursor (\S+)/.exec(one.stderr)![1]!]);
+    expect(next.stdout.split('\n')[1]).toBe(lines[2]);
+    const bad = await cli(['images', 'batches', '--limit', '0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--limit must be an integer from 1 to 500/);
+  }, 60_000);
+});
