@@ -6,7 +6,9 @@
  * shows progress, before/after thumbnails and downloads (an output and the
  * ZIP); a bad value is refused before anything is sent. A chain built with
  * the keyboard in its own order (add, move up, remove) is sent in exactly
- * that order (the request's `ops` and the batch's, read back). The
+ * that order (the request's `ops` and the batch's, read back); so is one
+ * reordered by dragging steps (HTML5 drag and drop with the mouse and with
+ * dragTo; the drop line shows where the step goes). The
  * dashboard's batch page (`#/batches/<id>`) shows the progress, counts and
  * each image's thumbnails, worker and download. Screenshots in
  * test-artifacts/.
@@ -230,6 +232,64 @@ describe('the image UI', () => {
       return imgs.length === 4 && Array.from(imgs).every((i) => i.complete && i.naturalWidth > 0);
     }, undefined, { timeout: WAIT_MS });
     await page.screenshot({ path: join(ARTIFACTS, 'chat-image-chain-order-done.png'), fullPage: true });
+    expect(problems.errors).toEqual([]);
+  }, 180_000);
+
+  it('chat: a step dragged by its handle (HTML5 drag and drop) moves where the drop line shows, and the chain is sent in the new order', async () => {
+    const { page, problems } = await open('/', (p) =>
+      p.addInitScript(() => {
+        const g = globalThis as unknown as { sentImageOps: string[]; fetch: (u: unknown, init?: { body?: unknown }) => Promise<unknown>; FormData: new () => { get(n: string): unknown } };
+        g.sentImageOps = [];
+        const real = g.fetch.bind(globalThis);
+        g.fetch = (u, init) => {
+          if (init?.body instanceof g.FormData) g.sentImageOps.push(String((init.body as { get(n: string): unknown }).get('ops')));
+          return real(u, init);
+        };
+      }),
+    );
+    await page.locator('#connection[data-state="connected"]').waitFor();
+    await page.locator('#kind option[value="image"]').waitFor({ state: 'attached' });
+    await page.locator('#kind').selectOption('image');
+    await page.locator('#image-batch-field').waitFor({ state: 'visible' });
+    await page.locator('#image-add-op').selectOption('grayscale');
+    await page.locator('#image-add').click();
+    expect(await steps(page)).toEqual(['resize', 'blur', 'grayscale']);
+    const row = (op: string) => page.locator(`#image-chain > li[data-op="${op}"]`);
+
+    // Grayscale to the top, with the mouse: while over the upper half of resize the line is above it.
+    const handle = await row('grayscale').locator('.step-handle').boundingBox();
+    const top = await row('resize').boundingBox();
+    await page.mouse.move(handle!.x + handle!.width / 2, handle!.y + handle!.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(top!.x + 40, top!.y + top!.height / 2, { steps: 4 });
+    await page.mouse.move(top!.x + 40, top!.y + 3, { steps: 2 });
+    await row('resize').and(page.locator('.drop-before')).waitFor();
+    expect(await row('grayscale').getAttribute('class')).toMatch(/\bdragging\b/);
+    await page.screenshot({ path: join(ARTIFACTS, 'chat-image-chain-drag.png'), fullPage: true });
+    await page.mouse.up();
+    expect(await steps(page)).toEqual(['grayscale', 'resize', 'blur']);
+    expect(await page.locator('#image-chain .drop-before, #image-chain .drop-after, #image-chain .dragging').count()).toBe(0);
+    // The numbers and labels follow the order shown.
+    expect(await row('grayscale').locator('[data-action="down"]').getAttribute('aria-label')).toBe('Move step 1 (grayscale) down');
+
+    // Resize below blur with dragTo: dropped on the lower half of the last step, it goes after it.
+    const last = await row('blur').boundingBox();
+    await row('resize').locator('.step-handle').dragTo(row('blur'), { targetPosition: { x: 40, y: last!.height - 3 } });
+    expect(await steps(page)).toEqual(['grayscale', 'blur', 'resize']);
+
+    // Sent as shown, and kept by the master in that order.
+    await field(page, 'resize', 'width').fill('80');
+    await field(page, 'resize', 'height').fill('60');
+    await page.locator('#image-format').selectOption('png');
+    await page.locator('#image-files').setInputFiles([{ name: 'drag.png', mimeType: 'image/png', buffer: await png(200, 150, 90) }]);
+    await page.locator('#send').click();
+    await page.locator('.image-batch').waitFor();
+    const sentOps = await page.evaluate(() => (globalThis as unknown as { sentImageOps: string[] }).sentImageOps);
+    const sent = [{ op: 'grayscale' }, { op: 'blur', sigma: 2 }, { op: 'resize', width: 80, height: 60, fit: 'cover' }, { op: 'format', format: 'png' }];
+    expect(sentOps.map((o) => JSON.parse(o))).toEqual([sent]);
+    await page.locator('.image-batch[data-status="succeeded"]').waitFor({ timeout: WAIT_MS });
+    const id = (await page.locator('.image-batch').getAttribute('data-batch-id')) ?? '';
+    expect(((await (await fetch(`${cluster!.httpUrl}/api/v1/batches/${id}`)).json()) as { ops: unknown[] }).ops).toEqual(sent);
     expect(problems.errors).toEqual([]);
   }, 180_000);
 

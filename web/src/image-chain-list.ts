@@ -5,17 +5,27 @@
  * and operation for screen readers). The list's order is the chain's order.
  * The DOM is the state: moving a step moves its <li> (typed values stay), and
  * the focus follows the step that moved, or goes to a neighbour when one is
- * removed. Built with dom.ts (no innerHTML, no inline script or style: CSP).
+ * removed. A step is also dragged by its handle (HTML5 drag and drop) and
+ * dropped between two others: a line shows where it goes (before the first
+ * step whose middle is below the pointer, else after the last), and the drop
+ * moves its <li> as Up / Down do, so the order sent is the order shown. The
+ * drag carries a type of its own, so the composer's file drop ignores it and
+ * a file dragged over the list is not taken for a step. Built with dom.ts (no
+ * innerHTML, no inline script or style: CSP).
  */
 import { h } from './dom.js';
 import { CHAT_OPS, DEFAULT_STEPS, OP_FIELDS, type ChainStep, type ChatOp } from './image-filters.js';
 
 type Control = HTMLInputElement | HTMLSelectElement;
 
+/** The drag's data type: only a step of this list is dropped on it. */
+const STEP_TYPE = 'application/x-taskwire-step';
+
 interface Step {
   op: ChatOp;
   li: HTMLLIElement;
   title: HTMLElement;
+  handle: HTMLElement;
   fields: Map<string, Control>;
   up: HTMLButtonElement;
   down: HTMLButtonElement;
@@ -31,6 +41,9 @@ export class ImageChainList {
   private readonly steps = new Map<HTMLLIElement, Step>();
   /** Gives each step's controls ids that stay unique when an operation is in the chain twice. */
   private serial = 0;
+  /** The step being dragged, and where it would go now. */
+  private dragging: Step | null = null;
+  private dropTarget: { li: HTMLLIElement; before: boolean } | null = null;
 
   constructor(initial: readonly ChatOp[] = DEFAULT_STEPS) {
     this.addOp = h('select', { id: 'image-add-op', 'aria-label': 'Operation to add' }, CHAT_OPS.map((op) => h('option', { value: op }, [op])));
@@ -44,6 +57,7 @@ export class ImageChainList {
     ]);
     for (const op of initial) this.add(op, false);
     this.renumber();
+    this.acceptStepDrops();
   }
 
   /** The steps in list order, with their raw values. */
@@ -81,8 +95,19 @@ export class ImageChainList {
     });
     const title = h('span', { class: 'step-op' }, [op]);
     const button = (action: string, text: string) => h('button', { type: 'button', class: 'link-button step-button', 'data-action': action }, [text]);
-    const step: Step = { op, li: h('li', { class: 'image-step', 'data-op': op, id: `step-${n}` }), title, fields, up: button('up', 'Up'), down: button('down', 'Down'), remove: button('remove', 'Remove') };
-    step.li.append(title, ...controls, h('span', { class: 'step-buttons' }, [step.up, step.down, step.remove]));
+    // The handle is what is dragged (a drag started in a field would fight its text selection); Up / Down stay for the keyboard.
+    const handle = h('span', { class: 'step-handle', draggable: 'true', 'data-action': 'drag', title: 'Drag to reorder', 'aria-hidden': 'true' }, ['⠿']);
+    const step: Step = { op, li: h('li', { class: 'image-step', 'data-op': op, id: `step-${n}` }), title, handle, fields, up: button('up', 'Up'), down: button('down', 'Down'), remove: button('remove', 'Remove') };
+    step.li.append(handle, title, ...controls, h('span', { class: 'step-buttons' }, [step.up, step.down, step.remove]));
+    handle.addEventListener('dragstart', (e) => {
+      if (!e.dataTransfer) return;
+      this.dragging = step;
+      e.dataTransfer.effectAllowed = 'move';
+      e.dataTransfer.setData(STEP_TYPE, step.li.id);
+      e.dataTransfer.setDragImage(step.li, 12, step.li.offsetHeight / 2);
+      step.li.classList.add('dragging');
+    });
+    handle.addEventListener('dragend', () => this.endDrag());
     step.up.addEventListener('click', () => this.move(step, -1));
     step.down.addEventListener('click', () => this.move(step, 1));
     step.remove.addEventListener('click', () => this.drop(step));
@@ -102,6 +127,58 @@ export class ImageChainList {
     // Moving the <li> drops the focus: give it back to the same button, or to the other one at an end.
     const same = by < 0 ? step.up : step.down;
     (same.disabled ? (by < 0 ? step.down : step.up) : same).focus();
+  }
+
+  /** Drag and drop of steps within the list (see the top of the file). */
+  private acceptStepDrops(): void {
+    this.list.addEventListener('dragover', (e) => {
+      if (!this.dragging || !e.dataTransfer?.types.includes(STEP_TYPE)) return;
+      e.preventDefault();
+      e.stopPropagation();
+      e.dataTransfer.dropEffect = 'move';
+      this.showDropTarget(this.dropAt(e.clientY));
+    });
+    this.list.addEventListener('dragleave', (e) => {
+      if (!(e.relatedTarget instanceof Node && this.list.contains(e.relatedTarget))) this.showDropTarget(null);
+    });
+    this.list.addEventListener('drop', (e) => {
+      const step = this.dragging;
+      if (!step || !e.dataTransfer?.types.includes(STEP_TYPE)) return;
+      e.preventDefault();
+      e.stopPropagation();
+      const at = this.dropAt(e.clientY);
+      if (at && at.li !== step.li) {
+        if (at.before) at.li.before(step.li);
+        else at.li.after(step.li);
+        this.renumber();
+      }
+      this.endDrag();
+    });
+  }
+
+  /** Where a step dropped at `y` goes: before the first step whose middle is below `y`, else after the last. */
+  private dropAt(y: number): { li: HTMLLIElement; before: boolean } | null {
+    const all = this.ordered();
+    for (const s of all) {
+      const r = s.li.getBoundingClientRect();
+      if (y < r.top + r.height / 2) return { li: s.li, before: true };
+    }
+    const last = all.at(-1);
+    return last ? { li: last.li, before: false } : null;
+  }
+
+  /** The drop indicator: a line above or below one step. */
+  private showDropTarget(at: { li: HTMLLIElement; before: boolean } | null): void {
+    if (this.dropTarget?.li === at?.li && this.dropTarget?.before === at?.before) return;
+    this.dropTarget?.li.classList.remove('drop-before', 'drop-after');
+    this.dropTarget = at;
+    at?.li.classList.add(at.before ? 'drop-before' : 'drop-after');
+  }
+
+  private endDrag(): void {
+    this.dragging?.li.classList.remove('dragging');
+    this.dragging = null;
+    this.showDropTarget(null);
   }
 
   private drop(step: Step): void {
