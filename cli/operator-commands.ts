@@ -2,7 +2,8 @@
  * Operator commands against a running master (docs/OPERATIONS.md):
  *   taskwire cluster status
  *   taskwire workers [list] | show <id> | drain <id> | resume <id>
- *   taskwire tasks list [--status S] [--limit N] | show <id> | result <id> | cancel <id> | retry <id>
+ *   taskwire tasks show <id> [--watch MS] | result <id> | cancel <id> | retry <id>
+ *   (tasks list|search and export: task-search-commands.ts)
  *   taskwire tasks cancel|retry --filter status=...,kind=...,worker=... [--dry-run] [--limit N]
  * Every one takes `-o table|json|jsonl` (`text` = table, `--json` = json)
  * and prints the REST API's own field names. Exit codes: 0 ok, 1 other
@@ -34,7 +35,7 @@ export class CliExit extends Error {
   }
 }
 
-function outputOf(o: CommonOptions): Output {
+export function outputOf(o: CommonOptions): Output {
   if (o.json) return 'json';
   if (o.output === 'json' || o.output === 'jsonl') return o.output;
   return 'table';
@@ -86,7 +87,7 @@ export function table(rows: Record<string, unknown>[], columns: string[]): strin
 }
 
 /** A list: json = `{[key]: rows}`, jsonl = one row per line, table = columns. */
-function printList(key: string, rows: Record<string, unknown>[], out: Output, columns: string[]): void {
+export function printList(key: string, rows: Record<string, unknown>[], out: Output, columns: string[]): void {
   if (out === 'json') process.stdout.write(`${JSON.stringify({ [key]: rows }, null, 2)}\n`);
   else if (out === 'jsonl') process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   else process.stdout.write(table(rows, columns));
@@ -104,7 +105,7 @@ function printOne(obj: Record<string, unknown>, out: Output, fields?: string[]):
 }
 
 const WORKER_COLUMNS = ['id', 'state', 'language', 'running', 'capacity', 'load', 'heartbeat_age_ms', 'tasks_succeeded', 'tasks_failed', 'run_ms_p95', 'kinds'];
-const TASK_COLUMNS = ['id', 'kind', 'status', 'priority', 'attempt', 'worker_id', 'created_at'];
+export const TASK_COLUMNS = ['id', 'kind', 'status', 'priority', 'attempt', 'worker_id', 'created_at'];
 const TASK_FIELDS = ['id', 'kind', 'status', 'priority', 'attempt', 'worker_id', 'created_at', 'finished_at', 'error', 'result'];
 
 function withCommon(cmd: Command): Command {
@@ -135,7 +136,7 @@ function usageExit(err: CommanderError): never {
 const enc = encodeURIComponent;
 
 /** `--watch <ms>`: print again every ms until interrupted (a TTY table redraws in place); once without it. */
-async function watching(o: { watch?: string; output?: string; json?: boolean }, once: () => Promise<void>): Promise<void> {
+export async function watching(o: { watch?: string; output?: string; json?: boolean }, once: () => Promise<void>): Promise<void> {
   if (o.watch === undefined) return once();
   const ms = Number(o.watch);
   if (!Number.isInteger(ms) || ms < 100) throw new CliExit(EXIT.usage, '--watch: an interval in ms, at least 100');
@@ -148,7 +149,7 @@ async function watching(o: { watch?: string; output?: string; json?: boolean }, 
   }
 }
 
-const withWatch = (cmd: Command): Command => cmd.option('--watch <ms>', 'print again every ms until interrupted');
+export const withWatch = (cmd: Command): Command => cmd.option('--watch <ms>', 'print again every ms until interrupted');
 
 /** `--filter status=failed,kind=echo,worker=w1` -> the bulk route's filter. */
 export function parseFilter(raw: string): Record<string, string> {
@@ -223,24 +224,11 @@ function workersGroup(program: Command): void {
 
 function tasksGroup(program: Command): void {
   const g = program.command('tasks').description('list|show|result|cancel|retry tasks').exitOverride(usageExit);
-  withCommon(g.command('list').description('recent tasks (operator)'))
-    .option('--status <status>', 'queued, assigned, running, succeeded, failed, cancelled or expired')
-    .option('--limit <n>', 'at most n (1-1000)', '50')
-    .action(
-      run(async (_o: unknown, cmd: Command) => {
-        const o = cmd.optsWithGlobals<CommonOptions & { status?: string; limit: string }>();
-        const limit = Number(o.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliExit(EXIT.usage, '--limit must be an integer from 1 to 1000');
-        const q = new URLSearchParams({ limit: String(limit) });
-        if (o.status) q.set('status', o.status);
-        const body = (await operatorRequest(o.url, 'GET', `/api/v1/tasks?${q}`)) as { tasks: TaskView[] };
-        printList('tasks', body.tasks as unknown as Record<string, unknown>[], outputOf(o), TASK_COLUMNS);
-      }),
-    );
-  withCommon(g.command('show <id>').description('one task')).action(
+  // `tasks list` (alias `search`) and `tasks export`: task-search-commands.ts.
+  withWatch(withCommon(g.command('show <id>').description('one task'))).action(
     run(async (id: string, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<CommonOptions>();
-      printOne((await operatorRequest(o.url, 'GET', `/api/v1/tasks/${enc(id)}`)) as Record<string, unknown>, outputOf(o), TASK_FIELDS);
+      const o = cmd.optsWithGlobals<CommonOptions & { watch?: string }>();
+      await watching(o, async () => printOne((await operatorRequest(o.url, 'GET', `/api/v1/tasks/${enc(id)}`)) as Record<string, unknown>, outputOf(o), TASK_FIELDS));
     }),
   );
   withCommon(g.command('result <id>').description("a task's result (exit 1 when it failed, 4 when --wait runs out)"))

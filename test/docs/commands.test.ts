@@ -63,6 +63,7 @@ const RULES: Rule[] = [
   { match: /^taskwire cluster status$/, expect: /^master_id\s+/m },
   { match: /^taskwire workers list -o json$/, expect: /"heartbeat_age_ms"/ },
   { match: /^taskwire tasks list --status succeeded -o jsonl$/ },
+  { match: /^taskwire tasks list --filter status=failed,kind=echo$/, expect: /^ID\s+KIND\s+STATUS/m },
   { match: /^taskwire tasks show <task-id>$/, expect: /^status\s+/m },
   { match: /^taskwire tasks result <task-id> --wait 10000$/, expect: /"text": "x"/ },
   // Search, export, logs, OpenAPI, monitor (docs/OPERATIONS.md).

@@ -59,7 +59,7 @@ describe('a SIGTERM during the worker CLI startup', () => {
     w.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200)); // the signal lands while startup still waits on the health file
     createReadStream(fifo).resume(); // startup finishes
-    const exit = await Promise.race([w.exited, new Promise<undefined>((r) => setTimeout(r, 30_000))]);
+    const exit = await Promise.race([w.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000))]);
     expect(exit, group.dump()).toEqual({ code: 0, signal: null });
 
     // Handed back, not left to its lease: queued again (no other worker) after a WORKER_SHUTDOWN attempt.
