@@ -147,10 +147,11 @@ describe('the image UI', () => {
     expect(problems.errors).toEqual([]);
   }, 180_000);
 
-  it('chat: a chain built with the keyboard in its own order (brightness before resize, then blur) is sent in that order', async () => {
-    const { page, problems } = await open('/', (p) =>
+  /** The chat with kind image picked; the page keeps the `ops` field of every form it POSTs in `sentImageOps`. */
+  const openImageChat = async () => {
+    const opened = await open('/', (p) =>
       p.addInitScript(() => {
-        // Runs in the page before its own script: keeps the `ops` field of every form the page POSTs.
+        // Runs in the page before its own script.
         const g = globalThis as unknown as { sentImageOps: string[]; fetch: (u: unknown, init?: { body?: unknown }) => Promise<unknown>; FormData: new () => { get(n: string): unknown } };
         g.sentImageOps = [];
         const real = g.fetch.bind(globalThis);
@@ -160,10 +161,16 @@ describe('the image UI', () => {
         };
       }),
     );
+    const { page } = opened;
     await page.locator('#connection[data-state="connected"]').waitFor();
     await page.locator('#kind option[value="image"]').waitFor({ state: 'attached' });
     await page.locator('#kind').selectOption('image');
     await page.locator('#image-batch-field').waitFor({ state: 'visible' });
+    return opened;
+  };
+
+  it('chat: a chain built with the keyboard in its own order (brightness before resize, then blur) is sent in that order', async () => {
+    const { page, problems } = await openImageChat();
     expect(await steps(page)).toEqual(['resize', 'blur']);
 
     // Add brightness (it goes last, the focus into its field), set it, Tab to its Up button and move it to the top.
@@ -236,21 +243,7 @@ describe('the image UI', () => {
   }, 180_000);
 
   it('chat: a step dragged by its handle (HTML5 drag and drop) moves where the drop line shows, and the chain is sent in the new order', async () => {
-    const { page, problems } = await open('/', (p) =>
-      p.addInitScript(() => {
-        const g = globalThis as unknown as { sentImageOps: string[]; fetch: (u: unknown, init?: { body?: unknown }) => Promise<unknown>; FormData: new () => { get(n: string): unknown } };
-        g.sentImageOps = [];
-        const real = g.fetch.bind(globalThis);
-        g.fetch = (u, init) => {
-          if (init?.body instanceof g.FormData) g.sentImageOps.push(String((init.body as { get(n: string): unknown }).get('ops')));
-          return real(u, init);
-        };
-      }),
-    );
-    await page.locator('#connection[data-state="connected"]').waitFor();
-    await page.locator('#kind option[value="image"]').waitFor({ state: 'attached' });
-    await page.locator('#kind').selectOption('image');
-    await page.locator('#image-batch-field').waitFor({ state: 'visible' });
+    const { page, problems } = await openImageChat();
     await page.locator('#image-add-op').selectOption('grayscale');
     await page.locator('#image-add').click();
     expect(await steps(page)).toEqual(['resize', 'blur', 'grayscale']);
