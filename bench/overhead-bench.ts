@@ -133,8 +133,8 @@ export function recordingCost(master: Master, records: readonly TaskRecord[], pe
     for (let i = 0; i < n; i++) {
       const t = records[i % records.length]!;
       // Literals, as the core publishes these two (an object spread into a new literal, then stamped, costs µs on Node 20).
-      events.publish('task.queued', { task_id: t.id, kind: t.kind, attempt: t.attempt, session_id: t.sessionId, priority: t.priority }, t);
-      events.publish('task.assigned', { task_id: t.id, kind: t.kind, attempt: t.attempt, session_id: t.sessionId, worker_id: t.workerId ?? '' }, t);
+      events.publish('task.queued', { task_id: t.id, kind: t.kind, attempt: t.attempt, session_id: t.sessionId, owner: null, priority: t.priority }, t);
+      events.publish('task.assigned', { task_id: t.id, kind: t.kind, attempt: t.attempt, session_id: t.sessionId, owner: null, worker_id: t.workerId ?? '' }, t);
       events.publish('task.succeeded', finalFields(t), t);
     }
   };

@@ -59,16 +59,16 @@ export async function runRelayBench(o: { quick?: boolean } = {}): Promise<RelayB
     for (let r = 0; r < rounds; r++) {
       const ids = Array.from({ length: tasks }, (_, i) => `${relayed ? 'r' : 'u'}-${run}-${r}-${i}`);
       if (relayed) {
-        for (const id of ids) running.publish('task.assigned', { task_id: id, kind: 'llm', attempt: 1, session_id: `s-${id}`, worker_id: 'w' }, record(id));
+        for (const id of ids) running.publish('task.assigned', { task_id: id, kind: 'llm', attempt: 1, session_id: `s-${id}`, owner: null, worker_id: 'w' }, record(id));
         await turn();
         await turn();
       }
       for (let k = 1; k <= per; k++) {
-        for (const id of ids) running.publish('task.chunk', { task_id: id, kind: 'llm', attempt: 1, session_id: `s-${id}`, chunk_seq: k, text: ' token', data: null }, record(id));
+        for (const id of ids) running.publish('task.chunk', { task_id: id, kind: 'llm', attempt: 1, session_id: `s-${id}`, owner: null, chunk_seq: k, text: ' token', data: null }, record(id));
         chunks += ids.length;
         await turn();
       }
-      for (const id of ids) running.publish('task.succeeded', { task_id: id, kind: 'llm', attempt: 1, session_id: `s-${id}`, worker_id: 'w', error: null, queue_wait_ms: 1, run_ms: 1 }, record(id));
+      for (const id of ids) running.publish('task.succeeded', { task_id: id, kind: 'llm', attempt: 1, session_id: `s-${id}`, owner: null, worker_id: 'w', error: null, queue_wait_ms: 1, run_ms: 1 }, record(id));
       await turn();
     }
     run++;

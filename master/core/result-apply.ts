@@ -41,7 +41,7 @@ export function applyOutcome(host: ResultApplyHost, o: ResultOutcome): void {
       task.lastSeq = o.seq;
       if (task.status === 'assigned') host.markRunning(task, now);
       if (task.firstChunkAtMs === null) task.firstChunkAtMs = now;
-      if (host.events.wants('task.chunk')) host.events.publish('task.chunk', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, chunk_seq: o.seq, text: o.text, data: o.data }, task);
+      if (host.events.wants('task.chunk')) host.events.publish('task.chunk', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, owner: task.owner, chunk_seq: o.seq, text: o.text, data: o.data }, task);
       return;
     case 'final':
       break;

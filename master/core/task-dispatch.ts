@@ -71,7 +71,7 @@ export function dispatchRound(host: DispatchHost, sink: AssignmentSink, matches:
       stream: task.stream,
     });
     if (host.events.wants('task.assigned')) {
-      host.events.publish('task.assigned', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, worker_id: worker.id }, task);
+      host.events.publish('task.assigned', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, owner: task.owner, worker_id: worker.id }, task);
     }
     if (++n >= MAX_ASSIGNMENTS_PER_ROUND) {
       host.kick(); // more next turn

@@ -24,6 +24,8 @@ interface TaskFields {
   kind: string;
   attempt: number;
   session_id: string | null;
+  /** The submitting principal's id (key id, `local`) or null, as on the task: the event API shows a user key only its own. */
+  owner: string | null;
 }
 
 interface FinalFields extends TaskFields {
@@ -168,6 +170,7 @@ export function finalFields(t: TaskRecord): FinalFields {
     kind: t.kind,
     attempt: t.attempt,
     session_id: t.sessionId,
+    owner: t.owner,
     worker_id: t.workerId,
     error: t.error,
     queue_wait_ms: t.startedAtMs === null ? null : t.startedAtMs - t.createdAtMs,

@@ -254,7 +254,7 @@ export class TaskService {
     this.store.put(task);
     this.counters.submitted++;
     if (this.events.wants('task.queued')) {
-      this.events.publish('task.queued', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, priority: task.priority }, task);
+      this.events.publish('task.queued', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, owner: task.owner, priority: task.priority }, task);
     }
     if (this.handOff?.(task)) return task; // multi-master: left to the shared pool (master/store/postgres-cluster.ts)
     this.enqueue(task);
@@ -345,7 +345,7 @@ export class TaskService {
     task.startedAtMs = Math.min(startedAtMs, now);
     transition(task, 'running', now);
     this.store.put(task, 'state');
-    if (this.events.wants('task.started')) this.events.publish('task.started', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, worker_id: task.workerId ?? '' }, task);
+    if (this.events.wants('task.started')) this.events.publish('task.started', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, owner: task.owner, worker_id: task.workerId ?? '' }, task);
   }
 
   /**
@@ -393,7 +393,7 @@ export class TaskService {
     task.workerId = null;
     this.store.put(task);
     this.timers.scheduleRetry(task, delay);
-    if (this.events.wants('task.retried')) this.events.publish('task.retried', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, code, reason, delay_ms: delay }, task);
+    if (this.events.wants('task.retried')) this.events.publish('task.retried', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, owner: task.owner, code, reason, delay_ms: delay }, task);
   }
 
   finish(task: TaskRecord, status: TaskStatus, out: { result?: JsonValue | null; error?: { code: string; message: string } }): void {

@@ -23,6 +23,11 @@ export interface EventFilter {
   status?: string;
   /** Only events of this tenant (a tenant's key; a cluster operator sees all). */
   tenant?: string;
+  /**
+   * Only the task events of tasks these key ids submitted (a user key: its
+   * own, auth/task-visibility.ts `listingScope`); no worker or cluster event.
+   */
+  owners?: ReadonlySet<string>;
 }
 
 export interface EventOutbox {
@@ -55,6 +60,8 @@ export function matches(e: TaskEvent, f: EventFilter): boolean {
   if (f.kind !== undefined && (!('kind' in e) || e.kind !== f.kind)) return false;
   if (f.status !== undefined && e.type !== `task.${f.status}`) return false;
   if (f.tenant !== undefined && (e.tenant ?? 'default') !== f.tenant) return false;
+  // Only task events carry an owner; one stored before owners were (null or absent) is no user's.
+  if (f.owners !== undefined && !f.owners.has((e as { owner?: string | null }).owner ?? '')) return false;
   return true;
 }
 

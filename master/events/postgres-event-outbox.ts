@@ -40,6 +40,12 @@ export const EVENTS_PG_STEPS: readonly string[] = [
   CREATE INDEX tw_events_worker ON tw_events (worker_id, id) WHERE worker_id IS NOT NULL;
   CREATE INDEX tw_events_ts ON tw_events (ts);
   `,
+  // 2: a task event's owner (its submitting key id), so a user key's stream reads its own events by index;
+  // rows from before have none (no user key sees them, operators do).
+  `
+  ALTER TABLE tw_events ADD COLUMN owner text;
+  CREATE INDEX tw_events_owner ON tw_events (owner, id) WHERE owner IS NOT NULL;
+  `,
 ];
 
 const CHANNEL = 'taskwire_events';
@@ -51,10 +57,10 @@ const RETRY_MS = 1000;
 /** Events kept for a retry while PostgreSQL is away; past it the oldest batches are given up (reported to the event log). */
 const MAX_QUEUED = 100_000;
 
-const INSERT = `INSERT INTO tw_events (ts, type, task_id, worker_id, kind, tenant, json)
-  SELECT ts, type, task_id, worker_id, kind, tenant, json
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
-    AS u(ts, type, task_id, worker_id, kind, tenant, json, n)
+const INSERT = `INSERT INTO tw_events (ts, type, task_id, worker_id, kind, tenant, owner, json)
+  SELECT ts, type, task_id, worker_id, kind, tenant, owner, json
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY
+    AS u(ts, type, task_id, worker_id, kind, tenant, owner, json, n)
   ORDER BY n`;
 
 const ignore = (): void => undefined;
@@ -62,7 +68,7 @@ const ignore = (): void => undefined;
 type Queued = { events: readonly TaskEvent[]; durable: (err?: Error) => void };
 type Row = { id: number; json: string };
 
-const field = (e: TaskEvent, k: 'task_id' | 'worker_id' | 'kind'): string | null => ((e as unknown as Record<string, unknown>)[k] as string | undefined) ?? null;
+const field = (e: TaskEvent, k: 'task_id' | 'worker_id' | 'kind' | 'owner'): string | null => ((e as unknown as Record<string, unknown>)[k] as string | undefined) ?? null;
 
 export class PostgresEventOutbox implements EventOutbox {
   readonly shared = true;
@@ -110,7 +116,7 @@ export class PostgresEventOutbox implements EventOutbox {
       const batch = this.queue;
       this.queue = [];
       const all = batch.flatMap((q) => q.events);
-      const cols: (string | number | null)[][] = [[], [], [], [], [], [], []];
+      const cols: (string | number | null)[][] = [[], [], [], [], [], [], [], []];
       for (const e of all) {
         cols[0]!.push(e.ts);
         cols[1]!.push(e.type);
@@ -118,7 +124,8 @@ export class PostgresEventOutbox implements EventOutbox {
         cols[3]!.push(field(e, 'worker_id'));
         cols[4]!.push(field(e, 'kind'));
         cols[5]!.push(e.tenant ?? 'default');
-        cols[6]!.push(JSON.stringify(e));
+        cols[6]!.push(field(e, 'owner'));
+        cols[7]!.push(JSON.stringify(e));
       }
       let err: Error | undefined;
       const c = await this.pool.connect().catch((e: Error) => ((err = e), undefined));
@@ -158,12 +165,16 @@ export class PostgresEventOutbox implements EventOutbox {
 
   async after(afterId: number, f: EventFilter, limit: number): Promise<StoredEvent[]> {
     const where = ['id > $1'];
-    const args: (string | number)[] = [afterId];
-    const arg = (v: string | number) => (args.push(v), `$${args.length}`);
+    const args: (string | number | string[])[] = [afterId];
+    const arg = (v: string | number | string[]) => (args.push(v), `$${args.length}`);
     if (f.taskId !== undefined) where.push(`task_id = ${arg(f.taskId)}`);
     if (f.workerId !== undefined) where.push(`worker_id = ${arg(f.workerId)}`);
     if (f.kind !== undefined) where.push(`kind = ${arg(f.kind)}`);
     if (f.tenant !== undefined) where.push(`tenant = ${arg(f.tenant)}`);
+    if (f.owners !== undefined) {
+      if (f.owners.size === 0) return [];
+      where.push(`owner = ANY(${arg([...f.owners])}::text[])`);
+    }
     const types = f.status !== undefined ? [`task.${f.status}`].filter((t) => !f.types || f.types.has(t)) : f.types ? [...f.types] : undefined;
     if (types) {
       if (types.length === 0) return [];

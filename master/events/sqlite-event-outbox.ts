@@ -14,7 +14,8 @@ import Database from 'better-sqlite3';
 import type { TaskEvent } from '../core/task-events.js';
 import type { EventFilter, EventOutbox, StoredEvent } from './event-outbox.js';
 
-export const EVENT_SCHEMA_VERSION = 1;
+/** 2: the `owner` column (a task event's submitting key id) with its index, for a user key's stream. */
+export const EVENT_SCHEMA_VERSION = 2;
 
 type Row = { id: number; json: string };
 /** To the writer thread: a batch of event lines from id `first`, or a pruning step. */
@@ -22,17 +23,17 @@ type OutboxMessage = { first: number; events: string; prune?: undefined } | { pr
 
 /** The writer thread's part (store/sqlite-thread.ts gives it `db`, `workerData` and `handle`). */
 const THREAD_SOURCE = `
-const insert = db.prepare('INSERT INTO events (id, ts, type, task_id, worker_id, kind, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
+const insert = db.prepare('INSERT INTO events (id, ts, type, task_id, worker_id, kind, owner, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
 const prune = db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?)');
-// A batch is one string, a line per event: ts, type, task_id, worker_id, kind (empty: null) and the
-// event's JSON, tab-separated (JSON escapes tabs and newlines, ids and kinds have none): no parse here.
+// A batch is one string, a line per event: ts, type, task_id, worker_id, kind, owner (empty: null) and
+// the event's JSON, tab-separated (JSON escapes tabs and newlines, ids, kinds and key ids have none): no parse here.
 const write = db.transaction((first, lines) => {
   let id = first;
   for (const line of lines.split('\\n')) {
     if (line === '') continue;
-    const f = line.split('\\t', 5);
-    const json = line.slice(f[0].length + f[1].length + f[2].length + f[3].length + f[4].length + 5);
-    insert.run(id++, Number(f[0]), f[1], f[2] || null, f[3] || null, f[4] || null, json);
+    const f = line.split('\\t', 6);
+    const json = line.slice(f[0].length + f[1].length + f[2].length + f[3].length + f[4].length + f[5].length + 6);
+    insert.run(id++, Number(f[0]), f[1], f[2] || null, f[3] || null, f[4] || null, f[5] || null, json);
   }
 });
 handle = (m) => (m.prune ? prune.run(m.prune.before, m.prune.rows).changes : void write(m.first, m.events));
@@ -70,6 +71,10 @@ export class SqliteEventOutbox implements EventOutbox {
       CREATE INDEX IF NOT EXISTS events_worker ON events(worker_id, id) WHERE worker_id IS NOT NULL;
       CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
     `);
+    // Version 2: a task event's owner as a column, so a user key's stream reads its own events by index.
+    // Events kept from before have none (no user key sees them; operators do).
+    if (!(this.db.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'owner'").get() as unknown)) this.db.exec('ALTER TABLE events ADD COLUMN owner TEXT');
+    this.db.exec('CREATE INDEX IF NOT EXISTS events_owner ON events(owner, id) WHERE owner IS NOT NULL');
     this.db.pragma(`user_version = ${EVENT_SCHEMA_VERSION}`);
     this.last = (this.db.prepare('SELECT MAX(id) AS m FROM events').get() as { m: number | null }).m ?? 0;
     this.thread = new SqliteThread(path, THREAD_SOURCE);
@@ -87,8 +92,8 @@ export class SqliteEventOutbox implements EventOutbox {
     // event (hot path); each event's JSON made once, here, with its indexed columns in front (see THREAD_SOURCE).
     let lines = '';
     for (const e of events) {
-      const f = e as { task_id?: string; worker_id?: string | null; kind?: string };
-      lines += `${e.ts}\t${e.type}\t${f.task_id ?? ''}\t${f.worker_id ?? ''}\t${f.kind ?? ''}\t${JSON.stringify(e)}\n`;
+      const f = e as { task_id?: string; worker_id?: string | null; kind?: string; owner?: string | null };
+      lines += `${e.ts}\t${e.type}\t${f.task_id ?? ''}\t${f.worker_id ?? ''}\t${f.kind ?? ''}\t${f.owner ?? ''}\t${JSON.stringify(e)}\n`;
     }
     this.thread.send({ first, events: lines }, (ack) => durable(ack.error ? new Error(ack.error) : undefined));
     return events.map((_, i) => first + i);
@@ -101,6 +106,11 @@ export class SqliteEventOutbox implements EventOutbox {
     if (f.workerId !== undefined) (where.push('worker_id = ?'), args.push(f.workerId));
     if (f.kind !== undefined) (where.push('kind = ?'), args.push(f.kind));
     if (f.tenant !== undefined) (where.push("coalesce(json_extract(json, '$.tenant'), 'default') = ?"), args.push(f.tenant));
+    if (f.owners !== undefined) {
+      if (f.owners.size === 0) return [];
+      where.push(`owner IN (${[...f.owners].map(() => '?').join(',')})`);
+      args.push(...f.owners);
+    }
     const types = f.status !== undefined ? [`task.${f.status}`].filter((t) => !f.types || f.types.has(t)) : f.types ? [...f.types] : undefined;
     if (types) {
       if (types.length === 0) return [];

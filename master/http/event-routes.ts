@@ -5,9 +5,11 @@
  * `status`). It replays what the outbox holds after that id, then follows
  * live; ids only grow, so a client that reconnects (also after a master
  * restart) gets each missed event once, in order. `?follow=false` answers
- * one JSON page instead (`{events, last_id}`). Operators and admins only;
- * a tenant's key sees its tenant's events, a cluster operator every tenant's;
- * a revoked key's open stream ends.
+ * one JSON page instead (`{events, last_id}`). Needs the read scope; what a
+ * key sees is what its task listing shows (auth/task-visibility.ts): a
+ * cluster operator every tenant's events, a tenant's operator its tenant's,
+ * a user key only the task events of its own tasks (by the events' `owner`;
+ * no worker or cluster event). A revoked key's open stream ends.
  */
 import { Router } from 'express';
 import { z } from 'zod';
@@ -16,9 +18,9 @@ import { schemaValidationError } from '../../common/schema-issue.js';
 import { TASK_EVENT_TYPES } from '../core/task-events.js';
 import type { EventFilter, StoredEvent } from '../events/event-outbox.js';
 import type { EventLog } from '../events/event-log.js';
-import { principalOf, requireOperator } from './auth/http-auth.js';
-import type { Authenticator } from './auth/principal.js';
-import { listingTenant } from './auth/task-visibility.js';
+import { principalOf, requireScope } from './auth/http-auth.js';
+import type { Authenticator, Principal } from './auth/principal.js';
+import { listingScope } from './auth/task-visibility.js';
 import { sendError } from './http-errors.js';
 import { openSse } from './sse-stream.js';
 
@@ -37,6 +39,25 @@ export const query = z.object({
   follow: z.enum(['true', 'false']).default('true'),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
+
+/**
+ * The filter of a request, limited to what `p` may see: its tenant (not a
+ * cluster operator) and, for a key without the operate scope, the task
+ * events of its own tasks (its key's and its user's other keys', taken now:
+ * a key added later shows from the next connection on).
+ */
+export function scopedFilter(q: Pick<z.infer<typeof query>, 'type' | 'task' | 'worker' | 'kind' | 'status'>, p: Principal): EventFilter {
+  const scope = listingScope(p);
+  return {
+    types: q.type ? new Set(q.type) : undefined,
+    taskId: q.task,
+    workerId: q.worker,
+    kind: q.kind,
+    status: q.status,
+    tenant: scope.tenant,
+    owners: scope.owners ? new Set(scope.owners) : undefined,
+  };
+}
 
 /** Events a slow follower may have waiting before it is cut off (it resumes from its last id). */
 const MAX_BUFFERED = 10_000;
@@ -97,7 +118,7 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
     let q: z.infer<typeof query>;
     const p = principalOf(res);
     try {
-      requireOperator(p);
+      requireScope(p, 'read');
       const parsed = query.safeParse(req.query);
       if (!parsed.success) throw schemaValidationError(parsed.error, '', 'query');
       q = parsed.data;
@@ -108,8 +129,7 @@ export function eventRoutes(log: EventLog, auth?: Authenticator): Router {
     const header = req.headers['last-event-id'];
     const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
     let lastSent = fromHeader ?? q.since ?? log.lastId; // no position: from now on
-    // A tenant's operator follows its tenant's events only; a cluster operator every tenant's.
-    const filter: EventFilter = { types: q.type ? new Set(q.type) : undefined, taskId: q.task, workerId: q.worker, kind: q.kind, status: q.status, tenant: listingTenant(p) };
+    const filter = scopedFilter(q, p);
     if (q.follow === 'false') {
       let events: StoredEvent[];
       try {

@@ -45,7 +45,7 @@ export const OPERATIONS: readonly ApiOperation[] = [
   { method: 'post', path: '/api/v1/workers/:id/resume', tag: 'workers', scope: 'operate', summary: 'resume a drained worker', response: { description: 'the worker and whether it confirmed', schema: workerControl } },
   { method: 'get', path: '/api/v1/cluster', tag: 'cluster', scope: 'any', summary: 'workers by state, queue, running, capacity, rates', response: { description: 'the cluster view' } },
   {
-    method: 'get', path: '/api/v1/events', tag: 'events', scope: 'operate', summary: 'the durable event stream (Server-Sent Events; follow=false: one JSON page)', query: eventsQuery,
+    method: 'get', path: '/api/v1/events', tag: 'events', scope: 'read', summary: 'the durable event stream (Server-Sent Events; follow=false: one JSON page)', query: eventsQuery,
     headers: [{ name: 'Last-Event-ID', description: 'resume after this event id' }], response: { description: 'text/event-stream, or {events, last_id}', contentTypes: ['text/event-stream', 'application/json'] },
   },
   {

@@ -1,6 +1,6 @@
 /**
  * The event stream over Socket.IO: namespace `/events`, with its own
- * `use()` chain (the principal from socket-auth.ts, then operator scope) and
+ * `use()` chain (the principal from socket-auth.ts, then the read scope) and
  * the same events, filters and resume as GET /api/v1/events. A client
  * connects with `auth: { apiKey?, since? }` and the filters as handshake
  * query strings (`type`, `task`, `worker`, `kind`, `status`); it gets every
@@ -9,18 +9,19 @@
  * disconnect (also across a master restart) it reconnects with
  * `since` = the last id it got: each missed event once. A client that falls
  * 10,000 messages behind gets `overflow` and is disconnected (it resumes the
- * same way). A tenant's operator sees its tenant's events only.
+ * same way). Who sees what is as for GET /api/v1/events (`scopedFilter`):
+ * a key with the read scope; a user key gets its own tasks' events only.
  */
 import type { Namespace, Server, Socket } from 'socket.io';
+import type { z } from 'zod';
 import { errorMessage } from '../../common/errors.js';
 import { schemaValidationError } from '../../common/schema-issue.js';
-import type { EventFilter, StoredEvent } from '../events/event-outbox.js';
+import type { StoredEvent } from '../events/event-outbox.js';
 import type { EventLog } from '../events/event-log.js';
-import { requireOperator } from './auth/http-auth.js';
+import { requireScope } from './auth/http-auth.js';
 import type { Authenticator, Principal } from './auth/principal.js';
 import { socketAuth } from './auth/socket-auth.js';
-import { listingTenant } from './auth/task-visibility.js';
-import { query as eventsQuery } from './event-routes.js';
+import { query as eventsQuery, scopedFilter } from './event-routes.js';
 
 const PAGE = 1000;
 const MAX_BUFFERED = 10_000;
@@ -30,7 +31,7 @@ export function attachEventNamespace(io: Server, log: EventLog, auth: Authentica
   nsp.use(socketAuth(auth));
   nsp.use((socket, next) => {
     try {
-      requireOperator((socket.data as { principal: Principal }).principal);
+      requireScope((socket.data as { principal: Principal }).principal, 'read');
       const parsed = eventsQuery.safeParse({ ...socket.handshake.query, ...sinceOf(socket) });
       if (!parsed.success) throw schemaValidationError(parsed.error, '', 'query');
       (socket.data as { query?: typeof parsed.data }).query = parsed.data;
@@ -51,9 +52,9 @@ function sinceOf(socket: Socket): { since?: string } {
 }
 
 function serve(socket: Socket, log: EventLog): void {
-  const q = (socket.data as { query: { since?: number; type?: string[]; task?: string; worker?: string; kind?: string; status?: string } }).query;
+  const q = (socket.data as { query: z.infer<typeof eventsQuery> }).query;
   const principal = (socket.data as { principal: Principal }).principal;
-  const filter: EventFilter = { types: q.type ? new Set(q.type) : undefined, taskId: q.task, workerId: q.worker, kind: q.kind, status: q.status, tenant: listingTenant(principal) };
+  const filter = scopedFilter(q, principal);
   let lastSent = q.since ?? log.lastId;
   let replaying = true;
   let buffered: StoredEvent[] = [];

@@ -9,40 +9,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runTask, startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
-
-interface Sse {
-  id: number;
-  type: string;
-  data: { type: string; task_id?: string; seq: number };
-}
-
-/** Follows an SSE URL; events accumulate in `events` until `close()`. */
-function follow(url: string, headers: Record<string, string> = {}) {
-  const events: Sse[] = [];
-  const ac = new AbortController();
-  const done = (async () => {
-    const res = await fetch(url, { headers, signal: ac.signal });
-    if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
-    const reader = res.body!.getReader();
-    const dec = new TextDecoder();
-    let buf = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buf += dec.decode(value, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const f = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(': ')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
-        if (f.id) events.push({ id: Number(f.id), type: f.event!, data: JSON.parse(f.data!) });
-      }
-    }
-  })().catch((err: Error) => {
-    if (err.name !== 'AbortError') throw err;
-  });
-  return { events, close: async () => (ac.abort(), await done) };
-}
+import { followSse as follow, type SseEvent as Sse } from '../helpers/event-stream.js';
 
 const ofTask = (events: Sse[], id: string) => events.filter((e) => e.data.task_id === id).map((e) => e.type);
 

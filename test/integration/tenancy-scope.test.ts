@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { ImageHandler } from '../../worker/handlers/image/image-handler.js';
 import type { ClusterView } from '../../common/task-view.js';
 import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
+import { followSocket, followSse } from '../helpers/event-stream.js';
 
 const ADMIN = 'tw-tenancy-scope-admin-key-2b9d';
 
@@ -199,6 +200,7 @@ describe('workers and the cluster summary', () => {
 
 describe('user keys within a tenant see and cancel only their own tasks', () => {
   const user: Record<'u1' | 'u2', string> = { u1: '', u2: '' };
+  const userKeyId: Record<'u1' | 'u2', string> = { u1: '', u2: '' };
   let t1 = '';
   let t2 = '';
 
@@ -207,6 +209,7 @@ describe('user keys within a tenant see and cancel only their own tasks', () => 
       const made = await call('POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme', scopes: ['submit', 'read'], name: u });
       expect(made.status).toBe(201);
       user[u] = made.body.secret;
+      userKeyId[u] = made.body.key.id;
     }
     t1 = (await call('POST', '/api/v1/tasks', user.u1, { kind: 'echo', input: { text: 'u1 private text' } })).body.id;
     t2 = (await call('POST', '/api/v1/tasks/batch', user.u2, { tasks: [{ kind: 'echo', input: { text: 'u2 private text' } }] })).body.tasks[0].id;
@@ -233,7 +236,7 @@ describe('user keys within a tenant see and cancel only their own tasks', () => 
     await waitFor(async () => (await call('GET', `/api/v1/tasks/${long}`, user.u1)).body.status === 'cancelled', 'cancelled');
   });
 
-  it('list, search and export give a user key its own tasks only; the event stream, dashboard, bulk and retry are 403 for it; the tenant operator sees both users\' tasks', async () => {
+  it('list, search and export give a user key its own tasks only; the dashboard, bulk and retry are 403 for it; the tenant operator sees both users\' tasks', async () => {
     for (const path of ['/api/v1/tasks?limit=1000', '/api/v1/tasks?q=private', '/api/v1/tasks/export?format=jsonl', '/api/v1/tasks/export?format=csv&q=private']) {
       const u1 = (await call('GET', path, user.u1)).bytes.toString();
       const u2 = await call('GET', path, user.u2);
@@ -244,7 +247,7 @@ describe('user keys within a tenant see and cancel only their own tasks', () => 
       expect(u1).toContain(t1);
       expect(u1).not.toContain(t2);
     }
-    const surfaces = ['/api/v1/dashboard/tasks', `/api/v1/dashboard/tasks/${t1}`, '/api/v1/events?follow=false&since=0'];
+    const surfaces = ['/api/v1/dashboard/tasks', `/api/v1/dashboard/tasks/${t1}`];
     for (const path of surfaces) {
       const r = await call('GET', path, user.u2);
       expect([path, r.status]).toEqual([path, 403]);
@@ -302,7 +305,7 @@ describe('user keys within a tenant see and cancel only their own tasks', () => 
     expect((await call('POST', '/api/v1/tasks', key.acme, { kind: 'echo', input: { text: 'idem' }, idempotency_key: 'scope-idem-1' })).body.id).toBe(first.body.id);
   });
 
-  it('Socket.IO: another user\'s session id gets a fresh session (no replay), cannot cancel its tasks, and the /events namespace refuses a user key', async () => {
+  it('Socket.IO: another user\'s session id gets a fresh session (no replay) and cannot cancel its tasks', async () => {
     const connect = (apiKey: string, sessionId?: string) =>
       new Promise<{ socket: ReturnType<typeof io>; sessionId: string; done: string[] }>((resolve, reject) => {
         const socket = io(c.httpUrl, { auth: { apiKey, ...(sessionId && { sessionId }) }, transports: ['websocket'], reconnection: false, timeout: 5000 });
@@ -332,11 +335,82 @@ describe('user keys within a tenant see and cancel only their own tasks', () => 
     expect((await call('GET', `/api/v1/tasks/${chatTask}`, user.u1)).status).toBe(200);
     back.socket.close();
     b.socket.close();
-    const refused = await new Promise<string>((resolve) => {
-      const s = io(`${c.httpUrl}/events`, { auth: { apiKey: user.u2 }, transports: ['websocket'], reconnection: false, timeout: 5000 });
-      s.once('connect', () => (s.close(), resolve('connected')));
-      s.once('connect_error', (err) => (s.close(), resolve(err.message)));
-    });
-    expect(refused).toMatch(/FORBIDDEN/);
+  });
+
+  it('the event stream (SSE page, SSE follow, resume, Socket.IO /events) gives a user key its own tasks\' events only; the tenant operator both users\'; another tenant neither; no key 401, a key without read 403', async () => {
+    const submitOnly = (await call('POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme', scopes: ['submit'], name: 'submit only' })).body.secret as string;
+    const who = { u1: user.u1, u2: user.u2, acme: key.acme, globex: key.globex };
+    type Who = keyof typeof who;
+    const headers = (secret: string) => ({ authorization: `Bearer ${secret}` });
+    // Followers from the start of the stream (replay, then live) on both surfaces, for every key.
+    const sse = Object.fromEntries(Object.entries(who).map(([k, s]) => [k, followSse(`${c.httpUrl}/api/v1/events?since=0`, headers(s))])) as Record<Who, ReturnType<typeof followSse>>;
+    const sio = Object.fromEntries(Object.entries(who).map(([k, s]) => [k, followSocket(c.httpUrl, { auth: { apiKey: s, since: 0 } })])) as Record<Who, ReturnType<typeof followSocket>>;
+    try {
+      await Promise.all(Object.values(sio).map((f) => f.connected));
+      // Live tasks of both users while they follow.
+      const t3 = (await call('POST', '/api/v1/tasks', user.u1, { kind: 'echo', input: { text: 'u1 live' } })).body.id as string;
+      const t4 = (await call('POST', '/api/v1/tasks', user.u2, { kind: 'echo', input: { text: 'u2 live' } })).body.id as string;
+      const finished = (ids: string[], types: (string | undefined)[], tasks: (string | undefined)[]) => ids.every((id) => tasks.some((t, i) => t === id && types[i] === 'task.succeeded'));
+      const sseDone = (k: Who, ids: string[]) => finished(ids, sse[k].events.map((e) => e.type), sse[k].events.map((e) => e.data.task_id));
+      const sioDone = (k: Who, ids: string[]) => finished(ids, sio[k].events.map((e) => e.type), sio[k].events.map((e) => e.task_id));
+      await waitFor(() => sseDone('acme', [t1, t2, t3, t4]) && sioDone('acme', [t1, t2, t3, t4]), 'the tenant operator sees both users\' tasks finish');
+      await waitFor(() => sseDone('u1', [t1, t3]) && sioDone('u1', [t1, t3]) && sseDone('u2', [t2, t4]) && sioDone('u2', [t2, t4]), 'each user sees its own tasks finish');
+      await new Promise((r) => setTimeout(r, 300)); // anything more that would come
+      const page = async (k: Who, query = 'follow=false&since=0&limit=10000') => {
+        const r = await call('GET', `/api/v1/events?${query}`, who[k]);
+        expect(r.status).toBe(200);
+        return (r.body.events as { id: number; type: string; task_id?: string; owner?: string; tenant: string }[]);
+      };
+      for (const u of ['u1', 'u2'] as const) {
+        const [own, others] = u === 'u1' ? [[t1, t3], [t2, t4]] : [[t2, t4], [t1, t3]];
+        const seen = { page: await page(u), sse: sse[u].events.map((e) => ({ id: e.id, ...e.data })), sio: sio[u].events };
+        for (const [surface, events] of Object.entries(seen)) {
+          const list = events as { id: number; type: string; task_id?: string; owner?: string | null; tenant?: unknown }[];
+          expect([u, surface, list.every((e) => e.type.startsWith('task.') && e.owner === userKeyId[u] && e.tenant === 'acme')]).toEqual([u, surface, true]);
+          for (const id of own) expect([u, surface, id, list.some((e) => e.task_id === id)]).toEqual([u, surface, id, true]);
+          for (const id of others) expect([u, surface, id, list.some((e) => e.task_id === id)]).toEqual([u, surface, id, false]);
+          expect(new Set(list.map((e) => e.id)).size).toBe(list.length); // once each
+        }
+        // Resume: after its first event of its own task, only its newer events, the same as a page from there.
+        const from = seen.page.find((e) => e.task_id === own[0])!.id;
+        const resumed = followSse(`${c.httpUrl}/api/v1/events`, { ...headers(who[u]), 'last-event-id': String(from) });
+        const sinceQuery = followSocket(c.httpUrl, { auth: { apiKey: who[u], since: from } });
+        try {
+          const want = seen.page.filter((e) => e.id > from).map((e) => e.id);
+          expect(want.length).toBeGreaterThan(0);
+          await waitFor(() => resumed.events.length >= want.length && sinceQuery.events.length >= want.length, `${u} resumed`);
+          expect(resumed.events.map((e) => e.id)).toEqual(want);
+          expect(sinceQuery.events.map((e) => e.id)).toEqual(want);
+        } finally {
+          await resumed.close();
+          sinceQuery.socket.close();
+        }
+      }
+      // The tenant's operator: both users' tasks and nothing of another tenant; globex: none of them.
+      for (const k of ['acme', 'globex'] as const) {
+        const seen = { page: await page(k), sse: sse[k].events.map((e) => ({ id: e.id, ...e.data })), sio: sio[k].events };
+        for (const [surface, events] of Object.entries(seen)) {
+          const list = events as { task_id?: string; tenant?: unknown }[];
+          expect([k, surface, list.every((e) => e.tenant === k)]).toEqual([k, surface, true]);
+          for (const id of [t1, t2, t3, t4]) expect([k, surface, id, list.some((e) => e.task_id === id)]).toEqual([k, surface, id, k === 'acme']);
+        }
+      }
+      // No key: 401 (REST and SSE alike) and refused at the handshake; a key without read: 403.
+      expect((await call('GET', '/api/v1/events?follow=false&since=0', undefined)).status).toBe(401);
+      const noKey = followSse(`${c.httpUrl}/api/v1/events?since=0`);
+      await expect(noKey.done).rejects.toThrow(/status 401/);
+      const forbidden = await call('GET', '/api/v1/events?follow=false&since=0', submitOnly);
+      expect([forbidden.status, forbidden.body.error.code]).toEqual([403, 'FORBIDDEN']);
+      expect(forbidden.bytes.toString()).not.toContain(t1);
+      for (const apiKey of [undefined, submitOnly]) {
+        const s = followSocket(c.httpUrl, { auth: apiKey ? { apiKey } : {} });
+        const refused = await s.connected.then(() => 'connected', (err: Error) => err.message);
+        s.socket.close();
+        expect(refused).toMatch(apiKey ? /^FORBIDDEN/ : /^UNAUTHENTICATED/);
+      }
+    } finally {
+      for (const f of Object.values(sse)) await f.close();
+      for (const f of Object.values(sio)) f.socket.close();
+    }
   });
 });

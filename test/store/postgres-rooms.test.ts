@@ -388,7 +388,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     expect(v).toEqual([
       { room: 'billing', version: 2 },
       { room: 'budget_spend', version: 2 },
-      { room: 'events', version: 1 },
+      { room: 'events', version: 2 },
       { room: 'limits', version: 2 },
       { room: 'logs', version: 2 },
       { room: 'tenancy', version: 1 },

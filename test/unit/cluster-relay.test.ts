@@ -33,11 +33,11 @@ function sender(lookup: Map<string, string[]>, peek: Record<string, { attempt: n
     log: silentLogger(),
   });
   const assign = (id: string, sessionId: string | null, stream = true) =>
-    events.publish('task.assigned', { task_id: id, kind: 'echo', attempt: 1, session_id: sessionId, worker_id: 'w' }, record(id, { stream, sessionId }));
+    events.publish('task.assigned', { task_id: id, kind: 'echo', attempt: 1, session_id: sessionId, owner: null, worker_id: 'w' }, record(id, { stream, sessionId }));
   const chunk = (id: string, sessionId: string | null, seq: number, text: string) =>
-    events.publish('task.chunk', { task_id: id, kind: 'echo', attempt: 1, session_id: sessionId, chunk_seq: seq, text, data: null }, record(id, { sessionId }));
+    events.publish('task.chunk', { task_id: id, kind: 'echo', attempt: 1, session_id: sessionId, owner: null, chunk_seq: seq, text, data: null }, record(id, { sessionId }));
   const finish = (id: string, sessionId: string | null) =>
-    events.publish('task.succeeded', { task_id: id, kind: 'echo', attempt: 1, session_id: sessionId, worker_id: 'w', error: null, queue_wait_ms: 1, run_ms: 1 }, record(id, { sessionId, status: 'succeeded' }));
+    events.publish('task.succeeded', { task_id: id, kind: 'echo', attempt: 1, session_id: sessionId, owner: null, worker_id: 'w', error: null, queue_wait_ms: 1, run_ms: 1 }, record(id, { sessionId, status: 'succeeded' }));
   return { s, events, sent, keysAsked, assign, chunk, finish };
 }
 
@@ -110,18 +110,18 @@ describe('RelaySender', () => {
       maxBufferChars: 10,
     });
     const t = record('T1', { sessionId: 'S1', stream: false });
-    events.publish('task.assigned', { task_id: 'T1', kind: 'echo', attempt: 1, session_id: 'S1', worker_id: 'w' }, t);
+    events.publish('task.assigned', { task_id: 'T1', kind: 'echo', attempt: 1, session_id: 'S1', owner: null, worker_id: 'w' }, t);
     await turn();
     await turn();
-    for (let i = 1; i <= 4; i++) events.publish('task.chunk', { task_id: 'T1', kind: 'echo', attempt: 1, session_id: 'S1', chunk_seq: i, text: 'abcd', data: null }, t);
+    for (let i = 1; i <= 4; i++) events.publish('task.chunk', { task_id: 'T1', kind: 'echo', attempt: 1, session_id: 'S1', owner: null, chunk_seq: i, text: 'abcd', data: null }, t);
     s.interest('s:S1', 'm2');
     await turn();
     const show = (i: RelayItem) => (i.type === 'chunk' ? `${i.attempt}/${i.seq}` : i.type === 'update' ? `update:${i.view.status}/${i.view.attempt}` : 'done');
     expect(sent.map(show)).toEqual(['update:running/1', '1/3', '1/4']); // 8 of 16 characters: the newest that fit
     sent.length = 0;
     const retried = record('T1', { sessionId: 'S1', stream: false, status: 'queued', attempt: 2 });
-    events.publish('task.retried', { task_id: 'T1', kind: 'echo', attempt: 1, session_id: 'S1', code: 'WORKER_LOST', reason: 'worker lost', delay_ms: 0 }, retried);
-    events.publish('task.chunk', { task_id: 'T1', kind: 'echo', attempt: 2, session_id: 'S1', chunk_seq: 1, text: 'x', data: null }, retried);
+    events.publish('task.retried', { task_id: 'T1', kind: 'echo', attempt: 1, session_id: 'S1', owner: null, code: 'WORKER_LOST', reason: 'worker lost', delay_ms: 0 }, retried);
+    events.publish('task.chunk', { task_id: 'T1', kind: 'echo', attempt: 2, session_id: 'S1', owner: null, chunk_seq: 1, text: 'x', data: null }, retried);
     s.interest('s:S1', 'm2'); // the browser left m2 and came back
     await turn();
     expect(sent.map(show)).toEqual(['update:queued/2', '2/1', 'update:queued/2', '2/1']);
@@ -177,7 +177,7 @@ describe('RelayReceiver', () => {
     await sleep(5);
     expect(done).toEqual(['T2']);
     // T3 ended on this master: its own subscribers told its clients.
-    events.publish('task.succeeded', { task_id: 'T3', kind: 'echo', attempt: 1, session_id: 'S1', worker_id: 'w', error: null, queue_wait_ms: 1, run_ms: 1 }, fin('T3', 'S1'));
+    events.publish('task.succeeded', { task_id: 'T3', kind: 'echo', attempt: 1, session_id: 'S1', owner: null, worker_id: 'w', error: null, queue_wait_ms: 1, run_ms: 1 }, fin('T3', 'S1'));
     r.onDurable([finalEvent('T1', 'S1'), finalEvent('T2', null), finalEvent('T3', 'S1'), finalEvent('T4', 'S-other')]);
     expect(done).toEqual(['T2']); // not before the grace: a done may still come, after the chunks
     await sleep(60);

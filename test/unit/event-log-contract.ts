@@ -15,8 +15,8 @@ export async function exerciseEventLog(outbox: () => EventOutbox | Promise<Event
   const seen: number[] = [];
   log.follow({ filter: {}, deliver: (b) => seen.push(...b.map((s) => s.id)) });
   const subject = {} as never;
-  for (let i = 0; i < 10; i++) events.publish('task.queued', { task_id: `t${i}`, kind: 'echo', attempt: 0, session_id: null, priority: 0 }, subject);
-  events.publish('task.chunk', { task_id: 't0', kind: 'echo', attempt: 1, session_id: null, chunk_seq: 1, text: 'x', data: null }, subject);
+  for (let i = 0; i < 10; i++) events.publish('task.queued', { task_id: `t${i}`, kind: 'echo', attempt: 0, session_id: null, owner: null, priority: 0 }, subject);
+  events.publish('task.chunk', { task_id: 't0', kind: 'echo', attempt: 1, session_id: null, owner: null, chunk_seq: 1, text: 'x', data: null }, subject);
   await tick();
   await waitFor(() => seen.length >= 10, 'ten events kept and delivered');
   expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]); // chunks are live only, not kept
@@ -26,11 +26,20 @@ export async function exerciseEventLog(outbox: () => EventOutbox | Promise<Event
   events.publish('worker.online', { worker_id: 'w' }, subject);
   await waitFor(() => seen.length >= 11, 'the eleventh event');
   // Read your writes: a page asked for right after events were emitted, once settled, holds them.
-  for (let i = 0; i < 5; i++) events.publish('task.queued', { task_id: `s${i}`, kind: 'echo', attempt: 0, session_id: null, priority: 0 }, subject);
+  // s0, s2, s4 submitted by key-a, s1, s3 by key-b: a user key's filter (its owners) gets its own task events only.
+  const ofB: string[] = [];
+  log.follow({ filter: { owners: new Set(['key-b']) }, deliver: (b) => ofB.push(...b.map((s) => (s.event as { task_id: string }).task_id)) });
+  for (let i = 0; i < 5; i++) events.publish('task.queued', { task_id: `s${i}`, kind: 'echo', attempt: 0, session_id: null, owner: i % 2 ? 'key-b' : 'key-a', priority: 0 }, subject);
   await log.settled();
-  expect((await log.after(11, {}, 100)).map((s) => (s.event as { task_id?: string }).task_id)).toEqual(['s0', 's1', 's2', 's3', 's4']);
+  const taskIds = (page: { event: unknown }[]) => page.map((s) => (s.event as { task_id?: string }).task_id);
+  expect(taskIds(await log.after(11, {}, 100))).toEqual(['s0', 's1', 's2', 's3', 's4']);
+  expect(taskIds(await log.after(0, { owners: new Set(['key-a']) }, 100))).toEqual(['s0', 's2', 's4']); // not the worker event, not t* (no owner)
+  expect(taskIds(await log.after(0, { owners: new Set(['key-a', 'key-b']) }, 2))).toEqual(['s0', 's1']);
+  expect(await log.after(0, { owners: new Set() }, 100)).toEqual([]);
   await log.settled(); // nothing pending: at once
   await waitFor(() => seen.length >= 16, 'the settled events delivered too');
+  await waitFor(() => ofB.length >= 2, 'key-b\'s events delivered');
+  expect(ofB).toEqual(['s1', 's3']);
   expect(await log.prune()).toBe(10); // in chunks of 3
   expect((await log.after(0, {}, 100)).map((s) => s.id)).toEqual([11, 12, 13, 14, 15, 16]);
   await log.close();

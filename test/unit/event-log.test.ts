@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MemoryEventOutbox } from '../../master/events/event-outbox.js';
 import { SqliteEventOutbox } from '../../master/events/sqlite-event-outbox.js';
@@ -36,6 +37,37 @@ describe('event log', () => {
       const again = new SqliteEventOutbox(path);
       expect(again.lastId).toBe(16);
       await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('SQLite outbox: an events.db of schema 1 (no owner column) keeps its events, gains the column and its index; a user key sees only newer, owned events', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tw-evlog-v1-'));
+    try {
+      const path = join(dir, 'events.db');
+      const old = new Database(path);
+      old.exec(`CREATE TABLE events (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, type TEXT NOT NULL, task_id TEXT, worker_id TEXT, kind TEXT, json TEXT NOT NULL);
+        CREATE INDEX events_task ON events(task_id, id) WHERE task_id IS NOT NULL;
+        CREATE INDEX events_worker ON events(worker_id, id) WHERE worker_id IS NOT NULL;
+        CREATE INDEX events_ts ON events(ts);`);
+      const before = { seq: 1, ts: 5, tenant: 'default', type: 'task.queued', task_id: 'old', kind: 'echo', attempt: 0, session_id: null, priority: 0 };
+      old.prepare('INSERT INTO events (id, ts, type, task_id, kind, json) VALUES (1, 5, ?, ?, ?, ?)').run('task.queued', 'old', 'echo', JSON.stringify(before));
+      old.pragma('user_version = 1');
+      old.close();
+      const box = new SqliteEventOutbox(path);
+      await new Promise<void>((resolve, reject) => box.append([{ ...before, seq: 2, task_id: 'new', owner: 'key-a' } as never], (err) => (err ? reject(err) : resolve())));
+      expect(box.after(0, {}, 10).map((s) => (s.event as { task_id: string }).task_id)).toEqual(['old', 'new']);
+      expect(box.after(0, { owners: new Set(['key-a']) }, 10).map((s) => s.id)).toEqual([2]);
+      await box.close();
+      const db = new Database(path, { readonly: true });
+      try {
+        expect(db.pragma('user_version', { simple: true })).toBe(2);
+        const plan = db.prepare("EXPLAIN QUERY PLAN SELECT id, json FROM events WHERE id > 0 AND owner IN ('key-a', 'key-b') ORDER BY id LIMIT 10").all() as { detail: string }[];
+        expect(plan.map((r) => r.detail).join('; ')).toContain('events_owner');
+      } finally {
+        db.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -19,10 +19,10 @@ function rig(options = {}) {
     return t;
   };
   const chunk = (t: TaskRecord, seq: number, text: string, attempt = 1) =>
-    events.publish('task.chunk', { task_id: t.id, kind: t.kind, attempt, session_id: null, chunk_seq: seq, text, data: null }, t);
+    events.publish('task.chunk', { task_id: t.id, kind: t.kind, attempt, session_id: null, owner: null, chunk_seq: seq, text, data: null }, t);
   const finish = (t: TaskRecord) => {
     t.status = 'succeeded';
-    events.publish('task.succeeded', { task_id: t.id, kind: t.kind, attempt: t.attempt, session_id: null, worker_id: null, error: null, queue_wait_ms: null, run_ms: null }, t);
+    events.publish('task.succeeded', { task_id: t.id, kind: t.kind, attempt: t.attempt, session_id: null, owner: null, worker_id: null, error: null, queue_wait_ms: null, run_ms: null }, t);
   };
   return { out, running, chunk, finish };
 }

@@ -8,9 +8,9 @@
  * A task it may not see answers exactly like a task that does not exist
  * (404), on every read surface (REST by id, cancel, retry, the dashboard),
  * so ids say nothing across tenants or keys. The task listing, search and
- * export (`GET /api/v1/tasks`, `/tasks/export`) give a user key its own tasks
- * (`listingScope`); the event stream, the dashboard and bulk actions need the
- * operate scope (403 for a user key); a chat session is bound to the key it
+ * export (`GET /api/v1/tasks`, `/tasks/export`) and the event stream give a
+ * user key its own tasks (`listingScope`); the dashboard and bulk actions need
+ * the operate scope (403 for a user key); a chat session is bound to the key it
  * was issued to (session-ids.ts), so its replay holds that key's tasks only.
  */
 import { NotFoundError } from '../../../common/errors.js';
