@@ -4,7 +4,7 @@
  * the outbox, follows the event stream (resuming with Last-Event-ID), and
  * routes `#/`, `#/workers`, `#/workers/<id>`, `#/queue`, `#/tasks?…`, `#/tasks/<id>`,
  * `#/settings`, `#/usage`, `#/access`, `#/limits` (the last two: admins only,
- * admin-access.ts) to their pages.
+ * admin-access.ts), `#/batches`, `#/batches/<id>` to their pages.
  */
 import { askForAccessKey, type AccessKeyStore } from '../access-key.js';
 import { required } from '../dom.js';
@@ -26,6 +26,7 @@ import { probeAdmin, showAdminNav } from './admin-access.js';
 import { LimitsPage } from './limits-page.js';
 import { UsagePage } from './usage-page.js';
 import { BatchPage } from './batch-page.js';
+import { BatchesPage } from './batches-page.js';
 
 /** Events read back on load to fill the charts (the newest of them). */
 const BACKFILL = 5000;
@@ -160,6 +161,8 @@ export class DashboardApp implements DashboardContext {
         return new AccessPage(this.view, this);
       case 'limits':
         return new LimitsPage(this.view, this);
+      case 'batches':
+        return new BatchesPage(this.view, this, r.params);
       case 'batch':
         return new BatchPage(this.view, this, r.id ?? '');
       case 'overview':
@@ -170,8 +173,10 @@ export class DashboardApp implements DashboardContext {
   private route(): void {
     this.page?.dispose?.();
     const r = parseRoute(location.hash);
+    // A detail page marks its list's link.
+    const nav = r.page === 'task' ? 'tasks' : r.page === 'worker' ? 'workers' : r.page === 'batch' ? 'batches' : r.page;
     for (const a of document.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
-      const current = a.dataset['nav'] === (r.page === 'task' ? 'tasks' : r.page === 'worker' ? 'workers' : r.page);
+      const current = a.dataset['nav'] === nav;
       if (current) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }

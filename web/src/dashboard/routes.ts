@@ -2,7 +2,7 @@
 
 /** A route: the page name and what follows it in the hash (`#/tasks/abc?x=1`). */
 export interface Route {
-  page: 'overview' | 'workers' | 'worker' | 'queue' | 'tasks' | 'task' | 'settings' | 'usage' | 'access' | 'limits' | 'batch';
+  page: 'overview' | 'workers' | 'worker' | 'queue' | 'tasks' | 'task' | 'settings' | 'usage' | 'access' | 'limits' | 'batches' | 'batch';
   id?: string;
   params: URLSearchParams;
 }
@@ -21,5 +21,6 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'tasks' && parts[1]) return { page: 'task', id: decodeURIComponent(parts[1]), params };
   if (parts[0] === 'tasks') return { page: 'tasks', params };
   if (parts[0] === 'batches' && parts[1]) return { page: 'batch', id: decodeURIComponent(parts[1]), params };
+  if (parts[0] === 'batches') return { page: 'batches', params };
   return { page: 'overview', params };
 }
