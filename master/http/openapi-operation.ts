@@ -14,8 +14,8 @@ export interface ApiOperation {
   /** Longer text (markdown). */
   description?: string;
   tag: string;
-  /** `any` (any caller; a key when keys are configured), `operate`, `admin`. */
-  scope: 'any' | 'operate' | 'admin';
+  /** `any` (any caller; a key when keys are configured), `read` (a key with the read scope: a user key sees its own), `operate`, `admin`. */
+  scope: 'any' | 'read' | 'operate' | 'admin';
   query?: z.ZodType;
   /** A JSON body validated with this schema. */
   body?: z.ZodType;
