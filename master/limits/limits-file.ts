@@ -7,7 +7,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { ConfigError } from '../../common/errors.js';
 import { type LimitsConfig, limitsConfig } from './limit-rules.js';
 
-/** Where an admin's rules are kept: `LimitsFile` (the data dir) or `PostgresLimitRules` (postgres-limit-rules.ts: shared by the masters on the database). */
+/** Where an admin's rules are kept: `LimitsFile` (the data dir) or `tw_limit_rules` on PostgreSQL (postgres-limiters.ts: shared by the masters on the database). */
 export interface LimitsKeeper {
   load(): LimitsConfig | undefined;
   /** Keeps the rules; a shared keeper resolves once committed and rejects (503) when it could not keep them. */

@@ -6,13 +6,15 @@
  * limit). The table is created by the limits room's schema steps (versioned
  * in taskwire_room_schema) rather than by the library; expired rows are
  * cleared hourly. The rules an admin sets over REST are kept there too
- * (postgres-limit-rules.ts), in force on every master.
+ * (`tw_limit_rules`, one row: store/postgres-setting-row.ts), in force on
+ * every master: read every 2 s, a change answered once committed.
  */
 import type pg from 'pg';
 import { RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { migrateRoom } from '../store/postgres-room-schema.js';
+import { PostgresSettingRow } from '../store/postgres-setting-row.js';
 import type { LimiterBackend } from './limiter-store.js';
-import { PostgresLimitRules } from './postgres-limit-rules.js';
+import { type LimitsConfig, limitsConfig } from './limit-rules.js';
 
 export const LIMITS_TABLE = 'taskwire_rate_limits';
 
@@ -30,7 +32,14 @@ export async function openPostgresLimiters(pool: pg.Pool): Promise<LimiterBacken
   await migrateRoom(pool, 'limits', LIMITS_PG_STEPS);
   const timer = setInterval(() => void pool.query(`DELETE FROM ${LIMITS_TABLE} WHERE expire < $1`, [Date.now() - CLEAR_EVERY_MS]).catch(() => undefined), CLEAR_EVERY_MS);
   timer.unref();
-  const rules = await PostgresLimitRules.open(pool);
+  const rules = await PostgresSettingRow.open<LimitsConfig>(pool, {
+    table: 'tw_limit_rules',
+    what: 'the limit rules',
+    parse: (json) => {
+      const p = limitsConfig.safeParse(json);
+      return p.success ? p.data : undefined; // rules a newer taskwire wrote: not in force here
+    },
+  });
   return {
     kind: 'postgres',
     rules,
