@@ -15,6 +15,7 @@ import { grpcTaskBlobs } from './blob-client.js';
 import { TaskFailure, type TaskHandler, type TaskOutput } from './handlers/task-handler.js';
 import type { WorkerTelemetry } from './attempt-telemetry.js';
 import { AttemptResources } from './attempt-resources.js';
+import { attemptLogOn, logAttemptEnded, logAttemptStarted } from './attempt-log.js';
 
 export type AbortKind = 'cancelled' | 'deadline' | 'shutdown';
 
@@ -146,6 +147,9 @@ export class TaskRunner {
     const a = r.assignment;
     const startedAtMs = Date.now();
     const started = this.send(r, { event: 'started', started: { started_at_ms: startedAtMs } });
+    // The attempt's start and end lines with its task id (attempt-log.ts), only when info is on.
+    const logged = attemptLogOn(this.log);
+    if (logged) logAttemptStarted(this.log, a);
     if (Number(a.deadline_ms) > 0 && Date.now() >= Number(a.deadline_ms)) r.abort.abort(new AbortReason('deadline', 'deadline exceeded'));
     const result: TaskResult = { outcome: 'TASK_OUTCOME_SUCCEEDED', started_at_ms: startedAtMs };
     let firstChunkAtMs: number | undefined;
@@ -209,6 +213,7 @@ export class TaskRunner {
       const outcome = result.outcome === 'TASK_OUTCOME_SUCCEEDED' ? 'succeeded' : result.outcome === 'TASK_OUTCOME_CANCELLED' ? 'cancelled' : 'failed';
       telemetry.end(outcome, result.error?.code ?? undefined);
     }
+    if (logged) logAttemptEnded(this.log, a, result, result.finished_at_ms - startedAtMs);
     // A STARTED still waiting to go out says nothing this final does not (it carries started_at_ms).
     this.reporter.retract(started);
     this.send(r, { event: 'final', final: result });
