@@ -4,12 +4,18 @@
  * (GET /api/v1/logs?task=ID). Real master, real worker, its log lines over
  * MQTT: a task that succeeds, one that fails, one cancelled, one past its run
  * timeout, and a retried one (a start and an end per attempt). A worker at
- * warn logs none of them.
+ * warn logs none of them. The same lines from the other workers of the repo
+ * that ship their logs on MQTT, each a real process (skipped where its
+ * runtime is missing).
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskView } from '../../common/task-view.js';
 import { TaskFailure, type TaskHandler } from '../../worker/handlers/task-handler.js';
 import { runTask, startCluster, uniqueId, waitFor, waitForTask, type TestCluster } from '../helpers/cluster.js';
+import { ProcessGroup } from '../helpers/processes.js';
+import { prepareImplementation, workerImplementations } from '../conformance/worker-implementations.js';
 
 interface Line {
   level: string;
@@ -117,4 +123,66 @@ describe('worker task start and end lines (issue 14)', () => {
     expect(await taskLines(c, failed.id)).toEqual([]);
     expect((await taskLines(c, ok.id))[0]!.worker_id).toBe(workerId);
   });
+});
+
+/** The other workers that write these lines (each ships its log lines on `{root}/logs/{worker id}`). */
+const OTHER_WORKERS = workerImplementations().filter((impl) => ['python'].includes(impl.language));
+
+describe.each(OTHER_WORKERS)('the $language worker\'s task start and end lines (issue 14)', (impl) => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  async function spawnWorker(c: TestCluster, group: ProcessGroup, env: Record<string, string> = {}): Promise<string> {
+    const id = uniqueId(`tlog-${impl.language}`);
+    const p = group.spawn(id, '/bin/sh', ['-c', impl.command], {
+      env: {
+        TASKWIRE_MQTT_URL: c.mqttUrl,
+        TASKWIRE_CLUSTER_TOKEN: c.master.clusterToken,
+        TASKWIRE_GRPC_URL: `127.0.0.1:${c.grpcPort}`,
+        TASKWIRE_WORKER_ID: id,
+        TASKWIRE_WORKER_CAPACITY: '2',
+        TASKWIRE_SHUTDOWN_GRACE_MS: '500',
+        TASKWIRE_HEALTH_FILE: join(tmpdir(), `${id}.health`),
+        ...env,
+      },
+    });
+    await waitFor(() => {
+      if (!p.running) throw new Error(`the ${impl.language} worker exited: ${JSON.stringify(p.exit)}\n${p.output()}`);
+      return c.master.registry.get(id)?.state === 'online';
+    }, `the ${impl.language} worker online`, 60_000, 20);
+    return id;
+  }
+
+  async function endLine(c: TestCluster, taskId: string): Promise<Line> {
+    return waitFor(async () => (await taskLines(c, taskId)).find((l) => l.msg.startsWith('task ended')), `the end line of ${taskId}`);
+  }
+
+  it.skipIf(impl.missing !== undefined)(`keeps each attempt's start and end: succeeded, cancelled, timeout${impl.missing ? ` (skipped: ${impl.missing})` : ''}`, async () => {
+    prepareImplementation(impl);
+    const c = await startCluster({ workers: 0 });
+    cleanup.push(() => c.close());
+    const group = new ProcessGroup();
+    cleanup.push(() => group.stopAll());
+    const workerId = await spawnWorker(c, group);
+
+    const ok = await runTask(c.httpUrl, { kind: 'echo', input: { text: 'hello lines' } });
+    expect(ok.status).toBe('succeeded');
+    await endLine(c, ok.id);
+    const okLines = await taskLines(c, ok.id);
+    expect(okLines.map((l) => l.msg)).toEqual(['task started: kind=echo attempt=1', expect.stringMatching(/^task ended: outcome=succeeded kind=echo attempt=1 duration_ms=\d+$/)]);
+    for (const l of okLines) expect(l).toMatchObject({ level: 'info', source: workerId, worker_id: workerId, task_id: ok.id });
+
+    const sleeping = await submit(c, { kind: 'sleep', input: { ms: 60_000 } });
+    await waitFor(() => c.master.tasks.get(sleeping)?.status === 'running', 'sleep running');
+    await fetch(`${c.httpUrl}/api/v1/tasks/${sleeping}/cancel`, { method: 'POST' });
+    expect((await waitForTask(c.httpUrl, sleeping)).status).toBe('cancelled');
+    expect((await endLine(c, sleeping)).msg).toMatch(/^task ended: outcome=cancelled code=CANCELLED kind=sleep attempt=1 duration_ms=\d+$/);
+
+    const slow = await runTask(c.httpUrl, { kind: 'sleep', input: { ms: 60_000 }, timeout_ms: 300, max_attempts: 1 });
+    expect(['expired', 'failed']).toContain(slow.status);
+    expect((await endLine(c, slow.id)).msg).toMatch(/^task ended: outcome=timeout code=(DEADLINE_EXCEEDED|CANCELLED) kind=sleep attempt=1 duration_ms=\d+$/);
+    expect((await taskLines(c, slow.id))[0]!.msg).toBe('task started: kind=sleep attempt=1');
+  }, 120_000);
 });

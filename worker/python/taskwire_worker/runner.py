@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import grpc
 
-from . import codec, tracing
+from . import attempt_log, codec, tracing
 from .errors import Aborted, TaskFailure
 from .handlers.base import Handler, TaskContext
 from .metrics import METRICS
@@ -119,6 +119,10 @@ class Attempt:
         a = self.a
         started_ms = now_ms()
         self._send(started=rs.Started(started_at_ms=started_ms))
+        # The attempt's start and end lines with its task id (attempt_log.py), only when info is on.
+        logged = attempt_log.enabled(log)
+        if logged:
+            attempt_log.started(log, a, self.ctx.input, trace.trace_id)
         beats: Optional[threading.Thread] = None
         if a.heartbeat_interval_ms > 0:
             beats = threading.Thread(target=self._heartbeats, args=(a.heartbeat_interval_ms / 1000,), daemon=True)
@@ -169,8 +173,8 @@ class Attempt:
         trace.end(outcome, result.error.code or None)
         final = self._event(final=result)
         self.on_done(self)
-        log.info("task %s", rs.TaskOutcome.Name(result.outcome).replace("TASK_OUTCOME_", "").lower(),
-                 extra={"task_id": a.task_id, "trace_id": trace.trace_id})
+        if logged:
+            attempt_log.ended(log, a, result, result.finished_at_ms - started_ms, trace.trace_id)
         self.stream.finish(final, result, self.give_up_at)
 
     @staticmethod
