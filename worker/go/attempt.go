@@ -115,6 +115,11 @@ func (t *attempt) run(handlers map[string]handler, done func()) {
 	t.send(func(ev *pb.ResultEvent) {
 		ev.Event = &pb.ResultEvent_Started{Started: &pb.Started{StartedAtMs: started}}
 	})
+	// The attempt's start and end lines with its task id (attempt_log.go), only when info is on.
+	logged := logEnabled("info")
+	if logged {
+		logAttemptStarted(a, t.trace.traceID)
+	}
 	beatsDone := make(chan struct{})
 	var beats sync.WaitGroup
 	if a.HeartbeatIntervalMs > 0 {
@@ -191,7 +196,9 @@ func (t *attempt) run(handlers map[string]handler, done func()) {
 		t.metrics.attempt(a.Kind, outcome, float64(res.FinishedAtMs-started)/1000, code)
 	}
 	t.tracer.end(t.span, outcome, code)
-	logFields("info", map[string]string{"task_id": a.TaskId, "trace_id": t.trace.traceID}, "task %s %s", a.TaskId, res.Outcome.String())
+	if logged {
+		logAttemptEnded(a, res, res.FinishedAtMs-started, t.trace.traceID)
+	}
 	t.stream.finish(final, res, t.giveUp)
 }
 

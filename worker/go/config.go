@@ -35,6 +35,7 @@ type config struct {
 	metricsSummary  bool   // TASKWIRE_METRICS_SUMMARY=on: metrics in the status, for the master's /metrics
 	otlpEndpoint    string // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces; empty: no spans
 	serviceName     string // OTEL_SERVICE_NAME, default taskwire-worker
+	logLevel        string // TASKWIRE_LOG_LEVEL: trace, debug, info (default), warn, error, fatal, silent
 }
 
 type configError struct{ variable, message string }
@@ -193,6 +194,12 @@ func configFromEnv() (*config, error) {
 	}
 	if c.serviceName = os.Getenv("OTEL_SERVICE_NAME"); c.serviceName == "" {
 		c.serviceName = "taskwire-worker"
+	}
+	if c.logLevel = strings.ToLower(os.Getenv("TASKWIRE_LOG_LEVEL")); c.logLevel == "" {
+		c.logLevel = "info"
+	}
+	if _, ok := logRanks[c.logLevel]; !ok {
+		return nil, &configError{"TASKWIRE_LOG_LEVEL", fmt.Sprintf("must be one of trace, debug, info, warn, error, fatal, silent, got %q", c.logLevel)}
 	}
 	return c, nil
 }

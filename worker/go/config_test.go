@@ -28,6 +28,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"TASKWIRE_GRPC_URL":        "nohost",
 		"TASKWIRE_TOPIC_ROOT":      "a/#",
 		"TASKWIRE_WORKER_ID":       "-bad",
+		"TASKWIRE_LOG_LEVEL":       "loud",
 	} {
 		t.Run(variable, func(t *testing.T) {
 			t.Setenv(variable, value)

@@ -41,7 +41,7 @@ type worker struct {
 	reason     string
 	closing    bool
 	soon       *time.Timer
-	topics     struct{ status, tasks, control, master string }
+	topics     struct{ status, tasks, control, master, log string }
 	metrics    *workerMetrics
 	tracer     *tracer
 	metricsSrv *http.Server
@@ -65,6 +65,7 @@ func newWorker(cfg *config) *worker {
 	base := cfg.topicRoot + "/workers/" + cfg.workerID
 	w.topics.status, w.topics.tasks, w.topics.control = base+"/status", base+"/tasks", base+"/control"
 	w.topics.master = cfg.topicRoot + "/master/status"
+	w.topics.log = cfg.topicRoot + "/logs/" + cfg.workerID
 	opts := mqtt.NewClientOptions().
 		AddBroker(fmt.Sprintf("tcp://%s:%d", bracket(cfg.mqttHost), cfg.mqttPort)).
 		SetClientID(cfg.workerID).
@@ -155,6 +156,13 @@ func (w *worker) onConnect(c mqtt.Client) {
 		return
 	}
 	w.publishStatus()
+	// Log lines go on the worker's log topic from now on (logs.go); QoS 0, never waited for.
+	ship := func(payload []byte) { c.Publish(w.topics.log, 0, false, payload) }
+	w.mu.Lock()
+	if !w.closing {
+		logShip.Store(&ship)
+	}
+	w.mu.Unlock()
 	logf("info", "worker online")
 }
 
@@ -302,6 +310,7 @@ func (w *worker) close() {
 	w.mu.Lock()
 	w.closing = true
 	w.mu.Unlock()
+	logShip.Store(nil)
 	if w.client.IsConnected() {
 		t := w.client.Publish(w.topics.status, 1, true, encode(w.status(pb.WorkerState_WORKER_STATE_OFFLINE, "shutdown")))
 		t.WaitTimeout(3 * time.Second)
