@@ -354,6 +354,7 @@ export class Master {
       dockerHost: o.dockerHost,
       intervalMs: o.autoscaleIntervalMs,
       initial: o.autoscale,
+      sharedPlacement: this.pgRooms?.placement,
     }));
     // Multi-master: a kind served by another master's workers is accepted here too (it goes to the pool).
     tasks.useScaleFromZero((kind) => this.autoscaler.startsWorkersFor(kind) || (this.cluster?.shares?.serves(kind) ?? false));

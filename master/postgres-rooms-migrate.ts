@@ -9,6 +9,7 @@
  *   limits.db    counters of windows not yet over            -> taskwire_rate_limits
  *   limits.json  the rules an admin set over REST              -> tw_limit_rules
  *   tenant-limits.json, tenant-budgets.json  tenant admins' own  -> tw_tenant_settings
+ *   runtime-settings.json  its placement part (strategies, slow start) -> tw_placement_settings
  * (the usage rows copied are added to tw_budget_spend by its trigger)
  * A file that is missing is skipped (that room had nothing on disk).
  * logs.db is not copied (the central logs start empty on PostgreSQL).
@@ -17,6 +18,8 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type pg from 'pg';
+import { PLACEMENT_PG_STEPS } from './autoscaling/postgres-placement-settings.js';
+import { readPlacementFile } from './autoscaling/runtime-settings.js';
 import { BILLING_PG_STEPS } from './billing/postgres-usage-store.js';
 import { COLUMNS as USAGE_COLUMNS } from './billing/usage-store.js';
 import { EVENTS_PG_STEPS } from './events/postgres-event-outbox.js';
@@ -30,7 +33,7 @@ import { migrateRoom } from './store/postgres-room-schema.js';
 import { TENANCY_PG_STEPS } from './tenancy/postgres-key-store.js';
 
 /** Rows copied per room file (absent: no such file in the data dir). */
-export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usage_rows' | 'prices' | 'events' | 'limit_counters' | 'limit_rules' | 'tenant_settings', number>>;
+export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usage_rows' | 'prices' | 'events' | 'limit_counters' | 'limit_rules' | 'tenant_settings' | 'placement_settings', number>>;
 
 /** Creates (or brings up to date) every room's tables on the target: before the copy's transaction. */
 export async function prepareRoomTables(client: pg.ClientBase): Promise<void> {
@@ -41,6 +44,7 @@ export async function prepareRoomTables(client: pg.ClientBase): Promise<void> {
   await migrateRoom(client, 'tenancy', TENANCY_PG_STEPS);
   await migrateRoom(client, 'budget_spend', BUDGET_SPEND_PG_STEPS); // after billing: a trigger on its ledger
   await migrateRoom(client, 'tenant_settings', TENANT_SETTINGS_PG_STEPS);
+  await migrateRoom(client, 'placement', PLACEMENT_PG_STEPS);
 }
 
 /** The data dir a --from names (a dir, or the dir of its taskwire.db). */
@@ -104,9 +108,12 @@ export async function copyRoomTables(client: pg.ClientBase, from: string, nowMs 
   if (events) {
     try {
       const rows = (events.prepare('SELECT id, ts, type, task_id, worker_id, kind, json FROM events ORDER BY id').all() as Record<string, unknown>[]).map(
-        (r): Record<string, unknown> => ({ ...r, tenant: (JSON.parse(r.json as string) as { tenant?: string }).tenant ?? 'default' }),
+        (r): Record<string, unknown> => {
+          const e = JSON.parse(r.json as string) as { tenant?: string; owner?: string | null };
+          return { ...r, tenant: e.tenant ?? 'default', owner: e.owner ?? null }; // owner: a user key's stream finds its own (events of schema 1 have none)
+        },
       );
-      out.events = await copy(client, rows, ['id', 'ts', 'type', 'task_id', 'worker_id', 'kind', 'tenant', 'json'], ['bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text'], 'tw_events', 'ON CONFLICT (id) DO NOTHING');
+      out.events = await copy(client, rows, ['id', 'ts', 'type', 'task_id', 'worker_id', 'kind', 'tenant', 'owner', 'json'], ['bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text'], 'tw_events', 'ON CONFLICT (id) DO NOTHING');
       // The sequence past every id: the next event (on any master) gets a higher id than the copied ones.
       await client.query("SELECT setval(pg_get_serial_sequence('tw_events', 'id'), greatest((SELECT coalesce(max(id), 0) FROM tw_events), 1), (SELECT count(*) > 0 FROM tw_events))");
     } finally {
@@ -138,6 +145,11 @@ export async function copyRoomTables(client: pg.ClientBase, from: string, nowMs 
     if (!existsSync(file)) continue;
     const rows = [...new FileTenantSettings(file).load()].map(([tenant, v]) => ({ room, tenant, json: JSON.stringify(v), changed_at: nowMs }));
     out.tenant_settings = (out.tenant_settings ?? 0) + (await copy(client, rows, ['room', 'tenant', 'json', 'changed_at'], ['text', 'text', 'text', 'bigint'], 'tw_tenant_settings', 'ON CONFLICT (room, tenant) DO UPDATE SET json = excluded.json, changed_at = excluded.changed_at'));
+  }
+  const placement = readPlacementFile(dir); // its autoscaling part stays a master's own (runtime-settings.ts)
+  if (placement) {
+    await client.query('INSERT INTO tw_placement_settings (one, json, changed_at) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET json = excluded.json, changed_at = excluded.changed_at', [JSON.stringify(placement), nowMs]);
+    out.placement_settings = 1;
   }
   return out;
 }

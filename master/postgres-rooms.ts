@@ -1,7 +1,8 @@
 /**
  * The rooms' tables on PostgreSQL when the task store is (TASKWIRE_STORE=postgres://…):
  * the event outbox, the central logs, the limit counters, the usage ledger
- * with its prices and budgets, and the key store, on the task store's
+ * with its prices and budgets, the key store and the run-time placement
+ * settings, on the task store's
  * database (same URL, so the same password setting), through one pool.
  * Several masters on one database therefore share keys, limits, usage, one
  * event stream and one log. Each room keeps
@@ -10,6 +11,8 @@
  * closed after the rooms, once their writes are done.
  */
 import type pg from 'pg';
+import { openPostgresPlacement } from './autoscaling/postgres-placement-settings.js';
+import type { SharedPlacement } from './autoscaling/runtime-settings.js';
 import { PostgresBudgetSpend } from './billing/postgres-budget-spend.js';
 import { PostgresUsageStore } from './billing/postgres-usage-store.js';
 import { PostgresEventOutbox } from './events/postgres-event-outbox.js';
@@ -18,6 +21,7 @@ import { openPostgresLimiters } from './limits/postgres-limiters.js';
 import { PostgresTenantSettings } from './limits/postgres-tenant-settings.js';
 import { PostgresLogStore } from './logs/postgres-log-store.js';
 import { openRoomPool } from './store/postgres-room-schema.js';
+import type { PostgresSettingRow } from './store/postgres-setting-row.js';
 import { PostgresKeyStorePersistence } from './tenancy/postgres-key-store.js';
 
 export interface PostgresRooms {
@@ -30,6 +34,8 @@ export interface PostgresRooms {
   readonly tenantSettings: PostgresTenantSettings;
   /** Every master's spend per tenant and key, kept by PostgreSQL from the ledger: the hard budgets' check. */
   readonly budgetSpend: PostgresBudgetSpend;
+  /** The placement settings an operator changed at run time, the same on every master. */
+  readonly placement: PostgresSettingRow<SharedPlacement>;
   /** Waits for the rooms' pending writes, then ends the pool. */
   close(): Promise<void>;
 }
@@ -49,6 +55,8 @@ export async function openPostgresRooms(url: string, o: { logMaxBytes?: number }
     const budgetSpend = await PostgresBudgetSpend.open(pool);
     const tenantSettings = await PostgresTenantSettings.open(pool);
     opened.push(tenantSettings);
+    const placement = await openPostgresPlacement(pool);
+    opened.push(placement);
     const tenancy = await PostgresKeyStorePersistence.open(pool, url);
     return {
       events,
@@ -58,6 +66,7 @@ export async function openPostgresRooms(url: string, o: { logMaxBytes?: number }
       tenancy,
       tenantSettings,
       budgetSpend,
+      placement,
       close: async () => {
         await events.close().catch(() => undefined);
         await logs.close().catch(() => undefined);
@@ -66,6 +75,7 @@ export async function openPostgresRooms(url: string, o: { logMaxBytes?: number }
         tenancy.close();
         limits.close();
         tenantSettings.close();
+        placement.close();
         await pool.end().catch(() => undefined);
       },
     };

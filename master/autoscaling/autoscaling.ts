@@ -16,7 +16,7 @@ import { Autoscaler } from './autoscaler.js';
 import { DockerEngine, parseDockerHost } from './docker-engine.js';
 import type { LoadSource } from './pool-load.js';
 import type { DrainHost } from './process-actuator.js';
-import { RuntimeSettings } from './runtime-settings.js';
+import { RuntimeSettings, type SharedPlacementKeeper } from './runtime-settings.js';
 import type { ScalingActuator } from './scaling-actuator.js';
 import { checkPool, resolveScalingPolicy, type ScalingPolicy } from './scaling-policy.js';
 import { SwarmActuator } from './swarm-actuator.js';
@@ -36,6 +36,8 @@ export interface AutoscalingDeps {
   intervalMs: number;
   /** TASKWIRE_AUTOSCALE: JSON `{ "<pool>": { policy } }` ('' for none). */
   initial: string;
+  /** Several masters on PostgreSQL: where the cluster's placement settings are kept. */
+  sharedPlacement?: SharedPlacementKeeper;
 }
 
 /** Parses TASKWIRE_AUTOSCALE (JSON: pool → policy), naming the variable and field on error. */
@@ -95,7 +97,7 @@ export function createAutoscaling(deps: AutoscalingDeps): { autoscaler: Autoscal
       throw new ConfigError('TASKWIRE_AUTOSCALE', `${pool}: ${err instanceof ValidationError ? `${err.field}: ` : ''}${(err as Error).message}`);
     }
   }
-  const settings = new RuntimeSettings({ dataDir: deps.dataDir, placement: deps.placement, autoscaler, events: deps.events, log: deps.log });
+  const settings = new RuntimeSettings({ dataDir: deps.dataDir, placement: deps.placement, autoscaler, events: deps.events, log: deps.log, shared: deps.sharedPlacement });
   settings.load();
   return { autoscaler, settings };
 }

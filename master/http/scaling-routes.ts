@@ -43,18 +43,18 @@ export function scalingRoutes({ settings, autoscaler }: ScalingRoutesDeps): Rout
   const r = Router();
   const handle =
     (fn: (req: Request<{ scope?: string; pool?: string }>, res: Response, p: Principal) => unknown) =>
-    (req: Request<{ scope?: string; pool?: string }>, res: Response) => {
+    async (req: Request<{ scope?: string; pool?: string }>, res: Response) => {
       try {
         const p = clusterOperator(res);
-        res.json(fn(req, res, p));
+        res.json(await fn(req, res, p)); // a shared setting answers once kept (503 when it cannot be)
       } catch (err) {
         sendError(res, err);
       }
     };
   r.get('/placement', handle(() => ({ ...settings.placementView(), known: placementNames() })));
-  r.put('/placement', handle((req, _res, p) => ({ slow_start_ms: settings.setSlowStart(p, parseBody(placementBody, req.body).slow_start_ms) })));
-  r.put('/placement/:scope', handle((req, _res, p) => ({ scope: req.params.scope, ...settings.setPlacement(p, req.params.scope!, parseBody(strategyBody, req.body).strategy) })));
-  r.delete('/placement/:scope', handle((req, _res, p) => ({ scope: req.params.scope, ...settings.setPlacement(p, req.params.scope!, null) })));
+  r.put('/placement', handle(async (req, _res, p) => ({ slow_start_ms: await settings.setSlowStart(p, parseBody(placementBody, req.body).slow_start_ms) })));
+  r.put('/placement/:scope', handle(async (req, _res, p) => ({ scope: req.params.scope, ...(await settings.setPlacement(p, req.params.scope!, parseBody(strategyBody, req.body).strategy)) })));
+  r.delete('/placement/:scope', handle(async (req, _res, p) => ({ scope: req.params.scope, ...(await settings.setPlacement(p, req.params.scope!, null)) })));
   r.get('/autoscaling', handle(() => ({ pools: autoscaler.status() })));
   r.put('/autoscaling/:pool', handle((req, _res, p) => ({ pool: req.params.pool, ...settings.setPolicy(p, req.params.pool!, parseBody(z.record(z.string(), z.unknown()), req.body)) })));
   r.delete('/autoscaling/:pool', handle((req, _res, p) => ({ pool: req.params.pool, ...settings.setPolicy(p, req.params.pool!, null) })));

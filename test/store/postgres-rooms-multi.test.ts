@@ -8,7 +8,8 @@
  *   - one event stream: B's SSE carries A's events too, ids increasing, and
  *     `Last-Event-ID` resumes on A where B's stream stopped;
  *   - rules, prices and budgets an admin PUTs on A are in force on B;
- *   - one log: each worker line kept once, the same on both.
+ *   - one log: each worker line kept once, the same on both;
+ *   - placement settings changed on A are in force on B (a refused write: 503, nothing changed).
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ import { Master } from '../../master/master.js';
 import { Worker } from '../../worker/worker.js';
 import { uniqueId, waitFor } from '../helpers/cluster.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
-import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
 
 const available = postgresAvailable() && mosquittoAvailable();
 const ADMIN = 'tw_admin_secret_for_the_two_master_rooms_test_012345';
@@ -126,6 +127,53 @@ describe.skipIf(!available)(`two masters share keys, limits, usage, events and l
       expect(la.filter((l) => l.msg.startsWith('worker line')).map((l) => n(l.msg)).sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     } finally {
       await worker?.close();
+      for (const m of masters.reverse()) await m.close();
+    }
+  });
+
+  it('placement changed on A (strategy per scope, slow start) is in force on B within seconds and after a restart; a write PostgreSQL refuses is a 503 and changes nothing on A', { timeout: 120_000 }, async () => {
+    const url = await server.createDatabase();
+    const topicRoot = uniqueId('tw');
+    const common = { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, logToStdout: false, store: url, masters: 'multi' as const, mqttUrl: broker.url, topicRoot, adminKey: ADMIN, placement: 'sleep=round-robin' };
+    const masters: Master[] = [];
+    try {
+      masters.push(await Master.create({ ...common, masterId: uniqueId('ma') }, { logger: { logger: silentLogger() } }));
+      masters.push(await Master.create({ ...common, masterId: uniqueId('mb') }, { logger: { logger: silentLogger() } }));
+      const base = (m: Master) => `http://127.0.0.1:${m.httpPort}`;
+      const call = async (m: Master, method: string, path: string, body?: unknown) => {
+        const r = await fetch(`${base(m)}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+        return { status: r.status, body: (await r.json()) as any };
+      };
+      const view = async (m: Master) => (await call(m, 'GET', '/api/v1/placement')).body as { strategies: Record<string, string>; slow_start_ms: number };
+      const [a, b] = masters as [Master, Master];
+      expect((await view(b)).strategies).toMatchObject({ default: 'least-loaded', sleep: 'round-robin' });
+      expect((await call(a, 'PUT', '/api/v1/placement/echo', { strategy: 'least-connections' })).body).toMatchObject({ scope: 'echo', before: null, after: 'least-connections' });
+      expect((await call(a, 'DELETE', '/api/v1/placement/sleep')).status).toBe(200);
+      expect((await call(a, 'PUT', '/api/v1/placement', { slow_start_ms: 7000 })).status).toBe(200);
+      await waitFor(async () => {
+        const v = await view(b);
+        return v.strategies.echo === 'least-connections' && v.strategies.sleep === undefined && v.slow_start_ms === 7000;
+      }, "A's placement on B", 15_000);
+      // B does not write them again (no audit of its own): the one config.changed per change is A's.
+      const changes = await queryRows<{ n: string }>(url, "SELECT count(*) AS n FROM tw_events WHERE type = 'config.changed'");
+      expect(Number(changes[0]!.n)).toBe(3);
+      // PostgreSQL refuses the write: 503 on A, and A's router is as it was.
+      await queryRows(url, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+      await queryRows(url, 'CREATE TRIGGER refuse BEFORE INSERT OR UPDATE OR DELETE ON tw_placement_settings FOR EACH ROW EXECUTE FUNCTION refuse()');
+      const refused = await call(a, 'PUT', '/api/v1/placement/echo', { strategy: 'round-robin' });
+      expect([refused.status, refused.body.error.code]).toEqual([503, 'UNAVAILABLE']);
+      expect(refused.body.error.message).toMatch(/placement settings could not be kept/);
+      expect((await call(a, 'PUT', '/api/v1/placement', { slow_start_ms: 1 })).status).toBe(503);
+      expect(await view(a)).toMatchObject({ strategies: { echo: 'least-connections' }, slow_start_ms: 7000 });
+      await queryRows(url, 'DROP TRIGGER refuse ON tw_placement_settings');
+      // A master started later (or restarted) takes them from the database over its TASKWIRE_PLACEMENT.
+      await masters.pop()!.close();
+      masters.push(await Master.create({ ...common, masterId: uniqueId('mc') }, { logger: { logger: silentLogger() } }));
+      const v = await view(masters[1]!);
+      expect(v.strategies.echo).toBe('least-connections');
+      expect(v.strategies.sleep).toBeUndefined();
+      expect(v.slow_start_ms).toBe(7000);
+    } finally {
       for (const m of masters.reverse()) await m.close();
     }
   });

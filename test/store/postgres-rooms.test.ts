@@ -391,6 +391,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
       { room: 'events', version: 2 },
       { room: 'limits', version: 2 },
       { room: 'logs', version: 2 },
+      { room: 'placement', version: 1 },
       { room: 'tenancy', version: 1 },
       { room: 'tenant_settings', version: 1 },
     ]);

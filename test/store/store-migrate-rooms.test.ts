@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyRoomTables, prepareRoomTables } from '../../master/postgres-rooms-migrate.js';
 import { migrateStore } from '../../master/store/store-migrate.js';
 import { type TestCluster, startCluster, waitFor } from '../helpers/cluster.js';
-import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
 
 const available = postgresAvailable();
 const ADMIN = 'tw_admin_secret_for_the_migrate_rooms_test_0123456789';
@@ -55,6 +55,8 @@ describe.skipIf(!available)(`store migrate: the rooms${available ? '' : ` (skipp
       const acmeAdmin = ((await (await call(a, 'POST', '/api/v1/admin/keys', ADMIN, { tenant: 'acme', scopes: ['read', 'admin'] })).json()) as { secret: string }).secret;
       expect((await call(a, 'PUT', '/api/v1/admin/tenants/acme/limits', acmeAdmin, { rules: [{ scope: 'key', concurrent_tasks: 9 }] })).status).toBe(200);
       expect((await call(a, 'PUT', '/api/v1/admin/tenants/acme/budgets', acmeAdmin, { budgets: [{ scope: 'key', period: 'day', soft: 7 }] })).status).toBe(200);
+      // A cluster operator's placement change (runtime-settings.json): the cluster's setting on PostgreSQL.
+      expect((await call(a, 'PUT', '/api/v1/placement/echo', ADMIN, { strategy: 'round-robin' })).status).toBe(200);
       for (let i = 0; i < 3; i++) expect((await call(a, 'POST', '/api/v1/tasks', secret, { kind: 'echo', input: { text: `s${i}` } })).status).toBe(202);
       before = await waitFor(async () => {
         const u = await usage(a);
@@ -70,7 +72,7 @@ describe.skipIf(!available)(`store migrate: the rooms${available ? '' : ` (skipp
 
     const url = await server.createDatabase();
     const r = await migrateStore({ from: sqliteDir, to: url, rooms });
-    expect(r.rooms).toMatchObject({ tenants: 1, keys: 3, usage_rows: 3, tenant_settings: 2 });
+    expect(r.rooms).toMatchObject({ tenants: 1, keys: 3, usage_rows: 3, tenant_settings: 2, placement_settings: 1 });
     const copiedEvents = r.rooms!.events!;
     expect(copiedEvents).toBeGreaterThanOrEqual(lastId); // and the events of its shutdown
     expect(r.rooms!.limit_counters).toBeGreaterThanOrEqual(1);
@@ -82,8 +84,12 @@ describe.skipIf(!available)(`store migrate: the rooms${available ? '' : ` (skipp
       expect(await usage(b)).toEqual(before); // the same report; the repeat added no row
       expect(b.master.limits.tenantLimits('acme').rules).toEqual([{ scope: 'key', concurrent_tasks: 9 }]);
       expect(b.master.billing.budgets.tenantBudgetsOf('acme').budgets).toEqual([{ scope: 'key', period: 'day', soft: 7 }]);
+      expect(b.master.placement.config).toMatchObject({ echo: 'round-robin' });
       const copied = await events(b);
       expect(copied.events.filter((e) => e.id <= copiedEvents).map((e) => e.id)).toEqual(Array.from({ length: copiedEvents }, (_, i) => i + 1));
+      // Each task event keeps its owner column: the key's own stream on PostgreSQL holds its three tasks' events.
+      const own = await queryRows<{ n: string }>(url, "SELECT count(*) AS n FROM tw_events WHERE owner IS NOT NULL AND type = 'task.succeeded'");
+      expect(Number(own[0]!.n)).toBe(3);
       // The key works; the window the SQLite master counted 3 of 4 in has 1 left.
       expect((await call(b, 'POST', '/api/v1/tasks', secret, { kind: 'echo', input: { text: 'p0' } })).status).toBe(202);
       expect((await call(b, 'POST', '/api/v1/tasks', secret, { kind: 'echo', input: { text: 'p1' } })).status).toBe(429);
