@@ -358,7 +358,7 @@ export class Master {
     }));
     // Multi-master: a kind served by another master's workers is accepted here too (it goes to the pool).
     tasks.useScaleFromZero((kind) => this.autoscaler.startsWorkersFor(kind) || (this.cluster?.shares?.serves(kind) ?? false));
-    const rest = restApi({ tasks, registry, cluster: (tenant) => this.monitor.view(tenant) });
+    const rest = restApi({ tasks, registry, cluster: (tenant) => this.monitor.view(tenant), poolStanding: (id) => this.cluster?.standings.one(id) ?? Promise.resolve(undefined) });
     rest.use(eventRoutes(this.eventLog, auth));
     rest.use(logRoutes(this.logs, auth));
     rest.use(openApiRoutes(VERSION));

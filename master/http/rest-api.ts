@@ -69,9 +69,11 @@ export interface RestApiDeps {
   registry: WorkerRegistry;
   /** The cluster summary; with a tenant, only what it may see (auth/worker-visibility.ts). */
   cluster: (tenant?: string) => ClusterView;
+  /** Several masters: where a task waiting in the shared pool stands (store/pool-standings.ts), when it is pooled. */
+  poolStanding?: (id: string) => Promise<{ position: number; etaMs: number | null } | undefined>;
 }
 
-export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
+export function restApi({ tasks, registry, cluster, poolStanding }: RestApiDeps): Router {
   const r = Router();
   r.post('/tasks', async (req, res) => {
     try {
@@ -107,8 +109,9 @@ export function restApi({ tasks, registry, cluster }: RestApiDeps): Router {
     try {
       await tasks.store.preload?.({ id: req.params.id }); // a finished task a PostgreSQL store no longer caches
       const task = visibleTask(tasks, principalOf(res), req.params.id);
-      const standing = task.status === 'queued' ? tasks.standing(task.id) : undefined;
-      // A queued task also shows where it stands: tasks of its requirement before it, and the estimated ms until it starts.
+      // A queued task also shows where it stands: tasks of its requirement before it, and the estimated ms until it starts;
+      // one in no master's queue (several masters: the shared pool) where it stands in the pool.
+      const standing = task.status !== 'queued' ? undefined : (tasks.standing(task.id) ?? (await poolStanding?.(task.id)));
       res.json(standing ? { ...taskView(task), queue_position: standing.position, eta_ms: standing.etaMs } : taskView(task));
     } catch (err) {
       sendError(res, err);

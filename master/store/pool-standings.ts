@@ -7,6 +7,7 @@
  * tasks of the same kind and model a claim takes before it (the claim's
  * order: priority, then submit time, then seq; postgres-claims.ts).
  *
+ * `one(id)` reads one task's standing at once (a REST read of the task).
  * `get(id)` is synchronous (the Socket.IO gateway's tick asks it): it
  * answers what the last refresh read and marks the id as wanted; a refresh
  * (one statement for every wanted id, at most MAX_IDS, each count cut at
@@ -59,6 +60,20 @@ export class PoolStandings {
   get(id: string): PoolStanding | undefined {
     if (this.wanted.size < MAX_IDS) this.wanted.add(id);
     return this.known.get(id);
+  }
+
+  /**
+   * Where one pooled task stands now (GET /api/v1/tasks/:id asks): the same
+   * count, read for it alone; undefined when it is not pooled (or PostgreSQL
+   * cannot be read: the answer then has no position, as before).
+   */
+  async one(id: string): Promise<PoolStanding | undefined> {
+    try {
+      const r = (await this.pool.query<Row & { ahead: number }>(STANDINGS_SQL, [[id]])).rows[0];
+      return r && { position: r.ahead, etaMs: null, task: deserialize(r) };
+    } catch {
+      return undefined;
+    }
   }
 
   /** Reads the standings of the ids asked for since the last refresh (one statement). */

@@ -3,7 +3,8 @@
  * process on a real PostgreSQL and Mosquitto, a real capacity-1 worker): a
  * browser's task this master had no free slot for goes to the shared pool,
  * in no master's queue; the chat still gets `task:update` with its
- * `queue_position` (master/store/pool-standings.ts), a higher-priority task
+ * `queue_position` (master/store/pool-standings.ts), and so does
+ * GET /api/v1/tasks/:id; a higher-priority task
  * submitted over REST moves it back one place, and each runs once a slot frees.
  */
 import { io, type Socket } from 'socket.io-client';
@@ -72,10 +73,18 @@ describe.skipIf(!available)(`queue positions of pooled tasks${available ? '' : `
       const positions = () => ids.map((id) => last(id)?.queue_position);
       await waitFor(() => positions().join() === '0,1,2', `positions 0, 1, 2 (got ${positions().join()})`, 10_000);
       expect(ids.every((id) => last(id)!.status === 'queued' && last(id)!.eta_ms === null)).toBe(true);
+      // REST reads of the task say the same.
+      const rest = async (id: string) => (await (await fetch(`${base}/api/v1/tasks/${id}`)).json()) as Update;
+      expect((await Promise.all(ids.map(rest))).map((t) => [t.status, t.queue_position, t.eta_ms])).toEqual([
+        ['queued', 0, null],
+        ['queued', 1, null],
+        ['queued', 2, null],
+      ]);
 
       // A priority-5 task submitted over REST goes before them all.
       await post({ kind: 'sleep', input: { ms: 50 }, priority: 5 });
       await waitFor(() => positions().join() === '1,2,3', `positions 1, 2, 3 (got ${positions().join()})`, 10_000);
+      expect((await rest(ids[2]!)).queue_position).toBe(3);
 
       // The slot frees: each is claimed and runs, the chat sees it leave the queue and finish.
       for (const id of ids) expect((await waitForTask(base, id, 30_000)).status).toBe('succeeded');
