@@ -126,7 +126,7 @@ describe('worker task start and end lines (issue 14)', () => {
 });
 
 /** The other workers that write these lines (each ships its log lines on `{root}/logs/{worker id}`). */
-const OTHER_WORKERS = workerImplementations().filter((impl) => ['python', 'go'].includes(impl.language));
+const OTHER_WORKERS = workerImplementations().filter((impl) => ['python', 'go', 'java'].includes(impl.language));
 
 describe.each(OTHER_WORKERS)('the $language worker\'s task start and end lines (issue 14)', (impl) => {
   const cleanup: (() => Promise<unknown>)[] = [];

@@ -176,6 +176,9 @@ final class Attempt implements TaskContext {
   private void runTraced(Map<String, TaskHandler> handlers, Runnable done, Tracing.AttemptTrace trace) {
     long started = System.currentTimeMillis();
     send(ResultEvent.newBuilder().setStarted(Started.newBuilder().setStartedAtMs(started)));
+    // The attempt's start and end lines with its task id (AttemptLog), only when info is on.
+    boolean logged = Log.enabled("info");
+    if (logged) AttemptLog.started(a, trace.traceId);
     ScheduledFuture<?> beats = null;
     if (a.getHeartbeatIntervalMs() > 0) {
       long every = a.getHeartbeatIntervalMs();
@@ -245,7 +248,7 @@ final class Attempt implements TaskContext {
     }
     trace.end(outcome, result.hasError() ? result.getError().getCode() : null);
     done.run();
-    Log.log("info", "task " + a.getTaskId() + " " + result.getOutcome(), Map.of("task_id", a.getTaskId(), "trace_id", trace.traceId));
+    if (logged) AttemptLog.ended(a, result, result.getFinishedAtMs() - started, trace.traceId);
     stream.finish(fin, result, giveUpAtMs);
   }
 }

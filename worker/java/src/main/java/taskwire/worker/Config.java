@@ -46,6 +46,8 @@ public final class Config {
   public int resultRouteIdleMs;
   /** TASKWIRE_HEALTH_FILE: rewritten every 5 s for the container healthcheck (Health), or null. */
   public String healthFile;
+  /** TASKWIRE_LOG_LEVEL: trace, debug, info (default), warn, error, fatal, silent (Log). */
+  public String logLevel;
 
   static String secret(Map<String, String> env, String name) throws ConfigException {
     String v = env.get(name);
@@ -168,6 +170,11 @@ public final class Config {
     if (c.serviceName.isEmpty()) c.serviceName = "taskwire-worker";
     String health = env.getOrDefault("TASKWIRE_HEALTH_FILE", "");
     c.healthFile = health.isEmpty() ? null : health;
+    c.logLevel = env.getOrDefault("TASKWIRE_LOG_LEVEL", "").trim().toLowerCase();
+    if (c.logLevel.isEmpty()) c.logLevel = "info";
+    if (!Log.RANKS.containsKey(c.logLevel)) {
+      throw new ConfigException("TASKWIRE_LOG_LEVEL", "must be one of trace, debug, info, warn, error, fatal, silent, got \"" + c.logLevel + "\"");
+    }
     return c;
   }
 }

@@ -25,6 +25,7 @@ public final class Main {
       return;
     }
     Log.source = cfg.workerId;
+    Log.min = Log.RANKS.get(cfg.logLevel);
     Map<String, TaskHandler> handlers = new LinkedHashMap<>();
     for (TaskHandler h : List.of(new EchoHandler(), new SleepHandler())) handlers.put(h.kind(), h);
     List<ModelInfo> models = List.of();

@@ -46,6 +46,7 @@ public final class Worker implements MqttCallbackExtended {
   private final String tasksTopic;
   private final String controlTopic;
   private final String masterTopic;
+  private final String logTopic;
   private WorkerState state = WorkerState.WORKER_STATE_ONLINE;
   private String reason = "";
   private boolean closing;
@@ -72,6 +73,7 @@ public final class Worker implements MqttCallbackExtended {
     tasksTopic = base + "/tasks";
     controlTopic = base + "/control";
     masterTopic = cfg.topicRoot + "/master/status";
+    logTopic = cfg.topicRoot + "/logs/" + cfg.workerId;
     client = new MqttAsyncClient("tcp://" + Routes.bracket(cfg.mqttHost) + ":" + cfg.mqttPort, cfg.workerId, new MemoryPersistence());
     client.setCallback(this);
   }
@@ -158,6 +160,7 @@ public final class Worker implements MqttCallbackExtended {
         @Override
         public void onSuccess(IMqttToken token) {
           publishStatus(); // SUBACK before ONLINE
+          shipLogs();
           Log.info(reconnect ? "worker online again" : "worker online");
         }
 
@@ -169,6 +172,18 @@ public final class Worker implements MqttCallbackExtended {
     } catch (MqttException e) {
       Log.log("error", "subscribe failed: " + e.getMessage());
     }
+  }
+
+  /** Log lines go on the worker's log topic from now on (Log); QoS 0, never waited for. */
+  private synchronized void shipLogs() {
+    if (closing) return;
+    Log.ship = payload -> {
+      try {
+        client.publish(logTopic, payload, 0, false);
+      } catch (MqttException e) {
+        // not connected or too many in flight: the line is still on stderr
+      }
+    };
   }
 
   @Override
@@ -279,6 +294,7 @@ public final class Worker implements MqttCallbackExtended {
     routes.waitConfirmed(Math.max(0, until - System.currentTimeMillis()));
     synchronized (this) {
       closing = true;
+      Log.ship = null;
     }
     waitFor(publish(status(WorkerState.WORKER_STATE_OFFLINE, "shutdown")), 3000);
     try {

@@ -26,7 +26,7 @@ class ConfigTest {
   @Test
   void errorsNameTheVariable() {
     Map<String, String> bad = Map.of("TASKWIRE_WORKER_CAPACITY", "0", "TASKWIRE_MQTT_URL", "http://x", "TASKWIRE_GRPC_URL", "nohost",
-        "TASKWIRE_TOPIC_ROOT", "a/#", "TASKWIRE_WORKER_ID", "-bad", "TASKWIRE_RESULT_ROUTE_IDLE_MS", "50");
+        "TASKWIRE_TOPIC_ROOT", "a/#", "TASKWIRE_WORKER_ID", "-bad", "TASKWIRE_RESULT_ROUTE_IDLE_MS", "50", "TASKWIRE_LOG_LEVEL", "loud");
     bad.forEach((variable, value) -> {
       Config.ConfigException e = assertThrows(Config.ConfigException.class, () -> Config.fromEnv(Map.of(variable, value)));
       assertTrue(e.getMessage().startsWith(variable + ": "), e.getMessage());
