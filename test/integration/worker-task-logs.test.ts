@@ -31,7 +31,7 @@ async function taskLines(c: TestCluster, taskId: string): Promise<Line[]> {
   return ((await res.json()) as { logs: Line[] }).logs;
 }
 
-/** Fails its first attempt retryably (a fresh id per test), then fails for good with BAD_INPUT_TEST. */
+/** Fails its first attempt retryably (FLAKY_TEST), then for good (BAD_INPUT_TEST). */
 function failingHandler(): TaskHandler {
   return {
     kind: 'fails',
