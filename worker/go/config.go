@@ -36,6 +36,8 @@ type config struct {
 	otlpEndpoint    string // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces; empty: no spans
 	serviceName     string // OTEL_SERVICE_NAME, default taskwire-worker
 	logLevel        string // TASKWIRE_LOG_LEVEL: trace, debug, info (default), warn, error, fatal, silent
+	imageMaxPixels  int    // TASKWIRE_IMAGE_MAX_PIXELS: width × height an image may have (default 100 M)
+	maxBlobBytes    int    // TASKWIRE_MAX_BLOB_BYTES: the largest input blob fetched (default 50 MiB, the master's)
 }
 
 type configError struct{ variable, message string }
@@ -194,6 +196,12 @@ func configFromEnv() (*config, error) {
 	}
 	if c.serviceName = os.Getenv("OTEL_SERVICE_NAME"); c.serviceName == "" {
 		c.serviceName = "taskwire-worker"
+	}
+	if c.imageMaxPixels, err = intEnv("TASKWIRE_IMAGE_MAX_PIXELS", 100_000_000, 1, 1<<40); err != nil {
+		return nil, err
+	}
+	if c.maxBlobBytes, err = intEnv("TASKWIRE_MAX_BLOB_BYTES", 50*1024*1024, 1, 1<<40); err != nil {
+		return nil, err
 	}
 	if c.logLevel = strings.ToLower(os.Getenv("TASKWIRE_LOG_LEVEL")); c.logLevel == "" {
 		c.logLevel = "info"

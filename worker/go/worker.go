@@ -32,6 +32,7 @@ type worker struct {
 	startedAt  int64
 	hostname   string
 	kinds      []string
+	features   []string // WorkerStatus.features: the image kind's operations and formats
 	rep        *reporter
 	routes     *routes
 	run        *runner
@@ -50,7 +51,9 @@ type worker struct {
 func newWorker(cfg *config) *worker {
 	w := &worker{cfg: cfg, startedAt: nowMs(), rep: newReporter(), routes: newRoutes(routeIdle, routeSweep), state: pb.WorkerState_WORKER_STATE_ONLINE}
 	w.hostname, _ = os.Hostname()
-	handlers := map[string]handler{"echo": echoHandler, "sleep": sleepHandler}
+	handlers := map[string]handler{"echo": echoHandler, "sleep": sleepHandler,
+		"image": newImageHandler(imageLimits{maxPixels: int64(cfg.imageMaxPixels), maxBytes: int64(cfg.maxBlobBytes)})}
+	w.features = imageFeatures()
 	for k := range handlers {
 		w.kinds = append(w.kinds, k)
 	}
@@ -111,6 +114,7 @@ func (w *worker) plainStatus(state pb.WorkerState, reason string) *pb.WorkerStat
 		WorkerId: w.cfg.workerID, State: state, Kinds: w.kinds, Capacity: uint32(w.cfg.capacity),
 		Running: uint32(w.runningCount()), Language: "go", Version: version, Protocol: "taskwire.v1",
 		Hostname: w.hostname, Pid: uint32(os.Getpid()), StartedAtMs: w.startedAt, TsMs: nowMs(), Reason: reason,
+		Features: w.features,
 	}
 }
 
