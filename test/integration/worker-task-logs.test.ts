@@ -31,13 +31,13 @@ async function taskLines(c: TestCluster, taskId: string): Promise<Line[]> {
   return ((await res.json()) as { logs: Line[] }).logs;
 }
 
-/** Fails its first attempt retryably (FLAKY_TEST), then for good (BAD_INPUT_TEST). */
+/** Fails its first attempt retryably (PROVIDER_UNAVAILABLE), then for good (BAD_INPUT). */
 function failingHandler(): TaskHandler {
   return {
     kind: 'fails',
     run: async (ctx) => {
-      if (ctx.attempt === 1) throw new TaskFailure('FLAKY_TEST', 'first attempt fails (test)', { retryable: true });
-      throw new TaskFailure('BAD_INPUT_TEST', 'fails for good (test)');
+      if (ctx.attempt === 1) throw new TaskFailure('PROVIDER_UNAVAILABLE', 'first attempt fails (test)', { retryable: true });
+      throw new TaskFailure('BAD_INPUT', 'fails for good (test)');
     },
   };
 }
@@ -86,9 +86,9 @@ describe('worker task start and end lines (issue 14)', () => {
     }, 'the failing task\'s four lines');
     expect(failedLines.map((l) => l.msg)).toEqual([
       'task started: kind=fails attempt=1',
-      expect.stringMatching(/^task ended: outcome=failed code=FLAKY_TEST kind=fails attempt=1 duration_ms=\d+$/),
+      expect.stringMatching(/^task ended: outcome=failed code=PROVIDER_UNAVAILABLE kind=fails attempt=1 duration_ms=\d+$/),
       'task started: kind=fails attempt=2',
-      expect.stringMatching(/^task ended: outcome=failed code=BAD_INPUT_TEST kind=fails attempt=2 duration_ms=\d+$/),
+      expect.stringMatching(/^task ended: outcome=failed code=BAD_INPUT kind=fails attempt=2 duration_ms=\d+$/),
     ]);
     // The failure's message (free text that could hold anything) is not in the lines, only its code.
     expect(failedLines.some((l) => l.msg.includes('for good'))).toBe(false);
