@@ -182,7 +182,7 @@ func rotate(r *raster, angle float64) *raster {
 	h := max(1, int(math.Ceil(math.Abs(fw*sin)+math.Abs(fh*cos)-1e-9)))
 	src := premultiplied(r)
 	out := newRaster(w, h, r.ch)
-	acc := make([]float64, r.ch)
+	acc := make([]float32, r.ch)
 	for y := 0; y < h; y++ {
 		dy := float64(y) + 0.5 - float64(h)/2
 		for x := 0; x < w; x++ {
@@ -201,7 +201,7 @@ func rotate(r *raster, angle float64) *raster {
 					if px < 0 || py < 0 || px >= r.w || py >= r.h {
 						continue // outside: black / transparent
 					}
-					wt := (1 - math.Abs(float64(i)-tx)) * (1 - math.Abs(float64(j)-ty))
+					wt := float32((1 - math.Abs(float64(i)-tx)) * (1 - math.Abs(float64(j)-ty)))
 					o := (py*r.w + px) * r.ch
 					for k := 0; k < r.ch; k++ {
 						acc[k] += wt * src[o+k]
@@ -214,27 +214,28 @@ func rotate(r *raster, angle float64) *raster {
 	return out
 }
 
-// premultiplied is the raster as float64, colour multiplied by alpha/255 when it has alpha.
-func premultiplied(r *raster) []float64 {
-	f := make([]float64, len(r.pix))
+// premultiplied is the raster as float32 (half float64's memory on big images), colour
+// multiplied by alpha/255 when it has alpha.
+func premultiplied(r *raster) []float32 {
+	f := make([]float32, len(r.pix))
 	for i := 0; i < len(r.pix); i += r.ch {
-		a := 1.0
+		a := float32(1)
 		if r.hasAlpha() {
-			a = float64(r.pix[i+r.ch-1]) / 255
-			f[i+r.ch-1] = float64(r.pix[i+r.ch-1])
+			a = float32(r.pix[i+r.ch-1]) / 255
+			f[i+r.ch-1] = float32(r.pix[i+r.ch-1])
 		}
 		for k := 0; k < r.colours(); k++ {
-			f[i+k] = float64(r.pix[i+k]) * a
+			f[i+k] = float32(r.pix[i+k]) * a
 		}
 	}
 	return f
 }
 
 // storePremultiplied writes one premultiplied pixel back (un-premultiplied, rounded, clamped).
-func storePremultiplied(out *raster, o int, px []float64) {
-	a := 1.0
+func storePremultiplied(out *raster, o int, px []float32) {
+	a := float32(1)
 	if out.hasAlpha() {
-		alpha := clamp8(px[out.ch-1])
+		alpha := clamp8(float64(px[out.ch-1]))
 		out.pix[o+out.ch-1] = alpha
 		if alpha == 0 {
 			for k := 0; k < out.colours(); k++ {
@@ -245,12 +246,12 @@ func storePremultiplied(out *raster, o int, px []float64) {
 		a = px[out.ch-1] / 255
 	}
 	for k := 0; k < out.colours(); k++ {
-		out.pix[o+k] = clamp8(px[k] / a)
+		out.pix[o+k] = clamp8(float64(px[k] / a))
 	}
 }
 
 // gaussian is a normalised 1-D kernel of radius ceil(3σ).
-func gaussian(sigma float64) []float64 {
+func gaussian(sigma float64) []float32 {
 	radius := int(math.Ceil(3 * sigma))
 	k := make([]float64, 2*radius+1)
 	sum := 0.0
@@ -259,22 +260,23 @@ func gaussian(sigma float64) []float64 {
 		k[i] = math.Exp(-d * d / (2 * sigma * sigma))
 		sum += k[i]
 	}
+	out := make([]float32, len(k))
 	for i := range k {
-		k[i] /= sum
+		out[i] = float32(k[i] / sum)
 	}
-	return k
+	return out
 }
 
 // separable convolves the w×h×ch float image with k along x then y, edges
 // extended: the weight of the taps past an edge goes to the edge pixel at
 // once, so a pass costs at most the line's length per pixel even for a radius
-// larger than the image (σ up to 1000).
-func separable(ctx context.Context, f []float64, w, h, ch int, k []float64) ([]float64, error) {
-	cum := make([]float64, len(k)+1) // cum[i]: the weight of taps 0..i-1
+// larger than the image (σ up to 1000). The result overwrites f (two buffers, not three).
+func separable(ctx context.Context, f []float32, w, h, ch int, k []float32) ([]float32, error) {
+	cum := make([]float32, len(k)+1) // cum[i]: the weight of taps 0..i-1
 	for i, v := range k {
 		cum[i+1] = cum[i] + v
 	}
-	tmp, out := make([]float64, len(f)), make([]float64, len(f))
+	tmp, out := make([]float32, len(f)), f
 	for y := 0; y < h; y++ {
 		if y%64 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -295,7 +297,7 @@ func separable(ctx context.Context, f []float64, w, h, ch int, k []float64) ([]f
 }
 
 // convolveLine: one line of n values from start, step apart.
-func convolveLine(src, dst []float64, start, step, n int, k, cum []float64) {
+func convolveLine(src, dst []float32, start, step, n int, k, cum []float32) {
 	radius := len(k) / 2
 	for p := 0; p < n; p++ {
 		lo, hi := max(0, radius-p), min(len(k)-1, radius-p+n-1) // the taps inside the line
@@ -323,21 +325,21 @@ func blur(ctx context.Context, r *raster, sigma float64) (*raster, error) {
 // sharpen is an unsharp mask of the colour channels: in + 1.5·(in − gaussian(in, σ))
 // (the Python worker's amount; sharp sharpens the L of LAB with its own curve). Alpha is kept.
 func sharpen(ctx context.Context, r *raster, sigma float64) (*raster, error) {
-	f := make([]float64, len(r.pix))
+	f := make([]float32, len(r.pix))
 	for i, v := range r.pix {
-		f[i] = float64(v)
+		f[i] = float32(v)
 	}
 	b, err := separable(ctx, f, r.w, r.h, r.ch, gaussian(sigma))
 	if err != nil {
 		return nil, err
 	}
 	out := newRaster(r.w, r.h, r.ch)
-	for i := range r.pix {
+	for i, v := range r.pix {
 		if r.hasAlpha() && i%r.ch == r.ch-1 {
-			out.pix[i] = r.pix[i]
+			out.pix[i] = v
 			continue
 		}
-		out.pix[i] = clamp8(f[i] + 1.5*(f[i]-b[i]))
+		out.pix[i] = clamp8(float64(v) + 1.5*(float64(v)-float64(b[i])))
 	}
 	return out, nil
 }
