@@ -37,6 +37,12 @@ const RETRY_MS = 1000;
 type Header = HeaderRow;
 type ItemRow = { batchId: string; idx: number; record: string };
 
+/** The listing's statement for `q` (the index it uses: test/store/batch-list.test.ts reads its plan). */
+export function pageQuery(q: BatchListQuery): { text: string; values: unknown[] } {
+  const { where, params } = listWhere(q, (n) => `$${n}`);
+  return { text: `SELECT id FROM taskwire_batches ${where} ORDER BY created_at DESC, id DESC LIMIT ${Math.trunc(q.limit)}`, values: params };
+}
+
 export class PostgresBatchStore implements BatchStore {
   private readonly pending = new PendingBatches();
   /** Rows taken but not yet committed (a failed write puts them back unless a newer state came). */
@@ -79,8 +85,7 @@ export class PostgresBatchStore implements BatchStore {
 
   async list(q: BatchListQuery): Promise<string[]> {
     await this.write(); // what was put before is in the index
-    const { where, params } = listWhere(q, (n) => `$${n}`);
-    const r = await this.pool.query<{ id: string }>(`SELECT id FROM taskwire_batches ${where} ORDER BY created_at DESC, id DESC LIMIT ${Math.trunc(q.limit)}`, params);
+    const r = await this.pool.query<{ id: string }>(pageQuery(q));
     return r.rows.map((row) => row.id);
   }
 

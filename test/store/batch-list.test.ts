@@ -2,7 +2,8 @@
  * The batch listing's index in each store, below the REST route
  * (test/integration/batch-list.test.ts covers the route): SQLite answers
  * every scope of a page from an index in order (the query plan has no scan
- * of the table and no sort), an old `batches.db` without the listing's
+ * of the table and no sort), and so does PostgreSQL (a real server, 20,000
+ * batches, analysed), an old `batches.db` without the listing's
  * columns is upgraded and its rows listed once restored, and the memory
  * index orders batches of the same millisecond by id and follows a cursor
  * through them.
@@ -13,7 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBatchStore, decodeBatchCursor, encodeBatchCursor, type BatchListQuery, type StoredBatch } from '../../master/batches/batch-store.js';
+import { PostgresBatchStore, pageQuery } from '../../master/batches/postgres-batch-store.js';
 import { SqliteBatchStore } from '../../master/batches/sqlite-batch-store.js';
+import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'taskwire-batch-index-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -86,6 +89,59 @@ function bindings(q: BatchListQuery): unknown[] {
     ...(q.before ? [q.before.createdAtMs, q.before.id] : []),
   ];
 }
+
+const pgAvailable = postgresAvailable();
+
+describe.skipIf(!pgAvailable)(`PostgreSQL${pgAvailable ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
+  let server: Postgres | undefined;
+  afterAll(async () => server?.close());
+
+  it('every scope of a page is read from an index over 20,000 batches: in order, no sequential scan, no sort (a key with a few batches: those sorted)', { timeout: 120_000 }, async () => {
+    server = await Postgres.start();
+    const url = await server.createDatabase();
+    const store = await PostgresBatchStore.open(url); // makes the tables and indexes
+    await store.close();
+    // 20,000 headers: half of them one busy key's (tenant t0), the rest 20 tenants' 200 keys (a key in one
+    // tenant), three statuses; then the statistics the planner uses.
+    await queryRows(
+      url,
+      `INSERT INTO taskwire_batches (id, tenant, owner, status, created_at, finished_at, record)
+       SELECT 'batch-' || lpad(n::text, 8, '0'),
+              CASE WHEN n % 2 = 0 THEN 't0' ELSE 't' || (n % 200 % 20) END,
+              CASE WHEN n % 2 = 0 THEN 'key-busy' ELSE 'key-' || (n % 200) END,
+              (ARRAY['running', 'succeeded', 'failed'])[1 + n % 3], 1000 + n, NULL, '{}'
+       FROM generate_series(1, 20000) n`,
+    );
+    await queryRows(url, 'ANALYZE taskwire_batches');
+    const before = { createdAtMs: 15_000, id: 'batch-00014000' };
+    const queries: BatchListQuery[] = [
+      { limit: 50 },
+      { limit: 50, status: 'failed', before },
+      { limit: 50, tenant: 't3' },
+      { limit: 50, tenant: 't3', status: 'running', before },
+      { limit: 50, tenant: 't0', owners: ['key-busy'] },
+      { limit: 50, tenant: 't3', owners: ['key-3'] }, // ~50 rows: the planner may read them all by index and sort those
+    ];
+    for (const q of queries) {
+      const few = q.owners?.[0] === 'key-3';
+      const { text, values } = pageQuery(q);
+      const [{ 'QUERY PLAN': plan }] = await queryRows<{ 'QUERY PLAN': unknown }>(url, `EXPLAIN (FORMAT JSON) ${text}`, values);
+      const nodes: { type: string; index?: string }[] = [];
+      const walk = (n: { 'Node Type': string; 'Index Name'?: string; Plans?: unknown[] }) => {
+        nodes.push({ type: n['Node Type'], ...(n['Index Name'] && { index: n['Index Name'] }) });
+        for (const c of n.Plans ?? []) walk(c as typeof n);
+      };
+      walk((plan as { Plan: Parameters<typeof walk>[0] }[])[0]!.Plan);
+      console.log(`${JSON.stringify(q)}: ${nodes.map((n) => n.type + (n.index ? ` ${n.index}` : '')).join(' > ')}`);
+      expect(nodes.some((n) => /Index/.test(n.type) && n.index?.startsWith('taskwire_batches_')), JSON.stringify(q)).toBe(true);
+      expect(nodes.filter((n) => (n.type === 'Sort' && !few) || n.type === 'Seq Scan'), JSON.stringify(q)).toEqual([]);
+      // And the page is the right one.
+      const got = (await queryRows<{ id: string }>(url, text, values)).map((r) => r.id);
+      expect(got.length, JSON.stringify(q)).toBeGreaterThan(0);
+      expect([...got].sort().reverse(), JSON.stringify(q)).toEqual(got);
+    }
+  });
+});
 
 describe('memory', () => {
   it('orders by (created, id) newest first, ties by id, and pages through them with the cursor', async () => {
