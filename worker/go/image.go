@@ -120,7 +120,11 @@ func decodeImage(data []byte, maxPixels int64) (*raster, string, error) {
 	if err != nil {
 		return nil, "", badField("blob", "not a readable image: "+err.Error())
 	}
-	return fromImage(img), format, nil
+	r := fromImage(img)
+	if format == "jpeg" {
+		r = orient(r, jpegOrientation(data)) // upright first, as sharp's autoOrient (image_exif.go)
+	}
+	return r, format, nil
 }
 
 // decodeSafely turns a decoder panic on hostile input into an error.
