@@ -125,7 +125,7 @@ describe.skipIf(!pgAvailable)(`PostgreSQL${pgAvailable ? '' : ` (skipped: ${post
     for (const q of queries) {
       const few = q.owners?.[0] === 'key-3';
       const { text, values } = pageQuery(q);
-      const [{ 'QUERY PLAN': plan }] = await queryRows<{ 'QUERY PLAN': unknown }>(url, `EXPLAIN (FORMAT JSON) ${text}`, values);
+      const plan = (await queryRows<{ 'QUERY PLAN': unknown }>(url, `EXPLAIN (FORMAT JSON) ${text}`, values))[0]!['QUERY PLAN'];
       const nodes: { type: string; index?: string }[] = [];
       const walk = (n: { 'Node Type': string; 'Index Name'?: string; Plans?: unknown[] }) => {
         nodes.push({ type: n['Node Type'], ...(n['Index Name'] && { index: n['Index Name'] }) });
