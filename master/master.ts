@@ -42,7 +42,7 @@ import { MasterLink } from './transport/master-link.js';
 import { MasterMetrics } from './observability/metrics.js';
 import { ResultServer } from './transport/result-server.js';
 import { blobHandlers } from './transport/blob-service.js';
-import { BlobStore } from './blobs/blob-store.js';
+import { BlobStore, type Blobs } from './blobs/blob-store.js';
 import { BlobAccessGate } from './blobs/blob-access-gate.js';
 import { BatchService } from './batches/batch-service.js';
 import { openBatchStore } from './batches/open-batch-store.js';
@@ -150,7 +150,9 @@ export class Master {
   readonly watchers: TaskWatchers;
   readonly intake: ResultIntake;
   /** Images in and out (content-addressed), and the image batches over them. */
-  blobs!: BlobStore;
+  blobs!: Blobs;
+  /** The data dir's blob files, when the blobs are kept there (not with several masters on PostgreSQL). */
+  private blobFiles: BlobStore | undefined;
   batches!: BatchService;
   readonly metricObserver: MetricObserver;
   /** OpenTelemetry traces of tasks (undefined unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
@@ -245,7 +247,7 @@ export class Master {
     const multi = !deps.store && resolved.masters === 'multi' ? await openClusterStore(resolved, logger.logger, (err) => onLost(err)) : undefined;
     const store = deps.store ?? multi?.store ?? (await openTaskStore(resolved, logger.logger));
     bootstrapSecrets(store, resolved);
-    const pgRooms = isPostgresUrl(resolved.store) ? await openPostgresRooms(resolved.store, { logMaxBytes: resolved.logMaxBytes }).catch(async (err) => { await store.close(); throw err; }) : undefined;
+    const pgRooms = isPostgresUrl(resolved.store) ? await openPostgresRooms(resolved.store, { logMaxBytes: resolved.logMaxBytes, blobMaxBytes: resolved.maxBlobBytes }).catch(async (err) => { await store.close(); throw err; }) : undefined;
     const master = new Master(resolved, clock, logger, store, pgRooms);
     master.cluster = multi?.cluster;
     try {
@@ -295,7 +297,8 @@ export class Master {
       this.broker = await EmbeddedBroker.create({ host: o.bindHost, port: o.mqttPort, policy, log, onRefusal: (reason) => this.metrics.mqttRefusals.inc({ reason }) });
       this.mqttUrl = `mqtt://127.0.0.1:${this.broker.port}`;
     }
-    this.blobs = new BlobStore({ dir: o.dataDir ? join(o.dataDir, 'blobs') : '', maxBytes: o.maxBlobBytes });
+    // Several masters: one blob store in PostgreSQL, so an upload through one master is read through any.
+    this.blobs = o.masters === 'multi' && this.pgRooms ? this.pgRooms.blobs : (this.blobFiles = new BlobStore({ dir: o.dataDir ? join(o.dataDir, 'blobs') : '', maxBytes: o.maxBlobBytes }));
     this.batches = new BatchService(tasks, this.blobs, this.clock, log, { store: await openBatchStore(o), retentionMs: o.resultTtlMs });
     const batches = await this.batches.restore();
     if (batches.unfinished > 0) log.info(batches, 'restored unfinished image batches');
@@ -499,7 +502,7 @@ export class Master {
       ['postgres rooms', this.pgRooms ? () => this.pgRooms!.close() : undefined],
       ['store', () => this.store.close()],
       ['cluster', this.cluster ? () => this.cluster!.close() : undefined],
-      ['blobs', this.blobs && !this.options.dataDir ? () => this.blobs.destroy() : undefined],
+      ['blobs', this.blobFiles && !this.options.dataDir ? () => this.blobFiles!.destroy() : undefined],
     ];
     for (const [name, step] of steps) {
       if (!step) continue;

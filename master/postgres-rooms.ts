@@ -1,8 +1,8 @@
 /**
  * The rooms' tables on PostgreSQL when the task store is (TASKWIRE_STORE=postgres://…):
  * the event outbox, the central logs, the limit counters, the usage ledger
- * with its prices and budgets, the key store and the run-time placement
- * settings, on the task store's
+ * with its prices and budgets, the key store, the run-time placement
+ * settings and (several masters) the blobs, on the task store's
  * database (same URL, so the same password setting), through one pool.
  * Several masters on one database therefore share keys, limits, usage, one
  * event stream and one log. Each room keeps
@@ -12,6 +12,7 @@
  */
 import type pg from 'pg';
 import { openPostgresPlacement } from './autoscaling/postgres-placement-settings.js';
+import { PostgresBlobStore } from './blobs/postgres-blob-store.js';
 import type { SharedPlacement } from './autoscaling/runtime-settings.js';
 import { PostgresBudgetSpend } from './billing/postgres-budget-spend.js';
 import { PostgresUsageStore } from './billing/postgres-usage-store.js';
@@ -36,11 +37,13 @@ export interface PostgresRooms {
   readonly budgetSpend: PostgresBudgetSpend;
   /** The placement settings an operator changed at run time, the same on every master. */
   readonly placement: PostgresSettingRow<SharedPlacement>;
+  /** Blobs for several masters (TASKWIRE_MASTERS=multi): one store, read through any master. */
+  readonly blobs: PostgresBlobStore;
   /** Waits for the rooms' pending writes, then ends the pool. */
   close(): Promise<void>;
 }
 
-export async function openPostgresRooms(url: string, o: { logMaxBytes?: number } = {}): Promise<PostgresRooms> {
+export async function openPostgresRooms(url: string, o: { logMaxBytes?: number; blobMaxBytes?: number } = {}): Promise<PostgresRooms> {
   const pool: pg.Pool = openRoomPool(url);
   const opened: { close(): unknown }[] = [];
   try {
@@ -57,6 +60,7 @@ export async function openPostgresRooms(url: string, o: { logMaxBytes?: number }
     opened.push(tenantSettings);
     const placement = await openPostgresPlacement(pool);
     opened.push(placement);
+    const blobs = await PostgresBlobStore.open(pool, { maxBytes: o.blobMaxBytes });
     const tenancy = await PostgresKeyStorePersistence.open(pool, url);
     return {
       events,
@@ -67,6 +71,7 @@ export async function openPostgresRooms(url: string, o: { logMaxBytes?: number }
       tenantSettings,
       budgetSpend,
       placement,
+      blobs,
       close: async () => {
         await events.close().catch(() => undefined);
         await logs.close().catch(() => undefined);

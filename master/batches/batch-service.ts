@@ -18,7 +18,7 @@ import type { ImageOp, ImageOutput } from '../../common/kinds/image.js';
 import type { JsonValue } from '../../common/json-value.js';
 import type { TaskRecord } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
-import { sha256Hex, type BlobStore } from '../blobs/blob-store.js';
+import { sha256Hex, type Blobs } from '../blobs/blob-store.js';
 import { onTaskFinal } from './task-feed.js';
 import {
   batchStatus,
@@ -120,7 +120,7 @@ export class BatchService {
 
   constructor(
     private readonly tasks: TaskService,
-    private readonly blobs: BlobStore,
+    private readonly blobs: Blobs,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly options: BatchServiceOptions = {},

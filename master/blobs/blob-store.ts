@@ -54,7 +54,32 @@ export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export class BlobStore {
+/**
+ * What the master needs of a blob store: the data dir's files (`BlobStore`)
+ * or, with several masters, PostgreSQL (postgres-blob-store.ts), so a blob
+ * uploaded through one master is read through any.
+ */
+export interface Blobs {
+  readonly maxBytes: number;
+  /** Stores the bytes (once per digest); `tenant` may read them from now on. */
+  put(data: Buffer, contentType: string, tenant?: string): Promise<BlobInfo>;
+  /** `tenant` may read blob `id` from now on (it uploaded it, or its task produced it). */
+  grant(id: string, tenant: string): Promise<void>;
+  /** May `tenant` read blob `id`? False too when there is no such blob. */
+  readableBy(id: string, tenant: string): Promise<boolean>;
+  has(id: string): Promise<boolean>;
+  /** BlobNotFoundError when there is none. */
+  info(id: string): Promise<BlobInfo>;
+  get(id: string): Promise<{ info: BlobInfo; data: Buffer }>;
+  /** The bytes in pieces of at most `chunkBytes`; a piece may be valid only until the next is asked for. */
+  chunks(id: string, chunkBytes: number): AsyncGenerator<Buffer, void, undefined>;
+  /** Records what `key` (a hash of input and chain) produced (JSON naming the output blob). */
+  link(key: string, record: string): Promise<void>;
+  /** What `key` produced earlier, if recorded. */
+  derived(key: string): Promise<string | undefined>;
+}
+
+export class BlobStore implements Blobs {
   readonly dir: string;
   readonly maxBytes: number;
 

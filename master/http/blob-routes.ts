@@ -18,7 +18,7 @@ import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../comm
 import { blobId, imageChain, type ImageOp } from '../../common/kinds/image.js';
 import type { BatchImage, BatchService } from '../batches/batch-service.js';
 import { BATCH_STATUSES } from '../batches/batch-store.js';
-import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
+import { BlobNotFoundError, BlobTooLargeError, type Blobs } from '../blobs/blob-store.js';
 import { zip } from '../batches/zip-writer.js';
 import { sendError } from './http-errors.js';
 import { parseBody } from './rest-api.js';
@@ -30,7 +30,7 @@ import { listingScope, seesTask } from './auth/task-visibility.js';
 export const MAX_BATCH_IMAGES = 1000;
 
 export interface BlobRoutesOptions {
-  blobs: BlobStore;
+  blobs: Blobs;
   batches: BatchService;
   /** Largest width x height accepted (default 100 M pixels). */
   maxPixels?: number;

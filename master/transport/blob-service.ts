@@ -9,7 +9,7 @@ import type { BlobChunk } from '../../common/gen/taskwire/v1/BlobChunk.js';
 import type { FetchBlobRequest__Output } from '../../common/gen/taskwire/v1/FetchBlobRequest.js';
 import type { PutBlobChunk__Output } from '../../common/gen/taskwire/v1/PutBlobChunk.js';
 import type { PutBlobResponse } from '../../common/gen/taskwire/v1/PutBlobResponse.js';
-import { BlobNotFoundError, BlobTooLargeError, type BlobStore } from '../blobs/blob-store.js';
+import { BlobNotFoundError, BlobTooLargeError, type Blobs } from '../blobs/blob-store.js';
 
 export const BLOB_CHUNK_BYTES = 1024 * 1024;
 
@@ -21,7 +21,7 @@ export interface BlobIdent {
 }
 
 export interface BlobServiceOptions {
-  blobs: BlobStore;
+  blobs: Blobs;
   /** Why the attempt may not touch blobs (bad token, finished, ...), or undefined when it may; `blobId` for fetches. */
   authorize: (ident: BlobIdent, blobId?: string) => string | undefined;
   /** The tenant of the attempt's task: a blob it puts is readable by that tenant (blob-store.ts). */
@@ -34,12 +34,12 @@ const fail = (code: grpc.status, details: string): Fail => ({ code, details });
 
 /**
  * Streams blob `id` in BLOB_CHUNK_BYTES pieces read into one reused buffer
- * (BlobStore.chunks): each piece is written and its write callback awaited
+ * (Blobs.chunks): each piece is written and its write callback awaited
  * (grpc-js has serialized it by then) before the buffer is filled again, so
  * a 5 MB image costs the master one 1 MiB read buffer instead of a 5 MB one,
  * and the call follows the client's flow control.
  */
-async function sendBlob(call: grpc.ServerWritableStream<FetchBlobRequest__Output, BlobChunk>, blobs: BlobStore, id: string): Promise<void> {
+async function sendBlob(call: grpc.ServerWritableStream<FetchBlobRequest__Output, BlobChunk>, blobs: Blobs, id: string): Promise<void> {
   const info = await blobs.info(id);
   // A cancelled call never calls back a pending write: stop waiting then (and close the file).
   const cancelled = new Promise<void>((resolve) => call.once('cancelled', () => resolve()));

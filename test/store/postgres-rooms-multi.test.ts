@@ -9,12 +9,15 @@
  *     `Last-Event-ID` resumes on A where B's stream stopped;
  *   - rules, prices and budgets an admin PUTs on A are in force on B;
  *   - one log: each worker line kept once, the same on both;
- *   - placement settings changed on A are in force on B (a refused write: 503, nothing changed).
+ *   - placement settings changed on A are in force on B (a refused write: 503, nothing changed);
+ *   - one blob store: an image uploaded through A is read, processed and its output downloaded through B.
  */
 import mqtt from 'mqtt';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../common/logger.js';
 import { Master } from '../../master/master.js';
+import { ImageHandler } from '../../worker/handlers/image/image-handler.js';
 import { Worker } from '../../worker/worker.js';
 import { uniqueId, waitFor } from '../helpers/cluster.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
@@ -127,6 +130,63 @@ describe.skipIf(!available)(`two masters share keys, limits, usage, events and l
       expect(la.filter((l) => l.msg.startsWith('worker line')).map((l) => n(l.msg)).sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     } finally {
       await worker?.close();
+      for (const m of masters.reverse()) await m.close();
+    }
+  });
+
+  it('blobs: uploaded through A, read and processed through B (its own image worker), the output downloaded through A; another tenant gets 404 on either', { timeout: 120_000 }, async () => {
+    const url = await server.createDatabase();
+    const topicRoot = uniqueId('tw');
+    const common = { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, logToStdout: false, store: url, masters: 'multi' as const, mqttUrl: broker.url, topicRoot, adminKey: ADMIN };
+    const masters: Master[] = [];
+    const workers: Worker[] = [];
+    try {
+      // Shares go by sorted ids: the first worker is A's, the second B's (store/worker-shares.ts).
+      masters.push(await Master.create({ ...common, masterId: `${uniqueId('bl')}-a` }, { logger: { logger: silentLogger() } }));
+      masters.push(await Master.create({ ...common, masterId: `${masters[0]!.options.masterId.slice(0, -2)}-b` }, { logger: { logger: silentLogger() } }));
+      const [a, b] = masters as [Master, Master];
+      const wid = uniqueId('blw');
+      for (const n of [0, 1]) workers.push(await Worker.create({ workerId: `${wid}-${n}`, mqttUrl: broker.url, topicRoot, logToStdout: false, capacity: 2, kinds: ['image'] }, { logger: { logger: silentLogger() }, handlers: [new ImageHandler()] }));
+      await waitFor(() => b.cluster?.shares?.owns(`${wid}-1`) === true && a.cluster?.shares?.owns(`${wid}-0`) === true, 'one image worker in each share', 30_000);
+      const base = (m: Master) => `http://127.0.0.1:${m.httpPort}`;
+      const call = (m: Master, method: string, path: string, key: string, body?: unknown, raw?: { data: Buffer; type: string }) =>
+        fetch(`${base(m)}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': raw?.type ?? 'application/json' }, body: raw ? new Uint8Array(raw.data) : body === undefined ? undefined : JSON.stringify(body) });
+      const keyOf = async (tenant: string) => {
+        expect((await call(a, 'POST', '/api/v1/admin/tenants', ADMIN, { id: tenant })).status).toBe(201);
+        return ((await (await call(a, 'POST', '/api/v1/admin/keys', ADMIN, { tenant })).json()) as { secret: string }).secret;
+      };
+      const [acme, globex] = [await keyOf('acme'), await keyOf('globex')];
+      await waitFor(async () => (await call(b, 'GET', '/api/v1/tasks?limit=1', globex)).status === 200, 'the keys resolve on B', 10_000);
+
+      const png = await sharp({ create: { width: 64, height: 32, channels: 3, background: '#c83232' } }).png().toBuffer();
+      const up = await call(a, 'POST', '/api/v1/blobs', acme, undefined, { data: png, type: 'image/png' });
+      expect(up.status).toBe(201);
+      const blob = ((await up.json()) as { id: string }).id;
+      const onB = await call(b, 'GET', `/api/v1/blobs/${blob}`, acme);
+      expect(onB.status).toBe(200);
+      expect(Buffer.from(await onB.arrayBuffer()).equals(png)).toBe(true);
+      for (const m of [a, b]) expect((await call(m, 'GET', `/api/v1/blobs/${blob}`, globex)).status).toBe(404);
+
+      // An image task on B naming A's upload: B admits it (the blob is acme's there too) and its worker runs it.
+      const made = await call(b, 'POST', '/api/v1/tasks', acme, { kind: 'image', input: { blob, ops: [{ op: 'resize', width: 16 }, { op: 'grayscale' }] } });
+      expect(made.status).toBe(202);
+      const id = ((await made.json()) as { id: string }).id;
+      type Done = { status: string; worker_id: string | null; result: { blob: string; width: number; height: number } | null };
+      const done = await waitFor(async () => {
+        const t = (await (await call(b, 'GET', `/api/v1/tasks/${id}`, acme)).json()) as Done;
+        return t.status === 'succeeded' && t;
+      }, 'the image task succeeded', 30_000);
+      expect(done.worker_id).toBe(`${wid}-1`);
+      expect([done.result!.width, done.result!.height]).toEqual([16, 8]);
+      // The output, stored by B's worker with PutBlob, downloaded through A.
+      const out = await call(a, 'GET', `/api/v1/blobs/${done.result!.blob}`, acme);
+      expect(out.status).toBe(200);
+      const meta = await sharp(Buffer.from(await out.arrayBuffer())).metadata();
+      expect([meta.width, meta.height, meta.channels]).toEqual([16, 8, 1]);
+      expect((await call(a, 'GET', `/api/v1/blobs/${done.result!.blob}`, globex)).status).toBe(404);
+      expect((await queryRows<{ n: string }>(url, 'SELECT count(*) AS n FROM tw_blobs'))[0]!.n).toBe('2');
+    } finally {
+      for (const w of workers) await w.close();
       for (const m of masters.reverse()) await m.close();
     }
   });

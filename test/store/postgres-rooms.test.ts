@@ -387,6 +387,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
     const v = (await p.query<{ room: string; version: number }>('SELECT room, version FROM taskwire_room_schema ORDER BY room')).rows;
     expect(v).toEqual([
       { room: 'billing', version: 2 },
+      { room: 'blobs', version: 1 },
       { room: 'budget_spend', version: 2 },
       { room: 'events', version: 2 },
       { room: 'limits', version: 2 },
