@@ -8,7 +8,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import taskwire.v1.ResultServiceOuterClass.FetchBlobRequest;
 import taskwire.v1.ResultServiceOuterClass.FetchSecretsRequest;
+import taskwire.v1.ResultServiceOuterClass.PutBlobChunk;
 import taskwire.v1.ResultServiceOuterClass.Heartbeat;
 import taskwire.v1.ResultServiceOuterClass.ResultChunk;
 import taskwire.v1.ResultServiceOuterClass.ResultEvent;
@@ -160,6 +162,22 @@ final class Attempt implements TaskContext {
     } catch (RuntimeException e) {
       throw new TaskFailure("INTERNAL", "FetchSecrets failed: " + e.getMessage(), true);
     }
+  }
+
+  @Override
+  public byte[] fetchBlob(String blobId, long maxBytes) throws TaskFailure {
+    ResultServiceClient c = reporter.current(5000);
+    if (c == null) throw new TaskFailure("INTERNAL", "no result service to fetch the blob from", true);
+    return Blobs.fetch(c, FetchBlobRequest.newBuilder().setTaskId(a.getTaskId()).setAttempt(a.getAttempt()).setWorkerId(workerId)
+        .setResultToken(a.getResultToken()).setBlobId(blobId).build(), maxBytes, this::onAbort);
+  }
+
+  @Override
+  public String putBlob(byte[] data, String contentType) throws TaskFailure {
+    ResultServiceClient c = reporter.current(5000);
+    if (c == null) throw new TaskFailure("INTERNAL", "no result service to store the blob in", true);
+    return Blobs.put(c, PutBlobChunk.newBuilder().setTaskId(a.getTaskId()).setAttempt(a.getAttempt()).setWorkerId(workerId)
+        .setResultToken(a.getResultToken()).setContentType(contentType).build(), data).getBlobId();
   }
 
   void run(Map<String, TaskHandler> handlers, Runnable done) {

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import taskwire.v1.Worker.ModelInfo;
 import taskwire.worker.handlers.EchoHandler;
+import taskwire.worker.handlers.ImageHandler;
 import taskwire.worker.handlers.LlmHandler;
 import taskwire.worker.handlers.SleepHandler;
 
@@ -14,11 +15,15 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
+    // `image` uses java.awt.image: headless before any AWT class loads, so no X server (or DISPLAY) is needed.
+    System.setProperty("java.awt.headless", "true");
     Config cfg;
     LlmHandler llm;
+    ImageHandler image;
     try {
       cfg = Config.fromEnv(System.getenv());
       llm = LlmHandler.fromEnv(System.getenv());
+      image = ImageHandler.fromEnv(System.getenv());
     } catch (Config.ConfigException e) {
       System.err.println("taskwire worker: " + e.getMessage());
       System.exit(2);
@@ -27,7 +32,7 @@ public final class Main {
     Log.source = cfg.workerId;
     Log.min = Log.RANKS.get(cfg.logLevel);
     Map<String, TaskHandler> handlers = new LinkedHashMap<>();
-    for (TaskHandler h : List.of(new EchoHandler(), new SleepHandler())) handlers.put(h.kind(), h);
+    for (TaskHandler h : List.of(new EchoHandler(), new SleepHandler(), image)) handlers.put(h.kind(), h);
     List<ModelInfo> models = List.of();
     if (llm != null) {
       handlers.put(llm.kind(), llm);

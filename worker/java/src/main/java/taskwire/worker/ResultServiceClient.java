@@ -8,8 +8,12 @@ import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.TimeUnit;
+import taskwire.v1.ResultServiceOuterClass.BlobChunk;
+import taskwire.v1.ResultServiceOuterClass.FetchBlobRequest;
 import taskwire.v1.ResultServiceOuterClass.FetchSecretsRequest;
 import taskwire.v1.ResultServiceOuterClass.FetchSecretsResponse;
+import taskwire.v1.ResultServiceOuterClass.PutBlobChunk;
+import taskwire.v1.ResultServiceOuterClass.PutBlobResponse;
 import taskwire.v1.ResultServiceOuterClass.ResultBatch;
 import taskwire.v1.ResultServiceOuterClass.StreamResultsResponse;
 import taskwire.v1.ResultServiceOuterClass.SubmitResultResponse;
@@ -47,6 +51,25 @@ public final class ResultServiceClient {
           .setResponseMarshaller(ProtoUtils.marshaller(FetchSecretsResponse.getDefaultInstance()))
           .build();
 
+  static final MethodDescriptor<FetchBlobRequest, BlobChunk> FETCH_BLOB =
+      MethodDescriptor.<FetchBlobRequest, BlobChunk>newBuilder()
+          .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
+          .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "FetchBlob"))
+          .setRequestMarshaller(ProtoUtils.marshaller(FetchBlobRequest.getDefaultInstance()))
+          .setResponseMarshaller(ProtoUtils.marshaller(BlobChunk.getDefaultInstance()))
+          .build();
+
+  static final MethodDescriptor<PutBlobChunk, PutBlobResponse> PUT_BLOB =
+      MethodDescriptor.<PutBlobChunk, PutBlobResponse>newBuilder()
+          .setType(MethodDescriptor.MethodType.CLIENT_STREAMING)
+          .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "PutBlob"))
+          .setRequestMarshaller(ProtoUtils.marshaller(PutBlobChunk.getDefaultInstance()))
+          .setResponseMarshaller(ProtoUtils.marshaller(PutBlobResponse.getDefaultInstance()))
+          .build();
+
+  /** Bound of one blob call (a 50 MB image over a slow link). */
+  static final long BLOB_DEADLINE_S = 120;
+
   final String target;
   private final ManagedChannel channel;
 
@@ -66,6 +89,16 @@ public final class ResultServiceClient {
 
   StreamObserver<ResultBatch> streamResults(StreamObserver<StreamResultsResponse> responses) {
     return ClientCalls.asyncClientStreamingCall(channel.newCall(STREAM_RESULTS, CallOptions.DEFAULT), responses);
+  }
+
+  /** A FetchBlob call, not started: the caller can cancel it (Blobs.fetch). */
+  io.grpc.ClientCall<FetchBlobRequest, BlobChunk> newFetchBlob() {
+    return channel.newCall(FETCH_BLOB, CallOptions.DEFAULT.withDeadlineAfter(BLOB_DEADLINE_S, TimeUnit.SECONDS));
+  }
+
+  /** A PutBlob call, not started (Blobs.put). */
+  io.grpc.ClientCall<PutBlobChunk, PutBlobResponse> newPutBlob() {
+    return channel.newCall(PUT_BLOB, CallOptions.DEFAULT.withDeadlineAfter(BLOB_DEADLINE_S, TimeUnit.SECONDS));
   }
 
   void close() {

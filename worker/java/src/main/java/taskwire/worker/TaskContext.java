@@ -26,4 +26,17 @@ public interface TaskContext {
 
   /** The task's secrets, fetched from the master with FetchSecrets. */
   Map<String, String> secrets() throws TaskFailure;
+
+  /**
+   * The bytes of a blob the task's input names (FetchBlob, streamed); more than maxBytes is
+   * BAD_INPUT. Default: a context without blob access to the master.
+   */
+  default byte[] fetchBlob(String blobId, long maxBytes) throws TaskFailure {
+    throw new TaskFailure("UNSUPPORTED", "this worker has no blob access to the master", false);
+  }
+
+  /** Stores data as a blob (PutBlob, streamed); answers its id (sha256 hex). */
+  default String putBlob(byte[] data, String contentType) throws TaskFailure {
+    throw new TaskFailure("UNSUPPORTED", "this worker has no blob access to the master", false);
+  }
 }

@@ -11,5 +11,13 @@ import com.google.protobuf.Value;
 public interface TaskHandler {
   String kind();
 
+  /**
+   * What it supports within its kind, as `<kind>:<feature>` (WorkerStatus.features, e.g.
+   * `image:op:resize`); none: taken to support all of the kind.
+   */
+  default java.util.List<String> features() {
+    return java.util.List.of();
+  }
+
   Value run(TaskContext ctx, Value input) throws TaskFailure, Aborted, InterruptedException;
 }

@@ -38,6 +38,7 @@ public final class Worker implements MqttCallbackExtended {
   private final String hostname;
   private final List<String> kinds;
   private final List<ModelInfo> models;
+  private final List<String> features;
   private final Reporter reporter = new Reporter();
   final Routes routes;
   private final Runner runner;
@@ -66,6 +67,11 @@ public final class Worker implements MqttCallbackExtended {
     List<String> k = new ArrayList<>(handlers.keySet());
     Collections.sort(k);
     kinds = k;
+    // WorkerStatus.features: what each handler supports within its kind (the image operations and formats).
+    List<String> f = new ArrayList<>();
+    for (TaskHandler th : handlers.values()) f.addAll(th.features());
+    Collections.sort(f);
+    features = f;
     routes = new Routes(cfg.resultRouteIdleMs, Math.min(Routes.SWEEP_MS, cfg.resultRouteIdleMs));
     runner = new Runner(cfg.workerId, handlers, reporter, routes, this::statusSoon);
     String base = cfg.topicRoot + "/workers/" + cfg.workerId;
@@ -95,7 +101,7 @@ public final class Worker implements MqttCallbackExtended {
     WorkerStatus.Builder b = WorkerStatus.newBuilder().setWorkerId(cfg.workerId).setState(s).addAllKinds(kinds)
         .setCapacity(cfg.capacity).setRunning(runner == null ? 0 : runner.size()).setLanguage("java").setVersion(VERSION)
         .setProtocol("taskwire.v1").setHostname(hostname).setPid((int) ProcessHandle.current().pid()).setStartedAtMs(startedAt)
-        .setTsMs(System.currentTimeMillis()).addAllModels(models);
+        .setTsMs(System.currentTimeMillis()).addAllModels(models).addAllFeatures(features);
     if (why != null) b.setReason(why);
     if (withSummary && cfg.metricsSummary && s != WorkerState.WORKER_STATE_OFFLINE) b.setMetrics(Metrics.INSTANCE.summary(runner == null ? 0 : runner.size(), cfg.capacity));
     return b.build();
