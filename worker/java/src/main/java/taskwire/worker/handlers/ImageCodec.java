@@ -56,8 +56,10 @@ final class ImageCodec {
         long h = r.getHeight(0);
         if (w * h > maxPixels) throw ImageChain.bad("blob", "image too large: " + w + "x" + h + " is more than " + maxPixels + " pixels (TASKWIRE_IMAGE_MAX_PIXELS)");
         String name = r.getFormatName().toLowerCase(Locale.ROOT);
-        BufferedImage img = r.read(0);
-        return new Decoded(ImagePixels.normalize(img), name.equals("jpeg") || name.equals("jpg") ? "jpeg" : "png");
+        BufferedImage img = ImagePixels.normalize(r.read(0));
+        boolean jpeg = name.equals("jpeg") || name.equals("jpg");
+        // Upright once, before the chain, as sharp's autoOrient (ImageIO ignores EXIF).
+        return new Decoded(jpeg ? ImageExif.apply(img, ImageExif.orientation(data)) : img, jpeg ? "jpeg" : "png");
       } finally {
         r.dispose();
       }
