@@ -88,7 +88,7 @@ describe.skipIf(missing !== undefined)(`the Java worker's llm kind${missing ? ` 
 
   it('advertises the discovered models in its status', () => {
     const w = c.master.registry.get(id)!;
-    expect([...w.kinds].sort()).toEqual(['echo', 'llm', 'sleep']);
+    expect([...w.kinds].sort()).toEqual(['echo', 'image', 'llm', 'sleep']);
     expect(w.status.models.map((m) => `${m.kind}/${m.name}/${m.provider}/${m.ready}`)).toEqual(['llm/fake-model/openai/true', 'llm/fake-model-2/openai/true']);
   });
 
