@@ -93,6 +93,21 @@ export interface BatchServiceOptions {
   store?: BatchStore;
   /** Finished batches are forgotten this long after they finished (default 7 days, the default result TTL). */
   retentionMs?: number;
+  /**
+   * Several masters on one store: this master's id. Its batches carry it;
+   * another master's are read from the store (as last written) but never
+   * restored here, so no two masters follow, restart or write one batch.
+   */
+  master?: string;
+}
+
+/** A batch as a caller may be shown it, wherever it is held. */
+export interface FoundBatch {
+  view: BatchView;
+  tenant: string;
+  owner: string | null;
+  /** Held by another master (several masters): shown as that master last wrote it; changed only through it. */
+  elsewhere: string | null;
 }
 
 export const BATCH_DEFAULTS = { retentionMs: 7 * 24 * 3600_000 } as const;
@@ -159,6 +174,7 @@ export class BatchService {
   async restore(): Promise<{ batches: number; unfinished: number }> {
     let unfinished = 0;
     for (const batch of await this.store.load()) {
+      if (batch.master !== undefined && batch.master !== this.options.master) continue; // another master's: it follows it
       this.batches.set(batch.id, batch);
       // Every header once: fills the listing's columns of rows kept before they existed (and the memory index).
       this.store.put(batch, []);
@@ -200,7 +216,7 @@ export class BatchService {
   }
 
   async create(images: BatchImage[], ops: ImageOp[], caller: { owner?: string; tenant?: string } = {}): Promise<BatchView> {
-    const batch: Batch = { id: `batch-${randomUUID()}`, caller, ops, items: [], createdAtMs: this.clock.now(), finishedAtMs: null };
+    const batch: Batch = { id: `batch-${randomUUID()}`, caller, ops, items: [], createdAtMs: this.clock.now(), finishedAtMs: null, ...(this.options.master !== undefined && { master: this.options.master }) };
     for (const img of images) {
       const item: Item = {
         ...img,
@@ -250,16 +266,28 @@ export class BatchService {
     return this.view(this.require(id));
   }
 
+  /** Batch `id`, held here or (several masters) by another master, as last written there; undefined when there is none. */
+  async find(id: string): Promise<FoundBatch | undefined> {
+    const held = this.batches.get(id);
+    const b = held ?? (await this.store.read?.([id]))?.[0];
+    if (!b) return undefined;
+    return { view: this.view(b), tenant: b.caller.tenant ?? 'default', owner: b.caller.owner ?? null, elsewhere: held ? null : (b.master ?? null) };
+  }
+
   /**
-   * A page of batches, newest first, from the store's index. A row whose batch
-   * this master does not hold (being pruned at this moment) is left out.
+   * A page of batches, newest first, from the store's index. Another
+   * master's batches (several masters) are read from the store in one go; a
+   * row whose batch is gone meanwhile (pruned at this moment) is left out.
    */
   async list(r: BatchListRequest): Promise<BatchPage> {
     const before = r.cursor === undefined ? undefined : decodeBatchCursor(r.cursor);
-    const ids = await this.store.list({ tenant: r.tenant, owners: r.owners, status: r.status, before, limit: r.limit + 1 });
+    const ids = (await this.store.list({ tenant: r.tenant, owners: r.owners, status: r.status, before, limit: r.limit + 1 }));
     const more = ids.length > r.limit;
-    const page = ids.slice(0, r.limit).flatMap((id) => {
-      const b = this.batches.get(id);
+    const shown = ids.slice(0, r.limit);
+    const missing = shown.filter((id) => !this.batches.has(id));
+    const read = new Map(missing.length > 0 && this.store.read ? (await this.store.read(missing)).map((b) => [b.id, b] as const) : []);
+    const page = shown.flatMap((id) => {
+      const b = this.batches.get(id) ?? read.get(id);
       return b ? [b] : [];
     });
     const last = page.at(-1);
@@ -268,16 +296,6 @@ export class BatchService {
       return summary;
     });
     return { batches, next_cursor: more && last ? encodeBatchCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null };
-  }
-
-  /** The tenant that submitted batch `id` (`default` when none); NotFoundError for no batch. */
-  tenantOf(id: string): string {
-    return this.require(id).caller.tenant ?? 'default';
-  }
-
-  /** Who submitted batch `id` (its task owner: the principal's id), or null; NotFoundError for no batch. */
-  ownerOf(id: string): string | null {
-    return this.require(id).caller.owner ?? null;
   }
 
   private require(id: string): Batch {

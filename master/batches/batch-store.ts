@@ -39,11 +39,17 @@ export interface StoredBatch {
   items: StoredItem[];
   createdAtMs: number;
   finishedAtMs: number | null;
+  /**
+   * Several masters (TASKWIRE_MASTERS=multi): the master that holds it (made
+   * it, follows its tasks, writes its rows). Another master reads it but
+   * never restores it. Absent with one master.
+   */
+  master?: string;
 }
 
 /** The header of a batch as one JSON record (everything but the items). */
 export function batchHeader(b: StoredBatch): string {
-  return JSON.stringify({ id: b.id, caller: b.caller, ops: b.ops, createdAtMs: b.createdAtMs, finishedAtMs: b.finishedAtMs });
+  return JSON.stringify({ id: b.id, caller: b.caller, ops: b.ops, createdAtMs: b.createdAtMs, finishedAtMs: b.finishedAtMs, ...(b.master !== undefined && { master: b.master }) });
 }
 
 export function batchStatus(b: StoredBatch): BatchStatus {
@@ -95,6 +101,8 @@ export interface BatchStore {
   remove(ids: readonly string[]): void;
   /** Resolves once everything queued so far is durable. */
   flush(): Promise<void>;
+  /** A store several masters share (PostgreSQL): these batches as last written, whoever holds them. */
+  read?(ids: readonly string[]): Promise<StoredBatch[]>;
   close(): Promise<void>;
 }
 

@@ -89,6 +89,14 @@ export class PostgresBatchStore implements BatchStore {
     return r.rows.map((row) => row.id);
   }
 
+  async read(ids: readonly string[]): Promise<StoredBatch[]> {
+    if (ids.length === 0) return [];
+    const headers = await this.pool.query<{ record: string }>('SELECT record FROM taskwire_batches WHERE id = ANY($1::text[])', [ids]);
+    if (headers.rows.length === 0) return [];
+    const items = await this.pool.query<{ batch_id: string; idx: number; record: string }>('SELECT batch_id, idx, record FROM taskwire_batch_items WHERE batch_id = ANY($1::text[])', [ids]);
+    return assembleBatches(headers.rows, items.rows);
+  }
+
   put(batch: StoredBatch, items: 'all' | readonly number[]): void {
     this.pending.add(batch, items);
     this.schedule(0);

@@ -14,9 +14,9 @@
 import { Router, type Request, type Response } from 'express';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../common/errors.js';
+import { NotFoundError, PayloadTooLargeError, TaskwireError, ValidationError } from '../../common/errors.js';
 import { blobId, imageChain, type ImageOp } from '../../common/kinds/image.js';
-import type { BatchImage, BatchService } from '../batches/batch-service.js';
+import type { BatchImage, BatchService, FoundBatch } from '../batches/batch-service.js';
 import { BATCH_STATUSES } from '../batches/batch-store.js';
 import { BlobNotFoundError, BlobTooLargeError, type Blobs } from '../blobs/blob-store.js';
 import { zip } from '../batches/zip-writer.js';
@@ -186,10 +186,11 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
   });
 
   // Another tenant's batch answers like one that does not exist; so does another key's for a user key (as its tasks do).
-  const visible = (id: string, res: Response): string => {
-    const p = principalOf(res);
-    if (!seesTask(p, { tenant: batches.tenantOf(id), owner: batches.ownerOf(id) })) throw new NotFoundError(`no batch ${id.slice(0, 128)}`);
-    return id;
+  // Several masters: one held by another master is read from the shared store, as that master last wrote it.
+  const visible = async (id: string, res: Response): Promise<FoundBatch> => {
+    const b = await batches.find(id);
+    if (!b || !seesTask(principalOf(res), b)) throw new NotFoundError(`no batch ${id.slice(0, 128)}`);
+    return b;
   };
   // The caller's batches as its task listing scopes them: a tenant's key its tenant's, a user key its own, a cluster operator all.
   r.get('/batches', async (req, res) => {
@@ -200,9 +201,9 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
       sendError(res, err);
     }
   });
-  r.get('/batches/:id', (req: Request<{ id: string }>, res) => {
+  r.get('/batches/:id', async (req: Request<{ id: string }>, res) => {
     try {
-      res.json(batches.get(visible(req.params.id, res)));
+      res.json((await visible(req.params.id, res)).view);
     } catch (err) {
       sendError(res, err);
     }
@@ -211,7 +212,7 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
   // The succeeded outputs of a batch in one ZIP (stored entries), named after the inputs.
   r.get('/batches/:id/zip', async (req: Request<{ id: string }>, res) => {
     try {
-      const view = batches.get(visible(req.params.id, res));
+      const { view } = await visible(req.params.id, res);
       const entries = [];
       const used = new Set<string>();
       for (const [i, img] of view.images.entries()) {
@@ -230,7 +231,10 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
 
   r.post('/batches/:id/retry', async (req: Request<{ id: string }>, res) => {
     try {
-      res.status(202).json(await batches.retryFailed(visible(req.params.id, res)));
+      const b = await visible(req.params.id, res);
+      // Its images' tasks are that master's to start: as a task's cancel, a change goes through the master that holds it.
+      if (b.elsewhere !== null) throw new TaskwireError('CONFLICT', `batch ${b.view.id} is held by master ${b.elsewhere}: retry it through that master`);
+      res.status(202).json(await batches.retryFailed(b.view.id));
     } catch (err) {
       sendError(res, err);
     }

@@ -134,7 +134,7 @@ describe.skipIf(!available)(`two masters share keys, limits, usage, events and l
     }
   });
 
-  it('blobs: uploaded through A, read and processed through B (its own image worker), the output downloaded through A; another tenant gets 404 on either', { timeout: 120_000 }, async () => {
+  it('blobs and batches: uploaded through A, processed through B (its own image worker), the output and B\'s batch read through A; another tenant 404; a restarted A leaves B\'s batch to B', { timeout: 120_000 }, async () => {
     const url = await server.createDatabase();
     const topicRoot = uniqueId('tw');
     const common = { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, logToStdout: false, store: url, masters: 'multi' as const, mqttUrl: broker.url, topicRoot, adminKey: ADMIN };
@@ -185,6 +185,39 @@ describe.skipIf(!available)(`two masters share keys, limits, usage, events and l
       expect([meta.width, meta.height, meta.channels]).toEqual([16, 8, 1]);
       expect((await call(a, 'GET', `/api/v1/blobs/${done.result!.blob}`, globex)).status).toBe(404);
       expect((await queryRows<{ n: string }>(url, 'SELECT count(*) AS n FROM tw_blobs'))[0]!.n).toBe('2');
+
+      // A batch made through B is held by B (its worker runs it) and read through A, by id and in the listing.
+      const batchRes = await call(b, 'POST', '/api/v1/images', acme, { ops: [{ op: 'flip' }], images: [blob] });
+      expect(batchRes.status).toBe(202);
+      const batchId = ((await batchRes.json()) as { id: string }).id;
+      type BatchJson = { id: string; status: string; counts: { succeeded: number; total: number }; images: { worker_id: string | null }[] };
+      const seenOnA = await waitFor(async () => {
+        const r = await call(a, 'GET', `/api/v1/batches/${batchId}`, acme);
+        const v = r.status === 200 ? ((await r.json()) as BatchJson) : undefined;
+        return v?.status === 'succeeded' && v;
+      }, "B's batch succeeded, read through A", 30_000);
+      expect(seenOnA.counts).toMatchObject({ succeeded: 1, total: 1 });
+      expect(seenOnA.images[0]!.worker_id).toBe(`${wid}-1`);
+      const listed = (await (await call(a, 'GET', '/api/v1/batches', acme)).json()) as { batches: { id: string }[] };
+      expect(listed.batches.map((x) => x.id)).toEqual([batchId]);
+      expect((await call(a, 'GET', `/api/v1/batches/${batchId}`, globex)).status).toBe(404);
+      expect((await call(a, 'GET', `/api/v1/batches/${batchId}/zip`, acme)).status).toBe(200);
+      // A change goes through the master that holds it.
+      const retry = await call(a, 'POST', `/api/v1/batches/${batchId}/retry`, acme);
+      expect(retry.status).toBe(409);
+      expect(((await retry.json()) as { error: { message: string } }).error.message).toContain(b.options.masterId);
+      // A restart of A does not take over a batch B holds: B's worker away, B's next batch waits unfinished;
+      // A restarts; B's worker is back and B finishes it, which A then shows (a copy A held would stay queued).
+      await workers.pop()!.close();
+      const waiting = ((await (await call(b, 'POST', '/api/v1/images', acme, { ops: [{ op: 'grayscale' }], images: [blob] })).json()) as { id: string }).id;
+      await masters.shift()!.close();
+      masters.unshift(await Master.create({ ...common, masterId: a.options.masterId }, { logger: { logger: silentLogger() } }));
+      const a2 = masters[0]!;
+      expect(((await (await call(a2, 'GET', `/api/v1/batches/${waiting}`, acme)).json()) as BatchJson).status).toBe('running');
+      workers.push(await Worker.create({ workerId: `${wid}-1`, mqttUrl: broker.url, topicRoot, logToStdout: false, capacity: 2, kinds: ['image'] }, { logger: { logger: silentLogger() }, handlers: [new ImageHandler()] }));
+      await waitFor(async () => ((await (await call(a2, 'GET', `/api/v1/batches/${waiting}`, acme)).json()) as BatchJson).status === 'succeeded', "B's batch finished, shown by the restarted A", 30_000);
+      const imageTasks = await queryRows<{ n: string }>(url, "SELECT count(*) AS n FROM tasks WHERE kind = 'image'");
+      expect(imageTasks[0]!.n).toBe('3'); // the direct task and one per batch: none started again by A
     } finally {
       for (const w of workers) await w.close();
       for (const m of masters.reverse()) await m.close();
