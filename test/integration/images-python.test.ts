@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { faultFixture, listWorkers, postTask, startMasterProcess, until, type MasterProcess } from '../fault/fault-cluster.js';
 import { PYTHON, PYTHON_WORKER, pythonMissing } from '../conformance/worker-implementations.js';
 import type { ManagedProcess } from '../helpers/processes.js';
+import { imageClient, png } from './image-worker-suite.js';
 
 const noPil = spawnSync(PYTHON, ['-c', 'import PIL'], { stdio: 'pipe' }).status !== 0;
 const missing = pythonMissing() ?? (noPil ? `${PYTHON} lacks Pillow (apt-get install python3-pil)` : undefined);
@@ -23,32 +24,7 @@ const TOKEN = 'images-python-token-0123456789';
 const PY_ID = 'py-img-1';
 let m: MasterProcess;
 let py: ManagedProcess;
-
-interface BatchJson {
-  id: string;
-  status: string;
-  counts: Record<string, number>;
-  images: { name: string; status: string; output_blob: string | null; width: number | null; height: number | null; worker_id: string | null; content_type: string | null; error: { code: string; message: string } | null }[];
-}
-
-async function png(w: number, h: number, r: number): Promise<Buffer> {
-  return sharp({ create: { width: w, height: h, channels: 3, background: { r, g: 60, b: 200 } } }).png().toBuffer();
-}
-
-async function batch(files: { name: string; data: Buffer }[], ops: unknown): Promise<BatchJson> {
-  const form = new FormData();
-  form.set('ops', JSON.stringify(ops));
-  for (const f of files) form.append('files', new Blob([new Uint8Array(f.data)], { type: 'image/png' }), f.name);
-  const res = await fetch(`${m.httpUrl}/api/v1/images`, { method: 'POST', body: form, signal: AbortSignal.timeout(30_000) });
-  expect(res.status, await res.clone().text()).toBe(202);
-  const id = ((await res.json()) as BatchJson).id;
-  let view: BatchJson | undefined;
-  await until(async () => {
-    view = (await (await fetch(`${m.httpUrl}/api/v1/batches/${id}`)).json()) as BatchJson;
-    return view.status !== 'running';
-  }, `batch ${id} finished`, 90_000);
-  return view!;
-}
+const { batch } = imageClient(() => m.httpUrl);
 
 beforeAll(async () => {
   if (missing) return;
