@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { faultFixture, postTask, sleep, spawnWorker, startMasterProcess, until, waitForWorkersOnline, workerReady } from './fault-cluster.js';
+import { readSse } from '../helpers/event-stream.js';
 
 interface Seen {
   id: number;
@@ -20,24 +21,7 @@ interface Seen {
 async function followOnce(url: string, lastId: number, seen: Seen[], signal: AbortSignal): Promise<void> {
   const res = await fetch(`${url}/api/v1/events`, { headers: { 'last-event-id': String(lastId) }, signal });
   if (res.status !== 200 || !res.body) throw new Error(`status ${res.status}`);
-  const reader = res.body.getReader();
-  const dec = new TextDecoder();
-  let buf = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buf += dec.decode(value, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const id = /^id: (\d+)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (id === undefined || data === undefined) continue;
-      const e = JSON.parse(data) as { type: string; task_id?: string };
-      seen.push({ id: Number(id), type: e.type, task_id: e.task_id });
-    }
-  }
+  await readSse(res, (e) => seen.push({ id: e.id, type: e.data.type, task_id: e.data.task_id }));
 }
 
 describe('fault: kill -9 of the master while a client follows the event stream', () => {

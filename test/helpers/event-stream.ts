@@ -11,6 +11,25 @@ export interface SseEvent {
   data: { type: string; task_id?: string; seq: number; owner?: string | null; [k: string]: unknown };
 }
 
+/** Reads an SSE answer to its end, handing each event with an id on; resolves when the server ends the stream. */
+export async function readSse(res: Response, onEvent: (e: SseEvent) => void): Promise<void> {
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += dec.decode(value, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const f = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(': ')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
+      if (f.id) onEvent({ id: Number(f.id), type: f.event!, data: JSON.parse(f.data!) });
+    }
+  }
+}
+
 /** Follows an SSE URL; `done` rejects when the answer is not a 200 stream. */
 export function followSse(url: string, headers: Record<string, string> = {}) {
   const events: SseEvent[] = [];
@@ -18,21 +37,7 @@ export function followSse(url: string, headers: Record<string, string> = {}) {
   const done = (async () => {
     const res = await fetch(url, { headers, signal: ac.signal });
     if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
-    const reader = res.body!.getReader();
-    const dec = new TextDecoder();
-    let buf = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buf += dec.decode(value, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const f = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(': ')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
-        if (f.id) events.push({ id: Number(f.id), type: f.event!, data: JSON.parse(f.data!) });
-      }
-    }
+    await readSse(res, (e) => events.push(e));
   })().catch((err: Error) => {
     if (err.name !== 'AbortError') throw err;
   });
