@@ -61,9 +61,12 @@ export class DashboardApp implements DashboardContext {
     this.follower = undefined;
     let lastId: number;
     try {
+      // The dashboard's routes need the operate scope: a cheap one of them says whether this key has it
+      // (the event stream alone would not: a user key may follow its own tasks' events there).
+      await this.api.get('/api/v1/dashboard/queue');
       lastId = (await this.api.get<{ last_id: number }>('/api/v1/events?follow=false&since=0&limit=1')).last_id;
     } catch (err) {
-      // A tenant's user key may not follow the event stream, but may read its own tenant's usage: that page only, without the stream.
+      // A tenant's user key may not see the dashboard, but may read its own tenant's usage: that page only, without the stream.
       if (err instanceof ApiError && err.status === 403 && parseRoute(location.hash).page === 'usage') {
         this.showState('stopped', 'this key may read its usage only');
         this.route();
