@@ -15,19 +15,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultRecorder } from '../../conformance/result-recorder.js';
 import { BILLING_PG_STEPS, PostgresUsageStore } from '../../master/billing/postgres-usage-store.js';
 import { copyRoomTables, prepareRoomTables } from '../../master/postgres-rooms-migrate.js';
 import type { UsageRow } from '../../master/billing/usage-row.js';
 import { SqliteUsageStore } from '../../master/billing/usage-store.js';
-import { migrateRoom, openRoomPool } from '../../master/store/postgres-room-schema.js';
+import { migrateRoom } from '../../master/store/postgres-room-schema.js';
 import { AttemptResources } from '../../worker/attempt-resources.js';
 import { TaskFailure, type TaskContext, type TaskHandler, type TaskOutput } from '../../worker/handlers/task-handler.js';
 import type { TaskView } from '../../common/task-view.js';
 import { startCluster, waitFor } from '../helpers/cluster.js';
-import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { postgresRoomsFixture } from '../helpers/postgres-fixture.js';
 
 const cpuNowUs = (): number => {
   const u = process.cpuUsage();
@@ -206,20 +206,10 @@ describe('the ledger from before the CPU and memory columns', () => {
 
   const available = postgresAvailable();
   describe.skipIf(!available)(`PostgreSQL${available ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
-    let server: Postgres;
-    const pools: pg.Pool[] = [];
-    beforeAll(async () => {
-      server = await Postgres.start();
-    }, 60_000);
-    afterAll(async () => {
-      for (const p of pools) await p.end().catch(() => undefined);
-      await server?.close();
-    });
+    const { server, pool } = postgresRoomsFixture();
 
     it('the billing room goes from schema 1 to 2: rows kept with 0, new rows with their values', async () => {
-      const url = await server.createDatabase();
-      const p = openRoomPool(url);
-      pools.push(p);
+      const p = pool(await server().createDatabase());
       await migrateRoom(p, 'billing', BILLING_PG_STEPS.slice(0, 1));
       await p.query(
         `INSERT INTO tw_usage (task_id, attempt, tenant, key, kind, model, worker_id, outcome, tokens_in, tokens_out, processing_ms, images, megapixels, bytes_in, bytes_out, at_ms, cost, price_version)
@@ -242,8 +232,7 @@ describe('the ledger from before the CPU and memory columns', () => {
       const dir = mkdtempSync(join(tmpdir(), 'tw-usage-copy-'));
       try {
         oldUsageDb(join(dir, 'usage.db'));
-        const p = openRoomPool(await server.createDatabase());
-        pools.push(p);
+        const p = pool(await server().createDatabase());
         const client = await p.connect();
         try {
           await prepareRoomTables(client);

@@ -6,33 +6,20 @@
  * refuses is a 503 (UNAVAILABLE) that keeps nothing.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BlobNotFoundError, sha256Hex } from '../../master/blobs/blob-store.js';
 import { PostgresBlobStore } from '../../master/blobs/postgres-blob-store.js';
-import { openRoomPool } from '../../master/store/postgres-room-schema.js';
-import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
+import { postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
+import { postgresRoomsFixture } from '../helpers/postgres-fixture.js';
 
 const available = postgresAvailable();
 
 describe.skipIf(!available)(`blobs on PostgreSQL${available ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
-  let server: Postgres;
-  const pools: pg.Pool[] = [];
-  beforeAll(async () => {
-    server = await Postgres.start();
-  }, 60_000);
-  afterAll(async () => {
-    for (const p of pools) await p.end().catch(() => undefined);
-    await server?.close();
-  });
-  const open = async (url: string, maxBytes?: number) => {
-    const pool = openRoomPool(url);
-    pools.push(pool);
-    return PostgresBlobStore.open(pool, { maxBytes });
-  };
+  const { server, pool } = postgresRoomsFixture();
+  const open = async (url: string, maxBytes?: number) => PostgresBlobStore.open(pool(url), { maxBytes });
 
   it('keeps the bytes once by digest, in 1 MiB rows, read whole and in pieces; grants per tenant; derived outputs', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const a = await open(url);
     const b = await open(url);
     const data = randomBytes(2.5 * 1024 * 1024);
@@ -66,7 +53,7 @@ describe.skipIf(!available)(`blobs on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('two masters storing the same bytes at once keep one copy; past the size limit nothing is kept', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const [a, b] = [await open(url, 4 * 1024 * 1024), await open(url, 4 * 1024 * 1024)];
     const data = randomBytes(3 * 1024 * 1024);
     const [x, y] = await Promise.all([a.put(data, 'application/octet-stream', 't1'), b.put(data, 'application/octet-stream', 't2')]);
@@ -80,7 +67,7 @@ describe.skipIf(!available)(`blobs on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('a write PostgreSQL refuses rejects with UNAVAILABLE and leaves no blob (no half of one either)', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const a = await open(url);
     await queryRows(url, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.n = 1 THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
     await queryRows(url, 'CREATE TRIGGER refuse BEFORE INSERT ON tw_blob_chunks FOR EACH ROW EXECUTE FUNCTION refuse()');

@@ -10,8 +10,7 @@
  *   events    one stream with both masters' events, ids increasing, resumable on either
  *   logs      one log: pages and follows on either master show both masters' lines
  */
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { silentLogger } from '../../common/logger.js';
 import { TaskEvents } from '../../master/core/task-events.js';
@@ -22,7 +21,7 @@ import type { UsageRow } from '../../master/billing/usage-row.js';
 import { LimiterStore } from '../../master/limits/limiter-store.js';
 import { openPostgresLimiters } from '../../master/limits/postgres-limiters.js';
 import { PostgresTenantSettings } from '../../master/limits/postgres-tenant-settings.js';
-import { migrateRoom, openRoomPool, RoomSchemaTooNewError } from '../../master/store/postgres-room-schema.js';
+import { migrateRoom, RoomSchemaTooNewError } from '../../master/store/postgres-room-schema.js';
 import { KeyStore } from '../../master/tenancy/key-store.js';
 import { PostgresKeyStorePersistence } from '../../master/tenancy/postgres-key-store.js';
 import { Authenticator } from '../../master/http/auth/principal.js';
@@ -31,30 +30,18 @@ import { LogCollector } from '../../master/logs/log-collector.js';
 import type { LogEntry, NewLogEntry } from '../../master/logs/log-entry.js';
 import { LOGS_PG_STEPS, PostgresLogStore } from '../../master/logs/postgres-log-store.js';
 import { waitFor } from '../helpers/cluster.js';
-import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { postgresRoomsFixture } from '../helpers/postgres-fixture.js';
 import { exerciseEventLog } from '../unit/event-log-contract.js';
 
 const available = postgresAvailable();
 const clock = { now: () => Date.now() };
 
 describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
-  let server: Postgres;
-  const pools: pg.Pool[] = [];
-  beforeAll(async () => {
-    server = await Postgres.start();
-  }, 60_000);
-  afterAll(async () => {
-    for (const p of pools) await p.end().catch(() => undefined);
-    await server?.close();
-  });
-  const pool = (url: string) => {
-    const p = openRoomPool(url);
-    pools.push(p);
-    return p;
-  };
+  const { server, pool } = postgresRoomsFixture();
 
   it('events: the event log contract (ids, delivery after keeping, filters, chunked pruning); ids continue after reopening', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const p = pool(url);
     await exerciseEventLog(() => PostgresEventOutbox.open(p, url));
     const again = await PostgresEventOutbox.open(p, url);
@@ -63,7 +50,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('events: two masters append at once; one stream of both, ids strictly increasing, the same on either, resumable from any id', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const mk = async () => {
       const events = new TaskEvents(() => Date.now());
       const log = new EventLog(events, await PostgresEventOutbox.open(pool(url), url), silentLogger());
@@ -95,7 +82,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('events: a batch PostgreSQL refuses is kept and retried in order; nothing is lost, followers get it once it is in', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const p = pool(url);
     const events = new TaskEvents(() => Date.now());
     const log = new EventLog(events, await PostgresEventOutbox.open(p, url), silentLogger());
@@ -113,7 +100,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('limits: counted from two masters at once, exactly the limit is admitted; the window is shared', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const a = new LimiterStore('postgres', await openPostgresLimiters(pool(url)));
     const b = new LimiterStore('postgres', await openPostgresLimiters(pool(url)));
     const limit = 25;
@@ -143,7 +130,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('limits: rules an admin set on A (PUT /admin/limits) are in force on B; removed on A, B is back to its setting', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const a = (await openPostgresLimiters(pool(url))).rules!;
     const b = (await openPostgresLimiters(pool(url))).rules!;
     const seenOnB: unknown[] = [];
@@ -161,7 +148,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('settings: a write PostgreSQL refuses rejects with 503 UNAVAILABLE and changes nothing (limit rules, tenant settings, prices, budgets)', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const p = pool(url);
     const settings = await PostgresTenantSettings.open(p);
     const backend = await openPostgresLimiters(p);
@@ -201,7 +188,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('usage: rows from two masters, one per attempt (the first kept), the same totals on both; prices and settings survive a reopen; append-only', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const a = await PostgresUsageStore.open(pool(url));
     const b = await PostgresUsageStore.open(pool(url));
     const writtenA: string[] = [];
@@ -239,7 +226,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('keys: created on A, resolves on B; rotated or revoked on A, the old secret is refused on B at once and B drops its connections; reopened, all there', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const pa = await PostgresKeyStorePersistence.open(pool(url), url);
     const pb = await PostgresKeyStorePersistence.open(pool(url), url);
     const a = new KeyStore(pa, clock);
@@ -276,7 +263,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('keys: a write PostgreSQL refuses makes flushed() reject with 503 UNAVAILABLE (the admin route answers it)', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const p = pool(url);
     const ks = new KeyStore(await PostgresKeyStorePersistence.open(p, url), clock);
     await p.query('ALTER TABLE tw_tenants ADD CONSTRAINT no_new CHECK (id = \'default\') NOT VALID');
@@ -292,7 +279,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('logs: the log store contract (pages both ways, filters, full text, age and byte bounds); ids continue after reopening', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const p = pool(url);
     const s = await PostgresLogStore.open(p, url, { maxBytes: 1 << 30 });
     const tailed: LogEntry[] = [];
@@ -324,7 +311,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('logs: each line keeps its tenant and owner, filtered by them (a cluster line, tenant null, matches no tenant)', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const s = await PostgresLogStore.open(pool(url), url, { maxBytes: 1 << 30 });
     const ids = async (req: Parameters<PostgresLogStore['page']>[0]) => (await s.page(req)).map((e) => e.id);
     s.append([line(100), line(101, { tenant: 'acme', owner: 'key-a' }), line(102, { tenant: 'globex', owner: 'key-g' }), line(103, { tenant: 'acme' })]);
@@ -338,7 +325,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('logs: a room of schema 1 (before tenant and owner) goes to 2 in place: its lines kept, as cluster lines; new lines carry their tenant', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const p = pool(url);
     await migrateRoom(p, 'logs', LOGS_PG_STEPS.slice(0, 1));
     await p.query(`INSERT INTO tw_logs (ts, level, source, worker_id, task_id, msg, bytes) VALUES (1000, 30, 'w1', 'w1', 't1', 'old line one', 12), (1001, 50, 'master', NULL, NULL, 'old line two', 12)`);
@@ -359,7 +346,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('logs: two masters keep lines in one log; a follower on A gets B\'s lines too, a page on B shows A\'s', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const mk = async () => new LogCollector(await PostgresLogStore.open(pool(url), url, { maxBytes: 1 << 30 }), { retentionMs: 3600_000, now: () => Date.now() });
     const a = await mk();
     const b = await mk();
@@ -379,7 +366,7 @@ describe.skipIf(!available)(`rooms on PostgreSQL${available ? '' : ` (skipped: $
   });
 
   it('schema versions: each room is versioned in taskwire_room_schema; a newer one is refused; opening twice at once migrates once', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const [r1, r2] = await Promise.all([openPostgresRooms(url), openPostgresRooms(url)]);
     await r1.close();
     await r2.close();
