@@ -1,6 +1,6 @@
 /**
  * `taskwire events [--follow] [--since ID] [--type T,...] [--task ID]
- * [--worker ID] [--kind K] [--status S] [-o text|json|jsonl]`: the master's
+ * [--worker ID] [--kind K] [--status S] [--batch ID] [-o text|json|jsonl]`: the master's
  * event stream (GET /api/v1/events). Without --follow it prints the stored
  * events after --since (default: all kept) and exits; with --follow it keeps
  * streaming, and on a dropped connection resumes from the last id it printed
@@ -21,21 +21,35 @@ interface EventsOptions {
   worker?: string;
   kind?: string;
   status?: string;
+  batch?: string;
   output: 'text' | 'json' | 'jsonl';
 }
 
-type Ev = { id: number; type: string; ts: number; task_id?: string; worker_id?: string | null; kind?: string; attempt?: number };
+type Ev = {
+  id: number;
+  type: string;
+  ts: number;
+  task_id?: string | null;
+  worker_id?: string | null;
+  kind?: string;
+  attempt?: number;
+  batch_id?: string;
+  name?: string;
+  status?: string;
+  counts?: { total: number; succeeded: number; failed: number };
+};
 
 
 function line(e: Ev, output: EventsOptions['output']): string {
   if (output !== 'text') return JSON.stringify(e);
-  const who = [e.task_id && `task=${e.task_id}`, e.kind && `kind=${e.kind}`, e.attempt ? `attempt=${e.attempt}` : '', e.worker_id && `worker=${e.worker_id}`].filter(Boolean).join(' ');
+  const batch = e.batch_id ? [`batch=${e.batch_id}`, e.name && `image=${e.name}`, e.status && `status=${e.status}`, e.counts && `done=${e.counts.succeeded + e.counts.failed}/${e.counts.total}`] : [];
+  const who = [...batch, e.task_id && `task=${e.task_id}`, e.kind && `kind=${e.kind}`, e.attempt ? `attempt=${e.attempt}` : '', e.worker_id && `worker=${e.worker_id}`].filter(Boolean).join(' ');
   return `${String(e.id).padStart(8)}  ${new Date(e.ts).toISOString()}  ${e.type.padEnd(15)} ${who}`;
 }
 
 function query(o: EventsOptions, extra: Record<string, string>): string {
   const q = new URLSearchParams(extra);
-  for (const k of ['type', 'task', 'worker', 'kind', 'status'] as const) if (o[k]) q.set(k, o[k]!);
+  for (const k of ['type', 'task', 'worker', 'kind', 'status', 'batch'] as const) if (o[k]) q.set(k, o[k]!);
   return q.toString();
 }
 
@@ -81,6 +95,7 @@ export function eventsCommand(program: Command): void {
     .option('--worker <id>', 'events of one worker')
     .option('--kind <kind>', 'events of one task kind')
     .option('--status <status>', 'final events with this status (succeeded, failed, cancelled, expired)')
+    .option('--batch <id>', 'the progress of one image batch (batch.image and batch.finished events)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'jsonl']).default('text'))
     .action(async (o: EventsOptions) => {
       const base = masterUrl(o.url);

@@ -9,6 +9,10 @@
  * or the PostgreSQL task store's database): `restore()` after a master
  * restart brings them back and reconciles their images with the restored
  * tasks, so progress and outputs survive.
+ * Progress goes on the task event stream: `batch.image` when an image starts,
+ * ends or is queued again, `batch.finished` at fan-in (docs/EVENTS.md), each
+ * with the batch's counts after it, published after the task event that
+ * caused it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
@@ -17,6 +21,7 @@ import type { Logger } from '../../common/logger.js';
 import type { ImageOp, ImageOutput } from '../../common/kinds/image.js';
 import type { JsonValue } from '../../common/json-value.js';
 import type { TaskRecord } from '../core/task-record.js';
+import type { BatchEventFields, EventSubject, TaskEventBodies } from '../core/task-events.js';
 import type { TaskService } from '../core/task-service.js';
 import { sha256Hex, type Blobs } from '../blobs/blob-store.js';
 import { onTaskFinal } from './task-feed.js';
@@ -129,6 +134,7 @@ export class BatchService {
   /** Each item's batch and index (for writing its row). */
   private readonly where = new WeakMap<Item, { batch: Batch; idx: number }>();
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeStarted: () => void;
   private readonly store: BatchStore;
   private readonly retentionMs: number;
   private readonly pruneTimer: NodeJS.Timeout;
@@ -143,6 +149,7 @@ export class BatchService {
     this.store = options.store ?? new MemoryBatchStore();
     this.retentionMs = options.retentionMs ?? BATCH_DEFAULTS.retentionMs;
     this.unsubscribe = onTaskFinal(tasks, (t) => this.onFinal(t));
+    this.unsubscribeStarted = tasks.events.on('task.started', (_e, t) => this.onStarted(t));
     this.pruneTimer = setInterval(() => this.prune(), Math.min(60_000, this.retentionMs));
     this.pruneTimer.unref();
   }
@@ -162,6 +169,7 @@ export class BatchService {
   async close(): Promise<void> {
     clearInterval(this.pruneTimer);
     this.unsubscribe();
+    this.unsubscribeStarted();
     await this.store.close();
   }
 
@@ -193,8 +201,10 @@ export class BatchService {
           this.apply(item, task);
         } else {
           this.follow(task.id, item);
+          continue; // unchanged: still queued or running on its task
         }
         this.touch(item);
+        this.emitImage(item);
       }
       this.settle(batch);
     }
@@ -241,6 +251,8 @@ export class BatchService {
       await this.start(item, ops, '', caller);
     }
     this.batches.set(batch.id, batch);
+    // The images that are done already (output known, or their shared task ended), once the batch is known.
+    for (const item of batch.items) if (item.status === 'succeeded' || item.status === 'failed') this.emitImage(item);
     this.settle(batch);
     this.store.put(batch, 'all');
     await Promise.all([this.tasks.store.commit(), this.store.flush()]);
@@ -254,6 +266,7 @@ export class BatchService {
       if (item.status !== 'failed') continue;
       item.error = null;
       await this.start(item, batch.ops, `:retry-${item.attempts}`, batch.caller);
+      this.emitImage(item);
     }
     batch.finishedAtMs = null;
     this.settle(batch);
@@ -343,6 +356,7 @@ export class BatchService {
     for (const item of items) {
       this.apply(item, task);
       this.touch(item);
+      this.emitImage(item);
     }
     if (task.status === 'succeeded' && items[0]?.output) {
       const record: Derived = { output: items[0].output, worker_id: task.workerId };
@@ -368,21 +382,73 @@ export class BatchService {
       batch.finishedAtMs = this.clock.now();
       this.store.put(batch, []);
       this.log.info({ batch_id: batch.id, images: batch.items.length }, 'image batch finished');
+      if (this.tasks.events.wants('batch.finished') && this.batches.has(batch.id)) {
+        const status = batchStatus(batch) === 'failed' ? 'failed' : 'succeeded';
+        this.publishLater('batch.finished', { ...this.batchFields(batch), status, ms: batch.finishedAtMs - batch.createdAtMs }, batch);
+      }
     }
+  }
+
+  /** An image of a followed task started: its batches' `batch.image` running events. */
+  private onStarted(task: TaskRecord): void {
+    const items = this.byTask.get(task.id);
+    if (!items || !this.tasks.events.wants('batch.image')) return;
+    for (const item of items) this.emitImage(item);
+  }
+
+  /**
+   * The `batch.image` event of an item as it is now (the running state read
+   * off its task), for a batch this master holds. Built now, published once
+   * the task event that caused it has reached every listener, so the stream
+   * shows the task's event first.
+   */
+  private emitImage(item: Item): void {
+    const w = this.where.get(item);
+    if (!w || !this.batches.has(w.batch.id) || !this.tasks.events.wants('batch.image')) return;
+    const { status, runningOn } = this.liveStatus(item);
+    this.publishLater(
+      'batch.image',
+      {
+        ...this.batchFields(w.batch),
+        task_id: item.taskId,
+        index: w.idx,
+        name: item.name,
+        status,
+        attempt: item.attempts,
+        cached: item.cached,
+        worker_id: item.workerId ?? runningOn,
+        output_blob: item.output?.blob ?? null,
+        ms: status === 'succeeded' || status === 'failed' ? item.ms : null,
+        error: item.error,
+      },
+      w.batch,
+    );
+  }
+
+  private batchFields(batch: Batch): BatchEventFields {
+    const counts = { total: batch.items.length, queued: 0, running: 0, succeeded: 0, failed: 0 };
+    for (const i of batch.items) counts[this.liveStatus(i).status]++;
+    return { batch_id: batch.id, owner: batch.caller.owner ?? null, counts };
+  }
+
+  private publishLater<T extends 'batch.image' | 'batch.finished'>(type: T, body: TaskEventBodies[T], batch: Batch): void {
+    const subject = { tenant: batch.caller.tenant ?? 'default' } as EventSubject<T>;
+    queueMicrotask(() => this.tasks.events.publish(type, body, subject));
+  }
+
+  /** An item's status with `running` read off its task (the row keeps queued until the task ends). */
+  private liveStatus(i: Item): { status: ItemStatus; runningOn: string | null } {
+    if (i.status === 'queued' && i.taskId) {
+      const t = this.tasks.get(i.taskId);
+      if (t && (t.status === 'running' || t.status === 'assigned')) return { status: 'running', runningOn: t.workerId };
+    }
+    return { status: i.status, runningOn: null };
   }
 
   private view(batch: Batch): BatchView {
     const counts = { total: batch.items.length, queued: 0, running: 0, succeeded: 0, failed: 0 };
     const images = batch.items.map((i) => {
-      let status = i.status;
-      let runningOn: string | null = null;
-      if (status === 'queued' && i.taskId) {
-        const t = this.tasks.get(i.taskId);
-        if (t && (t.status === 'running' || t.status === 'assigned')) {
-          status = 'running';
-          runningOn = t.workerId;
-        }
-      }
+      const { status, runningOn } = this.liveStatus(i);
       counts[status]++;
       const o = i.output;
       return {

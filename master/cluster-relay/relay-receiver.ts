@@ -151,7 +151,7 @@ export class RelayReceiver {
   /** Final events of every master, from the shared outbox: the ends no `done` brought. */
   onDurable(batch: readonly StoredEvent[]): void {
     for (const { event: e } of batch) {
-      if (!('task_id' in e) || this.ended.has(e.task_id)) continue;
+      if (e.type === 'batch.image' || e.type === 'batch.finished' || !('task_id' in e) || this.ended.has(e.task_id)) continue; // finals only (the follow's filter)
       const sid = 'session_id' in e ? e.session_id : null;
       if (!(sid !== null && this.sessions.has(sid)) && !this.tasks.has(e.task_id)) continue;
       const id = e.task_id;

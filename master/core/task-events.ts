@@ -58,6 +58,28 @@ export interface TaskEventBodies {
   'config.changed': { actor: string; role: string; target: string; scope: string; before: unknown; after: unknown };
   /** A tenant's or key's spend this period reached its soft budget (master/billing/); the event's tenant is the budget's, `key` the key's for a key budget. */
   'budget.warning': { scope: 'tenant' | 'key'; id: string; key: string | null; period: 'day' | 'month'; label: string; spent: number; soft: number; hard: number | null; currency: string };
+  /** An image of a batch started, ended or was queued again (master/batches/): the image and the batch's counts after it. */
+  'batch.image': BatchEventFields & {
+    task_id: string | null;
+    index: number;
+    name: string;
+    status: 'queued' | 'running' | 'succeeded' | 'failed';
+    attempt: number;
+    cached: boolean;
+    worker_id: string | null;
+    output_blob: string | null;
+    ms: number | null;
+    error: { code: string; message: string } | null;
+  };
+  /** Every image of a batch ended (fan-in: its manifest is ready). */
+  'batch.finished': BatchEventFields & { status: 'succeeded' | 'failed'; ms: number };
+}
+
+export interface BatchEventFields {
+  batch_id: string;
+  /** The key that made the batch (a user key sees its own batches' events, as its tasks'). */
+  owner: string | null;
+  counts: { total: number; queued: number; running: number; succeeded: number; failed: number };
 }
 
 export type TaskEventType = keyof TaskEventBodies;
@@ -79,6 +101,8 @@ export const TASK_EVENT_TYPES: readonly TaskEventType[] = [
   'autoscale.decision',
   'config.changed',
   'budget.warning',
+  'batch.image',
+  'batch.finished',
 ];
 
 export const FINAL_EVENT_TYPES = ['task.succeeded', 'task.failed', 'task.cancelled', 'task.expired'] as const;
@@ -90,7 +114,7 @@ export type TaskEvent = { [T in TaskEventType]: TaskEventOf<T> }[TaskEventType];
 /** What an in-process subscriber gets besides the event: the live record it is about. */
 export type EventSubject<T extends TaskEventType> = T extends `worker.${string}`
   ? WorkerRecord
-  : T extends 'budget.warning'
+  : T extends 'budget.warning' | `batch.${string}`
     ? { tenant: string }
     : T extends 'config.changed'
       ? { tenant: string } | null

@@ -35,11 +35,11 @@ export const EVENT_LOG_DEFAULTS = { retentionMs: 24 * 3600_000, pruneChunkRows: 
 export const DURABLE_EVENT_TYPES: readonly TaskEventType[] = TASK_EVENT_TYPES.filter((t) => t !== 'task.chunk');
 
 const isEmptyFilter = (f: EventFilter): boolean =>
-  f.types === undefined && f.taskId === undefined && f.workerId === undefined && f.kind === undefined && f.status === undefined && f.tenant === undefined && f.owners === undefined;
+  f.types === undefined && f.taskId === undefined && f.workerId === undefined && f.kind === undefined && f.status === undefined && f.tenant === undefined && f.owners === undefined && f.batchId === undefined;
 
 /** Followers with equal filters share one key (and so one filtered batch). */
 const filterKey = (f: EventFilter): string =>
-  isEmptyFilter(f) ? '' : JSON.stringify([f.types ? [...f.types].sort() : null, f.taskId ?? null, f.workerId ?? null, f.kind ?? null, f.status ?? null, f.tenant ?? null, f.owners ? [...f.owners].sort() : null]);
+  isEmptyFilter(f) ? '' : JSON.stringify([f.types ? [...f.types].sort() : null, f.taskId ?? null, f.workerId ?? null, f.kind ?? null, f.status ?? null, f.tenant ?? null, f.owners ? [...f.owners].sort() : null, f.batchId ?? null]);
 
 export interface Follower {
   readonly filter: EventFilter;

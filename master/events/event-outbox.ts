@@ -28,6 +28,19 @@ export interface EventFilter {
    * own, auth/task-visibility.ts `listingScope`); no worker or cluster event.
    */
   owners?: ReadonlySet<string>;
+  /** Only the events of this image batch (`batch.image`, `batch.finished`). */
+  batchId?: string;
+}
+
+/** The event types a batch filter keeps. */
+export const BATCH_EVENT_TYPES: readonly string[] = ['batch.image', 'batch.finished'];
+
+/** The types a filter reads (undefined: every type): its status's final, its batch's events, within its `types`. */
+export function filterTypes(f: EventFilter): string[] | undefined {
+  let types = f.types ? [...f.types] : undefined;
+  if (f.status !== undefined) types = (types ?? [`task.${f.status}`]).filter((t) => t === `task.${f.status}`);
+  if (f.batchId !== undefined) types = (types ?? [...BATCH_EVENT_TYPES]).filter((t) => BATCH_EVENT_TYPES.includes(t));
+  return types;
 }
 
 export interface EventOutbox {
@@ -62,6 +75,7 @@ export function matches(e: TaskEvent, f: EventFilter): boolean {
   if (f.tenant !== undefined && (e.tenant ?? 'default') !== f.tenant) return false;
   // Only task events carry an owner; one stored before owners were (null or absent) is no user's.
   if (f.owners !== undefined && !f.owners.has((e as { owner?: string | null }).owner ?? '')) return false;
+  if (f.batchId !== undefined && (!('batch_id' in e) || e.batch_id !== f.batchId)) return false;
   return true;
 }
 

@@ -21,7 +21,7 @@ import pg from 'pg';
 import type { TaskEvent } from '../core/task-events.js';
 import { migrateRoom } from '../store/postgres-room-schema.js';
 import { PostgresTail } from '../store/postgres-tail.js';
-import type { EventFilter, EventOutbox, StoredEvent } from './event-outbox.js';
+import { type EventFilter, type EventOutbox, filterTypes, type StoredEvent } from './event-outbox.js';
 
 /** Step n makes version n of the events room's tables. Append only. */
 export const EVENTS_PG_STEPS: readonly string[] = [
@@ -175,7 +175,9 @@ export class PostgresEventOutbox implements EventOutbox {
       if (f.owners.size === 0) return [];
       where.push(`owner = ANY(${arg([...f.owners])}::text[])`);
     }
-    const types = f.status !== undefined ? [`task.${f.status}`].filter((t) => !f.types || f.types.has(t)) : f.types ? [...f.types] : undefined;
+    // No column: a batch's follower reads the rows after its id, as a type filter does, and their JSON for the batch id.
+    if (f.batchId !== undefined) where.push(`(json::jsonb ->> 'batch_id') = ${arg(f.batchId)}`);
+    const types = filterTypes(f);
     if (types) {
       if (types.length === 0) return [];
       where.push(`type IN (${types.map((t) => arg(t)).join(', ')})`);

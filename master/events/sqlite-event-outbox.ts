@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import { SqliteThread } from '../store/sqlite-thread.js';
 import Database from 'better-sqlite3';
 import type { TaskEvent } from '../core/task-events.js';
-import type { EventFilter, EventOutbox, StoredEvent } from './event-outbox.js';
+import { type EventFilter, type EventOutbox, filterTypes, type StoredEvent } from './event-outbox.js';
 
 /** 2: the `owner` column (a task event's submitting key id) with its index, for a user key's stream. */
 export const EVENT_SCHEMA_VERSION = 2;
@@ -111,7 +111,8 @@ export class SqliteEventOutbox implements EventOutbox {
       where.push(`owner IN (${[...f.owners].map(() => '?').join(',')})`);
       args.push(...f.owners);
     }
-    const types = f.status !== undefined ? [`task.${f.status}`].filter((t) => !f.types || f.types.has(t)) : f.types ? [...f.types] : undefined;
+    if (f.batchId !== undefined) (where.push("json_extract(json, '$.batch_id') = ?"), args.push(f.batchId));
+    const types = filterTypes(f);
     if (types) {
       if (types.length === 0) return [];
       where.push(`type IN (${types.map(() => '?').join(',')})`);

@@ -2,7 +2,7 @@
  * GET /api/v1/events: the durable event stream as Server-Sent Events
  * (`curl -N`), resumable from `Last-Event-ID` or `?since=<id>`, with
  * server-side filters (`type` (comma list), `task`, `worker`, `kind`,
- * `status`). It replays what the outbox holds after that id, then follows
+ * `status`, `batch`: one image batch's progress). It replays what the outbox holds after that id, then follows
  * live; ids only grow, so a client that reconnects (also after a master
  * restart) gets each missed event once, in order. `?follow=false` answers
  * one JSON page instead (`{events, last_id}`). Needs the read scope; what a
@@ -35,6 +35,7 @@ export const query = z.object({
   task: z.string().min(1).max(128).optional(),
   worker: z.string().min(1).max(128).optional(),
   kind: z.string().min(1).max(64).optional(),
+  batch: z.string().min(1).max(128).optional(),
   status: z.enum(['succeeded', 'failed', 'cancelled', 'expired']).optional(),
   follow: z.enum(['true', 'false']).default('true'),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
@@ -46,7 +47,7 @@ export const query = z.object({
  * events of its own tasks (its key's and its user's other keys', taken now:
  * a key added later shows from the next connection on).
  */
-export function scopedFilter(q: Pick<z.infer<typeof query>, 'type' | 'task' | 'worker' | 'kind' | 'status'>, p: Principal): EventFilter {
+export function scopedFilter(q: Pick<z.infer<typeof query>, 'type' | 'task' | 'worker' | 'kind' | 'status' | 'batch'>, p: Principal): EventFilter {
   const scope = listingScope(p);
   return {
     types: q.type ? new Set(q.type) : undefined,
@@ -54,6 +55,7 @@ export function scopedFilter(q: Pick<z.infer<typeof query>, 'type' | 'task' | 'w
     workerId: q.worker,
     kind: q.kind,
     status: q.status,
+    batchId: q.batch,
     tenant: scope.tenant,
     owners: scope.owners ? new Set(scope.owners) : undefined,
   };

@@ -133,6 +133,8 @@ function rewrite(text: string): string {
     .replace(/(localhost|127\.0\.0\.1):8080/g, `127.0.0.1:${http}`)
     .replace(/^curl -N /, 'curl -sS --max-time 3 -N ')
     .replace(/<task-id>/g, `$(${cli} submit echo --text x --no-wait)`)
+    // This master serves no image kind: a batch id no batch has (its stream answers and stays empty).
+    .replace(/<batch-id>/g, 'batch-00000000-0000-4000-8000-000000000000')
     .replace(/<id>/g, `$(${cli} submit sleep '{"ms": 30000}' --no-wait)`)
     .replace(/<token>/g, `$(${cli} token)`)
     .replace(/<master-host>\[:<mqtt-port>\]/g, `127.0.0.1:${mqtt}`);

@@ -21,6 +21,8 @@ const ADMIN = 'tw-tenancy-scope-admin-key-2b9d';
 
 let c: TestCluster;
 let dataDir: string;
+/** The image batch user u1 made (its events are u1's only). */
+let u1Batch: string | undefined;
 const key: Record<'acme' | 'globex', string> = { acme: '', globex: '' };
 const workerOf: Record<'acme' | 'globex' | 'shared', string> = { acme: '', globex: '', shared: '' };
 
@@ -286,6 +288,7 @@ describe('user keys within a tenant see and cancel only their own tasks', () => 
     const up = await call('POST', '/api/v1/blobs', user.u1, undefined, { data: await png('#0f0f0f'), type: 'image/png' });
     const made = await call('POST', '/api/v1/images', user.u1, { ops: [{ op: 'resize', width: 3, height: 3 }], images: [up.body.id] });
     expect(made.status).toBe(202);
+    u1Batch = made.body.id as string;
     expect((await call('GET', `/api/v1/batches/${made.body.id}`, user.u1)).status).toBe(200);
     const other = await call('GET', `/api/v1/batches/${made.body.id}`, user.u2);
     expect([other.status, other.body.error.code]).toEqual([404, 'NOT_FOUND']);
@@ -366,7 +369,10 @@ describe('user keys within a tenant see and cancel only their own tasks', () => 
         const seen = { page: await page(u), sse: sse[u].events.map((e) => ({ id: e.id, ...e.data })), sio: sio[u].events };
         for (const [surface, events] of Object.entries(seen)) {
           const list = events as { id: number; type: string; task_id?: string; owner?: string | null; tenant?: unknown }[];
-          expect([u, surface, list.every((e) => e.type.startsWith('task.') && e.owner === userKeyId[u] && e.tenant === 'acme')]).toEqual([u, surface, true]);
+          expect([u, surface, list.every((e) => (e.type.startsWith('task.') || e.type.startsWith('batch.')) && e.owner === userKeyId[u] && e.tenant === 'acme')]).toEqual([u, surface, true]);
+          // u1's image batch: its progress events reach u1, never u2.
+          const batchEvents = list.filter((e) => (e as { batch_id?: string }).batch_id === u1Batch).length;
+          expect([u, surface, batchEvents > 0]).toEqual([u, surface, u === 'u1']);
           for (const id of own) expect([u, surface, id, list.some((e) => e.task_id === id)]).toEqual([u, surface, id, true]);
           for (const id of others) expect([u, surface, id, list.some((e) => e.task_id === id)]).toEqual([u, surface, id, false]);
           expect(new Set(list.map((e) => e.id)).size).toBe(list.length); // once each

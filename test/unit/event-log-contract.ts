@@ -42,5 +42,27 @@ export async function exerciseEventLog(outbox: () => EventOutbox | Promise<Event
   expect(ofB).toEqual(['s1', 's3']);
   expect(await log.prune()).toBe(10); // in chunks of 3
   expect((await log.after(0, {}, 100)).map((s) => s.id)).toEqual([11, 12, 13, 14, 15, 16]);
+
+  // An image batch's progress: the batch filter keeps that batch's events only (not its tasks' task events).
+  const ofBatch: string[] = [];
+  log.follow({ filter: { batchId: 'b1' }, deliver: (b) => ofBatch.push(...b.map((s) => `${s.event.type}:${(s.event as { index?: number }).index ?? ''}`)) });
+  const counts = { total: 2, queued: 0, running: 0, succeeded: 1, failed: 0 };
+  const image = (batch: string, index: number) =>
+    ({ batch_id: batch, owner: 'key-a', counts, task_id: `s${index}`, index, name: `i${index}.png`, status: 'succeeded', attempt: 1, cached: false, worker_id: 'w', output_blob: 'o', ms: 5, error: null }) as const;
+  events.publish('batch.image', image('b1', 0), { tenant: 'default' });
+  events.publish('batch.image', image('b2', 0), { tenant: 'default' });
+  events.publish('task.succeeded', { task_id: 's1', kind: 'image', attempt: 1, session_id: null, owner: 'key-a', worker_id: 'w', error: null, queue_wait_ms: 1, run_ms: 1 }, subject);
+  events.publish('batch.image', image('b1', 1), { tenant: 'default' });
+  events.publish('batch.finished', { batch_id: 'b1', owner: 'key-a', counts: { ...counts, succeeded: 2 }, status: 'succeeded', ms: 9 }, { tenant: 'default' });
+  await log.settled();
+  const kinds = (page: { event: { type: string } }[]) => page.map((s) => `${s.event.type}:${(s.event as { index?: number }).index ?? ''}`);
+  expect(kinds(await log.after(16, { batchId: 'b1' }, 100))).toEqual(['batch.image:0', 'batch.image:1', 'batch.finished:']);
+  expect(kinds(await log.after(16, { batchId: 'b1', types: new Set(['batch.finished', 'task.succeeded']) }, 100))).toEqual(['batch.finished:']);
+  expect(await log.after(16, { batchId: 'b1', types: new Set(['task.succeeded']) }, 100)).toEqual([]);
+  expect(kinds(await log.after(16, { batchId: 'b2' }, 100))).toEqual(['batch.image:0']);
+  // A user key's filter: its batches' events too (they carry the batch's owner).
+  expect(kinds(await log.after(16, { owners: new Set(['key-a']), types: new Set(['batch.image']) }, 100))).toEqual(['batch.image:0', 'batch.image:0', 'batch.image:1']);
+  await waitFor(() => ofBatch.length >= 3, 'the batch follower\'s events');
+  expect(ofBatch).toEqual(['batch.image:0', 'batch.image:1', 'batch.finished:']);
   await log.close();
 }

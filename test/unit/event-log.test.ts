@@ -35,7 +35,7 @@ describe('event log', () => {
       await exercise(() => new SqliteEventOutbox(path));
       expect(statSync(path).mode & 0o777).toBe(0o600);
       const again = new SqliteEventOutbox(path);
-      expect(again.lastId).toBe(16);
+      expect(again.lastId).toBe(21);
       await again.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,13 +1,17 @@
 /**
  * One image batch (`#/batches/<id>`): status, progress and counts, the chain,
  * and per image its state, worker, attempts, time, size, before/after
- * thumbnails and a download; the ZIP of the outputs. Reloaded every second
- * while the batch runs (GET /api/v1/batches/:id). Blobs are fetched with the
+ * thumbnails and a download; the ZIP of the outputs. While the batch runs it
+ * is reloaded (GET /api/v1/batches/:id) when the stream says one of its
+ * images started or ended (`batch.image`, `batch.finished`), at most every
+ * REDRAW_MS, and every FALLBACK_REFRESH_MS without events (a stream cut
+ * short). Blobs are fetched with the
  * API key and shown through object URLs, revoked when the page is left.
  */
 import { h, replaceChildren } from '../dom.js';
 import { ApiError } from './api.js';
 import type { DashboardContext, DashboardPage } from './context.js';
+import type { StreamEvent } from './live-stats.js';
 import { badge, card, formatMs, jsonBlock, link, row, section, table } from './view-kit.js';
 
 interface BatchView {
@@ -35,12 +39,16 @@ interface BatchView {
   }[];
 }
 
-const RUNNING_REFRESH_MS = 1000;
+const REDRAW_MS = 250;
+const FALLBACK_REFRESH_MS = 5000;
 
 export class BatchPage implements DashboardPage {
+  readonly eventTypes: readonly string[] = ['batch.image', 'batch.finished'];
   private readonly head = h('div', { id: 'batch' });
   private readonly body = h('div', { id: 'batch-images' });
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** A redraw for an event is due (the next events wait for it). */
+  private soon = false;
   private readonly urls = new Map<string, Promise<string>>();
   private disposed = false;
 
@@ -111,7 +119,22 @@ export class BatchPage implements DashboardPage {
         ),
       ]),
     ]);
-    if (b.status === 'running') this.timer = setTimeout(() => void this.refresh().catch(() => undefined), RUNNING_REFRESH_MS);
+    if (b.status === 'running') this.later(FALLBACK_REFRESH_MS);
+  }
+
+  /** One of this batch's images moved: redraw soon (several events within REDRAW_MS make one reload). */
+  onEvent(e: StreamEvent & { id: number }): void {
+    if ((e as { batch_id?: string }).batch_id !== this.id || this.soon) return;
+    this.later(REDRAW_MS);
+  }
+
+  private later(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.soon = ms < FALLBACK_REFRESH_MS;
+    this.timer = setTimeout(() => {
+      this.soon = false;
+      void this.refresh().catch(() => undefined);
+    }, ms);
   }
 
   dispose(): void {
