@@ -6,6 +6,10 @@
  *
  * - `tasks.owner` / `tasks.owner_epoch`: the master (and its incarnation)
  *   that holds a task; NULL while it waits in the shared pool.
+ * - `tasks.priority`: the pool's order. Since store schema 3 the column is
+ *   the store's own (postgres-schema.ts, migrated before this runs), so its
+ *   line is a no-op there (it is how multi-master databases of schema 2 got
+ *   the column).
  * - `taskwire_masters`: one row per live master, its lease (`lease_until`,
  *   renewed by its heartbeat) and its epoch (new every start).
  * - `taskwire_leader`: one row, the master that runs cluster-wide duties,

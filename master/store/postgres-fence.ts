@@ -38,8 +38,8 @@ const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotenc
   SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, to_tsvector('simple', txt),
     CASE WHEN pooled THEN NULL ELSE $ME::text END, CASE WHEN pooled THEN NULL ELSE $EPOCH::bigint END, prio
   FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[],
-    $14::text[], $15::text[], $16::text[], $17::bool[], $18::int[])
-    AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, txt, pooled, prio)
+    $14::text[], $15::text[], $16::text[], $17::int[], $18::bool[])
+    AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, txt, prio, pooled)
   ON CONFLICT DO NOTHING`;
 const FENCE = 't.owner = $ME::text AND t.owner_epoch = $EPOCH::bigint AND t.finished_at IS NULL AND t.attempt <= u.attempt';
 const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at, state = u.state,
@@ -74,7 +74,7 @@ export function fencedStatements(b: PgBatch, fence: WriteFence): { sql: string; 
     parts.push(`${name} AS (${text})`);
   };
   const extra = b.insertOwners ?? [];
-  add('ins', INSERT, b.insert.map((r, i) => [...r, extra[i]?.[0] ?? false, extra[i]?.[1] ?? 0]), 18);
+  add('ins', INSERT, b.insert.map((r, i) => [...r, extra[i] ?? false]), 18);
   add('upd', UPDATE, b.update, 8);
   add('sta', STATE, b.state, 5);
   add('met', META, b.meta, 2);
@@ -83,7 +83,7 @@ export function fencedStatements(b: PgBatch, fence: WriteFence): { sql: string; 
   const sent = [...b.update.map((r) => r[6] as string), ...b.state.map((r) => r[4] as string)];
   if (parts.length === 0) return { sql: '', params: [], sent: [] };
   const ids = fenced.length > 0 ? `(SELECT array_agg(id) FROM (${fenced.join(' UNION ALL ')}) f)` : 'NULL::text[]';
-  let notify = extra.some((e) => e[0]) ? `, pg_notify('${POOL_CHANNEL}', '')` : '';
+  let notify = extra.some((pooled) => pooled) ? `, pg_notify('${POOL_CHANNEL}', '')` : '';
   const finals = b.notifyFinals ?? [];
   for (let i = 0; i < finals.length; i += IDS_PER_NOTIFY) {
     params.push(finals.slice(i, i + IDS_PER_NOTIFY).join(','));

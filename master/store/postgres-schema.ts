@@ -7,7 +7,7 @@
 import type pg from 'pg';
 
 /** The schema version this taskwire writes and reads. */
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 /** Key of the advisory lock held while migrating (any constant of our own). */
 const MIGRATION_LOCK = 0x7461736b; // "task"
@@ -71,6 +71,33 @@ const STEPS: readonly string[] = [
     WHEN (NEW.tenant IS NULL OR (NEW.finished_at IS NOT NULL AND NEW.search IS NULL)) EXECUTE FUNCTION tw_tasks_fill_search();
   CREATE TRIGGER tw_tasks_fill_search_update BEFORE UPDATE ON tasks FOR EACH ROW
     WHEN (NEW.finished_at IS NOT NULL AND NEW.search IS NULL) EXECUTE FUNCTION tw_tasks_fill_search();
+  `,
+  // 3: priority as a column of its own, written by the master with the row, so the search's priority
+  // filter walks an index (postgres-task-search.ts) instead of reading the table; an expression index
+  // would parse the record's JSON on every task write, the cost step 2 removed. Multi-master mode
+  // (cluster-schema.ts) already adds an integer priority for its pool: IF NOT EXISTS keeps that one,
+  // so the column is integer here too (one type whatever the database's history). The constant default
+  // makes ADD COLUMN a catalog change (no rewrite); the backfill rewrites only the rows whose JSON says
+  // other than 0. Then the default is dropped: a row written without the column (a master of schema 2
+  // during a rolling update, `taskwire store migrate`'s copy of the schema 1 columns) comes with NULL,
+  // and the insert trigger fills it from the JSON before NOT NULL is checked. The master itself always
+  // sends it, so the trigger's WHEN stays false on the write path and the function is not called.
+  `
+  ALTER TABLE tasks ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0;
+  UPDATE tasks SET priority = coalesce((record::jsonb ->> 'priority')::int, 0) WHERE priority <> coalesce((record::jsonb ->> 'priority')::int, 0);
+  ALTER TABLE tasks ALTER COLUMN priority DROP DEFAULT;
+  CREATE OR REPLACE FUNCTION tw_tasks_fill_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    IF NEW.tenant IS NULL THEN
+      NEW.tenant := coalesce(NEW.record::jsonb ->> 'tenant', 'default');
+      NEW.model := (NEW.record::jsonb -> 'requirement') ->> 'model';
+    END IF;
+    IF NEW.priority IS NULL THEN NEW.priority := coalesce((NEW.record::jsonb ->> 'priority')::int, 0); END IF;
+    IF NEW.finished_at IS NOT NULL AND NEW.search IS NULL THEN NEW.search := ${rowSearchWords('NEW.')}; END IF;
+    RETURN NEW;
+  END $$;
+  DROP TRIGGER tw_tasks_fill_search_insert ON tasks;
+  CREATE TRIGGER tw_tasks_fill_search_insert BEFORE INSERT ON tasks FOR EACH ROW
+    WHEN (NEW.tenant IS NULL OR NEW.priority IS NULL OR (NEW.finished_at IS NOT NULL AND NEW.search IS NULL)) EXECUTE FUNCTION tw_tasks_fill_search();
   `,
 ];
 

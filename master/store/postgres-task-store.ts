@@ -403,7 +403,7 @@ export class PostgresTaskStore implements TaskStore {
     this.dirty.clear();
     const batch: PgBatch = { insert: [], update: [], state: [], meta: [...this.dirtyMeta] };
     this.dirtyMeta.clear();
-    const owners = this.options.cluster ? (batch.insertOwners = [] as [boolean, number][]) : undefined;
+    const owners = this.options.cluster ? (batch.insertOwners = [] as boolean[]) : undefined;
     const handedOff: string[] = [];
     for (const { task: t, full } of rows) {
       if (!full) batch.state.push([t.status, t.attempt, t.workerId, t.assignedAtMs, t.id]);
@@ -411,11 +411,11 @@ export class PostgresTaskStore implements TaskStore {
       else {
         batch.insert.push([
           t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs,
-          t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t), t.tenant, t.requirement.model ?? null, pgSearchText(t),
+          t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t), t.tenant, t.requirement.model ?? null, pgSearchText(t), t.priority,
         ]);
         if (owners) {
           const pooled = this.pooled.delete(t.id) && t.status === 'queued';
-          owners.push([pooled, t.priority]);
+          owners.push(pooled);
           if (pooled) {
             handedOff.push(t.id);
             this.toPool.add(t.id);

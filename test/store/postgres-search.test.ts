@@ -7,7 +7,9 @@
  * a database of schema 1 (search indexes over the record's JSON) is brought
  * to schema 2 (tenant, model and search words as columns) with its rows
  * found as before, and a row written without those columns (a master older
- * than schema 2) is filled by the trigger; and a master on PostgreSQL lists,
+ * than schema 2) is filled by the trigger; a database of schema 2 gets the
+ * priority column (schema 3) filled from its rows' JSON, and a row written
+ * without it is filled by the trigger; and a master on PostgreSQL lists,
  * searches and exports tasks from before its restart through GET
  * /api/v1/tasks and /tasks/export.
  */
@@ -17,7 +19,8 @@ import { silentLogger } from '../../common/logger.js';
 import type { TaskView } from '../../common/task-view.js';
 import type { TaskRecord } from '../../master/core/task-record.js';
 import { Master } from '../../master/master.js';
-import { migratePostgres } from '../../master/store/postgres-schema.js';
+import { ensureClusterSchema } from '../../master/store/cluster-schema.js';
+import { migratePostgres, PG_SCHEMA_VERSION } from '../../master/store/postgres-schema.js';
 import { PostgresTaskStore } from '../../master/store/postgres-task-store.js';
 import { serializeFixed, serializeState } from '../../master/store/sqlite-rows.js';
 import { scanSearch, type TaskSearchQuery } from '../../master/store/task-search.js';
@@ -204,7 +207,7 @@ describe.skipIf(!available)(`PostgreSQL store schema 1 -> 2: search columns${ava
 
       store = await PostgresTaskStore.open({ url, maxCachedFinished: 0 });
       const version = (await c.query<{ version: number }>('SELECT version FROM taskwire_schema')).rows[0]!.version;
-      expect(version).toBe(2);
+      expect(version).toBe(PG_SCHEMA_VERSION); // and on to today's schema
       const cols = (await c.query<{ id: string; tenant: string; model: string | null; words: boolean }>(
         `SELECT id, tenant, model, search IS NOT NULL AS words FROM tasks ORDER BY seq`,
       )).rows;
@@ -257,6 +260,101 @@ describe.skipIf(!available)(`PostgreSQL store schema 1 -> 2: search columns${ava
       expect(page.tasks.map((x) => x.id)).toEqual([t.id]);
     } finally {
       await store.close();
+    }
+  });
+});
+
+/** A task row as schema 2 (and a master older than schema 3) writes it: tenant and model, no priority column. */
+async function insertV2(c: pg.Client, t: TaskRecord): Promise<void> {
+  await c.query(
+    `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, tenant, model)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    [t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t), t.tenant, t.requirement.model ?? null],
+  );
+}
+
+describe.skipIf(!available)(`PostgreSQL store schema 2 -> 3: the priority column${available ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
+  let server: Postgres;
+  beforeAll(async () => {
+    server = await Postgres.start();
+  }, 60_000);
+  afterAll(async () => server?.close());
+
+  const columnOf = async (c: pg.Client) =>
+    (await c.query<{ data_type: string; is_nullable: string; column_default: string | null }>(
+      `SELECT data_type, is_nullable, column_default FROM information_schema.columns WHERE table_name = 'tasks' AND column_name = 'priority'`,
+    )).rows;
+
+  it('rows of schema 2 get their priority from the JSON on open and are found by it; rows written without the column are filled by the trigger', async () => {
+    const url = await server.createDatabase();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    let store: PostgresTaskStore | undefined;
+    try {
+      await migratePostgres(c, 2);
+      expect(await columnOf(c)).toEqual([]);
+      const at = Date.now() - 10_000;
+      const old = [
+        finishedTask('succeeded', at, { id: 'v2-a', seq: 1, priority: 0 } as Partial<TaskRecord>),
+        finishedTask('failed', at + 1, { id: 'v2-b', seq: 2, priority: 7 } as Partial<TaskRecord>),
+        finishedTask('succeeded', at + 2, { id: 'v2-c', seq: 3, priority: 3, tenant: 'acme' } as Partial<TaskRecord>),
+        newTask({ id: 'v2-d', seq: 4, priority: 7 } as Partial<TaskRecord>),
+      ];
+      for (const t of old) await insertV2(c, t);
+
+      store = await PostgresTaskStore.open({ url, maxCachedFinished: 0 });
+      expect((await c.query<{ version: number }>('SELECT version FROM taskwire_schema')).rows[0]!.version).toBe(3);
+      // No default left: a row that comes without it is filled by the trigger, never silently 0.
+      expect(await columnOf(c)).toEqual([{ data_type: 'integer', is_nullable: 'NO', column_default: null }]);
+      const prio = async () => (await c.query<{ id: string; priority: number }>('SELECT id, priority FROM tasks ORDER BY seq')).rows;
+      expect(await prio()).toEqual([
+        { id: 'v2-a', priority: 0 },
+        { id: 'v2-b', priority: 7 },
+        { id: 'v2-c', priority: 3 },
+        { id: 'v2-d', priority: 7 },
+      ]);
+      const ids = async (q: Omit<TaskSearchQuery, 'limit'>) => (await store!.search({ ...q, limit: 10 })).tasks.map((t) => t.id);
+      expect(await ids({ priority: 7 })).toEqual(['v2-d', 'v2-b']);
+      expect(await ids({ priority: 3, tenant: 'acme' })).toEqual(['v2-c']);
+      expect(await ids({ priority: 0 })).toEqual(['v2-a']);
+
+      // A master of schema 2 (rolling update) and `taskwire store migrate` (the schema 1 columns) insert rows without it.
+      await insertV2(c, finishedTask('succeeded', at + 3, { id: 'v2-e', seq: 5, priority: 5 } as Partial<TaskRecord>));
+      await insertV1(c, finishedTask('succeeded', at + 4, { id: 'v2-f', seq: 6, priority: 5 } as Partial<TaskRecord>));
+      // The master itself writes the column with the row.
+      const own = newTask({ id: 'v2-g', priority: 5 } as Partial<TaskRecord>);
+      store.put(own);
+      await store.commit();
+      expect((await prio()).slice(4)).toEqual([
+        { id: 'v2-e', priority: 5 },
+        { id: 'v2-f', priority: 5 },
+        { id: 'v2-g', priority: 5 },
+      ]);
+      expect(await ids({ priority: 5 })).toEqual(['v2-g', 'v2-f', 'v2-e']);
+    } finally {
+      await store?.close();
+      await c.end();
+    }
+  });
+
+  it('a multi-master database of schema 2 (the pool already has an integer priority) keeps its column and values', async () => {
+    const url = await server.createDatabase();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await migratePostgres(c, 2);
+      await ensureClusterSchema(c);
+      const t = finishedTask('succeeded', Date.now(), { id: 'mm-a', seq: 1, priority: 4 } as Partial<TaskRecord>);
+      await c.query(
+        `INSERT INTO tasks (id, seq, status, kind, created_at, finished_at, attempt, record, state, tenant, priority) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'default', 4)`,
+        [t.id, t.seq, t.status, t.kind, t.createdAtMs, t.finishedAtMs, t.attempt, serializeFixed(t), serializeState(t)],
+      );
+      expect(await migratePostgres(c)).toBe(2);
+      await ensureClusterSchema(c); // what a multi-master start runs next: the column is there, nothing changes
+      expect(await columnOf(c)).toEqual([{ data_type: 'integer', is_nullable: 'NO', column_default: null }]);
+      expect((await c.query<{ priority: number }>('SELECT priority FROM tasks')).rows).toEqual([{ priority: 4 }]);
+    } finally {
+      await c.end();
     }
   });
 });
