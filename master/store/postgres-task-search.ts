@@ -12,13 +12,16 @@
  *   tasks_search_worker (worker_id, seq)          worker
  *   tasks_search_model_col (model, seq)          model
  *   tasks_search_tenant_col (tenant, seq)        a tenant's listing (the scope filter)
+ *   tasks_search_priority (priority, seq)         priority
  *   tasks_session (session_id, seq)               session (the store's own)
  *   tasks_search_created (created_at)             a time range becomes a seq range
  *   tasks_search_words GIN (search)              text, finished tasks: `search` is the tsvector of
  *                                                 the first 64 KiB of the input and of result + error
  *
  * tenant, model and search are columns the master writes (schema 2, postgres-schema.ts); search
- * schema 1 indexed expressions over the record's JSON instead, and 2 drops those indexes.
+ * schema 1 indexed expressions over the record's JSON instead, and 2 drops those indexes. priority
+ * is one too (schema 3): until search schema 3 its filter read the JSON of every row (a sequential
+ * scan), as an expression index over it would have parsed the JSON on every task write.
  *
  * A filtered page walks a (column, seq) index backwards and stops after a
  * page (O(page)). Text: the GIN index finds the matching finished rows; the
@@ -35,10 +38,9 @@ import { deserialize, ROW, type Row } from './sqlite-rows.js';
 import { SEARCH_TEXT_MAX } from './postgres-schema.js';
 import { decodeTaskCursor, encodeTaskCursor, matchesSearch, searchWords, textOf, type TaskSearchPage, type TaskSearchQuery } from './task-search.js';
 
-export const PG_SEARCH_SCHEMA = '2';
+export const PG_SEARCH_SCHEMA = '3';
 /** Key of the advisory lock held while creating the indexes ("srch"). */
 const SEARCH_LOCK = 0x73726368;
-const PRIORITY = `coalesce((record::jsonb ->> 'priority')::int, 0)`;
 
 /**
  * The text a finished task's `search` column is made of (to_tsvector in the statement that
@@ -69,6 +71,7 @@ export async function ensurePostgresSearchSchema(client: pg.ClientBase): Promise
       CREATE INDEX IF NOT EXISTS tasks_search_worker ON tasks (worker_id, seq) WHERE worker_id IS NOT NULL;
       CREATE INDEX IF NOT EXISTS tasks_search_model_col ON tasks (model, seq) WHERE model IS NOT NULL;
       CREATE INDEX IF NOT EXISTS tasks_search_tenant_col ON tasks (tenant, seq);
+      CREATE INDEX IF NOT EXISTS tasks_search_priority ON tasks (priority, seq);
       CREATE INDEX IF NOT EXISTS tasks_search_created ON tasks (created_at);
       CREATE INDEX IF NOT EXISTS tasks_search_words ON tasks USING gin (search) WHERE finished_at IS NOT NULL;
       DROP INDEX IF EXISTS tasks_search_model;
@@ -110,7 +113,7 @@ export class PostgresTaskSearch {
     if (q.kind !== undefined) where.push(`t.kind = ${arg(q.kind)}`);
     if (q.model !== undefined) where.push(`t.model = ${arg(q.model)}`);
     if (q.workerId !== undefined) where.push(`t.worker_id = ${arg(q.workerId)}`);
-    if (q.priority !== undefined) where.push(`${PRIORITY} = ${arg(q.priority)}`);
+    if (q.priority !== undefined) where.push(`t.priority = ${arg(q.priority)}`);
     if (q.sessionId !== undefined) where.push(`t.session_id = ${arg(q.sessionId)}`);
     if (q.tenant !== undefined) where.push(`t.tenant = ${arg(q.tenant)}`);
     if (q.owners !== undefined) where.push(`(t.record::jsonb ->> 'owner') = ANY(${arg([...q.owners])}::text[])`); // a user key's own tasks (within its tenant's)
