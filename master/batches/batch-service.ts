@@ -104,6 +104,14 @@ export interface BatchServiceOptions {
    * restored here, so no two masters follow, restart or write one batch.
    */
   master?: string;
+  /**
+   * Several masters: the task watchers, through which the final of a task
+   * another master finished reaches here (a restored or taken-over batch's
+   * image may run anywhere: its task went back to the shared pool).
+   */
+  watchers?: { watch(id: string, w: { chunk(): void; done(): void }): () => void };
+  /** Several masters: how often the unfinished batches of masters gone for good are looked for and taken over (default 5 s; 0: never). */
+  takeOverEveryMs?: number;
 }
 
 /** A batch as a caller may be shown it, wherever it is held. */
@@ -115,7 +123,9 @@ export interface FoundBatch {
   elsewhere: string | null;
 }
 
-export const BATCH_DEFAULTS = { retentionMs: 7 * 24 * 3600_000 } as const;
+export const BATCH_DEFAULTS = { retentionMs: 7 * 24 * 3600_000, takeOverEveryMs: 5000 } as const;
+
+const isFinal = (t: TaskRecord) => t.status === 'succeeded' || t.status === 'failed' || t.status === 'cancelled' || t.status === 'expired';
 
 interface Derived {
   output: ImageOutput;
@@ -138,6 +148,10 @@ export class BatchService {
   private readonly store: BatchStore;
   private readonly retentionMs: number;
   private readonly pruneTimer: NodeJS.Timeout;
+  private takeOverTimer: NodeJS.Timeout | undefined;
+  private takingOver = false;
+  /** Followed tasks that may end on another master, with their watch's unsubscribe (several masters). */
+  private readonly remote = new Map<string, () => void>();
 
   constructor(
     private readonly tasks: TaskService,
@@ -168,6 +182,9 @@ export class BatchService {
   /** Stops listening, writes what is pending and closes the store. */
   async close(): Promise<void> {
     clearInterval(this.pruneTimer);
+    clearInterval(this.takeOverTimer);
+    for (const off of this.remote.values()) off();
+    this.remote.clear();
     this.unsubscribe();
     this.unsubscribeStarted();
     await this.store.close();
@@ -183,34 +200,104 @@ export class BatchService {
     let unfinished = 0;
     for (const batch of await this.store.load()) {
       if (batch.master !== undefined && batch.master !== this.options.master) continue; // another master's: it follows it
-      this.batches.set(batch.id, batch);
-      // Every header once: fills the listing's columns of rows kept before they existed (and the memory index).
-      this.store.put(batch, []);
-      batch.items.forEach((item, idx) => this.where.set(item, { batch, idx }));
-      for (const item of batch.items) {
-        if (item.status === 'succeeded' || item.status === 'failed') continue;
-        unfinished++;
-        if (item.taskId) await this.tasks.store.preload?.({ id: item.taskId });
-        const task = item.taskId ? this.tasks.get(item.taskId) : undefined;
-        const done = task ? undefined : await this.lookup(item.key);
-        if (done) {
-          Object.assign(item, { status: 'succeeded', output: done.output, workerId: done.worker_id, ms: item.ms ?? 0 });
-        } else if (!task) {
-          await this.start(item, batch.ops, `:restart-${item.attempts}`, batch.caller);
-        } else if (task.status === 'succeeded' || task.status === 'failed' || task.status === 'cancelled' || task.status === 'expired') {
-          this.apply(item, task);
-        } else {
-          this.follow(task.id, item);
-          continue; // unchanged: still queued or running on its task
-        }
-        this.touch(item);
-        this.emitImage(item);
-      }
-      this.settle(batch);
+      unfinished += await this.hold(batch, ':restart');
     }
     this.prune();
     await this.store.flush();
+    const every = this.options.takeOverEveryMs ?? BATCH_DEFAULTS.takeOverEveryMs;
+    if (this.options.master !== undefined && this.store.takeOver && every > 0 && !this.takeOverTimer) {
+      this.takeOverTimer = setInterval(() => void this.takeOver(), every);
+      this.takeOverTimer.unref();
+    }
     return { batches: this.batches.size, unfinished };
+  }
+
+  /**
+   * Several masters: takes over the unfinished batches of masters gone for
+   * good (no live lease) and follows them as after a restart; also asks the
+   * store about followed tasks that may have ended elsewhere (in case their
+   * final's notice was missed). Returns how many batches it took over.
+   */
+  async takeOver(): Promise<number> {
+    if (this.takingOver || this.options.master === undefined || !this.store.takeOver) return 0;
+    this.takingOver = true;
+    try {
+      const taken = await this.store.takeOver(this.options.master);
+      for (const batch of taken) {
+        const from = batch.master;
+        batch.master = this.options.master;
+        const unfinished = await this.hold(batch, ':takeover');
+        this.log.warn({ batch_id: batch.id, from, unfinished }, 'took over the image batch of a master gone for good');
+      }
+      for (const id of [...this.remote.keys()]) {
+        await this.tasks.store.preload?.({ id });
+        const t = this.tasks.get(id);
+        if (t && isFinal(t)) this.onFinal(t);
+      }
+      if (taken.length > 0) await this.store.flush();
+      return taken.length;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'looking for image batches to take over failed (tried again)');
+      return 0;
+    } finally {
+      this.takingOver = false;
+    }
+  }
+
+  /**
+   * Holds a kept batch here (after a restart, or taken over): an unfinished
+   * image follows its task again, takes the outcome of a task that ended,
+   * or is started again (`retry` names the new task's idempotency key) when
+   * its task is gone. Returns how many images were unfinished.
+   */
+  private async hold(batch: Batch, retry: string): Promise<number> {
+    let unfinished = 0;
+    this.batches.set(batch.id, batch);
+    // Every header once: fills the listing's columns of rows kept before they existed (and the memory index).
+    this.store.put(batch, []);
+    batch.items.forEach((item, idx) => this.where.set(item, { batch, idx }));
+    for (const item of batch.items) {
+      if (item.status === 'succeeded' || item.status === 'failed') continue;
+      unfinished++;
+      if (item.taskId) await this.tasks.store.preload?.({ id: item.taskId });
+      const task = item.taskId ? this.tasks.get(item.taskId) : undefined;
+      const done = task ? undefined : await this.lookup(item.key);
+      if (done) {
+        Object.assign(item, { status: 'succeeded', output: done.output, workerId: done.worker_id, ms: item.ms ?? 0 });
+      } else if (!task) {
+        await this.start(item, batch.ops, `${retry}-${item.attempts}`, batch.caller);
+      } else if (isFinal(task)) {
+        this.apply(item, task);
+      } else {
+        this.follow(task.id, item);
+        this.followRemote(task.id);
+        continue; // unchanged: still queued or running on its task
+      }
+      this.touch(item);
+      this.emitImage(item);
+    }
+    this.settle(batch);
+    return unfinished;
+  }
+
+  /**
+   * Several masters: a task that may end on another master (back in the
+   * shared pool after its master went away) is watched there too; its final
+   * is read from the store when another master announces it.
+   */
+  private followRemote(id: string): void {
+    const watchers = this.options.watchers;
+    if (!watchers || this.remote.has(id)) return;
+    const done = () => {
+      this.remote.get(id)?.();
+      this.remote.delete(id);
+      const t = this.tasks.get(id);
+      if (t && isFinal(t)) this.onFinal(t);
+    };
+    this.remote.set(id, () => undefined);
+    const off = watchers.watch(id, { chunk: () => undefined, done });
+    if (this.remote.has(id)) this.remote.set(id, off);
+    else off();
   }
 
   /** Queues the item's row (and its batch's header) for the next write. */
@@ -342,7 +429,7 @@ export class BatchService {
     item.taskId = task.id;
     item.status = 'queued';
     item.attempts++;
-    if (task.status === 'succeeded' || task.status === 'failed' || task.status === 'cancelled' || task.status === 'expired') {
+    if (isFinal(task)) {
       this.apply(item, task);
       return;
     }
@@ -353,6 +440,8 @@ export class BatchService {
     const items = this.byTask.get(task.id);
     if (!items) return;
     this.byTask.delete(task.id);
+    const off = this.remote.get(task.id);
+    if (off) (this.remote.delete(task.id), off());
     for (const item of items) {
       this.apply(item, task);
       this.touch(item);

@@ -103,6 +103,13 @@ export interface BatchStore {
   flush(): Promise<void>;
   /** A store several masters share (PostgreSQL): these batches as last written, whoever holds them. */
   read?(ids: readonly string[]): Promise<StoredBatch[]>;
+  /**
+   * A store several masters share: makes `master` the holder of every
+   * unfinished batch whose holder is no live member of the cluster (its
+   * lease ran out) and returns them; of masters asking at once each batch
+   * goes to one.
+   */
+  takeOver?(master: string): Promise<StoredBatch[]>;
   close(): Promise<void>;
 }
 
@@ -114,6 +121,8 @@ export interface HeaderRow {
   status: BatchStatus;
   createdAtMs: number;
   finishedAtMs: number | null;
+  /** The master that holds it (several masters), else null. */
+  master: string | null;
   record: string;
 }
 
@@ -165,6 +174,7 @@ export class PendingBatches {
         status: batchStatus(batch),
         createdAtMs: batch.createdAtMs,
         finishedAtMs: batch.finishedAtMs,
+        master: batch.master ?? null,
         record: batchHeader(batch),
       });
       for (const i of idx) {
@@ -178,10 +188,12 @@ export class PendingBatches {
 }
 
 /** Rebuilds batches from header and item records (items sorted by index). */
-export function assembleBatches(headers: { record: string }[], items: { batch_id: string; idx: number; record: string }[]): StoredBatch[] {
+export function assembleBatches(headers: { record: string; master?: string | null }[], items: { batch_id: string; idx: number; record: string }[]): StoredBatch[] {
   const byId = new Map<string, StoredBatch>();
   for (const h of headers) {
     const b = { ...(JSON.parse(h.record) as Omit<StoredBatch, 'items'>), items: [] as StoredItem[] };
+    // The holder's column wins over the record's: a take-over changes the column first.
+    if (h.master) b.master = h.master;
     byId.set(b.id, b);
   }
   for (const it of [...items].sort((a, b) => a.idx - b.idx)) byId.get(it.batch_id)?.items.push(JSON.parse(it.record) as StoredItem);

@@ -25,10 +25,27 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS taskwire_batches_tenant_created ON taskwire_batches (tenant, created_at, id);
   CREATE INDEX IF NOT EXISTS taskwire_batches_tenant_status_created ON taskwire_batches (tenant, status, created_at, id);
   CREATE INDEX IF NOT EXISTS taskwire_batches_owner_created ON taskwire_batches (owner, created_at, id);
+  -- The holding master (several masters) as a column, so the unfinished batches of a master gone for good
+  -- are found and taken over in one statement; rows from before have it in their record only.
+  ALTER TABLE taskwire_batches ADD COLUMN IF NOT EXISTS master text;
+  UPDATE taskwire_batches SET master = record::jsonb ->> 'master' WHERE master IS NULL AND finished_at IS NULL AND record::jsonb ? 'master';
+  CREATE INDEX IF NOT EXISTS taskwire_batches_unfinished ON taskwire_batches (master) WHERE finished_at IS NULL;
 `;
-const PUT_HEADERS = `INSERT INTO taskwire_batches (id, tenant, owner, status, created_at, finished_at, record)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
-  ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, status = excluded.status, finished_at = excluded.finished_at, record = excluded.record`;
+/** A header is written by its holder only: a master that lost the batch to a take-over no longer changes it. */
+const PUT_HEADERS = `INSERT INTO taskwire_batches (id, tenant, owner, status, created_at, finished_at, master, record)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
+  ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, status = excluded.status, finished_at = excluded.finished_at, record = excluded.record
+  WHERE taskwire_batches.master IS NULL OR taskwire_batches.master IS NOT DISTINCT FROM excluded.master`;
+/**
+ * The take-over: unfinished batches whose holder has no live lease in the
+ * cluster's membership (taskwire_masters, on the database's clock). Masters
+ * taking over at once: the row lock makes the second re-check its WHERE, and
+ * the batch is then held by a live master, so it skips it.
+ */
+const TAKE_OVER = `UPDATE taskwire_batches b SET master = $1
+  WHERE finished_at IS NULL AND master IS NOT NULL AND master <> $1
+    AND NOT EXISTS (SELECT 1 FROM taskwire_masters m WHERE m.id = b.master AND m.lease_until > now())
+  RETURNING id`;
 const PUT_ITEMS = `INSERT INTO taskwire_batch_items (batch_id, idx, record)
   SELECT * FROM unnest($1::text[], $2::int[], $3::text[])
   ON CONFLICT (batch_id, idx) DO UPDATE SET record = excluded.record`;
@@ -78,7 +95,7 @@ export class PostgresBatchStore implements BatchStore {
   }
 
   async load(): Promise<StoredBatch[]> {
-    const headers = await this.pool.query<{ record: string }>('SELECT record FROM taskwire_batches');
+    const headers = await this.pool.query<{ record: string; master: string | null }>('SELECT record, master FROM taskwire_batches');
     const items = await this.pool.query<{ batch_id: string; idx: number; record: string }>('SELECT batch_id, idx, record FROM taskwire_batch_items');
     return assembleBatches(headers.rows, items.rows);
   }
@@ -91,10 +108,15 @@ export class PostgresBatchStore implements BatchStore {
 
   async read(ids: readonly string[]): Promise<StoredBatch[]> {
     if (ids.length === 0) return [];
-    const headers = await this.pool.query<{ record: string }>('SELECT record FROM taskwire_batches WHERE id = ANY($1::text[])', [ids]);
+    const headers = await this.pool.query<{ record: string; master: string | null }>('SELECT record, master FROM taskwire_batches WHERE id = ANY($1::text[])', [ids]);
     if (headers.rows.length === 0) return [];
     const items = await this.pool.query<{ batch_id: string; idx: number; record: string }>('SELECT batch_id, idx, record FROM taskwire_batch_items WHERE batch_id = ANY($1::text[])', [ids]);
     return assembleBatches(headers.rows, items.rows);
+  }
+
+  async takeOver(master: string): Promise<StoredBatch[]> {
+    const r = await this.pool.query<{ id: string }>(TAKE_OVER, [master]);
+    return this.read(r.rows.map((x) => x.id));
   }
 
   put(batch: StoredBatch, items: 'all' | readonly number[]): void {
@@ -138,7 +160,7 @@ export class PostgresBatchStore implements BatchStore {
       try {
         await c.query('BEGIN');
         if (hs.length > 0) {
-          const cols = [hs.map((h) => h.id), hs.map((h) => h.tenant), hs.map((h) => h.owner), hs.map((h) => h.status), hs.map((h) => h.createdAtMs), hs.map((h) => h.finishedAtMs), hs.map((h) => h.record)];
+          const cols = [hs.map((h) => h.id), hs.map((h) => h.tenant), hs.map((h) => h.owner), hs.map((h) => h.status), hs.map((h) => h.createdAtMs), hs.map((h) => h.finishedAtMs), hs.map((h) => h.master), hs.map((h) => h.record)];
           await c.query(PUT_HEADERS, cols);
         }
         if (is.length > 0) await c.query(PUT_ITEMS, [is.map((i) => i.batchId), is.map((i) => i.idx), is.map((i) => i.record)]);
