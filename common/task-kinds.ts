@@ -76,8 +76,13 @@ export function requirementKey(r: Requirement): string {
   return r.features && r.features.length > 0 ? `${base}\u0001${r.features.join(',')}` : base;
 }
 
-/** Validates input for a known kind; returns the parsed input. Unknown kinds pass through. */
-export function validateTaskInput(kind: string, input: JsonValue): { input: JsonValue; requirement: Requirement } {
+/**
+ * Validates input for a known kind; returns the parsed input. Unknown kinds
+ * pass through. `extra`: features the task needs that its input does not say
+ * (resolved by the master from data it holds, e.g. the read feature of an
+ * image's input blob: master/core/feature-source.ts), merged with the spec's.
+ */
+export function validateTaskInput(kind: string, input: JsonValue, extra?: readonly string[]): { input: JsonValue; requirement: Requirement } {
   if (!KIND_NAME_PATTERN.test(kind)) throw new ValidationError('kind', KIND_NAME_RULE);
   const spec = kindSpec(kind);
   if (!spec) return { input, requirement: { kind } };
@@ -85,7 +90,8 @@ export function validateTaskInput(kind: string, input: JsonValue): { input: Json
   if (!parsed.success) throw schemaValidationError(parsed.error, 'input');
   const value = parsed.data as JsonValue;
   const model = spec.model?.(value);
-  const features = spec.features?.(value);
+  const own = spec.features?.(value);
+  const features = extra && extra.length > 0 ? [...new Set([...(own ?? []), ...extra])].sort() : own;
   const requirement: Requirement = model ? { kind, model } : { kind };
   if (features && features.length > 0) requirement.features = features;
   return { input: value, requirement };

@@ -44,6 +44,7 @@ import { ResultServer } from './transport/result-server.js';
 import { blobHandlers } from './transport/blob-service.js';
 import { BlobStore, type Blobs } from './blobs/blob-store.js';
 import { BlobAccessGate } from './blobs/blob-access-gate.js';
+import { BlobReadFeatures } from './blobs/blob-read-features.js';
 import { BatchService } from './batches/batch-service.js';
 import { openBatchStore } from './batches/open-batch-store.js';
 import { blobRoutes } from './http/blob-routes.js';
@@ -339,6 +340,7 @@ export class Master {
     this.keyStore = tenancy.keys;
     tasks.useAllowLists((owner) => tenancy.keys.allowList(owner));
     tasks.useAdmissionGate(new BlobAccessGate(this.blobs, () => auth.required)); // an image task names a blob of its own tenant only
+    tasks.useFeatureSource('image', new BlobReadFeatures(this.blobs)); // an image task needs the read feature of its input's format
     ({ autoscaler: this.autoscaler, settings: this.settings } = createAutoscaling({
       source: { queued: () => tasks.queue.values(), workers: () => registry.all() },
       events: tasks.events,

@@ -5,6 +5,7 @@
  * validates again with the same schema.
  */
 import { z } from 'zod';
+import { imageReadAdvert } from './image-read.js';
 
 /** Most operations in one chain. */
 export const MAX_IMAGE_OPS = 32;
@@ -85,9 +86,13 @@ export function imageFeatures(ops: readonly { op: string; format?: string }[]): 
   return [...out].sort();
 }
 
-/** Every feature of the kind, as a worker that serves all of it advertises them. */
-export function allImageFeatures(formats: readonly string[] = IMAGE_FORMATS): string[] {
-  return [...IMAGE_OP_NAMES.map((n) => `image:op:${n}`), ...formats.map((f) => `image:format:${f}`)].sort();
+/**
+ * Every operation of the kind, as a worker that serves all of them advertises
+ * them, with the output `formats` it writes and the input formats it `reads`
+ * (`image:read:<format>`, image-read.ts).
+ */
+export function allImageFeatures(formats: readonly string[] = IMAGE_FORMATS, reads: readonly string[] = []): string[] {
+  return [...IMAGE_OP_NAMES.map((n) => `image:op:${n}`), ...formats.map((f) => `image:format:${f}`), ...imageReadAdvert(reads)].sort();
 }
 
 export const imageKind = {

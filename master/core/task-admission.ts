@@ -37,6 +37,13 @@ export interface SubmitRequest {
   tenant?: string;
   /** The submitter sees only the tasks of these owners (a key without the operate scope: its own and its user's keys): an idempotency key naming another owner's task is a 409, never that task. */
   visibleOwners?: readonly string[];
+  /**
+   * Features the task needs besides those its input names (its kind spec's),
+   * set by the master's feature source for the kind at submit
+   * (feature-source.ts: the read feature of an image's input blob); never a
+   * client's field.
+   */
+  features?: readonly string[];
   /** Must start within this many ms (relative deadline): refused now when it cannot, expires queued then. */
   deadlineMs?: number;
   /** The same as an absolute time (ms since the epoch); give one of the two. */
@@ -138,7 +145,7 @@ export function checkSubmit(req: SubmitRequest, ctx: AdmissionContext): CheckedS
   }
   const size = jsonBytes(req.input ?? null); // the JSON's size, without building it (a 1 MiB input left 1 MiB of garbage)
   if (size > ctx.maxInputBytes) throw new PayloadTooLargeError('input', size, ctx.maxInputBytes);
-  const { input, requirement } = validateTaskInput(req.kind, req.input);
+  const { input, requirement } = validateTaskInput(req.kind, req.input, req.features);
   if (allow?.models && requirement.model !== undefined && !allow.models.includes(requirement.model)) {
     throw new TaskwireError('FORBIDDEN', `model: this key may not use model "${requirement.model}"`);
   }

@@ -35,6 +35,7 @@ import { RejectionLog, type RejectedEvent } from './rejection-log.js';
 import { type AdmissionContext, type AllowList, type CheckedSubmit, type QueueWaitEstimator, type SubmitRequest, checkBatch, checkBatchLimits, retryRequest, checkDeadline, checkSubmit, newTaskRecord } from './task-admission.js';
 import { PayloadBudget } from './payload-budget.js';
 import { type AdmissionGate, anyActive, gated, passGates } from './admission-gate.js';
+import { type FeatureSource, withSourcedFeatures } from './feature-source.js';
 
 /** The owner of submits that name none (no API keys: one local caller). */
 const ANONYMOUS_OWNER = 'local';
@@ -78,6 +79,8 @@ export class TaskService {
   private waitEstimator: QueueWaitEstimator | undefined;
   /** Limits, quotas and budgets every submit passes (admission-gate.ts; none by default). */
   private gates: AdmissionGate[] = [];
+  /** Per kind, the features a task needs beyond its input's (feature-source.ts; none by default). */
+  private readonly featureSources = new Map<string, FeatureSource>();
   readonly counters = { submitted: 0, succeeded: 0, failed: 0, cancelled: 0, expired: 0, rejectedResults: 0, retried: 0 };
 
   constructor(
@@ -140,8 +143,9 @@ export class TaskService {
    * Admits a task and resolves once it is durable (on disk with a durable
    * store): every surface acknowledges a submit only after this.
    */
-  async submit(req: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
+  async submit(given: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
     this.assertStoreWritable();
+    const [req] = (await withSourcedFeatures(this.featureSources, [given])) as [SubmitRequest];
     await this.preloadKeys([req]);
     const tickets = anyActive(this.gates) ? await passGates(this.gates, [req]) : undefined;
     const out = gated(tickets, () => [this.admit(req)])[0]!;
@@ -150,8 +154,9 @@ export class TaskService {
   }
 
   /** Durable `admitMany`: resolves once every task of the batch is on disk. */
-  async submitMany(reqs: readonly SubmitRequest[]): Promise<{ task: TaskRecord; created: boolean }[]> {
+  async submitMany(given: readonly SubmitRequest[]): Promise<{ task: TaskRecord; created: boolean }[]> {
     this.assertStoreWritable();
+    const reqs = await withSourcedFeatures(this.featureSources, given);
     await this.preloadKeys(reqs);
     const tickets = anyActive(this.gates) ? await passGates(this.gates, reqs) : undefined;
     const out = gated(tickets, () => this.admitMany(reqs));
@@ -162,6 +167,15 @@ export class TaskService {
   /** Kinds accepted with no worker online because the autoscaler starts one (master/autoscaling/). */
   useScaleFromZero(startsWorkersFor: (kind: string) => boolean): void {
     this.admission.startsWorkersFor = startsWorkersFor;
+  }
+
+  /**
+   * Features tasks of `kind` need beyond what their input says, resolved at
+   * every durable submit (`submit`, `submitMany`; feature-source.ts): e.g.
+   * the read feature of an image's input blob. One source per kind.
+   */
+  useFeatureSource(kind: string, source: FeatureSource): void {
+    this.featureSources.set(kind, source);
   }
 
   /** Adds a gate every submit passes (limits, budgets): admission-gate.ts. */
