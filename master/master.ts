@@ -450,7 +450,7 @@ export class Master {
       if (before !== w.state) log.info({ worker_id: w.id, language: s.language, kinds: s.kinds }, `worker ${w.id} ${w.state}`);
     };
     // Multi-master: each master dispatches to its share of the workers (store/worker-shares.ts).
-    this.cluster?.attach({ store: this.store as PostgresTaskStore, tasks, sink: this.link, applyStatus, watchers: this.watchers });
+    this.cluster?.attach({ store: this.store as PostgresTaskStore, tasks, sink: this.link, applyStatus, watchers: this.watchers, sharedBlobs: this.blobFiles === undefined });
     if (this.cluster) {
       const standings = this.cluster.standings;
       this.sockets.useStandingsElsewhere((id) => standings.get(id));

@@ -434,6 +434,7 @@ export class BatchService {
       return;
     }
     this.follow(task.id, item);
+    this.followRemote(task.id); // several masters: it may be pooled and run by another
   }
 
   private onFinal(task: TaskRecord): void {

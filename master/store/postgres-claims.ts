@@ -53,6 +53,12 @@ export interface TaskClaimerOptions {
   /** Finals another master announced (ids). */
   onFinals?: (ids: string[]) => void;
   /**
+   * Blobs are shared (PostgreSQL's blobs room): a task with a blob input
+   * (an image) is pooled like any other, since every master serves its
+   * FetchBlob and PutBlob. Without it such a task stays with its master.
+   */
+  sharedBlobs?: boolean;
+  /**
    * How long queued tasks may wait here with no worker of this master for
    * their kind before they go back to the pool (default 1000 ms).
    */
@@ -72,10 +78,11 @@ const RETURN_SQL = `UPDATE tasks SET owner = NULL, owner_epoch = NULL
   RETURNING id`;
 
 
-/** A task that needs this master's disk or memory (secrets, blobs) is never pooled. */
-function mustStayLocal(t: TaskRecord): boolean {
+/** A task that needs this master's memory (secrets) or disk (blobs, unless they are shared) is never pooled. */
+function mustStayLocal(t: TaskRecord, sharedBlobs: boolean): boolean {
+  if (t.secrets !== null) return true;
   const input = t.input as { blob?: unknown } | null;
-  return t.secrets !== null || (input !== null && typeof input === 'object' && !Array.isArray(input) && input.blob !== undefined);
+  return !sharedBlobs && input !== null && typeof input === 'object' && !Array.isArray(input) && input.blob !== undefined;
 }
 
 export class TaskClaimer {
@@ -106,7 +113,7 @@ export class TaskClaimer {
    * workers for the kind, beyond what it has queued) or leaves it to the pool.
    */
   keep(task: TaskRecord): boolean {
-    if (mustStayLocal(task)) return true;
+    if (mustStayLocal(task, this.o.sharedBlobs ?? false)) return true;
     const { registry, capacity, queue } = this.o.tasks;
     let free = 0;
     for (const w of registry.schedulable()) {
@@ -221,7 +228,7 @@ export class TaskClaimer {
     for (const kind of this.unserved.keys()) if (!seen.has(kind)) this.unserved.delete(kind);
     if (due.size === 0) return;
     const give: TaskRecord[] = [];
-    for (const t of queue.values()) if (due.has(kindOfKey(t.key)) && !mustStayLocal(t) && !t.cancelRequested) give.push(t);
+    for (const t of queue.values()) if (due.has(kindOfKey(t.key)) && !mustStayLocal(t, this.o.sharedBlobs ?? false) && !t.cancelRequested) give.push(t);
     if (give.length === 0) return;
     this.returning = true;
     void this.giveBack(give).finally(() => {

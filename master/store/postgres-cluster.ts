@@ -132,6 +132,8 @@ export class PostgresCluster {
     applyStatus: (s: WorkerStatus__Output) => void;
     /** Who waits here for a task's final (gateway, KServe): told when another master finished it. */
     watchers?: { watching(id: string): boolean; finished(t: TaskRecord): void };
+    /** Blobs are in the shared database (the blobs room): a task with a blob input may run on any master. */
+    sharedBlobs?: boolean;
   }): void {
     this.store = parts.store;
     this.tasks = parts.tasks;
@@ -145,6 +147,7 @@ export class PostgresCluster {
       tasks: parts.tasks,
       sink: parts.sink,
       log: this.o.log,
+      sharedBlobs: parts.sharedBlobs,
       onFinals: parts.watchers ? (ids) => void this.relayFinals(ids, parts.store, parts.watchers!) : undefined,
     });
     const claimer = this.claimer;
