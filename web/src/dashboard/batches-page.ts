@@ -3,10 +3,12 @@
  * (GET /api/v1/batches), 50 per page with "Load more" (the route's cursor),
  * a status filter kept in the hash (bookmarkable, like the tasks page), and
  * per batch its id (a link to `#/batches/<id>`), created time, status,
- * counts, chain and a progress bar. Batches have no event of their own on
- * the stream, so while a batch of the first page runs the page re-reads
- * that first page every few seconds (one query, however many pages are
- * loaded: batch-list.ts folds it in) and stops when none runs or the page is left.
+ * counts, chain and a progress bar. The page re-reads its first page (one
+ * query, however many pages are loaded: batch-list.ts folds it in) when the
+ * stream says an image of a batch moved or a batch finished (`batch.image`,
+ * `batch.finished`; also how a new batch shows up), at most every
+ * EVENT_REFRESH_MS, and while a batch of the first page runs every
+ * RUNNING_REFRESH_MS without events (a stream cut short).
  */
 import { h, replaceChildren } from '../dom.js';
 import { anyRunning, BATCH_STATUSES, chainLabel, finished, foldFirstPage, type BatchSummary, type LoadedBatches } from './batch-list.js';
@@ -16,18 +18,21 @@ import { badge, button, formatMs, link, row, section, table } from './view-kit.j
 /** Batches per page of the list. */
 const PAGE = 50;
 
-/** How often the first page is re-read while one of its batches runs. */
-const RUNNING_REFRESH_MS = 3000;
+/** How soon the first page is re-read after a batch event (the events within it make one read). */
+const EVENT_REFRESH_MS = 500;
+/** How often the first page is re-read while one of its batches runs and no event came. */
+const RUNNING_REFRESH_MS = 10_000;
 
 export class BatchesPage implements DashboardPage {
-  /** Only the overview's counted types: this page draws nothing from the stream. */
-  readonly eventTypes: readonly string[] = [];
+  readonly eventTypes: readonly string[] = ['batch.image', 'batch.finished'];
   private readonly list = h('div', { id: 'batch-list' });
   private readonly more = h('div', { class: 'more' });
   private loaded: LoadedBatches = { rows: [], cursor: null };
   /** How many of the loaded rows the last first-page read covers (the live refresh updates those). */
   private firstCount = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** A read for an event is due (later events wait for it). */
+  private soon = false;
   private disposed = false;
 
   constructor(
@@ -65,10 +70,19 @@ export class BatchesPage implements DashboardPage {
     return this.ctx.api.get(`/api/v1/batches?${q}`);
   }
 
+  /** A batch moved: re-read the first page soon. */
+  onEvent(): void {
+    if (this.disposed || this.soon) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.soon = true;
+    this.timer = setTimeout(() => void this.refresh().catch(() => this.later()), EVENT_REFRESH_MS);
+  }
+
   /** Re-reads the first page and folds it into the loaded rows (the first load and every live refresh). */
   async refresh(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.soon = false;
     const first = await this.page(null);
     if (this.disposed) return;
     this.loaded = foldFirstPage(this.loaded, first.batches, first.next_cursor);
