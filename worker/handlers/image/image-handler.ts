@@ -11,6 +11,7 @@ import { IMAGE_FORMATS, allImageFeatures, imageInput, type ImageOutput } from '.
 import { TaskFailure, parseTaskInput, type TaskContext, type TaskHandler, type TaskOutput } from '../task-handler.js';
 import { ImageError, runChain } from './image-ops.js';
 import type { AdvertisesFeatures } from '../handler-features.js';
+import { IMAGE_READ_FORMATS } from '../../../common/kinds/image-read.js';
 
 export interface ImageHandlerOptions {
   /** Largest width x height an image may have (default 100 M pixels: a 4K image is 8.3 M). */
@@ -29,10 +30,17 @@ export class ImageHandler implements TaskHandler, AdvertisesFeatures {
     sharp.cache(false);
   }
 
-  /** Every operation, and the output formats this sharp build writes (AVIF is libheif's `heif`). */
+  /**
+   * Every operation, the output formats this sharp build writes and the input
+   * formats it reads from a buffer (AVIF is libheif's `heif`; `image:read:heif`,
+   * HEIC, is never claimed: a prebuilt libheif decodes AV1 only, and sharp does
+   * not say which decoders it has).
+   */
   features(): string[] {
-    const f = sharp.format as unknown as Record<string, { output?: { buffer?: boolean } } | undefined>;
-    return allImageFeatures(IMAGE_FORMATS.filter((n) => (f[n === 'avif' ? 'heif' : n]?.output?.buffer ?? false)));
+    const f = sharp.format as unknown as Record<string, { input?: { buffer?: boolean }; output?: { buffer?: boolean } } | undefined>;
+    const lib = (n: string): string => (n === 'avif' ? 'heif' : n);
+    const reads = IMAGE_READ_FORMATS.filter((n) => n !== 'heif' && (f[lib(n)]?.input?.buffer ?? false));
+    return allImageFeatures(IMAGE_FORMATS.filter((n) => (f[lib(n)]?.output?.buffer ?? false)), reads);
   }
 
   async run(ctx: TaskContext): Promise<TaskOutput> {
