@@ -229,8 +229,9 @@ func contains(list []string, s string) bool {
 }
 
 // imageFeatures is what the worker advertises in WorkerStatus.features: every
-// operation and the formats it writes, so the master never places a webp or
-// avif chain here (PROTOCOL.md WorkerStatus.features).
+// operation, the formats it writes and the formats it reads, so the master
+// never places a webp or avif chain here, nor an input it cannot decode
+// (PROTOCOL.md WorkerStatus.features).
 func imageFeatures() []string {
 	var out []string
 	for _, op := range imageOpNames {
@@ -238,6 +239,9 @@ func imageFeatures() []string {
 	}
 	for _, f := range writtenFormats {
 		out = append(out, "image:format:"+f)
+	}
+	for _, f := range readFormats {
+		out = append(out, "image:read:"+f)
 	}
 	sort.Strings(out)
 	return out

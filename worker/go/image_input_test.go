@@ -78,7 +78,8 @@ func TestImageInputFillsTheDefaults(t *testing.T) {
 func TestImageFeaturesAreEveryOperationAndOnlyTheWrittenFormats(t *testing.T) {
 	f := strings.Join(imageFeatures(), " ")
 	want := "image:format:jpeg image:format:png image:op:blur image:op:brightness image:op:contrast image:op:crop image:op:edge " +
-		"image:op:flip image:op:format image:op:grayscale image:op:resize image:op:rotate image:op:saturation image:op:sharpen"
+		"image:op:flip image:op:format image:op:grayscale image:op:resize image:op:rotate image:op:saturation image:op:sharpen " +
+		"image:read:gif image:read:jpeg image:read:png image:read:webp"
 	if f != want {
 		t.Fatalf("features %q, want %q", f, want)
 	}

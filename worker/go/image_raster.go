@@ -17,6 +17,13 @@ import (
 	_ "golang.org/x/image/webp" // decoded, written as png (no webp encoder here)
 )
 
+// readFormats are the input formats the decoders imported above register
+// with image.Decode, advertised as image:read:<format> (names of
+// common/kinds/image-read.ts), so the master places an input of another
+// format (avif, tiff, ...) on a worker that reads it. Keep it in step with
+// the imports; TestReadFormatsAreDecoded decodes one image of each.
+var readFormats = []string{"gif", "jpeg", "png", "webp"}
+
 type raster struct {
 	w, h, ch int
 	pix      []uint8
