@@ -5,7 +5,9 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
+import java.util.TreeSet;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -28,6 +30,25 @@ final class ImageCodec {
   }
 
   private ImageCodec() {}
+
+  /** The input-format names a worker may advertise (image:read:<format>, common/kinds/image-read.ts). */
+  private static final List<String> READ_NAMES = List.of("jpeg", "png", "webp", "avif", "gif", "tiff", "bmp", "heif");
+
+  /**
+   * The input formats ImageIO has a reader for here, by the names of image-read.ts (sorted): the
+   * JDK's own (png, jpeg, gif, bmp, tiff) and any plugin's on the class path (a webp plugin would
+   * add webp), so the master places an input only on a worker whose ImageIO reads it.
+   */
+  static List<String> readFormats() {
+    TreeSet<String> out = new TreeSet<>();
+    for (String n : ImageIO.getReaderFormatNames()) {
+      String name = n.toLowerCase(Locale.ROOT);
+      if (name.equals("jpg")) name = "jpeg";
+      if (name.equals("tif")) name = "tiff";
+      if (READ_NAMES.contains(name)) out.add(name);
+    }
+    return List.copyOf(out);
+  }
 
   static final class Decoded {
     final BufferedImage image;

@@ -58,12 +58,16 @@ public final class ImageHandler implements TaskHandler {
     return "image";
   }
 
-  /** Every operation and the two formats ImageIO writes: the master places a webp or avif chain elsewhere. */
+  /**
+   * Every operation, the two formats ImageIO writes and the formats it reads: the master places a
+   * webp or avif chain elsewhere, and a webp or avif input too (the JDK has no decoder for them).
+   */
   @Override
   public List<String> features() {
     List<String> f = new ArrayList<>();
     for (String op : ImageChain.PARAMS.keySet()) f.add("image:op:" + op);
     for (String fmt : ImageChain.WRITES) f.add("image:format:" + fmt);
+    for (String fmt : ImageCodec.readFormats()) f.add("image:read:" + fmt);
     Collections.sort(f);
     return f;
   }

@@ -93,9 +93,25 @@ class ImageChainTest {
   @Test
   void advertisesEveryOperationAndOnlyPngAndJpeg() {
     List<String> f = new ImageHandler(100, 100).features();
-    assertEquals(14, f.size());
+    assertEquals(19, f.size());
     assertTrue(f.containsAll(List.of("image:op:resize", "image:op:edge", "image:op:format", "image:format:png", "image:format:jpeg")), f.toString());
     assertFalse(f.contains("image:format:webp") || f.contains("image:format:avif"), f.toString());
     assertEquals(f.stream().sorted().toList(), f);
+  }
+
+  @Test
+  void advertisesTheFormatsImageIoReadsAndNotWebpOrAvif() throws Exception {
+    List<String> f = new ImageHandler(100, 100).features();
+    assertTrue(f.containsAll(List.of("image:read:bmp", "image:read:gif", "image:read:jpeg", "image:read:png", "image:read:tiff")), f.toString());
+    assertFalse(f.contains("image:read:webp") || f.contains("image:read:avif") || f.contains("image:read:heif"), f.toString());
+    // Each advertised format really decodes: one image of it, written by ImageIO, read back.
+    for (String fmt : ImageCodec.readFormats()) {
+      java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(3, 2, java.awt.image.BufferedImage.TYPE_INT_RGB);
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      assertTrue(javax.imageio.ImageIO.write(img, fmt, out), "no ImageIO writer for " + fmt);
+      ImageCodec.Decoded d = ImageCodec.decode(out.toByteArray(), 100);
+      assertEquals(3, d.image.getWidth(), fmt);
+      assertEquals(2, d.image.getHeight(), fmt);
+    }
   }
 }
