@@ -58,6 +58,34 @@ def writable_formats() -> List[str]:
     return out
 
 
+# The input formats a worker may say it reads (image:read:<format>, common/kinds/image-read.ts) and
+# Pillow's name of each; "heif" is HEIF other than AVIF (a plugin such as pillow-heif registers it).
+READ_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF", "gif": "GIF", "tiff": "TIFF", "bmp": "BMP", "heif": "HEIF"}
+# Plugins Pillow registers even when the library behind them is missing (their open then fails).
+NEEDS_MODULE = {"webp": "webp", "avif": "avif"}
+
+
+def readable_formats() -> List[str]:
+    """The input formats this Pillow opens: registered (Image.OPEN) and, for webp and avif, with
+    their library built in, so the master places e.g. a webp input here only when it decodes."""
+    if Image is None:
+        return []
+    Image.init()
+    out = []
+    for name, pil in READ_FORMATS.items():
+        if pil not in Image.OPEN:
+            continue
+        module = NEEDS_MODULE.get(name)
+        if module is not None:
+            try:
+                if not features.check_module(module):
+                    continue
+            except ValueError:  # a Pillow that does not know the module: no such decoder
+                continue
+        out.append(name)
+    return sorted(out)
+
+
 def _bad(path: str, msg: str) -> TaskFailure:
     return TaskFailure("BAD_INPUT", f"input.{path}: {msg}", False)
 
@@ -233,9 +261,11 @@ class ImageHandler(Handler):
         self.max_pixels = max_pixels if max_pixels is not None else int(os.environ.get("TASKWIRE_IMAGE_MAX_PIXELS", "100000000"))
 
     def features(self) -> List[str]:
-        """Every operation and the formats this Pillow writes (WorkerStatus.features): the master
-        then places an avif task only on a worker that advertises image:format:avif."""
-        return sorted([f"image:op:{op}" for op in ALLOWED] + [f"image:format:{f}" for f in writable_formats()])
+        """Every operation, the formats this Pillow writes and the ones it reads (WorkerStatus.features):
+        the master then places an avif output only on a worker that advertises image:format:avif, and a
+        webp input only on one that advertises image:read:webp."""
+        return sorted([f"image:op:{op}" for op in ALLOWED] + [f"image:format:{f}" for f in writable_formats()]
+                      + [f"image:read:{f}" for f in readable_formats()])
 
     @staticmethod
     def _ident(ctx: TaskContext) -> Tuple[Any, Dict[str, Any]]:
