@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -52,6 +52,22 @@ export class BlobNotFoundError extends Error {
 
 export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * The mark a grant to `tenant` leaves next to a blob's file (`<id>.by-<mark>`):
+ * a digest, so a tenant's name is no file name. Only a known tenant's name
+ * finds its marks again (taskwire store migrate: blob-files-migrate.ts).
+ */
+export function tenantMark(tenant: string): string {
+  return sha256Hex(`tenant\u0000${tenant}`).slice(0, 32);
+}
+
+/** A blob in the data dir's store with the marks of the tenants it was granted to (BlobStore.stored). */
+export interface StoredBlob {
+  id: string;
+  /** tenantMark() of each tenant that may read it. */
+  marks: string[];
 }
 
 /**
@@ -112,7 +128,7 @@ export class BlobStore implements Blobs {
   }
 
   private mark(id: string, tenant: string): string {
-    return `${this.path(id)}.by-${sha256Hex(`tenant\u0000${tenant}`).slice(0, 32)}`;
+    return `${this.path(id)}.by-${tenantMark(tenant)}`;
   }
 
   /** `tenant` may read blob `id` from now on (it uploaded it, or its task produced it). */
@@ -189,6 +205,33 @@ export class BlobStore implements Blobs {
   /** What `key` produced earlier, if recorded. */
   async derived(key: string): Promise<string | undefined> {
     return readFile(join(this.dir, 'derived', sha256Hex(key)), 'utf8').catch(() => undefined);
+  }
+
+  /**
+   * Every whole blob with its grant marks, one directory (`<aa>/`) read at a
+   * time: a blob still being written (its `.tmp` not yet renamed) is left
+   * out. For taskwire store migrate, which copies them to PostgreSQL.
+   */
+  async *stored(): AsyncGenerator<StoredBlob, void, undefined> {
+    const prefixes = (await readdir(this.dir, { withFileTypes: true })).filter((e) => e.isDirectory() && /^[0-9a-f]{2}$/.test(e.name)).map((e) => e.name).sort();
+    for (const prefix of prefixes) {
+      const names = await readdir(join(this.dir, prefix));
+      const marks = new Map<string, string[]>();
+      for (const name of names) {
+        const m = /^([0-9a-f]{64})\.by-([0-9a-f]{32})$/.exec(name);
+        if (m) marks.set(m[1]!, [...(marks.get(m[1]!) ?? []), m[2]!]);
+      }
+      for (const id of names.filter((n) => BLOB_ID.test(n) && n.startsWith(prefix)).sort()) yield { id, marks: marks.get(id) ?? [] };
+    }
+  }
+
+  /** Every recorded output: `key` is the digest link() filed it under (sha256 of the input-and-chain key). */
+  async *links(): AsyncGenerator<{ key: string; record: string }, void, undefined> {
+    const dir = join(this.dir, 'derived');
+    for (const key of (await readdir(dir)).filter((n) => BLOB_ID.test(n)).sort()) {
+      const record = await readFile(join(dir, key), 'utf8').catch(() => undefined);
+      if (record !== undefined) yield { key, record };
+    }
   }
 
   /** Removes a temp dir this store made (tests). */

@@ -35,6 +35,75 @@ const CHUNK_BYTES = 1024 * 1024;
 
 const ignore = (): void => undefined;
 
+/** A pool or a client (in the caller's transaction). */
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** `data` as row-sized views (no copy); an empty blob is one empty piece. */
+function* pieces(data: Buffer): Generator<Buffer, void, undefined> {
+  for (let off = 0; off < data.length || off === 0; off += CHUNK_BYTES) yield data.subarray(off, off + CHUNK_BYTES);
+}
+
+/**
+ * Adds blob `info`'s row and its bytes as rows of CHUNK_BYTES, on `c` inside
+ * the caller's transaction (so the blob is listed only once whole). `bytes`
+ * is asked for only when the row is new: a blob already stored (the same id
+ * is the same bytes) is kept and false returned. The bytes may come in
+ * pieces of any size (a file read in pieces: taskwire store migrate,
+ * blob-files-migrate.ts); a piece that is exactly the next row is written as
+ * it is (put(): no copy), others are gathered into one row-sized buffer, so
+ * a blob of any size costs a row of memory. A piece need be valid only until
+ * the next is asked for. Other than `info.size` bytes in all is an error
+ * (the caller's transaction then keeps nothing).
+ */
+export async function insertBlob(c: Queryable, info: BlobInfo, bytes: () => AsyncIterable<Buffer> | Iterable<Buffer>, createdAt = Date.now()): Promise<boolean> {
+  const added = await c.query('INSERT INTO tw_blobs (id, content_type, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [info.id, info.contentType, info.size, createdAt]);
+  if (added.rowCount !== 1) return false;
+  const rowBytes = (n: number) => Math.max(0, Math.min(CHUNK_BYTES, info.size - n * CHUNK_BYTES));
+  const wrongSize = (got: string) => new Error(`blob ${info.id}: ${got} its ${info.size} bytes`);
+  const write = (n: number, data: Buffer) => c.query('INSERT INTO tw_blob_chunks (id, n, data) VALUES ($1, $2, $3)', [info.id, n, data]);
+  let n = 0;
+  let row: Buffer | undefined; // gathers pieces that are not a whole row
+  let held = 0;
+  for await (const piece of bytes()) {
+    if (piece.length === 0) continue;
+    if (held === 0 && piece.length === rowBytes(n)) {
+      await write(n++, piece);
+      continue;
+    }
+    for (let off = 0; off < piece.length; ) {
+      const want = rowBytes(n);
+      if (want === 0) throw wrongSize('more than');
+      row ??= Buffer.allocUnsafe(Math.min(CHUNK_BYTES, info.size));
+      const took = piece.copy(row, held, off, Math.min(piece.length, off + want - held));
+      held += took;
+      off += took;
+      if (held === want) {
+        await write(n++, row.subarray(0, want));
+        held = 0;
+      }
+    }
+  }
+  if (held > 0 || rowBytes(n) > 0) throw wrongSize(`only ${n * CHUNK_BYTES + held} of`);
+  if (n === 0) await write(0, Buffer.alloc(0)); // an empty blob: one empty row, as before
+  return true;
+}
+
+/** `tenant` may read blob `id`; false when it already could. */
+export async function insertGrant(q: Queryable, id: string, tenant: string): Promise<boolean> {
+  return (await q.query('INSERT INTO tw_blob_grants (id, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [id, tenant])).rowCount === 1;
+}
+
+/**
+ * What an (input, chain) produced; `key` is already its digest (sha256Hex of
+ * link()'s key, as the data dir's store names the file). `keep`: a record
+ * already there stays (false returned), as a migration wants; `replace`: the
+ * newest wins, as link() wants.
+ */
+export async function insertDerived(q: Queryable, key: string, record: string, onConflict: 'keep' | 'replace'): Promise<boolean> {
+  const conflict = onConflict === 'keep' ? 'DO NOTHING' : 'DO UPDATE SET record = excluded.record';
+  return (await q.query(`INSERT INTO tw_blob_derived (key, record) VALUES ($1, $2) ON CONFLICT (key) ${conflict}`, [key, record])).rowCount === 1;
+}
+
 /** PostgreSQL out of reach or refusing: a 503 for the caller (nothing was kept), never a 500. */
 async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
@@ -74,13 +143,8 @@ export class PostgresBlobStore implements Blobs {
     let failed: Error | undefined;
     try {
       await c.query('BEGIN');
-      const added = await c.query('INSERT INTO tw_blobs (id, content_type, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [id, info.contentType, info.size, Date.now()]);
-      if (added.rowCount === 1) {
-        for (let n = 0, off = 0; off < data.length || n === 0; n++, off += CHUNK_BYTES) {
-          await c.query('INSERT INTO tw_blob_chunks (id, n, data) VALUES ($1, $2, $3)', [id, n, data.subarray(off, off + CHUNK_BYTES)]);
-        }
-      }
-      if (tenant !== undefined) await c.query('INSERT INTO tw_blob_grants (id, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [id, tenant]);
+      await insertBlob(c, info, () => pieces(data));
+      if (tenant !== undefined) await insertGrant(c, id, tenant);
       await c.query('COMMIT');
     } catch (err) {
       failed = err as Error;
@@ -93,7 +157,7 @@ export class PostgresBlobStore implements Blobs {
   }
 
   async grant(id: string, tenant: string): Promise<void> {
-    await guarded('keep the grant', () => this.pool.query('INSERT INTO tw_blob_grants (id, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [id, tenant]));
+    await guarded('keep the grant', () => insertGrant(this.pool, id, tenant));
   }
 
   async readableBy(id: string, tenant: string): Promise<boolean> {
@@ -131,7 +195,7 @@ export class PostgresBlobStore implements Blobs {
   }
 
   async link(key: string, record: string): Promise<void> {
-    await guarded('keep an output', () => this.pool.query('INSERT INTO tw_blob_derived (key, record) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET record = excluded.record', [sha256Hex(key), record]));
+    await guarded('keep an output', () => insertDerived(this.pool, sha256Hex(key), record, 'replace'));
   }
 
   async derived(key: string): Promise<string | undefined> {

@@ -3,12 +3,14 @@
  * what the data dir's store does (content-addressed, tenant grants, derived
  * outputs), bytes in 1 MiB rows read back whole and in pieces, two masters
  * storing the same bytes at once keep one copy, and a write PostgreSQL
- * refuses is a 503 (UNAVAILABLE) that keeps nothing.
+ * refuses is a 503 (UNAVAILABLE) that keeps nothing. insertBlob (the write
+ * taskwire store migrate streams a file through) gathers pieces of any size
+ * into 1 MiB rows and refuses bytes that are not the blob's size.
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BlobNotFoundError, sha256Hex } from '../../master/blobs/blob-store.js';
-import { PostgresBlobStore } from '../../master/blobs/postgres-blob-store.js';
+import { insertBlob, PostgresBlobStore } from '../../master/blobs/postgres-blob-store.js';
 import { postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
 import { postgresRoomsFixture } from '../helpers/postgres-fixture.js';
 
@@ -77,5 +79,35 @@ describe.skipIf(!available)(`blobs on PostgreSQL${available ? '' : ` (skipped: $
     expect((await queryRows<{ n: string }>(url, 'SELECT count(*) AS n FROM tw_blob_chunks'))[0]!.n).toBe('0');
     await queryRows(url, 'DROP TRIGGER refuse ON tw_blob_chunks');
     expect((await a.put(data, 'image/png', 'acme')).size).toBe(data.length);
+  });
+
+  it('insertBlob gathers pieces of any size into 1 MiB rows (a piece reused after it was taken); other than the size in bytes refuses', async () => {
+    const url = await server().createDatabase();
+    const a = await open(url);
+    const p = pool(url);
+    const data = randomBytes(2 * 1024 * 1024 + 12345);
+    const info = { id: sha256Hex(data), size: data.length, contentType: 'image/png' };
+    const reused = Buffer.alloc(300 * 1024);
+    async function* pieces(of: Buffer) {
+      for (let off = 0; off < of.length; off += reused.length) {
+        const n = of.copy(reused, 0, off, off + reused.length);
+        yield reused.subarray(0, n); // as BlobStore.chunks: the same buffer each time
+      }
+    }
+    const c = await p.connect();
+    try {
+      expect(await insertBlob(c, info, () => pieces(data))).toBe(true);
+      expect(await insertBlob(c, info, () => { throw new Error('not read: the blob is there'); })).toBe(false);
+      const sizes = await queryRows<{ n: number; len: number }>(url, 'SELECT n, length(data) AS len FROM tw_blob_chunks WHERE id = $1 ORDER BY n', [info.id]);
+      expect(sizes).toEqual([{ n: 0, len: 1024 * 1024 }, { n: 1, len: 1024 * 1024 }, { n: 2, len: 12345 }]);
+      expect((await a.get(info.id)).data.equals(data)).toBe(true);
+      for (const [bytes, what] of [[data.subarray(1), /only 2109496 of its 2109497 bytes/], [Buffer.concat([data, Buffer.alloc(1)]), /more than its 2109497 bytes/]] as const) {
+        await c.query('BEGIN');
+        await expect(insertBlob(c, { ...info, id: 'f'.repeat(64) }, () => pieces(bytes))).rejects.toThrow(what);
+        await c.query('ROLLBACK');
+      }
+    } finally {
+      c.release();
+    }
   });
 });
