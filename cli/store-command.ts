@@ -24,7 +24,7 @@ export function storeCommand(program: Command): void {
   const store = program.command('store').description("the master's task store (SQLite in the data dir, or PostgreSQL)");
   store
     .command('migrate')
-    .description('copy a SQLite store (tasks, idempotency keys, cluster secrets; keys, usage, events, limit counters) into a PostgreSQL database; stop the SQLite master first')
+    .description('copy a SQLite store (tasks, idempotency keys, cluster secrets; keys, usage, events, limit counters, blobs) into a PostgreSQL database; stop the SQLite master first')
     .requiredOption('--from <path>', "the SQLite master's data dir (or its taskwire.db)")
     .option('--to <url>', 'postgres:// URL of an existing database [TASKWIRE_STORE, TASKWIRE_STORE_FILE; password: TASKWIRE_STORE_PASSWORD_FILE]')
     .option('--force', "copy into a database that holds another cluster's data (same ids are overwritten)")
@@ -38,10 +38,15 @@ export function storeCommand(program: Command): void {
         const { copyRoomTables, prepareRoomTables } = await import('../master/postgres-rooms-migrate.js');
         const r = await migrateStore({ from: o.from, to, force: o.force, rooms: { prepare: prepareRoomTables, copy: (c, from) => copyRoomTables(c, from) } });
         if (o.output === 'json') return void process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        const b = r.rooms;
         process.stdout.write(
           `copied ${r.tasks} task(s) from ${r.source} to ${r.target}: ${r.unfinished} unfinished, ${r.finished} finished, ${r.withIdempotencyKey} with an idempotency key\n` +
             `meta: ${r.metaKeys.length ? r.metaKeys.join(', ') : 'none'}${r.repeated ? ' (the target already held this cluster: brought up to date)' : ''}\n` +
-            `target held ${r.targetTasksBefore} task(s) before\n`, // the rooms' counts: -o json (rooms)
+            `target held ${r.targetTasksBefore} task(s) before\n` + // the other rooms' counts: -o json (rooms)
+            // The blobs' line only when the data dir has some (their bytes are what a repeated run skips).
+            (b?.blobs
+              ? `blobs: ${b.blobs} (${b.blobs_copied ?? 0} new on the target: ${b.blob_bytes_copied ?? 0} bytes copied), ${b.blob_grants ?? 0} tenant grant(s)${b.blob_grants_unmatched ? ` (${b.blob_grants_unmatched} to no known tenant, not copied)` : ''}, ${b.blob_derived ?? 0} recorded output(s)\n`
+              : ''),
         );
       } catch (err) {
         process.stderr.write(`taskwire: ${errorMessage(err)}\n`);

@@ -10,6 +10,9 @@
  *   limits.json  the rules an admin set over REST              -> tw_limit_rules
  *   tenant-limits.json, tenant-budgets.json  tenant admins' own  -> tw_tenant_settings
  *   runtime-settings.json  its placement part (strategies, slow start) -> tw_placement_settings
+ *   blobs/       bytes, content types, tenant grants, recorded outputs -> tw_blobs, tw_blob_chunks, tw_blob_grants, tw_blob_derived
+ *                (blobs/blob-files-migrate.ts; a grant names its tenant by a digest, matched against
+ *                the data dir's tenants: tenancy.db's, and those of its tasks and batches)
  * (the usage rows copied are added to tw_budget_spend by its trigger)
  * A file that is missing is skipped (that room had nothing on disk).
  * logs.db is not copied (the central logs start empty on PostgreSQL).
@@ -19,8 +22,11 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { PLACEMENT_PG_STEPS } from './autoscaling/postgres-placement-settings.js';
+import { type BlobCopyCounts, copyBlobFiles } from './blobs/blob-files-migrate.js';
+import { BLOBS_PG_STEPS } from './blobs/postgres-blob-store.js';
 import { readPlacementFile } from './autoscaling/runtime-settings.js';
 import { BILLING_PG_STEPS } from './billing/postgres-usage-store.js';
+import { DEFAULT_TENANT } from './core/task-record.js';
 import { COLUMNS as USAGE_COLUMNS } from './billing/usage-store.js';
 import { EVENTS_PG_STEPS } from './events/postgres-event-outbox.js';
 import { BUDGET_SPEND_PG_STEPS } from './billing/postgres-budget-spend.js';
@@ -32,8 +38,8 @@ import { LOGS_PG_STEPS } from './logs/postgres-log-store.js';
 import { migrateRoom } from './store/postgres-room-schema.js';
 import { TENANCY_PG_STEPS } from './tenancy/postgres-key-store.js';
 
-/** Rows copied per room file (absent: no such file in the data dir). */
-export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usage_rows' | 'prices' | 'events' | 'limit_counters' | 'limit_rules' | 'tenant_settings' | 'placement_settings', number>>;
+/** Rows copied per room file (absent: no such file in the data dir); the blobs' counts with a `blobs` dir. */
+export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usage_rows' | 'prices' | 'events' | 'limit_counters' | 'limit_rules' | 'tenant_settings' | 'placement_settings', number> & BlobCopyCounts>;
 
 /** Creates (or brings up to date) every room's tables on the target: before the copy's transaction. */
 export async function prepareRoomTables(client: pg.ClientBase): Promise<void> {
@@ -45,6 +51,7 @@ export async function prepareRoomTables(client: pg.ClientBase): Promise<void> {
   await migrateRoom(client, 'budget_spend', BUDGET_SPEND_PG_STEPS); // after billing: a trigger on its ledger
   await migrateRoom(client, 'tenant_settings', TENANT_SETTINGS_PG_STEPS);
   await migrateRoom(client, 'placement', PLACEMENT_PG_STEPS);
+  await migrateRoom(client, 'blobs', BLOBS_PG_STEPS);
 }
 
 /** The data dir a --from names (a dir, or the dir of its taskwire.db). */
@@ -61,6 +68,29 @@ function open(dir: string, file: string): Database.Database | undefined {
 }
 
 const hasTable = (db: Database.Database, name: string): boolean => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+
+/**
+ * Every tenant the data dir knows: `default`, tenancy.db's, and those its
+ * tasks and batches were submitted under (a tenant's grants of blobs are
+ * filed under a digest of its name, so only a name known here finds them).
+ */
+function tenantsOf(dir: string): Set<string> {
+  const out = new Set([DEFAULT_TENANT]);
+  for (const [file, table, sql] of [
+    ['tenancy.db', 'tenants', 'SELECT id AS t FROM tenants'],
+    ['taskwire.db', 'tasks', 'SELECT DISTINCT tenant AS t FROM tasks'], // an indexed column (sqlite-schema.ts; migrateStore brought the file up to date)
+    ['batches.db', 'batches', 'SELECT DISTINCT tenant AS t FROM batches'],
+  ] as const) {
+    const db = open(dir, file);
+    if (!db) continue;
+    try {
+      if (hasTable(db, table)) for (const r of db.prepare(sql).all() as { t: string }[]) out.add(r.t);
+    } finally {
+      db.close();
+    }
+  }
+  return out;
+}
 
 /** Column arrays of rows (unnest parameters). */
 const cols = <T extends Record<string, unknown>>(rows: T[], names: readonly (keyof T)[]): unknown[][] => names.map((n) => rows.map((r) => r[n] ?? null));
@@ -151,5 +181,7 @@ export async function copyRoomTables(client: pg.ClientBase, from: string, nowMs 
     await client.query('INSERT INTO tw_placement_settings (one, json, changed_at) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET json = excluded.json, changed_at = excluded.changed_at', [JSON.stringify(placement), nowMs]);
     out.placement_settings = 1;
   }
+  const blobs = await copyBlobFiles(client, join(dir, 'blobs'), tenantsOf(dir));
+  if (blobs) Object.assign(out, blobs);
   return out;
 }
