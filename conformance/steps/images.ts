@@ -3,12 +3,15 @@
  * comes over gRPC FetchBlob, the chain runs in order, the output goes back
  * with PutBlob and is named in the result; an input that is not an image is
  * a BAD_INPUT failure, not a crash. The features it advertises
- * (WorkerStatus.features, `image:op:*` / `image:format:*`) name known
- * operations and formats, and every format it advertises it writes. A worker
- * that does not claim the kind passes with "not claimed".
+ * (WorkerStatus.features, `image:op:*` / `image:format:*` / `image:read:*`)
+ * name known operations and formats, every format it advertises it writes,
+ * and every input format it says it reads it decodes (the master places an
+ * input of that format on it). A worker that does not claim the kind passes
+ * with "not claimed".
  */
 import sharp from 'sharp';
 import { IMAGE_FORMATS, IMAGE_OP_NAMES } from '../../common/kinds/image.js';
+import { BASELINE_READ_FORMATS, IMAGE_READ_FORMATS } from '../../common/kinds/image-read.js';
 import type { JsonValue } from '../../common/json-value.js';
 import { type SuiteContext, expect } from '../suite-context.js';
 import type { Step } from '../step.js';
@@ -18,13 +21,14 @@ function claims(ctx: SuiteContext): boolean {
 }
 
 export const imageStep: Step = {
-  checks: ['image-chain', 'image-bad-input', 'image-features'],
+  checks: ['image-chain', 'image-bad-input', 'image-features', 'image-read'],
   needsWorker: true,
   async run(ctx, report) {
     if (!claims(ctx)) {
       report.pass('image-chain', 'not claimed (kind image not advertised)');
       report.pass('image-bad-input', 'not claimed');
       report.pass('image-features', 'not claimed');
+      report.pass('image-read', 'not claimed');
       return;
     }
     const blobs = ctx.host.master.blobs;
@@ -57,9 +61,11 @@ export const imageStep: Step = {
     const advertised = (ctx.host.master.registry.get(ctx.workerId)?.status.features ?? []).filter((f) => f.startsWith('image:')).map((f) => f.slice('image:'.length));
     if (advertised.length === 0) {
       report.pass('image-features', 'advertises no image features: taken to support every operation and format');
+      report.pass('image-read', 'advertises no image features: taken to read every format');
       return;
     }
-    const unknown = advertised.filter((f) => !(f.startsWith('op:') && IMAGE_OP_NAMES.includes(f.slice(3))) && !(f.startsWith('format:') && (IMAGE_FORMATS as readonly string[]).includes(f.slice(7))));
+    const known = (list: readonly string[], f: string, prefix: string) => f.startsWith(prefix) && list.includes(f.slice(prefix.length));
+    const unknown = advertised.filter((f) => !known(IMAGE_OP_NAMES, f, 'op:') && !known(IMAGE_FORMATS, f, 'format:') && !known(IMAGE_READ_FORMATS, f, 'read:'));
     expect(unknown.length === 0, `advertises unknown image features: ${unknown.join(', ')}`);
     const missing = ['op:crop', 'op:resize', 'op:grayscale', 'op:format', 'format:png'].filter((f) => !advertised.includes(f));
     expect(missing.length === 0, `ran crop, resize, grayscale and png above but does not advertise ${missing.join(', ')}`);
@@ -73,5 +79,54 @@ export const imageStep: Step = {
       expect(got === format, `advertises format ${format} but wrote ${m2.format}`);
     }
     report.pass('image-features', `${advertised.length} features, writes each advertised format (${formats.join(', ')})`);
+
+    const reads = advertised.filter((f) => f.startsWith('read:')).map((f) => f.slice(5));
+    if (reads.length === 0) {
+      report.pass('image-read', 'advertises no read features: gets jpeg and png inputs only');
+      return;
+    }
+    const baseline = BASELINE_READ_FORMATS.filter((f) => !reads.includes(f));
+    expect(baseline.length === 0, `advertises the formats it reads but not ${baseline.join(', ')} (every image worker reads jpeg and png)`);
+    const checked: string[] = [];
+    for (const format of reads) {
+      const sample = await readSample(format);
+      if (!sample) continue; // heif (HEIC): no encoder here to make one
+      const blob = await blobs.put(sample, 'application/octet-stream');
+      const t3 = ctx.submit('image', { blob: blob.id, ops: [{ op: 'format', format: 'png' }] } as unknown as JsonValue);
+      const d3 = await ctx.finished(t3.id, ctx.ms(20_000), `image from ${format}`);
+      expect(d3.status === 'succeeded', `advertises image:read:${format} but a ${format} input ended ${d3.status}: ${JSON.stringify(d3.error)}`);
+      const m3 = await sharp((await blobs.get((d3.result as { blob: string }).blob)).data).metadata();
+      expect(m3.width === SAMPLE.width && m3.height === SAMPLE.height, `read a ${SAMPLE.width}x${SAMPLE.height} ${format} as ${m3.width}x${m3.height}`);
+      checked.push(format);
+    }
+    report.pass('image-read', `decodes each advertised input format (${checked.join(', ')})${checked.length < reads.length ? `; not checked: ${reads.filter((f) => !checked.includes(f)).join(', ')}` : ''}`);
   },
 };
+
+const SAMPLE = { width: 6, height: 4 };
+
+/** A small image in `format` (sharp writes all but bmp, made by hand here, and heif: undefined). */
+async function readSample(format: string): Promise<Buffer | undefined> {
+  const { width, height } = SAMPLE;
+  if (format === 'bmp') {
+    // 24-bit BMP, bottom-up rows of 3 bytes per pixel padded to 4.
+    const row = Math.ceil((width * 3) / 4) * 4;
+    const b = Buffer.alloc(54 + row * height, 0x80);
+    b.write('BM', 0, 'latin1');
+    b.writeUInt32LE(b.length, 2);
+    b.writeUInt32LE(0, 6);
+    b.writeUInt32LE(54, 10);
+    b.writeUInt32LE(40, 14);
+    b.writeInt32LE(width, 18);
+    b.writeInt32LE(height, 22);
+    b.writeUInt16LE(1, 26);
+    b.writeUInt16LE(24, 28);
+    b.writeUInt32LE(0, 30);
+    b.writeUInt32LE(row * height, 34);
+    b.fill(0, 38, 54);
+    return b;
+  }
+  if (!['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff'].includes(format)) return undefined;
+  const img = sharp({ create: { width, height, channels: 3, background: { r: 30, g: 140, b: 90 } } });
+  return img.toFormat(format as 'png').toBuffer();
+}
