@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
-import { NotFoundError } from '../../common/errors.js';
+import { NotFoundError, ValidationError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { ImageOp, ImageOutput } from '../../common/kinds/image.js';
 import type { JsonValue } from '../../common/json-value.js';
@@ -265,7 +265,7 @@ export class BatchService {
       if (done) {
         Object.assign(item, { status: 'succeeded', output: done.output, workerId: done.worker_id, ms: item.ms ?? 0 });
       } else if (!task) {
-        await this.start(item, batch.ops, `${retry}-${item.attempts}`, batch.caller);
+        await this.start([item], batch.ops, (i) => `${retry}-${i.attempts}`, batch.caller);
       } else if (isFinal(task)) {
         this.apply(item, task);
       } else {
@@ -312,7 +312,12 @@ export class BatchService {
     this.byTask.set(taskId, list);
   }
 
-  async create(images: BatchImage[], ops: ImageOp[], caller: { owner?: string; tenant?: string } = {}): Promise<BatchView> {
+  /**
+   * Makes a batch: an image whose output is known is done at once, the
+   * others' tasks are submitted together, all or none (a refused image is a
+   * ValidationError naming `<itemField>.<index>`: `images.2.input`).
+   */
+  async create(images: BatchImage[], ops: ImageOp[], caller: { owner?: string; tenant?: string } = {}, itemField = 'images'): Promise<BatchView> {
     const batch: Batch = { id: `batch-${randomUUID()}`, caller, ops, items: [], createdAtMs: this.clock.now(), finishedAtMs: null, ...(this.options.master !== undefined && { master: this.options.master }) };
     for (const img of images) {
       const item: Item = {
@@ -333,10 +338,10 @@ export class BatchService {
       if (done) {
         await this.blobs.grant(done.output.blob, caller.tenant ?? 'default'); // produced for another batch, maybe another tenant's: now this one's too
         Object.assign(item, { status: 'succeeded', output: done.output, workerId: done.worker_id, ms: 0, cached: true });
-        continue;
       }
-      await this.start(item, ops, '', caller);
     }
+    const starts = batch.items.filter((i) => !i.cached);
+    await this.start(starts, ops, () => '', caller, (k) => `${itemField}.${batch.items.indexOf(starts[k]!)}`);
     this.batches.set(batch.id, batch);
     // The images that are done already (output known, or their shared task ended), once the batch is known.
     for (const item of batch.items) if (item.status === 'succeeded' || item.status === 'failed') this.emitImage(item);
@@ -349,12 +354,16 @@ export class BatchService {
   /** Re-submits the failed images of a batch, each on its own; the others stay as they are. */
   async retryFailed(id: string): Promise<BatchView> {
     const batch = this.require(id);
-    for (const item of batch.items) {
-      if (item.status !== 'failed') continue;
-      item.error = null;
-      await this.start(item, batch.ops, `:retry-${item.attempts}`, batch.caller);
-      this.emitImage(item);
+    const failed = batch.items.filter((i) => i.status === 'failed');
+    const errors = failed.map((i) => i.error);
+    for (const item of failed) item.error = null;
+    try {
+      await this.start(failed, batch.ops, (i) => `:retry-${i.attempts}`, batch.caller);
+    } catch (err) {
+      failed.forEach((item, k) => (item.error = errors[k]!)); // refused: as it was
+      throw err;
     }
+    for (const item of failed) this.emitImage(item);
     batch.finishedAtMs = null;
     this.settle(batch);
     this.store.put(batch, 'all');
@@ -415,26 +424,42 @@ export class BatchService {
     }
   }
 
-  private async start(item: Item, ops: ImageOp[], retrySuffix = '', caller: { owner?: string; tenant?: string } = {}): Promise<void> {
-    // The same image and chain in flight (another batch): share its task.
-    // await: submit is synchronous today and may become async (admission).
-    const { task } = await this.tasks.submit({
+  /**
+   * Submits the items' tasks in one go, all or none (so a refused image, say
+   * of a format no worker reads, leaves no task of the others behind); the
+   * same image and chain in flight (another batch, or twice in this one)
+   * shares its task by the idempotency key. `fieldOf(k)` names the k-th item
+   * in a refusal.
+   */
+  private async start(items: Item[], ops: ImageOp[], suffixOf: (item: Item) => string, caller: { owner?: string; tenant?: string } = {}, fieldOf?: (k: number) => string): Promise<void> {
+    if (items.length === 0) return;
+    const reqs = items.map((item) => ({
       kind: 'image',
       input: { blob: item.blob, ops } as unknown as JsonValue,
       priority: this.options.priority,
-      idempotencyKey: `image:${item.key}${retrySuffix}`,
+      idempotencyKey: `image:${item.key}${suffixOf(item)}`,
       owner: caller.owner,
       tenant: caller.tenant,
-    });
-    item.taskId = task.id;
-    item.status = 'queued';
-    item.attempts++;
-    if (isFinal(task)) {
-      this.apply(item, task);
-      return;
+    }));
+    let out: { task: TaskRecord }[];
+    try {
+      out = await this.tasks.submitMany(reqs);
+    } catch (err) {
+      const m = fieldOf && err instanceof ValidationError ? /^tasks\.(\d+)(.*)$/.exec(err.field) : null;
+      throw m ? new ValidationError(`${fieldOf!(Number(m[1]))}${m[2]}`, (err as ValidationError).detail) : err;
     }
-    this.follow(task.id, item);
-    this.followRemote(task.id); // several masters: it may be pooled and run by another
+    out.forEach(({ task }, k) => {
+      const item = items[k]!;
+      item.taskId = task.id;
+      item.status = 'queued';
+      item.attempts++;
+      if (isFinal(task)) {
+        this.apply(item, task);
+        return;
+      }
+      this.follow(task.id, item);
+      this.followRemote(task.id); // several masters: it may be pooled and run by another
+    });
   }
 
   private onFinal(task: TaskRecord): void {

@@ -178,7 +178,7 @@ export function blobRoutes(options: BlobRoutesOptions): Router {
           images.push({ name, blob: id });
         }
       }
-      const view = await batches.create(images, ops, { owner: principalOf(res).id, tenant: principalOf(res).tenant });
+      const view = await batches.create(images, ops, { owner: principalOf(res).id, tenant: principalOf(res).tenant }, req.is('multipart/form-data') ? 'files' : 'images');
       res.status(202).location(`/api/v1/batches/${view.id}`).json(view);
     } catch (err) {
       sendBlobError(res, err);

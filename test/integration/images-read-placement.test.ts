@@ -98,12 +98,21 @@ describe.skipIf(missing !== undefined)(`image inputs go to a worker that reads t
     expect(pngBatch.images.some((i) => i.worker_id === JAVA_ID), JSON.stringify(pngBatch.images.map((i) => i.worker_id))).toBe(true);
   }, 240_000);
 
-  it('with only the Java worker, a webp input is refused naming read:webp; a png one still runs there', async () => {
+  it('with only the Java worker, a webp input is refused naming read:webp (a mixed batch whole, naming the webp image); a png one still runs there', async () => {
     await ts.stop();
     await until(async () => (await listWorkers(m.httpUrl)).find((w) => w.id === TS_ID)?.state !== 'online', 'the TypeScript worker offline', 30_000);
     const batch = await postBatch([await webp(200)], [{ op: 'grayscale' }], 'x');
     expect(batch.status).toBe(400);
     expect(((await batch.json()) as { error: { message: string } }).error.message).toMatch(/no worker serving "image" supports read:webp \(1 online worker of the kind\)/);
+    // A mixed batch is refused whole, naming the image no online worker reads: no task of the png before it.
+    const imageTasks = async () => ((await (await fetch(`${m.httpUrl}/api/v1/tasks?kind=image&limit=1000`)).json()) as { tasks: unknown[] }).tasks.length;
+    const tasksBefore = await imageTasks();
+    const mixed = await postBatch([await png(60, 40, 9), await webp(202)], [{ op: 'grayscale' }], 'mixed');
+    expect(mixed.status).toBe(400);
+    const mixedError = ((await mixed.json()) as { error: { field: string; message: string } }).error;
+    expect(mixedError.field).toBe('files.1.input');
+    expect(mixedError.message).toMatch(/supports read:webp/);
+    expect(await imageTasks()).toBe(tasksBefore);
     const task = await submit(await upload(await webp(201)), [{ op: 'grayscale' }]);
     expect(task.status).toBe(400);
     expect(await task.text()).toMatch(/supports read:webp/);
