@@ -200,6 +200,8 @@ export class BatchService {
     let unfinished = 0;
     for (const batch of await this.store.load()) {
       if (batch.master !== undefined && batch.master !== this.options.master) continue; // another master's: it follows it
+      // Several masters, a batch with no holder (from a single master's store): one master takes it over, not every one.
+      if (batch.master === undefined && this.options.master !== undefined && this.store.takeOver) continue;
       unfinished += await this.hold(batch, ':restart');
     }
     this.prune();

@@ -37,14 +37,16 @@ const PUT_HEADERS = `INSERT INTO taskwire_batches (id, tenant, owner, status, cr
   ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, status = excluded.status, finished_at = excluded.finished_at, record = excluded.record
   WHERE taskwire_batches.master IS NULL OR taskwire_batches.master IS NOT DISTINCT FROM excluded.master`;
 /**
- * The take-over: unfinished batches whose holder has no live lease in the
- * cluster's membership (taskwire_masters, on the database's clock). Masters
+ * The take-over: unfinished batches with no holder (copied by `store
+ * migrate`, or kept by a single master before the move to several) or whose
+ * holder has no live lease in the cluster's membership (taskwire_masters, on
+ * the database's clock). Masters
  * taking over at once: the row lock makes the second re-check its WHERE, and
  * the batch is then held by a live master, so it skips it.
  */
 const TAKE_OVER = `UPDATE taskwire_batches b SET master = $1
-  WHERE finished_at IS NULL AND master IS NOT NULL AND master <> $1
-    AND NOT EXISTS (SELECT 1 FROM taskwire_masters m WHERE m.id = b.master AND m.lease_until > now())
+  WHERE finished_at IS NULL AND (master IS NULL OR (master <> $1
+    AND NOT EXISTS (SELECT 1 FROM taskwire_masters m WHERE m.id = b.master AND m.lease_until > now())))
   RETURNING id`;
 const PUT_ITEMS = `INSERT INTO taskwire_batch_items (batch_id, idx, record)
   SELECT * FROM unnest($1::text[], $2::int[], $3::text[])
