@@ -55,6 +55,54 @@ const RETRY_MS = 1000;
 
 type Header = HeaderRow;
 type ItemRow = { batchId: string; idx: number; record: string };
+/** A pool or a client (in the caller's transaction). */
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/**
+ * Creates the batch tables (or brings them up to date) in a transaction of
+ * its own on `c`, under the advisory lock: masters starting at once, or
+ * `taskwire store migrate` before its copy, run SCHEMA one at a time.
+ * Idempotent (IF NOT EXISTS).
+ */
+export async function createBatchTables(c: pg.ClientBase): Promise<void> {
+  try {
+    await c.query('BEGIN');
+    await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+    await c.query(SCHEMA);
+    await c.query('COMMIT');
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Writes header and item rows (PendingBatches.take()) with the run-time upserts, on `c` inside the caller's transaction. */
+async function writeRows(c: Queryable, hs: readonly Header[], is: readonly ItemRow[]): Promise<void> {
+  if (hs.length > 0) {
+    const cols = [hs.map((h) => h.id), hs.map((h) => h.tenant), hs.map((h) => h.owner), hs.map((h) => h.status), hs.map((h) => h.createdAtMs), hs.map((h) => h.finishedAtMs), hs.map((h) => h.master), hs.map((h) => h.record)];
+    await c.query(PUT_HEADERS, cols);
+  }
+  if (is.length > 0) await c.query(PUT_ITEMS, [is.map((i) => i.batchId), is.map((i) => i.idx), is.map((i) => i.record)]);
+}
+
+/**
+ * Writes `batches` whole (header and every item) on `c` inside the caller's
+ * transaction, with the statements the store writes at run time
+ * (`taskwire store migrate`: master/batches/batch-files-migrate.ts).
+ */
+export async function insertBatches(c: Queryable, batches: readonly StoredBatch[]): Promise<void> {
+  const pending = new PendingBatches();
+  for (const b of batches) pending.add(b, 'all');
+  const { headers, items } = pending.take();
+  await writeRows(c, headers, items);
+}
+
+/** Of `ids`, those with a batch row on the database (`c`). */
+export async function existingBatchIds(c: Queryable, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const r = await c.query<{ id: string }>('SELECT id FROM taskwire_batches WHERE id = ANY($1::text[])', [ids]);
+  return new Set(r.rows.map((row) => row.id));
+}
 
 /** The listing's statement for `q` (the index it uses: test/store/batch-list.test.ts reads its plan). */
 export function pageQuery(q: BatchListQuery): { text: string; values: unknown[] } {
@@ -82,12 +130,8 @@ export class PostgresBatchStore implements BatchStore {
       throw err;
     });
     try {
-      await c.query('BEGIN');
-      await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-      await c.query(SCHEMA);
-      await c.query('COMMIT');
+      await createBatchTables(c);
     } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
       c.release();
       await pool.end().catch(() => undefined);
       throw err;
@@ -161,11 +205,7 @@ export class PostgresBatchStore implements BatchStore {
       const c = await this.pool.connect();
       try {
         await c.query('BEGIN');
-        if (hs.length > 0) {
-          const cols = [hs.map((h) => h.id), hs.map((h) => h.tenant), hs.map((h) => h.owner), hs.map((h) => h.status), hs.map((h) => h.createdAtMs), hs.map((h) => h.finishedAtMs), hs.map((h) => h.master), hs.map((h) => h.record)];
-          await c.query(PUT_HEADERS, cols);
-        }
-        if (is.length > 0) await c.query(PUT_ITEMS, [is.map((i) => i.batchId), is.map((i) => i.idx), is.map((i) => i.record)]);
+        await writeRows(c, hs, is);
         if (gone.length > 0) {
           await c.query('DELETE FROM taskwire_batch_items WHERE batch_id = ANY($1::text[])', [gone]);
           await c.query('DELETE FROM taskwire_batches WHERE id = ANY($1::text[])', [gone]);

@@ -28,6 +28,29 @@ const LIST_INDEXES = `
   CREATE INDEX IF NOT EXISTS batches_owner_created ON batches (owner, created_at, id);
 `;
 
+/** Every batch of `db` with its items (the columns of the first release: an older file reads too). */
+function loadBatches(db: Database.Database): StoredBatch[] {
+  const headers = db.prepare('SELECT record FROM batches').all() as { record: string }[];
+  const items = db.prepare('SELECT batch_id, idx, record FROM batch_items').all() as { batch_id: string; idx: number; record: string }[];
+  return assembleBatches(headers, items);
+}
+
+/**
+ * The batches of a `batches.db` opened read-only (`taskwire store migrate`:
+ * the file of a stopped master is read, never changed or brought up to
+ * date); a file with no tables yet has none.
+ */
+export function readBatchFile(path: string): StoredBatch[] {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('batches', 'batch_items')").get() as { n: number };
+    return tables.n === 2 ? loadBatches(db) : [];
+  } finally {
+    db.close();
+  }
+}
+
 export class SqliteBatchStore implements BatchStore {
   private readonly db: Database.Database;
   private readonly pending = new PendingBatches();
@@ -57,9 +80,7 @@ export class SqliteBatchStore implements BatchStore {
   }
 
   async load(): Promise<StoredBatch[]> {
-    const headers = this.db.prepare('SELECT record FROM batches').all() as { record: string }[];
-    const items = this.db.prepare('SELECT batch_id, idx, record FROM batch_items').all() as { batch_id: string; idx: number; record: string }[];
-    return assembleBatches(headers, items);
+    return loadBatches(this.db);
   }
 
   async list(q: BatchListQuery): Promise<string[]> {
