@@ -24,7 +24,7 @@ export function storeCommand(program: Command): void {
   const store = program.command('store').description("the master's task store (SQLite in the data dir, or PostgreSQL)");
   store
     .command('migrate')
-    .description('copy a SQLite store (tasks, idempotency keys, cluster secrets; keys, usage, events, limit counters, blobs) into a PostgreSQL database; stop the SQLite master first')
+    .description('copy a SQLite store (tasks, idempotency keys, cluster secrets; keys, usage, events, limit counters, blobs, image batches) into a PostgreSQL database; stop the SQLite master first')
     .requiredOption('--from <path>', "the SQLite master's data dir (or its taskwire.db)")
     .option('--to <url>', 'postgres:// URL of an existing database [TASKWIRE_STORE, TASKWIRE_STORE_FILE; password: TASKWIRE_STORE_PASSWORD_FILE]')
     .option('--force', "copy into a database that holds another cluster's data (same ids are overwritten)")
@@ -46,7 +46,9 @@ export function storeCommand(program: Command): void {
             // The blobs' line only when the data dir has some (their bytes are what a repeated run skips).
             (b?.blobs
               ? `blobs: ${b.blobs} (${b.blobs_copied ?? 0} new on the target: ${b.blob_bytes_copied ?? 0} bytes copied), ${b.blob_grants ?? 0} tenant grant(s)${b.blob_grants_unmatched ? ` (${b.blob_grants_unmatched} to no known tenant, not copied)` : ''}, ${b.blob_derived ?? 0} recorded output(s)\n`
-              : ''),
+              : '') +
+            // The batches' line only when the data dir has some (a repeated run keeps those already there).
+            (b?.batches ? `batches: ${b.batches} (${b.batches_copied ?? 0} new on the target), ${b.batch_items ?? 0} image(s)\n` : ''),
         );
       } catch (err) {
         process.stderr.write(`taskwire: ${errorMessage(err)}\n`);

@@ -13,6 +13,8 @@
  *   blobs/       bytes, content types, tenant grants, recorded outputs -> tw_blobs, tw_blob_chunks, tw_blob_grants, tw_blob_derived
  *                (blobs/blob-files-migrate.ts; a grant names its tenant by a digest, matched against
  *                the data dir's tenants: tenancy.db's, and those of its tasks and batches)
+ *   batches.db   image batches with their items, no holder    -> taskwire_batches, taskwire_batch_items
+ *                (batches/batch-files-migrate.ts; a batch already there is kept as it is)
  * (the usage rows copied are added to tw_budget_spend by its trigger)
  * A file that is missing is skipped (that room had nothing on disk).
  * logs.db is not copied (the central logs start empty on PostgreSQL).
@@ -22,6 +24,8 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { PLACEMENT_PG_STEPS } from './autoscaling/postgres-placement-settings.js';
+import { type BatchCopyCounts, copyBatchFile } from './batches/batch-files-migrate.js';
+import { createBatchTables } from './batches/postgres-batch-store.js';
 import { type BlobCopyCounts, copyBlobFiles } from './blobs/blob-files-migrate.js';
 import { BLOBS_PG_STEPS } from './blobs/postgres-blob-store.js';
 import { readPlacementFile } from './autoscaling/runtime-settings.js';
@@ -38,8 +42,8 @@ import { LOGS_PG_STEPS } from './logs/postgres-log-store.js';
 import { migrateRoom } from './store/postgres-room-schema.js';
 import { TENANCY_PG_STEPS } from './tenancy/postgres-key-store.js';
 
-/** Rows copied per room file (absent: no such file in the data dir); the blobs' counts with a `blobs` dir. */
-export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usage_rows' | 'prices' | 'events' | 'limit_counters' | 'limit_rules' | 'tenant_settings' | 'placement_settings', number> & BlobCopyCounts>;
+/** Rows copied per room file (absent: no such file in the data dir); the blobs' counts with a `blobs` dir, the batches' with a `batches.db`. */
+export type RoomCopyCounts = Partial<Record<'tenants' | 'users' | 'keys' | 'usage_rows' | 'prices' | 'events' | 'limit_counters' | 'limit_rules' | 'tenant_settings' | 'placement_settings', number> & BlobCopyCounts & BatchCopyCounts>;
 
 /** Creates (or brings up to date) every room's tables on the target: before the copy's transaction. */
 export async function prepareRoomTables(client: pg.ClientBase): Promise<void> {
@@ -52,6 +56,7 @@ export async function prepareRoomTables(client: pg.ClientBase): Promise<void> {
   await migrateRoom(client, 'tenant_settings', TENANT_SETTINGS_PG_STEPS);
   await migrateRoom(client, 'placement', PLACEMENT_PG_STEPS);
   await migrateRoom(client, 'blobs', BLOBS_PG_STEPS);
+  await createBatchTables(client); // the batch store's own schema (IF NOT EXISTS), as a master opening it runs
 }
 
 /** The data dir a --from names (a dir, or the dir of its taskwire.db). */
@@ -183,5 +188,7 @@ export async function copyRoomTables(client: pg.ClientBase, from: string, nowMs 
   }
   const blobs = await copyBlobFiles(client, join(dir, 'blobs'), tenantsOf(dir));
   if (blobs) Object.assign(out, blobs);
+  const batches = await copyBatchFile(client, join(dir, 'batches.db'));
+  if (batches) Object.assign(out, batches);
   return out;
 }
