@@ -7,12 +7,12 @@
  * window continues, the usage report is the same, and the event stream
  * resumes with `Last-Event-ID` where the first master's ids stopped.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type TestCluster, startCluster, waitFor } from '../helpers/cluster.js';
-import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';
+import { postgresRoomsFixture } from '../helpers/postgres-fixture.js';
 
 const available = postgresAvailable();
 const ADMIN = 'tw_admin_secret_for_the_rooms_test_0123456789abcdef';
@@ -58,21 +58,12 @@ async function sseFrom(c: TestCluster, lastEventId: number, want: number): Promi
 }
 
 describe.skipIf(!available)(`a master's rooms on PostgreSQL${available ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
-  let server: Postgres;
-  const dirs: string[] = [];
-  beforeAll(async () => {
-    server = await Postgres.start();
-  }, 60_000);
-  afterAll(async () => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    await server?.close();
-  });
+  const { server, dir: tempDir } = postgresRoomsFixture();
 
   it('keys, limits, usage and events live in the database: the next master on it carries on with them', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const rateLimits = JSON.stringify([{ scope: 'tenant', requests_per_minute: 5, window_s: 600 }]);
-    const dirA = mkdtempSync(join(tmpdir(), 'tw-pg-rooms-a-'));
-    dirs.push(dirA);
+    const dirA = tempDir('tw-pg-rooms-a-');
     const a = await startCluster({ workers: 1, master: { store: url, dataDir: dirA, adminKey: ADMIN, rateLimits } });
     let secret: string;
     let usageA: unknown;
@@ -103,8 +94,7 @@ describe.skipIf(!available)(`a master's rooms on PostgreSQL${available ? '' : ` 
       await a.close();
     }
 
-    const dirB = mkdtempSync(join(tmpdir(), 'tw-pg-rooms-b-'));
-    dirs.push(dirB);
+    const dirB = tempDir('tw-pg-rooms-b-');
     const b = await startCluster({ workers: 1, master: { store: url, dataDir: dirB, adminKey: ADMIN, rateLimits } });
     try {
       // The key made on A; the limit window A counted 3 of 5 in: 2 more, then 429.

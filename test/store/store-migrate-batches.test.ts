@@ -10,18 +10,17 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StoredBatch, StoredItem } from '../../master/batches/batch-store.js';
 import { PostgresBatchStore } from '../../master/batches/postgres-batch-store.js';
 import { SqliteBatchStore } from '../../master/batches/sqlite-batch-store.js';
 import { copyRoomTables, prepareRoomTables } from '../../master/postgres-rooms-migrate.js';
 import { migrateStore } from '../../master/store/store-migrate.js';
-import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
+import { postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
+import { postgresRoomsFixture } from '../helpers/postgres-fixture.js';
 import { assertCliBuilt, REPO_ROOT, TASKWIRE_CLI } from '../helpers/processes.js';
 
 const available = postgresAvailable();
@@ -46,19 +45,10 @@ function item(n: number, status: StoredItem['status']): StoredItem {
 }
 
 describe.skipIf(!available)(`store migrate: the batches${available ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
-  let server: Postgres;
-  const dirs: string[] = [];
-  beforeAll(async () => {
-    server = await Postgres.start();
-  }, 60_000);
-  afterAll(async () => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    await server?.close();
-  });
+  const { server, dir: tempDir } = postgresRoomsFixture();
 
   it('finished and running batches with their items move, held by no master; the PostgreSQL store reads them as written; a repeat copies nothing', { timeout: 60_000 }, async () => {
-    const data = mkdtempSync(join(tmpdir(), 'tw-mig-batches-'));
-    dirs.push(data);
+    const data = tempDir('tw-mig-batches-');
     new Database(join(data, 'taskwire.db')).close(); // an empty store: migrate gives it today's tables
     const finished: StoredBatch = {
       id: `batch-${randomUUID()}`,
@@ -82,7 +72,7 @@ describe.skipIf(!available)(`store migrate: the batches${available ? '' : ` (ski
     await files.flush();
     await files.close();
 
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const r = await migrateStore({ from: data, to: url, rooms });
     expect(r.rooms).toMatchObject({ batches: 2, batches_copied: 2, batch_items: 7 });
     const headers = await queryRows<{ id: string; tenant: string; owner: string | null; status: string; finished_at: string | null; master: string | null; record: string }>(
@@ -117,14 +107,13 @@ describe.skipIf(!available)(`store migrate: the batches${available ? '' : ` (ski
   });
 
   it('a batch already on the target is kept as it is (a master on the database moved it on)', async () => {
-    const data = mkdtempSync(join(tmpdir(), 'tw-mig-batches-kept-'));
-    dirs.push(data);
+    const data = tempDir('tw-mig-batches-kept-');
     new Database(join(data, 'taskwire.db')).close();
     const old: StoredBatch = { id: `batch-${randomUUID()}`, caller: {}, ops: [{ op: 'grayscale' }], items: [item(1, 'queued'), item(2, 'queued')], createdAtMs: 1_700_000_000_000, finishedAtMs: null };
     const files = new SqliteBatchStore(join(data, 'batches.db'));
     files.put(old, 'all');
     await files.close();
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     expect((await migrateStore({ from: data, to: url, rooms })).rooms).toMatchObject({ batches: 1, batches_copied: 1, batch_items: 2 });
     // On PostgreSQL the batch went on (held and finished by a master there).
     const moved: StoredBatch = { ...old, items: [item(1, 'succeeded'), item(2, 'succeeded')], finishedAtMs: 1_700_000_050_000, master: 'm-1' };

@@ -7,14 +7,13 @@
  * resumes the event stream: the copied ids are there and new events get
  * higher ones. A repeated migration copies nothing twice.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { copyRoomTables, prepareRoomTables } from '../../master/postgres-rooms-migrate.js';
 import { migrateStore } from '../../master/store/store-migrate.js';
 import { type TestCluster, startCluster, waitFor } from '../helpers/cluster.js';
-import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
+import { postgresAvailable, postgresMissingReason, queryRows } from '../helpers/postgres.js';
+import { postgresRoomsFixture } from '../helpers/postgres-fixture.js';
 
 const available = postgresAvailable();
 const ADMIN = 'tw_admin_secret_for_the_migrate_rooms_test_0123456789';
@@ -26,20 +25,7 @@ const usage = async (c: TestCluster) => ((await (await call(c, 'GET', '/api/v1/u
 const events = async (c: TestCluster) => ((await (await call(c, 'GET', '/api/v1/events?follow=false&since=0&limit=1000', ADMIN)).json()) as { events: { id: number; type: string }[]; last_id: number });
 
 describe.skipIf(!available)(`store migrate: the rooms${available ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
-  let server: Postgres;
-  const dirs: string[] = [];
-  beforeAll(async () => {
-    server = await Postgres.start();
-  }, 60_000);
-  afterAll(async () => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    await server?.close();
-  });
-  const dir = (p: string) => {
-    const d = mkdtempSync(join(tmpdir(), p));
-    dirs.push(d);
-    return d;
-  };
+  const { server, dir } = postgresRoomsFixture();
 
   it('keys, limit counters, usage and events move with the tasks; ids continue; a repeat copies nothing twice', async () => {
     const rateLimits = JSON.stringify([{ scope: 'tenant', requests_per_minute: 4, window_s: 600 }]);
@@ -70,7 +56,7 @@ describe.skipIf(!available)(`store migrate: the rooms${available ? '' : ` (skipp
       await a.close();
     }
 
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const r = await migrateStore({ from: sqliteDir, to: url, rooms });
     expect(r.rooms).toMatchObject({ tenants: 1, keys: 3, usage_rows: 3, tenant_settings: 2, placement_settings: 1 });
     const copiedEvents = r.rooms!.events!;
