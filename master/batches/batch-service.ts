@@ -125,6 +125,9 @@ export interface FoundBatch {
 
 export const BATCH_DEFAULTS = { retentionMs: 7 * 24 * 3600_000, takeOverEveryMs: 5000 } as const;
 
+/** Followed tasks of other masters looked up per take-over round, in case their final's notice was missed. */
+const RECHECK_PER_ROUND = 100;
+
 const isFinal = (t: TaskRecord) => t.status === 'succeeded' || t.status === 'failed' || t.status === 'cancelled' || t.status === 'expired';
 
 interface Derived {
@@ -231,7 +234,10 @@ export class BatchService {
         const unfinished = await this.hold(batch, ':takeover');
         this.log.warn({ batch_id: batch.id, from, unfinished }, 'took over the image batch of a master gone for good');
       }
-      for (const id of [...this.remote.keys()]) {
+      // A bounded round (the oldest watches first; each checked goes to the back), so a big batch costs a few reads a round.
+      for (const [id, off] of [...this.remote].slice(0, RECHECK_PER_ROUND)) {
+        this.remote.delete(id);
+        this.remote.set(id, off);
         await this.tasks.store.preload?.({ id });
         const t = this.tasks.get(id);
         if (t && isFinal(t)) this.onFinal(t);

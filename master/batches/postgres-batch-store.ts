@@ -152,17 +152,19 @@ export class PostgresBatchStore implements BatchStore {
     return r.rows.map((row) => row.id);
   }
 
-  async read(ids: readonly string[]): Promise<StoredBatch[]> {
+  /** `holder`: the holder from its column (a take-over changes it first), else as the record says (who wrote it last). */
+  async read(ids: readonly string[], holder = true): Promise<StoredBatch[]> {
     if (ids.length === 0) return [];
-    const headers = await this.pool.query<{ record: string; master: string | null }>('SELECT record, master FROM taskwire_batches WHERE id = ANY($1::text[])', [ids]);
+    const headers = await this.pool.query<{ record: string; master: string | null }>(`SELECT record${holder ? ', master' : ''} FROM taskwire_batches WHERE id = ANY($1::text[])`, [ids]);
     if (headers.rows.length === 0) return [];
     const items = await this.pool.query<{ batch_id: string; idx: number; record: string }>('SELECT batch_id, idx, record FROM taskwire_batch_items WHERE batch_id = ANY($1::text[])', [ids]);
     return assembleBatches(headers.rows, items.rows);
   }
 
+  /** The batches taken, as last written by their old holder (its id in `master`; none for one with no holder). */
   async takeOver(master: string): Promise<StoredBatch[]> {
     const r = await this.pool.query<{ id: string }>(TAKE_OVER, [master]);
-    return this.read(r.rows.map((x) => x.id));
+    return this.read(r.rows.map((x) => x.id), false);
   }
 
   put(batch: StoredBatch, items: 'all' | readonly number[]): void {

@@ -110,7 +110,7 @@ describe.skipIf(!available)(`image batches of a dead master${available ? '' : ` 
     expect(after.images.every((i) => i.attempts === 1 && i.worker_id === 'mbw-1' && i.output_blob !== null)).toBe(true);
     expect((await queryRows<{ n: string }>(url, "SELECT count(*) AS n FROM tasks WHERE kind = 'image'"))[0]!.n).toBe('8'); // 3 + 5: none made again
     expect((await queryRows<{ master: string; finished_at: string | null }>(url, 'SELECT master, finished_at FROM taskwire_batches WHERE id = $1', [id]))[0]).toMatchObject({ master: 'mb-b' });
-    expect(b.proc.lines.some((l) => l.text.includes('took over the image batch of a master gone for good') && l.text.includes(id))).toBe(true);
+    expect(b.proc.lines.some((l) => l.text.includes('took over the image batch of a master gone for good') && l.text.includes(id) && l.text.includes('"from":"mb-a"'))).toBe(true);
     const events = ((await (await fetch(`${b.httpUrl}/api/v1/events?follow=false&since=${lastEvent}&batch=${id}`)).json()) as { events: { type: string; status?: string; counts?: { succeeded: number } }[] }).events;
     expect(events.at(-1)).toMatchObject({ type: 'batch.finished', status: 'succeeded', counts: { succeeded: 5 } });
     expect(events.filter((e) => e.type === 'batch.image' && e.status === 'succeeded')).toHaveLength(5);
