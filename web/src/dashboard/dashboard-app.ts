@@ -189,10 +189,24 @@ export class DashboardApp implements DashboardContext {
     const page = this.page;
     // The overview follows only what it draws; a page that wants more reconnects for it (from the last id).
     this.follower?.setPath(eventsPath(page.eventTypes));
+    this.load(page, 0);
+  }
+
+  /**
+   * A page's first load; one that fails for another reason than a refusal
+   * (the master restarting, a request cut, a 5xx) is tried again, 1, 2, 4 … 10 s
+   * later, while the page is shown: a page that draws on events only would
+   * otherwise stay empty until the next event.
+   */
+  private load(page: DashboardPage, failures: number): void {
     void page.refresh().catch((err: unknown) => {
       if (page !== this.page) return;
-      if (err instanceof UnauthorizedError || (err instanceof ApiError && err.status === 403)) this.refused(err);
-      else this.notify(err instanceof Error ? err.message : String(err), 'error');
+      if (err instanceof UnauthorizedError || (err instanceof ApiError && err.status === 403)) return this.refused(err);
+      this.notify(err instanceof Error ? err.message : String(err), 'error');
+      if (err instanceof ApiError && err.status < 500) return; // the request is refused as it is: asking again would not change it
+      setTimeout(() => {
+        if (page === this.page) this.load(page, failures + 1);
+      }, Math.min(10_000, 1000 * 2 ** failures));
     });
   }
 }
