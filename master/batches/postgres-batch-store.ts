@@ -9,6 +9,7 @@
 import pg from 'pg';
 import { pgClientConfig } from '../store/postgres-writer.js';
 import { assembleBatches, listWhere, PendingBatches, type BatchListQuery, type BatchStore, type HeaderRow, type StoredBatch } from './batch-store.js';
+import { inLockedTransaction } from '../store/postgres-locked.js';
 
 /** Advisory lock key while the tables are created ("btch"). */
 const SCHEMA_LOCK = 0x62746368;
@@ -65,15 +66,7 @@ type Queryable = Pick<pg.ClientBase, 'query'>;
  * Idempotent (IF NOT EXISTS).
  */
 export async function createBatchTables(c: pg.ClientBase): Promise<void> {
-  try {
-    await c.query('BEGIN');
-    await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-    await c.query(SCHEMA);
-    await c.query('COMMIT');
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  await inLockedTransaction(c, SCHEMA_LOCK, () => c.query(SCHEMA));
 }
 
 /** Writes header and item rows (PendingBatches.take()) with the run-time upserts, on `c` inside the caller's transaction. */

@@ -16,6 +16,7 @@
  *   with its lease and a term that grows with every change of leader.
  */
 import type pg from 'pg';
+import { inLockedTransaction } from './postgres-locked.js';
 
 const CLUSTER_LOCK = 0x7461736b; // the migration lock of postgres-schema.ts
 
@@ -43,13 +44,5 @@ const DDL = `
 
 /** Creates what multi-master mode needs (idempotent; masters starting at once create it once). */
 export async function ensureClusterSchema(client: pg.ClientBase): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [CLUSTER_LOCK]);
-    await client.query(DDL);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  await inLockedTransaction(client, CLUSTER_LOCK, () => client.query(DDL));
 }

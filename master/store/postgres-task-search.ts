@@ -37,6 +37,7 @@ import type { TaskRecord } from '../core/task-record.js';
 import { deserialize, ROW, type Row } from './sqlite-rows.js';
 import { SEARCH_TEXT_MAX } from './postgres-schema.js';
 import { decodeTaskCursor, encodeTaskCursor, matchesSearch, searchWords, textOf, type TaskSearchPage, type TaskSearchQuery } from './task-search.js';
+import { inLockedTransaction } from './postgres-locked.js';
 
 export const PG_SEARCH_SCHEMA = '3';
 /** Key of the advisory lock held while creating the indexes ("srch"). */
@@ -62,9 +63,7 @@ export interface PgQueryable {
 export async function ensurePostgresSearchSchema(client: pg.ClientBase): Promise<void> {
   const have = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'pg_search_schema'`);
   if (have.rows[0]?.value === PG_SEARCH_SCHEMA) return;
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [SEARCH_LOCK]);
+  await inLockedTransaction(client, SEARCH_LOCK, async () => {
     await client.query(`
       CREATE INDEX IF NOT EXISTS tasks_search_seq ON tasks (seq);
       CREATE INDEX IF NOT EXISTS tasks_search_kind ON tasks (kind, seq);
@@ -79,11 +78,7 @@ export async function ensurePostgresSearchSchema(client: pg.ClientBase): Promise
       DROP INDEX IF EXISTS tasks_search_text;
     `);
     await client.query(`INSERT INTO meta (key, value) VALUES ('pg_search_schema', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [PG_SEARCH_SCHEMA]);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  });
 }
 
 export interface PgSearchSources {
