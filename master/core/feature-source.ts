@@ -21,12 +21,13 @@ export interface FeatureSource {
   features(input: JsonValue, tenant: string | undefined): Promise<readonly string[]>;
 }
 
-/**
- * The requests with their sources' features set (the same objects when no
- * request has a source: the hot path of other kinds awaits nothing).
- */
+/** Whether one of the requests has a source: only then are they passed through `withSourcedFeatures` (the other kinds' submits await nothing more). */
+export function anySourced(sources: ReadonlyMap<string, FeatureSource>, reqs: readonly SubmitRequest[]): boolean {
+  return sources.size > 0 && reqs.some((r) => sources.has(r.kind));
+}
+
+/** The requests with their sources' features set (a request of a kind with no source as it is). */
 export async function withSourcedFeatures(sources: ReadonlyMap<string, FeatureSource>, reqs: readonly SubmitRequest[]): Promise<readonly SubmitRequest[]> {
-  if (sources.size === 0 || !reqs.some((r) => sources.has(r.kind))) return reqs;
   return Promise.all(
     reqs.map(async (r) => {
       const source = sources.get(r.kind);

@@ -35,7 +35,7 @@ import { RejectionLog, type RejectedEvent } from './rejection-log.js';
 import { type AdmissionContext, type AllowList, type CheckedSubmit, type QueueWaitEstimator, type SubmitRequest, checkBatch, checkBatchLimits, retryRequest, checkDeadline, checkSubmit, newTaskRecord } from './task-admission.js';
 import { PayloadBudget } from './payload-budget.js';
 import { type AdmissionGate, anyActive, gated, passGates } from './admission-gate.js';
-import { type FeatureSource, withSourcedFeatures } from './feature-source.js';
+import { anySourced, type FeatureSource, withSourcedFeatures } from './feature-source.js';
 
 /** The owner of submits that name none (no API keys: one local caller). */
 const ANONYMOUS_OWNER = 'local';
@@ -145,7 +145,7 @@ export class TaskService {
    */
   async submit(given: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
     this.assertStoreWritable();
-    const [req] = (await withSourcedFeatures(this.featureSources, [given])) as [SubmitRequest];
+    const req = this.featureSources.has(given.kind) ? ((await withSourcedFeatures(this.featureSources, [given])) as [SubmitRequest])[0] : given;
     await this.preloadKeys([req]);
     const tickets = anyActive(this.gates) ? await passGates(this.gates, [req]) : undefined;
     const out = gated(tickets, () => [this.admit(req)])[0]!;
@@ -156,7 +156,7 @@ export class TaskService {
   /** Durable `admitMany`: resolves once every task of the batch is on disk. */
   async submitMany(given: readonly SubmitRequest[]): Promise<{ task: TaskRecord; created: boolean }[]> {
     this.assertStoreWritable();
-    const reqs = await withSourcedFeatures(this.featureSources, given);
+    const reqs = anySourced(this.featureSources, given) ? await withSourcedFeatures(this.featureSources, given) : given;
     await this.preloadKeys(reqs);
     const tickets = anyActive(this.gates) ? await passGates(this.gates, reqs) : undefined;
     const out = gated(tickets, () => this.admitMany(reqs));
