@@ -206,14 +206,15 @@ describe.skipIf(!available)(`two masters share keys, limits, usage, events and l
       const retry = await call(a, 'POST', `/api/v1/batches/${batchId}/retry`, acme);
       expect(retry.status).toBe(409);
       expect(((await retry.json()) as { error: { message: string } }).error.message).toContain(b.options.masterId);
-      // A restart of A does not take over a batch B holds: B's worker away, B's next batch waits unfinished;
-      // A restarts; B's worker is back and B finishes it, which A then shows (a copy A held would stay queued).
+      // A restart of A does not take over a batch B holds: B's worker away, B's next batch is made (its image
+      // task is pooled, and A's worker may run it: blobs are shared); A restarts and leaves the batch to B,
+      // which finishes it wherever its image ran, and A then shows it (a copy A held would stay queued).
       await workers.pop()!.close();
       const waiting = ((await (await call(b, 'POST', '/api/v1/images', acme, { ops: [{ op: 'grayscale' }], images: [blob] })).json()) as { id: string }).id;
       await masters.shift()!.close();
       masters.unshift(await Master.create({ ...common, masterId: a.options.masterId }, { logger: { logger: silentLogger() } }));
       const a2 = masters[0]!;
-      expect(((await (await call(a2, 'GET', `/api/v1/batches/${waiting}`, acme)).json()) as BatchJson).status).toBe('running');
+      expect((await queryRows<{ master: string }>(url, 'SELECT master FROM taskwire_batches WHERE id = $1', [waiting]))[0]!.master).toBe(b.options.masterId);
       workers.push(await Worker.create({ workerId: `${wid}-1`, mqttUrl: broker.url, topicRoot, logToStdout: false, capacity: 2, kinds: ['image'] }, { logger: { logger: silentLogger() }, handlers: [new ImageHandler()] }));
       await waitFor(async () => ((await (await call(a2, 'GET', `/api/v1/batches/${waiting}`, acme)).json()) as BatchJson).status === 'succeeded', "B's batch finished, shown by the restarted A", 30_000);
       const imageTasks = await queryRows<{ n: string }>(url, "SELECT count(*) AS n FROM tasks WHERE kind = 'image'");
