@@ -39,6 +39,14 @@ export interface EmbeddedBrokerOptions {
 /** Messages the embedded broker delivers at once before it queues (see createBroker). */
 const BROKER_CONCURRENCY = 100_000;
 
+/**
+ * Connections the kernel queues for accept (capped by net.core.somaxconn).
+ * Node's default of 511 is too short for a fleet that (re)connects at once:
+ * 1,000 workers starting together overflowed it, the dropped SYNs were
+ * retried after the kernel's 1 s timeout and registering took over 2 s.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export const BROKER_DEFAULTS = {
   maxPacketBytes: 4 * 1024 * 1024 + 64 * 1024,
   maxConnectBytes: 128 * 1024,
@@ -148,7 +156,7 @@ export class EmbeddedBroker {
     aedes.on('connectionError', (client, err) => log.debug({ client_id: client?.id, err: err.message }, 'MQTT connection error'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port, options.host, () => {
+      server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });

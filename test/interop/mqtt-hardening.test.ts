@@ -7,13 +7,13 @@
  * (one pattern with the submit side: common/kind-names.ts).
  * Real aedes + real mqtt.js clients + raw TCP sockets on 127.0.0.1, port 0.
  */
-import { connect as tcpConnect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { connect as tcpConnect, Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createLogger } from '../../common/logger.js';
 import { DEFAULT_TOPIC_ROOT, Topics } from '../../common/topics.js';
 import { workerStatusCodec } from '../../common/wire.js';
-import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../../master/transport/broker.js';
+import { EmbeddedBroker, type EmbeddedBrokerOptions, LISTEN_BACKLOG } from '../../master/transport/broker.js';
 import { ClusterPolicy, type ClusterPolicyOptions } from '../../master/transport/broker-policy.js';
 import { MasterLink } from '../../master/transport/master-link.js';
 import { PacketGuard } from '../../master/transport/packet-guard.js';
@@ -80,6 +80,19 @@ function raw(b: EmbeddedBroker): { socket: Socket; closed: Promise<void> } {
 const within = <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
 
 describe('MQTT before login', () => {
+  it('listens with an accept backlog for a fleet connecting at once (the default of 511 dropped SYNs at 1,000 workers)', async () => {
+    const listen = vi.spyOn(Server.prototype, 'listen');
+    try {
+      const b = await broker();
+      expect(b.port).toBeGreaterThan(0);
+      const opts = listen.mock.calls.map((c) => c[0]).find((a): a is { backlog?: number } => typeof a === 'object' && a !== null && 'host' in a);
+      expect(opts?.backlog).toBe(LISTEN_BACKLOG);
+      expect(LISTEN_BACKLOG).toBeGreaterThanOrEqual(2048);
+    } finally {
+      listen.mockRestore();
+    }
+  });
+
   it('a CONNECT announcing a 255 MB packet is cut off on its header, long before the connect timeout', async () => {
     const b = await broker({}, { connectTimeoutMs: 60_000 });
     const { socket, closed } = raw(b);
