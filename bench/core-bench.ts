@@ -4,6 +4,8 @@
  * with the master in this process and workers as real child processes.
  * Two submission paths: the master's in-process submit API and REST (HTTP
  * keep-alive). Throughput with 1 and 4 workers; latency at a steady rate.
+ * The in-process rows also run BullMQ + Redis side by side, alternating
+ * (bullmq-bench.ts; TASKWIRE_BENCH_PEER=0 or no redis-server skips it).
  */
 import { FINAL_EVENT_TYPES } from '../master/core/task-events.js';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -16,6 +18,8 @@ import { Master } from '../master/master.js';
 import { Worker } from '../worker/worker.js';
 import { silentLogger } from '../common/logger.js';
 import { fmt, median, summarize } from './stats.js';
+import { type BullEnv, bullLatencyAtRate, bullThroughput, peerSkipReason, processCpuSeconds, startBullEnv } from './bullmq-bench.js';
+import { type PeerCoreResult, PeerThroughputCollector, REDIS_FOR, latencySummary, printPeerCore } from './peer-compare.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'taskwire.js');
 
@@ -178,6 +182,7 @@ export interface CoreBenchResult {
   throughput: { path: string; store: StoreKind; workers: number; runs: number[]; median_tasks_per_s: number; master_cpu_us_per_task?: number }[];
   latency: { path: string; store: StoreKind; rate_per_s: number; n: number; p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number }[];
   registration_ms: number[];
+  peer: PeerCoreResult;
 }
 
 /** Worker MQTT connect -> the master lists it as schedulable (same process, same clock). */
@@ -216,11 +221,16 @@ async function registrationTimes(n: number): Promise<number[]> {
 export async function runCoreBench(opts: { total?: number; runs?: number; quick?: boolean } = {}): Promise<CoreBenchResult> {
   const total = opts.total ?? (opts.quick ? 5000 : 30_000);
   const runs = opts.runs ?? (opts.quick ? 1 : 3);
-  const out: CoreBenchResult = { throughput: [], latency: [], registration_ms: [] };
+  const skipped = peerSkipReason();
+  const out: CoreBenchResult = { throughput: [], latency: [], registration_ms: [], peer: { ...(skipped && { skipped }), throughput: [], latency: [] } };
+  const peer = new PeerThroughputCollector();
   out.registration_ms = (await registrationTimes(opts.quick ? 5 : 20)).map((x) => Math.round(x * 100) / 100);
   for (const workers of [1, 4]) {
     const envs: Record<'memory' | 'sqlite', Env> = { memory: await startEnv(workers, 512, 'memory'), sqlite: await startEnv(workers, 512, 'sqlite') };
+    // The peer: one Redis per store kind, BullMQ workers with the same concurrency as taskwire's capacity.
+    const bull: Partial<Record<'memory' | 'sqlite', BullEnv>> = {};
     try {
+      if (!skipped) for (const store of ['memory', 'sqlite'] as const) bull[store] = await startBullEnv(workers, 512, REDIS_FOR[store]);
       const results = new Map<string, { path: string; store: StoreKind; runs: number[]; cpu: number[] }>();
       const record = (path: string, store: StoreKind, tps: number) => {
         const key = `${path}|${store}`;
@@ -230,16 +240,32 @@ export async function runCoreBench(opts: { total?: number; runs?: number; quick?
       };
       // Warm-up at the measured load: JIT of master and worker processes, SQLite's cache and WAL
       // (with 2,000 tasks the first measured run of either store was still ~25% slow).
-      for (const store of ['memory', 'sqlite'] as const) await throughput(envs[store].master, inProcessSubmit(envs[store].master), opts.quick ? 5000 : 15_000, 4096);
+      for (const store of ['memory', 'sqlite'] as const) {
+        await throughput(envs[store].master, inProcessSubmit(envs[store].master), opts.quick ? 5000 : 15_000, 4096);
+        if (bull[store]) await bullThroughput(bull[store], opts.quick ? 5000 : 15_000, 4096);
+      }
       // Alternate the configurations within each run: the machine's noise hits them alike.
       for (let r = 0; r < runs; r++) {
         for (const store of ['memory', 'sqlite'] as const) {
           const m = envs[store].master;
           // CPU of this process (master + submitter) per task: far less noisy than tasks/s on a busy machine.
           const cpu0 = process.cpuUsage();
-          record('in-process submit', store, await throughput(m, inProcessSubmit(m), total, 4096));
+          const workerCpu0 = workersCpu(envs[store]);
+          const tps = await throughput(m, inProcessSubmit(m), total, 4096);
           const cpu = process.cpuUsage(cpu0);
+          record('in-process submit', store, tps);
           results.get(`in-process submit|${store}`)!.cpu.push((cpu.user + cpu.system) / total);
+          peer.taskwire(workers, store, tps, (cpu.user + cpu.system) / total + ((workersCpu(envs[store]) - workerCpu0) * 1e6) / total);
+          // The same job on BullMQ right after (A B A B ...): this process adds and observes, Redis and the workers run it.
+          const b = bull[store];
+          if (b) {
+            const bCpu0 = process.cpuUsage();
+            const side0 = b.cpu();
+            const jps = await bullThroughput(b, total, 4096);
+            const bCpu = process.cpuUsage(bCpu0);
+            const side = b.cpu();
+            peer.bullmq(workers, store, jps, (bCpu.user + bCpu.system) / total + ((side.redis - side0.redis + side.workers - side0.workers) * 1e6) / total);
+          }
           record('REST (client process)', store, await restThroughput(m, Math.round(total / 3), 32));
           record('REST batch of 100', store, await restThroughput(m, total, 4, 'batch'));
         }
@@ -256,9 +282,26 @@ export async function runCoreBench(opts: { total?: number; runs?: number; quick?
       }
       if (workers === 1) {
         const seconds = opts.quick ? 3 : 10;
+        // Alternating pairs with the peer (one when it is skipped): p99.9 needs the samples of several.
+        const pairs = skipped ? 1 : opts.quick ? 1 : 3;
+        const samples = { memory: [] as number[], sqlite: [] as number[] };
+        const bullSamples = { memory: [] as number[], sqlite: [] as number[] };
+        for (let p = 0; p < pairs; p++) {
+          for (const store of ['memory', 'sqlite'] as const) {
+            const m = envs[store].master;
+            samples[store].push(...(await latencyAtRate(m, inProcessSubmit(m), 200, seconds)));
+            const b = bull[store];
+            if (b) bullSamples[store].push(...(await bullLatencyAtRate(b, 200, seconds)));
+          }
+        }
+        for (const store of ['memory', 'sqlite'] as const) {
+          if (bull[store]) {
+            out.peer.latency.push({ taskwire_store: store, bullmq_redis: REDIS_FOR[store], rate_per_s: 200, pairs, taskwire: latencySummary(samples[store]), bullmq: latencySummary(bullSamples[store]) });
+          }
+        }
         for (const store of ['memory', 'sqlite'] as const) {
           const m = envs[store].master;
-          const lat = summarize(await latencyAtRate(m, inProcessSubmit(m), 200, seconds));
+          const lat = summarize(samples[store]);
           out.latency.push({ path: 'in-process submit', store, rate_per_s: 200, n: lat.n, p50_ms: lat.p50, p90_ms: lat.p90, p99_ms: lat.p99, max_ms: lat.max });
           const rest = await restLoad(m, 'rate', 200 * seconds, 200);
           const ack = summarize(rest.ack_ms);
@@ -268,8 +311,10 @@ export async function runCoreBench(opts: { total?: number; runs?: number; quick?
     } finally {
       await envs.memory.close();
       await envs.sqlite.close();
+      for (const b of Object.values(bull)) await b.close();
     }
   }
+  out.peer.throughput = peer.result();
   return out;
 }
 
@@ -291,4 +336,10 @@ export function printCoreBench(r: CoreBenchResult): void {
   for (const l of r.latency) {
     console.log(`  ${l.path.padEnd(27)} ${l.store.padEnd(7)} ${String(l.rate_per_s).padStart(6)} ${String(l.n).padStart(6)} ${fmt(l.p50_ms).padStart(9)} ${fmt(l.p90_ms).padStart(8)} ${fmt(l.p99_ms).padStart(8)} ${fmt(l.max_ms).padStart(8)}`);
   }
+  printPeerCore(r.peer);
+}
+
+/** CPU seconds the worker processes of an env have used so far. */
+function workersCpu(env: Env): number {
+  return env.workers.reduce((s, w) => s + processCpuSeconds(w.pid), 0);
 }
