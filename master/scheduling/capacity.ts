@@ -23,6 +23,20 @@ export class Capacity {
   /** Releases so far, by reason. */
   readonly released: Record<ReleaseReason, number> = { finished: 0, cancelled: 0, lost: 0, timed_out: 0, drained: 0 };
   reserved = 0;
+  private readonly watchers: ((worker: WorkerRecord) => void)[] = [];
+
+  /** Calls `fn` after every change of a worker's in-flight set (the scheduler's load index); returns the unsubscribe. */
+  watch(fn: (worker: WorkerRecord) => void): () => void {
+    this.watchers.push(fn);
+    return () => {
+      const i = this.watchers.indexOf(fn);
+      if (i >= 0) this.watchers.splice(i, 1);
+    };
+  }
+
+  private changed(worker: WorkerRecord): void {
+    for (const fn of this.watchers) fn(worker);
+  }
 
   /** Free slots of a worker (never below 0). */
   free(worker: WorkerRecord): number {
@@ -35,6 +49,7 @@ export class Capacity {
     if (s.size >= worker.capacity || s.has(taskId)) return false;
     s.add(taskId);
     this.reserved++;
+    this.changed(worker);
     return true;
   }
 
@@ -44,12 +59,14 @@ export class Capacity {
    */
   adopt(worker: WorkerRecord, taskId: string): void {
     slots(worker).add(taskId);
+    this.changed(worker);
   }
 
   /** Gives back the slot `taskId` holds on `worker`; false when it held none. */
   release(worker: WorkerRecord | undefined, taskId: string, reason: ReleaseReason): boolean {
     if (!worker || !slots(worker).delete(taskId)) return false;
     this.released[reason]++;
+    this.changed(worker);
     return true;
   }
 
@@ -59,6 +76,7 @@ export class Capacity {
     const ids = [...s];
     s.clear();
     this.released[reason] += ids.length;
+    if (ids.length > 0) this.changed(worker);
     return ids;
   }
 

@@ -9,6 +9,7 @@ import type { Requirement } from '../../common/task-kinds.js';
 import type { QueuedTask, TaskQueue } from '../core/task-queue.js';
 import { Capacity } from './capacity.js';
 import { LeastLoaded } from './placement/least-loaded.js';
+import { LoadIndex } from './placement/load-index.js';
 import type { PlacementContext, PlacementStrategy } from './placement/placement-strategy.js';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.js';
 
@@ -35,7 +36,9 @@ export interface Match<T> {
 
 export class Scheduler<T extends SchedulableTask> {
   /** One context object reused for every pick (no allocation per task). */
-  private readonly ctx: { candidates: readonly WorkerRecord[]; requirement: Requirement; key: string | undefined; tenant: string; eligible: (w: WorkerRecord) => boolean };
+  private readonly ctx: { candidates: readonly WorkerRecord[]; requirement: Requirement; key: string | undefined; tenant: string; eligible: (w: WorkerRecord) => boolean; loads: LoadIndex<WorkerRecord> };
+  /** Online workers with a free slot by load, kept current by the capacity owner and the registry's status events. */
+  readonly loads = new LoadIndex<WorkerRecord>();
 
   constructor(
     private readonly queue: TaskQueue<T>,
@@ -51,8 +54,14 @@ export class Scheduler<T extends SchedulableTask> {
       // A worker pinned to tenants (dedicated) is eligible only for theirs; a shared one for all.
       eligible: (w: WorkerRecord) =>
         w.inFlight.size < w.capacity && !w.suspect && registry.supports(w, ctx.requirement) && (w.tenants === null || w.tenants.has(ctx.tenant)),
+      loads: this.loads,
     };
     this.ctx = ctx;
+    // In-flight changes come from the capacity owner, capacity changes with a status.
+    const touch = (w: WorkerRecord) => this.loads.touch(w);
+    capacity.watch(touch);
+    registry.on('changed', touch);
+    registry.on('online', touch);
   }
 
   /** The placement strategy's choice among eligible workers (nothing reserved). */

@@ -7,6 +7,7 @@
  */
 import type { Requirement } from '../../../common/task-kinds.js';
 import type { WorkerStatus__Output } from '../../../common/wire.js';
+import type { LoadIndex } from './load-index.js';
 
 /** What a strategy may read of a worker. */
 export interface PlacementCandidate {
@@ -27,6 +28,12 @@ export interface PlacementContext<C extends PlacementCandidate = PlacementCandid
   eligible(candidate: C): boolean;
   /** The task's affinity key (its session, its model, or one it names), for `affinity`. */
   readonly key?: string;
+  /**
+   * The candidates with a free slot by load, kept up to date by the scheduler
+   * (load-index.ts), when it has one: `least-loaded` asks it instead of
+   * scanning. Without it (a strategy tried on its own) strategies scan.
+   */
+  readonly loads?: LoadIndex<C>;
 }
 
 /** A finished attempt, fed to strategies that learn from run times (`least-latency`). */
