@@ -156,7 +156,7 @@ describe('LoadIndex', () => {
 describe('LoadIndex through the scheduler', () => {
   const clock = { now: () => 1000 };
   const status = (id: string, capacity: number): WorkerStatus__Output =>
-    ({ worker_id: id, state: 'WORKER_STATE_ONLINE', kinds: ['echo'], capacity, running: 0, language: 'typescript', version: '1', protocol: 'taskwire.v1', hostname: 'h', pid: 1, started_at_ms: 1, ts_ms: 1, models: [], labels: {}, reason: '', load: null }) as WorkerStatus__Output;
+    ({ worker_id: id, state: 'WORKER_STATE_ONLINE', kinds: ['echo'], capacity, running: 0, language: 'typescript', version: '1', protocol: 'taskwire.v1', hostname: 'h', pid: 1, started_at_ms: 1, ts_ms: 1, models: [], labels: {}, reason: '', load: null }) as unknown as WorkerStatus__Output;
   let seq = 0;
   const task = (id: string): SchedulableTask => ({ id, requirement: { kind: 'echo' }, key: requirementKey({ kind: 'echo' }), priority: 0, seq: ++seq });
 
