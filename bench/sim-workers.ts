@@ -158,11 +158,23 @@ export class SimWorkers {
 
 /**
  * As a child process (scale-bench.ts): `node sim-workers.js` with SIM_* in the
- * environment; prints `ready <ms>` once all are online, exits on SIGTERM or
- * when stdin closes.
+ * environment; once loaded prints `loaded` and waits for `go` on stdin (the
+ * registration figure starts there, not with Node's start-up), then prints
+ * `ready <ms>` once all are online; exits on SIGTERM or when stdin closes.
  */
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const env = process.env;
+  process.stdout.write('loaded\n');
+  await new Promise<void>((resolve) => {
+    let buf = '';
+    const onData = (b: Buffer) => {
+      buf += b.toString();
+      if (!buf.includes('go\n')) return;
+      process.stdin.off('data', onData);
+      resolve();
+    };
+    process.stdin.on('data', onData);
+  });
   const t0 = performance.now();
   const sim = await SimWorkers.start({
     mqttUrl: env['SIM_MQTT_URL']!,

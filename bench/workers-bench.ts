@@ -28,12 +28,17 @@ const SIM = join(HERE, 'sim-workers.js');
 
 export interface SimProcess {
   child: ChildProcess;
-  /** ms the child took from its start to all workers online (its own clock). */
+  /** ms the child took from the go signal to all workers online (its own clock). */
   readyMs: number;
   close(): Promise<void>;
 }
 
-export async function startSimWorkers(master: Master, count: number, capacity: number, prefix: string): Promise<SimProcess> {
+/**
+ * Starts the simulator; once it has loaded (Node's start-up and its imports,
+ * a few hundred ms that 1,000 real workers on their own machines do not add
+ * to registration) `onLoaded` runs and the workers start connecting.
+ */
+export async function startSimWorkers(master: Master, count: number, capacity: number, prefix: string, onLoaded?: () => void): Promise<SimProcess> {
   if (!existsSync(SIM)) throw new Error('dist/bench/sim-workers.js not found: run `npm run build` first');
   const child = spawn(process.execPath, [SIM], {
     env: {
@@ -49,8 +54,14 @@ export async function startSimWorkers(master: Master, count: number, capacity: n
   });
   const readyMs = await new Promise<number>((resolve, reject) => {
     let out = '';
+    let going = false;
     child.stdout!.on('data', (b: Buffer) => {
       out += b.toString();
+      if (!going && out.includes('loaded\n')) {
+        going = true;
+        onLoaded?.();
+        child.stdin!.write('go\n');
+      }
       const m = /ready ([\d.]+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
@@ -82,8 +93,10 @@ async function listed(master: Master): Promise<number> {
 
 export interface RegistrationResult {
   workers: number;
-  /** From spawning the simulator until GET /api/v1/workers lists all online. */
+  /** From the simulator's go (loaded, no worker connected yet) until GET /api/v1/workers lists all online. */
   listed_ms: number;
+  /** The same from spawning the simulator (its start-up included: the figure before issue 21's fix). */
+  listed_from_spawn_ms: number;
   /** The simulator's own time until its last worker's ONLINE status was acknowledged. */
   announced_ms: number;
   master_cpu_ms: number;
@@ -93,12 +106,16 @@ export async function runRegistration(count: number): Promise<RegistrationResult
   const master = await newMaster();
   let sim: SimProcess | undefined;
   try {
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const starting = startSimWorkers(master, count, 8, `reg-${process.pid}`);
+    const spawned = performance.now();
+    let t0 = Infinity;
+    let cpu0 = process.cpuUsage();
+    const starting = startSimWorkers(master, count, 8, `reg-${process.pid}`, () => {
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+    });
     let listedMs = -1;
     await profiled('registration', async () => {
-      while (performance.now() - t0 < 60_000) {
+      while (performance.now() - spawned < 60_000) {
         if (master.registry.schedulable().length >= count && (await listed(master)) >= count) {
           listedMs = performance.now() - t0;
           break;
@@ -109,7 +126,7 @@ export async function runRegistration(count: number): Promise<RegistrationResult
     sim = await starting;
     const cpu = process.cpuUsage(cpu0);
     if (listedMs < 0) throw new Error(`only ${master.registry.schedulable().length} of ${count} workers registered`);
-    return { workers: count, listed_ms: listedMs, announced_ms: sim.readyMs, master_cpu_ms: (cpu.user + cpu.system) / 1000 };
+    return { workers: count, listed_ms: listedMs, listed_from_spawn_ms: listedMs + (t0 - spawned), announced_ms: sim.readyMs, master_cpu_ms: (cpu.user + cpu.system) / 1000 };
   } finally {
     await sim?.close();
     await master.close();
@@ -186,7 +203,8 @@ export function printWorkersBench(r: WorkersBenchResult): void {
   const g = r.registration;
   console.log(
     `  ${g.workers} workers registering at once: all listed by GET /api/v1/workers after ${fmt(g.listed_ms)} ms ` +
-      `(target <= 1000 ms; simulator's last ONLINE acked at ${fmt(g.announced_ms)} ms; master CPU ${fmt(g.master_cpu_ms)} ms)`,
+      `(target <= 1000 ms; counted from the loaded simulator's go, ${fmt(g.listed_from_spawn_ms)} ms from its spawn; ` +
+      `simulator's last ONLINE acked at ${fmt(g.announced_ms)} ms; master CPU ${fmt(g.master_cpu_ms)} ms)`,
   );
   console.log('  dispatch, no-op echo, in-process submit      tasks/s   master CPU us/task');
   for (const d of r.dispatch) {
