@@ -34,12 +34,12 @@ export const FINAL_CHANNEL = 'taskwire_final';
 /** Ids per NOTIFY payload (a payload is at most 8000 bytes). */
 const IDS_PER_NOTIFY = 100;
 
-const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, tenant, model, search, owner, owner_epoch, priority)
+const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, tenant, model, search, owner, owner_epoch, priority, features)
   SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, to_tsvector('simple', txt),
-    CASE WHEN pooled THEN NULL ELSE $ME::text END, CASE WHEN pooled THEN NULL ELSE $EPOCH::bigint END, prio
+    CASE WHEN pooled THEN NULL ELSE $ME::text END, CASE WHEN pooled THEN NULL ELSE $EPOCH::bigint END, prio, feat
   FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[],
-    $14::text[], $15::text[], $16::text[], $17::int[], $18::bool[])
-    AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, txt, prio, pooled)
+    $14::text[], $15::text[], $16::text[], $17::int[], $18::text[], $19::bool[])
+    AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, txt, prio, feat, pooled)
   ON CONFLICT DO NOTHING`;
 const FENCE = 't.owner = $ME::text AND t.owner_epoch = $EPOCH::bigint AND t.finished_at IS NULL AND t.attempt <= u.attempt';
 const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at, state = u.state,
@@ -74,7 +74,7 @@ export function fencedStatements(b: PgBatch, fence: WriteFence): { sql: string; 
     parts.push(`${name} AS (${text})`);
   };
   const extra = b.insertOwners ?? [];
-  add('ins', INSERT, b.insert.map((r, i) => [...r, extra[i] ?? false]), 18);
+  add('ins', INSERT, b.insert.map((r, i) => [...r, extra[i] ?? false]), 19);
   add('upd', UPDATE, b.update, 8);
   add('sta', STATE, b.state, 5);
   add('met', META, b.meta, 2);

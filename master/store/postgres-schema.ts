@@ -5,9 +5,10 @@
  * database migrate it once.
  */
 import type pg from 'pg';
+import type { Requirement } from '../../common/task-kinds.js';
 
 /** The schema version this taskwire writes and reads. */
-export const PG_SCHEMA_VERSION = 3;
+export const PG_SCHEMA_VERSION = 4;
 
 /** Key of the advisory lock held while migrating (any constant of our own). */
 const MIGRATION_LOCK = 0x7461736b; // "task"
@@ -22,6 +23,12 @@ export const SEARCH_TEXT_MAX = 65536;
  */
 const rowSearchWords = (p: string) => `to_tsvector('simple', substr(coalesce((${p}record::jsonb -> 'input') #>> '{}', ''), 1, ${SEARCH_TEXT_MAX}) || ' ' ||
   substr(coalesce((${p}state::jsonb -> 'result') #>> '{}', '') || ' ' || coalesce((${p}state::jsonb -> 'error') ->> 'code', '') || ' ' || coalesce((${p}state::jsonb -> 'error') ->> 'message', ''), 1, ${SEARCH_TEXT_MAX}))`;
+
+/** A row's features column from its JSON (`p` names the row: '' or 'NEW.'): as featuresColumn() writes it, NULL for none. */
+const rowFeatures = (p: string) =>
+  `(SELECT nullif(string_agg(f, ',' ORDER BY ord), '') FROM jsonb_array_elements_text(${featuresArray(p)}) WITH ORDINALITY AS x(f, ord))`;
+const featuresArray = (p: string) =>
+  `(CASE WHEN jsonb_typeof((${p}record::jsonb -> 'requirement') -> 'features') = 'array' THEN (${p}record::jsonb -> 'requirement') -> 'features' ELSE '[]'::jsonb END)`;
 
 /** Step n turns a version n-1 schema into version n. Append only. */
 const STEPS: readonly string[] = [
@@ -99,7 +106,34 @@ const STEPS: readonly string[] = [
   CREATE TRIGGER tw_tasks_fill_search_insert BEFORE INSERT ON tasks FOR EACH ROW
     WHEN (NEW.tenant IS NULL OR NEW.priority IS NULL OR (NEW.finished_at IS NOT NULL AND NEW.search IS NULL)) EXECUTE FUNCTION tw_tasks_fill_search();
   `,
+  // 4: the features a task needs (its requirement's, sorted, joined by ',' as in its queue key; NULL
+  // for none) as a column of their own, written by the master with the row: a multi-master claim
+  // (postgres-claims.ts) leaves the pooled tasks of a requirement none of its free workers runs
+  // by (kind, model, features), without parsing each candidate's JSON. A nullable column without a
+  // default is a catalog change; the backfill rewrites only the rows whose requirement has
+  // features. A row written without the column (`taskwire store migrate`'s schema 1 columns, which
+  // come without a tenant too) is filled by the insert trigger under its NEW.tenant IS NULL branch:
+  // NULL is a real value here (no features), so it cannot be the trigger's sign.
+  `
+  ALTER TABLE tasks ADD COLUMN features text;
+  UPDATE tasks SET features = ${rowFeatures('')} WHERE jsonb_array_length(${featuresArray('')}) > 0;
+  CREATE OR REPLACE FUNCTION tw_tasks_fill_search() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    IF NEW.tenant IS NULL THEN
+      NEW.tenant := coalesce(NEW.record::jsonb ->> 'tenant', 'default');
+      NEW.model := (NEW.record::jsonb -> 'requirement') ->> 'model';
+      NEW.features := ${rowFeatures('NEW.')};
+    END IF;
+    IF NEW.priority IS NULL THEN NEW.priority := coalesce((NEW.record::jsonb ->> 'priority')::int, 0); END IF;
+    IF NEW.finished_at IS NOT NULL AND NEW.search IS NULL THEN NEW.search := ${rowSearchWords('NEW.')}; END IF;
+    RETURN NEW;
+  END $$;
+  `,
 ];
+
+/** The features column of a task (schema 4): its requirement's features joined as in its queue key, or null for none. */
+export function featuresColumn(r: Requirement): string | null {
+  return r.features && r.features.length > 0 ? r.features.join(',') : null;
+}
 
 export class SchemaTooNewError extends Error {
   readonly code = 'STORE_SCHEMA_TOO_NEW';

@@ -17,7 +17,7 @@ import type { TaskRecord } from '../core/task-record.js';
 import { Fifo } from '../core/fifo.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
 import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
-import { migratePostgres } from './postgres-schema.js';
+import { featuresColumn, migratePostgres } from './postgres-schema.js';
 import { type PgBatch, pgClientConfig, PostgresWriter } from './postgres-writer.js';
 import { STATE_WRITE_DELAY_MS } from './sqlite-task-store.js';
 import { deserialize, ROW, type Row, serializeFixed, serializeState } from './sqlite-rows.js';
@@ -411,7 +411,7 @@ export class PostgresTaskStore implements TaskStore {
       else {
         batch.insert.push([
           t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs,
-          t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t), t.tenant, t.requirement.model ?? null, pgSearchText(t), t.priority,
+          t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t), t.tenant, t.requirement.model ?? null, pgSearchText(t), t.priority, featuresColumn(t.requirement),
         ]);
         if (owners) {
           const pooled = this.pooled.delete(t.id) && t.status === 'queued';

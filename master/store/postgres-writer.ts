@@ -29,8 +29,8 @@ export interface PgBatch {
   meta: [string, string][];
 }
 
-/** The SQLite store's insert row, then tenant, model, the search text (final rows only, else null) and priority. */
-export type PgInsertRow = [...InsertRow, string, string | null, string | null, number];
+/** The SQLite store's insert row, then tenant, model, the search text (final rows only, else null), priority and features (featuresColumn). */
+export type PgInsertRow = [...InsertRow, string, string | null, string | null, number, string | null];
 /** The SQLite store's update row, then the search text (final rows only, else null). */
 export type PgUpdateRow = [...UpdateRow, string | null];
 
@@ -81,13 +81,13 @@ export function pgClientConfig(url: string): pg.ClientConfig {
   };
 }
 
-// tenant, model, the search words (set when the row is final) and priority are columns of their own,
-// filled here (postgres-schema.ts steps 2 and 3): no index parses the record's JSON. Priority is set
-// once, at the insert (a task's priority never changes).
-const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, tenant, model, search, priority)
-  SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, to_tsvector('simple', txt), prio
-  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int[])
-    AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, txt, prio)
+// tenant, model, the search words (set when the row is final), priority and features are columns of
+// their own, filled here (postgres-schema.ts steps 2 to 4): no index parses the record's JSON. Priority
+// and features are set once, at the insert (a task's requirement and priority never change).
+const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, tenant, model, search, priority, features)
+  SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, to_tsvector('simple', txt), prio, feat
+  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int[], $18::text[])
+    AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, txt, prio, feat)
   ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, status = excluded.status, finished_at = excluded.finished_at, attempt = excluded.attempt,
     worker_id = excluded.worker_id, assigned_at = excluded.assigned_at, record = excluded.record, state = excluded.state, search = excluded.search`;
 const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at, state = u.state,
@@ -196,7 +196,7 @@ export class PostgresWriter {
       params.push(...columns(rows, width));
       parts.push(`w${parts.length} AS (${sql.replace(/\$(\d+)/g, (_, n: string) => `$${base + Number(n)}`)})`);
     };
-    add(INSERT, b.insert, 17);
+    add(INSERT, b.insert, 18);
     add(UPDATE, b.update, 8);
     add(STATE, b.state, 5);
     add(META, b.meta, 2);

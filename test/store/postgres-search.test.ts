@@ -9,7 +9,8 @@
  * found as before, and a row written without those columns (a master older
  * than schema 2) is filled by the trigger; a database of schema 2 gets the
  * priority column (schema 3) filled from its rows' JSON, and a row written
- * without it is filled by the trigger; and a master on PostgreSQL lists,
+ * without it is filled by the trigger; a database of schema 3 gets the
+ * features column (schema 4, the multi-master claim's) the same way; and a master on PostgreSQL lists,
  * searches and exports tasks from before its restart through GET
  * /api/v1/tasks and /tasks/export.
  */
@@ -302,7 +303,7 @@ describe.skipIf(!available)(`PostgreSQL store schema 2 -> 3: the priority column
       for (const t of old) await insertV2(c, t);
 
       store = await PostgresTaskStore.open({ url, maxCachedFinished: 0 });
-      expect((await c.query<{ version: number }>('SELECT version FROM taskwire_schema')).rows[0]!.version).toBe(3);
+      expect((await c.query<{ version: number }>('SELECT version FROM taskwire_schema')).rows[0]!.version).toBe(PG_SCHEMA_VERSION);
       // No default left: a row that comes without it is filled by the trigger, never silently 0.
       expect(await columnOf(c)).toEqual([{ data_type: 'integer', is_nullable: 'NO', column_default: null }]);
       const prio = async () => (await c.query<{ id: string; priority: number }>('SELECT id, priority FROM tasks ORDER BY seq')).rows;
@@ -353,6 +354,56 @@ describe.skipIf(!available)(`PostgreSQL store schema 2 -> 3: the priority column
       expect(await columnOf(c)).toEqual([{ data_type: 'integer', is_nullable: 'NO', column_default: null }]);
       expect((await c.query<{ priority: number }>('SELECT priority FROM tasks')).rows).toEqual([{ priority: 4 }]);
     } finally {
+      await c.end();
+    }
+  });
+});
+
+/** A task row as schema 3 (and a master older than schema 4) writes it: tenant, model and priority, no features column. */
+async function insertV3(c: pg.Client, t: TaskRecord): Promise<void> {
+  await c.query(
+    `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, tenant, model, priority)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+    [t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t), t.tenant, t.requirement.model ?? null, t.priority],
+  );
+}
+
+describe.skipIf(!available)(`PostgreSQL store schema 3 -> 4: the features column${available ? '' : ` (skipped: ${postgresMissingReason()})`}`, () => {
+  let server: Postgres;
+  beforeAll(async () => {
+    server = await Postgres.start();
+  }, 60_000);
+  afterAll(async () => server?.close());
+
+  it("rows of schema 3 get their requirement's features on open (joined as in the queue key, NULL for none); rows written without the column by store migrate are filled by the trigger; the master writes it", async () => {
+    const url = await server.createDatabase();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    let store: PostgresTaskStore | undefined;
+    try {
+      await migratePostgres(c, 3);
+      const webp = { kind: 'image', features: ['op:resize', 'read:webp'] };
+      await insertV3(c, newTask({ id: 'v3-a', seq: 1, kind: 'image', requirement: webp } as Partial<TaskRecord>));
+      await insertV3(c, newTask({ id: 'v3-b', seq: 2, kind: 'image', requirement: { kind: 'image' } } as Partial<TaskRecord>));
+      await insertV3(c, finishedTask('succeeded', Date.now(), { id: 'v3-c', seq: 3, requirement: { kind: 'echo', features: ['x'] } } as Partial<TaskRecord>));
+      store = await PostgresTaskStore.open({ url, maxCachedFinished: 0 });
+      expect((await c.query<{ version: number }>('SELECT version FROM taskwire_schema')).rows[0]!.version).toBe(4);
+      const features = async () => (await c.query<{ id: string; features: string | null }>('SELECT id, features FROM tasks ORDER BY seq')).rows;
+      expect(await features()).toEqual([
+        { id: 'v3-a', features: 'op:resize,read:webp' },
+        { id: 'v3-b', features: null },
+        { id: 'v3-c', features: 'x' },
+      ]);
+      await insertV1(c, newTask({ id: 'v3-d', seq: 4, kind: 'image', requirement: webp } as Partial<TaskRecord>));
+      const own = newTask({ id: 'v3-e', seq: 5, kind: 'image', requirement: { kind: 'image', features: ['format:avif'] } } as Partial<TaskRecord>);
+      store.put(own);
+      await store.commit();
+      expect((await features()).slice(3)).toEqual([
+        { id: 'v3-d', features: 'op:resize,read:webp' },
+        { id: 'v3-e', features: 'format:avif' },
+      ]);
+    } finally {
+      await store?.close();
       await c.end();
     }
   });
