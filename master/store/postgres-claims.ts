@@ -1,11 +1,20 @@
 /**
  * Multi-master: claims from the shared pool. A task nobody owns (submitted
  * to a master with no free worker for it, or re-queued by the leader after
- * its master's lease ran out) is claimed by the master that has a free slot
- * for its kind, in one statement:
+ * its master's lease ran out) is claimed by a master with a free worker that
+ * runs it (kind, model and features: WorkerRegistry.supports, the rule local
+ * placement uses), in one statement:
  *
  *   UPDATE tasks SET owner = me, owner_epoch = my epoch
- *   WHERE id = ANY(ARRAY(SELECT id … WHERE owner IS NULL … LIMIT n FOR UPDATE SKIP LOCKED))
+ *   WHERE id = ANY(ARRAY(SELECT id … WHERE owner IS NULL AND kind = ANY(free kinds)
+ *                        AND (kind, model, features) NOT IN (requirements no free worker here runs)
+ *                        … LIMIT n FOR UPDATE SKIP LOCKED))
+ *
+ * The database does not judge a worker: the master does, in memory, for the
+ * requirements it has met (its own submits, what it claimed), and sends
+ * those its free workers do not run as plain values to leave. A requirement
+ * it has not met yet may be claimed once; if no worker here runs it, it goes
+ * back after the give-back's grace (returnUnserved), and is left from then on.
  *
  * so each pooled task goes to exactly one master; concurrent claims skip
  * each other's rows instead of waiting. What a master claims becomes its
@@ -19,6 +28,9 @@ import { FINAL_EVENT_TYPES } from '../core/task-events.js';
 import type { TaskRecord } from '../core/task-record.js';
 import type { TaskService } from '../core/task-service.js';
 import type { AssignmentSink } from '../core/task-dispatch.js';
+import type { Requirement } from '../../common/task-kinds.js';
+import type { WorkerRecord } from '../scheduling/worker-registry.js';
+import { featuresColumn } from './postgres-schema.js';
 import { FINAL_CHANNEL, POOL_CHANNEL } from './postgres-fence.js';
 import { pgClientConfig } from './postgres-writer.js';
 import type { PostgresTaskStore } from './postgres-task-store.js';
@@ -31,10 +43,13 @@ import pgModule from 'pg';
  * SKIP LOCKED)`, the planner may run the subquery again per row it joins
  * (a semi-join rescan), and each run skips what the previous one locked: one
  * claim of n = 4 took 155 and 241 tasks in the three-master test, which then
- * queued on one master while the others idled.
+ * queued on one master while the others idled. $5..$7 are the kind, model
+ * ('' for none) and features column ('' for none, postgres-schema.ts step 4)
+ * of each requirement to leave (no NULLs on either side, so NOT IN is exact).
  */
 export const CLAIM_SQL = `UPDATE tasks SET owner = $1, owner_epoch = $2
   WHERE id = ANY(ARRAY(SELECT id FROM tasks WHERE owner IS NULL AND finished_at IS NULL AND kind = ANY($3::text[])
+                         AND (kind, coalesce(model, ''), coalesce(features, '')) NOT IN (SELECT * FROM unnest($5::text[], $6::text[], $7::text[]))
                        ORDER BY priority DESC, created_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED))
     AND owner IS NULL AND finished_at IS NULL
   RETURNING ${ROW}`;
@@ -59,14 +74,25 @@ export interface TaskClaimerOptions {
    */
   sharedBlobs?: boolean;
   /**
-   * How long queued tasks may wait here with no worker of this master for
-   * their kind before they go back to the pool (default 1000 ms).
+   * How long queued tasks may wait here with no worker of this master that
+   * runs them (kind, model, features) before they go back to the pool
+   * (default 1000 ms).
    */
   returnAfterMs?: number;
 }
 
 /** The kind part of a requirement key (kind, or kind\0model, features after \1). */
 const kindOfKey = (key: string) => key.split(/[\u0000\u0001]/, 1)[0]!;
+
+/** Requirements met (queue key → requirement) kept at most; past it the map starts again (they are met again as tasks come). */
+const MAX_KNOWN = 4096;
+
+/** The requirements a claim leaves, as the claim's three parameter arrays. */
+interface Leave {
+  kinds: string[];
+  models: string[];
+  features: string[];
+}
 
 /**
  * Gives back tasks this master queued but cannot start: only rows still
@@ -95,8 +121,10 @@ export class TaskClaimer {
   readonly stats = { rounds: 0, claimed: 0, kept: 0, pooled: 0, failures: 0, returned: 0 };
   private returning = false;
   private lastReturnMs = 0;
-  /** Queued kinds with no worker of this master, since when (performance.now()). */
+  /** Queued requirements (queue keys) no worker of this master runs, since when (performance.now()). */
   private readonly unserved = new Map<string, number>();
+  /** Requirements this master has met (its submits, its claims), by queue key. */
+  private readonly known = new Map<string, Requirement>();
 
   constructor(private readonly o: TaskClaimerOptions) {
     this.timer = setInterval(() => {
@@ -110,14 +138,15 @@ export class TaskClaimer {
 
   /**
    * At admission: whether this master keeps a new task (a free slot of its
-   * workers for the kind, beyond what it has queued) or leaves it to the pool.
+   * workers that run it, beyond what it has queued) or leaves it to the pool.
    */
   keep(task: TaskRecord): boolean {
+    this.meet(task);
     if (mustStayLocal(task, this.o.sharedBlobs ?? false)) return true;
     const { registry, capacity, queue } = this.o.tasks;
     let free = 0;
     for (const w of registry.schedulable()) {
-      if (w.suspect || !w.kinds.has(task.kind)) continue;
+      if (w.suspect || !registry.supports(w, task.requirement)) continue;
       free += capacity.free(w);
     }
     // A watched task (chat session, streamed call) is pooled like any other: the chunk relay
@@ -128,21 +157,31 @@ export class TaskClaimer {
     return keep;
   }
 
+  /** Remembers a task's requirement (by its queue key). */
+  private meet(t: Pick<TaskRecord, 'key' | 'requirement'>): void {
+    if (this.known.has(t.key)) return;
+    if (this.known.size >= MAX_KNOWN) this.known.clear();
+    this.known.set(t.key, t.requirement);
+  }
+
   /**
-   * The kinds this master's free workers serve and how many tasks to claim:
-   * the free slots less what it has queued (one claim over all those kinds,
-   * oldest of the highest priority first; a task of a kind whose workers are
-   * busy may wait here until one frees).
+   * The kinds this master's free workers serve, the requirements met of those
+   * kinds that none of them runs (left in the pool), and how many tasks to
+   * claim: the free slots less what it has queued (one claim over all those
+   * kinds, oldest of the highest priority first; a task whose workers here
+   * are busy may wait here until one frees).
    */
-  private wants(): { kinds: string[]; n: number } | undefined {
+  private wants(): { kinds: string[]; n: number; leave: Leave } | undefined {
     const { registry, capacity, queue } = this.o.tasks;
     const free = new Map<string, number>();
+    const idle: WorkerRecord[] = [];
     let total = 0;
     for (const w of registry.schedulable()) {
       if (w.suspect) continue;
       const f = capacity.free(w);
       if (f <= 0) continue;
       total += f;
+      idle.push(w);
       for (const k of w.kinds) free.set(k, (free.get(k) ?? 0) + f);
     }
     if (total === 0) return undefined;
@@ -152,7 +191,16 @@ export class TaskClaimer {
       if (free.has(k)) free.set(k, free.get(k)! - n);
     }
     const kinds = [...free].filter(([, n]) => n > 0).map(([k]) => k);
-    return total > 0 && kinds.length > 0 ? { kinds, n: total } : undefined;
+    if (total <= 0 || kinds.length === 0) return undefined;
+    // O(requirements met × free workers), and only those of a kind claimed: a handful each.
+    const leave: Leave = { kinds: [], models: [], features: [] };
+    for (const req of this.known.values()) {
+      if ((free.get(req.kind) ?? 0) <= 0 || idle.some((w) => registry.supports(w, req))) continue;
+      leave.kinds.push(req.kind);
+      leave.models.push(req.model ?? '');
+      leave.features.push(featuresColumn(req) ?? '');
+    }
+    return { kinds, n: total, leave };
   }
 
   trigger(): void {
@@ -173,12 +221,12 @@ export class TaskClaimer {
     });
   }
 
-  private async round(wants: { kinds: string[]; n: number }): Promise<void> {
+  private async round(wants: { kinds: string[]; n: number; leave: Leave }): Promise<void> {
     const { pool, owner, epoch, store, tasks } = this.o;
     this.stats.rounds++;
     let rows: Row[];
     try {
-      rows = (await pool.query<Row>(CLAIM_SQL, [owner, epoch, wants.kinds, wants.n])).rows;
+      rows = (await pool.query<Row>(CLAIM_SQL, [owner, epoch, wants.kinds, wants.n, wants.leave.kinds, wants.leave.models, wants.leave.features])).rows;
     } catch (err) {
       this.stats.failures++;
       this.o.log.warn({ err: (err as Error).message }, 'claiming pooled tasks failed (retried on the next round)');
@@ -193,12 +241,15 @@ export class TaskClaimer {
   }
 
   /**
-   * Queued tasks of a kind none of this master's workers serves any more (its
-   * workers moved to another master's share, went away or are suspect) for
+   * Queued tasks that none of this master's workers runs any more (kind,
+   * model or features: its workers moved to another master's share, went
+   * away, are suspect, or those left lack a feature the tasks need) for
    * `returnAfterMs` go back to the shared pool, where a master with a worker
-   * for them claims them. (Before, they waited here until a worker of the kind
-   * came back or this master stopped.) Tasks that must stay local (secrets, a
-   * blob input) stay. At most one return in flight, one per `returnAfterMs`.
+   * for them claims them. (Before, they waited here until such a worker came
+   * back or this master stopped; before that, per kind only: a task whose
+   * kind a worker here served without its feature waited for good.) Tasks
+   * that must stay local (secrets, a blob input) stay. At most one return in
+   * flight, one per `returnAfterMs`.
    */
   returnUnserved(): void {
     if (this.stopped || this.returning) return;
@@ -211,29 +262,38 @@ export class TaskClaimer {
     const every = this.o.returnAfterMs ?? 1000;
     if (now - this.lastReturnMs < Math.min(every, 250)) return;
     this.lastReturnMs = now;
-    const served = new Set<string>();
-    for (const w of registry.schedulable()) if (!w.suspect) for (const k of w.kinds) served.add(k);
+    const workers = registry.schedulable().filter((w) => !w.suspect);
     // The queue's keys first (one entry per requirement): the tasks are walked only once some
-    // unserved kind has waited long enough, not on every tick.
+    // unserved requirement has waited long enough, not on every tick.
     const seen = new Set<string>();
     const due = new Set<string>();
     for (const key of queue.depthByKey().keys()) {
-      const kind = kindOfKey(key);
-      if (served.has(kind) || seen.has(kind)) continue;
-      seen.add(kind);
-      const since = this.unserved.get(kind) ?? now;
-      this.unserved.set(kind, since);
-      if (now - since >= every) due.add(kind);
+      const req = this.known.get(key) ?? this.requirementQueued(key);
+      if (req === undefined || workers.some((w) => registry.supports(w, req))) continue;
+      seen.add(key);
+      const since = this.unserved.get(key) ?? now;
+      this.unserved.set(key, since);
+      if (now - since >= every) due.add(key);
     }
-    for (const kind of this.unserved.keys()) if (!seen.has(kind)) this.unserved.delete(kind);
+    for (const key of this.unserved.keys()) if (!seen.has(key)) this.unserved.delete(key);
     if (due.size === 0) return;
     const give: TaskRecord[] = [];
-    for (const t of queue.values()) if (due.has(kindOfKey(t.key)) && !mustStayLocal(t, this.o.sharedBlobs ?? false) && !t.cancelRequested) give.push(t);
+    for (const t of queue.values()) if (due.has(t.key) && !mustStayLocal(t, this.o.sharedBlobs ?? false) && !t.cancelRequested) give.push(t);
     if (give.length === 0) return;
     this.returning = true;
     void this.giveBack(give).finally(() => {
       this.returning = false;
     });
+  }
+
+  /** The requirement of a queued key not met yet (a task restored at start): from one of its tasks. */
+  private requirementQueued(key: string): Requirement | undefined {
+    for (const t of this.o.tasks.queue.values()) {
+      if (t.key !== key) continue;
+      this.meet(t);
+      return t.requirement;
+    }
+    return undefined;
   }
 
   private async giveBack(give: TaskRecord[]): Promise<void> {
@@ -266,7 +326,7 @@ export class TaskClaimer {
     }
     if (gone.size > 0) {
       this.stats.returned += gone.size;
-      this.o.log.info({ tasks: gone.size }, 'queued tasks no worker of this master serves went back to the shared pool');
+      this.o.log.info({ tasks: gone.size }, 'queued tasks no worker of this master runs went back to the shared pool');
     }
     if (tasks.queue.size > 0) tasks.kick();
   }
@@ -274,6 +334,7 @@ export class TaskClaimer {
   /** A claimed task enters this master's queue (an old attempt of a lost master is told to stop). */
   private admit(t: TaskRecord): void {
     const { tasks, sink } = this.o;
+    this.meet(t);
     const now = tasks.clock.now();
     if (t.workerId && t.attempt > 0) {
       sink.publishControl(t.workerId, { action: 'CONTROL_ACTION_CANCEL', task_id: t.id, attempt: t.attempt, reason: 'its master was lost; the task runs again elsewhere' });

@@ -45,8 +45,9 @@ describe.skipIf(!available)(`the pooled-task claim${available ? '' : ` (skipped:
     // No ANALYZE, as on a cluster whose pool filled since autovacuum last looked: without the
     // rows' statistics the planner picks a nested-loop semi-join for `id IN (SELECT …)`.
   };
-  const claim = async (owner: string, kinds: string[], n: number) =>
-    (await pool.query<{ id: string }>(CLAIM_SQL, [owner, 1, kinds, n])).rows.map((r) => r.id);
+  /** `leave`: [kind, model ('' none), features ('' none)] of requirements the claim leaves in the pool. */
+  const claim = async (owner: string, kinds: string[], n: number, leave: [string, string, string][] = []) =>
+    (await pool.query<{ id: string }>(CLAIM_SQL, [owner, 1, kinds, n, leave.map((l) => l[0]), leave.map((l) => l[1]), leave.map((l) => l[2])])).rows.map((r) => r.id);
 
   it('a claim of n takes at most n tasks, oldest of the highest priority first', async () => {
     await fill(300, ['echo']);
@@ -95,5 +96,24 @@ describe.skipIf(!available)(`the pooled-task claim${available ? '' : ` (skipped:
       expect(r.kind).toBe('llm');
       expect(Number(r.seq)).toBeGreaterThan(20);
     }
+  });
+
+  it('leaves the requirements it is told to (kind, model, features; none is \'\'), whatever else is of their kind', async () => {
+    await pool.query('DELETE FROM tasks');
+    const rows: [string, string, string | null, string | null][] = [
+      ['plain', 'image', null, null],
+      ['ops', 'image', null, 'op:resize'],
+      ['webp', 'image', null, 'op:resize,read:webp'],
+      ['webp2', 'image', null, 'op:resize,read:webp'],
+      ['m1', 'llm', 'm1', null],
+      ['m2', 'llm', 'm2', null],
+    ];
+    for (const [i, [id, kind, model, features]] of rows.entries()) {
+      await pool.query(`INSERT INTO tasks (id, seq, status, kind, created_at, record, priority, tenant, model, features) VALUES ($1, $2, 'queued', $3, $2, '{}', 0, 'default', $4, $5)`, [id, i + 1, kind, model, features]);
+    }
+    const got = await claim('m1', ['image', 'llm'], 100, [['image', '', 'op:resize,read:webp'], ['llm', 'm2', ''], ['image', '', 'read:avif']]);
+    expect(got.sort()).toEqual(['m1', 'ops', 'plain']);
+    // Leaving the requirement with no features leaves only that one.
+    expect((await claim('m2', ['image', 'llm'], 100, [['image', '', '']])).sort()).toEqual(['m2', 'webp', 'webp2']);
   });
 });
