@@ -1,15 +1,18 @@
 /**
  * Task kind `image`: fetches the input blob from the master (gRPC
- * FetchBlob), runs the chain with sharp and stores the result (PutBlob).
- * One image at a time per process: sharp.concurrency(1) and no operation
- * cache, against glibc's memory fragmentation with libvips (sharp#2607);
+ * FetchBlob), runs the chain with sharp on a chain thread (chain-pool.ts:
+ * sharp's big pixel buffers are collected in a small heap of their own) and
+ * stores the result (PutBlob). One libvips thread per image:
+ * sharp.concurrency(1) and no operation cache, against glibc's memory
+ * fragmentation with libvips (sharp#2607);
  * run workers with jemalloc (LD_PRELOAD) or MALLOC_ARENA_MAX=2 for a steady
  * RSS. Bad images are a BAD_INPUT failure, never a crash.
  */
 import sharp from 'sharp';
 import { IMAGE_FORMATS, allImageFeatures, imageInput, type ImageOutput } from '../../../common/kinds/image.js';
 import { TaskFailure, parseTaskInput, type TaskContext, type TaskHandler, type TaskOutput } from '../task-handler.js';
-import { ImageError, runChain } from './image-ops.js';
+import { ImageError } from './image-ops.js';
+import { ChainPool, ChainThreadError } from './chain-pool.js';
 import type { AdvertisesFeatures } from '../handler-features.js';
 import { IMAGE_READ_FORMATS } from '../../../common/kinds/image-read.js';
 
@@ -23,6 +26,7 @@ export const IMAGE_DEFAULTS = { maxPixels: 100_000_000 } as const;
 export class ImageHandler implements TaskHandler, AdvertisesFeatures {
   readonly kind = 'image';
   private readonly maxPixels: number;
+  private readonly pool = new ChainPool();
 
   constructor(options: ImageHandlerOptions = {}) {
     this.maxPixels = options.maxPixels ?? IMAGE_DEFAULTS.maxPixels;
@@ -56,9 +60,10 @@ export class ImageHandler implements TaskHandler, AdvertisesFeatures {
     }
     let result;
     try {
-      result = await runChain(data, input.ops, { maxPixels: this.maxPixels }, ctx.signal);
+      result = await this.pool.run(data, input.ops, { maxPixels: this.maxPixels }, ctx.signal);
     } catch (err) {
       if (err instanceof ImageError) throw new TaskFailure('BAD_INPUT', err.message, { cause: err });
+      if (err instanceof ChainThreadError) throw new TaskFailure('INTERNAL', err.message, { retryable: true, cause: err });
       throw err;
     }
     const stored = await blobs.put(result.data, result.contentType);
@@ -72,5 +77,9 @@ export class ImageHandler implements TaskHandler, AdvertisesFeatures {
       ms: Math.round(performance.now() - started),
     };
     return { output: { ...output } };
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }

@@ -1,0 +1,42 @@
+/**
+ * Entry of an image chain thread (node:worker_threads): runs runChain for
+ * the main thread, one image at a time. Its isolate holds only sharp and the
+ * chain code, so the full garbage collections that sharp's large pixel
+ * buffers set off (V8 collects on external memory pressure, about once per
+ * 4K image) mark a few MB instead of the worker's whole heap (MQTT, gRPC,
+ * logging, metrics: about 28 MB, some 30 ms per collection).
+ */
+import { parentPort } from 'node:worker_threads';
+import { ImageError, runChain } from './image-ops.js';
+import type { FromChainThread, ToChainThread } from './chain-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('chain-thread.ts runs as a worker thread');
+
+const running = new Map<number, AbortController>();
+
+port.on('message', (msg: ToChainThread) => {
+  if (msg.op === 'cancel') {
+    running.get(msg.id)?.abort();
+    return;
+  }
+  const ac = new AbortController();
+  running.set(msg.id, ac);
+  const input = Buffer.from(msg.input.buffer, msg.input.byteOffset, msg.input.byteLength);
+  runChain(input, msg.ops, { maxPixels: msg.maxPixels }, ac.signal).then(
+    (r) => {
+      running.delete(msg.id);
+      port.postMessage({ op: 'done', id: msg.id, data: r.data, width: r.width, height: r.height, format: r.format, contentType: r.contentType } satisfies FromChainThread);
+    },
+    (err: unknown) => {
+      running.delete(msg.id);
+      port.postMessage({
+        op: 'failed',
+        id: msg.id,
+        message: (err as Error)?.message ?? String(err),
+        image: err instanceof ImageError,
+        aborted: ac.signal.aborted,
+      } satisfies FromChainThread);
+    },
+  );
+});
