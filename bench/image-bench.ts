@@ -57,7 +57,10 @@ export interface ImageBench {
   images: number;
   chain: string;
   runs: ImageRun[];
+  /** 2 local workers reading inputs from the blob directory (as `taskwire start` runs them). */
   speedup_2_workers_vs_sequential: number;
+  /** 2 workers fetching inputs over gRPC (as workers on other hosts do). */
+  speedup_2_grpc_workers_vs_sequential: number;
   /** ImageMagick's time over sharp's (sequential, one thread each); absent without ImageMagick. */
   imagemagick_vs_sharp?: number;
   /** Longer runs (100, 1,000 images) through 2 workers, with their RSS over the run. */
@@ -145,7 +148,17 @@ function rssMb(pid: number | undefined): number {
 }
 
 /** `n` images from `input(i)` (made when uploaded, so 1,000 4K images are never all in memory). */
-export async function distributed(images: Buffer[] | { n: number; input: (i: number) => Buffer }, workerCount: number, rssEvery = 0): Promise<ImageRun> {
+/**
+ * `colocated`: the workers read inputs from the master's blob directory
+ * (TASKWIRE_BLOB_DIR), as `taskwire start`'s local workers do; otherwise
+ * they fetch them over gRPC, as workers on other hosts do.
+ */
+export async function distributed(
+  images: Buffer[] | { n: number; input: (i: number) => Buffer },
+  workerCount: number,
+  rssEvery = 0,
+  colocated = false,
+): Promise<ImageRun> {
   const n = Array.isArray(images) ? images.length : images.n;
   const input = Array.isArray(images) ? (i: number) => images[i]! : images.input;
   const dataDir = mkdtempSync(join(tmpdir(), 'taskwire-image-bench-'));
@@ -166,6 +179,7 @@ export async function distributed(images: Buffer[] | { n: number; input: (i: num
             TASKWIRE_WORKER_CAPACITY: '1',
             TASKWIRE_WORKER_ID: `img-bench-${process.pid}-${workerCount}-${i}`,
             TASKWIRE_WORKER_KINDS: 'image',
+            ...(colocated && master.blobDir && { TASKWIRE_BLOB_DIR: master.blobDir }),
             TASKWIRE_LOG_LEVEL: 'warn',
             MALLOC_ARENA_MAX: '2',
           },
@@ -202,7 +216,7 @@ export async function distributed(images: Buffer[] | { n: number; input: (i: num
     const wcpu = workers.map((w, i) => (procCpuMs(w.pid) - wc0[i]!) / n);
     if (view.counts.failed > 0) throw new Error(`${view.counts.failed} images failed: ${JSON.stringify(view.images.find((i) => i.error)?.error)}`);
     return {
-      mode: `taskwire, ${workerCount} worker${workerCount > 1 ? 's' : ''} (capacity 1)`,
+      mode: `taskwire, ${workerCount} worker${workerCount > 1 ? 's' : ''} (capacity 1${colocated ? ', local reads' : ''})`,
       images: n,
       wall_ms: wall,
       images_per_s: n / (wall / 1000),
@@ -235,6 +249,8 @@ export async function runImageBench(opts: { quick: boolean; volumes?: number[] }
   const magick = await imageMagickRun(images);
   if (magick) runs.push(magick);
   runs.push(await distributed(images, 1), await distributed(images, 2));
+  const grpc2 = runs[runs.length - 1]!;
+  runs.push(await distributed(images, 1, 0, true), await distributed(images, 2, 0, true));
   const volume: ImageRun[] = [];
   for (const v of opts.quick ? [] : (opts.volumes ?? [100, 1000])) {
     const input = (i: number) => Buffer.concat([images[i % images.length]!, Buffer.from(`\ntaskwire-bench-${v}-${i}`)]);
@@ -246,6 +262,7 @@ export async function runImageBench(opts: { quick: boolean; volumes?: number[] }
     chain: 'resize 1920x1080 (cover) + blur 2 + brightness 1.2 + jpeg q80',
     runs,
     speedup_2_workers_vs_sequential: runs[0]!.wall_ms / runs[runs.length - 1]!.wall_ms,
+    speedup_2_grpc_workers_vs_sequential: runs[0]!.wall_ms / grpc2.wall_ms,
     ...(magick && { imagemagick_vs_sharp: magick.wall_ms / runs[0]!.wall_ms }),
     volume,
   };
@@ -264,7 +281,9 @@ export function printImageBench(b: ImageBench): void {
     const c = r.cpu_ms_per_image;
     if (c) console.log(`  ${r.mode.padEnd(46)}${fmt(c.this_process, 0)} + [${c.workers.map((w) => fmt(w, 0)).join(', ')}] = ${fmt(c.total, 0)}`);
   }
-  console.log(`speedup of 2 workers over sequential: ${fmt(b.speedup_2_workers_vs_sequential)}x`);
+  console.log(
+    `speedup of 2 workers over sequential: ${fmt(b.speedup_2_workers_vs_sequential)}x reading inputs from the blob directory (local workers), ${fmt(b.speedup_2_grpc_workers_vs_sequential)}x fetching them over gRPC`,
+  );
   if (b.imagemagick_vs_sharp !== undefined) console.log(`ImageMagick takes ${fmt(b.imagemagick_vs_sharp)}x sharp's time (sequential, one thread each)`);
   else console.log('ImageMagick: skipped (no `magick` or `convert` of ImageMagick on PATH; Debian: apt-get install imagemagick)');
   for (const r of b.volume) {

@@ -136,6 +136,8 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
     TASKWIRE_MQTT_URL: m.options.mqttUrl ?? `mqtt://127.0.0.1:${m.broker?.port}`,
     TASKWIRE_GRPC_URL: `127.0.0.1:${m.grpcPort}`,
     ...(m.clusterToken && { TASKWIRE_CLUSTER_TOKEN: m.clusterToken }),
+    // On the master's host: inputs are read from its blob directory instead of streamed over gRPC.
+    ...(m.blobDir && { TASKWIRE_BLOB_DIR: m.blobDir }),
   });
   const idPrefix = `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) || 'local'}-local`;
   // With per-worker credentials (TASKWIRE_WORKER_CREDENTIALS_FILE) the cluster token admits no
@@ -168,12 +170,7 @@ async function runMaster(flags: MasterFlags, localWorkersDefault: number): Promi
     workers = new LocalWorkers({
       count: localCount,
       cliPath: fileURLToPath(import.meta.url),
-      env: {
-        ...env,
-        TASKWIRE_MQTT_URL: master.options.mqttUrl ?? `mqtt://127.0.0.1:${master.broker?.port}`,
-        TASKWIRE_GRPC_URL: `127.0.0.1:${master.grpcPort}`,
-        ...(master.clusterToken && { TASKWIRE_CLUSTER_TOKEN: master.clusterToken }),
-      },
+      env: workerEnv(master),
       envFor: (i): NodeJS.ProcessEnv => {
         const password = localPasswords.get(i);
         return password ? { TASKWIRE_MQTT_USERNAME: `${idPrefix}-${i + 1}`, TASKWIRE_MQTT_PASSWORD: password } : {};

@@ -154,6 +154,11 @@ export class Master {
   blobs!: Blobs;
   /** The data dir's blob files, when the blobs are kept there (not with several masters on PostgreSQL). */
   private blobFiles: BlobStore | undefined;
+
+  /** The directory of the blob store when blobs are files (not in multi mode): local workers read inputs from it. */
+  get blobDir(): string | undefined {
+    return this.blobFiles?.dir;
+  }
   batches!: BatchService;
   readonly metricObserver: MetricObserver;
   /** OpenTelemetry traces of tasks (undefined unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */

@@ -1,7 +1,16 @@
 /**
  * TaskBlobs over gRPC: FetchBlob / PutBlob on the master's ResultService,
  * authorised by the attempt's result token. Data goes in 1 MiB chunks.
+ *
+ * `localFirst`: a worker on the master's host (or with the master's blob
+ * directory mounted, TASKWIRE_BLOB_DIR) reads inputs from the directory
+ * itself, one file read instead of a gRPC stream through both processes,
+ * and falls back to FetchBlob for a blob that is not there (a PostgreSQL
+ * blob store, another master's blob). Outputs still go through PutBlob, so
+ * the master records and indexes them.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ResultServiceClient } from '../common/gen/taskwire/v1/ResultService.js';
 import type { BlobChunk__Output } from '../common/gen/taskwire/v1/BlobChunk.js';
 import type { TaskBlobs } from './handlers/task-handler.js';
@@ -40,5 +49,34 @@ export function grpcTaskBlobs(client: () => ResultServiceClient | undefined, ide
         for (let off = BLOB_CHUNK_BYTES; off < data.length; off += BLOB_CHUNK_BYTES) call.write({ data: data.subarray(off, off + BLOB_CHUNK_BYTES) });
         call.end();
       }),
+  };
+}
+
+/** The content-addressed layout of the master's blob directory (master/blobs/blob-store.ts). */
+const BLOB_ID = /^[0-9a-f]{64}$/;
+
+export type BlobSource = 'local' | 'master';
+
+/**
+ * `inner` with fetches read from `dir` first (none: always `inner`). Only a
+ * well-formed id is looked up (no path can be made of it); a missing or
+ * unreadable file falls back. `onRead` is told where each fetched blob came
+ * from (worker metrics).
+ */
+export function localFirst(dir: string | undefined, inner: TaskBlobs, onRead?: (source: BlobSource) => void): TaskBlobs {
+  return {
+    fetch: async (id) => {
+      if (dir !== undefined && BLOB_ID.test(id)) {
+        const data = await readFile(join(dir, id.slice(0, 2), id)).catch(() => undefined);
+        if (data) {
+          onRead?.('local');
+          return data;
+        }
+      }
+      const data = await inner.fetch(id);
+      onRead?.('master');
+      return data;
+    },
+    put: (data, contentType) => inner.put(data, contentType),
   };
 }

@@ -37,6 +37,12 @@ export interface WorkerOptions {
   statusIntervalMs?: number;
   /** File touched every few seconds for `taskwire health --file` (default in tmpdir). */
   healthFile?: string;
+  /**
+   * The master's blob directory (`<data dir>/blobs`), when this worker can read it: on the master's
+   * host or with its volume mounted (TASKWIRE_BLOB_DIR; default none). Input blobs are read from it,
+   * FetchBlob is the fallback; outputs still go through PutBlob.
+   */
+  blobDir?: string;
   /** Serve this worker's own /metrics on this port (TASKWIRE_METRICS_PORT; 0 = any free port; default off). */
   metricsPort?: number;
   /** Address of the metrics port (TASKWIRE_METRICS_HOST, default 0.0.0.0). */
@@ -52,8 +58,9 @@ export interface WorkerOptions {
   logToStdout?: boolean;
 }
 
-export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'mqttUsername' | 'mqttPassword' | 'grpcTarget' | 'kinds' | 'masterHost' | 'metricsPort'>> & {
+export type ResolvedWorkerOptions = Required<Omit<WorkerOptions, 'mqttUsername' | 'mqttPassword' | 'grpcTarget' | 'kinds' | 'masterHost' | 'metricsPort' | 'blobDir'>> & {
   metricsPort: number | undefined;
+  blobDir: string | undefined;
   mqttUsername: string | undefined;
   mqttPassword: string | undefined;
   grpcTarget: string | undefined;
@@ -134,6 +141,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     shutdownGraceMs: options.shutdownGraceMs ?? WORKER_DEFAULTS.shutdownGraceMs,
     statusIntervalMs: options.statusIntervalMs ?? WORKER_DEFAULTS.statusIntervalMs,
     healthFile: options.healthFile ?? join(tmpdir(), `taskwire-worker-${workerId}.health`),
+    blobDir: options.blobDir || undefined,
     metricsPort: options.metricsPort,
     metricsHost: options.metricsHost ?? '0.0.0.0',
     metricsSummary: options.metricsSummary ?? false,
@@ -164,6 +172,7 @@ export async function workerOptionsFromEnv(env: Env): Promise<WorkerOptions> {
     kinds: kinds?.split(',').map((k) => k.trim()).filter(Boolean),
     shutdownGraceMs: envInt(env, 'TASKWIRE_SHUTDOWN_GRACE_MS', { min: 0 }),
     healthFile: envString(env, 'TASKWIRE_HEALTH_FILE'),
+    blobDir: envString(env, 'TASKWIRE_BLOB_DIR'),
     metricsPort: envInt(env, 'TASKWIRE_METRICS_PORT', { min: 0, max: 65535 }),
     metricsHost: envString(env, 'TASKWIRE_METRICS_HOST'),
     metricsSummary: envBool(env, 'TASKWIRE_METRICS_SUMMARY'),

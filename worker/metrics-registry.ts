@@ -74,6 +74,12 @@ export class WorkerMetrics {
     labelNames: ['kind', 'code'],
     registers: [this.registry],
   });
+  readonly blobFetches = new CellCounter({
+    name: 'taskwire_worker_blob_fetches_total',
+    help: 'Input blobs fetched, by source: local (read from the master\'s blob directory, TASKWIRE_BLOB_DIR) or master (FetchBlob over gRPC)',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
   readonly handlerTime = new CellHistogram({
     name: 'taskwire_worker_handler_seconds',
     help: 'Handler time of an attempt (start to final), by kind and outcome',

@@ -11,8 +11,8 @@ import type { ResultEvent } from '../common/gen/taskwire/v1/ResultEvent.js';
 import type { TaskResult } from '../common/gen/taskwire/v1/TaskResult.js';
 import type { ResultReporter } from './result-reporter.js';
 import type { ResultRoutes } from './result-routes.js';
-import { grpcTaskBlobs } from './blob-client.js';
-import { TaskFailure, type TaskHandler, type TaskOutput } from './handlers/task-handler.js';
+import { type BlobSource, grpcTaskBlobs, localFirst } from './blob-client.js';
+import { TaskFailure, type TaskBlobs, type TaskHandler, type TaskOutput } from './handlers/task-handler.js';
 import type { WorkerTelemetry } from './attempt-telemetry.js';
 import { AttemptResources } from './attempt-resources.js';
 import { attemptLogOn, logAttemptEnded, logAttemptStarted } from './attempt-log.js';
@@ -76,6 +76,8 @@ export class TaskRunner {
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Each attempt's share of the process's CPU time and memory (attempt-resources.ts): Usage.cpu_us, mem_mib_ms. */
   private readonly resources: AttemptResources;
+  /** The master's blob directory when this worker can read it (WorkerOptions.blobDir), and who is told where each fetched blob came from. */
+  blobAccess?: { dir?: string; onRead?: (source: BlobSource) => void };
 
   constructor(
     private readonly workerId: string,
@@ -188,7 +190,7 @@ export class TaskRunner {
             ? Promise.resolve({})
             : this.reporter.fetchSecrets({ task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
         ...(telemetry ? { telemetry: telemetry.handler } : {}),
-        blobs: grpcTaskBlobs(() => (this.reporter as Partial<ResultRoutes>).serviceFor?.(a.task_id, a.attempt) ?? this.reporter.service, { task_id: a.task_id, attempt: a.attempt, worker_id: this.workerId, result_token: a.result_token }),
+        blobs: this.blobsFor(a),
       });
       if (r.abort.aborted) throw r.abort.reason;
       result.output = toValue(out.output);
@@ -217,6 +219,16 @@ export class TaskRunner {
     // A STARTED still waiting to go out says nothing this final does not (it carries started_at_ms).
     this.reporter.retract(started);
     this.send(r, { event: 'final', final: result });
+  }
+
+  private blobsFor(a: TaskAssignment__Output): TaskBlobs {
+    const grpc = grpcTaskBlobs(() => (this.reporter as Partial<ResultRoutes>).serviceFor?.(a.task_id, a.attempt) ?? this.reporter.service, {
+      task_id: a.task_id,
+      attempt: a.attempt,
+      worker_id: this.workerId,
+      result_token: a.result_token,
+    });
+    return this.blobAccess ? localFirst(this.blobAccess.dir, grpc, this.blobAccess.onRead) : grpc;
   }
 
   private classify(err: unknown): Pick<TaskResult, 'outcome' | 'error'> {

@@ -29,6 +29,7 @@ import type { TaskHandler } from './handlers/task-handler.js';
 import { handlerFeatures } from './handlers/handler-features.js';
 import { ResultRoutes } from './result-routes.js';
 import { TaskRunner } from './task-runner.js';
+import type { BlobSource } from './blob-client.js';
 import { hostLoad } from './host-load.js';
 import { WorkerMetrics } from './metrics-registry.js';
 import { WorkerMetricsServer } from './metrics-server.js';
@@ -132,6 +133,11 @@ export class Worker {
       },
       onFinished: metrics ? (kind, outcome, seconds, code) => metrics.attempt(kind, outcome, seconds, code) : undefined,
     }, this.observability.telemetry);
+    const cells = metrics && { local: metrics.blobFetches.cell({ source: 'local' }), master: metrics.blobFetches.cell({ source: 'master' }) };
+    if (options.blobDir && metrics) for (const source of ['local', 'master'] as const) metrics.blobFetches.zero({ source });
+    if (options.blobDir || cells) {
+      this.runner.blobAccess = { ...(options.blobDir && { dir: options.blobDir }), ...(cells && { onRead: (source: BlobSource) => void cells[source].value++ }) };
+    }
   }
 
   static async create(options: WorkerOptions = {}, deps: WorkerDeps = {}): Promise<Worker> {
