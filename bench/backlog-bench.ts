@@ -7,13 +7,27 @@
  * session's tasks (Socket.IO connect), and the same through the search API.
  * Prints p50/p95 per read next to the issue's target (≤ 10 ms, ≤ 5 ms for
  * a session) and the store's RSS.
+ *
+ * Then side by side with BullMQ + Redis (bullmq-bench.ts; skipped without
+ * redis-server or with TASKWIRE_BENCH_PEER=0), one run each, taskwire first:
+ * a real master on SQLite in a process of its own (backlog-master.ts) and a
+ * Redis with AOF everysec, each filled with the same number of no-op tasks in
+ * batches of 1,000; RSS, a page of 50 (`GET /api/v1/tasks?limit=50` vs
+ * `getJobs(['waiting'], 0, 49)`), the drain by 4 worker processes of
+ * capacity / concurrency 512, and the RSS after.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { initialState, transition, type TaskRecord } from '../master/core/task-record.js';
 import { SqliteTaskStore } from '../master/store/sqlite-task-store.js';
 import { fmt, percentile } from './stats.js';
+import { bullBacklog, peerSkipReason } from './bullmq-bench.js';
+import { type PeerBacklogResult, type TaskwireBacklogResult, printPeerBacklog } from './peer-compare.js';
+
+const BACKLOG_MASTER = join(dirname(fileURLToPath(import.meta.url)), 'backlog-master.js');
 
 export interface BacklogBenchRow {
   read: string;
@@ -26,6 +40,7 @@ export interface BacklogBenchResult {
   queued: number;
   rss_mib: number;
   reads: BacklogBenchRow[];
+  peer: PeerBacklogResult;
 }
 
 function task(i: number, now: number): TaskRecord {
@@ -91,15 +106,37 @@ export async function runBacklogBench(opts: { quick?: boolean } = {}): Promise<B
       time('search status=queued, page of 50', 10, () => store.search({ statuses: ['queued'], limit: 50 })),
       time("a session's 50 newest (Socket.IO connect)", 5, () => store.bySession('s7', 50)),
     ];
-    return { queued: n, rss_mib: Math.round(process.memoryUsage().rss / 1048576), reads };
+    return { queued: n, rss_mib: Math.round(process.memoryUsage().rss / 1048576), reads, peer: {} };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+const DRAIN_WORKERS = 4;
+const DRAIN_CAPACITY = 512;
+
+function taskwireBacklog(tasks: number): Promise<TaskwireBacklogResult> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [BACKLOG_MASTER, String(tasks), String(DRAIN_WORKERS), String(DRAIN_CAPACITY)], { maxBuffer: 1 << 20 }, (err, out, errOut) =>
+      err ? reject(new Error(`backlog-master: ${err.message}${errOut}`)) : resolve(JSON.parse(out) as TaskwireBacklogResult),
+    ),
+  );
+}
+
+/** The 1M rows side by side: taskwire (its own process), then BullMQ + Redis AOF. */
+export async function runBacklogPeer(opts: { quick?: boolean } = {}): Promise<PeerBacklogResult> {
+  const skipped = peerSkipReason();
+  if (skipped) return { skipped };
+  const n = opts.quick ? 100_000 : 1_000_000;
+  const taskwire = await taskwireBacklog(n);
+  const bullmq = await bullBacklog(n, DRAIN_WORKERS, DRAIN_CAPACITY, 'aof');
+  return { taskwire, bullmq };
+}
+
 export function printBacklogBench(r: BacklogBenchResult): void {
   console.log(`\nBacklog: SQLite store with ${r.queued.toLocaleString('en')} queued tasks (process RSS ${r.rss_mib} MiB)`);
   console.log(`  ${'read'.padEnd(44)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'target'.padStart(8)}`);
   for (const x of r.reads) console.log(`  ${x.read.padEnd(44)} ${fmt(x.p50_ms).padStart(8)} ${fmt(x.p95_ms).padStart(8)} ${`≤ ${x.target_ms}`.padStart(8)}`);
+  printPeerBacklog(r.peer);
 }

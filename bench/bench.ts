@@ -2,6 +2,15 @@
  * `npm run bench [-- core|store|gateway|placement|inference|images|eta|fair|fair-master|overhead|search|logs|dashboard-cost|backlog|scale [streams|workers]|quick]`: runs the benchmarks, prints tables and
  * writes bench/results/latest.json. Only 127.0.0.1 is used; every process
  * started is stopped.
+ *
+ * BullMQ + Redis side by side (issue 21): `core` (no-op throughput with 1 and 4
+ * worker processes, memory and durable, latency at 200 tasks/s) and `backlog`
+ * (1M queued: RSS, a page of 50, drain) run the same job on BullMQ right
+ * after each taskwire run, alternating, and print both figures and the ratio
+ * taskwire / BullMQ (bullmq-bench.ts, peer-compare.ts). It needs `redis-server`
+ * on PATH (Debian `redis-server`; the bench starts its own on 127.0.0.1 in a
+ * temp dir and kills it) and prints "skipped: redis-server not installed"
+ * without it; TASKWIRE_BENCH_PEER=0 turns it off.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -22,7 +31,7 @@ import { runScaleBench } from './scale-bench.js';
 import { printLogsBench, runLogsBench } from './logs-bench.js';
 import { printMultiMasterBench, runMultiMasterBench } from './multi-master-bench.js';
 import { printDashboardCostBench, runDashboardCostBench } from './dashboard-cost-bench.js';
-import { printBacklogBench, runBacklogBench } from './backlog-bench.js';
+import { printBacklogBench, runBacklogBench, runBacklogPeer } from './backlog-bench.js';
 import { printRelayBench, runRelayBench } from './relay-bench.js';
 
 const args = new Set(process.argv.slice(2));
@@ -50,6 +59,7 @@ if (want('store')) {
 // Listings with 1,000,000 queued tasks (about a minute): only when asked for by name.
 if (only.includes('backlog')) {
   const backlog = await runBacklogBench({ quick });
+  backlog.peer = await runBacklogPeer({ quick });
   printBacklogBench(backlog);
   results.backlog = backlog;
 }

@@ -38,29 +38,7 @@ export async function startEnv(workerCount: number, capacity: number, store: Sto
     { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false, logLevel: 'warn', maxFinishedTasks: 10_000, dataDir, ...(store === 'postgres' && { store: storeUrl }) },
     { logger: { logger: silentLogger() } },
   );
-  const workers: ChildProcess[] = [];
-  for (let i = 0; i < workerCount; i++) {
-    workers.push(
-      spawn(process.execPath, [CLI, 'worker'], {
-        env: {
-          ...process.env,
-          TASKWIRE_MQTT_URL: master.mqttUrl,
-          TASKWIRE_GRPC_URL: `127.0.0.1:${master.grpcPort}`,
-          TASKWIRE_CLUSTER_TOKEN: master.clusterToken,
-          TASKWIRE_WORKER_CAPACITY: String(capacity),
-          TASKWIRE_WORKER_ID: `bench-${process.pid}-${workerCount}-${i}`,
-          TASKWIRE_WORKER_KINDS: 'echo,sleep',
-          TASKWIRE_LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      }),
-    );
-  }
-  const until = Date.now() + 20_000;
-  while (master.registry.schedulable().length < workerCount) {
-    if (Date.now() > until) throw new Error('workers did not register');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const workers = await spawnWorkers(master, workerCount, capacity);
   return {
     master,
     workers,
@@ -71,6 +49,34 @@ export async function startEnv(workerCount: number, capacity: number, store: Sto
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** `count` worker processes (echo, sleep) of `capacity` each for `master`; resolves once all are schedulable. */
+export async function spawnWorkers(master: Master, count: number, capacity: number): Promise<ChildProcess[]> {
+  const workers: ChildProcess[] = [];
+  for (let i = 0; i < count; i++) {
+    workers.push(
+      spawn(process.execPath, [CLI, 'worker'], {
+        env: {
+          ...process.env,
+          TASKWIRE_MQTT_URL: master.mqttUrl,
+          TASKWIRE_GRPC_URL: `127.0.0.1:${master.grpcPort}`,
+          TASKWIRE_CLUSTER_TOKEN: master.clusterToken,
+          TASKWIRE_WORKER_CAPACITY: String(capacity),
+          TASKWIRE_WORKER_ID: `bench-${process.pid}-${count}-${i}`,
+          TASKWIRE_WORKER_KINDS: 'echo,sleep',
+          TASKWIRE_LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      }),
+    );
+  }
+  const until = Date.now() + 20_000;
+  while (master.registry.schedulable().length < count) {
+    if (Date.now() > until) throw new Error('workers did not register');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return workers;
 }
 
 type Submit = (i: number) => Promise<string> | string;

@@ -4,7 +4,7 @@
  * and how they are printed (both figures and the ratio taskwire / BullMQ).
  */
 import { fmt, median, percentile } from './stats.js';
-import type { RedisMode } from './bullmq-bench.js';
+import type { BullBacklogResult, RedisMode } from './bullmq-bench.js';
 
 export interface PeerThroughputRow {
   workers: number;
@@ -115,4 +115,42 @@ export function printPeerCore(r: PeerCoreResult): void {
       `  submit -> result at ${l.rate_per_s}/s, ${STORE_LABEL[l.taskwire_store]} vs ${REDIS_LABEL[l.bullmq_redis]} (${l.pairs} pair${l.pairs > 1 ? 's' : ''}), p50 / p99 / p99.9 ms: taskwire ${lat(l.taskwire)} (n ${l.taskwire.n}), BullMQ ${lat(l.bullmq)} (n ${l.bullmq.n}); p99 taskwire / BullMQ ${fmt(l.taskwire.p99_ms / l.bullmq.p99_ms)}`,
     );
   }
+}
+
+/** What backlog-master.ts measures on a taskwire master with a big backlog. */
+export interface TaskwireBacklogResult {
+  tasks: number;
+  fill_s: number;
+  master_rss_mib: number;
+  list_p50_ms: number;
+  list_p95_ms: number;
+  workers: number;
+  drain_tasks_per_s: number;
+  /** CPU of the master + workers per drained task. */
+  drain_cpu_us_per_task: number;
+  master_rss_after_drain_mib: number;
+}
+
+export interface PeerBacklogResult {
+  skipped?: string;
+  taskwire?: TaskwireBacklogResult;
+  bullmq?: BullBacklogResult;
+}
+
+export function printPeerBacklog(r: PeerBacklogResult): void {
+  console.log('\nSide by side with a big backlog: a taskwire master (SQLite store) vs BullMQ + Redis AOF everysec (ratio = taskwire / BullMQ)');
+  if (r.skipped || !r.taskwire || !r.bullmq) {
+    console.log(`  BullMQ rows ${r.skipped ?? 'skipped'}`);
+    return;
+  }
+  const t = r.taskwire;
+  const b = r.bullmq;
+  const row = (what: string, tw: string, bull: string, ratio: number) => console.log(`  ${what.padEnd(52)} ${tw.padStart(22)} ${bull.padStart(22)} ${fmt(ratio).padStart(6)}`);
+  console.log(`  ${`${t.tasks.toLocaleString('en')} queued`.padEnd(52)} ${'taskwire'.padStart(22)} ${'BullMQ'.padStart(22)} ${'ratio'.padStart(6)}`);
+  row('fill, batches of 1,000 (submitMany vs addBulk), s', fmt(t.fill_s, 1), fmt(b.fill_s, 1), t.fill_s / b.fill_s);
+  row('RSS with the backlog (master vs Redis), MiB', String(t.master_rss_mib), String(b.redis_rss_mib), t.master_rss_mib / b.redis_rss_mib);
+  row('page of 50 (GET /api/v1/tasks vs getJobs), p50 / p95 ms', `${fmt(t.list_p50_ms)} / ${fmt(t.list_p95_ms)}`, `${fmt(b.get_jobs_p50_ms)} / ${fmt(b.get_jobs_p95_ms)}`, t.list_p50_ms / b.get_jobs_p50_ms);
+  row(`drain with ${t.workers} worker processes, tasks/s`, String(t.drain_tasks_per_s), String(b.drain_jobs_per_s), t.drain_tasks_per_s / b.drain_jobs_per_s);
+  row('  CPU per task while draining (all processes), µs', fmt(t.drain_cpu_us_per_task, 1), fmt(b.drain_cpu_us_per_job, 1), t.drain_cpu_us_per_task / b.drain_cpu_us_per_job);
+  row('RSS after the drain, MiB', String(t.master_rss_after_drain_mib), String(b.redis_rss_after_drain_mib), t.master_rss_after_drain_mib / b.redis_rss_after_drain_mib);
 }
