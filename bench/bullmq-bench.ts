@@ -18,7 +18,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,14 +28,16 @@ import { percentile } from './stats.js';
 
 export type RedisMode = 'memory' | 'aof';
 
-const WORKER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'bullmq-worker.js');
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The worker script next to this module in dist/, or the built one when this runs from the sources (a test). */
+const WORKER_SCRIPT = existsSync(join(HERE, 'bullmq-worker.js')) ? join(HERE, 'bullmq-worker.js') : join(HERE, '..', 'dist', 'bench', 'bullmq-worker.js');
 /** Finished jobs kept, as the bench's taskwire masters keep 10,000 finished tasks. */
 const KEEP_COMPLETED = 10_000;
 
 /** Why the peer does not run, or undefined when it does. */
 export function peerSkipReason(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.TASKWIRE_BENCH_PEER === '0') return 'skipped: TASKWIRE_BENCH_PEER=0';
-  if (spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status !== 0) return 'skipped: redis-server not installed';
+  if (spawnSync('/bin/sh', ['-c', 'command -v redis-server'], { stdio: 'ignore', env }).status !== 0) return 'skipped: redis-server not installed';
   return undefined;
 }
 
