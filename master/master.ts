@@ -428,6 +428,7 @@ export class Master {
     const broker = this.broker;
     this.link = await MasterLink.create({
       publishInProcess: broker ? (topic, payload, qos) => broker.publish(topic, payload, qos) : undefined,
+      subscribeInProcess: broker ? (filter, onMessage) => broker.subscribe(filter, onMessage) : undefined,
       url: this.mqttUrl,
       username: mqttUsername,
       password: mqttPassword,

@@ -224,6 +224,29 @@ export class EmbeddedBroker {
     });
   }
 
+  /**
+   * Receives the messages of `filter` in the broker itself (the master's view of
+   * worker statuses): what is retained under it first, then every publish,
+   * with no loopback socket, no second parse and no PUBACK per message.
+   * Resolves once both are in place; the returned function unsubscribes.
+   */
+  async subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<() => void> {
+    const handler = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+      try {
+        onMessage(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
+      } catch (err) {
+        this.log.warn({ topic: packet.topic, err: (err as Error).message }, 'in-process subscriber failed');
+      }
+      cb();
+    };
+    await new Promise<void>((resolve, reject) => this.aedes.subscribe(filter, handler as never, (err?: Error) => (err ? reject(err) : resolve())));
+    // Retained before the subscription (a worker that announced itself first). One published
+    // between the two may come twice: a status applied twice is the same status.
+    const retained = (this.aedes as unknown as { persistence: { createRetainedStreamCombi(p: string[]): AsyncIterable<{ topic: string; payload: Buffer }> } }).persistence.createRetainedStreamCombi([filter]);
+    for await (const packet of retained) handler(packet, () => undefined);
+    return () => this.aedes.unsubscribe(filter, handler as never, () => undefined);
+  }
+
   async close(): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';

@@ -296,3 +296,43 @@ describe('a worker that was there before the master', () => {
     }
   });
 });
+
+describe('worker statuses taken in the embedded broker itself', () => {
+  it('retained ones from before, live ones and a cleared one reach the master without its client subscribing', async () => {
+    const b = await broker();
+    const w = (await worker(b, 'w-in')) as MqttClient;
+    const status = (id: string, capacity: number) => workerStatusCodec.encode({ worker_id: id, state: 'WORKER_STATE_ONLINE', kinds: ['echo'], capacity });
+    await w.publishAsync(topics.workerStatus('w-in'), status('w-in', 1), { qos: 1, retain: true });
+    const link = await MasterLink.create({
+      url: `mqtt://127.0.0.1:${b.port}`,
+      ...MASTER,
+      clientId: 'in-process-master',
+      topics,
+      log,
+      presence: () => ({ master_id: 'in-process-master', state: 'MASTER_STATE_ONLINE' }),
+      subscribeInProcess: (filter, onMessage) => b.subscribe(filter, onMessage),
+    });
+    const seen: string[] = [];
+    const cleared: string[] = [];
+    link.on('workerStatus', (s) => seen.push(`${s.worker_id}:${s.capacity}`));
+    link.on('workerCleared', (id) => cleared.push(id));
+    try {
+      await link.listen();
+      expect(seen).toEqual(['w-in:1']); // the retained one, before listen() returned
+      await w.publishAsync(topics.workerStatus('w-in'), status('w-in', 3), { qos: 1, retain: true });
+      await waitFor(() => seen.includes('w-in:3'), 'the live status', 5000);
+      await w.publishAsync(topics.workerStatus('w-in'), Buffer.alloc(0), { qos: 1, retain: true });
+      await waitFor(() => cleared.length > 0, 'the cleared status', 5000);
+      expect(cleared).toEqual(['w-in']);
+      // The master's own MQTT connection never subscribed to the statuses: they came in-process.
+      const clients = (b.aedes as unknown as { clients: Record<string, { subscriptions: Record<string, unknown> }> }).clients;
+      expect(Object.keys(clients['in-process-master']!.subscriptions)).not.toContain(topics.allWorkerStatus());
+    } finally {
+      await link.close();
+    }
+    // After close nothing more is delivered.
+    await w.publishAsync(topics.workerStatus('w-in'), status('w-in', 5), { qos: 1, retain: true });
+    await new Promise((r) => setImmediate(r));
+    expect(seen).not.toContain('w-in:5');
+  });
+});
