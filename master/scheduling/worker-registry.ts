@@ -42,6 +42,13 @@ export function missingFeatures(worker: Pick<WorkerRecord, 'features'>, req: Req
   return req.features.filter((f) => !has.has(f));
 }
 
+/** The same kinds (a status that repeats its kinds, the usual case)? */
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const k of b) if (!a.has(k)) return false;
+  return true;
+}
+
 export type WorkerLifecycle = 'online' | 'draining' | 'offline';
 
 export interface WorkerRecord {
@@ -78,9 +85,12 @@ export interface WorkerRegistryEvents {
 
 export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
   private readonly workers = new Map<string, WorkerRecord>();
-  /** Online workers in registration order (round-robin order). */
+  /** Online workers in registration order (round-robin order); rebuilt on the next read once membership changed. */
   private ordered: WorkerRecord[] = [];
+  private orderStale = false;
   private pinned = false;
+  /** Kinds offered by online workers, sorted; recomputed on the next read once membership or some worker's kinds changed. */
+  private kindsCache: readonly string[] | undefined;
   private readonly clock: Clock;
 
   constructor(clock: Clock) {
@@ -96,8 +106,13 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     return [...this.workers.values()];
   }
 
-  /** Online (accepting) workers in stable rotation order. */
+  /**
+   * Online (accepting) workers in stable rotation order: the same array until
+   * membership changes. Rebuilt here, on the first read after a change, so
+   * 1,000 workers registering at once cost one rebuild, not one per worker.
+   */
   schedulable(): readonly WorkerRecord[] {
+    if (this.orderStale) this.reorder();
     return this.ordered;
   }
 
@@ -125,8 +140,10 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     const isNew = prev === undefined;
     const wasState = record.state;
     const wasStartedAt = record.status.started_at_ms;
+    const kinds = new Set(status.kinds);
+    if (!sameSet(record.kinds, kinds)) this.kindsCache = undefined;
     record.status = status;
-    record.kinds = new Set(status.kinds);
+    record.kinds = kinds;
     record.models = new Set(status.models.filter((m) => m.ready).map((m) => `${m.kind}\u0000${m.name}`));
     record.features = featuresByKind(status.features);
     record.capacity = Math.max(1, status.capacity);
@@ -142,7 +159,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     const membership = isNew || wasState !== state || (record.tenants !== null) !== wasPinned;
     if (state === 'offline') {
       record.connectedAtMs = null;
-      if (membership) this.reorder();
+      if (membership) this.membershipChanged();
       if (wasState !== 'offline') this.emit('offline', record, status.reason || 'offline', wasState === 'draining');
     } else {
       if (restarted) {
@@ -150,7 +167,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
         this.emit('offline', record, 'restarted', false);
       }
       if (wasState === 'offline' || restarted) record.connectedAtMs = now;
-      if (membership) this.reorder();
+      if (membership) this.membershipChanged();
       if (wasState === 'offline' || restarted) this.emit('online', record);
       else this.emit('changed', record);
       if (state === 'draining' && (wasState !== 'draining' || restarted)) this.emit('draining', record);
@@ -163,17 +180,24 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     const rec = this.workers.get(id);
     if (!rec) return;
     this.workers.delete(id);
-    this.reorder();
+    this.membershipChanged();
     if (rec.state !== 'offline') this.emit('offline', rec, 'removed', rec.state === 'draining');
+  }
+
+  private membershipChanged(): void {
+    this.orderStale = true;
+    this.kindsCache = undefined;
   }
 
   private reorder(): void {
     this.ordered = [...this.workers.values()].filter((w) => w.state === 'online');
     this.pinned = this.ordered.some((w) => w.tenants !== null);
+    this.orderStale = false;
   }
 
   /** Some online worker is pinned to tenants. */
   get hasPinned(): boolean {
+    if (this.orderStale) this.reorder();
     return this.pinned;
   }
 
@@ -212,7 +236,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     if (!req.features || req.features.length === 0) return undefined;
     let best: string[] | undefined;
     let workers = 0;
-    for (const w of this.ordered) {
+    for (const w of this.schedulable()) {
       if (!w.kinds.has(req.kind)) continue;
       workers++;
       const missing = missingFeatures(w, req);
@@ -222,11 +246,12 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
     return best ? { workers, missing: best } : undefined;
   }
 
-  /** Kinds offered by online workers. */
-  kinds(): string[] {
+  /** Kinds offered by online workers, sorted (read on every submit: kept, not recomputed, while nothing changes). */
+  kinds(): readonly string[] {
+    if (this.kindsCache) return this.kindsCache;
     const out = new Set<string>();
-    for (const w of this.ordered) for (const k of w.kinds) out.add(k);
-    return [...out].sort();
+    for (const w of this.schedulable()) for (const k of w.kinds) out.add(k);
+    return (this.kindsCache = [...out].sort());
   }
 
   view(w: WorkerRecord): WorkerView {

@@ -45,6 +45,37 @@ describe('WorkerRegistry online list', () => {
     expect(r.schedulable().length).toBe(999);
   });
 
+  it('kinds() is kept while nothing changes, recomputed after a kind or membership change', () => {
+    const r = new WorkerRegistry(clock);
+    for (let i = 0; i < 1000; i++) r.applyStatus(status(`w${i}`));
+    const kinds = r.kinds();
+    expect(kinds).toEqual(['echo']);
+    for (let i = 0; i < 1000; i++) r.applyStatus(status(`w${i}`, { running: 1, kinds: ['echo', 'echo'] })); // progress, same kinds
+    expect(r.kinds()).toBe(kinds);
+    r.applyStatus(status('w1', { kinds: ['sleep', 'echo'] })); // a worker's kinds changed
+    expect(r.kinds()).toEqual(['echo', 'sleep']);
+    const two = r.kinds();
+    r.applyStatus(status('w1', { kinds: ['echo', 'sleep'] })); // same set, other order
+    expect(r.kinds()).toBe(two);
+    r.applyStatus(status('w1', { state: 'WORKER_STATE_OFFLINE' })); // membership
+    expect(r.kinds()).toEqual(['echo']);
+    r.applyStatus(status('x', { kinds: ['image'] })); // a new worker
+    expect(r.kinds()).toEqual(['echo', 'image']);
+    r.forget('x');
+    expect(r.kinds()).toEqual(['echo']);
+  });
+
+  it('the online list and pinning are read right after changes made before any read', () => {
+    const r = new WorkerRegistry(clock);
+    r.applyStatus(status('a'));
+    r.applyStatus(status('b', { labels: { [TENANTS_LABEL]: 'acme' } }));
+    expect(r.hasPinned).toBe(true); // read first, before schedulable()
+    r.applyStatus(status('b', { state: 'WORKER_STATE_OFFLINE' }));
+    expect(r.hasPinned).toBe(false);
+    expect(r.schedulable().map((w) => w.id)).toEqual(['a']);
+    expect(r.unsupported({ kind: 'echo', features: ['op:x'] })).toBeUndefined(); // echo advertises no features: supports all
+  });
+
   it('a kind with models needs one ready, without any listed any worker of the kind serves', () => {
     const r = new WorkerRegistry(clock);
     const a = r.applyStatus(status('a', { kinds: ['llm'], models: [{ kind: 'llm', name: 'm', ready: false } as never] }));
