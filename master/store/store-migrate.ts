@@ -81,7 +81,7 @@ export class TargetNotEmptyError extends TaskwireError {
 export function resolveSqliteSource(from: string): string {
   if (!existsSync(from)) throw new TaskwireError('NOT_FOUND', `--from ${from}: no such file or directory`);
   const file = statSync(from).isDirectory() ? join(from, 'taskwire.db') : from;
-  if (!existsSync(file)) throw new TaskwireError('NOT_FOUND', `--from ${from}: no taskwire.db in this directory (is it a master's data dir?)`);
+  if (!existsSync(file)) throw new TaskwireError('NOT_FOUND', `--from ${from}: no taskwire.db in this directory (is it a master's data dir? A master already on PostgreSQL keeps none: --blobs-only copies its blobs)`);
   return file;
 }
 
@@ -104,7 +104,8 @@ function openSource(file: string): Database.Database {
   return db;
 }
 
-async function connectTarget(url: string, where: string): Promise<pg.Client> {
+/** A client on the target holding its one-master lock (a running master makes it refuse); end() releases both. */
+export async function connectTarget(url: string, where: string): Promise<pg.Client> {
   const client = new pg.Client({ ...pgClientConfig(url), application_name: 'taskwire-store-migrate', query_timeout: 300_000 });
   try {
     await client.connect();

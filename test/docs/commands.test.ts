@@ -94,6 +94,7 @@ const RULES: Rule[] = [
   { match: /^npm install && npm start$/, skip: 'installs, builds and starts on the default ports; this test runs the same `taskwire start` on free ports' },
   { match: /^npx vitest run /, skip: 'a part of the test suite (npm test runs it)' },
   { match: /^(TASKWIRE_FLOOD_[A-Z]+=\d+ )+npx vitest run test\/fault\/payload-flood\.test\.ts$/, skip: 'a longer run of a test of the suite (npm test runs it for 20 s)' },
+  { match: /^taskwire store migrate --blobs-only --from \S+ --to postgres:\/\//, skip: 'needs a PostgreSQL server a master ran on, that master stopped (test/store/store-migrate-blobs.test.ts runs it against a real PostgreSQL)' },
   { match: /^taskwire store migrate --from \S+ --to postgres:\/\//, skip: 'needs a PostgreSQL server and a stopped SQLite master (test/store/store-migrate.test.ts runs it against a real PostgreSQL)' },
   { match: /^TASKWIRE_MASTER_REPLICAS=0 docker stack deploy /, skip: 'needs Docker Swarm (test/deploy/stack-postgres.test.ts validates the merged stack with docker stack config)' },
   { match: /^curl .*\/v2\/models\/ppocr$/, skip: 'needs a worker with the PP-OCR models loaded (test/e2e-inference covers /v2/models/ppocr)' },

@@ -7,7 +7,11 @@
  * and content type to its tenants only, the large one is in several 1 MiB
  * rows, and the recorded output is found. A repeat (through the CLI, which
  * prints the blobs' counts) copies nothing twice; a blob file damaged on disk
- * stops the copy, which then keeps nothing.
+ * stops the copy, which then keeps nothing. A single master already on
+ * PostgreSQL keeps its blobs in its data dir (a multi master answers 404 for
+ * them): `store migrate --blobs-only` copies those and nothing else (the
+ * tasks untouched), once; it refuses a database with no cluster, and the
+ * full migration of such a data dir names the flag.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -136,5 +140,79 @@ describe.skipIf(!available)(`store migrate: the blobs${available ? '' : ` (skipp
     await expect(migrateStore({ from: data, to: url, rooms })).rejects.toThrow(new RegExp(`blob file ${bad.id} in .* holds other bytes`));
     expect(await count(url, 'SELECT count(*) AS n FROM tw_blobs')).toBe(0);
     expect(good.id).not.toBe(bad.id);
+  });
+
+  it('--blobs-only: the data dir blobs of a single master on PostgreSQL reach the multi masters; tasks untouched; a repeat copies nothing; no cluster: refused', { timeout: 120_000 }, async () => {
+    assertCliBuilt();
+    const url = await server.createDatabase();
+    const data = dir('tw-mig-blobs-single-pg-');
+    const mine = randomBytes(4000);
+    const theirs = randomBytes(1.2 * 1024 * 1024);
+    const keys: Record<string, string> = {};
+    const single = await Master.create(
+      { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, mqttPort: 0, logToStdout: false, store: url, adminKey: ADMIN, masterId: uniqueId('ms'), dataDir: data },
+      { logger: { logger: silentLogger() } },
+    );
+    let queued: string;
+    try {
+      const base = `http://127.0.0.1:${single.httpPort}`;
+      for (const tenant of ['acme', 'globex']) {
+        expect((await call(base, 'POST', '/api/v1/admin/tenants', ADMIN, { id: tenant })).status).toBe(201);
+        keys[tenant] = ((await (await call(base, 'POST', '/api/v1/admin/keys', ADMIN, { tenant })).json()) as { secret: string }).secret;
+      }
+      expect((await call(base, 'POST', '/api/v1/blobs', keys.acme!, undefined, { data: mine, type: 'image/png' })).status).toBe(201);
+      expect((await call(base, 'POST', '/api/v1/blobs', keys.globex!, undefined, { data: theirs, type: 'application/x-test' })).status).toBe(201);
+      const t = await call(base, 'POST', '/api/v1/tasks', keys.acme!, { kind: 'sleep', input: { ms: 10 }, timeout_ms: 600_000 });
+      expect(t.status, await t.clone().text()).toBe(202);
+      queued = ((await t.json()) as { id: string }).id; // no worker: it stays queued, a row of the database
+    } finally {
+      await single.close();
+    }
+    // The gap: the blobs are files of the data dir, none in the database.
+    expect(await count(url, 'SELECT count(*) AS n FROM tw_blobs')).toBe(0);
+    const rowsBefore = await queryRows(url, 'SELECT * FROM tasks ORDER BY id');
+    expect(rowsBefore.map((r) => (r as { id: string }).id)).toEqual([queued]);
+
+    const cli = (...args: string[]) => run(process.execPath, [TASKWIRE_CLI, 'store', 'migrate', ...args], { cwd: REPO_ROOT, env: { ...process.env, TASKWIRE_STORE: '', TASKWIRE_STORE_FILE: '' } });
+    const failing = async (...args: string[]) => cli(...args).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }));
+    // The full migration of this data dir (no taskwire.db: the master was on PostgreSQL) names the flag.
+    const full = await failing('--from', data, '--to', url);
+    expect(full.code).toBe(1);
+    expect(full.stderr).toMatch(/no taskwire\.db in this directory .*--blobs-only copies its blobs/);
+
+    const first = await cli('--blobs-only', '--from', data, '--to', url);
+    expect(first.stdout).toBe(
+      `copied the blobs of ${join(data, 'blobs')} to ${url.replace(/:[^:@/]+@/, ':***@')} (blobs only: its 1 task(s), rooms and batches left as they are)\n` +
+        `blobs: 2 (2 new on the target: ${mine.length + theirs.length} bytes copied), 2 tenant grant(s), 0 recorded output(s)\n`,
+    );
+    const again = await cli('--blobs-only', '--from', data, '--to', url, '-o', 'json');
+    expect(JSON.parse(again.stdout)).toMatchObject({ targetTasks: 1, blobs: { blobs: 2, blobs_copied: 0, blob_bytes_copied: 0, blob_grants: 2, blob_grants_unmatched: 0 } });
+    for (const [table, n] of [['tw_blobs', 2], ['tw_blob_chunks', 3], ['tw_blob_grants', 2]] as const) expect(await count(url, `SELECT count(*) AS n FROM ${table}`)).toBe(n);
+    expect(await queryRows(url, 'SELECT * FROM tasks ORDER BY id')).toEqual(rowsBefore);
+
+    // The multi masters that follow serve each blob to its tenant only.
+    const b = await Master.create(
+      { bindHost: '127.0.0.1', httpPort: 0, grpcPort: 0, logToStdout: false, store: url, masters: 'multi', mqttUrl: broker.url, topicRoot: uniqueId('tw'), adminKey: ADMIN, masterId: uniqueId('mb'), dataDir: dir('tw-mig-blobs-multi-') },
+      { logger: { logger: silentLogger() } },
+    );
+    try {
+      const base = `http://127.0.0.1:${b.httpPort}`;
+      for (const [tenant, bytes, type] of [['acme', mine, 'image/png'], ['globex', theirs, 'application/x-test']] as const) {
+        const got = await call(base, 'GET', `/api/v1/blobs/${sha256Hex(bytes)}`, keys[tenant]!);
+        expect(got.status).toBe(200);
+        expect(got.headers.get('content-type')).toBe(type);
+        expect(Buffer.from(await got.arrayBuffer()).equals(bytes)).toBe(true);
+      }
+      expect((await call(base, 'GET', `/api/v1/blobs/${sha256Hex(mine)}`, keys.globex!)).status).toBe(404);
+    } finally {
+      await b.close();
+    }
+
+    // A database where no master ran: refused, nothing copied.
+    const empty = await server.createDatabase();
+    const refused = await failing('--blobs-only', '--from', data, '--to', empty);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/holds no taskwire cluster: --blobs-only copies the blobs of a master already on this database/);
+    expect(await count(empty, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'tw_blobs'")).toBe(0);
   });
 });
