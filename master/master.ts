@@ -306,7 +306,7 @@ export class Master {
     // Several masters: one blob store in PostgreSQL, so an upload through one master is read through any.
     this.blobs = o.masters === 'multi' && this.pgRooms ? this.pgRooms.blobs : (this.blobFiles = new BlobStore({ dir: o.dataDir ? join(o.dataDir, 'blobs') : '', maxBytes: o.maxBlobBytes }));
     // Several masters share the batch store: each holds (restores, follows, writes) only the batches it made.
-    this.batches = new BatchService(tasks, this.blobs, this.clock, log, { store: await openBatchStore(o), retentionMs: o.resultTtlMs, ...(o.masters === 'multi' && { master: o.masterId, watchers: this.watchers, takeOverEveryMs: o.masterLeaseMs }) });
+    this.batches = new BatchService(tasks, this.blobs, this.clock, log, { store: await openBatchStore(o), retentionMs: o.resultTtlMs, ...(o.masters === 'multi' && { master: o.masterId, watchers: this.watchers, events: this.eventLog, takeOverEveryMs: o.masterLeaseMs }) });
     const batches = await this.batches.restore();
     if (batches.unfinished > 0) log.info(batches, 'restored unfinished image batches');
     this.results = await ResultServer.create({

@@ -25,6 +25,8 @@ import type { BatchEventFields, EventSubject, TaskEventBodies } from '../core/ta
 import type { TaskService } from '../core/task-service.js';
 import { sha256Hex, type Blobs } from '../blobs/blob-store.js';
 import { onTaskFinal } from './task-feed.js';
+import type { Follower } from '../events/event-log.js';
+import type { StoredEvent } from '../events/event-outbox.js';
 import {
   batchStatus,
   decodeBatchCursor,
@@ -110,6 +112,12 @@ export interface BatchServiceOptions {
    * image may run anywhere: its task went back to the shared pool).
    */
   watchers?: { watch(id: string, w: { chunk(): void; done(): void }): () => void };
+  /**
+   * Several masters: the shared event stream (the EventLog), followed while
+   * a task is watched there, so an image another master's worker runs shows
+   * `running` here (and its `batch.image`), not queued until it ends.
+   */
+  events?: { follow(f: Follower): () => void };
   /** Several masters: how often the unfinished batches of masters gone for good are looked for and taken over (default 5 s; 0: never). */
   takeOverEveryMs?: number;
 }
@@ -124,6 +132,9 @@ export interface FoundBatch {
 }
 
 export const BATCH_DEFAULTS = { retentionMs: 7 * 24 * 3600_000, takeOverEveryMs: 5000 } as const;
+
+/** The shared stream's events that move a watched image task between queued and running on another master. */
+const REMOTE_START_FILTER = { types: new Set(['task.assigned', 'task.started', 'task.retried']), kind: 'image' } as const;
 
 /** Followed tasks of other masters looked up per take-over round, in case their final's notice was missed. */
 const RECHECK_PER_ROUND = 100;
@@ -155,6 +166,10 @@ export class BatchService {
   private takingOver = false;
   /** Followed tasks that may end on another master, with their watch's unsubscribe (several masters). */
   private readonly remote = new Map<string, () => void>();
+  /** Of those, the ones another master started, by the worker running them (from the shared event stream). */
+  private readonly startedElsewhere = new Map<string, string>();
+  /** The shared event stream's follower while `remote` is not empty. */
+  private unfollowEvents: (() => void) | undefined;
 
   constructor(
     private readonly tasks: TaskService,
@@ -188,6 +203,7 @@ export class BatchService {
     clearInterval(this.takeOverTimer);
     for (const off of this.remote.values()) off();
     this.remote.clear();
+    this.forgetRemote();
     this.unsubscribe();
     this.unsubscribeStarted();
     await this.store.close();
@@ -299,13 +315,48 @@ export class BatchService {
     const done = () => {
       this.remote.get(id)?.();
       this.remote.delete(id);
+      this.forgetRemote(id);
       const t = this.tasks.get(id);
       if (t && isFinal(t)) this.onFinal(t);
     };
     this.remote.set(id, () => undefined);
+    this.unfollowEvents ??= this.options.events?.follow({ filter: REMOTE_START_FILTER, deliver: (batch) => this.onRemoteEvents(batch) });
     const off = watchers.watch(id, { chunk: () => undefined, done });
     if (this.remote.has(id)) this.remote.set(id, off);
     else off();
+  }
+
+  /** Drops task `id`'s remote running state (all with no id); stops following the stream once nothing is watched. */
+  private forgetRemote(id?: string): void {
+    if (id === undefined) this.startedElsewhere.clear();
+    else this.startedElsewhere.delete(id);
+    if (this.remote.size === 0 && this.unfollowEvents) {
+      this.unfollowEvents();
+      this.unfollowEvents = undefined;
+    }
+  }
+
+  /**
+   * Image task events of every master: a watched task that another master
+   * assigned or started is running there; one retried is queued again. A
+   * task this master runs itself is read off its own record (and its own
+   * events already made the `batch.image`).
+   */
+  private onRemoteEvents(batch: readonly StoredEvent[]): void {
+    for (const { event: e } of batch) {
+      const id = 'task_id' in e ? e.task_id : null;
+      if (id === null || !this.remote.has(id)) continue;
+      const local = this.tasks.get(id);
+      if (local && (local.status === 'running' || local.status === 'assigned' || isFinal(local))) continue;
+      const was = this.startedElsewhere.get(id);
+      if (e.type === 'task.retried') {
+        if (was === undefined) continue;
+        this.startedElsewhere.delete(id);
+      } else if ('worker_id' in e && e.worker_id && was !== e.worker_id) {
+        this.startedElsewhere.set(id, e.worker_id);
+      } else continue;
+      for (const item of this.byTask.get(id) ?? []) this.emitImage(item);
+    }
   }
 
   /** Queues the item's row (and its batch's header) for the next write. */
@@ -475,7 +526,7 @@ export class BatchService {
     if (!items) return;
     this.byTask.delete(task.id);
     const off = this.remote.get(task.id);
-    if (off) (this.remote.delete(task.id), off());
+    if (off) (this.remote.delete(task.id), off(), this.forgetRemote(task.id));
     for (const item of items) {
       this.apply(item, task);
       this.touch(item);
@@ -564,6 +615,8 @@ export class BatchService {
     if (i.status === 'queued' && i.taskId) {
       const t = this.tasks.get(i.taskId);
       if (t && (t.status === 'running' || t.status === 'assigned')) return { status: 'running', runningOn: t.workerId };
+      const elsewhere = this.startedElsewhere.get(i.taskId);
+      if (elsewhere !== undefined) return { status: 'running', runningOn: elsewhere };
     }
     return { status: i.status, runningOn: null };
   }

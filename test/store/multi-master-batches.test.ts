@@ -4,7 +4,8 @@
  * (1) pooled: a batch made through A, whose share of the workers serves no
  *     image, is run by B's image worker (blobs are shared, so its image
  *     tasks are pooled like any other), and A, which holds the batch,
- *     finishes it from the finals B announces;
+ *     finishes it from the finals B announces; while B's worker runs an
+ *     image, A shows it running there (the shared event stream);
  * (2) taken over: a batch held by A waits (the one image worker busy), A is
  *     killed with -9, and once A's lease ran out B holds the batch; the image
  *     worker free again, B finishes it with every image once, no image
@@ -86,6 +87,27 @@ describe.skipIf(!available)(`image batches of a dead master${available ? '' : ` 
     expect(owners.map((o) => o.owner)).toEqual(['mb-b', 'mb-b', 'mb-b']); // claimed from the pool by B
     expect((await queryRows<{ master: string }>(url, 'SELECT master FROM taskwire_batches WHERE id = $1', [pooled]))[0]!.master).toBe('mb-a');
 
+    // (1b) While B's worker runs an image of A's batch, A shows it running there (from the shared event stream), then done.
+    const slowForm = new FormData();
+    slowForm.set('ops', JSON.stringify([...Array.from({ length: 8 }, () => ({ op: 'blur', sigma: 12 })), { op: 'format', format: 'png' }]));
+    const big = await sharp({ create: { width: 2400, height: 1600, channels: 3, background: { r: 10, g: 200, b: 90 } } }).png().toBuffer();
+    slowForm.append('files', new Blob([new Uint8Array(big)], { type: 'image/png' }), 'slow.png');
+    const slow = ((await (await fetch(`${a.httpUrl}/api/v1/images`, { method: 'POST', body: slowForm })).json()) as { id: string }).id;
+    let seenRunning: BatchJson | undefined;
+    await until(async () => {
+      const v = (await (await fetch(`${a.httpUrl}/api/v1/batches/${slow}`)).json()) as BatchJson;
+      if (v.counts['running'] === 1) seenRunning = v;
+      return seenRunning !== undefined || v.status !== 'running';
+    }, "A shows the image running on B's worker", 60_000, 50);
+    expect(seenRunning, 'A showed the image running before it ended').toBeDefined();
+    expect(seenRunning!.images[0]).toMatchObject({ status: 'running', worker_id: 'mbw-1' });
+    await settledOn(a, slow, 'the slow batch finished on A');
+    const slowEvents = ((await (await fetch(`${a.httpUrl}/api/v1/events?follow=false&since=0&limit=1000&batch=${slow}`)).json()) as { events: { type: string; status?: string; worker_id?: string | null }[] }).events;
+    expect(slowEvents.filter((e) => e.type === 'batch.image').map((e) => [e.status, e.worker_id])).toEqual([
+      ['running', 'mbw-1'],
+      ['succeeded', 'mbw-1'],
+    ]);
+
     // (2) Taken over: the image worker busy with a long sleep (its one slot), A's next batch waits in the pool; A dies.
     const sleep = ((await (await fetch(`${b.httpUrl}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'sleep', input: { ms: 120_000 } }) })).json()) as { id: string }).id;
     await until(async () => ((await (await fetch(`${b.httpUrl}/api/v1/tasks/${sleep}`)).json()) as { status: string }).status === 'running', 'the sleep runs on the image worker', 30_000);
@@ -108,7 +130,7 @@ describe.skipIf(!available)(`image batches of a dead master${available ? '' : ` 
     // The same tasks ran (re-queued by the leader, run by B's worker): none made again, each image once.
     expect(after.images.map((i) => i.task_id)).toEqual(taskIds);
     expect(after.images.every((i) => i.attempts === 1 && i.worker_id === 'mbw-1' && i.output_blob !== null)).toBe(true);
-    expect((await queryRows<{ n: string }>(url, "SELECT count(*) AS n FROM tasks WHERE kind = 'image'"))[0]!.n).toBe('8'); // 3 + 5: none made again
+    expect((await queryRows<{ n: string }>(url, "SELECT count(*) AS n FROM tasks WHERE kind = 'image'"))[0]!.n).toBe('9'); // 3 + 1 + 5: none made again
     expect((await queryRows<{ master: string; finished_at: string | null }>(url, 'SELECT master, finished_at FROM taskwire_batches WHERE id = $1', [id]))[0]).toMatchObject({ master: 'mb-b' });
     expect(b.proc.lines.some((l) => l.text.includes('took over the image batch of a master gone for good') && l.text.includes(id) && l.text.includes('"from":"mb-a"'))).toBe(true);
     const events = ((await (await fetch(`${b.httpUrl}/api/v1/events?follow=false&since=${lastEvent}&batch=${id}`)).json()) as { events: { type: string; status?: string; counts?: { succeeded: number } }[] }).events;
