@@ -9,15 +9,24 @@
  * one master costs the database, and so what N masters would need. With
  * TASKWIRE_BENCH_PG_STATEMENTS=1 the server runs pg_stat_statements and the
  * bench prints the statements that took the most execution time per task
- * over the measured runs (where the database's cost goes).
+ * over the measured runs (where the database's cost goes). The in-process
+ * PostgreSQL runs are also costed on their own (bench/pg-cost.ts): CPU per
+ * task of the master's process (the bench's driver included), of the worker
+ * processes and of PostgreSQL split by process, and WAL bytes per task.
+ * TASKWIRE_BENCH_PROFILE=<dir> records those runs' CPU profiles of the
+ * master's process (bench/cpu-profile.ts). TASKWIRE_BENCH_STORES=postgres runs PostgreSQL only (A/B runs of a change
+ * to the PostgreSQL store).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { type Env, inProcessSubmit, latencyAtRate, restLoad, restThroughput, startEnv, throughput } from './core-bench.js';
 import { fmt, median, summarize } from './stats.js';
 import { Postgres, postgresAvailable, postgresMissingReason, queryRows } from '../test/helpers/postgres.js';
 import type { PostgresTaskStore } from '../master/store/postgres-task-store.js';
+import { profiled } from './cpu-profile.js';
+import { type PgCost, PgCostProbe, processCpuSeconds, treeCpuSeconds } from './pg-cost.js';
 
 type Kind = 'sqlite' | 'postgres';
+
+const us = (seconds: number, tasks: number) => Math.round((seconds / tasks) * 1e6 * 10) / 10;
 
 export interface StoreBenchResult {
   skipped?: string;
@@ -26,37 +35,16 @@ export interface StoreBenchResult {
   /** PostgreSQL server CPU (all its processes) per task end to end, µs; rows per committed transaction. */
   postgres_cost?: { cpu_us_per_task: number; rows_per_transaction: number; tasks: number };
   /** With TASKWIRE_BENCH_PG_STATEMENTS=1: the statements with the most execution time, µs per task over the measured runs. */
-  postgres_statements?: { query: string; calls: number; exec_us_per_task: number; rows: number }[];
-}
-
-const CLK_TCK = 100;
-
-/** User + system CPU seconds of the postmaster and every process under it (Linux /proc). */
-function treeCpuSeconds(root: number): number {
-  const byParent = new Map<number, number[]>();
-  const cpu = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const pid = Number(d);
-      const ppid = Number(f[1]);
-      // utime, stime, and the children's that exited (cutime, cstime)
-      cpu.set(pid, (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK);
-      byParent.set(ppid, [...(byParent.get(ppid) ?? []), pid]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  let total = 0;
-  const stack = [root];
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    total += cpu.get(p) ?? 0;
-    stack.push(...(byParent.get(p) ?? []));
-  }
-  return total;
+  postgres_statements?: { query: string; calls: number; exec_us_per_task: number; wal_bytes_per_task: number; rows: number }[];
+  /** The in-process PostgreSQL runs alone: CPU µs per task by process, WAL bytes per task. */
+  in_process_cost?: {
+    tasks: number;
+    master_cpu_us_per_task: number;
+    workers_cpu_us_per_task: number;
+    postgres_cpu_us_per_task: number;
+    postgres_by_process: { name: string; us_per_task: number }[];
+    wal_bytes_per_task: number;
+  };
 }
 
 export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<StoreBenchResult> {
@@ -70,18 +58,21 @@ export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<Sto
   let envs: Partial<Record<Kind, Env>> = {};
   try {
     const url = await server.createDatabase('taskwire_bench');
-    envs = { sqlite: await startEnv(workers, 512, 'sqlite'), postgres: await startEnv(workers, 512, 'postgres', url) };
+    const pgOnly = process.env.TASKWIRE_BENCH_STORES === 'postgres';
+    envs = { ...(!pgOnly && { sqlite: await startEnv(workers, 512, 'sqlite') }), postgres: await startEnv(workers, 512, 'postgres', url) };
     const results = new Map<string, { path: string; store: Kind; runs: number[] }>();
     const record = (path: string, store: Kind, tps: number) => {
       const r = results.get(`${path}|${store}`) ?? { path, store, runs: [] };
       r.runs.push(tps);
       results.set(`${path}|${store}`, r);
     };
-    const kinds = ['sqlite', 'postgres'] as const;
+    const kinds = pgOnly ? (['postgres'] as const) : (['sqlite', 'postgres'] as const);
     for (const k of kinds) await throughput(envs[k]!.master, inProcessSubmit(envs[k]!.master), opts.quick ? 3000 : 10_000, 4096); // warm-up
     const pgStore = envs.postgres!.master.tasks.store as PostgresTaskStore;
     let pgTasks = 0;
     let pgCpu = 0;
+    const inProc = { tasks: 0, master: 0, workers: 0, pg: [] as PgCost[] };
+    const workersCpu = () => envs.postgres!.workers.reduce((s, w) => s + processCpuSeconds(w.pid), 0);
     const before = { ...pgStore.stats };
     if (statements) {
       await queryRows(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
@@ -91,7 +82,17 @@ export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<Sto
       for (const k of kinds) {
         const m = envs[k]!.master;
         const cpu0 = k === 'postgres' ? treeCpuSeconds(server.pid) : 0;
-        record('in-process submit', k, await throughput(m, inProcessSubmit(m), total, 4096));
+        if (k === 'postgres') {
+          const probe = await PgCostProbe.start(server.pid, url);
+          const m0 = process.cpuUsage();
+          const w0 = workersCpu();
+          record('in-process submit', k, await profiled(`store-postgres-in-process-${r}`, () => throughput(m, inProcessSubmit(m), total, 4096)));
+          const mu = process.cpuUsage(m0);
+          inProc.master += (mu.user + mu.system) / 1e6;
+          inProc.workers += workersCpu() - w0;
+          inProc.tasks += total;
+          inProc.pg.push(await probe.stop());
+        } else record('in-process submit', k, await throughput(m, inProcessSubmit(m), total, 4096));
         record('REST (client process)', k, await restThroughput(m, Math.round(total / 3), 32));
         record('REST batch of 100', k, await restThroughput(m, total, 4, 'batch'));
         if (k === 'postgres') {
@@ -106,15 +107,26 @@ export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<Sto
       rows_per_transaction: Math.round(((after.rows - before.rows) / Math.max(1, after.transactions - before.transactions)) * 10) / 10,
       tasks: pgTasks,
     };
+    const byProcess = new Map<string, number>();
+    for (const c of inProc.pg) for (const p of c.byProcess) byProcess.set(p.name, (byProcess.get(p.name) ?? 0) + p.seconds);
+    out.in_process_cost = {
+      tasks: inProc.tasks,
+      master_cpu_us_per_task: us(inProc.master, inProc.tasks),
+      workers_cpu_us_per_task: us(inProc.workers, inProc.tasks),
+      postgres_cpu_us_per_task: us(inProc.pg.reduce((s, c) => s + c.cpuSeconds, 0), inProc.tasks),
+      postgres_by_process: [...byProcess].sort((a, b) => b[1] - a[1]).map(([name, s]) => ({ name, us_per_task: us(s, inProc.tasks) })),
+      wal_bytes_per_task: Math.round(inProc.pg.reduce((s, c) => s + c.walBytes, 0) / inProc.tasks),
+    };
     if (statements) {
-      const rows = await queryRows<{ query: string; calls: string; total_exec_time: number; rows: string }>(
+      const rows = await queryRows<{ query: string; calls: string; total_exec_time: number; rows: string; wal_bytes: string }>(
         url,
-        `SELECT query, calls, total_exec_time, rows FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 15`,
+        `SELECT query, calls, total_exec_time, rows, wal_bytes FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 15`,
       );
       out.postgres_statements = rows.map((r) => ({
-        query: r.query.replace(/\s+/g, ' ').slice(0, 160),
+        query: statementShape(r.query),
         calls: Number(r.calls),
         exec_us_per_task: Math.round((r.total_exec_time * 1000 * 10) / pgTasks) / 10,
+        wal_bytes_per_task: Math.round(Number(r.wal_bytes) / pgTasks),
         rows: Number(r.rows),
       }));
     }
@@ -135,6 +147,12 @@ export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<Sto
   return out;
 }
 
+/** A statement for the table: one line; a batch of data-modifying CTEs says which parts it has first. */
+function statementShape(query: string): string {
+  const parts = [...query.matchAll(/\w+ AS \((INSERT INTO \w+|UPDATE \w+)/g)].map((m) => m[1]);
+  return `${parts.length > 1 ? `[${parts.join(' + ')}] ` : ''}${query.replace(/\s+/g, ' ')}`.slice(0, 160);
+}
+
 export function printStoreBench(r: StoreBenchResult): void {
   console.log('\nStore: one master on SQLite vs one master on PostgreSQL (local server, fsync on), 2 worker processes, no-op echo');
   if (r.skipped) {
@@ -152,8 +170,18 @@ export function printStoreBench(r: StoreBenchResult): void {
     console.log(`  PostgreSQL cost: ${fmt(c.cpu_us_per_task, 1)} µs of server CPU per task (over ${c.tasks} tasks), ${fmt(c.rows_per_transaction, 1)} rows per transaction`);
     console.log(`  -> one database core carries about ${Math.round(1e6 / c.cpu_us_per_task)} tasks/s of this mix`);
   }
+  if (r.in_process_cost) {
+    const c = r.in_process_cost;
+    const sum = c.master_cpu_us_per_task + c.workers_cpu_us_per_task + c.postgres_cpu_us_per_task;
+    console.log(`  in-process submit on PostgreSQL, CPU per task (over ${c.tasks} tasks): master ${fmt(c.master_cpu_us_per_task, 1)} µs (its process, the bench's driver included),`);
+    console.log(`    workers ${fmt(c.workers_cpu_us_per_task, 1)} µs, PostgreSQL ${fmt(c.postgres_cpu_us_per_task, 1)} µs; together ${fmt(sum, 1)} µs -> 2 free cores carry about ${Math.round(2e6 / sum)} tasks/s`);
+    console.log(`    PostgreSQL by process: ${c.postgres_by_process.map((p) => `${p.name} ${fmt(p.us_per_task, 1)}`).join(', ')}`);
+    console.log(`    WAL: ${c.wal_bytes_per_task} bytes per task`);
+  }
   if (r.postgres_statements) {
-    console.log('  statements by execution time (pg_stat_statements)   µs/task      calls       rows');
-    for (const st of r.postgres_statements) console.log(`    ${fmt(st.exec_us_per_task, 1).padStart(8)} ${String(st.calls).padStart(10)} ${String(st.rows).padStart(10)}  ${st.query}`);
+    console.log('  statements by execution time (pg_stat_statements)   µs/task  WAL B/task      calls       rows');
+    for (const st of r.postgres_statements) {
+      console.log(`    ${fmt(st.exec_us_per_task, 1).padStart(8)} ${String(st.wal_bytes_per_task).padStart(10)} ${String(st.calls).padStart(10)} ${String(st.rows).padStart(10)}  ${st.query}`);
+    }
   }
 }
