@@ -43,6 +43,15 @@ describe('ChainPool', () => {
     }
   });
 
+  it("leaves libvips' process-wide settings as the handler set them: no operation cache (loading sharp in a thread turns it on)", async () => {
+    sharp.cache(false);
+    pool = new ChainPool();
+    await pool.run(await image(640, 360, 20), CHAIN, OPTS);
+    const c = sharp.cache();
+    expect({ memory: c.memory.max, files: c.files.max, items: c.items.max }).toEqual({ memory: 0, files: 0, items: 0 });
+    expect(sharp.concurrency()).toBe(1);
+  });
+
   it('moves an input that owns its memory to the thread and copies a view into a shared one', async () => {
     pool = new ChainPool();
     const input = await image(640, 360, 40);

@@ -7,11 +7,17 @@
  * logging, metrics: about 28 MB, some 30 ms per collection).
  */
 import { parentPort } from 'node:worker_threads';
+import sharp from 'sharp';
 import { ImageError, runChain } from './image-ops.js';
 import type { FromChainThread, ToChainThread } from './chain-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('chain-thread.ts runs as a worker thread');
+
+// Loading sharp in this thread turned libvips' operation cache back on (sharp calls cache(true) at
+// load; the setting is the process's): one libvips thread per image, no cache, as image-handler.ts.
+sharp.concurrency(1);
+sharp.cache(false);
 
 const running = new Map<number, AbortController>();
 
