@@ -14,7 +14,9 @@
  * task of the master's process (the bench's driver included), of the worker
  * processes and of PostgreSQL split by process, and WAL bytes per task.
  * TASKWIRE_BENCH_PROFILE=<dir> records those runs' CPU profiles of the
- * master's process (bench/cpu-profile.ts). TASKWIRE_BENCH_STORES=postgres runs PostgreSQL only (A/B runs of a change
+ * master's process (bench/cpu-profile.ts). TASKWIRE_BENCH_STORES=postgres runs PostgreSQL only,
+ * TASKWIRE_BENCH_PATHS=in-process the in-process runs only (no REST, no latency), and
+ * TASKWIRE_BENCH_TASKS=<n> sets the tasks per run (A/B runs of a change
  * to the PostgreSQL store).
  */
 import { type Env, inProcessSubmit, latencyAtRate, restLoad, restThroughput, startEnv, throughput } from './core-bench.js';
@@ -49,7 +51,8 @@ export interface StoreBenchResult {
 
 export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<StoreBenchResult> {
   if (!postgresAvailable()) return { skipped: postgresMissingReason(), throughput: [], latency: [] };
-  const total = opts.quick ? 5000 : 20_000;
+  const total = Number(process.env.TASKWIRE_BENCH_TASKS) || (opts.quick ? 5000 : 20_000);
+  const inProcessOnly = process.env.TASKWIRE_BENCH_PATHS === 'in-process';
   const runs = opts.quick ? 1 : 3;
   const workers = 2;
   const statements = process.env.TASKWIRE_BENCH_PG_STATEMENTS === '1';
@@ -93,11 +96,13 @@ export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<Sto
           inProc.tasks += total;
           inProc.pg.push(await probe.stop());
         } else record('in-process submit', k, await throughput(m, inProcessSubmit(m), total, 4096));
-        record('REST (client process)', k, await restThroughput(m, Math.round(total / 3), 32));
-        record('REST batch of 100', k, await restThroughput(m, total, 4, 'batch'));
+        if (!inProcessOnly) {
+          record('REST (client process)', k, await restThroughput(m, Math.round(total / 3), 32));
+          record('REST batch of 100', k, await restThroughput(m, total, 4, 'batch'));
+        }
         if (k === 'postgres') {
           pgCpu += treeCpuSeconds(server.pid) - cpu0;
-          pgTasks += total + Math.round(total / 3) + total;
+          pgTasks += inProcessOnly ? total : total + Math.round(total / 3) + total;
         }
       }
     }
@@ -132,7 +137,7 @@ export async function runStoreBench(opts: { quick?: boolean } = {}): Promise<Sto
     }
     for (const r of results.values()) out.throughput.push({ path: r.path, store: r.store, runs: r.runs.map(Math.round), median_tasks_per_s: Math.round(median(r.runs)) });
     const seconds = opts.quick ? 3 : 10;
-    for (const k of kinds) {
+    for (const k of inProcessOnly ? [] : kinds) {
       const m = envs[k]!.master;
       const lat = summarize(await latencyAtRate(m, inProcessSubmit(m), 200, seconds));
       out.latency.push({ path: 'in-process submit', store: k, rate_per_s: 200, n: lat.n, p50_ms: lat.p50, p90_ms: lat.p90, p99_ms: lat.p99, max_ms: lat.max });
