@@ -21,6 +21,7 @@ import pg from 'pg';
 import type { TaskEvent } from '../core/task-events.js';
 import { migrateRoom } from '../store/postgres-room-schema.js';
 import { PostgresTail } from '../store/postgres-tail.js';
+import { jsonArrayText, rowsFrom } from '../store/postgres-batch-params.js';
 import { type EventFilter, type EventOutbox, filterTypes, type StoredEvent } from './event-outbox.js';
 
 /** Step n makes version n of the events room's tables. Append only. */
@@ -57,9 +58,10 @@ const RETRY_MS = 1000;
 /** Events kept for a retry while PostgreSQL is away; past it the oldest batches are given up (reported to the event log). */
 const MAX_QUEUED = 100_000;
 
+// The events' JSON as one JSON array (store/postgres-batch-params.ts: no per-element escaping in the driver; each element's text kept as written).
 const INSERT = `INSERT INTO tw_events (ts, type, task_id, worker_id, kind, tenant, owner, json)
-  SELECT ts, type, task_id, worker_id, kind, tenant, owner, json
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY
+  SELECT ts, type, task_id, worker_id, kind, tenant, owner, json::text
+  FROM ${rowsFrom(['bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'json'])} WITH ORDINALITY
     AS u(ts, type, task_id, worker_id, kind, tenant, owner, json, n)
   ORDER BY n`;
 
@@ -116,7 +118,8 @@ export class PostgresEventOutbox implements EventOutbox {
       const batch = this.queue;
       this.queue = [];
       const all = batch.flatMap((q) => q.events);
-      const cols: (string | number | null)[][] = [[], [], [], [], [], [], [], []];
+      const cols: (string | number | null)[][] = [[], [], [], [], [], [], []];
+      const json: string[] = [];
       for (const e of all) {
         cols[0]!.push(e.ts);
         cols[1]!.push(e.type);
@@ -125,7 +128,7 @@ export class PostgresEventOutbox implements EventOutbox {
         cols[4]!.push(field(e, 'kind'));
         cols[5]!.push(e.tenant ?? 'default');
         cols[6]!.push(field(e, 'owner'));
-        cols[7]!.push(JSON.stringify(e));
+        json.push(JSON.stringify(e));
       }
       let err: Error | undefined;
       const c = await this.pool.connect().catch((e: Error) => ((err = e), undefined));
@@ -134,7 +137,7 @@ export class PostgresEventOutbox implements EventOutbox {
         try {
           await c.query('BEGIN');
           await c.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-          await c.query(INSERT, cols);
+          await c.query(INSERT, [...cols, jsonArrayText(json)]);
           await c.query(`NOTIFY ${CHANNEL}`);
           await c.query('COMMIT');
         } catch (e) {

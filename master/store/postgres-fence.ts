@@ -9,6 +9,7 @@
  * overwrite anything: its refused rows are reported (`onRefused`).
  */
 import type { PgBatch } from './postgres-writer.js';
+import { batchColumns, jsonColumns, rowsFrom } from './postgres-batch-params.js';
 
 /** Who writes (multi-master mode only). */
 export interface WriteFence {
@@ -34,38 +35,36 @@ export const FINAL_CHANNEL = 'taskwire_final';
 /** Ids per NOTIFY payload (a payload is at most 8000 bytes). */
 const IDS_PER_NOTIFY = 100;
 
+/** The insert's columns as parameters (the single master's, then `pooled`): record and state as JSON arrays (postgres-batch-params.ts). */
+const INSERT_TYPES = ['text', 'bigint', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'int', 'text', 'bigint', 'json', 'json', 'text', 'text', 'text', 'int', 'text', 'bool'];
 const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, tenant, model, search, owner, owner_epoch, priority, features)
-  SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, to_tsvector('simple', txt),
+  SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec::text, nullif(st::text, 'null'), ten, mdl, to_tsvector('simple', txt),
     CASE WHEN pooled THEN NULL ELSE $ME::text END, CASE WHEN pooled THEN NULL ELSE $EPOCH::bigint END, prio, feat
-  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[],
-    $14::text[], $15::text[], $16::text[], $17::int[], $18::text[], $19::bool[])
+  FROM ${rowsFrom(INSERT_TYPES)}
     AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, txt, prio, feat, pooled)
   ON CONFLICT DO NOTHING`;
 const FENCE = 't.owner = $ME::text AND t.owner_epoch = $EPOCH::bigint AND t.finished_at IS NULL AND t.attempt <= u.attempt';
-const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at, state = u.state,
-    search = to_tsvector('simple', u.txt)
-  FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[]) AS u(status, finished_at, attempt, worker_id, assigned_at, state, id, txt)
+const UPDATE_TYPES = ['text', 'bigint', 'int', 'text', 'bigint', 'json', 'text', 'text'];
+const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at,
+    state = nullif(u.state::text, 'null'), search = to_tsvector('simple', u.txt)
+  FROM ${rowsFrom(UPDATE_TYPES)} AS u(status, finished_at, attempt, worker_id, assigned_at, state, id, txt)
   WHERE t.id = u.id AND ${FENCE} RETURNING t.id`;
+const INSERT_JSON = jsonColumns(INSERT_TYPES);
+const UPDATE_JSON = jsonColumns(UPDATE_TYPES);
 const STATE = `UPDATE tasks AS t SET status = u.status, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at
   FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS u(status, attempt, worker_id, assigned_at, id)
   WHERE t.id = u.id AND ${FENCE} RETURNING t.id`;
 const META = `INSERT INTO meta (key, value) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
-
-function columns(rows: readonly unknown[][], width: number): unknown[][] {
-  const out: unknown[][] = Array.from({ length: width }, () => new Array(rows.length));
-  for (let i = 0; i < rows.length; i++) for (let c = 0; c < width; c++) out[c]![i] = rows[i]![c];
-  return out;
-}
 
 /** One statement for a batch (data-modifying CTEs); `sent`: the ids of fenced updates, to compare with what came back. */
 export function fencedStatements(b: PgBatch, fence: WriteFence): { sql: string; params: unknown[]; sent: string[] } {
   const parts: string[] = [];
   const params: unknown[] = [fence.owner, fence.epoch];
   const fenced: string[] = [];
-  const add = (name: string, sql: string, rows: unknown[][], width: number) => {
+  const add = (name: string, sql: string, rows: unknown[][], width: number, json?: ReadonlySet<number>) => {
     if (rows.length === 0) return;
     const base = params.length;
-    params.push(...columns(rows, width));
+    params.push(...batchColumns(rows, width, json));
     // Renumber the part's own parameters after those before it, then the two shared ones ($1, $2).
     const text = sql
       .replace(/\$(\d+)/g, (_, n: string) => `$${base + Number(n)}`)
@@ -74,8 +73,8 @@ export function fencedStatements(b: PgBatch, fence: WriteFence): { sql: string; 
     parts.push(`${name} AS (${text})`);
   };
   const extra = b.insertOwners ?? [];
-  add('ins', INSERT, b.insert.map((r, i) => [...r, extra[i] ?? false]), 19);
-  add('upd', UPDATE, b.update, 8);
+  add('ins', INSERT, b.insert.map((r, i) => [...r, extra[i] ?? false]), 19, INSERT_JSON);
+  add('upd', UPDATE, b.update, 8, UPDATE_JSON);
   add('sta', STATE, b.state, 5);
   add('met', META, b.meta, 2);
   if (b.update.length > 0) fenced.push('SELECT id FROM upd');

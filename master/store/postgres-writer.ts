@@ -1,6 +1,7 @@
 /**
  * The PostgreSQL store's writer: one connection, one job at a time, each
- * batch one statement (multi-row parts over unnest() arrays joined as
+ * batch one statement (multi-row parts over unnest() arrays, the JSON
+ * columns as JSON arrays (postgres-batch-params.ts), joined as
  * data-modifying CTEs: one round trip and one transaction, whatever the
  * batch size). A job that fails is retried, in order, on a new
  * connection (backoff up to a second) until it commits: nothing handed over
@@ -16,6 +17,7 @@
  */
 import pg from 'pg';
 import type { InsertRow, StateRow, UpdateRow } from './sqlite-writer.js';
+import { batchColumns, jsonColumns, rowsFrom } from './postgres-batch-params.js';
 import { fencedStatements, MultiMasterLockError, type WriteFence } from './postgres-fence.js';
 
 export interface PgBatch {
@@ -84,28 +86,27 @@ export function pgClientConfig(url: string): pg.ClientConfig {
 // tenant, model, the search words (set when the row is final), priority and features are columns of
 // their own, filled here (postgres-schema.ts steps 2 to 4): no index parses the record's JSON. Priority
 // and features are set once, at the insert (a task's requirement and priority never change).
+/** The insert's columns as parameters: record and state as JSON arrays (postgres-batch-params.ts). */
+export const INSERT_TYPES = ['text', 'bigint', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'int', 'text', 'bigint', 'json', 'json', 'text', 'text', 'text', 'int', 'text'] as const;
 const INSERT = `INSERT INTO tasks (id, seq, status, kind, session_id, idempotency_key, created_at, finished_at, attempt, worker_id, assigned_at, record, state, tenant, model, search, priority, features)
-  SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, to_tsvector('simple', txt), prio, feat
-  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int[], $18::text[])
+  SELECT id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec::text, nullif(st::text, 'null'), ten, mdl, to_tsvector('simple', txt), prio, feat
+  FROM ${rowsFrom(INSERT_TYPES)}
     AS u(id, seq, status, kind, sid, idem, created, fin, att, wid, asg, rec, st, ten, mdl, txt, prio, feat)
   ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, status = excluded.status, finished_at = excluded.finished_at, attempt = excluded.attempt,
     worker_id = excluded.worker_id, assigned_at = excluded.assigned_at, record = excluded.record, state = excluded.state, search = excluded.search`;
-const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at, state = u.state,
-    search = to_tsvector('simple', u.txt)
-  FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[]) AS u(status, finished_at, attempt, worker_id, assigned_at, state, id, txt)
+/** The update's columns as parameters: state as a JSON array. */
+export const UPDATE_TYPES = ['text', 'bigint', 'int', 'text', 'bigint', 'json', 'text', 'text'] as const;
+const UPDATE = `UPDATE tasks AS t SET status = u.status, finished_at = u.finished_at, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at,
+    state = nullif(u.state::text, 'null'), search = to_tsvector('simple', u.txt)
+  FROM ${rowsFrom(UPDATE_TYPES)} AS u(status, finished_at, attempt, worker_id, assigned_at, state, id, txt)
   WHERE t.id = u.id`;
+export const INSERT_JSON = jsonColumns(INSERT_TYPES);
+export const UPDATE_JSON = jsonColumns(UPDATE_TYPES);
 const STATE = `UPDATE tasks AS t SET status = u.status, attempt = u.attempt, worker_id = u.worker_id, assigned_at = u.assigned_at
   FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::text[]) AS u(status, attempt, worker_id, assigned_at, id)
   WHERE t.id = u.id`;
 const META = `INSERT INTO meta (key, value) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
 const PRUNE = 'DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE finished_at IS NOT NULL AND finished_at < $1 LIMIT $2)';
-
-/** Column arrays of rows (row i's column c at out[c][i]). */
-function columns(rows: readonly unknown[][], width: number): unknown[][] {
-  const out: unknown[][] = Array.from({ length: width }, () => new Array(rows.length));
-  for (let i = 0; i < rows.length; i++) for (let c = 0; c < width; c++) out[c]![i] = rows[i]![c];
-  return out;
-}
 
 export class PostgresWriter {
   private client: pg.Client | undefined;
@@ -190,14 +191,14 @@ export class PostgresWriter {
     // An id is in one list only, so no two parts touch the same row.
     const parts: string[] = [];
     const params: unknown[] = [];
-    const add = (sql: string, rows: unknown[][], width: number) => {
+    const add = (sql: string, rows: unknown[][], width: number, json?: ReadonlySet<number>) => {
       if (rows.length === 0) return;
       const base = params.length;
-      params.push(...columns(rows, width));
+      params.push(...batchColumns(rows, width, json));
       parts.push(`w${parts.length} AS (${sql.replace(/\$(\d+)/g, (_, n: string) => `$${base + Number(n)}`)})`);
     };
-    add(INSERT, b.insert, 18);
-    add(UPDATE, b.update, 8);
+    add(INSERT, b.insert, 18, INSERT_JSON);
+    add(UPDATE, b.update, 8, UPDATE_JSON);
     add(STATE, b.state, 5);
     add(META, b.meta, 2);
     if (parts.length > 0) await client.query(`WITH ${parts.join(', ')} SELECT 1`, params);
