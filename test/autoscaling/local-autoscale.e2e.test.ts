@@ -8,11 +8,11 @@
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TASKWIRE_CLI, assertCliBuilt, waitForHttp } from '../helpers/processes.js';
 import { faultFixture, listWorkers, postTask, settleTasks, until } from '../fault/fault-cluster.js';
+import { freePort } from '../helpers/ports.js';
 
 assertCliBuilt();
 const { group, tmp } = faultFixture('taskwire-autoscale-');
@@ -30,14 +30,6 @@ function childrenOf(ppid: number): number[] {
     }
   }
   return out;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 describe('taskwire start --autoscale', () => {

@@ -6,24 +6,14 @@
  * is changed.
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { REPO_ROOT, configMounts, secretMounts, volumeMounts, type Service, type Stack } from './stack-model.js';
 
 /** Variables whose value is a host name. */
 const HOST_KEY = /(_HOST|^TASKWIRE_MASTER)$/;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../helpers/ports.js';
 
 /** Polls `probe` (every 100 ms) until it gives a value; after `timeoutMs` throws, naming `what`, with `context()`. */
 export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, context = () => ''): Promise<T> {

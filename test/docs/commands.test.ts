@@ -17,12 +17,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessGroup, REPO_ROOT, TASKWIRE_CLI, waitForHttp } from '../helpers/processes.js';
 import { type DocCommand, allDocCommands } from './doc-commands.js';
+import { freePort } from '../helpers/ports.js';
 
 interface Rule {
   match: RegExp;
@@ -110,14 +110,6 @@ const RULES: Rule[] = [
 
 function ruleFor(c: DocCommand): Rule | undefined {
   return RULES.find((r) => r.match.test(c.text));
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 const commands = allDocCommands(REPO_ROOT);

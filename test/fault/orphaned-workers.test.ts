@@ -7,10 +7,10 @@
  * Spawns dist/cli/taskwire.js (npx tsc -p tsconfig.build.json first).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { assertCliBuilt, waitForHttp } from '../helpers/processes.js';
 import { FAST_LEASES, faultFixture, listWorkers, postTask, printCounts, settleTasks, sleep, until, waitForWorkersOnline } from './fault-cluster.js';
+import { freePort } from '../helpers/ports.js';
 
 assertCliBuilt();
 const { group, tmp } = faultFixture('taskwire-orphans-');
@@ -38,13 +38,6 @@ const alive = (pid: number) => {
     return false;
   }
 };
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('fault: kill -9 of taskwire start', () => {
   it('local workers exit with their master; the restarted start does not flap; every accepted task succeeds', async () => {

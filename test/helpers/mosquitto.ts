@@ -10,10 +10,11 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManagedProcess, ProcessGroup } from './processes.js';
+import { freePort } from './ports.js';
 
 export const MOSQUITTO_BINARY = '/usr/sbin/mosquitto';
 export const MOSQUITTO_SUB_BINARY = 'mosquitto_sub';
@@ -58,19 +59,7 @@ function resolveMosquittoOptions(o: MosquittoOptions): ResolvedMosquittoOptions 
   return r;
 }
 
-/** A port that was free a moment ago: bind port 0 with node:net, read it, close. */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
+export { freePort };
 
 /** Resolves once a TCP connection to host:port succeeds (rejects on timeout). */
 export async function waitForTcp(host: string, port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {

@@ -7,7 +7,6 @@
  * token of a master on the same machine, and back off from a missing broker.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { ProcessGroup, type ManagedProcess, waitForHttp } from '../helpers/proce
 import { linearModel, tempRepo } from '../inference/onnx-fixtures.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 import { type MasterProcess, startMasterProcess, workerReady } from '../fault/fault-cluster.js';
+import { freePort } from '../helpers/ports.js';
 
 const group = new ProcessGroup();
 let dir: string;
@@ -22,14 +22,6 @@ let dataDir: string;
 let m: MasterProcess;
 let token: string;
 let mqttPort: number;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Runs a client command to its end; stdout, stderr and the exit code. */
 async function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string; p: ManagedProcess }> {

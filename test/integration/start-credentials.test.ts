@@ -7,25 +7,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { assertCliBuilt, waitForHttp } from '../helpers/processes.js';
 import { waitForTask } from '../helpers/cluster.js';
 import { faultFixture, listWorkers, postTask, until } from '../fault/fault-cluster.js';
+import { freePort } from '../helpers/ports.js';
 
 assertCliBuilt();
 const CLI = join(process.cwd(), 'dist', 'cli', 'taskwire.js');
 const { group, tmp } = faultFixture('taskwire-start-creds-');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** True when the broker accepts this MQTT login. */
 async function accepted(url: string, clientId: string, password: string): Promise<boolean> {

@@ -5,24 +5,16 @@
  * local worker whose /metrics counts the input as a local read.
  * Spawns dist/cli/taskwire.js (npx tsc -p tsconfig.build.json first).
  */
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { assertCliBuilt, waitForHttp } from '../helpers/processes.js';
 import { waitForTask } from '../helpers/cluster.js';
 import { faultFixture, listWorkers, postTask, until } from '../fault/fault-cluster.js';
+import { freePort } from '../helpers/ports.js';
 
 assertCliBuilt();
 const { group, tmp } = faultFixture('taskwire-start-blobs-');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('taskwire start: local workers read inputs from the data dir', () => {
   it('an uploaded image is read by the local worker from the blob directory', async () => {

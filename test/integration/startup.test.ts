@@ -1,19 +1,11 @@
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Master } from '../../master/master.js';
 import { Worker } from '../../worker/worker.js';
 import { silentLogger } from '../../common/logger.js';
 import { uniqueId, waitFor } from '../helpers/cluster.js';
+import { freePort } from '../helpers/ports.js';
 
 const log = { logger: silentLogger() };
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('start-up against the broker', () => {
   const cleanup: (() => Promise<void>)[] = [];
