@@ -47,6 +47,41 @@ describe.skipIf(!available)(`PostgreSQL store${available ? '' : ` (skipped: ${po
     }
   });
 
+  it('batches are prepared statements of the writer connection, prepared again on a new connection after it was lost', async () => {
+    const url = await server.createDatabase();
+    // The server logs each statement it executes with its name ("execute tw_write_0: …", "execute <unnamed>: …").
+    await sql(url, `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET log_statement = 'all'`);
+    const store = await PostgresTaskStore.open({ url, downAfterMs: 60_000, pingIntervalMs: 60_000 });
+    try {
+      const writerPids = async () =>
+        (await sql(url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'taskwire-master' AND query LIKE 'WITH w0 AS (INSERT INTO tasks%'")).rows.map((r) => r.pid as number);
+      const a = newTask();
+      store.put(a);
+      await store.commit();
+      const [pid] = await writerPids();
+      expect(pid).toBeDefined();
+      // The same shape again: the writer's connection executes its prepared statement (no new text is parsed).
+      const b = newTask();
+      store.put(b);
+      await store.commit();
+      expect(await writerPids()).toEqual([pid]);
+      // The connection dies (the writer notices, or retries): the next batch of that shape goes to a new connection, which has not prepared it.
+      await sql(url, `SELECT pg_terminate_backend(${pid})`);
+      const c = newTask();
+      store.put(c);
+      await store.commit();
+      const [again] = await writerPids();
+      expect(again).toBeDefined();
+      expect(again).not.toBe(pid);
+      expect((await sql(url, 'SELECT count(*)::int AS n FROM tasks')).rows[0].n).toBe(3);
+      const log = server.output();
+      expect(log.match(/execute tw_write_\d+: WITH w0 AS \(INSERT INTO tasks/g)?.length).toBeGreaterThanOrEqual(3);
+      expect(log).not.toMatch(/execute <unnamed>: WITH w0 AS/);
+    } finally {
+      await store.close();
+    }
+  });
+
   storeContract({
     name: 'PostgreSQL',
     durable: true,
