@@ -9,7 +9,7 @@
  * blob store, another master's blob). Outputs still go through PutBlob, so
  * the master records and indexes them.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultServiceClient } from '../common/gen/taskwire/v1/ResultService.js';
 import type { BlobChunk__Output } from '../common/gen/taskwire/v1/BlobChunk.js';
@@ -64,18 +64,25 @@ export type BlobSource = 'local' | 'master';
  * from (worker metrics).
  */
 export function localFirst(dir: string | undefined, inner: TaskBlobs, onRead?: (source: BlobSource) => void): TaskBlobs {
+  const file = (id: string): string | undefined => (dir !== undefined && BLOB_ID.test(id) ? join(dir, id.slice(0, 2), id) : undefined);
   return {
     fetch: async (id) => {
-      if (dir !== undefined && BLOB_ID.test(id)) {
-        const data = await readFile(join(dir, id.slice(0, 2), id)).catch(() => undefined);
-        if (data) {
-          onRead?.('local');
-          return data;
-        }
+      const f = file(id);
+      const local = f === undefined ? undefined : await readFile(f).catch(() => undefined);
+      if (local) {
+        onRead?.('local');
+        return local;
       }
       const data = await inner.fetch(id);
       onRead?.('master');
       return data;
+    },
+    // Counted as a local read: the caller reads the file (and fetches the blob only if that fails).
+    localPath: async (id) => {
+      const f = file(id);
+      if (f === undefined || !(await access(f).then(() => true, () => false))) return undefined;
+      onRead?.('local');
+      return f;
     },
     put: (data, contentType) => inner.put(data, contentType),
   };

@@ -1,10 +1,14 @@
 /**
  * The image handler's chain threads (worker/handlers/image/chain-pool.ts):
  * a chain run on a thread gives the bytes the same chain gives on the main
- * thread; a bad image is an ImageError; a cancel ends the run with its
+ * thread, from its bytes or from a file the thread reads; a bad image is
+ * an ImageError; a cancel ends the run with its
  * reason; a thread is kept for the next image and one more is started only
  * for images at once; a closed pool refuses work.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { imageChain } from '../../common/kinds/image.js';
@@ -63,6 +67,24 @@ describe('ChainPool', () => {
     expect(owned.length, 'an owned buffer is transferred (detached here)').toBe(0);
   });
 
+  it('reads an input file in the thread: the same output as its bytes; a missing file is a ChainThreadError', async () => {
+    pool = new ChainPool();
+    const dir = mkdtempSync(join(tmpdir(), 'taskwire-chain-file-'));
+    try {
+      const input = await image(640, 360, 50);
+      writeFileSync(join(dir, 'in.jpg'), input);
+      const fromFile = await pool.run({ file: join(dir, 'in.jpg') }, CHAIN, OPTS);
+      const fromBytes = await pool.run(Buffer.from(input), CHAIN, OPTS);
+      expect(Buffer.compare(fromFile.data, fromBytes.data)).toBe(0);
+      const missing = await pool.run({ file: join(dir, 'gone.jpg') }, CHAIN, OPTS).catch((e: unknown) => e);
+      expect(missing).toBeInstanceOf(ChainThreadError);
+      expect((missing as Error).message).toMatch(/could not read the input.*ENOENT/);
+      expect(pool.threads, 'the thread stays').toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('starts a second thread only for two images at once', async () => {
     pool = new ChainPool();
     const [a, b] = await Promise.all([image(1280, 720, 1), image(1280, 720, 2)]);
@@ -96,6 +118,16 @@ describe('ChainPool', () => {
     setTimeout(() => during.abort(new Error('cancelled during')), 50);
     await expect(run).rejects.toThrow('cancelled during');
     expect((await pool.run(await image(640, 360, 9), CHAIN, OPTS)).width, 'the thread serves the next image').toBe(320);
+  });
+
+  it('warm() starts one thread ahead of the first image, which then runs on it', async () => {
+    pool = new ChainPool();
+    await pool.warm();
+    expect(pool.threads).toBe(1);
+    await pool.warm();
+    expect(pool.threads, 'warm again: still one').toBe(1);
+    expect((await pool.run(await image(640, 360, 13), CHAIN, OPTS)).width).toBe(320);
+    expect(pool.threads, 'the warm thread ran it').toBe(1);
   });
 
   it('refuses work once closed', async () => {

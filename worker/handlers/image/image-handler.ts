@@ -52,9 +52,11 @@ export class ImageHandler implements TaskHandler, AdvertisesFeatures {
     const blobs = ctx.blobs;
     if (!blobs) throw new TaskFailure('UNSUPPORTED', 'this worker has no blob access to the master');
     const started = performance.now();
-    let data: Buffer;
+    // On the master's host the chain thread reads the blob's file itself; elsewhere it is fetched here.
+    let data: Buffer | { file: string };
     try {
-      data = await blobs.fetch(input.blob);
+      const file = await blobs.localPath?.(input.blob);
+      data = file !== undefined ? { file } : await blobs.fetch(input.blob);
     } catch (err) {
       throw new TaskFailure('INTERNAL', `input.blob: could not fetch (${(err as Error).message})`, { retryable: true, cause: err });
     }
@@ -77,6 +79,12 @@ export class ImageHandler implements TaskHandler, AdvertisesFeatures {
       ms: Math.round(performance.now() - started),
     };
     return { output: { ...output } };
+  }
+
+  /** Starts a chain thread ahead of the first image (the worker calls this once it is online). */
+  async start(): Promise<boolean> {
+    await this.pool.warm();
+    return true;
   }
 
   close(): Promise<void> {
