@@ -103,6 +103,7 @@ const RULES: Rule[] = [
   { match: /^(GEMINI_API_KEY|OPENAI_BASE_URL|OPENAI_API_KEY)=\S+ .*taskwire worker$/, skip: 'needs an LLM provider (an API key or a model server)' },
   { match: /^taskwire worker$/, skip: 'an llm worker needs a provider or a local Ollama (test/e2e-llm runs one against a local provider)' },
   { match: /gateway-bench/, skip: 'a benchmark (minutes of CPU); npm run bench' },
+  { match: /^(TASKWIRE_BENCH_[A-Z_]+=\S+ )+(\\\s+)?node --expose-gc dist\/bench\/bench\.js /, skip: 'a benchmark (minutes of CPU, a PostgreSQL of its own); npm run bench' },
   { match: /^taskwire start --autoscale /, skip: 'starts another master on the default ports (test/autoscaling/local-autoscale.e2e.test.ts runs it on free ports)' },
   { match: /^TASKWIRE_PLACEMENT=\S+ taskwire master$/, skip: 'starts another master on the default ports (test/integration/placement.test.ts covers the strategies)' },
   { match: /^mosquitto_pub .*\/control /, skip: "publishing control commands needs the master's MQTT credentials (anonymous clients are read-only)" },
