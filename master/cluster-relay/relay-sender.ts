@@ -65,6 +65,8 @@ export class RelaySender {
   readonly stats = { lookups: 0, relayedChunks: 0, relayedDone: 0, messages: 0, dropped: 0, catchUps: 0 };
 
   private readonly maxBufferChars: number;
+  /** Masters seen in the live list at some point (gone(): a master not in it now that was). */
+  private readonly seenLive = new Set<string>();
 
   constructor(private readonly o: RelaySenderOptions) {
     this.maxBufferChars = o.maxBufferChars ?? 64 * 1024;
@@ -185,6 +187,19 @@ export class RelaySender {
     }
   }
 
+  /**
+   * A master that was live and is no more (its interest rows outlive it by
+   * their lease). One this master has not seen live yet is not gone: it may
+   * have joined since the last membership round (a quarter lease), and its
+   * row is fresh (the lookup reads unexpired rows only).
+   */
+  private gone(master: string): boolean {
+    const live = this.o.liveMasters?.();
+    if (!live || live.length === 0) return false;
+    for (const m of live) this.seenLive.add(m);
+    return this.seenLive.has(master) && !live.includes(master);
+  }
+
   private addTarget(id: string, master: string, catchUp: CatchUp): void {
     const entry = this.tracked.get(id);
     if (!entry || master === this.o.me) return;
@@ -193,8 +208,7 @@ export class RelaySender {
       if (early.get(master) !== 'session') early.set(master, catchUp);
       return;
     }
-    const live = this.o.liveMasters?.();
-    if (live && live.length > 0 && !live.includes(master)) return;
+    if (this.gone(master)) return;
     if (catchUp === 'session' && entry.sessionId !== null) {
       // A session's (first) socket on that master: its last view and the chunks so far, one by one,
       // also when that master is a target already (the browser left it and came back; the receiver drops what it handed on).
