@@ -49,6 +49,7 @@ describe('worker metric cells against prom-client', () => {
     const m = new WorkerMetrics({ worker_id: 'w-cells' });
     const { registry: ref, c, h } = twins(m, 'w-cells');
     expect(Object.keys(c).sort()).toEqual([
+      'taskwire_worker_blob_fetches_total',
       'taskwire_worker_inference_requests_total',
       'taskwire_worker_llm_completion_tokens_total',
       'taskwire_worker_llm_prompt_tokens_total',
@@ -118,6 +119,13 @@ describe('worker metric cells against prom-client', () => {
         m.inference(run);
         refInference(run);
       }
+    }
+    // Input blobs, as worker.ts counts them (a cell per source, bumped per fetch).
+    const blobCells = { local: m.blobFetches.cell({ source: 'local' }), master: m.blobFetches.cell({ source: 'master' }) };
+    for (let i = 0; i < 50; i++) {
+      const source = pick(['local', 'master'] as const);
+      blobCells[source].value++;
+      c.taskwire_worker_blob_fetches_total!.inc({ source });
     }
     for (const name of [...Object.keys(c), ...Object.keys(h)]) {
       const got = await m.registry.getSingleMetricAsString(name);
