@@ -9,7 +9,7 @@
  * blob store, another master's blob). Outputs still go through PutBlob, so
  * the master records and indexes them.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultServiceClient } from '../common/gen/taskwire/v1/ResultService.js';
 import type { BlobChunk__Output } from '../common/gen/taskwire/v1/BlobChunk.js';
@@ -76,13 +76,6 @@ export function localFirst(dir: string | undefined, inner: TaskBlobs, onRead?: (
       const data = await inner.fetch(id);
       onRead?.('master');
       return data;
-    },
-    // Counted as a local read: the caller reads the file (and fetches the blob only if that fails).
-    localPath: async (id) => {
-      const f = file(id);
-      if (f === undefined || !(await access(f).then(() => true, () => false))) return undefined;
-      onRead?.('local');
-      return f;
     },
     put: (data, contentType) => inner.put(data, contentType),
   };

@@ -53,12 +53,6 @@ export interface TaskContext {
 /** Big binaries (images) go over gRPC, never over MQTT. */
 export interface TaskBlobs {
   fetch(id: string): Promise<Buffer>;
-  /**
-   * The blob's file, when this worker reads the master's blob directory
-   * (TASKWIRE_BLOB_DIR) and the blob is there: a handler may read it where
-   * it uses it (a thread) instead of fetching it here. Undefined otherwise.
-   */
-  localPath?(id: string): Promise<string | undefined>;
   put(data: Buffer, contentType: string): Promise<{ id: string; size: number }>;
 }
 

@@ -1,18 +1,15 @@
 /**
  * Task kind `image`: fetches the input blob from the master (gRPC
- * FetchBlob), runs the chain with sharp on a chain thread (chain-pool.ts:
- * sharp's big pixel buffers are collected in a small heap of their own) and
- * stores the result (PutBlob). One libvips thread per image:
- * sharp.concurrency(1) and no operation cache, against glibc's memory
- * fragmentation with libvips (sharp#2607);
+ * FetchBlob), runs the chain with sharp and stores the result (PutBlob).
+ * One image at a time per process: sharp.concurrency(1) and no operation
+ * cache, against glibc's memory fragmentation with libvips (sharp#2607);
  * run workers with jemalloc (LD_PRELOAD) or MALLOC_ARENA_MAX=2 for a steady
  * RSS. Bad images are a BAD_INPUT failure, never a crash.
  */
 import sharp from 'sharp';
 import { IMAGE_FORMATS, allImageFeatures, imageInput, type ImageOutput } from '../../../common/kinds/image.js';
 import { TaskFailure, parseTaskInput, type TaskContext, type TaskHandler, type TaskOutput } from '../task-handler.js';
-import { ImageError } from './image-ops.js';
-import { ChainPool, ChainThreadError } from './chain-pool.js';
+import { ImageError, runChain } from './image-ops.js';
 import type { AdvertisesFeatures } from '../handler-features.js';
 import { IMAGE_READ_FORMATS } from '../../../common/kinds/image-read.js';
 
@@ -26,7 +23,6 @@ export const IMAGE_DEFAULTS = { maxPixels: 100_000_000 } as const;
 export class ImageHandler implements TaskHandler, AdvertisesFeatures {
   readonly kind = 'image';
   private readonly maxPixels: number;
-  private readonly pool = new ChainPool();
 
   constructor(options: ImageHandlerOptions = {}) {
     this.maxPixels = options.maxPixels ?? IMAGE_DEFAULTS.maxPixels;
@@ -52,20 +48,17 @@ export class ImageHandler implements TaskHandler, AdvertisesFeatures {
     const blobs = ctx.blobs;
     if (!blobs) throw new TaskFailure('UNSUPPORTED', 'this worker has no blob access to the master');
     const started = performance.now();
-    // On the master's host the chain thread reads the blob's file itself; elsewhere it is fetched here.
-    let data: Buffer | { file: string };
+    let data: Buffer;
     try {
-      const file = await blobs.localPath?.(input.blob);
-      data = file !== undefined ? { file } : await blobs.fetch(input.blob);
+      data = await blobs.fetch(input.blob);
     } catch (err) {
       throw new TaskFailure('INTERNAL', `input.blob: could not fetch (${(err as Error).message})`, { retryable: true, cause: err });
     }
     let result;
     try {
-      result = await this.pool.run(data, input.ops, { maxPixels: this.maxPixels }, ctx.signal);
+      result = await runChain(data, input.ops, { maxPixels: this.maxPixels }, ctx.signal);
     } catch (err) {
       if (err instanceof ImageError) throw new TaskFailure('BAD_INPUT', err.message, { cause: err });
-      if (err instanceof ChainThreadError) throw new TaskFailure('INTERNAL', err.message, { retryable: true, cause: err });
       throw err;
     }
     const stored = await blobs.put(result.data, result.contentType);
@@ -79,15 +72,5 @@ export class ImageHandler implements TaskHandler, AdvertisesFeatures {
       ms: Math.round(performance.now() - started),
     };
     return { output: { ...output } };
-  }
-
-  /** Starts a chain thread ahead of the first image (the worker calls this once it is online). */
-  async start(): Promise<boolean> {
-    await this.pool.warm();
-    return true;
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
   }
 }
