@@ -224,7 +224,7 @@ describe('images', () => {
 describe('runtime dependencies of the image', () => {
   /** Dynamic imports of dev dependencies on code paths that never run from dist/. */
   const DEV_ONLY_DYNAMIC: Record<string, string> = {
-    typescript: 'common/thread-entry.ts transpiles thread entries only when running from .ts sources',
+    typescript: 'worker/inference/thread-entry.ts transpiles session-thread.ts only when running from .ts sources',
   };
 
   it.runIf(cliBuilt())('imports from dist/ only production dependencies (the image installs --omit=dev)', () => {

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { ClosedError } from '../../common/errors.js';
 import type { CoreBudget } from './core-budget.js';
 import type { FromThread, ThreadLoadOptions, ThreadValueMetadata, ToThread } from './thread-protocol.js';
-import { threadEntry } from '../../common/thread-entry.js';
+import { resolveThreadEntry } from './thread-entry.js';
 import type { WireFeeds } from './wire-tensor.js';
 
 export interface SessionPoolOptions {
@@ -104,7 +104,7 @@ export class SessionPool {
   }
 
   static async create(opts: SessionPoolOptions): Promise<SessionPool> {
-    const entry = await threadEntry(import.meta.url, 'session-thread');
+    const entry = await resolveThreadEntry();
     const count = Math.max(1, opts.instanceCount);
     const started = await Promise.allSettled(Array.from({ length: count }, () => spawn(entry, opts.load)));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');

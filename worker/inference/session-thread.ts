@@ -2,9 +2,9 @@
  * Entry of a session thread (node:worker_threads): owns one onnxruntime
  * InferenceSession and runs it off the main thread, one request at a time.
  *
- * At run time it imports only node builtins and onnxruntime-node (the other
- * imports are types); common/thread-entry.ts starts it from dist/ or, under
- * TypeScript sources, transpiles it first.
+ * Self-contained on purpose: at run time it imports only node builtins and
+ * onnxruntime-node (the other imports are types), so thread-entry.ts can
+ * transpile this one file when the engine runs from TypeScript sources.
  */
 import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
