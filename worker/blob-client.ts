@@ -11,6 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { blobSubpath } from '../common/blob-layout.js';
 import type { ResultServiceClient } from '../common/gen/taskwire/v1/ResultService.js';
 import type { BlobChunk__Output } from '../common/gen/taskwire/v1/BlobChunk.js';
 import type { TaskBlobs } from './handlers/task-handler.js';
@@ -52,9 +53,6 @@ export function grpcTaskBlobs(client: () => ResultServiceClient | undefined, ide
   };
 }
 
-/** The content-addressed layout of the master's blob directory (master/blobs/blob-store.ts). */
-const BLOB_ID = /^[0-9a-f]{64}$/;
-
 export type BlobSource = 'local' | 'master';
 
 /**
@@ -64,11 +62,10 @@ export type BlobSource = 'local' | 'master';
  * from (worker metrics).
  */
 export function localFirst(dir: string | undefined, inner: TaskBlobs, onRead?: (source: BlobSource) => void): TaskBlobs {
-  const file = (id: string): string | undefined => (dir !== undefined && BLOB_ID.test(id) ? join(dir, id.slice(0, 2), id) : undefined);
   return {
     fetch: async (id) => {
-      const f = file(id);
-      const local = f === undefined ? undefined : await readFile(f).catch(() => undefined);
+      const sub = blobSubpath(id);
+      const local = dir !== undefined && sub !== undefined ? await readFile(join(dir, sub)).catch(() => undefined) : undefined;
       if (local) {
         onRead?.('local');
         return local;

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { imageReadAdvert } from './image-read.js';
+import { BLOB_ID } from '../blob-layout.js';
 
 /** Most operations in one chain. */
 export const MAX_IMAGE_OPS = 32;
@@ -46,7 +47,7 @@ export type ImageOpInput = z.input<typeof imageOp>;
 export const IMAGE_OP_NAMES = imageOp.options.map((o) => o.shape.op.value) as string[];
 
 /** A content address: the sha256 of the bytes, in hex. */
-export const blobId = z.string().regex(/^[0-9a-f]{64}$/, 'expected a blob id (sha256, 64 hex digits)');
+export const blobId = z.string().regex(BLOB_ID, 'expected a blob id (sha256, 64 hex digits)');
 
 export const imageChain = z
   .array(imageOp)

@@ -16,6 +16,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BLOB_ID, blobSubpath } from '../../common/blob-layout.js';
 
 export interface BlobStoreOptions {
   /** Directory of the blobs (default: a fresh temp dir, gone with the machine). */
@@ -32,7 +33,7 @@ export interface BlobInfo {
   contentType: string;
 }
 
-export const BLOB_ID = /^[0-9a-f]{64}$/;
+export { BLOB_ID };
 
 export class BlobTooLargeError extends Error {
   readonly code = 'BLOB_TOO_LARGE';
@@ -106,8 +107,9 @@ export class BlobStore implements Blobs {
   }
 
   private path(id: string): string {
-    if (!BLOB_ID.test(id)) throw new BlobNotFoundError(id);
-    return join(this.dir, id.slice(0, 2), id);
+    const sub = blobSubpath(id);
+    if (sub === undefined) throw new BlobNotFoundError(id);
+    return join(this.dir, sub);
   }
 
   /** Stores the bytes (once per digest); `tenant` may read them from now on. */
