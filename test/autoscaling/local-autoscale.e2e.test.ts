@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TASKWIRE_CLI, assertCliBuilt, waitForHttp } from '../helpers/processes.js';
 import { faultFixture, listWorkers, postTask, settleTasks, until } from '../fault/fault-cluster.js';
-import { freePort } from '../helpers/ports.js';
+import { masterPortsEnv } from '../helpers/ports.js';
 
 assertCliBuilt();
 const { group, tmp } = faultFixture('taskwire-autoscale-');
@@ -34,17 +34,8 @@ function childrenOf(ppid: number): number[] {
 
 describe('taskwire start --autoscale', () => {
   it('forks and drains local worker processes with the load; the CLI changes the policy and placement', { timeout: 180_000 }, async () => {
-    const ports = { http: await freePort(), grpc: await freePort(), mqtt: await freePort() };
-    const httpUrl = `http://127.0.0.1:${ports.http}`;
-    const env = {
-      TASKWIRE_BIND_HOST: '127.0.0.1',
-      TASKWIRE_HTTP_PORT: String(ports.http),
-      TASKWIRE_GRPC_PORT: String(ports.grpc),
-      TASKWIRE_MQTT_PORT: String(ports.mqtt),
-      TASKWIRE_DATA_DIR: tmp.dir,
-      TASKWIRE_AUTOSCALE_INTERVAL_MS: '200',
-      TASKWIRE_WORKER_CAPACITY: '2',
-    };
+    const { env: masterEnv, httpUrl } = await masterPortsEnv(tmp.dir);
+    const env = { ...masterEnv, TASKWIRE_AUTOSCALE_INTERVAL_MS: '200', TASKWIRE_WORKER_CAPACITY: '2' };
     const master = group.taskwire('start', ['start', '--autoscale', '--min-workers', '1', '--max-workers', '3'], { env, maxLines: 20_000 });
     await waitForHttp(`${httpUrl}/healthz`, { process: master, timeoutMs: 30_000 });
     const online = async () => (await listWorkers(httpUrl).catch(() => [])).filter((w) => w.state === 'online').length;

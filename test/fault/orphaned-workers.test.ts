@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assertCliBuilt, waitForHttp } from '../helpers/processes.js';
 import { FAST_LEASES, faultFixture, listWorkers, postTask, printCounts, settleTasks, sleep, until, waitForWorkersOnline } from './fault-cluster.js';
-import { freePort } from '../helpers/ports.js';
+import { masterPortsEnv } from '../helpers/ports.js';
 
 assertCliBuilt();
 const { group, tmp } = faultFixture('taskwire-orphans-');
@@ -41,17 +41,8 @@ const alive = (pid: number) => {
 
 describe('fault: kill -9 of taskwire start', () => {
   it('local workers exit with their master; the restarted start does not flap; every accepted task succeeds', async () => {
-    const ports = { http: await freePort(), grpc: await freePort(), mqtt: await freePort() };
-    const env = {
-      ...FAST_LEASES,
-      TASKWIRE_BIND_HOST: '127.0.0.1',
-      TASKWIRE_HTTP_PORT: String(ports.http),
-      TASKWIRE_GRPC_PORT: String(ports.grpc),
-      TASKWIRE_MQTT_PORT: String(ports.mqtt),
-      TASKWIRE_DATA_DIR: tmp.dir,
-      TASKWIRE_LOCAL_WORKERS: '2',
-    };
-    const httpUrl = `http://127.0.0.1:${ports.http}`;
+    const { env: masterEnv, httpUrl } = await masterPortsEnv(tmp.dir);
+    const env = { ...FAST_LEASES, ...masterEnv, TASKWIRE_LOCAL_WORKERS: '2' };
     const startOnce = async (name: string) => {
       const proc = group.taskwire(name, ['start'], { env, maxLines: 20_000 });
       await waitForHttp(`${httpUrl}/healthz`, { process: proc, timeoutMs: 30_000 });

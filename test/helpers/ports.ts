@@ -14,3 +14,23 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+/**
+ * Free HTTP, gRPC and MQTT ports for a master process (`taskwire start` /
+ * `master`) on 127.0.0.1 with its data in `dataDir`: the environment that
+ * says so, and its HTTP URL.
+ */
+export async function masterPortsEnv(dataDir: string): Promise<{ env: Record<string, string>; httpUrl: string; ports: { http: number; grpc: number; mqtt: number } }> {
+  const ports = { http: await freePort(), grpc: await freePort(), mqtt: await freePort() };
+  return {
+    ports,
+    httpUrl: `http://127.0.0.1:${ports.http}`,
+    env: {
+      TASKWIRE_BIND_HOST: '127.0.0.1',
+      TASKWIRE_HTTP_PORT: String(ports.http),
+      TASKWIRE_GRPC_PORT: String(ports.grpc),
+      TASKWIRE_MQTT_PORT: String(ports.mqtt),
+      TASKWIRE_DATA_DIR: dataDir,
+    },
+  };
+}

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { assertCliBuilt, waitForHttp } from '../helpers/processes.js';
 import { waitForTask } from '../helpers/cluster.js';
 import { faultFixture, listWorkers, postTask, until } from '../fault/fault-cluster.js';
-import { freePort } from '../helpers/ports.js';
+import { masterPortsEnv } from '../helpers/ports.js';
 
 assertCliBuilt();
 const CLI = join(process.cwd(), 'dist', 'cli', 'taskwire.js');
@@ -37,19 +37,10 @@ async function accepted(url: string, clientId: string, password: string): Promis
 
 describe('taskwire start with a worker credentials file', () => {
   it('its local workers join with passwords of their own, and the cluster token admits no one', async () => {
-    const ports = { http: await freePort(), grpc: await freePort(), mqtt: await freePort() };
     const creds = join(tmp.dir, 'workers.txt');
     writeFileSync(creds, '# id:password\nremote-gpu-1:remote-password-0123456789\n', { mode: 0o600 });
-    const env = {
-      TASKWIRE_BIND_HOST: '127.0.0.1',
-      TASKWIRE_HTTP_PORT: String(ports.http),
-      TASKWIRE_GRPC_PORT: String(ports.grpc),
-      TASKWIRE_MQTT_PORT: String(ports.mqtt),
-      TASKWIRE_DATA_DIR: join(tmp.dir, 'data'),
-      TASKWIRE_LOCAL_WORKERS: '2',
-      TASKWIRE_WORKER_CREDENTIALS_FILE: creds,
-    };
-    const httpUrl = `http://127.0.0.1:${ports.http}`;
+    const { env: masterEnv, httpUrl, ports } = await masterPortsEnv(join(tmp.dir, 'data'));
+    const env = { ...masterEnv, TASKWIRE_LOCAL_WORKERS: '2', TASKWIRE_WORKER_CREDENTIALS_FILE: creds };
     const proc = group.taskwire('start', ['start'], { env, maxLines: 5000 });
     await waitForHttp(`${httpUrl}/healthz`, { process: proc, timeoutMs: 30_000 });
     await until(async () => (await listWorkers(httpUrl).catch(() => [])).filter((w) => w.state === 'online').length >= 2, '2 local workers online', 30_000);

@@ -11,25 +11,17 @@ import { describe, expect, it } from 'vitest';
 import { assertCliBuilt, waitForHttp } from '../helpers/processes.js';
 import { waitForTask } from '../helpers/cluster.js';
 import { faultFixture, listWorkers, postTask, until } from '../fault/fault-cluster.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, masterPortsEnv } from '../helpers/ports.js';
 
 assertCliBuilt();
 const { group, tmp } = faultFixture('taskwire-start-blobs-');
 
 describe('taskwire start: local workers read inputs from the data dir', () => {
   it('an uploaded image is read by the local worker from the blob directory', async () => {
-    const ports = { http: await freePort(), grpc: await freePort(), mqtt: await freePort(), metrics: await freePort() };
-    const env = {
-      TASKWIRE_BIND_HOST: '127.0.0.1',
-      TASKWIRE_HTTP_PORT: String(ports.http),
-      TASKWIRE_GRPC_PORT: String(ports.grpc),
-      TASKWIRE_MQTT_PORT: String(ports.mqtt),
-      TASKWIRE_DATA_DIR: join(tmp.dir, 'data'),
-      TASKWIRE_LOCAL_WORKERS: '1',
-      TASKWIRE_METRICS_PORT: String(ports.metrics),
-      TASKWIRE_METRICS_HOST: '127.0.0.1',
-    };
-    const httpUrl = `http://127.0.0.1:${ports.http}`;
+    const master = await masterPortsEnv(join(tmp.dir, 'data'));
+    const metricsPort = await freePort();
+    const env = { ...master.env, TASKWIRE_LOCAL_WORKERS: '1', TASKWIRE_METRICS_PORT: String(metricsPort), TASKWIRE_METRICS_HOST: '127.0.0.1' };
+    const httpUrl = master.httpUrl;
     const proc = group.taskwire('start', ['start'], { env, maxLines: 5000 });
     await waitForHttp(`${httpUrl}/healthz`, { process: proc, timeoutMs: 30_000 });
     await until(async () => (await listWorkers(httpUrl).catch(() => [])).some((w) => w.state === 'online'), 'the local worker (it serves image) online', 30_000);
@@ -44,7 +36,7 @@ describe('taskwire start: local workers read inputs from the data dir', () => {
     expect(done.status).toBe('succeeded');
     expect((done.result as { width?: number }).width).toBe(64);
 
-    const metrics = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const count = (source: string) => Number(new RegExp(`^taskwire_worker_blob_fetches_total\\{[^}]*source="${source}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN);
     expect({ local: count('local'), master: count('master') }).toEqual({ local: 1, master: 0 });
   }, 90_000);
