@@ -231,19 +231,29 @@ export class EmbeddedBroker {
    * Resolves once both are in place; the returned function unsubscribes.
    */
   async subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<() => void> {
-    const handler = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+    type Packet = { topic: string; payload: Buffer | string };
+    const deliver = (packet: Packet): void => {
       try {
         onMessage(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
       } catch (err) {
         this.log.warn({ topic: packet.topic, err: (err as Error).message }, 'in-process subscriber failed');
       }
+    };
+    // Publishes that arrive while the retained ones are read wait, so that a
+    // topic's retained message (older) never comes after its newer publish.
+    let waiting: Packet[] | undefined = [];
+    const handler = (packet: Packet, cb: () => void) => {
+      if (waiting) waiting.push(packet);
+      else deliver(packet);
       cb();
     };
     await new Promise<void>((resolve, reject) => this.aedes.subscribe(filter, handler as never, (err?: Error) => (err ? reject(err) : resolve())));
-    // Retained before the subscription (a worker that announced itself first). One published
-    // between the two may come twice: a status applied twice is the same status.
-    const retained = (this.aedes as unknown as { persistence: { createRetainedStreamCombi(p: string[]): AsyncIterable<{ topic: string; payload: Buffer }> } }).persistence.createRetainedStreamCombi([filter]);
-    for await (const packet of retained) handler(packet, () => undefined);
+    // Retained before the subscription (a worker that announced itself first), unless a newer publish of that topic came meanwhile.
+    const retained = (this.aedes as unknown as { persistence: { createRetainedStreamCombi(p: string[]): AsyncIterable<Packet> } }).persistence.createRetainedStreamCombi([filter]);
+    for await (const packet of retained) if (!waiting.some((w) => w.topic === packet.topic)) deliver(packet);
+    const live = waiting;
+    waiting = undefined;
+    for (const packet of live) deliver(packet);
     return () => this.aedes.unsubscribe(filter, handler as never, () => undefined);
   }
 
