@@ -17,7 +17,8 @@ import { createLogger } from '../common/logger.js';
 // The master's modules are loaded only by the commands that start one: a `worker` process
 // does not carry them on its heap (a smaller heap: cheaper garbage collections per image).
 import type { Master } from '../master/master.js';
-import { masterOptionsFromEnv, type MasterOptions } from '../master/config.js';
+import type { MasterOptions } from '../master/config.js';
+import { masterOptionsFromEnv } from '../master/master-options-from-env.js';
 import { Worker } from '../worker/worker.js';
 import { redactUrl, resolveWorkerOptions, workerOptionsFromEnv, type WorkerOptions } from '../worker/config.js';
 import { LocalWorkers, watchParent } from './local-workers.js';

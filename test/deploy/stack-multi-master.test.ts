@@ -19,7 +19,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { ID_PATTERN } from '../../common/topics.js';
-import { masterOptionsFromEnv } from '../../master/config.js';
+import { masterOptionsFromEnv } from '../../master/master-options-from-env.js';
 import { envNamesReadByCode } from './code-facts.js';
 import { REPO_ROOT, STACK_FILE, interpolate, type Service } from './stack-model.js';
 

@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../common/logger.js';
 import { Master } from '../../master/master.js';
-import { masterOptionsFromEnv } from '../../master/config.js';
+import { masterOptionsFromEnv } from '../../master/master-options-from-env.js';
 import { storeUrlWithPassword } from '../../master/store/postgres-url.js';
 import { uniqueId } from '../helpers/cluster.js';
 import { Postgres, postgresAvailable, postgresMissingReason } from '../helpers/postgres.js';

@@ -13,7 +13,7 @@ import { startCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { MAX_TENANT_LABELS, MasterMetrics } from '../../master/observability/metrics.js';
 import { MetricObserver } from '../../master/observability/metric-observer.js';
 import type { JsonValue } from '../../common/json-value.js';
-import { masterOptionsFromEnv } from '../../master/config.js';
+import { masterOptionsFromEnv } from '../../master/master-options-from-env.js';
 
 const promtool = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim() || undefined;
 

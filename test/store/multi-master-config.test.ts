@@ -1,6 +1,7 @@
 /** TASKWIRE_MASTERS: `multi` only with the shared parts (a PostgreSQL store, an external broker), refused naming the variable. */
 import { describe, expect, it } from 'vitest';
-import { masterOptionsFromEnv, resolveMasterOptions } from '../../master/config.js';
+import { resolveMasterOptions } from '../../master/config.js';
+import { masterOptionsFromEnv } from '../../master/master-options-from-env.js';
 
 describe('TASKWIRE_MASTERS', () => {
   const pg = 'postgres://taskwire@127.0.0.1:5432/taskwire';

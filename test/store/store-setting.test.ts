@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { masterOptionsFromEnv, resolveMasterOptions } from '../../master/config.js';
+import { resolveMasterOptions } from '../../master/config.js';
+import { masterOptionsFromEnv } from '../../master/master-options-from-env.js';
 import { redactPostgresUrl } from '../../master/store/postgres-task-store.js';
 import { isPostgresUrl } from '../../master/store/postgres-url.js';
 

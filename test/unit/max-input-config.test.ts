@@ -1,6 +1,7 @@
 /** TASKWIRE_MAX_INPUT_BYTES is capped so an accepted input always fits its worker's MQTT assignment (4 MiB). */
 import { describe, expect, it } from 'vitest';
-import { MAX_INPUT_BYTES_LIMIT, masterOptionsFromEnv, resolveMasterOptions } from '../../master/config.js';
+import { MAX_INPUT_BYTES_LIMIT, resolveMasterOptions } from '../../master/config.js';
+import { masterOptionsFromEnv } from '../../master/master-options-from-env.js';
 import { MAX_MQTT_PAYLOAD_BYTES } from '../../common/wire.js';
 
 describe('TASKWIRE_MAX_INPUT_BYTES', () => {

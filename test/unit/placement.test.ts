@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PLACEMENT, createPlacement, placementNames, registerPlacement } from '../../master/scheduling/placement/placement-registry.js';
 import type { PlacementCandidate, PlacementContext } from '../../master/scheduling/placement/placement-strategy.js';
-import { resolveMasterOptions, masterOptionsFromEnv } from '../../master/config.js';
+import { resolveMasterOptions } from '../../master/config.js';
+import { masterOptionsFromEnv } from '../../master/master-options-from-env.js';
 import { ConfigError, ValidationError } from '../../common/errors.js';
 import { z } from 'zod';
 import { taskServiceRig, tick } from '../helpers/task-service-rig.js';
