@@ -2,9 +2,7 @@
  * The master: wires broker, MQTT link, scheduler, gRPC ResultService, HTTP,
  * Socket.IO and metrics together. No logic of its own beyond lifecycle.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Router } from 'express';
 import { systemClock, type Clock } from '../common/clock.js';
 import { createLogger, type Logger, type MqttLogStream } from '../common/logger.js';
@@ -12,20 +10,13 @@ import { PROTOCOL_VERSION } from '../common/proto-root.js';
 import { ResultTokens } from '../common/result-token.js';
 import { Topics } from '../common/topics.js';
 import { type MasterOptions, type ResolvedMasterOptions, resolveMasterOptions, taskServiceOptions } from './config.js';
-import { EmbeddedBroker } from './transport/broker.js';
-import { ClusterPolicy, type BrokerPolicy } from './transport/broker-policy.js';
+import type { EmbeddedBroker } from './transport/broker.js';
+import type { BrokerPolicy } from './transport/broker-policy.js';
 import { ClusterMonitor } from './observability/cluster-monitor.js';
-import { HttpServer } from './http/http-server.js';
-import { restApi } from './http/rest-api.js';
+import type { HttpServer } from './http/http-server.js';
 import { bootstrapSecrets } from './store/cluster-secrets.js';
-import { eventRoutes } from './http/event-routes.js';
-import { operatorRoutes } from './http/operator-routes.js';
-import { submitBodyGuard } from './http/submit-body-guard.js';
-import { dashboardRoutes } from './http/dashboard-routes.js';
-import { LiveOutput } from './live-output/live-output.js';
+import type { LiveOutput } from './live-output/live-output.js';
 import { ClusterRelay } from './cluster-relay/cluster-relay.js';
-import { outputRoutes } from './live-output/output-routes.js';
-import { WorkerStats } from './observability/worker-stats.js';
 import { EventLog } from './events/event-log.js';
 import { MemoryEventOutbox } from './events/event-outbox.js';
 import { SqliteEventOutbox } from './events/sqlite-event-outbox.js';
@@ -33,26 +24,19 @@ import { LogCollector } from './logs/log-collector.js';
 import { MemoryLogStore } from './logs/log-store.js';
 import { SqliteLogStore } from './logs/sqlite-log-store.js';
 import { logTenancy } from './logs/log-tenancy.js';
-import { logRoutes } from './http/log-routes.js';
-import { taskSearchRoutes } from './http/task-search-routes.js';
-import { openApiRoutes } from './http/openapi.js';
-import { attachEventNamespace } from './http/socket-events.js';
-import { SocketGateway } from './http/socket-gateway.js';
+import type { SocketGateway } from './http/socket-gateway.js';
 import { MasterLink } from './transport/master-link.js';
 import { MasterMetrics } from './observability/metrics.js';
-import { ResultServer } from './transport/result-server.js';
-import { blobHandlers } from './transport/blob-service.js';
+import type { ResultServer } from './transport/result-server.js';
 import { BlobStore, type Blobs } from './blobs/blob-store.js';
 import { BlobAccessGate } from './blobs/blob-access-gate.js';
 import { BlobReadFeatures } from './blobs/blob-read-features.js';
 import { BatchService } from './batches/batch-service.js';
 import { openBatchStore } from './batches/open-batch-store.js';
-import { blobRoutes } from './http/blob-routes.js';
 import type { TaskStore } from './store/task-store.js';
 import { openTaskStore } from './store/open-store.js';
 import { openClusterStore, type PostgresCluster } from './store/postgres-cluster.js';
 import type { PostgresTaskStore } from './store/postgres-task-store.js';
-import { randomBytes } from 'node:crypto';
 import { TaskService } from './core/task-service.js';
 import { WorkerRegistry } from './scheduling/worker-registry.js';
 import { TaskWatchers } from './core/task-watchers.js';
@@ -62,35 +46,27 @@ import { MasterTracing } from './observability/tracing/master-tracing.js';
 import { PruneTimer } from './store/prune-timer.js';
 import { feedPlacement, parsePlacementSpec, PlacementRouter } from './scheduling/placement/placement-router.js';
 import { WaitEstimator } from './scheduling/wait-estimator.js';
-import { gatewayTasks } from './http/gateway-tasks.js';
-import { createOpenAiGateway } from './http/openai-gateway.js';
 import { Authenticator } from './http/auth/principal.js';
 import { openTenancy } from './tenancy/tenancy.js';
 import { openPostgresRooms, type PostgresRooms } from './postgres-rooms.js';
 import { isPostgresUrl } from './store/postgres-url.js';
-import { adminRoutes } from './tenancy/admin-routes.js';
-import { adminAudit } from './tenancy/admin-audit.js';
 import type { KeyStore } from './tenancy/key-store.js';
-import { systemRoutes } from './http/system-routes.js';
-import { warnIfExposed } from './http/auth/exposure-warning.js';
-import { SessionIds } from './http/auth/session-ids.js';
 import { redactUrl } from '../common/redact-url.js';
-import { createKserveApi } from './http/kserve-api.js';
-import { kserveBackend } from './http/kserve-backend.js';
 import { createAutoscaling } from './autoscaling/autoscaling.js';
 import type { Autoscaler } from './autoscaling/autoscaler.js';
 import type { RuntimeSettings } from './autoscaling/runtime-settings.js';
 import type { DrainHost } from './autoscaling/process-actuator.js';
 import type { ScalingActuator } from './autoscaling/scaling-actuator.js';
-import { scalingRoutes } from './http/scaling-routes.js';
 import { openLimits } from './limits/open-limits.js';
-import { limitRoutes } from './limits/limit-routes.js';
 import type { AdmissionLimiter } from './limits/admission-limiter.js';
 import type { LimiterStore } from './limits/limiter-store.js';
 import { HeapGuard } from './observability/heap-guard.js';
 import { type Billing, openBilling } from './billing/open-billing.js';
-import { usageRoutes } from './billing/usage-routes.js';
-import { tenantBudgetRoutes } from './billing/tenant-budget-routes.js';
+import { openEmbeddedBroker } from './open-embedded-broker.js';
+import { openResultServer } from './open-result-server.js';
+import { openMasterHttp } from './open-master-http.js';
+
+export { findWebDir } from './find-web-dir.js';
 
 export const VERSION = '0.1.0';
 
@@ -111,19 +87,6 @@ export interface MasterDeps {
   print?: (text: string) => void;
   /** Multi-master: this master lost its membership (default: exit the process, a supervisor starts a new one). */
   onClusterLost?: (err: Error) => void;
-}
-
-/** dist/web next to the compiled code, or from the source tree. */
-export function findWebDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    // The built UI (dist/web) wins over the source tree's web/ (which needs Vite).
-    for (const c of [join(dir, 'dist', 'web'), join(dir, 'web')]) {
-      if (existsSync(join(c, 'index.html')) && !existsSync(join(c, 'vite.config.ts'))) return c;
-    }
-    dir = dirname(dir);
-  }
-  return '';
 }
 
 export class Master {
@@ -287,21 +250,9 @@ export class Master {
     if (o.mqttUrl) {
       this.mqttUrl = o.mqttUrl;
     } else {
-      // The master's own account on the embedded broker: fresh every start.
-      mqttUsername = `taskwire-master-${randomBytes(4).toString('hex')}`;
-      mqttPassword = randomBytes(24).toString('base64url');
-      const policy =
-        deps.brokerPolicy ??
-        new ClusterPolicy({
-          topics: this.topics,
-          master: { username: mqttUsername, password: mqttPassword },
-          clusterToken: o.clusterToken,
-          workerPasswords: new Map(Object.entries(o.workerPasswords)),
-          observerPassword: o.observerPassword,
-          anonymousRead: o.anonymousRead,
-        });
-      this.broker = await EmbeddedBroker.create({ host: o.bindHost, port: o.mqttPort, policy, log, onRefusal: (reason) => this.metrics.mqttRefusals.inc({ reason }) });
-      this.mqttUrl = `mqtt://127.0.0.1:${this.broker.port}`;
+      const embedded = await openEmbeddedBroker(o, { topics: this.topics, policy: deps.brokerPolicy, log, onRefusal: (reason) => this.metrics.mqttRefusals.inc({ reason }) });
+      ({ broker: this.broker, username: mqttUsername, password: mqttPassword } = embedded);
+      this.mqttUrl = `mqtt://127.0.0.1:${embedded.broker.port}`;
     }
     // Several masters: one blob store in PostgreSQL, so an upload through one master is read through any.
     this.blobs = o.masters === 'multi' && this.pgRooms ? this.pgRooms.blobs : (this.blobFiles = new BlobStore({ dir: o.dataDir ? join(o.dataDir, 'blobs') : '', maxBytes: o.maxBlobBytes }));
@@ -309,35 +260,8 @@ export class Master {
     this.batches = new BatchService(tasks, this.blobs, this.clock, log, { store: await openBatchStore(o), retentionMs: o.resultTtlMs, ...(o.masters === 'multi' && { master: o.masterId, watchers: this.watchers, events: this.eventLog, takeOverEveryMs: o.masterLeaseMs }) });
     const batches = await this.batches.restore();
     if (batches.unfinished > 0) log.info(batches, 'restored unfinished image batches');
-    this.results = await ResultServer.create({
-      host: o.bindHost,
-      port: o.grpcPort,
-      tasks: this.intake,
-      blobs: blobHandlers({
-        blobs: this.blobs,
-        log,
-        // An unfinished attempt with its token; a fetch only of the blob its input names.
-        authorize: (ident, blob) => {
-          const out = this.intake.secretsFor(ident);
-          if ('disposition' in out) return out.reason;
-          if (blob !== undefined && (tasks.get(ident.task_id)?.input as { blob?: unknown } | null)?.blob !== blob) return `task ${ident.task_id} does not name blob ${blob}`;
-          return undefined;
-        },
-        tenantOf: (ident) => tasks.get(ident.task_id)?.tenant, // what an image task puts is its tenant's
-      }),
-      log,
-      onInvalid: () => this.metricObserver.invalid('grpc'),
-    });
+    this.results = await openResultServer(o, { intake: this.intake, tasks, blobs: this.blobs, log, onInvalid: () => this.metricObserver.invalid('grpc') });
 
-    const system = systemRoutes({
-      // A store that can no longer keep writes makes /healthz 503 (state store_failed).
-      state: () => ({ state: this.store.failure?.() ? 'store_failed' : this.state, mqttConnected: this.link?.connected ?? false }),
-      workersOnline: () => registry.schedulable().length,
-      version: VERSION,
-      protocol: PROTOCOL_VERSION,
-      metrics: metrics.registry,
-      beforeScrape: () => this.metricObserver.refresh(),
-    });
     // One principal for every surface: REST, gateway, KServe, /metrics, Socket.IO.
     const auth = new Authenticator(o.apiKeys);
     // Tenants and stored keys (master/tenancy): the Authenticator resolves them too; allow-lists checked at every submit.
@@ -369,61 +293,7 @@ export class Master {
     }));
     // Multi-master: a kind served by another master's workers is accepted here too (it goes to the pool).
     tasks.useScaleFromZero((kind) => this.autoscaler.startsWorkersFor(kind) || (this.cluster?.shares?.serves(kind) ?? false));
-    const rest = restApi({ tasks, registry, cluster: (tenant) => this.monitor.view(tenant), poolStanding: (id) => this.cluster?.standings.one(id) ?? Promise.resolve(undefined) });
-    rest.use(eventRoutes(this.eventLog, auth));
-    rest.use(logRoutes(this.logs, auth));
-    rest.use(openApiRoutes(VERSION));
-    const audit = adminAudit(tasks.events, log); // admin changes as config.changed events
-    rest.use(limitRoutes(this.limits, audit, tenancy.keys));
-    rest.use(usageRoutes(this.billing, () => this.clock.now(), audit));
-    rest.use(tenantBudgetRoutes(this.billing, audit, tenancy.keys)); // a tenant admin's own budgets
-    rest.use(dashboardRoutes(tasks));
-    this.liveOutput = new LiveOutput(tasks.events, (id) => tasks.get(id));
-    rest.use(outputRoutes(this.liveOutput, tasks, auth, this.cluster ? this.store : undefined));
-    rest.use(blobRoutes({ blobs: this.blobs, batches: this.batches, maxPixels: o.imageMaxPixels }));
-    this.http = HttpServer.create({
-      host: o.httpHost,
-      port: o.httpPort,
-      auth,
-      openRoutes: o.openRoutes,
-      webDir: o.webDir || findWebDir(),
-      maxBodyBytes: o.maxInputBytes + 64 * 1024,
-      preRoutes: [
-        ...(this.tracing ? [{ path: '/', router: this.tracing.router() }] : []),
-        { path: '/api/v1', router: submitBodyGuard(tasks.budget) }, // a submit past the caller's payload budget: 429 before its body is parsed
-        { path: '/', router: createOpenAiGateway(gatewayTasks(tasks, this.watchers, registry, () => this.cluster?.shares?.online()), { auth, maxBodyBytes: o.maxInputBytes + 64 * 1024 }) },
-        { path: '/', router: createKserveApi(kserveBackend(tasks, this.watchers, registry, () => this.state === 'running'), { serverVersion: VERSION }) },
-      ],
-      routes: [
-        { path: '/', router: system },
-        // Before `rest`: GET /tasks with filters, full-text search and cursor pages (a superset), and /tasks/export.
-        { path: '/api/v1', router: taskSearchRoutes(this.store) },
-        // Before `rest`: its GET /workers is the richer operator view (a superset).
-        { path: '/api/v1', router: operatorRoutes({ tasks, registry, stats: new WorkerStats(tasks.events), control: (id, action) => this.link?.publishControl(id, { action }), now: () => this.clock.now() }) },
-        { path: '/api/v1', router: scalingRoutes({ settings: this.settings, autoscaler: this.autoscaler }) },
-        { path: '/api/v1', router: adminRoutes({ keys: tenancy.keys, auth, print: deps.print, audit }) },
-        { path: '/api/v1', router: rest },
-        ...(deps.routes?.(this) ?? []),
-      ],
-    });
-    this.sockets = new SocketGateway({
-      httpServer: this.http.server,
-      tasks,
-      registry,
-      cluster: (tenant) => this.monitor.view(tenant),
-      log,
-      maxBufferBytes: o.maxInputBytes + 64 * 1024,
-      maxInputBytes: o.maxInputBytes,
-      onInvalid: () => this.metricObserver.invalid('socket.io'),
-      auth,
-      allowedOrigins: o.allowedOrigins,
-      sessions: new SessionIds({ secret: o.resultSecret, idleMs: o.sessionIdleMs, clock: this.clock }),
-    });
-    this.tracing?.attachSocketIo(this.sockets.io);
-    // The event stream over Socket.IO too: namespace /events with its own auth chain.
-    attachEventNamespace(this.sockets.io as unknown as Parameters<typeof attachEventNamespace>[0], this.eventLog, auth);
-    this.httpPort = await this.http.listen(o.httpHost, o.httpPort);
-    warnIfExposed(o.httpHost, auth.required, log);
+    await openMasterHttp(this, { auth, keys: tenancy.keys, clock: this.clock, version: VERSION, extraRoutes: () => deps.routes?.(this) ?? [], print: deps.print });
 
     const broker = this.broker;
     this.link = await MasterLink.create({
