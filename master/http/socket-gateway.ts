@@ -138,7 +138,7 @@ export class SocketGateway {
 
   /** A chunk to a session's sockets here (also one another master relayed: master/cluster-relay/). */
   sendChunk(sessionId: string, chunk: TaskChunkEvent): void {
-    this.outbox.send(sessionId, () => this.chunks.send(room(sessionId), chunk));
+    this.outbox.send(sessionId, chunk.id, () => this.chunks.send(room(sessionId), chunk));
   }
 
   /** Multi-master: standings of queued session tasks this master's queue does not hold (store/pool-standings.ts). */
@@ -149,7 +149,7 @@ export class SocketGateway {
   /** A session task's status view to its sockets here, after the chunks before it (also one another master relayed). */
   sendUpdate(sessionId: string, view: TaskView): void {
     if (view.status !== 'queued') this.queued.delete(view.id); // assigned elsewhere: no more standings
-    this.outbox.send(sessionId, () => {
+    this.outbox.send(sessionId, view.id, () => {
       this.chunks.flushTask(room(sessionId), view.id); // a retry's update after the chunks it ends
       this.io.to(room(sessionId)).emit('task:update', view);
     });
@@ -158,9 +158,10 @@ export class SocketGateway {
   /** A session task's end to its sockets here, after every chunk of it (also relayed ones). */
   sendDone(sessionId: string, view: TaskView): void {
     this.queued.delete(view.id); // a task of this session that another master ran has no final event here
-    this.outbox.send(sessionId, () => {
+    this.outbox.send(sessionId, view.id, () => {
       this.chunks.flushTask(room(sessionId), view.id); // every chunk before the result
       this.io.to(room(sessionId)).emit('task:done', view);
+      this.outbox.finished(sessionId, view.id);
     });
   }
 
@@ -258,6 +259,8 @@ export class SocketGateway {
           tenant: principal.tenant,
         });
         ack({ ok: true, data: taskView(task), ...clientRef(request) });
+        // Its events follow its ack, not the session's other submits (a task already final, e.g. an idempotent repeat, has no more to follow).
+        this.outbox.acked(sessionId, task.id, !TERMINAL_STATUSES.has(task.status));
       } catch (err) {
         this.options.onInvalid?.(errorMessage(err));
         ack({ ...fail(err), ...clientRef(request) });
