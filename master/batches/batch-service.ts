@@ -2,17 +2,15 @@
  * Image batches: fan-out of one `image` task per image, fan-in of their
  * results into a manifest. The module listens to task finals (task-feed.ts);
  * the core does not know batches exist. An output is remembered under a hash
- * of input blob and chain, so an image already done (in this batch, an
- * earlier one, or in flight elsewhere) is not processed again. Failed images
- * are retried alone (`retryFailed`); succeeded ones never re-run.
+ * of input blob and chain (image-outputs.ts), so an image already done (in
+ * this batch, an earlier one, or in flight elsewhere) is not processed again.
+ * Failed images are retried alone (`retryFailed`); succeeded ones never re-run.
  * Batches are kept in a BatchStore (batch-store.ts: SQLite in the data dir,
  * or the PostgreSQL task store's database): `restore()` after a master
  * restart brings them back and reconciles their images with the restored
  * tasks, so progress and outputs survive.
- * Progress goes on the task event stream: `batch.image` when an image starts,
- * ends or is queued again, `batch.finished` at fan-in (docs/EVENTS.md), each
- * with the batch's counts after it, published after the task event that
- * caused it.
+ * Progress goes on the task event stream (batch-progress.ts); what callers
+ * are shown is batch-view.ts; several masters: remote-image-tasks.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
@@ -21,25 +19,22 @@ import type { Logger } from '../../common/logger.js';
 import type { ImageOp, ImageOutput } from '../../common/kinds/image.js';
 import type { JsonValue } from '../../common/json-value.js';
 import type { TaskRecord } from '../core/task-record.js';
-import type { BatchEventFields, EventSubject, TaskEventBodies } from '../core/task-events.js';
 import type { TaskService } from '../core/task-service.js';
-import { sha256Hex, type Blobs } from '../blobs/blob-store.js';
+import type { Blobs } from '../blobs/blob-store.js';
 import { onTaskFinal } from './task-feed.js';
-import type { Follower } from '../events/event-log.js';
-import type { StoredEvent } from '../events/event-outbox.js';
-import {
-  batchStatus,
-  decodeBatchCursor,
-  encodeBatchCursor,
-  MemoryBatchStore,
-  type BatchStatus,
-  type BatchStore,
-  type ItemStatus,
-  type StoredBatch,
-  type StoredItem,
-} from './batch-store.js';
+import { MemoryBatchStore, type BatchStore, type ItemStatus, type StoredBatch, type StoredItem } from './batch-store.js';
+import { BATCH_DEFAULTS, type BatchServiceOptions } from './batch-service-options.js';
+import { batchView, type BatchView, type FoundBatch } from './batch-view.js';
+import { listBatches, type BatchListRequest, type BatchPage } from './batch-listing.js';
+import { BatchProgress } from './batch-progress.js';
+import { RemoteImageTasks } from './remote-image-tasks.js';
+import { ImageOutputs, outputKey } from './image-outputs.js';
 
 export type { BatchStatus, ItemStatus } from './batch-store.js';
+export type { BatchSummary, BatchView, FoundBatch } from './batch-view.js';
+export type { BatchListRequest, BatchPage } from './batch-listing.js';
+export { BATCH_DEFAULTS, type BatchServiceOptions } from './batch-service-options.js';
+export { outputKey } from './image-outputs.js';
 
 export interface BatchImage {
   name: string;
@@ -49,107 +44,7 @@ export interface BatchImage {
 type Item = StoredItem;
 type Batch = StoredBatch;
 
-export interface BatchView {
-  id: string;
-  status: 'running' | 'succeeded' | 'failed';
-  created_at_ms: number;
-  finished_at_ms: number | null;
-  counts: Record<ItemStatus, number> & { total: number };
-  ops: ImageOp[];
-  images: {
-    name: string;
-    input_blob: string;
-    status: ItemStatus;
-    task_id: string | null;
-    attempts: number;
-    cached: boolean;
-    output_blob: string | null;
-    bytes: number | null;
-    width: number | null;
-    height: number | null;
-    content_type: string | null;
-    ms: number | null;
-    worker_id: string | null;
-    error: { code: string; message: string } | null;
-  }[];
-}
-
-/** A batch in the listing: what a list of batches shows, without the per-image list. */
-export type BatchSummary = Omit<BatchView, 'images'>;
-
-export interface BatchPage {
-  batches: BatchSummary[];
-  /** Where the next page starts, or null after the last one. */
-  next_cursor: string | null;
-}
-
-export interface BatchListRequest {
-  /** Scope: a tenant (undefined: every tenant) and a user key's own batches (its user's key ids). */
-  tenant?: string;
-  owners?: readonly string[];
-  status?: BatchStatus;
-  /** next_cursor of the previous page (a bad one is a ValidationError naming `cursor`). */
-  cursor?: string;
-  limit: number;
-}
-
-export interface BatchServiceOptions {
-  /** Priority of the image tasks (default 0). */
-  priority?: number;
-  /** Where batches are kept (default: memory, forgotten on restart). */
-  store?: BatchStore;
-  /** Finished batches are forgotten this long after they finished (default 7 days, the default result TTL). */
-  retentionMs?: number;
-  /**
-   * Several masters on one store: this master's id. Its batches carry it;
-   * another master's are read from the store (as last written) but never
-   * restored here, so no two masters follow, restart or write one batch.
-   */
-  master?: string;
-  /**
-   * Several masters: the task watchers, through which the final of a task
-   * another master finished reaches here (a restored or taken-over batch's
-   * image may run anywhere: its task went back to the shared pool).
-   */
-  watchers?: { watch(id: string, w: { chunk(): void; done(): void }): () => void };
-  /**
-   * Several masters: the shared event stream (the EventLog), followed while
-   * a task is watched there, so an image another master's worker runs shows
-   * `running` here (and its `batch.image`), not queued until it ends.
-   */
-  events?: { follow(f: Follower): () => void };
-  /** Several masters: how often the unfinished batches of masters gone for good are looked for and taken over (default 5 s; 0: never). */
-  takeOverEveryMs?: number;
-}
-
-/** A batch as a caller may be shown it, wherever it is held. */
-export interface FoundBatch {
-  view: BatchView;
-  tenant: string;
-  owner: string | null;
-  /** Held by another master (several masters): shown as that master last wrote it; changed only through it. */
-  elsewhere: string | null;
-}
-
-export const BATCH_DEFAULTS = { retentionMs: 7 * 24 * 3600_000, takeOverEveryMs: 5000 } as const;
-
-/** The shared stream's events that move a watched image task between queued and running on another master. */
-const REMOTE_START_FILTER = { types: new Set(['task.assigned', 'task.started', 'task.retried']), kind: 'image' } as const;
-
-/** Followed tasks of other masters looked up per take-over round, in case their final's notice was missed. */
-const RECHECK_PER_ROUND = 100;
-
 const isFinal = (t: TaskRecord) => t.status === 'succeeded' || t.status === 'failed' || t.status === 'cancelled' || t.status === 'expired';
-
-interface Derived {
-  output: ImageOutput;
-  worker_id: string | null;
-}
-
-/** The name of an output: hash of the input blob and the canonical chain. */
-export function outputKey(blob: string, ops: readonly ImageOp[]): string {
-  return sha256Hex(`${blob}\n${JSON.stringify(ops)}`);
-}
 
 export class BatchService {
   private readonly batches = new Map<string, Batch>();
@@ -164,12 +59,10 @@ export class BatchService {
   private readonly pruneTimer: NodeJS.Timeout;
   private takeOverTimer: NodeJS.Timeout | undefined;
   private takingOver = false;
-  /** Followed tasks that may end on another master, with their watch's unsubscribe (several masters). */
-  private readonly remote = new Map<string, () => void>();
-  /** Of those, the ones another master started, by the worker running them (from the shared event stream). */
-  private readonly startedElsewhere = new Map<string, string>();
-  /** The shared event stream's follower while `remote` is not empty. */
-  private unfollowEvents: (() => void) | undefined;
+  /** Several masters: followed tasks that may end on another master. */
+  private readonly remote: RemoteImageTasks;
+  private readonly progress: BatchProgress;
+  private readonly outputs: ImageOutputs;
 
   constructor(
     private readonly tasks: TaskService,
@@ -180,6 +73,9 @@ export class BatchService {
   ) {
     this.store = options.store ?? new MemoryBatchStore();
     this.retentionMs = options.retentionMs ?? BATCH_DEFAULTS.retentionMs;
+    this.remote = new RemoteImageTasks(tasks, options, { onFinal: (t) => this.onFinal(t), onMoved: (id) => this.byTask.get(id)?.forEach((item) => this.emitImage(item)) });
+    this.progress = new BatchProgress(tasks.events, (i) => this.liveStatus(i));
+    this.outputs = new ImageOutputs(blobs, log);
     this.unsubscribe = onTaskFinal(tasks, (t) => this.onFinal(t));
     this.unsubscribeStarted = tasks.events.on('task.started', (_e, t) => this.onStarted(t));
     this.pruneTimer = setInterval(() => this.prune(), Math.min(60_000, this.retentionMs));
@@ -201,9 +97,7 @@ export class BatchService {
   async close(): Promise<void> {
     clearInterval(this.pruneTimer);
     clearInterval(this.takeOverTimer);
-    for (const off of this.remote.values()) off();
-    this.remote.clear();
-    this.forgetRemote();
+    this.remote.close();
     this.unsubscribe();
     this.unsubscribeStarted();
     await this.store.close();
@@ -250,14 +144,7 @@ export class BatchService {
         const unfinished = await this.hold(batch, ':takeover');
         this.log.warn({ batch_id: batch.id, from, unfinished }, 'took over the image batch of a master gone for good');
       }
-      // A bounded round (the oldest watches first; each checked goes to the back), so a big batch costs a few reads a round.
-      for (const [id, off] of [...this.remote].slice(0, RECHECK_PER_ROUND)) {
-        this.remote.delete(id);
-        this.remote.set(id, off);
-        await this.tasks.store.preload?.({ id });
-        const t = this.tasks.get(id);
-        if (t && isFinal(t)) this.onFinal(t);
-      }
+      await this.remote.recheck(); // a bounded round, so a big batch costs a few reads a round
       if (taken.length > 0) await this.store.flush();
       return taken.length;
     } catch (err) {
@@ -285,7 +172,7 @@ export class BatchService {
       unfinished++;
       if (item.taskId) await this.tasks.store.preload?.({ id: item.taskId });
       const task = item.taskId ? this.tasks.get(item.taskId) : undefined;
-      const done = task ? undefined : await this.lookup(item.key);
+      const done = task ? undefined : await this.outputs.lookup(item.key);
       if (done) {
         Object.assign(item, { status: 'succeeded', output: done.output, workerId: done.worker_id, ms: item.ms ?? 0 });
       } else if (!task) {
@@ -294,7 +181,7 @@ export class BatchService {
         this.apply(item, task);
       } else {
         this.follow(task.id, item);
-        this.followRemote(task.id);
+        this.remote.follow(task.id);
         continue; // unchanged: still queued or running on its task
       }
       this.touch(item);
@@ -303,62 +190,6 @@ export class BatchService {
     this.settle(batch);
     return unfinished;
   }
-
-  /**
-   * Several masters: a task that may end on another master (back in the
-   * shared pool after its master went away) is watched there too; its final
-   * is read from the store when another master announces it.
-   */
-  private followRemote(id: string): void {
-    const watchers = this.options.watchers;
-    if (!watchers || this.remote.has(id)) return;
-    const done = () => {
-      this.remote.get(id)?.();
-      this.remote.delete(id);
-      this.forgetRemote(id);
-      const t = this.tasks.get(id);
-      if (t && isFinal(t)) this.onFinal(t);
-    };
-    this.remote.set(id, () => undefined);
-    this.unfollowEvents ??= this.options.events?.follow({ filter: REMOTE_START_FILTER, deliver: (batch) => this.onRemoteEvents(batch) });
-    const off = watchers.watch(id, { chunk: () => undefined, done });
-    if (this.remote.has(id)) this.remote.set(id, off);
-    else off();
-  }
-
-  /** Drops task `id`'s remote running state (all with no id); stops following the stream once nothing is watched. */
-  private forgetRemote(id?: string): void {
-    if (id === undefined) this.startedElsewhere.clear();
-    else this.startedElsewhere.delete(id);
-    if (this.remote.size === 0 && this.unfollowEvents) {
-      this.unfollowEvents();
-      this.unfollowEvents = undefined;
-    }
-  }
-
-  /**
-   * Image task events of every master: a watched task that another master
-   * assigned or started is running there; one retried is queued again. A
-   * task this master runs itself is read off its own record (and its own
-   * events already made the `batch.image`).
-   */
-  private onRemoteEvents(batch: readonly StoredEvent[]): void {
-    for (const { event: e } of batch) {
-      const id = 'task_id' in e ? e.task_id : null;
-      if (id === null || !this.remote.has(id)) continue;
-      const local = this.tasks.get(id);
-      if (local && (local.status === 'running' || local.status === 'assigned' || isFinal(local))) continue;
-      const was = this.startedElsewhere.get(id);
-      if (e.type === 'task.retried') {
-        if (was === undefined) continue;
-        this.startedElsewhere.delete(id);
-      } else if ('worker_id' in e && e.worker_id && was !== e.worker_id) {
-        this.startedElsewhere.set(id, e.worker_id);
-      } else continue;
-      for (const item of this.byTask.get(id) ?? []) this.emitImage(item);
-    }
-  }
-
   /** Queues the item's row (and its batch's header) for the next write. */
   private touch(item: Item): void {
     const w = this.where.get(item);
@@ -393,7 +224,7 @@ export class BatchService {
       };
       this.where.set(item, { batch, idx: batch.items.length });
       batch.items.push(item);
-      const done = await this.lookup(item.key);
+      const done = await this.outputs.lookup(item.key);
       if (done) {
         await this.blobs.grant(done.output.blob, caller.tenant ?? 'default'); // produced for another batch, maybe another tenant's: now this one's too
         Object.assign(item, { status: 'succeeded', output: done.output, workerId: done.worker_id, ms: 0, cached: true });
@@ -442,45 +273,15 @@ export class BatchService {
     return { view: this.view(b), tenant: b.caller.tenant ?? 'default', owner: b.caller.owner ?? null, elsewhere: held ? null : (b.master ?? null) };
   }
 
-  /**
-   * A page of batches, newest first, from the store's index. Another
-   * master's batches (several masters) are read from the store in one go; a
-   * row whose batch is gone meanwhile (pruned at this moment) is left out.
-   */
-  async list(r: BatchListRequest): Promise<BatchPage> {
-    const before = r.cursor === undefined ? undefined : decodeBatchCursor(r.cursor);
-    const ids = (await this.store.list({ tenant: r.tenant, owners: r.owners, status: r.status, before, limit: r.limit + 1 }));
-    const more = ids.length > r.limit;
-    const shown = ids.slice(0, r.limit);
-    const missing = shown.filter((id) => !this.batches.has(id));
-    const read = new Map(missing.length > 0 && this.store.read ? (await this.store.read(missing)).map((b) => [b.id, b] as const) : []);
-    const page = shown.flatMap((id) => {
-      const b = this.batches.get(id) ?? read.get(id);
-      return b ? [b] : [];
-    });
-    const last = page.at(-1);
-    const batches = page.map((b) => {
-      const { images: _images, ...summary } = this.view(b);
-      return summary;
-    });
-    return { batches, next_cursor: more && last ? encodeBatchCursor({ createdAtMs: last.createdAtMs, id: last.id }) : null };
+  /** A page of batches, newest first, from the store's index (batch-listing.ts). */
+  list(r: BatchListRequest): Promise<BatchPage> {
+    return listBatches(this.store, this.batches, (b) => this.view(b), r);
   }
 
   private require(id: string): Batch {
     const b = this.batches.get(id);
     if (!b) throw new NotFoundError(`no batch ${id}`);
     return b;
-  }
-
-  private async lookup(key: string): Promise<Derived | undefined> {
-    const raw = await this.blobs.derived(key);
-    if (!raw) return undefined;
-    try {
-      const d = JSON.parse(raw) as Derived;
-      return (await this.blobs.has(d.output.blob)) ? d : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   /**
@@ -517,7 +318,7 @@ export class BatchService {
         return;
       }
       this.follow(task.id, item);
-      this.followRemote(task.id); // several masters: it may be pooled and run by another
+      this.remote.follow(task.id); // several masters: it may be pooled and run by another
     });
   }
 
@@ -525,16 +326,14 @@ export class BatchService {
     const items = this.byTask.get(task.id);
     if (!items) return;
     this.byTask.delete(task.id);
-    const off = this.remote.get(task.id);
-    if (off) (this.remote.delete(task.id), off(), this.forgetRemote(task.id));
+    this.remote.end(task.id);
     for (const item of items) {
       this.apply(item, task);
       this.touch(item);
       this.emitImage(item);
     }
     if (task.status === 'succeeded' && items[0]?.output) {
-      const record: Derived = { output: items[0].output, worker_id: task.workerId };
-      this.blobs.link(items[0].key, JSON.stringify(record)).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not record an image output'));
+      this.outputs.remember(items[0].key, { output: items[0].output, worker_id: task.workerId });
     }
     for (const b of this.batches.values()) if (b.finishedAtMs === null) this.settle(b);
   }
@@ -556,10 +355,7 @@ export class BatchService {
       batch.finishedAtMs = this.clock.now();
       this.store.put(batch, []);
       this.log.info({ batch_id: batch.id, images: batch.items.length }, 'image batch finished');
-      if (this.tasks.events.wants('batch.finished') && this.batches.has(batch.id)) {
-        const status = batchStatus(batch) === 'failed' ? 'failed' : 'succeeded';
-        this.publishLater('batch.finished', { ...this.batchFields(batch), status, ms: batch.finishedAtMs - batch.createdAtMs }, batch);
-      }
+      if (this.batches.has(batch.id)) this.progress.finished(batch, batch.finishedAtMs - batch.createdAtMs);
     }
   }
 
@@ -570,44 +366,11 @@ export class BatchService {
     for (const item of items) this.emitImage(item);
   }
 
-  /**
-   * The `batch.image` event of an item as it is now (the running state read
-   * off its task), for a batch this master holds. Built now, published once
-   * the task event that caused it has reached every listener, so the stream
-   * shows the task's event first.
-   */
+  /** The `batch.image` event of an item as it is now, for a batch this master holds (batch-progress.ts). */
   private emitImage(item: Item): void {
     const w = this.where.get(item);
-    if (!w || !this.batches.has(w.batch.id) || !this.tasks.events.wants('batch.image')) return;
-    const { status, runningOn } = this.liveStatus(item);
-    this.publishLater(
-      'batch.image',
-      {
-        ...this.batchFields(w.batch),
-        task_id: item.taskId,
-        index: w.idx,
-        name: item.name,
-        status,
-        attempt: item.attempts,
-        cached: item.cached,
-        worker_id: item.workerId ?? runningOn,
-        output_blob: item.output?.blob ?? null,
-        ms: status === 'succeeded' || status === 'failed' ? item.ms : null,
-        error: item.error,
-      },
-      w.batch,
-    );
-  }
-
-  private batchFields(batch: Batch): BatchEventFields {
-    const counts = { total: batch.items.length, queued: 0, running: 0, succeeded: 0, failed: 0 };
-    for (const i of batch.items) counts[this.liveStatus(i).status]++;
-    return { batch_id: batch.id, owner: batch.caller.owner ?? null, counts };
-  }
-
-  private publishLater<T extends 'batch.image' | 'batch.finished'>(type: T, body: TaskEventBodies[T], batch: Batch): void {
-    const subject = { tenant: batch.caller.tenant ?? 'default' } as EventSubject<T>;
-    queueMicrotask(() => this.tasks.events.publish(type, body, subject));
+    if (!w || !this.batches.has(w.batch.id)) return;
+    this.progress.image(item, w.batch, w.idx);
   }
 
   /** An item's status with `running` read off its task (the row keeps queued until the task ends). */
@@ -615,43 +378,13 @@ export class BatchService {
     if (i.status === 'queued' && i.taskId) {
       const t = this.tasks.get(i.taskId);
       if (t && (t.status === 'running' || t.status === 'assigned')) return { status: 'running', runningOn: t.workerId };
-      const elsewhere = this.startedElsewhere.get(i.taskId);
+      const elsewhere = this.remote.runningOn(i.taskId);
       if (elsewhere !== undefined) return { status: 'running', runningOn: elsewhere };
     }
     return { status: i.status, runningOn: null };
   }
 
   private view(batch: Batch): BatchView {
-    const counts = { total: batch.items.length, queued: 0, running: 0, succeeded: 0, failed: 0 };
-    const images = batch.items.map((i) => {
-      const { status, runningOn } = this.liveStatus(i);
-      counts[status]++;
-      const o = i.output;
-      return {
-        name: i.name,
-        input_blob: i.blob,
-        status,
-        task_id: i.taskId,
-        attempts: i.attempts,
-        cached: i.cached,
-        output_blob: o?.blob ?? null,
-        bytes: o?.bytes ?? null,
-        width: o?.width ?? null,
-        height: o?.height ?? null,
-        content_type: o?.content_type ?? null,
-        ms: i.ms,
-        worker_id: i.workerId ?? runningOn,
-        error: i.error,
-      };
-    });
-    return {
-      id: batch.id,
-      status: batchStatus(batch),
-      created_at_ms: batch.createdAtMs,
-      finished_at_ms: batch.finishedAtMs,
-      counts,
-      ops: batch.ops,
-      images,
-    };
+    return batchView(batch, (i) => this.liveStatus(i));
   }
 }
