@@ -17,61 +17,28 @@ import type { TaskRecord } from '../core/task-record.js';
 import { Fifo } from '../core/fifo.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
 import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
-import { featuresColumn, migratePostgres } from './postgres-schema.js';
-import { type PgBatch, pgClientConfig, PostgresWriter } from './postgres-writer.js';
+import { migratePostgres } from './postgres-schema.js';
+import { pgClientConfig, PostgresWriter } from './postgres-writer.js';
 import { STATE_WRITE_DELAY_MS } from './sqlite-task-store.js';
-import { deserialize, ROW, type Row, serializeFixed, serializeState } from './sqlite-rows.js';
+import { deserialize, ROW, type Row } from './sqlite-rows.js';
 import { StoreUnavailableError } from './store-file-check.js';
 import { ConflictError } from '../../common/errors.js';
-import { ensurePostgresSearchSchema, pgSearchText, PostgresTaskSearch } from './postgres-task-search.js';
+import { ensurePostgresSearchSchema, PostgresTaskSearch } from './postgres-task-search.js';
 import type { TaskSearchPage, TaskSearchQuery } from './task-search.js';
 import { ensureClusterSchema } from './cluster-schema.js';
-import type { WriteFence } from './postgres-fence.js';
 import type { StorePreload, TaskStore } from './task-store.js';
+import type { PostgresTaskStoreOptions } from './postgres-task-store-options.js';
+import { redactPostgresUrl } from './redact-postgres-url.js';
+import { CommitWaiters, type CommitWaiter } from './commit-waiters.js';
+import { DeferredStates } from './deferred-states.js';
+import { ForeignTasks } from './foreign-tasks.js';
+import { PoolHandOffs } from './pool-hand-offs.js';
+import { taskBatch } from './postgres-task-batch.js';
+import { PostgresTaskReads } from './postgres-task-reads.js';
+import { StoreOutage } from './store-outage.js';
 
-type Waiter = { resolve: () => void; reject?: (err: Error) => void; settled?: boolean };
-
-export interface PostgresTaskStoreOptions {
-  /** postgres://user:password@host:port/database */
-  url: string;
-  /** Finished tasks kept in memory besides the database copy (default 10000). */
-  maxCachedFinished?: number;
-  /** Bytes of finished tasks' input and result kept in memory (default 256 MiB). */
-  maxCachedFinishedBytes?: number;
-  /** Rows deleted per pruning statement (default 5000). */
-  pruneChunkRows?: number;
-  /** PostgreSQL failing this long sets failure() (default 2000 ms). */
-  downAfterMs?: number;
-  /** Idle ping interval, ms (default 1000). */
-  pingIntervalMs?: number;
-  /** Told when the store goes down (failure() set) and comes back. */
-  onDown?: (err: Error) => void;
-  onUp?: () => void;
-  /** Multi-master mode (postgres-cluster.ts): this master's fence and what it is told. */
-  cluster?: StoreClusterHooks;
-}
-
-/** What a multi-master store needs of its cluster (postgres-cluster.ts). */
-export interface StoreClusterHooks extends WriteFence {
-  /** Pooled tasks whose row committed: this master no longer holds them. */
-  onHandedOff(ids: string[]): void;
-  /** Only the leader prunes. */
-  isLeader(): boolean;
-}
-
-/** Tasks of other masters read for a request (multi-master), at most this many kept. */
-const MAX_FOREIGN = 10_000;
-
-/** A postgres:// or postgresql:// URL without its password (for logs). */
-export function redactPostgresUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparseable URL)';
-  }
-}
+export type { PostgresTaskStoreOptions, StoreClusterHooks } from './postgres-task-store-options.js';
+export { redactPostgresUrl } from './redact-postgres-url.js';
 
 export class PostgresTaskStore implements TaskStore {
   private readonly live = new Map<string, TaskRecord>();
@@ -80,17 +47,16 @@ export class PostgresTaskStore implements TaskStore {
   private readonly idem = new Map<string, string>();
   private readonly dirty = new Map<string, { task: TaskRecord; full: boolean }>();
   private readonly dirtyMeta = new Map<string, string>();
-  private readonly deferred = new Map<string, { task: TaskRecord; since: number }>();
-  private deferTimer: NodeJS.Timeout | undefined;
+  /** State-only changes of written tasks, written after STATE_WRITE_DELAY_MS. */
+  private readonly deferred: DeferredStates;
   private readonly written = new Set<string>();
   private readonly meta = new Map<string, string>();
-  private waiters: Waiter[] = [];
-  /** Waiters of the batch handed to the writer last, until it commits. */
-  private inflightWaiters: Waiter[] | undefined;
+  private readonly waiters = new CommitWaiters();
   private inflight = 0;
   private flushScheduled = false;
   private closed = false;
-  private failed: Error | undefined;
+  /** PostgreSQL out of reach (failure() set), or this master's lease lost. */
+  private readonly outage: StoreOutage;
   private readonly cachedBytes = new Map<string, number>();
   private cachedBytesTotal = 0;
   private readonly maxCachedFinished: number;
@@ -98,20 +64,10 @@ export class PostgresTaskStore implements TaskStore {
   private readonly writer: PostgresWriter;
   private unfinished: TaskRecord[] = [];
   private seqMax = 0;
-  /** Multi-master: new tasks left to the shared pool (inserted with no owner), and snapshots of other masters' tasks. */
-  private readonly pooled = new Set<string>();
-  private readonly foreign = new Map<string, TaskRecord>();
-  private readonly foreignOrder = new Fifo<string>();
-  /** Multi-master: claimed tasks (submitted through some master); their finals are announced. */
-  private readonly claimed = new Set<string>();
-  /**
-   * Multi-master: tasks on their way to the pool (a pooled insert in flight, or a return to the
-   * pool under way) that are still live here. A claim of one of them (this master's own claim can
-   * come back before the write's commit is seen here) takes it back: it stays live and is admitted
-   * again instead of being dropped when the hand-off completes.
-   */
-  private readonly toPool = new Set<string>();
-  private readonly takenBack = new Set<string>();
+  /** Multi-master: snapshots of other masters' tasks, and the tasks going to and coming from the shared pool. */
+  private readonly foreign = new ForeignTasks(this.idem);
+  private readonly handOffs: PoolHandOffs;
+  private readonly rowReads: PostgresTaskReads;
   onCommitted: ((seconds: number, rows: number) => void) | undefined;
 
   private constructor(
@@ -120,12 +76,19 @@ export class PostgresTaskStore implements TaskStore {
   ) {
     this.maxCachedFinished = options.maxCachedFinished ?? 10_000;
     this.maxCachedFinishedBytes = options.maxCachedFinishedBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    this.deferred = new DeferredStates(STATE_WRITE_DELAY_MS, (id, task) => {
+      if (!this.dirty.has(id)) this.dirty.set(id, { task, full: false });
+    }, () => this.scheduleFlush());
+    this.outage = new StoreOutage(options, (err) => this.waiters.rejectAll(err));
+    this.rowReads = new PostgresTaskReads(reads, () => this.outage.current);
+    const cluster = options.cluster;
+    this.handOffs = new PoolHandOffs({ live: this.live, written: this.written, dirty: this.dirty, foreign: this.foreign, idem: this.idem, onHandedOff: cluster && ((ids) => cluster.onHandedOff(ids)) });
     this.writer = new PostgresWriter({
       url: options.url,
       downAfterMs: options.downAfterMs,
       pingIntervalMs: options.pingIntervalMs,
-      onDown: (err) => this.down(err),
-      onUp: () => this.up(),
+      onDown: (err) => this.outage.down(err),
+      onUp: () => this.outage.up(),
       fence: options.cluster && {
         owner: options.cluster.owner,
         epoch: options.cluster.epoch,
@@ -169,17 +132,8 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   /** One meta value, read without opening a store (no lock: `taskwire token --store` next to a running master). */
-  static async readMeta(url: string, key: string): Promise<string | undefined> {
-    const client = new pg.Client(pgClientConfig(url));
-    try {
-      await client.connect();
-      if ((await client.query<{ t: string | null }>(`SELECT to_regclass('meta')::text AS t`)).rows[0]?.t === null) return undefined;
-      return (await client.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key])).rows[0]?.value;
-    } catch (err) {
-      throw new StoreUnavailableError(`PostgreSQL at ${redactPostgresUrl(url)}: ${(err as Error).message}`);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+  static readMeta(url: string, key: string): Promise<string | undefined> {
+    return PostgresTaskReads.meta(url, key);
   }
 
   /** Transactions and rows committed so far. */
@@ -203,35 +157,25 @@ export class PostgresTaskStore implements TaskStore {
   /** Reads the tasks a query names from the database into the cache (finished ones the cache no longer holds). */
   async preload(q: StorePreload): Promise<void> {
     if (this.closed) return;
-    const read = async (sql: string, params: unknown[]): Promise<Row[]> => {
-      // Down: what is not cached cannot be answered (503), rather than reported missing.
-      if (this.failed) throw this.failed;
-      try {
-        return (await this.reads.query<Row>(sql, params)).rows;
-      } catch (err) {
-        throw new StoreUnavailableError(`PostgreSQL read failed: ${(err as Error).message}`);
-      }
-    };
+    const read = this.rowReads;
     let rows: Row[] = [];
     if (q.id !== undefined) {
-      if (!this.get(q.id)) rows = await read(`SELECT ${ROW} FROM tasks WHERE id = $1`, [q.id]);
+      if (!this.get(q.id)) rows = await read.byId(q.id);
     } else if (q.idempotencyKey !== undefined) {
-      if (!this.byIdempotencyKey(q.idempotencyKey)) rows = await read(`SELECT ${ROW} FROM tasks WHERE idempotency_key = $1`, [q.idempotencyKey]);
+      if (!this.byIdempotencyKey(q.idempotencyKey)) rows = await read.byIdempotencyKey(q.idempotencyKey);
     } else if (q.sessionId !== undefined) {
-      rows = await read(`SELECT ${ROW} FROM tasks WHERE session_id = $1 ORDER BY seq DESC LIMIT $2`, [q.sessionId, q.limit ?? 50]);
+      rows = await read.bySession(q.sessionId, q.limit ?? 50);
     }
     if (this.options.cluster) {
       // Multi-master: another master's task is read again every time (a snapshot, never written from here).
-      if (q.id !== undefined && !this.live.has(q.id) && !this.recentFinished.has(q.id)) rows = await read(`SELECT ${ROW} FROM tasks WHERE id = $1`, [q.id]);
-      else if (q.idempotencyKey !== undefined && rows.length === 0 && !this.byIdempotencyKey(q.idempotencyKey)) {
-        rows = await read(`SELECT ${ROW} FROM tasks WHERE idempotency_key = $1`, [q.idempotencyKey]);
-      }
+      if (q.id !== undefined && !this.live.has(q.id) && !this.recentFinished.has(q.id)) rows = await read.byId(q.id);
+      else if (q.idempotencyKey !== undefined && rows.length === 0 && !this.byIdempotencyKey(q.idempotencyKey)) rows = await read.byIdempotencyKey(q.idempotencyKey);
       for (const r of rows) {
         if (this.live.has(r.id) || this.dirty.has(r.id)) continue;
         if (r.finished_at !== null) {
           this.foreign.delete(r.id);
           if (!this.recentFinished.has(r.id)) this.cacheFinished(deserialize(r));
-        } else this.cacheForeign(deserialize(r));
+        } else this.foreign.add(deserialize(r));
       }
       return;
     }
@@ -239,21 +183,9 @@ export class PostgresTaskStore implements TaskStore {
     for (const r of rows) if (r.finished_at !== null && !this.get(r.id)) this.cacheFinished(deserialize(r));
   }
 
-  private cacheForeign(t: TaskRecord): void {
-    if (!this.foreign.has(t.id)) this.foreignOrder.push(t.id);
-    this.foreign.set(t.id, t);
-    if (t.idempotencyKey) this.idem.set(t.idempotencyKey, t.id);
-    while (this.foreign.size > MAX_FOREIGN) {
-      const old = this.foreignOrder.shift()!;
-      const f = this.foreign.get(old);
-      this.foreign.delete(old);
-      if (f?.idempotencyKey && this.idem.get(f.idempotencyKey) === old) this.idem.delete(f.idempotencyKey);
-    }
-  }
-
   /** Multi-master: a new task goes to the shared pool (inserted with no owner); called before its first flush. */
   pool(task: TaskRecord): void {
-    this.pooled.add(task.id);
+    this.handOffs.pool(task);
   }
 
   /**
@@ -263,57 +195,22 @@ export class PostgresTaskStore implements TaskStore {
    * changed meanwhile (a pending write, no longer queued) stays.
    */
   disown(ids: readonly string[]): TaskRecord[] {
-    const out: TaskRecord[] = [];
-    for (const id of ids) {
-      this.toPool.delete(id);
-      if (this.takenBack.delete(id)) continue; // claimed back meanwhile (adopt)
-      const t = this.live.get(id);
-      if (!t || t.status !== 'queued' || this.dirty.has(id)) continue;
-      this.live.delete(id);
-      this.claimed.delete(id);
-      this.cacheForeign(t);
-      out.push(t);
-    }
-    return out;
+    return this.handOffs.disown(ids);
   }
 
   /** Multi-master: these live tasks are being returned to the pool (before the UPDATE that returns them). */
   returning(ids: readonly string[]): void {
-    for (const id of ids) this.toPool.add(id);
+    this.handOffs.returning(ids);
   }
 
   /** Multi-master: a return that did not happen (the UPDATE failed): they are just live tasks again. */
   notReturning(ids: readonly string[]): void {
-    for (const id of ids) {
-      this.toPool.delete(id);
-      this.takenBack.delete(id);
-    }
+    this.handOffs.notReturning(ids);
   }
 
   /** Multi-master: rows this master claimed (postgres-claims.ts) become its live tasks. */
   adopt(rows: Row[]): TaskRecord[] {
-    const out: TaskRecord[] = [];
-    for (const r of rows) {
-      const held = this.live.get(r.id);
-      if (held) {
-        if (this.toPool.has(r.id) && held.status === 'queued') {
-          // Pooled by this master and claimed back by it before the hand-off completed here.
-          this.takenBack.add(r.id);
-          this.claimed.add(r.id);
-          this.written.add(r.id);
-          out.push(held);
-        }
-        continue;
-      }
-      const t = deserialize(r);
-      this.foreign.delete(t.id);
-      this.claimed.add(t.id);
-      this.written.add(t.id);
-      this.live.set(t.id, t);
-      if (t.idempotencyKey) this.idem.set(t.idempotencyKey, t.id);
-      out.push(t);
-    }
-    return out;
+    return this.handOffs.adopt(rows);
   }
 
   put(task: TaskRecord, change: 'full' | 'state' = 'full'): void {
@@ -326,10 +223,7 @@ export class PostgresTaskStore implements TaskStore {
       // As in the SQLite store: a pending write covers it, else it is written once the attempt lasted STATE_WRITE_DELAY_MS.
       if (this.dirty.has(task.id)) return;
       if (this.written.has(task.id)) {
-        if (!this.deferred.has(task.id)) {
-          this.deferred.set(task.id, { task, since: performance.now() });
-          this.armDeferTimer();
-        }
+        this.deferred.defer(task);
         return;
       }
     }
@@ -364,30 +258,6 @@ export class PostgresTaskStore implements TaskStore {
     if (t.idempotencyKey && this.idem.get(t.idempotencyKey) === id) this.idem.delete(t.idempotencyKey);
   }
 
-  private armDeferTimer(): void {
-    if (this.deferTimer || this.closed) return;
-    const oldest = this.deferred.values().next().value;
-    if (!oldest) return;
-    const wait = Math.max(oldest.since + STATE_WRITE_DELAY_MS - performance.now(), STATE_WRITE_DELAY_MS / 4);
-    this.deferTimer = setTimeout(() => {
-      this.deferTimer = undefined;
-      this.writeDueStates(performance.now() - STATE_WRITE_DELAY_MS);
-      this.armDeferTimer();
-    }, wait);
-    this.deferTimer.unref();
-  }
-
-  private writeDueStates(cutoff = Infinity): void {
-    let moved = false;
-    for (const [id, { task, since }] of this.deferred) {
-      if (since > cutoff) break;
-      this.deferred.delete(id);
-      if (!this.dirty.has(id)) this.dirty.set(id, { task, full: false });
-      moved = true;
-    }
-    if (moved) this.scheduleFlush();
-  }
-
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -401,98 +271,35 @@ export class PostgresTaskStore implements TaskStore {
     if (this.inflight > 0 || (this.dirty.size === 0 && this.dirtyMeta.size === 0)) return;
     const rows = [...this.dirty.values()];
     this.dirty.clear();
-    const batch: PgBatch = { insert: [], update: [], state: [], meta: [...this.dirtyMeta] };
+    const meta = [...this.dirtyMeta];
     this.dirtyMeta.clear();
-    const owners = this.options.cluster ? (batch.insertOwners = [] as boolean[]) : undefined;
-    const handedOff: string[] = [];
-    for (const { task: t, full } of rows) {
-      if (!full) batch.state.push([t.status, t.attempt, t.workerId, t.assignedAtMs, t.id]);
-      else if (this.written.has(t.id)) batch.update.push([t.status, t.finishedAtMs, t.attempt, t.workerId, t.assignedAtMs, serializeState(t), t.id, pgSearchText(t)]);
-      else {
-        batch.insert.push([
-          t.id, t.seq, t.status, t.kind, t.sessionId, t.idempotencyKey, t.createdAtMs, t.finishedAtMs,
-          t.attempt, t.workerId, t.assignedAtMs, serializeFixed(t), serializeState(t), t.tenant, t.requirement.model ?? null, pgSearchText(t), t.priority, featuresColumn(t.requirement),
-        ]);
-        if (owners) {
-          const pooled = this.pooled.delete(t.id) && t.status === 'queued';
-          owners.push(pooled);
-          if (pooled) {
-            handedOff.push(t.id);
-            this.toPool.add(t.id);
-          }
-        }
-      }
-      if (owners && full && TERMINAL_STATUSES.has(t.status) && this.claimed.delete(t.id)) (batch.notifyFinals ??= []).push(t.id);
-      if (TERMINAL_STATUSES.has(t.status) || handedOff.at(-1) === t.id) this.written.delete(t.id);
-      else this.written.add(t.id);
-    }
-    const waiters = this.waiters;
-    this.waiters = [];
-    this.inflightWaiters = waiters;
+    const { batch, handedOff } = taskBatch(rows, meta, this.written, this.options.cluster ? this.handOffs : undefined);
+    const waiters = this.waiters.handOver();
     this.inflight++;
     const handedAt = performance.now();
     const count = rows.length + batch.meta.length;
     this.writer.write(batch, () => {
       this.inflight--;
       this.onCommitted?.((performance.now() - handedAt) / 1000, count);
-      if (this.inflightWaiters === waiters) this.inflightWaiters = undefined;
-      if (handedOff.length > 0) this.handOff(handedOff);
-      for (const w of waiters) {
-        if (w.settled) continue;
-        w.settled = true;
-        w.resolve();
-      }
+      this.waiters.landed(waiters);
+      if (handedOff.length > 0) this.handOffs.handOff(handedOff);
+      this.waiters.resolve(waiters);
       if (this.dirty.size > 0 || this.dirtyMeta.size > 0) this.flush();
     });
   }
 
-  /** Pooled rows committed: the task is the pool's now (a claim brings it back as a live task of whichever master). */
-  private handOff(ids: string[]): void {
-    const gone: string[] = [];
-    for (const id of ids) {
-      this.toPool.delete(id);
-      if (this.takenBack.delete(id)) continue; // claimed back meanwhile: it is live here again
-      gone.push(id);
-      const t = this.live.get(id);
-      if (t && t.status === 'queued' && !this.written.has(id)) {
-        this.live.delete(id);
-        this.cacheForeign(t);
-      }
-    }
-    this.options.cluster?.onHandedOff(gone);
-  }
-
   failure(): Error | undefined {
-    return this.failed;
+    return this.outage.current;
   }
 
   /** Multi-master: this master lost its lease (nothing it is given is acknowledged any more). */
   fail(err: Error): void {
-    this.lost = true;
-    this.down(err);
-  }
-
-  private lost = false;
-
-  private down(err: Error): void {
-    this.failed = new StoreUnavailableError(err.message);
-    // Nothing waiting is acknowledged: commit() callers get the error now (their writes stay queued and land later).
-    for (const w of [...this.waiters, ...(this.inflightWaiters ?? [])]) {
-      if (w.settled || !w.reject) continue;
-      w.settled = true;
-      w.reject(this.failed);
-    }
-    this.options.onDown?.(this.failed);
-  }
-
-  private up(): void {
-    if (!this.failed || this.lost) return;
-    this.failed = undefined;
-    this.options.onUp?.();
+    this.outage.lose(err);
   }
 
   commit(): Promise<void> {
-    if (this.failed) return Promise.reject(this.failed);
+    const failed = this.outage.current;
+    if (failed) return Promise.reject(failed);
     return new Promise((resolve, reject) => this.wait({ resolve, reject }));
   }
 
@@ -501,10 +308,8 @@ export class PostgresTaskStore implements TaskStore {
     this.wait({ resolve: fn });
   }
 
-  private wait(w: Waiter): void {
-    if (this.dirty.size > 0 || this.dirtyMeta.size > 0) this.waiters.push(w);
-    else if (this.inflightWaiters) this.inflightWaiters.push(w);
-    else w.resolve();
+  private wait(w: CommitWaiter): void {
+    this.waiters.wait(w, this.dirty.size > 0 || this.dirtyMeta.size > 0);
   }
 
   /** Live and cached tasks, newest first (older finished tasks are in the database only: see docs/DEPLOYMENT.md). */
@@ -577,12 +382,11 @@ export class PostgresTaskStore implements TaskStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.deferTimer) clearTimeout(this.deferTimer);
-    this.writeDueStates();
+    this.deferred.close();
     this.closed = true;
     this.flush();
     // Everything handed over, then disconnect (a store that is down gives up after the grace time).
-    await this.writer.close(this.failed ? 1000 : 10_000);
+    await this.writer.close(this.outage.current ? 1000 : 10_000);
     await this.reads.end().catch(() => undefined);
   }
 }
