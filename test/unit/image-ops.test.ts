@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { IMAGE_OP_NAMES, imageInput, type ImageOpInput } from '../../common/kinds/image.js';
 import { validateTaskInput } from '../../common/task-kinds.js';
 import { ValidationError } from '../../common/errors.js';
-import { ImageError, runChain } from '../../worker/handlers/image/image-ops.js';
+import { ImageError, pipelines, runChain } from '../../worker/handlers/image/image-ops.js';
 
 const BLOB = 'a'.repeat(64);
 const LIMIT = { maxPixels: 10_000_000 };
@@ -133,3 +133,56 @@ describe('image operations', () => {
     await expect(run([{ op: 'grayscale' }], bomb)).rejects.toThrow(/too large/);
   });
 });
+
+describe('image chain pipelines', () => {
+  const shape = (ops: ImageOpInput[], maxPixels = LIMIT.maxPixels) =>
+    pipelines(imageInput.parse({ blob: BLOB, ops }).ops, maxPixels).map((p) => `${p.shared ? '' : '!'}${p.ops.map((o) => o.op).join('+')}`);
+
+  it('shares a pipeline only where sharp\'s own order is the chain\'s', () => {
+    expect(shape([{ op: 'resize', width: 1920, height: 1080 }, { op: 'blur', sigma: 2 }, { op: 'brightness', factor: 1.2 }, { op: 'format', format: 'jpeg' }])).toEqual(['resize+blur+brightness']);
+    expect(shape([{ op: 'brightness', factor: 1.2 }, { op: 'blur', sigma: 2 }])).toEqual(['brightness', 'blur']); // sharp would blur first
+    expect(shape([{ op: 'contrast', factor: 2 }, { op: 'saturation', factor: 0 }, { op: 'sharpen', sigma: 1 }])).toEqual(['contrast', 'saturation+sharpen']);
+    expect(shape([{ op: 'brightness', factor: 2 }, { op: 'saturation', factor: 0 }])).toEqual(['brightness', 'saturation']); // one modulate per pipeline
+    expect(shape([{ op: 'blur', sigma: 1 }, { op: 'crop', left: 0, top: 0, width: 5, height: 5 }, { op: 'edge', kernel: 'sobel_x' }])).toEqual(['blur', '!crop', 'edge']);
+    expect(shape([{ op: 'grayscale' }, { op: 'rotate', angle: 90 }, { op: 'flip', direction: 'both' }])).toEqual(['!grayscale', '!rotate', '!flip']);
+  });
+
+  it('runs a resize alone unless its size is known and within the pixel limit', () => {
+    expect(shape([{ op: 'resize', width: 100 }, { op: 'blur', sigma: 1 }])).toEqual(['!resize', 'blur']);
+    expect(shape([{ op: 'resize', width: 100, height: 100, fit: 'outside' }, { op: 'blur', sigma: 1 }])).toEqual(['!resize', 'blur']);
+    expect(shape([{ op: 'resize', width: 4000, height: 4000 }, { op: 'blur', sigma: 1 }])).toEqual(['!resize', 'blur']); // 16 M > 10 M pixels
+  });
+
+  it('gives the pixels of running each operation on its own', async () => {
+    const noise = await sharp({ create: { width: 320, height: 200, channels: 3, background: '#4080c0', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
+    const chain: ImageOpInput[] = [
+      { op: 'resize', width: 160, height: 90, fit: 'cover' },
+      { op: 'blur', sigma: 2 },
+      { op: 'edge', kernel: 'laplacian' },
+      { op: 'brightness', factor: 1.2 },
+      { op: 'sharpen', sigma: 1 },
+      { op: 'contrast', factor: 1.5 },
+    ];
+    expect(shape(chain)).toEqual(['resize+blur+edge+brightness+sharpen+contrast']);
+    const together = await pixels((await run([...chain, { op: 'format', format: 'png' }], noise)).data);
+    let one = noise;
+    for (const op of chain) one = (await run([op, { op: 'format', format: 'png' }], one)).data;
+    const alone = await pixels(one);
+    expect(together.info).toMatchObject({ width: 160, height: 90, channels: alone.info.channels });
+    let worst = 0;
+    let sum = 0;
+    for (let i = 0; i < alone.data.length; i++) {
+      const d = Math.abs(alone.data[i]! - together.data[i]!);
+      worst = Math.max(worst, d);
+      sum += d;
+    }
+    // At most the rounding to 8 bits between steps differs (sharp 0.34: nothing at all).
+    expect(sum / alone.data.length).toBeLessThan(0.05);
+    expect(worst).toBeLessThanOrEqual(1);
+  });
+
+  it('still refuses what a resize running alone makes too large for the next step', async () => {
+    await expect(run([{ op: 'resize', width: 4000, height: 4000 }, { op: 'blur', sigma: 1 }])).rejects.toThrow(/blur: .*pixel limit/i);
+  });
+});
+
