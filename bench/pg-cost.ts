@@ -112,3 +112,9 @@ export class PgCostProbe {
     };
   }
 }
+
+/** VACUUM ANALYZE and a CHECKPOINT: what PostgreSQL does on its own after a burst of writes, done before a latency run. */
+export async function settlePostgres(url: string): Promise<void> {
+  await queryRows(url, 'VACUUM ANALYZE');
+  await queryRows(url, 'CHECKPOINT');
+}
