@@ -52,6 +52,8 @@ export class Deadlines {
   private firingAt: number | undefined;
   private dueWhileFiring = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Runs after every check with its time: the queue deadlines of compact entries (cold-tasks.ts) share the timer. */
+  afterRun: ((now: number) => void) | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -121,6 +123,7 @@ export class Deadlines {
       }
       due = this.dueWhileFiring ? this.collect(this.cursor, this.cursor, now) : [];
     }
+    this.afterRun?.(now);
     return n;
   }
 

@@ -47,6 +47,21 @@ export class PayloadBudget {
     this.sum += bytes;
   }
 
+  /**
+   * Counts the bytes of a task queued as a compact entry (core/cold-tasks.ts)
+   * without an entry per task; `hold` gives it one when it leaves the queue.
+   */
+  reserveCold(owner: string, bytes: number): void {
+    if (bytes <= 0) return;
+    this.byOwner.set(owner, (this.byOwner.get(owner) ?? 0) + bytes);
+    this.sum += bytes;
+  }
+
+  /** The entry of bytes already counted by `reserveCold`, released as any reservation. */
+  hold(taskId: string, owner: string, bytes: number): void {
+    if (bytes > 0 && !this.held.has(taskId)) this.held.set(taskId, { owner, bytes });
+  }
+
   /** The task finished (succeeded, failed, cancelled, expired): its bytes are free again. Idempotent. */
   release(taskId: string): void {
     const h = this.held.get(taskId);

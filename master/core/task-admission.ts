@@ -256,3 +256,15 @@ export function newTaskRecord(
     ...initialState(now),
   };
 }
+
+/** A store that caches only part of its tasks (PostgreSQL) reads finished ones with these idempotency keys first. */
+export async function preloadKeys(store: TaskStore, reqs: readonly SubmitRequest[]): Promise<void> {
+  if (!store.preload) return;
+  for (const r of reqs) if (r.idempotencyKey !== undefined) await store.preload({ idempotencyKey: r.idempotencyKey });
+}
+
+/** A store that can no longer keep writes refuses every submit (its error is a 503, code UNAVAILABLE). */
+export function assertStoreWritable(store: TaskStore): void {
+  const down = store.failure?.();
+  if (down) throw down;
+}

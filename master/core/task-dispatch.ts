@@ -19,7 +19,7 @@ export const MAX_ASSIGNMENTS_PER_MESSAGE = 256;
  * event loop. Small rounds keep master and workers busy at the same time
  * (pipelining) instead of taking turns on one huge batch.
  */
-const MAX_ASSIGNMENTS_PER_ROUND = 256;
+export const MAX_ASSIGNMENTS_PER_ROUND = 256;
 
 export interface AssignmentSink {
   publishAssignments(workerId: string, tasks: TaskAssignment[]): void;

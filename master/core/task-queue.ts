@@ -42,6 +42,8 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
   private readonly live = new Map<string, T>();
   /** Sorted seqs per priority, per key (for positions). */
   private readonly ranks = new Map<string, KeyRanks>();
+  /** Told of every task that leaves the queue (taken or removed); the core's compact entries use it (cold-tasks.ts). */
+  onLeave: ((t: T) => void) | undefined;
 
   get size(): number {
     return this.live.size;
@@ -55,6 +57,11 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
 
   has(id: string): boolean {
     return this.live.has(id);
+  }
+
+  /** The queued entry of `id` (the task, or its compact entry: cold-tasks.ts), or undefined. */
+  get(id: string): T | undefined {
+    return this.live.get(id);
   }
 
   push(task: T): void {
@@ -76,6 +83,7 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
     if (!t) return false;
     this.live.delete(id);
     this.unrank(t);
+    this.onLeave?.(t);
     return true;
   }
 
@@ -151,6 +159,7 @@ export class TaskQueue<T extends QueuedTask = QueuedTask> {
     this.live.delete(h.t.id);
     this.unrank(h.t);
     this.order.taken(h.t, h.tag);
+    this.onLeave?.(h.t);
     return h.t;
   }
 }

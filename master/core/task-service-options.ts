@@ -32,4 +32,6 @@ export interface TaskServiceOptions {
   payloadBudget?: PayloadBudgetOptions;
   /** TASKWIRE_ADMISSION_DEADLINES=on: a submit without a deadline is refused when it cannot start within its queue timeout. */
   admissionDeadlines?: boolean;
+  /** Queued tasks kept as full records before new ones are queued compactly (default HOT_QUEUED_MAX: core/cold-tasks.ts). */
+  hotQueuedMax?: number;
 }

@@ -23,41 +23,33 @@ import type { ResultTokens } from '../../common/result-token.js';
 import { TERMINAL_STATUSES, type TaskStatus } from '../../common/task-view.js';
 import type { Deadlines } from './deadlines.js';
 import { AttemptTimers } from './attempt-timers.js';
-import { type AssignmentSink, dispatchRound } from './task-dispatch.js';
+import { type AssignmentSink, dispatchRound, MAX_ASSIGNMENTS_PER_ROUND } from './task-dispatch.js';
 import { TaskRestore } from './task-restore.js';
 import { Scheduler } from '../scheduling/scheduler.js';
-import { Capacity, type ReleaseReason } from '../scheduling/capacity.js';
+import { Capacity } from '../scheduling/capacity.js';
 import type { TaskServiceDeps, TaskServiceOptions } from './task-service-options.js';
-import { FINAL_EVENT_TYPES, TaskEvents, finalFields, type FinalEventType } from './task-events.js';
+import { FINAL_EVENT_TYPES, TaskEvents } from './task-events.js';
 import type { ResultOutcome } from './result-outcome.js';
 import { applyOutcome } from './result-apply.js';
 import { RejectionLog, type RejectedEvent } from './rejection-log.js';
-import { type AdmissionContext, type AllowList, type CheckedSubmit, type QueueWaitEstimator, type SubmitRequest, checkBatch, checkBatchLimits, retryRequest, checkDeadline, checkSubmit, newTaskRecord } from './task-admission.js';
+import { type AdmissionContext, type AllowList, type CheckedSubmit, type QueueWaitEstimator, type SubmitRequest, assertStoreWritable, checkBatch, checkBatchLimits, retryRequest, checkDeadline, checkSubmit, newTaskRecord, preloadKeys } from './task-admission.js';
 import { PayloadBudget } from './payload-budget.js';
 import { type AdmissionGate, anyActive, gated, passGates } from './admission-gate.js';
 import { anySourced, type FeatureSource, withSourcedFeatures } from './feature-source.js';
+import { ColdTasks } from './cold-tasks.js';
+import { TaskEndings } from './task-endings.js';
 
 /** The owner of submits that name none (no API keys: one local caller). */
 const ANONYMOUS_OWNER = 'local';
 import { TaskQueue } from './task-queue.js';
 import { type TaskRecord, transition } from './task-record.js';
 import type { TaskStore } from '../store/task-store.js';
-import type { WorkerRecord, WorkerRegistry } from '../scheduling/worker-registry.js';
+import type { WorkerRegistry } from '../scheduling/worker-registry.js';
 
 export { KIND_PATTERN, PRIORITY_MAX, PRIORITY_MIN, type SubmitRequest } from './task-admission.js';
 export { MAX_ASSIGNMENTS_PER_MESSAGE, type AssignmentSink } from './task-dispatch.js';
 export { RESTORE_GRACE_MS } from './task-restore.js';
 export type { TaskChunk, TaskServiceDeps, TaskServiceOptions } from './task-service-options.js';
-
-const FINAL_EVENT: Record<string, FinalEventType> = {
-  succeeded: 'task.succeeded',
-  failed: 'task.failed',
-  cancelled: 'task.cancelled',
-  expired: 'task.expired',
-};
-
-/** Why the master ended an attempt -> why its slot is released. */
-const RELEASE_BY_CODE: Record<string, ReleaseReason> = { HEARTBEAT_TIMEOUT: 'lost', RUN_TIMEOUT: 'timed_out', CANCELLED: 'cancelled' };
 
 export class TaskService {
   readonly queue = new TaskQueue<TaskRecord>();
@@ -72,6 +64,9 @@ export class TaskService {
   private readonly scheduler: Scheduler<TaskRecord>;
   private readonly timers: AttemptTimers;
   private readonly restorer: TaskRestore;
+  /** Queued tasks kept as compact entries past a backlog's first HOT_QUEUED_MAX (cold-tasks.ts). */
+  private readonly cold: ColdTasks;
+  private readonly endings: TaskEndings;
   private seq = 0;
   private dispatchScheduled = false;
   private sink: AssignmentSink | undefined;
@@ -102,6 +97,10 @@ export class TaskService {
     this.timers = new AttemptTimers(this);
     this.deadlines = this.timers.deadlines;
     this.restorer = new TaskRestore(this, this.timers);
+    this.cold = new ColdTasks(this, ANONYMOUS_OWNER, options.hotQueuedMax);
+    const { clock: c, log: l, events, capacity, counters, timers } = this;
+    this.endings = new TaskEndings({ clock: c, log: l, store, registry, capacity, events, counters, timers, sink: () => this.sink, kick: () => this.kick() });
+    if (store.cold) this.deadlines.afterRun = (now) => this.cold.expireDue(now);
     registry.on('online', (w) => {
       this.restorer.adopt(w);
       if (this.events.wants('worker.online')) this.events.publish('worker.online', { worker_id: w.id }, w);
@@ -111,7 +110,7 @@ export class TaskService {
     registry.on('draining', (w) => {
       if (this.events.wants('worker.draining')) this.events.publish('worker.draining', { worker_id: w.id }, w);
     });
-    registry.on('offline', (w, reason, wasDraining) => this.workerLost(w, reason, wasDraining));
+    registry.on('offline', (w, reason, wasDraining) => this.endings.workerLost(w, reason, wasDraining));
   }
 
   attachSink(sink: AssignmentSink): void {
@@ -144,9 +143,9 @@ export class TaskService {
    * store): every surface acknowledges a submit only after this.
    */
   async submit(given: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
-    this.assertStoreWritable();
+    assertStoreWritable(this.store);
     const req = this.featureSources.has(given.kind) ? ((await withSourcedFeatures(this.featureSources, [given])) as [SubmitRequest])[0] : given;
-    await this.preloadKeys([req]);
+    await preloadKeys(this.store, [req]);
     const tickets = anyActive(this.gates) ? await passGates(this.gates, [req]) : undefined;
     const out = gated(tickets, () => [this.admit(req)])[0]!;
     await this.store.commit();
@@ -155,9 +154,9 @@ export class TaskService {
 
   /** Durable `admitMany`: resolves once every task of the batch is on disk. */
   async submitMany(given: readonly SubmitRequest[]): Promise<{ task: TaskRecord; created: boolean }[]> {
-    this.assertStoreWritable();
+    assertStoreWritable(this.store);
     const reqs = anySourced(this.featureSources, given) ? await withSourcedFeatures(this.featureSources, given) : given;
-    await this.preloadKeys(reqs);
+    await preloadKeys(this.store, reqs);
     const tickets = anyActive(this.gates) ? await passGates(this.gates, reqs) : undefined;
     const out = gated(tickets, () => this.admitMany(reqs));
     await this.store.commit();
@@ -181,18 +180,6 @@ export class TaskService {
   /** Adds a gate every submit passes (limits, budgets): admission-gate.ts. */
   useAdmissionGate(gate: AdmissionGate): void {
     this.gates.push(gate);
-  }
-
-  /** A store that caches only part of its tasks (PostgreSQL) reads finished ones with these idempotency keys first. */
-  private async preloadKeys(reqs: readonly SubmitRequest[]): Promise<void> {
-    if (!this.store.preload) return;
-    for (const r of reqs) if (r.idempotencyKey !== undefined) await this.store.preload({ idempotencyKey: r.idempotencyKey });
-  }
-
-  /** A store that can no longer keep writes refuses every submit (its error is a 503, code UNAVAILABLE). */
-  private assertStoreWritable(): void {
-    const down = this.store.failure?.();
-    if (down) throw down;
   }
 
   /** Admits a task in memory (queued at once); durable only after the next commit: edges use `submit`. */
@@ -232,7 +219,7 @@ export class TaskService {
   standing(id: string): { position: number; etaMs: number | null } | undefined {
     const position = this.queue.position(id);
     if (position === undefined) return undefined;
-    const t = this.store.get(id);
+    const t = this.queue.get(id); // a compact entry has the requirement too: nothing read from disk
     if (!t || !this.waitEstimator) return { position, etaMs: null };
     const { waitMs } = this.waitEstimator.estimate(t.requirement, t.key, position);
     return { position, etaMs: Number.isFinite(waitMs) ? waitMs : null };
@@ -264,14 +251,20 @@ export class TaskService {
 
   private create(req: SubmitRequest, checked: Exclude<CheckedSubmit, { existing: TaskRecord }>): TaskRecord {
     const task = newTaskRecord(req, checked, ++this.seq, this.clock.now(), this.options);
-    this.budget.reserve(task.id, req.owner ?? ANONYMOUS_OWNER, checked.bytes);
-    this.store.put(task);
+    const cold = this.handOff ? undefined : this.cold.admit(task, checked.bytes); // a big backlog: queued compactly, the record on disk only
+    if (!cold) {
+      this.budget.reserve(task.id, req.owner ?? ANONYMOUS_OWNER, checked.bytes);
+      this.store.put(task);
+    }
     this.counters.submitted++;
     if (this.events.wants('task.queued')) {
       this.events.publish('task.queued', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, owner: task.owner, priority: task.priority }, task);
     }
-    if (this.handOff?.(task)) return task; // multi-master: left to the shared pool (master/store/postgres-cluster.ts)
-    this.enqueue(task);
+    if (cold) {
+      this.queue.push(cold);
+      this.kick();
+    } else if (this.handOff?.(task)) return task; // multi-master: left to the shared pool (master/store/postgres-cluster.ts)
+    else this.enqueue(task);
     return task;
   }
 
@@ -295,7 +288,9 @@ export class TaskService {
    */
   restore(tasks: TaskRecord[], maxSeq: number): { queued: number; inFlight: number } {
     this.seq = Math.max(this.seq, maxSeq);
-    return this.restorer.restore(tasks);
+    const out = this.restorer.restore(tasks);
+    out.queued += this.cold.restore(); // the queued tasks the store left on disk, as compact entries
+    return out;
   }
 
   cancel(id: string, reason = 'cancelled by user'): TaskRecord {
@@ -345,7 +340,7 @@ export class TaskService {
   private dispatch(): void {
     const sink = this.sink;
     if (!sink) return;
-    dispatchRound(this, sink, this.scheduler.matches());
+    dispatchRound(this, sink, this.cold.records(this.scheduler.matches(), MAX_ASSIGNMENTS_PER_ROUND));
   }
 
   /** Extends the current attempt's lease (assignment, STARTED, chunks, HEARTBEAT). */
@@ -381,69 +376,17 @@ export class TaskService {
    * worker lost): frees the worker, tells it to stop, then retries or dead-letters.
    */
   endAttempt(task: TaskRecord, code: string, reason: string): void {
-    const workerId = task.workerId;
-    if (workerId) {
-      this.capacity.release(this.registry.get(workerId), task.id, RELEASE_BY_CODE[code] ?? 'lost');
-      this.sink?.publishControl(workerId, { action: 'CONTROL_ACTION_CANCEL', task_id: task.id, attempt: task.attempt, reason });
-    }
-    this.retryOrDeadLetter(task, code, reason, 'expired');
-    this.kick();
+    this.endings.endAttempt(task, code, reason);
   }
 
   /** After a failed attempt: back to the queue after a backoff, or final. */
   retryOrDeadLetter(task: TaskRecord, code: string, reason: string, finalStatus: 'failed' | 'expired'): void {
-    task.leaseUntilMs = null;
-    if (task.cancelRequested) {
-      this.finish(task, 'cancelled', { error: { code: 'CANCELLED', message: reason } });
-      return;
-    }
-    if (task.attempt >= task.maxAttempts) {
-      this.finish(task, finalStatus, { error: { code, message: `${reason}; ${task.attempt} of ${task.maxAttempts} attempts used` } });
-      return;
-    }
-    const delay = this.timers.endAttemptTimers(task);
-    this.counters.retried++;
-    transition(task, 'queued', this.clock.now(), `${reason}; retry in ${delay} ms`);
-    task.workerId = null;
-    this.store.put(task);
-    this.timers.scheduleRetry(task, delay);
-    if (this.events.wants('task.retried')) this.events.publish('task.retried', { task_id: task.id, kind: task.kind, attempt: task.attempt, session_id: task.sessionId, owner: task.owner, code, reason, delay_ms: delay }, task);
+    this.endings.retryOrDeadLetter(task, code, reason, finalStatus);
   }
 
+  /** A final state: kept, then announced once durable (task-endings.ts). */
   finish(task: TaskRecord, status: TaskStatus, out: { result?: JsonValue | null; error?: { code: string; message: string } }): void {
-    const now = this.clock.now();
-    task.finishedAtMs = now;
-    task.result = out.result ?? null;
-    task.error = out.error ?? null;
-    task.secrets = null;
-    task.leaseUntilMs = null;
-    transition(task, status, now, out.error?.message);
-    this.timers.forget(task.id);
-    if (status === 'succeeded') this.counters.succeeded++;
-    else if (status === 'cancelled') this.counters.cancelled++;
-    else if (status === 'expired') this.counters.expired++;
-    else this.counters.failed++;
-    this.store.put(task);
-    // Announce a final state only once it is durable: a result a user has
-    // seen is never lost and never re-run after a master crash.
-    const type = FINAL_EVENT[status]!;
-    if (this.events.wants(type)) {
-      const body = finalFields(task);
-      this.store.afterCommit(() => this.events.publish(type, body, task));
-    }
-  }
-
-  /** Tasks a lost worker held go back to the queue (or are dead-lettered when out of attempts). */
-  private workerLost(worker: WorkerRecord, reason: string, wasDraining = false): void {
-    const ids = this.capacity.releaseAll(worker, wasDraining ? 'drained' : 'lost');
-    for (const id of ids) {
-      const task = this.store.get(id);
-      if (!task || TERMINAL_STATUSES.has(task.status) || task.workerId !== worker.id) continue;
-      this.retryOrDeadLetter(task, 'WORKER_LOST', `worker ${worker.id} lost (${reason})`, 'expired');
-    }
-    if (ids.length > 0) this.log.warn({ worker_id: worker.id, tasks: ids.length }, `worker lost (${reason}); its tasks were re-queued`);
-    if (this.events.wants('worker.offline')) this.events.publish('worker.offline', { worker_id: worker.id, reason }, worker);
-    this.kick();
+    this.endings.finish(task, status, out);
   }
 
   runningCount(): number {

@@ -11,7 +11,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-type Gc = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => unknown;
+export type Gc = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => unknown;
 
 export interface HeapGuardOptions {
   /** Large-object bytes above which a collection starts (the payload budgets' live maximum). */
@@ -20,7 +20,8 @@ export interface HeapGuardOptions {
   minGapMs?: number;
 }
 
-function exposeGc(): Gc {
+/** V8's gc() (exposed at run time when the process was started without --expose-gc). */
+export function exposeGc(): Gc {
   const existing = (globalThis as { gc?: Gc }).gc;
   if (existing) return existing;
   v8.setFlagsFromString('--expose-gc');

@@ -93,3 +93,20 @@ export class SqliteWriter {
     return this.thread.close();
   }
 }
+
+/**
+ * Deletes finished tasks older than the cutoff in the writer thread, a chunk
+ * per transaction (a minute of tasks at full speed is ~10^6 rows: one DELETE
+ * would hold every commit for seconds), until a chunk is short or `stop()`.
+ * Resolves with how many.
+ */
+export async function pruneInChunks(writer: SqliteWriter, finishedBeforeMs: number, stop: () => boolean): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await new Promise<number>((resolve) =>
+      writer.write({ insert: [], update: [], state: [], pruneBefore: finishedBeforeMs }, (ack) => resolve(ack.pruned ?? 0)),
+    );
+    total += n;
+    if (n < writer.pruneChunkRows || stop()) return total;
+  }
+}

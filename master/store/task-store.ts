@@ -17,7 +17,38 @@ export interface StorePreload {
   limit?: number;
 }
 
+/** A queued task's scheduling fields, as a store restores it without its record (core/cold-tasks.ts). */
+export interface ColdQueuedRow {
+  id: string;
+  seq: number;
+  priority: number;
+  /** The requirement's JSON text. */
+  requirement: string;
+  tenant: string;
+  owner: string | null;
+  sessionId: string | null;
+  createdAtMs: number;
+  queueTimeoutMs: number;
+}
+
+/**
+ * A store that keeps queued tasks on disk and reads them back synchronously
+ * (SQLite): the core then queues a big backlog as compact entries
+ * (core/cold-tasks.ts). The memory store has none (nothing on disk to read
+ * back), nor PostgreSQL (its reads are asynchronous): full records there.
+ */
+export interface ColdTaskStore {
+  /** put() of a new task whose record the store drops from memory once it is on disk (if still as submitted). */
+  putCold(task: TaskRecord): void;
+  /** The unfinished tasks of these ids, read in one statement (records in memory as they are); each is live in the store again. */
+  getMany(ids: readonly string[]): Map<string, TaskRecord>;
+  /** Once, after loadUnfinished(): the queued tasks it left on disk (past `hotQueued`), oldest first. */
+  coldQueued(): Iterable<ColdQueuedRow>;
+}
+
 export interface TaskStore {
+  /** Present when the store can hold queued tasks on disk only (see ColdTaskStore). */
+  readonly cold?: ColdTaskStore;
   get(id: string): TaskRecord | undefined;
   byIdempotencyKey(key: string): TaskRecord | undefined;
   /**
@@ -40,8 +71,12 @@ export interface TaskStore {
   search?(q: TaskSearchQuery): TaskSearchPage | Promise<TaskSearchPage>;
   /** Most recent tasks of a browser session, newest first. */
   bySession(sessionId: string, limit: number): TaskRecord[];
-  /** Unfinished tasks to restore at start (empty for a memory store). */
-  loadUnfinished(): TaskRecord[];
+  /**
+   * Unfinished tasks to restore at start (empty for a memory store). A store
+   * with `cold` returns at most `hotQueued` of the queued ones (the oldest)
+   * and leaves the others to `cold.coldQueued()`.
+   */
+  loadUnfinished(hotQueued?: number): TaskRecord[];
   maxSeq(): number;
   /** Deletes finished tasks older than the cutoff; resolves with how many. */
   prune(finishedBeforeMs: number): Promise<number>;
