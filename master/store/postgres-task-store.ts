@@ -14,12 +14,10 @@
  */
 import pg from 'pg';
 import type { TaskRecord } from '../core/task-record.js';
-import { Fifo } from '../core/fifo.js';
 import { TERMINAL_STATUSES } from '../../common/task-view.js';
-import { approxPayloadBytes, DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
+import { DEFAULT_CACHE_MAX_BYTES } from './payload-bytes.js';
 import { migratePostgres } from './postgres-schema.js';
 import { pgClientConfig, PostgresWriter } from './postgres-writer.js';
-import { STATE_WRITE_DELAY_MS } from './sqlite-task-store.js';
 import { deserialize, ROW, type Row } from './sqlite-rows.js';
 import { StoreUnavailableError } from './store-file-check.js';
 import { ConflictError } from '../../common/errors.js';
@@ -30,7 +28,8 @@ import type { StorePreload, TaskStore } from './task-store.js';
 import type { PostgresTaskStoreOptions } from './postgres-task-store-options.js';
 import { redactPostgresUrl } from './redact-postgres-url.js';
 import { CommitWaiters, type CommitWaiter } from './commit-waiters.js';
-import { DeferredStates } from './deferred-states.js';
+import { DeferredStateWrites } from './deferred-state-writes.js';
+import { FinishedCache } from './finished-cache.js';
 import { ForeignTasks } from './foreign-tasks.js';
 import { PoolHandOffs } from './pool-hand-offs.js';
 import { taskBatch } from './postgres-task-batch.js';
@@ -42,13 +41,13 @@ export { redactPostgresUrl } from './redact-postgres-url.js';
 
 export class PostgresTaskStore implements TaskStore {
   private readonly live = new Map<string, TaskRecord>();
-  private readonly recentFinished = new Map<string, TaskRecord>();
-  private readonly finishedOrder = new Fifo<string>();
+  /** The most recent finished tasks, bounded by count and by payload bytes (the database copy stays). */
+  private readonly recentFinished: FinishedCache;
   private readonly idem = new Map<string, string>();
   private readonly dirty = new Map<string, { task: TaskRecord; full: boolean }>();
   private readonly dirtyMeta = new Map<string, string>();
   /** State-only changes of written tasks, written after STATE_WRITE_DELAY_MS. */
-  private readonly deferred: DeferredStates;
+  private readonly deferred: DeferredStateWrites;
   private readonly written = new Set<string>();
   private readonly meta = new Map<string, string>();
   private readonly waiters = new CommitWaiters();
@@ -57,10 +56,6 @@ export class PostgresTaskStore implements TaskStore {
   private closed = false;
   /** PostgreSQL out of reach (failure() set), or this master's lease lost. */
   private readonly outage: StoreOutage;
-  private readonly cachedBytes = new Map<string, number>();
-  private cachedBytesTotal = 0;
-  private readonly maxCachedFinished: number;
-  private readonly maxCachedFinishedBytes: number;
   private readonly writer: PostgresWriter;
   private unfinished: TaskRecord[] = [];
   private seqMax = 0;
@@ -74,10 +69,11 @@ export class PostgresTaskStore implements TaskStore {
     private readonly options: PostgresTaskStoreOptions,
     private readonly reads: pg.Pool,
   ) {
-    this.maxCachedFinished = options.maxCachedFinished ?? 10_000;
-    this.maxCachedFinishedBytes = options.maxCachedFinishedBytes ?? DEFAULT_CACHE_MAX_BYTES;
-    this.deferred = new DeferredStates(STATE_WRITE_DELAY_MS, (id, task) => {
-      if (!this.dirty.has(id)) this.dirty.set(id, { task, full: false });
+    this.recentFinished = new FinishedCache(options.maxCachedFinished ?? 10_000, options.maxCachedFinishedBytes ?? DEFAULT_CACHE_MAX_BYTES, (t) => {
+      if (t.idempotencyKey && this.idem.get(t.idempotencyKey) === t.id) this.idem.delete(t.idempotencyKey);
+    });
+    this.deferred = new DeferredStateWrites((task) => {
+      if (!this.dirty.has(task.id)) this.dirty.set(task.id, { task, full: false });
     }, () => this.scheduleFlush());
     this.outage = new StoreOutage(options, (err) => this.waiters.rejectAll(err));
     this.rowReads = new PostgresTaskReads(reads, () => this.outage.current);
@@ -142,7 +138,7 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   get cachedPayloadBytes(): number {
-    return this.cachedBytesTotal;
+    return this.recentFinished.payloadBytes;
   }
 
   get(id: string): TaskRecord | undefined {
@@ -223,7 +219,7 @@ export class PostgresTaskStore implements TaskStore {
       // As in the SQLite store: a pending write covers it, else it is written once the attempt lasted STATE_WRITE_DELAY_MS.
       if (this.dirty.has(task.id)) return;
       if (this.written.has(task.id)) {
-        this.deferred.defer(task);
+        this.deferred.add(task);
         return;
       }
     }
@@ -238,24 +234,8 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   private cacheFinished(task: TaskRecord): void {
-    if (!this.recentFinished.has(task.id)) this.finishedOrder.push(task.id);
-    this.recentFinished.set(task.id, task);
     if (task.idempotencyKey) this.idem.set(task.idempotencyKey, task.id);
-    const bytes = approxPayloadBytes(task.input) + approxPayloadBytes(task.result);
-    this.cachedBytesTotal += bytes - (this.cachedBytes.get(task.id) ?? 0);
-    this.cachedBytes.set(task.id, bytes);
-    while (this.recentFinished.size > this.maxCachedFinished || (this.cachedBytesTotal > this.maxCachedFinishedBytes && this.recentFinished.size > 1)) {
-      this.forgetFinished(this.finishedOrder.shift()!);
-    }
-  }
-
-  private forgetFinished(id: string): void {
-    const t = this.recentFinished.get(id);
-    if (!t) return;
-    this.recentFinished.delete(id);
-    this.cachedBytesTotal -= this.cachedBytes.get(id) ?? 0;
-    this.cachedBytes.delete(id);
-    if (t.idempotencyKey && this.idem.get(t.idempotencyKey) === id) this.idem.delete(t.idempotencyKey);
+    this.recentFinished.add(task); // the oldest go past either bound
   }
 
   private scheduleFlush(): void {
@@ -356,7 +336,7 @@ export class PostgresTaskStore implements TaskStore {
   private pruning: Promise<number> | undefined;
 
   prune(finishedBeforeMs: number): Promise<number> {
-    for (const [id, t] of this.recentFinished) if ((t.finishedAtMs ?? 0) < finishedBeforeMs) this.forgetFinished(id);
+    this.recentFinished.forgetBefore(finishedBeforeMs);
     const chunk = this.options.pruneChunkRows ?? 5000;
     if (this.options.cluster && !this.options.cluster.isLeader()) return Promise.resolve(0); // the leader prunes the database
     this.pruning ??= (async () => {
