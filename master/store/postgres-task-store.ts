@@ -1,6 +1,8 @@
 /**
- * Durable task store on PostgreSQL, for one master (multi-master is not
- * built yet: see docs/DEPLOYMENT.md). Same model as the SQLite store: live
+ * Durable task store on PostgreSQL: one master on its own database, or
+ * several on one (`TASKWIRE_MASTERS=multi`, docs/MULTI_MASTER.md: the
+ * shared pool, claims and fencing in postgres-claims.ts, postgres-fence.ts,
+ * pool-hand-offs.ts, foreign-tasks.ts). Same model as the SQLite store: live
  * tasks and the most recent finished ones in memory, every put() written
  * behind in batches (one transaction per flush; the next batch gathers while
  * one is in flight), commit() / afterCommit() resolve after COMMIT. What the
