@@ -8,12 +8,12 @@
  */
 import { ValidationError } from '../../common/errors.js';
 import type { ImageOp, ImageOutput } from '../../common/kinds/image.js';
+import { BATCH_STATUSES, type BatchItemStatus, type BatchStatus } from '../../common/batch-view.js';
 
-export type ItemStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export type ItemStatus = BatchItemStatus;
 
-/** A batch's state: running until every image ended, then failed when one failed. */
-export const BATCH_STATUSES = ['running', 'succeeded', 'failed'] as const;
-export type BatchStatus = (typeof BATCH_STATUSES)[number];
+/** A batch's state: running until every image ended, then failed when one failed (common/batch-view.ts). */
+export { BATCH_STATUSES, type BatchStatus };
 
 /** One image of a batch, as kept. */
 export interface StoredItem {

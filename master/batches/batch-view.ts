@@ -4,36 +4,10 @@
  * batch found wherever it is held. An image's status is read live (`running` off
  * its task) through the `LiveStatus` the batch service passes.
  */
-import type { ImageOp } from '../../common/kinds/image.js';
+import type { BatchView } from '../../common/batch-view.js';
 import { batchStatus, type ItemStatus, type StoredBatch, type StoredItem } from './batch-store.js';
 
-export interface BatchView {
-  id: string;
-  status: 'running' | 'succeeded' | 'failed';
-  created_at_ms: number;
-  finished_at_ms: number | null;
-  counts: Record<ItemStatus, number> & { total: number };
-  ops: ImageOp[];
-  images: {
-    name: string;
-    input_blob: string;
-    status: ItemStatus;
-    task_id: string | null;
-    attempts: number;
-    cached: boolean;
-    output_blob: string | null;
-    bytes: number | null;
-    width: number | null;
-    height: number | null;
-    content_type: string | null;
-    ms: number | null;
-    worker_id: string | null;
-    error: { code: string; message: string } | null;
-  }[];
-}
-
-/** A batch in the listing: what a list of batches shows, without the per-image list. */
-export type BatchSummary = Omit<BatchView, 'images'>;
+export type { BatchSummary, BatchView } from '../../common/batch-view.js';
 
 /** A batch as a caller may be shown it, wherever it is held. */
 export interface FoundBatch {

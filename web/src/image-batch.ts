@@ -8,29 +8,13 @@
  * Blobs are fetched with the API key (when the master needs one) and shown
  * from object URLs, so thumbnails work behind authentication too.
  */
+import type { BatchView } from '../../common/batch-view.js';
 import { h, replaceChildren } from './dom.js';
 import { ImageChainList } from './image-chain-list.js';
 import { OUTPUT_FORMATS, type ChainChoice } from './image-filters.js';
 
-/** What the batch route answers (the fields the bubble shows). */
-export interface BatchInfo {
-  id: string;
-  status: 'running' | 'succeeded' | 'failed';
-  counts: { total: number; queued: number; running: number; succeeded: number; failed: number };
-  images: {
-    name: string;
-    input_blob: string;
-    status: string;
-    output_blob: string | null;
-    bytes: number | null;
-    width: number | null;
-    height: number | null;
-    content_type: string | null;
-    ms: number | null;
-    worker_id: string | null;
-    error: { code: string; message: string } | null;
-  }[];
-}
+/** What the batch route answers. */
+export type BatchInfo = BatchView;
 
 export interface ImageBatchOptions {
   restBase: string;

@@ -4,19 +4,9 @@
  * first page is folded into the rows already loaded, so the live refresh
  * costs one page however many "Load more" pages are open.
  */
+import { BATCH_STATUSES, type BatchStatus, type BatchSummary } from '../../../common/batch-view.js';
 
-export const BATCH_STATUSES = ['running', 'succeeded', 'failed'] as const;
-export type BatchStatus = (typeof BATCH_STATUSES)[number];
-
-/** One item of `GET /api/v1/batches`: the batch view without its images. */
-export interface BatchSummary {
-  id: string;
-  status: BatchStatus;
-  created_at_ms: number;
-  finished_at_ms: number | null;
-  counts: { total: number; queued: number; running: number; succeeded: number; failed: number };
-  ops: { op: string }[];
-}
+export { BATCH_STATUSES, type BatchStatus, type BatchSummary };
 
 /** True when `a` comes after `b` in the listing (newest first by created time, then id descending: the route's order). */
 export function olderThan(a: BatchSummary, b: BatchSummary): boolean {

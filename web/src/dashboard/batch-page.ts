@@ -8,36 +8,12 @@
  * short). Blobs are fetched with the
  * API key and shown through object URLs, revoked when the page is left.
  */
+import type { BatchView } from '../../../common/batch-view.js';
 import { h, replaceChildren } from '../dom.js';
 import { ApiError } from './api.js';
 import type { DashboardContext, DashboardPage } from './context.js';
 import type { StreamEvent } from './live-stats.js';
 import { badge, card, formatMs, jsonBlock, link, row, section, table } from './view-kit.js';
-
-interface BatchView {
-  id: string;
-  status: 'running' | 'succeeded' | 'failed';
-  created_at_ms: number;
-  finished_at_ms: number | null;
-  counts: { total: number; queued: number; running: number; succeeded: number; failed: number };
-  ops: unknown[];
-  images: {
-    name: string;
-    input_blob: string;
-    status: string;
-    task_id: string | null;
-    attempts: number;
-    cached: boolean;
-    output_blob: string | null;
-    bytes: number | null;
-    width: number | null;
-    height: number | null;
-    content_type: string | null;
-    ms: number | null;
-    worker_id: string | null;
-    error: { code: string; message: string } | null;
-  }[];
-}
 
 const REDRAW_MS = 250;
 const FALLBACK_REFRESH_MS = 5000;
