@@ -1,6 +1,7 @@
 /**
- * The SQLite store's state-only writes (assigned, running) waiting for
- * STATE_WRITE_DELAY_MS (sqlite-task-store-options.ts): most attempts finish
+ * A task store's state-only writes (assigned, running; the SQLite and the
+ * PostgreSQL store's) waiting for STATE_WRITE_DELAY_MS
+ * (sqlite-task-store-options.ts): most attempts finish
  * first and their final row covers them. Oldest first; one timer for all.
  */
 import type { TaskRecord } from '../core/task-record.js';

@@ -1,7 +1,8 @@
 /**
- * The SQLite store's most recent finished tasks in memory (their disk copy
- * stays; get() reads older ones back), bounded by count and by the bytes of
- * their input and result (payload-bytes.ts).
+ * A task store's most recent finished tasks in memory (the SQLite and the
+ * PostgreSQL store's; their disk copy stays, and get() or preload() reads
+ * older ones back), bounded by count and by the bytes of their input and
+ * result (payload-bytes.ts).
  */
 import type { TaskRecord } from '../core/task-record.js';
 import { Fifo } from '../core/fifo.js';
