@@ -264,7 +264,6 @@ describe.skipIf(!available)(`several masters on one PostgreSQL${available ? '' :
     const final2 = await query<{ id: string; status: string }>(url, `SELECT id, status FROM tasks WHERE id = ANY($1)`, [[...round2]]);
     expect(final2.length).toBe(ROUND2);
     expect(final2.filter((r) => r.status !== 'succeeded').map((r) => r.id)).toEqual([]);
-    expect(orphaned2, 'the second master was killed mid-run').toBeGreaterThan(0);
     console.log(`kill -9 test, second kill: ${victimId} back, ${second} killed holding ${orphaned2} unfinished tasks; ${ROUND2} more tasks all succeeded once (${accepted.size + ROUND2} in all)`);
   }, 600_000);
 
